@@ -1,0 +1,80 @@
+//! SY0301, SY0303, SY0304, SY0305: every project address is a usable address of
+//! exactly one pool and allocated once.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let mut owners = HashMap::new();
+    for project in &model.projects {
+        for address in &project.addresses {
+            if let Some((first_project, first_span)) =
+                owners.insert(address.value, (&project.name.value, address.span.clone()))
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::AddressAllocatedTwice,
+                        format!(
+                            "{} is allocated to `{}` and to `{}`",
+                            address.value, first_project, project.name.value
+                        ),
+                        address.span.clone(),
+                        "allocated again",
+                    )
+                    .also(first_span, "first allocated here"),
+                );
+            }
+            let Some(pool) = model.pool_of(address.value) else {
+                out.push(
+                    Diagnostic::new(
+                        Code::AddressOutsidePools,
+                        format!(
+                            "{} (project `{}`) lies outside every pool",
+                            address.value, project.name.value
+                        ),
+                        address.span.clone(),
+                        "in no pool",
+                    )
+                    .help("public addresses must come from one of the [pools]"),
+                );
+                continue;
+            };
+            let pool = model.pool(pool);
+            if let Some(reserved) = pool.reserved.iter().find(|r| r.value == address.value) {
+                out.push(
+                    Diagnostic::new(
+                        Code::AddressReserved,
+                        format!(
+                            "{} is reserved in pool `{}`",
+                            address.value, pool.name.value
+                        ),
+                        address.span.clone(),
+                        "reserved address",
+                    )
+                    .also(reserved.span.clone(), "reserved here"),
+                );
+            }
+            let prefix = pool.prefix.value;
+            if prefix.prefix_len() < 31
+                && (address.value == prefix.network() || address.value == prefix.broadcast())
+            {
+                let which = if address.value == prefix.network() {
+                    "network"
+                } else {
+                    "broadcast"
+                };
+                out.push(Diagnostic::new(
+                    Code::AddressNotUsable,
+                    format!(
+                        "{} is the {which} address of pool `{}` ({prefix})",
+                        address.value, pool.name.value
+                    ),
+                    address.span.clone(),
+                    format!("{which} address"),
+                ));
+            }
+        }
+    }
+}

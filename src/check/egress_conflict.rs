@@ -1,0 +1,41 @@
+//! SY0501: one scope (a VM, or a project) names each destination prefix with one
+//! `via` only; two would leave the decision to file order.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::{Egress, Model};
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    for project in &model.projects {
+        check_scope(
+            &project.egress,
+            &format!("project `{}`", project.name.value),
+            out,
+        );
+    }
+    for vm in &model.vms {
+        check_scope(&vm.egress, &format!("VM `{}`", vm.name.value), out);
+    }
+}
+
+fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
+    let mut seen: HashMap<_, &Egress> = HashMap::new();
+    for entry in entries {
+        match seen.get(&entry.to.value) {
+            Some(first) if first.via.value != entry.via.value => out.push(
+                Diagnostic::new(
+                    Code::ConflictingEgress,
+                    format!("{scope} sends {} two different ways", entry.to.value),
+                    entry.to.span.clone(),
+                    "second entry for this prefix",
+                )
+                .also(first.to.span.clone(), "first entry"),
+            ),
+            Some(_) => {}
+            None => {
+                seen.insert(entry.to.value, entry);
+            }
+        }
+    }
+}

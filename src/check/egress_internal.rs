@@ -1,0 +1,78 @@
+//! SY0502: an egress prefix never overlaps an internal network (a project network or
+//! a VM address on the same host); internal traffic is never NATed (SPEC §2 rule 1),
+//! so such an entry would half-apply.
+
+use std::collections::HashMap;
+
+use ipnet::Ipv4Net;
+
+use super::PrefixIndex;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::{Egress, HostId, Model, Spanned, Vm};
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let networks = PrefixIndex::new(model.project_networks().map(|n| (n.value, n)));
+    let mut vms_by_host: HashMap<HostId, Vec<(Ipv4Net, &Vm)>> = HashMap::new();
+    for vm in &model.vms {
+        vms_by_host
+            .entry(vm.host)
+            .or_default()
+            .push((Ipv4Net::from(vm.address.value), vm));
+    }
+    let vms_by_host: HashMap<HostId, PrefixIndex<Vm>> = vms_by_host
+        .into_iter()
+        .map(|(host, vms)| (host, PrefixIndex::new(vms)))
+        .collect();
+    let all_vms = PrefixIndex::new(
+        model
+            .vms
+            .iter()
+            .map(|vm| (Ipv4Net::from(vm.address.value), vm)),
+    );
+
+    for project in &model.projects {
+        for entry in &project.egress {
+            check_entry(entry, &networks, &all_vms, out);
+        }
+    }
+    for vm in &model.vms {
+        for entry in &vm.egress {
+            check_entry(entry, &networks, &vms_by_host[&vm.host], out);
+        }
+    }
+}
+
+fn check_entry(
+    entry: &Egress,
+    networks: &PrefixIndex<Spanned<Ipv4Net>>,
+    vms: &PrefixIndex<Vm>,
+    out: &mut Diagnostics,
+) {
+    if let Some(network) = networks.overlapping(&entry.to) {
+        out.push(
+            Diagnostic::new(
+                Code::EgressOverlapsInternal,
+                format!(
+                    "egress prefix {} overlaps internal network {}",
+                    entry.to.value, network.value
+                ),
+                entry.to.span.clone(),
+                "overlaps an internal network",
+            )
+            .also(network.span.clone(), "internal network"),
+        );
+    } else if let Some(vm) = vms.overlapping(&entry.to) {
+        out.push(
+            Diagnostic::new(
+                Code::EgressOverlapsInternal,
+                format!(
+                    "egress prefix {} contains the private address of VM `{}`",
+                    entry.to.value, vm.name.value
+                ),
+                entry.to.span.clone(),
+                "overlaps an internal address",
+            )
+            .also(vm.address.span.clone(), "VM address"),
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Semantic checks on the resolved model: one rule a file, each pushing every
+//! problem it finds. To add a check, add a file with `pub fn check(model, out)`,
+//! list it in [`RULES`], give it a code in `diagnostic.rs` and an invalid example in
+//! `examples/invalid/`.
+
+mod address_allocation;
+mod egress_conflict;
+mod egress_internal;
+mod gateway;
+mod interfaces;
+mod no_default;
+mod pool_acl;
+mod pool_overlap;
+mod private_addresses;
+mod quota;
+mod shadowed_egress;
+mod unused_address;
+mod uplink_attached;
+mod uplink_identity;
+mod vm_public;
+mod vm_via;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostic::Diagnostics;
+use crate::model::Model;
+
+type Rule = fn(&Model, &mut Diagnostics);
+
+/// Every rule, in the order they run (output is sorted by position afterwards).
+const RULES: &[Rule] = &[
+    uplink_identity::check,
+    pool_overlap::check,
+    address_allocation::check,
+    pool_acl::check,
+    quota::check,
+    vm_public::check,
+    vm_via::check,
+    uplink_attached::check,
+    egress_conflict::check,
+    egress_internal::check,
+    private_addresses::check,
+    interfaces::check,
+    gateway::check,
+    no_default::check,
+    unused_address::check,
+    shadowed_egress::check,
+];
+
+pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
+    for rule in RULES {
+        rule(model, diagnostics);
+    }
+}
+
+/// Two prefixes overlap exactly when one contains the other.
+fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(b) || b.contains(a)
+}
+
+/// Answers "does any stored prefix overlap this one?" in O(log n + prefix length),
+/// so checks stay linear-ish on topologies with 100k VMs.
+struct PrefixIndex<'a, T> {
+    by_network: Vec<(Ipv4Net, &'a T)>,
+    exact: std::collections::HashMap<Ipv4Net, &'a T>,
+}
+
+impl<'a, T> PrefixIndex<'a, T> {
+    fn new(items: impl IntoIterator<Item = (Ipv4Net, &'a T)>) -> Self {
+        let mut by_network: Vec<_> = items.into_iter().collect();
+        by_network.sort_by_key(|(net, _)| (net.network(), net.prefix_len()));
+        let exact = by_network.iter().map(|(net, item)| (*net, *item)).collect();
+        PrefixIndex { by_network, exact }
+    }
+
+    /// A stored prefix that contains `prefix` or lies inside it.
+    fn overlapping(&self, prefix: &Ipv4Net) -> Option<&'a T> {
+        let containing = (0..=prefix.prefix_len()).find_map(|len| {
+            let supernet = Ipv4Net::new(prefix.network(), len).ok()?.trunc();
+            self.exact.get(&supernet).copied()
+        });
+        containing.or_else(|| {
+            let first = self
+                .by_network
+                .partition_point(|(net, _)| net.network() < prefix.network());
+            self.by_network
+                .get(first)
+                .filter(|(net, _)| net.network() <= prefix.broadcast())
+                .map(|(_, item)| *item)
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! SY0901 (warning): a VM with public addresses but no default (its own or its
+//! project's) sends unmatched traffic un-NATed (SPEC §2 rule 5).
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    for vm in &model.vms {
+        let project = model.project(vm.project);
+        let project_default_applies = project
+            .default
+            .as_ref()
+            .is_some_and(|d| model.public_in_pool(vm, d.value).is_some());
+        if !vm.public.is_empty() && vm.default.is_none() && !project_default_applies {
+            out.push(
+                Diagnostic::new(
+                    Code::NoDefault,
+                    format!("VM `{}` has public addresses but no default egress", vm.name.value),
+                    vm.name.span.clone(),
+                    "no default",
+                )
+                .help("traffic matching no egress entry leaves un-NATed; set `default` on the VM or its project"),
+            );
+        }
+    }
+}

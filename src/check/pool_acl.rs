@@ -1,0 +1,57 @@
+//! SY0302: a project only touches pools its `pools` list allows: its addresses, its
+//! default, its egress preferences and its quota.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::model::{Model, PoolId, Project, Via};
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    for project in &model.projects {
+        let mut uses: Vec<(PoolId, Span, &str)> = Vec::new();
+        uses.extend(
+            project
+                .addresses
+                .iter()
+                .filter_map(|a| Some((model.pool_of(a.value)?, a.span.clone(), "address"))),
+        );
+        uses.extend(
+            project
+                .default
+                .iter()
+                .map(|d| (d.value, d.span.clone(), "default")),
+        );
+        uses.extend(project.egress.iter().filter_map(|e| match e.via.value {
+            Via::Pool(pool) => Some((pool, e.via.span.clone(), "egress via")),
+            Via::Address(_) => None,
+        }));
+        uses.extend(
+            project
+                .quota
+                .iter()
+                .map(|(pool, _)| (pool.value, pool.span.clone(), "quota")),
+        );
+        for (pool, span, what) in uses {
+            if !allows(project, pool) {
+                let name = &model.pool(pool).name.value;
+                out.push(
+                    Diagnostic::new(
+                        Code::PoolNotAllowed,
+                        format!(
+                            "project `{}` may not use pool `{name}` ({what})",
+                            project.name.value
+                        ),
+                        span,
+                        format!("pool `{name}` is not in the project's ACL"),
+                    )
+                    .help(format!(
+                        "add \"{name}\" to projects.{}.pools",
+                        project.name.value
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn allows(project: &Project, pool: PoolId) -> bool {
+    project.pools.iter().any(|p| p.value == pool)
+}

@@ -1,0 +1,102 @@
+//! SY0601, SY0602, SY0603: private addresses are unique per host, inside the
+//! project's networks when it declares any, and never inside a public pool.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let mut on_host = HashMap::new();
+    for vm in &model.vms {
+        if let Some(first) = on_host.insert((vm.host, vm.address.value), vm) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicatePrivateAddress,
+                    format!(
+                        "VMs `{}` and `{}` share {} on host `{}`",
+                        first.name.value,
+                        vm.name.value,
+                        vm.address.value,
+                        model.host(vm.host).name.value
+                    ),
+                    vm.address.span.clone(),
+                    "duplicate private address",
+                )
+                .also(first.address.span.clone(), "first used here"),
+            );
+        }
+        let project = model.project(vm.project);
+        if !project.networks.is_empty()
+            && !project
+                .networks
+                .iter()
+                .any(|n| n.contains(&vm.address.value))
+        {
+            let networks: Vec<String> = project
+                .networks
+                .iter()
+                .map(|n| n.value.to_string())
+                .collect();
+            out.push(
+                Diagnostic::new(
+                    Code::AddressOutsideNetworks,
+                    format!(
+                        "VM `{}` address {} is outside project `{}`'s networks",
+                        vm.name.value, vm.address.value, project.name.value
+                    ),
+                    vm.address.span.clone(),
+                    "outside the project's networks",
+                )
+                .help(format!("project networks: {}", networks.join(", "))),
+            );
+        }
+        if let Some(pool) = model.pool_of(vm.address.value) {
+            out.push(inside_pool(
+                model,
+                pool,
+                vm.address.span.clone(),
+                format!(
+                    "VM `{}` private address {}",
+                    vm.name.value, vm.address.value
+                ),
+            ));
+        }
+    }
+    for project in &model.projects {
+        for network in &project.networks {
+            if let Some(pool) = model
+                .pools
+                .iter()
+                .position(|p| super::overlaps(&p.prefix, network))
+            {
+                let what = format!("project `{}` network {}", project.name.value, network.value);
+                out.push(inside_pool(
+                    model,
+                    crate::model::PoolId(pool),
+                    network.span.clone(),
+                    what,
+                ));
+            }
+        }
+    }
+}
+
+fn inside_pool(
+    model: &Model,
+    pool: crate::model::PoolId,
+    span: crate::diagnostic::Span,
+    what: String,
+) -> Diagnostic {
+    let pool = model.pool(pool);
+    Diagnostic::new(
+        Code::PrivateInsidePool,
+        format!(
+            "{what} lies inside public pool `{}` ({})",
+            pool.name.value, pool.prefix.value
+        ),
+        span,
+        "inside a public pool",
+    )
+    .also(pool.prefix.span.clone(), "the pool")
+}

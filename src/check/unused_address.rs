@@ -1,0 +1,31 @@
+//! SY0902 (warning): an address allocated to a project that no VM uses.
+
+use std::collections::HashSet;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let used: HashSet<_> = model
+        .vms
+        .iter()
+        .flat_map(|vm| vm.public.iter().map(|p| p.value))
+        .collect();
+    for project in &model.projects {
+        for address in project
+            .addresses
+            .iter()
+            .filter(|a| !used.contains(&a.value))
+        {
+            out.push(Diagnostic::new(
+                Code::UnusedAddress,
+                format!(
+                    "{} is allocated to project `{}` but no VM uses it",
+                    address.value, project.name.value
+                ),
+                address.span.clone(),
+                "unused",
+            ));
+        }
+    }
+}

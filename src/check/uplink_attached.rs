@@ -1,0 +1,32 @@
+//! SY0406: a VM's host is attached to the uplink of every pool the VM has an address
+//! in; otherwise neither its outbound nor its inbound traffic has a way out.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    for vm in &model.vms {
+        let host = model.host(vm.host);
+        for public in &vm.public {
+            let Some(uplink) = model
+                .pool_of(public.value)
+                .and_then(|p| model.pool(p).uplink)
+            else {
+                continue;
+            };
+            if !host.attachments.iter().any(|a| a.uplink == uplink) {
+                let uplink = &model.uplink(uplink).name.value;
+                out.push(
+                    Diagnostic::new(
+                        Code::UplinkNotAttached,
+                        format!("host `{}` has no attachment to uplink `{uplink}`, which VM `{}` needs for {}", host.name.value, vm.name.value, public.value),
+                        public.span.clone(),
+                        format!("leaves through `{uplink}`"),
+                    )
+                    .also(host.name.span.clone(), "this host")
+                    .help(format!("add [hosts.{}.uplinks.{uplink}] or move the VM", host.name.value)),
+                );
+            }
+        }
+    }
+}

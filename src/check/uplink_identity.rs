@@ -1,0 +1,56 @@
+//! SY0202, SY0203: uplink ids (and so marks) and routing tables are unique, and no
+//! table collides with the kernel's own (0, 253 default, 254 main, 255 local).
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+const KERNEL_TABLES: &[u32] = &[0, 253, 254, 255];
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let mut ids = BTreeMap::new();
+    let mut tables = BTreeMap::new();
+    for uplink in &model.uplinks {
+        if let Some(first) = ids.insert(uplink.id.value, uplink) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateUplinkId,
+                    format!(
+                        "uplinks `{}` and `{}` share id {}",
+                        first.name.value, uplink.name.value, uplink.id.value
+                    ),
+                    uplink.id.span.clone(),
+                    "duplicate id",
+                )
+                .also(first.id.span.clone(), "first used here")
+                .help("the id selects the uplink's fwmark; give every uplink its own stable id"),
+            );
+        }
+        if KERNEL_TABLES.contains(&uplink.table.value) {
+            out.push(Diagnostic::new(
+                Code::DuplicateTable,
+                format!(
+                    "uplink `{}` would use routing table {}, which the kernel reserves",
+                    uplink.name.value, uplink.table.value
+                ),
+                uplink.table.span.clone(),
+                "reserved table",
+            ));
+        } else if let Some(first) = tables.insert(uplink.table.value, uplink) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateTable,
+                    format!(
+                        "uplinks `{}` and `{}` share routing table {}",
+                        first.name.value, uplink.name.value, uplink.table.value
+                    ),
+                    uplink.table.span.clone(),
+                    "duplicate table",
+                )
+                .also(first.table.span.clone(), "first used here")
+                .help("tables default to 100 + id; set `table` explicitly to move one"),
+            );
+        }
+    }
+}

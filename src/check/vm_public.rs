@@ -1,0 +1,68 @@
+//! SY0401, SY0402, SY0403: a VM's public addresses are allocated to its project,
+//! used by no other VM, and at most one per pool.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::Model;
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let mut users = HashMap::new();
+    for vm in &model.vms {
+        let project = model.project(vm.project);
+        let mut pools_seen = HashMap::new();
+        for public in &vm.public {
+            if !project.addresses.iter().any(|a| a.value == public.value) {
+                out.push(
+                    Diagnostic::new(
+                        Code::PublicNotAllocated,
+                        format!(
+                            "VM `{}` uses {}, which is not allocated to project `{}`",
+                            vm.name.value, public.value, project.name.value
+                        ),
+                        public.span.clone(),
+                        "not in the project's addresses",
+                    )
+                    .help(format!(
+                        "add it to projects.{}.addresses",
+                        project.name.value
+                    )),
+                );
+            }
+            if let Some((other, span)) =
+                users.insert(public.value, (&vm.name.value, public.span.clone()))
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::PublicUsedTwice,
+                        format!(
+                            "{} is used by VMs `{other}` and `{}`",
+                            public.value, vm.name.value
+                        ),
+                        public.span.clone(),
+                        "used again",
+                    )
+                    .also(span, "first used here"),
+                );
+            }
+            if let Some(pool) = model.pool_of(public.value)
+                && let Some(first) = pools_seen.insert(pool, public.span.clone())
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::SamePoolTwice,
+                        format!(
+                            "VM `{}` has two addresses from pool `{}`",
+                            vm.name.value,
+                            model.pool(pool).name.value
+                        ),
+                        public.span.clone(),
+                        "second address from this pool",
+                    )
+                    .also(first, "first address from this pool")
+                    .help("a VM has at most one public address per pool"),
+                );
+            }
+        }
+    }
+}

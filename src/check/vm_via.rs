@@ -1,0 +1,71 @@
+//! SY0404, SY0405, SY0904: every `via`/`default` a VM relies on resolves to one of
+//! its own public addresses.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::{Model, Spanned, Via, Vm};
+
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    for vm in &model.vms {
+        for via in vm.default.iter().chain(vm.egress.iter().map(|e| &e.via)) {
+            check_vm_via(model, vm, via, out);
+        }
+        let project = model.project(vm.project);
+        let project_vias = project.default.iter().map(|d| (d.value, d.span.clone()));
+        let project_vias =
+            project_vias.chain(project.egress.iter().filter_map(|e| match e.via.value {
+                Via::Pool(pool) => Some((pool, e.via.span.clone())),
+                Via::Address(_) => None,
+            }));
+        for (pool, span) in project_vias {
+            if model.public_in_pool(vm, pool).is_none() {
+                let pool = &model.pool(pool).name.value;
+                out.push(
+                    Diagnostic::new(
+                        Code::ProjectEgressSkipped,
+                        format!("project `{}` sends traffic via pool `{pool}`, but VM `{}` has no address there", project.name.value, vm.name.value),
+                        span.clone(),
+                        format!("does not apply to `{}`", vm.name.value),
+                    )
+                    .also(vm.name.span.clone(), "this VM")
+                    .help("the entry is skipped for this VM; give it an address in the pool to apply it"),
+                );
+            }
+        }
+    }
+}
+
+fn check_vm_via(model: &Model, vm: &Vm, via: &Spanned<Via>, out: &mut Diagnostics) {
+    match via.value {
+        Via::Address(address) if !vm.public.iter().any(|p| p.value == address) => out.push(
+            Diagnostic::new(
+                Code::ViaNotOwned,
+                format!("VM `{}` does not own {address}", vm.name.value),
+                via.span.clone(),
+                "not one of this VM's public addresses",
+            )
+            .help(owned(vm)),
+        ),
+        Via::Pool(pool) if model.public_in_pool(vm, pool).is_none() => out.push(
+            Diagnostic::new(
+                Code::ViaPoolWithoutAddress,
+                format!(
+                    "VM `{}` has no address in pool `{}`",
+                    vm.name.value,
+                    model.pool(pool).name.value
+                ),
+                via.span.clone(),
+                "no address of this VM in this pool",
+            )
+            .help(owned(vm)),
+        ),
+        _ => {}
+    }
+}
+
+fn owned(vm: &Vm) -> String {
+    if vm.public.is_empty() {
+        return "this VM has no public addresses".into();
+    }
+    let list: Vec<String> = vm.public.iter().map(|p| p.value.to_string()).collect();
+    format!("this VM's public addresses: {}", list.join(", "))
+}

@@ -1,0 +1,180 @@
+//! The resolved topology: names turned into indices, strings into typed addresses.
+//! No serde here; every value keeps the span it came from so checks can point at it.
+//!
+//! Entities are stored in name order (the raw layer's maps are sorted), so every
+//! index and every iteration is deterministic.
+
+mod resolve;
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+pub use crate::diagnostic::Span;
+pub use resolve::resolve;
+
+/// A value and the span of the TOML text it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+macro_rules! index {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub usize);
+    )*};
+}
+index!(UplinkId, PoolId, HostId, ProjectId, VmId);
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub uplinks: Vec<Uplink>,
+    pub pools: Vec<Pool>,
+    pub hosts: Vec<Host>,
+    pub projects: Vec<Project>,
+    pub vms: Vec<Vm>,
+}
+
+#[derive(Debug)]
+pub struct Uplink {
+    pub name: Spanned<String>,
+    pub id: Spanned<u8>,
+    /// The routing table: the explicit `table`, else 100 + id.
+    pub table: Spanned<u32>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Pool {
+    pub name: Spanned<String>,
+    /// `None` when the named uplink does not exist (already reported).
+    pub uplink: Option<UplinkId>,
+    pub prefix: Spanned<Ipv4Net>,
+    pub reserved: Vec<Spanned<Ipv4Addr>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Host {
+    pub name: Spanned<String>,
+    pub lan: Vec<Spanned<String>>,
+    /// Sorted by uplink.
+    pub attachments: Vec<Attachment>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Attachment {
+    pub uplink: UplinkId,
+    /// The `[hosts.X.uplinks.NAME]` key.
+    pub key_span: Span,
+    pub interface: Spanned<String>,
+    /// The host's address with the link's prefix length.
+    pub address: Spanned<Ipv4Net>,
+    pub gateway: Spanned<Ipv4Addr>,
+    pub vlan: Option<Vlan>,
+}
+
+#[derive(Debug)]
+pub struct Vlan {
+    pub parent: Spanned<String>,
+    pub id: Spanned<u16>,
+}
+
+#[derive(Debug)]
+pub struct Project {
+    pub name: Spanned<String>,
+    pub pools: Vec<Spanned<PoolId>>,
+    pub addresses: Vec<Spanned<Ipv4Addr>>,
+    pub networks: Vec<Spanned<Ipv4Net>>,
+    pub quota: Vec<(Spanned<PoolId>, Spanned<u32>)>,
+    pub default: Option<Spanned<PoolId>>,
+    pub egress: Vec<Egress>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Vm {
+    pub name: Spanned<String>,
+    pub project: ProjectId,
+    pub host: HostId,
+    pub address: Spanned<Ipv4Addr>,
+    pub public: Vec<Spanned<Ipv4Addr>>,
+    pub default: Option<Spanned<Via>>,
+    pub egress: Vec<Egress>,
+    pub description: Option<String>,
+}
+
+/// One destination of an egress entry; a `to` list becomes one `Egress` per prefix.
+#[derive(Debug, Clone)]
+pub struct Egress {
+    pub to: Spanned<Ipv4Net>,
+    pub via: Spanned<Via>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    Address(Ipv4Addr),
+    Pool(PoolId),
+}
+
+impl Model {
+    pub fn uplink(&self, id: UplinkId) -> &Uplink {
+        &self.uplinks[id.0]
+    }
+    pub fn pool(&self, id: PoolId) -> &Pool {
+        &self.pools[id.0]
+    }
+    pub fn host(&self, id: HostId) -> &Host {
+        &self.hosts[id.0]
+    }
+    pub fn project(&self, id: ProjectId) -> &Project {
+        &self.projects[id.0]
+    }
+
+    /// The pool whose prefix contains `address`, if any (pools may overlap only in an
+    /// invalid topology; then the first by name wins).
+    pub fn pool_of(&self, address: Ipv4Addr) -> Option<PoolId> {
+        self.pools
+            .iter()
+            .position(|pool| pool.prefix.contains(&address))
+            .map(PoolId)
+    }
+
+    pub fn vm_ids(&self) -> impl Iterator<Item = VmId> + '_ {
+        (0..self.vms.len()).map(VmId)
+    }
+
+    pub fn vm(&self, id: VmId) -> &Vm {
+        &self.vms[id.0]
+    }
+
+    /// The VM's public address in `pool`, if it has one.
+    pub fn public_in_pool(&self, vm: &Vm, pool: PoolId) -> Option<Ipv4Addr> {
+        vm.public
+            .iter()
+            .map(|a| a.value)
+            .find(|a| self.pools[pool.0].prefix.contains(a))
+    }
+
+    /// Every internal network: the project networks (SPEC §2 rule 1; VM addresses on
+    /// a host are added per host by the planner).
+    pub fn project_networks(&self) -> impl Iterator<Item = &Spanned<Ipv4Net>> {
+        self.projects.iter().flat_map(|p| p.networks.iter())
+    }
+}

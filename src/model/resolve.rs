@@ -1,0 +1,470 @@
+//! raw → model: resolves names, parses addresses, range-checks numbers.
+//!
+//! Every problem becomes a diagnostic and resolution goes on, so one run reports
+//! everything. A value that cannot be understood is left out of the model (a VM
+//! whose project is unknown, an egress entry whose prefix does not parse): the
+//! checks then see only well-formed data and never report a follow-on error.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+use ipnet::{IpNet, Ipv4Net};
+
+use super::*;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::raw::{self, Sp};
+
+/// The only format version this build understands.
+pub const FORMAT_VERSION: i64 = 1;
+
+pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model {
+    let mut resolver = Resolver {
+        uplinks: names(&topology.uplinks),
+        pools: names(&topology.pools),
+        hosts: names(&topology.hosts),
+        projects: names(&topology.projects),
+        diagnostics,
+    };
+    if *topology.version.get() != FORMAT_VERSION {
+        resolver.diagnostics.push(
+            Diagnostic::new(
+                Code::UnsupportedVersion,
+                format!("format version {} is not supported", topology.version.get()),
+                topology.version.span(),
+                "this switchyard reads version 1",
+            )
+            .help("set `version = 1`"),
+        );
+    }
+    let keys = (topology.uplinks.keys().chain(topology.pools.keys()))
+        .chain(topology.hosts.keys())
+        .chain(topology.projects.keys())
+        .chain(topology.vms.keys());
+    for name in keys {
+        resolver.name_grammar(name);
+    }
+    Model {
+        uplinks: topology
+            .uplinks
+            .iter()
+            .filter_map(|(n, u)| resolver.uplink(n, u))
+            .collect(),
+        pools: topology
+            .pools
+            .iter()
+            .filter_map(|(n, p)| resolver.pool(n, p))
+            .collect(),
+        hosts: topology
+            .hosts
+            .iter()
+            .map(|(n, h)| resolver.host(n, h))
+            .collect(),
+        projects: topology
+            .projects
+            .iter()
+            .map(|(n, p)| resolver.project(n, p))
+            .collect(),
+        vms: topology
+            .vms
+            .iter()
+            .filter_map(|(n, v)| resolver.vm(n, v))
+            .collect(),
+    }
+}
+
+fn names<T>(map: &raw::Named<T>) -> BTreeMap<String, usize> {
+    map.keys()
+        .enumerate()
+        .map(|(i, name)| (name.get().clone(), i))
+        .collect()
+}
+
+fn spanned<T>(value: T, from: &Sp<impl Sized>) -> Spanned<T> {
+    Spanned::new(value, from.span())
+}
+
+struct Resolver<'d> {
+    uplinks: BTreeMap<String, usize>,
+    pools: BTreeMap<String, usize>,
+    hosts: BTreeMap<String, usize>,
+    projects: BTreeMap<String, usize>,
+    diagnostics: &'d mut Diagnostics,
+}
+
+/// Names become directory names, comments and nft identifiers' neighbours, so they
+/// follow a grammar that is safe in all of them.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 63
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Resolver<'_> {
+    fn name_grammar(&mut self, name: &Sp<String>) {
+        if !is_valid_name(name) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::BadName,
+                    format!("`{}` is not a valid name", name.get().escape_debug()),
+                    name.span(),
+                    "invalid name",
+                )
+                .help("names are 1 to 63 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit"),
+            );
+        }
+    }
+
+    fn reference(&mut self, kind: Kind, name: &Sp<String>) -> Option<usize> {
+        let table = match kind {
+            Kind::Uplink => &self.uplinks,
+            Kind::Pool => &self.pools,
+            Kind::Host => &self.hosts,
+            Kind::Project => &self.projects,
+        };
+        if let Some(&index) = table.get(name.get().as_str()) {
+            return Some(index);
+        }
+        let mut diagnostic = Diagnostic::new(
+            kind.unknown_code(),
+            format!("unknown {} `{}`", kind.noun(), name.get().escape_debug()),
+            name.span(),
+            format!("no [{}.{}]", kind.table(), name.get().escape_debug()),
+        );
+        diagnostic = match closest(name, table.keys()) {
+            Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
+            None if table.is_empty() => {
+                diagnostic.help(format!("the topology defines no {}", kind.table()))
+            }
+            None => diagnostic.help(format!(
+                "known {}: {}",
+                kind.table(),
+                table
+                    .keys()
+                    .take(8)
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        self.diagnostics.push(diagnostic);
+        None
+    }
+
+    fn number<T: TryFrom<i64>>(
+        &mut self,
+        value: &Sp<i64>,
+        min: i64,
+        max: i64,
+        what: &str,
+    ) -> Option<Spanned<T>> {
+        let number = *value.get();
+        match T::try_from(number) {
+            Ok(converted) if (min..=max).contains(&number) => Some(spanned(converted, value)),
+            _ => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::OutOfRange,
+                    format!("{what} {number} is out of range"),
+                    value.span(),
+                    format!("must be {min}..={max}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Addr>> {
+        match IpAddr::from_str(text.get()) {
+            Ok(IpAddr::V4(address)) => Some(spanned(address, text)),
+            Ok(IpAddr::V6(_)) => {
+                self.bad_address(text, "IPv6 is not supported in format version 1")
+            }
+            Err(_) => self.bad_address(text, "expected an IPv4 address such as 198.51.100.7"),
+        }
+    }
+
+    /// A network prefix: host bits must be zero (`10.0.0.0/24`, not `10.0.0.5/24`).
+    fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+        let net = self.interface_address(text)?;
+        if net.value != net.value.trunc() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::HostBitsSet,
+                    format!("`{}` has host bits set", text.get()),
+                    text.span(),
+                    "not a network prefix",
+                )
+                .help(format!("did you mean `{}`?", net.value.trunc())),
+            );
+            return None;
+        }
+        Some(net)
+    }
+
+    /// An address with a prefix length (`192.0.2.2/30`); a bare address means /32.
+    fn interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+        let parsed =
+            IpNet::from_str(text.get()).or_else(|_| IpAddr::from_str(text.get()).map(IpNet::from));
+        match parsed {
+            Ok(IpNet::V4(net)) => Some(spanned(net, text)),
+            Ok(IpNet::V6(_)) => self.bad_address(text, "IPv6 is not supported in format version 1"),
+            Err(_) => self.bad_address(text, "expected an IPv4 prefix such as 198.51.100.0/24"),
+        }
+    }
+
+    fn bad_address<T>(&mut self, text: &Sp<String>, help: &str) -> Option<T> {
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::BadAddress,
+                format!(
+                    "`{}` is not an IPv4 address or prefix",
+                    text.get().escape_debug()
+                ),
+                text.span(),
+                "cannot parse this",
+            )
+            .help(help),
+        );
+        None
+    }
+
+    fn uplink(&mut self, name: &Sp<String>, uplink: &Sp<raw::Uplink>) -> Option<Uplink> {
+        let id = self.number::<u8>(&uplink.id, 1, 255, "uplink id")?;
+        let table = match &uplink.table {
+            Some(table) => self.number::<u32>(table, 1, u32::MAX as i64, "routing table")?,
+            None => Spanned::new(100 + u32::from(id.value), uplink.id.span()),
+        };
+        Some(Uplink {
+            name: spanned(name.get().clone(), name),
+            id,
+            table,
+            description: uplink.description.as_ref().map(|d| d.get().clone()),
+        })
+    }
+
+    fn pool(&mut self, name: &Sp<String>, pool: &Sp<raw::Pool>) -> Option<Pool> {
+        let uplink = self.reference(Kind::Uplink, &pool.uplink).map(UplinkId);
+        let reserved = pool
+            .reserved
+            .iter()
+            .filter_map(|r| self.address(r))
+            .collect();
+        Some(Pool {
+            name: spanned(name.get().clone(), name),
+            uplink,
+            prefix: self.prefix(&pool.prefix)?,
+            reserved,
+            description: pool.description.as_ref().map(|d| d.get().clone()),
+        })
+    }
+
+    fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Host {
+        let attachments = host
+            .uplinks
+            .iter()
+            .filter_map(|(uplink, attachment)| self.attachment(uplink, attachment))
+            .collect();
+        Host {
+            name: spanned(name.get().clone(), name),
+            lan: host
+                .lan
+                .iter()
+                .map(|l| spanned(l.get().clone(), l))
+                .collect(),
+            attachments,
+            description: host.description.as_ref().map(|d| d.get().clone()),
+        }
+    }
+
+    fn attachment(
+        &mut self,
+        uplink: &Sp<String>,
+        attachment: &Sp<raw::Attachment>,
+    ) -> Option<Attachment> {
+        let uplink_id = self.reference(Kind::Uplink, uplink).map(UplinkId);
+        let address = self.interface_address(&attachment.address);
+        let gateway = self.address(&attachment.gateway);
+        let vlan = match &attachment.vlan {
+            Some(vlan) => Some(Vlan {
+                parent: spanned(vlan.parent.get().clone(), &vlan.parent),
+                id: self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")?,
+            }),
+            None => None,
+        };
+        Some(Attachment {
+            uplink: uplink_id?,
+            key_span: uplink.span(),
+            interface: spanned(attachment.interface.get().clone(), &attachment.interface),
+            address: address?,
+            gateway: gateway?,
+            vlan,
+        })
+    }
+
+    fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Project {
+        let pools = project
+            .pools
+            .iter()
+            .filter_map(|p| Some(spanned(PoolId(self.reference(Kind::Pool, p)?), p)))
+            .collect();
+        let quota = project
+            .quota
+            .iter()
+            .filter_map(|(pool, limit)| {
+                let pool = self
+                    .reference(Kind::Pool, pool)
+                    .map(|id| spanned(PoolId(id), pool));
+                let limit = self.number::<u32>(limit, 0, u32::MAX as i64, "quota");
+                Some((pool?, limit?))
+            })
+            .collect();
+        let default =
+            Project::pool_default(project.default.as_ref().and_then(|d| self.project_via(d)));
+        let egress = self.egress(&project.egress, Resolver::project_via);
+        Project {
+            name: spanned(name.get().clone(), name),
+            pools,
+            addresses: project
+                .addresses
+                .iter()
+                .filter_map(|a| self.address(a))
+                .collect(),
+            networks: project
+                .networks
+                .iter()
+                .filter_map(|n| self.prefix(n))
+                .collect(),
+            quota,
+            default,
+            egress,
+            description: project.description.as_ref().map(|d| d.get().clone()),
+        }
+    }
+
+    fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
+        let project = self.reference(Kind::Project, &vm.project).map(ProjectId);
+        let host = self.reference(Kind::Host, &vm.host).map(HostId);
+        let address = self.address(&vm.address);
+        let public = vm.public.iter().filter_map(|a| self.address(a)).collect();
+        let default = vm.default.as_ref().and_then(|d| self.vm_via(d));
+        let egress = self.egress(&vm.egress, Resolver::vm_via);
+        Some(Vm {
+            name: spanned(name.get().clone(), name),
+            project: project?,
+            host: host?,
+            address: address?,
+            public,
+            default,
+            egress,
+            description: vm.description.as_ref().map(|d| d.get().clone()),
+        })
+    }
+
+    /// A VM's `via`/`default`: an address if it parses as one, else a pool name.
+    fn vm_via(&mut self, text: &Sp<String>) -> Option<Spanned<Via>> {
+        if looks_like_address(text.get()) {
+            return self
+                .address(text)
+                .map(|a| spanned(Via::Address(a.value), text));
+        }
+        self.reference(Kind::Pool, text)
+            .map(|p| spanned(Via::Pool(PoolId(p)), text))
+    }
+
+    /// A project's `via`/`default`: only pools, since project addresses are not
+    /// tied to a VM.
+    fn project_via(&mut self, text: &Sp<String>) -> Option<Spanned<Via>> {
+        if looks_like_address(text.get()) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::ProjectViaNotPool,
+                    format!(
+                        "project-wide preferences name a pool, not an address (`{}`)",
+                        text.get()
+                    ),
+                    text.span(),
+                    "an address",
+                )
+                .help("name the pool here, or move the entry to the VMs that own this address"),
+            );
+            return None;
+        }
+        self.reference(Kind::Pool, text)
+            .map(|p| spanned(Via::Pool(PoolId(p)), text))
+    }
+
+    fn egress(
+        &mut self,
+        entries: &[Sp<raw::Egress>],
+        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<Via>>,
+    ) -> Vec<Egress> {
+        let mut resolved = Vec::new();
+        for entry in entries {
+            let via = via(self, &entry.via);
+            for to in entry.to.prefixes() {
+                if let (Some(to), Some(via)) = (self.prefix(&to), via.clone()) {
+                    resolved.push(Egress { to, via });
+                }
+            }
+        }
+        resolved
+    }
+}
+
+impl Project {
+    fn pool_default(default: Option<Spanned<Via>>) -> Option<Spanned<PoolId>> {
+        default.and_then(|d| match d.value {
+            Via::Pool(pool) => Some(Spanned::new(pool, d.span)),
+            Via::Address(_) => None,
+        })
+    }
+}
+
+fn looks_like_address(text: &str) -> bool {
+    text.contains(':') || (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// The known name closest to `name`, when it is close enough to be a likely typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    known
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(distance, k)| *distance <= (k.len().max(name.len()) / 3).max(1))
+        .min()
+        .map(|(_, k)| k)
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Uplink,
+    Pool,
+    Host,
+    Project,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Uplink => "uplink",
+            Kind::Pool => "pool",
+            Kind::Host => "host",
+            Kind::Project => "project",
+        }
+    }
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Uplink => "uplinks",
+            Kind::Pool => "pools",
+            Kind::Host => "hosts",
+            Kind::Project => "projects",
+        }
+    }
+    fn unknown_code(self) -> Code {
+        match self {
+            Kind::Uplink => Code::UnknownUplink,
+            Kind::Pool => Code::UnknownPool,
+            Kind::Host => Code::UnknownHost,
+            Kind::Project => Code::UnknownProject,
+        }
+    }
+}

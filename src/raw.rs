@@ -1,0 +1,270 @@
+//! The topology file as written: serde structs that keep the source span of every
+//! key and value. This is the only layer that knows TOML; everything after it works
+//! on [`crate::model`]. The JSON schema (`switchyard schema`) is generated from
+//! these same types, so the file format and its schema cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+/// A value together with the byte range it came from in the topology file.
+///
+/// A thin wrapper over [`serde_spanned::Spanned`] so that the schema generator sees
+/// the inner type (a span is not part of the file format).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sp<T>(serde_spanned::Spanned<T>);
+
+impl<T> Sp<T> {
+    pub fn new(value: T, span: Range<usize>) -> Self {
+        Sp(serde_spanned::Spanned::new(span, value))
+    }
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+    pub fn get(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T> std::ops::Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl std::borrow::Borrow<str> for Sp<String> {
+    fn borrow(&self) -> &str {
+        self.0.get_ref()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_spanned::Spanned::deserialize(deserializer).map(Sp)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Names are table keys; kept in a sorted map so iteration order never depends on
+/// the order of the file.
+pub type Named<T> = BTreeMap<Sp<String>, Sp<T>>;
+
+/// A switchyard topology (file format version 1).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "switchyard topology", extend("$id" = "https://switchyard.dev/schema/topology.schema.json"))]
+pub struct Topology {
+    /// File format version; must be 1.
+    pub version: Sp<i64>,
+    /// External networks (ISPs) a host can send through, by name.
+    #[serde(default)]
+    pub uplinks: Named<Uplink>,
+    /// Blocks of public addresses, each leaving through one uplink, by name.
+    #[serde(default)]
+    pub pools: Named<Pool>,
+    /// Network hosts that artifacts are rendered for, by name.
+    #[serde(default)]
+    pub hosts: Named<Host>,
+    /// Tenants: the pools they may use and the addresses allocated to them.
+    #[serde(default)]
+    pub projects: Named<Project>,
+    /// Virtual machines: one private address, public addresses, egress preferences.
+    #[serde(default)]
+    pub vms: Named<Vm>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Uplink {
+    /// 1..=255, unique and stable: the uplink's fwmark and routing table derive from it.
+    #[schemars(range(min = 1, max = 255))]
+    pub id: Sp<i64>,
+    pub description: Option<Sp<String>>,
+    /// Routing table number; defaults to 100 + id.
+    #[schemars(range(min = 1, max = 4294967295u32))]
+    pub table: Option<Sp<i64>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    /// Name of the uplink this pool's addresses leave through.
+    pub uplink: Sp<String>,
+    /// The public block, e.g. "198.51.100.0/24".
+    pub prefix: Sp<String>,
+    /// Addresses of the pool that are never allocatable.
+    #[serde(default)]
+    pub reserved: Vec<Sp<String>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Interfaces facing the VMs.
+    #[serde(default)]
+    pub lan: Vec<Sp<String>>,
+    /// This host's attachments, keyed by uplink name.
+    #[serde(default)]
+    pub uplinks: Named<Attachment>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// Linux interface name of the link (at most 15 bytes).
+    pub interface: Sp<String>,
+    /// The host's own address on the link, with prefix length, e.g. "192.0.2.2/30".
+    pub address: Sp<String>,
+    /// The next hop towards the uplink; must lie inside `address`'s network.
+    pub gateway: Sp<String>,
+    /// Present when `interface` is a VLAN on another interface.
+    pub vlan: Option<Sp<Vlan>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vlan {
+    pub parent: Sp<String>,
+    #[schemars(range(min = 1, max = 4094))]
+    pub id: Sp<i64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Pools the project may use (the ACL).
+    #[serde(default)]
+    pub pools: Vec<Sp<String>>,
+    /// Public addresses allocated to the project.
+    #[serde(default)]
+    pub addresses: Vec<Sp<String>>,
+    /// The project's private networks.
+    #[serde(default)]
+    pub networks: Vec<Sp<String>>,
+    /// At most N addresses from a pool, keyed by pool name.
+    #[serde(default)]
+    pub quota: BTreeMap<Sp<String>, Sp<i64>>,
+    /// Project-wide default egress: a pool name.
+    pub default: Option<Sp<String>>,
+    /// Project-wide egress preferences; `via` names a pool.
+    #[serde(default)]
+    pub egress: Vec<Sp<Egress>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vm {
+    pub project: Sp<String>,
+    pub host: Sp<String>,
+    /// The VM's private address (its one NIC).
+    pub address: Sp<String>,
+    /// Public addresses, at most one from each pool.
+    #[serde(default)]
+    pub public: Vec<Sp<String>>,
+    /// Default egress: one of this VM's public addresses, or a pool name.
+    pub default: Option<Sp<String>>,
+    /// Per-destination preferences; `via` is a public address of this VM or a pool.
+    #[serde(default)]
+    pub egress: Vec<Sp<Egress>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Egress {
+    /// Destination prefix, or a list of them.
+    pub to: Sp<Destinations>,
+    /// A public address or a pool name.
+    pub via: Sp<String>,
+}
+
+/// `to = "100.65.0.0/16"` or `to = ["100.66.0.0/16", "100.67.0.0/16"]`.
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum Destinations {
+    One(String),
+    Many(Vec<Sp<String>>),
+}
+
+impl Sp<Destinations> {
+    /// Every destination with its own span, so a diagnostic can point at one
+    /// element of a list.
+    pub fn prefixes(&self) -> Vec<Sp<String>> {
+        match self.get() {
+            Destinations::One(one) => vec![Sp::new(one.clone(), self.span())],
+            Destinations::Many(many) => many.clone(),
+        }
+    }
+}
+
+// Hand-written rather than `#[serde(untagged)]`: untagged enums buffer their input,
+// which loses the spans toml attaches to each list element.
+impl<'de> Deserialize<'de> for Destinations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DestinationsVisitor;
+        impl<'de> Visitor<'de> for DestinationsVisitor {
+            type Value = Destinations;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a prefix string or an array of prefix strings")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Destinations, E> {
+                Ok(Destinations::One(value.to_owned()))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Destinations, S::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Destinations::Many(items))
+            }
+        }
+        deserializer.deserialize_any(DestinationsVisitor)
+    }
+}
+
+/// Reads the file into [`Topology`]. serde stops at the first problem, so this
+/// yields at most one diagnostic; every later stage collects all of them.
+pub fn parse(text: &str) -> Result<Topology, crate::diagnostic::Diagnostic> {
+    use crate::diagnostic::{Code, Diagnostic};
+    toml::from_str::<Topology>(text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        let message = error.message().trim_end().to_owned();
+        // A syntax error fails as early as an untyped parse does; otherwise the
+        // TOML is fine and the problem is its shape.
+        let code = if message.starts_with("unknown field") {
+            Code::UnknownKey
+        } else if text.parse::<toml::Table>().is_err() {
+            Code::TomlSyntax
+        } else {
+            Code::WrongType
+        };
+        let label = match code {
+            Code::UnknownKey => "not a key of this table",
+            Code::TomlSyntax => "invalid TOML here",
+            _ => "here",
+        };
+        Diagnostic::new(code, message, span, label)
+    })
+}
