@@ -55,6 +55,7 @@ codes! {
     PoolOverlap = "SY0201", Error, "two pools overlap";
     DuplicateUplinkId = "SY0202", Error, "two uplinks share an id (and so a mark)";
     DuplicateTable = "SY0203", Error, "two uplinks share a routing table, or a table is reserved";
+    TooManyPools = "SY0204", Error, "more pools than the mark layout can number (255)";
     AddressOutsidePools = "SY0301", Error, "a project address lies outside every pool";
     PoolNotAllowed = "SY0302", Error, "a project uses a pool its ACL does not allow";
     AddressReserved = "SY0303", Error, "a project address is reserved in its pool";

@@ -10,6 +10,7 @@ mod gateway;
 mod interfaces;
 mod no_default;
 mod pool_acl;
+mod pool_count;
 mod pool_overlap;
 mod private_addresses;
 mod quota;
@@ -31,6 +32,7 @@ type Rule = fn(&Model, &mut Diagnostics);
 const RULES: &[Rule] = &[
     uplink_identity::check,
     pool_overlap::check,
+    pool_count::check,
     address_allocation::check,
     pool_acl::check,
     quota::check,

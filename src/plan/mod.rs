@@ -1,0 +1,368 @@
+//! model → plan: for every host, the backend-neutral decisions its dataplane must
+//! make, sorted. Longest-prefix resolution (SPEC §2) happens here, once: every VM's
+//! egress entries become disjoint destination ranges, so backends emit lookups and
+//! never resolve precedence themselves. `trace` answers from this same plan.
+//!
+//! Mark layout (documented in README): switchyard owns the bits of [`MARK_MASK`];
+//! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
+//! pool number (what SNAT uses to pick the address). Other bits are left alone.
+
+pub mod ranges;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostic::Span;
+use crate::model::{Egress, HostId, Model, PoolId, Project, UplinkId, Via, Vm};
+use ranges::{Painting, Range};
+
+/// Every mark bit switchyard reads or writes.
+pub const MARK_MASK: u32 = 0x00ff_ff00;
+/// The uplink id's bits: `ip rule fwmark ID<<8/UPLINK_MARK_MASK`.
+pub const UPLINK_MARK_MASK: u32 = 0x0000_ff00;
+/// The pool number's bits.
+pub const POOL_MARK_MASK: u32 = 0x00ff_0000;
+/// Pools are numbered 1..=255 to fit their mark bits.
+pub const MAX_POOLS: usize = 255;
+/// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
+pub const RULE_PRIORITY_BASE: u32 = 1000;
+/// The routing protocol number switchyard tags its rules and routes with, so a
+/// reload can flush exactly what it added (`/etc/iproute2/rt_protos`: unassigned).
+pub const ROUTE_PROTOCOL: u8 = 211;
+
+pub fn uplink_mark(id: u8) -> u32 {
+    u32::from(id) << 8
+}
+
+pub fn pool_mark(number: u8) -> u32 {
+    u32::from(number) << 16
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub hosts: Vec<HostPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPlan {
+    pub name: String,
+    pub description: Option<String>,
+    /// Interfaces facing the VMs.
+    pub lan: Vec<String>,
+    /// This host's uplink attachments, by uplink id.
+    pub uplinks: Vec<UplinkPlan>,
+    /// Pools whose uplink this host is attached to, by number.
+    pub pools: Vec<PoolPlan>,
+    /// Destinations never NATed from this host (SPEC §2 rule 1): every project
+    /// network and every VM address on the host, merged.
+    pub internal: Vec<Range>,
+    /// The VMs served by this host, by name.
+    pub vms: Vec<VmPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkPlan {
+    pub name: String,
+    pub id: u8,
+    pub description: Option<String>,
+    pub mark: u32,
+    pub table: u32,
+    pub rule_priority: u32,
+    pub interface: String,
+    /// The host's address on the link, with the link's prefix length.
+    pub address: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub vlan: Option<VlanPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VlanPlan {
+    pub parent: String,
+    pub id: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolPlan {
+    pub name: String,
+    pub number: u8,
+    pub prefix: Ipv4Net,
+    pub uplink: String,
+    /// Uplink and pool bits together: what a packet leaving from this pool carries.
+    pub mark: u32,
+    /// VM private address → its public address in this pool, for this host's VMs.
+    pub snat: Vec<(Ipv4Addr, Ipv4Addr)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmPlan {
+    pub name: String,
+    pub project: String,
+    pub private: Ipv4Addr,
+    /// Public addresses with the pool and uplink inbound traffic arrives by.
+    pub public: Vec<PublicAddress>,
+    /// What traffic matching no egress range does.
+    pub default: Option<Decision>,
+    /// Disjoint, sorted destination ranges decided by egress entries.
+    pub egress: Vec<(Range, Decision)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicAddress {
+    pub address: Ipv4Addr,
+    pub pool: String,
+    pub uplink: String,
+}
+
+/// Where a VM's packet goes: source-NATed to `public`, out through `uplink`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub public: Ipv4Addr,
+    pub pool: String,
+    pub pool_number: u8,
+    pub uplink: String,
+    pub uplink_id: u8,
+    /// Uplink and pool bits (see the module doc).
+    pub mark: u32,
+    pub decided_by: DecidedBy,
+}
+
+/// The topology entry a decision comes from, for comments and `trace`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecidedBy {
+    pub scope: Scope,
+    /// `None` for a default.
+    pub prefix: Option<Ipv4Net>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Project,
+    Vm,
+}
+
+/// What the dataplane does with one packet from a VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<'p> {
+    /// The destination is internal: no mark, no NAT.
+    Internal,
+    Egress(&'p Decision),
+    /// No entry and no default: left alone.
+    Unhandled,
+}
+
+impl HostPlan {
+    /// The decision for a packet from `vm` to `destination` — the same lookup
+    /// order the nft ruleset uses: internal, egress ranges, default.
+    pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
+        if ranges::any_contains(&self.internal, destination) {
+            return Outcome::Internal;
+        }
+        let d = u32::from(destination);
+        let i = vm.egress.partition_point(|(range, _)| range.last < d);
+        match vm.egress.get(i).filter(|(range, _)| range.first <= d) {
+            Some((_, decision)) => Outcome::Egress(decision),
+            None => vm
+                .default
+                .as_ref()
+                .map_or(Outcome::Unhandled, Outcome::Egress),
+        }
+    }
+}
+
+/// Builds the plan of every host (or only `only`). The model must have passed
+/// `check` without errors.
+pub fn plan(model: &Model, only: Option<HostId>) -> Plan {
+    let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
+    let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
+    for vm in &model.vms {
+        vms_by_host.entry(vm.host).or_default().push(vm);
+    }
+    let hosts = (0..model.hosts.len())
+        .map(HostId)
+        .filter(|id| only.is_none_or(|only| only == *id))
+        .map(|id| {
+            let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
+            host_plan(model, id, vms, &project_networks)
+        })
+        .collect();
+    Plan { hosts }
+}
+
+fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range]) -> HostPlan {
+    let host = model.host(id);
+    let mut uplinks: Vec<UplinkPlan> = host
+        .attachments
+        .iter()
+        .map(|attachment| {
+            let uplink = model.uplink(attachment.uplink);
+            UplinkPlan {
+                name: uplink.name.value.clone(),
+                id: uplink.id.value,
+                description: uplink.description.clone(),
+                mark: uplink_mark(uplink.id.value),
+                table: uplink.table.value,
+                rule_priority: RULE_PRIORITY_BASE + u32::from(uplink.id.value),
+                interface: attachment.interface.value.clone(),
+                address: attachment.address.value,
+                gateway: attachment.gateway.value,
+                vlan: attachment.vlan.as_ref().map(|v| VlanPlan {
+                    parent: v.parent.value.clone(),
+                    id: v.id.value,
+                }),
+            }
+        })
+        .collect();
+    uplinks.sort_by_key(|u| u.id);
+    let attached: Vec<UplinkId> = host.attachments.iter().map(|a| a.uplink).collect();
+
+    let mut internal = project_networks.to_vec();
+    internal.extend(vms.iter().map(|vm| Range::single(vm.address.value)));
+    let internal = ranges::merge(internal);
+
+    let pools = model
+        .pools
+        .iter()
+        .enumerate()
+        .filter(|(_, pool)| pool.uplink.is_some_and(|u| attached.contains(&u)))
+        .map(|(index, pool)| {
+            let uplink = model.uplink(pool.uplink.expect("filtered"));
+            let number = pool_number(PoolId(index));
+            let mut snat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
+                .iter()
+                .filter_map(|vm| Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?)))
+                .collect();
+            snat.sort();
+            PoolPlan {
+                name: pool.name.value.clone(),
+                number,
+                prefix: pool.prefix.value,
+                uplink: uplink.name.value.clone(),
+                mark: uplink_mark(uplink.id.value) | pool_mark(number),
+                snat,
+            }
+        })
+        .collect();
+
+    HostPlan {
+        name: host.name.value.clone(),
+        description: host.description.clone(),
+        lan: host.lan.iter().map(|l| l.value.clone()).collect(),
+        uplinks,
+        pools,
+        vms: vms.iter().map(|vm| vm_plan(model, vm, &internal)).collect(),
+        internal,
+    }
+}
+
+fn pool_number(pool: PoolId) -> u8 {
+    u8::try_from(pool.0 + 1).expect("check limits pools to MAX_POOLS")
+}
+
+fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
+    let project = model.project(vm.project);
+    let public = vm
+        .public
+        .iter()
+        .filter_map(|address| {
+            let pool = model.pool(model.pool_of(address.value)?);
+            Some(PublicAddress {
+                address: address.value,
+                pool: pool.name.value.clone(),
+                uplink: model.uplink(pool.uplink?).name.value.clone(),
+            })
+        })
+        .collect();
+    VmPlan {
+        name: vm.name.value.clone(),
+        project: project.name.value.clone(),
+        private: vm.address.value,
+        public,
+        default: default_decision(model, vm, project),
+        egress: flatten(model, vm, project, internal),
+    }
+}
+
+fn default_decision(model: &Model, vm: &Vm, project: &Project) -> Option<Decision> {
+    if let Some(default) = &vm.default {
+        return decision(
+            model,
+            vm,
+            default.value,
+            DecidedBy {
+                scope: Scope::Vm,
+                prefix: None,
+                span: default.span.clone(),
+            },
+        );
+    }
+    let default = project.default.as_ref()?;
+    let by = DecidedBy {
+        scope: Scope::Project,
+        prefix: None,
+        span: default.span.clone(),
+    };
+    decision(model, vm, Via::Pool(default.value), by)
+}
+
+/// SPEC §2 rules 2 and 4 for every destination at once: paint the VM's and its
+/// project's entries from shortest to longest prefix (at equal length the VM's
+/// after the project's, so they win), then cut out the internal ranges.
+fn flatten(
+    model: &Model,
+    vm: &Vm,
+    project: &Project,
+    internal: &[Range],
+) -> Vec<(Range, Decision)> {
+    let mut entries: Vec<(Scope, &Egress)> =
+        project.egress.iter().map(|e| (Scope::Project, e)).collect();
+    entries.extend(vm.egress.iter().map(|e| (Scope::Vm, e)));
+    // Stable: equal entries keep file order.
+    entries.sort_by_key(|(scope, entry)| (entry.to.prefix_len(), *scope));
+    let mut painting = Painting::new();
+    for (scope, entry) in entries {
+        let by = DecidedBy {
+            scope,
+            prefix: Some(entry.to.value),
+            span: entry.to.span.clone(),
+        };
+        // A project entry for a pool the VM has no address in does not apply to it
+        // (warning SY0904): whatever is under it shows through.
+        if let Some(decision) = decision(model, vm, entry.via.value, by) {
+            painting.paint(Range::of(&entry.to), decision);
+        }
+    }
+    let holes: Vec<Range> = painting
+        .segments()
+        .flat_map(|segment| ranges::overlapping(internal, segment))
+        .copied()
+        .collect();
+    for hole in holes {
+        painting.cut(hole);
+    }
+    painting.into_ranges()
+}
+
+fn decision(model: &Model, vm: &Vm, via: Via, decided_by: DecidedBy) -> Option<Decision> {
+    let (public, pool) = match via {
+        Via::Address(address) => (address, model.pool_of(address)?),
+        Via::Pool(pool) => (model.public_in_pool(vm, pool)?, pool),
+    };
+    let pool_number = pool_number(pool);
+    let pool = model.pool(pool);
+    let uplink = model.uplink(pool.uplink?);
+    Some(Decision {
+        public,
+        pool: pool.name.value.clone(),
+        pool_number,
+        uplink: uplink.name.value.clone(),
+        uplink_id: uplink.id.value,
+        mark: uplink_mark(uplink.id.value) | pool_mark(pool_number),
+        decided_by,
+    })
+}
+
+#[cfg(test)]
+mod tests;
