@@ -187,10 +187,10 @@ impl Source {
 
     /// Decodes file content; input over [`crate::MAX_INPUT_BYTES`] or not UTF-8 is
     /// refused with a diagnostic before any parsing.
-    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, (Source, Diagnostic)> {
+    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
         if bytes.len() > crate::MAX_INPUT_BYTES {
             let diagnostic = crate::input_too_large(bytes.len());
-            return Err((Source::new(name, ""), diagnostic));
+            return Err(Box::new((Source::new(name, ""), diagnostic)));
         }
         String::from_utf8(bytes)
             .map(|text| Source::new(name.clone(), text))
@@ -204,7 +204,7 @@ impl Source {
                     "invalid UTF-8 here",
                 )
                 .help("TOML files must be UTF-8");
-                (Source::new(name, text), diagnostic)
+                Box::new((Source::new(name, text), diagnostic))
             })
     }
 

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod model;
 pub mod plan;
 pub mod raw;
+pub mod render;
 pub mod schema;
 
 use diagnostic::{Diagnostic, Diagnostics, Source};
@@ -46,12 +47,91 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     }
 }
 
+/// `size` is what was read; `main` stops reading one byte past the limit, so only
+/// a larger `size` is a real file size worth reporting.
 pub fn input_too_large(size: usize) -> Diagnostic {
+    let limit_mib = MAX_INPUT_BYTES / (1024 * 1024);
+    let read = if size > MAX_INPUT_BYTES + 1 {
+        format!(", read {size}")
+    } else {
+        String::new()
+    };
     Diagnostic::new(
         diagnostic::Code::InputTooLarge,
-        format!("the topology is larger than {MAX_INPUT_BYTES} bytes (read {size})"),
+        format!(
+            "the topology is larger than switchyard's limit of {limit_mib} MiB \
+             ({MAX_INPUT_BYTES} bytes{read})"
+        ),
         0..0,
         "",
     )
-    .help("split the topology, or raise MAX_INPUT_BYTES if a real deployment needs more")
+    .help(
+        "a topology of 100 000 VMs is about 20 MiB; check that this is the intended file, \
+         or split it into independent topologies, e.g. one per group of hosts",
+    )
+}
+
+/// What `build` produces: every artifact plus the manifest, and the warnings.
+pub struct Build {
+    pub artifacts: Vec<render::Artifact>,
+    pub manifest: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Build {
+    /// Every file to write, as (path relative to the output directory, content),
+    /// sorted by path.
+    pub fn files(&self) -> Vec<(&str, &str)> {
+        let mut files: Vec<(&str, &str)> = self
+            .artifacts
+            .iter()
+            .map(|a| (a.path.as_str(), a.content.as_str()))
+            .collect();
+        files.push((render::MANIFEST, &self.manifest));
+        files.sort();
+        files
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("the topology is invalid")]
+    Invalid(Vec<Diagnostic>),
+    #[error("no host named `{name}` in the topology{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    UnknownHost {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+}
+
+/// validate → plan → render, for every host or only `host`. Pure: the caller
+/// writes the files.
+pub fn build(
+    source: &Source,
+    host: Option<&str>,
+    renderer: &render::Renderer,
+) -> Result<Build, BuildError> {
+    let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
+    let only = match host {
+        Some(name) => Some(
+            model
+                .host_named(name)
+                .ok_or_else(|| BuildError::UnknownHost {
+                    name: name.to_owned(),
+                    suggestion: model::closest(name, model.hosts.iter().map(|h| &h.name.value))
+                        .cloned(),
+                })?,
+        ),
+        None => None,
+    };
+    let plan = plan::plan(&model, only);
+    let artifacts = renderer.render_plan(&plan, &source.name)?;
+    let manifest = render::manifest(&artifacts, &source.name);
+    Ok(Build {
+        artifacts,
+        manifest,
+        warnings,
+    })
 }

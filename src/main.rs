@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+
+use switchyard::BuildError;
 use switchyard::diagnostic::{self, Diagnostic, Source};
+use switchyard::render::Renderer;
 
 /// Compile a multi-uplink NAT topology into per-host nftables, ip-batch and
 /// systemd-networkd artifacts.
@@ -27,6 +31,29 @@ enum Command {
         /// Treat warnings as errors (exit 1).
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Render every host's artifacts into DIR (replaced atomically).
+    Build {
+        topology: PathBuf,
+        /// Output directory; its previous content is replaced.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Directory of templates overriding the built-in ones, file by file
+        /// (e.g. DIR/switchyard.nft, DIR/networkd/uplink.network).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        /// Render only this host.
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Show a unified diff of DIR against a fresh build; exit 1 when they differ.
+    Diff {
+        topology: PathBuf,
+        dir: PathBuf,
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        #[arg(long)]
+        host: Option<String>,
     },
     /// Print the JSON schema of the topology file.
     Schema,
@@ -50,6 +77,18 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
         } => check(&topology, format, deny_warnings),
+        Command::Build {
+            topology,
+            output,
+            templates,
+            host,
+        } => run(|| build(&topology, &output, templates.as_deref(), host.as_deref())),
+        Command::Diff {
+            topology,
+            dir,
+            templates,
+            host,
+        } => run(|| diff(&topology, &dir, templates.as_deref(), host.as_deref())),
         Command::Schema => {
             print!("{}", switchyard::schema::topology_schema());
             ExitCode::SUCCESS
@@ -75,6 +114,168 @@ fn check(path: &Path, format: Format, deny_warnings: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// A command's failure: already reported (invalid topology) or an I/O or usage
+/// error still to print.
+enum Failure {
+    Reported(ExitCode),
+    Usage(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Usage(error.to_string())
+    }
+}
+
+fn run(command: impl FnOnce() -> Result<ExitCode, Failure>) -> ExitCode {
+    match command() {
+        Ok(code) | Err(Failure::Reported(code)) => code,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Reads, validates, plans and renders; reports diagnostics on the way.
+fn compile(
+    path: &Path,
+    templates: Option<&Path>,
+    host: Option<&str>,
+) -> Result<switchyard::Build, Failure> {
+    let source = read_topology(path, Format::Human).map_err(Failure::Reported)?;
+    let overrides = match templates {
+        Some(dir) => read_templates(dir)?,
+        None => BTreeMap::new(),
+    };
+    let renderer = Renderer::new(overrides).map_err(|e| Failure::Usage(e.to_string()))?;
+    match switchyard::build(&source, host, &renderer) {
+        Ok(build) => {
+            report(&source, &build.warnings, Format::Human);
+            Ok(build)
+        }
+        Err(BuildError::Invalid(diagnostics)) => {
+            report(&source, &diagnostics, Format::Human);
+            Err(Failure::Reported(ExitCode::from(EXIT_INVALID)))
+        }
+        Err(error) => Err(Failure::Usage(error.to_string())),
+    }
+}
+
+/// Every file below `dir`, by `/`-separated relative path.
+fn read_tree(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let relative = path.strip_prefix(root).expect("below root");
+                let name = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let bytes = std::fs::read(&path)?;
+                out.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+fn read_templates(dir: &Path) -> Result<BTreeMap<String, String>, Failure> {
+    read_tree(dir)
+        .map_err(|e| Failure::Usage(format!("cannot read templates from {}: {e}", dir.display())))
+}
+
+fn build(
+    path: &Path,
+    output: &Path,
+    templates: Option<&Path>,
+    host: Option<&str>,
+) -> Result<ExitCode, Failure> {
+    let build = compile(path, templates, host)?;
+    write_atomically(output, &build.files())
+        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", output.display())))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `files` into a fresh directory beside `output`, then swaps it in with
+/// one rename (RENAME_EXCHANGE when `output` exists), so readers see the old tree
+/// or the new one, never a mix.
+fn write_atomically(output: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
+    let parent = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".switchyard-build-")
+        .tempdir_in(parent)?;
+    for (relative, content) in files {
+        let path = staging.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
+        std::fs::write(path, content)?;
+    }
+    if output.exists() {
+        rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            staging.path(),
+            rustix::fs::CWD,
+            output,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )?;
+        // `staging` now holds the old tree and is removed when dropped.
+    } else {
+        std::fs::rename(staging.keep(), output)?;
+    }
+    Ok(())
+}
+
+fn diff(
+    path: &Path,
+    dir: &Path,
+    templates: Option<&Path>,
+    host: Option<&str>,
+) -> Result<ExitCode, Failure> {
+    let build = compile(path, templates, host)?;
+    let existing = read_tree(dir)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    let fresh: BTreeMap<&str, &str> = build.files().into_iter().collect();
+    let mut paths: Vec<&str> = fresh
+        .keys()
+        .copied()
+        .chain(existing.keys().map(String::as_str))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut differs = false;
+    for relative in paths {
+        let old = existing.get(relative).map_or("", String::as_str);
+        let new = fresh.get(relative).copied().unwrap_or("");
+        if old != new || existing.contains_key(relative) != fresh.contains_key(relative) {
+            differs = true;
+            let old_name = format!("{}/{relative}", dir.display());
+            let new_name = format!("build/{relative}");
+            print!(
+                "{}",
+                similar::TextDiff::from_lines(old, new)
+                    .unified_diff()
+                    .header(&old_name, &new_name)
+            );
+        }
+    }
+    Ok(if differs {
+        ExitCode::from(EXIT_INVALID)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) {
@@ -107,7 +308,8 @@ fn read_topology(path: &Path, format: Format) -> Result<Source, ExitCode> {
     }
     match Source::from_bytes(name, bytes) {
         Ok(source) => Ok(source),
-        Err((source, diagnostic)) => {
+        Err(failure) => {
+            let (source, diagnostic) = *failure;
             report(&source, &[diagnostic], format);
             Err(ExitCode::from(EXIT_INVALID))
         }

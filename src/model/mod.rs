@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
-pub use resolve::resolve;
+pub use resolve::{closest, resolve};
 
 /// A value and the span of the TOML text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,10 @@ pub struct Host {
     pub lan: Vec<Spanned<String>>,
     /// Sorted by uplink.
     pub attachments: Vec<Attachment>,
+    /// Uplinks this host has an attachment to in the file that could not be resolved
+    /// (a bad address, gateway or VLAN id, already reported). Checks treat them as
+    /// attached so they report no follow-on errors; the topology is invalid anyway.
+    pub unresolved_attachments: Vec<UplinkId>,
     pub description: Option<String>,
 }
 
@@ -154,6 +158,13 @@ impl Model {
             .iter()
             .position(|pool| pool.prefix.contains(&address))
             .map(PoolId)
+    }
+
+    pub fn host_named(&self, name: &str) -> Option<HostId> {
+        self.hosts
+            .iter()
+            .position(|h| h.name.value == name)
+            .map(HostId)
     }
 
     pub fn vm_ids(&self) -> impl Iterator<Item = VmId> + '_ {

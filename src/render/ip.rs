@@ -1,0 +1,69 @@
+//! The `ip -batch` backend: one fwmark rule and one routing table per uplink
+//! (templates/switchyard.ip).
+
+use serde::Serialize;
+
+use super::{Header, hex};
+use crate::plan::{self, HostPlan, UplinkPlan};
+
+#[derive(Serialize)]
+struct Context<'a> {
+    header: &'a str,
+    protocol: u8,
+    uplink_mask: String,
+    uplinks: Vec<Uplink<'a>>,
+}
+
+/// An uplink as both the ip batch and networkd spell it.
+#[derive(Serialize)]
+pub(super) struct Uplink<'a> {
+    name: &'a str,
+    id: u8,
+    interface: &'a str,
+    mark: String,
+    mark_decimal: u32,
+    table: u32,
+    priority: u32,
+    /// The host's address with prefix length: `192.0.2.2/30`.
+    address: String,
+    host_address: String,
+    /// The link's network: `192.0.2.0/30`.
+    network: String,
+    gateway: String,
+    vlan: Option<Vlan<'a>>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Vlan<'a> {
+    parent: &'a str,
+    id: u16,
+}
+
+pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
+    Uplink {
+        name: &uplink.name,
+        id: uplink.id,
+        interface: &uplink.interface,
+        mark: hex(uplink.mark),
+        mark_decimal: uplink.mark,
+        table: uplink.table,
+        priority: uplink.rule_priority,
+        address: uplink.address.to_string(),
+        host_address: uplink.address.addr().to_string(),
+        network: uplink.address.trunc().to_string(),
+        gateway: uplink.gateway.to_string(),
+        vlan: uplink.vlan.as_ref().map(|v| Vlan {
+            parent: &v.parent,
+            id: v.id,
+        }),
+    }
+}
+
+pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+    Context {
+        header: header.text(),
+        protocol: plan::ROUTE_PROTOCOL,
+        uplink_mask: hex(plan::UPLINK_MARK_MASK),
+        uplinks: host.uplinks.iter().map(uplink).collect(),
+    }
+}

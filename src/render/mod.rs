@@ -1,0 +1,235 @@
+//! plan → artifacts. The only layer that knows templates: one thin generator per
+//! backend (`nft`, `ip`, `networkd`) turns a [`HostPlan`] into a template context;
+//! minijinja does the rest. Templates live in `templates/`, are compiled into the
+//! binary, and can be overridden file by file (`--templates DIR`).
+
+mod ip;
+mod networkd;
+mod nft;
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::plan::{HostPlan, Plan};
+
+/// Every template, by the name it is overridden under (its path below templates/).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "switchyard.nft",
+        include_str!("../../templates/switchyard.nft"),
+    ),
+    (
+        "switchyard.ip",
+        include_str!("../../templates/switchyard.ip"),
+    ),
+    (
+        "networkd/uplink.network",
+        include_str!("../../templates/networkd/uplink.network"),
+    ),
+    (
+        "networkd/vlan.netdev",
+        include_str!("../../templates/networkd/vlan.netdev"),
+    ),
+    (
+        "networkd/parent.network",
+        include_str!("../../templates/networkd/parent.network"),
+    ),
+];
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Relative to the output directory, `/`-separated: `net1/switchyard.nft`.
+    pub path: String,
+    pub host: String,
+    pub content: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name} does not parse: {source:#}")]
+    Syntax {
+        name: String,
+        source: minijinja::Error,
+    },
+    #[error("template {name} failed for host {host}: {source:#}")]
+    Render {
+        name: String,
+        host: String,
+        source: minijinja::Error,
+    },
+    #[error("--templates: {0} is not a switchyard template (known: {known})", known = TEMPLATES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+    UnknownTemplate(String),
+}
+
+/// The compiled templates: the built-in ones with `overrides` (name → text) on top.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Renderer {
+    pub fn new(overrides: BTreeMap<String, String>) -> Result<Self, RenderError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("default delimiters are valid");
+        env.set_syntax(syntax);
+        // Artifacts are not HTML: never escape.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|name| !TEMPLATES.iter().any(|(known, _)| known == name))
+        {
+            return Err(RenderError::UnknownTemplate(unknown.clone()));
+        }
+        for (name, text) in TEMPLATES {
+            let text = overrides
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| (*text).to_owned());
+            env.add_template_owned(*name, text)
+                .map_err(|source| RenderError::Syntax {
+                    name: (*name).to_owned(),
+                    source,
+                })?;
+        }
+        Ok(Renderer { env })
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        host: &str,
+        context: impl Serialize,
+    ) -> Result<String, RenderError> {
+        let error = |source| RenderError::Render {
+            name: name.to_owned(),
+            host: host.to_owned(),
+            source,
+        };
+        self.env
+            .get_template(name)
+            .map_err(error)?
+            .render(minijinja::value::Serde(context))
+            .map_err(error)
+    }
+
+    /// Every artifact of every host in the plan, sorted by path.
+    pub fn render_plan(
+        &self,
+        plan: &Plan,
+        source_name: &str,
+    ) -> Result<Vec<Artifact>, RenderError> {
+        let mut artifacts = Vec::new();
+        for host in &plan.hosts {
+            let header = Header::new(host, source_name);
+            artifacts.push(self.artifact(
+                host,
+                "switchyard.nft",
+                "switchyard.nft",
+                nft::context(host, &header),
+            )?);
+            artifacts.push(self.artifact(
+                host,
+                "switchyard.ip",
+                "switchyard.ip",
+                ip::context(host, &header),
+            )?);
+            for unit in networkd::units(host, &header) {
+                artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
+            }
+        }
+        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(artifacts)
+    }
+
+    fn artifact(
+        &self,
+        host: &HostPlan,
+        template: &str,
+        file: &str,
+        context: impl Serialize,
+    ) -> Result<Artifact, RenderError> {
+        Ok(Artifact {
+            path: format!("{}/{file}", host.name),
+            host: host.name.clone(),
+            content: self.render(template, &host.name, context)?,
+        })
+    }
+}
+
+/// The first line of every artifact: generator, host, source; no timestamp.
+pub struct Header(String);
+
+impl Header {
+    fn new(host: &HostPlan, source_name: &str) -> Self {
+        Header(format!(
+            "Generated by switchyard {} for host {} from {}. Do not edit: edit the topology and rebuild.",
+            env!("CARGO_PKG_VERSION"),
+            host.name,
+            comment_safe(source_name),
+        ))
+    }
+    fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Text that goes into a `#` comment: one line, no control characters. Names are
+/// already restricted by the name grammar; file names and descriptions are not.
+pub fn comment_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn hex(value: u32) -> String {
+    format!("{value:#010x}")
+}
+
+/// `manifest.json`: every file written, with its host and sha256, so a pipeline can
+/// pick one host's files and verify them.
+pub fn manifest(artifacts: &[Artifact], source_name: &str) -> String {
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        generator: String,
+        source: &'a str,
+        files: Vec<File<'a>>,
+    }
+    #[derive(Serialize)]
+    struct File<'a> {
+        path: &'a str,
+        host: &'a str,
+        sha256: String,
+    }
+    let files = artifacts
+        .iter()
+        .map(|a| File {
+            path: &a.path,
+            host: &a.host,
+            sha256: hex_digest(a.content.as_bytes()),
+        })
+        .collect();
+    let manifest = Manifest {
+        generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
+        source: source_name,
+        files,
+    };
+    let mut json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    json.push('\n');
+    json
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub const MANIFEST: &str = "manifest.json";
