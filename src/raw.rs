@@ -250,21 +250,75 @@ pub fn parse(text: &str) -> Result<Topology, crate::diagnostic::Diagnostic> {
     use crate::diagnostic::{Code, Diagnostic};
     toml::from_str::<Topology>(text).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
-        let message = error.message().trim_end().to_owned();
+        let message = error.message().trim_end();
+        if let Some(rest) = message.strip_prefix("unknown field ") {
+            return unknown_key(rest, span);
+        }
+        if let Some(key) = message.strip_prefix("missing field ") {
+            return Diagnostic::new(
+                Code::WrongType,
+                format!("missing required key {key}"),
+                span,
+                format!("this table needs {key}"),
+            );
+        }
         // A syntax error fails as early as an untyped parse does; otherwise the
         // TOML is fine and the problem is its shape.
-        let code = if message.starts_with("unknown field") {
-            Code::UnknownKey
-        } else if text.parse::<toml::Table>().is_err() {
-            Code::TomlSyntax
+        if text.parse::<toml::Table>().is_err() {
+            Diagnostic::new(Code::TomlSyntax, plain(message), span, "invalid TOML here")
         } else {
-            Code::WrongType
-        };
-        let label = match code {
-            Code::UnknownKey => "not a key of this table",
-            Code::TomlSyntax => "invalid TOML here",
-            _ => "here",
-        };
-        Diagnostic::new(code, message, span, label)
+            Diagnostic::new(Code::WrongType, plain(message), span, "wrong type")
+        }
     })
+}
+
+/// serde's `unknown field `prefx`, expected one of `uplink`, `prefix``: the key,
+/// with the valid keys of that table and the closest one as a suggestion.
+fn unknown_key(rest: &str, span: Range<usize>) -> crate::diagnostic::Diagnostic {
+    use crate::diagnostic::{Code, Diagnostic};
+    let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+    let key_name = key.trim_matches('`');
+    let valid: Vec<&str> = expected
+        .trim_start_matches("one of ")
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .filter(|k| !k.is_empty() && !k.contains(' '))
+        .collect();
+    let diagnostic = Diagnostic::new(
+        Code::UnknownKey,
+        format!("unknown key {key}"),
+        span,
+        "not a key of this table",
+    );
+    if valid.is_empty() {
+        return diagnostic.help("this table takes no keys");
+    }
+    let list = valid
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let closest = valid
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(key_name, k), *k))
+        .filter(|(distance, k)| *distance <= (k.len().max(key_name.len()) / 3).max(1))
+        .min();
+    match closest {
+        Some((_, k)) => diagnostic.help(format!("did you mean `{k}`? (valid keys: {list})")),
+        None => diagnostic.help(format!("valid keys: {list}")),
+    }
+}
+
+/// serde's messages name Rust types; operators know TOML's.
+fn plain(message: &str) -> String {
+    if let Some(number) = message
+        .strip_prefix("invalid type: integer ")
+        .and_then(|m| m.strip_suffix(" as i128, expected i64"))
+    {
+        return format!("integer {number} does not fit in 64 bits");
+    }
+    message
+        .replace("expected i64", "expected an integer")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected a table")
 }

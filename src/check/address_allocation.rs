@@ -13,13 +13,21 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             if let Some((first_project, first_span)) =
                 owners.insert(address.value, (&project.name.value, address.span.clone()))
             {
+                let message = if *first_project == project.name.value {
+                    format!(
+                        "{} is listed twice in project `{}`",
+                        address.value, project.name.value
+                    )
+                } else {
+                    format!(
+                        "{} is allocated to projects `{}` and `{}`",
+                        address.value, first_project, project.name.value
+                    )
+                };
                 out.push(
                     Diagnostic::new(
                         Code::AddressAllocatedTwice,
-                        format!(
-                            "{} is allocated to `{}` and to `{}`",
-                            address.value, first_project, project.name.value
-                        ),
+                        message,
                         address.span.clone(),
                         "allocated again",
                     )

@@ -30,7 +30,8 @@ fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
                     entry.to.span.clone(),
                     "second entry for this prefix",
                 )
-                .also(first.to.span.clone(), "first entry"),
+                .also(first.to.span.clone(), "first entry")
+                .help("keep one entry per prefix; to send part of it another way, add a longer prefix"),
             ),
             Some(_) => {}
             None => {

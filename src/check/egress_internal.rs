@@ -59,7 +59,8 @@ fn check_entry(
                 entry.to.span.clone(),
                 "overlaps an internal network",
             )
-            .also(network.span.clone(), "internal network"),
+            .also(network.span.clone(), "internal network")
+            .help("internal traffic is never NATed; narrow the prefix so it leaves internal networks out"),
         );
     } else if let Some(vm) = vms.overlapping(&entry.to) {
         out.push(
@@ -72,7 +73,8 @@ fn check_entry(
                 entry.to.span.clone(),
                 "overlaps an internal address",
             )
-            .also(vm.address.span.clone(), "VM address"),
+            .also(vm.address.span.clone(), "VM address")
+            .help("traffic between VMs on one host is never NATed; narrow the prefix so it leaves VM addresses out"),
         );
     }
 }

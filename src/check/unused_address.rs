@@ -17,15 +17,18 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             .iter()
             .filter(|a| !used.contains(&a.value))
         {
-            out.push(Diagnostic::new(
-                Code::UnusedAddress,
-                format!(
-                    "{} is allocated to project `{}` but no VM uses it",
-                    address.value, project.name.value
-                ),
-                address.span.clone(),
-                "unused",
-            ));
+            out.push(
+                Diagnostic::new(
+                    Code::UnusedAddress,
+                    format!(
+                        "{} is allocated to project `{}` but no VM uses it",
+                        address.value, project.name.value
+                    ),
+                    address.span.clone(),
+                    "unused",
+                )
+                .help("add it to a VM's `public`, or release it from the project's `addresses`"),
+            );
         }
     }
 }

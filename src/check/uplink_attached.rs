@@ -14,7 +14,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             else {
                 continue;
             };
-            if !host.attachments.iter().any(|a| a.uplink == uplink) {
+            let attached = host.attachments.iter().any(|a| a.uplink == uplink)
+                || host.unresolved_attachments.contains(&uplink);
+            if !attached {
                 let uplink = &model.uplink(uplink).name.value;
                 out.push(
                     Diagnostic::new(

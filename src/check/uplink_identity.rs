@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::Model;
+use crate::model::{Model, Uplink};
 
 const KERNEL_TABLES: &[u32] = &[0, 253, 254, 255];
 
@@ -38,6 +38,15 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 "reserved table",
             ));
         } else if let Some(first) = tables.insert(uplink.table.value, uplink) {
+            if derived(first) && derived(uplink) {
+                // Both tables are 100 + the same id: SY0202 already says so.
+                continue;
+            }
+            let first_label = if derived(first) {
+                format!("uses table {} (100 + id)", first.table.value)
+            } else {
+                "first used here".to_owned()
+            };
             out.push(
                 Diagnostic::new(
                     Code::DuplicateTable,
@@ -48,9 +57,14 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     uplink.table.span.clone(),
                     "duplicate table",
                 )
-                .also(first.table.span.clone(), "first used here")
+                .also(first.table.span.clone(), first_label)
                 .help("tables default to 100 + id; set `table` explicitly to move one"),
             );
         }
     }
+}
+
+/// The table was not set explicitly: the model then gives it the id's span.
+fn derived(uplink: &Uplink) -> bool {
+    uplink.table.span == uplink.id.span
 }

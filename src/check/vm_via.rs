@@ -1,5 +1,6 @@
 //! SY0404, SY0405, SY0904: every `via`/`default` a VM relies on resolves to one of
-//! its own public addresses.
+//! its own public addresses. Project-wide preferences that skip a VM are warned
+//! about, except for VMs without public addresses (internal-only by design).
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Model, Spanned, Via, Vm};
@@ -8,6 +9,11 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     for vm in &model.vms {
         for via in vm.default.iter().chain(vm.egress.iter().map(|e| &e.via)) {
             check_vm_via(model, vm, via, out);
+        }
+        // A VM without public addresses is internal-only by design: project
+        // preferences never apply to it, and warning about each would be noise.
+        if vm.public.is_empty() {
+            continue;
         }
         let project = model.project(vm.project);
         let project_vias = project.default.iter().map(|d| (d.value, d.span.clone()));

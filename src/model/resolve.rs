@@ -44,40 +44,70 @@ pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model
     for name in keys {
         resolver.name_grammar(name);
     }
+    // Uplinks and pools that cannot be resolved are left out of the model, so their
+    // indices shift: each is resolved before anything refers to it, and the name
+    // table is rebuilt from what was kept.
+    let uplinks = topology
+        .uplinks
+        .iter()
+        .map(|(n, u)| resolver.uplink(n, u))
+        .collect();
+    let uplinks = kept(&mut resolver.uplinks, uplinks);
+    let pools = topology
+        .pools
+        .iter()
+        .map(|(n, p)| resolver.pool(n, p))
+        .collect();
+    let pools = kept(&mut resolver.pools, pools);
+    let hosts = topology
+        .hosts
+        .iter()
+        .map(|(n, h)| resolver.host(n, h))
+        .collect();
+    let projects = topology
+        .projects
+        .iter()
+        .map(|(n, p)| resolver.project(n, p))
+        .collect();
+    let vms = topology
+        .vms
+        .iter()
+        .filter_map(|(n, v)| resolver.vm(n, v))
+        .collect();
     Model {
-        uplinks: topology
-            .uplinks
-            .iter()
-            .filter_map(|(n, u)| resolver.uplink(n, u))
-            .collect(),
-        pools: topology
-            .pools
-            .iter()
-            .filter_map(|(n, p)| resolver.pool(n, p))
-            .collect(),
-        hosts: topology
-            .hosts
-            .iter()
-            .map(|(n, h)| resolver.host(n, h))
-            .collect(),
-        projects: topology
-            .projects
-            .iter()
-            .map(|(n, p)| resolver.project(n, p))
-            .collect(),
-        vms: topology
-            .vms
-            .iter()
-            .filter_map(|(n, v)| resolver.vm(n, v))
-            .collect(),
+        uplinks,
+        pools,
+        hosts,
+        projects,
+        vms,
     }
 }
 
-fn names<T>(map: &raw::Named<T>) -> BTreeMap<String, usize> {
+/// Name → index into the model; `None` for an entity that is defined but could not
+/// be resolved (already reported), so references to it stay silent.
+type NameTable = BTreeMap<String, Option<usize>>;
+
+fn names<T>(map: &raw::Named<T>) -> NameTable {
     map.keys()
         .enumerate()
-        .map(|(i, name)| (name.get().clone(), i))
+        .map(|(i, name)| (name.get().clone(), Some(i)))
         .collect()
+}
+
+/// Drops the entities that failed to resolve and renumbers `table` to match.
+fn kept<T>(table: &mut NameTable, resolved: Vec<Option<T>>) -> Vec<T> {
+    let mut next = 0;
+    let mut new_index = Vec::with_capacity(resolved.len());
+    for entity in &resolved {
+        new_index.push(entity.as_ref().map(|_| {
+            next += 1;
+            next - 1
+        }));
+    }
+    for index in table.values_mut() {
+        *index = index.and_then(|i| new_index[i]);
+    }
+    resolved.into_iter().flatten().collect()
 }
 
 fn spanned<T>(value: T, from: &Sp<impl Sized>) -> Spanned<T> {
@@ -85,10 +115,10 @@ fn spanned<T>(value: T, from: &Sp<impl Sized>) -> Spanned<T> {
 }
 
 struct Resolver<'d> {
-    uplinks: BTreeMap<String, usize>,
-    pools: BTreeMap<String, usize>,
-    hosts: BTreeMap<String, usize>,
-    projects: BTreeMap<String, usize>,
+    uplinks: NameTable,
+    pools: NameTable,
+    hosts: NameTable,
+    projects: NameTable,
     diagnostics: &'d mut Diagnostics,
 }
 
@@ -124,7 +154,8 @@ impl Resolver<'_> {
             Kind::Project => &self.projects,
         };
         if let Some(&index) = table.get(name.get().as_str()) {
-            return Some(index);
+            // `None`: defined, but its own definition is broken and already reported.
+            return index;
         }
         let mut diagnostic = Diagnostic::new(
             kind.unknown_code(),
@@ -185,6 +216,8 @@ impl Resolver<'_> {
     }
 
     /// A network prefix: host bits must be zero (`10.0.0.0/24`, not `10.0.0.5/24`).
+    /// With host bits set it is reported and resolution goes on with the network it
+    /// suggests, so nothing that refers to it reports a follow-on error.
     fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
         let net = self.interface_address(text)?;
         if net.value != net.value.trunc() {
@@ -197,7 +230,7 @@ impl Resolver<'_> {
                 )
                 .help(format!("did you mean `{}`?", net.value.trunc())),
             );
-            return None;
+            return Some(Spanned::new(net.value.trunc(), net.span));
         }
         Some(net)
     }
@@ -260,11 +293,15 @@ impl Resolver<'_> {
     }
 
     fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Host {
-        let attachments = host
-            .uplinks
-            .iter()
-            .filter_map(|(uplink, attachment)| self.attachment(uplink, attachment))
-            .collect();
+        let mut attachments = Vec::new();
+        let mut unresolved_attachments = Vec::new();
+        for (uplink, attachment) in &host.uplinks {
+            match self.attachment(uplink, attachment) {
+                Ok(attachment) => attachments.push(attachment),
+                Err(Some(uplink)) => unresolved_attachments.push(uplink),
+                Err(None) => {}
+            }
+        }
         Host {
             name: spanned(name.get().clone(), name),
             lan: host
@@ -273,33 +310,44 @@ impl Resolver<'_> {
                 .map(|l| spanned(l.get().clone(), l))
                 .collect(),
             attachments,
+            unresolved_attachments,
             description: host.description.as_ref().map(|d| d.get().clone()),
         }
     }
 
+    /// `Err(Some(uplink))`: the attachment names a known uplink but is itself broken
+    /// (already reported); `Err(None)`: the uplink is unknown (already reported).
     fn attachment(
         &mut self,
         uplink: &Sp<String>,
         attachment: &Sp<raw::Attachment>,
-    ) -> Option<Attachment> {
+    ) -> Result<Attachment, Option<UplinkId>> {
         let uplink_id = self.reference(Kind::Uplink, uplink).map(UplinkId);
         let address = self.interface_address(&attachment.address);
         let gateway = self.address(&attachment.gateway);
-        let vlan = match &attachment.vlan {
-            Some(vlan) => Some(Vlan {
-                parent: spanned(vlan.parent.get().clone(), &vlan.parent),
-                id: self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")?,
-            }),
-            None => None,
-        };
-        Some(Attachment {
-            uplink: uplink_id?,
-            key_span: uplink.span(),
-            interface: spanned(attachment.interface.get().clone(), &attachment.interface),
-            address: address?,
-            gateway: gateway?,
-            vlan,
-        })
+        // `Some(None)`: a VLAN whose id is out of range (already reported).
+        let vlan = attachment.vlan.as_ref().map(|vlan| {
+            self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")
+                .map(|id| Vlan {
+                    parent: spanned(vlan.parent.get().clone(), &vlan.parent),
+                    id,
+                })
+        });
+        match (uplink_id, address, gateway, vlan) {
+            (Some(uplink_id), Some(address), Some(gateway), vlan)
+                if vlan.as_ref().is_none_or(Option::is_some) =>
+            {
+                Ok(Attachment {
+                    uplink: uplink_id,
+                    key_span: uplink.span(),
+                    interface: spanned(attachment.interface.get().clone(), &attachment.interface),
+                    address,
+                    gateway,
+                    vlan: vlan.flatten(),
+                })
+            }
+            (uplink_id, ..) => Err(uplink_id),
+        }
     }
 
     fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Project {
@@ -426,7 +474,7 @@ fn looks_like_address(text: &str) -> bool {
 }
 
 /// The known name closest to `name`, when it is close enough to be a likely typo.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
     known
         .map(|k| (strsim::damerau_levenshtein(name, k), k))
         .filter(|(distance, k)| *distance <= (k.len().max(name.len()) / 3).max(1))

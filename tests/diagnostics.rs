@@ -1,0 +1,348 @@
+//! Every diagnostic code has an invalid example in `examples/invalid/`, named after
+//! its code; each example raises its code (and only it), and its rendered diagnostic
+//! is pinned by an insta snapshot in the top-level `snapshots/`.
+//!
+//! Adding a code without an example, or changing a message, fails here. Review a
+//! changed snapshot with `cargo insta review`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use switchyard::diagnostic::{self, Code, Diagnostic, Severity, Source};
+
+/// Width the snapshots are rendered at (the binary's default without `COLUMNS`).
+const WIDTH: usize = 100;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `examples/invalid/*.toml`, relative to the crate root, sorted.
+fn invalid_examples() -> Vec<PathBuf> {
+    toml_files_in("examples/invalid")
+}
+
+/// The valid examples: `examples/*.toml`.
+fn valid_examples() -> Vec<PathBuf> {
+    toml_files_in("examples")
+}
+
+fn toml_files_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .map(|path| Path::new(dir).join(path.file_name().expect("file name")))
+        .collect();
+    files.sort();
+    files
+}
+
+fn stem(path: &Path) -> &str {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .expect("UTF-8 file name")
+}
+
+/// The code an example is named after: `SY0101-unknown-uplink.toml` → SY0101.
+fn code_of(path: &Path) -> Code {
+    let prefix = stem(path).split('-').next().unwrap_or_default();
+    Code::ALL
+        .iter()
+        .copied()
+        .find(|code| code.as_str() == prefix)
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: invalid examples are named `SYnnnn-what-is-wrong.toml` after an existing code",
+                path.display()
+            )
+        })
+}
+
+/// Reads an example under its relative name, so rendered output is the same on
+/// every machine.
+fn source(path: &Path) -> Source {
+    let text = std::fs::read_to_string(root().join(path))
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    Source::new(path.to_str().expect("UTF-8 path").replace('\\', "/"), text)
+}
+
+/// Every diagnostic, errors and warnings alike.
+fn diagnostics(source: &Source) -> Vec<Diagnostic> {
+    match switchyard::validate(source) {
+        Ok(validated) => validated.warnings,
+        Err(diagnostics) => diagnostics,
+    }
+}
+
+fn assert_diagnostic_snapshot(name: &str, rendered: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(format!("diagnostic__{name}"), rendered);
+    });
+}
+
+#[test]
+fn every_invalid_example_raises_its_code_and_matches_its_snapshot() {
+    let examples = invalid_examples();
+    assert!(!examples.is_empty(), "no examples/invalid/*.toml found");
+    for path in &examples {
+        let expected = code_of(path);
+        let source = source(path);
+        let diagnostics = diagnostics(&source);
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert!(
+            codes.contains(&expected.as_str()),
+            "{} should raise {expected}, got {codes:?}",
+            path.display()
+        );
+        assert!(
+            codes.iter().all(|code| *code == expected.as_str()),
+            "{} should raise only {expected}, got {codes:?}; keep each example to one problem",
+            path.display()
+        );
+        let rendered = diagnostic::render_human(&source, &diagnostics, WIDTH);
+        assert!(
+            rendered.contains(expected.as_str()) && rendered.contains(&*source.name),
+            "{}: the rendering names neither code nor file:\n{rendered}",
+            path.display()
+        );
+        assert_diagnostic_snapshot(stem(path), &rendered);
+    }
+}
+
+#[test]
+fn every_code_has_an_invalid_example() {
+    let covered: Vec<Code> = invalid_examples().iter().map(|p| code_of(p)).collect();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|code| !covered.contains(code))
+        // A file over the size limit cannot be shipped: tests/hostile.rs generates
+        // one, and `input_too_large_diagnostic` below pins its rendering.
+        .filter(|code| **code != Code::InputTooLarge)
+        .map(|code| code.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without an example in examples/invalid/: {missing:?}\n\
+         add `examples/invalid/SYnnnn-what-is-wrong.toml` for each, then run `cargo insta test` \
+         and review the new snapshot"
+    );
+}
+
+#[test]
+fn every_invalid_example_starts_with_a_schema_line_and_a_comment() {
+    for path in invalid_examples() {
+        let source = source(&path);
+        let mut lines = source.text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("#:schema ../../schema/topology.schema.json"),
+            "{}: first line",
+            path.display()
+        );
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("# ") && l.len() > 10),
+            "{}: the second line is a comment saying what is wrong",
+            path.display()
+        );
+    }
+}
+
+/// SY0005 has no example file (it would be over 32 MiB); pin its rendering here.
+#[test]
+fn input_too_large_diagnostic() {
+    let bytes = vec![b'#'; switchyard::MAX_INPUT_BYTES + 1];
+    let Err(refused) = Source::from_bytes("huge.toml".into(), bytes) else {
+        panic!("an oversized input must be refused");
+    };
+    let (source, diagnostic) = *refused;
+    assert_eq!(diagnostic.code, Code::InputTooLarge);
+    let rendered = diagnostic::render_human(&source, &[diagnostic], WIDTH);
+    assert_diagnostic_snapshot("SY0005-input-too-large", &rendered);
+}
+
+#[test]
+fn json_diagnostics_carry_code_severity_message_and_location() {
+    let path = Path::new("examples/invalid/SY0101-unknown-uplink.toml");
+    let source = source(path);
+    let json = diagnostic::render_json(&source, &diagnostics(&source));
+    let value: serde_json::Value = serde_json::from_str(&json).expect("render_json is JSON");
+    let items = value.as_array().expect("a JSON array");
+    assert_eq!(items.len(), 1, "{json}");
+    let item = &items[0];
+    for key in [
+        "code", "severity", "message", "file", "line", "column", "span",
+    ] {
+        assert!(item.get(key).is_some(), "missing key `{key}` in {item}");
+    }
+    assert_eq!(item["code"], "SY0101");
+    assert_eq!(item["severity"], "error");
+    assert_eq!(item["message"], "unknown uplink `isp-aa`");
+    assert_eq!(item["file"], "examples/invalid/SY0101-unknown-uplink.toml");
+    assert_eq!(
+        (item["line"].as_u64(), item["column"].as_u64()),
+        (Some(9), Some(10))
+    );
+    let (start, end) = (
+        item["span"]["start"].as_u64().expect("span.start") as usize,
+        item["span"]["end"].as_u64().expect("span.end") as usize,
+    );
+    assert_eq!(&source.text[start..end], "\"isp-aa\"");
+    assert_eq!(item["help"], "did you mean `isp-a`?");
+}
+
+/// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
+fn code_table() -> String {
+    let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");
+    for code in Code::ALL {
+        let severity = match code.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        table.push_str(&format!("| `{code}` | {severity} | {} |\n", code.title()));
+    }
+    table
+}
+
+#[test]
+fn readme_lists_every_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let table = code_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's table of diagnostic codes is out of date; replace it with:\n\n{table}"
+    );
+}
+
+// The binary, end to end: exit codes and streams per SPEC §5.
+
+fn switchyard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("COLUMNS")
+        .output()
+        .expect("run switchyard")
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn check_accepts_every_valid_example() {
+    let examples = valid_examples();
+    assert!(!examples.is_empty(), "no examples/*.toml found");
+    for path in examples {
+        let output = switchyard(&["check", path.to_str().expect("UTF-8 path")]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn check_exit_codes_follow_severity() {
+    for path in invalid_examples() {
+        let path = path.to_str().expect("UTF-8 path");
+        let code = code_of(Path::new(path));
+        let output = switchyard(&["check", path]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(code.as_str()),
+            "{path}: {}",
+            describe(&output)
+        );
+        assert!(output.stdout.is_empty(), "{path}: {}", describe(&output));
+        match code.severity() {
+            Severity::Error => {
+                assert_eq!(
+                    output.status.code(),
+                    Some(1),
+                    "{path}: {}",
+                    describe(&output)
+                );
+            }
+            Severity::Warning => {
+                assert_eq!(
+                    output.status.code(),
+                    Some(0),
+                    "{path}: {}",
+                    describe(&output)
+                );
+                let denied = switchyard(&["check", path, "--deny-warnings"]);
+                assert_eq!(
+                    denied.status.code(),
+                    Some(1),
+                    "{path}: {}",
+                    describe(&denied)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn deny_warnings_on_a_warnings_only_example() {
+    let path = "examples/invalid/SY0901-no-default.toml";
+    assert_eq!(switchyard(&["check", path]).status.code(), Some(0));
+    let denied = switchyard(&["check", path, "--deny-warnings"]);
+    assert_eq!(denied.status.code(), Some(1), "{}", describe(&denied));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("SY0901"));
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let output = switchyard(&["check", "examples/no-such-topology.toml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no-such-topology.toml"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let output = switchyard(&["check"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+}
+
+#[test]
+fn json_format_prints_diagnostics_on_stdout() {
+    let output = switchyard(&[
+        "check",
+        "examples/invalid/SY0101-unknown-uplink.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(output.stderr.is_empty(), "{}", describe(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(value[0]["code"], "SY0101", "{value}");
+    assert_eq!(
+        value[0]["file"],
+        "examples/invalid/SY0101-unknown-uplink.toml"
+    );
+
+    let clean = switchyard(&["check", "examples/two-isps.toml", "--format", "json"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", describe(&clean));
+    let value: serde_json::Value = serde_json::from_slice(&clean.stdout).expect("stdout is JSON");
+    assert_eq!(value, serde_json::json!([]));
+}
