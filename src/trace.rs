@@ -1,0 +1,440 @@
+//! `switchyard trace`: what the dataplane does with one packet (SPEC §5).
+//!
+//! Answers come from the very [`Plan`] the renderer turns into nftables and ip
+//! rules — outbound through [`HostPlan::outcome`], the lookup the nft ruleset
+//! performs (internal set, egress ranges, default), inbound through the VMs'
+//! public addresses (the `dnat_addresses` map). Nothing here decides anything on
+//! its own; it only finds the decision and describes it. Pure: no IO.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::Validated;
+use crate::diagnostic::{Diagnostic, Source};
+use crate::model::{self, Model};
+use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+
+/// What happens to the packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Outbound: marked for an uplink and source-NATed to a public address.
+    Snat,
+    /// Inbound: destination-NATed to a VM; replies leave by the arrival uplink.
+    Dnat,
+    /// Outbound to an internal network: no mark, no NAT.
+    Internal,
+    /// Not handled by switchyard: outbound with no matching entry and no
+    /// default (left alone), or inbound to a public address no VM has (dropped).
+    None,
+}
+
+/// The answer to one trace; serialized as-is for `--format json`. Fields that do
+/// not apply are `None` (JSON `null`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trace {
+    /// The VM that sends (outbound) or receives (inbound) the packet.
+    pub vm: Option<String>,
+    /// That VM's host.
+    pub host: Option<String>,
+    /// The packet's source address as it leaves the sender.
+    pub source: Ipv4Addr,
+    pub destination: Ipv4Addr,
+    pub action: Action,
+    /// The VM's private address.
+    pub private_address: Option<Ipv4Addr>,
+    /// Outbound: the SNAT address; inbound: the address the packet was sent to.
+    pub public_address: Option<Ipv4Addr>,
+    pub pool: Option<String>,
+    /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
+    /// leave by (the pool's uplink, which the packet arrived on).
+    pub uplink: Option<String>,
+    /// That uplink's interface on the host.
+    pub interface: Option<String>,
+    /// That uplink's routing table.
+    pub table: Option<u32>,
+    /// The packet mark (hex, within `plan::MARK_MASK`): uplink and pool bits on an
+    /// outbound packet, the uplink bits restored from conntrack on a reply.
+    pub mark: Option<String>,
+    /// The topology entry that decided an outbound SNAT.
+    pub decided_by: Option<Entry>,
+}
+
+/// A topology entry, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// `"vm"` or `"project"`.
+    pub scope: &'static str,
+    /// The VM's or the project's name.
+    pub name: String,
+    /// `"egress"` or `"default"`.
+    pub kind: &'static str,
+    /// The entry's destination prefix; `None` for a default.
+    pub prefix: Option<String>,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    #[error("no VM named `{name}` in the topology{}", did_you_mean(suggestion))]
+    UnknownVm {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "{address} is the private address of {}: name the VM instead",
+        .vms.iter().map(|(vm, host)| format!("{vm} on {host}")).collect::<Vec<_>>().join(" and ")
+    )]
+    AmbiguousAddress {
+        address: Ipv4Addr,
+        /// (VM, host) pairs.
+        vms: Vec<(String, String)>,
+    },
+    #[error(
+        "{from} is the public address of VM {vm}; to trace its outbound traffic, use `--from {vm}`"
+    )]
+    FromPublicAddress { from: Ipv4Addr, vm: String },
+    #[error(
+        "{from} is no VM's private address and {to} is in no public pool: for an outbound \
+         trace, `--from` names a VM or its private address (e.g. `--from {example_vm}`); for \
+         an inbound one, `--to` is a public address (e.g. `--to {example_public}`)"
+    )]
+    NeitherVmNorPublic {
+        from: Ipv4Addr,
+        to: Ipv4Addr,
+        example_vm: String,
+        example_public: String,
+    },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
+}
+
+/// A validated topology and its plan, ready to answer traces.
+pub struct Tracer<'s> {
+    source: &'s Source,
+    model: Model,
+    plan: Plan,
+    /// The topology's warnings (it has no errors).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl<'s> Tracer<'s> {
+    /// Validates and plans every host, as `build` does. `Err` holds the diagnostics
+    /// of an invalid topology.
+    pub fn new(source: &'s Source) -> Result<Self, Vec<Diagnostic>> {
+        let Validated { model, warnings } = crate::validate(source)?;
+        let plan = plan::plan(&model, None);
+        Ok(Tracer {
+            source,
+            model,
+            plan,
+            warnings,
+        })
+    }
+
+    /// Traces a packet from `from` (a VM name, a VM's private address, or an
+    /// outside address) to `to`.
+    pub fn trace(&self, from: &str, to: Ipv4Addr) -> Result<Trace, TraceError> {
+        let Ok(address) = from.parse::<Ipv4Addr>() else {
+            let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
+                name: from.to_owned(),
+                suggestion: model::closest(from, self.vms().map(|(_, vm)| &vm.name)).cloned(),
+            })?;
+            return Ok(self.outbound(host, vm, to));
+        };
+        let owners: Vec<_> = self.vms().filter(|(_, vm)| vm.private == address).collect();
+        match owners.as_slice() {
+            [(host, vm)] => Ok(self.outbound(host, vm, to)),
+            [] => self.inbound(address, to),
+            many => Err(TraceError::AmbiguousAddress {
+                address,
+                vms: many
+                    .iter()
+                    .map(|(host, vm)| (vm.name.clone(), host.name.clone()))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn vms(&self) -> impl Iterator<Item = (&HostPlan, &VmPlan)> {
+        self.plan
+            .hosts
+            .iter()
+            .flat_map(|host| host.vms.iter().map(move |vm| (host, vm)))
+    }
+
+    fn vm_named(&self, name: &str) -> Option<(&HostPlan, &VmPlan)> {
+        self.vms().find(|(_, vm)| vm.name == name)
+    }
+
+    fn outbound(&self, host: &HostPlan, vm: &VmPlan, to: Ipv4Addr) -> Trace {
+        let base = Trace {
+            vm: Some(vm.name.clone()),
+            host: Some(host.name.clone()),
+            source: vm.private,
+            destination: to,
+            action: Action::None,
+            private_address: Some(vm.private),
+            public_address: None,
+            pool: None,
+            uplink: None,
+            interface: None,
+            table: None,
+            mark: None,
+            decided_by: None,
+        };
+        match host.outcome(vm, to) {
+            Outcome::Internal => Trace {
+                action: Action::Internal,
+                ..base
+            },
+            Outcome::Unhandled => base,
+            Outcome::Egress(decision) => {
+                let uplink = attachment(host, &decision.uplink);
+                Trace {
+                    action: Action::Snat,
+                    public_address: Some(decision.public),
+                    pool: Some(decision.pool.clone()),
+                    uplink: Some(decision.uplink.clone()),
+                    interface: Some(uplink.interface.clone()),
+                    table: Some(uplink.table),
+                    mark: Some(hex(decision.mark)),
+                    decided_by: Some(self.entry(vm, &decision.decided_by)),
+                    ..base
+                }
+            }
+        }
+    }
+
+    fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
+        let base = Trace {
+            vm: None,
+            host: None,
+            source: from,
+            destination: to,
+            action: Action::None,
+            private_address: None,
+            public_address: Some(to),
+            pool: None,
+            uplink: None,
+            interface: None,
+            table: None,
+            mark: None,
+            decided_by: None,
+        };
+        let owner = self.vms().find_map(|(host, vm)| {
+            let public = vm.public.iter().find(|p| p.address == to)?;
+            Some((host, vm, public))
+        });
+        if let Some((host, vm, public)) = owner {
+            let uplink = attachment(host, &public.uplink);
+            return Ok(Trace {
+                vm: Some(vm.name.clone()),
+                host: Some(host.name.clone()),
+                action: Action::Dnat,
+                private_address: Some(vm.private),
+                pool: Some(public.pool.clone()),
+                uplink: Some(public.uplink.clone()),
+                interface: Some(uplink.interface.clone()),
+                table: Some(uplink.table),
+                mark: Some(hex(uplink.mark)),
+                ..base
+            });
+        }
+        if let Some(vm) = self
+            .vms()
+            .find(|(_, vm)| vm.public.iter().any(|p| p.address == from))
+            .map(|(_, vm)| vm.name.clone())
+        {
+            return Err(TraceError::FromPublicAddress { from, vm });
+        }
+        let Some(pool) = self.model.pool_of(to).map(|id| self.model.pool(id)) else {
+            return Err(TraceError::NeitherVmNorPublic {
+                from,
+                to,
+                example_vm: self
+                    .vms()
+                    .next()
+                    .map_or_else(|| "VM".to_owned(), |(_, vm)| vm.name.clone()),
+                example_public: self
+                    .vms()
+                    .flat_map(|(_, vm)| vm.public.first())
+                    .next()
+                    .map_or_else(|| "ADDRESS".to_owned(), |p| p.address.to_string()),
+            });
+        };
+        // A public address no VM has: every host attached to the pool's uplink
+        // drops it in its forward chain.
+        Ok(Trace {
+            pool: Some(pool.name.value.clone()),
+            uplink: pool
+                .uplink
+                .map(|id| self.model.uplink(id).name.value.clone()),
+            ..base
+        })
+    }
+
+    fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
+        let (line, column) = self.source.line_column(by.span.start);
+        let (scope, name) = match by.scope {
+            Scope::Vm => ("vm", vm.name.clone()),
+            Scope::Project => ("project", vm.project.clone()),
+        };
+        Entry {
+            scope,
+            name,
+            kind: if by.prefix.is_some() {
+                "egress"
+            } else {
+                "default"
+            },
+            prefix: by.prefix.map(|p| p.to_string()),
+            file: self.source.name.clone(),
+            line,
+            column,
+        }
+    }
+}
+
+/// The host's attachment to `uplink`. A VM's pools' uplinks are attached to its
+/// host (check SY0406), so a decision or public address always finds one.
+fn attachment<'p>(host: &'p HostPlan, uplink: &str) -> &'p UplinkPlan {
+    host.uplinks
+        .iter()
+        .find(|u| u.name == uplink)
+        .expect("a VM's host is attached to the uplinks of its pools (SY0406)")
+}
+
+fn hex(mark: u32) -> String {
+    format!("{mark:#010x}")
+}
+
+impl Trace {
+    /// One JSON object (pretty-printed, with a final newline).
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("a trace serializes");
+        json.push('\n');
+        json
+    }
+
+    /// The human-readable answer: a headline, then one aligned line per fact.
+    pub fn to_human(&self) -> String {
+        let vm = text(&self.vm);
+        let vm_at = format!(
+            "{vm} ({} on {})",
+            text(&self.private_address),
+            text(&self.host)
+        );
+        let uplink = format!(
+            "{} (interface {}, table {})",
+            text(&self.uplink),
+            text(&self.interface),
+            text(&self.table)
+        );
+        let (from, to) = (self.source, self.destination);
+        let (headline, facts) = match self.action {
+            Action::Snat => (
+                format!("{vm_at} → {to}: SNAT to {}", text(&self.public_address)),
+                vec![
+                    (
+                        "public address",
+                        format!("{} (pool {})", text(&self.public_address), text(&self.pool)),
+                    ),
+                    ("uplink", uplink),
+                    (
+                        "mark",
+                        format!("{} (uplink and pool bits)", text(&self.mark)),
+                    ),
+                    (
+                        "decided by",
+                        self.decided_by
+                            .as_ref()
+                            .map_or_else(String::new, Entry::describe),
+                    ),
+                ],
+            ),
+            Action::Internal => (
+                format!("{vm_at} → {to}: internal"),
+                vec![(
+                    "effect",
+                    format!("{to} is in an internal network: not marked, not NATed"),
+                )],
+            ),
+            Action::None if self.vm.is_some() => (
+                format!("{vm_at} → {to}: not handled"),
+                vec![(
+                    "effect",
+                    format!(
+                        "no egress entry contains {to} and {vm} has no default: not marked, \
+                         not NATed (left to the host's main routing table)"
+                    ),
+                )],
+            ),
+            Action::Dnat => (
+                format!("{from} → {to}: DNAT to {vm_at}"),
+                vec![
+                    (
+                        "public address",
+                        format!("{to} (pool {})", text(&self.pool)),
+                    ),
+                    (
+                        "replies",
+                        format!("leave by uplink {uplink}, whatever {vm}'s egress preferences say"),
+                    ),
+                    (
+                        "reply mark",
+                        format!(
+                            "{} (uplink bits, restored from the connection's conntrack mark)",
+                            text(&self.mark)
+                        ),
+                    ),
+                ],
+            ),
+            Action::None => (
+                format!("{from} → {to}: not handled"),
+                vec![(
+                    "effect",
+                    format!(
+                        "{to} is in pool {} (uplink {}) but no VM has it: hosts attached to \
+                         that uplink drop it",
+                        text(&self.pool),
+                        text(&self.uplink)
+                    ),
+                )],
+            ),
+        };
+        let mut out = headline;
+        out.push('\n');
+        for (label, fact) in facts {
+            let _ = writeln!(out, "  {label:<16}{fact}");
+        }
+        out
+    }
+}
+
+/// A field the action always sets, as text.
+fn text<T: std::fmt::Display>(value: &Option<T>) -> String {
+    value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
+}
+
+impl Entry {
+    fn describe(&self) -> String {
+        let what = match &self.prefix {
+            Some(prefix) => format!("egress to {prefix}"),
+            None => "default".to_owned(),
+        };
+        format!(
+            "{} {}: {what} ({}:{}:{})",
+            self.scope, self.name, self.file, self.line, self.column
+        )
+    }
+}
