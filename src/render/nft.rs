@@ -18,7 +18,8 @@ struct Context<'a> {
     uplink_mask: String,
     pool_mask: String,
     keep_uplink_mask: String,
-    lan: &'a [String],
+    /// Sorted: the set is the same whatever order the topology lists it in.
+    lan: Vec<&'a str>,
     uplinks: Vec<Uplink<'a>>,
     pools: Vec<Pool<'a>>,
     internal: Vec<String>,
@@ -136,7 +137,11 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         uplink_mask: hex(plan::UPLINK_MARK_MASK),
         pool_mask: hex(plan::POOL_MARK_MASK),
         keep_uplink_mask: hex(!plan::UPLINK_MARK_MASK),
-        lan: &host.lan,
+        lan: {
+            let mut lan: Vec<&str> = host.lan.iter().map(String::as_str).collect();
+            lan.sort_unstable();
+            lan
+        },
         uplinks: host
             .uplinks
             .iter()

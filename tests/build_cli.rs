@@ -1,0 +1,391 @@
+//! `switchyard build` and `switchyard diff` as an operator runs them: the files
+//! and manifest written, the atomic replacement of the output directory, nothing
+//! written for an invalid topology, `--host`, `--templates`, the drift gate's exit
+//! codes and unified diff, and the header every artifact starts with.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{describe, repo_path, switchyard};
+use sha2::{Digest, Sha256};
+
+const TWO_ISPS: &str = "examples/two-isps.toml";
+const MULTI_HOST: &str = "examples/multi-host.toml";
+const INVALID: &str = "examples/invalid/SY0101-unknown-uplink.toml";
+
+/// Runs switchyard from the repository root, so topologies are named as relative
+/// paths (as the snapshots and headers show them).
+fn run(args: &[&str]) -> Output {
+    switchyard()
+        .current_dir(repo_path(""))
+        .args(args)
+        .output()
+        .expect("run switchyard")
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+}
+
+fn build(topology: &str, out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().expect("UTF-8 path");
+    let mut args = vec!["build", topology, "-o", out];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn diff(topology: &str, dir: &Path) -> Output {
+    run(&["diff", topology, dir.to_str().expect("UTF-8 path")])
+}
+
+/// Every file below `dir` by `/`-separated relative path, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).expect("below root");
+                let name = relative.to_str().expect("UTF-8 path").replace('\\', "/");
+                out.insert(name, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("UTF-8 file")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Entries of `dir` other than `keep`: leftovers of a build (staging directories).
+fn others_in(dir: &Path, keep: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.file_name().is_some_and(|name| name != keep))
+        .collect()
+}
+
+#[test]
+fn build_writes_a_manifest_whose_hashes_match_the_files() {
+    for example in common::valid_examples() {
+        let topology = example.to_str().expect("UTF-8 path");
+        let work = tempfile::tempdir().expect("temporary directory");
+        let out = work.path().join("out");
+        assert_exit(&build(topology, &out, &[]), 0);
+        let mut files = tree(&out);
+        let manifest = files
+            .remove("manifest.json")
+            .expect("manifest.json written");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&manifest).expect("manifest.json is JSON");
+        assert_eq!(manifest["source"], topology);
+        let listed = manifest["files"].as_array().expect("files is an array");
+        assert_eq!(
+            listed.len(),
+            files.len(),
+            "{topology}: the manifest lists every file but itself: {manifest:#}"
+        );
+        for entry in listed {
+            let path = entry["path"].as_str().expect("path is a string");
+            let bytes = files
+                .get(path)
+                .unwrap_or_else(|| panic!("{topology}: manifest lists missing {path}"));
+            assert_eq!(
+                entry["sha256"].as_str(),
+                Some(sha256_hex(bytes).as_str()),
+                "{topology}: sha256 of {path}"
+            );
+            assert_eq!(
+                entry["host"].as_str(),
+                path.split('/').next(),
+                "{topology}: host of {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn build_replaces_an_existing_directory_atomically() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    std::fs::create_dir_all(out.join("net9")).expect("mkdir");
+    std::fs::write(out.join("stray.txt"), "left from before").expect("write");
+    std::fs::write(out.join("net9/switchyard.nft"), "old host").expect("write");
+    let before = std::fs::metadata(&out).expect("stat").ino();
+
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+
+    let fresh = work.path().join("fresh");
+    assert_exit(&build(TWO_ISPS, &fresh, &[]), 0);
+    assert_eq!(tree(&out), tree(&fresh), "old files survived the build");
+    // A new directory was swapped in (rename), not the old one rewritten in place,
+    // and the swapped-out tree is gone.
+    assert_ne!(std::fs::metadata(&out).expect("stat").ino(), before);
+    let mut leftovers = others_in(work.path(), "out");
+    leftovers.retain(|path| !path.ends_with("fresh"));
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+}
+
+#[test]
+fn invalid_topology_writes_nothing() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    let output = build(INVALID, &out, &[]);
+    assert_exit(&output, 1);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SY0101"));
+    assert!(
+        !out.exists(),
+        "output directory created for an invalid topology"
+    );
+    assert!(others_in(work.path(), "out").is_empty());
+
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    let before = tree(&out);
+    assert_exit(&build(INVALID, &out, &[]), 1);
+    assert_eq!(tree(&out), before, "an invalid build changed the directory");
+    assert!(others_in(work.path(), "out").is_empty());
+}
+
+#[test]
+fn diff_is_the_drift_gate() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    let clean = diff(MULTI_HOST, &out);
+    assert_exit(&clean, 0);
+    assert!(clean.stdout.is_empty(), "{}", describe(&clean));
+
+    // An edited file: a unified diff turning the edit back into the build.
+    let edited = out.join("net2/switchyard.ip");
+    let original = std::fs::read_to_string(&edited).expect("read");
+    let tampered = original.replace("priority 1001", "priority 999");
+    assert_ne!(tampered, original);
+    std::fs::write(&edited, &tampered).expect("write");
+    let output = diff(MULTI_HOST, &out);
+    assert_exit(&output, 1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("net2/switchyard.ip")
+            && stdout.contains("\n@@ ")
+            && stdout.contains("\n-rule add fwmark 0x00000100/0x0000ff00 lookup 101 priority 999")
+            && stdout.contains("\n+rule add fwmark 0x00000100/0x0000ff00 lookup 101 priority 1001"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        !stdout.contains("switchyard.nft"),
+        "unchanged files in the diff:\n{stdout}"
+    );
+    std::fs::write(&edited, &original).expect("write");
+    assert_exit(&diff(MULTI_HOST, &out), 0);
+
+    // A deleted file: shown as added in full.
+    let deleted = out.join("net3/networkd/10-switchyard-eth1.100.netdev");
+    std::fs::remove_file(&deleted).expect("remove");
+    let output = diff(MULTI_HOST, &out);
+    assert_exit(&output, 1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("net3/networkd/10-switchyard-eth1.100.netdev")
+            && stdout.contains("\n+Kind=vlan"),
+        "{}",
+        describe(&output)
+    );
+
+    // A file the build does not produce: shown as removed.
+    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    std::fs::write(out.join("net1/extra.conf"), "by hand\n").expect("write");
+    let output = diff(MULTI_HOST, &out);
+    assert_exit(&output, 1);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("\n-by hand"),
+        "{}",
+        describe(&output)
+    );
+
+    // An invalid topology is reported as such, not as a difference.
+    assert_exit(&diff(INVALID, &out), 1);
+    assert!(
+        diff(INVALID, &out).stdout.is_empty(),
+        "an invalid topology printed a diff"
+    );
+}
+
+#[test]
+fn host_option_renders_only_that_host() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let all = work.path().join("all");
+    let one = work.path().join("one");
+    assert_exit(&build(MULTI_HOST, &all, &[]), 0);
+    assert_exit(&build(MULTI_HOST, &one, &["--host", "net2"]), 0);
+
+    let all = tree(&all);
+    let mut one = tree(&one);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&one.remove("manifest.json").expect("manifest")).expect("JSON");
+    assert!(!one.is_empty());
+    for (path, bytes) in &one {
+        assert!(path.starts_with("net2/"), "{path} is not net2's");
+        assert_eq!(
+            Some(bytes),
+            all.get(path),
+            "{path} differs from a full build"
+        );
+    }
+    let expected: Vec<&String> = all.keys().filter(|p| p.starts_with("net2/")).collect();
+    assert_eq!(one.keys().collect::<Vec<_>>(), expected);
+    let listed: Vec<&str> = manifest["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(listed, expected);
+
+    let missing = work.path().join("missing");
+    let output = build(MULTI_HOST, &missing, &["--host", "nett2"]);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nett2") && stderr.contains("did you mean `net2`"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!missing.exists());
+}
+
+#[test]
+fn templates_override_file_by_file() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let templates = work.path().join("templates");
+    std::fs::create_dir(&templates).expect("mkdir");
+    std::fs::write(
+        templates.join("switchyard.ip"),
+        "# {{ header }}\n# custom{% for uplink in uplinks %}\nrule add fwmark {{ uplink.mark }} lookup {{ uplink.table }}{% endfor %}\n",
+    )
+    .expect("write");
+    let default = work.path().join("default");
+    let custom = work.path().join("custom");
+    assert_exit(&build(MULTI_HOST, &default, &[]), 0);
+    let templates_arg = templates.to_str().expect("UTF-8 path");
+    assert_exit(
+        &build(MULTI_HOST, &custom, &["--templates", templates_arg]),
+        0,
+    );
+
+    let default = tree(&default);
+    let custom = tree(&custom);
+    assert_eq!(
+        default.keys().collect::<Vec<_>>(),
+        custom.keys().collect::<Vec<_>>()
+    );
+    let mut overridden = 0;
+    for (path, bytes) in &custom {
+        if path.ends_with("/switchyard.ip") {
+            overridden += 1;
+            let content = text(bytes);
+            assert!(
+                content.starts_with("# Generated by switchyard")
+                    && content.contains("\n# custom\n")
+                    && content.contains("\nrule add fwmark 0x00000200 lookup 102\n"),
+                "{path}:\n{content}"
+            );
+        } else if path != "manifest.json" {
+            assert_eq!(Some(bytes), default.get(path), "{path} changed");
+        }
+    }
+    assert_eq!(overridden, 3, "one switchyard.ip per host");
+
+    // A file that overrides no template is a usage error, not silently ignored.
+    std::fs::write(templates.join("switchyard.ipv6"), "typo\n").expect("write");
+    let out = work.path().join("never");
+    let output = build(MULTI_HOST, &out, &["--templates", templates_arg]);
+    assert_exit(&output, 2);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("switchyard.ipv6"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!out.exists());
+}
+
+/// Text a clock would produce: a date (`2024-05-01`, `2024/05/01`) or a time of
+/// day (`12:30`).
+fn timestamp_like(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let digits = |at: usize, n: usize| {
+        bytes
+            .get(at..at + n)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    (0..bytes.len()).find_map(|i| {
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_digit();
+        let date = digits(i, 4)
+            && matches!(bytes.get(i + 4), Some(b'-' | b'/'))
+            && digits(i + 5, 2)
+            && bytes.get(i + 7) == bytes.get(i + 4)
+            && digits(i + 8, 2);
+        let time = digits(i, 2) && bytes.get(i + 2) == Some(&b':') && digits(i + 3, 2);
+        (boundary && (date || time)).then(|| &line[i..])
+    })
+}
+
+#[test]
+fn timestamp_detector_detects() {
+    assert!(timestamp_like("built 2024-05-01").is_some());
+    assert!(timestamp_like("at 12:30:59").is_some());
+    assert!(timestamp_like("10.0.0.5 : goto via_pool_1, 0x00010100, priority 1001").is_none());
+}
+
+#[test]
+fn every_artifact_starts_with_its_header_and_has_no_timestamp() {
+    for example in common::valid_examples() {
+        let topology = example.to_str().expect("UTF-8 path");
+        let work = tempfile::tempdir().expect("temporary directory");
+        let first = work.path().join("first");
+        let second = work.path().join("second");
+        assert_exit(&build(topology, &first, &[]), 0);
+        // Anything derived from the clock would change within a second.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_exit(&build(topology, &second, &[]), 0);
+        let files = tree(&first);
+        assert_eq!(files, tree(&second), "{topology}: two builds differ");
+
+        for (path, bytes) in &files {
+            let content = text(bytes);
+            if path != "manifest.json" {
+                let host = path.split('/').next().expect("host directory");
+                let header = content.lines().next().unwrap_or_default();
+                assert!(
+                    header.starts_with("# Generated by switchyard ")
+                        && header.contains(&format!(" for host {host} "))
+                        && header.contains(&format!(" from {topology}")),
+                    "{topology}: {path} starts with {header:?}"
+                );
+            }
+            for line in content.lines() {
+                assert_eq!(
+                    timestamp_like(line),
+                    None,
+                    "{topology}: {path} has timestamp-like text: {line}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Helpers shared by the integration tests: running the switchyard binary and
+//! other programs, and network namespaces that clean up after themselves.
+//!
+//! Each test binary includes this with `mod common;` and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file or directory below the repository root.
+pub fn repo_path(relative: &str) -> PathBuf {
+    root().join(relative)
+}
+
+/// The switchyard binary built for this test run.
+pub fn switchyard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+}
+
+/// Runs `command` and panics with its output unless it exits 0; returns stdout.
+pub fn run_ok(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        describe(&output)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
+/// Exit status, stdout and stderr of a finished command, for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `switchyard build TOPOLOGY -o DIR [--host HOST]` into `dir`, which it replaces.
+pub fn build(topology: &Path, dir: &Path, host: Option<&str>) {
+    let mut command = switchyard();
+    command.arg("build").arg(topology).arg("-o").arg(dir);
+    if let Some(host) = host {
+        command.args(["--host", host]);
+    }
+    run_ok(&mut command);
+}
+
+/// A network namespace named after the test and the process, deleted when dropped
+/// (also when the test panics), so parallel tests and runs never collide.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates the namespace with loopback up. `test` should be short: the name is
+    /// `sy-TEST-PID`.
+    pub fn new(test: &str) -> Self {
+        let name = format!("sy-{test}-{}", std::process::id());
+        run_ok(Command::new("ip").args(["netns", "add", &name]));
+        let netns = Netns { name };
+        netns.ip(&["link", "set", "lo", "up"]);
+        netns
+    }
+
+    /// `ip -n NAME ARGS…`, which must succeed; returns stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        run_ok(Command::new("ip").args(["-n", &self.name]).args(args))
+    }
+
+    /// A command that runs `program` inside the namespace (`ip netns exec`).
+    pub fn exec(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name]).arg(program);
+        command
+    }
+
+    /// A veth pair with both ends inside the namespace, `name` up; the peer is
+    /// `name` with a `p` appended (so `name` must be at most 14 bytes).
+    pub fn veth(&self, name: &str) {
+        let peer = format!("{name}p");
+        self.ip(&["link", "add", name, "type", "veth", "peer", "name", &peer]);
+        self.ip(&["link", "set", name, "up"]);
+        self.ip(&["link", "set", &peer, "up"]);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let deleted = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        if !matches!(deleted, Ok(status) if status.success()) {
+            eprintln!("warning: could not delete network namespace {}", self.name);
+        }
+    }
+}
+
+/// The valid examples, `examples/*.toml` (not `examples/invalid/`), relative to the
+/// repository root and sorted; a new example is picked up without editing a test.
+pub fn valid_examples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path("examples"))
+        .unwrap_or_else(|e| panic!("cannot list examples/: {e}"))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "toml"))
+        .map(|path| Path::new("examples").join(path.file_name().expect("file name")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no examples/*.toml");
+    files
+}
+
+/// `examples/two-isps.toml` → `two-isps`.
+pub fn stem(path: &Path) -> &str {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .expect("UTF-8 file name")
+}
+
+/// A topology read under its path relative to the root (artifact headers name
+/// the source, so output is the same on every machine).
+pub fn example_source(relative: &Path) -> switchyard::diagnostic::Source {
+    let text = std::fs::read_to_string(root().join(relative))
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", relative.display()));
+    switchyard::diagnostic::Source::new(relative.to_str().expect("UTF-8 path"), text)
+}
+
+/// validate → plan → render in-process with the built-in templates; panics with
+/// the diagnostics when the topology is invalid.
+pub fn build_source(source: &switchyard::diagnostic::Source) -> switchyard::Build {
+    let renderer = switchyard::render::Renderer::new(Default::default())
+        .expect("the built-in templates compile");
+    match switchyard::build(source, None, &renderer) {
+        Ok(build) => build,
+        Err(switchyard::BuildError::Invalid(diagnostics)) => panic!(
+            "{} is invalid:\n{}",
+            source.name,
+            switchyard::diagnostic::render_human(source, &diagnostics, 100)
+        ),
+        Err(error) => panic!("{}: {error}", source.name),
+    }
+}
+
+/// Fails (never skips) unless the tests run as root: network-namespace tests
+/// need it, and CI runs them as root.
+pub fn require_root() {
+    let uid = run_ok(Command::new("id").arg("-u"));
+    assert_eq!(
+        uid.trim(),
+        "0",
+        "this test loads artifacts into network namespaces and must run as root \
+         (CI: `sudo bash .ci/run`; locally: `sudo -E cargo test`)"
+    );
+}

@@ -1,0 +1,308 @@
+//! The generated artifacts against the real kernel: every host of every example
+//! gets fresh network namespaces with veth interfaces named like its LAN and
+//! uplink interfaces (a VLAN uplink is a veth of the same name: this kernel has no
+//! vlan module, and the artifacts only need the name), then
+//!
+//! - its nft script passes `nft -c -f`, loads with `nft -f` on a fresh namespace,
+//!   again over itself, and over every other host's script and over a version with
+//!   one VM fewer, each time leaving exactly the table a fresh load leaves (no
+//!   stale chain, map or element) and other tables untouched;
+//! - its ip batch loads with `ip -batch` twice, and over every other host's batch,
+//!   leaving exactly the rules and routes a fresh load leaves.
+//!
+//! Runs as root (CI does); fails, never skips, without it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::Path;
+
+use common::{Netns, run_ok};
+use switchyard::diagnostic::Source;
+
+/// One host's artifacts and what the namespace needs to load them.
+struct Host {
+    /// `two-isps/net1`.
+    label: String,
+    /// LAN and uplink interface names.
+    interfaces: Vec<String>,
+    /// (mark, table) per uplink.
+    uplinks: Vec<(u32, u32)>,
+    /// (public, private) per public address of the host's VMs.
+    dnat: Vec<(String, String)>,
+    nft: String,
+    ip: String,
+    /// The host's nft script built from the same topology minus one of its VMs:
+    /// an older version with fewer elements.
+    nft_one_vm_fewer: Option<String>,
+}
+
+fn artifact<'b>(build: &'b switchyard::Build, host: &str, file: &str) -> &'b str {
+    let path = format!("{host}/{file}");
+    &build
+        .artifacts
+        .iter()
+        .find(|a| a.path == path)
+        .unwrap_or_else(|| panic!("no {path} in the build"))
+        .content
+}
+
+/// The topology without the VM `vm`, under the same source name.
+fn without_vm(source: &Source, vm: &str) -> Source {
+    let mut table: toml::Table = source.text.parse().expect("example parses");
+    let vms = table
+        .get_mut("vms")
+        .and_then(toml::Value::as_table_mut)
+        .expect("the example has VMs");
+    vms.remove(vm).expect("the VM exists");
+    let text = toml::to_string(&table).expect("TOML serializes");
+    Source::new(source.name.clone(), text)
+}
+
+fn hosts() -> Vec<Host> {
+    let mut hosts = Vec::new();
+    for example in common::valid_examples() {
+        let source = common::example_source(&example);
+        let build = common::build_source(&source);
+        let model = switchyard::validate(&source)
+            .unwrap_or_else(|_| panic!("{} is invalid", example.display()))
+            .model;
+        for host in switchyard::plan::plan(&model, None).hosts {
+            let mut interfaces = host.lan.clone();
+            interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
+            let nft_one_vm_fewer = host.vms.last().map(|vm| {
+                let smaller = common::build_source(&without_vm(&source, &vm.name));
+                artifact(&smaller, &host.name, "switchyard.nft").to_owned()
+            });
+            hosts.push(Host {
+                label: format!("{}/{}", common::stem(&example), host.name),
+                interfaces,
+                uplinks: host.uplinks.iter().map(|u| (u.mark, u.table)).collect(),
+                dnat: host
+                    .vms
+                    .iter()
+                    .flat_map(|vm| {
+                        vm.public
+                            .iter()
+                            .map(|p| (p.address.to_string(), vm.private.to_string()))
+                    })
+                    .collect(),
+                nft: artifact(&build, &host.name, "switchyard.nft").to_owned(),
+                ip: artifact(&build, &host.name, "switchyard.ip").to_owned(),
+                nft_one_vm_fewer,
+            });
+        }
+    }
+    assert!(!hosts.is_empty(), "no hosts in the examples");
+    hosts
+}
+
+/// A namespace with a veth (both ends up) for each of `interfaces`.
+fn namespace(tag: &str, interfaces: &[String]) -> Netns {
+    let netns = Netns::new(tag);
+    for name in interfaces {
+        assert!(
+            name.len() <= 14,
+            "{name}: the test names the veth peer {name}p, which must fit 15 bytes"
+        );
+        netns.veth(name);
+    }
+    netns
+}
+
+/// The script in a file `nft`/`ip` can read; removed when dropped.
+fn script(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+    file.write_all(text.as_bytes()).expect("write the script");
+    file
+}
+
+fn nft(netns: &Netns, args: &[&str], file: &Path) -> String {
+    run_ok(netns.exec("nft").args(args).arg(file))
+}
+
+fn load_nft(netns: &Netns, text: &str) {
+    nft(netns, &["-f"], script(text).path());
+}
+
+fn list_table(netns: &Netns) -> String {
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["list", "table", "inet", "switchyard"]),
+    )
+}
+
+/// A table that is not switchyard's: loading switchyard's must leave it alone.
+const FOREIGN: &str = "table inet foreign {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tmeta mark 0x1 counter\n\t}\n}\n";
+
+#[test]
+fn nft_scripts_check_and_load_fresh_and_over_themselves() {
+    common::require_root();
+    for (i, host) in hosts().iter().enumerate() {
+        let netns = namespace(&format!("nft-fresh-{i}"), &host.interfaces);
+        let file = script(&host.nft);
+        nft(&netns, &["-c", "-f"], file.path());
+        load_nft(&netns, FOREIGN);
+        let foreign = run_ok(netns.exec("nft").args(["list", "table", "inet", "foreign"]));
+
+        nft(&netns, &["-f"], file.path());
+        let first = list_table(&netns);
+        for (public, private) in &host.dnat {
+            assert!(
+                first.contains(&format!("{public} : {private}")),
+                "{}: DNAT element {public} : {private} not loaded:\n{first}",
+                host.label
+            );
+        }
+        nft(&netns, &["-f"], file.path());
+        assert_eq!(
+            first,
+            list_table(&netns),
+            "{}: loading the script over itself changes the table",
+            host.label
+        );
+        assert_eq!(
+            foreign,
+            run_ok(netns.exec("nft").args(["list", "table", "inet", "foreign"])),
+            "{}: the script touched another table",
+            host.label
+        );
+    }
+}
+
+#[test]
+fn nft_script_over_another_version_leaves_no_stale_state() {
+    common::require_root();
+    let hosts = hosts();
+    for (i, new) in hosts.iter().enumerate() {
+        let fresh = namespace(&format!("nft-ref-{i}"), &new.interfaces);
+        load_nft(&fresh, &new.nft);
+        let expected = list_table(&fresh);
+
+        let netns = namespace(&format!("nft-over-{i}"), &new.interfaces);
+        let mut olds: Vec<(String, &str)> = hosts
+            .iter()
+            .filter(|old| old.label != new.label)
+            .map(|old| (old.label.clone(), old.nft.as_str()))
+            .collect();
+        if let Some(smaller) = &new.nft_one_vm_fewer {
+            olds.push((format!("{} with one VM fewer", new.label), smaller));
+        }
+        let mut differing = 0;
+        for (old_label, old) in olds {
+            load_nft(&netns, old);
+            differing += usize::from(list_table(&netns) != expected);
+            load_nft(&netns, &new.nft);
+            assert_eq!(
+                list_table(&netns),
+                expected,
+                "{} loaded over {old_label} differs from a fresh load",
+                new.label
+            );
+        }
+        assert!(
+            differing > 0,
+            "{}: no different version to load over",
+            new.label
+        );
+    }
+}
+
+/// The policy-routing state the ip batch manages: every rule, and the routes
+/// tagged with switchyard's protocol (sorted, so only content counts).
+fn routing_state(netns: &Netns) -> (String, Vec<String>) {
+    let rules = netns.ip(&["rule", "show"]);
+    let protocol = switchyard::plan::ROUTE_PROTOCOL.to_string();
+    let mut routes: Vec<String> = netns
+        .ip(&["route", "show", "table", "all", "proto", &protocol])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    routes.sort();
+    (rules, routes)
+}
+
+fn load_ip(netns: &Netns, text: &str) {
+    let file = script(text);
+    let path = file.path().to_str().expect("UTF-8 path");
+    netns.ip(&["-batch", path]);
+}
+
+#[test]
+fn ip_batch_twice_leaves_the_same_rules_and_routes() {
+    common::require_root();
+    for (i, host) in hosts().iter().enumerate() {
+        let netns = namespace(&format!("ip-twice-{i}"), &host.interfaces);
+        load_ip(&netns, &host.ip);
+        let (rules, routes) = routing_state(&netns);
+        for (mark, table) in &host.uplinks {
+            let rule = format!("fwmark {mark:#x}/0xff00 lookup {table} proto 211");
+            assert!(
+                rules.contains(&rule),
+                "{}: no `{rule}` in\n{rules}",
+                host.label
+            );
+        }
+        let ours = rules.lines().filter(|l| l.contains("proto 211")).count();
+        assert_eq!(
+            ours,
+            host.uplinks.len(),
+            "{}: one rule per uplink",
+            host.label
+        );
+        assert_eq!(
+            routes.len(),
+            2 * host.uplinks.len(),
+            "{}: a link and a default route per uplink: {routes:#?}",
+            host.label
+        );
+
+        load_ip(&netns, &host.ip);
+        assert_eq!(
+            (rules, routes),
+            routing_state(&netns),
+            "{}: the second load changed the rules or routes",
+            host.label
+        );
+    }
+}
+
+#[test]
+fn ip_batch_over_another_version_leaves_exactly_the_new_state() {
+    common::require_root();
+    let hosts = hosts();
+    // Every interface any host uses, so every batch loads in every namespace.
+    let all: Vec<String> = hosts
+        .iter()
+        .flat_map(|h| h.interfaces.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (i, new) in hosts.iter().enumerate() {
+        let fresh = namespace(&format!("ip-ref-{i}"), &all);
+        load_ip(&fresh, &new.ip);
+        let expected = routing_state(&fresh);
+
+        let netns = namespace(&format!("ip-over-{i}"), &all);
+        let mut differing = 0;
+        for old in hosts.iter().filter(|old| old.label != new.label) {
+            load_ip(&netns, &old.ip);
+            differing += usize::from(routing_state(&netns) != expected);
+            load_ip(&netns, &new.ip);
+            assert_eq!(
+                routing_state(&netns),
+                expected,
+                "{} loaded over {} differs from a fresh load",
+                new.label,
+                old.label
+            );
+        }
+        assert!(
+            differing > 0,
+            "{}: no different version to load over",
+            new.label
+        );
+    }
+}
