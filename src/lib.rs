@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod graph;
 pub mod model;
 pub mod plan;
 pub mod raw;

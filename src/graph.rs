@@ -1,0 +1,378 @@
+//! The topology as a graph: hosts, uplinks, pools, projects and VMs, and what ties
+//! them together (attachments, ACLs, public addresses, egress preferences).
+//! [`build`] gives a [`petgraph`] graph for tools; [`to_dot`] renders it for
+//! Graphviz (`dot -Tsvg`).
+//!
+//! Output is deterministic: nodes and edges are added in model order (sorted by
+//! name) and every list that comes from the file is sorted first, so reordering
+//! the TOML changes nothing. Node ids in the DOT text are `kind:name`
+//! (`"vm:web-1"`), stable across versions of a topology, so two renderings diff
+//! well (petgraph's own `Dot` writer numbers nodes by index instead).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+use petgraph::graph::{Graph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::model::{HostId, Model, PoolId, ProjectId, UplinkId, Via, VmId};
+
+/// A node: one entity of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Node {
+    Host(HostId),
+    Uplink(UplinkId),
+    Pool(PoolId),
+    Project(ProjectId),
+    Vm(VmId),
+}
+
+/// What an edge says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edge {
+    /// host → uplink: the host is attached; the interface (and VLAN, if any).
+    Attachment(String),
+    /// uplink → pool: the pool's addresses leave through the uplink.
+    Carries,
+    /// project → pool: the ACL allows the pool, with the project's quota if any.
+    Acl(Option<u32>),
+    /// VM → project.
+    Member,
+    /// VM → host.
+    RunsOn,
+    /// VM → pool: the VM's public address in the pool.
+    Public(Ipv4Addr),
+    /// VM or project → pool: traffic to this destination prefix leaves via the pool.
+    Egress(ipnet::Ipv4Net),
+    /// VM or project → pool: the default egress.
+    Default,
+}
+
+impl Edge {
+    pub fn label(&self) -> String {
+        match self {
+            Edge::Attachment(interface) => interface.clone(),
+            Edge::Carries => "via".into(),
+            Edge::Acl(None) => "acl".into(),
+            Edge::Acl(Some(quota)) => format!("acl, quota {quota}"),
+            Edge::Member => "project".into(),
+            Edge::RunsOn => "host".into(),
+            Edge::Public(address) => address.to_string(),
+            Edge::Egress(to) => to.to_string(),
+            Edge::Default => "default".into(),
+        }
+    }
+
+    fn style(&self) -> &'static str {
+        match self {
+            Edge::Attachment(_) => "penwidth=2",
+            Edge::Carries => "",
+            Edge::Acl(_) => "color=gray40, fontcolor=gray40",
+            Edge::Member | Edge::RunsOn => "style=dashed, color=gray60, fontcolor=gray60",
+            Edge::Public(_) => "color=darkgreen, fontcolor=darkgreen",
+            Edge::Egress(_) => "color=blue, fontcolor=blue",
+            Edge::Default => "color=blue, fontcolor=blue, style=bold",
+        }
+    }
+}
+
+/// The graph of the whole topology (`host = None`), or of one host: that host,
+/// its uplinks, its VMs, their projects, and the pools its VMs have addresses in
+/// or its uplinks carry. Edges are kept when both ends are.
+pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
+    let selection = Selection::new(model, host);
+    let mut graph = Graph::new();
+    let mut index: HashMap<Node, NodeIndex> = HashMap::new();
+    let mut add = |graph: &mut Graph<Node, Edge>, node: Node| {
+        index.insert(node, graph.add_node(node));
+    };
+    for &h in &selection.hosts {
+        add(&mut graph, Node::Host(h));
+    }
+    for &u in &selection.uplinks {
+        add(&mut graph, Node::Uplink(u));
+    }
+    for &p in &selection.pools {
+        add(&mut graph, Node::Pool(p));
+    }
+    for &p in &selection.projects {
+        add(&mut graph, Node::Project(p));
+    }
+    for &v in &selection.vms {
+        add(&mut graph, Node::Vm(v));
+    }
+    let edge = |graph: &mut Graph<Node, Edge>, from: Node, to: Node, what: Edge| {
+        if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
+            graph.add_edge(a, b, what);
+        }
+    };
+
+    for &h in &selection.hosts {
+        for attachment in &model.host(h).attachments {
+            let label = match &attachment.vlan {
+                Some(vlan) => format!(
+                    "{} (VLAN {} on {})",
+                    attachment.interface.value, vlan.id.value, vlan.parent.value
+                ),
+                None => attachment.interface.value.clone(),
+            };
+            edge(
+                &mut graph,
+                Node::Host(h),
+                Node::Uplink(attachment.uplink),
+                Edge::Attachment(label),
+            );
+        }
+    }
+    for &p in &selection.pools {
+        if let Some(uplink) = model.pool(p).uplink {
+            edge(
+                &mut graph,
+                Node::Uplink(uplink),
+                Node::Pool(p),
+                Edge::Carries,
+            );
+        }
+    }
+    for &p in &selection.projects {
+        let project = model.project(p);
+        let acl: BTreeSet<PoolId> = project.pools.iter().map(|pool| pool.value).collect();
+        for pool in acl {
+            let quota = project
+                .quota
+                .iter()
+                .find(|(q, _)| q.value == pool)
+                .map(|(_, limit)| limit.value);
+            edge(
+                &mut graph,
+                Node::Project(p),
+                Node::Pool(pool),
+                Edge::Acl(quota),
+            );
+        }
+        if let Some(default) = &project.default {
+            edge(
+                &mut graph,
+                Node::Project(p),
+                Node::Pool(default.value),
+                Edge::Default,
+            );
+        }
+        let egress: BTreeSet<_> = project
+            .egress
+            .iter()
+            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+            .collect();
+        for (to, pool) in egress {
+            edge(
+                &mut graph,
+                Node::Project(p),
+                Node::Pool(pool),
+                Edge::Egress(to),
+            );
+        }
+    }
+    for &v in &selection.vms {
+        let vm = model.vm(v);
+        let node = Node::Vm(v);
+        edge(&mut graph, node, Node::Project(vm.project), Edge::Member);
+        edge(&mut graph, node, Node::Host(vm.host), Edge::RunsOn);
+        let public: BTreeSet<Ipv4Addr> = vm.public.iter().map(|a| a.value).collect();
+        for address in public {
+            if let Some(pool) = model.pool_of(address) {
+                edge(&mut graph, node, Node::Pool(pool), Edge::Public(address));
+            }
+        }
+        if let Some(pool) = vm.default.as_ref().and_then(|d| via_pool(model, d.value)) {
+            edge(&mut graph, node, Node::Pool(pool), Edge::Default);
+        }
+        let egress: BTreeSet<_> = vm
+            .egress
+            .iter()
+            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+            .collect();
+        for (to, pool) in egress {
+            edge(&mut graph, node, Node::Pool(pool), Edge::Egress(to));
+        }
+    }
+    graph
+}
+
+/// Renders [`build`]'s graph in Graphviz DOT.
+pub fn to_dot(model: &Model, host: Option<HostId>) -> String {
+    let graph = build(model, host);
+    let title = match host {
+        Some(h) => format!("switchyard: host {}", model.host(h).name.value),
+        None => "switchyard".to_owned(),
+    };
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_dot(&mut out, model, &graph, &title);
+    out
+}
+
+fn write_dot(
+    out: &mut String,
+    model: &Model,
+    graph: &Graph<Node, Edge>,
+    title: &str,
+) -> std::fmt::Result {
+    writeln!(out, "digraph \"{}\" {{", escape(title))?;
+    writeln!(out, "    rankdir=LR;")?;
+    writeln!(out, "    node [fontname=\"Helvetica\", fontsize=11];")?;
+    writeln!(out, "    edge [fontname=\"Helvetica\", fontsize=9];")?;
+    for node in graph.node_weights() {
+        let (shape, style) = match node {
+            Node::Host(_) => ("box3d", "style=filled, fillcolor=\"#e8e8ff\""),
+            Node::Uplink(_) => ("cds", "style=filled, fillcolor=\"#ffe8c0\""),
+            Node::Pool(_) => ("cylinder", "style=filled, fillcolor=\"#d8f0d8\""),
+            Node::Project(_) => ("folder", "style=filled, fillcolor=\"#f0f0f0\""),
+            Node::Vm(_) => ("box", "style=rounded"),
+        };
+        writeln!(
+            out,
+            "    \"{}\" [label=\"{}\", shape={shape}, {style}];",
+            escape(&node_id(model, *node)),
+            escape(&node_label(model, *node)),
+        )?;
+    }
+    for edge in graph.edge_references() {
+        let from = node_id(model, graph[edge.source()]);
+        let to = node_id(model, graph[edge.target()]);
+        let what = edge.weight();
+        let style = what.style();
+        let sep = if style.is_empty() { "" } else { ", " };
+        writeln!(
+            out,
+            "    \"{}\" -> \"{}\" [label=\"{}\"{sep}{style}];",
+            escape(&from),
+            escape(&to),
+            escape(&what.label()),
+        )?;
+    }
+    writeln!(out, "}}")
+}
+
+/// A node's DOT id: `kind:name`, unique because names are unique per kind.
+fn node_id(model: &Model, node: Node) -> String {
+    match node {
+        Node::Host(h) => format!("host:{}", model.host(h).name.value),
+        Node::Uplink(u) => format!("uplink:{}", model.uplink(u).name.value),
+        Node::Pool(p) => format!("pool:{}", model.pool(p).name.value),
+        Node::Project(p) => format!("project:{}", model.project(p).name.value),
+        Node::Vm(v) => format!("vm:{}", model.vm(v).name.value),
+    }
+}
+
+/// The name, what identifies the entity on the wire, and its description.
+fn node_label(model: &Model, node: Node) -> String {
+    let (name, detail, description) = match node {
+        Node::Host(h) => {
+            let host = model.host(h);
+            let lan: Vec<&str> = host.lan.iter().map(|l| l.value.as_str()).collect();
+            let detail = (!lan.is_empty()).then(|| format!("lan: {}", lan.join(", ")));
+            (&host.name.value, detail, &host.description)
+        }
+        Node::Uplink(u) => {
+            let uplink = model.uplink(u);
+            let detail = format!("id {}, table {}", uplink.id.value, uplink.table.value);
+            (&uplink.name.value, Some(detail), &uplink.description)
+        }
+        Node::Pool(p) => {
+            let pool = model.pool(p);
+            let detail = pool.prefix.value.to_string();
+            (&pool.name.value, Some(detail), &pool.description)
+        }
+        Node::Project(p) => {
+            let project = model.project(p);
+            let networks: Vec<String> = project
+                .networks
+                .iter()
+                .map(|n| n.value.to_string())
+                .collect();
+            let detail = (!networks.is_empty()).then(|| networks.join(", "));
+            (&project.name.value, detail, &project.description)
+        }
+        Node::Vm(v) => {
+            let vm = model.vm(v);
+            let detail = vm.address.value.to_string();
+            (&vm.name.value, Some(detail), &vm.description)
+        }
+    };
+    let mut label = name.clone();
+    for line in detail.iter().chain(description.iter()) {
+        label.push('\n');
+        label.push_str(line);
+    }
+    label
+}
+
+/// The pool a `via` leaves through: the pool itself, or the pool of the address.
+fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
+    match via {
+        Via::Pool(pool) => Some(pool),
+        Via::Address(address) => model.pool_of(address),
+    }
+}
+
+/// Escapes text for a double-quoted DOT string: `"` and `\` are escaped, a line
+/// break becomes `\n` (a centred line break in Graphviz), other control characters
+/// are dropped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The nodes a graph holds.
+struct Selection {
+    hosts: Vec<HostId>,
+    uplinks: Vec<UplinkId>,
+    pools: Vec<PoolId>,
+    projects: Vec<ProjectId>,
+    vms: Vec<VmId>,
+}
+
+impl Selection {
+    fn new(model: &Model, host: Option<HostId>) -> Selection {
+        let Some(h) = host else {
+            return Selection {
+                hosts: (0..model.hosts.len()).map(HostId).collect(),
+                uplinks: (0..model.uplinks.len()).map(UplinkId).collect(),
+                pools: (0..model.pools.len()).map(PoolId).collect(),
+                projects: (0..model.projects.len()).map(ProjectId).collect(),
+                vms: model.vm_ids().collect(),
+            };
+        };
+        let uplinks: BTreeSet<UplinkId> =
+            model.host(h).attachments.iter().map(|a| a.uplink).collect();
+        let vms: Vec<VmId> = model.vm_ids().filter(|&v| model.vm(v).host == h).collect();
+        let projects: BTreeSet<ProjectId> = vms.iter().map(|&v| model.vm(v).project).collect();
+        let mut pools: BTreeSet<PoolId> = vms
+            .iter()
+            .flat_map(|&v| model.vm(v).public.iter())
+            .filter_map(|a| model.pool_of(a.value))
+            .collect();
+        pools.extend(
+            (0..model.pools.len())
+                .map(PoolId)
+                .filter(|&p| model.pool(p).uplink.is_some_and(|u| uplinks.contains(&u))),
+        );
+        Selection {
+            hosts: vec![h],
+            uplinks: uplinks.into_iter().collect(),
+            pools: pools.into_iter().collect(),
+            projects: projects.into_iter().collect(),
+            vms,
+        }
+    }
+}
