@@ -55,8 +55,12 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
-    /// Print the JSON schema of the topology file.
-    Schema,
+    /// Print the JSON schema of the topology file (or of a build's manifest.json).
+    Schema {
+        /// Print the schema of manifest.json instead (schema/manifest.schema.json).
+        #[arg(long)]
+        manifest: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,8 +93,12 @@ fn main() -> ExitCode {
             templates,
             host,
         } => run(|| diff(&topology, &dir, templates.as_deref(), host.as_deref())),
-        Command::Schema => {
-            print!("{}", switchyard::schema::topology_schema());
+        Command::Schema { manifest } => {
+            if manifest {
+                print!("{}", switchyard::schema::manifest_schema());
+            } else {
+                print!("{}", switchyard::schema::topology_schema());
+            }
             ExitCode::SUCCESS
         }
     }

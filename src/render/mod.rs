@@ -10,7 +10,8 @@ mod nft;
 use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::plan::{HostPlan, Plan};
@@ -192,35 +193,62 @@ fn hex(value: u32) -> String {
     format!("{value:#010x}")
 }
 
-/// `manifest.json`: every file written, with its host and sha256, so a pipeline can
-/// pick one host's files and verify them.
+// `schema/manifest.schema.json` is generated from this type (`switchyard schema
+// --manifest`); the doc comments below become its descriptions.
+/// The `manifest.json` of a build: every file written, with its host and SHA-256, so
+/// a pipeline can pick one host's files and verify them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "switchyard build manifest",
+    extend("$id" = "https://switchyard.dev/schema/manifest.schema.json")
+)]
+pub struct Manifest {
+    /// The program and version that wrote the files, e.g. `switchyard 0.1.0`.
+    pub generator: String,
+    /// The topology file the build was made from, as named on the command line.
+    pub source: String,
+    /// Every file written except manifest.json itself, sorted by path. With
+    /// `build --host NAME` only that host's files.
+    pub files: Vec<ManifestFile>,
+}
+
+/// One file of a build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Relative to the build directory, `/`-separated, starting with the host:
+    /// `net1/switchyard.nft`, `net1/networkd/10-switchyard-up-a.network`.
+    #[schemars(pattern(r"^[^/]+(/[^/]+)+$"))]
+    pub path: String,
+    /// The host (a `[hosts.NAME]` key of the topology) the file is for.
+    pub host: String,
+    /// SHA-256 of the file's bytes, lowercase hexadecimal.
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+}
+
+impl Manifest {
+    pub fn new(artifacts: &[Artifact], source_name: &str) -> Self {
+        Manifest {
+            generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
+            source: source_name.to_owned(),
+            files: artifacts
+                .iter()
+                .map(|a| ManifestFile {
+                    path: a.path.clone(),
+                    host: a.host.clone(),
+                    sha256: hex_digest(a.content.as_bytes()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The text of `manifest.json` for `artifacts`.
 pub fn manifest(artifacts: &[Artifact], source_name: &str) -> String {
-    #[derive(Serialize)]
-    struct Manifest<'a> {
-        generator: String,
-        source: &'a str,
-        files: Vec<File<'a>>,
-    }
-    #[derive(Serialize)]
-    struct File<'a> {
-        path: &'a str,
-        host: &'a str,
-        sha256: String,
-    }
-    let files = artifacts
-        .iter()
-        .map(|a| File {
-            path: &a.path,
-            host: &a.host,
-            sha256: hex_digest(a.content.as_bytes()),
-        })
-        .collect();
-    let manifest = Manifest {
-        generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
-        source: source_name,
-        files,
-    };
-    let mut json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    let mut json = serde_json::to_string_pretty(&Manifest::new(artifacts, source_name))
+        .expect("manifest serializes");
     json.push('\n');
     json
 }
