@@ -13,6 +13,7 @@ pub mod plan;
 pub mod raw;
 pub mod render;
 pub mod schema;
+pub mod trace;
 
 use diagnostic::{Diagnostic, Diagnostics, Source};
 use model::Model;

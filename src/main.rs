@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use switchyard::BuildError;
 use switchyard::diagnostic::{self, Diagnostic, Source};
 use switchyard::render::Renderer;
+use switchyard::trace::Tracer;
 
 /// Compile a multi-uplink NAT topology into per-host nftables, ip-batch and
 /// systemd-networkd artifacts.
@@ -55,6 +56,19 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Say what the dataplane does with one packet: outbound from a VM (its name or
+    /// private address), or inbound from an outside address to a public address.
+    Trace {
+        topology: PathBuf,
+        /// A VM name, a VM's private address, or an outside address.
+        #[arg(long)]
+        from: String,
+        /// The destination address.
+        #[arg(long)]
+        to: std::net::Ipv4Addr,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print the JSON schema of the topology file (or of a build's manifest.json).
     Schema {
         /// Print the schema of manifest.json instead (schema/manifest.schema.json).
@@ -93,6 +107,12 @@ fn main() -> ExitCode {
             templates,
             host,
         } => run(|| diff(&topology, &dir, templates.as_deref(), host.as_deref())),
+        Command::Trace {
+            topology,
+            from,
+            to,
+            format,
+        } => run(|| trace(&topology, &from, to, format)),
         Command::Schema { manifest } => {
             if manifest {
                 print!("{}", switchyard::schema::manifest_schema());
@@ -284,6 +304,31 @@ fn diff(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn trace(
+    path: &Path,
+    from: &str,
+    to: std::net::Ipv4Addr,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    let source = read_topology(path, format).map_err(Failure::Reported)?;
+    let tracer = match Tracer::new(&source) {
+        Ok(tracer) => tracer,
+        Err(diagnostics) => {
+            report(&source, &diagnostics, format);
+            return Err(Failure::Reported(ExitCode::from(EXIT_INVALID)));
+        }
+    };
+    report(&source, &tracer.warnings, Format::Human);
+    let trace = tracer
+        .trace(from, to)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    match format {
+        Format::Human => print!("{}", trace.to_human()),
+        Format::Json => print!("{}", trace.to_json()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) {
