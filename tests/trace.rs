@@ -21,7 +21,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("two-isps", "web-2", "9.9.9.9", "project-default"),
     ("two-isps", "web-1", "10.0.0.6", "internal"),
     ("two-isps", "100.66.0.1", "198.51.100.7", "inbound"),
-    ("two-isps", "100.66.0.1", "198.51.100.99", "inbound-unassigned"),
+    (
+        "two-isps",
+        "100.66.0.1",
+        "198.51.100.99",
+        "inbound-unassigned",
+    ),
     ("multi-host", "web-1", "100.65.1.9", "nested-longest"),
     ("multi-host", "web-1", "100.65.200.1", "nested-middle"),
     ("multi-host", "web-1", "100.70.0.1", "nested-outer"),
@@ -29,9 +34,24 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("multi-host", "web-2", "9.9.9.9", "vm-default-address"),
     ("multi-host", "api-1", "9.9.9.9", "vm-default-pool"),
     ("multi-host", "ci-runner", "9.9.9.9", "not-handled"),
-    ("multi-host", "ci-runner", "10.10.0.11", "internal-other-project"),
-    ("multi-host", "100.64.0.1", "192.0.2.140", "inbound-other-host"),
-    ("multi-host", "100.64.0.1", "192.0.2.67", "inbound-unassigned"),
+    (
+        "multi-host",
+        "ci-runner",
+        "10.10.0.11",
+        "internal-other-project",
+    ),
+    (
+        "multi-host",
+        "100.64.0.1",
+        "192.0.2.140",
+        "inbound-other-host",
+    ),
+    (
+        "multi-host",
+        "100.64.0.1",
+        "192.0.2.67",
+        "inbound-unassigned",
+    ),
 ];
 
 fn trace(example: &str, args: &[&str]) -> Output {
@@ -54,7 +74,10 @@ fn human_and_json_output() {
     for &(example, from, to, name) in CASES {
         let args = ["--from", from, "--to", to];
         let human = stdout_of(&trace(example, &args));
-        let json = stdout_of(&trace(example, &[&args[..], &["--format", "json"]].concat()));
+        let json = stdout_of(&trace(
+            example,
+            &[&args[..], &["--format", "json"]].concat(),
+        ));
 
         // The JSON is one object with every key SPEC §5 names, and says what the
         // library says.
@@ -72,13 +95,17 @@ fn human_and_json_output() {
             "mark",
             "decided_by",
         ] {
-            assert!(value.get(key).is_some(), "{example} {from} → {to}: no `{key}`");
+            assert!(
+                value.get(key).is_some(),
+                "{example} {from} → {to}: no `{key}`"
+            );
         }
-        let source = common::example_source(std::path::Path::new(&format!(
-            "examples/{example}.toml"
-        )));
+        let source =
+            common::example_source(std::path::Path::new(&format!("examples/{example}.toml")));
         let tracer = Tracer::new(&source).unwrap_or_else(|_| panic!("{example} is valid"));
-        let expected = tracer.trace(from, to.parse().expect("address")).expect("traces");
+        let expected = tracer
+            .trace(from, to.parse().expect("address"))
+            .expect("traces");
         assert_eq!(json, expected.to_json());
         assert_eq!(human, expected.to_human());
 
@@ -195,7 +222,10 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
         "10.0.0.5 is the private address of one on net1 and two on net2: name the VM instead"
     );
     // By name, each VM leaves from its own host with its own address.
-    for (vm, host, public) in [("one", "net1", "198.51.100.7"), ("two", "net2", "198.51.100.8")] {
+    for (vm, host, public) in [
+        ("one", "net1", "198.51.100.7"),
+        ("two", "net2", "198.51.100.8"),
+    ] {
         let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap()).unwrap();
         assert_eq!(trace.action, Action::Snat);
         assert_eq!(trace.host.as_deref(), Some(host));

@@ -1,0 +1,210 @@
+//! What happened to a probe, predicted by `trace` or observed in the rig, in one
+//! comparable form.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use switchyard::plan::HostPlan;
+use switchyard::trace::{Action, Tracer};
+
+use super::rig::{Observations, Record};
+
+/// One ping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Probe {
+    /// From a VM to a destination.
+    Out { vm: String, to: Ipv4Addr },
+    /// From the far end (source `from`) to a public address.
+    In { from: Ipv4Addr, to: Ipv4Addr },
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Probe::Out { vm, to } => write!(f, "{vm} → {to}"),
+            Probe::In { from, to } => write!(f, "{from} → {to}"),
+        }
+    }
+}
+
+/// Where a ping went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// Reached the far end through `uplink`, source-NATed to `source`.
+    Left { uplink: String, source: Ipv4Addr },
+    /// Reached VM `vm` with source `source` (not NATed when it is the sender's
+    /// private address).
+    Internal { vm: String, source: Ipv4Addr },
+    /// Inbound: reached VM `vm`; its reply reached the far end through
+    /// `reply_uplink` from `reply_source`.
+    Dnat {
+        vm: String,
+        reply_uplink: String,
+        reply_source: Ipv4Addr,
+    },
+    /// Reached no one.
+    Nothing,
+    /// Anything else, described.
+    Other(String),
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fate::Left { uplink, source } => write!(f, "left by {uplink} from {source}"),
+            Fate::Internal { vm, source } => write!(f, "reached {vm} from {source}"),
+            Fate::Dnat {
+                vm,
+                reply_uplink,
+                reply_source,
+            } => write!(
+                f,
+                "reached {vm}, replied by {reply_uplink} from {reply_source}"
+            ),
+            Fate::Nothing => write!(f, "reached no one"),
+            Fate::Other(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+/// A fate and whether the ping got its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Result {
+    pub fate: Fate,
+    pub answered: bool,
+}
+
+impl fmt::Display for Result {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let answered = if self.answered {
+            "answered"
+        } else {
+            "unanswered"
+        };
+        write!(f, "{} ({answered})", self.fate)
+    }
+}
+
+/// The VM of `host` whose private address is `address`.
+fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
+    host.vms
+        .iter()
+        .find(|vm| vm.private == address)
+        .map(|vm| vm.name.as_str())
+}
+
+/// What `trace` says will happen: a SNAT leaves by its uplink from its public
+/// address, an internal destination (a VM here) is reached un-NATed, a DNAT
+/// reaches its VM and the reply comes back by the uplink; nothing else is
+/// answered.
+pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe) -> Result {
+    let trace = match probe {
+        Probe::Out { vm, to } => tracer.trace(vm, *to),
+        Probe::In { from, to } => tracer.trace(&from.to_string(), *to),
+    }
+    .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
+    let fate = match trace.action {
+        Action::Snat => Fate::Left {
+            uplink: trace.uplink.expect("SNAT has an uplink"),
+            source: trace.public_address.expect("SNAT has an address"),
+        },
+        Action::Internal => Fate::Internal {
+            vm: vm_at(host, trace.destination)
+                .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs"))
+                .to_owned(),
+            source: trace.source,
+        },
+        Action::Dnat => Fate::Dnat {
+            vm: trace.vm.expect("DNAT has a VM"),
+            reply_uplink: trace.uplink.expect("DNAT has an uplink"),
+            reply_source: trace.destination,
+        },
+        Action::None => Fate::Nothing,
+    };
+    let answered = fate != Fate::Nothing;
+    Result { fate, answered }
+}
+
+/// What the kernel did, from the records. `addresses` are the sending VM's
+/// addresses (private and public): every VM's are distinct, so a record's source
+/// says which VM's packet it was, even with every probe in flight at once.
+pub fn observe(observations: &Observations, host: &HostPlan, probe: &Probe) -> Result {
+    let requests = |records: &[Record]| -> Vec<Record> {
+        records
+            .iter()
+            .filter(|r| r.kind == "echo-request")
+            .cloned()
+            .collect()
+    };
+    let at_vms = |keep: &dyn Fn(&Record) -> bool| -> Vec<(String, Record)> {
+        observations
+            .vms
+            .iter()
+            .flat_map(|(vm, records)| {
+                requests(records)
+                    .into_iter()
+                    .filter(|r| keep(r))
+                    .map(|r| (vm.clone(), r))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    match probe {
+        Probe::Out { vm, to } => {
+            let sender = host
+                .vms
+                .iter()
+                .find(|v| v.name == *vm)
+                .expect("probes come from the host's VMs");
+            let own = |address: Ipv4Addr| {
+                address == sender.private || sender.public.iter().any(|p| p.address == address)
+            };
+            let far: Vec<Record> = requests(&observations.far)
+                .into_iter()
+                .filter(|r| r.destination == *to && own(r.source))
+                .collect();
+            let vms = at_vms(&|r| r.destination == *to && own(r.source));
+            let fate = match (far.as_slice(), vms.as_slice()) {
+                ([record], []) => Fate::Left {
+                    uplink: record.interface.clone(),
+                    source: record.source,
+                },
+                ([], [(vm, record)]) => Fate::Internal {
+                    vm: vm.clone(),
+                    source: record.source,
+                },
+                ([], []) => Fate::Nothing,
+                _ => Fate::Other(format!("far end got {far:?}; VMs got {vms:?}")),
+            };
+            Result {
+                fate,
+                answered: observations.outbound[&(vm.clone(), *to)],
+            }
+        }
+        Probe::In { from, to } => {
+            let vms = at_vms(&|r| r.source == *from);
+            let replies: Vec<Record> = observations
+                .far
+                .iter()
+                .filter(|r| r.kind == "echo-reply" && r.destination == *from)
+                .cloned()
+                .collect();
+            let fate = match (vms.as_slice(), replies.as_slice()) {
+                ([(vm, _)], [reply]) => Fate::Dnat {
+                    vm: vm.clone(),
+                    reply_uplink: reply.interface.clone(),
+                    reply_source: reply.source,
+                },
+                ([], []) => Fate::Nothing,
+                ([(vm, _)], []) => {
+                    Fate::Other(format!("reached {vm}; no reply reached the far end"))
+                }
+                _ => Fate::Other(format!("VMs got {vms:?}; far end got replies {replies:?}")),
+            };
+            Result {
+                fate,
+                answered: observations.inbound[&(*from, *to)],
+            }
+        }
+    }
+}
