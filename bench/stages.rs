@@ -1,0 +1,96 @@
+//! Where `switchyard build` spends its time: each pipeline stage timed on its own,
+//! in process (no file writes), median of `--runs` runs, beside the toml floor
+//! (`toml::from_str::<toml::Table>` on the same text).
+//!
+//! ```text
+//! cargo run --release --example stages -- big.toml [--runs 5]
+//! ```
+//!
+//! Prints one line per stage: `stage<TAB>median ms<TAB>share of the build`.
+//! `bench/compile.sh` runs it after the end-to-end measurements.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use switchyard::diagnostic::{Diagnostics, Source};
+use switchyard::render::Renderer;
+use switchyard::{check, model, plan, raw};
+
+/// Durations of one run, in pipeline order.
+const STAGES: [&str; 6] = ["toml floor", "parse", "resolve", "check", "plan", "render"];
+
+/// `f()` and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 6], String> {
+    let (table, floor) = timed(|| toml::from_str::<toml::Table>(&source.text));
+    table.map_err(|e| e.to_string())?;
+    let (topology, parse) = timed(|| raw::parse(&source.text));
+    let topology = topology.map_err(|d| d.message)?;
+    let mut diagnostics = Diagnostics::default();
+    let (model, resolve) = timed(|| model::resolve(&topology, &mut diagnostics));
+    let ((), check) = timed(|| check::run(&model, &mut diagnostics));
+    if diagnostics.has_errors() {
+        return Err("the topology is invalid (run `switchyard check`)".into());
+    }
+    let (plan, plan_time) = timed(|| plan::plan(&model, None));
+    let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source.name));
+    std::hint::black_box(artifacts.map_err(|e| e.to_string())?);
+    Ok([floor, parse, resolve, check, plan_time, render])
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (path, runs) = match args.as_slice() {
+        [path] => (path, 5),
+        [path, flag, n] if flag == "--runs" && n.parse::<usize>().is_ok_and(|n| n > 0) => {
+            (path, n.parse().expect("checked"))
+        }
+        _ => {
+            eprintln!("usage: stages TOPOLOGY [--runs N]");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("stages: cannot read {path}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let source = Source::new(path.clone(), text);
+    let renderer = Renderer::new(Default::default()).expect("built-in templates parse");
+    let mut samples: Vec<[Duration; 6]> = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        match run_once(&source, &renderer) {
+            Ok(times) => samples.push(times),
+            Err(error) => {
+                eprintln!("stages: {path}: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let median = |i: usize| {
+        let mut values: Vec<Duration> = samples.iter().map(|s| s[i]).collect();
+        values.sort();
+        values[values.len() / 2]
+    };
+    let medians: Vec<Duration> = (0..STAGES.len()).map(median).collect();
+    let build: Duration = medians[1..].iter().sum();
+    for (stage, time) in STAGES.iter().zip(&medians) {
+        println!(
+            "{stage}\t{:.1}\t{:.0}%",
+            time.as_secs_f64() * 1e3,
+            100.0 * time.as_secs_f64() / build.as_secs_f64()
+        );
+    }
+    println!(
+        "build (parse..render)\t{:.1}\t100%",
+        build.as_secs_f64() * 1e3
+    );
+    ExitCode::SUCCESS
+}
