@@ -108,6 +108,27 @@ pub enum BuildError {
     Render(#[from] render::RenderError),
 }
 
+/// The host named `name`, or an error suggesting the closest name.
+pub fn find_host(model: &Model, name: &str) -> Result<model::HostId, BuildError> {
+    model
+        .host_named(name)
+        .ok_or_else(|| BuildError::UnknownHost {
+            name: name.to_owned(),
+            suggestion: model::closest(name, model.hosts.iter().map(|h| &h.name.value)).cloned(),
+        })
+}
+
+/// The topology as Graphviz DOT ([`graph::to_dot`]), whole or only what `host`
+/// touches, with the topology's warnings.
+pub fn graph_dot(
+    source: &Source,
+    host: Option<&str>,
+) -> Result<(String, Vec<Diagnostic>), BuildError> {
+    let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
+    let only = host.map(|name| find_host(&model, name)).transpose()?;
+    Ok((graph::to_dot(&model, only), warnings))
+}
+
 /// validate → plan → render, for every host or only `host`. Pure: the caller
 /// writes the files.
 pub fn build(
@@ -116,18 +137,7 @@ pub fn build(
     renderer: &render::Renderer,
 ) -> Result<Build, BuildError> {
     let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
-    let only = match host {
-        Some(name) => Some(
-            model
-                .host_named(name)
-                .ok_or_else(|| BuildError::UnknownHost {
-                    name: name.to_owned(),
-                    suggestion: model::closest(name, model.hosts.iter().map(|h| &h.name.value))
-                        .cloned(),
-                })?,
-        ),
-        None => None,
-    };
+    let only = host.map(|name| find_host(&model, name)).transpose()?;
     let plan = plan::plan(&model, only);
     let artifacts = renderer.render_plan(&plan, &source.name)?;
     let manifest = render::manifest(&artifacts, &source.name);

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 
 use switchyard::BuildError;
@@ -69,6 +69,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Print the topology as a Graphviz DOT graph (render it with `dot -Tsvg`).
+    ///
+    /// Hosts, uplinks, pools, projects and VMs, with attachments, ACLs, public
+    /// addresses and egress preferences as labelled edges.
+    Graph {
+        topology: PathBuf,
+        /// Show only this host and what it touches.
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Print a shell completion script.
+    ///
+    /// E.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write every page into a directory.
+    ///
+    /// E.g. `switchyard man | man -l -`, or
+    /// `switchyard man --output-dir /usr/local/share/man/man1`.
+    Man {
+        /// Write switchyard.1 and one page per subcommand (switchyard-build.1, …)
+        /// into DIR instead of printing switchyard.1.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+    },
     /// Print the JSON schema of the topology file (or of a build's manifest.json).
     Schema {
         /// Print the schema of manifest.json instead (schema/manifest.schema.json).
@@ -113,6 +140,23 @@ fn main() -> ExitCode {
             to,
             format,
         } => run(|| trace(&topology, &from, to, format)),
+        Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "switchyard",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man { output_dir } => run(|| {
+            match output_dir {
+                Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
+                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Schema { manifest } => {
             if manifest {
                 print!("{}", switchyard::schema::manifest_schema());
@@ -179,17 +223,29 @@ fn compile(
         None => BTreeMap::new(),
     };
     let renderer = Renderer::new(overrides).map_err(|e| Failure::Usage(e.to_string()))?;
-    match switchyard::build(&source, host, &renderer) {
-        Ok(build) => {
-            report(&source, &build.warnings, Format::Human);
-            Ok(build)
+    let build = switchyard::build(&source, host, &renderer).map_err(|e| failure(&source, e))?;
+    report(&source, &build.warnings, Format::Human);
+    Ok(build)
+}
+
+/// An invalid topology's diagnostics are reported (exit 1); anything else is a
+/// usage error (exit 2).
+fn failure(source: &Source, error: BuildError) -> Failure {
+    match error {
+        BuildError::Invalid(diagnostics) => {
+            report(source, &diagnostics, Format::Human);
+            Failure::Reported(ExitCode::from(EXIT_INVALID))
         }
-        Err(BuildError::Invalid(diagnostics)) => {
-            report(&source, &diagnostics, Format::Human);
-            Err(Failure::Reported(ExitCode::from(EXIT_INVALID)))
-        }
-        Err(error) => Err(Failure::Usage(error.to_string())),
+        error => Failure::Usage(error.to_string()),
     }
+}
+
+fn graph(path: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
+    let source = read_topology(path, Format::Human).map_err(Failure::Reported)?;
+    let (dot, warnings) = switchyard::graph_dot(&source, host).map_err(|e| failure(&source, e))?;
+    report(&source, &warnings, Format::Human);
+    print!("{dot}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Every file below `dir`, by `/`-separated relative path.

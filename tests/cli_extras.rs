@@ -1,0 +1,233 @@
+//! The commands around the compiler: `graph` (and the checked-in picture
+//! docs/topology.svg), `completions` and `man`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{describe, example_source, repo_path, run_ok, switchyard};
+
+const PICTURE_TOPOLOGY: &str = "examples/multi-host.toml";
+const PICTURE: &str = "docs/topology.svg";
+const REDRAW: &str = "cargo run -- graph examples/multi-host.toml | dot -Tsvg > docs/topology.svg";
+
+/// The subcommands `switchyard --help` lists (besides `help`); at least SPEC §5's
+/// and this file's.
+fn subcommands() -> Vec<String> {
+    let help = run_ok(switchyard().arg("--help"));
+    let listed: Vec<String> = help
+        .split_once("Commands:\n")
+        .expect("--help lists commands")
+        .1
+        .lines()
+        .take_while(|line| line.starts_with("  "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    for expected in [
+        "check",
+        "build",
+        "diff",
+        "trace",
+        "schema",
+        "graph",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            listed.iter().any(|name| name == expected),
+            "--help lacks `{expected}`: {listed:?}"
+        );
+    }
+    listed
+}
+
+/// Pipes `input` through `program args`; returns (success, stdout, stderr).
+fn pipe(program: &str, args: &[&str], input: &str) -> (bool, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} (installed by .ci/run): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write to stdin");
+    let output = child.wait_with_output().expect("wait");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn graph(args: &[&str]) -> String {
+    run_ok(
+        switchyard()
+            .arg("graph")
+            .args(args)
+            .current_dir(common::root()),
+    )
+}
+
+#[test]
+fn graph_prints_the_library_dot_whole_and_per_host() {
+    let source = example_source(Path::new(PICTURE_TOPOLOGY));
+    let model = switchyard::validate(&source)
+        .unwrap_or_else(|_| panic!("{PICTURE_TOPOLOGY} is valid"))
+        .model;
+    let whole = graph(&[PICTURE_TOPOLOGY]);
+    assert_eq!(whole, switchyard::graph::to_dot(&model, None));
+    assert_eq!(whole, graph(&[PICTURE_TOPOLOGY]), "deterministic");
+    for host in &model.hosts {
+        let name = &host.name.value;
+        let one = graph(&[PICTURE_TOPOLOGY, "--host", name]);
+        let id = model.host_named(name).expect("host exists");
+        assert_eq!(one, switchyard::graph::to_dot(&model, Some(id)), "{name}");
+        assert_ne!(one, whole, "--host {name} narrows the graph");
+    }
+}
+
+#[test]
+fn graph_output_parses_with_dot() {
+    for args in [
+        vec![PICTURE_TOPOLOGY],
+        vec![PICTURE_TOPOLOGY, "--host", "net3"],
+        vec!["examples/two-isps.toml"],
+    ] {
+        let (ok, svg, stderr) = pipe("dot", &["-Tsvg"], &graph(&args));
+        assert!(ok && stderr.is_empty(), "dot rejects graph {args:?}: {stderr}");
+        assert!(svg.contains("<svg"), "dot made no SVG for {args:?}");
+    }
+}
+
+#[test]
+fn graph_errors_exit_like_build() {
+    let unknown = switchyard()
+        .args(["graph", PICTURE_TOPOLOGY, "--host", "net9"])
+        .current_dir(common::root())
+        .output()
+        .expect("switchyard runs");
+    assert_eq!(unknown.status.code(), Some(2), "{}", describe(&unknown));
+    assert!(unknown.stdout.is_empty(), "no graph for an unknown host");
+    let invalid = switchyard()
+        .args(["graph", "examples/invalid/SY0101-unknown-uplink.toml"])
+        .current_dir(common::root())
+        .output()
+        .expect("switchyard runs");
+    assert_eq!(invalid.status.code(), Some(1), "{}", describe(&invalid));
+    assert!(invalid.stdout.is_empty(), "no graph for an invalid topology");
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("SY0101"));
+}
+
+/// What a picture shows, independent of layout coordinates and Graphviz's
+/// version: every `<title>` (node ids and edges) and `<text>` (labels), counted.
+fn picture_content(svg: &str) -> BTreeMap<String, usize> {
+    let mut content = BTreeMap::new();
+    for tag in ["title", "text"] {
+        let open = format!("<{tag}");
+        let close = format!("</{tag}>");
+        for piece in svg.split(&open).skip(1) {
+            let Some((inner, _)) = piece.split_once(&close) else {
+                continue;
+            };
+            let text = inner.split_once('>').map_or("", |(_, text)| text);
+            *content.entry(format!("{tag}: {text}")).or_default() += 1;
+        }
+    }
+    content
+}
+
+#[test]
+fn checked_in_picture_shows_the_current_graph() {
+    let checked_in = std::fs::read_to_string(repo_path(PICTURE))
+        .unwrap_or_else(|e| panic!("cannot read {PICTURE}: {e}; run `{REDRAW}`"));
+    let (ok, fresh, stderr) = pipe("dot", &["-Tsvg"], &graph(&[PICTURE_TOPOLOGY]));
+    assert!(ok, "dot failed: {stderr}");
+    let (want, have) = (picture_content(&fresh), picture_content(&checked_in));
+    assert!(want.len() > 50, "the picture has too little in it: {want:?}");
+    let missing: Vec<_> = want.keys().filter(|k| !have.contains_key(*k)).collect();
+    let extra: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).collect();
+    assert!(
+        want == have,
+        "{PICTURE} is out of date; run `{REDRAW}`\nmissing: {missing:?}\nstale: {extra:?}"
+    );
+}
+
+#[test]
+fn completions_cover_every_subcommand() {
+    let subcommands = subcommands();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = run_ok(switchyard().args(["completions", shell]));
+        assert!(script.len() > 500, "{shell}: only {} bytes", script.len());
+        for name in &subcommands {
+            assert!(script.contains(name.as_str()), "{shell} completion lacks `{name}`");
+        }
+        assert!(script.contains("host"), "{shell} completion lacks the --host option");
+    }
+    // The bash script is valid bash, and completes subcommands once loaded.
+    let bash = run_ok(switchyard().args(["completions", "bash"]));
+    let (ok, stdout, stderr) = pipe(
+        "bash",
+        &["--norc", "--noprofile", "-s"],
+        &format!(
+            "{bash}\nCOMP_WORDS=(switchyard gr); COMP_CWORD=1; _switchyard switchyard gr switchyard\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"\n"
+        ),
+    );
+    assert!(ok, "bash rejects the completion script: {stderr}");
+    assert_eq!(stdout.trim(), "graph", "bash completes `gr` to `graph`");
+}
+
+#[test]
+fn unknown_shell_is_a_usage_error() {
+    let output = switchyard()
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("switchyard runs");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+}
+
+#[test]
+fn man_page_documents_every_subcommand() {
+    let page = run_ok(switchyard().arg("man"));
+    assert!(page.contains(".TH switchyard 1"), "roff title:\n{page}");
+    let (ok, text, stderr) = pipe("man", &["-l", "-"], &page);
+    assert!(ok, "man cannot format the page: {stderr}");
+    for section in ["NAME", "SYNOPSIS", "SUBCOMMANDS"] {
+        assert!(text.contains(section), "man page lacks {section}:\n{text}");
+    }
+    for name in subcommands() {
+        assert!(
+            text.contains(&format!("switchyard-{name}(1)")),
+            "man page lacks `{name}`:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn man_output_dir_writes_a_page_per_subcommand() {
+    let temp = tempfile::tempdir().expect("temporary directory");
+    run_ok(
+        switchyard()
+            .args(["man", "--output-dir"])
+            .arg(temp.path()),
+    );
+    for name in subcommands() {
+        let path = temp.path().join(format!("switchyard-{name}.1"));
+        let page = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(page.contains(&format!(".TH switchyard-{name} 1")), "{name}");
+    }
+    let graph = std::fs::read_to_string(temp.path().join("switchyard-graph.1")).expect("page");
+    assert!(graph.contains("\\-\\-host"), "the graph page documents --host");
+    assert!(temp.path().join("switchyard.1").is_file());
+}
