@@ -4,6 +4,8 @@
 //! Each test binary includes this with `mod common;` and uses only part of it.
 #![allow(dead_code)]
 
+pub mod deploy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -84,6 +86,20 @@ impl Netns {
         command
     }
 
+    /// A namespace (see [`Netns::new`]) with a veth, both ends up, named after
+    /// each of `interfaces`: where a host's artifacts load as on the host.
+    pub fn with_veths(test: &str, interfaces: &[String]) -> Self {
+        let netns = Netns::new(test);
+        for name in interfaces {
+            assert!(
+                name.len() <= 14,
+                "{name}: the veth peer is named {name}p, which must fit 15 bytes"
+            );
+            netns.veth(name);
+        }
+        netns
+    }
+
     /// A veth pair with both ends inside the namespace, `name` up; the peer is
     /// `name` with a `p` appended (so `name` must be at most 14 bytes).
     pub fn veth(&self, name: &str) {
@@ -160,4 +176,44 @@ pub fn require_root() {
         "this test loads artifacts into network namespaces and must run as root \
          (CI: `sudo bash .ci/run`; locally: `sudo -E cargo test`)"
     );
+}
+
+/// Every file below `dir` by `/`-separated relative path, with its bytes.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).expect("below root");
+                let name = relative.to_str().expect("UTF-8 path").replace('\\', "/");
+                out.insert(name, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+impl Netns {
+    /// `nft -c -f` on `script` inside the namespace: the kernel checks the whole
+    /// transaction and nothing is committed. Panics with nft's message.
+    pub fn nft_check(&self, script: &str) {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        std::io::Write::write_all(&mut file, script.as_bytes()).expect("write script");
+        let output = self
+            .exec("nft")
+            .arg("-c")
+            .arg("-f")
+            .arg(file.path())
+            .output()
+            .expect("run nft");
+        assert!(
+            output.status.success(),
+            "nft -c refused the script: {}\n--- script\n{script}",
+            describe(&output)
+        );
+    }
 }
