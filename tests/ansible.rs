@@ -1,0 +1,192 @@
+//! examples/ansible/ with real ansible-core (installed by .ci/run): the playbook
+//! builds the topology, installs one host's files and reloads them, inside a
+//! network namespace with veths named like the host's interfaces and every
+//! destination under a temporary directory. The tests then read the live nft
+//! table, rules and routes in that namespace.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::deploy::{self, HOST, MachineNetwork, TOPOLOGY};
+use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+
+/// `ansible-playbook -i localhost, -c local examples/ansible/playbook.yml` inside
+/// `netns`, with the role's destinations under `temp` and `vars` on top.
+fn playbook(netns: &Netns, temp: &Path, vars: serde_json::Value) -> Output {
+    let mut extra = serde_json::json!({
+        "ansible_become": false,
+        // The modules run with the controller's Python, which has ansible.
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "switchyard_host": HOST,
+        "switchyard_build_dir": temp.join("build"),
+        "switchyard_dest": temp.join("etc/switchyard"),
+        "switchyard_networkd_dest": temp.join("etc/systemd/network"),
+        "switchyard_sysctl_dest": temp.join("etc/sysctl.d"),
+    });
+    for (key, value) in vars.as_object().expect("an object of variables") {
+        extra[key] = value.clone();
+    }
+    // A real host has /etc/sysctl.d already.
+    std::fs::create_dir_all(temp.join("etc/sysctl.d")).expect("etc/sysctl.d");
+    netns
+        .exec("ansible-playbook")
+        .args(["-i", "localhost,", "-c", "local", "examples/ansible/playbook.yml"])
+        .arg("-e")
+        .arg(extra.to_string())
+        .current_dir(common::root())
+        // ansible-core refuses a non-UTF-8 locale; keep its state out of ~/.ansible.
+        .env("LC_ALL", "C.UTF-8")
+        .env("ANSIBLE_HOME", temp.join("ansible-home"))
+        .env("ANSIBLE_REMOTE_TMP", temp.join("ansible-remote-tmp"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ansible-playbook (pip install ansible-core): {e}"))
+}
+
+/// The PLAY RECAP line's counters for localhost, e.g. `changed` → 7.
+fn recap(output: &Output) -> std::collections::BTreeMap<String, u32> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .split_once("PLAY RECAP")
+        .and_then(|(_, rest)| rest.lines().find(|l| l.starts_with("localhost")))
+        .unwrap_or_else(|| panic!("no PLAY RECAP: {}", describe(output)));
+    line.split_whitespace()
+        .filter_map(|field| field.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.parse().expect("a count")))
+        .collect()
+}
+
+/// Prints the play's summary (see it with `cargo test --test ansible -- --nocapture`).
+fn print_recap(label: &str, output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.split_once("PLAY RECAP").map_or("", |(_, r)| r);
+    println!("{label}: PLAY RECAP{summary}");
+}
+
+#[test]
+fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
+    require_root();
+    let machine = MachineNetwork::read();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible");
+    let build_vars = serde_json::json!({
+        "switchyard_topology": TOPOLOGY,
+        "switchyard_bin": env!("CARGO_BIN_EXE_switchyard"),
+    });
+
+    let first = playbook(&netns, temp.path(), build_vars.clone());
+    print_recap("first run", &first);
+    assert!(first.status.success(), "{}", describe(&first));
+    let counts = recap(&first);
+    assert_eq!(counts["failed"], 0);
+    assert!(counts["changed"] >= 7, "files installed and reloaded: {counts:?}");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    for handler in [
+        "Apply switchyard sysctl settings",
+        "Reload switchyard nft",
+        "Reload switchyard ip",
+    ] {
+        assert!(
+            stdout.contains(&format!("RUNNING HANDLER [switchyard : {handler}]")),
+            "handler `{handler}` did not run:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("Reload networkd"), "the ip backend never reloads networkd");
+
+    let build = temp.path().join("build");
+    deploy::assert_host_deployed(&netns, &build);
+    for file in ["switchyard.nft", "switchyard.ip"] {
+        assert_eq!(
+            std::fs::read(temp.path().join("etc/switchyard").join(file)).expect("installed"),
+            std::fs::read(build.join(HOST).join(file)).expect("built"),
+            "{file} installed as built"
+        );
+    }
+    assert!(
+        !temp.path().join("etc/systemd/network").exists(),
+        "the ip backend installs no networkd units"
+    );
+
+    let second = playbook(&netns, temp.path(), build_vars);
+    print_recap("second run", &second);
+    assert!(second.status.success(), "{}", describe(&second));
+    assert_eq!(recap(&second)["changed"], 0, "a second run changes nothing");
+    assert!(!String::from_utf8_lossy(&second.stdout).contains("RUNNING HANDLER"));
+    deploy::assert_host_deployed(&netns, &build);
+
+    assert_eq!(MachineNetwork::read(), machine, "the machine's own network");
+}
+
+#[test]
+fn a_script_nft_refuses_is_never_installed() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-bad");
+    // The host runs a good version...
+    let good = temp.path().join("good");
+    common::build(&repo_path(TOPOLOGY), &good, Some(HOST));
+    run_ok(
+        netns
+            .exec("nft")
+            .arg("-f")
+            .arg(good.join(HOST).join("switchyard.nft")),
+    );
+    let before = deploy::live_table(&netns);
+    // ...and the new build's script references a set that does not exist. Its
+    // manifest is consistent, so only `validate: nft -c -f %s` can stop it.
+    let templates = temp.path().join("templates");
+    std::fs::create_dir_all(&templates).expect("templates directory");
+    std::fs::write(
+        templates.join("switchyard.nft"),
+        "table inet switchyard {\n\tchain forward {\n\t\ttype filter hook forward priority filter;\n\
+         \t\tip daddr @no_such_set drop\n\t}\n}\n",
+    )
+    .expect("template written");
+    run_ok(
+        switchyard()
+            .args(["build", TOPOLOGY, "--host", HOST, "--templates"])
+            .arg(&templates)
+            .arg("-o")
+            .arg(temp.path().join("build"))
+            .current_dir(common::root()),
+    );
+
+    let output = playbook(&netns, temp.path(), serde_json::json!({}));
+    print_recap("refused script", &output);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert_eq!(recap(&output)["failed"], 1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("TASK [switchyard : Install the nftables script]")
+            && stdout.contains("failed to validate")
+            && stdout.contains("@no_such_set"),
+        "the copy's validation refused it:\n{stdout}"
+    );
+    assert!(!temp.path().join("etc/switchyard/switchyard.nft").exists());
+    assert_eq!(deploy::live_table(&netns), before, "the running table is untouched");
+}
+
+#[test]
+fn a_build_changed_after_its_manifest_is_refused() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-sha");
+    let build = temp.path().join("build");
+    common::build(&repo_path(TOPOLOGY), &build, None);
+    let ip = build.join(HOST).join("switchyard.ip");
+    let mut text = std::fs::read_to_string(&ip).expect("built");
+    text.push_str("rule add fwmark 0x9900 lookup main priority 99 protocol 211\n");
+    std::fs::write(&ip, text).expect("tampered");
+
+    let output = playbook(&netns, temp.path(), serde_json::json!({}));
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("{HOST}/switchyard.ip does not match manifest.json")),
+        "the sha256 check names the file:\n{stdout}"
+    );
+    assert!(!temp.path().join("etc/switchyard").exists(), "nothing installed");
+    assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
+}
