@@ -277,6 +277,19 @@ impl Resolver<'_> {
     }
 
     fn pool(&mut self, name: &Sp<String>, pool: &Sp<raw::Pool>) -> Option<Pool> {
+        // `via`/`default` read digits-and-dots as an address, so such a pool could
+        // never be named there.
+        if is_valid_name(name) && looks_like_address(name) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::BadName,
+                    format!("pool name `{}` reads as an address", name.get()),
+                    name.span(),
+                    "only digits and dots",
+                )
+                .help("`via` and `default` take an address or a pool name; give the pool a name with a letter, `-` or `_`"),
+            );
+        }
         let uplink = self.reference(Kind::Uplink, &pool.uplink).map(UplinkId);
         let reserved = pool
             .reserved

@@ -82,6 +82,7 @@ impl Renderer {
         env.set_syntax(syntax);
         // Artifacts are not HTML: never escape.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.add_filter("nft_comment", nft::comment);
         if let Some(unknown) = overrides
             .keys()
             .find(|name| !TEMPLATES.iter().any(|(known, _)| known == name))

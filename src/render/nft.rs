@@ -160,6 +160,31 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     }
 }
 
+/// nft refuses a `comment "…"` longer than this many bytes.
+pub const COMMENT_MAX_BYTES: usize = 128;
+
+/// The `nft_comment` template filter: text that is safe inside an nft
+/// `comment "…"` — no quote, backslash or control character, at most
+/// [`COMMENT_MAX_BYTES`] (two 63-byte names overflow it; the end is cut).
+pub fn comment(text: String) -> String {
+    let safe: String = text
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    if safe.len() <= COMMENT_MAX_BYTES {
+        return safe;
+    }
+    let mut end = COMMENT_MAX_BYTES - "...".len();
+    while !safe.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &safe[..end])
+}
+
 /// A prefix when the range is one (`100.64.0.0/10`), else `first-last`.
 fn range_text(range: &Range) -> String {
     match range.as_prefix() {

@@ -1,0 +1,39 @@
+//! parse + check + plan + render with the built-in templates on arbitrary bytes.
+//! A valid topology must render (a render error is a bug, not bad input), and
+//! every VM's planned egress ranges must be sorted and disjoint.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use switchyard::BuildError;
+use switchyard::diagnostic::Source;
+use switchyard::render::Renderer;
+
+fn renderer() -> &'static Renderer {
+    static RENDERER: OnceLock<Renderer> = OnceLock::new();
+    RENDERER.get_or_init(|| Renderer::new(BTreeMap::new()).expect("built-in templates parse"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(source) = Source::from_bytes("fuzz.toml".to_owned(), data.to_vec()) else {
+        return;
+    };
+    match switchyard::build(&source, None, renderer()) {
+        Ok(build) => {
+            let validated = switchyard::validate(&source).expect("built, so valid");
+            let plan = switchyard::plan::plan(&validated.model, None);
+            for host in &plan.hosts {
+                for vm in &host.vms {
+                    for pair in vm.egress.windows(2) {
+                        assert!(pair[0].0.last < pair[1].0.first, "{}: {pair:?}", vm.name);
+                    }
+                }
+                assert!(build.artifacts.iter().any(|a| a.host == host.name));
+            }
+        }
+        Err(BuildError::Invalid(diagnostics)) => assert!(!diagnostics.is_empty()),
+        Err(error) => panic!("a valid topology failed to build: {error}"),
+    }
+});
