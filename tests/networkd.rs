@@ -1,0 +1,295 @@
+//! The systemd-networkd units against the real systemd-networkd: for every host of
+//! every example (and of the end-to-end rig's topology), the real
+//! /lib/systemd/systemd-networkd runs in a network namespace with the host's
+//! generated units, and the policy rules, per-uplink routing tables and uplink
+//! addresses it produces must equal what `ip -batch switchyard.ip` produces in a
+//! twin namespace.
+//!
+//! How networkd runs here: `ip netns exec` gives it its own mount namespace, in
+//! which a private tmpfs replaces /run/systemd (its state directory) and
+//! /usr/lib/systemd/network (so no distribution default unit applies), the units
+//! are bind-mounted on /etc/systemd/network, and /sys is remounted read-only: with
+//! /sys read-only networkd concludes that udev is not running and configures links
+//! without waiting for udev to initialise them. It needs the `systemd-network`
+//! user (it drops privileges to it), which Debian's systemd package creates.
+//!
+//! Normalisation before comparing: networkd tags its rules and routes `proto
+//! static` while the ip batch tags them `proto 211` (so a reload can flush exactly
+//! its own), so the `proto` attribute is removed; lines are sorted, as the order
+//! of routes within a table follows insertion order. Nothing else is changed.
+//!
+//! VLAN uplinks: this kernel has no 8021q module, so the `.netdev` that would
+//! create `eth1.100` cannot be instantiated (and networkd refuses to adopt a veth
+//! of that name for a `Kind=vlan` netdev). The `.netdev` is left out, the VLAN
+//! interface is a veth of the same name, and networkd configures it from its
+//! `.network` like any uplink (it ignores the parent's `VLAN=` line, logging that
+//! the netdev is unknown). So the VLAN uplinks' addresses, routes and rules are
+//! compared here; the `.netdev` files and `VLAN=` lines themselves are covered by
+//! snapshots only (snapshots/artifact__*netdev*, artifact__*eth1.network*).
+//!
+//! Runs as root (CI does); fails, never skips, without it or without networkd.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Netns, run_ok};
+use switchyard::plan::HostPlan;
+
+const NETWORKD: &str = "/lib/systemd/systemd-networkd";
+
+/// How long networkd gets to configure every link.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A running systemd-networkd, killed when dropped.
+struct Networkd {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Networkd {
+    fn start(ns: &Netns, units: &Path, log: PathBuf) -> Networkd {
+        let script = format!(
+            "set -e
+mount -t tmpfs tmpfs /run/systemd
+mount -t tmpfs tmpfs /usr/lib/systemd/network
+mount --bind '{}' /etc/systemd/network
+mount -o remount,ro /sys
+exec {NETWORKD}
+",
+            units.display()
+        );
+        let file = std::fs::File::create(&log).expect("create log");
+        let child = ns
+            .exec("sh")
+            .arg("-c")
+            .arg(script)
+            .env("SYSTEMD_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log handle"))
+            .stderr(file)
+            .spawn()
+            .expect("start systemd-networkd");
+        Networkd { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn has_exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("poll networkd")
+    }
+}
+
+impl Drop for Networkd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One host: networkd in one namespace, the ip batch in its twin.
+struct Case {
+    // Fields drop in order: networkd dies before its namespace is deleted.
+    networkd: Networkd,
+    label: String,
+    host: HostPlan,
+    networkd_ns: Netns,
+    expected: String,
+    _units: tempfile::TempDir,
+}
+
+/// The uplink interfaces (and VLAN parents) of `host`, as veths in `ns`.
+fn add_interfaces(ns: &Netns, host: &HostPlan) {
+    let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
+    names.extend(
+        host.uplinks
+            .iter()
+            .filter_map(|u| Some(u.vlan.as_ref()?.parent.as_str())),
+    );
+    names.sort();
+    names.dedup();
+    for name in names {
+        ns.veth(name);
+    }
+}
+
+/// Rules, each uplink's table and each uplink's address, normalised (module doc).
+fn state(ns: &Netns, host: &HostPlan) -> String {
+    let normalise = |text: String| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let mut words: Vec<&str> = line.split_whitespace().collect();
+                if let Some(i) = words.iter().position(|w| *w == "proto") {
+                    words.drain(i..(i + 2).min(words.len()));
+                }
+                words.join(" ")
+            })
+            .filter(|line| !line.is_empty())
+            .collect();
+        lines.sort();
+        lines.join("\n")
+    };
+    let mut out = format!(
+        "# ip -4 rule\n{}\n",
+        normalise(ns.ip(&["-4", "rule", "show"]))
+    );
+    for uplink in &host.uplinks {
+        let table = uplink.table.to_string();
+        // `ip route show table N` fails while the table does not exist yet.
+        let routes = Command::new("ip")
+            .args(["-n", &ns.name, "-4", "route", "show", "table", &table])
+            .output()
+            .expect("ip runs");
+        let address = ns.ip(&["-4", "-br", "address", "show", "dev", &uplink.interface]);
+        out += &format!(
+            "# table {table} ({})\n{}\n# address of {}\n{}\n",
+            uplink.name,
+            normalise(String::from_utf8_lossy(&routes.stdout).into_owned()),
+            uplink.interface,
+            normalise(address)
+        );
+    }
+    out
+}
+
+fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
+    let mut sources: Vec<PathBuf> = common::valid_examples();
+    sources.push(PathBuf::from("tests/e2e/topology.toml"));
+    sources
+        .into_iter()
+        .map(|path| {
+            let source = common::example_source(&path);
+            (path, source)
+        })
+        .collect()
+}
+
+#[test]
+fn networkd_configures_what_the_ip_batch_configures() {
+    common::require_root();
+    assert!(
+        Path::new(NETWORKD).exists(),
+        "{NETWORKD} is missing: install systemd (.ci/run does)"
+    );
+    run_ok(Command::new("id").arg("systemd-network"));
+    assert!(
+        Path::new("/etc/systemd/network").is_dir()
+            && Path::new("/usr/lib/systemd/network").is_dir(),
+        "/etc/systemd/network and /usr/lib/systemd/network must exist (mount points)"
+    );
+
+    let logs = tempfile::tempdir().expect("temporary directory");
+    let mut cases: Vec<Case> = Vec::new();
+    for (path, source) in topologies() {
+        let build = common::build_source(&source);
+        let model = switchyard::validate(&source)
+            .unwrap_or_else(|_| panic!("{} is valid", path.display()))
+            .model;
+        for host in switchyard::plan::plan(&model, None).hosts {
+            let n = cases.len();
+            let label = format!("{}/{}", common::stem(&path), host.name);
+
+            // The twin: the ip batch.
+            let twin = Netns::new(&format!("ndip{n}"));
+            add_interfaces(&twin, &host);
+            let batch = build
+                .artifacts
+                .iter()
+                .find(|a| a.path == format!("{}/switchyard.ip", host.name))
+                .expect("an ip batch per host");
+            let batch_file = logs.path().join(format!("{n}.ip"));
+            std::fs::write(&batch_file, &batch.content).expect("write batch");
+            run_ok(
+                Command::new("ip")
+                    .args(["-n", &twin.name, "-batch"])
+                    .arg(&batch_file),
+            );
+            let expected = state(&twin, &host);
+
+            // networkd, with every unit but the VLAN .netdevs (module doc).
+            let units = tempfile::tempdir().expect("temporary directory");
+            let prefix = format!("{}/networkd/", host.name);
+            let mut written = 0;
+            for artifact in &build.artifacts {
+                let Some(name) = artifact.path.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if !name.ends_with(".netdev") {
+                    std::fs::write(units.path().join(name), &artifact.content).expect("write unit");
+                    written += 1;
+                }
+            }
+            assert!(
+                written >= host.uplinks.len(),
+                "{label}: a .network per uplink"
+            );
+            let networkd_ns = Netns::new(&format!("nd{n}"));
+            add_interfaces(&networkd_ns, &host);
+            let networkd = Networkd::start(
+                &networkd_ns,
+                units.path(),
+                logs.path().join(format!("{n}.log")),
+            );
+            cases.push(Case {
+                networkd,
+                label,
+                host,
+                networkd_ns,
+                expected,
+                _units: units,
+            });
+        }
+    }
+    assert!(cases.len() >= 5, "two-isps, multi-host's three hosts, e2e");
+
+    // Every networkd runs at once; wait until each has produced the batch's state.
+    let started = Instant::now();
+    let mut pending: Vec<&mut Case> = cases.iter_mut().collect();
+    while !pending.is_empty() {
+        pending.retain_mut(|case| {
+            if let Some(status) = case.networkd.has_exited() {
+                panic!(
+                    "{}: systemd-networkd exited ({status}):\n{}",
+                    case.label,
+                    case.networkd.log()
+                );
+            }
+            state(&case.networkd_ns, &case.host) != case.expected
+        });
+        if let Some(case) = pending.first().filter(|_| started.elapsed() > DEADLINE) {
+            let actual = state(&case.networkd_ns, &case.host);
+            panic!(
+                "{}: after {DEADLINE:?}, networkd's rules, routes and addresses differ from \
+                 the ip batch's:\n{}\nnetworkd's log:\n{}",
+                case.label,
+                similar::TextDiff::from_lines(&case.expected, &actual)
+                    .unified_diff()
+                    .header("ip -batch", "systemd-networkd"),
+                case.networkd.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for case in &cases {
+        // networkd did it from our units, not from something else.
+        let log = case.networkd.log();
+        for uplink in &case.host.uplinks {
+            let unit = format!(
+                "{}: Configuring with /etc/systemd/network/10-switchyard-{}.network",
+                uplink.interface, uplink.interface
+            );
+            assert!(log.contains(&unit), "{}: no `{unit}` in\n{log}", case.label);
+        }
+        println!(
+            "{}: networkd matches the ip batch after {:?}\n{}",
+            case.label,
+            started.elapsed(),
+            case.expected
+        );
+    }
+}
