@@ -19,11 +19,18 @@
 //!   answering and the changed destination moves uplink;
 //! - differentially, for every probe above plus 30 random destinations per VM
 //!   (fixed seed), `switchyard::trace` predicts exactly what the kernel did;
-//! - and the rig is sensitive: without the conntrack-mark restore rule, a reply
-//!   to an inbound connection leaves by the wrong uplink (the host's own default
-//!   route) and that ISP drops it as spoofed.
+//! - and the rig is sensitive: on a host deployed as README says (a default route
+//!   of its own, loose reverse-path filtering), without the conntrack-mark
+//!   restore rule, replies to inbound connections and the second packet of
+//!   outbound ones leave by the wrong uplink (the host's default route) and that
+//!   ISP drops them as spoofed, where the intact rule set passes.
 //!
-//! Runs as root (CI does); fails, never skips, without it. About 5 s.
+//! Each ping sends two echo requests, so both the first packet of a connection
+//! (classified) and an established one (mark restored from conntrack) are tested.
+//! The rig's host has no default route and no reverse-path filter, so a packet
+//! switchyard leaves alone goes nowhere instead of out by some uplink.
+//!
+//! Runs as root (CI does); fails, never skips, without it. About 6 s.
 
 mod common;
 mod e2e {
@@ -505,18 +512,19 @@ fn the_kernel_does_what_trace_says() {
     );
 }
 
-/// The rule that makes replies to inbound connections follow the uplink they
-/// came in on: established packets from the LAN get the connection's uplink
-/// mark back.
+/// The rule that makes replies to inbound connections, and the packets after the
+/// first of outbound ones, follow the connection's uplink: established packets
+/// from the LAN get the uplink mark back from conntrack.
 const RESTORE_RULE: &str = "iifname @lan_interfaces ct state established,related ct mark";
 
 #[test]
-fn without_the_conntrack_mark_restore_replies_leave_by_the_wrong_uplink() {
+fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
     let rig = Rig::new("e2ex", &v1.model(), &v1.host);
     rig.load(&v1.nft, &v1.ip);
-    // A host usually has a default route of its own; an unmarked reply takes it.
+    // The deployment README describes: a host with a default route of its own
+    // (where an unmarked packet goes) and loose reverse-path filtering.
     let isp_a = v1
         .host
         .uplinks
@@ -524,29 +532,36 @@ fn without_the_conntrack_mark_restore_replies_leave_by_the_wrong_uplink() {
         .find(|u| u.name == "isp-a")
         .expect("isp-a");
     rig.add_main_default_route(isp_a.gateway);
+    rig.loose_rp_filter();
 
-    // a1's isp-b address, pinged from an address a1 sends to by isp-c.
+    // a1 → 100.65.1.200 leaves by isp-b from 203.0.113.11; the far end pings
+    // 203.0.113.11 from an address a1 would send to by isp-c.
     let tracer = v1.tracer();
     let public = ip("203.0.113.11");
-    let ping = |index: usize| {
+    let probes = |index: usize| {
         let (from, conflicting) = inbound_source(&tracer, public, index);
         assert!(conflicting);
-        Probe::In { from, to: public }
+        [out("a1", "100.65.1.200"), Probe::In { from, to: public }]
     };
 
-    // The real rule set: the reply follows the request back through isp-b.
-    let probe = ping(0);
-    let (results, observations) = round(&rig, &v1, std::slice::from_ref(&probe));
-    let (_, predicted, observed) = &results[0];
+    // The real rule set: every packet follows its connection's uplink.
+    let (results, observations) = round(&rig, &v1, &probes(0));
     assert_eq!(
-        observed.fate,
+        results[0].2.fate,
+        Fate::Left {
+            uplink: "isp-b".into(),
+            source: public
+        }
+    );
+    assert_eq!(
+        results[1].2.fate,
         Fate::Dnat {
             vm: "a1".into(),
             reply_uplink: "isp-b".into(),
             reply_source: public
         }
     );
-    assert_eq!(predicted, observed);
+    assert_kernel_matches_trace("intact rule set", &results);
     assert_no_spoofing("intact rule set", &observations);
 
     // Broken: the restore rule removed.
@@ -562,22 +577,37 @@ fn without_the_conntrack_mark_restore_replies_leave_by_the_wrong_uplink() {
         "exactly one restore rule removed"
     );
     rig.load(&broken, &v1.ip);
-    let probe = ping(1);
-    let (results, observations) = round(&rig, &v1, std::slice::from_ref(&probe));
-    let (_, predicted, observed) = &results[0];
-    println!("without the restore rule, {probe}: trace says {predicted}, kernel did {observed}");
-    assert_ne!(
-        predicted, observed,
-        "the rig did not notice the broken rule"
+    let (results, observations) = round(&rig, &v1, &probes(1));
+    for (probe, predicted, observed) in &results {
+        println!(
+            "without the restore rule, {probe}: trace says {predicted}, kernel did {observed}"
+        );
+        assert_ne!(
+            predicted, observed,
+            "the rig did not notice the broken rule"
+        );
+    }
+    // The first echo request still leaves by isp-b (it is classified as new);
+    // the second, established, loses its mark and is never answered.
+    assert_eq!(
+        results[0].2,
+        fate::Result {
+            fate: Fate::Left {
+                uplink: "isp-b".into(),
+                source: public
+            },
+            answered: false
+        }
     );
     assert_eq!(
-        observed.fate,
+        results[1].2.fate,
         Fate::Other("reached a1; no reply reached the far end".into())
     );
-    // The replies left by isp-a (the host's default route) and isp-a dropped them.
+    // Both went out by isp-a (the host's default route) with a1's isp-b address,
+    // and isp-a dropped them as spoofed.
     let (packets, sources) = &observations.spoofed["isp-a"];
     assert!(
-        *packets >= 1 && *sources == [public],
+        *packets >= 2 && *sources == [public],
         "{:?}",
         observations.spoofed
     );

@@ -427,6 +427,12 @@ impl Rig {
         twin
     }
 
+    /// Loose reverse-path filtering on the host (the effective value is the
+    /// maximum of `all` and the interface's).
+    pub fn loose_rp_filter(&self) {
+        sysctl(&self.host, &["net.ipv4.conf.all.rp_filter=2"]);
+    }
+
     /// Adds a default route to the host's main table (which has none otherwise).
     pub fn add_main_default_route(&self, gateway: Ipv4Addr) {
         self.host
