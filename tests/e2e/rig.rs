@@ -71,14 +71,14 @@ pub struct Record {
     pub kind: String,
 }
 
-pub struct Isp {
-    pub uplink: String,
+struct Isp {
+    uplink: String,
     ns: Netns,
 }
 
-pub struct VmNs {
-    pub name: String,
-    pub private: Ipv4Addr,
+struct VmNs {
+    name: String,
+    private: Ipv4Addr,
     ns: Netns,
 }
 
@@ -98,10 +98,10 @@ pub struct Observations {
 }
 
 pub struct Rig {
-    pub host: Netns,
-    pub isps: Vec<Isp>,
-    pub far: Netns,
-    pub vms: Vec<VmNs>,
+    host: Netns,
+    isps: Vec<Isp>,
+    far: Netns,
+    vms: Vec<VmNs>,
     /// The LAN bridge's name and addresses (one gateway per private network).
     lan: (String, Vec<String>),
 }
