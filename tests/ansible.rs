@@ -32,7 +32,13 @@ fn playbook(netns: &Netns, temp: &Path, vars: serde_json::Value) -> Output {
     std::fs::create_dir_all(temp.join("etc/sysctl.d")).expect("etc/sysctl.d");
     netns
         .exec("ansible-playbook")
-        .args(["-i", "localhost,", "-c", "local", "examples/ansible/playbook.yml"])
+        .args([
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "examples/ansible/playbook.yml",
+        ])
         .arg("-e")
         .arg(extra.to_string())
         .current_dir(common::root())
@@ -81,7 +87,10 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
     assert!(first.status.success(), "{}", describe(&first));
     let counts = recap(&first);
     assert_eq!(counts["failed"], 0);
-    assert!(counts["changed"] >= 7, "files installed and reloaded: {counts:?}");
+    assert!(
+        counts["changed"] >= 7,
+        "files installed and reloaded: {counts:?}"
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
     for handler in [
         "Apply switchyard sysctl settings",
@@ -93,7 +102,10 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
             "handler `{handler}` did not run:\n{stdout}"
         );
     }
-    assert!(!stdout.contains("Reload networkd"), "the ip backend never reloads networkd");
+    assert!(
+        !stdout.contains("Reload networkd"),
+        "the ip backend never reloads networkd"
+    );
 
     let build = temp.path().join("build");
     deploy::assert_host_deployed(&netns, &build);
@@ -165,7 +177,11 @@ fn a_script_nft_refuses_is_never_installed() {
         "the copy's validation refused it:\n{stdout}"
     );
     assert!(!temp.path().join("etc/switchyard/switchyard.nft").exists());
-    assert_eq!(deploy::live_table(&netns), before, "the running table is untouched");
+    assert_eq!(
+        deploy::live_table(&netns),
+        before,
+        "the running table is untouched"
+    );
 }
 
 #[test]
@@ -184,9 +200,14 @@ fn a_build_changed_after_its_manifest_is_refused() {
     assert!(!output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains(&format!("{HOST}/switchyard.ip does not match manifest.json")),
+        stdout.contains(&format!(
+            "{HOST}/switchyard.ip does not match manifest.json"
+        )),
         "the sha256 check names the file:\n{stdout}"
     );
-    assert!(!temp.path().join("etc/switchyard").exists(), "nothing installed");
+    assert!(
+        !temp.path().join("etc/switchyard").exists(),
+        "nothing installed"
+    );
     assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
 }

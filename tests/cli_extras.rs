@@ -104,7 +104,10 @@ fn graph_output_parses_with_dot() {
         vec!["examples/two-isps.toml"],
     ] {
         let (ok, svg, stderr) = pipe("dot", &["-Tsvg"], &graph(&args));
-        assert!(ok && stderr.is_empty(), "dot rejects graph {args:?}: {stderr}");
+        assert!(
+            ok && stderr.is_empty(),
+            "dot rejects graph {args:?}: {stderr}"
+        );
         assert!(svg.contains("<svg"), "dot made no SVG for {args:?}");
     }
 }
@@ -124,7 +127,10 @@ fn graph_errors_exit_like_build() {
         .output()
         .expect("switchyard runs");
     assert_eq!(invalid.status.code(), Some(1), "{}", describe(&invalid));
-    assert!(invalid.stdout.is_empty(), "no graph for an invalid topology");
+    assert!(
+        invalid.stdout.is_empty(),
+        "no graph for an invalid topology"
+    );
     assert!(String::from_utf8_lossy(&invalid.stderr).contains("SY0101"));
 }
 
@@ -153,7 +159,10 @@ fn checked_in_picture_shows_the_current_graph() {
     let (ok, fresh, stderr) = pipe("dot", &["-Tsvg"], &graph(&[PICTURE_TOPOLOGY]));
     assert!(ok, "dot failed: {stderr}");
     let (want, have) = (picture_content(&fresh), picture_content(&checked_in));
-    assert!(want.len() > 50, "the picture has too little in it: {want:?}");
+    assert!(
+        want.len() > 50,
+        "the picture has too little in it: {want:?}"
+    );
     let missing: Vec<_> = want.keys().filter(|k| !have.contains_key(*k)).collect();
     let extra: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).collect();
     assert!(
@@ -169,9 +178,15 @@ fn completions_cover_every_subcommand() {
         let script = run_ok(switchyard().args(["completions", shell]));
         assert!(script.len() > 500, "{shell}: only {} bytes", script.len());
         for name in &subcommands {
-            assert!(script.contains(name.as_str()), "{shell} completion lacks `{name}`");
+            assert!(
+                script.contains(name.as_str()),
+                "{shell} completion lacks `{name}`"
+            );
         }
-        assert!(script.contains("host"), "{shell} completion lacks the --host option");
+        assert!(
+            script.contains("host"),
+            "{shell} completion lacks the --host option"
+        );
     }
     // The bash script is valid bash, and completes subcommands once loaded.
     let bash = run_ok(switchyard().args(["completions", "bash"]));
@@ -216,18 +231,17 @@ fn man_page_documents_every_subcommand() {
 #[test]
 fn man_output_dir_writes_a_page_per_subcommand() {
     let temp = tempfile::tempdir().expect("temporary directory");
-    run_ok(
-        switchyard()
-            .args(["man", "--output-dir"])
-            .arg(temp.path()),
-    );
+    run_ok(switchyard().args(["man", "--output-dir"]).arg(temp.path()));
     for name in subcommands() {
         let path = temp.path().join(format!("switchyard-{name}.1"));
-        let page = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let page =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(page.contains(&format!(".TH switchyard-{name} 1")), "{name}");
     }
     let graph = std::fs::read_to_string(temp.path().join("switchyard-graph.1")).expect("page");
-    assert!(graph.contains("\\-\\-host"), "the graph page documents --host");
+    assert!(
+        graph.contains("\\-\\-host"),
+        "the graph page documents --host"
+    );
     assert!(temp.path().join("switchyard.1").is_file());
 }

@@ -1,0 +1,279 @@
+//! examples/salt/ with real Salt (installed by .ci/run): `salt-call --local
+//! state.apply switchyard` installs one host's files and reloads them, inside a
+//! network namespace with veths named like the host's interfaces, with the file
+//! roots, Salt's own state and every destination under a temporary directory.
+//! The tests then read the live nft table, rules and routes in that namespace.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use common::deploy::{self, HOST, MachineNetwork, TOPOLOGY};
+use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+
+/// A masterless minion named `HOST` whose file roots hold the state and a build.
+struct Minion {
+    temp: tempfile::TempDir,
+}
+
+impl Minion {
+    /// `build_args` go to `switchyard build` after the topology (e.g. `--templates`).
+    fn new(build_args: &[&Path]) -> Self {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let root = temp.path();
+        let state = root.join("srv/switchyard");
+        std::fs::create_dir_all(&state).expect("file root");
+        for entry in std::fs::read_dir(repo_path("examples/salt/switchyard")).expect("state") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(&path, state.join(path.file_name().expect("name"))).expect("copy");
+        }
+        run_ok(
+            switchyard()
+                .args(["build", TOPOLOGY, "-o"])
+                .arg(root.join("srv/switchyard-build"))
+                .args(build_args)
+                .current_dir(common::root()),
+        );
+        std::fs::create_dir_all(root.join("conf")).expect("config directory");
+        std::fs::write(
+            root.join("conf/minion"),
+            format!(
+                "file_client: local\nid: {HOST}\nroot_dir: {root}/salt\n\
+                 file_roots:\n  base:\n    - {root}/srv\n",
+                root = root.display()
+            ),
+        )
+        .expect("minion config");
+        Minion { temp }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.temp.path().join(relative)
+    }
+
+    /// `salt-call --local FUNCTION switchyard pillar=…` inside `netns`, JSON out.
+    fn call(&self, netns: &Netns, function: &str, pillar: Value) -> (Output, Value) {
+        let mut settings = json!({
+            "dest": self.path("etc/switchyard"),
+            "networkd_dest": self.path("etc/systemd/network"),
+            "sysctl_dest": self.path("etc/sysctl.d"),
+        });
+        for (key, value) in pillar.as_object().expect("an object") {
+            settings[key] = value.clone();
+        }
+        let output = netns
+            .exec("salt-call")
+            .args(["--local", "--retcode-passthrough", "--out", "json", "-c"])
+            .arg(self.path("conf"))
+            .args([function, "switchyard"])
+            .arg(format!("pillar={}", json!({ "switchyard": settings })))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run salt-call (.ci/run installs salt): {e}"));
+        let result: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("salt-call printed no JSON ({e}): {}", describe(&output)));
+        (output, result["local"].clone())
+    }
+}
+
+/// State id → (result, changed), from `state.apply`'s JSON.
+fn outcomes(states: &Value) -> Vec<(String, bool, bool)> {
+    let states = states
+        .as_object()
+        .unwrap_or_else(|| panic!("not a state result: {states}"));
+    let mut outcomes: Vec<(u64, String, bool, bool)> = states
+        .values()
+        .map(|state| {
+            (
+                state["__run_num__"].as_u64().expect("run number"),
+                state["__id__"].as_str().expect("state id").to_owned(),
+                state["result"] == json!(true),
+                state["changes"].as_object().is_some_and(|c| !c.is_empty()),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    outcomes
+        .into_iter()
+        .map(|(_, id, ok, changed)| (id, ok, changed))
+        .collect()
+}
+
+/// Prints the run's summary (see it with `cargo test --test salt -- --nocapture`).
+fn print_summary(label: &str, outcomes: &[(String, bool, bool)]) {
+    let failed = outcomes.iter().filter(|(_, ok, _)| !ok).count();
+    let changed = outcomes.iter().filter(|(_, _, changed)| *changed).count();
+    println!(
+        "{label}: {} states, {} succeeded (changed={changed}), {failed} failed",
+        outcomes.len(),
+        outcomes.len() - failed
+    );
+    for (id, ok, changed) in outcomes {
+        let status = if !ok {
+            "FAILED"
+        } else if *changed {
+            "changed"
+        } else {
+            "ok"
+        };
+        println!("  {id}: {status}");
+    }
+}
+
+#[test]
+fn state_deploys_a_host_into_a_namespace_and_is_idempotent() {
+    require_root();
+    let machine = MachineNetwork::read();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt");
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let first = outcomes(&states);
+    print_summary("first state.apply", &first);
+    assert!(output.status.success(), "{}", describe(&output));
+    let changed: Vec<&str> = first
+        .iter()
+        .filter(|(_, _, changed)| *changed)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "switchyard-dir",
+            "switchyard-sysctl",
+            "switchyard-sysctl-apply",
+            "switchyard-nft",
+            "switchyard-nft-reload",
+            "switchyard-ip",
+            "switchyard-ip-reload",
+        ],
+        "every file installed and reloaded, in order"
+    );
+
+    let build = minion.path("srv/switchyard-build");
+    deploy::assert_host_deployed(&netns, &build);
+    for file in ["switchyard.nft", "switchyard.ip"] {
+        assert_eq!(
+            std::fs::read(minion.path("etc/switchyard").join(file)).expect("installed"),
+            std::fs::read(build.join(HOST).join(file)).expect("built"),
+            "{file} installed as built"
+        );
+    }
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let second = outcomes(&states);
+    print_summary("second state.apply", &second);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        second.iter().all(|(_, ok, changed)| *ok && !changed),
+        "a second run changes nothing and reloads nothing: {second:?}"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+
+    assert_eq!(MachineNetwork::read(), machine, "the machine's own network");
+}
+
+#[test]
+fn a_script_nft_refuses_is_never_installed() {
+    require_root();
+    let templates = tempfile::tempdir().expect("templates directory");
+    std::fs::write(
+        templates.path().join("switchyard.nft"),
+        "table inet switchyard {\n\tchain forward {\n\t\ttype filter hook forward priority filter;\n\
+         \t\tip daddr @no_such_set drop\n\t}\n}\n",
+    )
+    .expect("template written");
+    let minion = Minion::new(&[Path::new("--templates"), templates.path()]);
+    let netns = deploy::host_namespace("salt-bad");
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    assert!(!output.status.success(), "{}", describe(&output));
+    let nft = states
+        .as_object()
+        .expect("state results")
+        .values()
+        .find(|state| state["__id__"] == "switchyard-nft")
+        .expect("the nft state ran");
+    assert_eq!(nft["result"], json!(false));
+    let comment = nft["comment"].to_string();
+    assert!(
+        comment.contains("check_cmd") && comment.contains("no_such_set"),
+        "check_cmd refused it: {comment}"
+    );
+    assert!(!minion.path("etc/switchyard/switchyard.nft").exists());
+    let reload = states
+        .as_object()
+        .expect("state results")
+        .values()
+        .find(|state| state["__id__"] == "switchyard-nft-reload")
+        .expect("the reload state is listed");
+    assert!(
+        reload["changes"].as_object().is_none_or(|c| c.is_empty()),
+        "nothing reloaded: {reload}"
+    );
+    let tables = run_ok(netns.exec("nft").args(["list", "tables"]));
+    assert!(!tables.contains("switchyard"), "no table loaded: {tables}");
+}
+
+#[test]
+fn networkd_backend_renders_units_reload_and_stale_removal() {
+    let minion = Minion::new(&[]);
+    let units = minion.path("etc/systemd/network");
+    std::fs::create_dir_all(&units).expect("networkd directory");
+    std::fs::write(units.join("10-switchyard-gone.network"), "[Match]\n").expect("stale unit");
+    std::fs::write(units.join("20-other.network"), "[Match]\n").expect("foreign unit");
+    // Rendering runs nothing, so a plain namespace will do.
+    let netns = Netns::new("salt-show");
+    let (output, states) = minion.call(&netns, "state.show_sls", json!({"backend": "networkd"}));
+    assert!(output.status.success(), "{}", describe(&output));
+    let states = states.as_object().expect("rendered states");
+
+    let manifest: switchyard::render::Manifest = serde_json::from_slice(
+        &std::fs::read(minion.path("srv/switchyard-build/manifest.json")).expect("manifest"),
+    )
+    .expect("manifest parses");
+    let mut expected_units = 0;
+    for file in manifest.files.iter().filter(|f| f.host == HOST) {
+        let Some(name) = file.path.strip_prefix(&format!("{HOST}/networkd/")) else {
+            continue;
+        };
+        expected_units += 1;
+        let id = format!("switchyard-unit-{name}");
+        let state = states[&id]["file"].to_string();
+        assert!(
+            state.contains(&format!("sha256={}", file.sha256)),
+            "{id}: {state}"
+        );
+        assert!(state.contains(&format!("salt://switchyard-build/{}", file.path)));
+    }
+    assert!(expected_units >= 2, "{HOST} has networkd units");
+    assert!(
+        !states.contains_key("switchyard-ip"),
+        "no ip batch with networkd"
+    );
+    let stale = states["switchyard-stale-10-switchyard-gone.network"]["file"].to_string();
+    assert!(
+        stale.contains("absent"),
+        "the stale unit is removed: {stale}"
+    );
+    assert!(
+        !states.keys().any(|id| id.contains("20-other")),
+        "other tools' units are left alone"
+    );
+    let reload = states["switchyard-networkd-reload"]["cmd"].to_string();
+    assert!(reload.contains("networkctl reload"), "{reload}");
+    let unit_ids: Vec<&String> = states
+        .keys()
+        .filter(|id| id.starts_with("switchyard-unit-") || id.starts_with("switchyard-stale-"))
+        .collect();
+    assert_eq!(unit_ids.len(), expected_units + 1, "{unit_ids:?}");
+    for id in unit_ids {
+        let state = states[id]["file"].to_string();
+        assert!(
+            state.contains("onchanges_in") && state.contains("switchyard-networkd-reload"),
+            "{id} triggers the reload: {state}"
+        );
+    }
+}
