@@ -15,6 +15,11 @@ use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
 /// `ansible-playbook -i localhost, -c local examples/ansible/playbook.yml` inside
 /// `netns`, with the role's destinations under `temp` and `vars` on top.
 fn playbook(netns: &Netns, temp: &Path, vars: serde_json::Value) -> Output {
+    playbook_with(netns, temp, vars, &[])
+}
+
+/// [`playbook`] with more command-line options (`--check`).
+fn playbook_with(netns: &Netns, temp: &Path, vars: serde_json::Value, options: &[&str]) -> Output {
     let mut extra = serde_json::json!({
         "ansible_become": false,
         // The modules run with the controller's Python, which has ansible.
@@ -41,6 +46,7 @@ fn playbook(netns: &Netns, temp: &Path, vars: serde_json::Value) -> Output {
         ])
         .arg("-e")
         .arg(extra.to_string())
+        .args(options)
         .current_dir(common::root())
         // ansible-core refuses a non-UTF-8 locale; keep its state out of ~/.ansible.
         .env("LC_ALL", "C.UTF-8")
@@ -210,4 +216,57 @@ fn a_build_changed_after_its_manifest_is_refused() {
         "nothing installed"
     );
     assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
+}
+
+#[test]
+fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
+    require_root();
+    // networkd cannot run in a test namespace, so this runs in check mode: every
+    // task is evaluated and reports what it would change, commands are skipped.
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-nd");
+    common::build(&repo_path(TOPOLOGY), &temp.path().join("build"), None);
+    let units = temp.path().join("etc/systemd/network");
+    std::fs::create_dir_all(&units).expect("networkd directory");
+    std::fs::write(units.join("10-switchyard-gone.network"), "[Match]\n").expect("stale unit");
+    std::fs::write(units.join("20-other.network"), "[Match]\n").expect("foreign unit");
+
+    let output = playbook_with(
+        &netns,
+        temp.path(),
+        serde_json::json!({"switchyard_backend": "networkd"}),
+        &["--check"],
+    );
+    print_recap("networkd, check mode", &output);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let task = |name: &str| {
+        stdout
+            .split(&format!("TASK [switchyard : {name}]"))
+            .nth(1)
+            .and_then(|rest| rest.split("TASK [").next())
+            .unwrap_or_else(|| panic!("no task `{name}`:\n{stdout}"))
+            .to_owned()
+    };
+    let install = task("Install the systemd-networkd units");
+    let model = deploy::model();
+    for interface in deploy::interfaces(&model, HOST)
+        .iter()
+        .filter(|i| !i.starts_with("lan"))
+    {
+        let unit = format!("changed: [localhost] => (item=10-switchyard-{interface}.network)");
+        assert!(install.contains(&unit), "`{unit}` missing:\n{install}");
+    }
+    let remove = task("Remove networkd units the build no longer has");
+    assert!(
+        remove.contains("10-switchyard-gone.network") && !remove.contains("20-other"),
+        "only the stale switchyard unit goes:\n{remove}"
+    );
+    assert!(task("Install the ip batch").contains("skipping"));
+    assert!(stdout.contains("RUNNING HANDLER [switchyard : Reload networkd]"));
+    assert!(!stdout.contains("RUNNING HANDLER [switchyard : Reload switchyard ip]"));
+    assert!(
+        units.join("10-switchyard-gone.network").exists(),
+        "check mode"
+    );
 }
