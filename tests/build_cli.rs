@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{describe, repo_path, switchyard};
+use common::{describe, repo_path, switchyard, tree};
 use sha2::{Digest, Sha256};
 
 const TWO_ISPS: &str = "examples/two-isps.toml";
@@ -40,25 +39,6 @@ fn build(topology: &str, out: &Path, extra: &[&str]) -> Output {
 
 fn diff(topology: &str, dir: &Path) -> Output {
     run(&["diff", topology, dir.to_str().expect("UTF-8 path")])
-}
-
-/// Every file below `dir` by `/`-separated relative path, with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).expect("read_dir") {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let relative = path.strip_prefix(root).expect("below root");
-                let name = relative.to_str().expect("UTF-8 path").replace('\\', "/");
-                out.insert(name, std::fs::read(&path).expect("read file"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn text(bytes: &[u8]) -> &str {

@@ -98,19 +98,6 @@ fn hosts() -> Vec<Host> {
     hosts
 }
 
-/// A namespace with a veth (both ends up) for each of `interfaces`.
-fn namespace(tag: &str, interfaces: &[String]) -> Netns {
-    let netns = Netns::new(tag);
-    for name in interfaces {
-        assert!(
-            name.len() <= 14,
-            "{name}: the test names the veth peer {name}p, which must fit 15 bytes"
-        );
-        netns.veth(name);
-    }
-    netns
-}
-
 /// The script in a file `nft`/`ip` can read; removed when dropped.
 fn script(text: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("temporary file");
@@ -141,7 +128,7 @@ const FOREIGN: &str = "table inet foreign {\n\tchain input {\n\t\ttype filter ho
 fn nft_scripts_check_and_load_fresh_and_over_themselves() {
     common::require_root();
     for (i, host) in hosts().iter().enumerate() {
-        let netns = namespace(&format!("nft-fresh-{i}"), &host.interfaces);
+        let netns = Netns::with_veths(&format!("nft-fresh-{i}"), &host.interfaces);
         let file = script(&host.nft);
         nft(&netns, &["-c", "-f"], file.path());
         load_nft(&netns, FOREIGN);
@@ -177,11 +164,11 @@ fn nft_script_over_another_version_leaves_no_stale_state() {
     common::require_root();
     let hosts = hosts();
     for (i, new) in hosts.iter().enumerate() {
-        let fresh = namespace(&format!("nft-ref-{i}"), &new.interfaces);
+        let fresh = Netns::with_veths(&format!("nft-ref-{i}"), &new.interfaces);
         load_nft(&fresh, &new.nft);
         let expected = list_table(&fresh);
 
-        let netns = namespace(&format!("nft-over-{i}"), &new.interfaces);
+        let netns = Netns::with_veths(&format!("nft-over-{i}"), &new.interfaces);
         let mut olds: Vec<(String, &str)> = hosts
             .iter()
             .filter(|old| old.label != new.label)
@@ -234,7 +221,7 @@ fn load_ip(netns: &Netns, text: &str) {
 fn ip_batch_twice_leaves_the_same_rules_and_routes() {
     common::require_root();
     for (i, host) in hosts().iter().enumerate() {
-        let netns = namespace(&format!("ip-twice-{i}"), &host.interfaces);
+        let netns = Netns::with_veths(&format!("ip-twice-{i}"), &host.interfaces);
         load_ip(&netns, &host.ip);
         let (rules, routes) = routing_state(&netns);
         for (mark, table) in &host.uplinks {
@@ -281,11 +268,11 @@ fn ip_batch_over_another_version_leaves_exactly_the_new_state() {
         .into_iter()
         .collect();
     for (i, new) in hosts.iter().enumerate() {
-        let fresh = namespace(&format!("ip-ref-{i}"), &all);
+        let fresh = Netns::with_veths(&format!("ip-ref-{i}"), &all);
         load_ip(&fresh, &new.ip);
         let expected = routing_state(&fresh);
 
-        let netns = namespace(&format!("ip-over-{i}"), &all);
+        let netns = Netns::with_veths(&format!("ip-over-{i}"), &all);
         let mut differing = 0;
         for old in hosts.iter().filter(|old| old.label != new.label) {
             load_ip(&netns, &old.ip);
