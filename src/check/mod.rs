@@ -49,9 +49,17 @@ const RULES: &[Rule] = &[
     shadowed_egress::check,
 ];
 
+/// Runs every rule. Rules only read the model, so they run side by side on all
+/// cores (each into its own list); the order they report in does not matter,
+/// since diagnostics are sorted afterwards.
 pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
-    for rule in RULES {
-        rule(model, diagnostics);
+    let found = crate::parallel::map(RULES, |rule| {
+        let mut found = Diagnostics::default();
+        rule(model, &mut found);
+        found
+    });
+    for found in found {
+        diagnostics.append(found);
     }
 }
 

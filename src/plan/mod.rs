@@ -180,14 +180,15 @@ pub fn plan(model: &Model, only: Option<HostId>) -> Plan {
     for vm in &model.vms {
         vms_by_host.entry(vm.host).or_default().push(vm);
     }
-    let hosts = (0..model.hosts.len())
+    let hosts: Vec<HostId> = (0..model.hosts.len())
         .map(HostId)
         .filter(|id| only.is_none_or(|only| only == *id))
-        .map(|id| {
-            let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
-            host_plan(model, id, vms, &project_networks)
-        })
         .collect();
+    // Hosts are planned independently, side by side on all cores.
+    let hosts = crate::parallel::map(&hosts, |&id| {
+        let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
+        host_plan(model, id, vms, &project_networks)
+    });
     Plan { hosts }
 }
 

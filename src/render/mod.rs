@@ -127,26 +127,40 @@ impl Renderer {
         plan: &Plan,
         source_name: &str,
     ) -> Result<Vec<Artifact>, RenderError> {
+        // Hosts render independently, side by side on all cores.
+        let per_host =
+            crate::parallel::map(&plan.hosts, |host| self.host_artifacts(host, source_name));
         let mut artifacts = Vec::new();
-        for host in &plan.hosts {
-            let header = Header::new(host, source_name);
-            artifacts.push(self.artifact(
+        for host in per_host {
+            artifacts.extend(host?);
+        }
+        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(artifacts)
+    }
+
+    fn host_artifacts(
+        &self,
+        host: &HostPlan,
+        source_name: &str,
+    ) -> Result<Vec<Artifact>, RenderError> {
+        let header = Header::new(host, source_name);
+        let mut artifacts = vec![
+            self.artifact(
                 host,
                 "switchyard.nft",
                 "switchyard.nft",
                 nft::context(host, &header),
-            )?);
-            artifacts.push(self.artifact(
+            )?,
+            self.artifact(
                 host,
                 "switchyard.ip",
                 "switchyard.ip",
                 ip::context(host, &header),
-            )?);
-            for unit in networkd::units(host, &header) {
-                artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
-            }
+            )?,
+        ];
+        for unit in networkd::units(host, &header) {
+            artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
         }
-        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(artifacts)
     }
 

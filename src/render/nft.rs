@@ -1,6 +1,8 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
 use std::collections::HashMap;
+use std::fmt::{self, Display, Write};
+use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
@@ -10,6 +12,12 @@ use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, ranges::Range};
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
 
+/// Everything but the map elements is a small structure the template lays out.
+/// The elements are the only part that grows with the number of VMs (hundreds of
+/// thousands of lines at scale), so the generator writes them as ready lines,
+/// `\n\t\t\tKEY : VALUE, # comment` (see [`Elements`]), and the template places
+/// each block inside its map's `elements = {`: one string per map instead of a
+/// template loop over as many objects.
 #[derive(Serialize)]
 struct Context<'a> {
     header: &'a str,
@@ -22,10 +30,14 @@ struct Context<'a> {
     lan: Vec<&'a str>,
     uplinks: Vec<Uplink<'a>>,
     pools: Vec<Pool<'a>>,
-    internal: Vec<String>,
-    egress_ranges: Vec<Element<'a>>,
-    egress_default: Vec<Element<'a>>,
-    dnat: Vec<AddressPair<'a>>,
+    /// Elements of set `internal`: `range`.
+    internal: Elements,
+    /// Elements of map `egress_ranges`: `vm . range : goto via_pool_N`.
+    egress_ranges: Elements,
+    /// Elements of map `egress_default`: `vm : goto via_pool_N`.
+    egress_default: Elements,
+    /// Elements of map `dnat_addresses`: `public : private`.
+    dnat: Elements,
 }
 
 #[derive(Serialize)]
@@ -46,23 +58,29 @@ struct Pool<'a> {
     uplink_mark: String,
     pool_mark: String,
     keep_mask: String,
-    snat: Vec<AddressPair<'a>>,
+    /// Elements of map `snat_pool_N`: `private : public`.
+    snat: Elements,
 }
 
-#[derive(Serialize)]
-struct Element<'a> {
-    vm: &'a str,
-    private: String,
-    range: String,
-    pool_number: u8,
-    decided_by: String,
+/// Element lines of one set or map, each `\n\t\t\tELEMENT,` with an optional
+/// `# comment`; empty when it has none (the template then omits `elements`).
+#[derive(Default)]
+struct Elements(String);
+
+impl Elements {
+    fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
+        // Writing to a String cannot fail.
+        let _ = match comment {
+            Some(comment) => write!(self.0, "\n\t\t\t{element}, # {comment}"),
+            None => write!(self.0, "\n\t\t\t{element},"),
+        };
+    }
 }
 
-#[derive(Serialize)]
-struct AddressPair<'a> {
-    vm: &'a str,
-    private: String,
-    public: String,
+impl Serialize for Elements {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
 }
 
 pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -74,37 +92,32 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     let pools = host
         .pools
         .iter()
-        .map(|pool| Pool {
-            name: &pool.name,
-            number: pool.number,
-            prefix: pool.prefix.to_string(),
-            uplink: &pool.uplink,
-            mark: hex(pool.mark),
-            uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
-            pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
-            keep_mask: hex(!plan::MARK_MASK),
-            snat: pool
-                .snat
-                .iter()
-                .map(|(private, public)| AddressPair {
-                    vm: vm_names.get(private).copied().unwrap_or_default(),
-                    private: private.to_string(),
-                    public: public.to_string(),
-                })
-                .collect(),
+        .map(|pool| {
+            let mut snat = Elements::default();
+            for (private, public) in &pool.snat {
+                let vm = vm_names.get(private).copied().unwrap_or_default();
+                snat.push(
+                    format_args!("{} : {}", Addr(*private), Addr(*public)),
+                    Some(&vm),
+                );
+            }
+            Pool {
+                name: &pool.name,
+                number: pool.number,
+                prefix: pool.prefix.to_string(),
+                uplink: &pool.uplink,
+                mark: hex(pool.mark),
+                uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
+                pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
+                keep_mask: hex(!plan::MARK_MASK),
+                snat,
+            }
         })
         .collect();
-    let mut egress_ranges = Vec::new();
-    let mut egress_default = Vec::new();
-    let mut dnat = Vec::new();
+    let mut egress_ranges = Elements::default();
+    let mut egress_default = Elements::default();
+    let mut dnat: Vec<(Ipv4Addr, Ipv4Addr, &str)> = Vec::new();
     for vm in &host.vms {
-        let element = |range: String, decision: &Decision| Element {
-            vm: &vm.name,
-            private: vm.private.to_string(),
-            range,
-            pool_number: decision.pool_number,
-            decided_by: describe(&decision.decided_by, decision),
-        };
         // A range that ends where the default would send it anyway needs no element.
         let same_as_default = |decision: &Decision| {
             vm.default
@@ -116,20 +129,44 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             .iter()
             .filter(|(_, decision)| !same_as_default(decision))
         {
-            egress_ranges.push(element(range_text(range), decision));
+            egress_ranges.push(
+                format_args!(
+                    "{} . {} : goto via_pool_{}",
+                    Addr(vm.private),
+                    RangeText(range),
+                    decision.pool_number
+                ),
+                Some(&Described(&vm.name, decision)),
+            );
         }
         if let Some(default) = &vm.default {
-            egress_default.push(element(String::new(), default));
+            egress_default.push(
+                format_args!(
+                    "{} : goto via_pool_{}",
+                    Addr(vm.private),
+                    default.pool_number
+                ),
+                Some(&Described(&vm.name, default)),
+            );
         }
-        for public in &vm.public {
-            dnat.push(AddressPair {
-                vm: &vm.name,
-                private: vm.private.to_string(),
-                public: public.address.to_string(),
-            });
-        }
+        dnat.extend(
+            vm.public
+                .iter()
+                .map(|public| (public.address, vm.private, vm.name.as_str())),
+        );
     }
-    dnat.sort_by_key(|pair| pair.public.parse::<std::net::Ipv4Addr>().ok());
+    dnat.sort_by_key(|(public, _, _)| *public);
+    let mut dnat_elements = Elements::default();
+    for (public, private, vm) in dnat {
+        dnat_elements.push(
+            format_args!("{} : {}", Addr(public), Addr(private)),
+            Some(&vm),
+        );
+    }
+    let mut internal = Elements::default();
+    for range in &host.internal {
+        internal.push(RangeText(range), None);
+    }
     Context {
         header: header.text(),
         table: TABLE,
@@ -153,10 +190,10 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             })
             .collect(),
         pools,
-        internal: host.internal.iter().map(range_text).collect(),
+        internal,
         egress_ranges,
         egress_default,
-        dnat,
+        dnat: dnat_elements,
     }
 }
 
@@ -186,26 +223,73 @@ pub fn comment(text: String) -> String {
 }
 
 /// A prefix when the range is one (`100.64.0.0/10`), else `first-last`.
-fn range_text(range: &Range) -> String {
-    match range.as_prefix() {
-        Some(prefix) => prefix.to_string(),
-        None => format!("{}-{}", range.first_address(), range.last_address()),
+struct RangeText<'a>(&'a Range);
+
+impl Display for RangeText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_prefix() {
+            Some(prefix) => write!(f, "{}/{}", Addr(prefix.network()), prefix.prefix_len()),
+            None => write!(
+                f,
+                "{}-{}",
+                Addr(self.0.first_address()),
+                Addr(self.0.last_address())
+            ),
+        }
     }
 }
 
-fn describe(by: &DecidedBy, decision: &Decision) -> String {
-    let scope = match by.scope {
-        Scope::Vm => "vm",
-        Scope::Project => "project",
-    };
-    match by.prefix {
-        Some(prefix) => format!(
-            "{scope} entry {prefix} via {} ({})",
-            decision.pool, decision.public
-        ),
-        None => format!(
-            "{scope} default via {} ({})",
-            decision.pool, decision.public
-        ),
+/// An address in dotted quad, written without the formatting machinery per
+/// octet: the script of a host with 100k VMs holds about a million of them.
+struct Addr(Ipv4Addr);
+
+impl Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = [0u8; 15];
+        let mut len = 0;
+        for (i, octet) in self.0.octets().into_iter().enumerate() {
+            if i > 0 {
+                text[len] = b'.';
+                len += 1;
+            }
+            if octet >= 100 {
+                text[len] = b'0' + octet / 100;
+                len += 1;
+            }
+            if octet >= 10 {
+                text[len] = b'0' + octet / 10 % 10;
+                len += 1;
+            }
+            text[len] = b'0' + octet % 10;
+            len += 1;
+        }
+        f.write_str(std::str::from_utf8(&text[..len]).expect("digits and dots"))
+    }
+}
+
+/// An element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)`, or
+/// `VM: scope default via POOL (PUBLIC)`.
+struct Described<'a>(&'a str, &'a Decision);
+
+impl Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Described(vm, decision) = self;
+        let DecidedBy { scope, prefix, .. } = &decision.decided_by;
+        let scope = match scope {
+            Scope::Vm => "vm",
+            Scope::Project => "project",
+        };
+        match prefix {
+            Some(prefix) => write!(
+                f,
+                "{vm}: {scope} entry {prefix} via {} ({})",
+                decision.pool, decision.public
+            ),
+            None => write!(
+                f,
+                "{vm}: {scope} default via {} ({})",
+                decision.pool, decision.public
+            ),
+        }
     }
 }
