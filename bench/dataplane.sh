@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# Dataplane benchmark: forwarding through a switchyard host in network namespaces,
+# at several numbers of VMs, with switchyard's ruleset and with the per-VM
+# baseline (what the blueprint and Shorewall-style configurations produce).
+#
+#   bench/dataplane.sh [--sizes "10 10000 100000"] [--duration 3] [--runs 3]
+#                      [--tests "tcp udp64 udp64-flows"] [--designs "switchyard baseline"]
+#                      [--out DIR] [--profile release]
+#
+# The rig (one set of namespaces per size and design, torn down afterwards):
+#
+#   vm ──veth── host ──veth (one per uplink)── isp
+#
+# `vm` holds one real VM address: the VM in the middle of the host's VMs in name
+# order (so the baseline's linear rule lists are scanned halfway, their average
+# case); the ruleset holds all N VMs. `host` loads the artifacts of
+# `switchyard build` for a synthetic topology of N VMs on one host (examples/synth.rs)
+# and forwards; `isp` owns the destination 203.0.113.10 (matched by no egress
+# entry, so every new connection goes through the whole classification: internal
+# set, egress_ranges lookup, egress_default → via_pool chain → mark → ip rule →
+# uplink table → SNAT map) and routes the pools back to the host.
+#
+# Designs:
+#   switchyard  the built switchyard.nft and switchyard.ip, as deployed.
+#   baseline    the same uplink tables, plus one `ip rule from VM lookup TABLE` per
+#               VM (its default uplink) and a plain nat chain with one rule per VM
+#               and destination, `ip saddr VM ip daddr RANGE snat to PUBLIC`, then
+#               `ip saddr VM snat to PUBLIC` for its default. Derived from the same
+#               build, so both designs send the same traffic the same way.
+#
+# Tests (medians of --runs runs of --duration seconds each):
+#   tcp          iperf3 TCP, one stream: Mbit/s received.
+#   udp64        iperf3 UDP, 64-byte payloads, unlimited rate (-b 0): packets/s
+#                forwarded (an nft counter at the isp). After its first packet the
+#                flow is established: this measures the per-packet path (ct mark
+#                restore, ip rules).
+#   udp64-flows  the same stream, with the vm namespace rewriting every packet's
+#                source and destination port (nft numgen), so that nearly every
+#                packet is a new connection at the host and takes the
+#                classification and SNAT path; counted the same way.
+#
+# Also measured: the time `nft -f` takes to load each design's ruleset into a fresh
+# host namespace (and `ip -batch` for the baseline's rules).
+#
+# Output: a markdown report (DIR/report.md) and DIR/results.tsv with one line per
+# measurement: size, design, metric, median, unit. Exit status 1 when a
+# measurement is zero or a step fails, 2 on usage errors or a missing tool.
+set -euo pipefail
+
+sizes="10 10000 100000"
+duration=3
+runs=3
+tests="tcp udp64 udp64-flows"
+designs="switchyard baseline"
+out=""
+profile=release
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--sizes) sizes="$2"; shift 2 ;;
+	--duration) duration="$2"; shift 2 ;;
+	--runs) runs="$2"; shift 2 ;;
+	--tests) tests="$2"; shift 2 ;;
+	--designs) designs="$2"; shift 2 ;;
+	--out) out="$2"; shift 2 ;;
+	--profile) profile="$2"; shift 2 ;;
+	*)
+		echo "usage: $0 [--sizes \"N ...\"] [--duration S] [--runs R] [--tests \"tcp udp64 udp64-flows\"] [--designs \"switchyard baseline\"] [--out DIR] [--profile P]" >&2
+		exit 2
+		;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "dataplane.sh: needs root (network namespaces)" >&2; exit 2; }
+for tool in ip nft iperf3 /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "dataplane.sh: $tool is missing" >&2; exit 2; }
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo="${CARGO:-cargo}"
+"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
+	--bin switchyard --example synth
+target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
+	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
+switchyard="$bindir/switchyard"
+synth="$bindir/examples/synth"
+
+if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-dataplane-bench.XXXXXX)"; fi
+mkdir -p "$out"
+results="$out/results.tsv"
+: >"$results"
+
+# Namespaces are unique to this run and removed on any exit.
+prefix="sydp$$"
+vm_ns="$prefix-vm"
+host_ns="$prefix-host"
+isp_ns="$prefix-isp"
+teardown() {
+	for ns in "$vm_ns" "$host_ns" "$isp_ns"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+trap teardown EXIT
+
+DESTINATION=203.0.113.10
+
+# Elements of one set or map of an nft script, one per line, without comments.
+elements() {
+	awk -v header="$2" '
+		index($0, header) == 1 { inside = 1; next }
+		inside && /^\t}/ { exit }
+		inside && /^\t\t\t/ { sub(/^\t\t\t/, ""); sub(/,( #.*)?$/, ""); print }
+	' "$1"
+}
+
+# The per-VM baseline, derived from a switchyard build: BASE.nft and BASE.ip.
+baseline() {
+	local nft="$1" ipb="$2" base="$3"
+	awk -v nft_out="$base.nft" -v ip_out="$base.ip" '
+		FNR == 1 { file++ }
+		# ip batch: "# Uplink NAME (id N) on IF: ... use table T."
+		file == 1 && /^# Uplink / { table[$3] = $NF; sub(/\.$/, "", table[$3]) }
+		# nft: "# Pool NAME (PREFIX) leaves through uplink UPLINK: ..." then "map snat_pool_N {"
+		file == 2 && /^\t# Pool / { uplink = $8; sub(/:$/, "", uplink); next_pool = 1; next }
+		file == 2 && next_pool && /^\tmap snat_pool_/ {
+			n = $2; sub(/snat_pool_/, "", n); pool_table[n] = table[uplink]; next_pool = 0
+			in_snat = n; next
+		}
+		file == 2 && /^\tmap egress_ranges / { in_ranges = 1; next }
+		file == 2 && /^\tmap egress_default / { in_default = 1; next }
+		file == 2 && /^\t}/ { in_snat = 0; in_ranges = 0; in_default = 0; next }
+		file == 2 && /^\t\t\t[0-9]/ {
+			sub(/,( #.*)?$/, "")
+			if (in_snat) { public[in_snat, $1] = $3 }
+			else if (in_ranges) { vm = $1; if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm }
+				nr[vm]++; range[vm, nr[vm]] = $3; rpool[vm, nr[vm]] = $6 }
+			else if (in_default) { vm = $1; if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm }
+				dpool[vm] = $4 }
+		}
+		END {
+			print "table ip baseline\ndelete table ip baseline\ntable ip baseline {" > nft_out
+			print "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;" > nft_out
+			for (i = 1; i <= vms; i++) {
+				vm = order[i]
+				for (r = 1; r <= nr[vm]; r++) {
+					p = rpool[vm, r]; sub(/via_pool_/, "", p)
+					printf "\t\tip saddr %s ip daddr %s snat to %s\n", vm, range[vm, r], public[p, vm] > nft_out
+				}
+				if (vm in dpool) {
+					p = dpool[vm]; sub(/via_pool_/, "", p)
+					printf "\t\tip saddr %s snat to %s\n", vm, public[p, vm] > nft_out
+					printf "rule add from %s lookup %s priority 2000\n", vm, pool_table[p] > ip_out
+				}
+			}
+			print "\t}\n}" > nft_out
+		}
+	' "$ipb" "$nft"
+}
+
+# Builds the rig for one design: namespaces, links, addresses, routes, rules.
+# Sets LOAD_SECONDS to the time nft -f took (and IP_SECONDS for the baseline's rules).
+setup() {
+	local build="$1" design="$2" vm_address="$3"
+	local nft="$build/net1/switchyard.nft" ipb="$build/net1/switchyard.ip"
+	teardown
+	ip netns add "$vm_ns"
+	ip netns add "$host_ns"
+	ip netns add "$isp_ns"
+	for ns in "$vm_ns" "$host_ns" "$isp_ns"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	done
+	ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
+
+	# vm ── host: the VM's /24 (project networks of the synthetic topology).
+	local lan_address="${vm_address%.*}.1"
+	ip link add v0 netns "$vm_ns" type veth peer name lan0 netns "$host_ns"
+	ip -n "$vm_ns" address add "$vm_address/24" dev v0
+	ip -n "$host_ns" address add "$lan_address/24" dev lan0
+	ip -n "$vm_ns" link set v0 up
+	ip -n "$host_ns" link set lan0 up
+	ip -n "$vm_ns" route add default via "$lan_address"
+
+	# host ── isp: one veth per uplink, named as in the topology; the isp end
+	# holds the gateway.
+	local i=0 address dev gateway
+	while read -r address dev gateway; do
+		i=$((i + 1))
+		ip link add "$dev" netns "$host_ns" type veth peer name "isp$i" netns "$isp_ns"
+		ip -n "$isp_ns" address add "$gateway/${address#*/}" dev "isp$i"
+		ip -n "$host_ns" link set "$dev" up
+		ip -n "$isp_ns" link set "isp$i" up
+		echo "$dev ${address%/*} isp$i" >>"$out/uplinks"
+	done < <(awk '
+		/^address replace / { address[$5] = $3 }
+		/^route add default via / { print address[$7], $7, $5 }
+	' "$ipb")
+	ip -n "$isp_ns" address add "$DESTINATION/32" dev lo
+	# The pools route back to the host through their uplink.
+	local pool uplink_if host_address isp_if
+	while read -r pool uplink_if; do
+		read -r host_address isp_if < <(awk -v d="$uplink_if" '$1 == d { print $2, $3 }' "$out/uplinks")
+		ip -n "$isp_ns" route add "$pool" via "$host_address" dev "$isp_if"
+	done < <(awk '
+		FNR == 1 { file++ }
+		file == 1 && /^# Uplink / { i = $7; sub(/:$/, "", i); interface[$3] = i }
+		file == 2 && /^\t# Pool / { p = $4; gsub(/[()]/, "", p); u = $8; sub(/:$/, "", u); print p, interface[u] }
+	' "$ipb" "$nft")
+	rm -f "$out/uplinks"
+
+	ip -n "$host_ns" -batch "$ipb"
+	LOAD_SECONDS=""
+	IP_SECONDS=""
+	case "$design" in
+	switchyard)
+		LOAD_SECONDS="$(timed ip netns exec "$host_ns" nft -f "$nft")"
+		;;
+	baseline)
+		baseline "$nft" "$ipb" "$build/baseline"
+		LOAD_SECONDS="$(timed ip netns exec "$host_ns" nft -f "$build/baseline.nft")"
+		IP_SECONDS="$(timed ip -n "$host_ns" -batch "$build/baseline.ip")"
+		;;
+	esac
+	# Reachability: one ping through the whole path, or the rig is broken.
+	if ! ip netns exec "$vm_ns" ping -q -c 1 -W 2 "$DESTINATION" >/dev/null; then
+		echo "dataplane.sh: $design rig: $vm_address cannot reach $DESTINATION" >&2
+		exit 1
+	fi
+}
+
+# Wall-clock seconds of a command.
+timed() {
+	local log="$out/time.log"
+	/usr/bin/time -f '%e' -o "$log" "$@" >/dev/null
+	cat "$log"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+
+# One measurement; prints the number (Mbit/s or packets/s).
+measure() {
+	local test="$1" log="$out/iperf.log"
+	ip netns exec "$isp_ns" iperf3 -s -1 -B "$DESTINATION" >/dev/null 2>&1 &
+	local server=$!
+	local tries=0
+	until ip netns exec "$isp_ns" ss -ltn | grep -q "$DESTINATION:5201"; do
+		sleep 0.05
+		tries=$((tries + 1))
+		[ "$tries" -lt 100 ] || { echo "dataplane.sh: iperf3 server did not start" >&2; exit 1; }
+	done
+	case "$test" in
+	tcp)
+		ip netns exec "$vm_ns" iperf3 -c "$DESTINATION" -t "$duration" -f m >"$log"
+		awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }' "$log"
+		;;
+	udp64 | udp64-flows)
+		# Counted where they leave the host: an nft counter at the isp, which then
+		# drops them (the server's socket would be the bottleneck otherwise).
+		ip netns exec "$isp_ns" nft -f - <<-EOF
+			table ip count {
+				counter forwarded { }
+				chain in {
+					type filter hook prerouting priority 0; policy accept;
+					ip daddr $DESTINATION udp length 72 counter name forwarded drop
+				}
+			}
+		EOF
+		if [ "$test" = udp64-flows ]; then
+			# New ports on every 64-byte datagram (iperf3's own 4-byte handshake
+			# keeps its ports): the host sees a new connection each time.
+			ip netns exec "$vm_ns" nft -f - <<-EOF
+				table ip flows {
+					chain out {
+						type filter hook output priority 0; policy accept;
+						ip daddr $DESTINATION udp length 72 udp sport set numgen inc mod 64511 offset 1024 udp dport set numgen random mod 64511 offset 1024
+					}
+				}
+			EOF
+		fi
+		ip netns exec "$vm_ns" iperf3 -c "$DESTINATION" -u -l 64 -b 0 -t "$duration" >"$log" 2>&1 || true
+		ip netns exec "$isp_ns" nft list counter ip count forwarded |
+			awk -v d="$duration" '/packets/ { printf "%.0f\n", $2 / d }'
+		ip netns exec "$vm_ns" nft delete table ip flows 2>/dev/null || true
+		ip netns exec "$isp_ns" nft delete table ip count
+		;;
+	esac
+	kill "$server" 2>/dev/null || true
+	wait "$server" 2>/dev/null || true
+}
+
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+
+for n in $sizes; do
+	"$synth" --vms "$n" --hosts 1 --seed 1 >"$out/topology-$n.toml"
+	"$switchyard" build "$out/topology-$n.toml" -o "$out/build-$n" 2>"$out/build-$n.stderr" || {
+		cat "$out/build-$n.stderr" >&2
+		exit 1
+	}
+	# The traffic VM: the middle one of the host's VMs, in name order.
+	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tmap egress_default {' | awk '{ print $1 }')
+	vm_address="${vm_addresses[$((${#vm_addresses[@]} / 2))]}"
+	for design in $designs; do
+		setup "$out/build-$n" "$design" "$vm_address"
+		record "$n" "$design" "nft -f" "$LOAD_SECONDS" s
+		[ -z "$IP_SECONDS" ] || record "$n" "$design" "ip -batch (per-VM rules)" "$IP_SECONDS" s
+		for test in $tests; do
+			values=()
+			for _ in $(seq "$runs"); do values+=("$(measure "$test")"); done
+			value="$(printf '%s\n' "${values[@]}" | median)"
+			case "$test" in tcp) unit="Mbit/s" ;; *) unit="packets/s" ;; esac
+			record "$n" "$design" "$test" "$value" "$unit"
+			echo "$n VMs, $design, $test: ${values[*]} -> median $value $unit" >&2
+			if ! awk -v v="$value" 'BEGIN { exit !(v > 0) }'; then
+				echo "dataplane.sh: $test through $design at $n VMs measured nothing" >&2
+				exit 1
+			fi
+		done
+		teardown
+	done
+done
+
+# Report: one table per metric, sizes down, designs across, and ratios vs the
+# smallest size.
+report="$out/report.md"
+{
+	echo "### Dataplane benchmark (median of $runs runs of ${duration}s)"
+	awk -F'\t' -v sizes="$sizes" -v designs="$designs" '
+		{ v[$1, $2, $3] = $4; unit[$3] = $5; if (!($3 in seen)) { seen[$3] = 1; metric[++m] = $3 } }
+		END {
+			ns = split(sizes, size, " "); nd = split(designs, design, " ")
+			for (i = 1; i <= m; i++) {
+				printf "\n| %s (%s) |", metric[i], unit[metric[i]]
+				for (d = 1; d <= nd; d++) printf " %s | vs %s VMs |", design[d], size[1]
+				printf "\n|---:|"
+				for (d = 1; d <= nd; d++) printf "---:|---:|"
+				printf "\n"
+				for (s = 1; s <= ns; s++) {
+					printf "| %s VMs |", size[s]
+					for (d = 1; d <= nd; d++) {
+						x = v[size[s], design[d], metric[i]]; b = v[size[1], design[d], metric[i]]
+						if (x == "") printf " – | – |"
+						else printf " %s | %s |", x, (b > 0 ? sprintf("%.0f%%", 100 * x / b) : "–")
+					}
+					printf "\n"
+				}
+			}
+		}' "$results"
+} | tee "$report"
+echo
+echo "Raw results: $out (results.tsv, report.md)"
