@@ -1,0 +1,114 @@
+//! Smoke runs of the benchmarks (bench/compile.sh, bench/dataplane.sh) at a tiny
+//! scale, so they cannot rot between the times someone runs them for real
+//! (docs/performance.md). Each runs the script end to end on the debug build.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::{describe, repo_path, require_root};
+
+/// `bench/SCRIPT ARGS… --profile dev --out OUT`, which must succeed; returns stdout.
+fn run_script(script: &str, args: &[&str], out: &Path) -> String {
+    let output = Command::new("bash")
+        .arg(repo_path(&format!("bench/{script}")))
+        .args(args)
+        .args(["--profile", "dev", "--out"])
+        .arg(out)
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run bench/{script}: {e}"));
+    assert!(
+        output.status.success(),
+        "bench/{script} failed: {}",
+        describe(&output)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
+#[test]
+fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let report = run_script(
+        "compile.sh",
+        &["--sizes", "1000", "--hosts", "4", "--runs", "2"],
+        out.path(),
+    );
+    // The build it timed is complete: a manifest naming every host's ruleset, each
+    // with the elements of its share of the 1000 VMs.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("build-1000/manifest.json")).expect("manifest"),
+    )
+    .expect("manifest is JSON");
+    let files = manifest["files"].as_array().expect("files");
+    let mut vms = 0;
+    for host in ["net1", "net2", "net3", "net4"] {
+        let path = format!("{host}/switchyard.nft");
+        assert!(
+            files.iter().any(|f| f["path"] == path.as_str()),
+            "{path} in the manifest"
+        );
+        let nft =
+            std::fs::read_to_string(out.path().join("build-1000").join(&path)).expect("nft script");
+        let defaults = nft
+            .split("map egress_default {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\t}").next())
+            .expect("egress_default map");
+        vms += defaults.matches(": goto via_pool_").count();
+    }
+    assert_eq!(vms, 1000, "every VM has a default element on its host");
+    // The report holds both medians, their ratio and the stage table.
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("| 1000 |"))
+        .unwrap_or_else(|| panic!("no row for 1000 VMs in\n{report}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    for (cell, what) in [(3, "toml floor"), (4, "build")] {
+        let ms: f64 = cells[cell]
+            .trim_end_matches(" ms")
+            .parse()
+            .unwrap_or_else(|_| panic!("{what} median in `{row}`"));
+        assert!(ms > 0.0, "{what} median in `{row}`");
+    }
+    assert!(report.contains("| check |"), "stage table in\n{report}");
+}
+
+#[test]
+fn dataplane_benchmark_forwards_through_both_designs_at_10_vms() {
+    require_root();
+    let out = tempfile::tempdir().expect("temporary directory");
+    run_script(
+        "dataplane.sh",
+        &["--sizes", "10", "--duration", "1", "--runs", "1"],
+        out.path(),
+    );
+    let results = std::fs::read_to_string(out.path().join("results.tsv")).expect("results");
+    let measured: BTreeMap<(String, String), f64> = results
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let value = fields[3]
+                .parse()
+                .unwrap_or_else(|_| panic!("value in `{line}`"));
+            ((fields[1].to_owned(), fields[2].to_owned()), value)
+        })
+        .collect();
+    for design in ["switchyard", "baseline"] {
+        for test in ["tcp", "udp64", "udp64-flows"] {
+            let value = measured
+                .get(&(design.to_owned(), test.to_owned()))
+                .unwrap_or_else(|| panic!("no {design} {test} in\n{results}"));
+            assert!(
+                *value > 0.0,
+                "{design} {test} forwarded nothing:\n{results}"
+            );
+        }
+        assert!(
+            measured.contains_key(&(design.to_owned(), "nft -f".to_owned())),
+            "{design} load time in\n{results}"
+        );
+    }
+}
