@@ -238,11 +238,34 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
-    for diagnostic in diagnostics {
+    // Shared, not copied per diagnostic.
+    let text = Indexed::new(&source.text);
+    for diagnostic in diagnostics.iter().take(MAX_RENDERED) {
         let severity = match diagnostic.severity() {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
+        // miette copies every line it shows: a label on a huge line (a minified
+        // file) is reported by position instead of drawn.
+        let long_line = diagnostic
+            .labels
+            .iter()
+            .any(|label| text.line_length(label.span.start) > MAX_DRAWN_LINE);
+        if long_line {
+            let (line, column) = source.line_column(diagnostic.primary_span().start);
+            let mut report = MietteDiagnostic::new(format!(
+                "{} (at {}:{line}:{column}, a line too long to show)",
+                diagnostic.message, source.name
+            ))
+            .with_code(diagnostic.code.as_str())
+            .with_severity(severity);
+            if let Some(help) = &diagnostic.help {
+                report = report.with_help(help.clone());
+            }
+            let _ = handler.render_report(&mut out, &report);
+            out.push('\n');
+            continue;
+        }
         let labels = diagnostic.labels.iter().enumerate().map(|(i, label)| {
             let span = clamp(&source.text, &label.span);
             let text = Some(label.text.clone()).filter(|t| !t.is_empty());
@@ -260,13 +283,107 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
             report = report.with_help(help.clone());
         }
         let report = miette::Report::new(report)
-            .with_source_code(NamedSource::new(source.name.clone(), source.text.clone()));
+            .with_source_code(NamedSource::new(source.name.clone(), text.clone()));
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, report.as_ref());
         out.push('\n');
     }
+    if let Some(rest) = diagnostics.get(MAX_RENDERED..) {
+        let errors = rest
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .count();
+        out.push_str(&format!(
+            "… and {} more not shown ({errors} errors, {} warnings); `--format json` lists every one\n",
+            rest.len(),
+            rest.len() - errors
+        ));
+    }
     out
 }
+
+/// Lines longer than this (bytes) are not drawn under a diagnostic.
+const MAX_DRAWN_LINE: usize = 4096;
+
+/// The text as miette reads it, with a line index. miette finds a span by scanning
+/// from the start of the text, so on a large file with many diagnostics each read
+/// is handed only the lines around its span (the drawing is the same).
+#[derive(Clone)]
+struct Indexed {
+    text: std::sync::Arc<str>,
+    /// Byte offset where each line starts.
+    starts: std::sync::Arc<Vec<usize>>,
+}
+
+impl Indexed {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Indexed {
+            text: text.into(),
+            starts: std::sync::Arc::new(starts),
+        }
+    }
+
+    /// 0-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    /// Where `line` ends, its newline included.
+    fn line_end(&self, line: usize) -> usize {
+        self.starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// Length in bytes of the line around `offset`.
+    fn line_length(&self, offset: usize) -> usize {
+        let line = self.line_of(offset.min(self.text.len()));
+        self.line_end(line) - self.starts[line]
+    }
+}
+
+impl miette::SourceCode for Indexed {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        // One line more than miette shows on each side, so it sees what it would in
+        // the whole text.
+        let first = self
+            .line_of(span.offset())
+            .saturating_sub(context_lines_before + 1);
+        let last = (self.line_of(span.offset() + span.len()) + context_lines_after + 1)
+            .min(self.starts.len() - 1);
+        let start = self.starts[first];
+        let window = &self.text.as_bytes()[start..self.line_end(last)];
+        let inner = miette::SourceCode::read_span(
+            window,
+            &miette::SourceSpan::new((span.offset() - start).into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            inner.data(),
+            miette::SourceSpan::new((inner.span().offset() + start).into(), inner.span().len()),
+            inner.line() + first,
+            inner.column(),
+            // miette counts the lines from the start of what it scanned, and
+            // decides from this count which snippets to join.
+            inner.line_count() + first,
+        )))
+    }
+}
+
+/// `render_human` draws at most this many diagnostics: miette reads the source from
+/// its start for each one, so drawing every problem of a huge hostile file would
+/// take hours.
+pub const MAX_RENDERED: usize = 200;
 
 /// miette needs spans on character boundaries inside the text.
 fn clamp(text: &str, span: &Span) -> miette::SourceSpan {
@@ -305,11 +422,17 @@ struct JsonLabel<'a> {
 
 /// Renders for tools: a JSON array, one object per diagnostic.
 pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
+    let positions = Positions::new(
+        &source.text,
+        diagnostics
+            .iter()
+            .flat_map(|d| d.labels.iter().map(|l| l.span.start)),
+    );
     let items: Vec<JsonDiagnostic> = diagnostics
         .iter()
         .map(|d| {
             let span = d.primary_span();
-            let (line, column) = source.line_column(span.start);
+            let (line, column) = positions.get(span.start);
             JsonDiagnostic {
                 code: d.code.as_str(),
                 severity: d.severity(),
@@ -325,7 +448,7 @@ pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
                     .labels
                     .iter()
                     .map(|label| {
-                        let (line, column) = source.line_column(label.span.start);
+                        let (line, column) = positions.get(label.span.start);
                         JsonLabel {
                             text: &label.text,
                             line,
@@ -344,4 +467,40 @@ pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
     let mut json = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
     json.push('\n');
     json
+}
+
+/// Line and column ([`Source::line_column`]) of many offsets, found in one pass over
+/// the text: one `line_column` call per diagnostic is quadratic on a huge file with
+/// a problem on every line.
+struct Positions(std::collections::HashMap<usize, (usize, usize)>);
+
+impl Positions {
+    fn new(text: &str, offsets: impl Iterator<Item = usize>) -> Self {
+        let mut offsets: Vec<usize> = offsets.collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut found = std::collections::HashMap::with_capacity(offsets.len());
+        let (mut line, mut column) = (1, 1);
+        let mut chars = text.char_indices().peekable();
+        for offset in offsets {
+            let end = floor_char_boundary(text, offset.min(text.len()));
+            while let Some(&(i, c)) = chars.peek() {
+                if i >= end {
+                    break;
+                }
+                if c == '\n' {
+                    (line, column) = (line + 1, 1);
+                } else {
+                    column += 1;
+                }
+                chars.next();
+            }
+            found.insert(offset, (line, column));
+        }
+        Positions(found)
+    }
+
+    fn get(&self, offset: usize) -> (usize, usize) {
+        self.0[&offset]
+    }
 }

@@ -248,8 +248,10 @@ fn descriptions_never_reach_an_artifact() {
             assert_eq!(build(&fields), plain, "description {field} = {hostile:?}");
         }
     }
-    let mut all = Fields::default();
-    all.descriptions = std::array::from_fn(|_| Some(everything.clone()));
+    let all = Fields {
+        descriptions: std::array::from_fn(|_| Some(everything.clone())),
+        ..Fields::default()
+    };
     let built = build(&all);
     assert_eq!(built, plain);
     assert!(built.iter().all(|(_, content)| !content.contains("MARKER")));

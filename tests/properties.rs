@@ -707,13 +707,16 @@ fn elements(script: &str, kind_and_name: &str) -> Vec<String> {
         .collect()
 }
 
+/// An inclusive address range, as `u32`s.
+type Interval = (u32, u32);
+
 /// What a host's nft script says, in the structures the dataplane looks up.
 #[derive(Debug)]
 struct Nft {
     internal: Vec<(u32, u32)>,
     public_pools: Vec<(u32, u32)>,
     /// VM address → (destination range, pool number).
-    ranges: BTreeMap<Ipv4Addr, Vec<((u32, u32), u8)>>,
+    ranges: BTreeMap<Ipv4Addr, Vec<(Interval, u8)>>,
     defaults: BTreeMap<Ipv4Addr, u8>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, BTreeMap<Ipv4Addr, Ipv4Addr>)>,
@@ -739,7 +742,7 @@ fn address_map(elements: Vec<String>) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
 
 impl Nft {
     fn parse(script: &str) -> Nft {
-        let mut ranges: BTreeMap<Ipv4Addr, Vec<((u32, u32), u8)>> = BTreeMap::new();
+        let mut ranges: BTreeMap<Ipv4Addr, Vec<(Interval, u8)>> = BTreeMap::new();
         for element in elements(script, "map egress_ranges") {
             let (key, verdict) = element.split_once(" : ").expect("map element");
             let (vm, range) = key.split_once(" . ").expect("concatenated key");

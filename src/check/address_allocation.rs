@@ -4,10 +4,19 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::Model;
+use crate::model::{Model, PoolId};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     let mut owners = HashMap::new();
+    // The first entry of each reserved address, looked up per allocated address.
+    let mut reserved = HashMap::new();
+    for (i, pool) in model.pools.iter().enumerate() {
+        for address in &pool.reserved {
+            reserved
+                .entry((PoolId(i), address.value))
+                .or_insert(address);
+        }
+    }
     for project in &model.projects {
         for address in &project.addresses {
             if let Some((first_project, first_span)) =
@@ -49,8 +58,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 );
                 continue;
             };
+            let pool_id = pool;
             let pool = model.pool(pool);
-            if let Some(reserved) = pool.reserved.iter().find(|r| r.value == address.value) {
+            if let Some(reserved) = reserved.get(&(pool_id, address.value)) {
                 out.push(
                     Diagnostic::new(
                         Code::AddressReserved,

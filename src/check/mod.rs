@@ -8,6 +8,7 @@ mod egress_conflict;
 mod egress_internal;
 mod gateway;
 mod interfaces;
+pub mod limits;
 mod no_default;
 mod pool_acl;
 mod pool_count;
@@ -53,6 +54,9 @@ const RULES: &[Rule] = &[
 /// cores (each into its own list); the order they report in does not matter,
 /// since diagnostics are sorted afterwards.
 pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
+    if limits::check(model, diagnostics) {
+        return;
+    }
     let found = crate::parallel::map(RULES, |rule| {
         let mut found = Diagnostics::default();
         rule(model, &mut found);

@@ -1,11 +1,15 @@
 //! SY0302: a project only touches pools its `pools` list allows: its addresses, its
 //! default, its egress preferences and its quota.
 
+use std::collections::HashSet;
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Model, PoolId, Project, Via};
+use crate::model::{Model, PoolId, Via};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
+        // A set: the list may repeat a pool any number of times.
+        let allowed: HashSet<PoolId> = project.pools.iter().map(|p| p.value).collect();
         let mut uses: Vec<(PoolId, Span, &str)> = Vec::new();
         uses.extend(
             project
@@ -30,7 +34,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 .map(|(pool, _)| (pool.value, pool.span.clone(), "quota")),
         );
         for (pool, span, what) in uses {
-            if !allows(project, pool) {
+            if !allowed.contains(&pool) {
                 let name = &model.pool(pool).name.value;
                 out.push(
                     Diagnostic::new(
@@ -50,8 +54,4 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             }
         }
     }
-}
-
-fn allows(project: &Project, pool: PoolId) -> bool {
-    project.pools.iter().any(|p| p.value == pool)
 }

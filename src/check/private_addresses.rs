@@ -5,8 +5,19 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Model;
+use crate::plan::ranges::{self, Range};
+
+/// A help text lists this many of a project's networks.
+const SHOWN_NETWORKS: usize = 8;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
+    // Per project, its networks as sorted disjoint ranges: a lookup is a binary
+    // search, however many networks a project lists.
+    let networks: Vec<Vec<Range>> = model
+        .projects
+        .iter()
+        .map(|p| ranges::merge(p.networks.iter().map(|n| Range::of(n)).collect()))
+        .collect();
     let mut on_host = HashMap::new();
     for vm in &model.vms {
         if let Some(first) = on_host.insert((vm.host, vm.address.value), vm) {
@@ -28,16 +39,17 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         }
         let project = model.project(vm.project);
         if !project.networks.is_empty()
-            && !project
-                .networks
-                .iter()
-                .any(|n| n.contains(&vm.address.value))
+            && !ranges::any_contains(&networks[vm.project.0], vm.address.value)
         {
-            let networks: Vec<String> = project
+            let mut networks: Vec<String> = project
                 .networks
                 .iter()
+                .take(SHOWN_NETWORKS)
                 .map(|n| n.value.to_string())
                 .collect();
+            if project.networks.len() > SHOWN_NETWORKS {
+                networks.push(format!("… ({} in all)", project.networks.len()));
+            }
             out.push(
                 Diagnostic::new(
                     Code::AddressOutsideNetworks,

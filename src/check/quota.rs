@@ -1,16 +1,25 @@
 //! SY0306: a project holds at most `quota[pool]` addresses of that pool.
 
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::Model;
+use crate::model::{Model, PoolId, Spanned};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
+        if project.quota.is_empty() {
+            continue;
+        }
+        // One pass over the addresses, not one per quota entry.
+        let mut by_pool: HashMap<PoolId, Vec<&Spanned<Ipv4Addr>>> = HashMap::new();
+        for address in &project.addresses {
+            if let Some(pool) = model.pool_of(address.value) {
+                by_pool.entry(pool).or_default().push(address);
+            }
+        }
         for (pool, limit) in &project.quota {
-            let held: Vec<_> = project
-                .addresses
-                .iter()
-                .filter(|a| model.pool_of(a.value) == Some(pool.value))
-                .collect();
+            let held = by_pool.get(&pool.value).map_or(&[][..], Vec::as_slice);
             if held.len() > limit.value as usize {
                 let first_over = held[limit.value as usize];
                 out.push(

@@ -25,6 +25,7 @@ pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model
         hosts: names(&topology.hosts),
         projects: names(&topology.projects),
         diagnostics,
+        suggestion_budget: SUGGESTION_BUDGET,
     };
     if *topology.version.get() != FORMAT_VERSION {
         resolver.diagnostics.push(
@@ -120,7 +121,14 @@ struct Resolver<'d> {
     hosts: NameTable,
     projects: NameTable,
     diagnostics: &'d mut Diagnostics,
+    /// Name comparisons left for "did you mean" suggestions.
+    suggestion_budget: usize,
 }
+
+/// Each suggestion compares the unknown name with every known one; past this many
+/// comparisons in one run (a file with very many unknown references), unknown
+/// references get no suggestion, so the work stays bounded.
+const SUGGESTION_BUDGET: usize = 1_000_000;
 
 /// Names become directory names, comments and nft identifiers' neighbours, so they
 /// follow a grammar that is safe in all of them.
@@ -163,7 +171,13 @@ impl Resolver<'_> {
             name.span(),
             format!("no [{}.{}]", kind.table(), name.get().escape_debug()),
         );
-        diagnostic = match closest(name, table.keys()) {
+        let close = if self.suggestion_budget >= table.len() {
+            self.suggestion_budget -= table.len();
+            closest(name, table.keys())
+        } else {
+            None
+        };
+        diagnostic = match close {
             Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
             None if table.is_empty() => {
                 diagnostic.help(format!("the topology defines no {}", kind.table()))
