@@ -15,10 +15,10 @@ use crate::model::{HostId, Model};
 use crate::plan::MAX_POOLS;
 
 /// Largest number of nft set and map elements (summed over every host) a
-/// topology may need: an upper bound computed before planning, from the entries
-/// each VM's egress map is painted from, the `internal` set and the address maps.
-/// About 8 times what a 100 000-VM topology needs; building at the limit takes
-/// on the order of 10 s and 1 GiB.
+/// topology may need, estimated before planning from the egress entries each VM's
+/// map is painted from, the `internal` set and the address maps. A million egress
+/// entries for one VM fit; building near the limit takes seconds and about 1 GiB
+/// (docs/fuzzing.md has the measurements).
 pub const MAX_PLANNED_ELEMENTS: usize = 2_000_000;
 
 /// Uplink ids are 1..=255, so more uplinks than this always share an id.
@@ -66,8 +66,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) -> bool {
 }
 
 /// Per host: project networks (its `internal` set), its VMs' addresses (internal,
-/// DNAT, SNAT) and, per VM, the VM's and its project's egress entries (each paints
-/// at most two ranges). Saturating: the inputs are bounded, the products are not.
+/// default, DNAT, SNAT) and, per VM, the VM's and its project's egress entries
+/// (each entry usually becomes one range; nested ones split what they cut into).
+/// Saturating: the inputs are bounded, the products are not.
 fn planned_elements(model: &Model) -> Vec<(HostId, usize)> {
     let networks: usize = model.projects.iter().map(|p| p.networks.len()).sum();
     let mut per_host = vec![networks; model.hosts.len()];
@@ -75,7 +76,7 @@ fn planned_elements(model: &Model) -> Vec<(HostId, usize)> {
         let entries = vm.egress.len() + model.project(vm.project).egress.len();
         let count = &mut per_host[vm.host.0];
         *count = count
-            .saturating_add(2 * entries + 1)
+            .saturating_add(entries + 1)
             .saturating_add(2 * vm.public.len() + 1);
     }
     per_host

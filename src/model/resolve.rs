@@ -128,7 +128,7 @@ struct Resolver<'d> {
 /// Each suggestion compares the unknown name with every known one; past this many
 /// comparisons in one run (a file with very many unknown references), unknown
 /// references get no suggestion, so the work stays bounded.
-const SUGGESTION_BUDGET: usize = 1_000_000;
+const SUGGESTION_BUDGET: usize = 100_000;
 
 /// Names become directory names, comments and nft identifiers' neighbours, so they
 /// follow a grammar that is safe in all of them.
