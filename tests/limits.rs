@@ -204,7 +204,7 @@ fn many_egress_entries_for_one_vm_check_in_linear_time() {
         let network = ipnet::Ipv4Net::new(address([100, 64, 0, 0], i * 1024), prefix as u8)
             .expect("prefix")
             .trunc();
-        let _ = write!(text, "{{ to = \"{network}\", via = \"{via}\" }},\n");
+        let _ = writeln!(text, "{{ to = \"{network}\", via = \"{via}\" }},");
     }
     text.push_str("]\n");
     validate_in_time("egress", &text).expect("valid");
@@ -296,7 +296,7 @@ fn long_lists_are_looked_up_not_scanned() {
 fn suggestions_for_many_unknown_references_are_bounded() {
     let mut text = header("44.0.0.0/14");
     for i in 0..1_000 {
-        let _ = write!(text, "[projects.project-{i:05}]\n");
+        let _ = writeln!(text, "[projects.project-{i:05}]");
     }
     for i in 0..1_000 {
         let _ = write!(
