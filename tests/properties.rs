@@ -715,9 +715,11 @@ type Interval = (u32, u32);
 struct Nft {
     internal: Vec<(u32, u32)>,
     public_pools: Vec<(u32, u32)>,
-    /// VM address → (destination range, pool number).
-    ranges: BTreeMap<Ipv4Addr, Vec<(Interval, u8)>>,
-    defaults: BTreeMap<Ipv4Addr, u8>,
+    /// (VM addresses, destination range, pool number): the key may cover several
+    /// VMs with the same decision.
+    ranges: Vec<(Interval, Interval, u8)>,
+    /// (VM addresses, pool number).
+    defaults: Vec<(Interval, u8)>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, BTreeMap<Ipv4Addr, Ipv4Addr>)>,
 }
@@ -742,20 +744,19 @@ fn address_map(elements: Vec<String>) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
 
 impl Nft {
     fn parse(script: &str) -> Nft {
-        let mut ranges: BTreeMap<Ipv4Addr, Vec<(Interval, u8)>> = BTreeMap::new();
-        for element in elements(script, "map egress_ranges") {
-            let (key, verdict) = element.split_once(" : ").expect("map element");
-            let (vm, range) = key.split_once(" . ").expect("concatenated key");
-            ranges
-                .entry(vm.parse().expect("VM address"))
-                .or_default()
-                .push((parse_range(range), pool_number(verdict)));
-        }
+        let ranges = elements(script, "map egress_ranges")
+            .iter()
+            .map(|element| {
+                let (key, verdict) = element.split_once(" : ").expect("map element");
+                let (vms, range) = key.split_once(" . ").expect("concatenated key");
+                (parse_range(vms), parse_range(range), pool_number(verdict))
+            })
+            .collect();
         let defaults = elements(script, "map egress_default")
             .iter()
             .map(|e| {
-                let (vm, verdict) = e.split_once(" : ").expect("map element");
-                (vm.parse().expect("VM address"), pool_number(verdict))
+                let (vms, verdict) = e.split_once(" : ").expect("map element");
+                (parse_range(vms), pool_number(verdict))
             })
             .collect();
         // `# Pool NAME (PREFIX) leaves through …` then `map snat_pool_N {`.
@@ -796,12 +797,20 @@ impl Nft {
         if self.internal.iter().any(inside) {
             return Expected::Internal;
         }
+        let v = u32::from(vm);
+        let of_vm = |(first, last): &(u32, u32)| (*first..=*last).contains(&v);
         let ranged = self
             .ranges
-            .get(&vm)
-            .and_then(|ranges| ranges.iter().find(|(range, _)| inside(range)))
-            .map(|(_, pool)| *pool);
-        match ranged.or_else(|| self.defaults.get(&vm).copied()) {
+            .iter()
+            .find(|(vms, range, _)| of_vm(vms) && inside(range))
+            .map(|(_, _, pool)| *pool);
+        let default = || {
+            self.defaults
+                .iter()
+                .find(|(vms, _)| of_vm(vms))
+                .map(|(_, pool)| *pool)
+        };
+        match ranged.or_else(default) {
             Some(number) => {
                 let (pool, snat) = &self.pools[&number];
                 Expected::Snat {
@@ -897,10 +906,20 @@ proptest! {
             let nft = Nft::parse(nft_script(&built, &host.name));
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
             assert_disjoint(&format!("{} nft public_pools", host.name), &nft.public_pools);
-            for (vm, ranges) in &nft.ranges {
-                let ranges: Vec<(u32, u32)> = ranges.iter().map(|(r, _)| *r).collect();
-                assert_disjoint(&format!("{} nft egress_ranges of {vm}", host.name), &ranges);
+            // Concatenated keys: two elements overlap when both their VM ranges
+            // and their destination ranges do.
+            let overlap = |a: &Interval, b: &Interval| a.0 <= b.1 && b.0 <= a.1;
+            for (i, (vms, range, _)) in nft.ranges.iter().enumerate() {
+                for (other_vms, other_range, _) in &nft.ranges[i + 1..] {
+                    prop_assert!(
+                        !(overlap(vms, other_vms) && overlap(range, other_range)),
+                        "{}: egress_ranges elements {:?} . {:?} and {:?} . {:?} overlap",
+                        host.name, vms, range, other_vms, other_range
+                    );
+                }
             }
+            let defaults: Vec<Interval> = nft.defaults.iter().map(|(vms, _)| *vms).collect();
+            assert_disjoint(&format!("{} nft egress_default", host.name), &defaults);
         }
     }
 
