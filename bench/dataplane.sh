@@ -131,10 +131,23 @@ baseline() {
 		file == 2 && /^\t\t\t[0-9]/ {
 			sub(/,( #.*)?$/, "")
 			if (in_snat) { public[in_snat, $1] = $3 }
-			else if (in_ranges) { vm = $1; if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm }
-				nr[vm]++; range[vm, nr[vm]] = $3; rpool[vm, nr[vm]] = $6 }
-			else if (in_default) { vm = $1; if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm }
-				dpool[vm] = $4 }
+			# A source is one VM address or a run of consecutive VM addresses
+			# (a-b, or a/len when the run is a prefix): one baseline rule per VM.
+			else if (in_ranges) { for (k = expand($1); k > 0; k--) { vm = addr[k]; add(vm)
+				nr[vm]++; range[vm, nr[vm]] = $3; rpool[vm, nr[vm]] = $6 } }
+			else if (in_default) { for (k = expand($1); k > 0; k--) { vm = addr[k]; add(vm)
+				dpool[vm] = $4 } }
+		}
+		function add(vm) { if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm } }
+		function n2ip(n) { return int(n / 16777216) "." int(n / 65536) % 256 "." int(n / 256) % 256 "." n % 256 }
+		function ip2n(ip, o) { split(ip, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
+		function expand(source, bounds, first, last, n, i) {
+			if (split(source, bounds, "-") == 2) { first = ip2n(bounds[1]); last = ip2n(bounds[2]) }
+			else if (split(source, bounds, "/") == 2) { first = ip2n(bounds[1]); last = first + 2 ^ (32 - bounds[2]) - 1 }
+			else { first = last = ip2n(source) }
+			n = 0
+			for (i = last; i >= first; i--) addr[++n] = n2ip(i)
+			return n
 		}
 		END {
 			print "table ip baseline\ndelete table ip baseline\ntable ip baseline {" > nft_out

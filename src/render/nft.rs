@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use super::{Header, hex};
-use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, ranges::Range};
+use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan, ranges::Range};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -63,23 +63,23 @@ struct Pool<'a> {
 }
 
 /// Element lines of one set or map, each `\n\t\t\tELEMENT,` with an optional
-/// `# comment`; empty when it has none (the template then omits `elements`).
-#[derive(Default)]
-struct Elements(String);
+/// `# comment`, and how many there are: the template omits `elements` when there
+/// are none and sizes hash maps with the count (a map declared with its size gets
+/// a fixed-size hash table, which loads markedly faster than a growing one).
+#[derive(Default, Serialize)]
+struct Elements {
+    lines: String,
+    count: usize,
+}
 
 impl Elements {
     fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
+        self.count += 1;
         // Writing to a String cannot fail.
         let _ = match comment {
-            Some(comment) => write!(self.0, "\n\t\t\t{element}, # {comment}"),
-            None => write!(self.0, "\n\t\t\t{element},"),
+            Some(comment) => write!(self.lines, "\n\t\t\t{element}, # {comment}"),
+            None => write!(self.lines, "\n\t\t\t{element},"),
         };
-    }
-}
-
-impl Serialize for Elements {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
     }
 }
 
@@ -114,46 +114,52 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             }
         })
         .collect();
-    let mut egress_ranges = Elements::default();
-    let mut egress_default = Elements::default();
+    let mut vms: Vec<&VmPlan> = host.vms.iter().collect();
+    vms.sort_by_key(|vm| vm.private);
+    let mut ranges = SourceRuns::default();
+    let mut defaults = SourceRuns::default();
     let mut dnat: Vec<(Ipv4Addr, Ipv4Addr, &str)> = Vec::new();
-    for vm in &host.vms {
+    for vm in vms {
         // A range that ends where the default would send it anyway needs no element.
         let same_as_default = |decision: &Decision| {
             vm.default
                 .as_ref()
                 .is_some_and(|d| d.pool_number == decision.pool_number)
         };
-        for (range, decision) in vm
-            .egress
-            .iter()
-            .filter(|(_, decision)| !same_as_default(decision))
-        {
-            egress_ranges.push(
-                format_args!(
-                    "{} . {} : goto via_pool_{}",
-                    Addr(vm.private),
-                    RangeText(range),
-                    decision.pool_number
-                ),
-                Some(&Described(&vm.name, decision)),
-            );
-        }
-        if let Some(default) = &vm.default {
-            egress_default.push(
-                format_args!(
-                    "{} : goto via_pool_{}",
-                    Addr(vm.private),
-                    default.pool_number
-                ),
-                Some(&Described(&vm.name, default)),
-            );
-        }
+        let elements = vm.egress.iter().filter(|(_, d)| !same_as_default(d));
+        ranges.add(
+            vm,
+            elements.map(|(range, decision)| (Some(*range), decision)),
+        );
+        defaults.add(vm, vm.default.iter().map(|decision| (None, decision)));
         dnat.extend(
             vm.public
                 .iter()
                 .map(|public| (public.address, vm.private, vm.name.as_str())),
         );
+    }
+    let mut egress_ranges = Elements::default();
+    for run in ranges.finish() {
+        let range = run
+            .destination
+            .as_ref()
+            .expect("egress elements have a range");
+        let element = format_args!(
+            "{} . {} : goto via_pool_{}",
+            run.source(),
+            RangeText(*range),
+            run.decision.pool_number
+        );
+        egress_ranges.push(element, Some(&run));
+    }
+    let mut egress_default = Elements::default();
+    for run in defaults.finish() {
+        let element = format_args!(
+            "{} : goto via_pool_{}",
+            run.source(),
+            run.decision.pool_number
+        );
+        egress_default.push(element, Some(&run));
     }
     dnat.sort_by_key(|(public, _, _)| *public);
     let mut dnat_elements = Elements::default();
@@ -165,7 +171,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     }
     let mut internal = Elements::default();
     for range in &host.internal {
-        internal.push(RangeText(range), None);
+        internal.push(RangeText(*range), None);
     }
     Context {
         header: header.text(),
@@ -222,11 +228,14 @@ pub fn comment(text: String) -> String {
     format!("{}...", &safe[..end])
 }
 
-/// A prefix when the range is one (`100.64.0.0/10`), else `first-last`.
-struct RangeText<'a>(&'a Range);
+/// An address, a prefix when the range is one (`100.64.0.0/10`), else `first-last`.
+struct RangeText(Range);
 
-impl Display for RangeText<'_> {
+impl Display for RangeText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.first == self.0.last {
+            return write!(f, "{}", Addr(self.0.first_address()));
+        }
         match self.0.as_prefix() {
             Some(prefix) => write!(f, "{}/{}", Addr(prefix.network()), prefix.prefix_len()),
             None => write!(
@@ -267,29 +276,113 @@ impl Display for Addr {
     }
 }
 
-/// An element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)`, or
-/// `VM: scope default via POOL (PUBLIC)`.
-struct Described<'a>(&'a str, &'a Decision);
+/// Joins the elements that VMs with consecutive private addresses share into one
+/// element keyed by the address run: a project's VMs sit side by side and share
+/// its entries and default, so those cost one element per run instead of one per
+/// VM (nft's load time and its interval-map lookups grow with the element count).
+/// Only this host's VMs are in a run and a run has no gaps, so the elements match
+/// exactly the addresses they did one by one.
+#[derive(Default)]
+struct SourceRuns<'a> {
+    /// Runs the previous VM extended: element key → run.
+    open: HashMap<RunKey, Run<'a>>,
+    done: Vec<Run<'a>>,
+}
 
-impl Display for Described<'_> {
+/// Elements join only when they decide the same way for the same reason, so each
+/// run's comment stays true.
+type RunKey = (Option<Range>, u8, Scope, usize);
+
+struct Run<'a> {
+    first: &'a VmPlan,
+    last: &'a VmPlan,
+    destination: Option<Range>,
+    decision: &'a Decision,
+}
+
+impl<'a> SourceRuns<'a> {
+    /// Adds `vm`'s elements; VMs must come in address order.
+    fn add(
+        &mut self,
+        vm: &'a VmPlan,
+        elements: impl Iterator<Item = (Option<Range>, &'a Decision)>,
+    ) {
+        let address = u32::from(vm.private);
+        for (destination, decision) in elements {
+            let by = &decision.decided_by;
+            let key = (destination, decision.pool_number, by.scope, by.span.start);
+            match self.open.get_mut(&key) {
+                Some(run) if u32::from(run.last.private).checked_add(1) == Some(address) => {
+                    run.last = vm
+                }
+                _ => {
+                    let run = Run {
+                        first: vm,
+                        last: vm,
+                        destination,
+                        decision,
+                    };
+                    if let Some(ended) = self.open.insert(key, run) {
+                        self.done.push(ended);
+                    }
+                }
+            }
+        }
+        // A run this VM did not extend has ended.
+        let (open, ended): (Vec<_>, Vec<_>) = std::mem::take(&mut self.open)
+            .into_iter()
+            .partition(|(_, run)| run.last.private == vm.private);
+        self.open = open.into_iter().collect();
+        self.done.extend(ended.into_iter().map(|(_, run)| run));
+    }
+
+    /// Every run, sorted by source then destination.
+    fn finish(mut self) -> Vec<Run<'a>> {
+        self.done.extend(self.open.into_values());
+        self.done
+            .sort_by_key(|run| (run.first.private, run.destination));
+        self.done
+    }
+}
+
+impl Run<'_> {
+    /// `10.0.0.5`, or `10.0.0.5-10.0.0.9` for a run of VMs.
+    fn source(&self) -> RangeText {
+        RangeText(Range {
+            first: self.first.private.into(),
+            last: self.last.private.into(),
+        })
+    }
+}
+
+/// An element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)` or
+/// `VM: scope default via POOL (PUBLIC)`; for a run, `FIRST … LAST (N VMs): …`
+/// without the public address, which differs from VM to VM.
+impl Display for Run<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Described(vm, decision) = self;
+        let decision = self.decision;
         let DecidedBy { scope, prefix, .. } = &decision.decided_by;
         let scope = match scope {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };
-        match prefix {
-            Some(prefix) => write!(
+        let count = u32::from(self.last.private) - u32::from(self.first.private) + 1;
+        if count == 1 {
+            write!(f, "{}: ", self.first.name)?;
+        } else {
+            write!(
                 f,
-                "{vm}: {scope} entry {prefix} via {} ({})",
-                decision.pool, decision.public
-            ),
-            None => write!(
-                f,
-                "{vm}: {scope} default via {} ({})",
-                decision.pool, decision.public
-            ),
+                "{} … {} ({count} VMs): ",
+                self.first.name, self.last.name
+            )?;
         }
+        match prefix {
+            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", decision.pool)?,
+            None => write!(f, "{scope} default via {}", decision.pool)?,
+        }
+        if count == 1 {
+            write!(f, " ({})", decision.public)?;
+        }
+        Ok(())
     }
 }
