@@ -9,7 +9,6 @@ pub mod check;
 pub mod diagnostic;
 pub mod graph;
 pub mod model;
-mod parallel;
 pub mod plan;
 pub mod raw;
 pub mod render;

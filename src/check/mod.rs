@@ -23,6 +23,7 @@ mod vm_public;
 mod vm_via;
 
 use ipnet::Ipv4Net;
+use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::Model;
@@ -57,11 +58,14 @@ pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
     if limits::check(model, diagnostics) {
         return;
     }
-    let found = crate::parallel::map(RULES, |rule| {
-        let mut found = Diagnostics::default();
-        rule(model, &mut found);
-        found
-    });
+    let found: Vec<Diagnostics> = RULES
+        .par_iter()
+        .map(|rule| {
+            let mut found = Diagnostics::default();
+            rule(model, &mut found);
+            found
+        })
+        .collect();
     for found in found {
         diagnostics.append(found);
     }

@@ -9,6 +9,7 @@
 
 pub mod ranges;
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -185,10 +186,13 @@ pub fn plan(model: &Model, only: Option<HostId>) -> Plan {
         .filter(|id| only.is_none_or(|only| only == *id))
         .collect();
     // Hosts are planned independently, side by side on all cores.
-    let hosts = crate::parallel::map(&hosts, |&id| {
-        let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
-        host_plan(model, id, vms, &project_networks)
-    });
+    let hosts = hosts
+        .par_iter()
+        .map(|&id| {
+            let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
+            host_plan(model, id, vms, &project_networks)
+        })
+        .collect();
     Plan { hosts }
 }
 

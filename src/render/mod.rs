@@ -7,6 +7,7 @@ mod ip;
 mod networkd;
 mod nft;
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior};
@@ -128,8 +129,11 @@ impl Renderer {
         source_name: &str,
     ) -> Result<Vec<Artifact>, RenderError> {
         // Hosts render independently, side by side on all cores.
-        let per_host =
-            crate::parallel::map(&plan.hosts, |host| self.host_artifacts(host, source_name));
+        let per_host: Vec<_> = plan
+            .hosts
+            .par_iter()
+            .map(|host| self.host_artifacts(host, source_name))
+            .collect();
         let mut artifacts = Vec::new();
         for host in per_host {
             artifacts.extend(host?);
