@@ -13,11 +13,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use switchyard::diagnostic::{Diagnostics, Source};
-use switchyard::render::Renderer;
+use switchyard::render::{self, Renderer};
 use switchyard::{check, model, plan, raw};
 
 /// Durations of one run, in pipeline order.
-const STAGES: [&str; 6] = ["toml floor", "parse", "resolve", "check", "plan", "render"];
+const STAGES: [&str; 7] = [
+    "toml floor",
+    "parse",
+    "resolve",
+    "check",
+    "plan",
+    "render",
+    "manifest (SHA-256)",
+];
 
 /// `f()` and how long it took.
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -26,7 +34,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (value, start.elapsed())
 }
 
-fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 6], String> {
+fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], String> {
     let (table, floor) = timed(|| toml::from_str::<toml::Table>(&source.text));
     table.map_err(|e| e.to_string())?;
     let (topology, parse) = timed(|| raw::parse(&source.text));
@@ -39,8 +47,18 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 6], Strin
     }
     let (plan, plan_time) = timed(|| plan::plan(&model, None));
     let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source.name));
-    std::hint::black_box(artifacts.map_err(|e| e.to_string())?);
-    Ok([floor, parse, resolve, check, plan_time, render])
+    let artifacts = artifacts.map_err(|e| e.to_string())?;
+    let (manifest, manifest_time) = timed(|| render::manifest(&artifacts, &source.name));
+    std::hint::black_box((artifacts, manifest));
+    Ok([
+        floor,
+        parse,
+        resolve,
+        check,
+        plan_time,
+        render,
+        manifest_time,
+    ])
 }
 
 fn main() -> ExitCode {
@@ -64,7 +82,7 @@ fn main() -> ExitCode {
     };
     let source = Source::new(path.clone(), text);
     let renderer = Renderer::new(Default::default()).expect("built-in templates parse");
-    let mut samples: Vec<[Duration; 6]> = Vec::with_capacity(runs);
+    let mut samples: Vec<[Duration; 7]> = Vec::with_capacity(runs);
     for _ in 0..runs {
         match run_once(&source, &renderer) {
             Ok(times) => samples.push(times),
@@ -89,7 +107,7 @@ fn main() -> ExitCode {
         );
     }
     println!(
-        "build (parse..render)\t{:.1}\t100%",
+        "build (parse..manifest)\t{:.1}\t100%",
         build.as_secs_f64() * 1e3
     );
     ExitCode::SUCCESS

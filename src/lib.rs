@@ -78,6 +78,10 @@ pub struct Build {
     pub artifacts: Vec<render::Artifact>,
     pub manifest: String,
     pub warnings: Vec<Diagnostic>,
+    /// The model and plan the artifacts were made from, dropped with the build.
+    /// Kept so that a caller about to exit can skip freeing them (`main.rs`
+    /// forgets the build): at 100k VMs that is millions of small allocations.
+    _sources: (Model, plan::Plan),
 }
 
 impl Build {
@@ -145,5 +149,6 @@ pub fn build(
         artifacts,
         manifest,
         warnings,
+        _sources: (model, plan),
     })
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use switchyard::BuildError;
@@ -287,6 +288,10 @@ fn build(
     let build = compile(path, templates, host)?;
     write_atomically(output, &build.files())
         .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", output.display())))?;
+    // The process exits next and the kernel takes its memory back at once; freeing
+    // the model, plan and artifacts one allocation at a time first would cost ~5%
+    // of a 100k-VM build (rustc skips its final frees the same way).
+    std::mem::forget(build);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -302,11 +307,12 @@ fn write_atomically(output: &Path, files: &[(&str, &str)]) -> std::io::Result<()
     let staging = tempfile::Builder::new()
         .prefix(".switchyard-build-")
         .tempdir_in(parent)?;
-    for (relative, content) in files {
+    // Files are independent: write them side by side (a 100k-VM build is ~44 MB).
+    files.par_iter().try_for_each(|(relative, content)| {
         let path = staging.path().join(relative);
         std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
-        std::fs::write(path, content)?;
-    }
+        std::fs::write(path, content)
+    })?;
     if output.exists() {
         rustix::fs::renameat_with(
             rustix::fs::CWD,

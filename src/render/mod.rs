@@ -252,8 +252,9 @@ impl Manifest {
         Manifest {
             generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
             source: source_name.to_owned(),
+            // Hashing ~44 MB at 100k VMs: one artifact per core.
             files: artifacts
-                .iter()
+                .par_iter()
                 .map(|a| ManifestFile {
                     path: a.path.clone(),
                     host: a.host.clone(),
