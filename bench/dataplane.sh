@@ -112,6 +112,21 @@ elements() {
 	' "$1"
 }
 
+# awk functions: expand(SOURCE) fills addr[1..n] with the VM addresses of an
+# egress source (one address, a run a-b, or a prefix a/len, highest first) and
+# returns n.
+expand_sources='
+		function n2ip(n) { return int(n / 16777216) "." int(n / 65536) % 256 "." int(n / 256) % 256 "." n % 256 }
+		function ip2n(ip, o) { split(ip, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
+		function expand(source, bounds, first, last, n, i) {
+			if (split(source, bounds, "-") == 2) { first = ip2n(bounds[1]); last = ip2n(bounds[2]) }
+			else if (split(source, bounds, "/") == 2) { first = ip2n(bounds[1]); last = first + 2 ^ (32 - bounds[2]) - 1 }
+			else { first = last = ip2n(source) }
+			n = 0
+			for (i = last; i >= first; i--) addr[++n] = n2ip(i)
+			return n
+		}'
+
 # The per-VM baseline, derived from a switchyard build: BASE.nft and BASE.ip.
 baseline() {
 	local nft="$1" ipb="$2" base="$3"
@@ -139,16 +154,7 @@ baseline() {
 				dpool[vm] = $4 } }
 		}
 		function add(vm) { if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm } }
-		function n2ip(n) { return int(n / 16777216) "." int(n / 65536) % 256 "." int(n / 256) % 256 "." n % 256 }
-		function ip2n(ip, o) { split(ip, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
-		function expand(source, bounds, first, last, n, i) {
-			if (split(source, bounds, "-") == 2) { first = ip2n(bounds[1]); last = ip2n(bounds[2]) }
-			else if (split(source, bounds, "/") == 2) { first = ip2n(bounds[1]); last = first + 2 ^ (32 - bounds[2]) - 1 }
-			else { first = last = ip2n(source) }
-			n = 0
-			for (i = last; i >= first; i--) addr[++n] = n2ip(i)
-			return n
-		}
+	'"$expand_sources"'
 		END {
 			print "table ip baseline\ndelete table ip baseline\ntable ip baseline {" > nft_out
 			print "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;" > nft_out
@@ -309,7 +315,9 @@ for n in $sizes; do
 		exit 1
 	}
 	# The traffic VM: the middle one of the host's VMs, in name order.
-	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tmap egress_default {' | awk '{ print $1 }')
+	# egress_default holds runs of consecutive VM addresses: expand them.
+	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tmap egress_default {' |
+		awk "$expand_sources"'{ for (k = expand($1); k > 0; k--) print addr[k] }')
 	vm_address="${vm_addresses[$((${#vm_addresses[@]} / 2))]}"
 	for design in $designs; do
 		setup "$out/build-$n" "$design" "$vm_address"
