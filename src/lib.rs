@@ -118,7 +118,8 @@ pub fn find_host(model: &Model, name: &str) -> Result<model::HostId, BuildError>
         .host_named(name)
         .ok_or_else(|| BuildError::UnknownHost {
             name: name.to_owned(),
-            suggestion: model::closest(name, model.hosts.iter().map(|h| &h.name.value)).cloned(),
+            suggestion: diagnostic::closest(name, model.hosts.iter().map(|h| &h.name.value))
+                .cloned(),
         })
 }
 

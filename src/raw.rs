@@ -298,13 +298,8 @@ fn unknown_key(rest: &str, span: Range<usize>) -> crate::diagnostic::Diagnostic 
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let closest = valid
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(key_name, k), *k))
-        .filter(|(distance, k)| *distance <= (k.len().max(key_name.len()) / 3).max(1))
-        .min();
-    match closest {
-        Some((_, k)) => diagnostic.help(format!("did you mean `{k}`? (valid keys: {list})")),
+    match crate::diagnostic::closest(key_name, valid.iter().copied()) {
+        Some(k) => diagnostic.help(format!("did you mean `{k}`? (valid keys: {list})")),
         None => diagnostic.help(format!("valid keys: {list}")),
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
-use crate::model::{self, Model};
+use crate::model::Model;
 use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
@@ -147,7 +147,8 @@ impl<'s> Tracer<'s> {
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
-                suggestion: model::closest(from, self.vms().map(|(_, vm)| &vm.name)).cloned(),
+                suggestion: crate::diagnostic::closest(from, self.vms().map(|(_, vm)| &vm.name))
+                    .cloned(),
             })?;
             return Ok(self.outbound(host, vm, to));
         };

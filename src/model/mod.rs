@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
-pub use resolve::{closest, resolve};
+pub use resolve::resolve;
 
 /// A value and the span of the TOML text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -173,7 +173,7 @@ impl Resolver<'_> {
         );
         let close = if self.suggestion_budget >= table.len() {
             self.suggestion_budget -= table.len();
-            closest(name, table.keys())
+            crate::diagnostic::closest(name, table.keys())
         } else {
             None
         };
@@ -498,15 +498,6 @@ impl Project {
 
 fn looks_like_address(text: &str) -> bool {
     text.contains(':') || (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.'))
-}
-
-/// The known name closest to `name`, when it is close enough to be a likely typo.
-pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
-    known
-        .map(|k| (strsim::damerau_levenshtein(name, k), k))
-        .filter(|(distance, k)| *distance <= (k.len().max(name.len()) / 3).max(1))
-        .min()
-        .map(|(_, k)| k)
 }
 
 #[derive(Clone, Copy)]
