@@ -29,6 +29,7 @@ fn run_script(script: &str, args: &[&str], out: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs hyperfine and /usr/bin/time: sudo bash .ci/run"]
 fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
     let out = tempfile::tempdir().expect("temporary directory");
     let report = run_script(
@@ -84,6 +85,7 @@ fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
 }
 
 #[test]
+#[ignore = "needs root, nft, ip and iperf3: sudo bash .ci/run"]
 fn dataplane_benchmark_forwards_through_both_designs_at_10_vms() {
     require_root();
     let out = tempfile::tempdir().expect("temporary directory");

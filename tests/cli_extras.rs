@@ -97,6 +97,7 @@ fn graph_prints_the_library_dot_whole_and_per_host() {
 }
 
 #[test]
+#[ignore = "needs graphviz (dot): sudo bash .ci/run"]
 fn graph_output_parses_with_dot() {
     for args in [
         vec![PICTURE_TOPOLOGY],
@@ -153,6 +154,7 @@ fn picture_content(svg: &str) -> BTreeMap<String, usize> {
 }
 
 #[test]
+#[ignore = "needs graphviz (dot): sudo bash .ci/run"]
 fn checked_in_picture_shows_the_current_graph() {
     let checked_in = std::fs::read_to_string(repo_path(PICTURE))
         .unwrap_or_else(|e| panic!("cannot read {PICTURE}: {e}; run `{REDRAW}`"));
@@ -212,6 +214,7 @@ fn unknown_shell_is_a_usage_error() {
 }
 
 #[test]
+#[ignore = "needs man-db (man): sudo bash .ci/run"]
 fn man_page_documents_every_subcommand() {
     let page = run_ok(switchyard().arg("man"));
     assert!(page.contains(".TH switchyard 1"), "roff title:\n{page}");

@@ -388,6 +388,7 @@ fn publics(host: &HostPlan) -> Vec<Ipv4Addr> {
 }
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn the_kernel_does_what_trace_says() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
@@ -518,6 +519,7 @@ fn the_kernel_does_what_trace_says() {
 const RESTORE_RULE: &str = "iifname @lan_interfaces ct state established,related ct mark";
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));

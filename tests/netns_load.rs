@@ -125,6 +125,7 @@ fn list_table(netns: &Netns) -> String {
 const FOREIGN: &str = "table inet foreign {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tmeta mark 0x1 counter\n\t}\n}\n";
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn nft_scripts_check_and_load_fresh_and_over_themselves() {
     common::require_root();
     for (i, host) in hosts().iter().enumerate() {
@@ -160,6 +161,7 @@ fn nft_scripts_check_and_load_fresh_and_over_themselves() {
 }
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn nft_script_over_another_version_leaves_no_stale_state() {
     common::require_root();
     let hosts = hosts();
@@ -218,6 +220,7 @@ fn load_ip(netns: &Netns, text: &str) {
 }
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn ip_batch_twice_leaves_the_same_rules_and_routes() {
     common::require_root();
     for (i, host) in hosts().iter().enumerate() {
@@ -257,6 +260,7 @@ fn ip_batch_twice_leaves_the_same_rules_and_routes() {
 }
 
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn ip_batch_over_another_version_leaves_exactly_the_new_state() {
     common::require_root();
     let hosts = hosts();

@@ -170,6 +170,7 @@ fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
 }
 
 #[test]
+#[ignore = "needs root, ip and systemd-networkd: sudo bash .ci/run"]
 fn networkd_configures_what_the_ip_batch_configures() {
     common::require_root();
     assert!(

@@ -103,6 +103,7 @@ fn every_regression_input_gets_its_expected_answer() {
 /// The valid ones load: every host's nft script passes `nft -c`, and no rule
 /// comment is longer than nft accepts.
 #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn valid_regression_inputs_load_with_nft() {
     common::require_root();
     let netns = common::Netns::new("regress-nft");
