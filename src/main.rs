@@ -111,7 +111,7 @@ enum Format {
     Json,
 }
 
-/// Exit codes (SPEC §5).
+/// Exit codes (docs/semantics.md §7).
 const EXIT_INVALID: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 

@@ -1,4 +1,4 @@
-//! `switchyard trace`: what the dataplane does with one packet (SPEC §5).
+//! `switchyard trace`: what the dataplane does with one packet (docs/semantics.md §7).
 //!
 //! Answers come from the very [`Plan`] the renderer turns into nftables and ip
 //! rules — outbound through [`HostPlan::outcome`], the lookup the nft ruleset

@@ -14,7 +14,7 @@ const PICTURE_TOPOLOGY: &str = "examples/multi-host.toml";
 const PICTURE: &str = "docs/topology.svg";
 const REDRAW: &str = "cargo run -- graph examples/multi-host.toml | dot -Tsvg > docs/topology.svg";
 
-/// The subcommands `switchyard --help` lists (besides `help`); at least SPEC §5's
+/// The subcommands `switchyard --help` lists (besides `help`); at least docs/semantics.md §7's
 /// and this file's.
 fn subcommands() -> Vec<String> {
     let help = run_ok(switchyard().arg("--help"));

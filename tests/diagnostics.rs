@@ -220,7 +220,7 @@ fn readme_lists_every_code() {
     );
 }
 
-// The binary, end to end: exit codes and streams per SPEC §5.
+// The binary, end to end: exit codes and streams per docs/semantics.md §7.
 
 fn switchyard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))

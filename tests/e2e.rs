@@ -5,7 +5,7 @@
 //! show that
 //!
 //! - every VM → destination pair leaves by the expected uplink from the expected
-//!   public address (a table written by hand from SPEC §2: nested prefixes, a VM
+//!   public address (a table written by hand from docs/semantics.md §2: nested prefixes, a VM
 //!   entry beating the project's at equal length, VM and project defaults, a VM
 //!   with no default left alone);
 //! - traffic between the host's two private networks is not NATed;
@@ -64,7 +64,7 @@ const DESTINATIONS: &[&str] = &[
 /// The uplink and source address a packet leaves with, if it leaves.
 type Exit = Option<(&'static str, &'static str)>;
 
-/// SPEC §2 applied by hand to tests/e2e/topology.toml: (VM, destination) → the
+/// docs/semantics.md §2 applied by hand to tests/e2e/topology.toml: (VM, destination) → the
 /// uplink and source address it must leave with, or `None`: left alone, and as
 /// the host has no default route of its own, it goes nowhere.
 const EXPECTED: &[(&str, &str, Exit)] = &[

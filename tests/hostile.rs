@@ -1,4 +1,4 @@
-//! Hostile input (SPEC §3): whatever the bytes, switchyard answers with a diagnostic
+//! Hostile input (docs/semantics.md §5): whatever the bytes, switchyard answers with a diagnostic
 //! and exit 1 — never a panic, never partial output.
 //!
 //! Each case runs the real binary on a file in a fresh temporary directory.

@@ -1,4 +1,4 @@
-//! Injection (SPEC §3, §4): every string of the topology that could reach an
+//! Injection (docs/semantics.md §5, §6): every string of the topology that could reach an
 //! artifact is either refused by a strict grammar or cannot change what the
 //! artifact does.
 //!

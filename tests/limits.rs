@@ -1,4 +1,4 @@
-//! Limits (SPEC §3: huge or hostile files get a diagnostic, never a hang): the
+//! Limits (docs/semantics.md §5: huge or hostile files get a diagnostic, never a hang): the
 //! input size limit at its edge, and inputs whose cost used to grow with the
 //! product of two counts. Each case here took minutes to hours before its fix
 //! and takes well under a second now (debug build); docs/fuzzing.md has the

@@ -1,4 +1,4 @@
-//! Properties of generated valid topologies (SPEC §2, §4):
+//! Properties of generated valid topologies (docs/semantics.md §2, §6):
 //!
 //! - the artifacts are byte-identical whatever the order of tables, keys and
 //!   egress entries in the file;
@@ -6,7 +6,7 @@
 //!   does the plan;
 //! - the plan (`HostPlan::outcome`, what `trace` answers from) and the rendered nft
 //!   maps agree with a brute-force longest-prefix oracle written here, straight
-//!   from SPEC §2, on the generated topology itself (not switchyard's model);
+//!   from docs/semantics.md §2, on the generated topology itself (not switchyard's model);
 //! - the nft scripts of a sample of cases load with the real `nft -c`.
 
 mod common;
@@ -569,7 +569,7 @@ impl Topo {
 }
 
 // ---------------------------------------------------------------------------
-// The oracle: SPEC §2 by brute force over the generated topology.
+// The oracle: docs/semantics.md §2 by brute force over the generated topology.
 
 /// What a packet from a VM to a destination should get: left alone as internal,
 /// SNAT to a public address of a pool, or nothing.

@@ -2,7 +2,7 @@
 //! snapshots (`snapshots/trace__*`) for outbound (project entry, VM entry, nested
 //! prefixes, VM beating project at equal length, defaults, internal, not handled)
 //! and inbound (DNAT, unassigned public address) packets on the examples; the JSON
-//! keys SPEC §5 promises; exit codes and suggestions for bad input. That trace
+//! keys docs/semantics.md §7 promises; exit codes and suggestions for bad input. That trace
 //! predicts what the kernel does is shown by tests/e2e.rs.
 
 mod common;
@@ -79,7 +79,7 @@ fn human_and_json_output() {
             &[&args[..], &["--format", "json"]].concat(),
         ));
 
-        // The JSON is one object with every key SPEC §5 names, and says what the
+        // The JSON is one object with every key docs/semantics.md §7 names, and says what the
         // library says.
         let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         for key in [

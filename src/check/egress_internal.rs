@@ -1,5 +1,5 @@
 //! SY0502: an egress prefix never overlaps an internal network (a project network or
-//! a VM address on the same host); internal traffic is never NATed (SPEC §2 rule 1),
+//! a VM address on the same host); internal traffic is never NATed (docs/semantics.md §2 rule 1),
 //! so such an entry would half-apply.
 
 use std::collections::HashMap;

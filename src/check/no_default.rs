@@ -1,5 +1,5 @@
 //! SY0901 (warning): a VM with public addresses but no default (its own or its
-//! project's) sends unmatched traffic un-NATed (SPEC §2 rule 5).
+//! project's) sends unmatched traffic un-NATed (docs/semantics.md §2 rule 5).
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Model;

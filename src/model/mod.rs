@@ -183,7 +183,7 @@ impl Model {
             .find(|a| self.pools[pool.0].prefix.contains(a))
     }
 
-    /// Every internal network: the project networks (SPEC §2 rule 1; VM addresses on
+    /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on
     /// a host are added per host by the planner).
     pub fn project_networks(&self) -> impl Iterator<Item = &Spanned<Ipv4Net>> {
         self.projects.iter().flat_map(|p| p.networks.iter())

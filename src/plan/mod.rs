@@ -1,5 +1,5 @@
 //! model → plan: for every host, the backend-neutral decisions its dataplane must
-//! make, sorted. Longest-prefix resolution (SPEC §2) happens here, once: every VM's
+//! make, sorted. Longest-prefix resolution (docs/semantics.md §2) happens here, once: every VM's
 //! egress entries become disjoint destination ranges, so backends emit lookups and
 //! never resolve precedence themselves. `trace` answers from this same plan.
 //!
@@ -56,7 +56,7 @@ pub struct HostPlan {
     pub uplinks: Vec<UplinkPlan>,
     /// Pools whose uplink this host is attached to, by number.
     pub pools: Vec<PoolPlan>,
-    /// Destinations never NATed from this host (SPEC §2 rule 1): every project
+    /// Destinations never NATed from this host (docs/semantics.md §2 rule 1): every project
     /// network and every VM address on the host, merged.
     pub internal: Vec<Range>,
     /// The VMs served by this host, by name.
@@ -312,7 +312,7 @@ fn default_decision(model: &Model, vm: &Vm, project: &Project) -> Option<Decisio
     decision(model, vm, Via::Pool(default.value), by)
 }
 
-/// SPEC §2 rules 2 and 4 for every destination at once: paint the VM's and its
+/// docs/semantics.md §2 rules 2 and 4 for every destination at once: paint the VM's and its
 /// project's entries from shortest to longest prefix (at equal length the VM's
 /// after the project's, so they win), then cut out the internal ranges.
 fn flatten(
