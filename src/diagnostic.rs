@@ -56,6 +56,7 @@ codes! {
     DuplicateUplinkId = "SY0202", Error, "two uplinks share an id (and so a mark)";
     DuplicateTable = "SY0203", Error, "two uplinks share a routing table, or a table is reserved";
     TooManyPools = "SY0204", Error, "more pools than the mark layout can number (255)";
+    ReservedOutsidePool = "SY0205", Error, "a reserved address lies outside its pool";
     AddressOutsidePools = "SY0301", Error, "a project address lies outside every pool";
     PoolNotAllowed = "SY0302", Error, "a project uses a pool its ACL does not allow";
     AddressReserved = "SY0303", Error, "a project address is reserved in its pool";
@@ -74,9 +75,16 @@ codes! {
     DuplicatePrivateAddress = "SY0601", Error, "two VMs share a private address on one host";
     AddressOutsideNetworks = "SY0602", Error, "a VM address lies outside its project's networks";
     PrivateInsidePool = "SY0603", Error, "a private address or network lies inside a public pool";
+    PrivateNotUnicast = "SY0604", Error, "a VM private address is not a usable unicast host address";
     BadInterfaceName = "SY0701", Error, "an interface name Linux would refuse";
     GatewayOutsideLink = "SY0702", Error, "a gateway outside its link";
     InterfaceUsedTwice = "SY0703", Error, "an interface is used twice on one host";
+    VlanOwnParent = "SY0704", Error, "a VLAN uplink is its own parent";
+    DuplicateVlanId = "SY0705", Error, "the same VLAN id twice on one parent of a host";
+    UnroutableLinkPrefix = "SY0706", Error, "an uplink link's prefix length leaves no room for its routes (/0 or /32)";
+    UplinkAddressNotUsable = "SY0707", Error, "a host's uplink address is its link's network or broadcast address";
+    AddressIsUplinkAddress = "SY0708", Error, "a project or VM address is also a host's uplink address or gateway";
+    VmsWithoutLan = "SY0709", Error, "a host with VMs has no LAN interface";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";

@@ -8,6 +8,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     for host in &model.hosts {
         for attachment in &host.attachments {
             let link = attachment.address.value;
+            if !super::uplink_link::is_routable_link(link.prefix_len()) {
+                // SY0706 says why no gateway fits on this link.
+                continue;
+            }
             let gateway = attachment.gateway.value;
             let problem = if !link.contains(&gateway) {
                 Some(format!("outside the link {}", link.trunc()))

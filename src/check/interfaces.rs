@@ -1,5 +1,7 @@
-//! SY0701, SY0703: interface names are ones Linux accepts and that are safe to
-//! write into nft, ip and networkd files; no interface serves two roles on a host.
+//! SY0701, SY0703: interface names are ones Linux accepts (the kernel's
+//! `dev_valid_name`, plus the names its per-interface sysctl directories reserve)
+//! and that are safe to write into nft, ip and networkd files; no interface serves
+//! two roles on a host.
 
 use std::collections::HashMap;
 
@@ -8,6 +10,10 @@ use crate::model::{Model, Spanned};
 
 /// IFNAMSIZ minus the terminating NUL.
 const MAX_INTERFACE_BYTES: usize = 15;
+
+/// `/proc/sys/net/ipv4/conf/{all,default}` hold the settings for every and for
+/// new interfaces: an interface of either name would have its sysctls shadowed.
+const SYSCTL_RESERVED_NAMES: &[&str] = &["all", "default"];
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for host in &model.hosts {
@@ -32,7 +38,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         name.span.clone(),
                         problem,
                     )
-                    .help("use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`"),
+                    .help(
+                        "use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`, \
+                         other than `.`, `..`, `all` and `default`",
+                    ),
                 );
             }
         }
@@ -67,8 +76,12 @@ fn problem(name: &str) -> Option<&'static str> {
         Some("longer than 15 bytes")
     } else if name == "." || name == ".." {
         Some("reserved by the kernel")
+    } else if SYSCTL_RESERVED_NAMES.contains(&name) {
+        Some("reserved by the kernel's per-interface sysctls")
     } else if name.contains('/') {
         Some("contains `/`")
+    } else if name.contains(':') {
+        Some("contains `:` (the kernel's address-alias syntax)")
     } else if name.chars().any(char::is_whitespace) {
         Some("contains whitespace")
     } else if name.chars().any(|c| c == '"' || c == '\'') {
@@ -82,5 +95,35 @@ fn problem(name: &str) -> Option<&'static str> {
         Some("contains a character outside [A-Za-z0-9-_.@]")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::problem;
+
+    #[test]
+    fn names_the_kernel_refuses_or_reserves_are_refused() {
+        for name in [
+            "", ".", "..", "all", "default", "a/b", "eth0:1", "a b", "a\tb",
+        ] {
+            assert!(problem(name).is_some(), "{name:?} should be refused");
+        }
+        assert_eq!(problem("sixteen-bytes-xx"), Some("longer than 15 bytes"));
+    }
+
+    #[test]
+    fn ordinary_names_pass() {
+        for name in [
+            "eth0",
+            "eth1.100",
+            "up-a",
+            "br_lan",
+            "all0",
+            "default-up",
+            "fifteen-bytes-x",
+        ] {
+            assert_eq!(problem(name), None, "{name:?} should pass");
+        }
     }
 }

@@ -8,17 +8,23 @@ mod egress_conflict;
 mod egress_internal;
 mod gateway;
 mod interfaces;
+mod lan;
 pub mod limits;
 mod no_default;
 mod pool_acl;
 mod pool_count;
 mod pool_overlap;
+mod pool_reserved;
 mod private_addresses;
+mod private_unicast;
 mod quota;
 mod shadowed_egress;
 mod unused_address;
+mod uplink_address_reuse;
 mod uplink_attached;
 mod uplink_identity;
+mod uplink_link;
+mod vlans;
 mod vm_public;
 mod vm_via;
 
@@ -35,6 +41,7 @@ const RULES: &[Rule] = &[
     uplink_identity::check,
     pool_overlap::check,
     pool_count::check,
+    pool_reserved::check,
     address_allocation::check,
     pool_acl::check,
     quota::check,
@@ -44,8 +51,13 @@ const RULES: &[Rule] = &[
     egress_conflict::check,
     egress_internal::check,
     private_addresses::check,
+    private_unicast::check,
     interfaces::check,
     gateway::check,
+    vlans::check,
+    uplink_link::check,
+    uplink_address_reuse::check,
+    lan::check,
     no_default::check,
     unused_address::check,
     shadowed_egress::check,

@@ -1,0 +1,193 @@
+//! The edges of the link and address rules (SY0604, SY0701, SY0704–SY0709) beyond
+//! the one example per code in `examples/invalid/`: each case splices one change
+//! into a small valid topology and states exactly which codes it must raise, so a
+//! rule that is too strict (refuses a /31 link) fails here as much as one that is
+//! too lax.
+
+use switchyard::diagnostic::Source;
+
+/// Two uplinks, one of them a VLAN; one project with one network; one VM.
+const VALID: &str = r#"version = 1
+
+[uplinks.isp-a]
+id = 1
+
+[uplinks.isp-b]
+id = 2
+
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+
+[pools.pool-b]
+uplink = "isp-b"
+prefix = "203.0.113.0/24"
+
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[hosts.net1.uplinks.isp-b]
+interface = "eth1.100"
+address = "198.18.0.2/30"
+gateway = "198.18.0.1"
+vlan = { parent = "eth1", id = 100 }
+
+[projects.acme]
+pools = ["pool-a", "pool-b"]
+addresses = ["198.51.100.7", "203.0.113.9"]
+networks = ["10.0.0.0/24"]
+default = "pool-a"
+
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9"]
+"#;
+
+/// The codes `text` raises, sorted, errors and warnings alike.
+fn codes(text: &str) -> Vec<&'static str> {
+    let diagnostics = match switchyard::validate(&Source::new("edge.toml", text)) {
+        Ok(validated) => validated.warnings,
+        Err(diagnostics) => diagnostics,
+    };
+    let mut codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+    codes.sort_unstable();
+    codes
+}
+
+/// `VALID` with each `(from, to)` replaced; every `from` must occur.
+fn splice(replacements: &[(&str, &str)]) -> String {
+    replacements
+        .iter()
+        .fold(VALID.to_owned(), |text, (from, to)| {
+            assert!(text.contains(from), "`{from}` is not in the topology");
+            text.replacen(from, to, 1)
+        })
+}
+
+#[track_caller]
+fn assert_codes(replacements: &[(&str, &str)], expected: &[&str]) {
+    let text = splice(replacements);
+    assert_eq!(codes(&text), expected, "for:\n{text}");
+}
+
+#[test]
+fn the_base_topology_is_valid() {
+    assert_codes(&[], &[]);
+}
+
+#[test]
+fn a_31_link_is_routable_from_either_end() {
+    for (address, gateway) in [
+        ("198.18.0.0/31", "198.18.0.1"),
+        ("198.18.0.1/31", "198.18.0.0"),
+    ] {
+        assert_codes(
+            &[
+                ("\"198.18.0.2/30\"", &format!("\"{address}\"")),
+                ("\"198.18.0.1\"", &format!("\"{gateway}\"")),
+            ],
+            &[],
+        );
+    }
+}
+
+#[test]
+fn a_32_or_0_link_is_refused_once_not_also_as_a_bad_gateway() {
+    for link in ["192.0.2.2/32", "192.0.2.2/0"] {
+        assert_codes(&[("\"192.0.2.2/30\"", &format!("\"{link}\""))], &["SY0706"]);
+    }
+}
+
+#[test]
+fn the_host_address_may_not_be_its_links_network_address() {
+    assert_codes(&[("\"192.0.2.2/30\"", "\"192.0.2.0/30\"")], &["SY0707"]);
+}
+
+#[test]
+fn special_purpose_private_addresses_are_refused() {
+    for address in [
+        "0.0.0.1",
+        "127.0.0.1",
+        "169.254.1.1",
+        "224.0.0.5",
+        "239.255.255.255",
+        "240.0.0.1",
+        "255.255.255.255",
+    ] {
+        // Without `networks`, so that SY0602 (outside the networks) stays silent.
+        assert_codes(
+            &[
+                ("networks = [\"10.0.0.0/24\"]\n", ""),
+                ("\"10.0.0.5\"", &format!("\"{address}\"")),
+            ],
+            &["SY0604"],
+        );
+    }
+}
+
+#[test]
+fn the_network_address_of_a_project_network_is_refused_but_not_on_a_31() {
+    assert_codes(&[("\"10.0.0.5\"", "\"10.0.0.0\"")], &["SY0604"]);
+    assert_codes(
+        &[
+            ("\"10.0.0.0/24\"", "\"10.0.0.4/31\""),
+            ("\"10.0.0.5\"", "\"10.0.0.4\""),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn a_private_address_equal_to_a_hosts_uplink_address_is_refused() {
+    // The host's own address on isp-a, and isp-b's gateway.
+    for address in ["192.0.2.2", "198.18.0.1"] {
+        assert_codes(
+            &[
+                ("networks = [\"10.0.0.0/24\"]\n", ""),
+                ("\"10.0.0.5\"", &format!("\"{address}\"")),
+            ],
+            &["SY0708"],
+        );
+    }
+}
+
+#[test]
+fn the_same_vlan_id_on_different_parents_is_fine() {
+    assert_codes(
+        &[
+            ("interface = \"up-a\"", "interface = \"eth2.100\""),
+            (
+                "gateway = \"192.0.2.1\"\n",
+                "gateway = \"192.0.2.1\"\nvlan = { parent = \"eth2\", id = 100 }\n",
+            ),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn sysctl_directory_names_are_refused_as_lan_and_vlan_parent() {
+    assert_codes(&[("\"lan0\"", "\"all\"")], &["SY0701"]);
+    assert_codes(&[("\"eth1\"", "\"default\"")], &["SY0701"]);
+}
+
+#[test]
+fn a_host_without_lan_is_fine_until_it_serves_a_vm() {
+    let second_host = "[hosts.net2]\n[hosts.net2.uplinks.isp-a]\ninterface = \"up-a\"\n\
+                       address = \"192.0.2.6/30\"\ngateway = \"192.0.2.5\"\n\
+                       [hosts.net2.uplinks.isp-b]\ninterface = \"up-b\"\n\
+                       address = \"198.18.0.6/30\"\ngateway = \"198.18.0.5\"\n\n[projects.acme]";
+    assert_codes(&[("[projects.acme]", second_host)], &[]);
+    assert_codes(
+        &[
+            ("[projects.acme]", second_host),
+            ("host = \"net1\"", "host = \"net2\""),
+        ],
+        &["SY0709"],
+    );
+}
