@@ -21,11 +21,14 @@
 //! VLAN uplinks: this kernel has no 8021q module, so the `.netdev` that would
 //! create `eth1.100` cannot be instantiated (and networkd refuses to adopt a veth
 //! of that name for a `Kind=vlan` netdev). The `.netdev` is left out, the VLAN
-//! interface is a veth of the same name, and networkd configures it from its
-//! `.network` like any uplink (it ignores the parent's `VLAN=` line, logging that
-//! the netdev is unknown). So the VLAN uplinks' addresses, routes and rules are
-//! compared here; the `.netdev` files and `VLAN=` lines themselves are covered by
-//! snapshots only (snapshots/artifact__*netdev*, artifact__*eth1.network*).
+//! interface and its parent are veths of the same names, and networkd configures
+//! the VLAN interface from its `.network` like any uplink. It ignores the parent's
+//! `VLAN=` line, logging `FILE: eth1.100 NetDev could not be found`; that line
+//! names the file the `VLAN=` line was read from, so the test checks that each
+//! VLAN reached networkd from the unit it should. A parent that is itself an
+//! uplink (examples/shared-port.toml) must get its own address, table and rule
+//! too. The `.netdev` files are covered by snapshots only
+//! (snapshots/artifact__*netdev*).
 //!
 //! Runs as root (CI does); fails, never skips, without it or without networkd.
 
@@ -246,7 +249,10 @@ fn networkd_configures_what_the_ip_batch_configures() {
             });
         }
     }
-    assert!(cases.len() >= 5, "two-isps, multi-host's three hosts, e2e");
+    assert!(
+        cases.len() >= 6,
+        "two-isps, multi-host's three hosts, shared-port, e2e"
+    );
 
     // Every networkd runs at once; wait until each has produced the batch's state.
     let started = Instant::now();
@@ -285,6 +291,13 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 uplink.interface, uplink.interface
             );
             assert!(log.contains(&unit), "{}: no `{unit}` in\n{log}", case.label);
+            if let Some(vlan) = &uplink.vlan {
+                let line = format!(
+                    "/etc/systemd/network/10-switchyard-{}.network: {} NetDev could not be found",
+                    vlan.parent, uplink.interface
+                );
+                assert!(log.contains(&line), "{}: no `{line}` in\n{log}", case.label);
+            }
         }
         println!(
             "{}: networkd matches the ip batch after {:?}\n{}",

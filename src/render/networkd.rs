@@ -1,6 +1,7 @@
-//! The systemd-networkd backend: per uplink a .network (address, routes in its
-//! table, RoutingPolicyRule); VLAN uplinks also a .netdev and a `VLAN=` line on the
-//! parent's .network.
+//! The systemd-networkd backend: one .network per interface the host configures
+//! (an uplink's address, routes in its table and RoutingPolicyRule; the `VLAN=`
+//! lines of the VLAN uplinks on it; or both, when a VLAN's parent is itself an
+//! uplink), and a .netdev per VLAN uplink.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::Header;
 use super::ip::{Uplink, uplink};
-use crate::plan::{self, HostPlan};
+use crate::plan::{self, HostPlan, UplinkPlan};
 
 /// Prefix of every unit file name: sorts before most distribution defaults, so
 /// these units win for their interfaces.
@@ -22,53 +23,71 @@ pub struct Unit {
 }
 
 #[derive(Serialize)]
-struct UplinkContext<'a> {
+struct NetdevContext<'a> {
     header: &'a str,
     uplink: Uplink<'a>,
-    uplink_mask_decimal: u32,
 }
 
+/// networkd applies only the first .network file matching an interface, so all
+/// an interface needs goes into one unit: the uplink it carries untagged, if any,
+/// and the VLANs on it.
 #[derive(Serialize)]
-struct ParentContext<'a> {
+struct InterfaceContext<'a> {
     header: &'a str,
-    parent: &'a str,
+    interface: &'a str,
+    uplink: Option<Uplink<'a>>,
+    uplink_mask_decimal: u32,
+    vlans: Vec<&'a str>,
+}
+
+#[derive(Default)]
+struct Interface<'a> {
+    uplink: Option<&'a UplinkPlan>,
     vlans: Vec<&'a str>,
 }
 
 pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
     let mut units = Vec::new();
-    let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // By name: one entry (and so one file) per interface, in a stable order.
+    let mut interfaces: BTreeMap<&str, Interface> = BTreeMap::new();
     for plan_uplink in &host.uplinks {
-        let context = UplinkContext {
-            header: header.text(),
-            uplink: uplink(plan_uplink),
-            uplink_mask_decimal: plan::UPLINK_MARK_MASK,
-        };
-        let context = serde_json::to_value(context).expect("context serializes");
-        let interface = &plan_uplink.interface;
+        let interface = plan_uplink.interface.as_str();
+        interfaces.entry(interface).or_default().uplink = Some(plan_uplink);
         if let Some(vlan) = &plan_uplink.vlan {
-            parents.entry(&vlan.parent).or_default().push(interface);
+            interfaces
+                .entry(&vlan.parent)
+                .or_default()
+                .vlans
+                .push(interface);
+            let context = NetdevContext {
+                header: header.text(),
+                uplink: uplink(plan_uplink),
+            };
             units.push(Unit {
                 template: "networkd/vlan.netdev",
                 file: format!("networkd/{UNIT_PREFIX}{interface}.netdev"),
-                context: context.clone(),
+                context: serde_json::to_value(context).expect("context serializes"),
             });
         }
-        units.push(Unit {
-            template: "networkd/uplink.network",
-            file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
-            context,
-        });
     }
-    for (parent, vlans) in parents {
-        let context = ParentContext {
+    for (
+        interface,
+        Interface {
+            uplink: carried,
+            vlans,
+        },
+    ) in interfaces
+    {
+        let context = InterfaceContext {
             header: header.text(),
-            parent,
+            interface,
+            uplink: carried.map(uplink),
+            uplink_mask_decimal: plan::UPLINK_MARK_MASK,
             vlans,
         };
         units.push(Unit {
-            template: "networkd/parent.network",
-            file: format!("networkd/{UNIT_PREFIX}{parent}.network"),
+            template: "networkd/interface.network",
+            file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
             context: serde_json::to_value(context).expect("context serializes"),
         });
     }
