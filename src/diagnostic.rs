@@ -77,6 +77,8 @@ codes! {
     BadInterfaceName = "SY0701", Error, "an interface name Linux would refuse";
     GatewayOutsideLink = "SY0702", Error, "a gateway outside its link";
     InterfaceUsedTwice = "SY0703", Error, "an interface is used twice on one host";
+    BadParentUnit = "SY0710", Error, "a VLAN's parent_unit is not a .network file name switchyard can extend";
+    ParentUnitConflict = "SY0711", Error, "a VLAN's parent_unit conflicts with another attachment on its parent";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";

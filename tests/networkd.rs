@@ -30,6 +30,12 @@
 //! too. The `.netdev` files are covered by snapshots only
 //! (snapshots/artifact__*netdev*).
 //!
+//! A VLAN parent whose administrator's unit the topology names (`parent_unit`,
+//! examples/multi-host.toml's net3) gets such a unit here, with an address of its
+//! own ([`ADMIN_ADDRESS`]) and no `VLAN=` line: networkd must configure the
+//! parent from it (the address appears) and read the `VLAN=` line from
+//! switchyard's drop-in (logged under the name of the unit it extends).
+//!
 //! Runs as root (CI does); fails, never skips, without it or without networkd.
 
 mod common;
@@ -42,6 +48,9 @@ use common::{Netns, run_ok};
 use switchyard::plan::HostPlan;
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
+
+/// The address the administrator's own unit for a VLAN parent gives it.
+const ADMIN_ADDRESS: &str = "100.127.0.1/24";
 
 /// How long networkd gets to configure every link.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -160,6 +169,36 @@ fn state(ns: &Netns, host: &HostPlan) -> String {
     out
 }
 
+/// The VLAN parents of `host` configured by an administrator's unit: (parent,
+/// unit file name).
+fn admin_units(host: &HostPlan) -> Vec<(String, String)> {
+    let mut units: Vec<(String, String)> = host
+        .uplinks
+        .iter()
+        .filter_map(|u| {
+            let vlan = u.vlan.as_ref()?;
+            Some((vlan.parent.clone(), vlan.parent_unit.clone()?))
+        })
+        .collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// Waits until the administrator's unit has given `parent` its address.
+fn wait_for_address(ns: &Netns, parent: &str, label: &str) {
+    let started = Instant::now();
+    let address = || ns.ip(&["-4", "-br", "address", "show", "dev", parent]);
+    while !address().contains(ADMIN_ADDRESS) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{label}: {parent} never got {ADMIN_ADDRESS} from the administrator's unit: {}",
+            address()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
     let mut sources: Vec<PathBuf> = common::valid_examples();
     sources.push(PathBuf::from("tests/e2e/topology.toml"));
@@ -224,9 +263,17 @@ fn networkd_configures_what_the_ip_batch_configures() {
                     continue;
                 };
                 if !name.ends_with(".netdev") {
-                    std::fs::write(units.path().join(name), &artifact.content).expect("write unit");
+                    let file = units.path().join(name);
+                    std::fs::create_dir_all(file.parent().expect("a directory"))
+                        .expect("create drop-in directory");
+                    std::fs::write(file, &artifact.content).expect("write unit");
                     written += 1;
                 }
+            }
+            for (parent, unit) in admin_units(&host) {
+                let text =
+                    format!("[Match]\nName={parent}\n\n[Network]\nAddress={ADMIN_ADDRESS}\n");
+                std::fs::write(units.path().join(unit), text).expect("write admin unit");
             }
             assert!(
                 written >= host.uplinks.len(),
@@ -292,12 +339,28 @@ fn networkd_configures_what_the_ip_batch_configures() {
             );
             assert!(log.contains(&unit), "{}: no `{unit}` in\n{log}", case.label);
             if let Some(vlan) = &uplink.vlan {
+                // networkd names a drop-in's assignments after the unit it
+                // extends; the administrator's unit here has no `VLAN=` line, so
+                // one logged under its name came from switchyard's drop-in.
+                let file = match &vlan.parent_unit {
+                    Some(admin) => admin.clone(),
+                    None => format!("10-switchyard-{}.network", vlan.parent),
+                };
                 let line = format!(
-                    "/etc/systemd/network/10-switchyard-{}.network: {} NetDev could not be found",
-                    vlan.parent, uplink.interface
+                    "/etc/systemd/network/{file}: {} NetDev could not be found",
+                    uplink.interface
                 );
                 assert!(log.contains(&line), "{}: no `{line}` in\n{log}", case.label);
             }
+        }
+        for (parent, unit) in admin_units(&case.host) {
+            let configured = format!("{parent}: Configuring with /etc/systemd/network/{unit}");
+            assert!(
+                log.contains(&configured),
+                "{}: no `{configured}` in\n{log}",
+                case.label
+            );
+            wait_for_address(&case.networkd_ns, &parent, &case.label);
         }
         println!(
             "{}: networkd matches the ip batch after {:?}\n{}",

@@ -19,6 +19,7 @@ mod shadowed_egress;
 mod unused_address;
 mod uplink_attached;
 mod uplink_identity;
+mod vlan_parent_unit;
 mod vm_public;
 mod vm_via;
 
@@ -46,6 +47,7 @@ const RULES: &[Rule] = &[
     private_addresses::check,
     interfaces::check,
     gateway::check,
+    vlan_parent_unit::check,
     no_default::check,
     unused_address::check,
     shadowed_egress::check,

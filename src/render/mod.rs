@@ -7,6 +7,8 @@ mod ip;
 mod networkd;
 mod nft;
 
+pub use networkd::UNIT_PREFIX;
+
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -34,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "networkd/vlan.netdev",
         include_str!("../../templates/networkd/vlan.netdev"),
+    ),
+    (
+        "networkd/vlan-drop-in.conf",
+        include_str!("../../templates/networkd/vlan-drop-in.conf"),
     ),
 ];
 

@@ -1,7 +1,8 @@
 //! The systemd-networkd backend: one .network per interface the host configures
 //! (an uplink's address, routes in its table and RoutingPolicyRule; the `VLAN=`
 //! lines of the VLAN uplinks on it; or both, when a VLAN's parent is itself an
-//! uplink), and a .netdev per VLAN uplink.
+//! uplink), and a .netdev per VLAN uplink. A VLAN parent whose administrator's
+//! own unit is named (`parent_unit`) gets a drop-in for that unit instead.
 
 use std::collections::BTreeMap;
 
@@ -11,9 +12,10 @@ use super::Header;
 use super::ip::{Uplink, uplink};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
-/// Prefix of every unit file name: sorts before most distribution defaults, so
-/// these units win for their interfaces.
-const UNIT_PREFIX: &str = "10-switchyard-";
+/// Prefix of every file name switchyard writes into the networkd directory: sorts
+/// before most distribution defaults, so these units win for their interfaces,
+/// and marks the files a deployment may remove when a build no longer has them.
+pub const UNIT_PREFIX: &str = "10-switchyard-";
 
 pub struct Unit {
     pub template: &'static str,
@@ -40,10 +42,21 @@ struct InterfaceContext<'a> {
     vlans: Vec<&'a str>,
 }
 
+/// The `VLAN=` lines for a parent the administrator's own unit configures.
+#[derive(Serialize)]
+struct DropInContext<'a> {
+    header: &'a str,
+    interface: &'a str,
+    parent_unit: &'a str,
+    vlans: Vec<&'a str>,
+}
+
 #[derive(Default)]
 struct Interface<'a> {
     uplink: Option<&'a UplinkPlan>,
     vlans: Vec<&'a str>,
+    /// The administrator's unit for this VLAN parent (the same for all its VLANs).
+    parent_unit: Option<&'a str>,
 }
 
 pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
@@ -54,11 +67,9 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
         let interface = plan_uplink.interface.as_str();
         interfaces.entry(interface).or_default().uplink = Some(plan_uplink);
         if let Some(vlan) = &plan_uplink.vlan {
-            interfaces
-                .entry(&vlan.parent)
-                .or_default()
-                .vlans
-                .push(interface);
+            let parent = interfaces.entry(&vlan.parent).or_default();
+            parent.vlans.push(interface);
+            parent.parent_unit = parent.parent_unit.or(vlan.parent_unit.as_deref());
             let context = NetdevContext {
                 header: header.text(),
                 uplink: uplink(plan_uplink),
@@ -66,30 +77,41 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
             units.push(Unit {
                 template: "networkd/vlan.netdev",
                 file: format!("networkd/{UNIT_PREFIX}{interface}.netdev"),
-                context: serde_json::to_value(context).expect("context serializes"),
+                context: to_value(context),
             });
         }
     }
-    for (
-        interface,
-        Interface {
-            uplink: carried,
-            vlans,
-        },
-    ) in interfaces
-    {
-        let context = InterfaceContext {
-            header: header.text(),
-            interface,
-            uplink: carried.map(uplink),
-            uplink_mask_decimal: plan::UPLINK_MARK_MASK,
-            vlans,
+    for (interface, found) in interfaces {
+        let unit = match (found.uplink, found.parent_unit) {
+            // check rejects a parent_unit on an uplink's interface; should one get
+            // here, switchyard's unit for the uplink still wins and carries the VLANs.
+            (None, Some(parent_unit)) => Unit {
+                template: "networkd/vlan-drop-in.conf",
+                file: format!("networkd/{parent_unit}.d/{UNIT_PREFIX}vlan.conf"),
+                context: to_value(DropInContext {
+                    header: header.text(),
+                    interface,
+                    parent_unit,
+                    vlans: found.vlans,
+                }),
+            },
+            (carried, _) => Unit {
+                template: "networkd/interface.network",
+                file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
+                context: to_value(InterfaceContext {
+                    header: header.text(),
+                    interface,
+                    uplink: carried.map(uplink),
+                    uplink_mask_decimal: plan::UPLINK_MARK_MASK,
+                    vlans: found.vlans,
+                }),
+            },
         };
-        units.push(Unit {
-            template: "networkd/interface.network",
-            file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
-            context: serde_json::to_value(context).expect("context serializes"),
-        });
+        units.push(unit);
     }
     units
+}
+
+fn to_value(context: impl Serialize) -> serde_json::Value {
+    serde_json::to_value(context).expect("context serializes")
 }
