@@ -85,6 +85,8 @@ codes! {
     UplinkAddressNotUsable = "SY0707", Error, "a host's uplink address is its link's network or broadcast address";
     AddressIsUplinkAddress = "SY0708", Error, "a project or VM address is also a host's uplink address or gateway";
     VmsWithoutLan = "SY0709", Error, "a host with VMs has no LAN interface";
+    BadParentUnit = "SY0710", Error, "a VLAN's parent_unit is not a .network file name switchyard can extend";
+    ParentUnitConflict = "SY0711", Error, "a VLAN's parent_unit conflicts with another attachment on its parent";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";

@@ -41,7 +41,7 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Directory of templates overriding the built-in ones, file by file
-        /// (e.g. DIR/switchyard.nft, DIR/networkd/uplink.network).
+        /// (e.g. DIR/switchyard.nft, DIR/networkd/interface.network).
         #[arg(long)]
         templates: Option<PathBuf>,
         /// Render only this host.

@@ -148,6 +148,13 @@ pub struct Vlan {
     pub parent: Sp<String>,
     #[schemars(range(min = 1, max = 4094))]
     pub id: Sp<i64>,
+    /// The file name of the administrator's own systemd-networkd unit for `parent`,
+    /// e.g. "20-eth1.network". With it, switchyard adds its `VLAN=` lines to that
+    /// unit as a drop-in (`networkd/20-eth1.network.d/10-switchyard-vlan.conf`)
+    /// instead of writing a unit of its own for the parent, which would take the
+    /// parent over. Every VLAN on one parent names the same unit, and the parent
+    /// must not be an uplink of the host.
+    pub parent_unit: Option<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -227,6 +227,10 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
     require_root();
     // networkd cannot run in a test namespace, so this runs in check mode: every
     // task is evaluated and reports what it would change, commands are skipped.
+    // net3, as its VLAN parent eth1 has an administrator's unit: switchyard's
+    // `VLAN=` line is a drop-in that must land in that unit's `.d` directory.
+    const NETWORKD_HOST: &str = "net3";
+    const DROP_IN: &str = "20-eth1.network.d/10-switchyard-vlan.conf";
     let temp = tempfile::tempdir().expect("temporary directory");
     let netns = deploy::host_namespace("ansible-nd");
     common::build(&repo_path(TOPOLOGY), &temp.path().join("build"), None);
@@ -234,11 +238,17 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
     std::fs::create_dir_all(&units).expect("networkd directory");
     std::fs::write(units.join("10-switchyard-gone.network"), "[Match]\n").expect("stale unit");
     std::fs::write(units.join("20-other.network"), "[Match]\n").expect("foreign unit");
+    std::fs::create_dir_all(units.join("20-other.network.d")).expect("drop-in directory");
+    std::fs::write(
+        units.join("20-other.network.d/10-switchyard-vlan.conf"),
+        "[Network]\n",
+    )
+    .expect("stale drop-in");
 
     let output = playbook_with(
         &netns,
         temp.path(),
-        serde_json::json!({"switchyard_backend": "networkd"}),
+        serde_json::json!({"switchyard_backend": "networkd", "switchyard_host": NETWORKD_HOST}),
         &["--check"],
     );
     print_recap("networkd, check mode", &output);
@@ -254,17 +264,25 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
     };
     let install = task("Install the systemd-networkd units");
     let model = deploy::model();
-    for interface in deploy::interfaces(&model, HOST)
-        .iter()
+    let uplink_units = deploy::interfaces(&model, NETWORKD_HOST)
+        .into_iter()
         .filter(|i| !i.starts_with("lan"))
-    {
-        let unit = format!("changed: [localhost] => (item=10-switchyard-{interface}.network)");
+        .map(|interface| format!("10-switchyard-{interface}.network"));
+    for unit in uplink_units.chain([DROP_IN.to_owned()]) {
+        let unit = format!("changed: [localhost] => (item={unit})");
         assert!(install.contains(&unit), "`{unit}` missing:\n{install}");
     }
+    let directories = task("Create the directories of the networkd drop-ins");
+    assert!(
+        directories.contains("changed: [localhost] => (item=20-eth1.network.d)"),
+        "{directories}"
+    );
     let remove = task("Remove networkd units the build no longer has");
     assert!(
-        remove.contains("10-switchyard-gone.network") && !remove.contains("20-other"),
-        "only the stale switchyard unit goes:\n{remove}"
+        remove.contains("10-switchyard-gone.network")
+            && remove.contains("20-other.network.d/10-switchyard-vlan.conf")
+            && !remove.contains("20-other.network)"),
+        "only the stale switchyard unit and drop-in go:\n{remove}"
     );
     assert!(task("Install the ip batch").contains("skipping"));
     assert!(stdout.contains("RUNNING HANDLER [switchyard : Reload networkd]"));

@@ -4,6 +4,7 @@
 //!
 //! - names (table keys of uplinks, pools, hosts, projects, VMs): SY0013;
 //! - interface names (uplink `interface`, `lan`, VLAN `parent`): SY0701;
+//! - a VLAN's `parent_unit` (a file name in the networkd directory): SY0710;
 //! - `description`s: never reach an artifact (byte-identical output);
 //! - the source file name: only inside the `#` header comment line of each
 //!   artifact, control characters replaced, and JSON-escaped in the manifest; the
@@ -60,6 +61,7 @@ struct Fields {
     lan: String,
     interface: String,
     parent: String,
+    parent_unit: String,
     /// Of the uplink, pool, host, project and VM.
     descriptions: [Option<String>; 5],
 }
@@ -75,6 +77,7 @@ impl Default for Fields {
             lan: "lan0".into(),
             interface: "up-a".into(),
             parent: "eth1".into(),
+            parent_unit: "20-eth1.network".into(),
             descriptions: Default::default(),
         }
     }
@@ -120,7 +123,7 @@ lan = [{lan}]
 interface = {interface}
 address = "192.0.2.2/30"
 gateway = "192.0.2.1"
-vlan = {{ parent = {parent}, id = 100 }}
+vlan = {{ parent = {parent}, id = 100, parent_unit = {parent_unit} }}
 
 [projects.{project}]
 pools = [{pool}]
@@ -144,6 +147,7 @@ egress = [{{ to = "100.66.0.0/16", via = "198.51.100.7" }}]
             lan = q(&self.lan),
             interface = q(&self.interface),
             parent = q(&self.parent),
+            parent_unit = q(&self.parent_unit),
             d0 = description(0),
             d1 = description(1),
             d2 = description(2),
@@ -232,6 +236,20 @@ fn hostile_interface_names_are_refused() {
             set(&mut topology, hostile);
             assert_refused(&topology, hostile, Code::BadInterfaceName, what);
         }
+    }
+}
+
+/// A `parent_unit` names a file switchyard writes a drop-in directory for: a
+/// hostile one, even ending in `.network`, never becomes a path.
+#[test]
+fn hostile_parent_units_are_refused() {
+    for hostile in HOSTILE {
+        let unit = format!("{hostile}.network");
+        let topology = Fields {
+            parent_unit: unit.clone(),
+            ..Fields::default()
+        };
+        assert_refused(&topology, &unit, Code::BadParentUnit, "VLAN parent_unit");
     }
 }
 

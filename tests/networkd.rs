@@ -21,11 +21,20 @@
 //! VLAN uplinks: this kernel has no 8021q module, so the `.netdev` that would
 //! create `eth1.100` cannot be instantiated (and networkd refuses to adopt a veth
 //! of that name for a `Kind=vlan` netdev). The `.netdev` is left out, the VLAN
-//! interface is a veth of the same name, and networkd configures it from its
-//! `.network` like any uplink (it ignores the parent's `VLAN=` line, logging that
-//! the netdev is unknown). So the VLAN uplinks' addresses, routes and rules are
-//! compared here; the `.netdev` files and `VLAN=` lines themselves are covered by
-//! snapshots only (snapshots/artifact__*netdev*, artifact__*eth1.network*).
+//! interface and its parent are veths of the same names, and networkd configures
+//! the VLAN interface from its `.network` like any uplink. It ignores the parent's
+//! `VLAN=` line, logging `FILE: eth1.100 NetDev could not be found`; that line
+//! names the file the `VLAN=` line was read from, so the test checks that each
+//! VLAN reached networkd from the unit it should. A parent that is itself an
+//! uplink (examples/shared-port.toml) must get its own address, table and rule
+//! too. The `.netdev` files are covered by snapshots only
+//! (snapshots/artifact__*netdev*).
+//!
+//! A VLAN parent whose administrator's unit the topology names (`parent_unit`,
+//! examples/multi-host.toml's net3) gets such a unit here, with an address of its
+//! own ([`ADMIN_ADDRESS`]) and no `VLAN=` line: networkd must configure the
+//! parent from it (the address appears) and read the `VLAN=` line from
+//! switchyard's drop-in (logged under the name of the unit it extends).
 //!
 //! Runs as root (CI does); fails, never skips, without it or without networkd.
 
@@ -39,6 +48,9 @@ use common::{Netns, run_ok};
 use switchyard::plan::HostPlan;
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
+
+/// The address the administrator's own unit for a VLAN parent gives it.
+const ADMIN_ADDRESS: &str = "100.127.0.1/24";
 
 /// How long networkd gets to configure every link.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -157,6 +169,36 @@ fn state(ns: &Netns, host: &HostPlan) -> String {
     out
 }
 
+/// The VLAN parents of `host` configured by an administrator's unit: (parent,
+/// unit file name).
+fn admin_units(host: &HostPlan) -> Vec<(String, String)> {
+    let mut units: Vec<(String, String)> = host
+        .uplinks
+        .iter()
+        .filter_map(|u| {
+            let vlan = u.vlan.as_ref()?;
+            Some((vlan.parent.clone(), vlan.parent_unit.clone()?))
+        })
+        .collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
+/// Waits until the administrator's unit has given `parent` its address.
+fn wait_for_address(ns: &Netns, parent: &str, label: &str) {
+    let started = Instant::now();
+    let address = || ns.ip(&["-4", "-br", "address", "show", "dev", parent]);
+    while !address().contains(ADMIN_ADDRESS) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{label}: {parent} never got {ADMIN_ADDRESS} from the administrator's unit: {}",
+            address()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
     let mut sources: Vec<PathBuf> = common::valid_examples();
     sources.push(PathBuf::from("tests/e2e/topology.toml"));
@@ -221,9 +263,17 @@ fn networkd_configures_what_the_ip_batch_configures() {
                     continue;
                 };
                 if !name.ends_with(".netdev") {
-                    std::fs::write(units.path().join(name), &artifact.content).expect("write unit");
+                    let file = units.path().join(name);
+                    std::fs::create_dir_all(file.parent().expect("a directory"))
+                        .expect("create drop-in directory");
+                    std::fs::write(file, &artifact.content).expect("write unit");
                     written += 1;
                 }
+            }
+            for (parent, unit) in admin_units(&host) {
+                let text =
+                    format!("[Match]\nName={parent}\n\n[Network]\nAddress={ADMIN_ADDRESS}\n");
+                std::fs::write(units.path().join(unit), text).expect("write admin unit");
             }
             assert!(
                 written >= host.uplinks.len(),
@@ -246,7 +296,10 @@ fn networkd_configures_what_the_ip_batch_configures() {
             });
         }
     }
-    assert!(cases.len() >= 5, "two-isps, multi-host's three hosts, e2e");
+    assert!(
+        cases.len() >= 6,
+        "two-isps, multi-host's three hosts, shared-port, e2e"
+    );
 
     // Every networkd runs at once; wait until each has produced the batch's state.
     let started = Instant::now();
@@ -285,6 +338,29 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 uplink.interface, uplink.interface
             );
             assert!(log.contains(&unit), "{}: no `{unit}` in\n{log}", case.label);
+            if let Some(vlan) = &uplink.vlan {
+                // networkd names a drop-in's assignments after the unit it
+                // extends; the administrator's unit here has no `VLAN=` line, so
+                // one logged under its name came from switchyard's drop-in.
+                let file = match &vlan.parent_unit {
+                    Some(admin) => admin.clone(),
+                    None => format!("10-switchyard-{}.network", vlan.parent),
+                };
+                let line = format!(
+                    "/etc/systemd/network/{file}: {} NetDev could not be found",
+                    uplink.interface
+                );
+                assert!(log.contains(&line), "{}: no `{line}` in\n{log}", case.label);
+            }
+        }
+        for (parent, unit) in admin_units(&case.host) {
+            let configured = format!("{parent}: Configuring with /etc/systemd/network/{unit}");
+            assert!(
+                log.contains(&configured),
+                "{}: no `{configured}` in\n{log}",
+                case.label
+            );
+            wait_for_address(&case.networkd_ns, &parent, &case.label);
         }
         println!(
             "{}: networkd matches the ip batch after {:?}\n{}",

@@ -76,6 +76,27 @@ fn no_stale_artifact_snapshots() {
     );
 }
 
+/// A build-wide invariant: every artifact has a path of its own, so none replaces
+/// another on disk and the manifest lists each file once.
+#[test]
+fn no_two_artifacts_of_a_build_share_a_path() {
+    for example in common::valid_examples() {
+        let build = common::build_source(&common::example_source(&example));
+        let mut paths: Vec<&str> = build.artifacts.iter().map(|a| a.path.as_str()).collect();
+        paths.sort_unstable();
+        let shared: BTreeSet<&str> = paths
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        assert!(
+            shared.is_empty(),
+            "{}: paths of more than one artifact: {shared:?}",
+            example.display()
+        );
+    }
+}
+
 /// Every file of a build, as owned (path, content) pairs.
 fn files(source: &Source) -> Vec<(String, String)> {
     common::build_source(source)

@@ -222,14 +222,27 @@ fn a_script_nft_refuses_is_never_installed() {
 #[test]
 #[ignore = "needs root and salt-call: sudo bash .ci/run"]
 fn networkd_backend_renders_units_reload_and_stale_removal() {
+    // net3, as its VLAN parent eth1 has an administrator's unit: switchyard's
+    // `VLAN=` line is a drop-in that must land in that unit's `.d` directory.
+    const NETWORKD_HOST: &str = "net3";
+    const DROP_IN: &str = "20-eth1.network.d/10-switchyard-vlan.conf";
     let minion = Minion::new(&[]);
     let units = minion.path("etc/systemd/network");
-    std::fs::create_dir_all(&units).expect("networkd directory");
+    std::fs::create_dir_all(units.join("20-other.network.d")).expect("networkd directories");
     std::fs::write(units.join("10-switchyard-gone.network"), "[Match]\n").expect("stale unit");
     std::fs::write(units.join("20-other.network"), "[Match]\n").expect("foreign unit");
+    std::fs::write(
+        units.join("20-other.network.d/10-switchyard-vlan.conf"),
+        "[Network]\n",
+    )
+    .expect("stale drop-in");
     // Rendering runs nothing, so a plain namespace will do.
     let netns = Netns::new("salt-show");
-    let (output, states) = minion.call(&netns, "state.show_sls", json!({"backend": "networkd"}));
+    let (output, states) = minion.call(
+        &netns,
+        "state.show_sls",
+        json!({"backend": "networkd", "host": NETWORKD_HOST}),
+    );
     assert!(output.status.success(), "{}", describe(&output));
     let states = states.as_object().expect("rendered states");
 
@@ -238,8 +251,11 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
     )
     .expect("manifest parses");
     let mut expected_units = 0;
-    for file in manifest.files.iter().filter(|f| f.host == HOST) {
-        let Some(name) = file.path.strip_prefix(&format!("{HOST}/networkd/")) else {
+    for file in manifest.files.iter().filter(|f| f.host == NETWORKD_HOST) {
+        let Some(name) = file
+            .path
+            .strip_prefix(&format!("{NETWORKD_HOST}/networkd/"))
+        else {
             continue;
         };
         expected_units += 1;
@@ -250,8 +266,16 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
             "{id}: {state}"
         );
         assert!(state.contains(&format!("salt://switchyard-build/{}", file.path)));
+        assert!(
+            state.contains(&format!("{}/{name}", units.display())),
+            "{id} installs below the networkd directory at its path in the build: {state}"
+        );
     }
-    assert!(expected_units >= 2, "{HOST} has networkd units");
+    assert!(
+        states.contains_key(&format!("switchyard-unit-{DROP_IN}")),
+        "the drop-in is installed"
+    );
+    assert!(expected_units >= 2, "{NETWORKD_HOST} has networkd units");
     assert!(
         !states.contains_key("switchyard-ip"),
         "no ip batch with networkd"
@@ -261,8 +285,14 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
         stale.contains("absent"),
         "the stale unit is removed: {stale}"
     );
+    let stale_drop_in =
+        states["switchyard-stale-20-other.network.d/10-switchyard-vlan.conf"]["file"].to_string();
     assert!(
-        !states.keys().any(|id| id.contains("20-other")),
+        stale_drop_in.contains("absent"),
+        "the stale drop-in is removed: {stale_drop_in}"
+    );
+    assert!(
+        !states.keys().any(|id| id.ends_with("20-other.network")),
         "other tools' units are left alone"
     );
     let reload = states["switchyard-networkd-reload"]["cmd"].to_string();
@@ -271,7 +301,7 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
         .keys()
         .filter(|id| id.starts_with("switchyard-unit-") || id.starts_with("switchyard-stale-"))
         .collect();
-    assert_eq!(unit_ids.len(), expected_units + 1, "{unit_ids:?}");
+    assert_eq!(unit_ids.len(), expected_units + 2, "{unit_ids:?}");
     for id in unit_ids {
         let state = states[id]["file"].to_string();
         assert!(

@@ -24,6 +24,7 @@ mod uplink_address_reuse;
 mod uplink_attached;
 mod uplink_identity;
 mod uplink_link;
+mod vlan_parent_unit;
 mod vlans;
 mod vm_public;
 mod vm_via;
@@ -58,6 +59,7 @@ const RULES: &[Rule] = &[
     uplink_link::check,
     uplink_address_reuse::check,
     lan::check,
+    vlan_parent_unit::check,
     no_default::check,
     unused_address::check,
     shadowed_egress::check,

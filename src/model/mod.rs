@@ -98,6 +98,8 @@ pub struct Attachment {
 pub struct Vlan {
     pub parent: Spanned<String>,
     pub id: Spanned<u16>,
+    /// The administrator's own .network file for the parent, if named.
+    pub parent_unit: Option<Spanned<String>>,
 }
 
 #[derive(Debug)]

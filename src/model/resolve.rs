@@ -358,6 +358,10 @@ impl Resolver<'_> {
                 .map(|id| Vlan {
                     parent: spanned(vlan.parent.get().clone(), &vlan.parent),
                     id,
+                    parent_unit: vlan
+                        .parent_unit
+                        .as_ref()
+                        .map(|unit| spanned(unit.get().clone(), unit)),
                 })
         });
         match (uplink_id, address, gateway, vlan) {

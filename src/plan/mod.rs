@@ -82,6 +82,9 @@ pub struct UplinkPlan {
 pub struct VlanPlan {
     pub parent: String,
     pub id: u16,
+    /// The administrator's own .network file for the parent: the `VLAN=` lines
+    /// go into a drop-in for it instead of a unit of switchyard's.
+    pub parent_unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +219,7 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
                 vlan: attachment.vlan.as_ref().map(|v| VlanPlan {
                     parent: v.parent.value.clone(),
                     id: v.id.value,
+                    parent_unit: v.parent_unit.as_ref().map(|unit| unit.value.clone()),
                 }),
             }
         })

@@ -7,6 +7,8 @@ mod ip;
 mod networkd;
 mod nft;
 
+pub use networkd::UNIT_PREFIX;
+
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -28,16 +30,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/switchyard.ip"),
     ),
     (
-        "networkd/uplink.network",
-        include_str!("../../templates/networkd/uplink.network"),
+        "networkd/interface.network",
+        include_str!("../../templates/networkd/interface.network"),
     ),
     (
         "networkd/vlan.netdev",
         include_str!("../../templates/networkd/vlan.netdev"),
     ),
     (
-        "networkd/parent.network",
-        include_str!("../../templates/networkd/parent.network"),
+        "networkd/vlan-drop-in.conf",
+        include_str!("../../templates/networkd/vlan-drop-in.conf"),
     ),
 ];
 
@@ -63,6 +65,8 @@ pub enum RenderError {
         host: String,
         source: minijinja::Error,
     },
+    #[error("two artifacts would be written to {0} (a switchyard bug: please report it)")]
+    PathCollision(String),
     #[error("--templates: {0} is not a switchyard template (known: {known})", known = TEMPLATES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
     UnknownTemplate(String),
 }
@@ -138,8 +142,7 @@ impl Renderer {
         for host in per_host {
             artifacts.extend(host?);
         }
-        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(artifacts)
+        sorted_by_unique_path(artifacts)
     }
 
     fn host_artifacts(
@@ -180,6 +183,19 @@ impl Renderer {
             host: host.name.clone(),
             content: self.render(template, &host.name, context)?,
         })
+    }
+}
+
+/// `artifacts` sorted by path; an error, rather than one file silently replacing
+/// another on disk and appearing twice in the manifest, if two share a path.
+fn sorted_by_unique_path(mut artifacts: Vec<Artifact>) -> Result<Vec<Artifact>, RenderError> {
+    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    match artifacts
+        .windows(2)
+        .find(|pair| pair[0].path == pair[1].path)
+    {
+        Some(pair) => Err(RenderError::PathCollision(pair[0].path.clone())),
+        None => Ok(artifacts),
     }
 }
 
@@ -281,3 +297,41 @@ fn hex_digest(bytes: &[u8]) -> String {
 }
 
 pub const MANIFEST: &str = "manifest.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(path: &str, content: &str) -> Artifact {
+        Artifact {
+            path: path.to_owned(),
+            host: "net1".to_owned(),
+            content: content.to_owned(),
+        }
+    }
+
+    #[test]
+    fn two_artifacts_with_one_path_are_an_error_not_an_overwrite() {
+        let artifacts = vec![
+            artifact("net1/networkd/10-switchyard-eth1.network", "uplink"),
+            artifact("net1/switchyard.nft", "nft"),
+            artifact("net1/networkd/10-switchyard-eth1.network", "parent"),
+        ];
+        let error = sorted_by_unique_path(artifacts).expect_err("a collision");
+        assert!(
+            matches!(&error, RenderError::PathCollision(path) if path == "net1/networkd/10-switchyard-eth1.network"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn distinct_paths_come_back_sorted() {
+        let artifacts = vec![artifact("net1/b", "b"), artifact("net1/a", "a")];
+        let paths: Vec<String> = sorted_by_unique_path(artifacts)
+            .expect("no collision")
+            .into_iter()
+            .map(|a| a.path)
+            .collect();
+        assert_eq!(paths, ["net1/a", "net1/b"]);
+    }
+}

@@ -1,6 +1,8 @@
-//! The systemd-networkd backend: per uplink a .network (address, routes in its
-//! table, RoutingPolicyRule); VLAN uplinks also a .netdev and a `VLAN=` line on the
-//! parent's .network.
+//! The systemd-networkd backend: one .network per interface the host configures
+//! (an uplink's address, routes in its table and RoutingPolicyRule; the `VLAN=`
+//! lines of the VLAN uplinks on it; or both, when a VLAN's parent is itself an
+//! uplink), and a .netdev per VLAN uplink. A VLAN parent whose administrator's
+//! own unit is named (`parent_unit`) gets a drop-in for that unit instead.
 
 use std::collections::BTreeMap;
 
@@ -8,11 +10,12 @@ use serde::Serialize;
 
 use super::Header;
 use super::ip::{Uplink, uplink};
-use crate::plan::{self, HostPlan};
+use crate::plan::{self, HostPlan, UplinkPlan};
 
-/// Prefix of every unit file name: sorts before most distribution defaults, so
-/// these units win for their interfaces.
-const UNIT_PREFIX: &str = "10-switchyard-";
+/// Prefix of every file name switchyard writes into the networkd directory: sorts
+/// before most distribution defaults, so these units win for their interfaces,
+/// and marks the files a deployment may remove when a build no longer has them.
+pub const UNIT_PREFIX: &str = "10-switchyard-";
 
 pub struct Unit {
     pub template: &'static str,
@@ -22,55 +25,93 @@ pub struct Unit {
 }
 
 #[derive(Serialize)]
-struct UplinkContext<'a> {
+struct NetdevContext<'a> {
     header: &'a str,
     uplink: Uplink<'a>,
-    uplink_mask_decimal: u32,
 }
 
+/// networkd applies only the first .network file matching an interface, so all
+/// an interface needs goes into one unit: the uplink it carries untagged, if any,
+/// and the VLANs on it.
 #[derive(Serialize)]
-struct ParentContext<'a> {
+struct InterfaceContext<'a> {
     header: &'a str,
-    parent: &'a str,
+    interface: &'a str,
+    uplink: Option<Uplink<'a>>,
+    uplink_mask_decimal: u32,
     vlans: Vec<&'a str>,
+}
+
+/// The `VLAN=` lines for a parent the administrator's own unit configures.
+#[derive(Serialize)]
+struct DropInContext<'a> {
+    header: &'a str,
+    interface: &'a str,
+    parent_unit: &'a str,
+    vlans: Vec<&'a str>,
+}
+
+#[derive(Default)]
+struct Interface<'a> {
+    uplink: Option<&'a UplinkPlan>,
+    vlans: Vec<&'a str>,
+    /// The administrator's unit for this VLAN parent (the same for all its VLANs).
+    parent_unit: Option<&'a str>,
 }
 
 pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
     let mut units = Vec::new();
-    let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // By name: one entry (and so one file) per interface, in a stable order.
+    let mut interfaces: BTreeMap<&str, Interface> = BTreeMap::new();
     for plan_uplink in &host.uplinks {
-        let context = UplinkContext {
-            header: header.text(),
-            uplink: uplink(plan_uplink),
-            uplink_mask_decimal: plan::UPLINK_MARK_MASK,
-        };
-        let context = serde_json::to_value(context).expect("context serializes");
-        let interface = &plan_uplink.interface;
+        let interface = plan_uplink.interface.as_str();
+        interfaces.entry(interface).or_default().uplink = Some(plan_uplink);
         if let Some(vlan) = &plan_uplink.vlan {
-            parents.entry(&vlan.parent).or_default().push(interface);
+            let parent = interfaces.entry(&vlan.parent).or_default();
+            parent.vlans.push(interface);
+            parent.parent_unit = parent.parent_unit.or(vlan.parent_unit.as_deref());
+            let context = NetdevContext {
+                header: header.text(),
+                uplink: uplink(plan_uplink),
+            };
             units.push(Unit {
                 template: "networkd/vlan.netdev",
                 file: format!("networkd/{UNIT_PREFIX}{interface}.netdev"),
-                context: context.clone(),
+                context: to_value(context),
             });
         }
-        units.push(Unit {
-            template: "networkd/uplink.network",
-            file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
-            context,
-        });
     }
-    for (parent, vlans) in parents {
-        let context = ParentContext {
-            header: header.text(),
-            parent,
-            vlans,
+    for (interface, found) in interfaces {
+        let unit = match (found.uplink, found.parent_unit) {
+            // check rejects a parent_unit on an uplink's interface; should one get
+            // here, switchyard's unit for the uplink still wins and carries the VLANs.
+            (None, Some(parent_unit)) => Unit {
+                template: "networkd/vlan-drop-in.conf",
+                file: format!("networkd/{parent_unit}.d/{UNIT_PREFIX}vlan.conf"),
+                context: to_value(DropInContext {
+                    header: header.text(),
+                    interface,
+                    parent_unit,
+                    vlans: found.vlans,
+                }),
+            },
+            (carried, _) => Unit {
+                template: "networkd/interface.network",
+                file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
+                context: to_value(InterfaceContext {
+                    header: header.text(),
+                    interface,
+                    uplink: carried.map(uplink),
+                    uplink_mask_decimal: plan::UPLINK_MARK_MASK,
+                    vlans: found.vlans,
+                }),
+            },
         };
-        units.push(Unit {
-            template: "networkd/parent.network",
-            file: format!("networkd/{UNIT_PREFIX}{parent}.network"),
-            context: serde_json::to_value(context).expect("context serializes"),
-        });
+        units.push(unit);
     }
     units
+}
+
+fn to_value(context: impl Serialize) -> serde_json::Value {
+    serde_json::to_value(context).expect("context serializes")
 }

@@ -98,8 +98,10 @@ switchyard-ip-reload:
       - cmd: switchyard-nft-reload
 {%- else %}
 {%- set wanted = [] %}
+{#- A unit's path below the host's networkd/ is its path below networkd_dest: a
+    drop-in for an administrator's own unit lives in that unit's `.d` directory. #}
 {%- for unit in units %}
-{%- set name = unit.path.split('/') | last %}
+{%- set name = unit.path.split('/', 2) | last %}
 {%- do wanted.append(name) %}
 
 switchyard-unit-{{ name }}:
@@ -113,10 +115,11 @@ switchyard-unit-{{ name }}:
       - cmd: switchyard-networkd-reload
 {%- endfor %}
 {#- Units of uplinks no longer in the topology would otherwise stay configured. #}
-{%- for stale in salt['file.find'](sy.networkd_dest, name='10-switchyard-*', type='f', maxdepth=1) %}
-{%- if stale.split('/') | last not in wanted %}
+{%- for stale in salt['file.find'](sy.networkd_dest, name='10-switchyard-*', type='f', maxdepth=2) %}
+{%- set name = stale[sy.networkd_dest | length + 1:] %}
+{%- if name not in wanted %}
 
-switchyard-stale-{{ stale.split('/') | last }}:
+switchyard-stale-{{ name }}:
   file.absent:
     - name: {{ stale }}
     - onchanges_in:
