@@ -252,7 +252,7 @@ pub struct Manifest {
     /// The program and version that wrote the files, e.g. `switchyard 0.1.0`.
     pub generator: String,
     /// The file name (without its directory) of the topology the build was made
-    /// from.
+    /// from, or `<stdin>` when it was read from standard input.
     pub source: String,
     /// SHA-256 of the topology's bytes, lowercase hexadecimal.
     #[schemars(pattern(r"^[0-9a-f]{64}$"))]
