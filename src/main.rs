@@ -1,12 +1,14 @@
-//! The command line. This is the only file that touches the file system or the
-//! terminal; everything it calls is pure.
+//! The command line. This file and `output_dir.rs` (how `build` replaces its
+//! output directory) are the only ones that touch the file system or the
+//! terminal; everything they call is pure.
+
+mod output_dir;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use switchyard::BuildError;
@@ -39,7 +41,9 @@ enum Command {
     Build {
         /// The topology file, or `-` for standard input.
         topology: PathBuf,
-        /// Output directory; its previous content is replaced.
+        /// Output directory: absent, empty or an earlier build, which is replaced.
+        /// Anything else (a file that is not the earlier build's, a symbolic
+        /// link) is refused and left untouched.
         #[arg(short, long)]
         output: PathBuf,
         /// Directory of templates overriding the built-in ones, file by file
@@ -305,46 +309,14 @@ fn build(
     host: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let build = compile(path, templates, host)?;
-    write_atomically(output, &build.files())
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", output.display())))?;
+    let topology = (!reads_stdin(path)).then_some(path);
+    output_dir::replace(output, &build.files(), topology)
+        .map_err(|output_dir::NotWritten(message)| Failure::Usage(message))?;
     // The process exits next and the kernel takes its memory back at once; freeing
     // the model, plan and artifacts one allocation at a time first would cost ~5%
     // of a 100k-VM build (rustc skips its final frees the same way).
     std::mem::forget(build);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `files` into a fresh directory beside `output`, then swaps it in with
-/// one rename (RENAME_EXCHANGE when `output` exists), so readers see the old tree
-/// or the new one, never a mix.
-fn write_atomically(output: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
-    let parent = match output.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".switchyard-build-")
-        .tempdir_in(parent)?;
-    // Files are independent: write them side by side (a 100k-VM build is ~44 MB).
-    files.par_iter().try_for_each(|(relative, content)| {
-        let path = staging.path().join(relative);
-        std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
-        std::fs::write(path, content)
-    })?;
-    if output.exists() {
-        rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            staging.path(),
-            rustix::fs::CWD,
-            output,
-            rustix::fs::RenameFlags::EXCHANGE,
-        )?;
-        // `staging` now holds the old tree and is removed when dropped.
-    } else {
-        std::fs::rename(staging.keep(), output)?;
-    }
-    Ok(())
 }
 
 fn diff(
