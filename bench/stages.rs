@@ -46,9 +46,10 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], Strin
         return Err("the topology is invalid (run `switchyard check`)".into());
     }
     let (plan, plan_time) = timed(|| plan::plan(&model, None));
-    let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source.name));
+    let source_id = render::SourceId::new(source);
+    let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source_id));
     let artifacts = artifacts.map_err(|e| e.to_string())?;
-    let (manifest, manifest_time) = timed(|| render::manifest(&artifacts, &source.name));
+    let (manifest, manifest_time) = timed(|| render::manifest(&artifacts, &source_id));
     std::hint::black_box((artifacts, manifest));
     Ok([
         floor,

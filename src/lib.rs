@@ -144,8 +144,9 @@ pub fn build(
     let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
     let only = host.map(|name| find_host(&model, name)).transpose()?;
     let plan = plan::plan(&model, only);
-    let artifacts = renderer.render_plan(&plan, &source.name)?;
-    let manifest = render::manifest(&artifacts, &source.name);
+    let source_id = render::SourceId::new(source);
+    let artifacts = renderer.render_plan(&plan, &source_id)?;
+    let manifest = render::manifest(&artifacts, &source_id);
     Ok(Build {
         artifacts,
         manifest,

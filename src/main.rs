@@ -1,12 +1,14 @@
-//! The command line. This is the only file that touches the file system or the
-//! terminal; everything it calls is pure.
+//! The command line. This file and `output_dir.rs` (how `build` replaces its
+//! output directory) are the only ones that touch the file system or the
+//! terminal; everything they call is pure.
 
-use std::io::Read;
+mod output_dir;
+
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use switchyard::BuildError;
@@ -27,6 +29,7 @@ struct Cli {
 enum Command {
     /// Validate a topology and report every problem.
     Check {
+        /// The topology file, or `-` for standard input.
         topology: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -36,8 +39,11 @@ enum Command {
     },
     /// Render every host's artifacts into DIR (replaced atomically).
     Build {
+        /// The topology file, or `-` for standard input.
         topology: PathBuf,
-        /// Output directory; its previous content is replaced.
+        /// Output directory: absent, empty or an earlier build, which is replaced.
+        /// Anything else (a file that is not the earlier build's, a symbolic
+        /// link) is refused and left untouched.
         #[arg(short, long)]
         output: PathBuf,
         /// Directory of templates overriding the built-in ones, file by file
@@ -50,6 +56,7 @@ enum Command {
     },
     /// Show a unified diff of DIR against a fresh build; exit 1 when they differ.
     Diff {
+        /// The topology file, or `-` for standard input.
         topology: PathBuf,
         dir: PathBuf,
         #[arg(long)]
@@ -60,6 +67,7 @@ enum Command {
     /// Say what the dataplane does with one packet: outbound from a VM (its name or
     /// private address), or inbound from an outside address to a public address.
     Trace {
+        /// The topology file, or `-` for standard input.
         topology: PathBuf,
         /// A VM name, a VM's private address, or an outside address.
         #[arg(long)]
@@ -75,6 +83,7 @@ enum Command {
     /// Hosts, uplinks, pools, projects and VMs, with attachments, ACLs, public
     /// addresses and egress preferences as labelled edges.
     Graph {
+        /// The topology file, or `-` for standard input.
         topology: PathBuf,
         /// Show only this host and what it touches.
         #[arg(long)]
@@ -122,7 +131,7 @@ fn main() -> ExitCode {
             topology,
             format,
             deny_warnings,
-        } => check(&topology, format, deny_warnings),
+        } => run(|| check(&topology, format, deny_warnings)),
         Command::Build {
             topology,
             output,
@@ -142,38 +151,37 @@ fn main() -> ExitCode {
             format,
         } => run(|| trace(&topology, &from, to, format)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "switchyard",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
-        }
+        Command::Completions { shell } => run(|| {
+            // clap_complete panics when its writer fails: generate into memory.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "switchyard", &mut script);
+            print_stdout(script)?;
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Man { output_dir } => run(|| {
             match output_dir {
                 Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
-                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?,
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                    print_stdout(page)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Schema { manifest } => {
-            if manifest {
-                print!("{}", switchyard::schema::manifest_schema());
+        Command::Schema { manifest } => run(|| {
+            print_stdout(if manifest {
+                switchyard::schema::manifest_schema()
             } else {
-                print!("{}", switchyard::schema::topology_schema());
-            }
-            ExitCode::SUCCESS
-        }
+                switchyard::schema::topology_schema()
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }),
     }
 }
 
-fn check(path: &Path, format: Format, deny_warnings: bool) -> ExitCode {
-    let source = match read_topology(path, format) {
-        Ok(source) => source,
-        Err(exit) => return exit,
-    };
+fn check(path: &Path, format: Format, deny_warnings: bool) -> Result<ExitCode, Failure> {
+    let source = read_topology(path, format)?;
     let (diagnostics, failed) = match switchyard::validate(&source) {
         Ok(validated) => {
             let failed = deny_warnings && !validated.warnings.is_empty();
@@ -181,16 +189,31 @@ fn check(path: &Path, format: Format, deny_warnings: bool) -> ExitCode {
         }
         Err(diagnostics) => (diagnostics, true),
     };
-    report(&source, &diagnostics, format);
-    if failed {
+    report(&source, &diagnostics, format)?;
+    Ok(if failed {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
-/// A command's failure: already reported (invalid topology) or an I/O or usage
-/// error still to print.
+/// Writes to standard output. Every command prints its result through here, so
+/// a closed or full standard output ends it with exit 2 instead of `print!`'s
+/// panic. A closed pipe means the reader is gone (`| head`): nobody is left to
+/// read a message, so it ends quietly; other errors (a full disk) are reported.
+fn print_stdout(bytes: impl AsRef<[u8]>) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes.as_ref())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::BrokenPipe => Failure::Reported(ExitCode::from(EXIT_USAGE)),
+            _ => Failure::Usage(format!("cannot write to standard output: {error}")),
+        })
+}
+
+/// A command's failure: already reported (invalid topology) or needing no
+/// message (a closed standard output), or an I/O or usage error still to print.
 enum Failure {
     Reported(ExitCode),
     Usage(String),
@@ -218,14 +241,14 @@ fn compile(
     templates: Option<&Path>,
     host: Option<&str>,
 ) -> Result<switchyard::Build, Failure> {
-    let source = read_topology(path, Format::Human).map_err(Failure::Reported)?;
+    let source = read_topology(path, Format::Human)?;
     let overrides = match templates {
         Some(dir) => read_templates(dir)?,
         None => BTreeMap::new(),
     };
     let renderer = Renderer::new(overrides).map_err(|e| Failure::Usage(e.to_string()))?;
     let build = switchyard::build(&source, host, &renderer).map_err(|e| failure(&source, e))?;
-    report(&source, &build.warnings, Format::Human);
+    report(&source, &build.warnings, Format::Human)?;
     Ok(build)
 }
 
@@ -233,19 +256,19 @@ fn compile(
 /// usage error (exit 2).
 fn failure(source: &Source, error: BuildError) -> Failure {
     match error {
-        BuildError::Invalid(diagnostics) => {
-            report(source, &diagnostics, Format::Human);
-            Failure::Reported(ExitCode::from(EXIT_INVALID))
-        }
+        BuildError::Invalid(diagnostics) => match report(source, &diagnostics, Format::Human) {
+            Ok(()) => Failure::Reported(ExitCode::from(EXIT_INVALID)),
+            Err(failure) => failure,
+        },
         error => Failure::Usage(error.to_string()),
     }
 }
 
 fn graph(path: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
-    let source = read_topology(path, Format::Human).map_err(Failure::Reported)?;
+    let source = read_topology(path, Format::Human)?;
     let (dot, warnings) = switchyard::graph_dot(&source, host).map_err(|e| failure(&source, e))?;
-    report(&source, &warnings, Format::Human);
-    print!("{dot}");
+    report(&source, &warnings, Format::Human)?;
+    print_stdout(dot)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -286,46 +309,14 @@ fn build(
     host: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let build = compile(path, templates, host)?;
-    write_atomically(output, &build.files())
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", output.display())))?;
+    let topology = (!reads_stdin(path)).then_some(path);
+    output_dir::replace(output, &build.files(), topology)
+        .map_err(|output_dir::NotWritten(message)| Failure::Usage(message))?;
     // The process exits next and the kernel takes its memory back at once; freeing
     // the model, plan and artifacts one allocation at a time first would cost ~5%
     // of a 100k-VM build (rustc skips its final frees the same way).
     std::mem::forget(build);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `files` into a fresh directory beside `output`, then swaps it in with
-/// one rename (RENAME_EXCHANGE when `output` exists), so readers see the old tree
-/// or the new one, never a mix.
-fn write_atomically(output: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
-    let parent = match output.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".switchyard-build-")
-        .tempdir_in(parent)?;
-    // Files are independent: write them side by side (a 100k-VM build is ~44 MB).
-    files.par_iter().try_for_each(|(relative, content)| {
-        let path = staging.path().join(relative);
-        std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
-        std::fs::write(path, content)
-    })?;
-    if output.exists() {
-        rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            staging.path(),
-            rustix::fs::CWD,
-            output,
-            rustix::fs::RenameFlags::EXCHANGE,
-        )?;
-        // `staging` now holds the old tree and is removed when dropped.
-    } else {
-        std::fs::rename(staging.keep(), output)?;
-    }
-    Ok(())
 }
 
 fn diff(
@@ -353,12 +344,12 @@ fn diff(
             differs = true;
             let old_name = format!("{}/{relative}", dir.display());
             let new_name = format!("build/{relative}");
-            print!(
-                "{}",
+            print_stdout(
                 similar::TextDiff::from_lines(old, new)
                     .unified_diff()
                     .header(&old_name, &new_name)
-            );
+                    .to_string(),
+            )?;
         }
     }
     Ok(if differs {
@@ -374,32 +365,36 @@ fn trace(
     to: std::net::Ipv4Addr,
     format: Format,
 ) -> Result<ExitCode, Failure> {
-    let source = read_topology(path, format).map_err(Failure::Reported)?;
+    let source = read_topology(path, format)?;
     let tracer = match Tracer::new(&source) {
         Ok(tracer) => tracer,
         Err(diagnostics) => {
-            report(&source, &diagnostics, format);
+            report(&source, &diagnostics, format)?;
             return Err(Failure::Reported(ExitCode::from(EXIT_INVALID)));
         }
     };
-    report(&source, &tracer.warnings, Format::Human);
+    report(&source, &tracer.warnings, Format::Human)?;
     let trace = tracer
         .trace(from, to)
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    match format {
-        Format::Human => print!("{}", trace.to_human()),
-        Format::Json => print!("{}", trace.to_json()),
-    }
+    print_stdout(match format {
+        Format::Human => trace.to_human(),
+        Format::Json => trace.to_json(),
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) {
+/// Human diagnostics go to stderr; JSON ones are the result, on stdout.
+fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) -> Result<(), Failure> {
     match format {
-        Format::Human => eprint!(
-            "{}",
-            diagnostic::render_human(source, diagnostics, terminal_width())
-        ),
-        Format::Json => print!("{}", diagnostic::render_json(source, diagnostics)),
+        Format::Human => {
+            eprint!(
+                "{}",
+                diagnostic::render_human(source, diagnostics, terminal_width())
+            );
+            Ok(())
+        }
+        Format::Json => print_stdout(diagnostic::render_json(source, diagnostics)),
     }
 }
 
@@ -410,23 +405,34 @@ fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
-/// Reads the topology. A file that cannot be read is an I/O error (exit 2); an
-/// oversized or non-UTF-8 one is reported like any other invalid topology (exit 1).
-fn read_topology(path: &Path, format: Format) -> Result<Source, ExitCode> {
-    let name = path.display().to_string();
+/// `-` names standard input wherever a topology is expected.
+fn reads_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// Reads the topology (`-`: standard input, named `<stdin>` in diagnostics and
+/// artifacts). A file that cannot be read is an I/O error (exit 2); an oversized
+/// or non-UTF-8 one is reported like any other invalid topology (exit 1).
+fn read_topology(path: &Path, format: Format) -> Result<Source, Failure> {
     let mut bytes = Vec::new();
     let limit = switchyard::MAX_INPUT_BYTES as u64 + 1;
-    let read = std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes));
+    let (name, read) = if reads_stdin(path) {
+        let read = std::io::stdin().lock().take(limit).read_to_end(&mut bytes);
+        ("<stdin>".to_owned(), read)
+    } else {
+        let read =
+            std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes));
+        (path.display().to_string(), read)
+    };
     if let Err(error) = read {
-        eprintln!("error: cannot read {name}: {error}");
-        return Err(ExitCode::from(EXIT_USAGE));
+        return Err(Failure::Usage(format!("cannot read {name}: {error}")));
     }
     match Source::from_bytes(name, bytes) {
         Ok(source) => Ok(source),
         Err(failure) => {
             let (source, diagnostic) = *failure;
-            report(&source, &[diagnostic], format);
-            Err(ExitCode::from(EXIT_INVALID))
+            report(&source, &[diagnostic], format)?;
+            Err(Failure::Reported(ExitCode::from(EXIT_INVALID)))
         }
     }
 }

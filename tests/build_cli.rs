@@ -52,6 +52,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The last component of a `/`-separated path: how artifacts name their source.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// Entries of `dir` other than `keep`: leftovers of a build (staging directories).
 fn others_in(dir: &Path, keep: &str) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
@@ -74,7 +79,11 @@ fn build_writes_a_manifest_whose_hashes_match_the_files() {
             .expect("manifest.json written");
         let manifest: serde_json::Value =
             serde_json::from_slice(&manifest).expect("manifest.json is JSON");
-        assert_eq!(manifest["source"], topology);
+        assert_eq!(manifest["source"], file_name(topology));
+        assert_eq!(
+            manifest["source_sha256"].as_str(),
+            Some(sha256_hex(&std::fs::read(repo_path(topology)).expect("read")).as_str())
+        );
         let listed = manifest["files"].as_array().expect("files is an array");
         assert_eq!(
             listed.len(),
@@ -101,12 +110,13 @@ fn build_writes_a_manifest_whose_hashes_match_the_files() {
 }
 
 #[test]
-fn build_replaces_an_existing_directory_atomically() {
+fn build_replaces_an_earlier_build_atomically() {
     let work = tempfile::tempdir().expect("temporary directory");
     let out = work.path().join("out");
-    std::fs::create_dir_all(out.join("net9")).expect("mkdir");
-    std::fs::write(out.join("stray.txt"), "left from before").expect("write");
-    std::fs::write(out.join("net9/switchyard.nft"), "old host").expect("write");
+    // An earlier build with other hosts: its net2/ and net3/ must not survive.
+    // Named `out/`, as an operator types it.
+    let slashed = PathBuf::from(format!("{}/", out.display()));
+    assert_exit(&build(MULTI_HOST, &slashed, &[]), 0);
     let before = std::fs::metadata(&out).expect("stat").ino();
 
     assert_exit(&build(TWO_ISPS, &out, &[]), 0);
@@ -120,6 +130,194 @@ fn build_replaces_an_existing_directory_atomically() {
     let mut leftovers = others_in(work.path(), "out");
     leftovers.retain(|path| !path.ends_with("fresh"));
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+}
+
+#[test]
+fn build_writes_into_an_empty_directory() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    assert!(tree(&out).contains_key("manifest.json"));
+    assert!(others_in(work.path(), "out").is_empty());
+}
+
+/// Every entry below `dir` (not following symlinks) with its type and content,
+/// to show that a refused build touched nothing.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut entries = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::symlink_metadata(&path).expect("lstat");
+        let what = if metadata.is_dir() {
+            let mut children: Vec<PathBuf> = std::fs::read_dir(&path)
+                .expect("read_dir")
+                .map(|entry| entry.expect("directory entry").path())
+                .collect();
+            children.sort();
+            pending.extend(children);
+            format!("dir {}", metadata.ino())
+        } else if metadata.is_symlink() {
+            format!("link to {:?}", std::fs::read_link(&path).expect("readlink"))
+        } else {
+            format!("file {:?}", std::fs::read(&path).expect("read"))
+        };
+        entries.push((path, what));
+    }
+    entries
+}
+
+/// Runs `build TOPOLOGY -o out` in `work` and asserts that it is refused with
+/// exit 2 and a message naming `culprit`, and that nothing in `work` changed.
+fn assert_refused(work: &Path, topology: &str, out: &Path, culprit: &str) {
+    let before = snapshot(work);
+    let output = build(topology, out, &[]);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(culprit), "{}", describe(&output));
+    assert!(!stderr.contains("panicked"), "{}", describe(&output));
+    assert_eq!(
+        snapshot(work),
+        before,
+        "a refused build changed {}",
+        work.display()
+    );
+}
+
+#[test]
+fn build_refuses_a_directory_of_unrelated_files() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("configs");
+    std::fs::create_dir_all(out.join("notes")).expect("mkdir");
+    std::fs::write(out.join("notes/todo.txt"), "precious\n").expect("write");
+    assert_refused(work.path(), TWO_ISPS, &out, "notes/todo.txt");
+}
+
+#[test]
+fn build_refuses_an_earlier_build_with_one_foreign_file() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    std::fs::write(out.join("net2/notes.txt"), "by hand\n").expect("write");
+    assert_refused(work.path(), MULTI_HOST, &out, "net2/notes.txt");
+
+    // An empty directory the build did not make is foreign too.
+    std::fs::remove_file(out.join("net2/notes.txt")).expect("remove");
+    std::fs::create_dir(out.join("keep")).expect("mkdir");
+    assert_refused(work.path(), MULTI_HOST, &out, "keep");
+    std::fs::remove_dir(out.join("keep")).expect("rmdir");
+    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+}
+
+#[test]
+fn build_refuses_a_symlink_inside_an_earlier_build() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let elsewhere = work.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    std::fs::write(elsewhere.join("keep.txt"), "precious\n").expect("write");
+    let out = work.path().join("out");
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    // A link in place of a listed file, and a link to a directory outside.
+    let listed = out.join("net1/switchyard.ip");
+    std::fs::remove_file(&listed).expect("remove");
+    std::os::unix::fs::symlink(elsewhere.join("keep.txt"), &listed).expect("symlink");
+    assert_refused(work.path(), TWO_ISPS, &out, "net1/switchyard.ip");
+    std::fs::remove_file(&listed).expect("remove");
+    std::os::unix::fs::symlink(&elsewhere, out.join("net1/more")).expect("symlink");
+    assert_refused(work.path(), TWO_ISPS, &out, "net1/more");
+}
+
+#[test]
+fn build_never_deletes_the_topology_inside_the_output_directory() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let sub = work.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    let topology = sub.join("two-isps.toml");
+    std::fs::copy(repo_path(TWO_ISPS), &topology).expect("copy");
+    let topology = topology.to_str().expect("UTF-8 path");
+    assert_refused(work.path(), topology, &sub, "two-isps.toml");
+    assert!(Path::new(topology).is_file());
+}
+
+#[test]
+fn build_never_replaces_the_topology_even_as_a_file_of_an_earlier_build() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    // The topology saved over (hard-linked to) a file the manifest lists.
+    let listed = out.join("net1/switchyard.ip");
+    std::fs::remove_file(&listed).expect("remove");
+    std::fs::copy(repo_path(TWO_ISPS), &listed).expect("copy");
+    let linked = work.path().join("topology.toml");
+    std::fs::hard_link(&listed, &linked).expect("hard link");
+    for topology in [&listed, &linked] {
+        let topology = topology.to_str().expect("UTF-8 path");
+        assert_refused(work.path(), topology, &out, "holds the topology");
+    }
+}
+
+#[test]
+fn build_refuses_an_existing_file_as_output() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let topology = work.path().join("two-isps.toml");
+    std::fs::copy(repo_path(TWO_ISPS), &topology).expect("copy");
+    let file = work.path().join("file");
+    std::fs::write(&file, "not a directory\n").expect("write");
+    assert_refused(work.path(), TWO_ISPS, &file, "not a directory");
+    // Not even the topology itself.
+    let topology_arg = topology.to_str().expect("UTF-8 path");
+    assert_refused(work.path(), topology_arg, &topology, "not a directory");
+}
+
+#[test]
+fn build_refuses_a_symlink_as_output_and_leaves_nothing() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dangling = work.path().join("dangling");
+    std::os::unix::fs::symlink(work.path().join("nowhere"), &dangling).expect("symlink");
+    assert_refused(work.path(), TWO_ISPS, &dangling, "symbolic link");
+
+    let real = work.path().join("real");
+    assert_exit(&build(TWO_ISPS, &real, &[]), 0);
+    let link = work.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    assert_refused(work.path(), TWO_ISPS, &link, "symbolic link");
+    // Also when named with a trailing slash, which makes lstat follow the link.
+    let slashed = PathBuf::from(format!("{}/", link.display()));
+    assert_refused(work.path(), TWO_ISPS, &slashed, "symbolic link");
+}
+
+#[test]
+fn output_does_not_depend_on_how_the_topology_path_is_spelled() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let absolute = repo_path(TWO_ISPS);
+    let spellings = [
+        TWO_ISPS,
+        "./examples/../examples/two-isps.toml",
+        absolute.to_str().expect("UTF-8 path"),
+    ];
+    let trees: Vec<_> = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, topology)| {
+            let out = work.path().join(format!("out-{i}"));
+            assert_exit(&build(topology, &out, &[]), 0);
+            tree(&out)
+        })
+        .collect();
+    assert_eq!(trees[0], trees[1], "{} vs {}", spellings[0], spellings[1]);
+    assert_eq!(trees[0], trees[2], "{} vs {}", spellings[0], spellings[2]);
+
+    let sha256 = sha256_hex(&std::fs::read(&absolute).expect("read"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&trees[0]["manifest.json"]).expect("JSON");
+    assert_eq!(manifest["source"], "two-isps.toml");
+    assert_eq!(manifest["source_sha256"].as_str(), Some(sha256.as_str()));
+    let nft = text(&trees[0]["net1/switchyard.nft"]);
+    let header = nft.lines().next().expect("a header line");
+    assert!(
+        header.contains(&format!(" from two-isps.toml (sha256 {sha256})")),
+        "{header}"
+    );
 }
 
 #[test]
@@ -351,6 +549,11 @@ fn every_artifact_starts_with_its_header_and_has_no_timestamp() {
 
     for (i, example) in examples.iter().enumerate() {
         let topology = example.to_str().expect("UTF-8 path");
+        let source = format!(
+            " from {} (sha256 {})",
+            file_name(topology),
+            sha256_hex(&std::fs::read(repo_path(topology)).expect("read"))
+        );
         let files = tree(&work.path().join(format!("first-{i}")));
         let again = tree(&work.path().join(format!("second-{i}")));
         assert_eq!(files, again, "{topology}: two builds differ");
@@ -363,7 +566,7 @@ fn every_artifact_starts_with_its_header_and_has_no_timestamp() {
                 assert!(
                     header.starts_with("# Generated by switchyard ")
                         && header.contains(&format!(" for host {host} "))
-                        && header.contains(&format!(" from {topology}")),
+                        && header.contains(&source),
                     "{topology}: {path} starts with {header:?}"
                 );
             }

@@ -248,3 +248,162 @@ fn man_output_dir_writes_a_page_per_subcommand() {
     );
     assert!(temp.path().join("switchyard.1").is_file());
 }
+
+const TWO_ISPS: &str = "examples/two-isps.toml";
+
+/// Every command that prints to standard output, with arguments that make it
+/// print; `DIR` stands for an empty directory (so `diff` has differences).
+const PRINTING: &[&[&str]] = &[
+    &["schema"],
+    &["schema", "--manifest"],
+    &["graph", TWO_ISPS],
+    &["completions", "bash"],
+    &["man"],
+    &["trace", TWO_ISPS, "--from", "web-1", "--to", "100.65.3.4"],
+    &[
+        "trace",
+        TWO_ISPS,
+        "--from",
+        "web-1",
+        "--to",
+        "100.65.3.4",
+        "--format",
+        "json",
+    ],
+    &["diff", TWO_ISPS, "DIR"],
+    &["check", TWO_ISPS, "--format", "json"],
+    &[
+        "check",
+        "examples/invalid/SY0101-unknown-uplink.toml",
+        "--format",
+        "json",
+    ],
+];
+
+/// Runs each of [`PRINTING`] with `stdout` as its standard output and asserts an
+/// I/O error: exit 2 and no panic.
+fn assert_unwritable_stdout_is_an_io_error(what: &str, stdout: impl Fn() -> Stdio) {
+    let empty = tempfile::tempdir().expect("temporary directory");
+    let empty = empty.path().to_str().expect("UTF-8 path");
+    for args in PRINTING {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|arg| if *arg == "DIR" { empty } else { arg })
+            .collect();
+        let output = switchyard()
+            .args(&args)
+            .current_dir(common::root())
+            .stdout(stdout())
+            .output()
+            .expect("switchyard runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?} with {what}: {}",
+            describe(&output)
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{args:?} with {what}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_an_io_error_not_a_panic() {
+    assert_unwritable_stdout_is_an_io_error("a closed pipe", || {
+        // The read end is closed before the command starts, so its first write
+        // fails with EPIPE whatever the timing.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        Stdio::from(writer)
+    });
+}
+
+#[test]
+fn a_full_stdout_is_an_io_error_not_a_panic() {
+    assert_unwritable_stdout_is_an_io_error("/dev/full", || {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        Stdio::from(full)
+    });
+}
+
+/// `switchyard ARGS` from the repository root with `input` on standard input.
+fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = switchyard()
+        .args(args)
+        .current_dir(common::root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("switchyard runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A command that fails early may close its input unread: ignore EPIPE here.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+fn assert_ok(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "{}", describe(output));
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+#[test]
+fn dash_reads_the_topology_from_standard_input() {
+    let topology = std::fs::read(repo_path(TWO_ISPS)).expect("read topology");
+    let from_file = |args: &[&str]| run_ok(switchyard().args(args).current_dir(common::root()));
+    let from_stdin = |args: &[&str]| assert_ok(&run_with_input(args, &topology));
+
+    assert_eq!(from_stdin(&["check", "-"]), "");
+    assert_eq!(from_stdin(&["graph", "-"]), from_file(&["graph", TWO_ISPS]));
+    let trace = ["--from", "web-1", "--to", "100.65.3.4"];
+    assert_eq!(
+        from_stdin(&[&["trace", "-"][..], &trace].concat()),
+        from_file(&[&["trace", TWO_ISPS][..], &trace].concat()).replace(TWO_ISPS, "<stdin>")
+    );
+
+    // build: the artifacts name their source `<stdin>`, with the same hash.
+    let work = tempfile::tempdir().expect("temporary directory");
+    let (piped, named) = (work.path().join("piped"), work.path().join("named"));
+    let piped_arg = piped.to_str().expect("UTF-8 path");
+    from_stdin(&["build", "-", "-o", piped_arg]);
+    from_file(&["build", TWO_ISPS, "-o", named.to_str().expect("UTF-8 path")]);
+    let (piped_tree, named_tree) = (common::tree(&piped), common::tree(&named));
+    assert_eq!(
+        piped_tree.keys().collect::<Vec<_>>(),
+        named_tree.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &piped_tree {
+        let named = String::from_utf8_lossy(&named_tree[path]).into_owned();
+        if path == "manifest.json" {
+            let json = |bytes: &[u8]| -> serde_json::Value {
+                serde_json::from_slice(bytes).expect("manifest is JSON")
+            };
+            let (piped, named) = (json(bytes), json(named.as_bytes()));
+            assert_eq!(piped["source"], "<stdin>");
+            assert_eq!(piped["source_sha256"], named["source_sha256"]);
+            continue;
+        }
+        let named = named.replace(" from two-isps.toml (", " from <stdin> (");
+        assert_eq!(String::from_utf8_lossy(bytes), named, "{path}");
+    }
+    // diff: a build from standard input is in sync with standard input.
+    assert_eq!(from_stdin(&["diff", "-", piped_arg]), "");
+
+    // Diagnostics name standard input.
+    let invalid = std::fs::read(repo_path("examples/invalid/SY0101-unknown-uplink.toml"))
+        .expect("read invalid topology");
+    let output = run_with_input(&["check", "-"], &invalid);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SY0101") && stderr.contains("<stdin>"),
+        "{stderr}"
+    );
+}

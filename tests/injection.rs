@@ -5,7 +5,8 @@
 //! - names (table keys of uplinks, pools, hosts, projects, VMs): SY0013;
 //! - interface names (uplink `interface`, `lan`, VLAN `parent`): SY0701;
 //! - a VLAN's `parent_unit` (a file name in the networkd directory): SY0710;
-//! - `description`s: never reach an artifact (byte-identical output);
+//! - `description`s: never reach an artifact (byte-identical output, but for the
+//!   topology's hash in the header);
 //! - the source file name: only inside the `#` header comment line of each
 //!   artifact, control characters replaced, and JSON-escaped in the manifest; the
 //!   nft script still passes `nft -c` and the ip batch has the same commands.
@@ -157,14 +158,11 @@ egress = [{{ to = "100.66.0.0/16", via = "198.51.100.7" }}]
     }
 }
 
-/// Artifacts of `fields` in-process, as (path, content).
+/// Artifacts of `fields` in-process, as (path, content), with the topology's
+/// hash masked ([`common::artifacts_without_source_hash`]).
 fn build(fields: &Fields) -> Vec<(String, String)> {
     let built = common::build_source(&Source::new("topology.toml", fields.toml()));
-    built
-        .files()
-        .into_iter()
-        .map(|(path, content)| (path.to_owned(), content.to_owned()))
-        .collect()
+    common::artifacts_without_source_hash(&built)
 }
 
 /// The topology is refused with `code`, pointing at the text that carries
@@ -254,7 +252,7 @@ fn hostile_parent_units_are_refused() {
 }
 
 /// Descriptions are documentation only: whatever they hold, every artifact is
-/// byte-identical to the build without them.
+/// byte-identical to the build without them (but for the topology's hash).
 #[test]
 fn descriptions_never_reach_an_artifact() {
     let plain = build(&Fields::default());
@@ -286,7 +284,8 @@ fn commands(content: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `switchyard build` on the base topology saved as `file_name` in `dir`.
+/// `switchyard build` on the base topology saved as `file_name` in `dir`: the
+/// name the artifacts carry (the file name, not the path) and the files.
 fn build_file(dir: &Path, file_name: &str) -> (String, std::collections::BTreeMap<String, String>) {
     let path = dir.join(file_name);
     std::fs::write(&path, Fields::default().toml()).expect("write topology");
@@ -296,7 +295,7 @@ fn build_file(dir: &Path, file_name: &str) -> (String, std::collections::BTreeMa
         .into_iter()
         .map(|(name, bytes)| (name, String::from_utf8(bytes).expect("UTF-8 artifact")))
         .collect();
-    (path.display().to_string(), files)
+    (file_name.to_owned(), files)
 }
 
 /// The source file name is the one free string the artifacts carry: only in

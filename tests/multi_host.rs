@@ -282,7 +282,7 @@ fn manifest_schema_requires_path_host_and_sha256() {
         serde_json::from_str(&switchyard::schema::manifest_schema()).expect("schema is JSON");
     assert_eq!(
         schema["required"],
-        serde_json::json!(["generator", "source", "files"])
+        serde_json::json!(["generator", "source", "source_sha256", "files"])
     );
     let file = &schema["$defs"]["ManifestFile"];
     assert_eq!(

@@ -188,10 +188,9 @@ fn reordered(text: &str, order: Order) -> String {
 }
 
 #[test]
-fn reordering_tables_and_keys_changes_no_byte() {
+fn reordering_tables_and_keys_changes_no_byte_but_the_source_hash() {
     for example in common::valid_examples() {
         let original = common::example_source(&example);
-        let expected = files(&original);
         for order in [Order::ReversedKeys, Order::ReversedKeysAndArrays] {
             let text = reordered(&original.text, order);
             assert_ne!(text, original.text);
@@ -207,8 +206,12 @@ fn reordering_tables_and_keys_changes_no_byte() {
                     example.display()
                 );
             }
-            // Same source name: it appears in every header.
-            let actual = files(&Source::new(original.name.clone(), text.clone()));
+            // Same source name: it appears in every header. The source's hash
+            // differs (other bytes); nothing else may.
+            let expected = common::artifacts_without_source_hash(&common::build_source(&original));
+            let actual = common::artifacts_without_source_hash(&common::build_source(
+                &Source::new(original.name.clone(), text.clone()),
+            ));
             let paths = |files: &[(String, String)]| -> Vec<String> {
                 files.iter().map(|(path, _)| path.clone()).collect()
             };

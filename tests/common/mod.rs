@@ -166,6 +166,25 @@ pub fn build_source(source: &switchyard::diagnostic::Source) -> switchyard::Buil
     }
 }
 
+/// A build's artifacts as (path, content), manifest.json left out, with the
+/// topology's SHA-256 in their headers masked. The hash names the exact bytes
+/// built from, so rewriting the topology without changing its meaning (other
+/// order, new descriptions) changes the hash and must change nothing else.
+pub fn artifacts_without_source_hash(build: &switchyard::Build) -> Vec<(String, String)> {
+    let manifest: switchyard::render::Manifest =
+        serde_json::from_str(&build.manifest).expect("the manifest is JSON");
+    build
+        .artifacts
+        .iter()
+        .map(|a| {
+            let masked = a
+                .content
+                .replacen(&manifest.source_sha256, "SOURCE-SHA256", 1);
+            (a.path.clone(), masked)
+        })
+        .collect()
+}
+
 /// Fails (never skips) unless the tests run as root: network-namespace tests
 /// need it, and CI runs them as root.
 pub fn require_root() {
