@@ -197,6 +197,41 @@ fn json_diagnostics_carry_code_severity_message_and_location() {
     assert_eq!(item["help"], "did you mean `isp-a`?");
 }
 
+/// People and tools are pointed at the same place: the human rendering's
+/// `file:line:column` and the JSON `column` count characters, not bytes, so a
+/// multi-byte character earlier on the line shifts neither.
+#[test]
+fn human_and_json_columns_agree_after_a_multibyte_character() {
+    let text =
+        "version = 1\nuplinks.isp-a = { description = \"h\u{e9}llo \u{1f310}\", id = 300 }\n";
+    let source = Source::new("columns.toml", text);
+    let diagnostics = diagnostics(&source);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let human = diagnostic::render_human(&source, &diagnostics, WIDTH);
+    let json: serde_json::Value =
+        serde_json::from_str(&diagnostic::render_json(&source, &diagnostics)).expect("JSON");
+    let character_column = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("300")
+        .next()
+        .unwrap()
+        .chars()
+        .count()
+        + 1;
+    assert_eq!(
+        json[0]["column"].as_u64(),
+        Some(character_column as u64),
+        "{json}"
+    );
+    let location = format!("[columns.toml:2:{character_column}]");
+    assert!(
+        human.contains(&location),
+        "expected {location} in:\n{human}"
+    );
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");
