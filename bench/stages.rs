@@ -45,7 +45,12 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], Strin
     if diagnostics.has_errors() {
         return Err("the topology is invalid (run `switchyard check`)".into());
     }
-    let (plan, plan_time) = timed(|| plan::plan(&model, None));
+    // The checks that judge the plan count as planning: they only read it.
+    let (plan, plan_time) = timed(|| {
+        let plan = plan::plan(&model);
+        check::run_on_plan(&model, &plan, &mut diagnostics);
+        plan
+    });
     let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source.name));
     let artifacts = artifacts.map_err(|e| e.to_string())?;
     let (manifest, manifest_time) = timed(|| render::manifest(&artifacts, &source.name));

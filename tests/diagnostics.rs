@@ -232,6 +232,68 @@ fn human_and_json_columns_agree_after_a_multibyte_character() {
     );
 }
 
+/// A project entry that is skipped for a VM (no address in its pool, SY0904) lets
+/// the shorter entry under it decide for that VM: the shorter entry wins there, so
+/// it is not "never winning" even though longer project entries cover it.
+#[test]
+fn an_entry_that_wins_where_a_longer_one_is_skipped_is_not_shadowed() {
+    let text = r#"version = 1
+[uplinks.isp-a]
+id = 1
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+[pools.pool-b]
+uplink = "isp-a"
+prefix = "203.0.113.0/24"
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[projects.acme]
+pools = ["pool-a", "pool-b"]
+addresses = ["198.51.100.7", "198.51.100.8", "203.0.113.9"]
+networks = ["10.0.0.0/24"]
+default = "pool-a"
+egress = [
+  { to = "100.64.0.0/15", via = "pool-a" },
+  { to = ["100.64.0.0/16", "100.65.0.0/16"], via = "pool-b" },
+]
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7"]
+[vms.web-2]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["198.51.100.8", "203.0.113.9"]
+"#;
+    let source = Source::new("skipped.toml", text);
+    let codes: Vec<&str> = diagnostics(&source)
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert!(codes.contains(&"SY0904"), "web-1 skips the /16s: {codes:?}");
+    assert!(
+        codes.iter().all(|code| *code == "SY0904"),
+        "the /15 wins for web-1, so it is not shadowed: {codes:?}"
+    );
+    let tracer = switchyard::trace::Tracer::new(&source).expect("valid");
+    let trace = tracer
+        .trace("web-1", "100.64.1.1".parse().unwrap())
+        .expect("traced");
+    let decided_by = trace.decided_by.expect("decided by an entry");
+    assert_eq!(
+        decided_by.prefix.as_deref(),
+        Some("100.64.0.0/15"),
+        "the /15 wins for web-1"
+    );
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");

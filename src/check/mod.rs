@@ -1,5 +1,5 @@
 //! Semantic checks on the resolved model: one rule a file, each pushing every
-//! problem it finds. To add a check, add a file with `pub fn check(model, out)`,
+//! problem it finds. A few rules judge the plan instead ([`run_on_plan`]). To add a check, add a file with `pub fn check(model, out)`,
 //! list it in [`RULES`], give it a code in `diagnostic.rs` and an invalid example in
 //! `examples/invalid/`.
 
@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::Model;
+use crate::plan::Plan;
 
 type Rule = fn(&Model, &mut Diagnostics);
 
@@ -48,7 +49,6 @@ const RULES: &[Rule] = &[
     gateway::check,
     no_default::check,
     unused_address::check,
-    shadowed_egress::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all
@@ -69,6 +69,12 @@ pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
     for found in found {
         diagnostics.append(found);
     }
+}
+
+/// The rules that judge the plan's own decisions. Planning needs a model free of
+/// errors, so these run after [`run`] found none, on the plan of every host.
+pub fn run_on_plan(model: &Model, plan: &Plan, diagnostics: &mut Diagnostics) {
+    shadowed_egress::check(model, plan, diagnostics);
 }
 
 /// Two prefixes overlap exactly when one contains the other.
