@@ -38,9 +38,16 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
         diagnostics.push(input_too_large(source.text.len()));
         return Err(diagnostics.into_sorted());
     }
-    let topology = raw::parse(&source.text).map_err(|d| vec![d])?;
-    let model = model::resolve(&topology, &mut diagnostics);
-    check::run(&model, &mut diagnostics);
+    let Some(parsed) = raw::parse(&source.text, &mut diagnostics) else {
+        return Err(diagnostics.into_sorted());
+    };
+    // An entity of the wrong shape is left out of the model; the checks would
+    // report what follows from its absence (addresses outside every pool, …).
+    let read_completely = !diagnostics.has_errors();
+    let model = model::resolve(&parsed, &mut diagnostics);
+    if read_completely {
+        check::run(&model, &mut diagnostics);
+    }
     if diagnostics.has_errors() {
         return Err(diagnostics.into_sorted());
     }

@@ -294,6 +294,105 @@ public = ["198.51.100.8", "203.0.113.9"]
     );
 }
 
+/// A valid topology with two projects and two VMs; the structural tests below
+/// break parts of it.
+const TWO_VMS: &str = r#"version = 1
+[uplinks.isp-a]
+id = 1
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[projects.acme]
+pools = ["pool-a"]
+addresses = ["198.51.100.7", "198.51.100.8"]
+networks = ["10.0.0.0/24"]
+default = "pool-a"
+[projects.other]
+pools = ["pool-a"]
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7"]
+[vms.web-2]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["198.51.100.8"]
+"#;
+
+fn codes_and_messages(text: &str) -> Vec<(&'static str, String)> {
+    diagnostics(&Source::new("structure.toml", text))
+        .into_iter()
+        .map(|d| (d.code.as_str(), d.message))
+        .collect()
+}
+
+#[test]
+fn the_structure_base_topology_is_valid() {
+    assert_eq!(codes_and_messages(TWO_VMS), []);
+}
+
+/// serde stops at the first problem; entities are read one by one, so one run
+/// reports an unknown key, a wrong type and a bad reference in different places.
+#[test]
+fn structural_errors_in_different_entities_are_all_reported() {
+    let text = TWO_VMS
+        .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
+        .replace("address = \"10.0.0.6\"", "address = 6")
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = [\"pool-z\"]",
+        );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0102", "SY0003", "SY0002"], "{found:?}");
+    assert_eq!(found[1].1, "unknown key `adress`");
+    assert!(found[2].1.contains("expected a string"), "{found:?}");
+}
+
+#[test]
+fn unknown_keys_in_two_entities_are_both_reported() {
+    let text = TWO_VMS
+        .replace(
+            "[projects.other]\n",
+            "[projects.other]\ndefualt = \"pool-a\"\n",
+        )
+        .replace("public = [\"198.51.100.8\"]", "publc = [\"198.51.100.8\"]");
+    let found = codes_and_messages(&text);
+    assert_eq!(
+        found,
+        [
+            ("SY0003", "unknown key `defualt`".to_owned()),
+            ("SY0003", "unknown key `publc`".to_owned())
+        ]
+    );
+}
+
+/// An entity that cannot be read is reported once: references to it are not
+/// reported as unknown.
+#[test]
+fn references_to_an_unreadable_entity_stay_silent() {
+    let text = TWO_VMS
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = \"pool-a\"",
+        )
+        .replace(
+            "project = \"acme\"\nhost = \"net1\"\naddress = \"10.0.0.6\"",
+            "project = \"other\"\nhost = \"net1\"\naddress = \"10.0.0.6\"",
+        );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0002"], "{found:?}");
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");
