@@ -428,7 +428,13 @@ impl Shown {
         let line_start = self.starts[self.line_of(offset)];
         let escapes_before = |at: usize| self.escapes.partition_point(|&(_, shown)| shown <= at);
         let escapes = escapes_before(offset) - escapes_before(line_start);
-        self.text[line_start..offset].chars().count() - escapes * ESCAPE_EXTRA_CHARS
+        // `offset` comes from a span `shown_span` made, so it is a character
+        // boundary; `get` keeps a mistake from becoming a panic.
+        let shown_chars = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count());
+        shown_chars.saturating_sub(escapes * ESCAPE_EXTRA_CHARS)
     }
 }
 
