@@ -229,11 +229,7 @@ impl Source {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        Positions::new(&self.text, std::iter::once(offset)).get(offset)
     }
 }
 
@@ -258,6 +254,15 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
     let name = escape_controls(&source.name, |_, _| {}).into_owned();
     // Shared, not copied per diagnostic.
     let text = Shown::new(&source.text);
+    // Where each drawn diagnostic is, found in one pass (a diagnostic on a line too
+    // long to draw is reported by position).
+    let positions = Positions::new(
+        &source.text,
+        diagnostics
+            .iter()
+            .take(MAX_RENDERED)
+            .map(|d| d.primary_span().start),
+    );
     for diagnostic in diagnostics.iter().take(MAX_RENDERED) {
         let severity = match diagnostic.severity() {
             Severity::Error => miette::Severity::Error,
@@ -275,7 +280,7 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
             .iter()
             .any(|label| text.line_length(text.shown_offset(label.span.start)) > MAX_DRAWN_LINE);
         if long_line {
-            let (line, column) = source.line_column(diagnostic.primary_span().start);
+            let (line, column) = positions.get(diagnostic.primary_span().start);
             let mut report = MietteDiagnostic::new(format!(
                 "{message} (at {name}:{line}:{column}, a line too long to show)"
             ))
@@ -561,9 +566,9 @@ pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
     json
 }
 
-/// Line and column ([`Source::line_column`]) of many offsets, found in one pass over
-/// the text: one `line_column` call per diagnostic is quadratic on a huge file with
-/// a problem on every line.
+/// 1-based line and character column of many byte offsets, found in one pass over
+/// the text: a lookup per diagnostic would be quadratic on a huge file with a
+/// problem on every line (or many on one huge line).
 struct Positions(std::collections::HashMap<usize, (usize, usize)>);
 
 impl Positions {
