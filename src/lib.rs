@@ -30,8 +30,8 @@ pub struct Validated {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses, resolves, checks and plans a topology. `Err` holds every diagnostic (errors and
-/// warnings, sorted by position) when at least one is an error.
+/// Parses, resolves, checks and plans a topology. `Err` holds every diagnostic
+/// (errors and warnings, sorted by position) when at least one is an error.
 pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     let mut diagnostics = Diagnostics::default();
     if source.text.len() > MAX_INPUT_BYTES {
