@@ -37,15 +37,20 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], String> {
     let (table, floor) = timed(|| toml::from_str::<toml::Table>(&source.text));
     table.map_err(|e| e.to_string())?;
-    let (topology, parse) = timed(|| raw::parse(&source.text));
-    let topology = topology.map_err(|d| d.message)?;
     let mut diagnostics = Diagnostics::default();
-    let (model, resolve) = timed(|| model::resolve(&topology, &mut diagnostics));
+    let (parsed, parse) = timed(|| raw::parse(&source.text, &mut diagnostics));
+    let parsed = parsed.ok_or("the topology is not TOML (run `switchyard check`)")?;
+    let (model, resolve) = timed(|| model::resolve(&parsed, &mut diagnostics));
     let ((), check) = timed(|| check::run(&model, &mut diagnostics));
     if diagnostics.has_errors() {
         return Err("the topology is invalid (run `switchyard check`)".into());
     }
-    let (plan, plan_time) = timed(|| plan::plan(&model, None));
+    // The checks that judge the plan count as planning: they only read it.
+    let (plan, plan_time) = timed(|| {
+        let plan = plan::plan(&model);
+        check::run_on_plan(&model, &plan, &mut diagnostics);
+        plan
+    });
     let source_id = render::SourceId::new(source);
     let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source_id));
     let artifacts = artifacts.map_err(|e| e.to_string())?;

@@ -2,8 +2,10 @@
 //! the byte span it points at. Rendering (miette for people, JSON for tools) lives
 //! here too, so every stage just pushes [`Diagnostic`]s.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -237,11 +239,7 @@ impl Source {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        Positions::new(&self.text, std::iter::once(offset)).get(offset)
     }
 }
 
@@ -253,7 +251,8 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 }
 
 /// Renders for people: miette's graphical report, without colour so snapshots and
-/// logs are stable.
+/// logs are stable. Control characters of the file, its name and the messages are
+/// shown escaped ([`escape_controls`]).
 pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -> String {
     use miette::{
         GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource,
@@ -262,52 +261,67 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
+    let name = escape_controls(&source.name, |_, _| {}).into_owned();
     // Shared, not copied per diagnostic.
-    let text = Indexed::new(&source.text);
+    let text = Shown::new(&source.text);
+    // Where each drawn diagnostic is, found in one pass (a diagnostic on a line too
+    // long to draw is reported by position).
+    let positions = Positions::new(
+        &source.text,
+        diagnostics
+            .iter()
+            .take(MAX_RENDERED)
+            .map(|d| d.primary_span().start),
+    );
     for diagnostic in diagnostics.iter().take(MAX_RENDERED) {
         let severity = match diagnostic.severity() {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
+        let message = escape_controls(&diagnostic.message, |_, _| {});
+        let help = diagnostic
+            .help
+            .as_deref()
+            .map(|help| escape_controls(help, |_, _| {}).into_owned());
         // miette copies every line it shows: a label on a huge line (a minified
         // file) is reported by position instead of drawn.
         let long_line = diagnostic
             .labels
             .iter()
-            .any(|label| text.line_length(label.span.start) > MAX_DRAWN_LINE);
+            .any(|label| text.line_length(text.shown_offset(label.span.start)) > MAX_DRAWN_LINE);
         if long_line {
-            let (line, column) = source.line_column(diagnostic.primary_span().start);
+            let (line, column) = positions.get(diagnostic.primary_span().start);
             let mut report = MietteDiagnostic::new(format!(
-                "{} (at {}:{line}:{column}, a line too long to show)",
-                diagnostic.message, source.name
+                "{message} (at {name}:{line}:{column}, a line too long to show)"
             ))
             .with_code(diagnostic.code.as_str())
             .with_severity(severity);
-            if let Some(help) = &diagnostic.help {
-                report = report.with_help(help.clone());
+            if let Some(help) = help {
+                report = report.with_help(help);
             }
             let _ = handler.render_report(&mut out, &report);
             out.push('\n');
             continue;
         }
         let labels = diagnostic.labels.iter().enumerate().map(|(i, label)| {
-            let span = clamp(&source.text, &label.span);
-            let text = Some(label.text.clone()).filter(|t| !t.is_empty());
+            let span = text.shown_span(&source.text, &label.span);
+            let label_text = Some(escape_controls(&label.text, |_, _| {}).into_owned())
+                .filter(|t| !t.is_empty());
             if i == 0 {
-                LabeledSpan::new_primary_with_span(text, span)
+                LabeledSpan::new_primary_with_span(label_text, span)
             } else {
-                LabeledSpan::new_with_span(text, span)
+                LabeledSpan::new_with_span(label_text, span)
             }
         });
-        let mut report = MietteDiagnostic::new(diagnostic.message.clone())
+        let mut report = MietteDiagnostic::new(message)
             .with_code(diagnostic.code.as_str())
             .with_severity(severity)
             .with_labels(labels);
-        if let Some(help) = &diagnostic.help {
-            report = report.with_help(help.clone());
+        if let Some(help) = help {
+            report = report.with_help(help);
         }
         let report = miette::Report::new(report)
-            .with_source_code(NamedSource::new(source.name.clone(), text.clone()));
+            .with_source_code(NamedSource::new(name.clone(), text.clone()));
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, report.as_ref());
         out.push('\n');
@@ -329,25 +343,79 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
 /// Lines longer than this (bytes) are not drawn under a diagnostic.
 const MAX_DRAWN_LINE: usize = 4096;
 
-/// The text as miette reads it, with a line index. miette finds a span by scanning
-/// from the start of the text, so on a large file with many diagnostics each read
-/// is handed only the lines around its span (the drawing is the same).
-#[derive(Clone)]
-struct Indexed {
-    text: std::sync::Arc<str>,
-    /// Byte offset where each line starts.
-    starts: std::sync::Arc<Vec<usize>>,
+/// Control characters (C0, DEL, C1) other than newline, tab and the CR of a CRLF
+/// would drive the terminal that shows a diagnostic: each becomes `\u{XX}`, always
+/// six characters (every control character fits two hex digits). `escaped` is
+/// called with each one's end offset in `text` and in the result.
+fn escape_controls(text: &str, mut escaped: impl FnMut(usize, usize)) -> Cow<'_, str> {
+    let hostile = |offset: usize, c: char| {
+        c.is_control()
+            && !matches!(c, '\n' | '\t')
+            && !(c == '\r' && text[offset + 1..].starts_with('\n'))
+    };
+    if !text.char_indices().any(|(i, c)| hostile(i, c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, c) in text.char_indices() {
+        if hostile(i, c) {
+            out.push_str(&format!("\\u{{{:02x}}}", u32::from(c)));
+            escaped(i + c.len_utf8(), out.len());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
-impl Indexed {
-    fn new(text: &str) -> Self {
+/// Characters an escape adds to the one it replaces.
+const ESCAPE_EXTRA_CHARS: usize = "\\u{1b}".len() - 1;
+
+/// The text as miette reads it: control characters escaped, with a line index.
+/// miette finds a span by scanning from the start of the text, so on a large file
+/// with many diagnostics each read is handed only the lines around its span (the
+/// drawing is the same).
+#[derive(Clone)]
+struct Shown {
+    text: Arc<str>,
+    /// Byte offset where each line starts.
+    starts: Arc<Vec<usize>>,
+    /// (end in the file, end in `text`) of each escaped character, in order.
+    escapes: Arc<Vec<(usize, usize)>>,
+}
+
+impl Shown {
+    fn new(file: &str) -> Self {
+        let mut escapes = Vec::new();
+        let text = escape_controls(file, |in_file, shown| escapes.push((in_file, shown)));
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Indexed {
+        Shown {
             text: text.into(),
-            starts: std::sync::Arc::new(starts),
+            starts: Arc::new(starts),
+            escapes: Arc::new(escapes),
         }
+    }
+
+    /// Where a byte offset of the file is in the shown text.
+    fn shown_offset(&self, offset: usize) -> usize {
+        let before = self
+            .escapes
+            .partition_point(|&(in_file, _)| in_file <= offset);
+        match before.checked_sub(1).map(|i| self.escapes[i]) {
+            Some((in_file, shown)) => offset - in_file + shown,
+            None => offset,
+        }
+    }
+
+    /// A span of the file as a span of the shown text, on character boundaries
+    /// (miette needs them).
+    fn shown_span(&self, file: &str, span: &Span) -> miette::SourceSpan {
+        let start = floor_char_boundary(file, span.start.min(file.len()));
+        let end = floor_char_boundary(file, span.end.clamp(start, file.len()));
+        let (start, end) = (self.shown_offset(start), self.shown_offset(end));
+        (start, end - start).into()
     }
 
     /// 0-based line of a byte offset.
@@ -368,9 +436,24 @@ impl Indexed {
         let line = self.line_of(offset.min(self.text.len()));
         self.line_end(line) - self.starts[line]
     }
+
+    /// 0-based column, in characters of the file (as the JSON rendering counts
+    /// them), of a shown offset.
+    fn column(&self, offset: usize) -> usize {
+        let line_start = self.starts[self.line_of(offset)];
+        let escapes_before = |at: usize| self.escapes.partition_point(|&(_, shown)| shown <= at);
+        let escapes = escapes_before(offset) - escapes_before(line_start);
+        // `offset` comes from a span `shown_span` made, so it is a character
+        // boundary; `get` keeps a mistake from becoming a panic.
+        let shown_chars = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count());
+        shown_chars.saturating_sub(escapes * ESCAPE_EXTRA_CHARS)
+    }
 }
 
-impl miette::SourceCode for Indexed {
+impl miette::SourceCode for Shown {
     fn read_span<'a>(
         &'a self,
         span: &miette::SourceSpan,
@@ -392,11 +475,18 @@ impl miette::SourceCode for Indexed {
             context_lines_before,
             context_lines_after,
         )?;
+        // miette counts the column in bytes (it shows it as `file:line:column`);
+        // it is only meaningful without context lines.
+        let column = if context_lines_before == 0 {
+            self.column(span.offset())
+        } else {
+            inner.column()
+        };
         Ok(Box::new(miette::MietteSpanContents::new(
             inner.data(),
             miette::SourceSpan::new((inner.span().offset() + start).into(), inner.span().len()),
             inner.line() + first,
-            inner.column(),
+            column,
             // miette counts the lines from the start of what it scanned, and
             // decides from this count which snippets to join.
             inner.line_count() + first,
@@ -408,13 +498,6 @@ impl miette::SourceCode for Indexed {
 /// its start for each one, so drawing every problem of a huge hostile file would
 /// take hours.
 pub const MAX_RENDERED: usize = 200;
-
-/// miette needs spans on character boundaries inside the text.
-fn clamp(text: &str, span: &Span) -> miette::SourceSpan {
-    let start = floor_char_boundary(text, span.start.min(text.len()));
-    let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
-    (start, end - start).into()
-}
 
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
@@ -493,9 +576,9 @@ pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
     json
 }
 
-/// Line and column ([`Source::line_column`]) of many offsets, found in one pass over
-/// the text: one `line_column` call per diagnostic is quadratic on a huge file with
-/// a problem on every line.
+/// 1-based line and character column of many byte offsets, found in one pass over
+/// the text: a lookup per diagnostic would be quadratic on a huge file with a
+/// problem on every line (or many on one huge line).
 struct Positions(std::collections::HashMap<usize, (usize, usize)>);
 
 impl Positions {

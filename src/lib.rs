@@ -22,31 +22,44 @@ use model::Model;
 /// past this the input is refused before parsing so memory stays bounded.
 pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 
-/// A topology that passed every check, with the warnings it raised.
+/// A topology that passed every check, its plan (every host), and the warnings it
+/// raised.
 pub struct Validated {
     pub model: Model,
+    pub plan: plan::Plan,
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses, resolves and checks a topology. `Err` holds every diagnostic (errors and
-/// warnings, sorted by position) when at least one is an error.
+/// Parses, resolves, checks and plans a topology. `Err` holds every diagnostic
+/// (errors and warnings, sorted by position) when at least one is an error.
 pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     let mut diagnostics = Diagnostics::default();
     if source.text.len() > MAX_INPUT_BYTES {
         diagnostics.push(input_too_large(source.text.len()));
         return Err(diagnostics.into_sorted());
     }
-    let topology = raw::parse(&source.text).map_err(|d| vec![d])?;
-    let model = model::resolve(&topology, &mut diagnostics);
-    check::run(&model, &mut diagnostics);
-    if diagnostics.has_errors() {
-        Err(diagnostics.into_sorted())
-    } else {
-        Ok(Validated {
-            model,
-            warnings: diagnostics.into_sorted(),
-        })
+    let Some(parsed) = raw::parse(&source.text, &mut diagnostics) else {
+        return Err(diagnostics.into_sorted());
+    };
+    // An entity of the wrong shape is left out of the model; the checks would
+    // report what follows from its absence (addresses outside every pool, …).
+    let read_completely = !diagnostics.has_errors();
+    let model = model::resolve(&parsed, &mut diagnostics);
+    if read_completely {
+        check::run(&model, &mut diagnostics);
     }
+    if diagnostics.has_errors() {
+        return Err(diagnostics.into_sorted());
+    }
+    // Some warnings judge the plan's own decisions; planning needs a model free of
+    // errors, so it comes only now.
+    let plan = plan::plan(&model);
+    check::run_on_plan(&model, &plan, &mut diagnostics);
+    Ok(Validated {
+        model,
+        plan,
+        warnings: diagnostics.into_sorted(),
+    })
 }
 
 /// `size` is what was read; `main` stops reading one byte past the limit, so only
@@ -129,7 +142,9 @@ pub fn graph_dot(
     source: &Source,
     host: Option<&str>,
 ) -> Result<(String, Vec<Diagnostic>), BuildError> {
-    let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
+    let Validated {
+        model, warnings, ..
+    } = validate(source).map_err(BuildError::Invalid)?;
     let only = host.map(|name| find_host(&model, name)).transpose()?;
     Ok((graph::to_dot(&model, only), warnings))
 }
@@ -141,9 +156,15 @@ pub fn build(
     host: Option<&str>,
     renderer: &render::Renderer,
 ) -> Result<Build, BuildError> {
-    let Validated { model, warnings } = validate(source).map_err(BuildError::Invalid)?;
-    let only = host.map(|name| find_host(&model, name)).transpose()?;
-    let plan = plan::plan(&model, only);
+    let Validated {
+        model,
+        mut plan,
+        warnings,
+    } = validate(source).map_err(BuildError::Invalid)?;
+    if let Some(name) = host {
+        let only = find_host(&model, name)?;
+        plan.hosts = vec![plan.hosts.swap_remove(only.0)];
+    }
     let source_id = render::SourceId::new(source);
     let artifacts = renderer.render_plan(&plan, &source_id)?;
     let manifest = render::manifest(&artifacts, &source_id);

@@ -9,7 +9,11 @@ use std::ops::Range;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use serde_spanned::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
 /// A value together with the byte range it came from in the topology file.
 ///
@@ -69,12 +73,18 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 pub type Named<T> = BTreeMap<Sp<String>, Sp<T>>;
 
 /// A switchyard topology (file format version 1).
-#[derive(Debug, Deserialize, JsonSchema)]
+// (Not a doc comment: those become the schema's descriptions.) Not read by serde
+// as a whole: `parse` reads the version and every named entity on its own, so that
+// one entity of the wrong shape does not hide the problems of the others. The
+// serde attributes describe the format to the schema generator.
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "switchyard topology", extend("$id" = "https://switchyard.dev/schema/topology.schema.json"))]
 pub struct Topology {
     /// File format version; must be 1.
-    pub version: Sp<i64>,
+    #[schemars(required)]
+    // `None` when it is missing or not an integer (already reported).
+    pub version: Option<Sp<i64>>,
     /// External networks (ISPs) a host can send through, by name.
     #[serde(default)]
     pub uplinks: Named<Uplink>,
@@ -251,49 +261,166 @@ impl<'de> Deserialize<'de> for Destinations {
     }
 }
 
-/// Reads the file into [`Topology`]. serde stops at the first problem, so this
-/// yields at most one diagnostic; every later stage collects all of them.
-pub fn parse(text: &str) -> Result<Topology, crate::diagnostic::Diagnostic> {
-    use crate::diagnostic::{Code, Diagnostic};
-    toml::from_str::<Topology>(text).map_err(|error| {
-        let span = error.span().unwrap_or(0..0);
-        let message = error.message().trim_end();
-        if let Some(rest) = message.strip_prefix("unknown field ") {
-            return unknown_key(rest, span);
-        }
-        if let Some(key) = message.strip_prefix("missing field ") {
-            return Diagnostic::new(
-                Code::WrongType,
-                format!("missing required key {key}"),
-                span,
-                format!("this table needs {key}"),
-            );
-        }
-        // A syntax error fails as early as an untyped parse does; otherwise the
-        // TOML is fine and the problem is its shape.
-        if text.parse::<toml::Table>().is_err() {
-            Diagnostic::new(Code::TomlSyntax, plain(message), span, "invalid TOML here")
-        } else {
-            Diagnostic::new(Code::WrongType, plain(message), span, "wrong type")
-        }
-    })
+/// The keys of the top-level table, in the order of [`Topology`]'s fields.
+const TOP_LEVEL_KEYS: &[&str] = &["version", "uplinks", "pools", "hosts", "projects", "vms"];
+
+/// A file that is valid TOML, read entity by entity.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The version and every entity that has the right shape.
+    pub topology: Topology,
+    /// Entities left out of `topology` because their shape is wrong (already
+    /// reported), so that references to them are not reported again.
+    pub unusable: Unusable,
 }
 
-/// serde's `unknown field `prefx`, expected one of `uplink`, `prefix``: the key,
-/// with the valid keys of that table and the closest one as a suggestion.
-fn unknown_key(rest: &str, span: Range<usize>) -> crate::diagnostic::Diagnostic {
-    use crate::diagnostic::{Code, Diagnostic};
-    let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
-    let key_name = key.trim_matches('`');
-    let valid: Vec<&str> = expected
-        .trim_start_matches("one of ")
-        .split(", ")
-        .map(|k| k.trim_matches('`'))
-        .filter(|k| !k.is_empty() && !k.contains(' '))
-        .collect();
+/// Names of the entities of each kind that were defined but could not be read.
+#[derive(Debug, Default)]
+pub struct Unusable {
+    pub uplinks: Vec<Sp<String>>,
+    pub pools: Vec<Sp<String>>,
+    pub hosts: Vec<Sp<String>>,
+    pub projects: Vec<Sp<String>>,
+    pub vms: Vec<Sp<String>>,
+}
+
+/// Reads the file. A file that is not TOML yields one diagnostic (SY0001) and
+/// `None`: nothing after a syntax error can be trusted. Otherwise the version and
+/// each named entity (`[vms.web-1]`, …) are read on their own, so every unknown
+/// key, wrong type and missing key of the file is reported in one run; an entity
+/// with such a problem is left out.
+pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(error) => {
+            diagnostics.push(syntax_error(&error));
+            return None;
+        }
+    };
+    let mut reader = Reader::default();
+    let mut parsed = Parsed::default();
+    let (topology, unusable) = (&mut parsed.topology, &mut parsed.unusable);
+    let has_version = root.get_ref().keys().any(|key| key.get_ref() == "version");
+    for (key, value) in root.into_inner() {
+        match key.get_ref().as_ref() {
+            "version" => topology.version = reader.value(value),
+            "uplinks" => topology.uplinks = reader.section(value, &mut unusable.uplinks),
+            "pools" => topology.pools = reader.section(value, &mut unusable.pools),
+            "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts),
+            "projects" => topology.projects = reader.section(value, &mut unusable.projects),
+            "vms" => topology.vms = reader.section(value, &mut unusable.vms),
+            other => reader
+                .problems
+                .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),
+        }
+    }
+    if !has_version {
+        reader.problems.push(missing_key("`version`", 0..0));
+    }
+    if !reader.problems.is_empty() {
+        // The typed read checks what the untyped one leaves for later (an
+        // integer past 64 bits): such a file is not TOML, whatever else is wrong.
+        if let Err(error) = text.parse::<toml::Table>() {
+            diagnostics.push(syntax_error(&error));
+            return None;
+        }
+    }
+    for problem in reader.problems {
+        diagnostics.push(problem);
+    }
+    Some(parsed)
+}
+
+/// Reads values out of the document, collecting a diagnostic for each that does
+/// not have the right shape.
+#[derive(Default)]
+struct Reader {
+    problems: Vec<Diagnostic>,
+}
+
+impl Reader {
+    fn value<T: DeserializeOwned>(&mut self, value: Spanned<DeValue>) -> Option<T> {
+        T::deserialize(ValueDeserializer::from(value))
+            .map_err(|error| self.problems.push(shape_error(&error)))
+            .ok()
+    }
+
+    /// A table of named entities; those that cannot be read are reported, left
+    /// out and listed in `unusable`.
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue>,
+        unusable: &mut Vec<Sp<String>>,
+    ) -> Named<T> {
+        let span = value.span();
+        let table = match value.into_inner() {
+            DeValue::Table(table) => table,
+            other => {
+                self.problems.push(Diagnostic::new(
+                    Code::WrongType,
+                    format!("invalid type: {}, expected a table", other.type_str()),
+                    span,
+                    "wrong type",
+                ));
+                return Named::new();
+            }
+        };
+        let mut entities = Named::new();
+        for (name, entity) in table {
+            let name = Sp::new(name.get_ref().to_string(), name.span());
+            match self.value(entity) {
+                Some(entity) => {
+                    entities.insert(name, entity);
+                }
+                None => unusable.push(name),
+            }
+        }
+        entities
+    }
+}
+
+fn syntax_error(error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = plain(error.message().trim_end());
+    Diagnostic::new(Code::TomlSyntax, message, span, "invalid TOML here")
+}
+
+/// A serde error of a value that is valid TOML but has the wrong shape.
+fn shape_error(error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim_end();
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        // serde's `unknown field `prefx`, expected one of `uplink`, `prefix``.
+        let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let valid: Vec<&str> = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .map(|k| k.trim_matches('`'))
+            .filter(|k| !k.is_empty() && !k.contains(' '))
+            .collect();
+        return unknown_key(key.trim_matches('`'), &valid, span);
+    }
+    if let Some(key) = message.strip_prefix("missing field ") {
+        return missing_key(key, span);
+    }
+    Diagnostic::new(Code::WrongType, plain(message), span, "wrong type")
+}
+
+fn missing_key(key: &str, span: Range<usize>) -> Diagnostic {
+    Diagnostic::new(
+        Code::WrongType,
+        format!("missing required key {key}"),
+        span,
+        format!("this table needs {key}"),
+    )
+}
+
+/// An unknown key, with the valid keys of its table and the closest one as a
+/// suggestion.
+fn unknown_key(key: &str, valid: &[&str], span: Range<usize>) -> Diagnostic {
     let diagnostic = Diagnostic::new(
         Code::UnknownKey,
-        format!("unknown key {key}"),
+        format!("unknown key `{key}`"),
         span,
         "not a key of this table",
     );
@@ -305,7 +432,7 @@ fn unknown_key(rest: &str, span: Range<usize>) -> crate::diagnostic::Diagnostic 
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    match crate::diagnostic::closest(key_name, valid.iter().copied()) {
+    match crate::diagnostic::closest(key, valid.iter().copied()) {
         Some(k) => diagnostic.help(format!("did you mean `{k}`? (valid keys: {list})")),
         None => diagnostic.help(format!("valid keys: {list}")),
     }

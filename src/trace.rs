@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::model::Model;
-use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+use crate::plan::{DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -131,8 +131,11 @@ impl<'s> Tracer<'s> {
     /// Validates and plans every host, as `build` does. `Err` holds the diagnostics
     /// of an invalid topology.
     pub fn new(source: &'s Source) -> Result<Self, Vec<Diagnostic>> {
-        let Validated { model, warnings } = crate::validate(source)?;
-        let plan = plan::plan(&model, None);
+        let Validated {
+            model,
+            plan,
+            warnings,
+        } = crate::validate(source)?;
         Ok(Tracer {
             source,
             model,

@@ -197,6 +197,202 @@ fn json_diagnostics_carry_code_severity_message_and_location() {
     assert_eq!(item["help"], "did you mean `isp-a`?");
 }
 
+/// People and tools are pointed at the same place: the human rendering's
+/// `file:line:column` and the JSON `column` count characters, not bytes, so a
+/// multi-byte character earlier on the line shifts neither.
+#[test]
+fn human_and_json_columns_agree_after_a_multibyte_character() {
+    let text =
+        "version = 1\nuplinks.isp-a = { description = \"h\u{e9}llo \u{1f310}\", id = 300 }\n";
+    let source = Source::new("columns.toml", text);
+    let diagnostics = diagnostics(&source);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let human = diagnostic::render_human(&source, &diagnostics, WIDTH);
+    let json: serde_json::Value =
+        serde_json::from_str(&diagnostic::render_json(&source, &diagnostics)).expect("JSON");
+    let character_column = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("300")
+        .next()
+        .unwrap()
+        .chars()
+        .count()
+        + 1;
+    assert_eq!(
+        json[0]["column"].as_u64(),
+        Some(character_column as u64),
+        "{json}"
+    );
+    let location = format!("[columns.toml:2:{character_column}]");
+    assert!(
+        human.contains(&location),
+        "expected {location} in:\n{human}"
+    );
+}
+
+/// A project entry that is skipped for a VM (no address in its pool, SY0904) lets
+/// the shorter entry under it decide for that VM: the shorter entry wins there, so
+/// it is not "never winning" even though longer project entries cover it.
+#[test]
+fn an_entry_that_wins_where_a_longer_one_is_skipped_is_not_shadowed() {
+    let text = r#"version = 1
+[uplinks.isp-a]
+id = 1
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+[pools.pool-b]
+uplink = "isp-a"
+prefix = "203.0.113.0/24"
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[projects.acme]
+pools = ["pool-a", "pool-b"]
+addresses = ["198.51.100.7", "198.51.100.8", "203.0.113.9"]
+networks = ["10.0.0.0/24"]
+default = "pool-a"
+egress = [
+  { to = "100.64.0.0/15", via = "pool-a" },
+  { to = ["100.64.0.0/16", "100.65.0.0/16"], via = "pool-b" },
+]
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7"]
+[vms.web-2]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["198.51.100.8", "203.0.113.9"]
+"#;
+    let source = Source::new("skipped.toml", text);
+    let codes: Vec<&str> = diagnostics(&source)
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert!(codes.contains(&"SY0904"), "web-1 skips the /16s: {codes:?}");
+    assert!(
+        codes.iter().all(|code| *code == "SY0904"),
+        "the /15 wins for web-1, so it is not shadowed: {codes:?}"
+    );
+    let tracer = switchyard::trace::Tracer::new(&source).expect("valid");
+    let trace = tracer
+        .trace("web-1", "100.64.1.1".parse().unwrap())
+        .expect("traced");
+    let decided_by = trace.decided_by.expect("decided by an entry");
+    assert_eq!(
+        decided_by.prefix.as_deref(),
+        Some("100.64.0.0/15"),
+        "the /15 wins for web-1"
+    );
+}
+
+/// A valid topology with two projects and two VMs; the structural tests below
+/// break parts of it.
+const TWO_VMS: &str = r#"version = 1
+[uplinks.isp-a]
+id = 1
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[projects.acme]
+pools = ["pool-a"]
+addresses = ["198.51.100.7", "198.51.100.8"]
+networks = ["10.0.0.0/24"]
+default = "pool-a"
+[projects.other]
+pools = ["pool-a"]
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7"]
+[vms.web-2]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["198.51.100.8"]
+"#;
+
+fn codes_and_messages(text: &str) -> Vec<(&'static str, String)> {
+    diagnostics(&Source::new("structure.toml", text))
+        .into_iter()
+        .map(|d| (d.code.as_str(), d.message))
+        .collect()
+}
+
+#[test]
+fn the_structure_base_topology_is_valid() {
+    assert_eq!(codes_and_messages(TWO_VMS), []);
+}
+
+/// serde stops at the first problem; entities are read one by one, so one run
+/// reports an unknown key, a wrong type and a bad reference in different places.
+#[test]
+fn structural_errors_in_different_entities_are_all_reported() {
+    let text = TWO_VMS
+        .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
+        .replace("address = \"10.0.0.6\"", "address = 6")
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = [\"pool-z\"]",
+        );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0102", "SY0003", "SY0002"], "{found:?}");
+    assert_eq!(found[1].1, "unknown key `adress`");
+    assert!(found[2].1.contains("expected a string"), "{found:?}");
+}
+
+#[test]
+fn unknown_keys_in_two_entities_are_both_reported() {
+    let text = TWO_VMS
+        .replace(
+            "[projects.other]\n",
+            "[projects.other]\ndefualt = \"pool-a\"\n",
+        )
+        .replace("public = [\"198.51.100.8\"]", "publc = [\"198.51.100.8\"]");
+    let found = codes_and_messages(&text);
+    assert_eq!(
+        found,
+        [
+            ("SY0003", "unknown key `defualt`".to_owned()),
+            ("SY0003", "unknown key `publc`".to_owned())
+        ]
+    );
+}
+
+/// An entity that cannot be read is reported once: references to it are not
+/// reported as unknown.
+#[test]
+fn references_to_an_unreadable_entity_stay_silent() {
+    let text = TWO_VMS
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = \"pool-a\"",
+        )
+        .replace(
+            "project = \"acme\"\nhost = \"net1\"\naddress = \"10.0.0.6\"",
+            "project = \"other\"\nhost = \"net1\"\naddress = \"10.0.0.6\"",
+        );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0002"], "{found:?}");
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");

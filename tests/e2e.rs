@@ -165,10 +165,10 @@ impl Version {
                 .content
                 .clone()
         };
-        let model = switchyard::validate(&source)
+        let mut hosts = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", source.name))
-            .model;
-        let mut hosts = switchyard::plan::plan(&model, None).hosts;
+            .plan
+            .hosts;
         assert_eq!(hosts.len(), 1, "the rig builds one host");
         Version {
             host: hosts.remove(0),

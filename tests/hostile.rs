@@ -358,3 +358,29 @@ proptest! {
         let _ = diagnostic::render_json(&source, &diagnostics);
     }
 }
+
+/// The human rendering shows the offending line and quotes names: a control
+/// character in the file must reach the terminal escaped, or a topology could drive
+/// it (clear the screen, retitle the window, hide text).
+#[test]
+fn control_characters_are_escaped_in_human_output() {
+    let raw_escape = VALID.replace("\"acme\"", "\"ac\u{1b}[2Jme\"");
+    let quoted_escape = VALID.replace("[vms.web-1]", "[vms.web-1]\n\"ev\\u001b[2Jil\" = 1");
+    for (text, code) in [
+        (raw_escape, Code::TomlSyntax),
+        (quoted_escape, Code::UnknownKey),
+    ] {
+        let stderr = assert_rejected(&check_bytes(text.as_bytes()), code);
+        let control = stderr
+            .chars()
+            .find(|&c| c.is_control() && !matches!(c, '\n' | '\t'));
+        assert_eq!(
+            control, None,
+            "a control character reached stderr:\n{stderr:?}"
+        );
+        assert!(
+            stderr.contains("\\u{1b}[2J"),
+            "the escape is shown escaped:\n{stderr}"
+        );
+    }
+}

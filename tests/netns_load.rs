@@ -65,10 +65,10 @@ fn hosts() -> Vec<Host> {
     for example in common::valid_examples() {
         let source = common::example_source(&example);
         let build = common::build_source(&source);
-        let model = switchyard::validate(&source)
+        let plan = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is invalid", example.display()))
-            .model;
-        for host in switchyard::plan::plan(&model, None).hosts {
+            .plan;
+        for host in plan.hosts {
             let mut interfaces = host.lan.clone();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {

@@ -230,10 +230,10 @@ fn networkd_configures_what_the_ip_batch_configures() {
     let mut cases: Vec<Case> = Vec::new();
     for (path, source) in topologies() {
         let build = common::build_source(&source);
-        let model = switchyard::validate(&source)
+        let plan = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", path.display()))
-            .model;
-        for host in switchyard::plan::plan(&model, None).hosts {
+            .plan;
+        for host in plan.hosts {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);
 

@@ -22,8 +22,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match switchyard::build(&source, None, renderer()) {
         Ok(build) => {
-            let validated = switchyard::validate(&source).expect("built, so valid");
-            let plan = switchyard::plan::plan(&validated.model, None);
+            let plan = switchyard::validate(&source).expect("built, so valid").plan;
             for host in &plan.hosts {
                 for vm in &host.vms {
                     for pair in vm.egress.windows(2) {

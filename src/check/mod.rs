@@ -1,7 +1,7 @@
 //! Semantic checks on the resolved model: one rule a file, each pushing every
-//! problem it finds. To add a check, add a file with `pub fn check(model, out)`,
-//! list it in [`RULES`], give it a code in `diagnostic.rs` and an invalid example in
-//! `examples/invalid/`.
+//! problem it finds; a few rules judge the plan instead ([`run_on_plan`]). To add
+//! a check, add a file with `pub fn check(model, out)`, list it in [`RULES`], give
+//! it a code in `diagnostic.rs` and an invalid example in `examples/invalid/`.
 
 mod address_allocation;
 mod egress_conflict;
@@ -34,6 +34,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::Model;
+use crate::plan::Plan;
 
 type Rule = fn(&Model, &mut Diagnostics);
 
@@ -62,7 +63,6 @@ const RULES: &[Rule] = &[
     vlan_parent_unit::check,
     no_default::check,
     unused_address::check,
-    shadowed_egress::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all
@@ -83,6 +83,12 @@ pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
     for found in found {
         diagnostics.append(found);
     }
+}
+
+/// The rules that judge the plan's own decisions. Planning needs a model free of
+/// errors, so these run after [`run`] found none, on the plan of every host.
+pub fn run_on_plan(model: &Model, plan: &Plan, diagnostics: &mut Diagnostics) {
+    shadowed_egress::check(model, plan, diagnostics);
 }
 
 /// Two prefixes overlap exactly when one contains the other.

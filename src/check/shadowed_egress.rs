@@ -1,71 +1,52 @@
-//! SY0903 (warning): an egress entry that can never win because longer prefixes
-//! that beat it cover its whole range. For VM entries both scopes count; project
-//! entries are judged against the project's own entries (VMs differ).
+//! SY0903 (warning): an egress entry that can never win. The plan is asked, not
+//! re-derived: an entry that decides no destination range in any VM's plan
+//! ([`Plan::winning_entries`]) loses every address it covers, to a longer entry or,
+//! at equal length, to the VM's own — so the warning cannot disagree with what is
+//! rendered. A project entry that applies to no VM (its pool holds no address of
+//! the project's VMs, SY0904, or the project has no VMs) is not judged: it has
+//! nothing to win or lose.
 
-use ipnet::Ipv4Net;
+use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Egress, Model};
+use crate::model::{Egress, Model, PoolId, Via};
+use crate::plan::Plan;
 
-pub fn check(model: &Model, out: &mut Diagnostics) {
-    for project in &model.projects {
-        let longer = sorted(project.egress.iter().map(|e| e.to.value));
+pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
+    let winning = plan.winning_entries();
+    // The pools each project's VMs hold an address in: a project entry applies to
+    // the VMs with an address in its pool.
+    let mut pools_of_vms: Vec<HashSet<PoolId>> = vec![HashSet::new(); model.projects.len()];
+    for vm in &model.vms {
+        let pools = vm.public.iter().filter_map(|p| model.pool_of(p.value));
+        pools_of_vms[vm.project.0].extend(pools);
+    }
+    for (project, pools) in model.projects.iter().zip(&pools_of_vms) {
         for entry in &project.egress {
-            report_if_covered(
-                entry,
-                &longer,
-                &format!("project `{}`", project.name.value),
-                out,
-            );
+            let applies = matches!(entry.via.value, Via::Pool(pool) if pools.contains(&pool));
+            if applies && !winning.contains(&entry.to.span) {
+                report(entry, &format!("project `{}`", project.name.value), out);
+            }
         }
     }
-    for vm in model.vms.iter().filter(|vm| !vm.egress.is_empty()) {
-        let project = model.project(vm.project);
-        let project_entries = project.egress.iter().map(|e| e.to.value);
-        let longer = sorted(vm.egress.iter().map(|e| e.to.value).chain(project_entries));
-        for entry in &vm.egress {
-            report_if_covered(entry, &longer, &format!("VM `{}`", vm.name.value), out);
+    for vm in &model.vms {
+        for entry in vm.egress.iter().filter(|e| !winning.contains(&e.to.span)) {
+            report(entry, &format!("VM `{}`", vm.name.value), out);
         }
     }
 }
 
-fn sorted(prefixes: impl Iterator<Item = Ipv4Net>) -> Vec<Ipv4Net> {
-    let mut prefixes: Vec<_> = prefixes.collect();
-    prefixes.sort_by_key(|p| (p.network(), p.prefix_len()));
-    prefixes.dedup();
-    prefixes
-}
-
-fn report_if_covered(entry: &Egress, prefixes: &[Ipv4Net], scope: &str, out: &mut Diagnostics) {
-    if entry.to.prefix_len() < 32 && covered(&entry.to, entry.to.prefix_len(), prefixes) {
-        out.push(
-            Diagnostic::new(
-                Code::ShadowedEgress,
-                format!("{scope}'s entry for {} can never win", entry.to.value),
-                entry.to.span.clone(),
-                "fully covered by longer prefixes",
-            )
-            .help("every address in it matches a longer entry; remove it or narrow the others"),
-        );
-    }
-}
-
-/// Is every address of `range` inside some prefix of `prefixes` longer than `len`?
-fn covered(range: &Ipv4Net, len: u8, prefixes: &[Ipv4Net]) -> bool {
-    // Prefixes whose network lies in `range`: a contiguous run of the sorted slice.
-    let start = prefixes.partition_point(|p| p.network() < range.network());
-    let end = prefixes.partition_point(|p| p.network() <= range.broadcast());
-    let inside = &prefixes[start..end];
-    if inside
-        .iter()
-        .any(|p| p.prefix_len() > len && p.prefix_len() <= range.prefix_len())
-    {
-        return true;
-    }
-    match range.subnets(range.prefix_len() + 1) {
-        Ok(mut halves) if range.prefix_len() < 32 && !inside.is_empty() => {
-            halves.all(|half| covered(&half, len, inside))
-        }
-        _ => false,
-    }
+fn report(entry: &Egress, scope: &str, out: &mut Diagnostics) {
+    out.push(
+        Diagnostic::new(
+            Code::ShadowedEgress,
+            format!("{scope}'s entry for {} can never win", entry.to.value),
+            entry.to.span.clone(),
+            "other entries win every address in it",
+        )
+        .help(
+            "for every VM it applies to, a longer entry (or, at equal length, the VM's own) \
+             matches each of its addresses; remove it or narrow the others",
+        ),
+    );
 }

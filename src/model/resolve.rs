@@ -18,21 +18,24 @@ use crate::raw::{self, Sp};
 /// The only format version this build understands.
 pub const FORMAT_VERSION: i64 = 1;
 
-pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model {
+pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
+    let (topology, unusable) = (&parsed.topology, &parsed.unusable);
     let mut resolver = Resolver {
-        uplinks: names(&topology.uplinks),
-        pools: names(&topology.pools),
-        hosts: names(&topology.hosts),
-        projects: names(&topology.projects),
+        uplinks: names(&topology.uplinks, &unusable.uplinks),
+        pools: names(&topology.pools, &unusable.pools),
+        hosts: names(&topology.hosts, &unusable.hosts),
+        projects: names(&topology.projects, &unusable.projects),
         diagnostics,
         suggestion_budget: SUGGESTION_BUDGET,
     };
-    if *topology.version.get() != FORMAT_VERSION {
+    if let Some(version) = &topology.version
+        && *version.get() != FORMAT_VERSION
+    {
         resolver.diagnostics.push(
             Diagnostic::new(
                 Code::UnsupportedVersion,
-                format!("format version {} is not supported", topology.version.get()),
-                topology.version.span(),
+                format!("format version {} is not supported", version.get()),
+                version.span(),
                 "this switchyard reads version 1",
             )
             .help("set `version = 1`"),
@@ -41,7 +44,10 @@ pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model
     let keys = (topology.uplinks.keys().chain(topology.pools.keys()))
         .chain(topology.hosts.keys())
         .chain(topology.projects.keys())
-        .chain(topology.vms.keys());
+        .chain(topology.vms.keys())
+        .chain(unusable.uplinks.iter().chain(&unusable.pools))
+        .chain(unusable.hosts.iter().chain(&unusable.projects))
+        .chain(&unusable.vms);
     for name in keys {
         resolver.name_grammar(name);
     }
@@ -85,14 +91,16 @@ pub fn resolve(topology: &raw::Topology, diagnostics: &mut Diagnostics) -> Model
 }
 
 /// Name → index into the model; `None` for an entity that is defined but could not
-/// be resolved (already reported), so references to it stay silent.
+/// be read or resolved (already reported), so references to it stay silent.
 type NameTable = BTreeMap<String, Option<usize>>;
 
-fn names<T>(map: &raw::Named<T>) -> NameTable {
-    map.keys()
+fn names<T>(map: &raw::Named<T>, unusable: &[Sp<String>]) -> NameTable {
+    let usable = map
+        .keys()
         .enumerate()
-        .map(|(i, name)| (name.get().clone(), Some(i)))
-        .collect()
+        .map(|(i, name)| (name.get().clone(), Some(i)));
+    let unusable = unusable.iter().map(|name| (name.get().clone(), None));
+    usable.chain(unusable).collect()
 }
 
 /// Drops the entities that failed to resolve and renumbers `table` to match.

@@ -10,7 +10,7 @@
 pub mod ranges;
 
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -43,7 +43,22 @@ pub fn pool_mark(number: u8) -> u32 {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// In the model's host order.
     pub hosts: Vec<HostPlan>,
+}
+
+impl Plan {
+    /// The egress entries, by the span of their prefix (what [`DecidedBy`] records),
+    /// that decide at least one destination range of some VM. An entry missing
+    /// here can never win (SY0903).
+    pub fn winning_entries(&self) -> HashSet<Span> {
+        self.hosts
+            .iter()
+            .flat_map(|host| &host.vms)
+            .flat_map(|vm| &vm.egress)
+            .map(|(_, decision)| decision.decided_by.span.clone())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,22 +191,19 @@ impl HostPlan {
     }
 }
 
-/// Builds the plan of every host (or only `only`). The model must have passed
-/// `check` without errors.
-pub fn plan(model: &Model, only: Option<HostId>) -> Plan {
+/// Builds the plan of every host. The model must have passed `check` without
+/// errors.
+pub fn plan(model: &Model) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
     let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
     for vm in &model.vms {
         vms_by_host.entry(vm.host).or_default().push(vm);
     }
-    let hosts: Vec<HostId> = (0..model.hosts.len())
-        .map(HostId)
-        .filter(|id| only.is_none_or(|only| only == *id))
-        .collect();
     // Hosts are planned independently, side by side on all cores.
-    let hosts = hosts
-        .par_iter()
-        .map(|&id| {
+    let hosts = (0..model.hosts.len())
+        .into_par_iter()
+        .map(HostId)
+        .map(|id| {
             let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
             host_plan(model, id, vms, &project_networks)
         })

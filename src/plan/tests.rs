@@ -52,7 +52,7 @@ fn plan_with(project: &str, extra: &str) -> Plan {
             crate::diagnostic::render_human(&source, &diagnostics, 100)
         ),
     };
-    plan(&validated.model, None)
+    validated.plan
 }
 
 /// The public address a packet from the only VM to `destination` leaves with.
