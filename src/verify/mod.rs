@@ -188,12 +188,6 @@ pub enum Difference {
 }
 
 impl Difference {
-    fn missing(what: String) -> Self {
-        Difference::Missing(what)
-    }
-    fn extra(what: String) -> Self {
-        Difference::Extra(what)
-    }
     fn changed(what: String, expected: &str, live: &str) -> Self {
         Difference::Changed {
             what,
@@ -262,8 +256,8 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
     let mut table = Vec::new();
     match (&expected.nft_table, &live.nft_table) {
         (Some(expected), Some(live)) => expected.compare(live, &mut table),
-        (Some(_), None) => table.push(Difference::missing("the whole table".to_owned())),
-        (None, Some(_)) => table.push(Difference::extra("the whole table".to_owned())),
+        (Some(_), None) => table.push(Difference::Missing("the whole table".to_owned())),
+        (None, Some(_)) => table.push(Difference::Extra("the whole table".to_owned())),
         (None, None) => {}
     }
     add(Part::NftTable, table);
@@ -286,9 +280,9 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
         addresses.extend(
             wanted
                 .difference(present)
-                .map(|a| Difference::missing(on(a))),
+                .map(|a| Difference::Missing(on(a))),
         );
-        addresses.extend(present.difference(wanted).map(|a| Difference::extra(on(a))));
+        addresses.extend(present.difference(wanted).map(|a| Difference::Extra(on(a))));
     }
     add(Part::Addresses, addresses);
     Report { parts }
@@ -315,10 +309,8 @@ fn routing_difference(expected: &[ip::Entry], live: &[ip::Entry]) -> Vec<Differe
     let (expected, live) = (lines(expected), lines(live));
     expected
         .difference(&live)
-        .map(|line| Difference::missing(line.clone()))
-        .chain(
-            live.difference(&expected)
-                .map(|line| Difference::extra(line.clone())),
-        )
+        .cloned()
+        .map(Difference::Missing)
+        .chain(live.difference(&expected).cloned().map(Difference::Extra))
         .collect()
 }
