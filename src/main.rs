@@ -87,8 +87,9 @@ enum Command {
     ///
     /// Compares table inet switchyard (chains and their rules, sets and maps with
     /// every element), the ip rules and routes tagged with switchyard's protocol
-    /// and the uplink addresses. Needs root: the build's artifacts are loaded
-    /// into a scratch network namespace to list what they should give.
+    /// or in its uplink tables, and the uplink addresses. Exit 0 in sync, 1
+    /// drift, 2 error. Needs root: the build's artifacts are loaded into a
+    /// scratch network namespace to list what they should give.
     Verify {
         /// A build directory (with manifest.json).
         dir: PathBuf,
