@@ -1,5 +1,6 @@
-//! The command line. This is the only file that touches the file system or the
-//! terminal; everything it calls is pure.
+//! The command line. This file and its module `kernel` (the programs `verify`
+//! runs) are the only ones that touch the file system, other programs or the
+//! terminal; everything they call in the library is pure.
 
 mod kernel;
 
@@ -436,7 +437,7 @@ fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
     let interfaces = verify::batch_interfaces(&batch);
     // Listing a 100k-VM table takes seconds: the live state is read while the
     // scratch namespace loads and lists the build. They are parsed one after
-    // the other: a parsed listing peaks at ~300 MB at 100k VMs.
+    // the other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
     let (live, expected) = std::thread::scope(|scope| {
         let live = scope.spawn(kernel::live);
         let expected = kernel::expected(&nft_script, &ip_batch, &interfaces);
