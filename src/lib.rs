@@ -14,6 +14,7 @@ pub mod raw;
 pub mod render;
 pub mod schema;
 pub mod trace;
+pub mod verify;
 
 use diagnostic::{Diagnostic, Diagnostics, Source};
 use model::Model;

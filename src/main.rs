@@ -1,6 +1,9 @@
-//! The command line. This file and `output_dir.rs` (how `build` replaces its
-//! output directory) are the only ones that touch the file system or the
-//! terminal; everything they call is pure.
+//! The command line. This file, `output_dir.rs` (how `build` replaces its output
+//! directory) and `kernel.rs` (the programs `verify` runs) are the only ones that
+//! touch the file system, other programs or the terminal; everything they call in
+//! the library is pure.
+
+mod kernel;
 
 mod output_dir;
 
@@ -89,6 +92,21 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Compare this network namespace's live state with a host's build; exit 1
+    /// and list the differences when they drifted apart.
+    ///
+    /// Compares table inet switchyard (chains and their rules, sets and maps with
+    /// every element), the ip rules and routes tagged with switchyard's protocol
+    /// or in its uplink tables, and the uplink addresses. Exit 0 in sync, 1
+    /// drift, 2 error. Needs root: the build's artifacts are loaded into a
+    /// scratch network namespace to list what they should give.
+    Verify {
+        /// A build directory (with manifest.json).
+        dir: PathBuf,
+        /// The host to compare with; needed when the build has several.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Print a shell completion script.
     ///
     /// E.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
@@ -151,6 +169,7 @@ fn main() -> ExitCode {
             format,
         } => run(|| trace(&topology, &from, to, format)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
+        Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
         Command::Completions { shell } => run(|| {
             // clap_complete panics when its writer fails: generate into memory.
             let mut script = Vec::new();
@@ -382,6 +401,61 @@ fn trace(
         Format::Json => trace.to_json(),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
+    use switchyard::verify::{self, HostArtifacts, KernelState};
+    let manifest_path = dir.join(switchyard::render::MANIFEST);
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", manifest_path.display())))?;
+    let manifest: switchyard::render::Manifest = serde_json::from_str(&manifest).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a switchyard manifest: {e}",
+            manifest_path.display()
+        ))
+    })?;
+    let artifacts =
+        HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
+    let read = |file: &switchyard::render::ManifestFile| -> Result<(PathBuf, String), Failure> {
+        let path = dir.join(&file.path);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+        verify::check_digest(file, &bytes).map_err(|e| Failure::Usage(e.to_string()))?;
+        Ok((path, String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    let (nft_script, _) = read(artifacts.nft)?;
+    let (ip_batch, batch) = read(artifacts.ip)?;
+    let interfaces = verify::batch_interfaces(&batch);
+    // Listing a 100k-VM table takes seconds: the live state is read while the
+    // scratch namespace loads and lists the build. They are parsed one after
+    // the other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
+    let (live, expected) = std::thread::scope(|scope| {
+        let live = scope.spawn(kernel::live);
+        let expected = kernel::expected(&nft_script, &ip_batch, &interfaces);
+        let live = live.join().expect("the listing thread does not panic");
+        (live, expected)
+    });
+    let parse = |listings: Result<_, String>| {
+        KernelState::parse(&listings.map_err(Failure::Usage)?)
+            .map_err(|e| Failure::Usage(e.to_string()))
+    };
+    let report = verify::compare(&parse(expected)?, &parse(live)?);
+    if report.is_empty() {
+        print_stdout(format!(
+            "{}: in sync with {}\n",
+            artifacts.host,
+            dir.display()
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        print_stdout(format!(
+            "{report}{}: {} difference(s) between the live state and {}\n",
+            artifacts.host,
+            report.len(),
+            dir.display()
+        ))?;
+        Ok(ExitCode::from(EXIT_INVALID))
+    }
 }
 
 /// Human diagnostics go to stderr; JSON ones are the result, on stdout.

@@ -3,7 +3,8 @@
 //! /lib/systemd/systemd-networkd runs in a network namespace with the host's
 //! generated units, and the policy rules, per-uplink routing tables and uplink
 //! addresses it produces must equal what `ip -batch switchyard.ip` produces in a
-//! twin namespace.
+//! twin namespace; with the nft script loaded as well, `switchyard verify` then
+//! finds networkd's namespace in sync with the build.
 //!
 //! How networkd runs here: `ip netns exec` gives it its own mount namespace, in
 //! which a private tmpfs replaces /run/systemd (its state directory) and
@@ -111,6 +112,8 @@ struct Case {
     host: HostPlan,
     networkd_ns: Netns,
     expected: String,
+    /// The build on disk, for `switchyard verify`.
+    build_dir: PathBuf,
     _units: tempfile::TempDir,
 }
 
@@ -227,9 +230,16 @@ fn networkd_configures_what_the_ip_batch_configures() {
     );
 
     let logs = tempfile::tempdir().expect("temporary directory");
+    let builds = tempfile::tempdir().expect("temporary directory");
     let mut cases: Vec<Case> = Vec::new();
     for (path, source) in topologies() {
         let build = common::build_source(&source);
+        let build_dir = builds.path().join(common::stem(&path));
+        for (file, content) in build.files() {
+            let file = build_dir.join(file);
+            std::fs::create_dir_all(file.parent().expect("in a directory")).expect("mkdir");
+            std::fs::write(file, content).expect("write the build");
+        }
         let plan = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", path.display()))
             .plan;
@@ -292,6 +302,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 host,
                 networkd_ns,
                 expected,
+                build_dir: build_dir.clone(),
                 _units: units,
             });
         }
@@ -362,6 +373,18 @@ fn networkd_configures_what_the_ip_batch_configures() {
             );
             wait_for_address(&case.networkd_ns, &parent, &case.label);
         }
+        // `switchyard verify` takes networkd's routing (tagged `static`, not
+        // 211) for switchyard's: in sync once the nft script is loaded too.
+        let script = case.build_dir.join(&case.host.name).join("switchyard.nft");
+        run_ok(case.networkd_ns.exec("nft").arg("-f").arg(&script));
+        let verdict = run_ok(
+            case.networkd_ns
+                .exec(env!("CARGO_BIN_EXE_switchyard"))
+                .arg("verify")
+                .arg(&case.build_dir)
+                .args(["--host", &case.host.name]),
+        );
+        assert!(verdict.contains("in sync"), "{}: {verdict}", case.label);
         println!(
             "{}: networkd matches the ip batch after {:?}\n{}",
             case.label,

@@ -1,11 +1,19 @@
 //! plan → artifacts. The only layer that knows templates: one thin generator per
-//! backend (`nft`, `ip`, `networkd`) turns a [`HostPlan`] into a template context;
+//! backend (`nft`, `ip`, `networkd`, `systemd` boot units) turns a [`HostPlan`] into a template context;
 //! minijinja does the rest. Templates live in `templates/`, are compiled into the
 //! binary, and can be overridden file by file (`--templates DIR`).
 
 mod ip;
 mod networkd;
 mod nft;
+mod systemd;
+
+pub use nft::TABLE as NFT_TABLE;
+pub use systemd::INSTALL_DIR;
+
+/// A host's nft script and ip batch, by their name in its directory.
+pub const NFT_SCRIPT: &str = "switchyard.nft";
+pub const IP_BATCH: &str = "switchyard.ip";
 
 pub use networkd::UNIT_PREFIX;
 
@@ -41,6 +49,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "networkd/vlan-drop-in.conf",
         include_str!("../../templates/networkd/vlan-drop-in.conf"),
+    ),
+    (
+        "systemd/switchyard-nftables.service",
+        include_str!("../../templates/systemd/switchyard-nftables.service"),
+    ),
+    (
+        "systemd/switchyard-routes.service",
+        include_str!("../../templates/systemd/switchyard-routes.service"),
     ),
 ];
 
@@ -153,21 +169,15 @@ impl Renderer {
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, source);
         let mut artifacts = vec![
-            self.artifact(
-                host,
-                "switchyard.nft",
-                "switchyard.nft",
-                nft::context(host, &header),
-            )?,
-            self.artifact(
-                host,
-                "switchyard.ip",
-                "switchyard.ip",
-                ip::context(host, &header),
-            )?,
+            self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft::context(host, &header))?,
+            self.artifact(host, IP_BATCH, IP_BATCH, ip::context(host, &header))?,
         ];
         for unit in networkd::units(host, &header) {
             artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
+        }
+        for unit in systemd::UNITS {
+            let path = format!("systemd/{unit}");
+            artifacts.push(self.artifact(host, &path, &path, systemd::context(host, &header))?);
         }
         Ok(artifacts)
     }
@@ -320,7 +330,7 @@ pub fn manifest(artifacts: &[Artifact], source: &SourceId) -> String {
     json
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
+pub(crate) fn hex_digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

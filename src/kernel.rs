@@ -1,0 +1,131 @@
+//! The programs `switchyard verify` runs (part of the binary, like all IO): the
+//! listings of the live network namespace, and the same listings of a scratch
+//! namespace into which a host's ip batch and nft script were loaded, so that
+//! the kernel and nft themselves normalise what the build asks for.
+
+use std::path::Path;
+use std::process::Command;
+
+use switchyard::render::NFT_TABLE;
+use switchyard::verify::Listings;
+
+/// The listings of the namespace this process runs in.
+pub fn live() -> Result<Listings, String> {
+    listings(None)
+}
+
+/// The listings of a fresh namespace holding exactly what `ip_batch` and
+/// `nft_script` load: one veth per interface the batch names (its addresses and
+/// routes need them), then the batch, then the script. The namespace is deleted
+/// afterwards, also on error.
+pub fn expected(
+    nft_script: &Path,
+    ip_batch: &Path,
+    interfaces: &[String],
+) -> Result<Listings, String> {
+    let scratch = ScratchNamespace::new()?;
+    for interface in interfaces {
+        // The peer gets a kernel-chosen name (veth0, …); it stays down.
+        scratch.ip(&["link", "add", interface, "type", "veth"])?;
+        scratch.ip(&["link", "set", interface, "up"])?;
+    }
+    let mut batch = Command::new("ip");
+    batch.args(["-n", &scratch.name, "-batch"]).arg(ip_batch);
+    run(&mut batch)?;
+    let mut load = scratch.exec("nft");
+    load.arg("-f").arg(nft_script);
+    run(&mut load)?;
+    listings(Some(&scratch))
+}
+
+fn listings(netns: Option<&ScratchNamespace>) -> Result<Listings, String> {
+    let command = |program: &str| match netns {
+        Some(netns) => netns.exec(program),
+        None => Command::new(program),
+    };
+    let mut nft = command("nft");
+    nft.args(["-j", "list", "table", "inet", NFT_TABLE]);
+    let output = nft.output().map_err(|e| format!("cannot run nft: {e}"))?;
+    let nft_table = if output.status.success() {
+        Some(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else if String::from_utf8_lossy(&output.stderr).contains("No such file or directory") {
+        None
+    } else {
+        return Err(failed(&nft, &output));
+    };
+    let ip = |args: &[&str]| {
+        let mut command = command("ip");
+        command.args(args);
+        run(&mut command)
+    };
+    Ok(Listings {
+        nft_table,
+        rules: ip(&["-N", "-j", "-4", "rule", "show"])?,
+        routes: ip(&["-N", "-j", "-4", "route", "show", "table", "all"])?,
+        addresses: ip(&["-j", "-4", "addr", "show"])?,
+    })
+}
+
+/// Runs `command`; its stdout, or an error naming it with its stderr.
+fn run(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program(command)))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(failed(command, &output))
+    }
+}
+
+fn program(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| word.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn failed(command: &Command, output: &std::process::Output) -> String {
+    format!(
+        "`{}` failed ({}): {}",
+        program(command),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    )
+}
+
+/// A named network namespace that is deleted when dropped. Named (not
+/// `unshare`d) so that several commands can run in it one after the other.
+struct ScratchNamespace {
+    name: String,
+}
+
+impl ScratchNamespace {
+    fn new() -> Result<Self, String> {
+        let name = format!("switchyard-verify-{}", std::process::id());
+        run(Command::new("ip").args(["netns", "add", &name])).map_err(|e| {
+            format!("cannot create a scratch network namespace (verify needs root): {e}")
+        })?;
+        Ok(ScratchNamespace { name })
+    }
+
+    fn ip(&self, args: &[&str]) -> Result<String, String> {
+        run(Command::new("ip").args(["-n", &self.name]).args(args))
+    }
+
+    fn exec(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, program]);
+        command
+    }
+}
+
+impl Drop for ScratchNamespace {
+    fn drop(&mut self) {
+        // Nothing to report to: a leftover namespace is visible in `ip netns`.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}

@@ -1,0 +1,121 @@
+//! `ip -j rule/route/addr` → one comparable line per rule, route and address.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use super::VerifyError;
+
+/// Fields shown first, in this order (then the rest by name), so that a line
+/// reads like `ip route`: `table 101 dst default gateway 192.0.2.1 dev up-a`.
+const FIELD_ORDER: &[&str] = &[
+    "table", "priority", "dst", "src", "fwmark", "fwmask", "gateway", "dev", "scope", "prefsrc",
+    "metric",
+];
+
+/// Fields left out: the protocol says who added an entry (the ip batch tags its
+/// entries 211, networkd `static`), not what it does, and `flags` reports link
+/// state (`linkdown`), not configuration.
+const IGNORED_FIELDS: &[&str] = &["protocol", "flags"];
+
+/// One rule or route: its routing table and protocol (numbers, as `ip -N`
+/// prints them whatever `/etc/iproute2/rt_tables` and `rt_protos` call them),
+/// and the rest as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub table: String,
+    pub protocol: String,
+    pub line: String,
+}
+
+/// `ip -N -j rule show` or `ip -N -j route show table all` → its entries.
+pub fn entries(text: &str, command: &str) -> Result<Vec<Entry>, VerifyError> {
+    array(text, command)?
+        .iter()
+        .map(|entry| {
+            let entry = entry
+                .as_object()
+                .ok_or_else(|| unreadable(command, "an entry is not an object"))?;
+            let field = |key| entry.get(key).map(text_of).unwrap_or_default();
+            Ok(Entry {
+                table: field("table"),
+                protocol: field("protocol"),
+                line: line(entry),
+            })
+        })
+        .collect()
+}
+
+/// `ip -j -4 addr show` → each interface's IPv4 addresses (`192.0.2.2/30`).
+pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, VerifyError> {
+    let command = "ip -j addr";
+    let mut out = BTreeMap::new();
+    for link in array(text, command)? {
+        let name = link
+            .get("ifname")
+            .and_then(Value::as_str)
+            .ok_or_else(|| unreadable(command, "an interface without `ifname`"))?;
+        let addresses: BTreeSet<String> = link
+            .get("addr_info")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.get("family").and_then(Value::as_str) == Some("inet"))
+            .filter_map(|a| {
+                Some(format!(
+                    "{}/{}",
+                    a.get("local")?.as_str()?,
+                    a.get("prefixlen")?
+                ))
+            })
+            .collect();
+        out.insert(name.to_owned(), addresses);
+    }
+    Ok(out)
+}
+
+fn array(text: &str, command: &str) -> Result<Vec<Value>, VerifyError> {
+    // `ip -j` prints nothing at all (not `[]`) for some empty listings.
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    match serde_json::from_str(text) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(_) => Err(unreadable(command, "not a JSON array")),
+        Err(e) => Err(unreadable(command, &e.to_string())),
+    }
+}
+
+fn unreadable(command: &str, why: &str) -> VerifyError {
+    VerifyError::Unreadable(format!("{command} output: {why}"))
+}
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn line(entry: &Map<String, Value>) -> String {
+    let known = FIELD_ORDER
+        .iter()
+        .filter_map(|key| Some((*key, entry.get(*key)?)));
+    let others = entry
+        .iter()
+        .filter(|(key, _)| {
+            !FIELD_ORDER.contains(&key.as_str()) && !IGNORED_FIELDS.contains(&key.as_str())
+        })
+        .map(|(key, v)| (key.as_str(), v));
+    known
+        .chain(others)
+        .map(|(key, v)| match (key, text_of(v).as_str()) {
+            // `-N` numbers scopes too; these are the ones `ip route` names.
+            ("scope", "0") => "scope global".to_owned(),
+            ("scope", "253") => "scope link".to_owned(),
+            ("scope", "254") => "scope host".to_owned(),
+            (key, v) => format!("{key} {v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,271 @@
+//! The comparison without a kernel: listings as `nft -j` and `ip -j` print them.
+
+use super::*;
+
+/// A table as `nft -j list table inet switchyard` prints it: a set, a map, a
+/// named counter, a base chain with two rules, all with handles and counts.
+fn table(dnat: &[(&str, &str)], forward_rules: &[&str], counter_packets: u64) -> String {
+    let elements: Vec<String> = dnat
+        .iter()
+        .map(|(public, private)| format!(r#"["{public}", "{private}"]"#))
+        .collect();
+    let rules: Vec<String> = forward_rules
+        .iter()
+        .enumerate()
+        .map(|(i, comment)| {
+            format!(
+                r#"{{"rule": {{"family": "inet", "table": "switchyard", "chain": "forward", "handle": {}, "comment": "{comment}", "expr": [{{"match": {{"op": "==", "left": {{"meta": {{"key": "iifname"}}}}, "right": "@uplinks"}}}}, {{"counter": {{"packets": {counter_packets}, "bytes": 99}}}}, {{"drop": null}}]}}}}"#,
+                40 + i
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"nftables": [
+  {{"metainfo": {{"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}}},
+  {{"table": {{"family": "inet", "name": "switchyard", "handle": {counter_packets}}}}},
+  {{"set": {{"family": "inet", "name": "internal", "table": "switchyard", "type": "ipv4_addr", "handle": 3, "flags": ["interval"], "elem": [{{"prefix": {{"addr": "10.0.0.0", "len": 24}}}}, {{"range": ["10.1.0.5", "10.1.0.9"]}}]}}}},
+  {{"map": {{"family": "inet", "name": "dnat_addresses", "table": "switchyard", "type": "ipv4_addr", "handle": 4, "map": "ipv4_addr", "elem": [{}]}}}},
+  {{"counter": {{"family": "inet", "name": "dropped_spoofed", "table": "switchyard", "handle": 5, "packets": {counter_packets}, "bytes": 7}}}},
+  {{"chain": {{"family": "inet", "table": "switchyard", "name": "forward", "handle": 6, "type": "filter", "hook": "forward", "prio": 0, "policy": "accept"}}}},
+  {}
+]}}"#,
+        elements.join(", "),
+        rules.join(",\n  "),
+    )
+}
+
+const DNAT: &[(&str, &str)] = &[("198.51.100.7", "10.0.0.5"), ("203.0.113.9", "10.0.0.6")];
+const RULES: &[&str] = &["first", "second"];
+
+const RULES_JSON: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority":1001,"src":"all","fwmark":"0x100","fwmask":"0xff00","table":"101","protocol":"211"},{"priority":32766,"src":"all","table":"254"}]"#;
+const ROUTES_JSON: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211","flags":["linkdown"]},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"},{"dst":"192.0.2.0/30","dev":"up-a","protocol":"2","scope":"253","prefsrc":"192.0.2.2"}]"#;
+const ADDRESSES_JSON: &str = r#"[{"ifindex":3,"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifindex":4,"ifname":"veth0","addr_info":[]}]"#;
+
+fn listings(nft_table: Option<String>) -> Listings {
+    Listings {
+        nft_table,
+        rules: RULES_JSON.to_owned(),
+        routes: ROUTES_JSON.to_owned(),
+        addresses: ADDRESSES_JSON.to_owned(),
+    }
+}
+
+fn state(listings: &Listings) -> KernelState {
+    KernelState::parse(listings).expect("the listing parses")
+}
+
+fn report(expected: &Listings, live: &Listings) -> Report {
+    compare(&state(expected), &state(live))
+}
+
+#[test]
+fn same_state_with_other_handles_and_counts_is_in_sync() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(Some(table(&[DNAT[1], DNAT[0]], RULES, 12345)));
+    let report = report(&expected, &live);
+    assert!(report.is_empty(), "{report}");
+}
+
+#[test]
+fn a_missing_map_element_is_named() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(Some(table(&DNAT[..1], RULES, 0)));
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "nft table inet switchyard:\n  missing  map dnat_addresses element 203.0.113.9 : 10.0.0.6\n"
+    );
+}
+
+#[test]
+fn an_extra_map_element_is_named() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let mut more = DNAT.to_vec();
+    more.push(("198.51.100.99", "10.0.0.99"));
+    let live = listings(Some(table(&more, RULES, 0)));
+    let report = report(&expected, &live);
+    assert_eq!(report.len(), 1);
+    assert_eq!(
+        report.to_string(),
+        "nft table inet switchyard:\n  extra    map dnat_addresses element 198.51.100.99 : 10.0.0.99\n"
+    );
+}
+
+#[test]
+fn a_missing_rule_is_named_with_its_position_and_text() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(Some(table(DNAT, &RULES[1..], 0)));
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "nft table inet switchyard:\n  missing  chain forward rule 1: meta iifname @uplinks counter drop comment \"first\"\n"
+    );
+}
+
+#[test]
+fn reordered_rules_are_drift() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(Some(table(DNAT, &["second", "first"], 0)));
+    let report = report(&expected, &live);
+    assert_eq!(report.len(), 2, "{report}");
+}
+
+#[test]
+fn a_missing_table_is_one_difference() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(None);
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "nft table inet switchyard:\n  missing  the whole table\n"
+    );
+}
+
+#[test]
+fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let mut live = expected.clone();
+    // Another rule and a route of someone else, and the link came up.
+    live.rules = RULES_JSON.replace(
+        r#"{"priority":32766"#,
+        r#"{"priority":500,"src":"all","table":"7","protocol":"4"},{"priority":32766"#,
+    );
+    live.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
+    let report = report(&expected, &live);
+    assert!(report.is_empty(), "{report}");
+}
+
+#[test]
+fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let mut live = expected.clone();
+    // networkd tags what it adds `static` (4); a stray route in an uplink table
+    // is drift whoever added it.
+    live.rules = RULES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#);
+    live.routes = ROUTES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
+        "[",
+        r#"[{"dst":"100.64.0.0/10","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"3"},"#,
+    );
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "routes in the uplink tables:\n  extra    table 101 dst 100.64.0.0/10 gateway 192.0.2.1 dev up-a\n"
+    );
+}
+
+#[test]
+fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let mut live = expected.clone();
+    live.rules = "[]".to_owned();
+    live.routes = String::new();
+    live.addresses =
+        r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.6","prefixlen":30}]}]"#
+            .to_owned();
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "ip rules:\n  missing  table 101 priority 1001 src all fwmark 0x100 fwmask 0xff00\n\
+         routes in the uplink tables:\n  missing  table 101 dst 192.0.2.0/30 dev up-a scope link prefsrc 192.0.2.2\n  \
+         missing  table 101 dst default gateway 192.0.2.1 dev up-a\n\
+         uplink addresses:\n  missing  192.0.2.2/30 on up-a\n  extra    192.0.2.6/30 on up-a\n"
+    );
+}
+
+#[test]
+fn a_changed_set_definition_is_shown_both_ways() {
+    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let live = listings(Some(
+        table(DNAT, RULES, 0).replace(r#""flags": ["interval"], "#, ""),
+    ));
+    let text = report(&expected, &live).to_string();
+    assert!(text.contains("changed  set internal"), "{text}");
+    assert!(text.contains(r#""flags":["interval"]"#), "{text}");
+}
+
+#[test]
+fn unreadable_listings_are_errors_not_drift() {
+    let mut bad = listings(Some("{\"nftables\": 3}".to_owned()));
+    assert!(matches!(
+        KernelState::parse(&bad),
+        Err(VerifyError::Unreadable(_))
+    ));
+    bad.nft_table = None;
+    bad.rules = "not json".to_owned();
+    assert!(matches!(
+        KernelState::parse(&bad),
+        Err(VerifyError::Unreadable(_))
+    ));
+}
+
+fn manifest(paths: &[&str]) -> Manifest {
+    Manifest {
+        generator: "switchyard test".to_owned(),
+        source_sha256: render::hex_digest(b"t.toml"),
+        source: "t.toml".to_owned(),
+        files: paths
+            .iter()
+            .map(|path| ManifestFile {
+                path: (*path).to_owned(),
+                host: path.split('/').next().unwrap().to_owned(),
+                sha256: render::hex_digest(path.as_bytes()),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn one_host_is_chosen_without_asking() {
+    let manifest = manifest(&["net1/switchyard.ip", "net1/switchyard.nft"]);
+    let files = HostArtifacts::select(&manifest, None).expect("one host");
+    assert_eq!(
+        (files.host, files.nft.path.as_str(), files.ip.path.as_str()),
+        ("net1", "net1/switchyard.nft", "net1/switchyard.ip")
+    );
+}
+
+#[test]
+fn several_hosts_need_a_name_and_a_wrong_one_gets_a_suggestion() {
+    let manifest = manifest(&[
+        "net1/switchyard.ip",
+        "net1/switchyard.nft",
+        "net2/switchyard.ip",
+        "net2/switchyard.nft",
+    ]);
+    let error = HostArtifacts::select(&manifest, None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the build has several hosts (net1, net2); say which one with --host NAME"
+    );
+    let error = HostArtifacts::select(&manifest, Some("net3")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the build has no host named `net3` (it has net1, net2); did you mean `net1`?"
+    );
+    assert_eq!(
+        HostArtifacts::select(&manifest, Some("net2")).unwrap().host,
+        "net2"
+    );
+}
+
+#[test]
+fn a_host_without_its_script_is_an_error() {
+    let manifest = manifest(&["net1/switchyard.ip"]);
+    assert_eq!(
+        HostArtifacts::select(&manifest, None).unwrap_err(),
+        VerifyError::MissingArtifact("net1/switchyard.nft".to_owned())
+    );
+}
+
+#[test]
+fn a_changed_file_is_refused() {
+    let manifest = manifest(&["net1/switchyard.nft"]);
+    let file = &manifest.files[0];
+    assert_eq!(check_digest(file, b"net1/switchyard.nft"), Ok(()));
+    assert_eq!(
+        check_digest(file, b"something else"),
+        Err(VerifyError::Tampered("net1/switchyard.nft".to_owned()))
+    );
+}
+
+#[test]
+fn the_batch_names_its_interfaces() {
+    let batch = "# dev commented\nrule flush protocol 211\naddress replace 192.0.2.2/30 dev up-a\n\
+                 route add default via 192.0.2.1 dev up-a table 101\nroute add x dev eth1.100 table 103\n";
+    assert_eq!(batch_interfaces(batch), ["eth1.100", "up-a"]);
+}

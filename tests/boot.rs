@@ -1,0 +1,117 @@
+//! The boot units (`<host>/systemd/*.service`) and living next to an existing
+//! nftables configuration:
+//!
+//! - every example's units pass `systemd-analyze verify` (the man page they
+//!   point to comes with the Debian package, so `--man=no` here; .ci/run checks
+//!   the installed units with it);
+//! - switchyard's table and the tables of an `/etc/nftables.conf` load side by
+//!   side, and reloading either leaves the other alone, unless the configuration
+//!   starts with Debian's default `flush ruleset`, which README warns about.
+//!
+//! These need root, nft, ip and systemd-analyze (CI runs them as root) and fail,
+//! never skip, without them.
+
+mod common;
+
+use std::path::Path;
+
+use common::deploy::{HOST, TOPOLOGY, host_namespace};
+use common::{Netns, describe, repo_path, require_root, run_ok};
+
+#[test]
+#[ignore = "needs systemd-analyze: sudo bash .ci/run"]
+fn boot_units_pass_systemd_analyze_verify() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut checked = 0;
+    for example in common::valid_examples() {
+        let out = dir.path().join(common::stem(&example));
+        common::build(&repo_path(&example.to_string_lossy()), &out, None);
+        for host in std::fs::read_dir(&out).expect("list the build") {
+            let units = host.expect("directory entry").path().join("systemd");
+            if !units.is_dir() {
+                continue;
+            }
+            let mut command = std::process::Command::new("systemd-analyze");
+            command.args(["verify", "--man=no"]);
+            for unit in std::fs::read_dir(&units).expect("list the units") {
+                command.arg(unit.expect("directory entry").path());
+                checked += 1;
+            }
+            let output = command.output().expect("run systemd-analyze");
+            // It reports some problems on stderr with exit status 0.
+            assert!(
+                output.status.success() && output.stderr.is_empty(),
+                "{}: {}",
+                units.display(),
+                describe(&output)
+            );
+        }
+    }
+    assert!(checked >= 2, "no unit was checked");
+}
+
+/// An nftables.conf that owns table inet filter the way switchyard owns its
+/// table: create, delete, define (nft 1.0.6 has no `destroy`), so reloading it
+/// replaces that table only.
+const NFTABLES_CONF: &str = "\
+table inet filter
+delete table inet filter
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tct state established,related accept
+\t}
+}
+";
+
+fn load(netns: &Netns, script: &Path) {
+    run_ok(netns.exec("nft").arg("-f").arg(script));
+}
+
+fn tables(netns: &Netns) -> String {
+    run_ok(netns.exec("nft").args(["list", "tables"]))
+}
+
+fn table(netns: &Netns, name: &str) -> String {
+    run_ok(netns.exec("nft").args(["list", "table", "inet", name]))
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn switchyard_and_nftables_conf_load_side_by_side() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("out");
+    common::build(&repo_path(TOPOLOGY), &out, None);
+    let switchyard = out.join(HOST).join("switchyard.nft");
+    let conf = dir.path().join("nftables.conf");
+    std::fs::write(&conf, NFTABLES_CONF).expect("write nftables.conf");
+
+    // Boot order: nftables.service, then switchyard-nftables.service.
+    let netns = host_namespace("coexist");
+    load(&netns, &conf);
+    load(&netns, &switchyard);
+    assert_eq!(tables(&netns), "table inet filter\ntable inet switchyard\n");
+    let filter = table(&netns, "filter");
+    let ours = table(&netns, "switchyard");
+
+    load(&netns, &switchyard);
+    assert_eq!(
+        table(&netns, "filter"),
+        filter,
+        "reloading switchyard changed table filter"
+    );
+    load(&netns, &conf);
+    assert_eq!(
+        table(&netns, "switchyard"),
+        ours,
+        "reloading nftables.conf changed switchyard's table"
+    );
+
+    // Debian's default nftables.conf starts with `flush ruleset`: reloading it
+    // (`systemctl reload nftables`) drops switchyard's table too.
+    let flushing = dir.path().join("flushing.conf");
+    std::fs::write(&flushing, format!("flush ruleset\n{NFTABLES_CONF}")).expect("write");
+    load(&netns, &flushing);
+    assert_eq!(tables(&netns), "table inet filter\n");
+}

@@ -1,0 +1,226 @@
+//! `switchyard verify` against the real kernel: a namespace standing in for host
+//! `net2` of examples/multi-host.toml gets that host's ip batch and nft script,
+//! then is changed behind switchyard's back (a rule, an element, an ip rule, the
+//! whole table) and loaded again. The pure comparison is unit-tested in
+//! src/verify/tests.rs; these need root (CI runs them as root) and fail, never
+//! skip, without it. The usage errors at the end need neither.
+
+mod common;
+
+use std::path::Path;
+
+use common::deploy::{HOST, TOPOLOGY, host_namespace};
+use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+
+/// A build of the multi-host example in a temporary directory.
+fn build() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    dir
+}
+
+/// Loads `HOST`'s ip batch and nft script from `build` into `netns`, as the boot
+/// units and the deployment examples do.
+fn apply(netns: &Netns, build: &Path) {
+    let host = build.join("out").join(HOST);
+    run_ok(
+        std::process::Command::new("ip")
+            .args(["-n", &netns.name, "-batch"])
+            .arg(host.join("switchyard.ip")),
+    );
+    run_ok(netns.exec("nft").arg("-f").arg(host.join("switchyard.nft")));
+}
+
+/// `switchyard verify` run inside `netns`: its exit code and stdout.
+fn verify(netns: &Netns, build: &Path) -> (i32, String) {
+    let output = netns
+        .exec(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("verify")
+        .arg(build.join("out"))
+        .args(["--host", HOST])
+        .output()
+        .expect("run switchyard verify");
+    let code = output.status.code().expect("exited");
+    assert!(
+        code == 0 || code == 1,
+        "verify failed: {}",
+        describe(&output)
+    );
+    (code, String::from_utf8(output.stdout).expect("UTF-8"))
+}
+
+fn nft(netns: &Netns, command: &str) {
+    run_ok(netns.exec("nft").arg(command));
+}
+
+/// A namespace for `HOST` with its build applied, verified in sync.
+fn applied(test: &str) -> (Netns, tempfile::TempDir) {
+    require_root();
+    let build = build();
+    let netns = host_namespace(test);
+    apply(&netns, build.path());
+    let (code, out) = verify(&netns, build.path());
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            format!(
+                "{HOST}: in sync with {}\n",
+                build.path().join("out").display()
+            )
+            .as_str()
+        )
+    );
+    (netns, build)
+}
+
+/// Asserts verify finds drift naming every one of `lines`, then re-applies the
+/// build and asserts verify is satisfied again.
+fn assert_drift_then_repaired(netns: &Netns, build: &Path, lines: &[&str]) {
+    let (code, out) = verify(netns, build);
+    assert_eq!(code, 1, "drift is exit 1:\n{out}");
+    for line in lines {
+        assert!(
+            out.contains(line),
+            "verify does not report `{line}`:\n{out}"
+        );
+    }
+    apply(netns, build);
+    let (code, out) = verify(netns, build);
+    assert_eq!(code, 0, "in sync after re-applying:\n{out}");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_deleted_rule_is_drift() {
+    let (netns, build) = applied("vrule");
+    let listing =
+        run_ok(
+            netns
+                .exec("nft")
+                .args(["-a", "list", "chain", "inet", "switchyard", "dstnat"]),
+        );
+    let handle = listing
+        .lines()
+        .find(|line| line.contains("dnat ip to"))
+        .and_then(|line| line.rsplit("# handle ").next())
+        .expect("the dstnat rule and its handle")
+        .trim()
+        .to_owned();
+    nft(
+        &netns,
+        &format!("delete rule inet switchyard dstnat handle {handle}"),
+    );
+    assert_drift_then_repaired(
+        &netns,
+        build.path(),
+        &[
+            "nft table inet switchyard:",
+            "missing  chain dstnat rule 1: meta iifname @uplink_interfaces dnat ip to ip daddr map @dnat_addresses",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_deleted_element_is_drift() {
+    let (netns, build) = applied("velem");
+    let (public, private) = dnat_element(&netns);
+    nft(
+        &netns,
+        &format!("delete element inet switchyard dnat_addresses {{ {public} }}"),
+    );
+    assert_drift_then_repaired(
+        &netns,
+        build.path(),
+        &[&format!(
+            "missing  map dnat_addresses element {public} : {private}"
+        )],
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn an_extra_element_is_drift() {
+    let (netns, build) = applied("vextra");
+    // Not in dnat_addresses: its size is its element count, so it is full.
+    nft(
+        &netns,
+        "add element inet switchyard internal { 172.31.0.0/16 }",
+    );
+    assert_drift_then_repaired(
+        &netns,
+        build.path(),
+        &["extra    set internal element 172.31.0.0/16"],
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_deleted_table_and_ip_rule_are_drift() {
+    let (netns, build) = applied("vtable");
+    nft(&netns, "delete table inet switchyard");
+    netns.ip(&["rule", "flush", "protocol", "211"]);
+    assert_drift_then_repaired(
+        &netns,
+        build.path(),
+        &["missing  the whole table", "ip rules:\n  missing  table "],
+    );
+}
+
+/// One `public : private` element of the live DNAT map.
+fn dnat_element(netns: &Netns) -> (String, String) {
+    let listing =
+        run_ok(
+            netns
+                .exec("nft")
+                .args(["list", "map", "inet", "switchyard", "dnat_addresses"]),
+        );
+    let (_, elements) = listing
+        .split_once("elements = {")
+        .expect("the map has elements");
+    let element = elements
+        .split([',', '}'])
+        .find(|part| part.contains(" : "))
+        .expect("a DNAT element");
+    let (public, private) = element.split_once(" : ").expect("key : value");
+    (public.trim().to_owned(), private.trim().to_owned())
+}
+
+#[test]
+fn several_hosts_need_host() {
+    let build = build();
+    let output = switchyard()
+        .arg("verify")
+        .arg(build.path().join("out"))
+        .output()
+        .expect("run switchyard");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("several hosts (net1, net2, net3); say which one with --host NAME"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_changed_artifact_is_refused() {
+    let build = build();
+    let script = build.path().join("out").join(HOST).join("switchyard.nft");
+    let mut text = std::fs::read_to_string(&script).expect("read script");
+    text.push_str("# edited\n");
+    std::fs::write(&script, text).expect("write script");
+    let output = switchyard()
+        .arg("verify")
+        .arg(build.path().join("out"))
+        .args(["--host", HOST])
+        .output()
+        .expect("run switchyard");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("net2/switchyard.nft differs from the manifest"),
+        "{}",
+        describe(&output)
+    );
+}
