@@ -48,6 +48,7 @@ codes! {
     BadAddress = "SY0011", Error, "not an IPv4 address or prefix";
     HostBitsSet = "SY0012", Error, "a prefix has host bits set";
     BadName = "SY0013", Error, "a name does not follow the name grammar";
+    BadMac = "SY0014", Error, "not a MAC address";
     UnknownUplink = "SY0101", Error, "reference to an unknown uplink";
     UnknownPool = "SY0102", Error, "reference to an unknown pool";
     UnknownHost = "SY0103", Error, "reference to an unknown host";
@@ -74,6 +75,8 @@ codes! {
     DuplicatePrivateAddress = "SY0601", Error, "two VMs share a private address on one host";
     AddressOutsideNetworks = "SY0602", Error, "a VM address lies outside its project's networks";
     PrivateInsidePool = "SY0603", Error, "a private address or network lies inside a public pool";
+    MacNotUnicast = "SY0604", Error, "a VM's MAC is multicast, broadcast or all-zero";
+    DuplicateMac = "SY0605", Error, "two VMs share a MAC on one host";
     BadInterfaceName = "SY0701", Error, "an interface name Linux would refuse";
     GatewayOutsideLink = "SY0702", Error, "a gateway outside its link";
     InterfaceUsedTwice = "SY0703", Error, "an interface is used twice on one host";

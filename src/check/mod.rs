@@ -19,6 +19,7 @@ mod shadowed_egress;
 mod unused_address;
 mod uplink_attached;
 mod uplink_identity;
+mod vm_mac;
 mod vm_public;
 mod vm_via;
 
@@ -44,6 +45,7 @@ const RULES: &[Rule] = &[
     egress_conflict::check,
     egress_internal::check,
     private_addresses::check,
+    vm_mac::check,
     interfaces::check,
     gateway::check,
     no_default::check,
