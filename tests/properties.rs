@@ -714,7 +714,7 @@ type Interval = (u32, u32);
 #[derive(Debug)]
 struct Nft {
     internal: Vec<(u32, u32)>,
-    public_pools: Vec<(u32, u32)>,
+    vm_sources: Vec<(u32, u32)>,
     /// (VM addresses, destination range, pool number): the key may cover several
     /// VMs with the same decision.
     ranges: Vec<(Interval, Interval, u8)>,
@@ -783,7 +783,7 @@ impl Nft {
         };
         Nft {
             internal: set("set internal"),
-            public_pools: set("set public_pools"),
+            vm_sources: set("set vm_sources"),
             ranges,
             defaults,
             pools,
@@ -905,7 +905,7 @@ proptest! {
             }
             let nft = Nft::parse(nft_script(&built, &host.name));
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
-            assert_disjoint(&format!("{} nft public_pools", host.name), &nft.public_pools);
+            assert_disjoint(&format!("{} nft vm_sources", host.name), &nft.vm_sources);
             // Concatenated keys: two elements overlap when both their VM ranges
             // and their destination ranges do.
             let overlap = |a: &Interval, b: &Interval| a.0 <= b.1 && b.0 <= a.1;
@@ -946,12 +946,16 @@ proptest! {
             let host_name = &topo.hosts[vm.host].name;
             let host = plan.hosts.iter().find(|h| &h.name == host_name).expect("host planned");
             let vm_plan = host.vms.iter().find(|v| v.name == vm.name).expect("VM planned");
+            // A hairpin is classified like any outside destination (the DNAT
+            // comes after): its source decision is what the maps must agree on.
+            let snat = |decision: &switchyard::plan::Decision| Expected::Snat {
+                pool: decision.pool.clone(),
+                public: decision.public,
+            };
             let planned = match host.outcome(vm_plan, destination) {
                 Outcome::Internal => Expected::Internal,
-                Outcome::Egress(decision) => Expected::Snat {
-                    pool: decision.pool.clone(),
-                    public: decision.public,
-                },
+                Outcome::Egress(decision) => snat(decision),
+                Outcome::Hairpin { source, .. } => source.map_or(Expected::Unhandled, snat),
                 Outcome::Unhandled => Expected::Unhandled,
             };
             prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);
