@@ -9,6 +9,10 @@
 //!   entry beating the project's at equal length, VM and project defaults, a VM
 //!   with no default left alone);
 //! - traffic between the host's two private networks is not NATed;
+//! - a VM pinging another VM's public address on the same host reaches it
+//!   without leaving the host (the ISPs do not reflect), from the sender's public
+//!   address its egress decision picks or the host's LAN address (hairpin), and
+//!   every uplink's `in_`/`out_` counters move;
 //! - inbound pings to every public address reach their VM and the replies leave
 //!   by the uplink they came in on, even when the VM's egress preference for the
 //!   pinging address names another uplink; an unassigned public address answers
@@ -19,6 +23,10 @@
 //!   answering and the changed destination moves uplink;
 //! - differentially, for every probe above plus 30 random destinations per VM
 //!   (fixed seed), `switchyard::trace` predicts exactly what the kernel did;
+//! - on a host deployed as README says, a packet from an undeclared address
+//!   leaves by no uplink, an ISP routing a private network to the host gets no
+//!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
+//!   moving its drop counter, as trace predicts where it can tell;
 //! - and the rig is sensitive: on a host deployed as README says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
@@ -30,7 +38,7 @@
 //! The rig's host has no default route and no reverse-path filter, so a packet
 //! switchyard leaves alone goes nowhere instead of out by some uplink.
 //!
-//! Runs as root (CI does); fails, never skips, without it. About 6 s.
+//! Runs as root (CI does); fails, never skips, without it. About 11 s.
 
 mod common;
 mod e2e {
@@ -443,6 +451,13 @@ fn the_kernel_does_what_trace_says() {
     let (results, observations) = round(&rig, &v1, &probes_1);
     assert_kernel_matches_trace("version 1", &results);
     assert_no_spoofing("version 1", &observations);
+    // Every uplink carried traffic both ways, and its counters say so.
+    for uplink in &v1.host.uplinks {
+        for direction in ["in", "out"] {
+            let name = format!("{direction}_{}", uplink.name);
+            assert!(rig.host_counter(&name) > 0, "counter {name} did not move");
+        }
+    }
 
     // The hand-written table, independent of the planner.
     for &(vm, to, expected) in EXPECTED {
@@ -677,7 +692,7 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
     (trace.action, trace.reason)
 }
 
-/// docs/semantics.md §6 with real packets, on a host deployed as README says (a
+/// docs/semantics.md §8 with real packets, on a host deployed as README says (a
 /// default route of its own, loose reverse-path filtering): a packet from an
 /// undeclared address leaves by no uplink; an ISP routing a private network to
 /// the host gets no answer; a VM claiming a bound VM's address with its own MAC

@@ -60,7 +60,7 @@ pub struct HostPlan {
     /// network and every VM address on the host, merged.
     pub internal: Vec<Range>,
     /// The only sources a packet from the LAN may have to leave by an uplink:
-    /// this host's VM addresses, merged (docs/semantics.md §6).
+    /// this host's VM addresses, merged (docs/semantics.md §8).
     pub sources: Vec<Range>,
     /// VM address → the MAC every packet forwarded from the LAN with that source
     /// must carry, for the VMs that declare one; by address.
