@@ -200,11 +200,6 @@ impl HostPlan {
         let private = self.dnat[i].1;
         self.vms.iter().find(|vm| vm.private == private)
     }
-
-    /// Whether a packet from the LAN with this source may leave by an uplink.
-    pub fn may_leave(&self, source: Ipv4Addr) -> bool {
-        ranges::any_contains(&self.sources, source)
-    }
 }
 
 /// Builds the plan of every host (or only `only`). The model must have passed
