@@ -1,10 +1,12 @@
 //! `switchyard trace`: what the dataplane does with one packet (docs/semantics.md §7).
 //!
 //! Answers come from the very [`Plan`] the renderer turns into nftables and ip
-//! rules — outbound through [`HostPlan::outcome`], the lookup the nft ruleset
-//! performs (internal set, egress ranges, default), inbound through the VMs'
-//! public addresses (the `dnat_addresses` map). Nothing here decides anything on
-//! its own; it only finds the decision and describes it. Pure: no IO.
+//! rules — outbound and hairpin through [`HostPlan::outcome`], the lookup the
+//! nft ruleset performs (internal set, egress ranges, default, then the DNAT of
+//! a public address of the host), inbound through the host's DNAT table (the
+//! `dnat_addresses` map), drops (docs/semantics.md §8) through the internal
+//! ranges and the DNAT table. Nothing here decides anything on its own; it only
+//! finds the decision and describes it. Pure: no IO.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
