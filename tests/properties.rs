@@ -8,6 +8,9 @@
 //!   maps agree with a brute-force longest-prefix oracle written here, straight
 //!   from docs/semantics.md §2, on the generated topology itself (not switchyard's model);
 //! - the nft scripts of a sample of cases load with the real `nft -c`.
+//!
+//! Every other generated VM is bound to a MAC, so the (MAC, address) set is in
+//! every property too.
 
 mod common;
 
@@ -82,6 +85,8 @@ struct Vm {
     public: Vec<(usize, Ipv4Addr)>,
     default: Option<Via>,
     egress: Vec<(Ipv4Net, Via)>,
+    /// Every other VM is bound to a MAC (unique: derived from its index).
+    mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -341,6 +346,7 @@ fn build_topo(
                 public,
                 default,
                 egress,
+                mac: (i % 2 == 0).then(|| format!("52:54:00:00:{:02x}:{:02x}", i >> 8, i & 0xff)),
             }
         })
         .collect();
@@ -543,6 +549,9 @@ impl Topo {
             ];
             if let Some(default) = vm.default {
                 lines.push(format!("default = {}", quoted(&self.via_text(vm, default))));
+            }
+            if let Some(mac) = &vm.mac {
+                lines.push(format!("mac = {}", quoted(mac)));
             }
             if !vm.egress.is_empty() {
                 let entries = vm
