@@ -50,6 +50,7 @@ codes! {
     BadAddress = "SY0011", Error, "not an IPv4 address or prefix";
     HostBitsSet = "SY0012", Error, "a prefix has host bits set";
     BadName = "SY0013", Error, "a name does not follow the name grammar";
+    BadMac = "SY0014", Error, "not a MAC address";
     UnknownUplink = "SY0101", Error, "reference to an unknown uplink";
     UnknownPool = "SY0102", Error, "reference to an unknown pool";
     UnknownHost = "SY0103", Error, "reference to an unknown host";
@@ -78,6 +79,8 @@ codes! {
     AddressOutsideNetworks = "SY0602", Error, "a VM address lies outside its project's networks";
     PrivateInsidePool = "SY0603", Error, "a private address or network lies inside a public pool";
     PrivateNotUnicast = "SY0604", Error, "a VM private address is not a usable unicast host address";
+    MacNotUnicast = "SY0605", Error, "a VM's MAC is multicast, broadcast or all-zero";
+    DuplicateMac = "SY0606", Error, "two VMs share a MAC on one host";
     BadInterfaceName = "SY0701", Error, "an interface name Linux would refuse";
     GatewayOutsideLink = "SY0702", Error, "a gateway outside its link";
     InterfaceUsedTwice = "SY0703", Error, "an interface is used twice on one host";

@@ -205,6 +205,9 @@ pub struct Vm {
     /// Per-destination preferences; `via` is a public address of this VM or a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
+    /// The MAC address of the VM's NIC (`52:54:00:12:34:56`): packets the host
+    /// forwards from the LAN with the VM's address as source must carry it.
+    pub mac: Option<Sp<String>>,
     pub description: Option<Sp<String>>,
 }
 

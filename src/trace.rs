@@ -1,10 +1,12 @@
 //! `switchyard trace`: what the dataplane does with one packet (docs/semantics.md §7).
 //!
 //! Answers come from the very [`Plan`] the renderer turns into nftables and ip
-//! rules — outbound through [`HostPlan::outcome`], the lookup the nft ruleset
-//! performs (internal set, egress ranges, default), inbound through the VMs'
-//! public addresses (the `dnat_addresses` map). Nothing here decides anything on
-//! its own; it only finds the decision and describes it. Pure: no IO.
+//! rules — outbound and hairpin through [`HostPlan::outcome`], the lookup the
+//! nft ruleset performs (internal set, egress ranges, default, then the DNAT of
+//! a public address of the host), inbound through the host's DNAT table (the
+//! `dnat_addresses` map), drops (docs/semantics.md §8) through the internal
+//! ranges and the DNAT table. Nothing here decides anything on its own; it only
+//! finds the decision and describes it. Pure: no IO.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -14,7 +16,7 @@ use serde::Serialize;
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::model::Model;
-use crate::plan::{DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan, ranges};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,9 +28,36 @@ pub enum Action {
     Dnat,
     /// Outbound to an internal network: no mark, no NAT.
     Internal,
+    /// To a public address of a VM on the sender's host: DNATed to it and
+    /// delivered without leaving the host, source-NATed as for the Internet.
+    Hairpin,
+    /// Dropped by the host, for `reason`.
+    Drop,
     /// Not handled by switchyard: outbound with no matching entry and no
-    /// default (left alone), or inbound to a public address no VM has (dropped).
+    /// default (left alone).
     None,
+}
+
+/// Why the host drops a packet; each reason has a named nft counter of the same
+/// name in table `inet switchyard`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// From the LAN with a source that is no VM address of the host (or without
+    /// the MAC the address is bound to), towards an uplink.
+    SpoofedSource,
+    /// From an uplink, neither DNATed to a VM nor a reply to a VM's connection.
+    UnsolicitedInbound,
+}
+
+impl Reason {
+    /// The counter's name, which is also the JSON spelling.
+    pub fn counter(self) -> &'static str {
+        match self {
+            Reason::SpoofedSource => "spoofed_source",
+            Reason::UnsolicitedInbound => "unsolicited_inbound",
+        }
+    }
 }
 
 /// The answer to one trace; serialized as-is for `--format json`. Fields that do
@@ -43,9 +72,12 @@ pub struct Trace {
     pub source: Ipv4Addr,
     pub destination: Ipv4Addr,
     pub action: Action,
+    /// Why a dropped packet is dropped.
+    pub reason: Option<Reason>,
     /// The VM's private address.
     pub private_address: Option<Ipv4Addr>,
-    /// Outbound: the SNAT address; inbound: the address the packet was sent to.
+    /// Outbound and hairpin: the SNAT address; inbound: the address the packet
+    /// was sent to.
     pub public_address: Option<Ipv4Addr>,
     pub pool: Option<String>,
     /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
@@ -58,8 +90,17 @@ pub struct Trace {
     /// The packet mark (hex, within `plan::MARK_MASK`): uplink and pool bits on an
     /// outbound packet, the uplink bits restored from conntrack on a reply.
     pub mark: Option<String>,
-    /// The topology entry that decided an outbound SNAT.
+    /// The topology entry that decided an outbound SNAT (or a hairpin's source).
     pub decided_by: Option<Entry>,
+    /// Hairpin: the VM the packet is delivered to.
+    pub receiver: Option<Receiver>,
+}
+
+/// The VM a hairpinned packet reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receiver {
+    pub vm: String,
+    pub private_address: Ipv4Addr,
 }
 
 /// A topology entry, located in the file.
@@ -184,17 +225,8 @@ impl<'s> Tracer<'s> {
         let base = Trace {
             vm: Some(vm.name.clone()),
             host: Some(host.name.clone()),
-            source: vm.private,
-            destination: to,
-            action: Action::None,
             private_address: Some(vm.private),
-            public_address: None,
-            pool: None,
-            uplink: None,
-            interface: None,
-            table: None,
-            mark: None,
-            decided_by: None,
+            ..Trace::new(vm.private, to)
         };
         match host.outcome(vm, to) {
             Outcome::Internal => Trace {
@@ -216,36 +248,45 @@ impl<'s> Tracer<'s> {
                     ..base
                 }
             }
+            Outcome::Hairpin { receiver, source } => Trace {
+                action: Action::Hairpin,
+                receiver: Some(Receiver {
+                    vm: receiver.name.clone(),
+                    private_address: receiver.private,
+                }),
+                public_address: source.map(|d| d.public),
+                pool: source.map(|d| d.pool.clone()),
+                // The pool bits pick the source; the uplink bits are cleared so
+                // the packet is routed to the receiver, not to an uplink.
+                mark: source.map(|d| hex(d.mark & plan::POOL_MARK_MASK)),
+                decided_by: source.map(|d| self.entry(vm, &d.decided_by)),
+                ..base
+            },
         }
     }
 
+    /// A packet from an address that is no VM's: from outside to a public or a
+    /// private address, or from an undeclared address on a LAN.
     fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
-        let base = Trace {
-            vm: None,
-            host: None,
-            source: from,
-            destination: to,
-            action: Action::None,
-            private_address: None,
-            public_address: Some(to),
-            pool: None,
-            uplink: None,
-            interface: None,
-            table: None,
-            mark: None,
-            decided_by: None,
-        };
-        let owner = self.vms().find_map(|(host, vm)| {
-            let public = vm.public.iter().find(|p| p.address == to)?;
-            Some((host, vm, public))
-        });
-        if let Some((host, vm, public)) = owner {
+        let base = Trace::new(from, to);
+        let receiver = self
+            .plan
+            .hosts
+            .iter()
+            .find_map(|host| Some((host, host.dnat_target(to)?)));
+        if let Some((host, vm)) = receiver {
+            let public = vm
+                .public
+                .iter()
+                .find(|p| p.address == to)
+                .expect("the DNAT table holds the VMs' public addresses");
             let uplink = attachment(host, &public.uplink);
             return Ok(Trace {
                 vm: Some(vm.name.clone()),
                 host: Some(host.name.clone()),
                 action: Action::Dnat,
                 private_address: Some(vm.private),
+                public_address: Some(to),
                 pool: Some(public.pool.clone()),
                 uplink: Some(public.uplink.clone()),
                 interface: Some(uplink.interface.clone()),
@@ -260,6 +301,32 @@ impl<'s> Tracer<'s> {
             .map(|(_, vm)| vm.name.clone())
         {
             return Err(TraceError::FromPublicAddress { from, vm });
+        }
+        let internal = |address| {
+            self.plan
+                .hosts
+                .iter()
+                .any(|host| ranges::any_contains(&host.internal, address))
+        };
+        let drop = |reason| Trace {
+            action: Action::Drop,
+            reason: Some(reason),
+            ..base.clone()
+        };
+        // A private network's address that is no VM's comes from a LAN: between
+        // private networks it is forwarded as is, towards an uplink it is dropped.
+        if internal(from) {
+            return Ok(if internal(to) {
+                Trace {
+                    action: Action::Internal,
+                    ..base
+                }
+            } else {
+                drop(Reason::SpoofedSource)
+            });
+        }
+        if internal(to) {
+            return Ok(drop(Reason::UnsolicitedInbound));
         }
         let Some(pool) = self.model.pool_of(to).map(|id| self.model.pool(id)) else {
             return Err(TraceError::NeitherVmNorPublic {
@@ -276,14 +343,15 @@ impl<'s> Tracer<'s> {
                     .map_or_else(|| "ADDRESS".to_owned(), |p| p.address.to_string()),
             });
         };
-        // A public address no VM has: every host attached to the pool's uplink
-        // drops it in its forward chain.
+        // A public address no VM of a host has: every host attached to the
+        // pool's uplink drops it.
         Ok(Trace {
+            public_address: Some(to),
             pool: Some(pool.name.value.clone()),
             uplink: pool
                 .uplink
                 .map(|id| self.model.uplink(id).name.value.clone()),
-            ..base
+            ..drop(Reason::UnsolicitedInbound)
         })
     }
 
@@ -323,6 +391,27 @@ fn hex(mark: u32) -> String {
 }
 
 impl Trace {
+    /// A packet nothing has been said about yet: every optional field `None`.
+    fn new(source: Ipv4Addr, destination: Ipv4Addr) -> Trace {
+        Trace {
+            vm: None,
+            host: None,
+            source,
+            destination,
+            action: Action::None,
+            reason: None,
+            private_address: None,
+            public_address: None,
+            pool: None,
+            uplink: None,
+            interface: None,
+            table: None,
+            mark: None,
+            decided_by: None,
+            receiver: None,
+        }
+    }
+
     /// One JSON object (pretty-printed, with a final newline).
     pub fn to_json(&self) -> String {
         let mut json = serde_json::to_string_pretty(self).expect("a trace serializes");
@@ -366,6 +455,16 @@ impl Trace {
                     ),
                 ],
             ),
+            Action::Internal if self.vm.is_none() => (
+                format!("{from} → {to}: internal"),
+                vec![(
+                    "effect",
+                    format!(
+                        "{from} is no VM's address, but both are in internal networks: \
+                         forwarded between them as is"
+                    ),
+                )],
+            ),
             Action::Internal => (
                 format!("{vm_at} → {to}: internal"),
                 vec![(
@@ -373,7 +472,77 @@ impl Trace {
                     format!("{to} is in an internal network: not marked, not NATed"),
                 )],
             ),
-            Action::None if self.vm.is_some() => (
+            Action::Hairpin => {
+                let receiver = self.receiver.as_ref().map_or_else(String::new, |r| {
+                    format!("{} ({} on {})", r.vm, r.private_address, text(&self.host))
+                });
+                let (from_text, source) = match (&self.public_address, &self.decided_by) {
+                    (Some(public), Some(entry)) => (
+                        public.to_string(),
+                        vec![
+                            (
+                                "source",
+                                format!(
+                                    "{public} (pool {}): what the receiver sees from {vm} on the \
+                                     Internet",
+                                    text(&self.pool)
+                                ),
+                            ),
+                            ("mark", format!("{} (pool bits only)", text(&self.mark))),
+                            ("decided by", entry.describe()),
+                        ],
+                    ),
+                    _ => (
+                        "the host's LAN address".to_owned(),
+                        vec![(
+                            "source",
+                            format!(
+                                "the host's address on the LAN interface: {vm} has no egress \
+                                 decision for {to}"
+                            ),
+                        )],
+                    ),
+                };
+                let mut facts = vec![(
+                    "receiver",
+                    format!("{receiver}: DNATed, delivered without leaving the host"),
+                )];
+                facts.extend(source);
+                let receiver_name = self.receiver.as_ref().map_or("-", |r| r.vm.as_str());
+                (
+                    format!("{vm_at} → {to}: hairpin to {receiver_name}, from {from_text}"),
+                    facts,
+                )
+            }
+            Action::Drop => {
+                let effect = match (self.reason, &self.pool) {
+                    (Some(Reason::SpoofedSource), _) => format!(
+                        "{from} is in an internal network but is no VM's address: a host \
+                         drops it before it leaves by an uplink"
+                    ),
+                    (_, Some(pool)) => format!(
+                        "{to} is in pool {pool} (uplink {}) but no VM has it: hosts attached \
+                         to that uplink drop it",
+                        text(&self.uplink)
+                    ),
+                    _ => format!(
+                        "{to} is a private address: from an uplink, a host forwards only what \
+                         it DNATed to a VM and replies to the VMs' connections"
+                    ),
+                };
+                let reason = self.reason.map_or("-", Reason::counter);
+                (
+                    format!("{from} → {to}: drop ({})", reason.replace('_', " ")),
+                    vec![
+                        ("effect", effect),
+                        (
+                            "counter",
+                            format!("{reason} (nft list counters table inet switchyard)"),
+                        ),
+                    ],
+                )
+            }
+            Action::None => (
                 format!("{vm_at} → {to}: not handled"),
                 vec![(
                     "effect",
@@ -402,18 +571,6 @@ impl Trace {
                         ),
                     ),
                 ],
-            ),
-            Action::None => (
-                format!("{from} → {to}: not handled"),
-                vec![(
-                    "effect",
-                    format!(
-                        "{to} is in pool {} (uplink {}) but no VM has it: hosts attached to \
-                         that uplink drop it",
-                        text(&self.pool),
-                        text(&self.uplink)
-                    ),
-                )],
             ),
         };
         let mut out = headline;

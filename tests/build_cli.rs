@@ -513,14 +513,19 @@ fn timestamp_like(line: &str) -> Option<&str> {
             .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
     };
     (0..bytes.len()).find_map(|i| {
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_digit();
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b':');
         let date = digits(i, 4)
             && matches!(bytes.get(i + 4), Some(b'-' | b'/'))
             && digits(i + 5, 2)
             && bytes.get(i + 7) == bytes.get(i + 4)
             && digits(i + 8, 2);
         let time = digits(i, 2) && bytes.get(i + 2) == Some(&b':') && digits(i + 3, 2);
-        (boundary && (date || time)).then(|| &line[i..])
+        // Six colon-separated hex pairs are a MAC address (a VM's `mac`), not a time.
+        let mac = line
+            .get(i..i + 17)
+            .and_then(|text| text.parse::<switchyard::model::Mac>().ok())
+            .is_some();
+        (boundary && (date || time) && !mac).then(|| &line[i..])
     })
 }
 
@@ -529,6 +534,7 @@ fn timestamp_detector_detects() {
     assert!(timestamp_like("built 2024-05-01").is_some());
     assert!(timestamp_like("at 12:30:59").is_some());
     assert!(timestamp_like("10.0.0.5 : goto via_pool_1, 0x00010100, priority 1001").is_none());
+    assert!(timestamp_like("52:54:00:12:34:56 . 10.0.0.5, # web-1").is_none());
 }
 
 #[test]

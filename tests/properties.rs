@@ -8,6 +8,9 @@
 //!   maps agree with a brute-force longest-prefix oracle written here, straight
 //!   from docs/semantics.md §2, on the generated topology itself (not switchyard's model);
 //! - the nft scripts of a sample of cases load with the real `nft -c`.
+//!
+//! Every other generated VM is bound to a MAC, so the (MAC, address) set is in
+//! every property too.
 
 mod common;
 
@@ -82,6 +85,8 @@ struct Vm {
     public: Vec<(usize, Ipv4Addr)>,
     default: Option<Via>,
     egress: Vec<(Ipv4Net, Via)>,
+    /// Every other VM is bound to a MAC (unique: derived from its index).
+    mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -341,6 +346,7 @@ fn build_topo(
                 public,
                 default,
                 egress,
+                mac: (i % 2 == 0).then(|| format!("52:54:00:00:{:02x}:{:02x}", i >> 8, i & 0xff)),
             }
         })
         .collect();
@@ -544,6 +550,9 @@ impl Topo {
             if let Some(default) = vm.default {
                 lines.push(format!("default = {}", quoted(&self.via_text(vm, default))));
             }
+            if let Some(mac) = &vm.mac {
+                lines.push(format!("mac = {}", quoted(mac)));
+            }
             if !vm.egress.is_empty() {
                 let entries = vm
                     .egress
@@ -714,7 +723,7 @@ type Interval = (u32, u32);
 #[derive(Debug)]
 struct Nft {
     internal: Vec<(u32, u32)>,
-    public_pools: Vec<(u32, u32)>,
+    vm_sources: Vec<(u32, u32)>,
     /// (VM addresses, destination range, pool number): the key may cover several
     /// VMs with the same decision.
     ranges: Vec<(Interval, Interval, u8)>,
@@ -783,7 +792,7 @@ impl Nft {
         };
         Nft {
             internal: set("set internal"),
-            public_pools: set("set public_pools"),
+            vm_sources: set("set vm_sources"),
             ranges,
             defaults,
             pools,
@@ -906,7 +915,7 @@ proptest! {
             }
             let nft = Nft::parse(nft_script(&built, &host.name));
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
-            assert_disjoint(&format!("{} nft public_pools", host.name), &nft.public_pools);
+            assert_disjoint(&format!("{} nft vm_sources", host.name), &nft.vm_sources);
             // Concatenated keys: two elements overlap when both their VM ranges
             // and their destination ranges do.
             let overlap = |a: &Interval, b: &Interval| a.0 <= b.1 && b.0 <= a.1;
@@ -947,12 +956,16 @@ proptest! {
             let host_name = &topo.hosts[vm.host].name;
             let host = plan.hosts.iter().find(|h| &h.name == host_name).expect("host planned");
             let vm_plan = host.vms.iter().find(|v| v.name == vm.name).expect("VM planned");
+            // A hairpin is classified like any outside destination (the DNAT
+            // comes after): its source decision is what the maps must agree on.
+            let snat = |decision: &switchyard::plan::Decision| Expected::Snat {
+                pool: decision.pool.clone(),
+                public: decision.public,
+            };
             let planned = match host.outcome(vm_plan, destination) {
                 Outcome::Internal => Expected::Internal,
-                Outcome::Egress(decision) => Expected::Snat {
-                    pool: decision.pool.clone(),
-                    public: decision.public,
-                },
+                Outcome::Egress(decision) => snat(decision),
+                Outcome::Hairpin { source, .. } => source.map_or(Expected::Unhandled, snat),
                 Outcome::Unhandled => Expected::Unhandled,
             };
             prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);

@@ -27,6 +27,21 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "198.51.100.99",
         "inbound-unassigned",
     ),
+    ("two-isps", "web-1", "198.51.100.8", "hairpin"),
+    ("two-isps", "10.0.0.99", "9.9.9.9", "spoofed-source"),
+    ("two-isps", "100.66.0.1", "10.0.0.5", "unsolicited-private"),
+    (
+        "multi-host",
+        "ci-runner",
+        "198.51.100.30",
+        "hairpin-host-address",
+    ),
+    (
+        "multi-host",
+        "web-1",
+        "198.51.100.11",
+        "public-on-other-host",
+    ),
     ("multi-host", "web-1", "100.65.1.9", "nested-longest"),
     ("multi-host", "web-1", "100.65.200.1", "nested-middle"),
     ("multi-host", "web-1", "100.70.0.1", "nested-outer"),
@@ -94,6 +109,8 @@ fn human_and_json_output() {
             "table",
             "mark",
             "decided_by",
+            "reason",
+            "receiver",
         ] {
             assert!(
                 value.get(key).is_some(),
@@ -145,6 +162,35 @@ fn address_that_is_neither_a_vm_nor_public_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("use `--from web-1`"), "{stderr}");
+}
+
+/// An inbound packet to a public address no VM has is dropped: the JSON said
+/// `"none"` while the human form said drop; both now say drop, with the reason.
+#[test]
+fn drops_say_drop_with_their_reason_in_json_too() {
+    let source = common::example_source(std::path::Path::new("examples/two-isps.toml"));
+    let tracer = Tracer::new(&source).expect("two-isps is valid");
+    for (from, to, reason) in [
+        ("100.66.0.1", "198.51.100.99", "unsolicited_inbound"),
+        ("100.66.0.1", "10.0.0.5", "unsolicited_inbound"),
+        ("10.0.0.99", "9.9.9.9", "spoofed_source"),
+    ] {
+        let trace = tracer
+            .trace(from, to.parse().expect("address"))
+            .expect("traces");
+        let json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
+        assert_eq!(json["action"], "drop", "{from} → {to}");
+        assert_eq!(json["reason"], reason, "{from} → {to}");
+        assert!(
+            trace
+                .to_human()
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains(": drop (")),
+            "{}",
+            trace.to_human()
+        );
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod uplink_identity;
 mod uplink_link;
 mod vlan_parent_unit;
 mod vlans;
+mod vm_mac;
 mod vm_public;
 mod vm_via;
 
@@ -54,6 +55,7 @@ const RULES: &[Rule] = &[
     egress_internal::check,
     private_addresses::check,
     private_unicast::check,
+    vm_mac::check,
     interfaces::check,
     gateway::check,
     vlans::check,

@@ -123,7 +123,50 @@ pub struct Vm {
     pub public: Vec<Spanned<Ipv4Addr>>,
     pub default: Option<Spanned<Via>>,
     pub egress: Vec<Egress>,
+    /// The MAC the VM's address is bound to, if it declares one.
+    pub mac: Option<Spanned<Mac>>,
     pub description: Option<String>,
+}
+
+/// An Ethernet (EUI-48) address, written `52:54:00:12:34:56`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// The group bit: a multicast or broadcast address, never a frame's source.
+    pub fn is_multicast(self) -> bool {
+        self.0[0] & 1 == 1
+    }
+    pub fn is_zero(self) -> bool {
+        self.0 == [0; 6]
+    }
+}
+
+impl std::str::FromStr for Mac {
+    type Err = ();
+    /// Exactly six colon-separated pairs of hex digits, either case.
+    fn from_str(text: &str) -> Result<Mac, ()> {
+        let mut octets = [0u8; 6];
+        let mut pairs = text.split(':');
+        for octet in &mut octets {
+            let pair = pairs.next().ok_or(())?;
+            if pair.len() != 2 || !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(());
+            }
+            *octet = u8::from_str_radix(pair, 16).map_err(|_| ())?;
+        }
+        match pairs.next() {
+            Some(_) => Err(()),
+            None => Ok(Mac(octets)),
+        }
+    }
+}
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
 }
 
 /// One destination of an egress entry; a `to` list becomes one `Egress` per prefix.

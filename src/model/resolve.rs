@@ -436,6 +436,7 @@ impl Resolver<'_> {
         let public = vm.public.iter().filter_map(|a| self.address(a)).collect();
         let default = vm.default.as_ref().and_then(|d| self.vm_via(d));
         let egress = self.egress(&vm.egress, Resolver::vm_via);
+        let mac = vm.mac.as_ref().and_then(|m| self.mac(m));
         Some(Vm {
             name: spanned(name.get().clone(), name),
             project: project?,
@@ -444,8 +445,29 @@ impl Resolver<'_> {
             public,
             default,
             egress,
+            mac,
             description: vm.description.as_ref().map(|d| d.get().clone()),
         })
+    }
+
+    fn mac(&mut self, text: &Sp<String>) -> Option<Spanned<Mac>> {
+        match Mac::from_str(text.get()) {
+            Ok(mac) => Some(spanned(mac, text)),
+            Err(()) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadMac,
+                        format!("`{}` is not a MAC address", text.get().escape_debug()),
+                        text.span(),
+                        "cannot parse this",
+                    )
+                    .help(
+                        "write six pairs of hex digits separated by colons, e.g. 52:54:00:12:34:56",
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// A VM's `via`/`default`: an address if it parses as one, else a pool name.

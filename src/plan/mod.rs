@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::diagnostic::Span;
-use crate::model::{Egress, HostId, Model, PoolId, Project, UplinkId, Via, Vm};
+use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, UplinkId, Via, Vm};
 use ranges::{Painting, Range};
 
 /// Every mark bit switchyard reads or writes.
@@ -74,6 +74,16 @@ pub struct HostPlan {
     /// Destinations never NATed from this host (docs/semantics.md §2 rule 1): every project
     /// network and every VM address on the host, merged.
     pub internal: Vec<Range>,
+    /// The only sources a packet from the LAN may have to leave by an uplink:
+    /// this host's VM addresses, merged (docs/semantics.md §8).
+    pub sources: Vec<Range>,
+    /// VM address → the MAC every packet forwarded from the LAN with that source
+    /// must carry, for the VMs that declare one; by address.
+    pub mac_bindings: Vec<(Ipv4Addr, Mac)>,
+    /// Public address → private address of this host's VMs, by public address:
+    /// what arrives on an uplink is DNATed by it, and so is what a VM sends to
+    /// another VM's public address, which then never leaves the host (hairpin).
+    pub dnat: Vec<(Ipv4Addr, Ipv4Addr)>,
     /// The VMs served by this host, by name.
     pub vms: Vec<VmPlan>,
 }
@@ -168,26 +178,45 @@ pub enum Outcome<'p> {
     /// The destination is internal: no mark, no NAT.
     Internal,
     Egress(&'p Decision),
+    /// To a public address of a VM on this host: DNATed to `receiver` and
+    /// delivered without leaving the host, source-NATed by the sender's egress
+    /// decision for that address, or with no decision to the host's LAN address.
+    Hairpin {
+        receiver: &'p VmPlan,
+        source: Option<&'p Decision>,
+    },
     /// No entry and no default: left alone.
     Unhandled,
 }
 
 impl HostPlan {
     /// The decision for a packet from `vm` to `destination` — the same lookup
-    /// order the nft ruleset uses: internal, egress ranges, default.
+    /// order the nft ruleset uses: internal, egress ranges, default, then the
+    /// DNAT of a public address of this host's VMs, which keeps the packet home.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
         if ranges::any_contains(&self.internal, destination) {
             return Outcome::Internal;
         }
         let d = u32::from(destination);
         let i = vm.egress.partition_point(|(range, _)| range.last < d);
-        match vm.egress.get(i).filter(|(range, _)| range.first <= d) {
-            Some((_, decision)) => Outcome::Egress(decision),
-            None => vm
-                .default
-                .as_ref()
-                .map_or(Outcome::Unhandled, Outcome::Egress),
+        let decision = match vm.egress.get(i).filter(|(range, _)| range.first <= d) {
+            Some((_, decision)) => Some(decision),
+            None => vm.default.as_ref(),
+        };
+        if let Some(receiver) = self.dnat_target(destination) {
+            return Outcome::Hairpin {
+                receiver,
+                source: decision,
+            };
         }
+        decision.map_or(Outcome::Unhandled, Outcome::Egress)
+    }
+
+    /// The VM of this host a packet to `public` is DNATed to, if any.
+    pub fn dnat_target(&self, public: Ipv4Addr) -> Option<&VmPlan> {
+        let i = self.dnat.binary_search_by_key(&public, |(p, _)| *p).ok()?;
+        let private = self.dnat[i].1;
+        self.vms.iter().find(|vm| vm.private == private)
     }
 }
 
@@ -239,9 +268,28 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
     uplinks.sort_by_key(|u| u.id);
     let attached: Vec<UplinkId> = host.attachments.iter().map(|a| a.uplink).collect();
 
+    let sources = ranges::merge(
+        vms.iter()
+            .map(|vm| Range::single(vm.address.value))
+            .collect(),
+    );
     let mut internal = project_networks.to_vec();
-    internal.extend(vms.iter().map(|vm| Range::single(vm.address.value)));
+    internal.extend_from_slice(&sources);
     let internal = ranges::merge(internal);
+    let mut mac_bindings: Vec<(Ipv4Addr, Mac)> = vms
+        .iter()
+        .filter_map(|vm| Some((vm.address.value, vm.mac.as_ref()?.value)))
+        .collect();
+    mac_bindings.sort();
+    let mut dnat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
+        .iter()
+        .flat_map(|vm| {
+            vm.public
+                .iter()
+                .map(|public| (public.value, vm.address.value))
+        })
+        .collect();
+    dnat.sort();
 
     let pools = model
         .pools
@@ -275,6 +323,9 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
         pools,
         vms: vms.iter().map(|vm| vm_plan(model, vm, &internal)).collect(),
         internal,
+        sources,
+        mac_bindings,
+        dnat,
     }
 }
 

@@ -60,7 +60,7 @@ fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
         Outcome::Egress(decision) => Some(decision.public),
-        Outcome::Internal | Outcome::Unhandled => None,
+        Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => None,
     }
 }
 
@@ -232,5 +232,85 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     assert_eq!(
         pool_c.snat,
         vec![("10.0.0.5".parse().unwrap(), "192.0.2.7".parse().unwrap())]
+    );
+}
+
+/// A second VM on the host: web-2, 10.0.0.6, owning 203.0.113.9 (web-1 keeps
+/// the others), with MAC 52:54:00:00:00:06.
+const WEB_2: &str = r#"
+[vms.web-2]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["203.0.113.9"]
+mac = "52:54:00:00:00:06"
+"#;
+
+const WEB_1: &str = r#"
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "192.0.2.7"]
+"#;
+
+#[test]
+fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
+    let plan = plan_with(
+        "",
+        &format!(
+            "{WEB_1}default = \"pool-c\"\negress = [{{ to = \"203.0.113.0/24\", via = \"pool-a\" }}]\n{WEB_2}"
+        ),
+    );
+    let host = &plan.hosts[0];
+    let [web_1, web_2] = &host.vms[..] else {
+        panic!("two VMs")
+    };
+    let Outcome::Hairpin { receiver, source } = host.outcome(web_1, "203.0.113.9".parse().unwrap())
+    else {
+        panic!("web-1 → web-2's public address hairpins")
+    };
+    assert_eq!(receiver.name, "web-2");
+    // web-1's entry for 203.0.113.0/24, not its default, picks the source.
+    assert_eq!(
+        source.map(|d| d.public),
+        Some("198.51.100.7".parse().unwrap())
+    );
+    // web-2 has no egress decision at all: the host's LAN address (masquerade).
+    let Outcome::Hairpin { receiver, source } = host.outcome(web_2, "192.0.2.7".parse().unwrap())
+    else {
+        panic!("web-2 → web-1's public address hairpins")
+    };
+    assert_eq!((receiver.name.as_str(), source), ("web-1", None));
+    // An unassigned public address is no hairpin: it leaves by the entry.
+    assert!(matches!(
+        host.outcome(web_1, "203.0.113.10".parse().unwrap()),
+        Outcome::Egress(decision) if decision.public == "198.51.100.7".parse::<Ipv4Addr>().unwrap()
+    ));
+}
+
+#[test]
+fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
+    let plan = plan_with("", &format!("{WEB_1}{WEB_2}"));
+    let host = &plan.hosts[0];
+    let address = |text: &str| text.parse::<Ipv4Addr>().unwrap();
+    assert_eq!(
+        host.sources,
+        vec![Range {
+            first: address("10.0.0.5").into(),
+            last: address("10.0.0.6").into()
+        }]
+    );
+    assert_eq!(
+        host.mac_bindings,
+        vec![(address("10.0.0.6"), Mac([0x52, 0x54, 0, 0, 0, 6]))]
+    );
+    assert_eq!(
+        host.dnat,
+        vec![
+            (address("192.0.2.7"), address("10.0.0.5")),
+            (address("198.51.100.7"), address("10.0.0.5")),
+            (address("203.0.113.9"), address("10.0.0.6")),
+        ]
     );
 }

@@ -38,6 +38,12 @@ struct Context<'a> {
     egress_default: Elements,
     /// Elements of map `dnat_addresses`: `public : private`.
     dnat: Elements,
+    /// Elements of set `vm_sources`: `range` of this host's VM addresses.
+    sources: Elements,
+    /// Elements of set `bound_sources`: `private`, for VMs bound to a MAC.
+    bound_sources: Elements,
+    /// Elements of set `mac_bindings`: `mac . private`.
+    mac_bindings: Elements,
 }
 
 #[derive(Serialize)]
@@ -89,13 +95,14 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         .iter()
         .map(|vm| (vm.private, vm.name.as_str()))
         .collect();
+    let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
     let pools = host
         .pools
         .iter()
         .map(|pool| {
             let mut snat = Elements::default();
             for (private, public) in &pool.snat {
-                let vm = vm_names.get(private).copied().unwrap_or_default();
+                let vm = vm_name(private);
                 snat.push(
                     format_args!("{} : {}", Addr(*private), Addr(*public)),
                     Some(&vm),
@@ -118,7 +125,6 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     vms.sort_by_key(|vm| vm.private);
     let mut ranges = SourceRuns::default();
     let mut defaults = SourceRuns::default();
-    let mut dnat: Vec<(Ipv4Addr, Ipv4Addr, &str)> = Vec::new();
     for vm in vms {
         // A range that ends where the default would send it anyway needs no element.
         let same_as_default = |decision: &Decision| {
@@ -132,11 +138,6 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             elements.map(|(range, decision)| (Some(*range), decision)),
         );
         defaults.add(vm, vm.default.iter().map(|decision| (None, decision)));
-        dnat.extend(
-            vm.public
-                .iter()
-                .map(|public| (public.address, vm.private, vm.name.as_str())),
-        );
     }
     let mut egress_ranges = Elements::default();
     for run in ranges.finish() {
@@ -161,18 +162,29 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         );
         egress_default.push(element, Some(&run));
     }
-    dnat.sort_by_key(|(public, _, _)| *public);
-    let mut dnat_elements = Elements::default();
-    for (public, private, vm) in dnat {
-        dnat_elements.push(
-            format_args!("{} : {}", Addr(public), Addr(private)),
-            Some(&vm),
+    let mut dnat = Elements::default();
+    for (public, private) in &host.dnat {
+        dnat.push(
+            format_args!("{} : {}", Addr(*public), Addr(*private)),
+            Some(&vm_name(private)),
         );
     }
-    let mut internal = Elements::default();
-    for range in &host.internal {
-        internal.push(RangeText(*range), None);
+    let mut bound_sources = Elements::default();
+    let mut mac_bindings = Elements::default();
+    for (private, mac) in &host.mac_bindings {
+        bound_sources.push(Addr(*private), Some(&vm_name(private)));
+        mac_bindings.push(
+            format_args!("{mac} . {}", Addr(*private)),
+            Some(&vm_name(private)),
+        );
     }
+    let ranges_of = |ranges: &[Range]| {
+        let mut elements = Elements::default();
+        for range in ranges {
+            elements.push(RangeText(*range), None);
+        }
+        elements
+    };
     Context {
         header: header.text(),
         table: TABLE,
@@ -196,10 +208,13 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             })
             .collect(),
         pools,
-        internal,
+        internal: ranges_of(&host.internal),
         egress_ranges,
         egress_default,
-        dnat: dnat_elements,
+        dnat,
+        sources: ranges_of(&host.sources),
+        bound_sources,
+        mac_bindings,
     }
 }
 

@@ -42,6 +42,12 @@ pub enum Fate {
         reply_uplink: String,
         reply_source: Ipv4Addr,
     },
+    /// A hairpin: reached VM `vm` by its public address without leaving the
+    /// host, from `source` (`None`: the host's address on the LAN).
+    Hairpin {
+        vm: String,
+        source: Option<Ipv4Addr>,
+    },
     /// Reached no one.
     Nothing,
     /// Anything else, described.
@@ -61,6 +67,13 @@ impl fmt::Display for Fate {
                 f,
                 "reached {vm}, replied by {reply_uplink} from {reply_source}"
             ),
+            Fate::Hairpin {
+                vm,
+                source: Some(source),
+            } => write!(f, "hairpinned to {vm} from {source}"),
+            Fate::Hairpin { vm, source: None } => {
+                write!(f, "hairpinned to {vm} from the host's LAN address")
+            }
             Fate::Nothing => write!(f, "reached no one"),
             Fate::Other(what) => write!(f, "{what}"),
         }
@@ -95,8 +108,9 @@ fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
 
 /// What `trace` says will happen: a SNAT leaves by its uplink from its public
 /// address, an internal destination (a VM here) is reached un-NATed, a DNAT
-/// reaches its VM and the reply comes back by the uplink; nothing else is
-/// answered.
+/// reaches its VM and the reply comes back by the uplink, a hairpin reaches its
+/// VM from the sender's public address or the host's; nothing else (a drop, a
+/// packet left alone) is answered.
 pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe) -> Result {
     let trace = match probe {
         Probe::Out { vm, to } => tracer.trace(vm, *to),
@@ -119,7 +133,11 @@ pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe) -> Result {
             reply_uplink: trace.uplink.expect("DNAT has an uplink"),
             reply_source: trace.destination,
         },
-        Action::None => Fate::Nothing,
+        Action::Hairpin => Fate::Hairpin {
+            vm: trace.receiver.expect("a hairpin has a receiver").vm,
+            source: trace.public_address,
+        },
+        Action::Drop | Action::None => Fate::Nothing,
     };
     let answered = fate != Fate::Nothing;
     Result { fate, answered }
@@ -163,11 +181,31 @@ pub fn observe(observations: &Observations, host: &HostPlan, probe: &Probe) -> R
                 .into_iter()
                 .filter(|r| r.destination == *to && own(r.source))
                 .collect();
-            let vms = at_vms(&|r| r.destination == *to && own(r.source));
+            // A VM owning `to` as a public address receives a hairpinned packet
+            // at its private address, from one of the sender's public addresses
+            // or from the host's LAN address (probes keep that unambiguous: one
+            // per sender and receiver).
+            let owner = host
+                .vms
+                .iter()
+                .find(|v| v.public.iter().any(|p| p.address == *to));
+            let hairpinned = |r: &Record| {
+                owner.is_some_and(|owner| r.destination == owner.private)
+                    && ((own(r.source) && r.source != sender.private)
+                        || observations.lan.contains(&r.source))
+            };
+            // Sent to a VM's private address it arrives un-NATed (a NATed one
+            // would be a hairpin's, or reach no one).
+            let vms =
+                at_vms(&|r| (r.destination == *to && r.source == sender.private) || hairpinned(r));
             let fate = match (far.as_slice(), vms.as_slice()) {
                 ([record], []) => Fate::Left {
                     uplink: record.interface.clone(),
                     source: record.source,
+                },
+                ([], [(vm, record)]) if record.destination != *to => Fate::Hairpin {
+                    vm: vm.clone(),
+                    source: Some(record.source).filter(|s| !observations.lan.contains(s)),
                 },
                 ([], [(vm, record)]) => Fate::Internal {
                     vm: vm.clone(),

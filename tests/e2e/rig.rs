@@ -17,12 +17,15 @@
 //!   uplink's gateway address, it routes its pools back to the host's link
 //!   address and everything else to the far end, and it drops (and counts, and
 //!   records the source of) every forwarded packet from the host whose source is
-//!   not in one of its own pools, as a real ISP's anti-spoofing filter does.
+//!   not in one of its own pools, as a real ISP's anti-spoofing filter does. It
+//!   does not reflect: a packet from the host to one of its own pools is dropped
+//!   (and counted), so VM-to-VM traffic by public address must stay on the host.
 //! - The far end answers pings to any address (a `local 0.0.0.0/0` route), routes
 //!   each pool back through its ISP, and records every ICMP packet it receives as
 //!   (interface, source, destination, ICMP type); its interfaces are named after
 //!   the uplinks, so the interface is the uplink a packet came through. The VMs
-//!   record what they receive the same way.
+//!   record what they receive the same way; a VM bound to a MAC in the topology
+//!   gets that MAC.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -95,6 +98,11 @@ pub struct Observations {
     /// Per uplink: the sources its ISP's anti-spoofing filter dropped, and how
     /// many packets.
     pub spoofed: BTreeMap<String, (u64, Vec<Ipv4Addr>)>,
+    /// Per uplink: how many packets from the host to its own pools its ISP
+    /// refused to reflect.
+    pub reflected: BTreeMap<String, u64>,
+    /// The host's addresses on the LAN bridge (one per private network).
+    pub lan: Vec<Ipv4Addr>,
 }
 
 pub struct Rig {
@@ -221,16 +229,23 @@ impl Rig {
         }
         ip_batch(Some(&rig.host), &batch);
 
-        // VMs: one address, a default route to their network's gateway.
+        // VMs: one address, a default route to their network's gateway, and the
+        // MAC the topology binds the address to, if any.
         for (vm, plan) in rig.vms.iter().zip(&host.vms) {
             let (network, gateway) = gateways
                 .iter()
                 .find(|(network, _)| network.contains(&plan.private))
                 .expect("gateway chosen above");
+            let mac = host
+                .mac_bindings
+                .iter()
+                .find(|(address, _)| *address == plan.private)
+                .map(|(_, mac)| format!("link set eth0 address {mac}\n"))
+                .unwrap_or_default();
             ip_batch(
                 Some(&vm.ns),
                 &format!(
-                    "link set eth0 up\naddress add {}/{} dev eth0\nroute add default via {gateway}\n",
+                    "{mac}link set eth0 up\naddress add {}/{} dev eth0\nroute add default via {gateway}\n",
                     vm.private,
                     network.prefix_len()
                 ),
@@ -275,6 +290,8 @@ impl Rig {
                     "table inet isp {{
 	counter spoofed {{
 	}}
+	counter reflected {{
+	}}
 	set spoofed_sources {{
 		type ipv4_addr
 		flags dynamic
@@ -282,6 +299,7 @@ impl Rig {
 	chain forward {{
 		type filter hook forward priority filter; policy accept;
 		iifname \"host\" ip saddr != {{ {pools} }} add @spoofed_sources {{ ip saddr }} counter name spoofed drop
+		iifname \"host\" ip daddr {{ {pools} }} counter name reflected drop
 	}}
 }}
 "
@@ -311,21 +329,7 @@ impl Rig {
         outbound: &[(String, Ipv4Addr)],
         inbound: &[(Ipv4Addr, Ipv4Addr)],
     ) -> Observations {
-        for ns in self.vms.iter().map(|vm| &vm.ns).chain([&self.far]) {
-            run_ok(ns.exec("nft").args(["flush", "set", "inet", "rec", "seen"]));
-        }
-        for isp in &self.isps {
-            run_ok(
-                isp.ns
-                    .exec("nft")
-                    .args(["flush", "set", "inet", "isp", "spoofed_sources"]),
-            );
-            run_ok(
-                isp.ns
-                    .exec("nft")
-                    .args(["reset", "counter", "inet", "isp", "spoofed"]),
-            );
-        }
+        self.reset_records();
 
         // One shell per sending namespace, its pings in parallel; each prints
         // `SOURCE DESTINATION ok|fail`. Two echo requests per ping: the first opens
@@ -367,13 +371,8 @@ impl Rig {
                 (child, vm)
             })
             .collect();
-        let mut observations = Observations {
-            outbound: BTreeMap::new(),
-            inbound: BTreeMap::new(),
-            far: Vec::new(),
-            vms: BTreeMap::new(),
-            spoofed: BTreeMap::new(),
-        };
+        let mut outbound_answers = BTreeMap::new();
+        let mut inbound_answers = BTreeMap::new();
         for (child, vm) in children {
             let output = child.wait_with_output().expect("pings finish");
             assert!(output.status.success(), "pings: {}", describe(&output));
@@ -385,21 +384,42 @@ impl Rig {
                 let answered = result == "ok";
                 let destination: Ipv4Addr = destination.parse().expect("address");
                 match vm {
-                    Some(vm) => observations
-                        .outbound
-                        .insert((vm.to_owned(), destination), answered),
-                    None => observations
-                        .inbound
+                    Some(vm) => outbound_answers.insert((vm.to_owned(), destination), answered),
+                    None => inbound_answers
                         .insert((source.parse().expect("address"), destination), answered),
                 };
             }
         }
+        let observations = Observations {
+            outbound: outbound_answers,
+            inbound: inbound_answers,
+            ..self.collect()
+        };
         assert_eq!(
             observations.outbound.len() + observations.inbound.len(),
             outbound.len() + inbound.len(),
             "every ping reports once (are the probes distinct?)"
         );
-        observations.far = records(&self.far);
+        observations
+    }
+
+    /// What every namespace recorded since the last reset, with no pings of
+    /// its own (`outbound` and `inbound` empty).
+    pub fn collect(&self) -> Observations {
+        let mut observations = Observations {
+            outbound: BTreeMap::new(),
+            inbound: BTreeMap::new(),
+            far: records(&self.far),
+            vms: BTreeMap::new(),
+            spoofed: BTreeMap::new(),
+            reflected: BTreeMap::new(),
+            lan: self
+                .lan
+                .1
+                .iter()
+                .map(|a| a.parse::<Ipv4Net>().expect("prefix").addr())
+                .collect(),
+        };
         for vm in &self.vms {
             observations.vms.insert(vm.name.clone(), records(&vm.ns));
         }
@@ -407,8 +427,61 @@ impl Rig {
             observations
                 .spoofed
                 .insert(isp.uplink.clone(), spoofed(&isp.ns));
+            observations
+                .reflected
+                .insert(isp.uplink.clone(), counter(&isp.ns, "isp", "reflected"));
         }
         observations
+    }
+
+    /// Empties every recorder and resets the ISPs' and the host's counters.
+    pub fn reset_records(&self) {
+        run_ok(
+            self.host
+                .exec("nft")
+                .args(["reset", "counters", "table", "inet", "switchyard"]),
+        );
+        for ns in self.vms.iter().map(|vm| &vm.ns).chain([&self.far]) {
+            run_ok(ns.exec("nft").args(["flush", "set", "inet", "rec", "seen"]));
+        }
+        for isp in &self.isps {
+            run_ok(
+                isp.ns
+                    .exec("nft")
+                    .args(["flush", "set", "inet", "isp", "spoofed_sources"]),
+            );
+            run_ok(
+                isp.ns
+                    .exec("nft")
+                    .args(["reset", "counters", "table", "inet", "isp"]),
+            );
+        }
+    }
+
+    /// The namespace of VM `name`.
+    pub fn vm(&self, name: &str) -> &Netns {
+        &self
+            .vms
+            .iter()
+            .find(|vm| vm.name == name)
+            .unwrap_or_else(|| panic!("no VM {name} in the rig"))
+            .ns
+    }
+
+    /// The namespace of the ISP of uplink `name`.
+    pub fn isp(&self, name: &str) -> &Netns {
+        &self
+            .isps
+            .iter()
+            .find(|isp| isp.uplink == name)
+            .unwrap_or_else(|| panic!("no uplink {name} in the rig"))
+            .ns
+    }
+
+    /// The packets counted by the host's named counter `name` in table
+    /// `inet switchyard`.
+    pub fn host_counter(&self, name: &str) -> u64 {
+        counter(&self.host, "switchyard", name)
     }
 
     /// A namespace with the host's interface names and addresses but none of
@@ -557,12 +630,17 @@ fn records(ns: &Netns) -> Vec<Record> {
     records
 }
 
-fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
-    let counter = list_json(ns, &["counter", "inet", "isp", "spoofed"]);
-    let packets = objects(&counter, "counter")
+/// The packets counted by named counter `name` of table `inet TABLE`.
+fn counter(ns: &Netns, table: &str, name: &str) -> u64 {
+    let counter = list_json(ns, &["counter", "inet", table, name]);
+    objects(&counter, "counter")
         .next()
         .and_then(|c| c["packets"].as_u64())
-        .expect("counter packets");
+        .unwrap_or_else(|| panic!("counter {name} of inet {table} has no packets"))
+}
+
+fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
+    let packets = counter(ns, "isp", "spoofed");
     let sources = list_json(ns, &["set", "inet", "isp", "spoofed_sources"]);
     let mut sources: Vec<Ipv4Addr> = set_elements(&sources).iter().map(address).collect();
     sources.sort();

@@ -47,6 +47,11 @@ switchyard-sysctl:
         # the one the main table would pick for their source.
         net.ipv4.conf.all.rp_filter = 2
         net.ipv4.conf.default.rp_filter = 2
+        # No ICMP redirects: hairpinned traffic, and traffic between private
+        # networks on one LAN, leaves by the interface it arrived on (interfaces
+        # that exist already keep their own setting; set it on the LAN ones too).
+        net.ipv4.conf.all.send_redirects = 0
+        net.ipv4.conf.default.send_redirects = 0
 
 switchyard-sysctl-apply:
   cmd.run:
