@@ -393,6 +393,35 @@ fn references_to_an_unreadable_entity_stay_silent() {
     assert_eq!(codes, ["SY0002"], "{found:?}");
 }
 
+/// Every diagnostic opens with `severity[code]: message` and the rendering ends
+/// with how many there were, so a CI log can be grepped and skimmed.
+#[test]
+fn human_rendering_has_a_header_per_diagnostic_and_a_summary() {
+    let text = TWO_VMS
+        .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
+        .replace("address = \"10.0.0.6\"", "address = 6")
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = [\"pool-z\"]",
+        );
+    let source = Source::new("structure.toml", text);
+    let human = diagnostic::render_human(&source, &diagnostics(&source), WIDTH);
+    let headers: Vec<&str> = human
+        .lines()
+        .filter(|line| line.starts_with("error[") || line.starts_with("warning["))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "error[SY0102]: unknown pool `pool-z`",
+            "error[SY0003]: unknown key `adress`",
+            "error[SY0002]: invalid type: integer `6`, expected a string",
+        ],
+        "{human}"
+    );
+    assert_eq!(human.lines().last(), Some("3 errors, 0 warnings"), "{human}");
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");

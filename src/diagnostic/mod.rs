@@ -9,6 +9,7 @@ mod render_json;
 mod shown;
 mod suggest;
 
+use std::fmt;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -25,6 +26,27 @@ pub type Span = Range<usize>;
 pub enum Severity {
     Error,
     Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// How many errors and warnings, e.g. `2 errors, 1 warning`: the last line of the
+/// human rendering.
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!("{}, {}", counted(errors, "error"), counted(warnings, "warning"))
 }
 
 /// A span in the source with a short text shown under it.

@@ -2,7 +2,7 @@
 
 use super::positions::Positions;
 use super::shown::{Shown, escape_controls};
-use super::{Diagnostic, Severity, Source};
+use super::{Diagnostic, Severity, Source, summary};
 
 /// Renders for people: miette's graphical report, without colour so snapshots and
 /// logs are stable. Control characters of the file, its name and the messages are
@@ -43,18 +43,18 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
             .labels
             .iter()
             .any(|label| text.line_length(text.shown_offset(label.span.start)) > MAX_DRAWN_LINE);
+        let mut report = MietteDiagnostic::new(MIETTE_MESSAGE).with_severity(severity);
+        if let Some(help) = help {
+            report = report.with_help(help);
+        }
         if long_line {
             let (line, column) = positions.get(diagnostic.primary_span().start);
-            let mut report = MietteDiagnostic::new(format!(
-                "{message} (at {name}:{line}:{column}, a line too long to show)"
-            ))
-            .with_code(diagnostic.code.as_str())
-            .with_severity(severity);
-            if let Some(help) = help {
-                report = report.with_help(help);
-            }
-            let _ = handler.render_report(&mut out, &report);
-            out.push('\n');
+            push_header(
+                &mut out,
+                diagnostic,
+                &format!("{message} (at {name}:{line}:{column}, a line too long to show)"),
+            );
+            push_body(&mut out, &handler, &report);
             continue;
         }
         let labels = diagnostic.labels.iter().enumerate().map(|(i, label)| {
@@ -67,32 +67,53 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
                 LabeledSpan::new_with_span(label_text, span)
             }
         });
-        let mut report = MietteDiagnostic::new(message)
-            .with_code(diagnostic.code.as_str())
-            .with_severity(severity)
-            .with_labels(labels);
-        if let Some(help) = help {
-            report = report.with_help(help);
-        }
-        let report = miette::Report::new(report)
+        let report = miette::Report::new(report.with_labels(labels))
             .with_source_code(NamedSource::new(name.clone(), text.clone()));
-        // Writing into a String cannot fail.
-        let _ = handler.render_report(&mut out, report.as_ref());
-        out.push('\n');
+        push_header(&mut out, diagnostic, &message);
+        push_body(&mut out, &handler, report.as_ref());
     }
     if let Some(rest) = diagnostics.get(MAX_RENDERED..) {
-        let errors = rest
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .count();
         out.push_str(&format!(
-            "… and {} more not shown ({errors} errors, {} warnings); `--format json` lists every one\n",
+            "… and {} more not shown ({}); `--format json` lists every one\n",
             rest.len(),
-            rest.len() - errors
+            summary(rest)
         ));
+    }
+    if !diagnostics.is_empty() {
+        out.push_str(&summary(diagnostics));
+        out.push('\n');
     }
     out
 }
+
+/// `error[SY0101]: message`, the line CI logs and people grep for.
+fn push_header(out: &mut String, diagnostic: &Diagnostic, message: &str) {
+    out.push_str(&format!(
+        "{}[{}]: {message}\n",
+        diagnostic.severity(),
+        diagnostic.code
+    ));
+}
+
+/// What miette draws under the header: the snippet with its labels, and the help.
+/// miette would start with its own headline (the message behind a severity icon);
+/// [`push_header`] replaces it, so it is given [`MIETTE_MESSAGE`] and that line is
+/// dropped.
+fn push_body(
+    out: &mut String,
+    handler: &miette::GraphicalReportHandler,
+    report: &dyn miette::Diagnostic,
+) {
+    let mut drawn = String::new();
+    // Writing into a String cannot fail.
+    let _ = handler.render_report(&mut drawn, report);
+    let body = drawn.split_once('\n').map_or("", |(_, body)| body);
+    out.push_str(body);
+    out.push('\n');
+}
+
+/// Short enough that miette never wraps it: its headline stays one line.
+const MIETTE_MESSAGE: &str = "-";
 
 /// `render_human` draws at most this many diagnostics: miette reads the source from
 /// its start for each one, so drawing every problem of a huge hostile file would
