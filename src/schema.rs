@@ -1,10 +1,12 @@
-//! The JSON schemas of the topology file and of a build's manifest.json, generated
-//! from the `raw` and `render::Manifest` types so the two cannot drift.
-//! `schema/topology.schema.json` and `schema/manifest.schema.json` are this output;
-//! tests keep them so.
+//! The JSON schemas of the topology file, of a build's manifest.json and of the
+//! JSON that `check` and `trace` print, generated from the types that read or
+//! write them so they cannot drift. The files in `schema/` are this output; tests
+//! keep them so.
 
+use crate::diagnostic::CheckOutput;
 use crate::raw::Topology;
 use crate::render::Manifest;
+use crate::trace::TraceOutput;
 
 pub fn topology_schema() -> String {
     pretty(schemars::schema_for!(Topology))
@@ -12,6 +14,14 @@ pub fn topology_schema() -> String {
 
 pub fn manifest_schema() -> String {
     pretty(schemars::schema_for!(Manifest))
+}
+
+pub fn check_output_schema() -> String {
+    pretty(schemars::schema_for!(CheckOutput<'static>))
+}
+
+pub fn trace_output_schema() -> String {
+    pretty(schemars::schema_for!(TraceOutput<'static>))
 }
 
 fn pretty(schema: schemars::Schema) -> String {

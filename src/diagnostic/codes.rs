@@ -81,6 +81,16 @@ codes! {
     ProjectEgressSkipped = "SY0904", Warning, "a project-wide preference does not apply to a VM without an address in its pool";
 }
 
+impl Code {
+    /// The code written `name` (`SY0101`, in any case).
+    pub fn parse(name: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

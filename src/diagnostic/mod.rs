@@ -3,7 +3,9 @@
 //! here too, so every stage just pushes [`Diagnostic`]s.
 
 mod codes;
+mod explain;
 mod positions;
+mod render_github;
 mod render_human;
 mod render_json;
 mod shown;
@@ -12,16 +14,19 @@ mod suggest;
 use std::fmt;
 use std::ops::Range;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use codes::Code;
+pub use explain::{explained_codes, explanation};
+pub use render_github::render_github;
 pub use render_human::{MAX_RENDERED, render_human};
-pub use render_json::render_json;
+pub use render_json::{CheckOutput, render_json};
 pub use suggest::closest;
 
 pub type Span = Range<usize>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -46,7 +51,11 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
         .count();
     let warnings = diagnostics.len() - errors;
     let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", counted(errors, "error"), counted(warnings, "warning"))
+    format!(
+        "{}, {}",
+        counted(errors, "error"),
+        counted(warnings, "warning")
+    )
 }
 
 /// A span in the source with a short text shown under it.

@@ -1,39 +1,67 @@
-//! The rendering for tools: one JSON object per diagnostic.
+//! The rendering for tools: a versioned JSON object listing every diagnostic. Its
+//! schema (`schema/check-output.schema.json`) is generated from these types.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::positions::Positions;
 use super::{Diagnostic, Severity, Source};
 
-#[derive(Serialize)]
+/// Bumped when a key changes meaning or goes away; new keys keep the version.
+const CHECK_OUTPUT_VERSION: u32 = 1;
+
+/// What `check --format json` prints.
+#[derive(Serialize, JsonSchema)]
+pub struct CheckOutput<'a> {
+    /// The version of this format (1).
+    #[schemars(extend("const" = 1))]
+    version: u32,
+    /// Every diagnostic, sorted by position.
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+/// One problem in the topology.
+#[derive(Serialize, JsonSchema)]
 struct JsonDiagnostic<'a> {
+    /// The stable code, e.g. `SY0101` (`switchyard explain CODE` describes it).
+    #[schemars(pattern(r"^SY[0-9]{4}$"))]
     code: &'static str,
     severity: Severity,
     message: &'a str,
+    /// The topology as it was named on the command line (`<stdin>` for `-`).
     file: &'a str,
+    /// 1-based line of the primary location.
     line: usize,
+    /// 1-based column of the primary location, in characters (not bytes).
     column: usize,
+    /// The primary location as byte offsets into the file.
     span: JsonSpan,
+    /// Every location, the primary one first, with the text shown under it.
     labels: Vec<JsonLabel<'a>>,
+    /// What to do about it, when switchyard can say.
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+/// Byte offsets into the file, `end` exclusive.
+#[derive(Serialize, JsonSchema)]
 struct JsonSpan {
     start: usize,
     end: usize,
 }
 
-#[derive(Serialize)]
+/// A location with a short text.
+#[derive(Serialize, JsonSchema)]
 struct JsonLabel<'a> {
     text: &'a str,
+    /// 1-based line.
     line: usize,
+    /// 1-based column, in characters.
     column: usize,
     span: JsonSpan,
 }
 
-/// Renders for tools: a JSON array, one object per diagnostic.
+/// Renders for tools: a [`CheckOutput`], one object per diagnostic.
 pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
     let positions = Positions::new(
         &source.text,
@@ -77,7 +105,11 @@ pub fn render_json(source: &Source, diagnostics: &[Diagnostic]) -> String {
             }
         })
         .collect();
-    let mut json = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
+    let output = CheckOutput {
+        version: CHECK_OUTPUT_VERSION,
+        diagnostics: items,
+    };
+    let mut json = serde_json::to_string_pretty(&output).expect("diagnostics serialize");
     json.push('\n');
     json
 }
