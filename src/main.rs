@@ -384,28 +384,19 @@ fn build_summary(
     earlier: &output_dir::EarlierHashes,
     output: &Path,
 ) -> String {
-    let manifest: switchyard::render::Manifest =
-        serde_json::from_str(&build.manifest).expect("switchyard's own manifest reads back");
-    let hosts: std::collections::BTreeSet<&str> = manifest
-        .files
-        .iter()
-        .map(|file| file.host.as_str())
-        .collect();
-    let changed = manifest
-        .files
+    let hosts: std::collections::BTreeSet<&str> =
+        build.listed.iter().map(|file| file.host.as_str()).collect();
+    let changed = build
+        .listed
         .iter()
         .filter(|file| earlier.get(&file.path) != Some(&file.sha256))
         .count();
-    let kept: std::collections::BTreeSet<&str> = manifest
-        .files
-        .iter()
-        .map(|file| file.path.as_str())
-        .collect();
+    let kept: std::collections::BTreeSet<&str> =
+        build.listed.iter().map(|file| file.path.as_str()).collect();
     let removed = earlier
         .keys()
         .filter(|path| !kept.contains(path.as_str()))
         .count();
-    let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let removed = if removed > 0 {
         format!(", {removed} removed")
     } else {
@@ -413,8 +404,8 @@ fn build_summary(
     };
     format!(
         "built {}, {} ({changed} changed{removed}) into {}",
-        counted(hosts.len(), "host"),
-        counted(manifest.files.len(), "file"),
+        diagnostic::count(hosts.len(), "host"),
+        diagnostic::count(build.listed.len(), "file"),
         output.display()
     )
 }

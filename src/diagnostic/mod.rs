@@ -50,12 +50,12 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
         .filter(|d| d.severity() == Severity::Error)
         .count();
     let warnings = diagnostics.len() - errors;
-    let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "{}, {}",
-        counted(errors, "error"),
-        counted(warnings, "warning")
-    )
+    format!("{}, {}", count(errors, "error"), count(warnings, "warning"))
+}
+
+/// `1 error`, `2 errors`: a number and a noun that takes an `s` in the plural.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A span in the source with a short text shown under it.
