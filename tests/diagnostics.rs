@@ -610,13 +610,18 @@ fn github_format_prints_one_workflow_command_per_diagnostic() {
     );
 }
 
-/// A file name with `,` and `:` would end the property list early: escaped.
+/// A file name with `,` and `:` would end the property list early, and a newline
+/// in a message would start a workflow command of its own: both escaped.
 #[test]
 fn github_format_escapes_properties_and_the_message() {
-    let source = Source::new("a,b:c%.toml", "version = 1\nuplinks.x = { id = 300 }\n");
+    let source = Source::new("a,b:c%.toml", "version = 1\n\"a\\n::warning::pwned\" = 1\n");
     let rendered = diagnostic::render_github(&source, &diagnostics(&source));
     assert!(
         rendered.starts_with("::error file=a%2Cb%3Ac%25.toml,line=2,"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("unknown key `a%0A::warning::pwned`"),
         "{rendered}"
     );
     assert_eq!(rendered.lines().count(), 1, "{rendered}");
