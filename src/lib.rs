@@ -91,6 +91,8 @@ pub fn input_too_large(size: usize) -> Diagnostic {
 pub struct Build {
     pub artifacts: Vec<render::Artifact>,
     pub manifest: String,
+    /// What `manifest` lists: every artifact's path, host and SHA-256.
+    pub listed: Vec<render::ManifestFile>,
     pub warnings: Vec<Diagnostic>,
     /// The model and plan the artifacts were made from, dropped with the build.
     /// Kept so that a caller about to exit can skip freeing them (`main.rs`
@@ -168,10 +170,12 @@ pub fn build(
     }
     let source_id = render::SourceId::new(source);
     let artifacts = renderer.render_plan(&plan, &source_id)?;
-    let manifest = render::manifest(&artifacts, &source_id);
+    let listed = render::Manifest::new(&artifacts, &source_id);
+    let manifest = listed.to_json();
     Ok(Build {
         artifacts,
         manifest,
+        listed: listed.files,
         warnings,
         _sources: (model, plan),
     })

@@ -15,7 +15,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 
 use switchyard::BuildError;
-use switchyard::diagnostic::{self, Diagnostic, Source};
+use switchyard::diagnostic::{self, Code, Diagnostic, Source};
 use switchyard::render::Renderer;
 use switchyard::trace::Tracer;
 
@@ -34,6 +34,8 @@ enum Command {
     Check {
         /// The topology file, or `-` for standard input.
         topology: PathBuf,
+        /// `human` on stderr; `json` (schema/check-output.schema.json) or
+        /// `github` (GitHub Actions annotations) on stdout.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Treat warnings as errors (exit 1).
@@ -78,8 +80,10 @@ enum Command {
         /// The destination address.
         #[arg(long)]
         to: std::net::Ipv4Addr,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// `json` prints schema/trace-output.schema.json's object (and an invalid
+        /// topology's diagnostics as `check --format json` does).
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
     },
     /// Print the topology as a Graphviz DOT graph (render it with `dot -Tsvg`).
     ///
@@ -124,16 +128,40 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
     },
-    /// Print the JSON schema of the topology file (or of a build's manifest.json).
+    /// Print the JSON schema of the topology file, or of another file or output
+    /// switchyard writes.
+    #[command(group(clap::ArgGroup::new("of").multiple(false)))]
     Schema {
-        /// Print the schema of manifest.json instead (schema/manifest.schema.json).
-        #[arg(long)]
+        /// The schema of a build's manifest.json (schema/manifest.schema.json).
+        #[arg(long, group = "of")]
         manifest: bool,
+        /// The schema of `check --format json` (schema/check-output.schema.json).
+        #[arg(long, group = "of")]
+        check_output: bool,
+        /// The schema of `trace --format json` (schema/trace-output.schema.json).
+        #[arg(long, group = "of")]
+        trace_output: bool,
+    },
+    /// Explain a diagnostic code: what it means, why it matters, how to fix it.
+    ///
+    /// E.g. `switchyard explain SY0101`.
+    Explain {
+        /// A code such as SY0101.
+        code: String,
     },
 }
 
+/// How diagnostics are printed.
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    Human,
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TraceFormat {
     Human,
     Json,
 }
@@ -188,15 +216,42 @@ fn main() -> ExitCode {
             }
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Schema { manifest } => run(|| {
-            print_stdout(if manifest {
-                switchyard::schema::manifest_schema()
-            } else {
-                switchyard::schema::topology_schema()
+        Command::Schema {
+            manifest,
+            check_output,
+            trace_output,
+        } => run(|| {
+            use switchyard::schema;
+            print_stdout(match (manifest, check_output, trace_output) {
+                (true, _, _) => schema::manifest_schema(),
+                (_, true, _) => schema::check_output_schema(),
+                (_, _, true) => schema::trace_output_schema(),
+                _ => schema::topology_schema(),
             })?;
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Explain { code } => run(|| explain(&code)),
     }
+}
+
+fn explain(name: &str) -> Result<ExitCode, Failure> {
+    let Some(code) = Code::parse(name) else {
+        let known = Code::ALL.iter().map(|code| code.as_str());
+        let suggestion = diagnostic::closest(&name.to_ascii_uppercase(), known)
+            .map(|close| format!(" (did you mean `{close}`?)"))
+            .unwrap_or_default();
+        return Err(Failure::Usage(format!(
+            "no diagnostic code `{name}`{suggestion}; README.md lists every code"
+        )));
+    };
+    // tests/explain.rs keeps a description for every code.
+    let description = diagnostic::explanation(code).unwrap_or_default();
+    print_stdout(format!(
+        "{code} ({}): {}\n\n{description}",
+        code.severity(),
+        code.title()
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(path: &Path, format: Format, deny_warnings: bool) -> Result<ExitCode, Failure> {
@@ -329,13 +384,49 @@ fn build(
 ) -> Result<ExitCode, Failure> {
     let build = compile(path, templates, host)?;
     let topology = (!reads_stdin(path)).then_some(path);
-    output_dir::replace(output, &build.files(), topology)
+    let earlier = output_dir::replace(output, &build.files(), topology)
         .map_err(|output_dir::NotWritten(message)| Failure::Usage(message))?;
+    eprintln!("{}", build_summary(&build, &earlier, output));
     // The process exits next and the kernel takes its memory back at once; freeing
     // the model, plan and artifacts one allocation at a time first would cost ~5%
     // of a 100k-VM build (rustc skips its final frees the same way).
     std::mem::forget(build);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `built 3 hosts, 24 files (5 changed) into out/`: the files are those the
+/// manifest lists, and changed means new or with another SHA-256 than the
+/// earlier build's manifest gave; files the earlier build had and this one has
+/// not are counted as removed.
+fn build_summary(
+    build: &switchyard::Build,
+    earlier: &output_dir::EarlierHashes,
+    output: &Path,
+) -> String {
+    let hosts: std::collections::BTreeSet<&str> =
+        build.listed.iter().map(|file| file.host.as_str()).collect();
+    let changed = build
+        .listed
+        .iter()
+        .filter(|file| earlier.get(&file.path) != Some(&file.sha256))
+        .count();
+    let kept: std::collections::BTreeSet<&str> =
+        build.listed.iter().map(|file| file.path.as_str()).collect();
+    let removed = earlier
+        .keys()
+        .filter(|path| !kept.contains(path.as_str()))
+        .count();
+    let removed = if removed > 0 {
+        format!(", {removed} removed")
+    } else {
+        String::new()
+    };
+    format!(
+        "built {}, {} ({changed} changed{removed}) into {}",
+        diagnostic::count(hosts.len(), "host"),
+        diagnostic::count(build.listed.len(), "file"),
+        output.display()
+    )
 }
 
 fn diff(
@@ -382,13 +473,17 @@ fn trace(
     path: &Path,
     from: &str,
     to: std::net::Ipv4Addr,
-    format: Format,
+    format: TraceFormat,
 ) -> Result<ExitCode, Failure> {
-    let source = read_topology(path, format)?;
+    let format_of_diagnostics = match format {
+        TraceFormat::Human => Format::Human,
+        TraceFormat::Json => Format::Json,
+    };
+    let source = read_topology(path, format_of_diagnostics)?;
     let tracer = match Tracer::new(&source) {
         Ok(tracer) => tracer,
         Err(diagnostics) => {
-            report(&source, &diagnostics, format)?;
+            report(&source, &diagnostics, format_of_diagnostics)?;
             return Err(Failure::Reported(ExitCode::from(EXIT_INVALID)));
         }
     };
@@ -397,8 +492,8 @@ fn trace(
         .trace(from, to)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     print_stdout(match format {
-        Format::Human => trace.to_human(),
-        Format::Json => trace.to_json(),
+        TraceFormat::Human => trace.to_human(),
+        TraceFormat::Json => trace.to_json(),
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -458,7 +553,7 @@ fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Human diagnostics go to stderr; JSON ones are the result, on stdout.
+/// Human diagnostics go to stderr; JSON and GitHub ones are the result, on stdout.
 fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) -> Result<(), Failure> {
     match format {
         Format::Human => {
@@ -469,6 +564,7 @@ fn report(source: &Source, diagnostics: &[Diagnostic], format: Format) -> Result
             Ok(())
         }
         Format::Json => print_stdout(diagnostic::render_json(source, diagnostics)),
+        Format::Github => print_stdout(diagnostic::render_github(source, diagnostics)),
     }
 }
 

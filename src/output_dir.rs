@@ -7,7 +7,7 @@
 //! FIFO, the topology itself) is named and the build refused before anything is
 //! written, so `-o ~/configs` cannot wipe a directory of unrelated files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::FileType;
 use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt as _;
@@ -21,6 +21,10 @@ use serde::Deserialize;
 /// earlier build) or an I/O error. Either way, DIR is as it was.
 pub struct NotWritten(pub String);
 
+/// The SHA-256 of every file of the earlier build that DIR held, by path, as its
+/// manifest lists them; empty when DIR was absent or empty.
+pub type EarlierHashes = BTreeMap<String, String>;
+
 /// Replaces `output` with exactly `files` (relative path, content), atomically:
 /// readers see the old tree or the new one. `topology`, when read from a file,
 /// is never deleted, even if it is listed in an earlier build's manifest.
@@ -28,7 +32,7 @@ pub fn replace(
     output: &Path,
     files: &[(&str, &str)],
     topology: Option<&Path>,
-) -> Result<(), NotWritten> {
+) -> Result<EarlierHashes, NotWritten> {
     let shown = output.display();
     // Without its trailing `/`: `out/` would make lstat and rename follow a
     // symbolic link named `out`.
@@ -41,7 +45,7 @@ pub fn replace(
             "name the output directory itself (not `.`, `..` or `/`)".into(),
         ));
     }
-    let found = inspect(output).map_err(failed)?.map_err(refuse)?;
+    let (found, earlier) = inspect(output).map_err(failed)?.map_err(refuse)?;
     if let (Some(topology), Contents::Tree(entries)) = (topology, &found)
         && holds(entries, topology).map_err(failed)?
     {
@@ -73,7 +77,7 @@ pub fn replace(
 
     // The decision was made on the tree read above: refuse if it changed since.
     let changed = || refuse("it changed while the build was written; run it again".into());
-    if inspect(output).map_err(failed)?.map_err(refuse)? != found {
+    if inspect(output).map_err(failed)?.map_err(refuse)?.0 != found {
         return Err(changed());
     }
     let flags = match found {
@@ -96,9 +100,9 @@ pub fn replace(
         Contents::Absent => {
             // The staging directory is DIR now.
             staging.disable_cleanup(true);
-            Ok(())
+            Ok(earlier)
         }
-        Contents::Tree(_) => staging.close().map_err(|error| {
+        Contents::Tree(_) => staging.close().map(|()| earlier).map_err(|error| {
             NotWritten(format!(
                 "wrote {shown}, but could not remove its previous content: {error}"
             ))
@@ -153,10 +157,13 @@ impl Kind {
     }
 }
 
-/// DIR's contents if it may be replaced, else why not (the outer error is I/O).
-fn inspect(output: &Path) -> std::io::Result<Result<Contents, String>> {
+/// DIR's contents and its earlier build's hashes if it may be replaced, else why
+/// not (the outer error is I/O).
+fn inspect(output: &Path) -> std::io::Result<Result<(Contents, EarlierHashes), String>> {
     let metadata = match std::fs::symlink_metadata(output) {
-        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Ok(Contents::Absent)),
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Ok(Ok((Contents::Absent, EarlierHashes::new())));
+        }
         metadata => metadata?,
     };
     if metadata.is_symlink() {
@@ -169,7 +176,7 @@ fn inspect(output: &Path) -> std::io::Result<Result<Contents, String>> {
     }
     let entries = list(output)?;
     if entries.is_empty() {
-        return Ok(Ok(Contents::Tree(entries)));
+        return Ok(Ok((Contents::Tree(entries), EarlierHashes::new())));
     }
     let manifest_path = output.join(switchyard::render::MANIFEST);
     let has_manifest = entries
@@ -219,7 +226,13 @@ fn inspect(output: &Path) -> std::io::Result<Result<Contents, String>> {
             "{reason} (not in its {}); move it away or choose another directory",
             switchyard::render::MANIFEST
         )),
-        None => Ok(Contents::Tree(entries)),
+        None => Ok((
+            Contents::Tree(entries),
+            listed
+                .into_iter()
+                .filter_map(|file| Some((file.path, file.sha256?)))
+                .collect(),
+        )),
     })
 }
 
@@ -234,6 +247,8 @@ struct EarlierManifest {
 #[derive(Deserialize)]
 struct EarlierFile {
     path: String,
+    /// Absent from a manifest of another version: its file counts as changed.
+    sha256: Option<String>,
 }
 
 /// Every entry below `dir`, sorted by path, without following symbolic links.

@@ -82,23 +82,32 @@ pub type Named<T> = BTreeMap<Sp<String>, Sp<T>>;
 #[schemars(title = "switchyard topology", extend("$id" = "https://switchyard.dev/schema/topology.schema.json"))]
 pub struct Topology {
     /// File format version; must be 1.
-    #[schemars(required)]
+    #[schemars(required, extend("const" = 1), example = 1)]
     // `None` when it is missing or not an integer (already reported).
     pub version: Option<Sp<i64>>,
     /// External networks (ISPs) a host can send through, by name.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub uplinks: Named<Uplink>,
-    /// Blocks of public addresses, each leaving through one uplink, by name.
+    /// Blocks of public addresses, each leaving through one uplink, by name. At
+    /// most 255: the packet mark numbers pools in 8 bits.
     #[serde(default)]
+    #[schemars(extend(
+        "propertyNames" = { "pattern": crate::schema::NAME_PATTERN, "not": { "pattern": crate::schema::ADDRESS_LIKE_PATTERN } },
+        "maxProperties" = 255
+    ))]
     pub pools: Named<Pool>,
     /// Network hosts that artifacts are rendered for, by name.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub hosts: Named<Host>,
     /// Tenants: the pools they may use and the addresses allocated to them.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub projects: Named<Project>,
     /// Virtual machines: one private address, public addresses, egress preferences.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub vms: Named<Vm>,
 }
 
@@ -106,11 +115,12 @@ pub struct Topology {
 #[serde(deny_unknown_fields)]
 pub struct Uplink {
     /// 1..=255, unique and stable: the uplink's fwmark and routing table derive from it.
-    #[schemars(range(min = 1, max = 255))]
+    #[schemars(range(min = 1, max = 255), example = 1)]
     pub id: Sp<i64>,
+    /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
     /// Routing table number; defaults to 100 + id.
-    #[schemars(range(min = 1, max = 4294967295u32))]
+    #[schemars(range(min = 1, max = 4294967295u32), example = 101)]
     pub table: Option<Sp<i64>>,
 }
 
@@ -118,24 +128,31 @@ pub struct Uplink {
 #[serde(deny_unknown_fields)]
 pub struct Pool {
     /// Name of the uplink this pool's addresses leave through.
+    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"isp-a")]
     pub uplink: Sp<String>,
     /// The public block, e.g. "198.51.100.0/24".
+    #[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN), example = &"198.51.100.0/24")]
     pub prefix: Sp<String>,
     /// Addresses of the pool that are never allocatable.
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.1"])]
     pub reserved: Vec<Sp<String>>,
+    /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
-    /// Interfaces facing the VMs.
+    /// Interfaces facing the VMs; only packets arriving on them are classified.
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::INTERFACE_PATTERN)), example = ["lan0"])]
     pub lan: Vec<Sp<String>>,
     /// This host's attachments, keyed by uplink name.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub uplinks: Named<Attachment>,
+    /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
 }
 
@@ -143,10 +160,13 @@ pub struct Host {
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     /// Linux interface name of the link (at most 15 bytes).
+    #[schemars(pattern(crate::schema::INTERFACE_PATTERN), example = &"up-a")]
     pub interface: Sp<String>,
     /// The host's own address on the link, with prefix length, e.g. "192.0.2.2/30".
+    #[schemars(pattern(crate::schema::LINK_PATTERN), example = &"192.0.2.2/30")]
     pub address: Sp<String>,
     /// The next hop towards the uplink; must lie inside `address`'s network.
+    #[schemars(pattern(crate::schema::IPV4_ADDRESS_PATTERN), example = &"192.0.2.1")]
     pub gateway: Sp<String>,
     /// Present when `interface` is a VLAN on another interface.
     pub vlan: Option<Sp<Vlan>>,
@@ -155,8 +175,11 @@ pub struct Attachment {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vlan {
+    /// The interface that carries the tagged frames, e.g. "eth1".
+    #[schemars(pattern(crate::schema::INTERFACE_PATTERN), example = &"eth1")]
     pub parent: Sp<String>,
-    #[schemars(range(min = 1, max = 4094))]
+    /// The VLAN id the provider tags the uplink's frames with.
+    #[schemars(range(min = 1, max = 4094), example = 100)]
     pub id: Sp<i64>,
     /// The file name of the administrator's own systemd-networkd unit for `parent`,
     /// e.g. "20-eth1.network". With it, switchyard adds its `VLAN=` lines to that
@@ -164,6 +187,7 @@ pub struct Vlan {
     /// instead of writing a unit of its own for the parent, which would take the
     /// parent over. Every VLAN on one parent names the same unit, and the parent
     /// must not be an uplink of the host.
+    #[schemars(pattern(crate::schema::NETWORK_UNIT_PATTERN), example = &"20-eth1.network")]
     pub parent_unit: Option<Sp<String>>,
 }
 
@@ -172,42 +196,69 @@ pub struct Vlan {
 pub struct Project {
     /// Pools the project may use (the ACL).
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::NAME_PATTERN)), example = ["pool-a", "pool-b"])]
     pub pools: Vec<Sp<String>>,
     /// Public addresses allocated to the project.
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7"])]
     pub addresses: Vec<Sp<String>>,
     /// The project's private networks.
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), example = ["10.0.0.0/24"])]
     pub networks: Vec<Sp<String>>,
     /// At most N addresses from a pool, keyed by pool name.
     #[serde(default)]
+    #[schemars(
+        extend(
+            "propertyNames" = { "pattern": crate::schema::NAME_PATTERN },
+            "additionalProperties" = { "type": "integer", "minimum": 0, "maximum": 4294967295u32 }
+        ),
+        example = serde_json::json!({ "pool-a": 4 })
+    )]
     pub quota: BTreeMap<Sp<String>, Sp<i64>>,
-    /// Project-wide default egress: a pool name.
+    /// Project-wide default egress: a pool name (not an address: each VM has its
+    /// own).
+    #[schemars(
+        pattern(crate::schema::NAME_PATTERN),
+        extend("not" = { "pattern": crate::schema::ADDRESS_LIKE_PATTERN }),
+        example = &"pool-a"
+    )]
     pub default: Option<Sp<String>>,
     /// Project-wide egress preferences; `via` names a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
+    /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vm {
+    /// The project (tenant) the VM belongs to.
+    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"acme")]
     pub project: Sp<String>,
+    /// The network host that serves the VM.
+    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"net1")]
     pub host: Sp<String>,
     /// The VM's private address (its one NIC).
+    #[schemars(pattern(crate::schema::IPV4_ADDRESS_PATTERN), example = &"10.0.0.5")]
     pub address: Sp<String>,
     /// Public addresses, at most one from each pool.
     #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
     pub public: Vec<Sp<String>>,
-    /// Default egress: one of this VM's public addresses, or a pool name.
+    /// Default egress: one of this VM's public addresses, or a pool name (an
+    /// address matches the name grammar too).
+    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"198.51.100.7")]
     pub default: Option<Sp<String>>,
     /// Per-destination preferences; `via` is a public address of this VM or a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
     /// The MAC address of the VM's NIC (`52:54:00:12:34:56`): packets the host
     /// forwards from the LAN with the VM's address as source must carry it.
+    #[schemars(pattern(crate::schema::MAC_PATTERN), example = &"52:54:00:12:34:56")]
     pub mac: Option<Sp<String>>,
+    /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
 }
 
@@ -215,8 +266,10 @@ pub struct Vm {
 #[serde(deny_unknown_fields)]
 pub struct Egress {
     /// Destination prefix, or a list of them.
+    #[schemars(example = &"100.65.0.0/16")]
     pub to: Sp<Destinations>,
     /// A public address or a pool name.
+    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"pool-b")]
     pub via: Sp<String>,
 }
 
@@ -224,8 +277,8 @@ pub struct Egress {
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
 pub enum Destinations {
-    One(String),
-    Many(Vec<Sp<String>>),
+    One(#[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN))] String),
+    Many(#[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)))] Vec<Sp<String>>),
 }
 
 impl Sp<Destinations> {

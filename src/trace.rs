@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::Validated;
@@ -19,7 +20,7 @@ use crate::model::Model;
 use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan, ranges};
 
 /// What happens to the packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Outbound: marked for an uplink and source-NATed to a public address.
@@ -40,7 +41,7 @@ pub enum Action {
 
 /// Why the host drops a packet; each reason has a named nft counter of the same
 /// name in table `inet switchyard`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// From the LAN with a source that is no VM address of the host (or without
@@ -62,7 +63,7 @@ impl Reason {
 
 /// The answer to one trace; serialized as-is for `--format json`. Fields that do
 /// not apply are `None` (JSON `null`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Trace {
     /// The VM that sends (outbound) or receives (inbound) the packet.
     pub vm: Option<String>,
@@ -97,14 +98,28 @@ pub struct Trace {
 }
 
 /// The VM a hairpinned packet reaches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Receiver {
     pub vm: String,
     pub private_address: Ipv4Addr,
 }
 
+/// Bumped when a key changes meaning or goes away; new keys keep the version.
+const TRACE_OUTPUT_VERSION: u32 = 1;
+
+/// What `trace --format json` prints: the trace and the version of its format
+/// (schema/trace-output.schema.json).
+#[derive(Serialize, JsonSchema)]
+pub struct TraceOutput<'a> {
+    /// The version of this format (1).
+    #[schemars(extend("const" = 1))]
+    version: u32,
+    #[serde(flatten)]
+    trace: &'a Trace,
+}
+
 /// A topology entry, located in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Entry {
     /// `"vm"` or `"project"`.
     pub scope: &'static str,
@@ -414,7 +429,11 @@ impl Trace {
 
     /// One JSON object (pretty-printed, with a final newline).
     pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self).expect("a trace serializes");
+        let output = TraceOutput {
+            version: TRACE_OUTPUT_VERSION,
+            trace: self,
+        };
+        let mut json = serde_json::to_string_pretty(&output).expect("a trace serializes");
         json.push('\n');
         json
     }

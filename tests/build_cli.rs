@@ -132,6 +132,72 @@ fn build_replaces_an_earlier_build_atomically() {
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
 }
 
+/// The last line on stderr says what `build` did: hosts and files written, and
+/// how many differ from the earlier build in DIR (by its manifest's SHA-256).
+fn summary(output: &Output) -> String {
+    assert_exit(output, 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr.lines().last().unwrap_or_default().to_owned()
+}
+
+/// The (path, host) of every file the manifest in `out` lists.
+fn listed(out: &Path) -> Vec<(String, String)> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest"))
+            .expect("manifest is JSON");
+    manifest["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|file| {
+            let field = |key: &str| file[key].as_str().expect("a string").to_owned();
+            (field("path"), field("host"))
+        })
+        .collect()
+}
+
+#[test]
+fn build_prints_a_summary_of_what_changed() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    let shown = out.display();
+
+    let first = summary(&build(MULTI_HOST, &out, &[]));
+    let all = listed(&out);
+    let files = all.len();
+    assert_eq!(
+        first,
+        format!("built 3 hosts, {files} files ({files} changed) into {shown}")
+    );
+    assert_eq!(
+        summary(&build(MULTI_HOST, &out, &[])),
+        format!("built 3 hosts, {files} files (0 changed) into {shown}")
+    );
+    // One host, byte for byte as before; the others' files go away.
+    let net2 = all.iter().filter(|(_, host)| host == "net2").count();
+    assert_eq!(
+        summary(&build(MULTI_HOST, &out, &["--host", "net2"])),
+        format!(
+            "built 1 host, {net2} files (0 changed, {} removed) into {shown}",
+            files - net2
+        )
+    );
+    // Another topology: every header names it, so every file changes; the files
+    // of net2 that two-isps.toml's net1 does not have are removed.
+    let earlier: Vec<String> = listed(&out).into_iter().map(|(path, _)| path).collect();
+    let output = build(TWO_ISPS, &out, &[]);
+    let now: Vec<String> = listed(&out).into_iter().map(|(path, _)| path).collect();
+    let removed = earlier.iter().filter(|path| !now.contains(path)).count();
+    assert!(removed > 0, "{earlier:?} {now:?}");
+    assert_eq!(
+        summary(&output),
+        format!(
+            "built 1 host, {0} files ({0} changed, {removed} removed) into {shown}",
+            now.len()
+        )
+    );
+}
+
 #[test]
 fn build_writes_into_an_empty_directory() {
     let work = tempfile::tempdir().expect("temporary directory");

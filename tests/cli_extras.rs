@@ -278,6 +278,14 @@ const PRINTING: &[&[&str]] = &[
         "--format",
         "json",
     ],
+    &[
+        "check",
+        "examples/invalid/SY0101-unknown-uplink.toml",
+        "--format",
+        "github",
+    ],
+    &["explain", "SY0101"],
+    &["schema", "--check-output"],
 ];
 
 /// Runs each of [`PRINTING`] with `stdout` as its standard output and asserts an

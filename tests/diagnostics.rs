@@ -173,7 +173,8 @@ fn json_diagnostics_carry_code_severity_message_and_location() {
     let source = source(path);
     let json = diagnostic::render_json(&source, &diagnostics(&source));
     let value: serde_json::Value = serde_json::from_str(&json).expect("render_json is JSON");
-    let items = value.as_array().expect("a JSON array");
+    assert_eq!(value["version"], 1, "{json}");
+    let items = value["diagnostics"].as_array().expect("a JSON array");
     assert_eq!(items.len(), 1, "{json}");
     let item = &items[0];
     for key in [
@@ -221,7 +222,7 @@ fn human_and_json_columns_agree_after_a_multibyte_character() {
         .count()
         + 1;
     assert_eq!(
-        json[0]["column"].as_u64(),
+        json["diagnostics"][0]["column"].as_u64(),
         Some(character_column as u64),
         "{json}"
     );
@@ -393,6 +394,39 @@ fn references_to_an_unreadable_entity_stay_silent() {
     assert_eq!(codes, ["SY0002"], "{found:?}");
 }
 
+/// Every diagnostic opens with `severity[code]: message` and the rendering ends
+/// with how many there were, so a CI log can be grepped and skimmed.
+#[test]
+fn human_rendering_has_a_header_per_diagnostic_and_a_summary() {
+    let text = TWO_VMS
+        .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
+        .replace("address = \"10.0.0.6\"", "address = 6")
+        .replace(
+            "[projects.other]\npools = [\"pool-a\"]",
+            "[projects.other]\npools = [\"pool-z\"]",
+        );
+    let source = Source::new("structure.toml", text);
+    let human = diagnostic::render_human(&source, &diagnostics(&source), WIDTH);
+    let headers: Vec<&str> = human
+        .lines()
+        .filter(|line| line.starts_with("error[") || line.starts_with("warning["))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "error[SY0102]: unknown pool `pool-z`",
+            "error[SY0003]: unknown key `adress`",
+            "error[SY0002]: invalid type: integer `6`, expected a string",
+        ],
+        "{human}"
+    );
+    assert_eq!(
+        human.lines().last(),
+        Some("3 errors, 0 warnings"),
+        "{human}"
+    );
+}
+
 /// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");
@@ -531,14 +565,64 @@ fn json_format_prints_diagnostics_on_stdout() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     assert!(output.stderr.is_empty(), "{}", describe(&output));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
-    assert_eq!(value[0]["code"], "SY0101", "{value}");
+    assert_eq!(value["version"], 1, "{value}");
+    assert_eq!(value["diagnostics"][0]["code"], "SY0101", "{value}");
     assert_eq!(
-        value[0]["file"],
+        value["diagnostics"][0]["file"],
         "examples/invalid/SY0101-unknown-uplink.toml"
     );
 
     let clean = switchyard(&["check", "examples/two-isps.toml", "--format", "json"]);
     assert_eq!(clean.status.code(), Some(0), "{}", describe(&clean));
     let value: serde_json::Value = serde_json::from_slice(&clean.stdout).expect("stdout is JSON");
-    assert_eq!(value, serde_json::json!([]));
+    assert_eq!(
+        value,
+        serde_json::json!({ "version": 1, "diagnostics": [] })
+    );
+}
+
+#[test]
+fn github_format_prints_one_workflow_command_per_diagnostic() {
+    let output = switchyard(&[
+        "check",
+        "examples/invalid/SY0101-unknown-uplink.toml",
+        "--format",
+        "github",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(output.stderr.is_empty(), "{}", describe(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "::error file=examples/invalid/SY0101-unknown-uplink.toml,line=9,col=10,endLine=9,\
+         endColumn=18,title=SY0101::unknown uplink `isp-aa`%0Ahelp: did you mean `isp-a`?\n"
+    );
+    let warning = switchyard(&[
+        "check",
+        "examples/invalid/SY0901-no-default.toml",
+        "--format",
+        "github",
+    ]);
+    assert_eq!(warning.status.code(), Some(0), "{}", describe(&warning));
+    assert!(
+        String::from_utf8_lossy(&warning.stdout).starts_with("::warning file="),
+        "{}",
+        describe(&warning)
+    );
+}
+
+/// A file name with `,` and `:` would end the property list early, and a newline
+/// in a message would start a workflow command of its own: both escaped.
+#[test]
+fn github_format_escapes_properties_and_the_message() {
+    let source = Source::new("a,b:c%.toml", "version = 1\n\"a\\n::warning::pwned\" = 1\n");
+    let rendered = diagnostic::render_github(&source, &diagnostics(&source));
+    assert!(
+        rendered.starts_with("::error file=a%2Cb%3Ac%25.toml,line=2,"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("unknown key `a%0A::warning::pwned`"),
+        "{rendered}"
+    );
+    assert_eq!(rendered.lines().count(), 1, "{rendered}");
 }

@@ -356,6 +356,10 @@ proptest! {
         }
         let _ = diagnostic::render_human(&source, &diagnostics, 100);
         let _ = diagnostic::render_json(&source, &diagnostics);
+        // One workflow command per diagnostic: a name with a newline cannot start
+        // a command of its own in a CI log.
+        let github = diagnostic::render_github(&source, &diagnostics);
+        prop_assert_eq!(github.lines().count(), diagnostics.len());
     }
 }
 

@@ -1,29 +1,118 @@
-//! The checked-in JSON schema is exactly what the `raw` types generate, and every
-//! example points editors at it.
+//! The checked-in JSON schemas are exactly what the types generate, the JSON that
+//! `check` and `trace` print follows its schema, and every example points editors
+//! at the topology's.
 
 use std::path::Path;
 
-const REGENERATE: &str = "cargo run -- schema > schema/topology.schema.json";
+use switchyard::diagnostic::Source;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A checked-in schema, what generates it, and the `switchyard schema` flag that
+/// prints it.
+struct CheckedIn {
+    file: &'static str,
+    generate: fn() -> String,
+    flag: &'static str,
+}
+
+/// The manifest's is kept by tests/multi_host.rs.
+const SCHEMAS: &[CheckedIn] = &[
+    CheckedIn {
+        file: "schema/topology.schema.json",
+        generate: switchyard::schema::topology_schema,
+        flag: "",
+    },
+    CheckedIn {
+        file: "schema/check-output.schema.json",
+        generate: switchyard::schema::check_output_schema,
+        flag: " --check-output",
+    },
+    CheckedIn {
+        file: "schema/trace-output.schema.json",
+        generate: switchyard::schema::trace_output_schema,
+        flag: " --trace-output",
+    },
+];
+
 #[test]
-fn checked_in_schema_matches_the_types() {
-    let path = root().join("schema/topology.schema.json");
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{REGENERATE}`", path.display()));
-    let generated = switchyard::schema::topology_schema();
-    if on_disk != generated {
-        let diff = similar::TextDiff::from_lines(&on_disk, &generated)
-            .unified_diff()
-            .context_radius(2)
-            .header("schema/topology.schema.json", "generated")
-            .to_string();
-        panic!(
-            "schema/topology.schema.json is out of date with src/raw.rs; run `{REGENERATE}`\n\n{diff}"
+fn checked_in_schemas_match_the_types() {
+    for CheckedIn {
+        file,
+        generate,
+        flag,
+    } in SCHEMAS
+    {
+        let regenerate = format!("cargo run -- schema{flag} > {file}");
+        let path = root().join(file);
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{regenerate}`", path.display()));
+        let generated = generate();
+        if on_disk != generated {
+            let diff = similar::TextDiff::from_lines(&on_disk, &generated)
+                .unified_diff()
+                .context_radius(2)
+                .header(file, "generated")
+                .to_string();
+            panic!("{file} is out of date with the types; run `{regenerate}`\n\n{diff}");
+        }
+    }
+}
+
+fn validator(generate: fn() -> String) -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(&generate()).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("a valid JSON schema")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, json: &str, what: &str) {
+    let value: serde_json::Value = serde_json::from_str(json).expect("output is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}\n{json}");
+}
+
+#[test]
+fn check_output_follows_its_schema() {
+    let validator = validator(switchyard::schema::check_output_schema);
+    for path in toml_files("examples/invalid") {
+        let source = Source::new(
+            path.display().to_string(),
+            std::fs::read_to_string(&path).expect("readable"),
         );
+        let diagnostics = match switchyard::validate(&source) {
+            Ok(validated) => validated.warnings,
+            Err(diagnostics) => diagnostics,
+        };
+        assert!(!diagnostics.is_empty(), "{}", path.display());
+        let json = switchyard::diagnostic::render_json(&source, &diagnostics);
+        assert_valid(&validator, &json, &path.display().to_string());
+    }
+}
+
+#[test]
+fn trace_output_follows_its_schema() {
+    let validator = validator(switchyard::schema::trace_output_schema);
+    let path = root().join("examples/two-isps.toml");
+    let source = Source::new(
+        "two-isps.toml",
+        std::fs::read_to_string(path).expect("readable"),
+    );
+    let tracer = switchyard::trace::Tracer::new(&source).expect("valid example");
+    // Outbound by an entry, internal, inbound, and inbound to no VM.
+    for (from, to) in [
+        ("web-1", "100.65.3.4"),
+        ("web-1", "10.0.0.9"),
+        ("100.66.0.1", "198.51.100.7"),
+        ("100.66.0.1", "198.51.100.200"),
+    ] {
+        let trace = tracer
+            .trace(from, to.parse().expect("address"))
+            .expect("traced");
+        assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
     }
 }
 

@@ -97,6 +97,7 @@ fn human_and_json_output() {
         // The JSON is one object with every key docs/semantics.md §7 names, and says what the
         // library says.
         let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(value["version"], 1, "{json}");
         for key in [
             "vm",
             "host",

@@ -31,4 +31,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = diagnostic::render_human(&source, &diagnostics, 100);
     let _ = diagnostic::render_json(&source, &diagnostics);
+    let _ = diagnostic::render_github(&source, &diagnostics);
 });

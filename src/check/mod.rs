@@ -1,7 +1,7 @@
 //! Semantic checks on the resolved model: one rule a file, each pushing every
 //! problem it finds; a few rules judge the plan instead ([`run_on_plan`]). To add
 //! a check, add a file with `pub fn check(model, out)`, list it in [`RULES`], give
-//! it a code in `diagnostic.rs` and an invalid example in `examples/invalid/`.
+//! it a code in `diagnostic/codes.rs` and an invalid example in `examples/invalid/`.
 
 mod address_allocation;
 mod egress_conflict;

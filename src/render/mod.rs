@@ -304,6 +304,13 @@ pub struct ManifestFile {
 }
 
 impl Manifest {
+    /// The text of `manifest.json`.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("manifest serializes");
+        json.push('\n');
+        json
+    }
+
     pub fn new(artifacts: &[Artifact], source: &SourceId) -> Self {
         Manifest {
             generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
@@ -324,10 +331,7 @@ impl Manifest {
 
 /// The text of `manifest.json` for `artifacts`.
 pub fn manifest(artifacts: &[Artifact], source: &SourceId) -> String {
-    let mut json = serde_json::to_string_pretty(&Manifest::new(artifacts, source))
-        .expect("manifest serializes");
-    json.push('\n');
-    json
+    Manifest::new(artifacts, source).to_json()
 }
 
 pub(crate) fn hex_digest(bytes: &[u8]) -> String {
