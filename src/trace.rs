@@ -12,8 +12,8 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::Validated;
+use crate::check::CheckedModel;
 use crate::diagnostic::{Diagnostic, Source};
-use crate::model::Model;
 use crate::plan::{DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
@@ -121,7 +121,7 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
 /// A validated topology and its plan, ready to answer traces.
 pub struct Tracer<'s> {
     source: &'s Source,
-    model: Model,
+    model: CheckedModel,
     plan: Plan,
     /// The topology's warnings (it has no errors).
     pub warnings: Vec<Diagnostic>,

@@ -83,7 +83,8 @@ fn graph_prints_the_library_dot_whole_and_per_host() {
     let source = example_source(Path::new(PICTURE_TOPOLOGY));
     let model = switchyard::validate(&source)
         .unwrap_or_else(|_| panic!("{PICTURE_TOPOLOGY} is valid"))
-        .model;
+        .into_parts()
+        .0;
     let whole = graph(&[PICTURE_TOPOLOGY]);
     assert_eq!(whole, switchyard::graph::to_dot(&model, None));
     assert_eq!(whole, graph(&[PICTURE_TOPOLOGY]), "deterministic");

@@ -70,7 +70,7 @@ fn source(path: &Path) -> Source {
 /// Every diagnostic, errors and warnings alike.
 fn diagnostics(source: &Source) -> Vec<Diagnostic> {
     match switchyard::validate(source) {
-        Ok(validated) => validated.warnings,
+        Ok(validated) => validated.into_parts().2,
         Err(diagnostics) => diagnostics,
     }
 }

@@ -167,7 +167,8 @@ impl Version {
         };
         let mut hosts = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", source.name))
-            .plan
+            .into_parts()
+            .1
             .hosts;
         assert_eq!(hosts.len(), 1, "the rig builds one host");
         Version {
@@ -182,10 +183,11 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
-    fn model(&self) -> switchyard::model::Model {
+    fn model(&self) -> switchyard::check::CheckedModel {
         switchyard::validate(&self.source)
             .unwrap_or_else(|_| panic!("{} is valid", self.source.name))
-            .model
+            .into_parts()
+            .0
     }
 }
 

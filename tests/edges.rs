@@ -51,7 +51,7 @@ public = ["198.51.100.7", "203.0.113.9"]
 /// The codes `text` raises, sorted, errors and warnings alike.
 fn codes(text: &str) -> Vec<&'static str> {
     let diagnostics = match switchyard::validate(&Source::new("edge.toml", text)) {
-        Ok(validated) => validated.warnings,
+        Ok(validated) => validated.into_parts().2,
         Err(diagnostics) => diagnostics,
     };
     let mut codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();

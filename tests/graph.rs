@@ -4,19 +4,20 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
 use switchyard::graph::{escape, to_dot};
 use switchyard::model::{HostId, Model};
 
-fn model(path: &str) -> Model {
+fn model(path: &str) -> CheckedModel {
     let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("example readable");
     model_of(&text)
 }
 
-fn model_of(text: &str) -> Model {
+fn model_of(text: &str) -> CheckedModel {
     match switchyard::validate(&Source::new("topology.toml", text)) {
-        Ok(validated) => validated.model,
+        Ok(validated) => validated.into_parts().0,
         Err(diagnostics) => panic!("invalid topology: {diagnostics:?}"),
     }
 }
@@ -93,7 +94,7 @@ fn reordering_the_file_changes_nothing() {
 }
 
 /// two-isps with a description full of characters DOT must escape.
-fn escaped_labels_topology() -> Model {
+fn escaped_labels_topology() -> CheckedModel {
     let text = std::fs::read_to_string(format!(
         "{}/examples/two-isps.toml",
         env!("CARGO_MANIFEST_DIR")

@@ -345,7 +345,7 @@ proptest! {
             replace.into_iter().map(|(at, v)| (at, ODD_VALUES[v])).collect();
         let source = Source::new("mutated.toml", mutate(&lines, &drop, &replace));
         let diagnostics = match switchyard::validate(&source) {
-            Ok(validated) => validated.warnings,
+            Ok(validated) => validated.into_parts().2,
             Err(diagnostics) => diagnostics,
         };
         for d in &diagnostics {

@@ -198,7 +198,7 @@ fn the_base_topology_is_valid_and_clean() {
     let source = Source::new("topology.toml", Fields::default().toml());
     let validated = switchyard::validate(&source)
         .unwrap_or_else(|d| panic!("{}", switchyard::diagnostic::render_human(&source, &d, 100)));
-    assert!(validated.warnings.is_empty());
+    assert!(validated.warnings().is_empty());
 }
 
 type Setter = fn(&mut Fields, &str);

@@ -54,7 +54,7 @@ fn address(base: [u8; 4], n: u32) -> std::net::Ipv4Addr {
 fn validate_in_time(what: &str, text: &str) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
     let source = Source::new(format!("{what}.toml"), text);
     let started = Instant::now();
-    let result = switchyard::validate(&source).map(|v| v.warnings);
+    let result = switchyard::validate(&source).map(|v| v.into_parts().2);
     let diagnostics = match &result {
         Ok(d) | Err(d) => d,
     };

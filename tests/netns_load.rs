@@ -67,7 +67,8 @@ fn hosts() -> Vec<Host> {
         let build = common::build_source(&source);
         let plan = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is invalid", example.display()))
-            .plan;
+            .into_parts()
+            .1;
         for host in plan.hosts {
             let mut interfaces = host.lan.clone();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));

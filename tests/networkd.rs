@@ -232,7 +232,8 @@ fn networkd_configures_what_the_ip_batch_configures() {
         let build = common::build_source(&source);
         let plan = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", path.display()))
-            .plan;
+            .into_parts()
+            .1;
         for host in plan.hosts {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);

@@ -65,29 +65,43 @@ const RULES: &[Rule] = &[
     unused_address::check,
 ];
 
+/// A model that passed every rule: what planning requires. The field is private
+/// to this module, so [`run`] is the only way to make one, and `plan` and
+/// `trace` cannot be handed a model with errors.
+#[derive(Debug)]
+pub struct CheckedModel(Model);
+
+impl std::ops::Deref for CheckedModel {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        &self.0
+    }
+}
+
 /// Runs every rule. Rules only read the model, so they run side by side on all
 /// cores (each into its own list); the order they report in does not matter,
-/// since diagnostics are sorted afterwards.
-pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
-    if limits::check(model, diagnostics) {
-        return;
+/// since diagnostics are sorted afterwards. The model comes back checked when
+/// `diagnostics` (with what earlier stages reported) holds no error.
+pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> {
+    if limits::check(&model, diagnostics) {
+        return None;
     }
     let found: Vec<Diagnostics> = RULES
         .par_iter()
         .map(|rule| {
             let mut found = Diagnostics::default();
-            rule(model, &mut found);
+            rule(&model, &mut found);
             found
         })
         .collect();
     for found in found {
         diagnostics.append(found);
     }
+    (!diagnostics.has_errors()).then_some(CheckedModel(model))
 }
 
-/// The rules that judge the plan's own decisions. Planning needs a model free of
-/// errors, so these run after [`run`] found none, on the plan of every host.
-pub fn run_on_plan(model: &Model, plan: &Plan, diagnostics: &mut Diagnostics) {
+/// The rules that judge the plan's own decisions, on the plan of every host.
+pub fn run_on_plan(model: &CheckedModel, plan: &Plan, diagnostics: &mut Diagnostics) {
     shadowed_egress::check(model, plan, diagnostics);
 }
 

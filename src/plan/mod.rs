@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::model::{Egress, HostId, Model, PoolId, Project, UplinkId, Via, Vm};
 use ranges::{Painting, Range};
@@ -191,9 +192,8 @@ impl HostPlan {
     }
 }
 
-/// Builds the plan of every host. The model must have passed `check` without
-/// errors.
-pub fn plan(model: &Model) -> Plan {
+/// Builds the plan of every host.
+pub fn plan(model: &CheckedModel) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
     let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
     for vm in &model.vms {

@@ -52,7 +52,7 @@ fn plan_with(project: &str, extra: &str) -> Plan {
             crate::diagnostic::render_human(&source, &diagnostics, 100)
         ),
     };
-    validated.plan
+    validated.into_parts().1
 }
 
 /// The public address a packet from the only VM to `destination` leaves with.
