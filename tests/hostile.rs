@@ -3,41 +3,16 @@
 //!
 //! Each case runs the real binary on a file in a fresh temporary directory.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 use proptest::prelude::*;
 use switchyard::diagnostic::{self, Code, Source};
 
-/// A small valid topology; cases splice one problem into it.
-const VALID: &str = r#"version = 1
-
-[uplinks.isp-a]
-id = 1
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-
-[projects.acme]
-pools = ["pool-a"]
-addresses = ["198.51.100.7"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
-
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7"]
-"#;
+/// The base fixture; cases splice one problem into it.
+const VALID: &str = common::BASE;
 
 /// Runs `switchyard check` on `bytes` written to a temporary file.
 fn check_bytes(bytes: &[u8]) -> Output {
@@ -114,7 +89,10 @@ fn wrong_types() {
     let stderr = assert_rejected(&check_bytes(text.as_bytes()), Code::WrongType);
     assert!(stderr.contains("expected an integer"), "{stderr}");
 
-    let text = VALID.replace("public = [\"198.51.100.7\"]", "public = \"198.51.100.7\"");
+    let text = VALID.replace(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]",
+        "public = \"198.51.100.7\"",
+    );
     assert_rejected(&check_bytes(text.as_bytes()), Code::WrongType);
 
     let text = VALID.replace("version = 1", "version = \"1\"");

@@ -14,35 +14,16 @@ use switchyard::diagnostic::{self, Code, Diagnostic, Source};
 /// Generous: a regression to the old cost takes minutes, not seconds.
 const BOUND: Duration = Duration::from_secs(20);
 
-/// Two uplinks, two pools (44.0.0.0/14, 45.0.0.0/14), one host: a header the
-/// cases append projects and VMs to.
+/// The base fixture's uplinks, pools (pool-a's prefix given, pool-b's
+/// 45.0.0.0/14) and host: a header the cases append projects and VMs to.
 fn header(pool_a: &str) -> String {
-    format!(
-        r#"version = 1
-
-[uplinks.isp-a]
-id = 1
-[uplinks.isp-b]
-id = 2
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "{pool_a}"
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "45.0.0.0/14"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[hosts.net1.uplinks.isp-b]
-interface = "up-b"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-"#
+    let infrastructure = &common::BASE[..common::BASE.find("[projects.").expect("a project")];
+    common::splice(
+        infrastructure,
+        &[
+            ("\"198.51.100.0/24\"", &format!("\"{pool_a}\"")),
+            ("\"203.0.113.0/24\"", "\"45.0.0.0/14\""),
+        ],
     )
 }
 

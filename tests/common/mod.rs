@@ -9,6 +9,21 @@ pub mod deploy;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `tests/fixtures/base.toml`: the small valid topology that tests splice one
+/// change into.
+pub const BASE: &str = include_str!("../fixtures/base.toml");
+
+/// `text` with each `(from, to)` replaced once, in order; every `from` must occur
+/// (a test whose change no longer applies must fail, not test the base).
+pub fn splice(text: &str, replacements: &[(&str, &str)]) -> String {
+    replacements
+        .iter()
+        .fold(text.to_owned(), |text, (from, to)| {
+            assert!(text.contains(from), "`{from}` is not in the topology");
+            text.replacen(from, to, 1)
+        })
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
