@@ -1,10 +1,13 @@
-//! Inclusive IPv4 address ranges and the painting that turns nested prefixes into
-//! disjoint ranges (longest prefix wins).
+//! Address intervals and prefixes, the one place the plan and the checks do
+//! interval arithmetic: inclusive ranges, the painting that turns nested
+//! prefixes into disjoint ranges (longest prefix wins, on `rangemap`), sorted
+//! range lists, and an index of possibly overlapping prefixes.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use rangemap::RangeInclusiveMap;
 
 /// An inclusive range of IPv4 addresses, as `u32`s so arithmetic is plain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,78 +47,60 @@ impl Range {
     }
 }
 
-/// Disjoint ranges, each with a value; painting a range overwrites what lies under it.
+/// Disjoint ranges, each with a value; painting a range overwrites what lies
+/// under it, and neighbours with equal values are joined.
 #[derive(Debug, Clone)]
-pub struct Painting<T> {
-    /// first address → (last address, value)
-    segments: BTreeMap<u32, (u32, T)>,
+pub struct Painting<T: Eq + Clone> {
+    map: RangeInclusiveMap<u32, T>,
 }
 
-impl<T: Clone + PartialEq> Painting<T> {
+impl<T: Eq + Clone> Painting<T> {
     pub fn new() -> Self {
         Painting {
-            segments: BTreeMap::new(),
+            map: RangeInclusiveMap::new(),
         }
     }
 
     pub fn paint(&mut self, range: Range, value: T) {
-        self.cut(range);
-        self.segments.insert(range.first, (range.last, value));
+        self.map.insert(range.first..=range.last, value);
     }
 
-    /// Removes `range` from every segment, splitting those that straddle it.
-    pub fn cut(&mut self, range: Range) {
-        // A segment starting before `range` may reach into it.
-        if let Some((&first, (last, value))) = self.segments.range(..range.first).next_back()
-            && *last >= range.first
-        {
-            let (last, value) = (*last, value.clone());
-            self.segments
-                .insert(first, (range.first - 1, value.clone()));
-            if last > range.last {
-                self.segments.insert(range.last + 1, (last, value));
-            }
-        }
-        let inside: Vec<u32> = self
-            .segments
-            .range(range.first..=range.last)
-            .map(|(&first, _)| first)
-            .collect();
-        for first in inside {
-            let (last, value) = self.segments.remove(&first).expect("key just listed");
-            if last > range.last {
-                self.segments.insert(range.last + 1, (last, value));
-            }
-        }
-    }
-
-    /// The painted ranges, in order.
-    pub fn segments(&self) -> impl Iterator<Item = Range> + '_ {
-        self.segments
+    /// Removes every one of the sorted, disjoint `holes` from the painting. Only
+    /// the holes that meet a painted range are looked at, so a few painted ranges
+    /// and many holes (a host's VM addresses) cost little.
+    pub fn cut(&mut self, holes: &[Range]) {
+        let meeting: Vec<Range> = self
+            .map
             .iter()
-            .map(|(&first, &(last, _))| Range { first, last })
+            .flat_map(|(painted, _)| overlapping(holes, Range::from(painted)))
+            .copied()
+            .collect();
+        for hole in meeting {
+            self.map.remove(hole.first..=hole.last);
+        }
     }
 
-    /// Sorted, disjoint segments; neighbours with equal values are joined.
+    /// Sorted, disjoint ranges with their values.
     pub fn into_ranges(self) -> Vec<(Range, T)> {
-        let mut out: Vec<(Range, T)> = Vec::with_capacity(self.segments.len());
-        for (first, (last, value)) in self.segments {
-            match out.last_mut() {
-                Some((previous, v))
-                    if previous.last.checked_add(1) == Some(first) && *v == value =>
-                {
-                    previous.last = last
-                }
-                _ => out.push((Range { first, last }, value)),
-            }
-        }
-        out
+        self.map
+            .into_iter()
+            .map(|(range, value)| (Range::from(&range), value))
+            .collect()
     }
 }
 
-impl<T: Clone + PartialEq> Default for Painting<T> {
+impl<T: Eq + Clone> Default for Painting<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl From<&std::ops::RangeInclusive<u32>> for Range {
+    fn from(range: &std::ops::RangeInclusive<u32>) -> Range {
+        Range {
+            first: *range.start(),
+            last: *range.end(),
+        }
     }
 }
 
@@ -146,6 +131,45 @@ pub fn overlapping(ranges: &[Range], range: Range) -> &[Range] {
     let start = ranges.partition_point(|r| r.last < range.first);
     let end = ranges.partition_point(|r| r.first <= range.last);
     &ranges[start..end.max(start)]
+}
+
+/// Two prefixes overlap exactly when one contains the other.
+pub fn prefixes_overlap(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(b) || b.contains(a)
+}
+
+/// Prefixes that may overlap each other (so not a painting), each with an item.
+/// Answers "does any stored prefix overlap this one?" in O(log n + prefix
+/// length), so checks stay linear-ish on topologies with 100k VMs.
+pub struct PrefixIndex<'a, T> {
+    by_network: Vec<(Ipv4Net, &'a T)>,
+    exact: HashMap<Ipv4Net, &'a T>,
+}
+
+impl<'a, T> PrefixIndex<'a, T> {
+    pub fn new(items: impl IntoIterator<Item = (Ipv4Net, &'a T)>) -> Self {
+        let mut by_network: Vec<_> = items.into_iter().collect();
+        by_network.sort_by_key(|(net, _)| (net.network(), net.prefix_len()));
+        let exact = by_network.iter().map(|(net, item)| (*net, *item)).collect();
+        PrefixIndex { by_network, exact }
+    }
+
+    /// A stored prefix that contains `prefix` or lies inside it.
+    pub fn overlapping(&self, prefix: &Ipv4Net) -> Option<&'a T> {
+        let containing = (0..=prefix.prefix_len()).find_map(|len| {
+            let supernet = Ipv4Net::new(prefix.network(), len).ok()?.trunc();
+            self.exact.get(&supernet).copied()
+        });
+        containing.or_else(|| {
+            let first = self
+                .by_network
+                .partition_point(|(net, _)| net.network() < prefix.network());
+            self.by_network
+                .get(first)
+                .filter(|(net, _)| net.network() <= prefix.broadcast())
+                .map(|(_, item)| *item)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -185,12 +209,15 @@ mod tests {
     }
 
     #[test]
-    fn cut_removes_a_hole_and_edges() {
+    fn cut_removes_holes_and_edges() {
         let mut painting = Painting::new();
         painting.paint(net("0.0.0.0/0"), 1);
-        painting.cut(net("0.0.0.0/8"));
-        painting.cut(net("10.0.0.0/24"));
-        painting.cut(net("255.255.255.255/32"));
+        painting.cut(&merge(vec![
+            net("0.0.0.0/8"),
+            net("10.0.0.0/24"),
+            net("172.16.0.1/32"),
+            net("255.255.255.255/32"),
+        ]));
         let ranges: Vec<_> = painting.into_ranges().into_iter().map(|(r, _)| r).collect();
         assert_eq!(
             ranges,
@@ -201,8 +228,38 @@ mod tests {
                 },
                 Range {
                     first: net("10.0.1.0/32").first,
+                    last: net("172.16.0.0/32").last
+                },
+                Range {
+                    first: net("172.16.0.2/32").first,
                     last: net("255.255.255.254/32").last
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn cut_ignores_holes_outside_the_painting() {
+        let mut painting = Painting::new();
+        painting.paint(net("100.64.0.0/10"), 'a');
+        painting.cut(&[net("10.0.0.0/8"), net("100.65.0.0/16"), net("192.0.2.0/24")]);
+        assert_eq!(
+            painting.into_ranges(),
+            vec![
+                (
+                    Range {
+                        first: net("100.64.0.0/16").first,
+                        last: net("100.64.0.0/16").last
+                    },
+                    'a'
+                ),
+                (
+                    Range {
+                        first: net("100.66.0.0/16").first,
+                        last: net("100.127.0.0/16").last
+                    },
+                    'a'
+                ),
             ]
         );
     }

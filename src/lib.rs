@@ -8,6 +8,7 @@
 pub mod check;
 pub mod diagnostic;
 pub mod graph;
+pub mod intervals;
 pub mod model;
 pub mod plan;
 pub mod raw;

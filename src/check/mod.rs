@@ -29,7 +29,6 @@ mod vlans;
 mod vm_public;
 mod vm_via;
 
-use ipnet::Ipv4Net;
 use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
@@ -103,42 +102,4 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
 /// The rules that judge the plan's own decisions, on the plan of every host.
 pub fn run_on_plan(model: &CheckedModel, plan: &Plan, diagnostics: &mut Diagnostics) {
     shadowed_egress::check(model, plan, diagnostics);
-}
-
-/// Two prefixes overlap exactly when one contains the other.
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(b) || b.contains(a)
-}
-
-/// Answers "does any stored prefix overlap this one?" in O(log n + prefix length),
-/// so checks stay linear-ish on topologies with 100k VMs.
-struct PrefixIndex<'a, T> {
-    by_network: Vec<(Ipv4Net, &'a T)>,
-    exact: std::collections::HashMap<Ipv4Net, &'a T>,
-}
-
-impl<'a, T> PrefixIndex<'a, T> {
-    fn new(items: impl IntoIterator<Item = (Ipv4Net, &'a T)>) -> Self {
-        let mut by_network: Vec<_> = items.into_iter().collect();
-        by_network.sort_by_key(|(net, _)| (net.network(), net.prefix_len()));
-        let exact = by_network.iter().map(|(net, item)| (*net, *item)).collect();
-        PrefixIndex { by_network, exact }
-    }
-
-    /// A stored prefix that contains `prefix` or lies inside it.
-    fn overlapping(&self, prefix: &Ipv4Net) -> Option<&'a T> {
-        let containing = (0..=prefix.prefix_len()).find_map(|len| {
-            let supernet = Ipv4Net::new(prefix.network(), len).ok()?.trunc();
-            self.exact.get(&supernet).copied()
-        });
-        containing.or_else(|| {
-            let first = self
-                .by_network
-                .partition_point(|(net, _)| net.network() < prefix.network());
-            self.by_network
-                .get(first)
-                .filter(|(net, _)| net.network() <= prefix.broadcast())
-                .map(|(_, item)| *item)
-        })
-    }
 }

@@ -7,8 +7,6 @@
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
 
-pub mod ranges;
-
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
@@ -17,8 +15,8 @@ use ipnet::Ipv4Net;
 
 use crate::check::CheckedModel;
 use crate::diagnostic::Span;
+use crate::intervals::{self, Painting, Range};
 use crate::model::{Egress, HostId, Model, PoolId, Project, UplinkId, Via, Vm};
-use ranges::{Painting, Range};
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -177,7 +175,7 @@ impl HostPlan {
     /// The decision for a packet from `vm` to `destination` — the same lookup
     /// order the nft ruleset uses: internal, egress ranges, default.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
-        if ranges::any_contains(&self.internal, destination) {
+        if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
         }
         let d = u32::from(destination);
@@ -241,7 +239,7 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
 
     let mut internal = project_networks.to_vec();
     internal.extend(vms.iter().map(|vm| Range::single(vm.address.value)));
-    let internal = ranges::merge(internal);
+    let internal = intervals::merge(internal);
 
     let pools = model
         .pools
@@ -355,14 +353,7 @@ fn flatten(
             painting.paint(Range::of(&entry.to), decision);
         }
     }
-    let holes: Vec<Range> = painting
-        .segments()
-        .flat_map(|segment| ranges::overlapping(internal, segment))
-        .copied()
-        .collect();
-    for hole in holes {
-        painting.cut(hole);
-    }
+    painting.cut(internal);
     painting.into_ranges()
 }
 
