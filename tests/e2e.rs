@@ -165,11 +165,7 @@ impl Version {
                 .content
                 .clone()
         };
-        let mut hosts = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is valid", source.name))
-            .into_parts()
-            .1
-            .hosts;
+        let mut hosts = common::plan(&source).hosts;
         assert_eq!(hosts.len(), 1, "the rig builds one host");
         Version {
             host: hosts.remove(0),

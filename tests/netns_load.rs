@@ -65,11 +65,7 @@ fn hosts() -> Vec<Host> {
     for example in common::valid_examples() {
         let source = common::example_source(&example);
         let build = common::build_source(&source);
-        let plan = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is invalid", example.display()))
-            .into_parts()
-            .1;
-        for host in plan.hosts {
+        for host in common::plan(&source).hosts {
             let mut interfaces = host.lan.clone();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {

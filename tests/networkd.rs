@@ -230,11 +230,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
     let mut cases: Vec<Case> = Vec::new();
     for (path, source) in topologies() {
         let build = common::build_source(&source);
-        let plan = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is valid", path.display()))
-            .into_parts()
-            .1;
-        for host in plan.hosts {
+        for host in common::plan(&source).hosts {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);
 

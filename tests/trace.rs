@@ -236,27 +236,11 @@ fn invalid_topology_reports_diagnostics_and_exits_1() {
 
 /// The base fixture with a second host whose VM web-2 also has 10.0.0.5.
 fn same_private_address() -> String {
-    let text = common::splice(
-        common::BASE,
-        &[(
-            "\"203.0.113.9\"]\nnetworks",
-            "\"203.0.113.9\", \"198.51.100.8\"]\nnetworks",
-        )],
-    );
+    let second_host = "[hosts.net2]\nlan = [\"lan0\"]\n[hosts.net2.uplinks.isp-a]\n\
+                       interface = \"up-a\"\naddress = \"192.0.2.6/30\"\ngateway = \"192.0.2.5\"\n";
     format!(
-        "{text}
-[hosts.net2]
-lan = [\"lan0\"]
-[hosts.net2.uplinks.isp-a]
-interface = \"up-a\"
-address = \"192.0.2.6/30\"
-gateway = \"192.0.2.5\"
-[vms.web-2]
-project = \"acme\"
-host = \"net2\"
-address = \"10.0.0.5\"
-public = [\"198.51.100.8\"]
-"
+        "{}\n{second_host}",
+        common::base_with_web_2("net2", "10.0.0.5")
     )
 }
 

@@ -24,6 +24,22 @@ pub fn splice(text: &str, replacements: &[(&str, &str)]) -> String {
         })
 }
 
+/// The base fixture with a second VM in project acme, web-2, at `address` on
+/// `host`, with the public address 198.51.100.8 (in pool-a).
+pub fn base_with_web_2(host: &str, address: &str) -> String {
+    let text = splice(
+        BASE,
+        &[(
+            "\"203.0.113.9\"]\nnetworks",
+            "\"203.0.113.9\", \"198.51.100.8\"]\nnetworks",
+        )],
+    );
+    format!(
+        "{text}\n[vms.web-2]\nproject = \"acme\"\nhost = \"{host}\"\naddress = \"{address}\"\n\
+         public = [\"198.51.100.8\"]\n"
+    )
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,15 +155,29 @@ impl Drop for Netns {
 /// The valid examples, `examples/*.toml` (not `examples/invalid/`), relative to the
 /// repository root and sorted; a new example is picked up without editing a test.
 pub fn valid_examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path("examples"))
-        .unwrap_or_else(|e| panic!("cannot list examples/: {e}"))
+    toml_files_in("examples")
+}
+
+/// The `*.toml` files in `dir` (relative to the repository root, and so are the
+/// paths returned), sorted; never none.
+pub fn toml_files_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
         .map(|entry| entry.expect("directory entry").path())
         .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "toml"))
-        .map(|path| Path::new("examples").join(path.file_name().expect("file name")))
+        .map(|path| Path::new(dir).join(path.file_name().expect("file name")))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no examples/*.toml");
+    assert!(!files.is_empty(), "no {dir}/*.toml");
     files
+}
+
+/// The plan of every host of a valid topology.
+pub fn plan(source: &switchyard::diagnostic::Source) -> switchyard::plan::Plan {
+    switchyard::validate(source)
+        .unwrap_or_else(|_| panic!("{} is valid", source.name))
+        .into_parts()
+        .1
 }
 
 /// `examples/two-isps.toml` → `two-isps`.
