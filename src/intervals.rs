@@ -180,6 +180,13 @@ mod tests {
         Range::of(&text.parse().unwrap())
     }
 
+    fn span(first: &str, last: &str) -> Range {
+        Range {
+            first: first.parse::<Ipv4Addr>().unwrap().into(),
+            last: last.parse::<Ipv4Addr>().unwrap().into(),
+        }
+    }
+
     #[test]
     fn nested_paint_splits_outer_range() {
         let mut painting = Painting::new();
@@ -189,21 +196,9 @@ mod tests {
         assert_eq!(
             ranges,
             vec![
-                (
-                    Range {
-                        first: net("10.0.0.0/8").first,
-                        last: net("10.0.255.255/32").last
-                    },
-                    'a'
-                ),
+                (span("10.0.0.0", "10.0.255.255"), 'a'),
                 (net("10.1.0.0/16"), 'b'),
-                (
-                    Range {
-                        first: net("10.2.0.0/32").first,
-                        last: net("10.255.255.255/32").last
-                    },
-                    'a'
-                ),
+                (span("10.2.0.0", "10.255.255.255"), 'a'),
             ]
         );
     }
@@ -222,18 +217,9 @@ mod tests {
         assert_eq!(
             ranges,
             vec![
-                Range {
-                    first: net("1.0.0.0/32").first,
-                    last: net("9.255.255.255/32").last
-                },
-                Range {
-                    first: net("10.0.1.0/32").first,
-                    last: net("172.16.0.0/32").last
-                },
-                Range {
-                    first: net("172.16.0.2/32").first,
-                    last: net("255.255.255.254/32").last
-                },
+                span("1.0.0.0", "9.255.255.255"),
+                span("10.0.1.0", "172.16.0.0"),
+                span("172.16.0.2", "255.255.255.254"),
             ]
         );
     }
@@ -246,20 +232,8 @@ mod tests {
         assert_eq!(
             painting.into_ranges(),
             vec![
-                (
-                    Range {
-                        first: net("100.64.0.0/16").first,
-                        last: net("100.64.0.0/16").last
-                    },
-                    'a'
-                ),
-                (
-                    Range {
-                        first: net("100.66.0.0/16").first,
-                        last: net("100.127.0.0/16").last
-                    },
-                    'a'
-                ),
+                (span("100.64.0.0", "100.64.255.255"), 'a'),
+                (span("100.66.0.0", "100.127.255.255"), 'a'),
             ]
         );
     }

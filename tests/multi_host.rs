@@ -257,18 +257,8 @@ const REGENERATE: &str = "cargo run -- schema --manifest > schema/manifest.schem
 
 #[test]
 fn checked_in_manifest_schema_matches_the_type() {
-    let path = repo_path("schema/manifest.schema.json");
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{REGENERATE}`", path.display()));
     let generated = switchyard::schema::manifest_schema();
-    if on_disk != generated {
-        let diff = similar::TextDiff::from_lines(&on_disk, &generated)
-            .unified_diff()
-            .context_radius(2)
-            .header("schema/manifest.schema.json", "generated")
-            .to_string();
-        panic!("schema/manifest.schema.json is out of date; run `{REGENERATE}`\n\n{diff}");
-    }
+    common::assert_checked_in("schema/manifest.schema.json", &generated, REGENERATE);
     let cli = common::run_ok(switchyard().args(["schema", "--manifest"]));
     assert_eq!(cli, generated, "`switchyard schema --manifest` prints it");
 }

@@ -1,30 +1,14 @@
 //! The checked-in JSON schema is exactly what the `raw` types generate, and every
 //! example points editors at it.
 
-use std::path::Path;
+mod common;
 
 const REGENERATE: &str = "cargo run -- schema > schema/topology.schema.json";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 #[test]
 fn checked_in_schema_matches_the_types() {
-    let path = root().join("schema/topology.schema.json");
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{REGENERATE}`", path.display()));
     let generated = switchyard::schema::topology_schema();
-    if on_disk != generated {
-        let diff = similar::TextDiff::from_lines(&on_disk, &generated)
-            .unified_diff()
-            .context_radius(2)
-            .header("schema/topology.schema.json", "generated")
-            .to_string();
-        panic!(
-            "schema/topology.schema.json is out of date with src/raw.rs; run `{REGENERATE}`\n\n{diff}"
-        );
-    }
+    common::assert_checked_in("schema/topology.schema.json", &generated, REGENERATE);
 }
 
 #[test]
@@ -39,16 +23,6 @@ fn generated_schema_is_json_describing_the_top_level_keys() {
     }
 }
 
-fn toml_files(dir: &str) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn every_example_starts_with_a_schema_line() {
     let expectations = [
@@ -60,9 +34,9 @@ fn every_example_starts_with_a_schema_line() {
     ];
     let mut seen = 0;
     for (dir, line) in expectations {
-        for path in toml_files(dir) {
+        for path in common::toml_files_in(dir) {
             seen += 1;
-            let text = std::fs::read_to_string(&path)
+            let text = std::fs::read_to_string(common::root().join(&path))
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
             assert_eq!(
                 text.lines().next(),

@@ -58,31 +58,20 @@ egress = [
   { to = "100.65.1.0/24", via = "pool-a" },
 ]"#,
     );
-    assert_eq!(
-        egress(&plan, "100.64.0.1"),
-        Some("203.0.113.9".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.0.1"),
-        Some("100.127.0.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.1.1"),
-        Some("198.51.100.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.2.1"),
-        Some("100.127.0.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.127.255.255"),
-        Some("203.0.113.9".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "8.8.8.8"),
-        Some("198.51.100.7".parse().unwrap()),
-        "default"
-    );
+    for (destination, public) in [
+        ("100.64.0.1", "203.0.113.9"),
+        ("100.65.0.1", "100.127.0.7"),
+        ("100.65.1.1", "198.51.100.7"),
+        ("100.65.2.1", "100.127.0.7"),
+        ("100.127.255.255", "203.0.113.9"),
+        ("8.8.8.8", "198.51.100.7"),
+    ] {
+        assert_eq!(
+            egress(&plan, destination),
+            Some(public.parse().unwrap()),
+            "{destination}"
+        );
+    }
     // The /10 is split around the /16 into disjoint, sorted ranges.
     let ranges: Vec<_> = plan.hosts[0].vms[0]
         .egress

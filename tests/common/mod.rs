@@ -180,6 +180,22 @@ pub fn plan(source: &switchyard::diagnostic::Source) -> switchyard::plan::Plan {
         .1
 }
 
+/// Fails with a diff unless the checked-in file `relative` is exactly `generated`;
+/// `regenerate` is the command that rewrites it.
+pub fn assert_checked_in(relative: &str, generated: &str, regenerate: &str) {
+    let path = repo_path(relative);
+    let on_disk = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{regenerate}`", path.display()));
+    if on_disk != generated {
+        let diff = similar::TextDiff::from_lines(&on_disk, generated)
+            .unified_diff()
+            .context_radius(2)
+            .header(relative, "generated")
+            .to_string();
+        panic!("{relative} is out of date; run `{regenerate}`\n\n{diff}");
+    }
+}
+
 /// `examples/two-isps.toml` → `two-isps`.
 pub fn stem(path: &Path) -> &str {
     path.file_stem()
