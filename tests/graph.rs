@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
@@ -142,22 +142,7 @@ fn graphviz_parses_the_output() {
 
 /// Runs `dot -Tsvg` on the text.
 fn run_dot(dot: &str) -> Result<String, String> {
-    use std::io::Write;
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `dot` (apt-get install graphviz): {e}"));
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let text = dot.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-    let output = child.wait_with_output().expect("dot ran");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("dot read its input");
+    let output = common::output_with_input(Command::new("dot").arg("-Tsvg"), dot.as_bytes());
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Font warnings are the machine's business; syntax warnings are ours.
     if output.status.success() && !stderr.contains("syntax") {

@@ -9,7 +9,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{describe, switchyard};
+use common::{describe, failed, switchyard};
 use switchyard::diagnostic::Source;
 use switchyard::trace::{Action, TraceError, Tracer};
 
@@ -183,55 +183,42 @@ fn human_and_json_output() {
     }
 }
 
-#[test]
-fn unknown_vm_is_a_usage_error_with_a_suggestion() {
-    let output = trace("two-isps", &["--from", "web1", "--to", "9.9.9.9"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("no VM named `web1`") && stderr.contains("did you mean `web-1`?"),
-        "{stderr}"
-    );
-    assert!(output.stdout.is_empty());
-}
+/// (example, --from, --to, exit code, what stderr must say).
+const REFUSED: &[(&str, &str, &str, i32, &str)] = &[
+    (
+        "two-isps",
+        "web1",
+        "9.9.9.9",
+        2,
+        "no VM named `web1` in the topology (did you mean `web-1`?)",
+    ),
+    (
+        "two-isps",
+        "192.0.2.77",
+        "9.9.9.9",
+        2,
+        "e.g. `--from web-1`",
+    ),
+    (
+        "two-isps",
+        "198.51.100.7",
+        "9.9.9.9",
+        2,
+        "use `--from web-1`",
+    ),
+    ("two-isps", "web-1", "example.com", 2, "example.com"),
+    ("invalid/SY0101-unknown-uplink", "a", "9.9.9.9", 1, "SY0101"),
+];
 
 #[test]
-fn address_that_is_neither_a_vm_nor_public_is_a_usage_error() {
-    let output = trace("two-isps", &["--from", "192.0.2.77", "--to", "9.9.9.9"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("e.g. `--from web-1`"), "{stderr}");
-
-    let output = trace("two-isps", &["--from", "198.51.100.7", "--to", "9.9.9.9"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("use `--from web-1`"), "{stderr}");
-}
-
-#[test]
-fn destination_must_be_an_address() {
-    let output = trace("two-isps", &["--from", "web-1", "--to", "example.com"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    assert!(output.stdout.is_empty());
-}
-
-#[test]
-fn invalid_topology_reports_diagnostics_and_exits_1() {
-    let output = switchyard()
-        .current_dir(common::root())
-        .args([
-            "trace",
-            "examples/invalid/SY0101-unknown-uplink.toml",
-            "--from",
-            "a",
-            "--to",
-            "9.9.9.9",
-        ])
-        .output()
-        .expect("switchyard runs");
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("SY0101"));
-    assert!(output.stdout.is_empty());
+fn bad_arguments_exit_2_and_an_invalid_topology_exits_1() {
+    for &(example, from, to, code, expected) in REFUSED {
+        let stderr = failed(&trace(example, &["--from", from, "--to", to]), code);
+        assert!(
+            stderr.contains(expected),
+            "{example} {from} → {to}: {stderr}"
+        );
+    }
 }
 
 /// The base fixture with a second host whose VM web-2 also has 10.0.0.5.

@@ -55,6 +55,37 @@ pub fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
 
+/// Runs `command` with `input` on its standard input and collects its output.
+/// The input is written from a thread of its own, so a child that writes much
+/// before it has read everything cannot deadlock; one that exits without reading
+/// it all closes the pipe, and that error is ignored.
+pub fn output_with_input(command: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("writer thread");
+    output
+}
+
+/// Asserts that `output` is a failure with exit code `code` that printed nothing
+/// on stdout; returns its stderr.
+pub fn failed(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    assert!(output.stdout.is_empty(), "{}", describe(output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Runs `command` and panics with its output unless it exits 0; returns stdout.
 pub fn run_ok(command: &mut Command) -> String {
     let output = command
