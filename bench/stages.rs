@@ -41,10 +41,8 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], Strin
     let (parsed, parse) = timed(|| raw::parse(&source.text, &mut diagnostics));
     let parsed = parsed.ok_or("the topology is not TOML (run `switchyard check`)")?;
     let (model, resolve) = timed(|| model::resolve(&parsed, &mut diagnostics));
-    let ((), check) = timed(|| check::run(&model, &mut diagnostics));
-    if diagnostics.has_errors() {
-        return Err("the topology is invalid (run `switchyard check`)".into());
-    }
+    let (model, check) = timed(|| check::run(model, &mut diagnostics));
+    let model = model.ok_or("the topology is invalid (run `switchyard check`)")?;
     // The checks that judge the plan count as planning: they only read it.
     let (plan, plan_time) = timed(|| {
         let plan = plan::plan(&model);

@@ -11,35 +11,15 @@ import os
 import subprocess
 import sys
 
-HEAD = '''version = 1
-
-[uplinks.isp-a]
-id = 1
-[uplinks.isp-b]
-id = 2
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "%s"
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "%s"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[hosts.net1.uplinks.isp-b]
-interface = "up-b"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-'''
+# The base fixture the Rust tests share: its uplinks, pools and host are the
+# header every case starts from; its project and VM are ONE_VM.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "base.toml")) as f:
+    HEAD, _, ONE_VM = f.read().partition("[projects.")
+ONE_VM = "[projects." + ONE_VM
 
 
 def head(a="198.51.100.0/24", b="203.0.113.0/24"):
-    return HEAD % (a, b)
+    return HEAD.replace('"198.51.100.0/24"', '"%s"' % a).replace('"203.0.113.0/24"', '"%s"' % b)
 
 
 def ip(n):
@@ -51,19 +31,6 @@ def at(base, n):
 
 
 CGNAT = int(ipaddress.IPv4Address("100.64.0.0"))
-ONE_VM = '''
-[projects.acme]
-pools = ["pool-a", "pool-b"]
-addresses = ["198.51.100.7", "203.0.113.9"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
-
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "203.0.113.9"]
-'''
 
 
 def cases():

@@ -13,10 +13,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use petgraph::graph::{Graph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{HostId, Model, PoolId, ProjectId, UplinkId, Via, VmId};
+use crate::model::{Egress, HostId, Model, PoolId, ProjectId, UplinkId, Via, VmId};
 
 /// A node: one entity of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,12 +160,7 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 Edge::Default,
             );
         }
-        let egress: BTreeSet<_> = project
-            .egress
-            .iter()
-            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
-            .collect();
-        for (to, pool) in egress {
+        for (to, pool) in egress_pools(model, &project.egress) {
             edge(
                 &mut graph,
                 Node::Project(p),
@@ -187,12 +183,7 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
         if let Some(pool) = vm.default.as_ref().and_then(|d| via_pool(model, d.value)) {
             edge(&mut graph, node, Node::Pool(pool), Edge::Default);
         }
-        let egress: BTreeSet<_> = vm
-            .egress
-            .iter()
-            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
-            .collect();
-        for (to, pool) in egress {
+        for (to, pool) in egress_pools(model, &vm.egress) {
             edge(&mut graph, node, Node::Pool(pool), Edge::Egress(to));
         }
     }
@@ -314,6 +305,15 @@ fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
         Via::Pool(pool) => Some(pool),
         Via::Address(address) => model.pool_of(address),
     }
+}
+
+/// Each destination of `egress` with the pool it leaves through, once each and
+/// sorted (an entry whose `via` resolves to no pool draws nothing).
+fn egress_pools(model: &Model, egress: &[Egress]) -> BTreeSet<(Ipv4Net, PoolId)> {
+    egress
+        .iter()
+        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+        .collect()
 }
 
 /// Escapes text for a double-quoted DOT string: `"` and `\` are escaped, a line

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod diagnostic;
 pub mod graph;
+pub mod intervals;
 pub mod model;
 pub mod plan;
 pub mod raw;
@@ -16,6 +17,7 @@ pub mod schema;
 pub mod trace;
 pub mod verify;
 
+use check::CheckedModel;
 use diagnostic::{Diagnostic, Diagnostics, Source};
 use model::Model;
 
@@ -24,11 +26,26 @@ use model::Model;
 pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 
 /// A topology that passed every check, its plan (every host), and the warnings it
-/// raised.
+/// raised. Only [`validate`] makes one, so the plan is always that of the model.
 pub struct Validated {
-    pub model: Model,
-    pub plan: plan::Plan,
-    pub warnings: Vec<Diagnostic>,
+    model: CheckedModel,
+    plan: plan::Plan,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Validated {
+    pub fn model(&self) -> &CheckedModel {
+        &self.model
+    }
+    pub fn plan(&self) -> &plan::Plan {
+        &self.plan
+    }
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+    pub fn into_parts(self) -> (CheckedModel, plan::Plan, Vec<Diagnostic>) {
+        (self.model, self.plan, self.warnings)
+    }
 }
 
 /// Parses, resolves, checks and plans a topology. `Err` holds every diagnostic
@@ -46,12 +63,12 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     // report what follows from its absence (addresses outside every pool, …).
     let read_completely = !diagnostics.has_errors();
     let model = model::resolve(&parsed, &mut diagnostics);
-    if read_completely {
-        check::run(&model, &mut diagnostics);
-    }
-    if diagnostics.has_errors() {
+    let checked = read_completely
+        .then(|| check::run(model, &mut diagnostics))
+        .flatten();
+    let Some(model) = checked else {
         return Err(diagnostics.into_sorted());
-    }
+    };
     // Some warnings judge the plan's own decisions; planning needs a model free of
     // errors, so it comes only now.
     let plan = plan::plan(&model);
@@ -97,7 +114,7 @@ pub struct Build {
     /// The model and plan the artifacts were made from, dropped with the build.
     /// Kept so that a caller about to exit can skip freeing them (`main.rs`
     /// forgets the build): at 100k VMs that is millions of small allocations.
-    _sources: (Model, plan::Plan),
+    _sources: (CheckedModel, plan::Plan),
 }
 
 impl Build {
@@ -166,7 +183,7 @@ pub fn build(
     } = validate(source).map_err(BuildError::Invalid)?;
     if let Some(name) = host {
         let only = find_host(&model, name)?;
-        plan.hosts = vec![plan.hosts.swap_remove(only.0)];
+        plan.hosts = vec![plan.hosts.swap_remove(only.index())];
     }
     let source_id = render::SourceId::new(source);
     let artifacts = renderer.render_plan(&plan, &source_id)?;

@@ -258,8 +258,8 @@ fn check(path: &Path, format: Format, deny_warnings: bool) -> Result<ExitCode, F
     let source = read_topology(path, format)?;
     let (diagnostics, failed) = match switchyard::validate(&source) {
         Ok(validated) => {
-            let failed = deny_warnings && !validated.warnings.is_empty();
-            (validated.warnings, failed)
+            let failed = deny_warnings && !validated.warnings().is_empty();
+            (validated.warnings().to_vec(), failed)
         }
         Err(diagnostics) => (diagnostics, true),
     };

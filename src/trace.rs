@@ -15,9 +15,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::Validated;
+use crate::check::CheckedModel;
 use crate::diagnostic::{Diagnostic, Source};
-use crate::model::Model;
-use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan, ranges};
+use crate::intervals;
+use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -177,7 +178,7 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
 /// A validated topology and its plan, ready to answer traces.
 pub struct Tracer<'s> {
     source: &'s Source,
-    model: Model,
+    model: CheckedModel,
     plan: Plan,
     /// The topology's warnings (it has no errors).
     pub warnings: Vec<Diagnostic>,
@@ -321,7 +322,7 @@ impl<'s> Tracer<'s> {
             self.plan
                 .hosts
                 .iter()
-                .any(|host| ranges::any_contains(&host.internal, address))
+                .any(|host| intervals::any_contains(&host.internal, address))
         };
         let drop = |reason| Trace {
             action: Action::Drop,

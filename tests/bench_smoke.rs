@@ -8,24 +8,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::{describe, repo_path, require_root};
+use common::{repo_path, require_root};
 
 /// `bench/SCRIPT ARGS… --profile dev --out OUT`, which must succeed; returns stdout.
 fn run_script(script: &str, args: &[&str], out: &Path) -> String {
-    let output = Command::new("bash")
-        .arg(repo_path(&format!("bench/{script}")))
-        .args(args)
-        .args(["--profile", "dev", "--out"])
-        .arg(out)
-        .env("CARGO", env!("CARGO"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run bench/{script}: {e}"));
-    assert!(
-        output.status.success(),
-        "bench/{script} failed: {}",
-        describe(&output)
-    );
-    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    common::run_ok(
+        Command::new("bash")
+            .arg(repo_path(&format!("bench/{script}")))
+            .args(args)
+            .args(["--profile", "dev", "--out"])
+            .arg(out)
+            .env("CARGO", env!("CARGO")),
+    )
 }
 
 #[test]

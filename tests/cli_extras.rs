@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -48,27 +47,13 @@ fn subcommands() -> Vec<String> {
 
 /// Pipes `input` through `program args`; returns (success, stdout, stderr).
 fn pipe(program: &str, args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} (installed by .ci/run): {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write to stdin");
-    let output = child.wait_with_output().expect("wait");
+    let output = common::output_with_input(Command::new(program).args(args), input.as_bytes());
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
-
 fn graph(args: &[&str]) -> String {
     run_ok(
         switchyard()
@@ -83,7 +68,8 @@ fn graph_prints_the_library_dot_whole_and_per_host() {
     let source = example_source(Path::new(PICTURE_TOPOLOGY));
     let model = switchyard::validate(&source)
         .unwrap_or_else(|_| panic!("{PICTURE_TOPOLOGY} is valid"))
-        .model;
+        .into_parts()
+        .0;
     let whole = graph(&[PICTURE_TOPOLOGY]);
     assert_eq!(whole, switchyard::graph::to_dot(&model, None));
     assert_eq!(whole, graph(&[PICTURE_TOPOLOGY]), "deterministic");
@@ -342,21 +328,8 @@ fn a_full_stdout_is_an_io_error_not_a_panic() {
 
 /// `switchyard ARGS` from the repository root with `input` on standard input.
 fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = switchyard()
-        .args(args)
-        .current_dir(common::root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("switchyard runs");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // A command that fails early may close its input unread: ignore EPIPE here.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    child.wait_with_output().expect("wait")
+    common::output_with_input(switchyard().args(args).current_dir(common::root()), input)
 }
-
 fn assert_ok(output: &std::process::Output) -> String {
     assert!(output.status.success(), "{}", describe(output));
     String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")

@@ -5,6 +5,8 @@
 //! Adding a code without an example, or changing a message, fails here. Review a
 //! changed snapshot with `cargo insta review`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -13,40 +15,14 @@ use switchyard::diagnostic::{self, Code, Diagnostic, Severity, Source};
 /// Width the snapshots are rendered at (the binary's default without `COLUMNS`).
 const WIDTH: usize = 100;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `examples/invalid/*.toml`, relative to the crate root, sorted.
 fn invalid_examples() -> Vec<PathBuf> {
-    toml_files_in("examples/invalid")
-}
-
-/// The valid examples: `examples/*.toml`.
-fn valid_examples() -> Vec<PathBuf> {
-    toml_files_in("examples")
-}
-
-fn toml_files_in(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .map(|path| Path::new(dir).join(path.file_name().expect("file name")))
-        .collect();
-    files.sort();
-    files
-}
-
-fn stem(path: &Path) -> &str {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .expect("UTF-8 file name")
+    common::toml_files_in("examples/invalid")
 }
 
 /// The code an example is named after: `SY0101-unknown-uplink.toml` → SY0101.
 fn code_of(path: &Path) -> Code {
-    let prefix = stem(path).split('-').next().unwrap_or_default();
+    let prefix = common::stem(path).split('-').next().unwrap_or_default();
     Code::ALL
         .iter()
         .copied()
@@ -59,18 +35,10 @@ fn code_of(path: &Path) -> Code {
         })
 }
 
-/// Reads an example under its relative name, so rendered output is the same on
-/// every machine.
-fn source(path: &Path) -> Source {
-    let text = std::fs::read_to_string(root().join(path))
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    Source::new(path.to_str().expect("UTF-8 path").replace('\\', "/"), text)
-}
-
 /// Every diagnostic, errors and warnings alike.
 fn diagnostics(source: &Source) -> Vec<Diagnostic> {
     match switchyard::validate(source) {
-        Ok(validated) => validated.warnings,
+        Ok(validated) => validated.into_parts().2,
         Err(diagnostics) => diagnostics,
     }
 }
@@ -91,7 +59,7 @@ fn every_invalid_example_raises_its_code_and_matches_its_snapshot() {
     assert!(!examples.is_empty(), "no examples/invalid/*.toml found");
     for path in &examples {
         let expected = code_of(path);
-        let source = source(path);
+        let source = common::example_source(path);
         let diagnostics = diagnostics(&source);
         let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
         assert!(
@@ -110,7 +78,7 @@ fn every_invalid_example_raises_its_code_and_matches_its_snapshot() {
             "{}: the rendering names neither code nor file:\n{rendered}",
             path.display()
         );
-        assert_diagnostic_snapshot(stem(path), &rendered);
+        assert_diagnostic_snapshot(common::stem(path), &rendered);
     }
 }
 
@@ -136,7 +104,7 @@ fn every_code_has_an_invalid_example() {
 #[test]
 fn every_invalid_example_starts_with_a_schema_line_and_a_comment() {
     for path in invalid_examples() {
-        let source = source(&path);
+        let source = common::example_source(&path);
         let mut lines = source.text.lines();
         assert_eq!(
             lines.next(),
@@ -170,7 +138,7 @@ fn input_too_large_diagnostic() {
 #[test]
 fn json_diagnostics_carry_code_severity_message_and_location() {
     let path = Path::new("examples/invalid/SY0101-unknown-uplink.toml");
-    let source = source(path);
+    let source = common::example_source(path);
     let json = diagnostic::render_json(&source, &diagnostics(&source));
     let value: serde_json::Value = serde_json::from_str(&json).expect("render_json is JSON");
     assert_eq!(value["version"], 1, "{json}");
@@ -238,95 +206,51 @@ fn human_and_json_columns_agree_after_a_multibyte_character() {
 /// it is not "never winning" even though longer project entries cover it.
 #[test]
 fn an_entry_that_wins_where_a_longer_one_is_skipped_is_not_shadowed() {
-    let text = r#"version = 1
-[uplinks.isp-a]
-id = 1
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-[pools.pool-b]
-uplink = "isp-a"
-prefix = "203.0.113.0/24"
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[projects.acme]
-pools = ["pool-a", "pool-b"]
-addresses = ["198.51.100.7", "198.51.100.8", "203.0.113.9"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
+    let text = common::splice(
+        &common::base_with_web_2("net1", "10.0.0.6"),
+        &[(
+            "default = \"pool-a\"\n",
+            r#"default = "pool-a"
 egress = [
   { to = "100.64.0.0/15", via = "pool-a" },
   { to = ["100.64.0.0/16", "100.65.0.0/16"], via = "pool-b" },
 ]
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7"]
-[vms.web-2]
-project = "acme"
-host = "net1"
-address = "10.0.0.6"
-public = ["198.51.100.8", "203.0.113.9"]
-"#;
+"#,
+        )],
+    );
     let source = Source::new("skipped.toml", text);
     let codes: Vec<&str> = diagnostics(&source)
         .iter()
         .map(|d| d.code.as_str())
         .collect();
-    assert!(codes.contains(&"SY0904"), "web-1 skips the /16s: {codes:?}");
+    assert!(codes.contains(&"SY0904"), "web-2 skips the /16s: {codes:?}");
     assert!(
         codes.iter().all(|code| *code == "SY0904"),
-        "the /15 wins for web-1, so it is not shadowed: {codes:?}"
+        "the /15 wins for web-2, so it is not shadowed: {codes:?}"
     );
     let tracer = switchyard::trace::Tracer::new(&source).expect("valid");
     let trace = tracer
-        .trace("web-1", "100.64.1.1".parse().unwrap())
+        .trace("web-2", "100.64.1.1".parse().unwrap())
         .expect("traced");
     let decided_by = trace.decided_by.expect("decided by an entry");
     assert_eq!(
         decided_by.prefix.as_deref(),
         Some("100.64.0.0/15"),
-        "the /15 wins for web-1"
+        "the /15 wins for web-2"
     );
 }
 
 /// A valid topology with two projects and two VMs; the structural tests below
 /// break parts of it.
-const TWO_VMS: &str = r#"version = 1
-[uplinks.isp-a]
-id = 1
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[projects.acme]
-pools = ["pool-a"]
-addresses = ["198.51.100.7", "198.51.100.8"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
-[projects.other]
-pools = ["pool-a"]
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7"]
-[vms.web-2]
-project = "acme"
-host = "net1"
-address = "10.0.0.6"
-public = ["198.51.100.8"]
-"#;
+fn two_vms() -> String {
+    common::splice(
+        &common::base_with_web_2("net1", "10.0.0.6"),
+        &[(
+            "[vms.web-1]",
+            "[projects.other]\npools = [\"pool-a\"]\n\n[vms.web-1]",
+        )],
+    )
+}
 
 fn codes_and_messages(text: &str) -> Vec<(&'static str, String)> {
     diagnostics(&Source::new("structure.toml", text))
@@ -337,14 +261,14 @@ fn codes_and_messages(text: &str) -> Vec<(&'static str, String)> {
 
 #[test]
 fn the_structure_base_topology_is_valid() {
-    assert_eq!(codes_and_messages(TWO_VMS), []);
+    assert_eq!(codes_and_messages(&two_vms()), []);
 }
 
 /// serde stops at the first problem; entities are read one by one, so one run
 /// reports an unknown key, a wrong type and a bad reference in different places.
 #[test]
 fn structural_errors_in_different_entities_are_all_reported() {
-    let text = TWO_VMS
+    let text = two_vms()
         .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
         .replace("address = \"10.0.0.6\"", "address = 6")
         .replace(
@@ -360,7 +284,7 @@ fn structural_errors_in_different_entities_are_all_reported() {
 
 #[test]
 fn unknown_keys_in_two_entities_are_both_reported() {
-    let text = TWO_VMS
+    let text = two_vms()
         .replace(
             "[projects.other]\n",
             "[projects.other]\ndefualt = \"pool-a\"\n",
@@ -380,7 +304,7 @@ fn unknown_keys_in_two_entities_are_both_reported() {
 /// reported as unknown.
 #[test]
 fn references_to_an_unreadable_entity_stay_silent() {
-    let text = TWO_VMS
+    let text = two_vms()
         .replace(
             "[projects.other]\npools = [\"pool-a\"]",
             "[projects.other]\npools = \"pool-a\"",
@@ -398,7 +322,7 @@ fn references_to_an_unreadable_entity_stay_silent() {
 /// with how many there were, so a CI log can be grepped and skimmed.
 #[test]
 fn human_rendering_has_a_header_per_diagnostic_and_a_summary() {
-    let text = TWO_VMS
+    let text = two_vms()
         .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
         .replace("address = \"10.0.0.6\"", "address = 6")
         .replace(
@@ -442,7 +366,7 @@ fn code_table() -> String {
 
 #[test]
 fn readme_lists_every_code() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
     let table = code_table();
     assert!(
         readme.contains(&table),
@@ -455,7 +379,7 @@ fn readme_lists_every_code() {
 fn switchyard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
-        .current_dir(root())
+        .current_dir(common::root())
         .env_remove("COLUMNS")
         .output()
         .expect("run switchyard")
@@ -472,7 +396,7 @@ fn describe(output: &Output) -> String {
 
 #[test]
 fn check_accepts_every_valid_example() {
-    let examples = valid_examples();
+    let examples = common::valid_examples();
     assert!(!examples.is_empty(), "no examples/*.toml found");
     for path in examples {
         let output = switchyard(&["check", path.to_str().expect("UTF-8 path")]);

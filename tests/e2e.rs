@@ -187,10 +187,7 @@ impl Version {
                 .content
                 .clone()
         };
-        let mut hosts = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is valid", source.name))
-            .plan
-            .hosts;
+        let mut hosts = common::plan(&source).hosts;
         assert_eq!(hosts.len(), 1, "the rig builds one host");
         Version {
             host: hosts.remove(0),
@@ -204,10 +201,11 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
-    fn model(&self) -> switchyard::model::Model {
+    fn model(&self) -> switchyard::check::CheckedModel {
         switchyard::validate(&self.source)
             .unwrap_or_else(|_| panic!("{} is valid", self.source.name))
-            .model
+            .into_parts()
+            .0
     }
 }
 

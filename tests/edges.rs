@@ -4,54 +4,28 @@
 //! rule that is too strict (refuses a /31 link) fails here as much as one that is
 //! too lax.
 
+mod common;
+
 use switchyard::diagnostic::Source;
 
-/// Two uplinks, one of them a VLAN; one project with one network; one VM.
-const VALID: &str = r#"version = 1
-
-[uplinks.isp-a]
-id = 1
-
-[uplinks.isp-b]
-id = 2
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "203.0.113.0/24"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[hosts.net1.uplinks.isp-b]
-interface = "eth1.100"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-vlan = { parent = "eth1", id = 100 }
-
-[projects.acme]
-pools = ["pool-a", "pool-b"]
-addresses = ["198.51.100.7", "203.0.113.9"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
-
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "203.0.113.9"]
-"#;
+/// The base fixture with isp-b on a VLAN.
+fn valid() -> String {
+    common::splice(
+        common::BASE,
+        &[
+            ("interface = \"up-b\"", "interface = \"eth1.100\""),
+            (
+                "gateway = \"198.18.0.1\"\n",
+                "gateway = \"198.18.0.1\"\nvlan = { parent = \"eth1\", id = 100 }\n",
+            ),
+        ],
+    )
+}
 
 /// The codes `text` raises, sorted, errors and warnings alike.
 fn codes(text: &str) -> Vec<&'static str> {
     let diagnostics = match switchyard::validate(&Source::new("edge.toml", text)) {
-        Ok(validated) => validated.warnings,
+        Ok(validated) => validated.into_parts().2,
         Err(diagnostics) => diagnostics,
     };
     let mut codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
@@ -59,19 +33,9 @@ fn codes(text: &str) -> Vec<&'static str> {
     codes
 }
 
-/// `VALID` with each `(from, to)` replaced; every `from` must occur.
-fn splice(replacements: &[(&str, &str)]) -> String {
-    replacements
-        .iter()
-        .fold(VALID.to_owned(), |text, (from, to)| {
-            assert!(text.contains(from), "`{from}` is not in the topology");
-            text.replacen(from, to, 1)
-        })
-}
-
 #[track_caller]
 fn assert_codes(replacements: &[(&str, &str)], expected: &[&str]) {
-    let text = splice(replacements);
+    let text = common::splice(&valid(), replacements);
     assert_eq!(codes(&text), expected, "for:\n{text}");
 }
 

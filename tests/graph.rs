@@ -2,21 +2,22 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
 use switchyard::graph::{escape, to_dot};
 use switchyard::model::{HostId, Model};
 
-fn model(path: &str) -> Model {
+fn model(path: &str) -> CheckedModel {
     let path = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("example readable");
     model_of(&text)
 }
 
-fn model_of(text: &str) -> Model {
+fn model_of(text: &str) -> CheckedModel {
     match switchyard::validate(&Source::new("topology.toml", text)) {
-        Ok(validated) => validated.model,
+        Ok(validated) => validated.into_parts().0,
         Err(diagnostics) => panic!("invalid topology: {diagnostics:?}"),
     }
 }
@@ -93,7 +94,7 @@ fn reordering_the_file_changes_nothing() {
 }
 
 /// two-isps with a description full of characters DOT must escape.
-fn escaped_labels_topology() -> Model {
+fn escaped_labels_topology() -> CheckedModel {
     let text = std::fs::read_to_string(format!(
         "{}/examples/two-isps.toml",
         env!("CARGO_MANIFEST_DIR")
@@ -141,22 +142,7 @@ fn graphviz_parses_the_output() {
 
 /// Runs `dot -Tsvg` on the text.
 fn run_dot(dot: &str) -> Result<String, String> {
-    use std::io::Write;
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `dot` (apt-get install graphviz): {e}"));
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let text = dot.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-    let output = child.wait_with_output().expect("dot ran");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("dot read its input");
+    let output = common::output_with_input(Command::new("dot").arg("-Tsvg"), dot.as_bytes());
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Font warnings are the machine's business; syntax warnings are ours.
     if output.status.success() && !stderr.contains("syntax") {

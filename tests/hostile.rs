@@ -3,41 +3,16 @@
 //!
 //! Each case runs the real binary on a file in a fresh temporary directory.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 use proptest::prelude::*;
 use switchyard::diagnostic::{self, Code, Source};
 
-/// A small valid topology; cases splice one problem into it.
-const VALID: &str = r#"version = 1
-
-[uplinks.isp-a]
-id = 1
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-
-[projects.acme]
-pools = ["pool-a"]
-addresses = ["198.51.100.7"]
-networks = ["10.0.0.0/24"]
-default = "pool-a"
-
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7"]
-"#;
+/// The base fixture; cases splice one problem into it.
+const VALID: &str = common::BASE;
 
 /// Runs `switchyard check` on `bytes` written to a temporary file.
 fn check_bytes(bytes: &[u8]) -> Output {
@@ -54,6 +29,13 @@ fn check_file(path: &Path) -> Output {
         .env_remove("COLUMNS")
         .output()
         .expect("run switchyard")
+}
+
+/// The base fixture with `from` replaced by `to` must be refused with `code`;
+/// returns stderr.
+fn rejected_with(from: &str, to: &str, code: Code) -> String {
+    assert!(VALID.contains(from), "`{from}` is not in the topology");
+    assert_rejected(&check_bytes(VALID.replace(from, to).as_bytes()), code)
 }
 
 /// Asserts a clean refusal: exit 1, the expected code on stderr, nothing on stdout,
@@ -99,8 +81,7 @@ fn the_base_topology_is_valid() {
 
 #[test]
 fn invalid_toml() {
-    let text = VALID.replace("[pools.pool-a]", "[pools.pool-a");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::TomlSyntax);
+    rejected_with("[pools.pool-a]", "[pools.pool-a", Code::TomlSyntax);
     assert_rejected(&check_bytes(b"version = = 1\n"), Code::TomlSyntax);
     assert_rejected(
         &check_bytes(b"version = 1\nversion = 1\n"),
@@ -110,15 +91,16 @@ fn invalid_toml() {
 
 #[test]
 fn wrong_types() {
-    let text = VALID.replace("id = 1", "id = \"one\"");
-    let stderr = assert_rejected(&check_bytes(text.as_bytes()), Code::WrongType);
+    let stderr = rejected_with("id = 1", "id = \"one\"", Code::WrongType);
     assert!(stderr.contains("expected an integer"), "{stderr}");
 
-    let text = VALID.replace("public = [\"198.51.100.7\"]", "public = \"198.51.100.7\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::WrongType);
+    rejected_with(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]",
+        "public = \"198.51.100.7\"",
+        Code::WrongType,
+    );
 
-    let text = VALID.replace("version = 1", "version = \"1\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::WrongType);
+    rejected_with("version = 1", "version = \"1\"", Code::WrongType);
 
     assert_rejected(&check_bytes(b""), Code::WrongType);
     assert_rejected(&check_bytes(b"version = 1\nuplinks = 3\n"), Code::WrongType);
@@ -126,10 +108,8 @@ fn wrong_types() {
 
 #[test]
 fn integer_overflow() {
-    let text = VALID.replace("id = 1", "id = 99999999999999999999");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::TomlSyntax);
-    let text = VALID.replace("id = 1", "id = -9223372036854775808");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::OutOfRange);
+    rejected_with("id = 1", "id = 99999999999999999999", Code::TomlSyntax);
+    rejected_with("id = 1", "id = -9223372036854775808", Code::OutOfRange);
 }
 
 /// 50 MB: refused before parsing (SY0005), without reading it all into memory.
@@ -184,14 +164,11 @@ fn deeply_nested_table_headers() {
 
 #[test]
 fn nul_bytes() {
-    let text = VALID.replace("version = 1", "version = 1\0");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::TomlSyntax);
-    let text = VALID.replace("\"up-a\"", "\"up\0a\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::TomlSyntax);
+    rejected_with("version = 1", "version = 1\0", Code::TomlSyntax);
+    rejected_with("\"up-a\"", "\"up\0a\"", Code::TomlSyntax);
     assert_rejected(&check_bytes(&[0; 4096]), Code::TomlSyntax);
     // An escaped NUL is valid TOML, but no interface name.
-    let text = VALID.replace("\"up-a\"", "\"up\\u0000a\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::BadInterfaceName);
+    rejected_with("\"up-a\"", "\"up\\u0000a\"", Code::BadInterfaceName);
 }
 
 #[test]
@@ -206,11 +183,11 @@ fn non_utf8_bytes() {
 
 #[test]
 fn interface_name_injection() {
-    let text = VALID.replace(
+    let stderr = rejected_with(
         "interface = \"up-a\"",
         r#"interface = "up-a\"; flush ruleset; \"""#,
+        Code::BadInterfaceName,
     );
-    let stderr = assert_rejected(&check_bytes(text.as_bytes()), Code::BadInterfaceName);
     assert!(stderr.contains("flush ruleset"), "{stderr}");
 
     for name in [
@@ -222,8 +199,7 @@ fn interface_name_injection() {
         "..",
         "up;a",
     ] {
-        let text = VALID.replace("\"lan0\"", &format!("\"{name}\""));
-        assert_rejected(&check_bytes(text.as_bytes()), Code::BadInterfaceName);
+        rejected_with("\"lan0\"", &format!("\"{name}\""), Code::BadInterfaceName);
     }
 }
 
@@ -240,27 +216,27 @@ fn names_with_path_traversal() {
             "the name still resolves: {stderr}"
         );
     }
-    let text = VALID.replace("[vms.web-1]", "[vms.\"../../root/.ssh\"]");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::BadName);
+    rejected_with("[vms.web-1]", "[vms.\"../../root/.ssh\"]", Code::BadName);
 }
 
 #[test]
 fn control_characters_and_odd_unicode_in_values() {
-    let text = VALID.replace("\"acme\"", "\"ac\\u001bme\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::UnknownProject);
-    let text = VALID.replace("\"10.0.0.5\"", "\"10.0.0.\u{0665}\"");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::BadAddress);
-    let text = VALID.replace("[projects.acme]", "[projects.\"ac\u{202e}me\"]");
-    assert_rejected(&check_bytes(text.as_bytes()), Code::BadName);
+    rejected_with("\"acme\"", "\"ac\\u001bme\"", Code::UnknownProject);
+    rejected_with("\"10.0.0.5\"", "\"10.0.0.\u{0665}\"", Code::BadAddress);
+    rejected_with(
+        "[projects.acme]",
+        "[projects.\"ac\u{202e}me\"]",
+        Code::BadName,
+    );
 }
 
 #[test]
 fn huge_counts_are_refused_not_allocated() {
-    let text = VALID.replace(
+    rejected_with(
         "default = \"pool-a\"",
         "default = \"pool-a\"\nquota = { pool-a = 9223372036854775807 }",
+        Code::OutOfRange,
     );
-    assert_rejected(&check_bytes(text.as_bytes()), Code::OutOfRange);
 }
 
 /// Drops the lines marked in `drop` and replaces the value of the lines in
@@ -345,7 +321,7 @@ proptest! {
             replace.into_iter().map(|(at, v)| (at, ODD_VALUES[v])).collect();
         let source = Source::new("mutated.toml", mutate(&lines, &drop, &replace));
         let diagnostics = match switchyard::validate(&source) {
-            Ok(validated) => validated.warnings,
+            Ok(validated) => validated.into_parts().2,
             Err(diagnostics) => diagnostics,
         };
         for d in &diagnostics {

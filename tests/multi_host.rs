@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use switchyard::check::CheckedModel;
 use switchyard::model::{HostId, Model};
 use switchyard::render::{Artifact, Manifest};
 
@@ -16,9 +17,9 @@ use common::{build, build_source, example_source, repo_path, switchyard, tree};
 
 const TOPOLOGY: &str = "examples/multi-host.toml";
 
-fn model() -> Model {
+fn model() -> CheckedModel {
     match switchyard::validate(&example_source(Path::new(TOPOLOGY))) {
-        Ok(validated) => validated.model,
+        Ok(validated) => validated.into_parts().0,
         Err(diagnostics) => panic!("{TOPOLOGY} is invalid: {diagnostics:?}"),
     }
 }
@@ -26,10 +27,6 @@ fn model() -> Model {
 /// Every artifact of every host, rendered in-process.
 fn artifacts() -> Vec<Artifact> {
     build_source(&example_source(Path::new(TOPOLOGY))).artifacts
-}
-
-fn host_ids(model: &Model) -> Vec<HostId> {
-    (0..model.hosts.len()).map(HostId).collect()
 }
 
 /// The names and addresses that identify what belongs to `host`: its VMs (names,
@@ -80,8 +77,8 @@ fn host_artifacts<'a>(artifacts: &'a [Artifact], host: &str) -> Vec<&'a Artifact
 #[test]
 fn the_example_has_at_least_three_hosts_with_vms() {
     let model = model();
-    let with_vms = host_ids(&model)
-        .into_iter()
+    let with_vms = model
+        .host_ids()
         .filter(|&h| model.vms.iter().any(|vm| vm.host == h))
         .count();
     assert!(
@@ -94,11 +91,11 @@ fn the_example_has_at_least_three_hosts_with_vms() {
 fn every_host_mentions_only_its_own_vms_uplinks_interfaces_and_addresses() {
     let model = model();
     let artifacts = artifacts();
-    let everything: BTreeSet<String> = host_ids(&model)
-        .into_iter()
+    let everything: BTreeSet<String> = model
+        .host_ids()
         .flat_map(|h| identifiers(&model, h))
         .collect();
-    for host in host_ids(&model) {
+    for host in model.host_ids() {
         let name = &model.host(host).name.value;
         let own = identifiers(&model, host);
         let foreign: BTreeSet<&String> = everything.difference(&own).collect();
@@ -179,7 +176,7 @@ fn a_public_address_is_dnated_only_on_the_host_of_its_vm() {
     let model = model();
     let artifacts = artifacts();
     let mut dnated_somewhere = 0;
-    for host in host_ids(&model) {
+    for host in model.host_ids() {
         let name = &model.host(host).name.value;
         let nft = artifacts
             .iter()
@@ -218,7 +215,7 @@ fn build_host_renders_exactly_that_hosts_files() {
     build(&repo_path(TOPOLOGY), &all, None);
     let everything = tree(&all);
     let full_manifest = read_manifest(&all);
-    for host in host_ids(&model) {
+    for host in model.host_ids() {
         let name = &model.host(host).name.value;
         let one = temp.path().join(name);
         build(&repo_path(TOPOLOGY), &one, Some(name));
@@ -260,18 +257,8 @@ const REGENERATE: &str = "cargo run -- schema --manifest > schema/manifest.schem
 
 #[test]
 fn checked_in_manifest_schema_matches_the_type() {
-    let path = repo_path("schema/manifest.schema.json");
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{REGENERATE}`", path.display()));
     let generated = switchyard::schema::manifest_schema();
-    if on_disk != generated {
-        let diff = similar::TextDiff::from_lines(&on_disk, &generated)
-            .unified_diff()
-            .context_radius(2)
-            .header("schema/manifest.schema.json", "generated")
-            .to_string();
-        panic!("schema/manifest.schema.json is out of date; run `{REGENERATE}`\n\n{diff}");
-    }
+    common::assert_checked_in("schema/manifest.schema.json", &generated, REGENERATE);
     let cli = common::run_ok(switchyard().args(["schema", "--manifest"]));
     assert_eq!(cli, generated, "`switchyard schema --manifest` prints it");
 }

@@ -60,15 +60,20 @@ fn without_vm(source: &Source, vm: &str) -> Source {
     Source::new(source.name.clone(), text)
 }
 
+/// Every host, each with a fresh namespace `TAG-N` holding its interfaces.
+fn hosts_in_namespaces(tag: &str) -> impl Iterator<Item = (Host, Netns)> {
+    hosts().into_iter().enumerate().map(move |(i, host)| {
+        let netns = Netns::with_veths(&format!("{tag}-{i}"), &host.interfaces);
+        (host, netns)
+    })
+}
+
 fn hosts() -> Vec<Host> {
     let mut hosts = Vec::new();
     for example in common::valid_examples() {
         let source = common::example_source(&example);
         let build = common::build_source(&source);
-        let plan = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is invalid", example.display()))
-            .plan;
-        for host in plan.hosts {
+        for host in common::plan(&source).hosts {
             let mut interfaces = host.lan.clone();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {
@@ -128,8 +133,7 @@ const FOREIGN: &str = "table inet foreign {\n\tchain input {\n\t\ttype filter ho
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn nft_scripts_check_and_load_fresh_and_over_themselves() {
     common::require_root();
-    for (i, host) in hosts().iter().enumerate() {
-        let netns = Netns::with_veths(&format!("nft-fresh-{i}"), &host.interfaces);
+    for (host, netns) in hosts_in_namespaces("nft-fresh") {
         let file = script(&host.nft);
         nft(&netns, &["-c", "-f"], file.path());
         load_nft(&netns, FOREIGN);
@@ -223,8 +227,7 @@ fn load_ip(netns: &Netns, text: &str) {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn ip_batch_twice_leaves_the_same_rules_and_routes() {
     common::require_root();
-    for (i, host) in hosts().iter().enumerate() {
-        let netns = Netns::with_veths(&format!("ip-twice-{i}"), &host.interfaces);
+    for (host, netns) in hosts_in_namespaces("ip-twice") {
         load_ip(&netns, &host.ip);
         let (rules, routes) = routing_state(&netns);
         for (mark, table) in &host.uplinks {

@@ -240,10 +240,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
             std::fs::create_dir_all(file.parent().expect("in a directory")).expect("mkdir");
             std::fs::write(file, content).expect("write the build");
         }
-        let plan = switchyard::validate(&source)
-            .unwrap_or_else(|_| panic!("{} is valid", path.display()))
-            .plan;
-        for host in plan.hosts {
+        for host in common::plan(&source).hosts {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);
 

@@ -863,7 +863,7 @@ fn build(text: &str) -> switchyard::Build {
 fn plan(text: &str) -> plan::Plan {
     let validated = switchyard::validate(&Source::new("topology.toml", text))
         .unwrap_or_else(|_| panic!("the generated topology is invalid:\n{text}"));
-    validated.plan
+    validated.into_parts().1
 }
 
 fn nft_script<'b>(build: &'b switchyard::Build, host: &str) -> &'b str {

@@ -78,6 +78,16 @@ impl Minion {
     }
 }
 
+/// The state with id `id` in `state.apply`'s JSON.
+fn state<'s>(states: &'s Value, id: &str) -> &'s Value {
+    states
+        .as_object()
+        .expect("state results")
+        .values()
+        .find(|state| state["__id__"] == id)
+        .unwrap_or_else(|| panic!("no state `{id}` in {states}"))
+}
+
 /// State id → (result, changed), from `state.apply`'s JSON.
 fn outcomes(states: &Value) -> Vec<(String, bool, bool)> {
     let states = states
@@ -192,12 +202,7 @@ fn a_script_nft_refuses_is_never_installed() {
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     assert!(!output.status.success(), "{}", describe(&output));
-    let nft = states
-        .as_object()
-        .expect("state results")
-        .values()
-        .find(|state| state["__id__"] == "switchyard-nft")
-        .expect("the nft state ran");
+    let nft = state(&states, "switchyard-nft");
     assert_eq!(nft["result"], json!(false));
     let comment = nft["comment"].to_string();
     assert!(
@@ -205,12 +210,7 @@ fn a_script_nft_refuses_is_never_installed() {
         "check_cmd refused it: {comment}"
     );
     assert!(!minion.path("etc/switchyard/switchyard.nft").exists());
-    let reload = states
-        .as_object()
-        .expect("state results")
-        .values()
-        .find(|state| state["__id__"] == "switchyard-nft-reload")
-        .expect("the reload state is listed");
+    let reload = state(&states, "switchyard-nft-reload");
     assert!(
         reload["changes"].as_object().is_none_or(|c| c.is_empty()),
         "nothing reloaded: {reload}"

@@ -84,7 +84,7 @@ fn check_output_follows_its_schema() {
             std::fs::read_to_string(&path).expect("readable"),
         );
         let diagnostics = match switchyard::validate(&source) {
-            Ok(validated) => validated.warnings,
+            Ok(validated) => validated.warnings().to_vec(),
             Err(diagnostics) => diagnostics,
         };
         assert!(!diagnostics.is_empty(), "{}", path.display());

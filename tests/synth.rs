@@ -16,11 +16,15 @@ fn assert_clean(text: String) {
     let source = Source::new("synth.toml", text);
     match switchyard::validate(&source) {
         Ok(validated) => {
-            let codes: Vec<_> = validated.warnings.iter().map(|d| d.code.as_str()).collect();
+            let codes: Vec<_> = validated
+                .warnings()
+                .iter()
+                .map(|d| d.code.as_str())
+                .collect();
             assert!(
-                validated.warnings.is_empty(),
+                validated.warnings().is_empty(),
                 "warnings: {codes:?}\n{}",
-                switchyard::diagnostic::render_human(&source, &validated.warnings, 100)
+                switchyard::diagnostic::render_human(&source, validated.warnings(), 100)
             );
         }
         Err(diagnostics) => panic!(
@@ -61,7 +65,7 @@ fn shape_matches_the_request() {
     let Ok(validated) = switchyard::validate(&source) else {
         panic!("the generated topology is invalid");
     };
-    let model = validated.model;
+    let model = validated.model();
     assert_eq!(model.vms.len(), 300);
     assert_eq!(model.hosts.len(), 2);
     assert_eq!(model.uplinks.len(), 3);
@@ -85,7 +89,7 @@ fn shape_matches_the_request() {
             .hosts
             .iter()
             .enumerate()
-            .all(|(i, _)| model.vms.iter().any(|vm| vm.host.0 == i))
+            .all(|(i, _)| model.vms.iter().any(|vm| vm.host.index() == i))
     );
     assert!(model.projects.iter().any(|p| p.pools.len() == 2));
     let overriding = model

@@ -103,7 +103,7 @@ fn the_schema_rejects_exactly_these_invalid_examples() {
 fn codes(text: &str) -> Vec<&'static str> {
     let source = switchyard::diagnostic::Source::new("t.toml", text);
     let diagnostics = match switchyard::validate(&source) {
-        Ok(validated) => validated.warnings,
+        Ok(validated) => validated.warnings().to_vec(),
         Err(diagnostics) => diagnostics,
     };
     diagnostics.iter().map(|d| d.code.as_str()).collect()

@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match switchyard::build(&source, None, renderer()) {
         Ok(build) => {
-            let plan = switchyard::validate(&source).expect("built, so valid").plan;
-            for host in &plan.hosts {
+            let validated = switchyard::validate(&source).expect("built, so valid");
+            for host in &validated.plan().hosts {
                 for vm in &host.vms {
                     for pair in vm.egress.windows(2) {
                         assert!(pair[0].0.last < pair[1].0.first, "{}: {pair:?}", vm.name);

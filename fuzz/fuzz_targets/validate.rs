@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let (source, diagnostics) = match Source::from_bytes("fuzz.toml".to_owned(), data.to_vec()) {
         Ok(source) => {
             let diagnostics = match switchyard::validate(&source) {
-                Ok(validated) => validated.warnings,
+                Ok(validated) => validated.into_parts().2,
                 Err(diagnostics) => {
                     assert!(!diagnostics.is_empty(), "invalid without a diagnostic");
                     diagnostics

@@ -18,40 +18,31 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         }
     }
     for project in &model.projects {
+        let name = &project.name.value;
         for address in &project.addresses {
-            if let Some((first_project, first_span)) =
-                owners.insert(address.value, (&project.name.value, address.span.clone()))
-            {
-                let message = if *first_project == project.name.value {
-                    format!(
-                        "{} is listed twice in project `{}`",
-                        address.value, project.name.value
-                    )
+            let (value, span) = (address.value, &address.span);
+            if let Some((first_project, first_span)) = owners.insert(value, (name, span.clone())) {
+                let message = if first_project == name {
+                    format!("{value} is listed twice in project `{name}`")
                 } else {
-                    format!(
-                        "{} is allocated to projects `{}` and `{}`",
-                        address.value, first_project, project.name.value
-                    )
+                    format!("{value} is allocated to projects `{first_project}` and `{name}`")
                 };
                 out.push(
                     Diagnostic::new(
                         Code::AddressAllocatedTwice,
                         message,
-                        address.span.clone(),
+                        span.clone(),
                         "allocated again",
                     )
                     .also(first_span, "first allocated here"),
                 );
             }
-            let Some(pool) = model.pool_of(address.value) else {
+            let Some(pool) = model.pool_of(value) else {
                 out.push(
                     Diagnostic::new(
                         Code::AddressOutsidePools,
-                        format!(
-                            "{} (project `{}`) lies outside every pool",
-                            address.value, project.name.value
-                        ),
-                        address.span.clone(),
+                        format!("{value} (project `{name}`) lies outside every pool"),
+                        span.clone(),
                         "in no pool",
                     )
                     .help("public addresses must come from one of the [pools]"),
@@ -60,15 +51,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             };
             let pool_id = pool;
             let pool = model.pool(pool);
-            if let Some(reserved) = reserved.get(&(pool_id, address.value)) {
+            if let Some(reserved) = reserved.get(&(pool_id, value)) {
                 out.push(
                     Diagnostic::new(
                         Code::AddressReserved,
-                        format!(
-                            "{} is reserved in pool `{}`",
-                            address.value, pool.name.value
-                        ),
-                        address.span.clone(),
+                        format!("{value} is reserved in pool `{}`", pool.name.value),
+                        span.clone(),
                         "reserved address",
                     )
                     .also(reserved.span.clone(), "reserved here"),
@@ -76,9 +64,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             }
             let prefix = pool.prefix.value;
             if prefix.prefix_len() < 31
-                && (address.value == prefix.network() || address.value == prefix.broadcast())
+                && (value == prefix.network() || value == prefix.broadcast())
             {
-                let which = if address.value == prefix.network() {
+                let which = if value == prefix.network() {
                     "network"
                 } else {
                     "broadcast"
@@ -86,10 +74,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 out.push(Diagnostic::new(
                     Code::AddressNotUsable,
                     format!(
-                        "{} is the {which} address of pool `{}` ({prefix})",
-                        address.value, pool.name.value
+                        "{value} is the {which} address of pool `{}` ({prefix})",
+                        pool.name.value
                     ),
-                    address.span.clone(),
+                    span.clone(),
                     format!("{which} address"),
                 ));
             }

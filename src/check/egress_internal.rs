@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use ipnet::Ipv4Net;
 
-use super::PrefixIndex;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::intervals::PrefixIndex;
 use crate::model::{Egress, HostId, Model, Spanned, Vm};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {

@@ -52,13 +52,11 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             .chain(host.attachments.iter().map(|a| &a.interface))
         {
             if let Some(first) = seen.insert(&name.value, name) {
+                let (interface, host) = (&name.value, &host.name.value);
                 out.push(
                     Diagnostic::new(
                         Code::InterfaceUsedTwice,
-                        format!(
-                            "interface `{}` is used twice on host `{}`",
-                            name.value, host.name.value
-                        ),
+                        format!("interface `{interface}` is used twice on host `{host}`"),
                         name.span.clone(),
                         "used again",
                     )

@@ -30,7 +30,6 @@ mod vm_mac;
 mod vm_public;
 mod vm_via;
 
-use ipnet::Ipv4Net;
 use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
@@ -67,66 +66,42 @@ const RULES: &[Rule] = &[
     unused_address::check,
 ];
 
+/// A model that passed every rule: what planning requires. The field is private
+/// to this module, so [`run`] is the only way to make one, and `plan` and
+/// `trace` cannot be handed a model with errors.
+#[derive(Debug)]
+pub struct CheckedModel(Model);
+
+impl std::ops::Deref for CheckedModel {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        &self.0
+    }
+}
+
 /// Runs every rule. Rules only read the model, so they run side by side on all
 /// cores (each into its own list); the order they report in does not matter,
-/// since diagnostics are sorted afterwards.
-pub fn run(model: &Model, diagnostics: &mut Diagnostics) {
-    if limits::check(model, diagnostics) {
-        return;
+/// since diagnostics are sorted afterwards. The model comes back checked when
+/// `diagnostics` (with what earlier stages reported) holds no error.
+pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> {
+    if limits::check(&model, diagnostics) {
+        return None;
     }
     let found: Vec<Diagnostics> = RULES
         .par_iter()
         .map(|rule| {
             let mut found = Diagnostics::default();
-            rule(model, &mut found);
+            rule(&model, &mut found);
             found
         })
         .collect();
     for found in found {
         diagnostics.append(found);
     }
+    (!diagnostics.has_errors()).then_some(CheckedModel(model))
 }
 
-/// The rules that judge the plan's own decisions. Planning needs a model free of
-/// errors, so these run after [`run`] found none, on the plan of every host.
-pub fn run_on_plan(model: &Model, plan: &Plan, diagnostics: &mut Diagnostics) {
+/// The rules that judge the plan's own decisions, on the plan of every host.
+pub fn run_on_plan(model: &CheckedModel, plan: &Plan, diagnostics: &mut Diagnostics) {
     shadowed_egress::check(model, plan, diagnostics);
-}
-
-/// Two prefixes overlap exactly when one contains the other.
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(b) || b.contains(a)
-}
-
-/// Answers "does any stored prefix overlap this one?" in O(log n + prefix length),
-/// so checks stay linear-ish on topologies with 100k VMs.
-struct PrefixIndex<'a, T> {
-    by_network: Vec<(Ipv4Net, &'a T)>,
-    exact: std::collections::HashMap<Ipv4Net, &'a T>,
-}
-
-impl<'a, T> PrefixIndex<'a, T> {
-    fn new(items: impl IntoIterator<Item = (Ipv4Net, &'a T)>) -> Self {
-        let mut by_network: Vec<_> = items.into_iter().collect();
-        by_network.sort_by_key(|(net, _)| (net.network(), net.prefix_len()));
-        let exact = by_network.iter().map(|(net, item)| (*net, *item)).collect();
-        PrefixIndex { by_network, exact }
-    }
-
-    /// A stored prefix that contains `prefix` or lies inside it.
-    fn overlapping(&self, prefix: &Ipv4Net) -> Option<&'a T> {
-        let containing = (0..=prefix.prefix_len()).find_map(|len| {
-            let supernet = Ipv4Net::new(prefix.network(), len).ok()?.trunc();
-            self.exact.get(&supernet).copied()
-        });
-        containing.or_else(|| {
-            let first = self
-                .by_network
-                .partition_point(|(net, _)| net.network() < prefix.network());
-            self.by_network
-                .get(first)
-                .filter(|(net, _)| net.network() <= prefix.broadcast())
-                .map(|(_, item)| *item)
-        })
-    }
 }

@@ -7,7 +7,7 @@ use crate::model::Model;
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for (i, a) in model.pools.iter().enumerate() {
         for b in &model.pools[i + 1..] {
-            if super::overlaps(&a.prefix, &b.prefix) {
+            if crate::intervals::prefixes_overlap(&a.prefix, &b.prefix) {
                 out.push(
                     Diagnostic::new(
                         Code::PoolOverlap,

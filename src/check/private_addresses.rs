@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::intervals::{self, Range};
 use crate::model::Model;
-use crate::plan::ranges::{self, Range};
 
 /// A help text lists this many of a project's networks.
 const SHOWN_NETWORKS: usize = 8;
@@ -16,7 +16,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     let networks: Vec<Vec<Range>> = model
         .projects
         .iter()
-        .map(|p| ranges::merge(p.networks.iter().map(|n| Range::of(n)).collect()))
+        .map(|p| intervals::merge(p.networks.iter().map(|n| Range::of(n)).collect()))
         .collect();
     let mut on_host = HashMap::new();
     for vm in &model.vms {
@@ -39,7 +39,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         }
         let project = model.project(vm.project);
         if !project.networks.is_empty()
-            && !ranges::any_contains(&networks[vm.project.0], vm.address.value)
+            && !intervals::any_contains(&networks[vm.project.0], vm.address.value)
         {
             let mut networks: Vec<String> = project
                 .networks
@@ -80,7 +80,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             if let Some(pool) = model
                 .pools
                 .iter()
-                .position(|p| super::overlaps(&p.prefix, network))
+                .position(|p| intervals::prefixes_overlap(&p.prefix, network))
             {
                 let what = format!("project `{}` network {}", project.name.value, network.value);
                 out.push(inside_pool(

@@ -12,18 +12,17 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         .flat_map(|vm| vm.public.iter().map(|p| p.value))
         .collect();
     for project in &model.projects {
+        let name = &project.name.value;
         for address in project
             .addresses
             .iter()
             .filter(|a| !used.contains(&a.value))
         {
+            let value = address.value;
             out.push(
                 Diagnostic::new(
                     Code::UnusedAddress,
-                    format!(
-                        "{} is allocated to project `{}` but no VM uses it",
-                        address.value, project.name.value
-                    ),
+                    format!("{value} is allocated to project `{name}` but no VM uses it"),
                     address.span.clone(),
                     "unused",
                 )

@@ -15,36 +15,29 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         .collect();
     let mut users = HashMap::new();
     for vm in &model.vms {
-        let project = model.project(vm.project);
+        let project = &model.project(vm.project).name.value;
+        let name = &vm.name.value;
         let mut pools_seen = HashMap::new();
         for public in &vm.public {
-            if !allocated.contains(&(vm.project, public.value)) {
+            let address = public.value;
+            if !allocated.contains(&(vm.project, address)) {
                 out.push(
                     Diagnostic::new(
                         Code::PublicNotAllocated,
                         format!(
-                            "VM `{}` uses {}, which is not allocated to project `{}`",
-                            vm.name.value, public.value, project.name.value
+                            "VM `{name}` uses {address}, which is not allocated to project `{project}`"
                         ),
                         public.span.clone(),
                         "not in the project's addresses",
                     )
-                    .help(format!(
-                        "add it to projects.{}.addresses",
-                        project.name.value
-                    )),
+                    .help(format!("add it to projects.{project}.addresses")),
                 );
             }
-            if let Some((other, span)) =
-                users.insert(public.value, (&vm.name.value, public.span.clone()))
-            {
+            if let Some((other, span)) = users.insert(address, (name, public.span.clone())) {
                 out.push(
                     Diagnostic::new(
                         Code::PublicUsedTwice,
-                        format!(
-                            "{} is used by VMs `{other}` and `{}`",
-                            public.value, vm.name.value
-                        ),
+                        format!("{address} is used by VMs `{other}` and `{name}`"),
                         public.span.clone(),
                         "used again",
                     )
@@ -58,8 +51,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     Diagnostic::new(
                         Code::SamePoolTwice,
                         format!(
-                            "VM `{}` has two addresses from pool `{}`",
-                            vm.name.value,
+                            "VM `{name}` has two addresses from pool `{}`",
                             model.pool(pool).name.value
                         ),
                         public.span.clone(),

@@ -33,10 +33,19 @@ impl<T> std::ops::Deref for Spanned<T> {
     }
 }
 
+/// Ids are indices into the model's vectors; only the crate makes them, so every
+/// id a caller holds names an entity that exists.
 macro_rules! index {
     ($($name:ident),*) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(pub usize);
+        pub struct $name(pub(crate) usize);
+
+        impl $name {
+            /// The position in the model's vector of this kind (name order).
+            pub fn index(self) -> usize {
+                self.0
+            }
+        }
     )*};
 }
 index!(UplinkId, PoolId, HostId, ProjectId, VmId);
@@ -210,6 +219,10 @@ impl Model {
             .iter()
             .position(|h| h.name.value == name)
             .map(HostId)
+    }
+
+    pub fn host_ids(&self) -> impl Iterator<Item = HostId> + '_ {
+        (0..self.hosts.len()).map(HostId)
     }
 
     pub fn vm_ids(&self) -> impl Iterator<Item = VmId> + '_ {

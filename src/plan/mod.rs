@@ -7,17 +7,16 @@
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
 
-pub mod ranges;
-
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use crate::check::CheckedModel;
 use crate::diagnostic::Span;
+use crate::intervals::{self, Painting, Range};
 use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, UplinkId, Via, Vm};
-use ranges::{Painting, Range};
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -194,7 +193,7 @@ impl HostPlan {
     /// order the nft ruleset uses: internal, egress ranges, default, then the
     /// DNAT of a public address of this host's VMs, which keeps the packet home.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
-        if ranges::any_contains(&self.internal, destination) {
+        if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
         }
         let d = u32::from(destination);
@@ -220,9 +219,8 @@ impl HostPlan {
     }
 }
 
-/// Builds the plan of every host. The model must have passed `check` without
-/// errors.
-pub fn plan(model: &Model) -> Plan {
+/// Builds the plan of every host.
+pub fn plan(model: &CheckedModel) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
     let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
     for vm in &model.vms {
@@ -268,14 +266,14 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
     uplinks.sort_by_key(|u| u.id);
     let attached: Vec<UplinkId> = host.attachments.iter().map(|a| a.uplink).collect();
 
-    let sources = ranges::merge(
+    let sources = intervals::merge(
         vms.iter()
             .map(|vm| Range::single(vm.address.value))
             .collect(),
     );
     let mut internal = project_networks.to_vec();
     internal.extend_from_slice(&sources);
-    let internal = ranges::merge(internal);
+    let internal = intervals::merge(internal);
     let mut mac_bindings: Vec<(Ipv4Addr, Mac)> = vms
         .iter()
         .filter_map(|vm| Some((vm.address.value, vm.mac.as_ref()?.value)))
@@ -406,14 +404,7 @@ fn flatten(
             painting.paint(Range::of(&entry.to), decision);
         }
     }
-    let holes: Vec<Range> = painting
-        .segments()
-        .flat_map(|segment| ranges::overlapping(internal, segment))
-        .copied()
-        .collect();
-    for hole in holes {
-        painting.cut(hole);
-    }
+    painting.cut(internal);
     painting.into_ranges()
 }
 

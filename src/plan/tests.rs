@@ -1,50 +1,33 @@
-//! Flattening: nested prefixes, VM vs project scope, defaults, internal carve-outs.
+//! Flattening: nested prefixes, VM vs project scope, defaults, internal destinations.
 
 use std::net::Ipv4Addr;
 
 use super::*;
 use crate::diagnostic::Source;
 
-const BASE: &str = r#"
-version = 1
-[uplinks.isp-a]
-id = 1
-[uplinks.isp-b]
-id = 2
+const BASE: &str = include_str!("../../tests/fixtures/base.toml");
+
+/// A third uplink and pool on net1, appended after the VM.
+const POOL_C: &str = r#"
 [uplinks.isp-c]
 id = 3
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "203.0.113.0/24"
 [pools.pool-c]
 uplink = "isp-c"
-prefix = "192.0.2.0/24"
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-[hosts.net1.uplinks.isp-b]
-interface = "up-b"
-address = "198.18.0.6/30"
-gateway = "198.18.0.5"
+prefix = "100.127.0.0/24"
 [hosts.net1.uplinks.isp-c]
 interface = "up-c"
 address = "198.18.0.10/30"
 gateway = "198.18.0.9"
-[projects.acme]
-pools = ["pool-a", "pool-b", "pool-c"]
-addresses = ["198.51.100.7", "203.0.113.9", "192.0.2.7"]
-networks = ["10.0.0.0/24"]
 "#;
 
-/// The base topology with `project` lines added to project acme and `extra` after it.
-fn plan_with(project: &str, extra: &str) -> Plan {
-    let source = Source::new("test.toml", format!("{BASE}{project}\n{extra}"));
+/// The base fixture with pool-c: project acme's default replaced by `project`
+/// lines, `vm` lines added to its VM web-1, which has an address in every pool.
+fn plan_with(project: &str, vm: &str) -> Plan {
+    let text = BASE
+        .replacen("default = \"pool-a\"\n", &format!("{project}\n"), 1)
+        .replace("\"pool-b\"]", "\"pool-b\", \"pool-c\"]")
+        .replace("\"203.0.113.9\"]", "\"203.0.113.9\", \"100.127.0.7\"]");
+    let source = Source::new("test.toml", format!("{text}{vm}\n{POOL_C}"));
     let validated = match crate::validate(&source) {
         Ok(validated) => validated,
         Err(diagnostics) => panic!(
@@ -52,7 +35,7 @@ fn plan_with(project: &str, extra: &str) -> Plan {
             crate::diagnostic::render_human(&source, &diagnostics, 100)
         ),
     };
-    validated.plan
+    validated.into_parts().1
 }
 
 /// The public address a packet from the only VM to `destination` leaves with.
@@ -64,47 +47,31 @@ fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     }
 }
 
-const VM: &str = r#"
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "203.0.113.9", "192.0.2.7"]
-"#;
-
 #[test]
 fn longest_prefix_wins_across_nesting() {
     let plan = plan_with(
         "",
-        &format!(
-            "{VM}default = \"pool-a\"\negress = [{{ to = \"100.64.0.0/10\", via = \"pool-b\" }}, {{ to = \"100.65.0.0/16\", via = \"pool-c\" }}, {{ to = \"100.65.1.0/24\", via = \"pool-a\" }}]\n"
-        ),
+        r#"default = "pool-a"
+egress = [
+  { to = "100.64.0.0/10", via = "pool-b" },
+  { to = "100.65.0.0/16", via = "pool-c" },
+  { to = "100.65.1.0/24", via = "pool-a" },
+]"#,
     );
-    assert_eq!(
-        egress(&plan, "100.64.0.1"),
-        Some("203.0.113.9".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.0.1"),
-        Some("192.0.2.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.1.1"),
-        Some("198.51.100.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.65.2.1"),
-        Some("192.0.2.7".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "100.127.255.255"),
-        Some("203.0.113.9".parse().unwrap())
-    );
-    assert_eq!(
-        egress(&plan, "8.8.8.8"),
-        Some("198.51.100.7".parse().unwrap()),
-        "default"
-    );
+    for (destination, public) in [
+        ("100.64.0.1", "203.0.113.9"),
+        ("100.65.0.1", "100.127.0.7"),
+        ("100.65.1.1", "198.51.100.7"),
+        ("100.65.2.1", "100.127.0.7"),
+        ("100.127.255.255", "203.0.113.9"),
+        ("8.8.8.8", "198.51.100.7"),
+    ] {
+        assert_eq!(
+            egress(&plan, destination),
+            Some(public.parse().unwrap()),
+            "{destination}"
+        );
+    }
     // The /10 is split around the /16 into disjoint, sorted ranges.
     let ranges: Vec<_> = plan.hosts[0].vms[0]
         .egress
@@ -119,7 +86,7 @@ fn longest_prefix_wins_across_nesting() {
 fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
     let plan = plan_with(
         r#"egress = [{ to = "100.65.0.0/16", via = "pool-c" }, { to = "100.65.7.0/24", via = "pool-c" }]"#,
-        &format!("{VM}egress = [{{ to = \"100.65.0.0/16\", via = \"203.0.113.9\" }}]\n"),
+        r#"egress = [{ to = "100.65.0.0/16", via = "203.0.113.9" }]"#,
     );
     assert_eq!(
         egress(&plan, "100.65.0.1"),
@@ -128,7 +95,7 @@ fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
     );
     assert_eq!(
         egress(&plan, "100.65.7.1"),
-        Some("192.0.2.7".parse().unwrap()),
+        Some("100.127.0.7".parse().unwrap()),
         "longer project /24 wins"
     );
     let host = &plan.hosts[0];
@@ -145,22 +112,19 @@ fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
 
 #[test]
 fn vm_default_beats_project_default_and_none_is_unhandled() {
-    let plan_vm = plan_with(
-        "default = \"pool-b\"",
-        &format!("{VM}default = \"192.0.2.7\"\n"),
-    );
+    let plan_vm = plan_with("default = \"pool-b\"", "default = \"100.127.0.7\"\n");
     assert_eq!(
         egress(&plan_vm, "8.8.8.8"),
-        Some("192.0.2.7".parse().unwrap())
+        Some("100.127.0.7".parse().unwrap())
     );
 
-    let plan_project = plan_with("default = \"pool-b\"", VM);
+    let plan_project = plan_with("default = \"pool-b\"", "");
     assert_eq!(
         egress(&plan_project, "8.8.8.8"),
         Some("203.0.113.9".parse().unwrap())
     );
 
-    let plan_none = plan_with("", VM);
+    let plan_none = plan_with("", "");
     let host = &plan_none.hosts[0];
     assert_eq!(
         host.outcome(&host.vms[0], "8.8.8.8".parse().unwrap()),
@@ -169,10 +133,10 @@ fn vm_default_beats_project_default_and_none_is_unhandled() {
 }
 
 #[test]
-fn internal_destinations_are_carved_out() {
-    // Another project's network inside the VM's /8 egress entry would be an error
-    // (SY0502), so carve-outs are checked on the host's internal ranges directly.
-    let plan = plan_with("", &format!("{VM}default = \"pool-a\"\n"));
+fn internal_destinations_are_never_nated() {
+    // An egress entry over an internal range is an error (SY0502), so the plan
+    // never cuts a valid entry: how the cut works is tested in `intervals`.
+    let plan = plan_with("", "default = \"pool-a\"\n");
     let host = &plan.hosts[0];
     assert_eq!(
         host.outcome(&host.vms[0], "10.0.0.9".parse().unwrap()),
@@ -182,42 +146,11 @@ fn internal_destinations_are_carved_out() {
         host.internal,
         vec![Range::of(&"10.0.0.0/24".parse().unwrap())]
     );
-
-    let mut painting = Painting::new();
-    painting.paint(Range::of(&"0.0.0.0/0".parse().unwrap()), 'x');
-    let internal = ranges::merge(vec![
-        Range::of(&"10.0.0.0/24".parse().unwrap()),
-        Range::single("172.16.0.1".parse().unwrap()),
-    ]);
-    let holes: Vec<Range> = painting
-        .segments()
-        .flat_map(|s| ranges::overlapping(&internal, s))
-        .copied()
-        .collect();
-    for hole in holes {
-        painting.cut(hole);
-    }
-    let left: Vec<_> = painting
-        .into_ranges()
-        .into_iter()
-        .map(|(r, _)| (r.first_address(), r.last_address()))
-        .collect();
-    assert_eq!(
-        left,
-        vec![
-            ("0.0.0.0".parse().unwrap(), "9.255.255.255".parse().unwrap()),
-            ("10.0.1.0".parse().unwrap(), "172.16.0.0".parse().unwrap()),
-            (
-                "172.16.0.2".parse().unwrap(),
-                "255.255.255.255".parse().unwrap()
-            ),
-        ]
-    );
 }
 
 #[test]
 fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
-    let plan = plan_with("", &format!("{VM}default = \"pool-c\"\n"));
+    let plan = plan_with("", "default = \"pool-c\"\n");
     let host = &plan.hosts[0];
     let decision = host.vms[0].default.as_ref().unwrap();
     assert_eq!(decision.uplink, "isp-c");
@@ -231,7 +164,7 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let pool_c = host.pools.iter().find(|p| p.name == "pool-c").unwrap();
     assert_eq!(
         pool_c.snat,
-        vec![("10.0.0.5".parse().unwrap(), "192.0.2.7".parse().unwrap())]
+        vec![("10.0.0.5".parse().unwrap(), "100.127.0.7".parse().unwrap())]
     );
 }
 

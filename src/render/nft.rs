@@ -7,7 +7,8 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use super::{Header, hex};
-use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan, ranges::Range};
+use crate::intervals::Range;
+use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use switchyard::check::CheckedModel;
 use switchyard::model::Model;
 
 use super::{Netns, example_source, run_ok};
@@ -15,10 +16,11 @@ use super::{Netns, example_source, run_ok};
 pub const TOPOLOGY: &str = "examples/multi-host.toml";
 pub const HOST: &str = "net2";
 
-pub fn model() -> Model {
+pub fn model() -> CheckedModel {
     switchyard::validate(&example_source(Path::new(TOPOLOGY)))
         .unwrap_or_else(|_| panic!("{TOPOLOGY} is valid"))
-        .model
+        .into_parts()
+        .0
 }
 
 /// The interfaces `host`'s artifacts name: its LAN interfaces and uplinks.

@@ -9,6 +9,37 @@ pub mod deploy;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `tests/fixtures/base.toml`: the small valid topology that tests splice one
+/// change into.
+pub const BASE: &str = include_str!("../fixtures/base.toml");
+
+/// `text` with each `(from, to)` replaced once, in order; every `from` must occur
+/// (a test whose change no longer applies must fail, not test the base).
+pub fn splice(text: &str, replacements: &[(&str, &str)]) -> String {
+    replacements
+        .iter()
+        .fold(text.to_owned(), |text, (from, to)| {
+            assert!(text.contains(from), "`{from}` is not in the topology");
+            text.replacen(from, to, 1)
+        })
+}
+
+/// The base fixture with a second VM in project acme, web-2, at `address` on
+/// `host`, with the public address 198.51.100.8 (in pool-a).
+pub fn base_with_web_2(host: &str, address: &str) -> String {
+    let text = splice(
+        BASE,
+        &[(
+            "\"203.0.113.9\"]\nnetworks",
+            "\"203.0.113.9\", \"198.51.100.8\"]\nnetworks",
+        )],
+    );
+    format!(
+        "{text}\n[vms.web-2]\nproject = \"acme\"\nhost = \"{host}\"\naddress = \"{address}\"\n\
+         public = [\"198.51.100.8\"]\n"
+    )
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,6 +53,37 @@ pub fn repo_path(relative: &str) -> PathBuf {
 /// The switchyard binary built for this test run.
 pub fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
+}
+
+/// Runs `command` with `input` on its standard input and collects its output.
+/// The input is written from a thread of its own, so a child that writes much
+/// before it has read everything cannot deadlock; one that exits without reading
+/// it all closes the pipe, and that error is ignored.
+pub fn output_with_input(command: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("writer thread");
+    output
+}
+
+/// Asserts that `output` is a failure with exit code `code` that printed nothing
+/// on stdout; returns its stderr.
+pub fn failed(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    assert!(output.stdout.is_empty(), "{}", describe(output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Runs `command` and panics with its output unless it exits 0; returns stdout.
@@ -124,15 +186,45 @@ impl Drop for Netns {
 /// The valid examples, `examples/*.toml` (not `examples/invalid/`), relative to the
 /// repository root and sorted; a new example is picked up without editing a test.
 pub fn valid_examples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path("examples"))
-        .unwrap_or_else(|e| panic!("cannot list examples/: {e}"))
+    toml_files_in("examples")
+}
+
+/// The `*.toml` files in `dir` (relative to the repository root, and so are the
+/// paths returned), sorted; never none.
+pub fn toml_files_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
         .map(|entry| entry.expect("directory entry").path())
         .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "toml"))
-        .map(|path| Path::new("examples").join(path.file_name().expect("file name")))
+        .map(|path| Path::new(dir).join(path.file_name().expect("file name")))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no examples/*.toml");
+    assert!(!files.is_empty(), "no {dir}/*.toml");
     files
+}
+
+/// The plan of every host of a valid topology.
+pub fn plan(source: &switchyard::diagnostic::Source) -> switchyard::plan::Plan {
+    switchyard::validate(source)
+        .unwrap_or_else(|_| panic!("{} is valid", source.name))
+        .into_parts()
+        .1
+}
+
+/// Fails with a diff unless the checked-in file `relative` is exactly `generated`;
+/// `regenerate` is the command that rewrites it.
+pub fn assert_checked_in(relative: &str, generated: &str, regenerate: &str) {
+    let path = repo_path(relative);
+    let on_disk = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run `{regenerate}`", path.display()));
+    if on_disk != generated {
+        let diff = similar::TextDiff::from_lines(&on_disk, generated)
+            .unified_diff()
+            .context_radius(2)
+            .header(relative, "generated")
+            .to_string();
+        panic!("{relative} is out of date; run `{regenerate}`\n\n{diff}");
+    }
 }
 
 /// `examples/two-isps.toml` → `two-isps`.

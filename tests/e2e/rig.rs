@@ -28,7 +28,6 @@
 //!   gets that MAC.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
@@ -543,19 +542,7 @@ fn sysctl(ns: &Netns, settings: &[&str]) {
 }
 
 fn with_input(command: &mut Command, input: &str) -> String {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("wait");
+    let output = crate::common::output_with_input(command, input.as_bytes());
     assert!(
         output.status.success(),
         "{command:?} failed on\n{input}\n{}",
