@@ -23,11 +23,30 @@ gateway = "198.18.0.9"
 /// The base fixture with pool-c: project acme's default replaced by `project`
 /// lines, `vm` lines added to its VM web-1, which has an address in every pool.
 fn plan_with(project: &str, vm: &str) -> Plan {
-    let text = BASE
+    let text = with_pool_c(BASE)
         .replacen("default = \"pool-a\"\n", &format!("{project}\n"), 1)
-        .replace("\"pool-b\"]", "\"pool-b\", \"pool-c\"]")
         .replace("\"203.0.113.9\"]", "\"203.0.113.9\", \"100.127.0.7\"]");
-    let source = Source::new("test.toml", format!("{text}{vm}\n{POOL_C}"));
+    plan_of(format!("{text}{vm}\n{POOL_C}"))
+}
+
+/// The base fixture with pool-c and project acme's address in it, but its VMs
+/// replaced by `vms`.
+fn plan_with_vms(vms: &str) -> Plan {
+    let without_vms = &BASE[..BASE.find("[vms.web-1]").expect("the fixture has web-1")];
+    let text = with_pool_c(without_vms).replace(
+        "addresses = [\"198.51.100.7\", \"203.0.113.9\"]",
+        "addresses = [\"198.51.100.7\", \"203.0.113.9\", \"100.127.0.7\"]",
+    );
+    plan_of(format!("{text}{vms}\n{POOL_C}"))
+}
+
+/// Project acme may use pool-c too.
+fn with_pool_c(text: &str) -> String {
+    text.replace("\"pool-b\"]", "\"pool-b\", \"pool-c\"]")
+}
+
+fn plan_of(text: String) -> Plan {
+    let source = Source::new("test.toml", text);
     let validated = match crate::validate(&source) {
         Ok(validated) => validated,
         Err(diagnostics) => panic!(
@@ -184,17 +203,14 @@ const WEB_1: &str = r#"
 project = "acme"
 host = "net1"
 address = "10.0.0.5"
-public = ["198.51.100.7", "192.0.2.7"]
+public = ["198.51.100.7", "100.127.0.7"]
 "#;
 
 #[test]
 fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
-    let plan = plan_with(
-        "",
-        &format!(
-            "{WEB_1}default = \"pool-c\"\negress = [{{ to = \"203.0.113.0/24\", via = \"pool-a\" }}]\n{WEB_2}"
-        ),
-    );
+    let plan = plan_with_vms(&format!(
+        "{WEB_1}default = \"pool-c\"\negress = [{{ to = \"203.0.113.0/24\", via = \"pool-a\" }}]\n{WEB_2}"
+    ));
     let host = &plan.hosts[0];
     let [web_1, web_2] = &host.vms[..] else {
         panic!("two VMs")
@@ -210,7 +226,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
         Some("198.51.100.7".parse().unwrap())
     );
     // web-2 has no egress decision at all: the host's LAN address (masquerade).
-    let Outcome::Hairpin { receiver, source } = host.outcome(web_2, "192.0.2.7".parse().unwrap())
+    let Outcome::Hairpin { receiver, source } = host.outcome(web_2, "100.127.0.7".parse().unwrap())
     else {
         panic!("web-2 → web-1's public address hairpins")
     };
@@ -224,7 +240,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
 
 #[test]
 fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
-    let plan = plan_with("", &format!("{WEB_1}{WEB_2}"));
+    let plan = plan_with_vms(&format!("{WEB_1}{WEB_2}"));
     let host = &plan.hosts[0];
     let address = |text: &str| text.parse::<Ipv4Addr>().unwrap();
     assert_eq!(
@@ -241,7 +257,7 @@ fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
     assert_eq!(
         host.dnat,
         vec![
-            (address("192.0.2.7"), address("10.0.0.5")),
+            (address("100.127.0.7"), address("10.0.0.5")),
             (address("198.51.100.7"), address("10.0.0.5")),
             (address("203.0.113.9"), address("10.0.0.6")),
         ]
