@@ -151,7 +151,8 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 Edge::Acl(quota),
             );
         }
-        if let Some(default) = &project.default {
+        // Lists draw their preferred pool; fallbacks are failover's business.
+        if let Some(default) = project.default.first() {
             edge(
                 &mut graph,
                 Node::Project(p),
@@ -162,7 +163,7 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
         let egress: BTreeSet<_> = project
             .egress
             .iter()
-            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value)?)))
             .collect();
         for (to, pool) in egress {
             edge(
@@ -184,13 +185,13 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 edge(&mut graph, node, Node::Pool(pool), Edge::Public(address));
             }
         }
-        if let Some(pool) = vm.default.as_ref().and_then(|d| via_pool(model, d.value)) {
+        if let Some(pool) = vm.default.first().and_then(|d| via_pool(model, d.value)) {
             edge(&mut graph, node, Node::Pool(pool), Edge::Default);
         }
         let egress: BTreeSet<_> = vm
             .egress
             .iter()
-            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value)?)))
             .collect();
         for (to, pool) in egress {
             edge(&mut graph, node, Node::Pool(pool), Edge::Egress(to));

@@ -9,6 +9,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod graph;
 pub mod model;
+pub mod monitor;
 pub mod plan;
 pub mod raw;
 pub mod render;

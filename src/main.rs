@@ -1,7 +1,9 @@
-//! The command line. This file and `output_dir.rs` (how `build` replaces its
-//! output directory) are the only ones that touch the file system or the
+//! The command line. This file, `output_dir.rs` (how `build` replaces its
+//! output directory) and `monitor_loop.rs` (the failover daemon's sockets and
+//! commands) are the only ones that touch the file system, the network or the
 //! terminal; everything they call is pure.
 
+mod monitor_loop;
 mod output_dir;
 
 use std::io::{Read, Write};
@@ -75,6 +77,9 @@ enum Command {
         /// The destination address.
         #[arg(long)]
         to: std::net::Ipv4Addr,
+        /// Answer as if this uplink were down (repeatable; needs [failover]).
+        #[arg(long, value_name = "UPLINK")]
+        down: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -106,6 +111,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
     },
+    /// Watch the uplinks' health and fail over (runs until SIGTERM).
+    ///
+    /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
+    /// every uplink through itself, keeps set `down_uplinks` of table inet
+    /// switchyard in line with what it measures and logs every transition to
+    /// stderr. Needs CAP_NET_RAW and CAP_NET_ADMIN, nft and conntrack.
+    Monitor { config: PathBuf },
     /// Print the JSON schema of the topology file (or of a build's manifest.json).
     Schema {
         /// Print the schema of manifest.json instead (schema/manifest.schema.json).
@@ -148,8 +160,10 @@ fn main() -> ExitCode {
             topology,
             from,
             to,
+            down,
             format,
-        } => run(|| trace(&topology, &from, to, format)),
+        } => run(|| trace(&topology, &from, to, &down, format)),
+        Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Completions { shell } => run(|| {
             // clap_complete panics when its writer fails: generate into memory.
@@ -264,6 +278,19 @@ fn failure(source: &Source, error: BuildError) -> Failure {
     }
 }
 
+fn monitor(path: &Path) -> Result<ExitCode, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let config = serde_json::from_str(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a switchyard monitor.json: {e}",
+            path.display()
+        ))
+    })?;
+    monitor_loop::run(config).map_err(Failure::Usage)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn graph(path: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
     let source = read_topology(path, Format::Human)?;
     let (dot, warnings) = switchyard::graph_dot(&source, host).map_err(|e| failure(&source, e))?;
@@ -363,6 +390,7 @@ fn trace(
     path: &Path,
     from: &str,
     to: std::net::Ipv4Addr,
+    down: &[String],
     format: Format,
 ) -> Result<ExitCode, Failure> {
     let source = read_topology(path, format)?;
@@ -375,7 +403,7 @@ fn trace(
     };
     report(&source, &tracer.warnings, Format::Human)?;
     let trace = tracer
-        .trace(from, to)
+        .trace(from, to, down)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     print_stdout(match format {
         Format::Human => trace.to_human(),

@@ -90,6 +90,22 @@ pub struct Topology {
     /// Virtual machines: one private address, public addresses, egress preferences.
     #[serde(default)]
     pub vms: Named<Vm>,
+    /// Uplink health checks and failover; without it nothing is monitored.
+    pub failover: Option<Sp<Failover>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    /// Time between two probe rounds of an uplink, e.g. "200ms" or "1s"
+    /// (10ms to 60s); default "200ms".
+    pub interval: Option<Sp<String>>,
+    /// Consecutive failed rounds after which an uplink is down; default 3.
+    #[schemars(range(min = 1, max = 1000))]
+    pub down_after: Option<Sp<i64>>,
+    /// Consecutive good rounds after which a down uplink is up again; default 5.
+    #[schemars(range(min = 1, max = 1000))]
+    pub up_after: Option<Sp<i64>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -140,6 +156,10 @@ pub struct Attachment {
     pub gateway: Sp<String>,
     /// Present when `interface` is a VLAN on another interface.
     pub vlan: Option<Sp<Vlan>>,
+    /// ICMP echo targets that tell whether the uplink works (with `[failover]`);
+    /// default: the gateway.
+    #[serde(default)]
+    pub probe: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -172,8 +192,9 @@ pub struct Project {
     /// At most N addresses from a pool, keyed by pool name.
     #[serde(default)]
     pub quota: BTreeMap<Sp<String>, Sp<i64>>,
-    /// Project-wide default egress: a pool name.
-    pub default: Option<Sp<String>>,
+    /// Project-wide default egress: a pool name, or pool names in order of
+    /// preference (failover).
+    pub default: Option<Sp<OneOrMany>>,
     /// Project-wide egress preferences; `via` names a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
@@ -190,8 +211,9 @@ pub struct Vm {
     /// Public addresses, at most one from each pool.
     #[serde(default)]
     pub public: Vec<Sp<String>>,
-    /// Default egress: one of this VM's public addresses, or a pool name.
-    pub default: Option<Sp<String>>,
+    /// Default egress: one of this VM's public addresses or a pool name, or a list
+    /// of them in order of preference (failover).
+    pub default: Option<Sp<OneOrMany>>,
     /// Per-destination preferences; `via` is a public address of this VM or a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
@@ -202,52 +224,55 @@ pub struct Vm {
 #[serde(deny_unknown_fields)]
 pub struct Egress {
     /// Destination prefix, or a list of them.
-    pub to: Sp<Destinations>,
-    /// A public address or a pool name.
-    pub via: Sp<String>,
+    pub to: Sp<OneOrMany>,
+    /// A public address or a pool name, or a list of them in order of preference
+    /// (failover).
+    pub via: Sp<OneOrMany>,
 }
 
-/// `to = "100.65.0.0/16"` or `to = ["100.66.0.0/16", "100.67.0.0/16"]`.
+/// A string or an array of strings: `to = "100.65.0.0/16"` or `to =
+/// ["100.66.0.0/16", "100.67.0.0/16"]`; `via = "pool-b"` or `via = ["pool-b",
+/// "pool-a"]`.
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
-pub enum Destinations {
+pub enum OneOrMany {
     One(String),
     Many(Vec<Sp<String>>),
 }
 
-impl Sp<Destinations> {
-    /// Every destination with its own span, so a diagnostic can point at one
-    /// element of a list.
-    pub fn prefixes(&self) -> Vec<Sp<String>> {
+impl Sp<OneOrMany> {
+    /// Every string with its own span, so a diagnostic can point at one element
+    /// of a list.
+    pub fn items(&self) -> Vec<Sp<String>> {
         match self.get() {
-            Destinations::One(one) => vec![Sp::new(one.clone(), self.span())],
-            Destinations::Many(many) => many.clone(),
+            OneOrMany::One(one) => vec![Sp::new(one.clone(), self.span())],
+            OneOrMany::Many(many) => many.clone(),
         }
     }
 }
 
 // Hand-written rather than `#[serde(untagged)]`: untagged enums buffer their input,
 // which loses the spans toml attaches to each list element.
-impl<'de> Deserialize<'de> for Destinations {
+impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DestinationsVisitor;
-        impl<'de> Visitor<'de> for DestinationsVisitor {
-            type Value = Destinations;
+        struct OneOrManyVisitor;
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a prefix string or an array of prefix strings")
+                f.write_str("a string or an array of strings")
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Destinations, E> {
-                Ok(Destinations::One(value.to_owned()))
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(value.to_owned()))
             }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Destinations, S::Error> {
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<OneOrMany, S::Error> {
                 let mut items = Vec::new();
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
-                Ok(Destinations::Many(items))
+                Ok(OneOrMany::Many(items))
             }
         }
-        deserializer.deserialize_any(DestinationsVisitor)
+        deserializer.deserialize_any(OneOrManyVisitor)
     }
 }
 

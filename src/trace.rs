@@ -60,6 +60,21 @@ pub struct Trace {
     pub mark: Option<String>,
     /// The topology entry that decided an outbound SNAT.
     pub decided_by: Option<Entry>,
+    /// Outbound with `[failover]`: that entry's candidates, best first; the
+    /// first whose uplink is up is the one above. Empty (left out of JSON)
+    /// without `[failover]` or for a decision with a single candidate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<TraceCandidate>,
+}
+
+/// One candidate of a decision (docs/semantics.md §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceCandidate {
+    pub pool: String,
+    pub uplink: String,
+    pub public_address: Ipv4Addr,
+    /// Whether the trace takes its uplink as down (`--down`).
+    pub down: bool,
 }
 
 /// A topology entry, located in the file.
@@ -98,6 +113,16 @@ pub enum TraceError {
         "{from} is the public address of VM {vm}; to trace its outbound traffic, use `--from {vm}`"
     )]
     FromPublicAddress { from: Ipv4Addr, vm: String },
+    #[error(
+        "--down: no uplink named `{name}` in the topology{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownUplink {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("--down: the topology has no [failover], so no uplink is ever taken down")]
+    NoFailover,
     #[error(
         "{from} is no VM's private address and {to} is in no public pool: for an outbound \
          trace, `--from` names a VM or its private address (e.g. `--from {example_vm}`); for \
@@ -142,19 +167,30 @@ impl<'s> Tracer<'s> {
     }
 
     /// Traces a packet from `from` (a VM name, a VM's private address, or an
-    /// outside address) to `to`.
-    pub fn trace(&self, from: &str, to: Ipv4Addr) -> Result<Trace, TraceError> {
+    /// outside address) to `to`, as if the uplinks named in `down` were down.
+    pub fn trace(&self, from: &str, to: Ipv4Addr, down: &[String]) -> Result<Trace, TraceError> {
+        if !down.is_empty() && self.model.failover.is_none() {
+            return Err(TraceError::NoFailover);
+        }
+        let uplink_names = || self.model.uplinks.iter().map(|u| &u.name.value);
+        if let Some(unknown) = down.iter().find(|name| !uplink_names().any(|u| u == *name)) {
+            return Err(TraceError::UnknownUplink {
+                name: unknown.clone(),
+                suggestion: crate::diagnostic::closest(unknown, uplink_names()).cloned(),
+            });
+        }
+        let is_down = |uplink: &str| down.iter().any(|name| name == uplink);
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
                 suggestion: crate::diagnostic::closest(from, self.vms().map(|(_, vm)| &vm.name))
                     .cloned(),
             })?;
-            return Ok(self.outbound(host, vm, to));
+            return Ok(self.outbound(host, vm, to, is_down));
         };
         let owners: Vec<_> = self.vms().filter(|(_, vm)| vm.private == address).collect();
         match owners.as_slice() {
-            [(host, vm)] => Ok(self.outbound(host, vm, to)),
+            [(host, vm)] => Ok(self.outbound(host, vm, to, is_down)),
             [] => self.inbound(address, to),
             many => Err(TraceError::AmbiguousAddress {
                 address,
@@ -177,7 +213,13 @@ impl<'s> Tracer<'s> {
         self.vms().find(|(_, vm)| vm.name == name)
     }
 
-    fn outbound(&self, host: &HostPlan, vm: &VmPlan, to: Ipv4Addr) -> Trace {
+    fn outbound(
+        &self,
+        host: &HostPlan,
+        vm: &VmPlan,
+        to: Ipv4Addr,
+        is_down: impl Fn(&str) -> bool,
+    ) -> Trace {
         let base = Trace {
             vm: Some(vm.name.clone()),
             host: Some(host.name.clone()),
@@ -192,6 +234,7 @@ impl<'s> Tracer<'s> {
             table: None,
             mark: None,
             decided_by: None,
+            candidates: Vec::new(),
         };
         match host.outcome(vm, to) {
             Outcome::Internal => Trace {
@@ -200,16 +243,33 @@ impl<'s> Tracer<'s> {
             },
             Outcome::Unhandled => base,
             Outcome::Egress(decision) => {
-                let uplink = attachment(host, &decision.uplink);
+                let chosen = decision.choose(&is_down);
+                let uplink = attachment(host, &chosen.uplink);
+                // Without [failover] nothing is ever down: the first is the answer.
+                let candidates = if self.model.failover.is_some() && decision.candidates.len() > 1 {
+                    decision
+                        .candidates
+                        .iter()
+                        .map(|c| TraceCandidate {
+                            pool: c.pool.clone(),
+                            uplink: c.uplink.clone(),
+                            public_address: c.public,
+                            down: is_down(&c.uplink),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Trace {
                     action: Action::Snat,
-                    public_address: Some(decision.public),
-                    pool: Some(decision.pool.clone()),
-                    uplink: Some(decision.uplink.clone()),
+                    public_address: Some(chosen.public),
+                    pool: Some(chosen.pool.clone()),
+                    uplink: Some(chosen.uplink.clone()),
                     interface: Some(uplink.interface.clone()),
                     table: Some(uplink.table),
-                    mark: Some(hex(decision.mark)),
+                    mark: Some(hex(chosen.mark)),
                     decided_by: Some(self.entry(vm, &decision.decided_by)),
+                    candidates,
                     ..base
                 }
             }
@@ -231,6 +291,7 @@ impl<'s> Tracer<'s> {
             table: None,
             mark: None,
             decided_by: None,
+            candidates: Vec::new(),
         };
         let owner = self.vms().find_map(|(host, vm)| {
             let public = vm.public.iter().find(|p| p.address == to)?;
@@ -361,7 +422,13 @@ impl Trace {
                             .as_ref()
                             .map_or_else(String::new, Entry::describe),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(
+                    (!self.candidates.is_empty())
+                        .then(|| ("candidates", self.describe_candidates())),
+                )
+                .collect(),
             ),
             Action::Internal => (
                 format!("{vm_at} → {to}: internal"),
@@ -425,6 +492,21 @@ impl Trace {
 /// A field the action always sets, as text.
 fn text<T: std::fmt::Display>(value: &Option<T>) -> String {
     value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
+}
+
+impl Trace {
+    /// `pool-b (isp-b, down), pool-a (isp-a)`.
+    fn describe_candidates(&self) -> String {
+        let candidates: Vec<String> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                let down = if c.down { ", down" } else { "" };
+                format!("{} ({}{down})", c.pool, c.uplink)
+            })
+            .collect();
+        candidates.join(", ")
+    }
 }
 
 impl Entry {

@@ -249,13 +249,13 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
         })
         .collect();
     let inbound = tracer
-        .trace(&candidates[0].to_string(), public)
+        .trace(&candidates[0].to_string(), public, &[])
         .expect("traces");
     let Some(vm) = inbound.vm.filter(|_| inbound.action == Action::Dnat) else {
         return (candidates[0], false);
     };
     let conflicting = candidates.iter().copied().find(|&source| {
-        let out = tracer.trace(&vm, source).expect("traces");
+        let out = tracer.trace(&vm, source, &[]).expect("traces");
         out.action == Action::Snat && out.uplink != inbound.uplink
     });
     conflicting.map_or((candidates[0], false), |source| (source, true))

@@ -104,7 +104,7 @@ fn human_and_json_output() {
             common::example_source(std::path::Path::new(&format!("examples/{example}.toml")));
         let tracer = Tracer::new(&source).unwrap_or_else(|_| panic!("{example} is valid"));
         let expected = tracer
-            .trace(from, to.parse().expect("address"))
+            .trace(from, to.parse().expect("address"), &[])
             .expect("traces");
         assert_eq!(json, expected.to_json());
         assert_eq!(human, expected.to_human());
@@ -214,7 +214,7 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
     let source = Source::new("same.toml", SAME_PRIVATE_ADDRESS);
     let tracer = Tracer::new(&source).unwrap_or_else(|d| panic!("valid: {d:?}"));
     let error = tracer
-        .trace("10.0.0.5", "9.9.9.9".parse().unwrap())
+        .trace("10.0.0.5", "9.9.9.9".parse().unwrap(), &[])
         .expect_err("ambiguous");
     assert!(matches!(error, TraceError::AmbiguousAddress { .. }));
     assert_eq!(
@@ -226,7 +226,7 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
         ("one", "net1", "198.51.100.7"),
         ("two", "net2", "198.51.100.8"),
     ] {
-        let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap()).unwrap();
+        let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap(), &[]).unwrap();
         assert_eq!(trace.action, Action::Snat);
         assert_eq!(trace.host.as_deref(), Some(host));
         assert_eq!(trace.public_address, Some(public.parse().unwrap()));

@@ -6,6 +6,7 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
+mod failover_alternative;
 mod gateway;
 mod interfaces;
 mod lan;
@@ -17,6 +18,7 @@ mod pool_overlap;
 mod pool_reserved;
 mod private_addresses;
 mod private_unicast;
+mod probe_targets;
 mod quota;
 mod shadowed_egress;
 mod unused_address;
@@ -63,6 +65,8 @@ const RULES: &[Rule] = &[
     no_default::check,
     unused_address::check,
     shadowed_egress::check,
+    probe_targets::check,
+    failover_alternative::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all

@@ -59,7 +59,7 @@ fn plan_with(project: &str, extra: &str) -> Plan {
 fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
-        Outcome::Egress(decision) => Some(decision.public),
+        Outcome::Egress(decision) => Some(decision.first().public),
         Outcome::Internal | Outcome::Unhandled => None,
     }
 }
@@ -220,10 +220,10 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let plan = plan_with("", &format!("{VM}default = \"pool-c\"\n"));
     let host = &plan.hosts[0];
     let decision = host.vms[0].default.as_ref().unwrap();
-    assert_eq!(decision.uplink, "isp-c");
+    assert_eq!(decision.first().uplink, "isp-c");
     // pool-c is the third pool by name → number 3; isp-c has id 3.
-    assert_eq!(decision.mark, 0x0003_0300);
-    assert_eq!(decision.mark & !MARK_MASK, 0);
+    assert_eq!(decision.first().mark, 0x0003_0300);
+    assert_eq!(decision.first().mark & !MARK_MASK, 0);
     assert_eq!(
         host.uplinks.iter().map(|u| u.table).collect::<Vec<_>>(),
         vec![101, 102, 103]
@@ -233,4 +233,76 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
         pool_c.snat,
         vec![("10.0.0.5".parse().unwrap(), "192.0.2.7".parse().unwrap())]
     );
+}
+
+/// The pools of a decision's candidates, in order.
+fn pools(decision: &Decision) -> Vec<&str> {
+    decision
+        .candidates
+        .iter()
+        .map(|c| c.pool.as_str())
+        .collect()
+}
+
+#[test]
+fn candidates_are_the_entry_then_the_vm_default_then_the_project_default_once_each() {
+    let plan = plan_with(
+        r#"default = ["pool-c", "pool-b", "pool-a"]"#,
+        r#"[vms.web]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9"]
+default = ["pool-b"]
+egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]
+"#,
+    );
+    let vm = &plan.hosts[0].vms[0];
+    let (_, entry) = &vm.egress[0];
+    // pool-c is left out: the VM has no address there.
+    assert_eq!(pools(entry), ["pool-a", "pool-b"]);
+    assert_eq!(
+        entry.decided_by.prefix,
+        Some("100.65.0.0/16".parse().unwrap())
+    );
+    let default = vm.default.as_ref().expect("a default");
+    assert_eq!(pools(default), ["pool-b", "pool-a"]);
+    assert_eq!(default.decided_by.scope, Scope::Vm);
+    assert_eq!(vm.failover_uplinks, [1, 2]);
+}
+
+#[test]
+fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first() {
+    let plan = plan_with(
+        r#"default = ["pool-a", "pool-b", "pool-c"]"#,
+        r#"[vms.web]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9", "192.0.2.7"]
+"#,
+    );
+    let default = plan.hosts[0].vms[0].default.as_ref().expect("a default");
+    let chosen = |down: &[&str]| &default.choose(|u| down.contains(&u)).pool;
+    assert_eq!(chosen(&[]), "pool-a");
+    assert_eq!(chosen(&["isp-a"]), "pool-b");
+    assert_eq!(chosen(&["isp-a", "isp-b"]), "pool-c");
+    assert_eq!(chosen(&["isp-b"]), "pool-a");
+    assert_eq!(chosen(&["isp-a", "isp-b", "isp-c"]), "pool-a");
+}
+
+#[test]
+fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
+    let plan = plan_with(
+        r#"default = "pool-a""#,
+        r#"[vms.web]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9"]
+"#,
+    );
+    let vm = &plan.hosts[0].vms[0];
+    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert!(vm.failover_uplinks.is_empty());
 }

@@ -4,6 +4,7 @@
 //! binary, and can be overridden file by file (`--templates DIR`).
 
 mod ip;
+mod monitor;
 mod networkd;
 mod nft;
 
@@ -41,6 +42,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "networkd/vlan-drop-in.conf",
         include_str!("../../templates/networkd/vlan-drop-in.conf"),
+    ),
+    (
+        "systemd/switchyard-monitor.service",
+        include_str!("../../templates/systemd/switchyard-monitor.service"),
     ),
 ];
 
@@ -168,6 +173,20 @@ impl Renderer {
         ];
         for unit in networkd::units(host, &header) {
             artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
+        }
+        if let Some(config) = monitor::config_json(host) {
+            artifacts.push(Artifact {
+                path: format!("{}/monitor.json", host.name),
+                host: host.name.clone(),
+                content: config,
+            });
+            let unit = "systemd/switchyard-monitor.service";
+            artifacts.push(self.artifact(
+                host,
+                unit,
+                unit,
+                monitor::unit_context(host, &header),
+            )?);
         }
         Ok(artifacts)
     }

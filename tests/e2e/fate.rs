@@ -99,8 +99,8 @@ fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
 /// answered.
 pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe) -> Result {
     let trace = match probe {
-        Probe::Out { vm, to } => tracer.trace(vm, *to),
-        Probe::In { from, to } => tracer.trace(&from.to_string(), *to),
+        Probe::Out { vm, to } => tracer.trace(vm, *to, &[]),
+        Probe::In { from, to } => tracer.trace(&from.to_string(), *to, &[]),
     }
     .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
     let fate = match trace.action {
