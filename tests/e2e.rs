@@ -325,7 +325,7 @@ fn round(rig: &Rig, version: &Version, probes: &[Probe]) -> (Vec<Row>, Observati
         .map(|probe| {
             (
                 probe.clone(),
-                fate::predict(&tracer, &version.host, probe),
+                fate::predict(&tracer, &version.host, probe, &[]),
                 fate::observe(&observations, &version.host, probe),
             )
         })
