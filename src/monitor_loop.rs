@@ -147,7 +147,10 @@ impl Kernel {
                 for args in monitor.conntrack_deletions(index) {
                     match conntrack(&args) {
                         Ok(summary) => {
-                            eprintln!("switchyard monitor: uplink {}: conntrack {summary}", uplink.name)
+                            eprintln!(
+                                "switchyard monitor: uplink {}: conntrack {summary}",
+                                uplink.name
+                            )
                         }
                         Err(error) => {
                             eprintln!("switchyard monitor: uplink {}: {error}", uplink.name)
