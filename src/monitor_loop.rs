@@ -47,6 +47,9 @@ pub fn run(config: Config) -> Result<(), String> {
         interval.as_millis()
     );
     let mut next_sync = Instant::now();
+    // A transition changes the set at once, without reading it first: the
+    // fewer processes between a dead uplink and the fallback, the better.
+    let mut changed = false;
     while !stop.load(Ordering::Relaxed) {
         match results.recv_timeout(interval.min(Duration::from_millis(100))) {
             Ok((uplink, answered)) => {
@@ -65,7 +68,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     eprintln!(
                         "switchyard monitor: uplink {name} is {state} ({after} probe rounds {rounds} in a row)"
                     );
-                    next_sync = Instant::now();
+                    changed = true;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -73,8 +76,9 @@ pub fn run(config: Config) -> Result<(), String> {
         }
         // Every round, not only on a transition: a reload of the ruleset
         // empties the set, and this puts it back within one round.
-        if Instant::now() >= next_sync {
-            kernel.sync(&monitor);
+        if changed || Instant::now() >= next_sync {
+            kernel.sync(&monitor, !changed);
+            changed = false;
             next_sync = Instant::now() + interval;
         }
     }
@@ -88,10 +92,12 @@ pub fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// What the monitor last knew of the kernel, so it reports a problem once and
-/// not every round.
+/// What the monitor last knew of the kernel: the set's marks as last read or
+/// written, and the problem last reported (so it is reported once, not every
+/// round).
 #[derive(Default)]
 struct Kernel {
+    in_set: BTreeSet<u32>,
     last_error: Option<String>,
 }
 
@@ -100,25 +106,31 @@ impl Kernel {
     /// set lacked (it just went down, or a reload emptied the set and
     /// connections were classified meanwhile), deletes the conntrack entries
     /// that may move.
-    fn sync(&mut self, monitor: &Monitor) {
+    /// `read`: list the set first; otherwise trust what was last read or
+    /// written.
+    fn sync(&mut self, monitor: &Monitor, read: bool) {
         let config = monitor.config();
-        let listed = nft(
-            &["-j", "list", "set", "inet", &config.table, &config.set],
-            "",
-        )
-        .and_then(|json| parse_set(&json));
-        let in_kernel = match listed {
-            Ok(marks) => marks,
-            Err(error) => {
-                self.report(format!(
-                    "cannot read set inet {} {}: {error}",
-                    config.table, config.set
-                ));
-                return;
+        if read {
+            let listed = nft(
+                &["-j", "list", "set", "inet", &config.table, &config.set],
+                "",
+            )
+            .and_then(|json| parse_set(&json));
+            match listed {
+                Ok(marks) => self.in_set = marks,
+                Err(error) => {
+                    self.report(format!(
+                        "cannot read set inet {} {}: {error}",
+                        config.table, config.set
+                    ));
+                    return;
+                }
             }
-        };
+        }
+        let in_kernel = std::mem::take(&mut self.in_set);
         let wanted = monitor.down_marks();
         if in_kernel == wanted {
+            self.in_set = in_kernel;
             self.report_ok();
             return;
         }
@@ -127,8 +139,10 @@ impl Kernel {
                 "cannot update set inet {} {}: {error}",
                 config.table, config.set
             ));
+            self.in_set = in_kernel;
             return;
         }
+        self.in_set = wanted.clone();
         self.report_ok();
         let newly_down: BTreeSet<u32> = wanted.difference(&in_kernel).copied().collect();
         let names: Vec<&str> = config
@@ -142,23 +156,25 @@ impl Kernel {
             config.set,
             list(&names)
         );
-        for (index, uplink) in config.uplinks.iter().enumerate() {
-            if newly_down.contains(&uplink.mark) {
-                for args in monitor.conntrack_deletions(index) {
-                    match conntrack(&args) {
-                        Ok(summary) => {
-                            eprintln!(
-                                "switchyard monitor: uplink {}: conntrack {summary}",
-                                uplink.name
-                            )
-                        }
-                        Err(error) => {
-                            eprintln!("switchyard monitor: uplink {}: {error}", uplink.name)
-                        }
+        // Side by side: each deletion is its own process, and the running
+        // flows wait for theirs.
+        let deletions: Vec<(&str, Vec<String>)> = (config.uplinks.iter().enumerate())
+            .filter(|(_, uplink)| newly_down.contains(&uplink.mark))
+            .flat_map(|(index, uplink)| {
+                (monitor.conntrack_deletions(index).into_iter())
+                    .map(|args| (uplink.name.as_str(), args))
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for (uplink, args) in &deletions {
+                scope.spawn(move || match conntrack(args) {
+                    Ok(summary) => {
+                        eprintln!("switchyard monitor: uplink {uplink}: conntrack {summary}")
                     }
-                }
+                    Err(error) => eprintln!("switchyard monitor: uplink {uplink}: {error}"),
+                });
             }
-        }
+        });
     }
 
     fn clear(&mut self, monitor: &Monitor) {

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Rig};
+use switchyard::diagnostic::Source;
 use switchyard::plan::HostPlan;
 use switchyard::trace::Tracer;
 
@@ -98,7 +99,7 @@ impl Monitor {
     }
 
     /// SIGTERM, then the exit status must be success.
-    fn stop(mut self) -> String {
+    fn stop(&mut self) -> String {
         run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
         let status = self.child.wait().expect("monitor exits");
         assert!(
@@ -255,37 +256,72 @@ fn arrivals(rig: &Rig, source: Ipv4Addr) -> Vec<String> {
     uplinks
 }
 
-#[test]
-#[ignore = "needs root, nft, ip, ping and conntrack: sudo bash .ci/run"]
-fn failover_moves_what_can_move_and_nothing_else() {
-    common::require_root();
-    let source = common::example_source(Path::new(TOPOLOGY));
-    let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let out = dir.path().join("out/net1");
-    let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("artifact");
-    let (nft, ip_batch) = (read("switchyard.nft"), read("switchyard.ip"));
-    let model = switchyard::validate(&source).expect("valid").model;
-    let host = switchyard::plan::plan(&model, None).hosts.remove(0);
-    let tracer = Tracer::new(&source).expect("valid");
-    let isp_a = vec!["isp-a".to_owned()];
-    let public = |vm: &str, pool: &str| {
-        host.vms
+/// tests/e2e/failover.toml built, loaded into a rig, its monitor running.
+struct Deployed {
+    source: Source,
+    host: HostPlan,
+    nft: String,
+    ip_batch: String,
+    rig: Rig,
+    monitor: Monitor,
+    _build: tempfile::TempDir,
+}
+
+impl Deployed {
+    fn new(tag: &str) -> Deployed {
+        common::require_root();
+        let source = common::example_source(Path::new(TOPOLOGY));
+        let build = tempfile::tempdir().expect("temporary directory");
+        common::build(
+            &common::repo_path(TOPOLOGY),
+            &build.path().join("out"),
+            None,
+        );
+        let out = build.path().join("out/net1");
+        let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("artifact");
+        let (nft, ip_batch) = (read("switchyard.nft"), read("switchyard.ip"));
+        let model = switchyard::validate(&source).expect("valid").model;
+        let host = switchyard::plan::plan(&model, None).hosts.remove(0);
+        let rig = Rig::new(tag, &model, &host);
+        rig.load(&nft, &ip_batch);
+        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"));
+        monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
+        Deployed {
+            source,
+            host,
+            nft,
+            ip_batch,
+            rig,
+            monitor,
+            _build: build,
+        }
+    }
+
+    /// VM `vm`'s public address in `pool`.
+    fn public(&self, vm: &str, pool: &str) -> Ipv4Addr {
+        self.host
+            .vms
             .iter()
             .find(|v| v.name == vm)
             .and_then(|v| v.public.iter().find(|p| p.pool == pool))
             .expect("the VM has an address in the pool")
             .address
-    };
+    }
+}
 
-    let rig = Rig::new("fo", &model, &host);
-    rig.load(&nft, &ip_batch);
-    let monitor = Monitor::start(rig.host(), &out.join("monitor.json"));
-    monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
+#[test]
+#[ignore = "needs root, nft, ip, ping and conntrack: sudo bash .ci/run"]
+fn failover_moves_what_can_move_and_nothing_else() {
+    let mut deployed = Deployed::new("fo");
+    let (rig, host, monitor) = (&deployed.rig, &deployed.host, &deployed.monitor);
+    let (nft, ip_batch) = (&deployed.nft, &deployed.ip_batch);
+    let tracer = Tracer::new(&deployed.source).expect("valid");
+    let isp_a = vec!["isp-a".to_owned()];
+    let public = |vm: &str, pool: &str| deployed.public(vm, pool);
     // A few rounds with every uplink answering.
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
-    assert_trace_down_matches_kernel("all up", &rig, &tracer, &host, &[]);
+    assert_trace_down_matches_kernel("all up", rig, &tracer, host, &[]);
 
     // Running flows bound to isp-a: m1 (can move) and s1 (cannot) to the far
     // end, and an inbound one from the far end to m1's isp-a address.
@@ -293,7 +329,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
     let s1_flow = running_ping(rig.vm("s1"), None, ip("9.9.9.9"));
     let inbound = running_ping(rig.isp("isp-a"), None, public("m1", "pool-a"));
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(arrivals(&rig, public("m1", "pool-a")), ["isp-a"]);
+    assert_eq!(arrivals(rig, public("m1", "pool-a")), ["isp-a"]);
     assert!(connections(rig.host(), "-d", public("m1", "pool-a")).contains("mark=256"));
 
     // isp-a's ISP drops everything; its link stays up.
@@ -309,7 +345,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
     rig.flush_far_records();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        arrivals(&rig, public("m1", "pool-b")),
+        arrivals(rig, public("m1", "pool-b")),
         ["isp-b"],
         "m1's running flow"
     );
@@ -325,7 +361,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
         s1_connections.contains("mark=256"),
         "s1's connection was not kept:\n{s1_connections}"
     );
-    assert_eq!(arrivals(&rig, public("s1", "pool-a")), Vec::<String>::new());
+    assert_eq!(arrivals(rig, public("s1", "pool-a")), Vec::<String>::new());
     // The inbound connection that arrived by isp-a is kept.
     let inbound_connections = connections(rig.host(), "-d", public("m1", "pool-a"));
     assert!(
@@ -335,18 +371,18 @@ fn failover_moves_what_can_move_and_nothing_else() {
     );
 
     // New connections follow trace --down isp-a.
-    assert_trace_down_matches_kernel("isp-a down", &rig, &tracer, &host, &isp_a);
+    assert_trace_down_matches_kernel("isp-a down", rig, &tracer, host, &isp_a);
 
     // A reload of the ruleset empties the set; the monitor restores it within a
     // round, so traffic does not go back to the dead uplink.
-    rig.load(&nft, &ip_batch);
+    rig.load(nft, ip_batch);
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(
         down_set(rig.host()),
         [0x100],
         "set not restored after a reload"
     );
-    assert_trace_down_matches_kernel("isp-a down, after a reload", &rig, &tracer, &host, &isp_a);
+    assert_trace_down_matches_kernel("isp-a down, after a reload", rig, &tracer, host, &isp_a);
 
     // Connections keep the uplink they have: stop the running flows, so that
     // the far end sees only the new connections below.
@@ -366,9 +402,9 @@ fn failover_moves_what_can_move_and_nothing_else() {
     println!("isp-a up after {:?}", restored_at.elapsed());
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
-    assert_trace_down_matches_kernel("isp-a back", &rig, &tracer, &host, &[]);
+    assert_trace_down_matches_kernel("isp-a back", rig, &tracer, host, &[]);
 
-    let log = monitor.stop();
+    let log = deployed.monitor.stop();
     assert!(log.contains("switchyard monitor: stopped"), "{log}");
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
     println!("monitor log:\n{log}");
@@ -412,4 +448,137 @@ fn a_topology_without_failover_gets_no_monitor() {
     assert!(!dir.path().join("out/net1/systemd").exists());
     let nft = std::fs::read_to_string(dir.path().join("out/net1/switchyard.nft")).expect("nft");
     assert!(!nft.contains("down_uplinks"));
+}
+
+/// Polls the far end's records every 10 ms until one is an echo request from
+/// `source` through `uplink`; how long after `since` it arrived (at most 10 ms
+/// late), or `None` after `timeout`.
+fn first_arrival(
+    rig: &Rig,
+    source: Ipv4Addr,
+    uplink: &str,
+    since: Instant,
+    timeout: Duration,
+) -> Option<Duration> {
+    while since.elapsed() < timeout {
+        if rig
+            .far_records()
+            .iter()
+            .any(|r| r.kind == "echo-request" && r.source == source && r.interface == uplink)
+        {
+            return Some(since.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A VM that opens a new connection every 50 ms: a new ping (new ICMP id)
+/// each time.
+fn new_connections(ns: &Netns, to: Ipv4Addr) -> Child {
+    ns.exec("sh")
+        .arg("-c")
+        .arg(format!(
+            "while :; do ping -n -q -c 1 -W 1 {to} >/dev/null 2>&1 & sleep 0.05; done"
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the connection loop")
+}
+
+fn median_and_worst(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+/// bench/failover.sh: the timing docs/semantics.md §8 promises, with interval
+/// 200 ms, down_after 3, up_after 5, measured over `SWITCHYARD_CUTS` (default
+/// 10) cuts: how long after isp-a's ISP starts dropping everything new
+/// connections of m2 arrive by isp-b and m1's running flow does, and how long
+/// after it answers again new connections arrive by isp-a. Prints the table
+/// docs/performance.md shows, marking a missed goal (1 s, 1 s, 1.2 s); fails
+/// only past twice the goal, so a busy CI machine does not make it flaky while
+/// a real regression (a lost round, a missing deletion) still fails.
+#[test]
+#[ignore = "benchmark; needs root, nft, ip, ping and conntrack: bench/failover.sh"]
+fn failover_timing() {
+    let cuts: usize = std::env::var("SWITCHYARD_CUTS").map_or(10, |n| n.parse().expect("a number"));
+    let mut deployed = Deployed::new("fot");
+    let rig = &deployed.rig;
+    let far = ip("9.9.9.9");
+    let (m1_a, m1_b) = (
+        deployed.public("m1", "pool-a"),
+        deployed.public("m1", "pool-b"),
+    );
+    let (m2_a, m2_b) = (
+        deployed.public("m2", "pool-a"),
+        deployed.public("m2", "pool-b"),
+    );
+    let mut connections = new_connections(rig.vm("m2"), far);
+    let (mut new, mut running, mut back) = (Vec::new(), Vec::new(), Vec::new());
+    let limit = Duration::from_secs(5);
+    for cut in 1..=cuts {
+        // A running flow bound to isp-a, every uplink up for a while.
+        let mut flow = running_ping(rig.vm("m1"), None, far);
+        std::thread::sleep(Duration::from_millis(1500));
+        rig.flush_far_records();
+        assert!(first_arrival(rig, m1_a, "isp-a", Instant::now(), limit).is_some());
+
+        rig::nft(rig.isp("isp-a"), CUT);
+        let cut_at = Instant::now();
+        rig.flush_far_records();
+        new.push(first_arrival(rig, m2_b, "isp-b", cut_at, limit).expect("new connections move"));
+        running.push(
+            first_arrival(rig, m1_b, "isp-b", cut_at, limit).expect("the running flow moves"),
+        );
+        let _ = flow.kill();
+        let _ = flow.wait();
+        // Let the monitor see the outage to its end (no flapping in between).
+        std::thread::sleep(Duration::from_millis(500));
+
+        run_ok(
+            rig.isp("isp-a")
+                .exec("nft")
+                .args(["delete", "table", "inet", "cut"]),
+        );
+        let back_at = Instant::now();
+        rig.flush_far_records();
+        back.push(first_arrival(rig, m2_a, "isp-a", back_at, limit).expect("traffic returns"));
+        let ups = deployed.monitor.log().matches("uplink isp-a is up").count();
+        assert_eq!(ups, cut, "{}", deployed.monitor.log());
+        println!(
+            "cut {cut}: new connections moved after {:?}, the running flow after {:?}, back after {:?}",
+            new[cut - 1],
+            running[cut - 1],
+            back[cut - 1]
+        );
+    }
+    let _ = connections.kill();
+    let _ = connections.wait();
+    deployed.monitor.stop();
+    let rows = [
+        ("new connections leave by the fallback", new, 1000),
+        ("a running flow leaves by the fallback", running, 1000),
+        ("new connections return", back, 1200),
+    ];
+    println!("| after {cuts} cuts | median | worst | goal |\n|---|---|---|---|");
+    let mut regressed = Vec::new();
+    for (what, times, goal_ms) in rows {
+        let (median, worst) = median_and_worst(times);
+        let goal = Duration::from_millis(goal_ms);
+        let missed = if worst > goal { " MISSED" } else { "" };
+        println!(
+            "| {what} | {} ms | {} ms | {goal_ms} ms{missed} |",
+            median.as_millis(),
+            worst.as_millis()
+        );
+        if worst > 2 * goal {
+            regressed.push(what);
+        }
+    }
+    assert!(
+        regressed.is_empty(),
+        "more than twice the goal: {regressed:?}"
+    );
 }
