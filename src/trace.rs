@@ -245,8 +245,7 @@ impl<'s> Tracer<'s> {
             Outcome::Egress(decision) => {
                 let chosen = decision.choose(&is_down);
                 let uplink = attachment(host, &chosen.uplink);
-                // Without [failover] nothing is ever down: the first is the answer.
-                let candidates = if self.model.failover.is_some() && decision.candidates.len() > 1 {
+                let candidates = if decision.candidates.len() > 1 {
                     decision
                         .candidates
                         .iter()

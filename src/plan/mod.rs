@@ -143,7 +143,7 @@ pub struct PublicAddress {
 /// only which of its candidates is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    /// Never empty; each pool once.
+    /// Never empty; each pool once. Only the first without `[failover]`.
     pub candidates: Vec<Candidate>,
     pub decided_by: DecidedBy,
 }
@@ -432,17 +432,25 @@ fn flatten(
 }
 
 /// The decision of an entry with these `via`s (none for a default); `None` when
-/// the VM has no address in any candidate pool.
+/// the VM has no address in any candidate pool. Without `[failover]` no uplink
+/// is ever down, so only the first candidate is kept: a topology without it
+/// plans (and costs) exactly what it did before lists existed.
 fn decision(
     model: &Model,
     vm: &Vm,
     via: &[Spanned<Via>],
     decided_by: DecidedBy,
 ) -> Option<Decision> {
+    let kept = if model.failover.is_some() {
+        usize::MAX
+    } else {
+        1
+    };
     let candidates: Vec<Candidate> = model
         .candidates(vm, via)
         .into_iter()
         .filter_map(|pool| candidate(model, vm, pool))
+        .take(kept)
         .collect();
     (!candidates.is_empty()).then_some(Decision {
         candidates,

@@ -248,7 +248,8 @@ fn pools(decision: &Decision) -> Vec<&str> {
 fn candidates_are_the_entry_then_the_vm_default_then_the_project_default_once_each() {
     let plan = plan_with(
         r#"default = ["pool-c", "pool-b", "pool-a"]"#,
-        r#"[vms.web]
+        r#"[failover]
+[vms.web]
 project = "acme"
 host = "net1"
 address = "10.0.0.5"
@@ -275,7 +276,8 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]
 fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first() {
     let plan = plan_with(
         r#"default = ["pool-a", "pool-b", "pool-c"]"#,
-        r#"[vms.web]
+        r#"[failover]
+[vms.web]
 project = "acme"
 host = "net1"
 address = "10.0.0.5"
@@ -295,6 +297,23 @@ public = ["198.51.100.7", "203.0.113.9", "192.0.2.7"]
 fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
     let plan = plan_with(
         r#"default = "pool-a""#,
+        r#"[failover]
+[vms.web]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9"]
+"#,
+    );
+    let vm = &plan.hosts[0].vms[0];
+    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert!(vm.failover_uplinks.is_empty());
+}
+
+#[test]
+fn without_failover_a_decision_keeps_only_its_first_candidate() {
+    let plan = plan_with(
+        r#"default = ["pool-a", "pool-b"]"#,
         r#"[vms.web]
 project = "acme"
 host = "net1"
@@ -305,4 +324,5 @@ public = ["198.51.100.7", "203.0.113.9"]
     let vm = &plan.hosts[0].vms[0];
     assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
     assert!(vm.failover_uplinks.is_empty());
+    assert_eq!(plan.hosts[0].failover, None);
 }
