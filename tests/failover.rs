@@ -3,6 +3,10 @@
 //! the plan's candidates as `trace --down` reports them, and the artifacts
 //! `build` adds for the monitor. The kernel side is in tests/e2e_failover.rs.
 
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
 use switchyard::diagnostic::{Diagnostic, Source};
 use switchyard::trace::Tracer;
 
@@ -253,4 +257,185 @@ fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
         .trace("web-1", "9.9.9.9".parse().unwrap(), &["isp-a".to_owned()])
         .unwrap_err();
     assert!(error.to_string().contains("no [failover]"), "{error}");
+}
+
+/// An inclusive address range of an nft element: `a`, `a/len` or `a-b`.
+fn range(text: &str) -> (u32, u32) {
+    if let Some((first, last)) = text.split_once('-') {
+        (
+            first.parse::<Ipv4Addr>().unwrap().into(),
+            last.parse::<Ipv4Addr>().unwrap().into(),
+        )
+    } else {
+        let net: Ipv4Net = text
+            .parse()
+            .or_else(|_| text.parse::<Ipv4Addr>().map(Ipv4Net::from))
+            .unwrap();
+        (net.network().into(), net.broadcast().into())
+    }
+}
+
+/// The elements of `map NAME` in a rendered script, comments dropped.
+fn map_elements<'s>(script: &'s str, name: &str) -> Vec<&'s str> {
+    let opening = format!("\tmap {name} {{");
+    script
+        .lines()
+        .skip_while(|line| *line != opening)
+        .take_while(|line| *line != "\t}")
+        .filter(|line| line.starts_with("\t\t\t"))
+        .map(|line| line.split(',').next().unwrap().trim())
+        .collect()
+}
+
+/// The ruleset's egress decision, read from a rendered script and run as the
+/// kernel runs it: the maps' verdicts, then a `failover_N` chain tries its
+/// pools in order and keeps the first whose uplink is not in `down_uplinks`,
+/// else goes to the first. Returns the pool's name, or `None` when no element
+/// matches (internal destinations are not asked about).
+struct Ruleset<'s> {
+    ranges: Vec<((u32, u32), (u32, u32), &'s str)>,
+    defaults: Vec<((u32, u32), &'s str)>,
+    /// `via_pool_N` → (pool, uplink), from the chain's comment.
+    pools: BTreeMap<String, (String, String)>,
+    /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
+    chains: BTreeMap<String, (Vec<String>, String)>,
+}
+
+impl<'s> Ruleset<'s> {
+    fn parse(script: &'s str) -> Self {
+        let verdict = |v: &'s str| v.strip_prefix("goto ").expect("a goto verdict");
+        let ranges = map_elements(script, "egress_ranges")
+            .into_iter()
+            .map(|e| {
+                let (key, v) = e.split_once(" : ").unwrap();
+                let (vms, to) = key.split_once(" . ").unwrap();
+                (range(vms), range(to), verdict(v))
+            })
+            .collect();
+        let defaults = map_elements(script, "egress_default")
+            .into_iter()
+            .map(|e| {
+                let (vms, v) = e.split_once(" : ").unwrap();
+                (range(vms), verdict(v))
+            })
+            .collect();
+        let mut pools = BTreeMap::new();
+        let mut chains = BTreeMap::new();
+        let lines: Vec<&str> = script.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(name) = line
+                .strip_prefix("\tchain ")
+                .and_then(|l| l.strip_suffix(" {"))
+            else {
+                continue;
+            };
+            let body: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| **l != "\t}")
+                .copied()
+                .collect();
+            if name.starts_with("via_pool_") {
+                let comment = body[0].split("comment \"pool ").nth(1).unwrap();
+                let (pool, uplink) = comment
+                    .trim_end_matches('"')
+                    .split_once(" via uplink ")
+                    .unwrap();
+                pools.insert(name.to_owned(), (pool.to_owned(), uplink.to_owned()));
+            } else if name.starts_with("failover_") {
+                let tries = body
+                    .iter()
+                    .filter_map(|l| l.trim().strip_prefix("jump "))
+                    .map(str::to_owned)
+                    .collect();
+                let last = body
+                    .iter()
+                    .find_map(|l| l.trim().strip_prefix("goto "))
+                    .and_then(|l| l.split_whitespace().next())
+                    .unwrap()
+                    .to_owned();
+                chains.insert(name.to_owned(), (tries, last));
+            }
+        }
+        Ruleset {
+            ranges,
+            defaults,
+            pools,
+            chains,
+        }
+    }
+
+    fn pool(&self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
+        let (v, d) = (u32::from(vm), u32::from(to));
+        let within = |(first, last): (u32, u32), x: u32| first <= x && x <= last;
+        let verdict = self
+            .ranges
+            .iter()
+            .find(|(vms, dst, _)| within(*vms, v) && within(*dst, d))
+            .map(|(_, _, verdict)| *verdict)
+            .or_else(|| {
+                self.defaults
+                    .iter()
+                    .find(|(vms, _)| within(*vms, v))
+                    .map(|(_, verdict)| *verdict)
+            })?;
+        let chain = match self.chains.get(verdict) {
+            None => verdict.to_owned(),
+            Some((tries, last)) => tries
+                .iter()
+                .find(|via| !down.contains(&self.pools[*via].1))
+                .unwrap_or(last)
+                .clone(),
+        };
+        Some(self.pools[&chain].0.clone())
+    }
+}
+
+#[test]
+fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_down_uplinks() {
+    for topology in ["examples/failover.toml", "tests/e2e/failover.toml"] {
+        let text = std::fs::read_to_string(topology).unwrap();
+        let source = Source::new(topology, text);
+        let renderer = switchyard::render::Renderer::new(Default::default()).unwrap();
+        let build = switchyard::build(&source, None, &renderer).unwrap();
+        let script = &build
+            .artifacts
+            .iter()
+            .find(|a| a.path == "net1/switchyard.nft")
+            .unwrap()
+            .content;
+        let ruleset = Ruleset::parse(script);
+        assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
+        let tracer = Tracer::new(&source).unwrap();
+        let model = switchyard::validate(&source).unwrap().model;
+        let uplinks: Vec<String> = model.uplinks.iter().map(|u| u.name.value.clone()).collect();
+        let host = switchyard::plan::plan(&model, None).hosts.remove(0);
+        // Both ends of every destination range, and some that only defaults take.
+        let mut destinations: Vec<Ipv4Addr> = ["9.9.9.9", "198.18.50.1", "100.63.255.255"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        for (_, (first, last), _) in &ruleset.ranges {
+            destinations.extend([Ipv4Addr::from(*first), Ipv4Addr::from(*last)]);
+        }
+        let mut compared = 0;
+        for subset in 0..1u32 << uplinks.len() {
+            let down: Vec<String> = (uplinks.iter().enumerate())
+                .filter(|(i, _)| subset & (1 << i) != 0)
+                .map(|(_, u)| u.clone())
+                .collect();
+            for vm in &host.vms {
+                for &to in &destinations {
+                    let trace = tracer.trace(&vm.name, to, &down).unwrap();
+                    let kernel = ruleset.pool(vm.private, to, &down);
+                    assert_eq!(
+                        trace.pool, kernel,
+                        "{topology}: {} → {to} with {down:?} down",
+                        vm.name
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
+    }
 }
