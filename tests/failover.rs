@@ -259,8 +259,11 @@ fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
     assert!(error.to_string().contains("no [failover]"), "{error}");
 }
 
+/// An inclusive address range, as `u32`s.
+type Interval = (u32, u32);
+
 /// An inclusive address range of an nft element: `a`, `a/len` or `a-b`.
-fn range(text: &str) -> (u32, u32) {
+fn range(text: &str) -> Interval {
     if let Some((first, last)) = text.split_once('-') {
         (
             first.parse::<Ipv4Addr>().unwrap().into(),
@@ -293,8 +296,9 @@ fn map_elements<'s>(script: &'s str, name: &str) -> Vec<&'s str> {
 /// else goes to the first. Returns the pool's name, or `None` when no element
 /// matches (internal destinations are not asked about).
 struct Ruleset<'s> {
-    ranges: Vec<((u32, u32), (u32, u32), &'s str)>,
-    defaults: Vec<((u32, u32), &'s str)>,
+    /// (VM addresses, destinations, verdict chain).
+    ranges: Vec<(Interval, Interval, &'s str)>,
+    defaults: Vec<(Interval, &'s str)>,
     /// `via_pool_N` → (pool, uplink), from the chain's comment.
     pools: BTreeMap<String, (String, String)>,
     /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
@@ -366,7 +370,7 @@ impl<'s> Ruleset<'s> {
 
     fn pool(&self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
         let (v, d) = (u32::from(vm), u32::from(to));
-        let within = |(first, last): (u32, u32), x: u32| first <= x && x <= last;
+        let within = |(first, last): Interval, x: u32| first <= x && x <= last;
         let verdict = self
             .ranges
             .iter()
