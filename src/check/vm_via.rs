@@ -6,6 +6,16 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Model, Spanned, Via, Vm};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
+    // Each project's default as `via`s, like its entries' (once, not per VM).
+    let project_defaults: Vec<Vec<Spanned<Via>>> = model
+        .projects
+        .iter()
+        .map(|project| {
+            (project.default.iter())
+                .map(|d| Spanned::new(Via::Pool(d.value), d.span.clone()))
+                .collect()
+        })
+        .collect();
     for vm in &model.vms {
         for via in vm
             .default
@@ -22,11 +32,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let project = model.project(vm.project);
         // A list applies when any of its pools does: the others are fallbacks
         // the VM lacks, which failover skips.
-        let default: Vec<Spanned<Via>> = project
-            .default
-            .iter()
-            .map(|d| Spanned::new(Via::Pool(d.value), d.span.clone()))
-            .collect();
+        let default = &project_defaults[vm.project.0];
         let project_vias =
             std::iter::once(&default[..]).chain(project.egress.iter().map(|e| &e.via[..]));
         for vias in project_vias {

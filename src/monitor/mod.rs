@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The program and version that wrote the file.
-    pub generator: String,
+    /// What every artifact's first line says (JSON has no comments): the
+    /// program and version that wrote the file, the host and the topology.
+    pub generated_by: String,
     pub host: String,
     /// The nft table (family inet) and the set in it the monitor keeps in line.
     pub table: String,

@@ -174,7 +174,7 @@ impl Renderer {
         for unit in networkd::units(host, &header) {
             artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
         }
-        if let Some(config) = monitor::config_json(host) {
+        if let Some(config) = monitor::config_json(host, &header) {
             artifacts.push(Artifact {
                 path: format!("{}/monitor.json", host.name),
                 host: host.name.clone(),

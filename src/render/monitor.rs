@@ -18,7 +18,7 @@ pub const CONFIG_DIR: &str = "/etc/switchyard";
 pub const BINARY: &str = "/usr/local/bin/switchyard";
 
 /// The text of `monitor.json`, or `None` for a host without failover.
-pub fn config_json(host: &HostPlan) -> Option<String> {
+pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let failover = host.failover.as_ref()?;
     let uplink_name = |id: u8| -> String {
         host.uplinks
@@ -50,7 +50,7 @@ pub fn config_json(host: &HostPlan) -> Option<String> {
         })
         .collect();
     let config = Config {
-        generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
+        generated_by: header.text().to_owned(),
         host: host.name.clone(),
         table: TABLE.to_owned(),
         set: DOWN_UPLINKS_SET.to_owned(),
