@@ -245,10 +245,9 @@ impl<'s> Tracer<'s> {
             Outcome::Egress(decision) => {
                 let chosen = decision.choose(&is_down);
                 let uplink = attachment(host, &chosen.uplink);
-                let candidates = if decision.candidates.len() > 1 {
+                let candidates = if !decision.fallbacks.is_empty() {
                     decision
-                        .candidates
-                        .iter()
+                        .candidates()
                         .map(|c| TraceCandidate {
                             pool: c.pool.clone(),
                             uplink: c.uplink.clone(),

@@ -950,8 +950,8 @@ proptest! {
             let planned = match host.outcome(vm_plan, destination) {
                 Outcome::Internal => Expected::Internal,
                 Outcome::Egress(decision) => Expected::Snat {
-                    pool: decision.first().pool.clone(),
-                    public: decision.first().public,
+                    pool: decision.first.pool.clone(),
+                    public: decision.first.public,
                 },
                 Outcome::Unhandled => Expected::Unhandled,
             };

@@ -143,8 +143,12 @@ pub struct PublicAddress {
 /// only which of its candidates is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    /// Never empty; each pool once. Only the first without `[failover]`.
-    pub candidates: Vec<Candidate>,
+    /// The preferred candidate: the one used while its uplink is up.
+    pub first: Candidate,
+    /// The other candidates, best first, each pool once. Always empty without
+    /// `[failover]`, so a topology without it allocates nothing more per
+    /// decision than before lists existed.
+    pub fallbacks: Vec<Candidate>,
     pub decided_by: DecidedBy,
 }
 
@@ -161,27 +165,27 @@ pub struct Candidate {
 }
 
 impl Decision {
-    /// The preferred candidate: the one used while its uplink is up.
-    pub fn first(&self) -> &Candidate {
-        &self.candidates[0]
+    /// Every candidate, best first.
+    pub fn candidates(&self) -> impl Iterator<Item = &Candidate> {
+        std::iter::once(&self.first).chain(&self.fallbacks)
     }
 
     /// The candidate used while the uplinks `is_down` names are down: the first
     /// whose uplink is up; with none up, the first (never worse than no
     /// failover).
     pub fn choose(&self, is_down: impl Fn(&str) -> bool) -> &Candidate {
-        self.candidates
-            .iter()
+        self.candidates()
             .find(|candidate| !is_down(&candidate.uplink))
-            .unwrap_or_else(|| self.first())
+            .unwrap_or(&self.first)
     }
 
     /// The candidates that can ever be chosen: one whose uplink an earlier
     /// candidate shares is down whenever that one is, so it never is.
     pub fn reachable(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.iter().enumerate().filter_map(|(i, c)| {
-            (!self.candidates[..i]
-                .iter()
+        self.candidates().enumerate().filter_map(|(i, c)| {
+            (!self
+                .candidates()
+                .take(i)
                 .any(|e| e.uplink_id == c.uplink_id))
             .then_some(c)
         })
@@ -357,7 +361,7 @@ fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
     let mut failover_uplinks = BTreeSet::new();
     for decision in default.iter().chain(egress.iter().map(|(_, d)| d)) {
         if decision.reachable().nth(1).is_some() {
-            failover_uplinks.extend(decision.candidates.iter().map(|c| c.uplink_id));
+            failover_uplinks.extend(decision.candidates().map(|c| c.uplink_id));
         }
     }
     VmPlan {
@@ -446,14 +450,14 @@ fn decision(
     } else {
         1
     };
-    let candidates: Vec<Candidate> = model
+    let mut candidates = model
         .candidates(vm, via)
         .into_iter()
         .filter_map(|pool| candidate(model, vm, pool))
-        .take(kept)
-        .collect();
-    (!candidates.is_empty()).then_some(Decision {
-        candidates,
+        .take(kept);
+    Some(Decision {
+        first: candidates.next()?,
+        fallbacks: candidates.collect(),
         decided_by,
     })
 }

@@ -59,7 +59,7 @@ fn plan_with(project: &str, extra: &str) -> Plan {
 fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
-        Outcome::Egress(decision) => Some(decision.first().public),
+        Outcome::Egress(decision) => Some(decision.first.public),
         Outcome::Internal | Outcome::Unhandled => None,
     }
 }
@@ -220,10 +220,10 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let plan = plan_with("", &format!("{VM}default = \"pool-c\"\n"));
     let host = &plan.hosts[0];
     let decision = host.vms[0].default.as_ref().unwrap();
-    assert_eq!(decision.first().uplink, "isp-c");
+    assert_eq!(decision.first.uplink, "isp-c");
     // pool-c is the third pool by name → number 3; isp-c has id 3.
-    assert_eq!(decision.first().mark, 0x0003_0300);
-    assert_eq!(decision.first().mark & !MARK_MASK, 0);
+    assert_eq!(decision.first.mark, 0x0003_0300);
+    assert_eq!(decision.first.mark & !MARK_MASK, 0);
     assert_eq!(
         host.uplinks.iter().map(|u| u.table).collect::<Vec<_>>(),
         vec![101, 102, 103]
@@ -237,11 +237,7 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
 
 /// The pools of a decision's candidates, in order.
 fn pools(decision: &Decision) -> Vec<&str> {
-    decision
-        .candidates
-        .iter()
-        .map(|c| c.pool.as_str())
-        .collect()
+    decision.candidates().map(|c| c.pool.as_str()).collect()
 }
 
 #[test]

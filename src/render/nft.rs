@@ -281,7 +281,7 @@ impl Verdicts {
         if self.failover && decision.reachable().nth(1).is_some() {
             return Verdict::Failover(self.lists[&Self::list(decision)]);
         }
-        Verdict::Pool(decision.first().pool_number)
+        Verdict::Pool(decision.first.pool_number)
     }
 
     fn chains<'a>(&self, host: &'a HostPlan) -> Vec<FailoverChain<'a>> {
@@ -481,7 +481,7 @@ impl Display for Run<'_> {
                 self.first.name, self.last.name
             )?;
         }
-        let first = decision.first();
+        let first = &decision.first;
         match prefix {
             Some(prefix) => write!(f, "{scope} entry {prefix} via {}", first.pool)?,
             None => write!(f, "{scope} default via {}", first.pool)?,
