@@ -26,7 +26,6 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         if let Some((span, uplink)) = decisions(model, vm).find_map(|(vias, span)| {
             let uplinks: BTreeSet<UplinkId> = model
                 .candidates(vm, vias)
-                .into_iter()
                 .filter_map(|pool| model.pool(pool).uplink)
                 .collect();
             match uplinks.iter().collect::<Vec<_>>()[..] {

@@ -226,18 +226,23 @@ impl Model {
     /// The candidates of a decision (docs/semantics.md §8), best first: the
     /// pools of the winning entry's `via`s (none for a default), then of the
     /// VM's default, then of its project's, restricted to pools in which the VM
-    /// has an address, each pool once.
-    pub fn candidates(&self, vm: &Vm, entry: &[Spanned<Via>]) -> Vec<PoolId> {
+    /// has an address, each pool once. Lazy and allocation-free: the planner
+    /// asks it for every decision of every VM, and often only for the first.
+    pub fn candidates<'m>(
+        &'m self,
+        vm: &'m Vm,
+        entry: &'m [Spanned<Via>],
+    ) -> impl Iterator<Item = PoolId> + 'm {
         let project = self.project(vm.project);
         let vias = entry.iter().chain(&vm.default).map(|via| via.value);
         let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
-        let mut pools: Vec<PoolId> = Vec::new();
-        for pool in vias.filter_map(|via| self.via_pool(vm, via)) {
-            if !pools.contains(&pool) {
-                pools.push(pool);
-            }
-        }
+        let pools = vias.filter_map(move |via| self.via_pool(vm, via));
+        // Lists are a few elements long: looking back costs less than a set.
         pools
+            .clone()
+            .enumerate()
+            .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
+            .map(|(_, pool)| pool)
     }
 
     /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on

@@ -452,7 +452,6 @@ fn decision(
     };
     let mut candidates = model
         .candidates(vm, via)
-        .into_iter()
         .filter_map(|pool| candidate(model, vm, pool))
         .take(kept);
     Some(Decision {
