@@ -226,8 +226,8 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
 }
 
 /// What a decision's map elements jump to: `goto via_pool_N` for its first pool,
-/// or, when the host fails over and the decision has candidates on more than one
-/// uplink, `goto failover_N` for its list.
+/// or, when the decision has candidates on more than one uplink (only with
+/// `[failover]`), `goto failover_N` for its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Verdict {
     Pool(u8),
@@ -248,20 +248,15 @@ impl Display for Verdict {
 /// VM uses a list first.
 struct Verdicts {
     lists: BTreeMap<Vec<u8>, usize>,
-    failover: bool,
 }
 
 impl Verdicts {
     fn new(host: &HostPlan) -> Self {
-        let failover = host.failover.is_some();
         let mut lists = BTreeSet::new();
-        if failover {
-            for vm in &host.vms {
-                for decision in vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d)) {
-                    let list = Self::list(decision);
-                    if list.len() > 1 {
-                        lists.insert(list);
-                    }
+        for vm in &host.vms {
+            for decision in vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d)) {
+                if let Some(list) = Self::list(decision) {
+                    lists.insert(list);
                 }
             }
         }
@@ -270,18 +265,24 @@ impl Verdicts {
             .enumerate()
             .map(|(i, l)| (l, i + 1))
             .collect();
-        Verdicts { lists, failover }
+        Verdicts { lists }
     }
 
-    fn list(decision: &Decision) -> Vec<u8> {
-        decision.reachable().map(|c| c.pool_number).collect()
+    /// The pool numbers of the candidates a decision can choose between, when
+    /// there is more than one (never without `[failover]`: no fallbacks).
+    fn list(decision: &Decision) -> Option<Vec<u8>> {
+        if decision.fallbacks.is_empty() {
+            return None;
+        }
+        let list: Vec<u8> = decision.reachable().map(|c| c.pool_number).collect();
+        (list.len() > 1).then_some(list)
     }
 
     fn of(&self, decision: &Decision) -> Verdict {
-        if self.failover && decision.reachable().nth(1).is_some() {
-            return Verdict::Failover(self.lists[&Self::list(decision)]);
+        match Self::list(decision) {
+            Some(list) => Verdict::Failover(self.lists[&list]),
+            None => Verdict::Pool(decision.first.pool_number),
         }
-        Verdict::Pool(decision.first.pool_number)
     }
 
     fn chains<'a>(&self, host: &'a HostPlan) -> Vec<FailoverChain<'a>> {
