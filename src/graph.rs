@@ -152,7 +152,8 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 Edge::Acl(quota),
             );
         }
-        if let Some(default) = &project.default {
+        // Lists draw their preferred pool; fallbacks are failover's business.
+        if let Some(default) = project.default.first() {
             edge(
                 &mut graph,
                 Node::Project(p),
@@ -180,7 +181,7 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 edge(&mut graph, node, Node::Pool(pool), Edge::Public(address));
             }
         }
-        if let Some(pool) = vm.default.as_ref().and_then(|d| via_pool(model, d.value)) {
+        if let Some(pool) = vm.default.first().and_then(|d| via_pool(model, d.value)) {
             edge(&mut graph, node, Node::Pool(pool), Edge::Default);
         }
         for (to, pool) in egress_pools(model, &vm.egress) {
@@ -312,7 +313,7 @@ fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
 fn egress_pools(model: &Model, egress: &[Egress]) -> BTreeSet<(Ipv4Net, PoolId)> {
     egress
         .iter()
-        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.value)?)))
+        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value)?)))
         .collect()
 }
 

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod graph;
 pub mod intervals;
 pub mod model;
+pub mod monitor;
 pub mod plan;
 pub mod raw;
 pub mod render;

@@ -1,10 +1,12 @@
 //! The command line. This file, `output_dir.rs` (how `build` replaces its output
-//! directory) and `kernel.rs` (the programs `verify` runs) are the only ones that
-//! touch the file system, other programs or the terminal; everything they call in
+//! directory), `kernel.rs` (the programs `verify` runs) and `monitor_loop.rs` (the
+//! failover daemon's sockets and commands) are the only ones that touch the file
+//! system, the network, other programs or the terminal; everything they call in
 //! the library is pure.
 
 mod kernel;
 
+mod monitor_loop;
 mod output_dir;
 
 use std::io::{Read, Write};
@@ -80,6 +82,9 @@ enum Command {
         /// The destination address.
         #[arg(long)]
         to: std::net::Ipv4Addr,
+        /// Answer as if this uplink were down (repeatable; needs [failover]).
+        #[arg(long, value_name = "UPLINK")]
+        down: Vec<String>,
         /// `json` prints schema/trace-output.schema.json's object (and an invalid
         /// topology's diagnostics as `check --format json` does).
         #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
@@ -128,6 +133,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
     },
+    /// Watch the uplinks' health and fail over (runs until SIGTERM).
+    ///
+    /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
+    /// every uplink through itself, keeps set `down_uplinks` of table inet
+    /// switchyard in line with what it measures and logs every transition to
+    /// stderr. Needs CAP_NET_RAW and CAP_NET_ADMIN, nft and conntrack.
+    Monitor { config: PathBuf },
     /// Print the JSON schema of the topology file, or of another file or output
     /// switchyard writes.
     #[command(group(clap::ArgGroup::new("of").multiple(false)))]
@@ -194,8 +206,10 @@ fn main() -> ExitCode {
             topology,
             from,
             to,
+            down,
             format,
-        } => run(|| trace(&topology, &from, to, format)),
+        } => run(|| trace(&topology, &from, to, &down, format)),
+        Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
         Command::Completions { shell } => run(|| {
@@ -338,6 +352,19 @@ fn failure(source: &Source, error: BuildError) -> Failure {
     }
 }
 
+fn monitor(path: &Path) -> Result<ExitCode, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let config = serde_json::from_str(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a switchyard monitor.json: {e}",
+            path.display()
+        ))
+    })?;
+    monitor_loop::run(config).map_err(Failure::Usage)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn graph(path: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
     let source = read_topology(path, Format::Human)?;
     let (dot, warnings) = switchyard::graph_dot(&source, host).map_err(|e| failure(&source, e))?;
@@ -473,6 +500,7 @@ fn trace(
     path: &Path,
     from: &str,
     to: std::net::Ipv4Addr,
+    down: &[String],
     format: TraceFormat,
 ) -> Result<ExitCode, Failure> {
     let format_of_diagnostics = match format {
@@ -489,7 +517,7 @@ fn trace(
     };
     report(&source, &tracer.warnings, Format::Human)?;
     let trace = tracer
-        .trace(from, to)
+        .trace(from, to, down)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     print_stdout(match format {
         TraceFormat::Human => trace.to_human(),

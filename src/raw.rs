@@ -109,6 +109,24 @@ pub struct Topology {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
     pub vms: Named<Vm>,
+    /// Uplink health checks and failover; without it nothing is monitored.
+    #[serde(default)]
+    pub failover: Option<Sp<Failover>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    /// Time between two probe rounds of an uplink, e.g. "200ms" or "1s"
+    /// (10ms to 60s); default "200ms".
+    #[schemars(example = &"200ms")]
+    pub interval: Option<Sp<String>>,
+    /// Consecutive failed rounds after which an uplink is down; default 3.
+    #[schemars(range(min = 1, max = 1000))]
+    pub down_after: Option<Sp<i64>>,
+    /// Consecutive good rounds after which a down uplink is up again; default 5.
+    #[schemars(range(min = 1, max = 1000))]
+    pub up_after: Option<Sp<i64>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -170,6 +188,11 @@ pub struct Attachment {
     pub gateway: Sp<String>,
     /// Present when `interface` is a VLAN on another interface.
     pub vlan: Option<Sp<Vlan>>,
+    /// ICMP echo targets that tell whether the uplink works (with `[failover]`);
+    /// default: the gateway.
+    #[serde(default)]
+    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
+    pub probe: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -217,13 +240,19 @@ pub struct Project {
     )]
     pub quota: BTreeMap<Sp<String>, Sp<i64>>,
     /// Project-wide default egress: a pool name (not an address: each VM has its
-    /// own).
+    /// own), or pool names in order of preference (failover).
+    #[serde(default)]
     #[schemars(
-        pattern(crate::schema::NAME_PATTERN),
-        extend("not" = { "pattern": crate::schema::ADDRESS_LIKE_PATTERN }),
-        example = &"pool-a"
+        extend("not" = {
+            "anyOf": [
+                { "type": "string", "pattern": crate::schema::ADDRESS_LIKE_PATTERN },
+                { "type": "array", "contains": { "type": "string", "pattern": crate::schema::ADDRESS_LIKE_PATTERN } }
+            ]
+        }),
+        example = &"pool-a",
+        example = ["pool-a", "pool-b"]
     )]
-    pub default: Option<Sp<String>>,
+    pub default: Option<Sp<Vias>>,
     /// Project-wide egress preferences; `via` names a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
@@ -247,10 +276,12 @@ pub struct Vm {
     #[serde(default)]
     #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
     pub public: Vec<Sp<String>>,
-    /// Default egress: one of this VM's public addresses, or a pool name (an
-    /// address matches the name grammar too).
-    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"198.51.100.7")]
-    pub default: Option<Sp<String>>,
+    /// Default egress: one of this VM's public addresses or a pool name (an
+    /// address matches the name grammar too), or a list of them in order of
+    /// preference (failover).
+    #[serde(default)]
+    #[schemars(example = &"198.51.100.7", example = ["pool-a", "pool-b"])]
+    pub default: Option<Sp<Vias>>,
     /// Per-destination preferences; `via` is a public address of this VM or a pool.
     #[serde(default)]
     pub egress: Vec<Sp<Egress>>,
@@ -268,9 +299,10 @@ pub struct Egress {
     /// Destination prefix, or a list of them.
     #[schemars(example = &"100.65.0.0/16")]
     pub to: Sp<Destinations>,
-    /// A public address or a pool name.
-    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"pool-b")]
-    pub via: Sp<String>,
+    /// A public address or a pool name, or a list of them in order of preference
+    /// (failover).
+    #[schemars(example = &"pool-b", example = ["pool-b", "pool-a"])]
+    pub via: Sp<Vias>,
 }
 
 /// `to = "100.65.0.0/16"` or `to = ["100.66.0.0/16", "100.67.0.0/16"]`.
@@ -281,10 +313,20 @@ pub enum Destinations {
     Many(#[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)))] Vec<Sp<String>>),
 }
 
+/// `via = "pool-b"` or `via = ["pool-b", "pool-a"]` (likewise `default`): a
+/// public address or a pool name, or a list of them in order of preference
+/// (failover).
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum Vias {
+    One(#[schemars(pattern(crate::schema::NAME_PATTERN))] String),
+    Many(#[schemars(inner(pattern(crate::schema::NAME_PATTERN)), length(min = 1))] Vec<Sp<String>>),
+}
+
 impl Sp<Destinations> {
     /// Every destination with its own span, so a diagnostic can point at one
     /// element of a list.
-    pub fn prefixes(&self) -> Vec<Sp<String>> {
+    pub fn items(&self) -> Vec<Sp<String>> {
         match self.get() {
             Destinations::One(one) => vec![Sp::new(one.clone(), self.span())],
             Destinations::Many(many) => many.clone(),
@@ -292,33 +334,56 @@ impl Sp<Destinations> {
     }
 }
 
-// Hand-written rather than `#[serde(untagged)]`: untagged enums buffer their input,
-// which loses the spans toml attaches to each list element.
-impl<'de> Deserialize<'de> for Destinations {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DestinationsVisitor;
-        impl<'de> Visitor<'de> for DestinationsVisitor {
-            type Value = Destinations;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a prefix string or an array of prefix strings")
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Destinations, E> {
-                Ok(Destinations::One(value.to_owned()))
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Destinations, S::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Destinations::Many(items))
-            }
+impl Sp<Vias> {
+    /// Every name or address with its own span, so a diagnostic can point at one
+    /// element of a list.
+    pub fn items(&self) -> Vec<Sp<String>> {
+        match self.get() {
+            Vias::One(one) => vec![Sp::new(one.clone(), self.span())],
+            Vias::Many(many) => many.clone(),
         }
-        deserializer.deserialize_any(DestinationsVisitor)
     }
 }
 
+// Hand-written rather than `#[serde(untagged)]`: untagged enums buffer their input,
+// which loses the spans toml attaches to each list element.
+macro_rules! one_or_many {
+    ($type:ident, $expecting:literal) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct OneOrManyVisitor;
+                impl<'de> Visitor<'de> for OneOrManyVisitor {
+                    type Value = $type;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: de::Error>(self, value: &str) -> Result<$type, E> {
+                        Ok($type::One(value.to_owned()))
+                    }
+                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<$type, S::Error> {
+                        let mut items = Vec::new();
+                        while let Some(item) = seq.next_element()? {
+                            items.push(item);
+                        }
+                        Ok($type::Many(items))
+                    }
+                }
+                deserializer.deserialize_any(OneOrManyVisitor)
+            }
+        }
+    };
+}
+
+one_or_many!(
+    Destinations,
+    "a prefix string or an array of prefix strings"
+);
+one_or_many!(Vias, "a string or an array of strings");
+
 /// The keys of the top-level table, in the order of [`Topology`]'s fields.
-const TOP_LEVEL_KEYS: &[&str] = &["version", "uplinks", "pools", "hosts", "projects", "vms"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "version", "uplinks", "pools", "hosts", "projects", "vms", "failover",
+];
 
 /// A file that is valid TOML, read entity by entity.
 #[derive(Debug, Default)]
@@ -365,6 +430,7 @@ pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
             "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts),
             "projects" => topology.projects = reader.section(value, &mut unusable.projects),
             "vms" => topology.vms = reader.section(value, &mut unusable.vms),
+            "failover" => topology.failover = reader.value(value),
             other => reader
                 .problems
                 .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),

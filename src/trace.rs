@@ -5,7 +5,8 @@
 //! nft ruleset performs (internal set, egress ranges, default, then the DNAT of
 //! a public address of the host), inbound through the host's DNAT table (the
 //! `dnat_addresses` map), drops (docs/semantics.md §8) through the internal
-//! ranges and the DNAT table. Nothing here decides anything on its own; it only
+//! ranges and the DNAT table; with `--down`, the candidate the failover chains
+//! choose (docs/semantics.md §10). Nothing here decides anything on its own; it only
 //! finds the decision and describes it. Pure: no IO.
 
 use std::fmt::Write as _;
@@ -18,7 +19,7 @@ use crate::Validated;
 use crate::check::CheckedModel;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::intervals;
-use crate::plan::{self, DecidedBy, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+use crate::plan::{self, DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -96,6 +97,11 @@ pub struct Trace {
     pub decided_by: Option<Entry>,
     /// Hairpin: the VM the packet is delivered to.
     pub receiver: Option<Receiver>,
+    /// Outbound or hairpin with `[failover]`: that entry's candidates, best first; the
+    /// first whose uplink is up is the one above. Empty (left out of JSON)
+    /// without `[failover]` or for a decision with a single candidate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<TraceCandidate>,
 }
 
 /// The VM a hairpinned packet reaches.
@@ -117,6 +123,32 @@ pub struct TraceOutput<'a> {
     version: u32,
     #[serde(flatten)]
     trace: &'a Trace,
+}
+
+/// A decision's candidates as a trace lists them: none when it has no fallbacks.
+fn trace_candidates(decision: &Decision, is_down: impl Fn(&str) -> bool) -> Vec<TraceCandidate> {
+    if decision.fallbacks.is_empty() {
+        return Vec::new();
+    }
+    decision
+        .candidates()
+        .map(|c| TraceCandidate {
+            pool: c.pool.clone(),
+            uplink: c.uplink.clone(),
+            public_address: c.public,
+            down: is_down(&c.uplink),
+        })
+        .collect()
+}
+
+/// One candidate of a decision (docs/semantics.md §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct TraceCandidate {
+    pub pool: String,
+    pub uplink: String,
+    pub public_address: Ipv4Addr,
+    /// Whether the trace takes its uplink as down (`--down`).
+    pub down: bool,
 }
 
 /// A topology entry, located in the file.
@@ -155,6 +187,16 @@ pub enum TraceError {
         "{from} is the public address of VM {vm}; to trace its outbound traffic, use `--from {vm}`"
     )]
     FromPublicAddress { from: Ipv4Addr, vm: String },
+    #[error(
+        "--down: no uplink named `{name}` in the topology{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownUplink {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("--down: the topology has no [failover], so no uplink is ever taken down")]
+    NoFailover,
     #[error(
         "{from} is no VM's private address and {to} is in no public pool: for an outbound \
          trace, `--from` names a VM or its private address (e.g. `--from {example_vm}`); for \
@@ -202,19 +244,30 @@ impl<'s> Tracer<'s> {
     }
 
     /// Traces a packet from `from` (a VM name, a VM's private address, or an
-    /// outside address) to `to`.
-    pub fn trace(&self, from: &str, to: Ipv4Addr) -> Result<Trace, TraceError> {
+    /// outside address) to `to`, as if the uplinks named in `down` were down.
+    pub fn trace(&self, from: &str, to: Ipv4Addr, down: &[String]) -> Result<Trace, TraceError> {
+        if !down.is_empty() && self.model.failover.is_none() {
+            return Err(TraceError::NoFailover);
+        }
+        let uplink_names = || self.model.uplinks.iter().map(|u| &u.name.value);
+        if let Some(unknown) = down.iter().find(|name| !uplink_names().any(|u| u == *name)) {
+            return Err(TraceError::UnknownUplink {
+                name: unknown.clone(),
+                suggestion: crate::diagnostic::closest(unknown, uplink_names()).cloned(),
+            });
+        }
+        let is_down = |uplink: &str| down.iter().any(|name| name == uplink);
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
                 suggestion: crate::diagnostic::closest(from, self.vms().map(|(_, vm)| &vm.name))
                     .cloned(),
             })?;
-            return Ok(self.outbound(host, vm, to));
+            return Ok(self.outbound(host, vm, to, is_down));
         };
         let owners: Vec<_> = self.vms().filter(|(_, vm)| vm.private == address).collect();
         match owners.as_slice() {
-            [(host, vm)] => Ok(self.outbound(host, vm, to)),
+            [(host, vm)] => Ok(self.outbound(host, vm, to, is_down)),
             [] => self.inbound(address, to),
             many => Err(TraceError::AmbiguousAddress {
                 address,
@@ -237,7 +290,13 @@ impl<'s> Tracer<'s> {
         self.vms().find(|(_, vm)| vm.name == name)
     }
 
-    fn outbound(&self, host: &HostPlan, vm: &VmPlan, to: Ipv4Addr) -> Trace {
+    fn outbound(
+        &self,
+        host: &HostPlan,
+        vm: &VmPlan,
+        to: Ipv4Addr,
+        is_down: impl Fn(&str) -> bool,
+    ) -> Trace {
         let base = Trace {
             vm: Some(vm.name.clone()),
             host: Some(host.name.clone()),
@@ -251,33 +310,42 @@ impl<'s> Tracer<'s> {
             },
             Outcome::Unhandled => base,
             Outcome::Egress(decision) => {
-                let uplink = attachment(host, &decision.uplink);
+                let chosen = decision.choose(&is_down);
+                let uplink = attachment(host, &chosen.uplink);
+                let candidates = trace_candidates(decision, &is_down);
                 Trace {
                     action: Action::Snat,
-                    public_address: Some(decision.public),
-                    pool: Some(decision.pool.clone()),
-                    uplink: Some(decision.uplink.clone()),
+                    public_address: Some(chosen.public),
+                    pool: Some(chosen.pool.clone()),
+                    uplink: Some(chosen.uplink.clone()),
                     interface: Some(uplink.interface.clone()),
                     table: Some(uplink.table),
-                    mark: Some(hex(decision.mark)),
+                    mark: Some(hex(chosen.mark)),
                     decided_by: Some(self.entry(vm, &decision.decided_by)),
+                    candidates,
                     ..base
                 }
             }
-            Outcome::Hairpin { receiver, source } => Trace {
-                action: Action::Hairpin,
-                receiver: Some(Receiver {
-                    vm: receiver.name.clone(),
-                    private_address: receiver.private,
-                }),
-                public_address: source.map(|d| d.public),
-                pool: source.map(|d| d.pool.clone()),
-                // The pool bits pick the source; the uplink bits are cleared so
-                // the packet is routed to the receiver, not to an uplink.
-                mark: source.map(|d| hex(d.mark & plan::POOL_MARK_MASK)),
-                decided_by: source.map(|d| self.entry(vm, &d.decided_by)),
-                ..base
-            },
+            Outcome::Hairpin { receiver, source } => {
+                // The failover chain picks the candidate (and with it the source)
+                // before the hairpin rule clears the uplink bits.
+                let chosen = source.map(|d| d.choose(&is_down));
+                Trace {
+                    action: Action::Hairpin,
+                    receiver: Some(Receiver {
+                        vm: receiver.name.clone(),
+                        private_address: receiver.private,
+                    }),
+                    public_address: chosen.map(|c| c.public),
+                    pool: chosen.map(|c| c.pool.clone()),
+                    // The pool bits pick the source; the uplink bits are cleared so
+                    // the packet is routed to the receiver, not to an uplink.
+                    mark: chosen.map(|c| hex(c.mark & plan::POOL_MARK_MASK)),
+                    decided_by: source.map(|d| self.entry(vm, &d.decided_by)),
+                    candidates: source.map_or_else(Vec::new, |d| trace_candidates(d, &is_down)),
+                    ..base
+                }
+            }
         }
     }
 
@@ -425,6 +493,7 @@ impl Trace {
             mark: None,
             decided_by: None,
             receiver: None,
+            candidates: Vec::new(),
         }
     }
 
@@ -473,7 +542,13 @@ impl Trace {
                             .as_ref()
                             .map_or_else(String::new, Entry::describe),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(
+                    (!self.candidates.is_empty())
+                        .then(|| ("candidates", self.describe_candidates())),
+                )
+                .collect(),
             ),
             Action::Internal if self.vm.is_none() => (
                 format!("{from} → {to}: internal"),
@@ -528,6 +603,9 @@ impl Trace {
                     format!("{receiver}: DNATed, delivered without leaving the host"),
                 )];
                 facts.extend(source);
+                if !self.candidates.is_empty() {
+                    facts.push(("candidates", self.describe_candidates()));
+                }
                 let receiver_name = self.receiver.as_ref().map_or("-", |r| r.vm.as_str());
                 (
                     format!("{vm_at} → {to}: hairpin to {receiver_name}, from {from_text}"),
@@ -605,6 +683,21 @@ impl Trace {
 /// A field the action always sets, as text.
 fn text<T: std::fmt::Display>(value: &Option<T>) -> String {
     value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
+}
+
+impl Trace {
+    /// `pool-b (isp-b, down), pool-a (isp-a)`.
+    fn describe_candidates(&self) -> String {
+        let candidates: Vec<String> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                let down = if c.down { ", down" } else { "" };
+                format!("{} ({}{down})", c.pool, c.uplink)
+            })
+            .collect();
+        candidates.join(", ")
+    }
 }
 
 impl Entry {

@@ -292,3 +292,74 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
         "check mode"
     );
 }
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn a_build_with_failover_installs_and_enables_the_monitor() {
+    require_root();
+    const FAILOVER: &str = "examples/failover.toml";
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let (model, _, _) = switchyard::validate(&common::example_source(Path::new(FAILOVER)))
+        .unwrap_or_else(|_| panic!("{FAILOVER} is valid"))
+        .into_parts();
+    let netns = Netns::with_veths("ansible-mon", &deploy::interfaces(&model, "net1"));
+    // systemd cannot run in a test namespace: a stand-in records its calls.
+    let calls = temp.path().join("systemctl.log");
+    let systemctl = temp.path().join("systemctl");
+    std::fs::write(
+        &systemctl,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    )
+    .expect("stand-in written");
+    run_ok(
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&systemctl),
+    );
+    // A real host has /etc/systemd/system already.
+    let units = temp.path().join("etc/systemd/system");
+    std::fs::create_dir_all(&units).expect("unit directory");
+    let vars = serde_json::json!({
+        "switchyard_topology": FAILOVER,
+        "switchyard_bin": env!("CARGO_BIN_EXE_switchyard"),
+        "switchyard_host": "net1",
+        "switchyard_systemd_dest": units,
+        "switchyard_systemctl_command": systemctl,
+    });
+
+    let first = playbook(&netns, temp.path(), vars.clone());
+    print_recap("failover, first run", &first);
+    assert!(first.status.success(), "{}", describe(&first));
+    let build = temp.path().join("build/net1");
+    for (installed, built) in [
+        ("etc/switchyard/monitor.json", "monitor.json"),
+        (
+            "etc/systemd/system/switchyard-monitor.service",
+            "systemd/switchyard-monitor.service",
+        ),
+    ] {
+        assert_eq!(
+            std::fs::read(temp.path().join(installed)).expect("installed"),
+            std::fs::read(build.join(built)).expect("built"),
+            "{installed} installed as built"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&calls).expect("systemctl was called"),
+        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n"
+    );
+    // The set the monitor keeps is in the loaded table.
+    assert!(deploy::live_table(&netns).contains("set down_uplinks"));
+
+    let second = playbook(&netns, temp.path(), vars);
+    assert!(second.status.success(), "{}", describe(&second));
+    assert_eq!(recap(&second)["changed"], 0, "a second run changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&calls)
+            .expect("log")
+            .lines()
+            .count(),
+        3,
+        "no systemctl call on a second run"
+    );
+}

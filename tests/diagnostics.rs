@@ -230,7 +230,7 @@ egress = [
     );
     let tracer = switchyard::trace::Tracer::new(&source).expect("valid");
     let trace = tracer
-        .trace("web-2", "100.64.1.1".parse().unwrap())
+        .trace("web-2", "100.64.1.1".parse().unwrap(), &[])
         .expect("traced");
     let decided_by = trace.decided_by.expect("decided by an entry");
     assert_eq!(

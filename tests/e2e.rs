@@ -269,13 +269,13 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
         })
         .collect();
     let inbound = tracer
-        .trace(&candidates[0].to_string(), public)
+        .trace(&candidates[0].to_string(), public, &[])
         .expect("traces");
     let Some(vm) = inbound.vm.filter(|_| inbound.action == Action::Dnat) else {
         return (candidates[0], false);
     };
     let conflicting = candidates.iter().copied().find(|&source| {
-        let out = tracer.trace(&vm, source).expect("traces");
+        let out = tracer.trace(&vm, source, &[]).expect("traces");
         out.action == Action::Snat && out.uplink != inbound.uplink
     });
     conflicting.map_or((candidates[0], false), |source| (source, true))
@@ -351,7 +351,7 @@ fn round(rig: &Rig, version: &Version, probes: &[Probe]) -> (Vec<Row>, Observati
         .map(|probe| {
             (
                 probe.clone(),
-                fate::predict(&tracer, &version.host, probe),
+                fate::predict(&tracer, &version.host, probe, &[]),
                 fate::observe(&observations, &version.host, probe),
             )
         })
@@ -686,7 +686,7 @@ fn ping(ns: &common::Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> bool {
 
 /// What trace says about a packet from an address that is no VM's.
 fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
-    let trace = tracer.trace(from, ip(to)).expect("traces");
+    let trace = tracer.trace(from, ip(to), &[]).expect("traces");
     (trace.action, trace.reason)
 }
 

@@ -959,8 +959,8 @@ proptest! {
             // A hairpin is classified like any outside destination (the DNAT
             // comes after): its source decision is what the maps must agree on.
             let snat = |decision: &switchyard::plan::Decision| Expected::Snat {
-                pool: decision.pool.clone(),
-                public: decision.public,
+                pool: decision.first.pool.clone(),
+                public: decision.first.public,
             };
             let planned = match host.outcome(vm_plan, destination) {
                 Outcome::Internal => Expected::Internal,

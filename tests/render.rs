@@ -123,8 +123,17 @@ enum Order {
     /// (arrays keep theirs).
     ReversedKeys,
     /// As `ReversedKeys`, and every array reversed too: lists of names,
-    /// addresses, prefixes and egress entries are sets as far as the output goes.
+    /// addresses, prefixes and egress entries are sets as far as the output goes
+    /// (but for `via` and `default` lists, which are in order of preference).
     ReversedKeysAndArrays,
+}
+
+/// The order for the value of key `name`: a preference list keeps its own.
+fn order_of(name: &str, order: Order) -> Order {
+    match name {
+        "via" | "default" => Order::ReversedKeys,
+        _ => order,
+    }
 }
 
 /// A TOML key, quoted unless bare.
@@ -153,7 +162,7 @@ fn value(v: &toml::Value, order: Order) -> String {
             let pairs: Vec<String> = table
                 .iter()
                 .rev()
-                .map(|(k, v)| format!("{} = {}", key(k), value(v, order)))
+                .map(|(k, v)| format!("{} = {}", key(k), value(v, order_of(k, order))))
                 .collect();
             format!("{{ {} }}", pairs.join(", "))
         }
@@ -169,7 +178,7 @@ fn write_table(table: &toml::Table, path: &[String], order: Order, out: &mut Str
         writeln!(out, "\n[{}]", header.join(".")).expect("write to String");
     }
     for (k, v) in table.iter().rev().filter(|(_, v)| !v.is_table()) {
-        writeln!(out, "{} = {}", key(k), value(v, order)).expect("write to String");
+        writeln!(out, "{} = {}", key(k), value(v, order_of(k, order))).expect("write to String");
     }
     for (k, v) in table.iter().rev() {
         if let toml::Value::Table(sub) = v {

@@ -22,6 +22,11 @@ struct Minion {
 impl Minion {
     /// `build_args` go to `switchyard build` after the topology (e.g. `--templates`).
     fn new(build_args: &[&Path]) -> Self {
+        Self::with_topology(TOPOLOGY, build_args)
+    }
+
+    /// A minion whose build is of `topology`.
+    fn with_topology(topology: &str, build_args: &[&Path]) -> Self {
         let temp = tempfile::tempdir().expect("temporary directory");
         let root = temp.path();
         let state = root.join("srv/switchyard");
@@ -32,7 +37,7 @@ impl Minion {
         }
         run_ok(
             switchyard()
-                .args(["build", TOPOLOGY, "-o"])
+                .args(["build", topology, "-o"])
                 .arg(root.join("srv/switchyard-build"))
                 .args(build_args)
                 .current_dir(common::root()),
@@ -309,4 +314,80 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
             "{id} triggers the reload: {state}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn a_build_with_failover_installs_and_enables_the_monitor() {
+    require_root();
+    const FAILOVER: &str = "examples/failover.toml";
+    let minion = Minion::with_topology(FAILOVER, &[]);
+    let (model, _, _) = switchyard::validate(&common::example_source(Path::new(FAILOVER)))
+        .unwrap_or_else(|_| panic!("{FAILOVER} is valid"))
+        .into_parts();
+    let netns = Netns::with_veths("salt-mon", &deploy::interfaces(&model, "net1"));
+    // systemd cannot run in a test namespace: a stand-in records its calls.
+    let calls = minion.path("systemctl.log");
+    let systemctl = minion.path("systemctl");
+    std::fs::write(
+        &systemctl,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    )
+    .expect("stand-in written");
+    run_ok(
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&systemctl),
+    );
+    // A real host has /etc/systemd/system already.
+    std::fs::create_dir_all(minion.path("etc/systemd/system")).expect("unit directory");
+    let pillar = json!({
+        "host": "net1",
+        "systemd_dest": minion.path("etc/systemd/system"),
+        "systemctl": systemctl,
+    });
+
+    let (output, states) = minion.call(&netns, "state.apply", pillar.clone());
+    let first = outcomes(&states);
+    print_summary("failover, first state.apply", &first);
+    assert!(output.status.success(), "{}", describe(&output));
+    let changed = |outcomes: &[(String, bool, bool)], id: &str| {
+        outcomes
+            .iter()
+            .any(|(i, ok, changed)| i == id && *ok && *changed)
+    };
+    for id in [
+        "switchyard-monitor-config",
+        "switchyard-monitor-unit",
+        "switchyard-monitor-restart",
+    ] {
+        assert!(changed(&first, id), "{id} did not change: {first:?}");
+    }
+    let build = minion.path("srv/switchyard-build/net1");
+    for (installed, built) in [
+        ("etc/switchyard/monitor.json", "monitor.json"),
+        (
+            "etc/systemd/system/switchyard-monitor.service",
+            "systemd/switchyard-monitor.service",
+        ),
+    ] {
+        assert_eq!(
+            std::fs::read(minion.path(installed)).expect("installed"),
+            std::fs::read(build.join(built)).expect("built"),
+            "{installed} installed as built"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&calls).expect("systemctl was called"),
+        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n"
+    );
+    assert!(deploy::live_table(&netns).contains("set down_uplinks"));
+
+    let (output, states) = minion.call(&netns, "state.apply", pillar);
+    let second = outcomes(&states);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        second.iter().all(|(_, ok, changed)| *ok && !changed),
+        "a second run changes nothing and restarts nothing: {second:?}"
+    );
 }

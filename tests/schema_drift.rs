@@ -110,17 +110,35 @@ fn trace_output_follows_its_schema() {
         ("100.66.0.1", "198.51.100.200"),
     ] {
         let trace = tracer
-            .trace(from, to.parse().expect("address"))
+            .trace(from, to.parse().expect("address"), &[])
             .expect("traced");
         assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
     }
+    // With failover: the candidates, one of them taken as down.
+    let path = root().join("examples/failover.toml");
+    let source = Source::new(
+        "failover.toml",
+        std::fs::read_to_string(path).expect("readable"),
+    );
+    let tracer = switchyard::trace::Tracer::new(&source).expect("valid example");
+    let trace = tracer
+        .trace(
+            "web-1",
+            "9.9.9.9".parse().expect("address"),
+            &["isp-a".to_owned()],
+        )
+        .expect("traced");
+    assert!(!trace.candidates.is_empty());
+    assert_valid(&validator, &trace.to_json(), "failover web-1 → 9.9.9.9");
 }
 
 #[test]
 fn generated_schema_is_json_describing_the_top_level_keys() {
     let schema: serde_json::Value =
         serde_json::from_str(&switchyard::schema::topology_schema()).expect("schema is JSON");
-    for key in ["version", "uplinks", "pools", "hosts", "projects", "vms"] {
+    for key in [
+        "version", "uplinks", "pools", "hosts", "projects", "vms", "failover",
+    ] {
         assert!(
             schema["properties"].get(key).is_some(),
             "schema lacks top-level property `{key}`"

@@ -81,7 +81,7 @@ fn shape_matches_the_request() {
         model
             .projects
             .iter()
-            .all(|p| p.default.is_some() && (1..=3).contains(&p.egress.len()))
+            .all(|p| !p.default.is_empty() && (1..=3).contains(&p.egress.len()))
     );
     // Both hosts get VMs, some projects are denied a pool, some VMs override.
     assert!(
@@ -95,7 +95,7 @@ fn shape_matches_the_request() {
     let overriding = model
         .vms
         .iter()
-        .filter(|vm| vm.default.is_some() || !vm.egress.is_empty())
+        .filter(|vm| !vm.default.is_empty() || !vm.egress.is_empty())
         .count();
     assert!(
         (30..=90).contains(&overriding),

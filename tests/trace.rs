@@ -2,7 +2,8 @@
 //! snapshots (`snapshots/trace__*`) for outbound (project entry, VM entry, nested
 //! prefixes, VM beating project at equal length, defaults, internal, not handled)
 //! and inbound (DNAT, unassigned public address) packets on the examples, each
-//! with the outcome it must have written out by hand; exit codes and suggestions for bad input. That trace
+//! with the outcome it must have written out by hand, also with uplinks taken as
+//! down (`--down`, on examples/failover.toml); exit codes and suggestions for bad input. That trace
 //! predicts what the kernel does is shown by tests/e2e.rs.
 
 mod common;
@@ -173,6 +174,16 @@ fn outcome(trace: &serde_json::Value) -> String {
         word(&trace["receiver"]["vm"]).map(|vm| format!("to {vm}")),
         word(&trace["public_address"]),
         (!decided_by.is_empty()).then(|| format!("by {}", decided_by.join(" "))),
+        trace["candidates"].as_array().map(|candidates| {
+            let pools: Vec<String> = candidates
+                .iter()
+                .map(|c| {
+                    let down = if c["down"] == true { "(down)" } else { "" };
+                    format!("{}{down}", c["pool"].as_str().unwrap_or("?"))
+                })
+                .collect();
+            format!("candidates {}", pools.join(" "))
+        }),
     ]
     .into_iter()
     .flatten()
@@ -198,27 +209,120 @@ fn stdout_of(output: &Output) -> String {
 #[test]
 fn human_and_json_output() {
     for &(example, from, to, name, expected) in CASES {
-        let args = ["--from", from, "--to", to];
-        let human = stdout_of(&trace(example, &args));
-        let json = stdout_of(&trace(
-            example,
-            &[&args[..], &["--format", "json"]].concat(),
-        ));
-        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-        assert_eq!(value["version"], 1, "{json}");
-        assert_eq!(outcome(&value), expected, "{example} {from} → {to}");
-
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!(
-                format!("trace__{example}__{name}"),
-                format!("$ switchyard trace examples/{example}.toml --from {from} --to {to}\n{human}\n$ … --format json\n{json}")
-            );
-        });
+        assert_case(example, &["--from", from, "--to", to], name, expected);
     }
+}
+
+type DownCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+);
+
+/// With `[failover]`: (example, --from, --to, the uplinks given as --down,
+/// snapshot name, what must happen, as in [`CASES`], followed by the decision's
+/// candidates, `(down)` marking those taken as down).
+const DOWN_CASES: &[DownCase] = &[
+    (
+        "failover",
+        "web-1",
+        "9.9.9.9",
+        &[],
+        "vm-default",
+        "snat 198.51.100.7 by vm default candidates pool-a pool-c pool-b",
+    ),
+    (
+        "failover",
+        "web-1",
+        "9.9.9.9",
+        &["isp-a"],
+        "down-a",
+        "snat 192.0.2.130 by vm default candidates pool-a(down) pool-c pool-b",
+    ),
+    (
+        "failover",
+        "web-1",
+        "9.9.9.9",
+        &["isp-a", "isp-c"],
+        "down-a-c",
+        "snat 203.0.113.9 by vm default candidates pool-a(down) pool-c(down) pool-b",
+    ),
+    (
+        "failover",
+        "web-1",
+        "9.9.9.9",
+        &["isp-a", "isp-b", "isp-c"],
+        "all-down",
+        "snat 198.51.100.7 by vm default candidates pool-a(down) pool-c(down) pool-b(down)",
+    ),
+    (
+        "failover",
+        "web-1",
+        "100.66.1.1",
+        &["isp-b"],
+        "vm-entry-down-b",
+        "snat 198.51.100.7 by vm egress 100.66.0.0/16 candidates pool-b(down) pool-a pool-c",
+    ),
+    (
+        "failover",
+        "web-2",
+        "100.65.0.1",
+        &["isp-b"],
+        "project-entry-down-b",
+        "snat 198.51.100.8 by project egress 100.64.0.0/10 candidates pool-b(down) pool-a",
+    ),
+    (
+        "failover",
+        "web-2",
+        "198.51.100.7",
+        &["isp-a"],
+        "hairpin-down-a",
+        "hairpin to web-1 203.0.113.10 by project default candidates pool-a(down) pool-b",
+    ),
+    (
+        "failover",
+        "100.66.0.1",
+        "198.51.100.7",
+        &["isp-a"],
+        "inbound-down-a",
+        "dnat 198.51.100.7",
+    ),
+];
+
+#[test]
+fn down_uplinks() {
+    for &(example, from, to, down, name, expected) in DOWN_CASES {
+        let mut args = vec!["--from", from, "--to", to];
+        for uplink in down {
+            args.extend(["--down", uplink]);
+        }
+        assert_case(example, &args, name, expected);
+    }
+}
+
+/// Runs `trace` with `args` on the example, human and JSON; the JSON must state
+/// `expected` (see [`outcome`]), both are pinned by snapshot `name`.
+fn assert_case(example: &str, args: &[&str], name: &str, expected: &str) {
+    let human = stdout_of(&trace(example, args));
+    let json = stdout_of(&trace(example, &[args, &["--format", "json"]].concat()));
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(value["version"], 1, "{json}");
+    let command = args.join(" ");
+    assert_eq!(outcome(&value), expected, "{example} {command}");
+
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(
+            format!("trace__{example}__{name}"),
+            format!("$ switchyard trace examples/{example}.toml {command}\n{human}\n$ … --format json\n{json}")
+        );
+    });
 }
 
 /// (example, --from, --to, exit code, what stderr must say).
@@ -274,7 +378,7 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
     let source = Source::new("same.toml", same_private_address());
     let tracer = Tracer::new(&source).unwrap_or_else(|d| panic!("valid: {d:?}"));
     let error = tracer
-        .trace("10.0.0.5", "9.9.9.9".parse().unwrap())
+        .trace("10.0.0.5", "9.9.9.9".parse().unwrap(), &[])
         .expect_err("ambiguous");
     assert!(matches!(error, TraceError::AmbiguousAddress { .. }));
     assert_eq!(
@@ -286,7 +390,7 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
         ("web-1", "net1", "198.51.100.7"),
         ("web-2", "net2", "198.51.100.8"),
     ] {
-        let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap()).unwrap();
+        let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap(), &[]).unwrap();
         assert_eq!(trace.action, Action::Snat);
         assert_eq!(trace.host.as_deref(), Some(host));
         assert_eq!(trace.public_address, Some(public.parse().unwrap()));
@@ -305,7 +409,7 @@ fn drops_say_drop_with_their_reason_in_json_too() {
         ("10.0.0.99", "9.9.9.9", "spoofed_source"),
     ] {
         let trace = tracer
-            .trace(from, to.parse().expect("address"))
+            .trace(from, to.parse().expect("address"), &[])
             .expect("traces");
         let json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
         assert_eq!(json["action"], "drop", "{from} → {to}");

@@ -1,5 +1,5 @@
 //! SY0501: one scope (a VM, or a project) names each destination prefix with one
-//! `via` only; two would leave the decision to file order.
+//! `via` (or one list of them) only; two would leave the decision to file order.
 
 use std::collections::HashMap;
 
@@ -23,7 +23,7 @@ fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
     let mut seen: HashMap<_, &Egress> = HashMap::new();
     for entry in entries {
         match seen.get(&entry.to.value) {
-            Some(first) if first.via.value != entry.via.value => out.push(
+            Some(first) if !same_vias(first, entry) => out.push(
                 Diagnostic::new(
                     Code::ConflictingEgress,
                     format!("{scope} sends {} two different ways", entry.to.value),
@@ -39,4 +39,12 @@ fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// The same pools or addresses in the same order.
+fn same_vias(a: &Egress, b: &Egress) -> bool {
+    a.via
+        .iter()
+        .map(|v| v.value)
+        .eq(b.via.iter().map(|v| v.value))
 }

@@ -6,6 +6,7 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
+mod failover_alternative;
 mod gateway;
 mod interfaces;
 mod lan;
@@ -17,6 +18,7 @@ mod pool_overlap;
 mod pool_reserved;
 mod private_addresses;
 mod private_unicast;
+mod probe_targets;
 mod quota;
 mod shadowed_egress;
 mod unused_address;
@@ -64,6 +66,8 @@ const RULES: &[Rule] = &[
     vlan_parent_unit::check,
     no_default::check,
     unused_address::check,
+    probe_targets::check,
+    failover_alternative::check,
 ];
 
 /// A model that passed every rule: what planning requires. The field is private

@@ -9,9 +9,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let project = model.project(vm.project);
         let project_default_applies = project
             .default
-            .as_ref()
-            .is_some_and(|d| model.public_in_pool(vm, d.value).is_some());
-        if !vm.public.is_empty() && vm.default.is_none() && !project_default_applies {
+            .iter()
+            .any(|d| model.public_in_pool(vm, d.value).is_some());
+        if !vm.public.is_empty() && vm.default.is_empty() && !project_default_applies {
             out.push(
                 Diagnostic::new(
                     Code::NoDefault,

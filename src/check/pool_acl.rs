@@ -23,10 +23,16 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 .iter()
                 .map(|d| (d.value, d.span.clone(), "default")),
         );
-        uses.extend(project.egress.iter().filter_map(|e| match e.via.value {
-            Via::Pool(pool) => Some((pool, e.via.span.clone(), "egress via")),
-            Via::Address(_) => None,
-        }));
+        uses.extend(
+            project
+                .egress
+                .iter()
+                .flat_map(|e| &e.via)
+                .filter_map(|via| match via.value {
+                    Via::Pool(pool) => Some((pool, via.span.clone(), "egress via")),
+                    Via::Address(_) => None,
+                }),
+        );
         uses.extend(
             project
                 .quota

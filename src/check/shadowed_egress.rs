@@ -23,7 +23,11 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
     }
     for (project, pools) in model.projects.iter().zip(&pools_of_vms) {
         for entry in &project.egress {
-            let applies = matches!(entry.via.value, Via::Pool(pool) if pools.contains(&pool));
+            // With a `via` list, when any of its pools applies (docs/semantics.md §10).
+            let applies = entry
+                .via
+                .iter()
+                .any(|via| matches!(via.value, Via::Pool(pool) if pools.contains(&pool)));
             if applies && !winning.contains(&entry.to.span) {
                 report(entry, &format!("project `{}`", project.name.value), out);
             }

@@ -6,8 +6,22 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Model, Spanned, Via, Vm};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
+    // Each project's default as `via`s, like its entries' (once, not per VM).
+    let project_defaults: Vec<Vec<Spanned<Via>>> = model
+        .projects
+        .iter()
+        .map(|project| {
+            (project.default.iter())
+                .map(|d| Spanned::new(Via::Pool(d.value), d.span.clone()))
+                .collect()
+        })
+        .collect();
     for vm in &model.vms {
-        for via in vm.default.iter().chain(vm.egress.iter().map(|e| &e.via)) {
+        for via in vm
+            .default
+            .iter()
+            .chain(vm.egress.iter().flat_map(|e| &e.via))
+        {
             check_vm_via(model, vm, via, out);
         }
         // A VM without public addresses is internal-only by design: project
@@ -16,19 +30,21 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             continue;
         }
         let project = model.project(vm.project);
-        let project_vias = project.default.iter().map(|d| (d.value, d.span.clone()));
+        // A list applies when any of its pools does: the others are fallbacks
+        // the VM lacks, which failover skips.
+        let default = &project_defaults[vm.project.0];
         let project_vias =
-            project_vias.chain(project.egress.iter().filter_map(|e| match e.via.value {
-                Via::Pool(pool) => Some((pool, e.via.span.clone())),
-                Via::Address(_) => None,
-            }));
-        for (pool, span) in project_vias {
-            if model.public_in_pool(vm, pool).is_none() {
-                let pool = &model.pool(pool).name.value;
+            std::iter::once(&default[..]).chain(project.egress.iter().map(|e| &e.via[..]));
+        for vias in project_vias {
+            if let [first, ..] = vias
+                && !model.applies(vm, vias)
+            {
+                let span = first.span.clone();
+                let pool = pools(model, vias);
                 out.push(
                     Diagnostic::new(
                         Code::ProjectEgressSkipped,
-                        format!("project `{}` sends traffic via pool `{pool}`, but VM `{}` has no address there", project.name.value, vm.name.value),
+                        format!("project `{}` sends traffic via {pool}, but VM `{}` has no address there", project.name.value, vm.name.value),
                         span.clone(),
                         format!("does not apply to `{}`", vm.name.value),
                     )
@@ -74,4 +90,19 @@ fn owned(vm: &Vm) -> String {
     }
     let list: Vec<String> = vm.public.iter().map(|p| p.value.to_string()).collect();
     format!("this VM's public addresses: {}", list.join(", "))
+}
+
+/// `pool `a`` or `pools `a`, `b``, for a message.
+fn pools(model: &Model, vias: &[Spanned<Via>]) -> String {
+    let names: Vec<String> = vias
+        .iter()
+        .filter_map(|via| match via.value {
+            Via::Pool(pool) => Some(format!("`{}`", model.pool(pool).name.value)),
+            Via::Address(_) => None,
+        })
+        .collect();
+    match names.as_slice() {
+        [one] => format!("pool {one}"),
+        many => format!("pools {}", many.join(", ")),
+    }
 }

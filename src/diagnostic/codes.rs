@@ -78,10 +78,12 @@ codes! {
     VmsWithoutLan = "SY0709", Error, "a host with VMs has no LAN interface";
     BadParentUnit = "SY0710", Error, "a VLAN's parent_unit is not a .network file name switchyard can extend";
     ParentUnitConflict = "SY0711", Error, "a VLAN's parent_unit conflicts with another attachment on its parent";
+    BadProbeTarget = "SY0712", Error, "a failover probe target is not a unicast address beyond the host";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";
     ProjectEgressSkipped = "SY0904", Warning, "a project-wide preference does not apply to a VM without an address in its pool";
+    NoFailoverAlternative = "SY0905", Warning, "with [failover], a VM decision whose candidates all leave by one uplink while the VM has others";
 }
 
 impl Code {

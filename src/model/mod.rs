@@ -7,6 +7,7 @@
 mod resolve;
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
@@ -57,6 +58,17 @@ pub struct Model {
     pub hosts: Vec<Host>,
     pub projects: Vec<Project>,
     pub vms: Vec<Vm>,
+    /// `[failover]`: uplinks are health-checked and decisions fall back.
+    pub failover: Option<Failover>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failover {
+    /// The `[failover]` table, for diagnostics.
+    pub span: Span,
+    pub interval: Duration,
+    pub down_after: u32,
+    pub up_after: u32,
 }
 
 #[derive(Debug)]
@@ -101,6 +113,8 @@ pub struct Attachment {
     pub address: Spanned<Ipv4Net>,
     pub gateway: Spanned<Ipv4Addr>,
     pub vlan: Option<Vlan>,
+    /// ICMP echo targets as written; empty means the gateway.
+    pub probe: Vec<Spanned<Ipv4Addr>>,
 }
 
 #[derive(Debug)]
@@ -118,7 +132,8 @@ pub struct Project {
     pub addresses: Vec<Spanned<Ipv4Addr>>,
     pub networks: Vec<Spanned<Ipv4Net>>,
     pub quota: Vec<(Spanned<PoolId>, Spanned<u32>)>,
-    pub default: Option<Spanned<PoolId>>,
+    /// In order of preference; empty when there is none.
+    pub default: Vec<Spanned<PoolId>>,
     pub egress: Vec<Egress>,
     pub description: Option<String>,
 }
@@ -130,7 +145,8 @@ pub struct Vm {
     pub host: HostId,
     pub address: Spanned<Ipv4Addr>,
     pub public: Vec<Spanned<Ipv4Addr>>,
-    pub default: Option<Spanned<Via>>,
+    /// In order of preference; empty when there is none.
+    pub default: Vec<Spanned<Via>>,
     pub egress: Vec<Egress>,
     /// The MAC the VM's address is bound to, if it declares one.
     pub mac: Option<Spanned<Mac>>,
@@ -182,7 +198,8 @@ impl std::fmt::Display for Mac {
 #[derive(Debug, Clone)]
 pub struct Egress {
     pub to: Spanned<Ipv4Net>,
-    pub via: Spanned<Via>,
+    /// In order of preference; never empty.
+    pub via: Vec<Spanned<Via>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -239,6 +256,49 @@ impl Model {
             .iter()
             .map(|a| a.value)
             .find(|a| self.pools[pool.0].prefix.contains(a))
+    }
+
+    /// The pool `via` leaves by for `vm`, if the VM has an address there.
+    pub fn via_pool(&self, vm: &Vm, via: Via) -> Option<PoolId> {
+        match via {
+            Via::Address(address) => vm
+                .public
+                .iter()
+                .any(|p| p.value == address)
+                .then(|| self.pool_of(address))
+                .flatten(),
+            Via::Pool(pool) => self.public_in_pool(vm, pool).map(|_| pool),
+        }
+    }
+
+    /// Whether an egress entry (or default) with these `via`s applies to `vm`:
+    /// at least one names a pool the VM has an address in. A project-wide one
+    /// that does not is skipped for the VM (warning SY0904).
+    pub fn applies(&self, vm: &Vm, vias: &[Spanned<Via>]) -> bool {
+        vias.iter()
+            .any(|via| self.via_pool(vm, via.value).is_some())
+    }
+
+    /// The candidates of a decision (docs/semantics.md §10), best first: the
+    /// pools of the winning entry's `via`s (none for a default), then of the
+    /// VM's default, then of its project's, restricted to pools in which the VM
+    /// has an address, each pool once. Lazy and allocation-free: the planner
+    /// asks it for every decision of every VM, and often only for the first.
+    pub fn candidates<'m>(
+        &'m self,
+        vm: &'m Vm,
+        entry: &'m [Spanned<Via>],
+    ) -> impl Iterator<Item = PoolId> + 'm {
+        let project = self.project(vm.project);
+        let vias = entry.iter().chain(&vm.default).map(|via| via.value);
+        let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
+        let pools = vias.filter_map(move |via| self.via_pool(vm, via));
+        // Lists are a few elements long: looking back costs less than a set.
+        pools
+            .clone()
+            .enumerate()
+            .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
+            .map(|(_, pool)| pool)
     }
 
     /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on

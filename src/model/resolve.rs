@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
+use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net};
 
@@ -81,14 +82,28 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .iter()
         .filter_map(|(n, v)| resolver.vm(n, v))
         .collect();
+    let failover = topology
+        .failover
+        .as_ref()
+        .and_then(|failover| resolver.failover(failover));
     Model {
         uplinks,
         pools,
         hosts,
         projects,
         vms,
+        failover,
     }
 }
+
+/// `[failover]` defaults: the timing docs/semantics.md §10 promises its numbers for.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
+pub const DEFAULT_DOWN_AFTER: u32 = 3;
+pub const DEFAULT_UP_AFTER: u32 = 5;
+/// Shorter rounds would flood the gateway; longer ones make failover pointless.
+const INTERVAL_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(10)..=Duration::from_secs(60);
+const ROUNDS_MAX: i64 = 1000;
 
 /// Name → index into the model; `None` for an entity that is defined but could not
 /// be read or resolved (already reported), so references to it stay silent.
@@ -361,6 +376,11 @@ impl Resolver<'_> {
         let address = self.interface_address(&attachment.address);
         let gateway = self.address(&attachment.gateway);
         // `Some(None)`: a VLAN whose id is out of range (already reported).
+        let probe = attachment
+            .probe
+            .iter()
+            .filter_map(|target| self.address(target))
+            .collect();
         let vlan = attachment.vlan.as_ref().map(|vlan| {
             self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")
                 .map(|id| Vlan {
@@ -383,6 +403,7 @@ impl Resolver<'_> {
                     address,
                     gateway,
                     vlan: vlan.flatten(),
+                    probe,
                 })
             }
             (uplink_id, ..) => Err(uplink_id),
@@ -406,8 +427,17 @@ impl Resolver<'_> {
                 Some((pool?, limit?))
             })
             .collect();
-        let default =
-            Project::pool_default(project.default.as_ref().and_then(|d| self.project_via(d)));
+        let default = project
+            .default
+            .as_ref()
+            .map(|d| self.vias(d, Resolver::project_via))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|via| match via.value {
+                Via::Pool(pool) => Some(Spanned::new(pool, via.span)),
+                Via::Address(_) => None,
+            })
+            .collect();
         let egress = self.egress(&project.egress, Resolver::project_via);
         Project {
             name: spanned(name.get().clone(), name),
@@ -434,7 +464,11 @@ impl Resolver<'_> {
         let host = self.reference(Kind::Host, &vm.host).map(HostId);
         let address = self.address(&vm.address);
         let public = vm.public.iter().filter_map(|a| self.address(a)).collect();
-        let default = vm.default.as_ref().and_then(|d| self.vm_via(d));
+        let default = vm
+            .default
+            .as_ref()
+            .map(|d| self.vias(d, Resolver::vm_via))
+            .unwrap_or_default();
         let egress = self.egress(&vm.egress, Resolver::vm_via);
         let mac = vm.mac.as_ref().and_then(|m| self.mac(m));
         Some(Vm {
@@ -510,23 +544,94 @@ impl Resolver<'_> {
     ) -> Vec<Egress> {
         let mut resolved = Vec::new();
         for entry in entries {
-            let via = via(self, &entry.via);
-            for to in entry.to.prefixes() {
-                if let (Some(to), Some(via)) = (self.prefix(&to), via.clone()) {
-                    resolved.push(Egress { to, via });
+            let vias = self.vias(&entry.via, via);
+            for to in entry.to.items() {
+                if let Some(to) = self.prefix(&to)
+                    && !vias.is_empty()
+                {
+                    resolved.push(Egress {
+                        to,
+                        via: vias.clone(),
+                    });
                 }
             }
         }
         resolved
     }
-}
 
-impl Project {
-    fn pool_default(default: Option<Spanned<Via>>) -> Option<Spanned<PoolId>> {
-        default.and_then(|d| match d.value {
-            Via::Pool(pool) => Some(Spanned::new(pool, d.span)),
-            Via::Address(_) => None,
+    /// A `via`/`default` value or list, each element resolved with `via`. Empty
+    /// when the list is empty or any element cannot be resolved (reported): the
+    /// entry is then left out whole, so no half-understood list decides anything.
+    fn vias(
+        &mut self,
+        value: &Sp<raw::Vias>,
+        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<Via>>,
+    ) -> Vec<Spanned<Via>> {
+        let items = value.items();
+        if items.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    "an empty list names no egress".to_owned(),
+                    value.span(),
+                    "empty",
+                )
+                .help("name at least one pool or address, the preferred one first"),
+            );
+            return Vec::new();
+        }
+        let resolved: Vec<Option<Spanned<Via>>> =
+            items.iter().map(|item| via(self, item)).collect();
+        resolved
+            .into_iter()
+            .collect::<Option<_>>()
+            .unwrap_or_default()
+    }
+
+    fn failover(&mut self, failover: &Sp<raw::Failover>) -> Option<Failover> {
+        let interval = match &failover.interval {
+            None => Some(DEFAULT_INTERVAL),
+            Some(text) => self.interval(text),
+        };
+        let rounds = |resolver: &mut Self, value: &Option<Sp<i64>>, default, what| match value {
+            None => Some(default),
+            Some(value) => resolver
+                .number::<u32>(value, 1, ROUNDS_MAX, what)
+                .map(|n| n.value),
+        };
+        let down_after = rounds(self, &failover.down_after, DEFAULT_DOWN_AFTER, "down_after");
+        let up_after = rounds(self, &failover.up_after, DEFAULT_UP_AFTER, "up_after");
+        Some(Failover {
+            span: failover.span(),
+            interval: interval?,
+            down_after: down_after?,
+            up_after: up_after?,
         })
+    }
+
+    fn interval(&mut self, text: &Sp<String>) -> Option<Duration> {
+        let Ok(interval) = humantime::parse_duration(text.get()) else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    format!("`{}` is not a duration", text.get().escape_debug()),
+                    text.span(),
+                    "expected a duration",
+                )
+                .help("write a number and a unit, such as \"200ms\" or \"1s\""),
+            );
+            return None;
+        };
+        if INTERVAL_RANGE.contains(&interval) {
+            return Some(interval);
+        }
+        self.diagnostics.push(Diagnostic::new(
+            Code::OutOfRange,
+            format!("interval {} is out of range", text.get()),
+            text.span(),
+            "must be 10ms..=60s",
+        ));
+        None
     }
 }
 

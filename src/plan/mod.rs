@@ -8,15 +8,16 @@
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
 
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
 use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
-use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, UplinkId, Via, Vm};
+use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, Spanned, UplinkId, Via, Vm};
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -85,6 +86,17 @@ pub struct HostPlan {
     pub dnat: Vec<(Ipv4Addr, Ipv4Addr)>,
     /// The VMs served by this host, by name.
     pub vms: Vec<VmPlan>,
+    /// Present when the topology has `[failover]`: the host runs the monitor and
+    /// its ruleset falls back along each decision's candidates.
+    pub failover: Option<FailoverPlan>,
+}
+
+/// The monitor's timing (docs/semantics.md §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverPlan {
+    pub interval: Duration,
+    pub down_after: u32,
+    pub up_after: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +112,9 @@ pub struct UplinkPlan {
     pub address: Ipv4Net,
     pub gateway: Ipv4Addr,
     pub vlan: Option<VlanPlan>,
+    /// The monitor's ICMP echo targets, sorted (any one answering will do, so
+    /// their order means nothing): the `probe` list, else the gateway.
+    pub probe: Vec<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +149,10 @@ pub struct VmPlan {
     pub default: Option<Decision>,
     /// Disjoint, sorted destination ranges decided by egress entries.
     pub egress: Vec<(Range, Decision)>,
+    /// The uplinks of every decision of this VM whose candidates sit on more
+    /// than one uplink, by id: a connection bound to one of them has somewhere
+    /// to go while another is up. Empty for a VM that has no alternative.
+    pub failover_uplinks: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,9 +162,23 @@ pub struct PublicAddress {
     pub uplink: String,
 }
 
-/// Where a VM's packet goes: source-NATed to `public`, out through `uplink`.
+/// What one topology entry decides for a VM's packets: the candidates, best
+/// first (docs/semantics.md §10). Failover never changes which entry decides,
+/// only which of its candidates is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The preferred candidate: the one used while its uplink is up.
+    pub first: Candidate,
+    /// The other candidates, best first, each pool once. Always empty without
+    /// `[failover]`, so a topology without it allocates nothing more per
+    /// decision than before lists existed.
+    pub fallbacks: Vec<Candidate>,
+    pub decided_by: DecidedBy,
+}
+
+/// One way out: source-NATed to `public`, out through `uplink`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
     pub public: Ipv4Addr,
     pub pool: String,
     pub pool_number: u8,
@@ -153,7 +186,34 @@ pub struct Decision {
     pub uplink_id: u8,
     /// Uplink and pool bits (see the module doc).
     pub mark: u32,
-    pub decided_by: DecidedBy,
+}
+
+impl Decision {
+    /// Every candidate, best first.
+    pub fn candidates(&self) -> impl Iterator<Item = &Candidate> {
+        std::iter::once(&self.first).chain(&self.fallbacks)
+    }
+
+    /// The candidate used while the uplinks `is_down` names are down: the first
+    /// whose uplink is up; with none up, the first (never worse than no
+    /// failover).
+    pub fn choose(&self, is_down: impl Fn(&str) -> bool) -> &Candidate {
+        self.candidates()
+            .find(|candidate| !is_down(&candidate.uplink))
+            .unwrap_or(&self.first)
+    }
+
+    /// The candidates that can ever be chosen: one whose uplink an earlier
+    /// candidate shares is down whenever that one is, so it never is.
+    pub fn reachable(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates().enumerate().filter_map(|(i, c)| {
+            (!self
+                .candidates()
+                .take(i)
+                .any(|e| e.uplink_id == c.uplink_id))
+            .then_some(c)
+        })
+    }
 }
 
 /// The topology entry a decision comes from, for comments and `trace`.
@@ -260,6 +320,13 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
                     id: v.id.value,
                     parent_unit: v.parent_unit.as_ref().map(|unit| unit.value.clone()),
                 }),
+                probe: if attachment.probe.is_empty() {
+                    vec![attachment.gateway.value]
+                } else {
+                    let targets: BTreeSet<Ipv4Addr> =
+                        attachment.probe.iter().map(|target| target.value).collect();
+                    targets.into_iter().collect()
+                },
             }
         })
         .collect();
@@ -324,6 +391,11 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
         sources,
         mac_bindings,
         dnat,
+        failover: model.failover.as_ref().map(|f| FailoverPlan {
+            interval: f.interval,
+            down_after: f.down_after,
+            up_after: f.up_after,
+        }),
     }
 }
 
@@ -345,36 +417,43 @@ fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
             })
         })
         .collect();
+    let default = default_decision(model, vm, project);
+    let egress = flatten(model, vm, project, internal);
+    let mut failover_uplinks = BTreeSet::new();
+    for decision in default.iter().chain(egress.iter().map(|(_, d)| d)) {
+        if decision.reachable().nth(1).is_some() {
+            failover_uplinks.extend(decision.candidates().map(|c| c.uplink_id));
+        }
+    }
     VmPlan {
         name: vm.name.value.clone(),
         project: project.name.value.clone(),
         private: vm.address.value,
         public,
-        default: default_decision(model, vm, project),
-        egress: flatten(model, vm, project, internal),
+        default,
+        egress,
+        failover_uplinks: failover_uplinks.into_iter().collect(),
     }
 }
 
+/// The VM's default decides when it has one, else its project's (if it
+/// applies to the VM); the other default's pools are fallbacks either way.
 fn default_decision(model: &Model, vm: &Vm, project: &Project) -> Option<Decision> {
-    if let Some(default) = &vm.default {
-        return decision(
-            model,
-            vm,
-            default.value,
-            DecidedBy {
-                scope: Scope::Vm,
-                prefix: None,
-                span: default.span.clone(),
-            },
-        );
-    }
-    let default = project.default.as_ref()?;
-    let by = DecidedBy {
-        scope: Scope::Project,
-        prefix: None,
-        span: default.span.clone(),
+    let (scope, span) = match (vm.default.first(), project.default.first()) {
+        (Some(own), _) => (Scope::Vm, own.span.clone()),
+        (None, Some(projects)) => (Scope::Project, projects.span.clone()),
+        (None, None) => return None,
     };
-    decision(model, vm, Via::Pool(default.value), by)
+    decision(
+        model,
+        vm,
+        &[],
+        DecidedBy {
+            scope,
+            prefix: None,
+            span,
+        },
+    )
 }
 
 /// docs/semantics.md §2 rules 2 and 4 for every destination at once: paint the VM's and its
@@ -398,9 +477,11 @@ fn flatten(
             prefix: Some(entry.to.value),
             span: entry.to.span.clone(),
         };
-        // A project entry for a pool the VM has no address in does not apply to it
-        // (warning SY0904): whatever is under it shows through.
-        if let Some(decision) = decision(model, vm, entry.via.value, by) {
+        // A project entry none of whose pools the VM has an address in does not
+        // apply to it (warning SY0904): whatever is under it shows through.
+        if model.applies(vm, &entry.via)
+            && let Some(decision) = decision(model, vm, &entry.via, by)
+        {
             painting.paint(Range::of(&entry.to), decision);
         }
     }
@@ -408,22 +489,44 @@ fn flatten(
     painting.into_ranges()
 }
 
-fn decision(model: &Model, vm: &Vm, via: Via, decided_by: DecidedBy) -> Option<Decision> {
-    let (public, pool) = match via {
-        Via::Address(address) => (address, model.pool_of(address)?),
-        Via::Pool(pool) => (model.public_in_pool(vm, pool)?, pool),
+/// The decision of an entry with these `via`s (none for a default); `None` when
+/// the VM has no address in any candidate pool. Without `[failover]` no uplink
+/// is ever down, so only the first candidate is kept: a topology without it
+/// plans (and costs) exactly what it did before lists existed.
+fn decision(
+    model: &Model,
+    vm: &Vm,
+    via: &[Spanned<Via>],
+    decided_by: DecidedBy,
+) -> Option<Decision> {
+    let kept = if model.failover.is_some() {
+        usize::MAX
+    } else {
+        1
     };
-    let pool_number = pool_number(pool);
-    let pool = model.pool(pool);
-    let uplink = model.uplink(pool.uplink?);
+    let mut candidates = model
+        .candidates(vm, via)
+        .filter_map(|pool| candidate(model, vm, pool))
+        .take(kept);
     Some(Decision {
+        first: candidates.next()?,
+        fallbacks: candidates.collect(),
+        decided_by,
+    })
+}
+
+fn candidate(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate> {
+    let public = model.public_in_pool(vm, pool_id)?;
+    let pool_number = pool_number(pool_id);
+    let pool = model.pool(pool_id);
+    let uplink = model.uplink(pool.uplink?);
+    Some(Candidate {
         public,
         pool: pool.name.value.clone(),
         pool_number,
         uplink: uplink.name.value.clone(),
         uplink_id: uplink.id.value,
         mark: uplink_mark(uplink.id.value) | pool_mark(pool_number),
-        decided_by,
     })
 }
 

@@ -23,26 +23,35 @@ gateway = "198.18.0.9"
 /// The base fixture with pool-c: project acme's default replaced by `project`
 /// lines, `vm` lines added to its VM web-1, which has an address in every pool.
 fn plan_with(project: &str, vm: &str) -> Plan {
-    let text = with_pool_c(BASE)
+    let text = BASE
         .replacen("default = \"pool-a\"\n", &format!("{project}\n"), 1)
+        .replace("\"pool-b\"]", "\"pool-b\", \"pool-c\"]")
         .replace("\"203.0.113.9\"]", "\"203.0.113.9\", \"100.127.0.7\"]");
     plan_of(format!("{text}{vm}\n{POOL_C}"))
 }
 
-/// The base fixture with pool-c and project acme's address in it, but its VMs
-/// replaced by `vms`.
-fn plan_with_vms(vms: &str) -> Plan {
-    let without_vms = &BASE[..BASE.find("[vms.web-1]").expect("the fixture has web-1")];
-    let text = with_pool_c(without_vms).replace(
-        "addresses = [\"198.51.100.7\", \"203.0.113.9\"]",
-        "addresses = [\"198.51.100.7\", \"203.0.113.9\", \"100.127.0.7\"]",
-    );
-    plan_of(format!("{text}{vms}\n{POOL_C}"))
-}
-
-/// Project acme may use pool-c too.
-fn with_pool_c(text: &str) -> String {
-    text.replace("\"pool-b\"]", "\"pool-b\", \"pool-c\"]")
+/// The base fixture with pool-c in project acme (which owns 100.127.0.7 in it),
+/// `[failover]` when `failover`, the project's default replaced by `project`
+/// lines, web-1's public addresses by `public` and `vm` lines added to web-1
+/// (and after them, e.g., other VMs).
+fn plan_full(failover: bool, project: &str, public: &[&str], vm: &str) -> Plan {
+    let public: Vec<String> = public.iter().map(|p| format!("{p:?}")).collect();
+    let text = BASE
+        .replacen("default = \"pool-a\"\n", &format!("{project}\n"), 1)
+        .replace(
+            "pools = [\"pool-a\", \"pool-b\"]",
+            "pools = [\"pool-a\", \"pool-b\", \"pool-c\"]",
+        )
+        .replace(
+            "addresses = [\"198.51.100.7\", \"203.0.113.9\"]",
+            "addresses = [\"198.51.100.7\", \"203.0.113.9\", \"100.127.0.7\"]",
+        )
+        .replace(
+            "public = [\"198.51.100.7\", \"203.0.113.9\"]",
+            &format!("public = [{}]", public.join(", ")),
+        );
+    let failover = if failover { "[failover]\n" } else { "" };
+    plan_of(format!("{text}{vm}\n{failover}{POOL_C}"))
 }
 
 fn plan_of(text: String) -> Plan {
@@ -61,7 +70,7 @@ fn plan_of(text: String) -> Plan {
 fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
-        Outcome::Egress(decision) => Some(decision.public),
+        Outcome::Egress(decision) => Some(decision.first.public),
         Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => None,
     }
 }
@@ -172,10 +181,10 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let plan = plan_with("", "default = \"pool-c\"\n");
     let host = &plan.hosts[0];
     let decision = host.vms[0].default.as_ref().unwrap();
-    assert_eq!(decision.uplink, "isp-c");
+    assert_eq!(decision.first.uplink, "isp-c");
     // pool-c is the third pool by name → number 3; isp-c has id 3.
-    assert_eq!(decision.mark, 0x0003_0300);
-    assert_eq!(decision.mark & !MARK_MASK, 0);
+    assert_eq!(decision.first.mark, 0x0003_0300);
+    assert_eq!(decision.first.mark & !MARK_MASK, 0);
     assert_eq!(
         host.uplinks.iter().map(|u| u.table).collect::<Vec<_>>(),
         vec![101, 102, 103]
@@ -188,7 +197,9 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
 }
 
 /// A second VM on the host: web-2, 10.0.0.6, owning 203.0.113.9 (web-1 keeps
-/// the others), with MAC 52:54:00:00:00:06.
+/// the others, see [`WEB_1_PUBLIC`]), with MAC 52:54:00:00:00:06.
+const WEB_1_PUBLIC: &[&str] = &["198.51.100.7", "100.127.0.7"];
+
 const WEB_2: &str = r#"
 [vms.web-2]
 project = "acme"
@@ -198,19 +209,16 @@ public = ["203.0.113.9"]
 mac = "52:54:00:00:00:06"
 "#;
 
-const WEB_1: &str = r#"
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "100.127.0.7"]
-"#;
-
 #[test]
 fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
-    let plan = plan_with_vms(&format!(
-        "{WEB_1}default = \"pool-c\"\negress = [{{ to = \"203.0.113.0/24\", via = \"pool-a\" }}]\n{WEB_2}"
-    ));
+    let plan = plan_full(
+        false,
+        "",
+        WEB_1_PUBLIC,
+        &format!(
+            "default = \"pool-c\"\negress = [{{ to = \"203.0.113.0/24\", via = \"pool-a\" }}]\n{WEB_2}"
+        ),
+    );
     let host = &plan.hosts[0];
     let [web_1, web_2] = &host.vms[..] else {
         panic!("two VMs")
@@ -222,7 +230,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
     assert_eq!(receiver.name, "web-2");
     // web-1's entry for 203.0.113.0/24, not its default, picks the source.
     assert_eq!(
-        source.map(|d| d.public),
+        source.map(|d| d.first.public),
         Some("198.51.100.7".parse().unwrap())
     );
     // web-2 has no egress decision at all: the host's LAN address (masquerade).
@@ -234,13 +242,13 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
     // An unassigned public address is no hairpin: it leaves by the entry.
     assert!(matches!(
         host.outcome(web_1, "203.0.113.10".parse().unwrap()),
-        Outcome::Egress(decision) if decision.public == "198.51.100.7".parse::<Ipv4Addr>().unwrap()
+        Outcome::Egress(decision) if decision.first.public == "198.51.100.7".parse::<Ipv4Addr>().unwrap()
     ));
 }
 
 #[test]
 fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
-    let plan = plan_with_vms(&format!("{WEB_1}{WEB_2}"));
+    let plan = plan_full(false, "", WEB_1_PUBLIC, WEB_2);
     let host = &plan.hosts[0];
     let address = |text: &str| text.parse::<Ipv4Addr>().unwrap();
     assert_eq!(
@@ -262,4 +270,76 @@ fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
             (address("203.0.113.9"), address("10.0.0.6")),
         ]
     );
+}
+
+/// The pools of a decision's candidates, in order.
+fn pools(decision: &Decision) -> Vec<&str> {
+    decision.candidates().map(|c| c.pool.as_str()).collect()
+}
+
+#[test]
+fn candidates_are_the_entry_then_the_vm_default_then_the_project_default_once_each() {
+    let plan = plan_full(
+        true,
+        r#"default = ["pool-c", "pool-b", "pool-a"]"#,
+        &["198.51.100.7", "203.0.113.9"],
+        r#"default = ["pool-b"]
+egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
+    );
+    let vm = &plan.hosts[0].vms[0];
+    let (_, entry) = &vm.egress[0];
+    // pool-c is left out: the VM has no address there.
+    assert_eq!(pools(entry), ["pool-a", "pool-b"]);
+    assert_eq!(
+        entry.decided_by.prefix,
+        Some("100.65.0.0/16".parse().unwrap())
+    );
+    let default = vm.default.as_ref().expect("a default");
+    assert_eq!(pools(default), ["pool-b", "pool-a"]);
+    assert_eq!(default.decided_by.scope, Scope::Vm);
+    assert_eq!(vm.failover_uplinks, [1, 2]);
+}
+
+#[test]
+fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first() {
+    let plan = plan_full(
+        true,
+        r#"default = ["pool-a", "pool-b", "pool-c"]"#,
+        &["198.51.100.7", "203.0.113.9", "100.127.0.7"],
+        "",
+    );
+    let default = plan.hosts[0].vms[0].default.as_ref().expect("a default");
+    let chosen = |down: &[&str]| &default.choose(|u| down.contains(&u)).pool;
+    assert_eq!(chosen(&[]), "pool-a");
+    assert_eq!(chosen(&["isp-a"]), "pool-b");
+    assert_eq!(chosen(&["isp-a", "isp-b"]), "pool-c");
+    assert_eq!(chosen(&["isp-b"]), "pool-a");
+    assert_eq!(chosen(&["isp-a", "isp-b", "isp-c"]), "pool-a");
+}
+
+#[test]
+fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
+    let plan = plan_full(
+        true,
+        r#"default = "pool-a""#,
+        &["198.51.100.7", "203.0.113.9"],
+        "",
+    );
+    let vm = &plan.hosts[0].vms[0];
+    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert!(vm.failover_uplinks.is_empty());
+}
+
+#[test]
+fn without_failover_a_decision_keeps_only_its_first_candidate() {
+    let plan = plan_full(
+        false,
+        r#"default = ["pool-a", "pool-b"]"#,
+        &["198.51.100.7", "203.0.113.9"],
+        "",
+    );
+    let vm = &plan.hosts[0].vms[0];
+    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert!(vm.failover_uplinks.is_empty());
+    assert_eq!(plan.hosts[0].failover, None);
 }

@@ -4,6 +4,7 @@
 //! binary, and can be overridden file by file (`--templates DIR`).
 
 mod ip;
+mod monitor;
 mod networkd;
 mod nft;
 mod systemd;
@@ -57,6 +58,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "systemd/switchyard-routes.service",
         include_str!("../../templates/systemd/switchyard-routes.service"),
+    ),
+    (
+        "systemd/switchyard-monitor.service",
+        include_str!("../../templates/systemd/switchyard-monitor.service"),
     ),
 ];
 
@@ -178,6 +183,20 @@ impl Renderer {
         for unit in systemd::UNITS {
             let path = format!("systemd/{unit}");
             artifacts.push(self.artifact(host, &path, &path, systemd::context(host, &header))?);
+        }
+        if let Some(config) = monitor::config_json(host, &header) {
+            artifacts.push(Artifact {
+                path: format!("{}/monitor.json", host.name),
+                host: host.name.clone(),
+                content: config,
+            });
+            let unit = "systemd/switchyard-monitor.service";
+            artifacts.push(self.artifact(
+                host,
+                unit,
+                unit,
+                monitor::unit_context(host, &header),
+            )?);
         }
         Ok(artifacts)
     }

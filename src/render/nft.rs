@@ -1,6 +1,6 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Display, Write};
 use std::net::Ipv4Addr;
 
@@ -12,6 +12,8 @@ use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
+/// The set of down uplinks' marks in it, which the monitor keeps.
+pub const DOWN_UPLINKS_SET: &str = "down_uplinks";
 
 /// Everything but the map elements is a small structure the template lays out.
 /// The elements are the only part that grows with the number of VMs (hundreds of
@@ -45,6 +47,26 @@ struct Context<'a> {
     bound_sources: Elements,
     /// Elements of set `mac_bindings`: `mac . private`.
     mac_bindings: Elements,
+    /// The host runs the monitor: declare the set of down uplinks.
+    failover: bool,
+    down_uplinks: &'static str,
+    failover_chains: Vec<FailoverChain<'a>>,
+}
+
+/// Chain `failover_N`: tries the pools in order, skipping those whose uplink is
+/// in set `down_uplinks`. One per distinct list of pools the host's decisions
+/// use, so their number is bounded by the topology's lists, not by its VMs.
+#[derive(Serialize)]
+struct FailoverChain<'a> {
+    number: usize,
+    pools: Vec<FailoverPool<'a>>,
+}
+
+#[derive(Serialize)]
+struct FailoverPool<'a> {
+    number: u8,
+    name: &'a str,
+    uplink: &'a str,
 }
 
 #[derive(Serialize)]
@@ -124,6 +146,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         .collect();
     let mut vms: Vec<&VmPlan> = host.vms.iter().collect();
     vms.sort_by_key(|vm| vm.private);
+    let verdicts = Verdicts::new(host);
     let mut ranges = SourceRuns::default();
     let mut defaults = SourceRuns::default();
     for vm in vms {
@@ -131,14 +154,19 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         let same_as_default = |decision: &Decision| {
             vm.default
                 .as_ref()
-                .is_some_and(|d| d.pool_number == decision.pool_number)
+                .is_some_and(|d| verdicts.of(d) == verdicts.of(decision))
         };
         let elements = vm.egress.iter().filter(|(_, d)| !same_as_default(d));
         ranges.add(
             vm,
-            elements.map(|(range, decision)| (Some(*range), decision)),
+            elements.map(|(range, decision)| (Some(*range), decision, verdicts.of(decision))),
         );
-        defaults.add(vm, vm.default.iter().map(|decision| (None, decision)));
+        defaults.add(
+            vm,
+            vm.default
+                .iter()
+                .map(|decision| (None, decision, verdicts.of(decision))),
+        );
     }
     let mut egress_ranges = Elements::default();
     for run in ranges.finish() {
@@ -146,21 +174,12 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             .destination
             .as_ref()
             .expect("egress elements have a range");
-        let element = format_args!(
-            "{} . {} : goto via_pool_{}",
-            run.source(),
-            RangeText(*range),
-            run.decision.pool_number
-        );
+        let element = format_args!("{} . {} : {}", run.source(), RangeText(*range), run.verdict);
         egress_ranges.push(element, Some(&run));
     }
     let mut egress_default = Elements::default();
     for run in defaults.finish() {
-        let element = format_args!(
-            "{} : goto via_pool_{}",
-            run.source(),
-            run.decision.pool_number
-        );
+        let element = format_args!("{} : {}", run.source(), run.verdict);
         egress_default.push(element, Some(&run));
     }
     let mut dnat = Elements::default();
@@ -216,6 +235,91 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         sources: ranges_of(&host.sources),
         bound_sources,
         mac_bindings,
+        failover: host.failover.is_some(),
+        down_uplinks: DOWN_UPLINKS_SET,
+        failover_chains: verdicts.chains(host),
+    }
+}
+
+/// What a decision's map elements jump to: `goto via_pool_N` for its first pool,
+/// or, when the decision has candidates on more than one uplink (only with
+/// `[failover]`), `goto failover_N` for its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Verdict {
+    Pool(u8),
+    Failover(usize),
+}
+
+impl Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pool(number) => write!(f, "goto via_pool_{number}"),
+            Verdict::Failover(number) => write!(f, "goto failover_{number}"),
+        }
+    }
+}
+
+/// The host's distinct failover lists (pool numbers of the candidates that can
+/// be chosen), numbered in sorted order so the ruleset does not depend on which
+/// VM uses a list first.
+struct Verdicts {
+    lists: BTreeMap<Vec<u8>, usize>,
+}
+
+impl Verdicts {
+    fn new(host: &HostPlan) -> Self {
+        let mut lists = BTreeSet::new();
+        for vm in &host.vms {
+            for decision in vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d)) {
+                if let Some(list) = Self::list(decision) {
+                    lists.insert(list);
+                }
+            }
+        }
+        let lists = lists
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l, i + 1))
+            .collect();
+        Verdicts { lists }
+    }
+
+    /// The pool numbers of the candidates a decision can choose between, when
+    /// there is more than one (never without `[failover]`: no fallbacks).
+    fn list(decision: &Decision) -> Option<Vec<u8>> {
+        if decision.fallbacks.is_empty() {
+            return None;
+        }
+        let list: Vec<u8> = decision.reachable().map(|c| c.pool_number).collect();
+        (list.len() > 1).then_some(list)
+    }
+
+    fn of(&self, decision: &Decision) -> Verdict {
+        match Self::list(decision) {
+            Some(list) => Verdict::Failover(self.lists[&list]),
+            None => Verdict::Pool(decision.first.pool_number),
+        }
+    }
+
+    fn chains<'a>(&self, host: &'a HostPlan) -> Vec<FailoverChain<'a>> {
+        let mut chains: Vec<FailoverChain> = self
+            .lists
+            .iter()
+            .map(|(list, &number)| FailoverChain {
+                number,
+                pools: list
+                    .iter()
+                    .filter_map(|n| host.pools.iter().find(|p| p.number == *n))
+                    .map(|pool| FailoverPool {
+                        number: pool.number,
+                        name: &pool.name,
+                        uplink: &pool.uplink,
+                    })
+                    .collect(),
+            })
+            .collect();
+        chains.sort_by_key(|chain| chain.number);
+        chains
     }
 }
 
@@ -307,13 +411,14 @@ struct SourceRuns<'a> {
 
 /// Elements join only when they decide the same way for the same reason, so each
 /// run's comment stays true.
-type RunKey = (Option<Range>, u8, Scope, usize);
+type RunKey = (Option<Range>, Verdict, Scope, usize);
 
 struct Run<'a> {
     first: &'a VmPlan,
     last: &'a VmPlan,
     destination: Option<Range>,
     decision: &'a Decision,
+    verdict: Verdict,
 }
 
 impl<'a> SourceRuns<'a> {
@@ -321,12 +426,12 @@ impl<'a> SourceRuns<'a> {
     fn add(
         &mut self,
         vm: &'a VmPlan,
-        elements: impl Iterator<Item = (Option<Range>, &'a Decision)>,
+        elements: impl Iterator<Item = (Option<Range>, &'a Decision, Verdict)>,
     ) {
         let address = u32::from(vm.private);
-        for (destination, decision) in elements {
+        for (destination, decision, verdict) in elements {
             let by = &decision.decided_by;
-            let key = (destination, decision.pool_number, by.scope, by.span.start);
+            let key = (destination, verdict, by.scope, by.span.start);
             match self.open.get_mut(&key) {
                 Some(run) if u32::from(run.last.private).checked_add(1) == Some(address) => {
                     run.last = vm
@@ -337,6 +442,7 @@ impl<'a> SourceRuns<'a> {
                         last: vm,
                         destination,
                         decision,
+                        verdict,
                     };
                     if let Some(ended) = self.open.insert(key, run) {
                         self.done.push(ended);
@@ -392,12 +498,18 @@ impl Display for Run<'_> {
                 self.first.name, self.last.name
             )?;
         }
+        let first = &decision.first;
         match prefix {
-            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", decision.pool)?,
-            None => write!(f, "{scope} default via {}", decision.pool)?,
+            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", first.pool)?,
+            None => write!(f, "{scope} default via {}", first.pool)?,
         }
         if count == 1 {
-            write!(f, " ({})", decision.public)?;
+            write!(f, " ({})", first.public)?;
+        }
+        if let Verdict::Failover(_) = self.verdict {
+            for fallback in decision.reachable().skip(1) {
+                write!(f, ", else {}", fallback.pool)?;
+            }
         }
         Ok(())
     }

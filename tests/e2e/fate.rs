@@ -1,5 +1,7 @@
 //! What happened to a probe, predicted by `trace` or observed in the rig, in one
-//! comparable form.
+//! comparable form. Shared by tests/e2e.rs and tests/e2e_failover.rs; each uses
+//! part of it.
+#![allow(dead_code)]
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -106,15 +108,16 @@ fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
         .map(|vm| vm.name.as_str())
 }
 
-/// What `trace` says will happen: a SNAT leaves by its uplink from its public
-/// address, an internal destination (a VM here) is reached un-NATed, a DNAT
-/// reaches its VM and the reply comes back by the uplink, a hairpin reaches its
-/// VM from the sender's public address or the host's; nothing else (a drop, a
-/// packet left alone) is answered.
-pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe) -> Result {
+/// What `trace` says will happen while the uplinks in `down` are down (`trace
+/// --down`): a SNAT leaves by its uplink from its public address, an internal
+/// destination (a VM here) is reached un-NATed, a DNAT reaches its VM and the
+/// reply comes back by the uplink, a hairpin reaches its VM from the sender's
+/// public address or the host's; nothing else (a drop, a packet left alone) is
+/// answered.
+pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe, down: &[String]) -> Result {
     let trace = match probe {
-        Probe::Out { vm, to } => tracer.trace(vm, *to),
-        Probe::In { from, to } => tracer.trace(&from.to_string(), *to),
+        Probe::Out { vm, to } => tracer.trace(vm, *to, down),
+        Probe::In { from, to } => tracer.trace(&from.to_string(), *to, down),
     }
     .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
     let fate = match trace.action {

@@ -26,6 +26,9 @@
 //!   the uplinks, so the interface is the uplink a packet came through. The VMs
 //!   record what they receive the same way; a VM bound to a MAC in the topology
 //!   gets that MAC.
+//!
+//! Shared by tests/e2e.rs and tests/e2e_failover.rs; each uses part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -310,6 +313,46 @@ impl Rig {
         rig
     }
 
+    /// The host's namespace.
+    pub fn host(&self) -> &Netns {
+        &self.host
+    }
+
+    /// The namespace of the ISP of uplink `name`.
+    pub fn isp(&self, name: &str) -> &Netns {
+        &self
+            .isps
+            .iter()
+            .find(|isp| isp.uplink == name)
+            .expect("an uplink of the host")
+            .ns
+    }
+
+    /// The namespace of VM `name`.
+    pub fn vm(&self, name: &str) -> &Netns {
+        &self
+            .vms
+            .iter()
+            .find(|vm| vm.name == name)
+            .expect("a VM of the host")
+            .ns
+    }
+
+    /// What the far end received since its records were last flushed, without
+    /// flushing them.
+    pub fn far_records(&self) -> Vec<Record> {
+        records(&self.far)
+    }
+
+    /// Forgets what the far end received.
+    pub fn flush_far_records(&self) {
+        run_ok(
+            self.far
+                .exec("nft")
+                .args(["flush", "set", "inet", "rec", "seen"]),
+        );
+    }
+
     /// Loads an nft script and an ip batch into the host, as a deployment would.
     pub fn load(&self, nft_script: &str, ip_batch: &str) {
         load(&self.host, nft_script, ip_batch);
@@ -457,26 +500,6 @@ impl Rig {
         }
     }
 
-    /// The namespace of VM `name`.
-    pub fn vm(&self, name: &str) -> &Netns {
-        &self
-            .vms
-            .iter()
-            .find(|vm| vm.name == name)
-            .unwrap_or_else(|| panic!("no VM {name} in the rig"))
-            .ns
-    }
-
-    /// The namespace of the ISP of uplink `name`.
-    pub fn isp(&self, name: &str) -> &Netns {
-        &self
-            .isps
-            .iter()
-            .find(|isp| isp.uplink == name)
-            .unwrap_or_else(|| panic!("no uplink {name} in the rig"))
-            .ns
-    }
-
     /// The packets counted by the host's named counter `name` in table
     /// `inet switchyard`.
     pub fn host_counter(&self, name: &str) -> u64 {
@@ -560,11 +583,11 @@ fn ip_batch(ns: Option<&Netns>, batch: &str) {
     with_input(command.args(["-batch", "-"]), batch);
 }
 
-fn nft(ns: &Netns, script: &str) {
+pub fn nft(ns: &Netns, script: &str) {
     with_input(ns.exec("nft").args(["-f", "-"]), script);
 }
 
-fn list_json(ns: &Netns, args: &[&str]) -> serde_json::Value {
+pub fn list_json(ns: &Netns, args: &[&str]) -> serde_json::Value {
     let json = run_ok(ns.exec("nft").arg("-j").arg("list").args(args));
     serde_json::from_str(&json).expect("nft -j prints JSON")
 }
@@ -581,7 +604,7 @@ fn objects<'v>(
         .filter_map(move |o| o.get(kind))
 }
 
-fn set_elements(value: &serde_json::Value) -> Vec<serde_json::Value> {
+pub fn set_elements(value: &serde_json::Value) -> Vec<serde_json::Value> {
     objects(value, "set")
         .flat_map(|set| set["elem"].as_array().cloned().unwrap_or_default())
         .map(|elem| match elem.get("elem") {
@@ -592,7 +615,7 @@ fn set_elements(value: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn address(value: &serde_json::Value) -> Ipv4Addr {
+pub fn address(value: &serde_json::Value) -> Ipv4Addr {
     value
         .as_str()
         .and_then(|s| s.parse().ok())

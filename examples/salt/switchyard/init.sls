@@ -136,4 +136,40 @@ switchyard-networkd-reload:
   cmd.run:
     - name: networkctl reload
 {%- endif %}
+
+{#- With [failover] the build has the host's uplink monitor: its configuration and
+    systemd unit; systemd is reloaded, the unit enabled and the monitor restarted
+    when either changed (after the nft reload: it keeps a set in that table). #}
+{%- set monitor = files | selectattr('path', 'equalto', host ~ '/monitor.json') | list %}
+{%- set unit = files | selectattr('path', 'equalto', host ~ '/systemd/switchyard-monitor.service') | list %}
+{%- if monitor and unit %}
+
+switchyard-monitor-config:
+  file.managed:
+    - name: {{ sy.dest }}/monitor.json
+    - source: {{ sy.build }}/{{ monitor[0].path }}
+    - source_hash: sha256={{ monitor[0].sha256 }}
+    - mode: '0644'
+    - require:
+      - file: switchyard-dir
+
+switchyard-monitor-unit:
+  file.managed:
+    - name: {{ sy.systemd_dest }}/switchyard-monitor.service
+    - source: {{ sy.build }}/{{ unit[0].path }}
+    - source_hash: sha256={{ unit[0].sha256 }}
+    - mode: '0644'
+
+switchyard-monitor-restart:
+  cmd.run:
+    - name: >-
+        {{ sy.systemctl }} daemon-reload &&
+        {{ sy.systemctl }} enable switchyard-monitor.service &&
+        {{ sy.systemctl }} restart switchyard-monitor.service
+    - onchanges:
+      - file: switchyard-monitor-config
+      - file: switchyard-monitor-unit
+    - require:
+      - cmd: switchyard-nft-reload
+{%- endif %}
 {%- endif %}

@@ -1,0 +1,226 @@
+//! `switchyard monitor`: uplink health and failover (docs/semantics.md §10), the
+//! part without IO. [`Config`] is the `monitor.json` a build writes per host;
+//! [`Monitor`] turns probe results into up/down transitions (`down_after`,
+//! `up_after`) and says what the kernel must hold: the marks of set
+//! `down_uplinks` and the conntrack entries to delete when an uplink dies. The
+//! binary (`src/monitor_loop.rs`) sends the probes, runs `nft` and `conntrack`,
+//! and feeds the results in.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+/// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
+/// never reads the topology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// What every artifact's first line says (JSON has no comments): the
+    /// program and version that wrote the file, the host and the topology.
+    pub generated_by: String,
+    pub host: String,
+    /// The nft table (family inet) and the set in it the monitor keeps in line.
+    pub table: String,
+    pub set: String,
+    /// Time between two probe rounds, in milliseconds.
+    pub interval_ms: u64,
+    pub down_after: u32,
+    pub up_after: u32,
+    /// The mark bits that carry the uplink id.
+    pub uplink_mark_mask: u32,
+    pub uplinks: Vec<Uplink>,
+    /// Who may move: connections from `sources` bound to one of `uplinks`
+    /// have a live alternative while another of `uplinks` is up.
+    pub movable: Vec<Movable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Uplink {
+    pub name: String,
+    /// The uplink's mark: what set `down_uplinks` holds for it, what its
+    /// probes carry and what conntrack entries bound to it carry.
+    pub mark: u32,
+    pub interface: String,
+    /// The host's address on the link: the probes' source.
+    pub address: Ipv4Addr,
+    /// ICMP echo targets; a round succeeds when any answers.
+    pub probe: Vec<Ipv4Addr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Movable {
+    /// Uplink names, sorted.
+    pub uplinks: Vec<String>,
+    /// VM private addresses as prefixes, sorted.
+    pub sources: Vec<Ipv4Net>,
+}
+
+impl Config {
+    pub fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.interval_ms)
+    }
+}
+
+/// An uplink changed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub uplink: usize,
+    pub up: bool,
+}
+
+/// The health of every uplink of a config, by index. Every uplink starts up:
+/// before the first measurement the monitor changes nothing.
+#[derive(Debug)]
+pub struct Monitor {
+    config: Config,
+    health: Vec<Health>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Health {
+    up: bool,
+    /// Consecutive rounds that disagreed with `up`.
+    against: u32,
+}
+
+impl Monitor {
+    pub fn new(config: Config) -> Self {
+        let health = vec![
+            Health {
+                up: true,
+                against: 0
+            };
+            config.uplinks.len()
+        ];
+        Monitor { config, health }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn is_up(&self, uplink: usize) -> bool {
+        self.health[uplink].up
+    }
+
+    /// One probe round of `uplink` ended: `answered` when any target answered.
+    /// An up uplink goes down after `down_after` unanswered rounds in a row, a
+    /// down one comes up after `up_after` answered ones.
+    pub fn observe(&mut self, uplink: usize, answered: bool) -> Option<Transition> {
+        let health = &mut self.health[uplink];
+        if answered == health.up {
+            health.against = 0;
+            return None;
+        }
+        health.against += 1;
+        let needed = if health.up {
+            self.config.down_after
+        } else {
+            self.config.up_after
+        };
+        if health.against < needed {
+            return None;
+        }
+        *health = Health {
+            up: answered,
+            against: 0,
+        };
+        Some(Transition {
+            uplink,
+            up: answered,
+        })
+    }
+
+    /// The marks set `down_uplinks` must hold.
+    pub fn down_marks(&self) -> BTreeSet<u32> {
+        (0..self.health.len())
+            .filter(|&i| !self.is_up(i))
+            .map(|i| self.config.uplinks[i].mark)
+            .collect()
+    }
+
+    /// The nft script that makes the set hold exactly [`Self::down_marks`]: one
+    /// transaction, so a packet never sees a half-written set.
+    pub fn set_script(&self) -> String {
+        let Config { table, set, .. } = &self.config;
+        let mut script = format!("flush set inet {table} {set}\n");
+        let marks: Vec<String> = self
+            .down_marks()
+            .iter()
+            .map(|m| format!("{m:#010x}"))
+            .collect();
+        if !marks.is_empty() {
+            script += &format!(
+                "add element inet {table} {set} {{ {} }}\n",
+                marks.join(", ")
+            );
+        }
+        script
+    }
+
+    /// `conntrack` arguments deleting the outbound connections bound to the
+    /// down uplink `uplink` whose VM has a live alternative: source-NATed ones
+    /// (never inbound, DNATed ones: their original source is outside) from the
+    /// sources of every group that holds the uplink and another one that is up.
+    /// Deleted, a connection's next packet is classified anew and takes that
+    /// alternative.
+    pub fn conntrack_deletions(&self, uplink: usize) -> Vec<Vec<String>> {
+        let down = &self.config.uplinks[uplink];
+        let alive = |name: &String| {
+            self.config
+                .uplinks
+                .iter()
+                .position(|u| &u.name == name)
+                .is_some_and(|i| i != uplink && self.is_up(i))
+        };
+        let mark = format!("{:#x}/{:#x}", down.mark, self.config.uplink_mark_mask);
+        self.config
+            .movable
+            .iter()
+            .filter(|group| group.uplinks.contains(&down.name) && group.uplinks.iter().any(alive))
+            .flat_map(|group| &group.sources)
+            .map(|source| {
+                [
+                    "-D",
+                    "--mark",
+                    &mark,
+                    "--src-nat",
+                    "--orig-src",
+                    &source.to_string(),
+                ]
+                .map(str::to_owned)
+                .to_vec()
+            })
+            .collect()
+    }
+}
+
+/// The marks in `nft -j list set` output.
+pub fn parse_set(json: &str) -> Result<BTreeSet<u32>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("nft printed no JSON: {e}"))?;
+    let set = value["nftables"]
+        .as_array()
+        .and_then(|objects| objects.iter().find_map(|o| o.get("set")))
+        .ok_or("nft printed no set")?;
+    let Some(elements) = set.get("elem") else {
+        return Ok(BTreeSet::new());
+    };
+    elements
+        .as_array()
+        .ok_or("the set's elements are not a list")?
+        .iter()
+        .map(|e| {
+            e.as_u64()
+                .and_then(|m| u32::try_from(m).ok())
+                .ok_or_else(|| format!("not a mark: {e}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

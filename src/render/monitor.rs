@@ -1,0 +1,97 @@
+//! The monitor's artifacts for a host with `[failover]`: `monitor.json` (the
+//! [`monitor::Config`] the daemon reads, written with serde like the manifest)
+//! and its systemd unit (templates/systemd/switchyard-monitor.service).
+
+use std::collections::BTreeMap;
+
+use ipnet::{Ipv4Net, Ipv4Subnets};
+use serde::Serialize;
+
+use super::Header;
+use super::nft::{DOWN_UPLINKS_SET, TABLE};
+use crate::intervals;
+use crate::monitor::{Config, Movable, Uplink};
+use crate::plan::{self, HostPlan};
+
+/// Where configuration management installs the host's files (README).
+pub const CONFIG_DIR: &str = "/etc/switchyard";
+/// Where the unit expects the binary.
+pub const BINARY: &str = "/usr/bin/switchyard";
+
+/// The text of `monitor.json`, or `None` for a host without failover.
+pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
+    let failover = host.failover.as_ref()?;
+    let uplink_name = |id: u8| -> String {
+        host.uplinks
+            .iter()
+            .find(|u| u.id == id)
+            .map_or_else(String::new, |u| u.name.clone())
+    };
+    // VMs that share their uplinks become one group, their addresses merged
+    // into as few prefixes as cover exactly them (conntrack filters by prefix).
+    let mut groups: BTreeMap<&[u8], Vec<intervals::Range>> = BTreeMap::new();
+    for vm in host.vms.iter().filter(|vm| !vm.failover_uplinks.is_empty()) {
+        groups
+            .entry(&vm.failover_uplinks)
+            .or_default()
+            .push(intervals::Range::single(vm.private));
+    }
+    let movable = groups
+        .into_iter()
+        .map(|(uplinks, sources)| Movable {
+            uplinks: {
+                let mut names: Vec<String> = uplinks.iter().map(|&id| uplink_name(id)).collect();
+                names.sort();
+                names
+            },
+            sources: intervals::merge(sources)
+                .iter()
+                .flat_map(|r| Ipv4Subnets::new(r.first_address(), r.last_address(), 0))
+                .collect::<Vec<Ipv4Net>>(),
+        })
+        .collect();
+    let config = Config {
+        generated_by: header.text().to_owned(),
+        host: host.name.clone(),
+        table: TABLE.to_owned(),
+        set: DOWN_UPLINKS_SET.to_owned(),
+        interval_ms: u64::try_from(failover.interval.as_millis()).unwrap_or(u64::MAX),
+        down_after: failover.down_after,
+        up_after: failover.up_after,
+        uplink_mark_mask: plan::UPLINK_MARK_MASK,
+        uplinks: host
+            .uplinks
+            .iter()
+            .map(|u| Uplink {
+                name: u.name.clone(),
+                mark: u.mark,
+                interface: u.interface.clone(),
+                address: u.address.addr(),
+                probe: u.probe.clone(),
+            })
+            .collect(),
+        movable,
+    };
+    let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
+    json.push('\n');
+    Some(json)
+}
+
+#[derive(Serialize)]
+struct UnitContext<'a> {
+    header: &'a str,
+    host: &'a str,
+    table: &'static str,
+    binary: &'static str,
+    config_dir: &'static str,
+}
+
+pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+    UnitContext {
+        header: header.text(),
+        host: &host.name,
+        table: TABLE,
+        binary: BINARY,
+        config_dir: CONFIG_DIR,
+    }
+}

@@ -1,0 +1,587 @@
+//! Failover on the real kernel (docs/semantics.md §10): the artifacts of
+//! tests/e2e/failover.toml in the namespace rig of tests/e2e/rig.rs, with
+//! `switchyard monitor` running in the host namespace on the build's
+//! monitor.json. The ISP of isp-a then starts dropping everything (its link
+//! stays up: the failure a link-state check misses), and real pings show that
+//!
+//! - the monitor takes isp-a down, logging it, and fills set `down_uplinks`;
+//! - new connections of VMs whose candidates reach another uplink leave by it,
+//!   and a running flow moves too (its conntrack entry was deleted);
+//! - the VM with no alternative still sends by isp-a, and its connection's
+//!   conntrack entry is kept, as is an inbound (DNATed) one that arrived by
+//!   isp-a;
+//! - reloading the ruleset during the outage empties the set, and within a
+//!   round the monitor restores it: traffic does not return to isp-a;
+//! - for every probed pair, `trace --down isp-a` says what the kernel did;
+//! - when the ISP answers again, isp-a comes back up and traffic returns;
+//! - SIGTERM stops the monitor cleanly, leaving no uplink down.
+//!
+//! Runs as root (CI does); fails, never skips, without it. About 20 s.
+
+mod common;
+mod e2e {
+    pub mod fate;
+    pub mod rig;
+}
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::fate::{self, Fate, Probe};
+use e2e::rig::{self, Rig};
+use switchyard::diagnostic::Source;
+use switchyard::plan::HostPlan;
+use switchyard::trace::Tracer;
+
+use common::{Netns, run_ok};
+
+const TOPOLOGY: &str = "tests/e2e/failover.toml";
+
+/// 9.9.9.9 and 198.18.50.1 take the defaults; 100.65.1.1 m1's own entry.
+const DESTINATIONS: &[&str] = &["9.9.9.9", "100.65.1.1", "198.18.50.1"];
+
+/// What a cut ISP does: drop everything, remembering what it forwarded no more.
+const CUT: &str = "table inet cut {
+	set dropped {
+		type ipv4_addr . ipv4_addr
+		flags dynamic
+		size 65535
+	}
+	chain input {
+		type filter hook input priority filter - 10; policy drop;
+	}
+	chain forward {
+		type filter hook forward priority filter - 10; policy drop;
+		add @dropped { ip saddr . ip daddr }
+	}
+}
+";
+
+/// `switchyard monitor` in the host namespace, its stderr in a file.
+struct Monitor {
+    child: Child,
+    log: tempfile::NamedTempFile,
+}
+
+impl Monitor {
+    fn start(host: &Netns, config: &Path) -> Monitor {
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let child = host
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("monitor")
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(File::create(log.path()).expect("open log"))
+            .spawn()
+            .expect("start the monitor");
+        Monitor { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).expect("read log")
+    }
+
+    /// Waits up to `timeout` for `text` in the log; how long it took.
+    fn wait_for(&self, text: &str, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        while !self.log().contains(text) {
+            assert!(
+                start.elapsed() < timeout,
+                "no {text:?} in the monitor's log within {timeout:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        start.elapsed()
+    }
+
+    /// SIGTERM, then the exit status must be success.
+    fn stop(&mut self) -> String {
+        run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        let status = self.child.wait().expect("monitor exits");
+        assert!(
+            status.success(),
+            "monitor exited with {status}:\n{}",
+            self.log()
+        );
+        self.log()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        // Only when a test failed before stopping it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ip(text: &str) -> Ipv4Addr {
+    text.parse().expect("address")
+}
+
+/// The marks in the host's set `down_uplinks`.
+fn down_set(host: &Netns) -> Vec<u64> {
+    let value = rig::list_json(host, &["set", "inet", "switchyard", "down_uplinks"]);
+    rig::set_elements(&value)
+        .iter()
+        .map(|e| e.as_u64().expect("a mark"))
+        .collect()
+}
+
+/// (source, destination) pairs the cut ISP dropped.
+fn dropped(isp: &Netns) -> Vec<(Ipv4Addr, Ipv4Addr)> {
+    let value = rig::list_json(isp, &["set", "inet", "cut", "dropped"]);
+    rig::set_elements(&value)
+        .iter()
+        .map(|e| {
+            let pair = e["concat"].as_array().expect("concatenation");
+            (rig::address(&pair[0]), rig::address(&pair[1]))
+        })
+        .collect()
+}
+
+/// Conntrack entries in the host whose original source or destination is
+/// `address`.
+fn connections(host: &Netns, flag: &str, address: Ipv4Addr) -> String {
+    let output = host
+        .exec("conntrack")
+        .args(["-L", flag, &address.to_string()])
+        .output()
+        .expect("run conntrack");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A ping that keeps running (one request every 50 ms) until killed.
+fn running_ping(ns: &Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> Child {
+    let mut command = ns.exec("ping");
+    command.args(["-n", "-q", "-i", "0.05"]);
+    if let Some(source) = source {
+        command.args(["-I", &source.to_string()]);
+    }
+    command
+        .arg(to.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ping")
+}
+
+/// Every VM to every destination, at once: what trace predicts with `down`
+/// down, and what the kernel did. A packet sent into the cut ISP reaches no
+/// far end; the cut ISP's record of it says which uplink it left by.
+fn assert_trace_down_matches_kernel(
+    label: &str,
+    rig: &Rig,
+    tracer: &Tracer,
+    host: &HostPlan,
+    down: &[String],
+) {
+    let probes: Vec<Probe> = host
+        .vms
+        .iter()
+        .flat_map(|vm| {
+            DESTINATIONS.iter().map(|to| Probe::Out {
+                vm: vm.name.clone(),
+                to: ip(to),
+            })
+        })
+        .collect();
+    for uplink in down {
+        run_ok(
+            rig.isp(uplink)
+                .exec("nft")
+                .args(["flush", "set", "inet", "cut", "dropped"]),
+        );
+    }
+    let outbound: Vec<(String, Ipv4Addr)> = probes
+        .iter()
+        .map(|p| match p {
+            Probe::Out { vm, to } => (vm.clone(), *to),
+            Probe::In { .. } => unreachable!("outbound probes only"),
+        })
+        .collect();
+    let observations = rig.probe(&outbound, &[]);
+    let mut mismatches = Vec::new();
+    for probe in &probes {
+        let mut predicted = fate::predict(tracer, host, probe, down);
+        if let Fate::Left { uplink, .. } = &predicted.fate
+            && down.contains(uplink)
+        {
+            predicted.answered = false;
+        }
+        let mut observed = fate::observe(&observations, host, probe);
+        let Probe::Out { vm, to } = probe else {
+            unreachable!()
+        };
+        let sender = host.vms.iter().find(|v| &v.name == vm).expect("a VM");
+        for uplink in down {
+            if observed.fate == Fate::Nothing
+                && let Some((source, _)) = dropped(rig.isp(uplink))
+                    .into_iter()
+                    .find(|(s, d)| d == to && sender.public.iter().any(|p| p.address == *s))
+            {
+                observed.fate = Fate::Left {
+                    uplink: uplink.clone(),
+                    source,
+                };
+            }
+        }
+        println!("{label}: {probe}: trace says {predicted}, kernel did {observed}");
+        if predicted != observed {
+            mismatches.push(format!(
+                "  {probe}: trace says {predicted}, kernel did {observed}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{label}: trace --down {down:?} disagrees with the kernel:\n{}",
+        mismatches.join("\n")
+    );
+}
+
+/// The uplinks through which the far end received echo requests from `source`.
+fn arrivals(rig: &Rig, source: Ipv4Addr) -> Vec<String> {
+    let mut uplinks: Vec<String> = rig
+        .far_records()
+        .into_iter()
+        .filter(|r| r.kind == "echo-request" && r.source == source)
+        .map(|r| r.interface)
+        .collect();
+    uplinks.dedup();
+    uplinks
+}
+
+/// tests/e2e/failover.toml built, loaded into a rig, its monitor running.
+struct Deployed {
+    source: Source,
+    host: HostPlan,
+    nft: String,
+    ip_batch: String,
+    rig: Rig,
+    monitor: Monitor,
+    _build: tempfile::TempDir,
+}
+
+impl Deployed {
+    fn new(tag: &str) -> Deployed {
+        common::require_root();
+        let source = common::example_source(Path::new(TOPOLOGY));
+        let build = tempfile::tempdir().expect("temporary directory");
+        common::build(
+            &common::repo_path(TOPOLOGY),
+            &build.path().join("out"),
+            None,
+        );
+        let out = build.path().join("out/net1");
+        let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("artifact");
+        let (nft, ip_batch) = (read("switchyard.nft"), read("switchyard.ip"));
+        let (model, mut plan, _) = switchyard::validate(&source).expect("valid").into_parts();
+        let host = plan.hosts.remove(0);
+        let rig = Rig::new(tag, &model, &host);
+        rig.load(&nft, &ip_batch);
+        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"));
+        monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
+        Deployed {
+            source,
+            host,
+            nft,
+            ip_batch,
+            rig,
+            monitor,
+            _build: build,
+        }
+    }
+
+    /// VM `vm`'s public address in `pool`.
+    fn public(&self, vm: &str, pool: &str) -> Ipv4Addr {
+        self.host
+            .vms
+            .iter()
+            .find(|v| v.name == vm)
+            .and_then(|v| v.public.iter().find(|p| p.pool == pool))
+            .expect("the VM has an address in the pool")
+            .address
+    }
+}
+
+#[test]
+#[ignore = "needs root, nft, ip, ping and conntrack: sudo bash .ci/run"]
+fn failover_moves_what_can_move_and_nothing_else() {
+    let mut deployed = Deployed::new("fo");
+    let (rig, host, monitor) = (&deployed.rig, &deployed.host, &deployed.monitor);
+    let (nft, ip_batch) = (&deployed.nft, &deployed.ip_batch);
+    let tracer = Tracer::new(&deployed.source).expect("valid");
+    let isp_a = vec!["isp-a".to_owned()];
+    let public = |vm: &str, pool: &str| deployed.public(vm, pool);
+    // A few rounds with every uplink answering.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    assert_trace_down_matches_kernel("all up", rig, &tracer, host, &[]);
+
+    // Running flows bound to isp-a: m1 (can move) and s1 (cannot) to the far
+    // end, and an inbound one from the far end to m1's isp-a address.
+    let m1_flow = running_ping(rig.vm("m1"), None, ip("9.9.9.9"));
+    let s1_flow = running_ping(rig.vm("s1"), None, ip("9.9.9.9"));
+    let inbound = running_ping(rig.isp("isp-a"), None, public("m1", "pool-a"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(arrivals(rig, public("m1", "pool-a")), ["isp-a"]);
+    assert!(connections(rig.host(), "-d", public("m1", "pool-a")).contains("mark=256"));
+
+    // isp-a's ISP drops everything; its link stays up.
+    let cut_at = Instant::now();
+    rig::nft(rig.isp("isp-a"), CUT);
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(3));
+    println!("isp-a down after {:?}", cut_at.elapsed());
+    monitor.wait_for("set down_uplinks now holds isp-a", Duration::from_secs(1));
+    assert_eq!(down_set(rig.host()), [0x100]);
+
+    // The running flow of m1 moved to its next candidate, isp-b.
+    std::thread::sleep(Duration::from_millis(300));
+    rig.flush_far_records();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        arrivals(rig, public("m1", "pool-b")),
+        ["isp-b"],
+        "m1's running flow"
+    );
+    // s1 has no alternative: its connection stays, bound to isp-a.
+    let s1_private = host
+        .vms
+        .iter()
+        .find(|v| v.name == "s1")
+        .expect("s1")
+        .private;
+    let s1_connections = connections(rig.host(), "-s", s1_private);
+    assert!(
+        s1_connections.contains("mark=256"),
+        "s1's connection was not kept:\n{s1_connections}"
+    );
+    assert_eq!(arrivals(rig, public("s1", "pool-a")), Vec::<String>::new());
+    // The inbound connection that arrived by isp-a is kept.
+    let inbound_connections = connections(rig.host(), "-d", public("m1", "pool-a"));
+    assert!(
+        inbound_connections.contains("mark=256"),
+        "the inbound connection was deleted:\n{inbound_connections}\n{}",
+        monitor.log()
+    );
+
+    // New connections follow trace --down isp-a.
+    assert_trace_down_matches_kernel("isp-a down", rig, &tracer, host, &isp_a);
+
+    // A reload of the ruleset empties the set; the monitor restores it within a
+    // round, so traffic does not go back to the dead uplink.
+    rig.load(nft, ip_batch);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        down_set(rig.host()),
+        [0x100],
+        "set not restored after a reload"
+    );
+    assert_trace_down_matches_kernel("isp-a down, after a reload", rig, &tracer, host, &isp_a);
+
+    // Connections keep the uplink they have: stop the running flows, so that
+    // the far end sees only the new connections below.
+    for mut flow in [m1_flow, s1_flow, inbound] {
+        let _ = flow.kill();
+        let _ = flow.wait();
+    }
+
+    // The ISP answers again.
+    run_ok(
+        rig.isp("isp-a")
+            .exec("nft")
+            .args(["delete", "table", "inet", "cut"]),
+    );
+    let restored_at = Instant::now();
+    monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
+    println!("isp-a up after {:?}", restored_at.elapsed());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    assert_trace_down_matches_kernel("isp-a back", rig, &tracer, host, &[]);
+
+    let log = deployed.monitor.stop();
+    assert!(log.contains("switchyard monitor: stopped"), "{log}");
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    println!("monitor log:\n{log}");
+}
+
+#[test]
+#[ignore = "needs systemd-analyze: sudo bash .ci/run"]
+fn the_monitor_unit_passes_systemd_analyze_verify() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let unit = std::fs::read_to_string(
+        dir.path()
+            .join("out/net1/systemd/switchyard-monitor.service"),
+    )
+    .expect("the build has the monitor's unit");
+    // verify checks that ExecStart's program exists: point it at this build's
+    // binary, the one thing that differs from an installed host.
+    let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
+    let path = dir.path().join("switchyard-monitor.service");
+    std::fs::write(&path, unit).expect("write unit");
+    // --man=no: the man page (`switchyard man`) is not installed here.
+    run_ok(
+        Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&path),
+    );
+}
+
+#[test]
+fn a_topology_without_failover_gets_no_monitor() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(
+        &common::repo_path("examples/two-isps.toml"),
+        &dir.path().join("out"),
+        None,
+    );
+    assert!(!dir.path().join("out/net1/monitor.json").exists());
+    // The boot units are there, the monitor's is not.
+    assert!(dir.path().join("out/net1/systemd").exists());
+    assert!(
+        !dir.path()
+            .join("out/net1/systemd/switchyard-monitor.service")
+            .exists()
+    );
+    let nft = std::fs::read_to_string(dir.path().join("out/net1/switchyard.nft")).expect("nft");
+    assert!(!nft.contains("down_uplinks"));
+}
+
+/// Polls the far end's records every 10 ms until one is an echo request from
+/// `source` through `uplink`; how long after `since` it arrived (at most 10 ms
+/// late), or `None` after `timeout`.
+fn first_arrival(
+    rig: &Rig,
+    source: Ipv4Addr,
+    uplink: &str,
+    since: Instant,
+    timeout: Duration,
+) -> Option<Duration> {
+    while since.elapsed() < timeout {
+        if rig
+            .far_records()
+            .iter()
+            .any(|r| r.kind == "echo-request" && r.source == source && r.interface == uplink)
+        {
+            return Some(since.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A VM that opens a new connection every 50 ms: a new ping (new ICMP id)
+/// each time.
+fn new_connections(ns: &Netns, to: Ipv4Addr) -> Child {
+    ns.exec("sh")
+        .arg("-c")
+        .arg(format!(
+            "while :; do ping -n -q -c 1 -W 1 {to} >/dev/null 2>&1 & sleep 0.05; done"
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the connection loop")
+}
+
+fn median_and_worst(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+/// bench/failover.sh: the timing docs/semantics.md §10 promises, with interval
+/// 200 ms, down_after 3, up_after 5, measured over `SWITCHYARD_CUTS` (default
+/// 10) cuts: how long after isp-a's ISP starts dropping everything new
+/// connections of m2 arrive by isp-b and m1's running flow does, and how long
+/// after it answers again new connections arrive by isp-a. Prints the table
+/// docs/performance.md shows, marking a missed goal (1 s, 1 s, 1.2 s); fails
+/// only past twice the goal, so a busy CI machine does not make it flaky while
+/// a real regression (a lost round, a missing deletion) still fails.
+#[test]
+#[ignore = "benchmark; needs root, nft, ip, ping and conntrack: bench/failover.sh"]
+fn failover_timing() {
+    let cuts: usize = std::env::var("SWITCHYARD_CUTS").map_or(10, |n| n.parse().expect("a number"));
+    let mut deployed = Deployed::new("fot");
+    let rig = &deployed.rig;
+    let far = ip("9.9.9.9");
+    let (m1_a, m1_b) = (
+        deployed.public("m1", "pool-a"),
+        deployed.public("m1", "pool-b"),
+    );
+    let (m2_a, m2_b) = (
+        deployed.public("m2", "pool-a"),
+        deployed.public("m2", "pool-b"),
+    );
+    let mut connections = new_connections(rig.vm("m2"), far);
+    let (mut new, mut running, mut back) = (Vec::new(), Vec::new(), Vec::new());
+    let limit = Duration::from_secs(5);
+    for cut in 1..=cuts {
+        // A running flow bound to isp-a, every uplink up for a while.
+        let mut flow = running_ping(rig.vm("m1"), None, far);
+        std::thread::sleep(Duration::from_millis(1500));
+        rig.flush_far_records();
+        assert!(first_arrival(rig, m1_a, "isp-a", Instant::now(), limit).is_some());
+
+        rig::nft(rig.isp("isp-a"), CUT);
+        let cut_at = Instant::now();
+        rig.flush_far_records();
+        new.push(first_arrival(rig, m2_b, "isp-b", cut_at, limit).expect("new connections move"));
+        running.push(
+            first_arrival(rig, m1_b, "isp-b", cut_at, limit).expect("the running flow moves"),
+        );
+        let _ = flow.kill();
+        let _ = flow.wait();
+        // Let the monitor see the outage to its end (no flapping in between).
+        std::thread::sleep(Duration::from_millis(500));
+
+        run_ok(
+            rig.isp("isp-a")
+                .exec("nft")
+                .args(["delete", "table", "inet", "cut"]),
+        );
+        let back_at = Instant::now();
+        rig.flush_far_records();
+        back.push(first_arrival(rig, m2_a, "isp-a", back_at, limit).expect("traffic returns"));
+        let ups = deployed.monitor.log().matches("uplink isp-a is up").count();
+        assert_eq!(ups, cut, "{}", deployed.monitor.log());
+        println!(
+            "cut {cut}: new connections moved after {:?}, the running flow after {:?}, back after {:?}",
+            new[cut - 1],
+            running[cut - 1],
+            back[cut - 1]
+        );
+    }
+    let _ = connections.kill();
+    let _ = connections.wait();
+    deployed.monitor.stop();
+    let rows = [
+        ("new connections leave by the fallback", new, 1000),
+        ("a running flow leaves by the fallback", running, 1000),
+        ("new connections return", back, 1200),
+    ];
+    println!("| after {cuts} cuts | median | worst | goal |\n|---|---|---|---|");
+    let mut regressed = Vec::new();
+    for (what, times, goal_ms) in rows {
+        let (median, worst) = median_and_worst(times);
+        let goal = Duration::from_millis(goal_ms);
+        let missed = if worst > goal { " MISSED" } else { "" };
+        println!(
+            "| {what} | {} ms | {} ms | {goal_ms} ms{missed} |",
+            median.as_millis(),
+            worst.as_millis()
+        );
+        if worst > 2 * goal {
+            regressed.push(what);
+        }
+    }
+    assert!(
+        regressed.is_empty(),
+        "more than twice the goal: {regressed:?}"
+    );
+}

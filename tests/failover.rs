@@ -1,0 +1,448 @@
+//! Uplink failover (docs/semantics.md §10) without root: the format and its checks
+//! (every list element checked alone, with its own span; `[failover]` values),
+//! the plan's candidates as `trace --down` reports them, and the artifacts
+//! `build` adds for the monitor. The kernel side is in tests/e2e_failover.rs.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use switchyard::diagnostic::{Diagnostic, Source};
+use switchyard::trace::Tracer;
+
+/// Two uplinks, a pool on each, a project default list, one VM with both.
+const VALID: &str = r#"version = 1
+
+[failover]
+
+[uplinks.isp-a]
+id = 1
+
+[uplinks.isp-b]
+id = 2
+
+[pools.pool-a]
+uplink = "isp-a"
+prefix = "198.51.100.0/24"
+
+[pools.pool-b]
+uplink = "isp-b"
+prefix = "203.0.113.0/24"
+
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = "192.0.2.2/30"
+gateway = "192.0.2.1"
+[hosts.net1.uplinks.isp-b]
+interface = "up-b"
+address = "198.18.0.2/30"
+gateway = "198.18.0.1"
+
+[projects.acme]
+pools = ["pool-a", "pool-b"]
+addresses = ["198.51.100.7", "203.0.113.9"]
+networks = ["10.0.0.0/24"]
+default = ["pool-a", "pool-b"]
+
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = "10.0.0.5"
+public = ["198.51.100.7", "203.0.113.9"]
+"#;
+
+fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    match switchyard::validate(&Source::new("failover.toml", text)) {
+        Ok(validated) => validated.into_parts().2,
+        Err(diagnostics) => diagnostics,
+    }
+}
+
+/// Each diagnostic as `CODE text-under-its-primary-label`.
+fn located(text: &str) -> Vec<String> {
+    diagnostics(text)
+        .iter()
+        .map(|d| format!("{} {}", d.code.as_str(), &text[d.labels[0].span.clone()]))
+        .collect()
+}
+
+/// `VALID` with `from` replaced by `to` (which must occur).
+fn with(from: &str, to: &str) -> String {
+    assert!(VALID.contains(from), "{from:?} not in the topology");
+    VALID.replacen(from, to, 1)
+}
+
+#[test]
+fn the_valid_topology_is_clean() {
+    assert_eq!(located(VALID), Vec::<String>::new());
+}
+
+#[test]
+fn every_list_element_is_checked_alone_and_located() {
+    let text = with(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n",
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n\
+         default = [\"198.51.100.7\", \"203.0.113.99\", \"pool-c\"]\n\
+         egress = [{ to = \"100.65.0.0/16\", via = [\"pool-b\", \"pool-x\"] }]\n",
+    );
+    let text = text.replace(
+        "default = [\"pool-a\", \"pool-b\"]",
+        "default = [\"pool-a\", \"198.51.100.7\"]",
+    );
+    // A list with an element that does not resolve is left out whole, as a
+    // single value is: the VM then has no default (SY0901), as before lists.
+    assert_eq!(
+        located(&text),
+        [
+            "SY0407 \"198.51.100.7\"",
+            "SY0901 web-1",
+            "SY0102 \"pool-c\"",
+            "SY0102 \"pool-x\"",
+        ]
+    );
+    // Once the names resolve, the address the VM does not own is reported alone.
+    let text = with(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n",
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n\
+         default = [\"198.51.100.7\", \"203.0.113.99\"]\n",
+    );
+    assert_eq!(located(&text), ["SY0404 \"203.0.113.99\""]);
+}
+
+#[test]
+fn a_list_element_for_a_pool_the_vm_lacks_is_an_error_on_the_vm_and_skipped_for_the_project() {
+    let text = VALID.replace(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]",
+        "public = [\"198.51.100.7\"]\ndefault = [\"pool-a\", \"pool-b\"]",
+    );
+    assert_eq!(
+        located(&text),
+        ["SY0902 \"203.0.113.9\"", "SY0405 \"pool-b\""]
+    );
+    // The project's list applies through pool-a: no SY0904 for its pool-b.
+    let text = VALID.replace(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]",
+        "public = [\"198.51.100.7\"]",
+    );
+    assert_eq!(located(&text), ["SY0902 \"203.0.113.9\""]);
+}
+
+#[test]
+fn an_empty_list_is_refused() {
+    let text = with("default = [\"pool-a\", \"pool-b\"]", "default = []");
+    assert_eq!(located(&text), ["SY0002 []", "SY0901 web-1"]);
+}
+
+#[test]
+fn two_entries_for_one_prefix_conflict_unless_their_lists_are_equal() {
+    let entries = |a: &str, b: &str| {
+        with(
+            "default = [\"pool-a\", \"pool-b\"]",
+            &format!(
+                "default = [\"pool-a\", \"pool-b\"]\negress = [\
+                 {{ to = \"100.65.0.0/16\", via = {a} }}, {{ to = \"100.65.0.0/16\", via = {b} }}]"
+            ),
+        )
+    };
+    // Equal lists do not conflict; the second entry only repeats the first, so
+    // it decides nothing in the plan and is reported as never winning (SY0903,
+    // asked of the plan), as a repeated single `via` is.
+    let same = entries(r#"["pool-a", "pool-b"]"#, r#"["pool-a", "pool-b"]"#);
+    assert_eq!(located(&same), ["SY0903 \"100.65.0.0/16\""]);
+    let reordered = entries(r#"["pool-a", "pool-b"]"#, r#"["pool-b", "pool-a"]"#);
+    assert_eq!(located(&reordered), ["SY0501 \"100.65.0.0/16\""]);
+}
+
+#[test]
+fn failover_values_are_parsed_and_range_checked() {
+    let table = |body: &str| with("[failover]\n", &format!("[failover]\n{body}\n"));
+    assert_eq!(
+        located(&table("interval = \"1s\"\ndown_after = 1\nup_after = 1000")),
+        Vec::<String>::new()
+    );
+    assert_eq!(located(&table("interval = \"fast\"")), ["SY0002 \"fast\""]);
+    assert_eq!(located(&table("interval = \"5ms\"")), ["SY0010 \"5ms\""]);
+    assert_eq!(located(&table("interval = \"2min\"")), ["SY0010 \"2min\""]);
+    assert_eq!(located(&table("down_after = 0")), ["SY0010 0"]);
+    assert_eq!(located(&table("up_after = 1001")), ["SY0010 1001"]);
+    assert_eq!(located(&table("retries = 3")), ["SY0003 retries"]);
+}
+
+#[test]
+fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
+    let probe = |list: &str| {
+        with(
+            "gateway = \"192.0.2.1\"\n",
+            &format!("gateway = \"192.0.2.1\"\nprobe = {list}\n"),
+        )
+    };
+    assert_eq!(
+        located(&probe(r#"["192.0.2.1", "9.9.9.9"]"#)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        located(&probe(
+            r#"["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "192.0.2.2", "nine"]"#
+        )),
+        [
+            "SY0712 \"0.0.0.0\"",
+            "SY0712 \"255.255.255.255\"",
+            "SY0712 \"224.0.0.1\"",
+            "SY0712 \"127.0.0.1\"",
+            "SY0712 \"192.0.2.2\"",
+            "SY0011 \"nine\"",
+        ]
+    );
+}
+
+#[test]
+fn no_alternative_is_warned_about_only_with_failover() {
+    let text = with("default = [\"pool-a\", \"pool-b\"]", "default = \"pool-a\"");
+    assert_eq!(located(&text), ["SY0905 \"pool-a\""]);
+    assert_eq!(
+        located(&text.replace("[failover]\n", "")),
+        Vec::<String>::new()
+    );
+}
+
+fn trace(text: &str, to: &str, down: &[&str]) -> serde_json::Value {
+    let source = Source::new("failover.toml", text);
+    let tracer = Tracer::new(&source).unwrap_or_else(|d| panic!("{d:?}"));
+    let down: Vec<String> = down.iter().map(|s| s.to_string()).collect();
+    let trace = tracer
+        .trace("web-1", to.parse().unwrap(), &down)
+        .expect("traces");
+    serde_json::from_str(&trace.to_json()).unwrap()
+}
+
+#[test]
+fn trace_down_takes_the_first_candidate_whose_uplink_is_up() {
+    let text = with(
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n",
+        "public = [\"198.51.100.7\", \"203.0.113.9\"]\n\
+         egress = [{ to = \"100.65.0.0/16\", via = [\"pool-b\"] }]\n",
+    );
+    let up = trace(&text, "9.9.9.9", &[]);
+    assert_eq!(up["uplink"], "isp-a");
+    assert_eq!(up["public_address"], "198.51.100.7");
+    let down = trace(&text, "9.9.9.9", &["isp-a"]);
+    assert_eq!(down["uplink"], "isp-b");
+    assert_eq!(down["public_address"], "203.0.113.9");
+    assert_eq!(down["mark"], "0x00020200");
+    // The entry that decides stays the same; only its candidate changes.
+    assert_eq!(down["decided_by"], up["decided_by"]);
+    assert_eq!(down["candidates"][0]["down"], true);
+    // The entry's `via` first, then the project's default list.
+    let entry = trace(&text, "100.65.1.1", &["isp-b"]);
+    assert_eq!(entry["uplink"], "isp-a");
+    assert_eq!(entry["decided_by"]["prefix"], "100.65.0.0/16");
+    // None up: the first.
+    let none = trace(&text, "100.65.1.1", &["isp-a", "isp-b"]);
+    assert_eq!(none["uplink"], "isp-b");
+}
+
+#[test]
+fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
+    let source = Source::new("failover.toml", VALID);
+    let tracer = Tracer::new(&source).unwrap();
+    let error = tracer
+        .trace("web-1", "9.9.9.9".parse().unwrap(), &["isp-c".to_owned()])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("did you mean `isp-a`?"),
+        "{error}"
+    );
+    let source = Source::new("plain.toml", VALID.replace("[failover]\n", ""));
+    let tracer = Tracer::new(&source).unwrap();
+    let error = tracer
+        .trace("web-1", "9.9.9.9".parse().unwrap(), &["isp-a".to_owned()])
+        .unwrap_err();
+    assert!(error.to_string().contains("no [failover]"), "{error}");
+}
+
+/// An inclusive address range, as `u32`s.
+type Interval = (u32, u32);
+
+/// An inclusive address range of an nft element: `a`, `a/len` or `a-b`.
+fn range(text: &str) -> Interval {
+    if let Some((first, last)) = text.split_once('-') {
+        (
+            first.parse::<Ipv4Addr>().unwrap().into(),
+            last.parse::<Ipv4Addr>().unwrap().into(),
+        )
+    } else {
+        let net: Ipv4Net = text
+            .parse()
+            .or_else(|_| text.parse::<Ipv4Addr>().map(Ipv4Net::from))
+            .unwrap();
+        (net.network().into(), net.broadcast().into())
+    }
+}
+
+/// The elements of `map NAME` in a rendered script, comments dropped.
+fn map_elements<'s>(script: &'s str, name: &str) -> Vec<&'s str> {
+    let opening = format!("\tmap {name} {{");
+    script
+        .lines()
+        .skip_while(|line| *line != opening)
+        .take_while(|line| *line != "\t}")
+        .filter(|line| line.starts_with("\t\t\t"))
+        .map(|line| line.split(',').next().unwrap().trim())
+        .collect()
+}
+
+/// The ruleset's egress decision, read from a rendered script and run as the
+/// kernel runs it: the maps' verdicts, then a `failover_N` chain tries its
+/// pools in order and keeps the first whose uplink is not in `down_uplinks`,
+/// else goes to the first. Returns the pool's name, or `None` when no element
+/// matches (internal destinations are not asked about).
+struct Ruleset<'s> {
+    /// (VM addresses, destinations, verdict chain).
+    ranges: Vec<(Interval, Interval, &'s str)>,
+    defaults: Vec<(Interval, &'s str)>,
+    /// `via_pool_N` → (pool, uplink), from the chain's comment.
+    pools: BTreeMap<String, (String, String)>,
+    /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
+    chains: BTreeMap<String, (Vec<String>, String)>,
+}
+
+impl<'s> Ruleset<'s> {
+    fn parse(script: &'s str) -> Self {
+        let verdict = |v: &'s str| v.strip_prefix("goto ").expect("a goto verdict");
+        let ranges = map_elements(script, "egress_ranges")
+            .into_iter()
+            .map(|e| {
+                let (key, v) = e.split_once(" : ").unwrap();
+                let (vms, to) = key.split_once(" . ").unwrap();
+                (range(vms), range(to), verdict(v))
+            })
+            .collect();
+        let defaults = map_elements(script, "egress_default")
+            .into_iter()
+            .map(|e| {
+                let (vms, v) = e.split_once(" : ").unwrap();
+                (range(vms), verdict(v))
+            })
+            .collect();
+        let mut pools = BTreeMap::new();
+        let mut chains = BTreeMap::new();
+        let lines: Vec<&str> = script.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(name) = line
+                .strip_prefix("\tchain ")
+                .and_then(|l| l.strip_suffix(" {"))
+            else {
+                continue;
+            };
+            let body: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| **l != "\t}")
+                .copied()
+                .collect();
+            if name.starts_with("via_pool_") {
+                let comment = body[0].split("comment \"pool ").nth(1).unwrap();
+                let (pool, uplink) = comment
+                    .trim_end_matches('"')
+                    .split_once(" via uplink ")
+                    .unwrap();
+                pools.insert(name.to_owned(), (pool.to_owned(), uplink.to_owned()));
+            } else if name.starts_with("failover_") {
+                let tries = body
+                    .iter()
+                    .filter_map(|l| l.trim().strip_prefix("jump "))
+                    .map(str::to_owned)
+                    .collect();
+                let last = body
+                    .iter()
+                    .find_map(|l| l.trim().strip_prefix("goto "))
+                    .and_then(|l| l.split_whitespace().next())
+                    .unwrap()
+                    .to_owned();
+                chains.insert(name.to_owned(), (tries, last));
+            }
+        }
+        Ruleset {
+            ranges,
+            defaults,
+            pools,
+            chains,
+        }
+    }
+
+    fn pool(&self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
+        let (v, d) = (u32::from(vm), u32::from(to));
+        let within = |(first, last): Interval, x: u32| first <= x && x <= last;
+        let verdict = self
+            .ranges
+            .iter()
+            .find(|(vms, dst, _)| within(*vms, v) && within(*dst, d))
+            .map(|(_, _, verdict)| *verdict)
+            .or_else(|| {
+                self.defaults
+                    .iter()
+                    .find(|(vms, _)| within(*vms, v))
+                    .map(|(_, verdict)| *verdict)
+            })?;
+        let chain = match self.chains.get(verdict) {
+            None => verdict.to_owned(),
+            Some((tries, last)) => tries
+                .iter()
+                .find(|via| !down.contains(&self.pools[*via].1))
+                .unwrap_or(last)
+                .clone(),
+        };
+        Some(self.pools[&chain].0.clone())
+    }
+}
+
+#[test]
+fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_down_uplinks() {
+    for topology in ["examples/failover.toml", "tests/e2e/failover.toml"] {
+        let text = std::fs::read_to_string(topology).unwrap();
+        let source = Source::new(topology, text);
+        let renderer = switchyard::render::Renderer::new(Default::default()).unwrap();
+        let build = switchyard::build(&source, None, &renderer).unwrap();
+        let script = &build
+            .artifacts
+            .iter()
+            .find(|a| a.path == "net1/switchyard.nft")
+            .unwrap()
+            .content;
+        let ruleset = Ruleset::parse(script);
+        assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
+        let tracer = Tracer::new(&source).unwrap();
+        let (model, mut plan, _) = switchyard::validate(&source).unwrap().into_parts();
+        let uplinks: Vec<String> = model.uplinks.iter().map(|u| u.name.value.clone()).collect();
+        let host = plan.hosts.remove(0);
+        // Both ends of every destination range, and some that only defaults take.
+        let mut destinations: Vec<Ipv4Addr> = ["9.9.9.9", "198.18.50.1", "100.63.255.255"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        for (_, (first, last), _) in &ruleset.ranges {
+            destinations.extend([Ipv4Addr::from(*first), Ipv4Addr::from(*last)]);
+        }
+        let mut compared = 0;
+        for subset in 0..1u32 << uplinks.len() {
+            let down: Vec<String> = (uplinks.iter().enumerate())
+                .filter(|(i, _)| subset & (1 << i) != 0)
+                .map(|(_, u)| u.clone())
+                .collect();
+            for vm in &host.vms {
+                for &to in &destinations {
+                    let trace = tracer.trace(&vm.name, to, &down).unwrap();
+                    let kernel = ruleset.pool(vm.private, to, &down);
+                    assert_eq!(
+                        trace.pool, kernel,
+                        "{topology}: {} → {to} with {down:?} down",
+                        vm.name
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
+    }
+}
