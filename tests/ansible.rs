@@ -28,7 +28,12 @@ fn playbook_with(netns: &Netns, temp: &Path, vars: serde_json::Value, options: &
         "switchyard_build_dir": temp.join("build"),
         "switchyard_dest": temp.join("etc/switchyard"),
         "switchyard_networkd_dest": temp.join("etc/systemd/network"),
+        "switchyard_systemd_dest": temp.join("etc/systemd/system"),
         "switchyard_sysctl_dest": temp.join("etc/sysctl.d"),
+        "switchyard_state_dir": temp.join("var/lib/switchyard"),
+        "switchyard_bin": env!("CARGO_BIN_EXE_switchyard"),
+        // Enabling a unit is systemctl's business on the machine, not the namespace's.
+        "switchyard_enable_units": false,
     });
     for (key, value) in vars.as_object().expect("an object of variables") {
         extra[key] = value.clone();
@@ -70,6 +75,31 @@ fn recap(output: &Output) -> std::collections::BTreeMap<String, u32> {
         .collect()
 }
 
+/// The output of the task or handler (`kind`: `TASK` or `RUNNING HANDLER`) named
+/// `name`, up to the next one.
+fn step(stdout: &str, kind: &str, name: &str) -> String {
+    stdout
+        .split(&format!("{kind} [switchyard : {name}]"))
+        .nth(1)
+        .and_then(|rest| rest.split("\nTASK [").next())
+        .and_then(|rest| rest.split("\nRUNNING HANDLER [").next())
+        .unwrap_or_else(|| panic!("no {kind} `{name}`:\n{stdout}"))
+        .to_owned()
+}
+
+/// Whether handler `name` ran and changed something; the handlers listening to
+/// one topic are all listed, and skip unless their files changed or drifted.
+fn handler_changed(stdout: &str, name: &str) -> bool {
+    stdout
+        .split(&format!("RUNNING HANDLER [switchyard : {name}]"))
+        .skip(1)
+        .any(|rest| {
+            rest.lines()
+                .nth(1)
+                .is_some_and(|line| line.starts_with("changed:"))
+        })
+}
+
 /// Prints the play's summary (see it with `cargo test --test ansible -- --nocapture`).
 fn print_recap(label: &str, output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -84,10 +114,7 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
     let machine = MachineNetwork::read();
     let temp = tempfile::tempdir().expect("temporary directory");
     let netns = deploy::host_namespace("ansible");
-    let build_vars = serde_json::json!({
-        "switchyard_topology": TOPOLOGY,
-        "switchyard_bin": env!("CARGO_BIN_EXE_switchyard"),
-    });
+    let build_vars = serde_json::json!({"switchyard_topology": TOPOLOGY});
 
     let first = playbook(&netns, temp.path(), build_vars.clone());
     print_recap("first run", &first);
@@ -105,13 +132,17 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
         "Reload switchyard ip",
     ] {
         assert!(
-            stdout.contains(&format!("RUNNING HANDLER [switchyard : {handler}]")),
+            handler_changed(&stdout, handler),
             "handler `{handler}` did not run:\n{stdout}"
         );
     }
     assert!(
-        !stdout.contains("Reload networkd"),
+        !handler_changed(&stdout, "Reload networkd"),
         "the ip backend never reloads networkd"
+    );
+    assert!(
+        step(&stdout, "TASK", "Compare the live state with the build").contains("ok: [localhost]"),
+        "in sync once the handlers ran:\n{stdout}"
     );
 
     let build = temp.path().join("build");
@@ -121,6 +152,13 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
             std::fs::read(temp.path().join("etc/switchyard").join(file)).expect("installed"),
             std::fs::read(build.join(HOST).join(file)).expect("built"),
             "{file} installed as built"
+        );
+    }
+    for unit in ["switchyard-nftables.service", "switchyard-routes.service"] {
+        assert_eq!(
+            std::fs::read(temp.path().join("etc/systemd/system").join(unit)).expect("installed"),
+            std::fs::read(build.join(HOST).join("systemd").join(unit)).expect("built"),
+            "boot unit {unit} installed as built"
         );
     }
     assert!(
@@ -136,6 +174,96 @@ fn playbook_deploys_a_host_into_a_namespace_and_is_idempotent() {
     deploy::assert_host_deployed(&netns, &build);
 
     assert_eq!(MachineNetwork::read(), machine, "the machine's own network");
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn drift_is_found_by_verify_and_repaired() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-drift");
+    let build_vars = serde_json::json!({"switchyard_topology": TOPOLOGY});
+    let first = playbook(&netns, temp.path(), build_vars.clone());
+    assert!(first.status.success(), "{}", describe(&first));
+
+    // Someone deletes the NAT table and switchyard's policy rules by hand; the
+    // installed files are unchanged, so only verify can notice.
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["delete", "table", "inet", "switchyard"]),
+    );
+    netns.ip(&["rule", "flush", "protocol", "211"]);
+
+    let repair = playbook(&netns, temp.path(), build_vars.clone());
+    print_recap("after drift", &repair);
+    assert!(repair.status.success(), "{}", describe(&repair));
+    assert!(recap(&repair)["changed"] >= 3, "{}", describe(&repair));
+    let stdout = String::from_utf8_lossy(&repair.stdout);
+    let verify = step(&stdout, "TASK", "Compare the live state with the build");
+    assert!(
+        verify.contains("changed: [localhost]"),
+        "drift found:\n{stdout}"
+    );
+    for handler in ["Reload switchyard nft", "Reload switchyard ip"] {
+        assert!(
+            handler_changed(&stdout, handler),
+            "`{handler}` re-applied the build:\n{stdout}"
+        );
+    }
+    assert!(
+        !handler_changed(&stdout, "Apply switchyard sysctl settings"),
+        "verify does not compare sysctl settings, so drift does not reapply them"
+    );
+    deploy::assert_host_deployed(&netns, &temp.path().join("build"));
+
+    let again = playbook(&netns, temp.path(), build_vars);
+    print_recap("after repair", &again);
+    assert!(again.status.success(), "{}", describe(&again));
+    assert_eq!(recap(&again)["changed"], 0, "in sync: {}", describe(&again));
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn check_mode_on_a_fresh_controller_shows_the_changes_and_makes_none() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-check");
+    assert!(!temp.path().join("build").exists());
+
+    let output = playbook_with(
+        &netns,
+        temp.path(),
+        serde_json::json!({"switchyard_topology": TOPOLOGY}),
+        &["--check", "--diff"],
+    );
+    print_recap("check mode, fresh controller", &output);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let install = step(&stdout, "TASK", "Install the host's files");
+    for file in ["switchyard.nft", "switchyard.ip"] {
+        let item = format!("changed: [localhost] => (item={HOST}/{file})");
+        assert!(install.contains(&item), "`{item}` missing:\n{install}");
+    }
+    assert!(
+        install.contains("+++ after") && install.contains("table inet switchyard"),
+        "--diff shows the new files:\n{install}"
+    );
+    assert!(
+        step(&stdout, "TASK", "Compare the live state with the build").contains("skipping"),
+        "nothing to compare on a target without a copy of the build:\n{stdout}"
+    );
+    assert!(
+        temp.path().join("build/manifest.json").exists(),
+        "the controller's build runs in check mode too"
+    );
+    assert!(!temp.path().join("etc/switchyard").exists(), "check mode");
+    assert!(
+        !temp.path().join("var/lib/switchyard").exists(),
+        "check mode"
+    );
+    let tables = run_ok(netns.exec("nft").args(["list", "tables"]));
+    assert!(!tables.contains("switchyard"), "no table loaded: {tables}");
 }
 
 #[test]
@@ -179,7 +307,7 @@ fn a_script_nft_refuses_is_never_installed() {
     assert_eq!(recap(&output)["failed"], 1);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("TASK [switchyard : Install the nftables script]")
+        stdout.contains("TASK [switchyard : Install the host's files]")
             && stdout.contains("failed to validate")
             && stdout.contains("@no_such_set"),
         "the copy's validation refused it:\n{stdout}"
@@ -200,25 +328,26 @@ fn a_build_changed_after_its_manifest_is_refused() {
     let netns = deploy::host_namespace("ansible-sha");
     let build = temp.path().join("build");
     common::build(&repo_path(TOPOLOGY), &build, None);
-    let ip = build.join(HOST).join("switchyard.ip");
-    let mut text = std::fs::read_to_string(&ip).expect("built");
-    text.push_str("rule add fwmark 0x9900 lookup main priority 99 protocol 211\n");
-    std::fs::write(&ip, text).expect("tampered");
+    // Edits nft and ip would load: only the manifest's sha256 tells them apart.
+    deploy::tamper(&build);
 
     let output = playbook(&netns, temp.path(), serde_json::json!({}));
     assert!(!output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
+    for file in ["switchyard.nft", "switchyard.ip"] {
+        assert!(
+            stdout.contains(&format!("{HOST}/{file} does not match manifest.json")),
+            "the sha256 check names {file}:\n{stdout}"
+        );
+    }
     assert!(
-        stdout.contains(&format!(
-            "{HOST}/switchyard.ip does not match manifest.json"
-        )),
-        "the sha256 check names the file:\n{stdout}"
-    );
-    assert!(
-        !temp.path().join("etc/switchyard").exists(),
+        !temp.path().join("etc/switchyard").exists()
+            && !temp.path().join("etc/systemd").exists()
+            && !temp.path().join("etc/sysctl.d/60-switchyard.conf").exists()
+            && !temp.path().join("var").exists(),
         "nothing installed"
     );
-    assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
+    deploy::assert_tampering_not_loaded(&netns);
 }
 
 #[test]
@@ -254,27 +383,20 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
     print_recap("networkd, check mode", &output);
     assert!(output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let task = |name: &str| {
-        stdout
-            .split(&format!("TASK [switchyard : {name}]"))
-            .nth(1)
-            .and_then(|rest| rest.split("TASK [").next())
-            .unwrap_or_else(|| panic!("no task `{name}`:\n{stdout}"))
-            .to_owned()
-    };
-    let install = task("Install the systemd-networkd units");
+    let task = |name: &str| step(&stdout, "TASK", name);
+    let install = task("Install the host's files");
     let model = deploy::model();
     let uplink_units = deploy::interfaces(&model, NETWORKD_HOST)
         .into_iter()
         .filter(|i| !i.starts_with("lan"))
         .map(|interface| format!("10-switchyard-{interface}.network"));
     for unit in uplink_units.chain([DROP_IN.to_owned()]) {
-        let unit = format!("changed: [localhost] => (item={unit})");
+        let unit = format!("changed: [localhost] => (item={NETWORKD_HOST}/networkd/{unit})");
         assert!(install.contains(&unit), "`{unit}` missing:\n{install}");
     }
-    let directories = task("Create the directories of the networkd drop-ins");
+    let directories = task("Create the directories of the host's files");
     assert!(
-        directories.contains("changed: [localhost] => (item=20-eth1.network.d)"),
+        directories.contains("/etc/systemd/network/20-eth1.network.d)"),
         "{directories}"
     );
     let remove = task("Remove networkd units the build no longer has");
@@ -284,9 +406,16 @@ fn networkd_backend_installs_units_removes_stale_ones_and_reloads_networkd() {
             && !remove.contains("20-other.network)"),
         "only the stale switchyard unit and drop-in go:\n{remove}"
     );
-    assert!(task("Install the ip batch").contains("skipping"));
+    for unused in ["switchyard.ip", "systemd/switchyard-routes.service"] {
+        assert!(
+            !install.contains(&format!("{NETWORKD_HOST}/{unused}")),
+            "networkd routes: no {unused}:\n{install}"
+        );
+    }
+    assert!(install.contains(&format!(
+        "{NETWORKD_HOST}/systemd/switchyard-nftables.service"
+    )));
     assert!(stdout.contains("RUNNING HANDLER [switchyard : Reload networkd]"));
-    assert!(!stdout.contains("RUNNING HANDLER [switchyard : Reload switchyard ip]"));
     assert!(
         units.join("10-switchyard-gone.network").exists(),
         "check mode"

@@ -61,10 +61,26 @@ impl Minion {
 
     /// `salt-call --local FUNCTION switchyard pillar=…` inside `netns`, JSON out.
     fn call(&self, netns: &Netns, function: &str, pillar: Value) -> (Output, Value) {
+        self.call_with(netns, function, &[], pillar)
+    }
+
+    /// [`Minion::call`] with more arguments to the function (`test=True`).
+    fn call_with(
+        &self,
+        netns: &Netns,
+        function: &str,
+        arguments: &[&str],
+        pillar: Value,
+    ) -> (Output, Value) {
         let mut settings = json!({
             "dest": self.path("etc/switchyard"),
             "networkd_dest": self.path("etc/systemd/network"),
+            "systemd_dest": self.path("etc/systemd/system"),
             "sysctl_dest": self.path("etc/sysctl.d"),
+            "state_dir": self.path("var/lib/switchyard"),
+            "bin": env!("CARGO_BIN_EXE_switchyard"),
+            // Enabling a unit is systemctl's business on the machine, not the namespace's.
+            "enable_units": false,
         });
         for (key, value) in pillar.as_object().expect("an object") {
             settings[key] = value.clone();
@@ -74,6 +90,7 @@ impl Minion {
             .args(["--local", "--retcode-passthrough", "--out", "json", "-c"])
             .arg(self.path("conf"))
             .args([function, "switchyard"])
+            .args(arguments)
             .arg(format!("pillar={}", json!({ "switchyard": settings })))
             .output()
             .unwrap_or_else(|e| panic!("cannot run salt-call (.ci/run installs salt): {e}"));
@@ -157,15 +174,19 @@ fn state_deploys_a_host_into_a_namespace_and_is_idempotent() {
     assert_eq!(
         changed,
         [
-            "switchyard-dir",
+            "switchyard-copy-manifest",
+            "switchyard-copy-host",
             "switchyard-sysctl",
             "switchyard-sysctl-apply",
-            "switchyard-nft",
+            "switchyard-install-switchyard.ip",
+            "switchyard-install-switchyard.nft",
+            "switchyard-install-systemd/switchyard-nftables.service",
+            "switchyard-install-systemd/switchyard-routes.service",
+            "switchyard-drift",
             "switchyard-nft-reload",
-            "switchyard-ip",
             "switchyard-ip-reload",
         ],
-        "every file installed and reloaded, in order"
+        "every file copied, checked, installed and reloaded, in order"
     );
 
     let build = minion.path("srv/switchyard-build");
@@ -193,6 +214,83 @@ fn state_deploys_a_host_into_a_namespace_and_is_idempotent() {
 
 #[test]
 #[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn drift_is_found_by_verify_and_repaired() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-drift");
+    let (output, _) = minion.call(&netns, "state.apply", json!({}));
+    assert!(output.status.success(), "{}", describe(&output));
+
+    // Someone deletes the NAT table and switchyard's policy rules by hand; the
+    // installed files are unchanged, so only verify can notice.
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["delete", "table", "inet", "switchyard"]),
+    );
+    netns.ip(&["rule", "flush", "protocol", "211"]);
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let repair = outcomes(&states);
+    print_summary("after drift", &repair);
+    assert!(output.status.success(), "{}", describe(&output));
+    let changed: Vec<&str> = repair
+        .iter()
+        .filter(|(_, _, changed)| *changed)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "switchyard-drift",
+            "switchyard-nft-reload",
+            "switchyard-ip-reload"
+        ],
+        "only the drift is repaired"
+    );
+    let report = state(&states, "switchyard-drift")["changes"]["stdout"].to_string();
+    assert!(
+        report.contains("missing  the whole table"),
+        "verify's report: {report}"
+    );
+    deploy::assert_host_deployed(&netns, &minion.path("srv/switchyard-build"));
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let again = outcomes(&states);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        again.iter().all(|(_, ok, changed)| *ok && !changed),
+        "in sync again: {again:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn test_mode_on_a_fresh_minion_shows_the_changes_and_makes_none() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-test");
+
+    let (output, states) = minion.call_with(&netns, "state.apply", &["test=True"], json!({}));
+    let review = outcomes(&states);
+    print_summary("test=True, fresh minion", &review);
+    assert!(output.status.success(), "{}", describe(&output));
+    let nft = state(&states, "switchyard-install-switchyard.nft");
+    assert_eq!(nft["result"], Value::Null, "would change: {nft}");
+    assert_eq!(
+        nft["changes"]["newfile"],
+        json!(minion.path("etc/switchyard/switchyard.nft")),
+        "the review names the new script: {nft}"
+    );
+    for written in ["etc", "var"] {
+        assert!(!minion.path(written).exists(), "test mode wrote {written}");
+    }
+    let tables = run_ok(netns.exec("nft").args(["list", "tables"]));
+    assert!(!tables.contains("switchyard"), "no table loaded: {tables}");
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
 fn a_script_nft_refuses_is_never_installed() {
     require_root();
     let templates = tempfile::tempdir().expect("templates directory");
@@ -207,7 +305,7 @@ fn a_script_nft_refuses_is_never_installed() {
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     assert!(!output.status.success(), "{}", describe(&output));
-    let nft = state(&states, "switchyard-nft");
+    let nft = state(&states, "switchyard-install-switchyard.nft");
     assert_eq!(nft["result"], json!(false));
     let comment = nft["comment"].to_string();
     assert!(
@@ -251,6 +349,8 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
     assert!(output.status.success(), "{}", describe(&output));
     let states = states.as_object().expect("rendered states");
 
+    let integrity = states["switchyard-integrity"]["cmd"].to_string();
+    let copy = minion.path("var/lib/switchyard/build");
     let manifest: switchyard::render::Manifest = serde_json::from_slice(
         &std::fs::read(minion.path("srv/switchyard-build/manifest.json")).expect("manifest"),
     )
@@ -264,27 +364,34 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
             continue;
         };
         expected_units += 1;
-        let id = format!("switchyard-unit-{name}");
+        let id = format!("switchyard-install-networkd/{name}");
         let state = states[&id]["file"].to_string();
         assert!(
-            state.contains(&format!("sha256={}", file.sha256)),
-            "{id}: {state}"
+            integrity.contains(&format!("{}  {}", file.sha256, file.path)),
+            "the integrity check knows {}'s hash: {integrity}",
+            file.path
         );
-        assert!(state.contains(&format!("salt://switchyard-build/{}", file.path)));
+        assert!(
+            state.contains(&format!("{}/{}", copy.display(), file.path)),
+            "{id} installs from the checked copy: {state}"
+        );
         assert!(
             state.contains(&format!("{}/{name}", units.display())),
             "{id} installs below the networkd directory at its path in the build: {state}"
         );
     }
     assert!(
-        states.contains_key(&format!("switchyard-unit-{DROP_IN}")),
+        states.contains_key(&format!("switchyard-install-networkd/{DROP_IN}")),
         "the drop-in is installed"
     );
     assert!(expected_units >= 2, "{NETWORKD_HOST} has networkd units");
-    assert!(
-        !states.contains_key("switchyard-ip"),
-        "no ip batch with networkd"
-    );
+    for unused in ["switchyard.ip", "systemd/switchyard-routes.service"] {
+        assert!(
+            !states.contains_key(&format!("switchyard-install-{unused}")),
+            "networkd routes: no {unused}"
+        );
+    }
+    assert!(states.contains_key("switchyard-install-systemd/switchyard-nftables.service"));
     let stale = states["switchyard-stale-10-switchyard-gone.network"]["file"].to_string();
     assert!(
         stale.contains("absent"),
@@ -302,9 +409,17 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
     );
     let reload = states["switchyard-networkd-reload"]["cmd"].to_string();
     assert!(reload.contains("networkctl reload"), "{reload}");
+    let reconfigure = states["switchyard-networkd-reconfigure"]["cmd"].to_string();
+    assert!(
+        reconfigure.contains("networkctl reconfigure eth1.100 up-b")
+            && reconfigure.contains("switchyard-drift"),
+        "drift reconfigures switchyard's links: {reconfigure}"
+    );
     let unit_ids: Vec<&String> = states
         .keys()
-        .filter(|id| id.starts_with("switchyard-unit-") || id.starts_with("switchyard-stale-"))
+        .filter(|id| {
+            id.starts_with("switchyard-install-networkd/") || id.starts_with("switchyard-stale-")
+        })
         .collect();
     assert_eq!(unit_ids.len(), expected_units + 2, "{unit_ids:?}");
     for id in unit_ids {
@@ -314,6 +429,37 @@ fn networkd_backend_renders_units_reload_and_stale_removal() {
             "{id} triggers the reload: {state}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn a_build_changed_after_its_manifest_is_refused() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-sha");
+    // Edits nft and ip would load: only the manifest's sha256 tells them apart.
+    deploy::tamper(&minion.path("srv/switchyard-build"));
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    print_summary("tampered build", &outcomes(&states));
+    assert!(!output.status.success(), "{}", describe(&output));
+    let integrity = state(&states, "switchyard-integrity");
+    assert_eq!(integrity["result"], json!(false), "{integrity}");
+    let report = integrity["changes"].to_string();
+    for file in ["switchyard.nft", "switchyard.ip"] {
+        assert!(
+            report.contains(&format!("{HOST}/{file}: FAILED")),
+            "sha256sum names {file}: {integrity}"
+        );
+    }
+    for installed in [
+        "etc/switchyard",
+        "etc/systemd",
+        "etc/sysctl.d/60-switchyard.conf",
+    ] {
+        assert!(!minion.path(installed).exists(), "{installed} installed");
+    }
+    deploy::assert_tampering_not_loaded(&netns);
 }
 
 #[test]
@@ -357,8 +503,8 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
             .any(|(i, ok, changed)| i == id && *ok && *changed)
     };
     for id in [
-        "switchyard-monitor-config",
-        "switchyard-monitor-unit",
+        "switchyard-install-monitor.json",
+        "switchyard-install-systemd/switchyard-monitor.service",
         "switchyard-monitor-restart",
     ] {
         assert!(changed(&first, id), "{id} did not change: {first:?}");

@@ -129,3 +129,30 @@ impl MachineNetwork {
         }
     }
 }
+
+/// Edits `HOST`'s nft script and ip batch in `build` after its manifest was
+/// written, in ways nft and ip would accept; see [`assert_tampering_not_loaded`].
+pub fn tamper(build: &Path) {
+    for (file, line) in [
+        ("switchyard.nft", "table inet tampered {\n}\n"),
+        (
+            "switchyard.ip",
+            "rule add fwmark 0x9900 lookup main priority 99 protocol 211\n",
+        ),
+    ] {
+        let path = build.join(HOST).join(file);
+        let mut text = std::fs::read_to_string(&path).expect("built");
+        text.push_str(line);
+        std::fs::write(&path, text).expect("tampered");
+    }
+}
+
+/// Nothing [`tamper`] added, nor anything else of switchyard's, is live in `netns`.
+pub fn assert_tampering_not_loaded(netns: &Netns) {
+    let tables = run_ok(netns.exec("nft").args(["list", "tables"]));
+    assert!(
+        !tables.contains("tampered") && !tables.contains("switchyard"),
+        "no table loaded: {tables}"
+    );
+    assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
+}

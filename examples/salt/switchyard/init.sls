@@ -1,36 +1,77 @@
 {#-
-  Install one host's switchyard artifacts and reload what changed: the same
-  steps as examples/ansible/roles/switchyard.
+  Install one host's switchyard artifacts, enable the boot units, reload what
+  changed and re-apply on drift: the same steps as examples/ansible.
 
-  manifest.json (schema/manifest.schema.json) selects this host's files, and each
-  file's sha256 from it becomes the `source_hash` that Salt verifies on download.
-  `check_cmd: nft -c -f` refuses a script the kernel would not load.
+  The minion first copies its part of the build (manifest.json and the host's
+  directory) into state_dir, and `sha256sum --check` compares that copy with
+  the manifest's hashes: every file is installed from the checked copy, and
+  nothing is installed when one differs. (A `source_hash` would not do: Salt
+  ignores it for salt:// sources.) `check_cmd: nft -c -f` refuses a script the
+  kernel would not load. `switchyard verify` compares the live state with the
+  copy; when it drifted (exit 1) the files are loaded again.
 #}
-{%- import_yaml 'switchyard/defaults.yaml' as defaults %}
-{%- set sy = salt['slsutil.merge'](defaults.switchyard, salt['pillar.get']('switchyard', {})) %}
-{%- set host = sy.host or grains['id'] %}
+{%- from 'switchyard/map.jinja' import switchyard as sy, places, unused, check_cmds, reloads with context %}
+{%- set host = sy.host %}
+{%- set copy = sy.state_dir ~ '/build' %}
+{#- In test mode (the review) nothing is copied, so the diffs are against the
+    file server's files; nothing is installed either. #}
+{%- set install_from = sy.build if opts.test else copy %}
 {%- set manifest = salt['cp.get_file_str'](sy.build ~ '/manifest.json') | load_json %}
 {%- set files = manifest.files | selectattr('host', 'equalto', host) | list %}
-{%- set nft = files | selectattr('path', 'equalto', host ~ '/switchyard.nft') | first %}
-{%- set ip = files | selectattr('path', 'equalto', host ~ '/switchyard.ip') | first %}
-{%- set units = [] %}
-{%- for file in files if '/networkd/' in file.path %}{% do units.append(file) %}{% endfor %}
+{#- Each file the backend uses, with its place and its destination. #}
+{%- set install = [] %}
+{%- for file in files %}
+{%-   set relative = file.path.split('/', 1) | last %}
+{%-   set place = relative.split('/') | first %}
+{%-   if place not in unused.get(sy.backend, []) and relative not in unused.get(sy.backend, []) %}
+{%-     do install.append({'path': file.path, 'relative': relative, 'place': place,
+                           'dest': places.get(place, '') ~ relative[place | length:]}) %}
+{%-   endif %}
+{%- endfor %}
+{%- set misplaced = install | rejectattr('place', 'in', places) | map(attribute='path') | list %}
 
-{%- if sy.backend not in ['ip', 'networkd'] or not files %}
+{%- if sy.backend not in unused or not files or misplaced %}
 switchyard-refused:
   test.fail_without_changes:
 {%- if not files %}
     - name: "{{ sy.build }}/manifest.json has no files for host {{ host }}"
+{%- elif misplaced %}
+    - name: "this state does not know where {{ misplaced | join(', ') }} go (a newer switchyard?)"
 {%- else %}
     - name: "pillar switchyard:backend must be ip or networkd, not {{ sy.backend }}"
 {%- endif %}
 {%- else %}
 
-switchyard-dir:
-  file.directory:
-    - name: {{ sy.dest }}
-    - mode: '0755'
+switchyard-copy-manifest:
+  file.managed:
+    - name: {{ copy }}/manifest.json
+    - source: {{ sy.build }}/manifest.json
+    - mode: '0644'
     - makedirs: True
+
+switchyard-copy-host:
+  file.recurse:
+    - name: {{ copy }}/{{ host }}
+    - source: {{ sy.build }}/{{ host }}
+    - file_mode: '0644'
+    - dir_mode: '0755'
+    - clean: True
+    - makedirs: True
+
+# Exit 1, and no file installed, when any file of the copy differs from the
+# manifest; otherwise it reports no change.
+switchyard-integrity:
+  cmd.run:
+    - name: sha256sum --check --strict --quiet && echo changed=no
+    - cwd: {{ copy }}
+    - stdin: |
+{%- for file in files %}
+        {{ file.sha256 }}  {{ file.path }}
+{%- endfor %}
+    - stateful: True
+    - require:
+      - file: switchyard-copy-manifest
+      - file: switchyard-copy-host
 
 {%- if sy.manage_sysctl %}
 
@@ -39,6 +80,7 @@ switchyard-sysctl:
     - name: {{ sy.sysctl_dest }}/60-switchyard.conf
     - mode: '0644'
     - makedirs: True
+    - backup: minion
     - contents: |
         # Managed by Salt (state switchyard, host {{ host }})
         # Forward between the VMs' LAN and the uplinks.
@@ -52,6 +94,8 @@ switchyard-sysctl:
         # that exist already keep their own setting; set it on the LAN ones too).
         net.ipv4.conf.all.send_redirects = 0
         net.ipv4.conf.default.send_redirects = 0
+    - require:
+      - cmd: switchyard-integrity
 
 switchyard-sysctl-apply:
   cmd.run:
@@ -60,22 +104,53 @@ switchyard-sysctl-apply:
       - file: switchyard-sysctl
 {%- endif %}
 
-switchyard-nft:
+{#- One state per file, from the checked copy to its place: a new kind of file
+    needs only its place (and reload) in map.jinja. #}
+{%- for file in install %}
+
+switchyard-install-{{ file.relative }}:
   file.managed:
-    - name: {{ sy.dest }}/switchyard.nft
-    - source: {{ sy.build }}/{{ nft.path }}
-    - source_hash: sha256={{ nft.sha256 }}
+    - name: {{ file.dest }}
+    - source: {{ install_from }}/{{ file.path }}
     - mode: '0644'
-    - check_cmd: nft -c -f
+    - makedirs: True
+    - backup: minion
+{%- if file.place in check_cmds %}
+    - check_cmd: {{ check_cmds[file.place] }}
+{%- endif %}
     - require:
-      - file: switchyard-dir
+      - cmd: switchyard-integrity
+{%- set reload = reloads.get(file.relative, reloads.get(file.place)) %}
+{%- if reload %}
+    - onchanges_in:
+      - cmd: {{ reload }}
+{%- endif %}
+{%- if file.place == 'systemd' and sy.enable_units %}
+
+switchyard-enable-{{ file.relative }}:
+  service.enabled:
+    - name: {{ file.dest.split('/') | last }}
+    - require:
+      - file: switchyard-install-{{ file.relative }}
+{%- endif %}
+{%- endfor %}
+
+# verify exits 0 in sync (the unless: nothing to do), 1 on drift (this state
+# then succeeds with the differences as its change, and the reloads run), 2 on
+# an error (it fails). Not success_retcodes: Salt applies them to `unless` too.
+switchyard-drift:
+  cmd.run:
+    - name: {{ sy.bin }} verify {{ copy }} --host {{ host }}; test $? -eq 1
+    - unless: {{ sy.bin }} verify {{ copy }} --host {{ host }}
+    - require:
+      - cmd: switchyard-integrity
 
 # Loading the script replaces table `inet switchyard` atomically.
 switchyard-nft-reload:
   cmd.run:
     - name: nft -f {{ sy.dest }}/switchyard.nft
     - onchanges:
-      - file: switchyard-nft
+      - cmd: switchyard-drift
 {%- if sy.manage_sysctl %}
     - require:
       - cmd: switchyard-sysctl-apply
@@ -83,50 +158,26 @@ switchyard-nft-reload:
 
 {%- if sy.backend == 'ip' %}
 
-switchyard-ip:
-  file.managed:
-    - name: {{ sy.dest }}/switchyard.ip
-    - source: {{ sy.build }}/{{ ip.path }}
-    - source_hash: sha256={{ ip.sha256 }}
-    - mode: '0644'
-    - require:
-      - file: switchyard-dir
-
 # Flushes every rule and route tagged with switchyard's protocol number, then
 # adds the new ones: loading it again leaves exactly its state.
 switchyard-ip-reload:
   cmd.run:
     - name: ip -batch {{ sy.dest }}/switchyard.ip
     - onchanges:
-      - file: switchyard-ip
+      - cmd: switchyard-drift
     - require:
       - cmd: switchyard-nft-reload
 {%- else %}
-{%- set wanted = [] %}
-{#- A unit's path below the host's networkd/ is its path below networkd_dest: a
-    drop-in for an administrator's own unit lives in that unit's `.d` directory. #}
-{%- for unit in units %}
-{%- set name = unit.path.split('/', 2) | last %}
-{%- do wanted.append(name) %}
-
-switchyard-unit-{{ name }}:
-  file.managed:
-    - name: {{ sy.networkd_dest }}/{{ name }}
-    - source: {{ sy.build }}/{{ unit.path }}
-    - source_hash: sha256={{ unit.sha256 }}
-    - mode: '0644'
-    - makedirs: True
-    - onchanges_in:
-      - cmd: switchyard-networkd-reload
-{%- endfor %}
+{%- set wanted = install | selectattr('place', 'equalto', 'networkd') | map(attribute='dest') | list %}
 {#- Units of uplinks no longer in the topology would otherwise stay configured. #}
 {%- for stale in salt['file.find'](sy.networkd_dest, name='10-switchyard-*', type='f', maxdepth=2) %}
-{%- set name = stale[sy.networkd_dest | length + 1:] %}
-{%- if name not in wanted %}
+{%- if stale not in wanted %}
 
-switchyard-stale-{{ name }}:
+switchyard-stale-{{ stale[sy.networkd_dest | length + 1:] }}:
   file.absent:
     - name: {{ stale }}
+    - require:
+      - cmd: switchyard-integrity
     - onchanges_in:
       - cmd: switchyard-networkd-reload
 {%- endif %}
@@ -135,30 +186,39 @@ switchyard-stale-{{ name }}:
 switchyard-networkd-reload:
   cmd.run:
     - name: networkctl reload
+    - onchanges:
+      - cmd: switchyard-drift
+    - require:
+      - cmd: switchyard-nft-reload
+
+{%- set links = [] %}
+{%- for dest in wanted %}
+{%-   set name = dest.split('/') | last %}
+{%-   if name.startswith('10-switchyard-') and name.endswith('.network') %}
+{%-     do links.append(name[14:-8]) %}
+{%-   endif %}
+{%- endfor %}
+{%- if links %}
+
+# A reload applies only new or changed units: on drift with unchanged units,
+# networkd must configure switchyard's links again.
+switchyard-networkd-reconfigure:
+  cmd.run:
+    - name: networkctl reconfigure {{ links | join(' ') }}
+    - onchanges:
+      - cmd: switchyard-drift
+    - require:
+      - cmd: switchyard-networkd-reload
+{%- endif %}
 {%- endif %}
 
-{#- With [failover] the build has the host's uplink monitor: its configuration and
-    systemd unit; systemd is reloaded, the unit enabled and the monitor restarted
-    when either changed (after the nft reload: it keeps a set in that table). #}
-{%- set monitor = files | selectattr('path', 'equalto', host ~ '/monitor.json') | list %}
-{%- set unit = files | selectattr('path', 'equalto', host ~ '/systemd/switchyard-monitor.service') | list %}
-{%- if monitor and unit %}
-
-switchyard-monitor-config:
-  file.managed:
-    - name: {{ sy.dest }}/monitor.json
-    - source: {{ sy.build }}/{{ monitor[0].path }}
-    - source_hash: sha256={{ monitor[0].sha256 }}
-    - mode: '0644'
-    - require:
-      - file: switchyard-dir
-
-switchyard-monitor-unit:
-  file.managed:
-    - name: {{ sy.systemd_dest }}/switchyard-monitor.service
-    - source: {{ sy.build }}/{{ unit[0].path }}
-    - source_hash: sha256={{ unit[0].sha256 }}
-    - mode: '0644'
+{#- With [failover] the build has the host's uplink monitor, monitor.json and
+    systemd/switchyard-monitor.service, installed by the loop above. When either
+    changed, systemd is reloaded, the unit enabled (so the monitor starts at
+    boot) and the monitor restarted (so it reads the new configuration); after
+    the nft reload: it keeps a set in that table (and fills it again itself
+    after a reload, so drift needs no restart). #}
+{%- if install | selectattr('relative', 'in', ['monitor.json', 'systemd/switchyard-monitor.service']) | list %}
 
 switchyard-monitor-restart:
   cmd.run:
@@ -166,9 +226,6 @@ switchyard-monitor-restart:
         {{ sy.systemctl }} daemon-reload &&
         {{ sy.systemctl }} enable switchyard-monitor.service &&
         {{ sy.systemctl }} restart switchyard-monitor.service
-    - onchanges:
-      - file: switchyard-monitor-config
-      - file: switchyard-monitor-unit
     - require:
       - cmd: switchyard-nft-reload
 {%- endif %}
