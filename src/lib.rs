@@ -16,6 +16,8 @@ pub mod schema;
 pub mod trace;
 pub mod verify;
 
+use std::collections::BTreeMap;
+
 use diagnostic::{Diagnostic, Diagnostics, Source};
 use model::Model;
 
@@ -96,6 +98,8 @@ pub struct Build {
     /// Kept so that a caller about to exit can skip freeing them (`main.rs`
     /// forgets the build): at 100k VMs that is millions of small allocations.
     _sources: (Model, plan::Plan),
+    /// What the manifest names the topology by, for a manifest made again.
+    source_id: render::SourceId,
 }
 
 impl Build {
@@ -111,6 +115,34 @@ impl Build {
         files.sort();
         files
     }
+
+    /// Adds `HOST/switchyard.update.nft` for every host of this build that has a
+    /// script in `earlier` (host → that host's nft script in the earlier build),
+    /// and lists the updates in the manifest.
+    pub fn add_updates(&mut self, earlier: &BTreeMap<String, String>) -> Result<(), BuildError> {
+        let updates = self
+            .artifacts
+            .iter()
+            .filter(|a| a.path == format!("{}/{}", a.host, render::NFT_SCRIPT))
+            .filter_map(|new| Some((new, earlier.get(&new.host)?)))
+            .map(|(new, old)| {
+                let content =
+                    render::update(old, &new.content).map_err(|source| BuildError::Update {
+                        host: new.host.clone(),
+                        source,
+                    })?;
+                Ok(render::Artifact {
+                    path: format!("{}/{}", new.host, render::NFT_UPDATE),
+                    host: new.host.clone(),
+                    content,
+                })
+            })
+            .collect::<Result<Vec<_>, BuildError>>()?;
+        self.artifacts.extend(updates);
+        self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        self.manifest = render::manifest(&self.artifacts, &self.source_id);
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +156,11 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error("no update for host {host}: {source}")]
+    Update {
+        host: String,
+        source: render::UpdateError,
+    },
 }
 
 /// The host named `name`, or an error suggesting the closest name.
@@ -174,5 +211,6 @@ pub fn build(
         manifest,
         warnings,
         _sources: (model, plan),
+        source_id,
     })
 }

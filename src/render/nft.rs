@@ -22,6 +22,8 @@ pub const TABLE: &str = "switchyard";
 struct Context<'a> {
     header: &'a str,
     table: &'static str,
+    /// Stamped after rendering ([`super::update::stamp_build_id`]).
+    build_id: &'static str,
     mark_mask: String,
     uplink_mask: String,
     pool_mask: String,
@@ -64,15 +66,35 @@ struct Pool<'a> {
 
 /// Element lines of one set or map, each `\n\t\t\tELEMENT,` with an optional
 /// `# comment`, and how many there are: the template omits `elements` when there
-/// are none and sizes hash maps with the count (a map declared with its size gets
-/// a fixed-size hash table, which loads markedly faster than a growing one).
-#[derive(Default, Serialize)]
+/// are none and declares hash maps with a `size` (a map declared with its size
+/// gets a fixed-size hash table, which loads markedly faster than a growing one).
+#[derive(Default)]
 struct Elements {
     lines: String,
     count: usize,
 }
 
+impl Serialize for Elements {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut elements = serializer.serialize_struct("Elements", 3)?;
+        elements.serialize_field("lines", &self.lines)?;
+        elements.serialize_field("count", &self.count)?;
+        elements.serialize_field("size", &self.declared_size())?;
+        elements.end()
+    }
+}
+
 impl Elements {
+    /// The `size` a hash map is declared with: room for a quarter more elements,
+    /// rounded up to a power of two. An update cannot change a map's size (it is
+    /// part of the table's structure, and nft refuses elements beyond it), so the
+    /// size must not follow every added or removed element: with this headroom it
+    /// changes only when the map grows or shrinks past a power of two.
+    fn declared_size(&self) -> usize {
+        (self.count + self.count / 4).next_power_of_two()
+    }
+
     fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
         self.count += 1;
         // Writing to a String cannot fail.
@@ -176,6 +198,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     Context {
         header: header.text(),
         table: TABLE,
+        build_id: super::update::BUILD_ID_PLACEHOLDER,
         mark_mask: hex(plan::MARK_MASK),
         uplink_mask: hex(plan::UPLINK_MARK_MASK),
         pool_mask: hex(plan::POOL_MARK_MASK),
