@@ -74,6 +74,10 @@ struct Elements {
     count: usize,
 }
 
+/// The smallest declared hash-map size: a few kilobytes of buckets in the
+/// kernel, and small maps keep their size through any change of a few VMs.
+const MIN_DECLARED_SIZE: usize = 1024;
+
 impl Serialize for Elements {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
@@ -87,12 +91,15 @@ impl Serialize for Elements {
 
 impl Elements {
     /// The `size` a hash map is declared with: room for a quarter more elements,
-    /// rounded up to a power of two. An update cannot change a map's size (it is
-    /// part of the table's structure, and nft refuses elements beyond it), so the
-    /// size must not follow every added or removed element: with this headroom it
-    /// changes only when the map grows or shrinks past a power of two.
+    /// rounded up to a power of two, and at least [`MIN_DECLARED_SIZE`]. An
+    /// update cannot change a map's size (it is part of the table's structure,
+    /// and nft refuses elements beyond it), so the size must not follow every
+    /// added or removed element: with this headroom it changes only when the map
+    /// grows or shrinks past a power of two, and never on a small host.
     fn declared_size(&self) -> usize {
-        (self.count + self.count / 4).next_power_of_two()
+        (self.count + self.count / 4)
+            .next_power_of_two()
+            .max(MIN_DECLARED_SIZE)
     }
 
     fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
