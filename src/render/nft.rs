@@ -146,7 +146,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     let mut vms: Vec<&VmPlan> = host.vms.iter().collect();
     vms.sort_by_key(|vm| vm.private);
     let mut ranges = SourceRuns::default();
-    let mut defaults = SourceRuns::default();
+    let mut egress_default = Elements::default();
     let mut dnat: Vec<(Ipv4Addr, Ipv4Addr, &str)> = Vec::new();
     for vm in vms {
         // A range that ends where the default would send it anyway needs no element.
@@ -156,11 +156,25 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
                 .is_some_and(|d| d.pool_number == decision.pool_number)
         };
         let elements = vm.egress.iter().filter(|(_, d)| !same_as_default(d));
-        ranges.add(
-            vm,
-            elements.map(|(range, decision)| (Some(*range), decision)),
-        );
-        defaults.add(vm, vm.default.iter().map(|decision| (None, decision)));
+        ranges.add(vm, elements.map(|(range, decision)| (*range, decision)));
+        // One element per VM, never a run: a hash map, because nft fetches every
+        // element of a (non-concatenated) interval map from the kernel before
+        // any element statement, which would make every update cost as much as
+        // listing that map.
+        if let Some(decision) = &vm.default {
+            let run = Run {
+                first: vm,
+                last: vm,
+                destination: None,
+                decision,
+            };
+            let element = format_args!(
+                "{} : goto via_pool_{}",
+                Addr(vm.private),
+                decision.pool_number
+            );
+            egress_default.push(element, Some(&run));
+        }
         dnat.extend(
             vm.public
                 .iter()
@@ -180,15 +194,6 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             run.decision.pool_number
         );
         egress_ranges.push(element, Some(&run));
-    }
-    let mut egress_default = Elements::default();
-    for run in defaults.finish() {
-        let element = format_args!(
-            "{} : goto via_pool_{}",
-            run.source(),
-            run.decision.pool_number
-        );
-        egress_default.push(element, Some(&run));
     }
     dnat.sort_by_key(|(public, _, _)| *public);
     let mut dnat_elements = Elements::default();
@@ -306,10 +311,11 @@ impl Display for Addr {
     }
 }
 
-/// Joins the elements that VMs with consecutive private addresses share into one
-/// element keyed by the address run: a project's VMs sit side by side and share
-/// its entries and default, so those cost one element per run instead of one per
-/// VM (nft's load time and its interval-map lookups grow with the element count).
+/// Joins the `egress_ranges` elements that VMs with consecutive private
+/// addresses share into one element keyed by the address run: a project's VMs
+/// sit side by side and share its entries, so those cost one element per run
+/// instead of one per VM (nft's load time and its interval-map lookups grow with
+/// the element count).
 /// Only this host's VMs are in a run and a run has no gaps, so the elements match
 /// exactly the addresses they did one by one.
 #[derive(Default)]
@@ -332,13 +338,10 @@ struct Run<'a> {
 
 impl<'a> SourceRuns<'a> {
     /// Adds `vm`'s elements; VMs must come in address order.
-    fn add(
-        &mut self,
-        vm: &'a VmPlan,
-        elements: impl Iterator<Item = (Option<Range>, &'a Decision)>,
-    ) {
+    fn add(&mut self, vm: &'a VmPlan, elements: impl Iterator<Item = (Range, &'a Decision)>) {
         let address = u32::from(vm.private);
         for (destination, decision) in elements {
+            let destination = Some(destination);
             let by = &decision.decided_by;
             let key = (destination, decision.pool_number, by.scope, by.span.start);
             match self.open.get_mut(&key) {
