@@ -18,6 +18,8 @@ pub mod schema;
 pub mod trace;
 pub mod verify;
 
+use std::collections::BTreeMap;
+
 use check::CheckedModel;
 use diagnostic::{Diagnostic, Diagnostics, Source};
 use model::Model;
@@ -116,6 +118,8 @@ pub struct Build {
     /// Kept so that a caller about to exit can skip freeing them (`main.rs`
     /// forgets the build): at 100k VMs that is millions of small allocations.
     _sources: (CheckedModel, plan::Plan),
+    /// What the manifest names the topology by, for a manifest made again.
+    source_id: render::SourceId,
 }
 
 impl Build {
@@ -131,6 +135,36 @@ impl Build {
         files.sort();
         files
     }
+
+    /// Adds `HOST/switchyard.update.nft` for every host of this build that has a
+    /// script in `earlier` (host → that host's nft script in the earlier build),
+    /// and lists the updates in the manifest.
+    pub fn add_updates(&mut self, earlier: &BTreeMap<String, String>) -> Result<(), BuildError> {
+        let updates = self
+            .artifacts
+            .iter()
+            .filter(|a| a.path == format!("{}/{}", a.host, render::NFT_SCRIPT))
+            .filter_map(|new| Some((new, earlier.get(&new.host)?)))
+            .map(|(new, old)| {
+                let content =
+                    render::update(old, &new.content).map_err(|source| BuildError::Update {
+                        host: new.host.clone(),
+                        source,
+                    })?;
+                Ok(render::Artifact {
+                    path: format!("{}/{}", new.host, render::NFT_UPDATE),
+                    host: new.host.clone(),
+                    content,
+                })
+            })
+            .collect::<Result<Vec<_>, BuildError>>()?;
+        self.artifacts.extend(updates);
+        self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        let listed = render::Manifest::new(&self.artifacts, &self.source_id);
+        self.manifest = listed.to_json();
+        self.listed = listed.files;
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +178,11 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error("no update for host {host}: {source}")]
+    Update {
+        host: String,
+        source: render::UpdateError,
+    },
 }
 
 /// The host named `name`, or an error suggesting the closest name.
@@ -196,5 +235,6 @@ pub fn build(
         listed: listed.files,
         warnings,
         _sources: (model, plan),
+        source_id,
     })
 }

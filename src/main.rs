@@ -60,6 +60,13 @@ enum Command {
         /// Render only this host.
         #[arg(long)]
         host: Option<String>,
+        /// An earlier build (a directory with manifest.json): also write
+        /// HOST/switchyard.update.nft for every host in both, one nft transaction
+        /// that turns the earlier build's table into this one's, changing only the
+        /// elements that differ, and that fails and changes nothing over any other
+        /// table. OLD may be the output directory itself.
+        #[arg(long, value_name = "OLD")]
+        since: Option<PathBuf>,
     },
     /// Show a unified diff of DIR against a fresh build; exit 1 when they differ.
     Diff {
@@ -195,7 +202,16 @@ fn main() -> ExitCode {
             output,
             templates,
             host,
-        } => run(|| build(&topology, &output, templates.as_deref(), host.as_deref())),
+            since,
+        } => run(|| {
+            build(
+                &topology,
+                &output,
+                templates.as_deref(),
+                host.as_deref(),
+                since.as_deref(),
+            )
+        }),
         Command::Diff {
             topology,
             dir,
@@ -408,8 +424,15 @@ fn build(
     output: &Path,
     templates: Option<&Path>,
     host: Option<&str>,
+    since: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let build = compile(path, templates, host)?;
+    let mut build = compile(path, templates, host)?;
+    if let Some(earlier) = since {
+        let scripts = read_earlier_scripts(earlier, &build)?;
+        build
+            .add_updates(&scripts)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     let topology = (!reads_stdin(path)).then_some(path);
     let earlier = output_dir::replace(output, &build.files(), topology)
         .map_err(|output_dir::NotWritten(message)| Failure::Usage(message))?;
@@ -454,6 +477,60 @@ fn build_summary(
         diagnostic::count(build.listed.len(), "file"),
         output.display()
     )
+}
+
+/// The nft script of every host of `build` that the earlier build `dir` has, by
+/// host; an error unless `dir` is a switchyard build whose files are as its
+/// manifest says (an update made against an edited script would not fit the
+/// table that script loaded).
+fn read_earlier_scripts(
+    dir: &Path,
+    build: &switchyard::Build,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let manifest = read_manifest(dir)?;
+    let mut scripts = BTreeMap::new();
+    for new in &build.artifacts {
+        let path = format!("{}/{}", new.host, switchyard::render::NFT_SCRIPT);
+        if new.path != path {
+            continue;
+        }
+        if let Some(file) = manifest.files.iter().find(|f| f.path == path) {
+            let (_, script) = read_listed(dir, file)?;
+            scripts.insert(new.host.clone(), script);
+        }
+    }
+    Ok(scripts)
+}
+
+/// `dir`'s manifest.json, or an error when `dir` is not a switchyard build.
+fn read_manifest(dir: &Path) -> Result<switchyard::render::Manifest, Failure> {
+    let manifest_path = dir.join(switchyard::render::MANIFEST);
+    let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a switchyard build: cannot read {}: {e}",
+            dir.display(),
+            manifest_path.display()
+        ))
+    })?;
+    serde_json::from_str(&manifest).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a switchyard manifest: {e}",
+            manifest_path.display()
+        ))
+    })
+}
+
+/// A file of the build in `dir`, refused unless its SHA-256 is the manifest's:
+/// its path and text.
+fn read_listed(
+    dir: &Path,
+    file: &switchyard::render::ManifestFile,
+) -> Result<(PathBuf, String), Failure> {
+    let path = dir.join(&file.path);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    switchyard::verify::check_digest(file, &bytes).map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok((path, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 fn diff(
@@ -528,26 +605,11 @@ fn trace(
 
 fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
     use switchyard::verify::{self, HostArtifacts, KernelState};
-    let manifest_path = dir.join(switchyard::render::MANIFEST);
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", manifest_path.display())))?;
-    let manifest: switchyard::render::Manifest = serde_json::from_str(&manifest).map_err(|e| {
-        Failure::Usage(format!(
-            "{} is not a switchyard manifest: {e}",
-            manifest_path.display()
-        ))
-    })?;
+    let manifest = read_manifest(dir)?;
     let artifacts =
         HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
-    let read = |file: &switchyard::render::ManifestFile| -> Result<(PathBuf, String), Failure> {
-        let path = dir.join(&file.path);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-        verify::check_digest(file, &bytes).map_err(|e| Failure::Usage(e.to_string()))?;
-        Ok((path, String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    let (nft_script, _) = read(artifacts.nft)?;
-    let (ip_batch, batch) = read(artifacts.ip)?;
+    let (nft_script, _) = read_listed(dir, artifacts.nft)?;
+    let (ip_batch, batch) = read_listed(dir, artifacts.ip)?;
     let interfaces = verify::batch_interfaces(&batch);
     // Listing a 100k-VM table takes seconds: the live state is read while the
     // scratch namespace loads and lists the build. They are parsed one after

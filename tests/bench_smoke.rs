@@ -1,4 +1,5 @@
-//! Smoke runs of the benchmarks (bench/compile.sh, bench/dataplane.sh) at a tiny
+//! Smoke runs of the benchmarks (bench/compile.sh, bench/dataplane.sh,
+//! bench/update.sh) at a tiny
 //! scale, so they cannot rot between the times someone runs them for real
 //! (docs/performance.md). Each runs the script end to end on the debug build.
 
@@ -113,6 +114,38 @@ fn dataplane_benchmark_forwards_through_both_designs_at_10_vms() {
             measured.contains_key(&(design.to_owned(), "nft -f".to_owned())),
             "{design} load time in\n{results}"
         );
+    }
+}
+
+#[test]
+#[ignore = "needs root, nft, ip and hyperfine: sudo bash .ci/run"]
+fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
+    require_root();
+    let out = tempfile::tempdir().expect("temporary directory");
+    let report = run_script("update.sh", &["--vms", "300", "--runs", "2"], out.path());
+    for change in ["removed-vm", "changed-egress", "added-public"] {
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {change} |")))
+            .unwrap_or_else(|| panic!("no row for {change} in\n{report}"));
+        // A one-VM change is a few element statements after the id check, not
+        // the whole table.
+        let update =
+            std::fs::read_to_string(out.path().join(change).join("net1/switchyard.update.nft"))
+                .expect("the update");
+        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
+        assert!(
+            update.contains("element inet switchyard dnat_addresses") || change == "changed-egress",
+            "{change}:\n{update}"
+        );
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        for cell in [4, 6, 8] {
+            let ms: f64 = cells[cell]
+                .trim_end_matches(" ms")
+                .parse()
+                .unwrap_or_else(|_| panic!("a time in cell {cell} of `{row}`"));
+            assert!(ms > 0.0, "`{row}`");
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! - the plan (`HostPlan::outcome`, what `trace` answers from) and the rendered nft
 //!   maps agree with a brute-force longest-prefix oracle written here, straight
 //!   from docs/semantics.md §2, on the generated topology itself (not switchyard's model);
-//! - the nft scripts of a sample of cases load with the real `nft -c`.
+//! - the nft scripts of a sample of cases load with the real `nft -c`;
+//! - for pairs of topologies (one VM changed, or unrelated), the earlier
+//!   build's script loaded and then the new build's `switchyard.update.nft`
+//!   leaves exactly the table the new script leaves.
 //!
 //! Every other generated VM is bound to a MAC, so the (MAC, address) set is in
 //! every property too.
@@ -26,6 +29,8 @@ use switchyard::plan::{self, Outcome};
 /// starts nft once per host).
 const CASES: u32 = 256;
 const NFT_CASES: u32 = 20;
+/// The update property loads three scripts per host and case into a namespace.
+const UPDATE_CASES: u32 = 24;
 
 // ---------------------------------------------------------------------------
 // The generated topology: what the oracle reads. Indices point into the vectors.
@@ -987,6 +992,81 @@ proptest! {
         let netns = common::Netns::new("props-nft");
         for host in &topo.hosts {
             netns.nft_check(nft_script(&built, &host.name));
+        }
+    }
+}
+
+/// The newer topology of an update pair: the older one with one VM changed, or
+/// an unrelated one (then the update mostly replaces the whole table).
+#[derive(Debug, Clone)]
+enum Change {
+    Unrelated(Box<Topo>),
+    RemoveVm(usize),
+    DropEgress(usize),
+    DropDefault(usize),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        topo().prop_map(|topo| Change::Unrelated(Box::new(topo))),
+        any::<usize>().prop_map(Change::RemoveVm),
+        any::<usize>().prop_map(Change::DropEgress),
+        any::<usize>().prop_map(Change::DropDefault),
+    ]
+}
+
+impl Change {
+    /// `older` changed; every change keeps the topology valid (a VM without a
+    /// default is at most a warning).
+    fn apply(&self, older: &Topo) -> Topo {
+        let mut newer = older.clone();
+        let vm = |i: &usize| i % older.vms.len();
+        match self {
+            Change::Unrelated(topo) => return (**topo).clone(),
+            Change::RemoveVm(i) => {
+                newer.vms.remove(vm(i));
+            }
+            Change::DropEgress(i) => newer.vms[vm(i)].egress.clear(),
+            Change::DropDefault(i) => newer.vms[vm(i)].default = None,
+        }
+        newer
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: UPDATE_CASES, .. ProptestConfig::default() })]
+
+    /// (e) For every host in both builds: the older script, then the newer
+    /// build's update, leaves exactly the table the newer script leaves.
+    #[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+    fn updates_leave_the_new_table(older in topo(), change in change(), order: u64) {
+        common::require_root();
+        let newer = change.apply(&older);
+        let old_build = build(&older.to_toml(order));
+        let mut new_build = build(&newer.to_toml(order));
+        let earlier: BTreeMap<String, String> = older
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), nft_script(&old_build, &h.name).to_owned()))
+            .collect();
+        new_build.add_updates(&earlier).expect("both builds have build ids");
+        let netns = common::Netns::new("props-upd");
+        for host in newer.hosts.iter().filter(|h| earlier.contains_key(&h.name)) {
+            let load = |script: &str| {
+                let output = netns.nft_load(script);
+                assert!(output.status.success(), "{}\n{script}", common::describe(&output));
+            };
+            load(nft_script(&new_build, &host.name));
+            let fresh = netns.nft_table_sorted();
+            load(&earlier[&host.name]);
+            let update = new_build
+                .artifacts
+                .iter()
+                .find(|a| a.path == format!("{}/switchyard.update.nft", host.name))
+                .expect("an update for a host in both builds");
+            load(&update.content);
+            prop_assert_eq!(netns.nft_table_sorted(), fresh, "{}", update.content);
         }
     }
 }

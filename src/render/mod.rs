@@ -8,6 +8,9 @@ mod monitor;
 mod networkd;
 mod nft;
 mod systemd;
+mod update;
+
+pub use update::{UpdateError, update};
 
 pub use nft::TABLE as NFT_TABLE;
 pub use systemd::INSTALL_DIR;
@@ -15,6 +18,8 @@ pub use systemd::INSTALL_DIR;
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
 pub const IP_BATCH: &str = "switchyard.ip";
+/// A host's update from the `--since` build's nft script to this one's.
+pub const NFT_UPDATE: &str = "switchyard.update.nft";
 
 pub use networkd::UNIT_PREFIX;
 
@@ -173,8 +178,11 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, source);
+        let mut nft_script =
+            self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft::context(host, &header))?;
+        update::stamp_build_id(&mut nft_script.content);
         let mut artifacts = vec![
-            self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft::context(host, &header))?,
+            nft_script,
             self.artifact(host, IP_BATCH, IP_BATCH, ip::context(host, &header))?,
         ];
         for unit in networkd::units(host, &header) {

@@ -25,6 +25,8 @@ pub const DOWN_UPLINKS_SET: &str = "down_uplinks";
 struct Context<'a> {
     header: &'a str,
     table: &'static str,
+    /// Stamped after rendering ([`super::update::stamp_build_id`]).
+    build_id: &'static str,
     mark_mask: String,
     uplink_mask: String,
     pool_mask: String,
@@ -93,15 +95,42 @@ struct Pool<'a> {
 
 /// Element lines of one set or map, each `\n\t\t\tELEMENT,` with an optional
 /// `# comment`, and how many there are: the template omits `elements` when there
-/// are none and sizes hash maps with the count (a map declared with its size gets
-/// a fixed-size hash table, which loads markedly faster than a growing one).
-#[derive(Default, Serialize)]
+/// are none and declares hash maps with a `size` (a map declared with its size
+/// gets a fixed-size hash table, which loads markedly faster than a growing one).
+#[derive(Default)]
 struct Elements {
     lines: String,
     count: usize,
 }
 
+/// The smallest declared hash-map size: a few kilobytes of buckets in the
+/// kernel, and small maps keep their size through any change of a few VMs.
+const MIN_DECLARED_SIZE: usize = 1024;
+
+impl Serialize for Elements {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut elements = serializer.serialize_struct("Elements", 3)?;
+        elements.serialize_field("lines", &self.lines)?;
+        elements.serialize_field("count", &self.count)?;
+        elements.serialize_field("size", &self.declared_size())?;
+        elements.end()
+    }
+}
+
 impl Elements {
+    /// The `size` a hash map is declared with: room for a quarter more elements,
+    /// rounded up to a power of two, and at least [`MIN_DECLARED_SIZE`]. An
+    /// update cannot change a map's size (it is part of the table's structure,
+    /// and nft refuses elements beyond it), so the size must not follow every
+    /// added or removed element: with this headroom it changes only when the map
+    /// grows or shrinks past a power of two, and never on a small host.
+    fn declared_size(&self) -> usize {
+        (self.count + self.count / 4)
+            .next_power_of_two()
+            .max(MIN_DECLARED_SIZE)
+    }
+
     fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
         self.count += 1;
         // Writing to a String cannot fail.
@@ -148,7 +177,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     vms.sort_by_key(|vm| vm.private);
     let verdicts = Verdicts::new(host);
     let mut ranges = SourceRuns::default();
-    let mut defaults = SourceRuns::default();
+    let mut egress_default = Elements::default();
     for vm in vms {
         // A range that ends where the default would send it anyway needs no element.
         let same_as_default = |decision: &Decision| {
@@ -159,14 +188,23 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         let elements = vm.egress.iter().filter(|(_, d)| !same_as_default(d));
         ranges.add(
             vm,
-            elements.map(|(range, decision)| (Some(*range), decision, verdicts.of(decision))),
+            elements.map(|(range, decision)| (*range, decision, verdicts.of(decision))),
         );
-        defaults.add(
-            vm,
-            vm.default
-                .iter()
-                .map(|decision| (None, decision, verdicts.of(decision))),
-        );
+        // One element per VM, never a run: a hash map, because nft fetches every
+        // element of a (non-concatenated) interval map from the kernel before
+        // any element statement, which would make every update cost as much as
+        // listing that map.
+        if let Some(decision) = &vm.default {
+            let run = Run {
+                first: vm,
+                last: vm,
+                destination: None,
+                decision,
+                verdict: verdicts.of(decision),
+            };
+            let element = format_args!("{} : {}", Addr(vm.private), run.verdict);
+            egress_default.push(element, Some(&run));
+        }
     }
     let mut egress_ranges = Elements::default();
     for run in ranges.finish() {
@@ -176,11 +214,6 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             .expect("egress elements have a range");
         let element = format_args!("{} . {} : {}", run.source(), RangeText(*range), run.verdict);
         egress_ranges.push(element, Some(&run));
-    }
-    let mut egress_default = Elements::default();
-    for run in defaults.finish() {
-        let element = format_args!("{} : {}", run.source(), run.verdict);
-        egress_default.push(element, Some(&run));
     }
     let mut dnat = Elements::default();
     for (public, private) in &host.dnat {
@@ -208,6 +241,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     Context {
         header: header.text(),
         table: TABLE,
+        build_id: super::update::BUILD_ID_PLACEHOLDER,
         mark_mask: hex(plan::MARK_MASK),
         uplink_mask: hex(plan::UPLINK_MARK_MASK),
         pool_mask: hex(plan::POOL_MARK_MASK),
@@ -396,10 +430,11 @@ impl Display for Addr {
     }
 }
 
-/// Joins the elements that VMs with consecutive private addresses share into one
-/// element keyed by the address run: a project's VMs sit side by side and share
-/// its entries and default, so those cost one element per run instead of one per
-/// VM (nft's load time and its interval-map lookups grow with the element count).
+/// Joins the `egress_ranges` elements that VMs with consecutive private
+/// addresses share into one element keyed by the address run: a project's VMs
+/// sit side by side and share its entries, so those cost one element per run
+/// instead of one per VM (nft's load time and its interval-map lookups grow with
+/// the element count).
 /// Only this host's VMs are in a run and a run has no gaps, so the elements match
 /// exactly the addresses they did one by one.
 #[derive(Default)]
@@ -426,10 +461,11 @@ impl<'a> SourceRuns<'a> {
     fn add(
         &mut self,
         vm: &'a VmPlan,
-        elements: impl Iterator<Item = (Option<Range>, &'a Decision, Verdict)>,
+        elements: impl Iterator<Item = (Range, &'a Decision, Verdict)>,
     ) {
         let address = u32::from(vm.private);
         for (destination, decision, verdict) in elements {
+            let destination = Some(destination);
             let by = &decision.decided_by;
             let key = (destination, verdict, by.scope, by.span.start);
             match self.open.get_mut(&key) {

@@ -328,3 +328,44 @@ impl Netns {
         );
     }
 }
+
+impl Netns {
+    /// `nft -j list table inet switchyard` in the namespace, made comparable: the
+    /// kernel's handles dropped and every set's elements sorted (a table built by
+    /// an update lists them in another order than a fresh load), pretty-printed
+    /// so that a difference reads as one.
+    pub fn nft_table_sorted(&self) -> String {
+        fn normalise(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(object) => {
+                    object.remove("handle");
+                    object.values_mut().for_each(normalise);
+                    if let Some(serde_json::Value::Array(elements)) = object.get_mut("elem") {
+                        elements.sort_by_cached_key(|element| element.to_string());
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(normalise),
+                _ => {}
+            }
+        }
+        let listing = run_ok(
+            self.exec("nft")
+                .args(["-j", "list", "table", "inet", "switchyard"]),
+        );
+        let mut table: serde_json::Value =
+            serde_json::from_str(&listing).expect("nft -j prints JSON");
+        normalise(&mut table);
+        serde_json::to_string_pretty(&table).expect("JSON serializes")
+    }
+
+    /// `nft -f` of `script` (text) inside the namespace: its output.
+    pub fn nft_load(&self, script: &str) -> Output {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        std::io::Write::write_all(&mut file, script.as_bytes()).expect("write script");
+        self.exec("nft")
+            .arg("-f")
+            .arg(file.path())
+            .output()
+            .expect("run nft")
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Update benchmark: how long a one-VM change takes to apply on a host with N VMs,
+# with `switchyard.update.nft` (build --since) beside the full `switchyard.nft`,
+# measured in one hyperfine run per change.
+#
+#   bench/update.sh [--vms 100000] [--runs 10] [--out DIR] [--profile release]
+#                   [--changes "removed-vm changed-egress added-public"]
+#
+# It generates OLD = `synth --vms N --hosts 1 --seed 1` and builds it, then for
+# each change makes NEW with bench/one_vm_change.rs (a removed VM, a VM's egress
+# entry via another of its addresses, a public address added to a VM) and runs
+# `switchyard build NEW -o DIR --since OLD`. In a network namespace, hyperfine
+# then times, side by side (--runs runs each, OLD's script loaded before every
+# run by --prepare):
+#
+#   update  nft -f NEW/net1/switchyard.update.nft   (over OLD)
+#   full    nft -f NEW/net1/switchyard.nft          (over OLD: the table replaced)
+#   fresh   nft -f NEW/net1/switchyard.nft          (into an empty namespace)
+#
+# Needs root, ip, nft and hyperfine. Prints a markdown report (also DIR/report.md)
+# with the median and worst run of each; hyperfine's CSV and JSON are in DIR.
+# Exit status 1 when a build or a load fails, 2 on usage errors or a missing tool.
+set -euo pipefail
+
+vms=100000
+runs=10
+changes="removed-vm changed-egress added-public"
+out=""
+profile=release
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--vms) vms="$2"; shift 2 ;;
+	--runs) runs="$2"; shift 2 ;;
+	--changes) changes="$2"; shift 2 ;;
+	--out) out="$2"; shift 2 ;;
+	--profile) profile="$2"; shift 2 ;;
+	*)
+		echo "usage: $0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--out DIR] [--profile P]" >&2
+		exit 2
+		;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "update.sh: needs root (network namespaces)" >&2; exit 2; }
+for tool in ip nft hyperfine; do
+	command -v "$tool" >/dev/null || { echo "update.sh: $tool is missing" >&2; exit 2; }
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo="${CARGO:-cargo}"
+"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
+	--bin switchyard --example synth --example one_vm_change
+target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
+	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
+switchyard="$bindir/switchyard"
+
+if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-update-bench.XXXXXX)"; fi
+mkdir -p "$out"
+netns="sy-bench-update-$$"
+ip netns add "$netns"
+trap 'ip netns del "$netns"' EXIT
+nft_in() { echo "ip netns exec $netns nft $*"; }
+
+"$bindir/examples/synth" --vms "$vms" --hosts 1 --seed 1 >"$out/old.toml"
+"$switchyard" build "$out/old.toml" -o "$out/old" 2>"$out/old.stderr" || {
+	cat "$out/old.stderr" >&2
+	exit 1
+}
+host="$(ls "$out/old" | grep -v manifest.json)"
+
+report="$out/report.md"
+{
+	echo "### One-VM change at $vms VMs on one host (median and worst of $runs runs)"
+	echo
+	echo "| change | update statements | update file | update | worst | full load over OLD | worst | full load, fresh | worst |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+} >"$report"
+for change in $changes; do
+	"$bindir/examples/one_vm_change" "$change" <"$out/old.toml" >"$out/$change.toml" 2>"$out/$change.log"
+	"$switchyard" build "$out/$change.toml" -o "$out/$change" --since "$out/old" 2>>"$out/$change.log" || {
+		cat "$out/$change.log" >&2
+		exit 1
+	}
+	update="$out/$change/$host/switchyard.update.nft"
+	script="$out/$change/$host/switchyard.nft"
+	hyperfine --style basic --shell=none --runs "$runs" \
+		--export-csv "$out/$change.csv" --export-json "$out/$change.json" \
+		--prepare "$(nft_in -f "$out/old/$host/switchyard.nft")" -n update "$(nft_in -f "$update")" \
+		--prepare "$(nft_in -f "$out/old/$host/switchyard.nft")" -n full "$(nft_in -f "$script")" \
+		--prepare "$(nft_in flush ruleset)" -n fresh "$(nft_in -f "$script")" \
+		>"$out/$change.hyperfine.log" 2>&1 || {
+		cat "$out/$change.hyperfine.log" >&2
+		exit 1
+	}
+	statements="$(grep -cv '^#' "$update")"
+	bytes="$(stat -c %s "$update")"
+	# hyperfine's CSV: command,mean,stddev,median,user,system,min,max
+	awk -F, -v change="$change" -v statements="$statements" -v bytes="$bytes" '
+		NR > 1 { median[$1] = $4 * 1000; worst[$1] = $8 * 1000 }
+		END {
+			printf "| %s | %d | %.1f kB | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms |\n",
+				change, statements, bytes / 1000, median["update"], worst["update"],
+				median["full"], worst["full"], median["fresh"], worst["fresh"]
+		}' "$out/$change.csv" >>"$report"
+done
+{
+	echo
+	echo "Machine load (uptime): $(uptime | sed 's/.*load average/load average/')"
+} >>"$report"
+cat "$report"
+echo
+echo "Raw results: $out"

@@ -1,0 +1,320 @@
+//! `build --since OLD` and its `switchyard.update.nft`.
+//!
+//! In network namespaces (root; CI runs these as root and they fail, never
+//! skip, without it), for host `net2` of examples/multi-host.toml and three
+//! changes of one VM (a changed egress entry, an added public address, a removed
+//! VM): OLD's script loaded, then the update, leaves exactly the table a fresh
+//! load of NEW's script leaves, and `switchyard verify` agrees; the update over
+//! any other table (NEW already applied, no table at all) fails and changes
+//! nothing. Without root: what `--since` writes and what it refuses.
+//! tests/properties.rs checks OLD + update ≡ NEW for random topologies.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::deploy::{HOST, TOPOLOGY, host_namespace};
+use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+use switchyard::diagnostic::Source;
+
+fn example() -> Source {
+    common::example_source(Path::new(TOPOLOGY))
+}
+
+/// The example with `from` replaced by `to` (each must occur once).
+fn edited(source: &Source, edits: &[(&str, &str)]) -> Source {
+    let mut text = source.text.clone();
+    for (from, to) in edits {
+        assert_eq!(text.matches(from).count(), 1, "{from}");
+        text = text.replace(from, to);
+    }
+    Source::new(source.name.clone(), text)
+}
+
+/// web-2 (on net2) sends 100.64.0.0/11 instead of 100.64.0.0/12 via pool-a.
+fn changed_egress_entry() -> Source {
+    edited(
+        &example(),
+        &[(
+            r#"  { to = "100.64.0.0/12", via = "pool-a" },
+]"#,
+            r#"  { to = "100.64.0.0/11", via = "pool-a" },
+]"#,
+        )],
+    )
+}
+
+/// ci-runner (on net2) gets a public address of pool-a and a default.
+fn added_public_address() -> Source {
+    edited(
+        &example(),
+        &[
+            (
+                r#"addresses = ["198.51.100.30", "192.0.2.66"]"#,
+                r#"addresses = ["198.51.100.30", "198.51.100.31", "192.0.2.66"]"#,
+            ),
+            (
+                "quota = { pool-a = 1, pool-d = 1 }",
+                "quota = { pool-a = 2, pool-d = 1 }",
+            ),
+            (
+                r#"address = "172.16.1.20""#,
+                "address = \"172.16.1.20\"\npublic = [\"198.51.100.31\"]\ndefault = \"pool-a\"",
+            ),
+        ],
+    )
+}
+
+/// Without ledger-1, net2 has no VM in pool-d: its SNAT map and chains go, a
+/// change of structure.
+fn removed_vm() -> Source {
+    let source = example();
+    let mut table: toml::Table = source.text.parse().expect("the example parses");
+    table["vms"]
+        .as_table_mut()
+        .expect("VMs")
+        .remove("ledger-1")
+        .expect("ledger-1");
+    Source::new(source.name, toml::to_string(&table).expect("TOML"))
+}
+
+fn nft_script(build: &switchyard::Build, path: &str) -> String {
+    build
+        .artifacts
+        .iter()
+        .find(|a| a.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .content
+        .clone()
+}
+
+/// NEW's update for `HOST` from the example's build, and NEW's script.
+fn update_and_script(new: &Source) -> (String, String) {
+    let old = common::build_source(&example());
+    let mut build = common::build_source(new);
+    let script_path = format!("{HOST}/switchyard.nft");
+    let earlier = BTreeMap::from([(HOST.to_owned(), nft_script(&old, &script_path))]);
+    build.add_updates(&earlier).expect("both builds have ids");
+    (
+        nft_script(&build, &format!("{HOST}/switchyard.update.nft")),
+        nft_script(&build, &script_path),
+    )
+}
+
+fn load(netns: &Netns, script: &str) {
+    let output = netns.nft_load(script);
+    assert!(
+        output.status.success(),
+        "nft -f failed: {}",
+        describe(&output)
+    );
+}
+
+/// Asserts that `update` fails in `netns` and leaves its table as it was.
+fn assert_refused(netns: &Netns, update: &str) {
+    let before = netns.nft_table_sorted();
+    let output = netns.nft_load(update);
+    assert!(
+        !output.status.success(),
+        "the update loaded over another table"
+    );
+    assert_eq!(netns.nft_table_sorted(), before);
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn each_one_vm_change_leaves_exactly_the_new_table() {
+    require_root();
+    let old = common::build_source(&example());
+    let old_script = nft_script(&old, &format!("{HOST}/switchyard.nft"));
+    for (change, new, structural) in [
+        ("changed egress entry", changed_egress_entry(), false),
+        ("added public address", added_public_address(), false),
+        ("removed VM", removed_vm(), true),
+    ] {
+        let (update, new_script) = update_and_script(&new);
+        assert_eq!(
+            update.contains("replace it whole"),
+            structural,
+            "{change}:\n{update}"
+        );
+        let fresh = Netns::new("upd-fresh");
+        load(&fresh, &new_script);
+        let updated = Netns::new("upd-old");
+        load(&updated, &old_script);
+        load(&updated, &update);
+        assert_eq!(
+            updated.nft_table_sorted(),
+            fresh.nft_table_sorted(),
+            "{change}: OLD + update differs from NEW\n{update}"
+        );
+        // Loaded again, it no longer finds OLD's id.
+        assert_refused(&updated, &update);
+    }
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn the_update_fails_over_any_other_table_and_changes_nothing() {
+    require_root();
+    let (update, new_script) = update_and_script(&changed_egress_entry());
+    let netns = Netns::new("upd-other");
+    // No table at all: nothing is created.
+    let output = netns.nft_load(&update);
+    assert!(!output.status.success(), "loaded over no table");
+    let listed = netns.exec("nft").args(["list", "tables"]).output();
+    assert_eq!(String::from_utf8_lossy(&listed.expect("nft").stdout), "");
+    // Another build's table (here: another host's), and NEW's own.
+    let other = common::build_source(&example());
+    load(&netns, &nft_script(&other, "net1/switchyard.nft"));
+    assert_refused(&netns, &update);
+    load(&netns, &new_script);
+    assert_refused(&netns, &update);
+}
+
+/// `build -o NEW --since OLD` on the command line, loaded like a deployment
+/// does, then `switchyard verify NEW` in the namespace: in sync.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn verify_finds_the_updated_host_in_sync_with_the_new_build() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    common::build(&repo_path(TOPOLOGY), &old, None);
+    let topology = dir.path().join("multi-host.toml");
+    std::fs::write(&topology, added_public_address().text).expect("write topology");
+    run_ok(
+        switchyard()
+            .arg("build")
+            .arg(&topology)
+            .arg("-o")
+            .arg(&new)
+            .arg("--since")
+            .arg(&old),
+    );
+    let netns = host_namespace("upd-verify");
+    run_ok(
+        std::process::Command::new("ip")
+            .args(["-n", &netns.name, "-batch"])
+            .arg(old.join(HOST).join("switchyard.ip")),
+    );
+    run_ok(
+        netns
+            .exec("nft")
+            .arg("-f")
+            .arg(old.join(HOST).join("switchyard.nft")),
+    );
+    run_ok(
+        netns
+            .exec("nft")
+            .arg("-f")
+            .arg(new.join(HOST).join("switchyard.update.nft")),
+    );
+    let verified = run_ok(
+        netns
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("verify")
+            .arg(&new)
+            .args(["--host", HOST]),
+    );
+    assert_eq!(
+        verified,
+        format!("{HOST}: in sync with {}\n", new.display())
+    );
+}
+
+/// The manifest of the build in `dir`.
+fn manifest(dir: &Path) -> switchyard::render::Manifest {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json");
+    serde_json::from_str(&text).expect("a manifest")
+}
+
+#[test]
+fn since_writes_an_update_for_every_host_and_lists_it() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("out");
+    common::build(&repo_path(TOPOLOGY), &out, None);
+    // OLD may be the output directory itself: it is read before it is replaced.
+    run_ok(
+        switchyard()
+            .arg("build")
+            .arg(repo_path(TOPOLOGY))
+            .arg("-o")
+            .arg(&out)
+            .arg("--since")
+            .arg(&out),
+    );
+    let listed = manifest(&out);
+    for host in ["net1", "net2", "net3"] {
+        let path = format!("{host}/switchyard.update.nft");
+        let file = listed
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("{path} not in the manifest"));
+        let update = std::fs::read(out.join(&path)).expect("the update is written");
+        switchyard::verify::check_digest(file, &update).expect("listed with its SHA-256");
+        // Nothing changed: the update only checks and keeps the build id.
+        let update = String::from_utf8(update).expect("UTF-8");
+        let statements: Vec<&str> = update.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(statements.len(), 2, "{update}");
+        assert!(statements[0].starts_with("delete element inet switchyard build"));
+    }
+    // A build with --host: only that host's update.
+    let one = dir.path().join("one");
+    run_ok(
+        switchyard()
+            .arg("build")
+            .arg(repo_path(TOPOLOGY))
+            .args(["-o"])
+            .arg(&one)
+            .args(["--host", "net2", "--since"])
+            .arg(&out),
+    );
+    let updates: Vec<String> = manifest(&one)
+        .files
+        .into_iter()
+        .map(|f| f.path)
+        .filter(|p| p.ends_with("update.nft"))
+        .collect();
+    assert_eq!(updates, ["net2/switchyard.update.nft"]);
+}
+
+/// `build --since OLD` where OLD is `old`: exit 2, the output not written.
+fn assert_since_refused(old: &Path, message: &str) {
+    let out = old.parent().expect("parent").join("refused-out");
+    let output = switchyard()
+        .arg("build")
+        .arg(repo_path(TOPOLOGY))
+        .arg("-o")
+        .arg(&out)
+        .arg("--since")
+        .arg(old)
+        .output()
+        .expect("run switchyard");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(message), "{}", describe(&output));
+    assert!(!out.exists(), "the output was written");
+}
+
+#[test]
+fn since_refuses_what_is_not_an_intact_switchyard_build() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = dir.path().join("missing");
+    assert_since_refused(&missing, "is not a switchyard build");
+
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("manifest.json"), "{}").expect("write");
+    assert_since_refused(&foreign, "is not a switchyard manifest");
+
+    let edited = dir.path().join("edited");
+    common::build(&repo_path(TOPOLOGY), &edited, None);
+    let script = edited.join("net2/switchyard.nft");
+    let mut text = std::fs::read_to_string(&script).expect("read");
+    text.push_str("add element inet switchyard dnat_addresses { 192.0.2.1 : 10.10.0.12 }\n");
+    std::fs::write(&script, text).expect("write");
+    assert_since_refused(&edited, "differs from the manifest's SHA-256");
+}
