@@ -12,7 +12,7 @@ use crate::model::{Model, Spanned};
 
 /// Blocks no VM can use as its address, with what they are. The limited broadcast
 /// address comes before the reserved block that contains it, so it is named.
-const SPECIAL_BLOCKS: &[(Ipv4Net, &str)] = &[
+const NON_UNICAST_BLOCKS: &[(Ipv4Net, &str)] = &[
     (block(0, 0, 0, 0, 8), "in 0.0.0.0/8, \"this network\""),
     (block(127, 0, 0, 0, 8), "a loopback address"),
     (block(169, 254, 0, 0, 16), "a link-local address"),
@@ -50,7 +50,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         .collect();
     for vm in &model.vms {
         let address = vm.address.value;
-        let special = SPECIAL_BLOCKS
+        let special = NON_UNICAST_BLOCKS
             .iter()
             .find(|(block, _)| block.contains(&address));
         let diagnostic = if let Some((_, what)) = special {
