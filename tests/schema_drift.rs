@@ -2,6 +2,8 @@
 //! `check` and `trace` print follows its schema, and every example points editors
 //! at the topology's.
 
+mod common;
+
 use std::path::Path;
 
 use switchyard::diagnostic::Source;
@@ -146,14 +148,12 @@ fn generated_schema_is_json_describing_the_top_level_keys() {
     }
 }
 
+/// The `*.toml` files of `dir`, by absolute path.
 fn toml_files(dir: &str) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files_in(dir)
+        .into_iter()
+        .map(|path| common::repo_path(path.to_str().expect("UTF-8 path")))
+        .collect()
 }
 
 #[test]

@@ -4,20 +4,16 @@
 //! need what a schema cannot express (references, overlaps, arithmetic on
 //! addresses) and are left to `switchyard check`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// The `*.toml` files of `dir`, by absolute path.
 fn toml_files(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    files
+    common::toml_files_in(dir)
+        .into_iter()
+        .map(|path| common::repo_path(path.to_str().expect("UTF-8 path")))
+        .collect()
 }
 
 fn stem(path: &Path) -> &str {
