@@ -201,6 +201,25 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
+    /// The rig with this version loaded as README's deployment section has it: a
+    /// host with a default route of its own (via isp-a's gateway, where an
+    /// unmarked packet goes) and loose reverse-path filtering.
+    fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
+        let rig = Rig::new(tag, &self.model(), &self.host);
+        rig.load(&self.nft, &self.ip);
+        rig.add_main_default_route(self.uplink("isp-a").gateway);
+        rig.loose_rp_filter();
+        rig
+    }
+
+    fn uplink(&self, name: &str) -> &switchyard::plan::UplinkPlan {
+        self.host
+            .uplinks
+            .iter()
+            .find(|u| u.name == name)
+            .unwrap_or_else(|| panic!("no uplink {name}"))
+    }
+
     fn model(&self) -> switchyard::check::CheckedModel {
         switchyard::validate(&self.source)
             .unwrap_or_else(|_| panic!("{} is valid", self.source.name))
@@ -576,18 +595,7 @@ const RESTORE_RULE: &str = "iifname @lan_interfaces ct state established,related
 fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = Rig::new("e2ex", &v1.model(), &v1.host);
-    rig.load(&v1.nft, &v1.ip);
-    // The deployment README describes: a host with a default route of its own
-    // (where an unmarked packet goes) and loose reverse-path filtering.
-    let isp_a = v1
-        .host
-        .uplinks
-        .iter()
-        .find(|u| u.name == "isp-a")
-        .expect("isp-a");
-    rig.add_main_default_route(isp_a.gateway);
-    rig.loose_rp_filter();
+    let rig = v1.rig_as_readme_deploys("e2ex");
 
     // a1 → 100.65.1.200 leaves by isp-b from 203.0.113.11; the far end pings
     // 203.0.113.11 from an address a1 would send to by isp-c.
@@ -702,16 +710,7 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
     let tracer = v1.tracer();
-    let rig = Rig::new("e2es", &v1.model(), &v1.host);
-    rig.load(&v1.nft, &v1.ip);
-    let isp_a = v1
-        .host
-        .uplinks
-        .iter()
-        .find(|u| u.name == "isp-a")
-        .expect("isp-a");
-    rig.add_main_default_route(isp_a.gateway);
-    rig.loose_rp_filter();
+    let rig = v1.rig_as_readme_deploys("e2es");
     let far = ip("9.9.9.9");
 
     // An undeclared source in a private network: the host's default route would
@@ -737,6 +736,7 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     assert!(ping(rig.vm("b2"), None, far));
 
     // An ISP routing a VM's private network to the host: unsolicited, dropped.
+    let isp_a = v1.uplink("isp-a");
     let isp = rig.isp("isp-a");
     isp.ip(&[
         "route",
