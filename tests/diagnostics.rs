@@ -478,17 +478,19 @@ fn usage_error_exits_2() {
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
 }
 
+/// `switchyard check FILE --format FORMAT`: exits `code`, prints nothing on
+/// stderr (the diagnostics are the result); returns stdout.
+fn check_stdout(file: &str, format: &str, code: i32) -> String {
+    let output = switchyard(&["check", file, "--format", format]);
+    assert_eq!(output.status.code(), Some(code), "{}", describe(&output));
+    assert!(output.stderr.is_empty(), "{}", describe(&output));
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
 #[test]
 fn json_format_prints_diagnostics_on_stdout() {
-    let output = switchyard(&[
-        "check",
-        "examples/invalid/SY0101-unknown-uplink.toml",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    assert!(output.stderr.is_empty(), "{}", describe(&output));
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let stdout = check_stdout("examples/invalid/SY0101-unknown-uplink.toml", "json", 1);
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
     assert_eq!(value["version"], 1, "{value}");
     assert_eq!(value["diagnostics"][0]["code"], "SY0101", "{value}");
     assert_eq!(
@@ -496,9 +498,8 @@ fn json_format_prints_diagnostics_on_stdout() {
         "examples/invalid/SY0101-unknown-uplink.toml"
     );
 
-    let clean = switchyard(&["check", "examples/two-isps.toml", "--format", "json"]);
-    assert_eq!(clean.status.code(), Some(0), "{}", describe(&clean));
-    let value: serde_json::Value = serde_json::from_slice(&clean.stdout).expect("stdout is JSON");
+    let clean = check_stdout("examples/two-isps.toml", "json", 0);
+    let value: serde_json::Value = serde_json::from_str(&clean).expect("stdout is JSON");
     assert_eq!(
         value,
         serde_json::json!({ "version": 1, "diagnostics": [] })
@@ -507,31 +508,13 @@ fn json_format_prints_diagnostics_on_stdout() {
 
 #[test]
 fn github_format_prints_one_workflow_command_per_diagnostic() {
-    let output = switchyard(&[
-        "check",
-        "examples/invalid/SY0101-unknown-uplink.toml",
-        "--format",
-        "github",
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    assert!(output.stderr.is_empty(), "{}", describe(&output));
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
+        check_stdout("examples/invalid/SY0101-unknown-uplink.toml", "github", 1),
         "::error file=examples/invalid/SY0101-unknown-uplink.toml,line=9,col=10,endLine=9,\
          endColumn=18,title=SY0101::unknown uplink `isp-aa`%0Ahelp: did you mean `isp-a`?\n"
     );
-    let warning = switchyard(&[
-        "check",
-        "examples/invalid/SY0901-no-default.toml",
-        "--format",
-        "github",
-    ]);
-    assert_eq!(warning.status.code(), Some(0), "{}", describe(&warning));
-    assert!(
-        String::from_utf8_lossy(&warning.stdout).starts_with("::warning file="),
-        "{}",
-        describe(&warning)
-    );
+    let warning = check_stdout("examples/invalid/SY0901-no-default.toml", "github", 0);
+    assert!(warning.starts_with("::warning file="), "{warning}");
 }
 
 /// A file name with `,` and `:` would end the property list early, and a newline
