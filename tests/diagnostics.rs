@@ -264,17 +264,23 @@ fn the_structure_base_topology_is_valid() {
     assert_eq!(codes_and_messages(&two_vms()), []);
 }
 
-/// serde stops at the first problem; entities are read one by one, so one run
-/// reports an unknown key, a wrong type and a bad reference in different places.
-#[test]
-fn structural_errors_in_different_entities_are_all_reported() {
-    let text = two_vms()
+/// `two_vms` with an unknown key, a wrong type and a bad reference, each in
+/// another entity.
+fn three_structural_errors() -> String {
+    two_vms()
         .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
         .replace("address = \"10.0.0.6\"", "address = 6")
         .replace(
             "[projects.other]\npools = [\"pool-a\"]",
             "[projects.other]\npools = [\"pool-z\"]",
-        );
+        )
+}
+
+/// serde stops at the first problem; entities are read one by one, so one run
+/// reports an unknown key, a wrong type and a bad reference in different places.
+#[test]
+fn structural_errors_in_different_entities_are_all_reported() {
+    let text = three_structural_errors();
     let found = codes_and_messages(&text);
     let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
     assert_eq!(codes, ["SY0102", "SY0003", "SY0002"], "{found:?}");
@@ -322,13 +328,7 @@ fn references_to_an_unreadable_entity_stay_silent() {
 /// with how many there were, so a CI log can be grepped and skimmed.
 #[test]
 fn human_rendering_has_a_header_per_diagnostic_and_a_summary() {
-    let text = two_vms()
-        .replace("address = \"10.0.0.5\"", "adress = \"10.0.0.5\"")
-        .replace("address = \"10.0.0.6\"", "address = 6")
-        .replace(
-            "[projects.other]\npools = [\"pool-a\"]",
-            "[projects.other]\npools = [\"pool-z\"]",
-        );
+    let text = three_structural_errors();
     let source = Source::new("structure.toml", text);
     let human = diagnostic::render_human(&source, &diagnostics(&source), WIDTH);
     let headers: Vec<&str> = human

@@ -183,23 +183,46 @@ fn nft_script_over_another_version_leaves_no_stale_state() {
         if let Some(smaller) = &new.nft_one_vm_fewer {
             olds.push((format!("{} with one VM fewer", new.label), smaller));
         }
+        let over = Versions {
+            netns: &netns,
+            load: load_nft,
+            state: list_table,
+        };
+        over.assert_each_old_then_new_is_fresh(&new.label, &olds, &new.nft, &expected);
+    }
+}
+
+/// Loading one version of an artifact over others, in one namespace.
+struct Versions<'n, S> {
+    netns: &'n Netns,
+    load: fn(&Netns, &str),
+    /// What the artifact manages, comparable between loads.
+    state: fn(&Netns) -> S,
+}
+
+impl<S: PartialEq + std::fmt::Debug> Versions<'_, S> {
+    /// Loads each old version, then `new` over it: the state must equal
+    /// `fresh` (a fresh load of `new`), and at least one old version must have
+    /// differed from it, or the test proved nothing.
+    fn assert_each_old_then_new_is_fresh(
+        &self,
+        label: &str,
+        olds: &[(String, &str)],
+        new: &str,
+        fresh: &S,
+    ) {
         let mut differing = 0;
         for (old_label, old) in olds {
-            load_nft(&netns, old);
-            differing += usize::from(list_table(&netns) != expected);
-            load_nft(&netns, &new.nft);
+            (self.load)(self.netns, old);
+            differing += usize::from((self.state)(self.netns) != *fresh);
+            (self.load)(self.netns, new);
             assert_eq!(
-                list_table(&netns),
-                expected,
-                "{} loaded over {old_label} differs from a fresh load",
-                new.label
+                (self.state)(self.netns),
+                *fresh,
+                "{label} loaded over {old_label} differs from a fresh load"
             );
         }
-        assert!(
-            differing > 0,
-            "{}: no different version to load over",
-            new.label
-        );
+        assert!(differing > 0, "{label}: no different version to load over");
     }
 }
 
@@ -280,23 +303,16 @@ fn ip_batch_over_another_version_leaves_exactly_the_new_state() {
         let expected = routing_state(&fresh);
 
         let netns = Netns::with_veths(&format!("ip-over-{i}"), &all);
-        let mut differing = 0;
-        for old in hosts.iter().filter(|old| old.label != new.label) {
-            load_ip(&netns, &old.ip);
-            differing += usize::from(routing_state(&netns) != expected);
-            load_ip(&netns, &new.ip);
-            assert_eq!(
-                routing_state(&netns),
-                expected,
-                "{} loaded over {} differs from a fresh load",
-                new.label,
-                old.label
-            );
-        }
-        assert!(
-            differing > 0,
-            "{}: no different version to load over",
-            new.label
-        );
+        let olds: Vec<(String, &str)> = hosts
+            .iter()
+            .filter(|old| old.label != new.label)
+            .map(|old| (old.label.clone(), old.ip.as_str()))
+            .collect();
+        let over = Versions {
+            netns: &netns,
+            load: load_ip,
+            state: routing_state,
+        };
+        over.assert_each_old_then_new_is_fresh(&new.label, &olds, &new.ip, &expected);
     }
 }

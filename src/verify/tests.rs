@@ -41,6 +41,12 @@ const RULES_JSON: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority
 const ROUTES_JSON: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211","flags":["linkdown"]},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"},{"dst":"192.0.2.0/30","dev":"up-a","protocol":"2","scope":"253","prefsrc":"192.0.2.2"}]"#;
 const ADDRESSES_JSON: &str = r#"[{"ifindex":3,"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifindex":4,"ifname":"veth0","addr_info":[]}]"#;
 
+/// The listings of the table and routing state as built, which each test
+/// compares with a live state it changes.
+fn as_built() -> Listings {
+    listings(Some(table(DNAT, RULES, 0)))
+}
+
 fn listings(nft_table: Option<String>) -> Listings {
     Listings {
         nft_table,
@@ -60,7 +66,7 @@ fn report(expected: &Listings, live: &Listings) -> Report {
 
 #[test]
 fn same_state_with_other_handles_and_counts_is_in_sync() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(Some(table(&[DNAT[1], DNAT[0]], RULES, 12345)));
     let report = report(&expected, &live);
     assert!(report.is_empty(), "{report}");
@@ -68,7 +74,7 @@ fn same_state_with_other_handles_and_counts_is_in_sync() {
 
 #[test]
 fn a_missing_map_element_is_named() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(Some(table(&DNAT[..1], RULES, 0)));
     assert_eq!(
         report(&expected, &live).to_string(),
@@ -78,7 +84,7 @@ fn a_missing_map_element_is_named() {
 
 #[test]
 fn an_extra_map_element_is_named() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let mut more = DNAT.to_vec();
     more.push(("198.51.100.99", "10.0.0.99"));
     let live = listings(Some(table(&more, RULES, 0)));
@@ -92,7 +98,7 @@ fn an_extra_map_element_is_named() {
 
 #[test]
 fn a_missing_rule_is_named_with_its_position_and_text() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(Some(table(DNAT, &RULES[1..], 0)));
     assert_eq!(
         report(&expected, &live).to_string(),
@@ -102,7 +108,7 @@ fn a_missing_rule_is_named_with_its_position_and_text() {
 
 #[test]
 fn reordered_rules_are_drift() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(Some(table(DNAT, &["second", "first"], 0)));
     let report = report(&expected, &live);
     assert_eq!(report.len(), 2, "{report}");
@@ -110,7 +116,7 @@ fn reordered_rules_are_drift() {
 
 #[test]
 fn a_missing_table_is_one_difference() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(None);
     assert_eq!(
         report(&expected, &live).to_string(),
@@ -120,7 +126,7 @@ fn a_missing_table_is_one_difference() {
 
 #[test]
 fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let mut live = expected.clone();
     // Another rule and a route of someone else, and the link came up.
     live.rules = RULES_JSON.replace(
@@ -134,7 +140,7 @@ fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
 
 #[test]
 fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let mut live = expected.clone();
     // networkd tags what it adds `static` (4); a stray route in an uplink table
     // is drift whoever added it.
@@ -151,7 +157,7 @@ fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
 
 #[test]
 fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let mut live = expected.clone();
     live.rules = "[]".to_owned();
     live.routes = String::new();
@@ -169,7 +175,7 @@ fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
 
 #[test]
 fn a_changed_set_definition_is_shown_both_ways() {
-    let expected = listings(Some(table(DNAT, RULES, 0)));
+    let expected = as_built();
     let live = listings(Some(
         table(DNAT, RULES, 0).replace(r#""flags": ["interval"], "#, ""),
     ));
