@@ -310,10 +310,13 @@ fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
 
 /// Each destination of `egress` with the pool it leaves through, once each and
 /// sorted (an entry whose `via` resolves to no pool draws nothing).
-fn egress_pools(model: &Model, egress: &[Egress]) -> BTreeSet<(Ipv4Net, PoolId)> {
+fn egress_pools<V: Copy + Into<Via>>(
+    model: &Model,
+    egress: &[Egress<V>],
+) -> BTreeSet<(Ipv4Net, PoolId)> {
     egress
         .iter()
-        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value)?)))
+        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value.into())?)))
         .collect()
 }
 
