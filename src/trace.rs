@@ -84,15 +84,10 @@ pub enum Fate {
     },
     /// Inbound: destination-NATed to `receiver`; replies leave by `path`'s
     /// uplink (the one the packet arrived on).
-    Dnat {
-        receiver: VmAt,
-        path: PublicPath,
-    },
+    Dnat { receiver: VmAt, path: PublicPath },
     /// To an internal network: no mark, no NAT. From a VM, or (`None`) from an
     /// address of a private network that is no VM's to another one.
-    Internal {
-        sender: Option<VmAt>,
-    },
+    Internal { sender: Option<VmAt> },
     /// To a public address of a VM on the sender's host: DNATed to it and
     /// delivered without leaving the host. `source` is what the sender's egress
     /// decision makes the receiver see; without one, the host's LAN address.
@@ -104,9 +99,7 @@ pub enum Fate {
     /// Dropped by the host (docs/semantics.md §8).
     Drop(Dropped),
     /// Outbound with no matching entry and no default: left alone.
-    Unhandled {
-        sender: VmAt,
-    },
+    Unhandled { sender: VmAt },
 }
 
 /// A VM, where it lives and its private address.
@@ -714,8 +707,8 @@ impl Trace {
                 sender,
                 path,
                 decision,
-            } => snat(sender, path, decision, to),
-            Fate::Dnat { receiver, path } => dnat(receiver, path, from, to),
+            } => snat_facts(sender, path, decision, to),
+            Fate::Dnat { receiver, path } => dnat_facts(receiver, path, from, to),
             Fate::Internal { sender: None } => (
                 format!("{from} → {to}: internal"),
                 vec![(
@@ -739,8 +732,8 @@ impl Trace {
                 sender,
                 receiver,
                 source,
-            } => hairpin(sender, receiver, source.as_ref(), to),
-            Fate::Drop(dropped) => drop(dropped, from, to),
+            } => hairpin_facts(sender, receiver, source.as_ref(), to),
+            Fate::Drop(dropped) => drop_facts(dropped, from, to),
             Fate::Unhandled { sender } => (
                 format!("{sender} → {to}: not handled"),
                 vec![(
@@ -765,7 +758,12 @@ impl Trace {
 /// A headline and its facts, label first.
 type Described = (String, Vec<(&'static str, String)>);
 
-fn snat(sender: &VmAt, path: &PublicPath, decision: &TracedDecision, to: Ipv4Addr) -> Described {
+fn snat_facts(
+    sender: &VmAt,
+    path: &PublicPath,
+    decision: &TracedDecision,
+    to: Ipv4Addr,
+) -> Described {
     let mut facts = vec![
         (
             "public address",
@@ -781,7 +779,7 @@ fn snat(sender: &VmAt, path: &PublicPath, decision: &TracedDecision, to: Ipv4Add
     )
 }
 
-fn dnat(receiver: &VmAt, path: &PublicPath, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn dnat_facts(receiver: &VmAt, path: &PublicPath, from: Ipv4Addr, to: Ipv4Addr) -> Described {
     (
         format!("{from} → {to}: DNAT to {receiver}"),
         vec![
@@ -805,7 +803,7 @@ fn dnat(receiver: &VmAt, path: &PublicPath, from: Ipv4Addr, to: Ipv4Addr) -> Des
     )
 }
 
-fn hairpin(
+fn hairpin_facts(
     sender: &VmAt,
     receiver: &Receiver,
     source: Option<&HairpinSource>,
@@ -848,7 +846,7 @@ fn hairpin(
     )
 }
 
-fn drop(dropped: &Dropped, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn drop_facts(dropped: &Dropped, from: Ipv4Addr, to: Ipv4Addr) -> Described {
     let effect = match dropped {
         Dropped::SpoofedSource => format!(
             "{from} is in an internal network but is no VM's address: a host drops it before \
