@@ -83,33 +83,48 @@ impl Edge {
 /// or its uplinks carry. Edges are kept when both ends are.
 pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
     let selection = Selection::new(model, host);
-    let mut graph = Graph::new();
-    let mut index: HashMap<Node, NodeIndex> = HashMap::new();
-    let mut add = |graph: &mut Graph<Node, Edge>, node: Node| {
-        index.insert(node, graph.add_node(node));
-    };
-    for &h in &selection.hosts {
-        add(&mut graph, Node::Host(h));
+    let mut builder = Builder::default();
+    for node in selection.nodes() {
+        builder.node(node);
     }
-    for &u in &selection.uplinks {
-        add(&mut graph, Node::Uplink(u));
+    for &h in &selection.hosts {
+        builder.host_edges(model, h);
     }
     for &p in &selection.pools {
-        add(&mut graph, Node::Pool(p));
+        if let Some(uplink) = model.pool(p).uplink {
+            builder.edge(Node::Uplink(uplink), Node::Pool(p), Edge::Carries);
+        }
     }
     for &p in &selection.projects {
-        add(&mut graph, Node::Project(p));
+        builder.project_edges(model, p);
     }
     for &v in &selection.vms {
-        add(&mut graph, Node::Vm(v));
+        builder.vm_edges(model, v);
     }
-    let edge = |graph: &mut Graph<Node, Edge>, from: Node, to: Node, what: Edge| {
-        if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
-            graph.add_edge(a, b, what);
-        }
-    };
+    builder.graph
+}
 
-    for &h in &selection.hosts {
+/// A graph being built: its nodes are added first, then the edges between them.
+#[derive(Default)]
+struct Builder {
+    graph: Graph<Node, Edge>,
+    index: HashMap<Node, NodeIndex>,
+}
+
+impl Builder {
+    fn node(&mut self, node: Node) {
+        self.index.insert(node, self.graph.add_node(node));
+    }
+
+    /// An edge, when both of its ends are in the graph.
+    fn edge(&mut self, from: Node, to: Node, what: Edge) {
+        if let (Some(&a), Some(&b)) = (self.index.get(&from), self.index.get(&to)) {
+            self.graph.add_edge(a, b, what);
+        }
+    }
+
+    /// The host's attachments, labelled with their interface (and VLAN).
+    fn host_edges(&mut self, model: &Model, h: HostId) {
         for attachment in &model.host(h).attachments {
             let label = match &attachment.vlan {
                 Some(vlan) => format!(
@@ -118,26 +133,15 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 ),
                 None => attachment.interface.value.clone(),
             };
-            edge(
-                &mut graph,
-                Node::Host(h),
-                Node::Uplink(attachment.uplink),
-                Edge::Attachment(label),
-            );
+            let uplink = Node::Uplink(attachment.uplink);
+            self.edge(Node::Host(h), uplink, Edge::Attachment(label));
         }
     }
-    for &p in &selection.pools {
-        if let Some(uplink) = model.pool(p).uplink {
-            edge(
-                &mut graph,
-                Node::Uplink(uplink),
-                Node::Pool(p),
-                Edge::Carries,
-            );
-        }
-    }
-    for &p in &selection.projects {
+
+    /// The project's ACL (with quotas), default and egress entries.
+    fn project_edges(&mut self, model: &Model, p: ProjectId) {
         let project = model.project(p);
+        let node = Node::Project(p);
         let acl: BTreeSet<PoolId> = project.pools.iter().map(|pool| pool.value).collect();
         for pool in acl {
             let quota = project
@@ -145,50 +149,49 @@ pub fn build(model: &Model, host: Option<HostId>) -> Graph<Node, Edge> {
                 .iter()
                 .find(|(q, _)| q.value == pool)
                 .map(|(_, limit)| limit.value);
-            edge(
-                &mut graph,
-                Node::Project(p),
-                Node::Pool(pool),
-                Edge::Acl(quota),
-            );
+            self.edge(node, Node::Pool(pool), Edge::Acl(quota));
         }
         // Lists draw their preferred pool; fallbacks are failover's business.
         if let Some(default) = project.default.first() {
-            edge(
-                &mut graph,
-                Node::Project(p),
-                Node::Pool(default.value),
-                Edge::Default,
-            );
+            self.edge(node, Node::Pool(default.value), Edge::Default);
         }
-        for (to, pool) in egress_pools(model, &project.egress) {
-            edge(
-                &mut graph,
-                Node::Project(p),
-                Node::Pool(pool),
-                Edge::Egress(to),
-            );
-        }
+        self.egress_edges(model, node, &project.egress);
     }
-    for &v in &selection.vms {
+
+    /// The VM's project, host, public addresses, default and egress entries.
+    fn vm_edges(&mut self, model: &Model, v: VmId) {
         let vm = model.vm(v);
         let node = Node::Vm(v);
-        edge(&mut graph, node, Node::Project(vm.project), Edge::Member);
-        edge(&mut graph, node, Node::Host(vm.host), Edge::RunsOn);
+        self.edge(node, Node::Project(vm.project), Edge::Member);
+        self.edge(node, Node::Host(vm.host), Edge::RunsOn);
         let public: BTreeSet<Ipv4Addr> = vm.public.iter().map(|a| a.value).collect();
         for address in public {
             if let Some(pool) = model.pool_of(address) {
-                edge(&mut graph, node, Node::Pool(pool), Edge::Public(address));
+                self.edge(node, Node::Pool(pool), Edge::Public(address));
             }
         }
         if let Some(pool) = vm.default.first().and_then(|d| via_pool(model, d.value)) {
-            edge(&mut graph, node, Node::Pool(pool), Edge::Default);
+            self.edge(node, Node::Pool(pool), Edge::Default);
         }
-        for (to, pool) in egress_pools(model, &vm.egress) {
-            edge(&mut graph, node, Node::Pool(pool), Edge::Egress(to));
+        self.egress_edges(model, node, &vm.egress);
+    }
+
+    /// Each destination of `egress` to the pool it leaves through, once each and
+    /// sorted (an entry whose `via` resolves to no pool draws nothing).
+    fn egress_edges<V: Copy + Into<Via>>(
+        &mut self,
+        model: &Model,
+        from: Node,
+        egress: &[Egress<V>],
+    ) {
+        let pools: BTreeSet<(Ipv4Net, PoolId)> = egress
+            .iter()
+            .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value.into())?)))
+            .collect();
+        for (to, pool) in pools {
+            self.edge(from, Node::Pool(pool), Edge::Egress(to));
         }
     }
-    graph
 }
 
 /// Renders [`build`]'s graph in Graphviz DOT.
@@ -308,15 +311,6 @@ fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
     }
 }
 
-/// Each destination of `egress` with the pool it leaves through, once each and
-/// sorted (an entry whose `via` resolves to no pool draws nothing).
-fn egress_pools(model: &Model, egress: &[Egress]) -> BTreeSet<(Ipv4Net, PoolId)> {
-    egress
-        .iter()
-        .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value)?)))
-        .collect()
-}
-
 /// Escapes text for a double-quoted DOT string: `"` and `\` are escaped, a line
 /// break becomes `\n` (a centred line break in Graphviz), other control characters
 /// are dropped.
@@ -344,6 +338,16 @@ struct Selection {
 }
 
 impl Selection {
+    /// Every node, kind by kind: hosts, uplinks, pools, projects, VMs.
+    fn nodes(&self) -> impl Iterator<Item = Node> + '_ {
+        let hosts = self.hosts.iter().copied().map(Node::Host);
+        let uplinks = self.uplinks.iter().copied().map(Node::Uplink);
+        let pools = self.pools.iter().copied().map(Node::Pool);
+        let projects = self.projects.iter().copied().map(Node::Project);
+        let vms = self.vms.iter().copied().map(Node::Vm);
+        hosts.chain(uplinks).chain(pools).chain(projects).chain(vms)
+    }
+
     fn new(model: &Model, host: Option<HostId>) -> Selection {
         let Some(h) = host else {
             return Selection {

@@ -505,14 +505,14 @@ fn read_earlier_scripts(
 /// `dir`'s manifest.json, or an error when `dir` is not a switchyard build.
 fn read_manifest(dir: &Path) -> Result<switchyard::render::Manifest, Failure> {
     let manifest_path = dir.join(switchyard::render::MANIFEST);
-    let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| {
+    let manifest = std::fs::read(&manifest_path).map_err(|e| {
         Failure::Usage(format!(
             "{} is not a switchyard build: cannot read {}: {e}",
             dir.display(),
             manifest_path.display()
         ))
     })?;
-    serde_json::from_str(&manifest).map_err(|e| {
+    switchyard::render::Manifest::from_json(&manifest).map_err(|e| {
         Failure::Usage(format!(
             "{} is not a switchyard manifest: {e}",
             manifest_path.display()

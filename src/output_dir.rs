@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rayon::prelude::*;
-use serde::Deserialize;
 
 /// Why `build` did not write DIR: refused (DIR holds something that is not an
 /// earlier build) or an I/O error. Either way, DIR is as it was.
@@ -193,15 +192,14 @@ fn inspect(output: &Path) -> std::io::Result<Result<(Contents, EarlierHashes), S
             example.path
         )));
     }
-    let listed = match serde_json::from_slice::<EarlierManifest>(&std::fs::read(manifest_path)?) {
-        Ok(manifest) if manifest.generator.starts_with("switchyard ") => manifest.files,
-        Ok(_) | Err(_) => {
-            return Ok(Err(format!(
-                "its {} is not a switchyard build manifest",
-                switchyard::render::MANIFEST
-            )));
-        }
+    let Ok(earlier) = switchyard::render::Manifest::from_json(&std::fs::read(manifest_path)?)
+    else {
+        return Ok(Err(format!(
+            "its {} is not a switchyard build manifest",
+            switchyard::render::MANIFEST
+        )));
     };
+    let listed = earlier.files;
     let files: BTreeSet<&str> = listed.iter().map(|f| f.path.as_str()).collect();
     let directories: BTreeSet<&str> = files
         .iter()
@@ -230,25 +228,10 @@ fn inspect(output: &Path) -> std::io::Result<Result<(Contents, EarlierHashes), S
             Contents::Tree(entries),
             listed
                 .into_iter()
-                .filter_map(|file| Some((file.path, file.sha256?)))
+                .map(|file| (file.path, file.sha256))
                 .collect(),
         )),
     })
-}
-
-/// The part of an earlier build's manifest that says which files are its own;
-/// lenient about the rest, so a build by another switchyard version is replaced.
-#[derive(Deserialize)]
-struct EarlierManifest {
-    generator: String,
-    files: Vec<EarlierFile>,
-}
-
-#[derive(Deserialize)]
-struct EarlierFile {
-    path: String,
-    /// Absent from a manifest of another version: its file counts as changed.
-    sha256: Option<String>,
 }
 
 /// Every entry below `dir`, sorted by path, without following symbolic links.

@@ -63,45 +63,119 @@ impl Reason {
     }
 }
 
-/// The answer to one trace; serialized as-is for `--format json`. Fields that do
-/// not apply are `None` (JSON `null`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+/// The answer to one trace: the packet and what the host does with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
-    /// The VM that sends (outbound) or receives (inbound) the packet.
-    pub vm: Option<String>,
-    /// That VM's host.
-    pub host: Option<String>,
     /// The packet's source address as it leaves the sender.
     pub source: Ipv4Addr,
     pub destination: Ipv4Addr,
-    pub action: Action,
-    /// Why a dropped packet is dropped.
-    pub reason: Option<Reason>,
-    /// The VM's private address.
-    pub private_address: Option<Ipv4Addr>,
-    /// Outbound and hairpin: the SNAT address; inbound: the address the packet
-    /// was sent to.
-    pub public_address: Option<Ipv4Addr>,
-    pub pool: Option<String>,
-    /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
-    /// leave by (the pool's uplink, which the packet arrived on).
-    pub uplink: Option<String>,
+    pub fate: Fate,
+}
+
+/// What happens to the packet; each outcome holds exactly the facts that
+/// describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// Outbound: marked for `path`'s uplink and source-NATed to its address.
+    Snat {
+        sender: VmAt,
+        path: PublicPath,
+        decision: TracedDecision,
+    },
+    /// Inbound: destination-NATed to `receiver`; replies leave by `path`'s
+    /// uplink (the one the packet arrived on).
+    Dnat { receiver: VmAt, path: PublicPath },
+    /// To an internal network: no mark, no NAT. From a VM, or (`None`) from an
+    /// address of a private network that is no VM's to another one.
+    Internal { sender: Option<VmAt> },
+    /// To a public address of a VM on the sender's host: DNATed to it and
+    /// delivered without leaving the host. `source` is what the sender's egress
+    /// decision makes the receiver see; without one, the host's LAN address.
+    Hairpin {
+        sender: VmAt,
+        receiver: Receiver,
+        source: Option<HairpinSource>,
+    },
+    /// Dropped by the host (docs/semantics.md §8).
+    Drop(Dropped),
+    /// Outbound with no matching entry and no default: left alone.
+    Unhandled { sender: VmAt },
+}
+
+/// A VM, where it lives and its private address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmAt {
+    pub vm: String,
+    pub host: String,
+    pub private_address: Ipv4Addr,
+}
+
+/// A public address and the uplink its packets use on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicPath {
+    pub public_address: Ipv4Addr,
+    pub pool: String,
+    pub uplink: String,
     /// That uplink's interface on the host.
-    pub interface: Option<String>,
+    pub interface: String,
     /// That uplink's routing table.
-    pub table: Option<u32>,
-    /// The packet mark (hex, within `plan::MARK_MASK`): uplink and pool bits on an
-    /// outbound packet, the uplink bits restored from conntrack on a reply.
-    pub mark: Option<String>,
-    /// The topology entry that decided an outbound SNAT (or a hairpin's source).
-    pub decided_by: Option<Entry>,
-    /// Hairpin: the VM the packet is delivered to.
-    pub receiver: Option<Receiver>,
-    /// Outbound or hairpin with `[failover]`: that entry's candidates, best first; the
-    /// first whose uplink is up is the one above. Empty (left out of JSON)
-    /// without `[failover]` or for a decision with a single candidate.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub table: u32,
+    /// The packet mark (hex): uplink and pool bits on an outbound packet, the
+    /// uplink bits restored from conntrack on a reply.
+    pub mark: String,
+}
+
+/// The entry that decided an outbound packet's way out, and its candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedDecision {
+    pub decided_by: Entry,
+    /// Best first; empty without `[failover]` or with a single candidate.
     pub candidates: Vec<TraceCandidate>,
+}
+
+/// The source a hairpinned packet is NATed to: what the receiver would see
+/// from the sender on the Internet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HairpinSource {
+    pub public_address: Ipv4Addr,
+    pub pool: String,
+    /// The pool bits only (hex): the uplink bits are cleared so the packet is
+    /// routed to the receiver, not to an uplink.
+    pub mark: String,
+    pub decision: TracedDecision,
+}
+
+/// Why the host drops a packet, with what the addresses tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    /// From an address of a private network that is no VM's, towards an uplink.
+    SpoofedSource,
+    /// From outside to a private address.
+    ToPrivate,
+    /// From outside to a public address of `pool` that no VM has.
+    Unassigned { pool: String, uplink: String },
+}
+
+impl Dropped {
+    pub fn reason(&self) -> Reason {
+        match self {
+            Dropped::SpoofedSource => Reason::SpoofedSource,
+            Dropped::ToPrivate | Dropped::Unassigned { .. } => Reason::UnsolicitedInbound,
+        }
+    }
+}
+
+impl Fate {
+    pub fn action(&self) -> Action {
+        match self {
+            Fate::Snat { .. } => Action::Snat,
+            Fate::Dnat { .. } => Action::Dnat,
+            Fate::Internal { .. } => Action::Internal,
+            Fate::Hairpin { .. } => Action::Hairpin,
+            Fate::Drop(_) => Action::Drop,
+            Fate::Unhandled { .. } => Action::None,
+        }
+    }
 }
 
 /// The VM a hairpinned packet reaches.
@@ -122,7 +196,92 @@ pub struct TraceOutput<'a> {
     #[schemars(extend("const" = 1))]
     version: u32,
     #[serde(flatten)]
-    trace: &'a Trace,
+    trace: TraceFields<'a>,
+}
+
+/// A [`Trace`] as `--format json` prints it (schema/trace-output.schema.json):
+/// every fact a key of its own, `None` (JSON `null`) where it does not apply.
+#[derive(Serialize, JsonSchema)]
+struct TraceFields<'a> {
+    /// The VM that sends (outbound) or receives (inbound) the packet.
+    vm: Option<&'a str>,
+    /// That VM's host.
+    host: Option<&'a str>,
+    /// The packet's source address as it leaves the sender.
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    action: Action,
+    /// Why a dropped packet is dropped.
+    reason: Option<Reason>,
+    /// The VM's private address.
+    private_address: Option<Ipv4Addr>,
+    /// Outbound and hairpin: the SNAT address; inbound: the address the packet
+    /// was sent to.
+    public_address: Option<Ipv4Addr>,
+    pool: Option<&'a str>,
+    /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
+    /// leave by (the pool's uplink, which the packet arrived on).
+    uplink: Option<&'a str>,
+    /// That uplink's interface on the host.
+    interface: Option<&'a str>,
+    /// That uplink's routing table.
+    table: Option<u32>,
+    /// The packet mark (hex, within `plan::MARK_MASK`): uplink and pool bits on an
+    /// outbound packet, the uplink bits restored from conntrack on a reply.
+    mark: Option<&'a str>,
+    /// The topology entry that decided an outbound SNAT (or a hairpin's source).
+    decided_by: Option<&'a Entry>,
+    /// Hairpin: the VM the packet is delivered to.
+    receiver: Option<&'a Receiver>,
+    /// Outbound or hairpin with `[failover]`: that entry's candidates, best first; the
+    /// first whose uplink is up is the one above. Empty (left out of JSON)
+    /// without `[failover]` or for a decision with a single candidate.
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    candidates: &'a [TraceCandidate],
+}
+
+impl<'a> TraceFields<'a> {
+    /// The packet and its action, every other fact `None`.
+    fn new(trace: &Trace) -> Self {
+        TraceFields {
+            vm: None,
+            host: None,
+            source: trace.source,
+            destination: trace.destination,
+            action: trace.action(),
+            reason: None,
+            private_address: None,
+            public_address: None,
+            pool: None,
+            uplink: None,
+            interface: None,
+            table: None,
+            mark: None,
+            decided_by: None,
+            receiver: None,
+            candidates: &[],
+        }
+    }
+
+    fn vm_at(&mut self, at: &'a VmAt) {
+        self.vm = Some(&at.vm);
+        self.host = Some(&at.host);
+        self.private_address = Some(at.private_address);
+    }
+
+    fn path(&mut self, path: &'a PublicPath) {
+        self.public_address = Some(path.public_address);
+        self.pool = Some(&path.pool);
+        self.uplink = Some(&path.uplink);
+        self.interface = Some(&path.interface);
+        self.table = Some(path.table);
+        self.mark = Some(&path.mark);
+    }
+
+    fn decision(&mut self, decision: &'a TracedDecision) {
+        self.decided_by = Some(&decision.decided_by);
+        self.candidates = &decision.candidates;
+    }
 }
 
 /// A decision's candidates as a trace lists them: none when it has no fallbacks.
@@ -297,62 +456,70 @@ impl<'s> Tracer<'s> {
         to: Ipv4Addr,
         is_down: impl Fn(&str) -> bool,
     ) -> Trace {
-        let base = Trace {
-            vm: Some(vm.name.clone()),
-            host: Some(host.name.clone()),
-            private_address: Some(vm.private),
-            ..Trace::new(vm.private, to)
+        let sender = VmAt {
+            vm: vm.name.clone(),
+            host: host.name.clone(),
+            private_address: vm.private,
         };
-        match host.outcome(vm, to) {
-            Outcome::Internal => Trace {
-                action: Action::Internal,
-                ..base
+        let traced = |decision: &Decision| TracedDecision {
+            decided_by: self.entry(vm, &decision.decided_by),
+            candidates: trace_candidates(decision, &is_down),
+        };
+        let fate = match host.outcome(vm, to) {
+            Outcome::Internal => Fate::Internal {
+                sender: Some(sender),
             },
-            Outcome::Unhandled => base,
+            Outcome::Unhandled => Fate::Unhandled { sender },
             Outcome::Egress(decision) => {
                 let chosen = decision.choose(&is_down);
                 let uplink = attachment(host, &chosen.uplink);
-                let candidates = trace_candidates(decision, &is_down);
-                Trace {
-                    action: Action::Snat,
-                    public_address: Some(chosen.public),
-                    pool: Some(chosen.pool.clone()),
-                    uplink: Some(chosen.uplink.clone()),
-                    interface: Some(uplink.interface.clone()),
-                    table: Some(uplink.table),
-                    mark: Some(hex(chosen.mark)),
-                    decided_by: Some(self.entry(vm, &decision.decided_by)),
-                    candidates,
-                    ..base
+                Fate::Snat {
+                    sender,
+                    path: PublicPath {
+                        public_address: chosen.public,
+                        pool: chosen.pool.clone(),
+                        uplink: chosen.uplink.clone(),
+                        interface: uplink.interface.clone(),
+                        table: uplink.table,
+                        mark: hex(chosen.mark),
+                    },
+                    decision: traced(decision),
                 }
             }
-            Outcome::Hairpin { receiver, source } => {
-                // The failover chain picks the candidate (and with it the source)
-                // before the hairpin rule clears the uplink bits.
-                let chosen = source.map(|d| d.choose(&is_down));
-                Trace {
-                    action: Action::Hairpin,
-                    receiver: Some(Receiver {
-                        vm: receiver.name.clone(),
-                        private_address: receiver.private,
-                    }),
-                    public_address: chosen.map(|c| c.public),
-                    pool: chosen.map(|c| c.pool.clone()),
-                    // The pool bits pick the source; the uplink bits are cleared so
-                    // the packet is routed to the receiver, not to an uplink.
-                    mark: chosen.map(|c| hex(c.mark & plan::POOL_MARK_MASK)),
-                    decided_by: source.map(|d| self.entry(vm, &d.decided_by)),
-                    candidates: source.map_or_else(Vec::new, |d| trace_candidates(d, &is_down)),
-                    ..base
-                }
-            }
+            // The failover chain picks the candidate (and with it the source)
+            // before the hairpin rule clears the uplink bits.
+            Outcome::Hairpin { receiver, source } => Fate::Hairpin {
+                sender,
+                receiver: Receiver {
+                    vm: receiver.name.clone(),
+                    private_address: receiver.private,
+                },
+                source: source.map(|decision| {
+                    let chosen = decision.choose(&is_down);
+                    HairpinSource {
+                        public_address: chosen.public,
+                        pool: chosen.pool.clone(),
+                        mark: hex(chosen.mark & plan::POOL_MARK_MASK),
+                        decision: traced(decision),
+                    }
+                }),
+            },
+        };
+        Trace {
+            source: vm.private,
+            destination: to,
+            fate,
         }
     }
 
     /// A packet from an address that is no VM's: from outside to a public or a
     /// private address, or from an undeclared address on a LAN.
     fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
-        let base = Trace::new(from, to);
+        let trace = |fate| Trace {
+            source: from,
+            destination: to,
+            fate,
+        };
         let receiver = self
             .plan
             .hosts
@@ -365,19 +532,21 @@ impl<'s> Tracer<'s> {
                 .find(|p| p.address == to)
                 .expect("the DNAT table holds the VMs' public addresses");
             let uplink = attachment(host, &public.uplink);
-            return Ok(Trace {
-                vm: Some(vm.name.clone()),
-                host: Some(host.name.clone()),
-                action: Action::Dnat,
-                private_address: Some(vm.private),
-                public_address: Some(to),
-                pool: Some(public.pool.clone()),
-                uplink: Some(public.uplink.clone()),
-                interface: Some(uplink.interface.clone()),
-                table: Some(uplink.table),
-                mark: Some(hex(uplink.mark)),
-                ..base
-            });
+            return Ok(trace(Fate::Dnat {
+                receiver: VmAt {
+                    vm: vm.name.clone(),
+                    host: host.name.clone(),
+                    private_address: vm.private,
+                },
+                path: PublicPath {
+                    public_address: to,
+                    pool: public.pool.clone(),
+                    uplink: public.uplink.clone(),
+                    interface: uplink.interface.clone(),
+                    table: uplink.table,
+                    mark: hex(uplink.mark),
+                },
+            }));
         }
         if let Some(vm) = self
             .vms()
@@ -392,25 +561,17 @@ impl<'s> Tracer<'s> {
                 .iter()
                 .any(|host| intervals::any_contains(&host.internal, address))
         };
-        let drop = |reason| Trace {
-            action: Action::Drop,
-            reason: Some(reason),
-            ..base.clone()
-        };
         // A private network's address that is no VM's comes from a LAN: between
         // private networks it is forwarded as is, towards an uplink it is dropped.
         if internal(from) {
-            return Ok(if internal(to) {
-                Trace {
-                    action: Action::Internal,
-                    ..base
-                }
+            return Ok(trace(if internal(to) {
+                Fate::Internal { sender: None }
             } else {
-                drop(Reason::SpoofedSource)
-            });
+                Fate::Drop(Dropped::SpoofedSource)
+            }));
         }
         if internal(to) {
-            return Ok(drop(Reason::UnsolicitedInbound));
+            return Ok(trace(Fate::Drop(Dropped::ToPrivate)));
         }
         let Some(pool) = self.model.pool_of(to).map(|id| self.model.pool(id)) else {
             return Err(TraceError::NeitherVmNorPublic {
@@ -429,14 +590,13 @@ impl<'s> Tracer<'s> {
         };
         // A public address no VM of a host has: every host attached to the
         // pool's uplink drops it.
-        Ok(Trace {
-            public_address: Some(to),
-            pool: Some(pool.name.value.clone()),
-            uplink: pool
-                .uplink
-                .map(|id| self.model.uplink(id).name.value.clone()),
-            ..drop(Reason::UnsolicitedInbound)
-        })
+        let uplink = pool
+            .uplink
+            .expect("a checked model's pools name a known uplink (SY0101)");
+        Ok(trace(Fate::Drop(Dropped::Unassigned {
+            pool: pool.name.value.clone(),
+            uplink: self.model.uplink(uplink).name.value.clone(),
+        })))
     }
 
     fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
@@ -475,82 +635,81 @@ fn hex(mark: u32) -> String {
 }
 
 impl Trace {
-    /// A packet nothing has been said about yet: every optional field `None`.
-    fn new(source: Ipv4Addr, destination: Ipv4Addr) -> Trace {
-        Trace {
-            vm: None,
-            host: None,
-            source,
-            destination,
-            action: Action::None,
-            reason: None,
-            private_address: None,
-            public_address: None,
-            pool: None,
-            uplink: None,
-            interface: None,
-            table: None,
-            mark: None,
-            decided_by: None,
-            receiver: None,
-            candidates: Vec::new(),
-        }
+    pub fn action(&self) -> Action {
+        self.fate.action()
     }
 
     /// One JSON object (pretty-printed, with a final newline).
     pub fn to_json(&self) -> String {
         let output = TraceOutput {
             version: TRACE_OUTPUT_VERSION,
-            trace: self,
+            trace: self.fields(),
         };
         let mut json = serde_json::to_string_pretty(&output).expect("a trace serializes");
         json.push('\n');
         json
     }
 
+    /// Every fact under its JSON key.
+    fn fields(&self) -> TraceFields<'_> {
+        let mut fields = TraceFields::new(self);
+        match &self.fate {
+            Fate::Snat {
+                sender,
+                path,
+                decision,
+            } => {
+                fields.vm_at(sender);
+                fields.path(path);
+                fields.decision(decision);
+            }
+            Fate::Dnat { receiver, path } => {
+                fields.vm_at(receiver);
+                fields.path(path);
+            }
+            Fate::Internal { sender } => {
+                if let Some(sender) = sender {
+                    fields.vm_at(sender);
+                }
+            }
+            Fate::Hairpin {
+                sender,
+                receiver,
+                source,
+            } => {
+                fields.vm_at(sender);
+                fields.receiver = Some(receiver);
+                if let Some(source) = source {
+                    fields.public_address = Some(source.public_address);
+                    fields.pool = Some(&source.pool);
+                    fields.mark = Some(&source.mark);
+                    fields.decision(&source.decision);
+                }
+            }
+            Fate::Drop(dropped) => {
+                fields.reason = Some(dropped.reason());
+                if let Dropped::Unassigned { pool, uplink } = dropped {
+                    fields.public_address = Some(self.destination);
+                    fields.pool = Some(pool);
+                    fields.uplink = Some(uplink);
+                }
+            }
+            Fate::Unhandled { sender } => fields.vm_at(sender),
+        }
+        fields
+    }
+
     /// The human-readable answer: a headline, then one aligned line per fact.
     pub fn to_human(&self) -> String {
-        let vm = text(&self.vm);
-        let vm_at = format!(
-            "{vm} ({} on {})",
-            text(&self.private_address),
-            text(&self.host)
-        );
-        let uplink = format!(
-            "{} (interface {}, table {})",
-            text(&self.uplink),
-            text(&self.interface),
-            text(&self.table)
-        );
         let (from, to) = (self.source, self.destination);
-        let (headline, facts) = match self.action {
-            Action::Snat => (
-                format!("{vm_at} → {to}: SNAT to {}", text(&self.public_address)),
-                vec![
-                    (
-                        "public address",
-                        format!("{} (pool {})", text(&self.public_address), text(&self.pool)),
-                    ),
-                    ("uplink", uplink),
-                    (
-                        "mark",
-                        format!("{} (uplink and pool bits)", text(&self.mark)),
-                    ),
-                    (
-                        "decided by",
-                        self.decided_by
-                            .as_ref()
-                            .map_or_else(String::new, Entry::describe),
-                    ),
-                ]
-                .into_iter()
-                .chain(
-                    (!self.candidates.is_empty())
-                        .then(|| ("candidates", self.describe_candidates())),
-                )
-                .collect(),
-            ),
-            Action::Internal if self.vm.is_none() => (
+        let (headline, facts) = match &self.fate {
+            Fate::Snat {
+                sender,
+                path,
+                decision,
+            } => snat_facts(sender, path, decision, to),
+            Fate::Dnat { receiver, path } => dnat_facts(receiver, path, from, to),
+            Fate::Internal { sender: None } => (
                 format!("{from} → {to}: internal"),
                 vec![(
                     "effect",
@@ -560,115 +719,31 @@ impl Trace {
                     ),
                 )],
             ),
-            Action::Internal => (
-                format!("{vm_at} → {to}: internal"),
+            Fate::Internal {
+                sender: Some(sender),
+            } => (
+                format!("{sender} → {to}: internal"),
                 vec![(
                     "effect",
                     format!("{to} is in an internal network: not marked, not NATed"),
                 )],
             ),
-            Action::Hairpin => {
-                let receiver = self.receiver.as_ref().map_or_else(String::new, |r| {
-                    format!("{} ({} on {})", r.vm, r.private_address, text(&self.host))
-                });
-                let (from_text, source) = match (&self.public_address, &self.decided_by) {
-                    (Some(public), Some(entry)) => (
-                        public.to_string(),
-                        vec![
-                            (
-                                "source",
-                                format!(
-                                    "{public} (pool {}): what the receiver sees from {vm} on the \
-                                     Internet",
-                                    text(&self.pool)
-                                ),
-                            ),
-                            ("mark", format!("{} (pool bits only)", text(&self.mark))),
-                            ("decided by", entry.describe()),
-                        ],
-                    ),
-                    _ => (
-                        "the host's LAN address".to_owned(),
-                        vec![(
-                            "source",
-                            format!(
-                                "the host's address on the LAN interface: {vm} has no egress \
-                                 decision for {to}"
-                            ),
-                        )],
-                    ),
-                };
-                let mut facts = vec![(
-                    "receiver",
-                    format!("{receiver}: DNATed, delivered without leaving the host"),
-                )];
-                facts.extend(source);
-                if !self.candidates.is_empty() {
-                    facts.push(("candidates", self.describe_candidates()));
-                }
-                let receiver_name = self.receiver.as_ref().map_or("-", |r| r.vm.as_str());
-                (
-                    format!("{vm_at} → {to}: hairpin to {receiver_name}, from {from_text}"),
-                    facts,
-                )
-            }
-            Action::Drop => {
-                let effect = match (self.reason, &self.pool) {
-                    (Some(Reason::SpoofedSource), _) => format!(
-                        "{from} is in an internal network but is no VM's address: a host \
-                         drops it before it leaves by an uplink"
-                    ),
-                    (_, Some(pool)) => format!(
-                        "{to} is in pool {pool} (uplink {}) but no VM has it: hosts attached \
-                         to that uplink drop it",
-                        text(&self.uplink)
-                    ),
-                    _ => format!(
-                        "{to} is a private address: from an uplink, a host forwards only what \
-                         it DNATed to a VM and replies to the VMs' connections"
-                    ),
-                };
-                let reason = self.reason.map_or("-", Reason::counter);
-                (
-                    format!("{from} → {to}: drop ({})", reason.replace('_', " ")),
-                    vec![
-                        ("effect", effect),
-                        (
-                            "counter",
-                            format!("{reason} (nft list counters table inet switchyard)"),
-                        ),
-                    ],
-                )
-            }
-            Action::None => (
-                format!("{vm_at} → {to}: not handled"),
+            Fate::Hairpin {
+                sender,
+                receiver,
+                source,
+            } => hairpin_facts(sender, receiver, source.as_ref(), to),
+            Fate::Drop(dropped) => drop_facts(dropped, from, to),
+            Fate::Unhandled { sender } => (
+                format!("{sender} → {to}: not handled"),
                 vec![(
                     "effect",
                     format!(
-                        "no egress entry contains {to} and {vm} has no default: not marked, \
-                         not NATed (left to the host's main routing table)"
+                        "no egress entry contains {to} and {} has no default: not marked, \
+                         not NATed (left to the host's main routing table)",
+                        sender.vm
                     ),
                 )],
-            ),
-            Action::Dnat => (
-                format!("{from} → {to}: DNAT to {vm_at}"),
-                vec![
-                    (
-                        "public address",
-                        format!("{to} (pool {})", text(&self.pool)),
-                    ),
-                    (
-                        "replies",
-                        format!("leave by uplink {uplink}, whatever {vm}'s egress preferences say"),
-                    ),
-                    (
-                        "reply mark",
-                        format!(
-                            "{} (uplink bits, restored from the connection's conntrack mark)",
-                            text(&self.mark)
-                        ),
-                    ),
-                ],
             ),
         };
         let mut out = headline;
@@ -680,23 +755,159 @@ impl Trace {
     }
 }
 
-/// A field the action always sets, as text.
-fn text<T: std::fmt::Display>(value: &Option<T>) -> String {
-    value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
+/// A headline and its facts, label first.
+type Described = (String, Vec<(&'static str, String)>);
+
+fn snat_facts(
+    sender: &VmAt,
+    path: &PublicPath,
+    decision: &TracedDecision,
+    to: Ipv4Addr,
+) -> Described {
+    let mut facts = vec![
+        (
+            "public address",
+            format!("{} (pool {})", path.public_address, path.pool),
+        ),
+        ("uplink", path.describe_uplink()),
+        ("mark", format!("{} (uplink and pool bits)", path.mark)),
+    ];
+    facts.extend(decision.describe());
+    (
+        format!("{sender} → {to}: SNAT to {}", path.public_address),
+        facts,
+    )
 }
 
-impl Trace {
+fn dnat_facts(receiver: &VmAt, path: &PublicPath, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+    (
+        format!("{from} → {to}: DNAT to {receiver}"),
+        vec![
+            ("public address", format!("{to} (pool {})", path.pool)),
+            (
+                "replies",
+                format!(
+                    "leave by uplink {}, whatever {}'s egress preferences say",
+                    path.describe_uplink(),
+                    receiver.vm
+                ),
+            ),
+            (
+                "reply mark",
+                format!(
+                    "{} (uplink bits, restored from the connection's conntrack mark)",
+                    path.mark
+                ),
+            ),
+        ],
+    )
+}
+
+fn hairpin_facts(
+    sender: &VmAt,
+    receiver: &Receiver,
+    source: Option<&HairpinSource>,
+    to: Ipv4Addr,
+) -> Described {
+    let mut facts = vec![(
+        "receiver",
+        format!(
+            "{} ({} on {}): DNATed, delivered without leaving the host",
+            receiver.vm, receiver.private_address, sender.host
+        ),
+    )];
+    let from = match source {
+        Some(source) => {
+            facts.push((
+                "source",
+                format!(
+                    "{} (pool {}): what the receiver sees from {} on the Internet",
+                    source.public_address, source.pool, sender.vm
+                ),
+            ));
+            facts.push(("mark", format!("{} (pool bits only)", source.mark)));
+            facts.extend(source.decision.describe());
+            source.public_address.to_string()
+        }
+        None => {
+            facts.push((
+                "source",
+                format!(
+                    "the host's address on the LAN interface: {} has no egress decision for {to}",
+                    sender.vm
+                ),
+            ));
+            "the host's LAN address".to_owned()
+        }
+    };
+    (
+        format!("{sender} → {to}: hairpin to {}, from {from}", receiver.vm),
+        facts,
+    )
+}
+
+fn drop_facts(dropped: &Dropped, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+    let effect = match dropped {
+        Dropped::SpoofedSource => format!(
+            "{from} is in an internal network but is no VM's address: a host drops it before \
+             it leaves by an uplink"
+        ),
+        Dropped::Unassigned { pool, uplink } => format!(
+            "{to} is in pool {pool} (uplink {uplink}) but no VM has it: hosts attached to that \
+             uplink drop it"
+        ),
+        Dropped::ToPrivate => format!(
+            "{to} is a private address: from an uplink, a host forwards only what it DNATed to \
+             a VM and replies to the VMs' connections"
+        ),
+    };
+    let reason = dropped.reason().counter();
+    (
+        format!("{from} → {to}: drop ({})", reason.replace('_', " ")),
+        vec![
+            ("effect", effect),
+            (
+                "counter",
+                format!("{reason} (nft list counters table inet switchyard)"),
+            ),
+        ],
+    )
+}
+
+/// `web-1 (10.0.0.5 on net1)`.
+impl std::fmt::Display for VmAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} on {})", self.vm, self.private_address, self.host)
+    }
+}
+
+impl PublicPath {
+    /// `isp-a (interface eth1, table 101)`.
+    fn describe_uplink(&self) -> String {
+        format!(
+            "{} (interface {}, table {})",
+            self.uplink, self.interface, self.table
+        )
+    }
+}
+
+impl TracedDecision {
+    /// The `decided by` fact, then the candidates when there are several:
     /// `pool-b (isp-b, down), pool-a (isp-a)`.
-    fn describe_candidates(&self) -> String {
-        let candidates: Vec<String> = self
-            .candidates
-            .iter()
-            .map(|c| {
-                let down = if c.down { ", down" } else { "" };
-                format!("{} ({}{down})", c.pool, c.uplink)
-            })
-            .collect();
-        candidates.join(", ")
+    fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut facts = vec![("decided by", self.decided_by.describe())];
+        if !self.candidates.is_empty() {
+            let candidates: Vec<String> = self
+                .candidates
+                .iter()
+                .map(|c| {
+                    let down = if c.down { ", down" } else { "" };
+                    format!("{} ({}{down})", c.pool, c.uplink)
+                })
+                .collect();
+            facts.push(("candidates", candidates.join(", ")));
+        }
+        facts
     }
 }
 

@@ -276,6 +276,28 @@ fn build_refuses_an_earlier_build_with_one_foreign_file() {
 }
 
 #[test]
+fn build_refuses_a_directory_whose_manifest_is_not_a_switchyard_manifest() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    let manifest = out.join("manifest.json");
+    let written = std::fs::read_to_string(&manifest).expect("manifest");
+    let foreign = [
+        "{}".to_owned(),
+        written.replacen("\"switchyard ", "\"other-tool ", 1),
+    ];
+    for text in foreign {
+        std::fs::write(&manifest, &text).expect("write");
+        assert_refused(
+            work.path(),
+            TWO_ISPS,
+            &out,
+            "its manifest.json is not a switchyard build manifest",
+        );
+    }
+}
+
+#[test]
 fn build_refuses_a_symlink_inside_an_earlier_build() {
     let work = tempfile::tempdir().expect("temporary directory");
     let elsewhere = work.path().join("elsewhere");

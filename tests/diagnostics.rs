@@ -232,9 +232,11 @@ egress = [
     let trace = tracer
         .trace("web-2", "100.64.1.1".parse().unwrap(), &[])
         .expect("traced");
-    let decided_by = trace.decided_by.expect("decided by an entry");
+    let switchyard::trace::Fate::Snat { decision, .. } = trace.fate else {
+        panic!("web-2 → 100.64.1.1 is SNATed: {trace:?}");
+    };
     assert_eq!(
-        decided_by.prefix.as_deref(),
+        decision.decided_by.prefix.as_deref(),
         Some("100.64.0.0/15"),
         "the /15 wins for web-2"
     );

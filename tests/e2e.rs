@@ -53,7 +53,7 @@ use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Observations, Rig};
 use switchyard::diagnostic::Source;
 use switchyard::plan::HostPlan;
-use switchyard::trace::{Action, Reason, Tracer};
+use switchyard::trace::{self, Action, Reason, Tracer};
 
 const TOPOLOGY: &str = "tests/e2e/topology.toml";
 
@@ -290,12 +290,12 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
     let inbound = tracer
         .trace(&candidates[0].to_string(), public, &[])
         .expect("traces");
-    let Some(vm) = inbound.vm.filter(|_| inbound.action == Action::Dnat) else {
+    let trace::Fate::Dnat { receiver, path } = inbound.fate else {
         return (candidates[0], false);
     };
     let conflicting = candidates.iter().copied().find(|&source| {
-        let out = tracer.trace(&vm, source, &[]).expect("traces");
-        out.action == Action::Snat && out.uplink != inbound.uplink
+        let out = tracer.trace(&receiver.vm, source, &[]).expect("traces");
+        matches!(out.fate, trace::Fate::Snat { path: out, .. } if out.uplink != path.uplink)
     });
     conflicting.map_or((candidates[0], false), |source| (source, true))
 }
@@ -695,7 +695,11 @@ fn ping(ns: &common::Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> bool {
 /// What trace says about a packet from an address that is no VM's.
 fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
     let trace = tracer.trace(from, ip(to), &[]).expect("traces");
-    (trace.action, trace.reason)
+    let reason = match &trace.fate {
+        trace::Fate::Drop(dropped) => Some(dropped.reason()),
+        _ => None,
+    };
+    (trace.action(), reason)
 }
 
 /// docs/semantics.md §8 with real packets, on a host deployed as README says (a

@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 
 use switchyard::diagnostic::Source;
+use switchyard::trace::Fate;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -130,7 +131,10 @@ fn trace_output_follows_its_schema() {
             &["isp-a".to_owned()],
         )
         .expect("traced");
-    assert!(!trace.candidates.is_empty());
+    assert!(
+        matches!(&trace.fate, Fate::Snat { decision, .. } if !decision.candidates.is_empty()),
+        "{trace:?}"
+    );
     assert_valid(&validator, &trace.to_json(), "failover web-1 → 9.9.9.9");
 }
 

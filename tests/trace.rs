@@ -12,7 +12,7 @@ use std::process::Output;
 
 use common::{describe, failed, switchyard};
 use switchyard::diagnostic::Source;
-use switchyard::trace::{Action, TraceError, Tracer};
+use switchyard::trace::{Fate, TraceError, Tracer};
 
 /// (example, --from, --to, snapshot name, what must happen: the action, the
 /// public address, and for an SNAT the entry that decided it).
@@ -391,9 +391,14 @@ fn a_private_address_on_two_hosts_is_ambiguous() {
         ("web-2", "net2", "198.51.100.8"),
     ] {
         let trace = tracer.trace(vm, "9.9.9.9".parse().unwrap(), &[]).unwrap();
-        assert_eq!(trace.action, Action::Snat);
-        assert_eq!(trace.host.as_deref(), Some(host));
-        assert_eq!(trace.public_address, Some(public.parse().unwrap()));
+        let Fate::Snat { sender, path, .. } = trace.fate else {
+            panic!("{vm} → 9.9.9.9 is SNATed: {trace:?}");
+        };
+        assert_eq!(sender.host, host);
+        assert_eq!(
+            path.public_address,
+            public.parse::<std::net::Ipv4Addr>().unwrap()
+        );
     }
 }
 

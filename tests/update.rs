@@ -317,4 +317,11 @@ fn since_refuses_what_is_not_an_intact_switchyard_build() {
     text.push_str("add element inet switchyard dnat_addresses { 192.0.2.1 : 10.10.0.12 }\n");
     std::fs::write(&script, text).expect("write");
     assert_since_refused(&edited, "differs from the manifest's SHA-256");
+
+    // The shape of a manifest, written by another program.
+    let manifest = edited.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    let other = text.replacen("\"switchyard ", "\"other-tool ", 1);
+    std::fs::write(&manifest, other).expect("write");
+    assert_since_refused(&edited, "its generator is `other-tool");
 }

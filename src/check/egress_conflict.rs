@@ -19,8 +19,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
-    let mut seen: HashMap<_, &Egress> = HashMap::new();
+fn check_scope<V: PartialEq>(entries: &[Egress<V>], scope: &str, out: &mut Diagnostics) {
+    let mut seen: HashMap<_, &Egress<V>> = HashMap::new();
     for entry in entries {
         match seen.get(&entry.to.value) {
             Some(first) if !same_vias(first, entry) => out.push(
@@ -42,9 +42,9 @@ fn check_scope(entries: &[Egress], scope: &str, out: &mut Diagnostics) {
 }
 
 /// The same pools or addresses in the same order.
-fn same_vias(a: &Egress, b: &Egress) -> bool {
+fn same_vias<V: PartialEq>(a: &Egress<V>, b: &Egress<V>) -> bool {
     a.via
         .iter()
-        .map(|v| v.value)
-        .eq(b.via.iter().map(|v| v.value))
+        .map(|v| &v.value)
+        .eq(b.via.iter().map(|v| &v.value))
 }

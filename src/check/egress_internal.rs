@@ -42,8 +42,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-fn check_entry(
-    entry: &Egress,
+fn check_entry<V>(
+    entry: &Egress<V>,
     networks: &PrefixIndex<Spanned<Ipv4Net>>,
     vms: &PrefixIndex<Vm>,
     out: &mut Diagnostics,

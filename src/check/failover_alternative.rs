@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Model, Spanned, UplinkId, Via, Vm};
+use crate::model::{Egress, Model, Spanned, UplinkId, Via, Vm};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     if model.failover.is_none() {
@@ -23,15 +23,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         }
         // One warning per VM, at its first such decision: a project-wide entry
         // would otherwise repeat it for every entry.
-        if let Some((span, uplink)) = decisions(model, vm).find_map(|(vias, span)| {
-            let uplinks: BTreeSet<UplinkId> = model
-                .candidates(vm, vias)
-                .filter_map(|pool| model.pool(pool).uplink)
-                .collect();
-            match uplinks.iter().collect::<Vec<_>>()[..] {
-                [only] => Some((span, *only)),
-                _ => None,
-            }
+        if let Some((span, uplink)) = decisions(model, vm).find_map(|(uplinks, span)| match uplinks
+            .iter()
+            .collect::<Vec<_>>()[..]
+        {
+            [only] => Some((span, *only)),
+            _ => None,
         }) {
             let others: Vec<String> = owned
                 .iter()
@@ -60,22 +57,51 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-/// Every decision the VM can make, as the `via`s of its entry (none for the
-/// default) and where it is written: the default, its own entries, and the
-/// project's entries that apply to it.
+/// Every decision the VM can make, as the uplinks of its candidates and where
+/// it is written: the default, its own entries, and the project's entries that
+/// apply to it.
 fn decisions<'m>(
     model: &'m Model,
     vm: &'m Vm,
-) -> impl Iterator<Item = (&'m [Spanned<Via>], Span)> + 'm {
+) -> impl Iterator<Item = (BTreeSet<UplinkId>, Span)> + 'm {
     let project = model.project(vm.project);
     let default_span = vm
         .default
         .first()
         .map(|d| d.span.clone())
         .or_else(|| project.default.first().map(|d| d.span.clone()));
-    let default = default_span.map(|span| (&[][..], span));
-    let entries = (vm.egress.iter().chain(&project.egress))
+    let default = default_span.map(|span| (candidate_uplinks::<Via>(model, vm, &[]), span));
+    default
+        .into_iter()
+        .chain(entry_decisions(model, vm, &vm.egress))
+        .chain(entry_decisions(model, vm, &project.egress))
+}
+
+/// The decisions of those of `entries` that apply to the VM.
+fn entry_decisions<'m, V: Copy + Into<Via>>(
+    model: &'m Model,
+    vm: &'m Vm,
+    entries: &'m [Egress<V>],
+) -> impl Iterator<Item = (BTreeSet<UplinkId>, Span)> + 'm {
+    entries
+        .iter()
         .filter(|entry| model.applies(vm, &entry.via))
-        .map(|entry| (&entry.via[..], entry.to.span.clone()));
-    default.into_iter().chain(entries)
+        .map(|entry| {
+            (
+                candidate_uplinks(model, vm, &entry.via),
+                entry.to.span.clone(),
+            )
+        })
+}
+
+/// The uplinks of a decision's candidates (an entry's, or none for the default).
+fn candidate_uplinks<V: Copy + Into<Via>>(
+    model: &Model,
+    vm: &Vm,
+    vias: &[Spanned<V>],
+) -> BTreeSet<UplinkId> {
+    model
+        .candidates(vm, vias)
+        .filter_map(|pool| model.pool(pool).uplink)
+        .collect()
 }

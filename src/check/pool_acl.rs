@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Model, PoolId, Via};
+use crate::model::{Model, PoolId};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
@@ -28,10 +28,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 .egress
                 .iter()
                 .flat_map(|e| &e.via)
-                .filter_map(|via| match via.value {
-                    Via::Pool(pool) => Some((pool, via.span.clone(), "egress via")),
-                    Via::Address(_) => None,
-                }),
+                .map(|pool| (pool.value, pool.span.clone(), "egress via")),
         );
         uses.extend(
             project

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Egress, Model, PoolId, Via};
+use crate::model::{Egress, Model, PoolId};
 use crate::plan::Plan;
 
 pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
@@ -24,10 +24,7 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
     for (project, pools) in model.projects.iter().zip(&pools_of_vms) {
         for entry in &project.egress {
             // With a `via` list, when any of its pools applies (docs/semantics.md §10).
-            let applies = entry
-                .via
-                .iter()
-                .any(|via| matches!(via.value, Via::Pool(pool) if pools.contains(&pool)));
+            let applies = entry.via.iter().any(|pool| pools.contains(&pool.value));
             if applies && !winning.contains(&entry.to.span) {
                 report(entry, &format!("project `{}`", project.name.value), out);
             }
@@ -40,7 +37,7 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
     }
 }
 
-fn report(entry: &Egress, scope: &str, out: &mut Diagnostics) {
+fn report<V>(entry: &Egress<V>, scope: &str, out: &mut Diagnostics) {
     out.push(
         Diagnostic::new(
             Code::ShadowedEgress,

@@ -3,19 +3,9 @@
 //! about, except for VMs without public addresses (internal-only by design).
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Model, Spanned, Via, Vm};
+use crate::model::{Model, PoolId, Spanned, Via, Vm};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    // Each project's default as `via`s, like its entries' (once, not per VM).
-    let project_defaults: Vec<Vec<Spanned<Via>>> = model
-        .projects
-        .iter()
-        .map(|project| {
-            (project.default.iter())
-                .map(|d| Spanned::new(Via::Pool(d.value), d.span.clone()))
-                .collect()
-        })
-        .collect();
     for vm in &model.vms {
         for via in vm
             .default
@@ -32,9 +22,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let project = model.project(vm.project);
         // A list applies when any of its pools does: the others are fallbacks
         // the VM lacks, which failover skips.
-        let default = &project_defaults[vm.project.0];
         let project_vias =
-            std::iter::once(&default[..]).chain(project.egress.iter().map(|e| &e.via[..]));
+            std::iter::once(&project.default[..]).chain(project.egress.iter().map(|e| &e.via[..]));
         for vias in project_vias {
             if let [first, ..] = vias
                 && !model.applies(vm, vias)
@@ -93,13 +82,10 @@ fn owned(vm: &Vm) -> String {
 }
 
 /// `pool `a`` or `pools `a`, `b``, for a message.
-fn pools(model: &Model, vias: &[Spanned<Via>]) -> String {
+fn pools(model: &Model, vias: &[Spanned<PoolId>]) -> String {
     let names: Vec<String> = vias
         .iter()
-        .filter_map(|via| match via.value {
-            Via::Pool(pool) => Some(format!("`{}`", model.pool(pool).name.value)),
-            Via::Address(_) => None,
-        })
+        .map(|pool| format!("`{}`", model.pool(pool.value).name.value))
         .collect();
     match names.as_slice() {
         [one] => format!("pool {one}"),

@@ -134,7 +134,8 @@ pub struct Project {
     pub quota: Vec<(Spanned<PoolId>, Spanned<u32>)>,
     /// In order of preference; empty when there is none.
     pub default: Vec<Spanned<PoolId>>,
-    pub egress: Vec<Egress>,
+    /// A project owns addresses, not any one VM's address: its entries name pools.
+    pub egress: Vec<Egress<PoolId>>,
     pub description: Option<String>,
 }
 
@@ -147,7 +148,7 @@ pub struct Vm {
     pub public: Vec<Spanned<Ipv4Addr>>,
     /// In order of preference; empty when there is none.
     pub default: Vec<Spanned<Via>>,
-    pub egress: Vec<Egress>,
+    pub egress: Vec<Egress<Via>>,
     /// The MAC the VM's address is bound to, if it declares one.
     pub mac: Option<Spanned<Mac>>,
     pub description: Option<String>,
@@ -195,17 +196,26 @@ impl std::fmt::Display for Mac {
 }
 
 /// One destination of an egress entry; a `to` list becomes one `Egress` per prefix.
+/// `V` is what its `via` may name: a pool for a project ([`PoolId`]), a pool or
+/// one of the VM's addresses for a VM ([`Via`]).
 #[derive(Debug, Clone)]
-pub struct Egress {
+pub struct Egress<V> {
     pub to: Spanned<Ipv4Net>,
     /// In order of preference; never empty.
-    pub via: Vec<Spanned<Via>>,
+    pub via: Vec<Spanned<V>>,
 }
 
+/// What a VM's `via` or `default` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Via {
     Address(Ipv4Addr),
     Pool(PoolId),
+}
+
+impl From<PoolId> for Via {
+    fn from(pool: PoolId) -> Via {
+        Via::Pool(pool)
+    }
 }
 
 impl Model {
@@ -274,9 +284,9 @@ impl Model {
     /// Whether an egress entry (or default) with these `via`s applies to `vm`:
     /// at least one names a pool the VM has an address in. A project-wide one
     /// that does not is skipped for the VM (warning SY0904).
-    pub fn applies(&self, vm: &Vm, vias: &[Spanned<Via>]) -> bool {
+    pub fn applies<V: Copy + Into<Via>>(&self, vm: &Vm, vias: &[Spanned<V>]) -> bool {
         vias.iter()
-            .any(|via| self.via_pool(vm, via.value).is_some())
+            .any(|via| self.via_pool(vm, via.value.into()).is_some())
     }
 
     /// The candidates of a decision (docs/semantics.md §10), best first: the
@@ -284,13 +294,14 @@ impl Model {
     /// VM's default, then of its project's, restricted to pools in which the VM
     /// has an address, each pool once. Lazy and allocation-free: the planner
     /// asks it for every decision of every VM, and often only for the first.
-    pub fn candidates<'m>(
+    pub fn candidates<'m, V: Copy + Into<Via>>(
         &'m self,
         vm: &'m Vm,
-        entry: &'m [Spanned<Via>],
+        entry: &'m [Spanned<V>],
     ) -> impl Iterator<Item = PoolId> + 'm {
         let project = self.project(vm.project);
-        let vias = entry.iter().chain(&vm.default).map(|via| via.value);
+        let vias = entry.iter().map(|via| via.value.into());
+        let vias = vias.chain(vm.default.iter().map(|via| via.value));
         let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
         let pools = vias.filter_map(move |via| self.via_pool(vm, via));
         // Lists are a few elements long: looking back costs less than a set.

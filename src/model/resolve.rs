@@ -431,13 +431,7 @@ impl Resolver<'_> {
             .default
             .as_ref()
             .map(|d| self.vias(d, Resolver::project_via))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|via| match via.value {
-                Via::Pool(pool) => Some(Spanned::new(pool, via.span)),
-                Via::Address(_) => None,
-            })
-            .collect();
+            .unwrap_or_default();
         let egress = self.egress(&project.egress, Resolver::project_via);
         Project {
             name: spanned(name.get().clone(), name),
@@ -517,7 +511,7 @@ impl Resolver<'_> {
 
     /// A project's `via`/`default`: only pools, since project addresses are not
     /// tied to a VM.
-    fn project_via(&mut self, text: &Sp<String>) -> Option<Spanned<Via>> {
+    fn project_via(&mut self, text: &Sp<String>) -> Option<Spanned<PoolId>> {
         if looks_like_address(text.get()) {
             self.diagnostics.push(
                 Diagnostic::new(
@@ -534,14 +528,14 @@ impl Resolver<'_> {
             return None;
         }
         self.reference(Kind::Pool, text)
-            .map(|p| spanned(Via::Pool(PoolId(p)), text))
+            .map(|p| spanned(PoolId(p), text))
     }
 
-    fn egress(
+    fn egress<V: Clone>(
         &mut self,
         entries: &[Sp<raw::Egress>],
-        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<Via>>,
-    ) -> Vec<Egress> {
+        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<V>>,
+    ) -> Vec<Egress<V>> {
         let mut resolved = Vec::new();
         for entry in entries {
             let vias = self.vias(&entry.via, via);
@@ -562,11 +556,11 @@ impl Resolver<'_> {
     /// A `via`/`default` value or list, each element resolved with `via`. Empty
     /// when the list is empty or any element cannot be resolved (reported): the
     /// entry is then left out whole, so no half-understood list decides anything.
-    fn vias(
+    fn vias<V>(
         &mut self,
         value: &Sp<raw::Vias>,
-        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<Via>>,
-    ) -> Vec<Spanned<Via>> {
+        via: fn(&mut Self, &Sp<String>) -> Option<Spanned<V>>,
+    ) -> Vec<Spanned<V>> {
         let items = value.items();
         if items.is_empty() {
             self.diagnostics.push(
@@ -580,8 +574,7 @@ impl Resolver<'_> {
             );
             return Vec::new();
         }
-        let resolved: Vec<Option<Spanned<Via>>> =
-            items.iter().map(|item| via(self, item)).collect();
+        let resolved: Vec<Option<Spanned<V>>> = items.iter().map(|item| via(self, item)).collect();
         resolved
             .into_iter()
             .collect::<Option<_>>()

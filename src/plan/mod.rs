@@ -444,7 +444,7 @@ fn default_decision(model: &Model, vm: &Vm, project: &Project) -> Option<Decisio
         (None, Some(projects)) => (Scope::Project, projects.span.clone()),
         (None, None) => return None,
     };
-    decision(
+    decision::<Via>(
         model,
         vm,
         &[],
@@ -465,38 +465,47 @@ fn flatten(
     project: &Project,
     internal: &[Range],
 ) -> Vec<(Range, Decision)> {
-    let mut entries: Vec<(Scope, &Egress)> =
-        project.egress.iter().map(|e| (Scope::Project, e)).collect();
-    entries.extend(vm.egress.iter().map(|e| (Scope::Vm, e)));
+    let mut entries: Vec<_> = entry_decisions(model, vm, Scope::Project, &project.egress)
+        .chain(entry_decisions(model, vm, Scope::Vm, &vm.egress))
+        .collect();
     // Stable: equal entries keep file order.
-    entries.sort_by_key(|(scope, entry)| (entry.to.prefix_len(), *scope));
+    entries.sort_by_key(|(scope, to, _)| (to.prefix_len(), *scope));
     let mut painting = Painting::new();
-    for (scope, entry) in entries {
+    for (_, to, decision) in entries {
+        painting.paint(Range::of(to), decision);
+    }
+    painting.cut(internal);
+    painting.into_ranges()
+}
+
+/// Those of `entries` (of one scope) that apply to the VM, with their decisions.
+/// A project entry none of whose pools the VM has an address in does not apply
+/// to it (warning SY0904): whatever is under it shows through.
+fn entry_decisions<'m, V: Copy + Into<Via>>(
+    model: &'m Model,
+    vm: &'m Vm,
+    scope: Scope,
+    entries: &'m [Egress<V>],
+) -> impl Iterator<Item = (Scope, &'m Spanned<Ipv4Net>, Decision)> + 'm {
+    let applying = entries.iter().filter(|entry| model.applies(vm, &entry.via));
+    applying.filter_map(move |entry| {
         let by = DecidedBy {
             scope,
             prefix: Some(entry.to.value),
             span: entry.to.span.clone(),
         };
-        // A project entry none of whose pools the VM has an address in does not
-        // apply to it (warning SY0904): whatever is under it shows through.
-        if model.applies(vm, &entry.via)
-            && let Some(decision) = decision(model, vm, &entry.via, by)
-        {
-            painting.paint(Range::of(&entry.to), decision);
-        }
-    }
-    painting.cut(internal);
-    painting.into_ranges()
+        Some((scope, &entry.to, decision(model, vm, &entry.via, by)?))
+    })
 }
 
 /// The decision of an entry with these `via`s (none for a default); `None` when
 /// the VM has no address in any candidate pool. Without `[failover]` no uplink
 /// is ever down, so only the first candidate is kept: a topology without it
 /// plans (and costs) exactly what it did before lists existed.
-fn decision(
+fn decision<V: Copy + Into<Via>>(
     model: &Model,
     vm: &Vm,
-    via: &[Spanned<Via>],
+    via: &[Spanned<V>],
     decided_by: DecidedBy,
 ) -> Option<Decision> {
     let kept = if model.failover.is_some() {

@@ -330,6 +330,18 @@ pub struct ManifestFile {
     pub sha256: String,
 }
 
+/// What every manifest's `generator` starts with, whatever switchyard's version.
+const GENERATOR: &str = "switchyard ";
+
+/// Why a file is not a switchyard build's `manifest.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAManifest {
+    #[error("{0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("its generator is `{0}`, not switchyard")]
+    OtherGenerator(String),
+}
+
 impl Manifest {
     /// The text of `manifest.json`.
     pub fn to_json(&self) -> String {
@@ -338,9 +350,19 @@ impl Manifest {
         json
     }
 
+    /// Reads an earlier build's `manifest.json`: the one reader of it, for
+    /// `build -o`'s guard, `build --since` and `verify`.
+    pub fn from_json(json: &[u8]) -> Result<Manifest, NotAManifest> {
+        let manifest: Manifest = serde_json::from_slice(json)?;
+        if !manifest.generator.starts_with(GENERATOR) {
+            return Err(NotAManifest::OtherGenerator(manifest.generator));
+        }
+        Ok(manifest)
+    }
+
     pub fn new(artifacts: &[Artifact], source: &SourceId) -> Self {
         Manifest {
-            generator: format!("switchyard {}", env!("CARGO_PKG_VERSION")),
+            generator: format!("{GENERATOR}{}", env!("CARGO_PKG_VERSION")),
             source: source.file_name.clone(),
             source_sha256: source.sha256.clone(),
             // Hashing ~44 MB at 100k VMs: one artifact per core.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use switchyard::plan::HostPlan;
-use switchyard::trace::{Action, Tracer};
+use switchyard::trace::{self, Tracer};
 
 use super::rig::{Observations, Record};
 
@@ -120,27 +120,29 @@ pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe, down: &[String])
         Probe::In { from, to } => tracer.trace(&from.to_string(), *to, down),
     }
     .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
-    let fate = match trace.action {
-        Action::Snat => Fate::Left {
-            uplink: trace.uplink.expect("SNAT has an uplink"),
-            source: trace.public_address.expect("SNAT has an address"),
+    let fate = match trace.fate {
+        trace::Fate::Snat { path, .. } => Fate::Left {
+            uplink: path.uplink,
+            source: path.public_address,
         },
-        Action::Internal => Fate::Internal {
+        trace::Fate::Internal { .. } => Fate::Internal {
             vm: vm_at(host, trace.destination)
                 .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs"))
                 .to_owned(),
             source: trace.source,
         },
-        Action::Dnat => Fate::Dnat {
-            vm: trace.vm.expect("DNAT has a VM"),
-            reply_uplink: trace.uplink.expect("DNAT has an uplink"),
+        trace::Fate::Dnat { receiver, path } => Fate::Dnat {
+            vm: receiver.vm,
+            reply_uplink: path.uplink,
             reply_source: trace.destination,
         },
-        Action::Hairpin => Fate::Hairpin {
-            vm: trace.receiver.expect("a hairpin has a receiver").vm,
-            source: trace.public_address,
+        trace::Fate::Hairpin {
+            receiver, source, ..
+        } => Fate::Hairpin {
+            vm: receiver.vm,
+            source: source.map(|source| source.public_address),
         },
-        Action::Drop | Action::None => Fate::Nothing,
+        trace::Fate::Drop(_) | trace::Fate::Unhandled { .. } => Fate::Nothing,
     };
     let answered = fate != Fate::Nothing;
     Result { fate, answered }
