@@ -281,6 +281,62 @@ fn since_writes_an_update_for_every_host_and_lists_it() {
     assert_eq!(updates, ["net2/switchyard.update.nft"]);
 }
 
+/// The build id in set `build` of a rendered nft script (the line after its
+/// `set build {` declaration's `elements = {`).
+fn build_id(script: &str) -> &str {
+    let (_, declaration) = script.split_once("set build {").expect("set build");
+    let (_, elements) = declaration.split_once("elements = {").expect("its element");
+    let element = elements
+        .trim_start()
+        .split_once(',')
+        .expect("one element")
+        .0;
+    element.trim_matches('"')
+}
+
+/// The manifest says which build each update applies over, so a deployment can
+/// compare it with the build id the host's table carries; no other file says it.
+#[test]
+fn the_manifest_names_the_build_each_update_applies_over() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    common::build(&repo_path(TOPOLOGY), &old, None);
+    let topology = dir.path().join("multi-host.toml");
+    std::fs::write(&topology, added_public_address().text).expect("write topology");
+    run_ok(
+        switchyard()
+            .arg("build")
+            .arg(&topology)
+            .arg("-o")
+            .arg(&new)
+            .arg("--since")
+            .arg(&old),
+    );
+    let text = std::fs::read_to_string(new.join("manifest.json")).expect("manifest.json");
+    let listed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut updates = 0;
+    for file in listed["files"].as_array().expect("files") {
+        let path = file["path"].as_str().expect("a path");
+        let applies_over = &file["applies_over_build"];
+        match path.strip_suffix("/switchyard.update.nft") {
+            Some(host) => {
+                updates += 1;
+                let script = std::fs::read_to_string(old.join(host).join("switchyard.nft"))
+                    .expect("OLD's script");
+                assert_eq!(applies_over, build_id(&script), "{path}");
+                if host == HOST {
+                    // The one host whose table the change touches: a new id.
+                    let new_script = std::fs::read_to_string(new.join(HOST).join("switchyard.nft"))
+                        .expect("NEW's script");
+                    assert_ne!(applies_over, build_id(&new_script));
+                }
+            }
+            None => assert!(applies_over.is_null(), "{path}: {file}"),
+        }
+    }
+    assert_eq!(updates, 3, "{text}");
+}
+
 /// `build --since OLD` where OLD is `old`: exit 2, the output not written.
 fn assert_since_refused(old: &Path, message: &str) {
     let out = old.parent().expect("parent").join("refused-out");
