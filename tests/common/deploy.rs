@@ -17,6 +17,7 @@ use super::{Netns, example_source, run_ok, switchyard};
 pub const TOPOLOGY: &str = "examples/multi-host.toml";
 pub const HOST: &str = "net2";
 
+/// `TOPOLOGY` as read, for tests that change it.
 pub fn example() -> Source {
     example_source(Path::new(TOPOLOGY))
 }
@@ -79,7 +80,7 @@ pub fn build_edited(topology: &Source, output: &Path, since: Option<&Path>) {
 }
 
 pub fn model() -> CheckedModel {
-    switchyard::validate(&example_source(Path::new(TOPOLOGY)))
+    switchyard::validate(&example())
         .unwrap_or_else(|_| panic!("{TOPOLOGY} is valid"))
         .into_parts()
         .0
