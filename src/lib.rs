@@ -138,7 +138,7 @@ impl Build {
 
     /// Adds `HOST/switchyard.update.nft` for every host of this build that has a
     /// script in `earlier` (host → that host's nft script in the earlier build),
-    /// and lists the updates in the manifest.
+    /// and lists the updates in the manifest with the build id each applies over.
     pub fn add_updates(&mut self, earlier: &BTreeMap<String, String>) -> Result<(), BuildError> {
         let updates = self
             .artifacts
@@ -146,7 +146,7 @@ impl Build {
             .filter(|a| a.path == format!("{}/{}", a.host, render::NFT_SCRIPT))
             .filter_map(|new| Some((new, earlier.get(&new.host)?)))
             .map(|(new, old)| {
-                let content =
+                let update =
                     render::update(old, &new.content).map_err(|source| BuildError::Update {
                         host: new.host.clone(),
                         source,
@@ -154,7 +154,8 @@ impl Build {
                 Ok(render::Artifact {
                     path: format!("{}/{}", new.host, render::NFT_UPDATE),
                     host: new.host.clone(),
-                    content,
+                    content: update.script,
+                    applies_over_build: Some(update.applies_over_build),
                 })
             })
             .collect::<Result<Vec<_>, BuildError>>()?;

@@ -223,6 +223,129 @@ fn drift_is_found_by_verify_and_repaired() {
     assert_eq!(recap(&again)["changed"], 0, "in sync: {}", describe(&again));
 }
 
+/// The handler that loads `switchyard.update.nft`, and the one that loads the
+/// whole script.
+const LOAD_UPDATE: &str = "Load the switchyard update";
+const LOAD_SCRIPT: &str = "Reload switchyard nft";
+
+/// Asserts that `output` loaded the nft table by `taken` (one of the handlers
+/// above) and not by the other, and that verify then found the host in sync.
+fn assert_nft_loaded_by(output: &Output, taken: &str) {
+    assert!(output.status.success(), "{}", describe(output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let other = if taken == LOAD_UPDATE {
+        LOAD_SCRIPT
+    } else {
+        LOAD_UPDATE
+    };
+    assert!(handler_changed(&stdout, taken), "`{taken}` ran:\n{stdout}");
+    assert!(
+        !handler_changed(&stdout, other),
+        "`{other}` did not run:\n{stdout}"
+    );
+    assert!(
+        step(&stdout, "TASK", "Compare the live state with the build").contains("ok: [localhost]"),
+        "in sync once the handlers ran:\n{stdout}"
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn an_update_is_loaded_over_the_build_it_was_made_for() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-upd");
+    let build = temp.path().join("build");
+    common::build(&repo_path(TOPOLOGY), &build, None);
+    let old = playbook(&netns, temp.path(), serde_json::json!({}));
+    print_recap("OLD, no update", &old);
+    assert_nft_loaded_by(&old, LOAD_SCRIPT);
+    let handle = deploy::table_handle(&netns);
+
+    // NEW, with an update from OLD (the build the directory held).
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
+    let new = playbook(&netns, temp.path(), serde_json::json!({}));
+    print_recap("NEW over OLD", &new);
+    assert_nft_loaded_by(&new, LOAD_UPDATE);
+    assert_eq!(
+        deploy::table_handle(&netns),
+        handle,
+        "the update changed elements of OLD's table, it did not replace it"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+
+    let again = playbook(&netns, temp.path(), serde_json::json!({}));
+    assert!(again.status.success(), "{}", describe(&again));
+    assert_eq!(recap(&again)["changed"], 0, "in sync: {}", describe(&again));
+
+    // The same table built without --since: the installed update goes, and
+    // nothing is loaded.
+    let installed_update = temp.path().join("etc/switchyard/switchyard.update.nft");
+    assert!(installed_update.exists());
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, None);
+    let without = playbook(&netns, temp.path(), serde_json::json!({}));
+    assert!(without.status.success(), "{}", describe(&without));
+    assert!(!installed_update.exists(), "{}", describe(&without));
+    assert!(
+        !String::from_utf8_lossy(&without.stdout).contains("RUNNING HANDLER"),
+        "{}",
+        describe(&without)
+    );
+    assert_eq!(deploy::table_handle(&netns), handle);
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn an_update_nft_refuses_falls_back_to_the_whole_script() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-refused");
+    let build = temp.path().join("build");
+    common::build(&repo_path(TOPOLOGY), &build, None);
+    let old = playbook(&netns, temp.path(), serde_json::json!({}));
+    assert!(old.status.success(), "{}", describe(&old));
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
+    // OLD's id stays, so the update is tried; one of its deletes fails.
+    deploy::delete_an_element_the_update_deletes(&netns, &build);
+
+    let new = playbook(&netns, temp.path(), serde_json::json!({}));
+    print_recap("NEW over an edited OLD", &new);
+    assert_nft_loaded_by(&new, LOAD_SCRIPT);
+    let stdout = String::from_utf8_lossy(&new.stdout);
+    let tried = step(&stdout, "RUNNING HANDLER", LOAD_UPDATE);
+    assert!(
+        tried.contains("ok: [localhost]"),
+        "the update was tried and refused:\n{stdout}"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn a_table_of_another_build_gets_the_whole_script() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-other");
+    // The host runs another build than the one NEW's update was made from.
+    deploy::load_another_build(&netns, &temp.path().join("other"));
+    let handle = deploy::table_handle(&netns);
+    let old = temp.path().join("old");
+    common::build(&repo_path(TOPOLOGY), &old, None);
+    let build = temp.path().join("build");
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&old));
+    assert!(build.join(HOST).join("switchyard.update.nft").exists());
+
+    let output = playbook(&netns, temp.path(), serde_json::json!({}));
+    print_recap("NEW over another build", &output);
+    assert_nft_loaded_by(&output, LOAD_SCRIPT);
+    assert_ne!(
+        deploy::table_handle(&netns),
+        handle,
+        "the table was replaced"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+}
+
 #[test]
 #[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
 fn check_mode_on_a_fresh_controller_shows_the_changes_and_makes_none() {

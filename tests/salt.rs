@@ -43,11 +43,13 @@ impl Minion {
                 .current_dir(common::root()),
         );
         std::fs::create_dir_all(root.join("conf")).expect("config directory");
+        // The file server lists its files again on every call: a test rebuilds
+        // between two calls quicker than the list's default 20 s lifetime.
         std::fs::write(
             root.join("conf/minion"),
             format!(
                 "file_client: local\nid: {HOST}\nroot_dir: {root}/salt\n\
-                 file_roots:\n  base:\n    - {root}/srv\n",
+                 file_roots:\n  base:\n    - {root}/srv\nfileserver_list_cache_time: 0\n",
                 root = root.display()
             ),
         )
@@ -262,6 +264,141 @@ fn drift_is_found_by_verify_and_repaired() {
         again.iter().all(|(_, ok, changed)| *ok && !changed),
         "in sync again: {again:?}"
     );
+}
+
+/// Asserts that `state.apply` succeeded and its nft reload ran `command`
+/// (`DEST/switchyard.update.nft`, or `DEST/switchyard.nft` for the whole
+/// script), without an error from nft.
+fn assert_nft_loaded(minion: &Minion, output: &Output, states: &Value, command: &str) {
+    print_summary(command, &outcomes(states));
+    assert!(output.status.success(), "{}", describe(output));
+    let reload = state(states, "switchyard-nft-reload");
+    let dest = minion.path("etc/switchyard");
+    let expected = if command == "switchyard.update.nft" {
+        // The whole script only if nft refuses the update: not here.
+        format!(
+            "nft -f {dest}/switchyard.update.nft || nft -f {dest}/switchyard.nft",
+            dest = dest.display()
+        )
+    } else {
+        format!("nft -f {}/{command}", dest.display())
+    };
+    assert_eq!(reload["name"], json!(expected), "{reload}");
+    assert_eq!(reload["changes"]["retcode"], json!(0), "{reload}");
+    assert_eq!(reload["changes"]["stderr"], json!(""), "{reload}");
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn an_update_is_loaded_over_the_build_it_was_made_for() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-upd");
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    assert_nft_loaded(&minion, &output, &states, "switchyard.nft");
+    let handle = deploy::table_handle(&netns);
+
+    // NEW, with an update from OLD (the build the file server held).
+    let build = minion.path("srv/switchyard-build");
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    assert_nft_loaded(&minion, &output, &states, "switchyard.update.nft");
+    assert_eq!(
+        deploy::table_handle(&netns),
+        handle,
+        "the update changed elements of OLD's table, it did not replace it"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let again = outcomes(&states);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        again.iter().all(|(_, ok, changed)| *ok && !changed),
+        "in sync: {again:?}"
+    );
+
+    // The same table built without --since: the installed update goes, and
+    // nothing is loaded.
+    let installed_update = minion.path("etc/switchyard/switchyard.update.nft");
+    assert!(installed_update.exists());
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, None);
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    let without = outcomes(&states);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(!installed_update.exists(), "{without:?}");
+    let changed: Vec<&str> = without
+        .iter()
+        .filter(|(_, _, changed)| *changed)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "switchyard-copy-manifest",
+            "switchyard-copy-host",
+            "switchyard-no-update"
+        ]
+    );
+    assert_eq!(deploy::table_handle(&netns), handle);
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn an_update_nft_refuses_falls_back_to_the_whole_script() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-refused");
+    let (output, _) = minion.call(&netns, "state.apply", json!({}));
+    assert!(output.status.success(), "{}", describe(&output));
+    let build = minion.path("srv/switchyard-build");
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
+    // OLD's id stays, so the update is tried; one of its deletes fails.
+    deploy::delete_an_element_the_update_deletes(&netns, &build);
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    print_summary("NEW over an edited OLD", &outcomes(&states));
+    assert!(output.status.success(), "{}", describe(&output));
+    let reload = state(&states, "switchyard-nft-reload");
+    assert!(
+        reload["name"]
+            .as_str()
+            .is_some_and(|name| name.contains("switchyard.update.nft || nft -f")),
+        "the update was tried: {reload}"
+    );
+    assert_eq!(reload["changes"]["retcode"], json!(0), "{reload}");
+    assert!(
+        reload["changes"]["stderr"]
+            .as_str()
+            .is_some_and(
+                |stderr| stderr.contains("switchyard.update.nft") && stderr.contains("Error")
+            ),
+        "nft refused the update, then loaded the whole script: {reload}"
+    );
+    deploy::assert_host_deployed(&netns, &build);
+}
+
+#[test]
+#[ignore = "needs root, nft and salt-call: sudo bash .ci/run"]
+fn a_table_of_another_build_gets_the_whole_script() {
+    require_root();
+    let minion = Minion::new(&[]);
+    let netns = deploy::host_namespace("salt-other");
+    // The host runs another build than the one NEW's update is made from.
+    deploy::load_another_build(&netns, &minion.path("other"));
+    let handle = deploy::table_handle(&netns);
+    let build = minion.path("srv/switchyard-build");
+    deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
+    assert!(build.join(HOST).join("switchyard.update.nft").exists());
+
+    let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    assert_nft_loaded(&minion, &output, &states, "switchyard.nft");
+    assert_ne!(
+        deploy::table_handle(&netns),
+        handle,
+        "the table was replaced"
+    );
+    deploy::assert_host_deployed(&netns, &build);
 }
 
 #[test]

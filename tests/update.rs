@@ -14,57 +14,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::deploy::{HOST, TOPOLOGY, host_namespace};
+use common::deploy::{
+    HOST, TOPOLOGY, added_public_address, build_edited, changed_egress_entry, example,
+    host_namespace,
+};
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
 use switchyard::diagnostic::Source;
-
-fn example() -> Source {
-    common::example_source(Path::new(TOPOLOGY))
-}
-
-/// The example with `from` replaced by `to` (each must occur once).
-fn edited(source: &Source, edits: &[(&str, &str)]) -> Source {
-    let mut text = source.text.clone();
-    for (from, to) in edits {
-        assert_eq!(text.matches(from).count(), 1, "{from}");
-        text = text.replace(from, to);
-    }
-    Source::new(source.name.clone(), text)
-}
-
-/// web-2 (on net2) sends 100.64.0.0/11 instead of 100.64.0.0/12 via pool-a.
-fn changed_egress_entry() -> Source {
-    edited(
-        &example(),
-        &[(
-            r#"  { to = "100.64.0.0/12", via = "pool-a" },
-]"#,
-            r#"  { to = "100.64.0.0/11", via = "pool-a" },
-]"#,
-        )],
-    )
-}
-
-/// ci-runner (on net2) gets a public address of pool-a and a default.
-fn added_public_address() -> Source {
-    edited(
-        &example(),
-        &[
-            (
-                r#"addresses = ["198.51.100.30", "192.0.2.66"]"#,
-                r#"addresses = ["198.51.100.30", "198.51.100.31", "192.0.2.66"]"#,
-            ),
-            (
-                "quota = { pool-a = 1, pool-d = 1 }",
-                "quota = { pool-a = 2, pool-d = 1 }",
-            ),
-            (
-                r#"address = "172.16.1.20""#,
-                "address = \"172.16.1.20\"\npublic = [\"198.51.100.31\"]\ndefault = \"pool-a\"",
-            ),
-        ],
-    )
-}
 
 /// Without ledger-1, net2 has no VM in pool-d: its SNAT map and chains go, a
 /// change of structure.
@@ -182,17 +137,7 @@ fn verify_finds_the_updated_host_in_sync_with_the_new_build() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
     common::build(&repo_path(TOPOLOGY), &old, None);
-    let topology = dir.path().join("multi-host.toml");
-    std::fs::write(&topology, added_public_address().text).expect("write topology");
-    run_ok(
-        switchyard()
-            .arg("build")
-            .arg(&topology)
-            .arg("-o")
-            .arg(&new)
-            .arg("--since")
-            .arg(&old),
-    );
+    build_edited(&added_public_address(), &new, Some(&old));
     let netns = host_namespace("upd-verify");
     run_ok(
         std::process::Command::new("ip")
@@ -279,6 +224,52 @@ fn since_writes_an_update_for_every_host_and_lists_it() {
         .filter(|p| p.ends_with("update.nft"))
         .collect();
     assert_eq!(updates, ["net2/switchyard.update.nft"]);
+}
+
+/// The build id in set `build` of a rendered nft script (the line after its
+/// `set build {` declaration's `elements = {`).
+fn build_id(script: &str) -> &str {
+    let (_, declaration) = script.split_once("set build {").expect("set build");
+    let (_, elements) = declaration.split_once("elements = {").expect("its element");
+    let element = elements
+        .trim_start()
+        .split_once(',')
+        .expect("one element")
+        .0;
+    element.trim_matches('"')
+}
+
+/// The manifest says which build each update applies over, so a deployment can
+/// compare it with the build id the host's table carries; no other file says it.
+#[test]
+fn the_manifest_names_the_build_each_update_applies_over() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    common::build(&repo_path(TOPOLOGY), &old, None);
+    build_edited(&added_public_address(), &new, Some(&old));
+    let text = std::fs::read_to_string(new.join("manifest.json")).expect("manifest.json");
+    let listed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut updates = 0;
+    for file in listed["files"].as_array().expect("files") {
+        let path = file["path"].as_str().expect("a path");
+        let applies_over = &file["applies_over_build"];
+        match path.strip_suffix("/switchyard.update.nft") {
+            Some(host) => {
+                updates += 1;
+                let script = std::fs::read_to_string(old.join(host).join("switchyard.nft"))
+                    .expect("OLD's script");
+                assert_eq!(applies_over, build_id(&script), "{path}");
+                if host == HOST {
+                    // The one host whose table the change touches: a new id.
+                    let new_script = std::fs::read_to_string(new.join(HOST).join("switchyard.nft"))
+                        .expect("NEW's script");
+                    assert_ne!(applies_over, build_id(&new_script));
+                }
+            }
+            None => assert!(applies_over.is_null(), "{path}: {file}"),
+        }
+    }
+    assert_eq!(updates, 3, "{text}");
 }
 
 /// `build --since OLD` where OLD is `old`: exit 2, the output not written.

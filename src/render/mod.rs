@@ -10,7 +10,7 @@ mod nft;
 mod systemd;
 mod update;
 
-pub use update::{UpdateError, update};
+pub use update::{Update, UpdateError, update};
 
 pub use nft::TABLE as NFT_TABLE;
 pub use systemd::INSTALL_DIR;
@@ -77,6 +77,9 @@ pub struct Artifact {
     pub path: String,
     pub host: String,
     pub content: String,
+    /// For an update (`switchyard.update.nft`): the build id of the table it
+    /// loads over, which the manifest records.
+    pub applies_over_build: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +200,7 @@ impl Renderer {
                 path: format!("{}/monitor.json", host.name),
                 host: host.name.clone(),
                 content: config,
+                applies_over_build: None,
             });
             let unit = "systemd/switchyard-monitor.service";
             artifacts.push(self.artifact(
@@ -220,6 +224,7 @@ impl Renderer {
             path: format!("{}/{file}", host.name),
             host: host.name.clone(),
             content: self.render(template, &host.name, context)?,
+            applies_over_build: None,
         })
     }
 }
@@ -328,6 +333,13 @@ pub struct ManifestFile {
     /// SHA-256 of the file's bytes, lowercase hexadecimal.
     #[schemars(pattern(r"^[0-9a-f]{64}$"))]
     pub sha256: String,
+    /// Only for an update (`HOST/switchyard.update.nft`, from `build --since
+    /// OLD`): the build id of the table it applies over, OLD's, as the one element
+    /// of set `build` in table inet switchyard (`nft -j list set inet switchyard
+    /// build`). Over a table with any other id the update fails and changes
+    /// nothing: load `HOST/switchyard.nft` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_over_build: Option<String>,
 }
 
 /// What every manifest's `generator` starts with, whatever switchyard's version.
@@ -372,6 +384,7 @@ impl Manifest {
                     path: a.path.clone(),
                     host: a.host.clone(),
                     sha256: hex_digest(a.content.as_bytes()),
+                    applies_over_build: a.applies_over_build.clone(),
                 })
                 .collect(),
         }
@@ -401,6 +414,7 @@ mod tests {
             path: path.to_owned(),
             host: "net1".to_owned(),
             content: content.to_owned(),
+            applies_over_build: None,
         }
     }
 

@@ -65,8 +65,17 @@ pub fn stamp_build_id(script: &mut String) {
     script.replace_range(start..start + BUILD_ID_PLACEHOLDER.len(), &id);
 }
 
+/// An update script and the build id it applies over.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Update {
+    pub script: String,
+    /// The earlier build's id: what set `build` holds in a table the update
+    /// loads over (the manifest records it for deployments to compare).
+    pub applies_over_build: String,
+}
+
 /// The update from `old` (the script of the build the host runs) to `new`.
-pub fn update(old: &str, new: &str) -> Result<String, UpdateError> {
+pub fn update(old: &str, new: &str) -> Result<Update, UpdateError> {
     let mut old = Script::parse(old);
     let mut new = Script::parse(new);
     let old_id = old
@@ -92,7 +101,10 @@ pub fn update(old: &str, new: &str) -> Result<String, UpdateError> {
     if old.structure != new.structure {
         out.push_str("# The table's structure changed: replace it whole.\n");
         out.push_str(new.text);
-        return Ok(out);
+        return Ok(Update {
+            script: out,
+            applies_over_build: old_id.to_owned(),
+        });
     }
     let _ = writeln!(
         out,
@@ -132,7 +144,10 @@ pub fn update(old: &str, new: &str) -> Result<String, UpdateError> {
     for (name, _, _, added) in &changes {
         write_elements(&mut out, "add", name, added.iter().copied());
     }
-    Ok(out)
+    Ok(Update {
+        script: out,
+        applies_over_build: old_id.to_owned(),
+    })
 }
 
 fn write_elements<'a>(
@@ -293,7 +308,7 @@ mod tests {
             &["10.0.0.1-10.0.0.3 . 100.64.0.0/10 : goto via_pool_1"],
             RULE,
         );
-        let update = update(&old, &new).expect("both have ids");
+        let update = update(&old, &new).expect("both have ids").script;
         assert_eq!(
             body(&update),
             [
@@ -322,7 +337,7 @@ mod tests {
             RULE,
         );
         assert_eq!(
-            body(&update(&old, &new).expect("both have ids")),
+            body(&update(&old, &new).expect("both have ids").script),
             [
                 "delete element inet switchyard build { \"aaa\" }",
                 "add element inet switchyard build { \"bbb\" }",
@@ -343,7 +358,7 @@ mod tests {
             .replace("# some vm", "# renamed vm")
             .replace("# Which build this is.", "# Another comment.");
         assert_eq!(
-            body(&update(&old, &new).expect("both have ids")),
+            body(&update(&old, &new).expect("both have ids").script),
             [
                 "delete element inet switchyard build { \"aaa\" }",
                 "add element inet switchyard build { \"bbb\" }",
@@ -360,7 +375,7 @@ mod tests {
             &[],
             "meta mark set 0x00020200",
         );
-        let update = update(&old, &new).expect("both have ids");
+        let update = update(&old, &new).expect("both have ids").script;
         let guard = "delete element inet switchyard build { \"aaa\" }\n";
         let (_, replacement) = update.split_once(guard).expect("the guard");
         assert!(replacement.ends_with(&new), "{update}");
@@ -371,7 +386,18 @@ mod tests {
     fn a_changed_size_is_structure() {
         let old = script("aaa", &["192.0.2.1 : 10.0.0.1"], &[], RULE);
         let new = script("bbb", &["192.0.2.1 : 10.0.0.1"], &[], RULE).replace("size 8", "size 16");
-        assert!(update(&old, &new).expect("ids").ends_with(&new));
+        assert!(update(&old, &new).expect("ids").script.ends_with(&new));
+    }
+
+    #[test]
+    fn an_update_names_the_build_it_applies_over() {
+        let old = script("aaa", &["192.0.2.1 : 10.0.0.1"], &[], RULE);
+        let same_structure = script("bbb", &[], &[], RULE);
+        let other_structure = script("ccc", &[], &[], "meta mark set 0x00020200");
+        for new in [same_structure, other_structure] {
+            let update = update(&old, &new).expect("both have ids");
+            assert_eq!(update.applies_over_build, "aaa", "{}", update.script);
+        }
     }
 
     #[test]

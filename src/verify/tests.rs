@@ -209,6 +209,7 @@ fn manifest(paths: &[&str]) -> Manifest {
                 path: (*path).to_owned(),
                 host: path.split('/').next().unwrap().to_owned(),
                 sha256: render::hex_digest(path.as_bytes()),
+                applies_over_build: None,
             })
             .collect(),
     }

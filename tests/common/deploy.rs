@@ -7,17 +7,80 @@ use std::path::Path;
 use std::process::Command;
 
 use switchyard::check::CheckedModel;
+use switchyard::diagnostic::Source;
 use switchyard::model::Model;
 
-use super::{Netns, example_source, run_ok};
+use super::{Netns, example_source, run_ok, switchyard};
 
 /// The topology deployed: three hosts; `HOST` has two LAN bridges and two uplinks
 /// (no VLAN, which the test kernel cannot create).
 pub const TOPOLOGY: &str = "examples/multi-host.toml";
 pub const HOST: &str = "net2";
 
+/// `TOPOLOGY` as read, for tests that change it.
+pub fn example() -> Source {
+    example_source(Path::new(TOPOLOGY))
+}
+
+/// The example with `from` replaced by `to` (each must occur once).
+fn edited(source: &Source, edits: &[(&str, &str)]) -> Source {
+    let mut text = source.text.clone();
+    for (from, to) in edits {
+        assert_eq!(text.matches(from).count(), 1, "{from}");
+        text = text.replace(from, to);
+    }
+    Source::new(source.name.clone(), text)
+}
+
+/// web-2 (on net2) sends 100.64.0.0/11 instead of 100.64.0.0/12 via pool-a.
+pub fn changed_egress_entry() -> Source {
+    edited(
+        &example(),
+        &[(
+            r#"  { to = "100.64.0.0/12", via = "pool-a" },
+]"#,
+            r#"  { to = "100.64.0.0/11", via = "pool-a" },
+]"#,
+        )],
+    )
+}
+
+/// ci-runner (on net2) gets a public address of pool-a and a default.
+pub fn added_public_address() -> Source {
+    edited(
+        &example(),
+        &[
+            (
+                r#"addresses = ["198.51.100.30", "192.0.2.66"]"#,
+                r#"addresses = ["198.51.100.30", "198.51.100.31", "192.0.2.66"]"#,
+            ),
+            (
+                "quota = { pool-a = 1, pool-d = 1 }",
+                "quota = { pool-a = 2, pool-d = 1 }",
+            ),
+            (
+                r#"address = "172.16.1.20""#,
+                "address = \"172.16.1.20\"\npublic = [\"198.51.100.31\"]\ndefault = \"pool-a\"",
+            ),
+        ],
+    )
+}
+
+/// `switchyard build` of `topology` (written to `output` + `.toml`) into
+/// `output`, with `--since` an earlier build when given (it may be `output`).
+pub fn build_edited(topology: &Source, output: &Path, since: Option<&Path>) {
+    let file = output.with_extension("toml");
+    std::fs::write(&file, &topology.text).expect("write topology");
+    let mut build = switchyard();
+    build.arg("build").arg(&file).arg("-o").arg(output);
+    if let Some(earlier) = since {
+        build.arg("--since").arg(earlier);
+    }
+    run_ok(&mut build);
+}
+
 pub fn model() -> CheckedModel {
-    switchyard::validate(&example_source(Path::new(TOPOLOGY)))
+    switchyard::validate(&example())
         .unwrap_or_else(|_| panic!("{TOPOLOGY} is valid"))
         .into_parts()
         .0
@@ -47,11 +110,57 @@ pub fn live_table(netns: &Netns) -> String {
     )
 }
 
+/// The kernel's handle of table inet switchyard in `netns`: loading a whole
+/// script makes the table anew (a new handle), an update of its elements keeps it.
+pub fn table_handle(netns: &Netns) -> u64 {
+    let listing = run_ok(
+        netns
+            .exec("nft")
+            .args(["-j", "list", "table", "inet", "switchyard"]),
+    );
+    let listing: serde_json::Value = serde_json::from_str(&listing).expect("nft -j is JSON");
+    listing["nftables"]
+        .as_array()
+        .expect("a list of objects")
+        .iter()
+        .find_map(|object| object["table"]["handle"].as_u64())
+        .unwrap_or_else(|| panic!("no table handle in {listing}"))
+}
+
+/// Loads into `netns` `HOST`'s table of another build than the example's (built
+/// into `dir`), as if the host ran it.
+pub fn load_another_build(netns: &Netns, dir: &Path) {
+    build_edited(&added_public_address(), dir, None);
+    run_ok(
+        netns
+            .exec("nft")
+            .arg("-f")
+            .arg(dir.join(HOST).join("switchyard.nft")),
+    );
+}
+
+/// Deletes by hand, in `netns`, one element that `HOST`'s update in `build`
+/// deletes: the table keeps the build id the update applies over, but nft
+/// refuses the update (it cannot delete what is not there).
+pub fn delete_an_element_the_update_deletes(netns: &Netns, build: &Path) {
+    let update =
+        std::fs::read_to_string(build.join(HOST).join("switchyard.update.nft")).expect("update");
+    let (header, block) = update
+        .split("\ndelete element ")
+        .skip(1)
+        .find(|block| !block.starts_with("inet switchyard build "))
+        .and_then(|block| block.split_once('\n'))
+        .unwrap_or_else(|| panic!("the update deletes no element:\n{update}"));
+    let element = block.lines().next().expect("an element");
+    let output = netns.nft_load(&format!("delete element {header}\n{element}\n}}\n"));
+    assert!(output.status.success(), "{}", super::describe(&output));
+}
+
 /// Asserts that `netns` holds what loading `HOST`'s artifacts from `build` gives:
-/// the same nft table as a fresh namespace that loads the script directly, every
-/// VM's public address DNATed to it, one fwmark rule and one routing table per
-/// uplink (from the topology, so the check cannot pass on an empty state), and
-/// forwarding on.
+/// the same nft table (elements in any order) as a fresh namespace that loads
+/// the script directly, every VM's public address DNATed to it, one fwmark rule
+/// and one routing table per uplink (from the topology, so the check cannot pass
+/// on an empty state), and forwarding on.
 pub fn assert_host_deployed(netns: &Netns, build: &Path) {
     let model = model();
     let live = live_table(netns);
@@ -59,9 +168,10 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
     let reference = host_namespace("ref");
     let script = build.join(HOST).join("switchyard.nft");
     run_ok(reference.exec("nft").arg("-f").arg(&script));
+    // Sorted: a table an update made lists elements in another order.
     assert_eq!(
-        live,
-        live_table(&reference),
+        netns.nft_table_sorted(),
+        reference.nft_table_sorted(),
         "the deployed table differs from loading {} directly",
         script.display()
     );

@@ -29,6 +29,22 @@
 {%-   endif %}
 {%- endfor %}
 {%- set misplaced = install | rejectattr('place', 'in', places) | map(attribute='path') | list %}
+{#- A build made with --since has an update; the manifest names the build id of
+    the table it applies over (applies_over_build). When the live table's set
+    `build` holds that id, the nft reload loads the update, which changes only
+    the elements that differ; otherwise (no update, no table, another build)
+    the whole script. #}
+{%- set listed = salt['cmd.run_all']('nft -j list set inet switchyard build',
+                                     python_shell=False, ignore_retcode=True) %}
+{%- set live_ids = [] %}
+{%- if listed.retcode == 0 %}
+{%-   for object in (listed.stdout | load_json).nftables if object.set is defined %}
+{%-     do live_ids.extend(object.set.elem | default([])) %}
+{%-   endfor %}
+{%- endif %}
+{%- set update = files | selectattr('path', 'equalto', host ~ '/switchyard.update.nft') | list %}
+{%- set update_applies = update | map(attribute='applies_over_build', default='')
+                                | select('in', live_ids) | list | length > 0 %}
 
 {%- if sy.backend not in unused or not files or misplaced %}
 switchyard-refused:
@@ -145,10 +161,27 @@ switchyard-drift:
     - require:
       - cmd: switchyard-integrity
 
-# Loading the script replaces table `inet switchyard` atomically.
+{%- if not update %}
+
+# An update of an earlier build would not fit the table this build loads.
+switchyard-no-update:
+  file.absent:
+    - name: {{ places['switchyard.update.nft'] }}
+    - require:
+      - cmd: switchyard-integrity
+{%- endif %}
+
+# Loading the script replaces table `inet switchyard` atomically. The update is
+# one transaction too, which nft refuses as a whole over any other table than
+# the one it was made for: should the table have changed since this state was
+# rendered, or an element the update deletes be gone, the script repairs it.
 switchyard-nft-reload:
   cmd.run:
-    - name: nft -f {{ sy.dest }}/switchyard.nft
+{%- if update_applies %}
+    - name: nft -f {{ places['switchyard.update.nft'] }} || nft -f {{ places['switchyard.nft'] }}
+{%- else %}
+    - name: nft -f {{ places['switchyard.nft'] }}
+{%- endif %}
     - onchanges:
       - cmd: switchyard-drift
 {%- if sy.manage_sysctl %}
