@@ -1,7 +1,7 @@
 //! Limits (docs/semantics.md §5: huge or hostile files get a diagnostic, never a hang): the
 //! input size limit at its edge, and inputs whose cost used to grow with the
 //! product of two counts. Each case here took minutes to hours before its fix
-//! and takes well under a second now (debug build); docs/fuzzing.md has the
+//! and takes seconds now (debug build); docs/fuzzing.md has the
 //! release-build measurements at full size.
 
 mod common;
@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use switchyard::diagnostic::{self, Code, Diagnostic, Source};
 
-/// Generous: a regression to the old cost takes minutes, not seconds.
-const BOUND: Duration = Duration::from_secs(20);
+/// A guard against a hang, not a speed target: a regression to the old cost
+/// takes minutes to hours, while the slowest case here (100 000 egress entries
+/// of one VM, debug build) takes ~10 s alone and over 40 s of wall-clock time
+/// when the test binaries share two cores with other builds.
+const BOUND: Duration = Duration::from_secs(90);
 
 /// The base fixture's uplinks, pools (pool-a's prefix given, pool-b's
 /// 45.0.0.0/14) and host: a header the cases append projects and VMs to.
