@@ -320,8 +320,10 @@ pub enum Outcome<'p> {
 
 impl HostPlan {
     /// The decision for a packet from `vm` to `destination` — the same lookup
-    /// order the nft ruleset uses: internal, egress ranges, default, then the
-    /// DNAT of a public address of this host's VMs, which keeps the packet home.
+    /// order the nft ruleset uses: internal, egress ranges, default (for a VM
+    /// that follows its project the ruleset finds both in its project's
+    /// painting, which equals the VM's), then the DNAT of a public address of
+    /// this host's VMs, which keeps the packet home.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
         if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
