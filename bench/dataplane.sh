@@ -17,7 +17,7 @@
 # `switchyard build` for a synthetic topology of N VMs on one host (examples/synth.rs)
 # and forwards; `isp` owns the destination 203.0.113.10 (matched by no egress
 # entry, so every new connection goes through the whole classification: internal
-# set, egress_ranges lookup, egress_default → via_pool chain → mark → ip rule →
+# set, own_egress set, egress_by_project lookup → via_pool chain → mark → ip rule →
 # uplink table → SNAT map) and routes the pools back to the host.
 #
 # Designs:
@@ -140,18 +140,41 @@ baseline() {
 			n = $2; sub(/snat_pool_/, "", n); pool_table[n] = table[uplink]; next_pool = 0
 			in_snat = n; next
 		}
-		file == 2 && /^\tmap egress_ranges / { in_ranges = 1; next }
-		file == 2 && /^\tmap egress_default / { in_default = 1; next }
-		file == 2 && /^\t}/ { in_snat = 0; in_ranges = 0; in_default = 0; next }
+		file == 2 && /^\tset vm_sources / { in_sources = 1; next }
+		file == 2 && /^\tset own_egress / { in_own = 1; next }
+		file == 2 && /^\tmap egress_by_vm / { in_by_vm = 1; next }
+		file == 2 && /^\tmap default_by_vm / { in_default_by_vm = 1; next }
+		file == 2 && /^\tmap egress_by_project / { in_by_project = 1; next }
+		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = 0; next }
 		file == 2 && /^\t\t\t[0-9]/ {
+			# A project element that only holds its default: the baseline`s
+			# last rule per VM and its ip rule stand for it.
+			is_default = / default via /
 			sub(/,( #.*)?$/, "")
 			if (in_snat) { public[in_snat, $1] = $3 }
-			# A source is one VM address or a run of consecutive VM addresses
-			# (a-b, or a/len when the run is a prefix): one baseline rule per VM.
-			else if (in_ranges) { for (k = expand($1); k > 0; k--) { vm = addr[k]; add(vm)
-				nr[vm]++; range[vm, nr[vm]] = $3; rpool[vm, nr[vm]] = $6 } }
-			else if (in_default) { for (k = expand($1); k > 0; k--) { vm = addr[k]; add(vm)
-				dpool[vm] = $4 } }
+			# vm_sources holds runs of consecutive VM addresses (a-b, or a/len
+			# when the run is a prefix): one baseline rule per VM.
+			else if (in_sources) { for (k = expand($1); k > 0; k--) add(addr[k]) }
+			else if (in_own) { own[$1] = 1 }
+			else if (in_default_by_vm) { dpool[$1] = $4 }
+			# Sources are a VM address (egress_by_vm) or a project network
+			# (egress_by_project), each with its own list of ranges.
+			else if (in_by_vm || in_by_project) {
+				if (in_by_project && !($1 in network_seen)) {
+					network_seen[$1] = 1; networks[++nets] = $1
+					# expand() lists the network`s addresses, highest first.
+					k = expand($1); net_first[nets] = ip2n(addr[k]); net_last[nets] = ip2n(addr[1])
+				}
+				if (is_default) dpool[$1] = $6
+				else { nr[$1]++; range[$1, nr[$1]] = $3; rpool[$1, nr[$1]] = $6 }
+			}
+		}
+		# The key a VM`s decisions are found by: its address, or its network.
+		function source_of(vm, n, i) {
+			if (vm in own) return vm
+			n = ip2n(vm)
+			for (i = 1; i <= nets; i++) if (net_first[i] <= n && n <= net_last[i]) return networks[i]
+			return vm
 		}
 		function add(vm) { if (!(vm in seen)) { seen[vm] = 1; order[++vms] = vm } }
 	'"$expand_sources"'
@@ -159,13 +182,13 @@ baseline() {
 			print "table ip baseline\ndelete table ip baseline\ntable ip baseline {" > nft_out
 			print "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;" > nft_out
 			for (i = 1; i <= vms; i++) {
-				vm = order[i]
-				for (r = 1; r <= nr[vm]; r++) {
-					p = rpool[vm, r]; sub(/via_pool_/, "", p)
-					printf "\t\tip saddr %s ip daddr %s snat to %s\n", vm, range[vm, r], public[p, vm] > nft_out
+				vm = order[i]; source = source_of(vm)
+				for (r = 1; r <= nr[source]; r++) {
+					p = rpool[source, r]; sub(/via_pool_/, "", p)
+					printf "\t\tip saddr %s ip daddr %s snat to %s\n", vm, range[source, r], public[p, vm] > nft_out
 				}
-				if (vm in dpool) {
-					p = dpool[vm]; sub(/via_pool_/, "", p)
+				if (source in dpool) {
+					p = dpool[source]; sub(/via_pool_/, "", p)
 					printf "\t\tip saddr %s snat to %s\n", vm, public[p, vm] > nft_out
 					printf "rule add from %s lookup %s priority 2000\n", vm, pool_table[p] > ip_out
 				}
@@ -315,8 +338,8 @@ for n in $sizes; do
 		exit 1
 	}
 	# The traffic VM: the middle one of the host's VMs, in name order.
-	# egress_default holds runs of consecutive VM addresses: expand them.
-	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tmap egress_default {' |
+	# vm_sources holds runs of consecutive VM addresses: expand them.
+	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tset vm_sources {' |
 		awk "$expand_sources"'{ for (k = expand($1); k > 0; k--) print addr[k] }')
 	vm_address="${vm_addresses[$((${#vm_addresses[@]} / 2))]}"
 	for design in $designs; do

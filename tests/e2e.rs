@@ -103,6 +103,16 @@ const EXPECTED: &[(&str, &str, Exit)] = &[
     ("a3", "100.100.0.1", Some(("isp-c", "192.0.2.141"))),
     ("a3", "9.9.9.9", Some(("isp-c", "192.0.2.141"))),
     ("a3", "198.18.50.1", Some(("isp-c", "192.0.2.141"))),
+    // a4: follows alpha but for alpha's /10 via pool-c, where it has no address:
+    // the project default instead, where a2 (the same project) leaves by isp-c.
+    ("a4", "100.65.3.4", Some(("isp-b", "203.0.113.14"))),
+    ("a4", "100.65.1.1", Some(("isp-b", "203.0.113.14"))),
+    ("a4", "100.65.1.200", Some(("isp-b", "203.0.113.14"))),
+    ("a4", "100.66.0.1", Some(("isp-a", "198.51.100.14"))),
+    ("a4", "100.67.0.1", Some(("isp-a", "198.51.100.14"))),
+    ("a4", "100.100.0.1", Some(("isp-a", "198.51.100.14"))),
+    ("a4", "9.9.9.9", Some(("isp-a", "198.51.100.14"))),
+    ("a4", "198.18.50.1", Some(("isp-a", "198.51.100.14"))),
     // b1: no default: only beta's 100.66/16 and its own 100.67/16 are handled.
     ("b1", "100.65.3.4", None),
     ("b1", "100.65.1.1", None),

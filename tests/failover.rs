@@ -281,9 +281,10 @@ fn range(text: &str) -> Interval {
     }
 }
 
-/// The elements of `map NAME` in a rendered script, comments dropped.
-fn map_elements<'s>(script: &'s str, name: &str) -> Vec<&'s str> {
-    let opening = format!("\tmap {name} {{");
+/// The elements of `set NAME` or `map NAME` (`kind_and_name`) in a rendered
+/// script, comments dropped.
+fn elements<'s>(script: &'s str, kind_and_name: &str) -> Vec<&'s str> {
+    let opening = format!("\t{kind_and_name} {{");
     script
         .lines()
         .skip_while(|line| *line != opening)
@@ -299,9 +300,14 @@ fn map_elements<'s>(script: &'s str, name: &str) -> Vec<&'s str> {
 /// else goes to the first. Returns the pool's name, or `None` when no element
 /// matches (internal destinations are not asked about).
 struct Ruleset<'s> {
-    /// (VM addresses, destinations, verdict chain).
-    ranges: Vec<(Interval, Interval, &'s str)>,
-    defaults: Vec<(Interval, &'s str)>,
+    /// The VMs looked up by address (set `own_egress`), the others by network.
+    own_egress: Vec<Ipv4Addr>,
+    /// (VM address, destinations, verdict chain).
+    by_vm: Vec<(Interval, Interval, &'s str)>,
+    /// (VM address, verdict chain), for those VMs.
+    default_by_vm: Vec<(Ipv4Addr, &'s str)>,
+    /// (project network, destinations, verdict chain).
+    by_project: Vec<(Interval, Interval, &'s str)>,
     /// `via_pool_N` → (pool, uplink), from the chain's comment.
     pools: BTreeMap<String, (String, String)>,
     /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
@@ -311,20 +317,19 @@ struct Ruleset<'s> {
 impl<'s> Ruleset<'s> {
     fn parse(script: &'s str) -> Self {
         let verdict = |v: &'s str| v.strip_prefix("goto ").expect("a goto verdict");
-        let ranges = map_elements(script, "egress_ranges")
+        let egress = |map: &str| -> Vec<(Interval, Interval, &'s str)> {
+            elements(script, map)
+                .into_iter()
+                .map(|e| {
+                    let (key, v) = e.split_once(" : ").unwrap();
+                    let (source, to) = key.split_once(" . ").unwrap();
+                    (range(source), range(to), verdict(v))
+                })
+                .collect()
+        };
+        let own_egress = elements(script, "set own_egress")
             .into_iter()
-            .map(|e| {
-                let (key, v) = e.split_once(" : ").unwrap();
-                let (vms, to) = key.split_once(" . ").unwrap();
-                (range(vms), range(to), verdict(v))
-            })
-            .collect();
-        let defaults = map_elements(script, "egress_default")
-            .into_iter()
-            .map(|e| {
-                let (vms, v) = e.split_once(" : ").unwrap();
-                (range(vms), verdict(v))
-            })
+            .map(|e| e.parse().unwrap())
             .collect();
         let mut pools = BTreeMap::new();
         let mut chains = BTreeMap::new();
@@ -364,8 +369,16 @@ impl<'s> Ruleset<'s> {
             }
         }
         Ruleset {
-            ranges,
-            defaults,
+            own_egress,
+            by_vm: egress("map egress_by_vm"),
+            default_by_vm: elements(script, "map default_by_vm")
+                .into_iter()
+                .map(|e| {
+                    let (vm, v) = e.split_once(" : ").unwrap();
+                    (vm.parse().unwrap(), verdict(v))
+                })
+                .collect(),
+            by_project: egress("map egress_by_project"),
             pools,
             chains,
         }
@@ -374,17 +387,20 @@ impl<'s> Ruleset<'s> {
     fn pool(&self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
         let (v, d) = (u32::from(vm), u32::from(to));
         let within = |(first, last): Interval, x: u32| first <= x && x <= last;
-        let verdict = self
-            .ranges
-            .iter()
-            .find(|(vms, dst, _)| within(*vms, v) && within(*dst, d))
-            .map(|(_, _, verdict)| *verdict)
-            .or_else(|| {
-                self.defaults
-                    .iter()
-                    .find(|(vms, _)| within(*vms, v))
+        let ranged = |map: &[(Interval, Interval, &'s str)]| {
+            map.iter()
+                .find(|(source, dst, _)| within(*source, v) && within(*dst, d))
+                .map(|(_, _, verdict)| *verdict)
+        };
+        let verdict = if self.own_egress.contains(&vm) {
+            ranged(&self.by_vm).or_else(|| {
+                (self.default_by_vm.iter())
+                    .find(|(address, _)| *address == vm)
                     .map(|(_, verdict)| *verdict)
-            })?;
+            })
+        } else {
+            ranged(&self.by_project)
+        }?;
         let chain = match self.chains.get(verdict) {
             None => verdict.to_owned(),
             Some((tries, last)) => tries
@@ -431,7 +447,7 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
-        for (_, (first, last), _) in &ruleset.ranges {
+        for (_, (first, last), _) in ruleset.by_vm.iter().chain(&ruleset.by_project) {
             destinations.extend([Ipv4Addr::from(*first), Ipv4Addr::from(*last)]);
         }
         let mut compared = 0;

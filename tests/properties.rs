@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -729,11 +729,14 @@ type Interval = (u32, u32);
 struct Nft {
     internal: Vec<(u32, u32)>,
     vm_sources: Vec<(u32, u32)>,
-    /// (VM addresses, destination range, pool number): the key may cover several
-    /// VMs with the same decision.
-    ranges: Vec<(Interval, Interval, u8)>,
-    /// (VM addresses, pool number).
-    defaults: Vec<(Interval, u8)>,
+    /// The VMs whose decisions are their own: looked up in `by_vm`.
+    own_egress: BTreeSet<Ipv4Addr>,
+    /// (VM address, destination range, pool number).
+    by_vm: Vec<(Interval, Interval, u8)>,
+    /// VM address → pool number, for those VMs.
+    default_by_vm: BTreeMap<Ipv4Addr, u8>,
+    /// (project network, destination range, pool number): every other VM's.
+    by_project: Vec<(Interval, Interval, u8)>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, BTreeMap<Ipv4Addr, Ipv4Addr>)>,
 }
@@ -758,20 +761,23 @@ fn address_map(elements: Vec<String>) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
 
 impl Nft {
     fn parse(script: &str) -> Nft {
-        let ranges = elements(script, "map egress_ranges")
+        let egress = |map: &str| -> Vec<(Interval, Interval, u8)> {
+            elements(script, map)
+                .iter()
+                .map(|element| {
+                    let (key, verdict) = element.split_once(" : ").expect("map element");
+                    let (source, range) = key.split_once(" . ").expect("concatenated key");
+                    (
+                        parse_range(source),
+                        parse_range(range),
+                        pool_number(verdict),
+                    )
+                })
+                .collect()
+        };
+        let own_egress = elements(script, "set own_egress")
             .iter()
-            .map(|element| {
-                let (key, verdict) = element.split_once(" : ").expect("map element");
-                let (vms, range) = key.split_once(" . ").expect("concatenated key");
-                (parse_range(vms), parse_range(range), pool_number(verdict))
-            })
-            .collect();
-        let defaults = elements(script, "map egress_default")
-            .iter()
-            .map(|e| {
-                let (vms, verdict) = e.split_once(" : ").expect("map element");
-                (parse_range(vms), pool_number(verdict))
-            })
+            .map(|e| e.parse().expect("an address"))
             .collect();
         // `# Pool NAME (PREFIX) leaves through …` then `map snat_pool_N {`.
         let mut pools = BTreeMap::new();
@@ -798,13 +804,23 @@ impl Nft {
         Nft {
             internal: set("set internal"),
             vm_sources: set("set vm_sources"),
-            ranges,
-            defaults,
+            own_egress,
+            by_vm: egress("map egress_by_vm"),
+            default_by_vm: elements(script, "map default_by_vm")
+                .iter()
+                .map(|e| {
+                    let (vm, verdict) = e.split_once(" : ").expect("map element");
+                    (vm.parse().expect("an address"), pool_number(verdict))
+                })
+                .collect(),
+            by_project: egress("map egress_by_project"),
             pools,
         }
     }
 
-    /// The lookup the ruleset does: internal set, interval map, default map.
+    /// The lookup the ruleset does: internal set, then the VM's own maps
+    /// (ranges, default) when it is in `own_egress`, else the map by project
+    /// network.
     fn lookup(&self, vm: Ipv4Addr, destination: Ipv4Addr) -> Expected {
         let d = u32::from(destination);
         let inside = |(first, last): &(u32, u32)| (*first..=*last).contains(&d);
@@ -813,18 +829,17 @@ impl Nft {
         }
         let v = u32::from(vm);
         let of_vm = |(first, last): &(u32, u32)| (*first..=*last).contains(&v);
-        let ranged = self
-            .ranges
-            .iter()
-            .find(|(vms, range, _)| of_vm(vms) && inside(range))
-            .map(|(_, _, pool)| *pool);
-        let default = || {
-            self.defaults
-                .iter()
-                .find(|(vms, _)| of_vm(vms))
-                .map(|(_, pool)| *pool)
+        let ranged = |map: &[(Interval, Interval, u8)]| {
+            map.iter()
+                .find(|(source, range, _)| of_vm(source) && inside(range))
+                .map(|(_, _, pool)| *pool)
         };
-        match ranged.or_else(default) {
+        let decided = if self.own_egress.contains(&vm) {
+            ranged(&self.by_vm).or_else(|| self.default_by_vm.get(&vm).copied())
+        } else {
+            ranged(&self.by_project)
+        };
+        match decided {
             Some(number) => {
                 let (pool, snat) = &self.pools[&number];
                 Expected::Snat {
@@ -921,20 +936,20 @@ proptest! {
             let nft = Nft::parse(nft_script(&built, &host.name));
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
             assert_disjoint(&format!("{} nft vm_sources", host.name), &nft.vm_sources);
-            // Concatenated keys: two elements overlap when both their VM ranges
+            // Concatenated keys: two elements overlap when both their sources
             // and their destination ranges do.
             let overlap = |a: &Interval, b: &Interval| a.0 <= b.1 && b.0 <= a.1;
-            for (i, (vms, range, _)) in nft.ranges.iter().enumerate() {
-                for (other_vms, other_range, _) in &nft.ranges[i + 1..] {
-                    prop_assert!(
-                        !(overlap(vms, other_vms) && overlap(range, other_range)),
-                        "{}: egress_ranges elements {:?} . {:?} and {:?} . {:?} overlap",
-                        host.name, vms, range, other_vms, other_range
-                    );
+            for (name, map) in [("egress_by_vm", &nft.by_vm), ("egress_by_project", &nft.by_project)] {
+                for (i, (source, range, _)) in map.iter().enumerate() {
+                    for (other_source, other_range, _) in &map[i + 1..] {
+                        prop_assert!(
+                            !(overlap(source, other_source) && overlap(range, other_range)),
+                            "{}: {} elements {:?} . {:?} and {:?} . {:?} overlap",
+                            host.name, name, source, range, other_source, other_range
+                        );
+                    }
                 }
             }
-            let defaults: Vec<Interval> = nft.defaults.iter().map(|(vms, _)| *vms).collect();
-            assert_disjoint(&format!("{} nft egress_default", host.name), &defaults);
         }
     }
 

@@ -17,7 +17,9 @@ use ipnet::Ipv4Net;
 use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
-use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, Spanned, UplinkId, Via, Vm};
+use crate::model::{
+    Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via, Vm,
+};
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -54,9 +56,7 @@ impl Plan {
     pub fn winning_entries(&self) -> HashSet<Span> {
         self.hosts
             .iter()
-            .flat_map(|host| &host.vms)
-            .flat_map(|vm| &vm.egress)
-            .map(|(_, decision)| decision.decided_by.span.clone())
+            .flat_map(|host| host.deciding_entries.iter().cloned())
             .collect()
     }
 }
@@ -86,6 +86,13 @@ pub struct HostPlan {
     pub dnat: Vec<(Ipv4Addr, Ipv4Addr)>,
     /// The VMs served by this host, by name.
     pub vms: Vec<VmPlan>,
+    /// The projects some VM of this host follows ([`VmPlan::follows_project`]), by
+    /// name: the dataplane looks those VMs' decisions up by project, not by VM.
+    pub projects: Vec<ProjectEgress>,
+    /// The egress entries, by the span of their prefix, that decide at least one
+    /// destination range of a VM of this host, before ranges that leave the way
+    /// the default does are left to it (what SY0903 asks).
+    pub deciding_entries: HashSet<Span>,
     /// Present when the topology has `[failover]`: the host runs the monitor and
     /// its ruleset falls back along each decision's candidates.
     pub failover: Option<FailoverPlan>,
@@ -147,12 +154,32 @@ pub struct VmPlan {
     pub public: Vec<PublicAddress>,
     /// What traffic matching no egress range does.
     pub default: Option<Decision>,
-    /// Disjoint, sorted destination ranges decided by egress entries.
+    /// Disjoint, sorted destination ranges decided by egress entries, without
+    /// those that leave the way the default does (the default decides them).
     pub egress: Vec<(Range, Decision)>,
+    /// Every decision of this VM is its project's (the same ranges, entries and
+    /// candidate pools as [`ProjectEgress`] holds), and its address lies in a
+    /// network only its project declares: the dataplane finds its decisions by
+    /// project network, and adding or removing it changes no egress element.
+    pub follows_project: bool,
     /// The uplinks of every decision of this VM whose candidates sit on more
     /// than one uplink, by id: a connection bound to one of them has somewhere
     /// to go while another is up. Empty for a VM that has no alternative.
     pub failover_uplinks: Vec<u8>,
+}
+
+/// The decisions a project's entries and default make for every VM that follows
+/// it: its VMs that have an address in every pool those name and no entry or
+/// default of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectEgress {
+    pub name: String,
+    /// The project's networks, merged: the sources its decisions are keyed by.
+    pub networks: Vec<Range>,
+    /// The decisions of the project's first following VM (in name order); every
+    /// following VM's are the same but for its own public addresses.
+    pub default: Option<Decision>,
+    pub egress: Vec<(Range, Decision)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +217,7 @@ pub struct Candidate {
 
 impl Decision {
     /// Every candidate, best first.
-    pub fn candidates(&self) -> impl Iterator<Item = &Candidate> {
+    pub fn candidates(&self) -> impl Iterator<Item = &Candidate> + Clone {
         std::iter::once(&self.first).chain(&self.fallbacks)
     }
 
@@ -206,14 +233,57 @@ impl Decision {
     /// The candidates that can ever be chosen: one whose uplink an earlier
     /// candidate shares is down whenever that one is, so it never is.
     pub fn reachable(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates().enumerate().filter_map(|(i, c)| {
-            (!self
-                .candidates()
-                .take(i)
-                .any(|e| e.uplink_id == c.uplink_id))
-            .then_some(c)
-        })
+        first_per_uplink(self.candidates(), |c| c.uplink_id)
     }
+}
+
+/// The items no earlier item shares an uplink with.
+fn first_per_uplink<T: Copy>(
+    items: impl Iterator<Item = T> + Clone,
+    uplink: impl Fn(T) -> u8 + Copy,
+) -> impl Iterator<Item = T> {
+    items.clone().enumerate().filter_map(move |(i, item)| {
+        (!items.clone().take(i).any(|e| uplink(e) == uplink(item))).then_some(item)
+    })
+}
+
+/// A decision without the VM's own addresses: the entry and the candidate pools
+/// (number, uplink id), best first. Two VMs whose decisions have the same routes
+/// get the same verdicts from the dataplane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    pools: Vec<(u8, u8)>,
+    decided_by: DecidedBy,
+}
+
+impl Route {
+    fn of(decision: &Decision) -> Route {
+        Route {
+            pools: decision
+                .candidates()
+                .map(|c| (c.pool_number, c.uplink_id))
+                .collect(),
+            decided_by: decision.decided_by.clone(),
+        }
+    }
+
+    /// The pools the dataplane can choose between, best first: what its verdict
+    /// for the decision says.
+    fn way(&self) -> Vec<u8> {
+        first_per_uplink(self.pools.iter().copied(), |(_, uplink)| uplink)
+            .map(|(pool, _)| pool)
+            .collect()
+    }
+}
+
+/// The decisions a project's entries and default make for a VM that has an
+/// address in every pool and no entry or default of its own.
+struct ProjectRoutes {
+    /// The project's networks, merged, when they identify its VMs: declared and
+    /// overlapping no other project's. Else none of its VMs can follow it.
+    networks: Option<Vec<Range>>,
+    default: Option<Route>,
+    egress: Vec<(Range, Route)>,
 }
 
 /// The topology entry a decision comes from, for comments and `trace`.
@@ -250,8 +320,10 @@ pub enum Outcome<'p> {
 
 impl HostPlan {
     /// The decision for a packet from `vm` to `destination` — the same lookup
-    /// order the nft ruleset uses: internal, egress ranges, default, then the
-    /// DNAT of a public address of this host's VMs, which keeps the packet home.
+    /// order the nft ruleset uses: internal, egress ranges, default (for a VM
+    /// that follows its project the ruleset finds both in its project's
+    /// painting, which equals the VM's), then the DNAT of a public address of
+    /// this host's VMs, which keeps the packet home.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
         if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
@@ -282,6 +354,7 @@ impl HostPlan {
 /// Builds the plan of every host.
 pub fn plan(model: &CheckedModel) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
+    let source_networks = source_networks(model);
     let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
     for vm in &model.vms {
         vms_by_host.entry(vm.host).or_default().push(vm);
@@ -292,13 +365,54 @@ pub fn plan(model: &CheckedModel) -> Plan {
         .map(HostId)
         .map(|id| {
             let vms = vms_by_host.get(&id).map_or(&[][..], Vec::as_slice);
-            host_plan(model, id, vms, &project_networks)
+            host_plan(model, id, vms, &project_networks, &source_networks)
         })
         .collect();
     Plan { hosts }
 }
 
-fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range]) -> HostPlan {
+/// Per project, its networks merged when they can key its VMs' decisions:
+/// declared, and overlapping no other project's networks.
+fn source_networks(model: &Model) -> Vec<Option<Vec<Range>>> {
+    let mut networks: Vec<Option<Vec<Range>>> = model
+        .projects
+        .iter()
+        .map(|project| {
+            let merged = intervals::merge(project.networks.iter().map(|n| Range::of(n)).collect());
+            (!merged.is_empty()).then_some(merged)
+        })
+        .collect();
+    let mut owned: Vec<(Range, usize)> = networks
+        .iter()
+        .enumerate()
+        .flat_map(|(project, ranges)| ranges.iter().flatten().map(move |r| (*r, project)))
+        .collect();
+    owned.sort();
+    // The range reaching furthest so far meets every later one that an earlier
+    // range meets.
+    let mut furthest: Option<(Range, usize)> = None;
+    for (range, project) in owned {
+        if let Some((reach, owner)) = furthest {
+            if range.first <= reach.last && owner != project {
+                networks[owner] = None;
+                networks[project] = None;
+            }
+            if range.last <= reach.last {
+                continue;
+            }
+        }
+        furthest = Some((range, project));
+    }
+    networks
+}
+
+fn host_plan(
+    model: &Model,
+    id: HostId,
+    vms: &[&Vm],
+    project_networks: &[Range],
+    source_networks: &[Option<Vec<Range>>],
+) -> HostPlan {
     let host = model.host(id);
     let mut uplinks: Vec<UplinkPlan> = host
         .attachments
@@ -380,13 +494,48 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
         })
         .collect();
 
+    let mut routes: BTreeMap<ProjectId, ProjectRoutes> = BTreeMap::new();
+    for vm in vms {
+        routes
+            .entry(vm.project)
+            .or_insert_with(|| project_routes(model, vm.project, &internal, source_networks));
+    }
+    let mut deciding_entries = HashSet::new();
+    let planned: Vec<VmPlan> = vms
+        .iter()
+        .map(|vm| {
+            vm_plan(
+                model,
+                vm,
+                &internal,
+                &routes[&vm.project],
+                &mut deciding_entries,
+            )
+        })
+        .collect();
+    // In the model's project order, which is name order.
+    let mut projects: BTreeMap<ProjectId, ProjectEgress> = BTreeMap::new();
+    for (vm, plan) in vms
+        .iter()
+        .zip(&planned)
+        .filter(|(_, plan)| plan.follows_project)
+    {
+        projects.entry(vm.project).or_insert_with(|| ProjectEgress {
+            name: plan.project.clone(),
+            networks: routes[&vm.project].networks.clone().unwrap_or_default(),
+            default: plan.default.clone(),
+            egress: plan.egress.clone(),
+        });
+    }
     HostPlan {
         name: host.name.value.clone(),
         description: host.description.clone(),
         lan: host.lan.iter().map(|l| l.value.clone()).collect(),
         uplinks,
         pools,
-        vms: vms.iter().map(|vm| vm_plan(model, vm, &internal)).collect(),
+        vms: planned,
+        projects: projects.into_values().collect(),
+        deciding_entries,
         internal,
         sources,
         mac_bindings,
@@ -403,7 +552,13 @@ fn pool_number(pool: PoolId) -> u8 {
     u8::try_from(pool.0 + 1).expect("check limits pools to MAX_POOLS")
 }
 
-fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
+fn vm_plan(
+    model: &Model,
+    vm: &Vm,
+    internal: &[Range],
+    project_routes: &ProjectRoutes,
+    deciding_entries: &mut HashSet<Span>,
+) -> VmPlan {
     let project = model.project(vm.project);
     let public = vm
         .public
@@ -418,7 +573,24 @@ fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
         })
         .collect();
     let default = default_decision(model, vm, project);
-    let egress = flatten(model, vm, project, internal);
+    let painted = flatten(model, vm, project, internal);
+    for (_, decision) in &painted {
+        if !deciding_entries.contains(&decision.decided_by.span) {
+            deciding_entries.insert(decision.decided_by.span.clone());
+        }
+    }
+    let default_route = default.as_ref().map(Route::of);
+    let (routes, egress): (Vec<_>, Vec<_>) = left_to_default(
+        painted
+            .into_iter()
+            .map(|(range, decision)| ((range, Route::of(&decision)), (range, decision))),
+        default_route.as_ref(),
+        |((_, route), _)| route,
+    )
+    .unzip();
+    let follows_project = project_routes.networks.is_some()
+        && default_route == project_routes.default
+        && routes == project_routes.egress;
     let mut failover_uplinks = BTreeSet::new();
     for decision in default.iter().chain(egress.iter().map(|(_, d)| d)) {
         if decision.reachable().nth(1).is_some() {
@@ -432,7 +604,100 @@ fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
         public,
         default,
         egress,
+        follows_project,
         failover_uplinks: failover_uplinks.into_iter().collect(),
+    }
+}
+
+/// Leaves out the ranges whose decision leaves the way the default does: the
+/// default decides them, and the dataplane needs no element for them.
+fn left_to_default<T>(
+    ranges: impl Iterator<Item = T>,
+    default: Option<&Route>,
+    route: impl Fn(&T) -> &Route,
+) -> impl Iterator<Item = T> {
+    let default_way = default.map(Route::way);
+    ranges.filter(move |item| default_way.as_ref() != Some(&route(item).way()))
+}
+
+/// The project's decisions for a VM that follows it: its entries painted as
+/// [`flatten`] paints a VM's, each with the pools of its `via` then of the
+/// project's default (every pool, as the VM has an address in each).
+fn project_routes(
+    model: &Model,
+    id: ProjectId,
+    internal: &[Range],
+    source_networks: &[Option<Vec<Range>>],
+) -> ProjectRoutes {
+    let project = model.project(id);
+    let kept = kept_candidates(model);
+    let pools = |vias: &mut dyn Iterator<Item = PoolId>| -> Vec<(u8, u8)> {
+        let mut seen = Vec::new();
+        for pool in vias {
+            if !seen.contains(&pool) {
+                seen.push(pool);
+            }
+        }
+        seen.into_iter()
+            .filter_map(|pool| {
+                let uplink = model.uplink(model.pool(pool).uplink?);
+                Some((pool_number(pool), uplink.id.value))
+            })
+            .take(kept)
+            .collect()
+    };
+    let project_default = || project.default.iter().map(|pool| pool.value);
+    let default = project.default.first().map(|first| Route {
+        pools: pools(&mut project_default()),
+        decided_by: DecidedBy {
+            scope: Scope::Project,
+            prefix: None,
+            span: first.span.clone(),
+        },
+    });
+    let mut entries: Vec<&Egress<PoolId>> = project.egress.iter().collect();
+    // Stable: equal entries keep file order.
+    entries.sort_by_key(|entry| entry.to.prefix_len());
+    let mut painting = Painting::new();
+    for entry in entries {
+        let pools = pools(
+            &mut entry
+                .via
+                .iter()
+                .map(|via| via.value)
+                .chain(project_default()),
+        );
+        if !pools.is_empty() {
+            let decided_by = DecidedBy {
+                scope: Scope::Project,
+                prefix: Some(entry.to.value),
+                span: entry.to.span.clone(),
+            };
+            painting.paint(Range::of(&entry.to), Route { pools, decided_by });
+        }
+    }
+    painting.cut(internal);
+    let egress = left_to_default(
+        painting.into_ranges().into_iter(),
+        default.as_ref(),
+        |(_, route)| route,
+    )
+    .collect();
+    ProjectRoutes {
+        networks: source_networks[id.index()].clone(),
+        default,
+        egress,
+    }
+}
+
+/// How many candidates a decision keeps: without `[failover]` no uplink is ever
+/// down, so only the first, and a topology without it plans (and costs) exactly
+/// what it did before lists existed.
+fn kept_candidates(model: &Model) -> usize {
+    if model.failover.is_some() {
+        usize::MAX
+    } else {
+        1
     }
 }
 
@@ -499,24 +764,17 @@ fn entry_decisions<'m, V: Copy + Into<Via>>(
 }
 
 /// The decision of an entry with these `via`s (none for a default); `None` when
-/// the VM has no address in any candidate pool. Without `[failover]` no uplink
-/// is ever down, so only the first candidate is kept: a topology without it
-/// plans (and costs) exactly what it did before lists existed.
+/// the VM has no address in any candidate pool.
 fn decision<V: Copy + Into<Via>>(
     model: &Model,
     vm: &Vm,
     via: &[Spanned<V>],
     decided_by: DecidedBy,
 ) -> Option<Decision> {
-    let kept = if model.failover.is_some() {
-        usize::MAX
-    } else {
-        1
-    };
     let mut candidates = model
         .candidates(vm, via)
         .filter_map(|pool| candidate(model, vm, pool))
-        .take(kept);
+        .take(kept_candidates(model));
     Some(Decision {
         first: candidates.next()?,
         fallbacks: candidates.collect(),

@@ -100,14 +100,42 @@ egress = [
             "{destination}"
         );
     }
-    // The /10 is split around the /16 into disjoint, sorted ranges.
+    // The /10 is split around the /16 into disjoint, sorted ranges; the /24
+    // leaves as the default does, so it is left to the default.
     let ranges: Vec<_> = plan.hosts[0].vms[0]
         .egress
         .iter()
         .map(|(r, _)| *r)
         .collect();
-    assert_eq!(ranges.len(), 5);
+    assert_eq!(ranges.len(), 4);
     assert!(ranges.windows(2).all(|w| w[0].last < w[1].first));
+}
+
+#[test]
+fn a_range_that_leaves_as_the_default_does_is_decided_by_the_default() {
+    let plan = plan_with(
+        "",
+        r#"default = "pool-a"
+egress = [
+  { to = "100.65.0.0/16", via = "pool-c" },
+  { to = "100.65.1.0/24", via = "198.51.100.7" },
+]"#,
+    );
+    let host = &plan.hosts[0];
+    let vm = &host.vms[0];
+    let Outcome::Egress(decision) = host.outcome(vm, "100.65.1.1".parse().unwrap()) else {
+        panic!("an egress decision")
+    };
+    // What every backend and `trace` read: the dataplane has no element for the
+    // /24, so `trace` must not name it.
+    assert_eq!(decision, vm.default.as_ref().unwrap());
+    assert!(
+        vm.egress
+            .iter()
+            .all(|(_, d)| d.decided_by.prefix != Some("100.65.1.0/24".parse().unwrap()))
+    );
+    // Both entries still decide a range (SY0903 stays silent about them).
+    assert_eq!(plan.winning_entries().len(), 2);
 }
 
 #[test]
@@ -342,4 +370,90 @@ fn without_failover_a_decision_keeps_only_its_first_candidate() {
     assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
     assert!(vm.failover_uplinks.is_empty());
     assert_eq!(plan.hosts[0].failover, None);
+}
+
+/// The base fixture with an entry in project acme, more addresses for it, and
+/// `more` appended (other VMs and projects).
+fn plan_with_project_entry(more: &str) -> Plan {
+    let text = BASE
+        .replacen(
+            "default = \"pool-a\"\n",
+            "default = \"pool-a\"\negress = [{ to = \"100.64.0.0/10\", via = \"pool-b\" }]\n",
+            1,
+        )
+        .replace(
+            "addresses = [\"198.51.100.7\", \"203.0.113.9\"]",
+            "addresses = [\"198.51.100.7\", \"203.0.113.9\", \"198.51.100.8\", \
+             \"203.0.113.10\", \"198.51.100.9\", \"198.51.100.10\", \"203.0.113.11\"]",
+        );
+    plan_of(format!("{text}{more}"))
+}
+
+#[test]
+fn a_vm_follows_its_project_unless_one_of_its_decisions_differs() {
+    let plan = plan_with_project_entry(
+        r#"
+[vms.own-entry]
+project = "acme"
+host = "net1"
+address = "10.0.0.6"
+public = ["198.51.100.8", "203.0.113.10"]
+egress = [{ to = "100.65.0.0/16", via = "pool-a" }]
+
+[vms.missing-pool]
+project = "acme"
+host = "net1"
+address = "10.0.0.7"
+public = ["198.51.100.9"]
+
+[vms.own-default]
+project = "acme"
+host = "net1"
+address = "10.0.0.8"
+public = ["198.51.100.10", "203.0.113.11"]
+default = "pool-a"
+"#,
+    );
+    let host = &plan.hosts[0];
+    let follows: Vec<(&str, bool)> = host
+        .vms
+        .iter()
+        .map(|vm| (vm.name.as_str(), vm.follows_project))
+        .collect();
+    assert_eq!(
+        follows,
+        [
+            ("missing-pool", false),
+            ("own-default", false),
+            ("own-entry", false),
+            ("web-1", true),
+        ]
+    );
+    let [project] = &host.projects[..] else {
+        panic!("one project followed: {:?}", host.projects)
+    };
+    let web_1 = host.vms.iter().find(|vm| vm.name == "web-1").unwrap();
+    assert_eq!(project.name, "acme");
+    assert_eq!(
+        project.networks,
+        [Range::of(&"10.0.0.0/24".parse().unwrap())]
+    );
+    assert_eq!(
+        (&project.default, &project.egress),
+        (&web_1.default, &web_1.egress)
+    );
+}
+
+#[test]
+fn no_vm_follows_a_project_whose_networks_overlap_another_projects() {
+    let plan = plan_with_project_entry(
+        r#"
+[projects.other]
+pools = ["pool-a"]
+networks = ["10.0.0.128/25"]
+"#,
+    );
+    let host = &plan.hosts[0];
+    assert!(!host.vms[0].follows_project);
+    assert!(host.projects.is_empty());
 }

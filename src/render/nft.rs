@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use super::{Header, hex};
-use crate::intervals::Range;
-use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan};
+use crate::intervals::{self, Range};
+use crate::plan::{self, DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -37,10 +37,12 @@ struct Context<'a> {
     pools: Vec<Pool<'a>>,
     /// Elements of set `internal`: `range`.
     internal: Elements,
-    /// Elements of map `egress_ranges`: `vm . range : goto via_pool_N`.
-    egress_ranges: Elements,
-    /// Elements of map `egress_default`: `vm : goto via_pool_N`.
-    egress_default: Elements,
+    /// Elements of set `own_egress` and maps `egress_by_vm`, `default_by_vm`,
+    /// `egress_by_project` (see [`EgressElements`]).
+    own_egress: Elements,
+    egress_by_vm: Elements,
+    default_by_vm: Elements,
+    egress_by_project: Elements,
     /// Elements of map `dnat_addresses`: `public : private`.
     dnat: Elements,
     /// Elements of set `vm_sources`: `range` of this host's VM addresses.
@@ -131,6 +133,31 @@ impl Elements {
             .max(MIN_DECLARED_SIZE)
     }
 
+    fn of_ranges(ranges: &[Range]) -> Self {
+        let mut elements = Elements::default();
+        for range in ranges {
+            elements.push(RangeText(*range), None);
+        }
+        elements
+    }
+
+    /// `KEY : VERDICT, # comment` of an egress decision.
+    fn push_decision(
+        &mut self,
+        key: impl Display,
+        owner: Owner,
+        decision: &Decision,
+        verdicts: &Verdicts,
+    ) {
+        let verdict = verdicts.of(decision);
+        let comment = ElementComment {
+            owner,
+            decision,
+            verdict,
+        };
+        self.push(format_args!("{key} : {verdict}"), Some(&comment));
+    }
+
     fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
         self.count += 1;
         // Writing to a String cannot fail.
@@ -148,73 +175,8 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         .map(|vm| (vm.private, vm.name.as_str()))
         .collect();
     let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
-    let pools = host
-        .pools
-        .iter()
-        .map(|pool| {
-            let mut snat = Elements::default();
-            for (private, public) in &pool.snat {
-                let vm = vm_name(private);
-                snat.push(
-                    format_args!("{} : {}", Addr(*private), Addr(*public)),
-                    Some(&vm),
-                );
-            }
-            Pool {
-                name: &pool.name,
-                number: pool.number,
-                prefix: pool.prefix.to_string(),
-                uplink: &pool.uplink,
-                mark: hex(pool.mark),
-                uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
-                pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
-                keep_mask: hex(!plan::MARK_MASK),
-                snat,
-            }
-        })
-        .collect();
-    let mut vms: Vec<&VmPlan> = host.vms.iter().collect();
-    vms.sort_by_key(|vm| vm.private);
     let verdicts = Verdicts::new(host);
-    let mut ranges = SourceRuns::default();
-    let mut egress_default = Elements::default();
-    for vm in vms {
-        // A range that ends where the default would send it anyway needs no element.
-        let same_as_default = |decision: &Decision| {
-            vm.default
-                .as_ref()
-                .is_some_and(|d| verdicts.of(d) == verdicts.of(decision))
-        };
-        let elements = vm.egress.iter().filter(|(_, d)| !same_as_default(d));
-        ranges.add(
-            vm,
-            elements.map(|(range, decision)| (*range, decision, verdicts.of(decision))),
-        );
-        // One element per VM, never a run: a hash map, because nft fetches every
-        // element of a (non-concatenated) interval map from the kernel before
-        // any element statement, which would make every update cost as much as
-        // listing that map.
-        if let Some(decision) = &vm.default {
-            let run = Run {
-                first: vm,
-                last: vm,
-                destination: None,
-                decision,
-                verdict: verdicts.of(decision),
-            };
-            let element = format_args!("{} : {}", Addr(vm.private), run.verdict);
-            egress_default.push(element, Some(&run));
-        }
-    }
-    let mut egress_ranges = Elements::default();
-    for run in ranges.finish() {
-        let range = run
-            .destination
-            .as_ref()
-            .expect("egress elements have a range");
-        let element = format_args!("{} . {} : {}", run.source(), RangeText(*range), run.verdict);
-        egress_ranges.push(element, Some(&run));
-    }
+    let egress = EgressElements::new(host, &verdicts);
     let mut dnat = Elements::default();
     for (public, private) in &host.dnat {
         dnat.push(
@@ -231,13 +193,6 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             Some(&vm_name(private)),
         );
     }
-    let ranges_of = |ranges: &[Range]| {
-        let mut elements = Elements::default();
-        for range in ranges {
-            elements.push(RangeText(*range), None);
-        }
-        elements
-    };
     Context {
         header: header.text(),
         table: TABLE,
@@ -261,17 +216,103 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
                 mark: hex(u.mark),
             })
             .collect(),
-        pools,
-        internal: ranges_of(&host.internal),
-        egress_ranges,
-        egress_default,
+        pools: host
+            .pools
+            .iter()
+            .map(|pool| Pool::new(pool, &vm_name))
+            .collect(),
+        internal: Elements::of_ranges(&host.internal),
+        own_egress: egress.own_egress,
+        egress_by_vm: egress.by_vm,
+        default_by_vm: egress.default_by_vm,
+        egress_by_project: egress.by_project,
         dnat,
-        sources: ranges_of(&host.sources),
+        sources: Elements::of_ranges(&host.sources),
         bound_sources,
         mac_bindings,
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
+    }
+}
+
+impl<'a> Pool<'a> {
+    fn new(pool: &'a PoolPlan, vm_name: &dyn Fn(&Ipv4Addr) -> &'a str) -> Self {
+        let mut snat = Elements::default();
+        for (private, public) in &pool.snat {
+            snat.push(
+                format_args!("{} : {}", Addr(*private), Addr(*public)),
+                Some(&vm_name(private)),
+            );
+        }
+        Pool {
+            name: &pool.name,
+            number: pool.number,
+            prefix: pool.prefix.to_string(),
+            uplink: &pool.uplink,
+            mark: hex(pool.mark),
+            uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
+            pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
+            keep_mask: hex(!plan::MARK_MASK),
+            snat,
+        }
+    }
+}
+
+/// The egress decision's elements (docs/semantics.md §2, layered): a VM that
+/// follows its project is found by its project's networks, in a painting that
+/// covers every destination (the default's share included), so one lookup
+/// decides. Every other VM is found by its address: its egress ranges, then its
+/// default in a hash map (as ranges they would be the most elements of the
+/// interval map, whose every element costs the kernel more to load and copy).
+struct EgressElements {
+    /// Set `own_egress`: the VMs that do not follow their project.
+    own_egress: Elements,
+    /// Map `egress_by_vm`: `vm . range : verdict` for those VMs.
+    by_vm: Elements,
+    /// Map `default_by_vm`: `vm : verdict` for those VMs.
+    default_by_vm: Elements,
+    /// Map `egress_by_project`: `project network . range : verdict`.
+    by_project: Elements,
+}
+
+impl EgressElements {
+    fn new(host: &HostPlan, verdicts: &Verdicts) -> Self {
+        let mut own: Vec<&VmPlan> = host.vms.iter().filter(|vm| !vm.follows_project).collect();
+        own.sort_by_key(|vm| vm.private);
+        let mut elements = EgressElements {
+            own_egress: Elements::default(),
+            by_vm: Elements::default(),
+            default_by_vm: Elements::default(),
+            by_project: Elements::default(),
+        };
+        for vm in own {
+            elements.own_egress.push(Addr(vm.private), Some(&vm.name));
+            let owner = Owner::Vm(vm);
+            for (range, decision) in &vm.egress {
+                let key = format_args!("{} . {}", Addr(vm.private), RangeText(*range));
+                elements.by_vm.push_decision(key, owner, decision, verdicts);
+            }
+            if let Some(decision) = &vm.default {
+                let key = Addr(vm.private);
+                elements
+                    .default_by_vm
+                    .push_decision(key, owner, decision, verdicts);
+            }
+        }
+        for project in &host.projects {
+            let owner = Owner::Project(&project.name);
+            let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
+            for network in &project.networks {
+                for (range, decision) in &painting {
+                    let key = format_args!("{} . {}", RangeText(*network), RangeText(*range));
+                    elements
+                        .by_project
+                        .push_decision(key, owner, decision, verdicts);
+                }
+            }
+        }
+        elements
     }
 }
 
@@ -430,93 +471,23 @@ impl Display for Addr {
     }
 }
 
-/// Joins the `egress_ranges` elements that VMs with consecutive private
-/// addresses share into one element keyed by the address run: a project's VMs
-/// sit side by side and share its entries, so those cost one element per run
-/// instead of one per VM (nft's load time and its interval-map lookups grow with
-/// the element count).
-/// Only this host's VMs are in a run and a run has no gaps, so the elements match
-/// exactly the addresses they did one by one.
-#[derive(Default)]
-struct SourceRuns<'a> {
-    /// Runs the previous VM extended: element key → run.
-    open: HashMap<RunKey, Run<'a>>,
-    done: Vec<Run<'a>>,
+/// Whose decision an egress element holds.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Vm(&'a VmPlan),
+    Project(&'a str),
 }
 
-/// Elements join only when they decide the same way for the same reason, so each
-/// run's comment stays true.
-type RunKey = (Option<Range>, Verdict, Scope, usize);
-
-struct Run<'a> {
-    first: &'a VmPlan,
-    last: &'a VmPlan,
-    destination: Option<Range>,
+/// An egress element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)`,
+/// `VM: scope default via POOL (PUBLIC)`, or for a project's element `project
+/// NAME: …` without the public address, which differs from VM to VM.
+struct ElementComment<'a> {
+    owner: Owner<'a>,
     decision: &'a Decision,
     verdict: Verdict,
 }
 
-impl<'a> SourceRuns<'a> {
-    /// Adds `vm`'s elements; VMs must come in address order.
-    fn add(
-        &mut self,
-        vm: &'a VmPlan,
-        elements: impl Iterator<Item = (Range, &'a Decision, Verdict)>,
-    ) {
-        let address = u32::from(vm.private);
-        for (destination, decision, verdict) in elements {
-            let destination = Some(destination);
-            let by = &decision.decided_by;
-            let key = (destination, verdict, by.scope, by.span.start);
-            match self.open.get_mut(&key) {
-                Some(run) if u32::from(run.last.private).checked_add(1) == Some(address) => {
-                    run.last = vm
-                }
-                _ => {
-                    let run = Run {
-                        first: vm,
-                        last: vm,
-                        destination,
-                        decision,
-                        verdict,
-                    };
-                    if let Some(ended) = self.open.insert(key, run) {
-                        self.done.push(ended);
-                    }
-                }
-            }
-        }
-        // A run this VM did not extend has ended.
-        let (open, ended): (Vec<_>, Vec<_>) = std::mem::take(&mut self.open)
-            .into_iter()
-            .partition(|(_, run)| run.last.private == vm.private);
-        self.open = open.into_iter().collect();
-        self.done.extend(ended.into_iter().map(|(_, run)| run));
-    }
-
-    /// Every run, sorted by source then destination.
-    fn finish(mut self) -> Vec<Run<'a>> {
-        self.done.extend(self.open.into_values());
-        self.done
-            .sort_by_key(|run| (run.first.private, run.destination));
-        self.done
-    }
-}
-
-impl Run<'_> {
-    /// `10.0.0.5`, or `10.0.0.5-10.0.0.9` for a run of VMs.
-    fn source(&self) -> RangeText {
-        RangeText(Range {
-            first: self.first.private.into(),
-            last: self.last.private.into(),
-        })
-    }
-}
-
-/// An element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)` or
-/// `VM: scope default via POOL (PUBLIC)`; for a run, `FIRST … LAST (N VMs): …`
-/// without the public address, which differs from VM to VM.
-impl Display for Run<'_> {
+impl Display for ElementComment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let decision = self.decision;
         let DecidedBy { scope, prefix, .. } = &decision.decided_by;
@@ -524,22 +495,16 @@ impl Display for Run<'_> {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };
-        let count = u32::from(self.last.private) - u32::from(self.first.private) + 1;
-        if count == 1 {
-            write!(f, "{}: ", self.first.name)?;
-        } else {
-            write!(
-                f,
-                "{} … {} ({count} VMs): ",
-                self.first.name, self.last.name
-            )?;
+        match self.owner {
+            Owner::Vm(vm) => write!(f, "{}: ", vm.name)?,
+            Owner::Project(name) => write!(f, "project {name}: ")?,
         }
         let first = &decision.first;
         match prefix {
             Some(prefix) => write!(f, "{scope} entry {prefix} via {}", first.pool)?,
             None => write!(f, "{scope} default via {}", first.pool)?,
         }
-        if count == 1 {
+        if let Owner::Vm(_) = self.owner {
             write!(f, " ({})", first.public)?;
         }
         if let Verdict::Failover(_) = self.verdict {
