@@ -50,7 +50,7 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 7], Strin
         plan
     });
     let source_id = render::SourceId::new(source);
-    let (artifacts, render) = timed(|| renderer.render_plan(&plan, &source_id));
+    let (artifacts, render) = timed(|| renderer.render_plan(&model, &plan, &source_id));
     let artifacts = artifacts.map_err(|e| e.to_string())?;
     let (manifest, manifest_time) = timed(|| render::manifest(&artifacts, &source_id));
     std::hint::black_box((artifacts, manifest));

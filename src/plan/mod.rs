@@ -17,7 +17,9 @@ use ipnet::Ipv4Net;
 use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
-use crate::model::{Egress, HostId, Mac, Model, PoolId, Project, Spanned, UplinkId, Via, Vm};
+use crate::model::{
+    Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via, Vm, VmId,
+};
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -138,10 +140,13 @@ pub struct PoolPlan {
     pub snat: Vec<(Ipv4Addr, Ipv4Addr)>,
 }
 
+/// The plan holds ids into the model rather than copies of its names (100k VMs
+/// would be millions of small `String`s): whoever prints a name looks it up with
+/// the model the plan was made from (`model.vm(plan.vm).name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmPlan {
-    pub name: String,
-    pub project: String,
+    pub vm: VmId,
+    pub project: ProjectId,
     pub private: Ipv4Addr,
     /// Public addresses with the pool and uplink inbound traffic arrives by.
     pub public: Vec<PublicAddress>,
@@ -158,8 +163,8 @@ pub struct VmPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicAddress {
     pub address: Ipv4Addr,
-    pub pool: String,
-    pub uplink: String,
+    pub pool: PoolId,
+    pub uplink: UplinkId,
 }
 
 /// What one topology entry decides for a VM's packets: the candidates, best
@@ -180,9 +185,9 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub public: Ipv4Addr,
-    pub pool: String,
+    pub pool: PoolId,
     pub pool_number: u8,
-    pub uplink: String,
+    pub uplink: UplinkId,
     pub uplink_id: u8,
     /// Uplink and pool bits (see the module doc).
     pub mark: u32,
@@ -194,12 +199,12 @@ impl Decision {
         std::iter::once(&self.first).chain(&self.fallbacks)
     }
 
-    /// The candidate used while the uplinks `is_down` names are down: the first
-    /// whose uplink is up; with none up, the first (never worse than no
-    /// failover).
-    pub fn choose(&self, is_down: impl Fn(&str) -> bool) -> &Candidate {
+    /// The candidate used while the uplinks for which `is_down` holds are down:
+    /// the first whose uplink is up; with none up, the first (never worse than
+    /// no failover).
+    pub fn choose(&self, is_down: impl Fn(UplinkId) -> bool) -> &Candidate {
         self.candidates()
-            .find(|candidate| !is_down(&candidate.uplink))
+            .find(|candidate| !is_down(candidate.uplink))
             .unwrap_or(&self.first)
     }
 
@@ -282,9 +287,10 @@ impl HostPlan {
 /// Builds the plan of every host.
 pub fn plan(model: &CheckedModel) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
-    let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
-    for vm in &model.vms {
-        vms_by_host.entry(vm.host).or_default().push(vm);
+    let mut vms_by_host: BTreeMap<HostId, Vec<(VmId, &Vm)>> = BTreeMap::new();
+    for id in model.vm_ids() {
+        let vm = model.vm(id);
+        vms_by_host.entry(vm.host).or_default().push((id, vm));
     }
     // Hosts are planned independently, side by side on all cores.
     let hosts = (0..model.hosts.len())
@@ -298,7 +304,12 @@ pub fn plan(model: &CheckedModel) -> Plan {
     Plan { hosts }
 }
 
-fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range]) -> HostPlan {
+fn host_plan(
+    model: &Model,
+    id: HostId,
+    vms: &[(VmId, &Vm)],
+    project_networks: &[Range],
+) -> HostPlan {
     let host = model.host(id);
     let mut uplinks: Vec<UplinkPlan> = host
         .attachments
@@ -335,7 +346,7 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
 
     let sources = intervals::merge(
         vms.iter()
-            .map(|vm| Range::single(vm.address.value))
+            .map(|(_, vm)| Range::single(vm.address.value))
             .collect(),
     );
     let mut internal = project_networks.to_vec();
@@ -343,12 +354,12 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
     let internal = intervals::merge(internal);
     let mut mac_bindings: Vec<(Ipv4Addr, Mac)> = vms
         .iter()
-        .filter_map(|vm| Some((vm.address.value, vm.mac.as_ref()?.value)))
+        .filter_map(|(_, vm)| Some((vm.address.value, vm.mac.as_ref()?.value)))
         .collect();
     mac_bindings.sort();
     let mut dnat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
         .iter()
-        .flat_map(|vm| {
+        .flat_map(|(_, vm)| {
             vm.public
                 .iter()
                 .map(|public| (public.value, vm.address.value))
@@ -366,7 +377,9 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
             let number = pool_number(PoolId(index));
             let mut snat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
                 .iter()
-                .filter_map(|vm| Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?)))
+                .filter_map(|(_, vm)| {
+                    Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?))
+                })
                 .collect();
             snat.sort();
             PoolPlan {
@@ -386,7 +399,10 @@ fn host_plan(model: &Model, id: HostId, vms: &[&Vm], project_networks: &[Range])
         lan: host.lan.iter().map(|l| l.value.clone()).collect(),
         uplinks,
         pools,
-        vms: vms.iter().map(|vm| vm_plan(model, vm, &internal)).collect(),
+        vms: vms
+            .iter()
+            .map(|&(id, vm)| vm_plan(model, id, vm, &internal))
+            .collect(),
         internal,
         sources,
         mac_bindings,
@@ -403,17 +419,17 @@ fn pool_number(pool: PoolId) -> u8 {
     u8::try_from(pool.0 + 1).expect("check limits pools to MAX_POOLS")
 }
 
-fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
+fn vm_plan(model: &Model, id: VmId, vm: &Vm, internal: &[Range]) -> VmPlan {
     let project = model.project(vm.project);
     let public = vm
         .public
         .iter()
         .filter_map(|address| {
-            let pool = model.pool(model.pool_of(address.value)?);
+            let pool_id = model.pool_of(address.value)?;
             Some(PublicAddress {
                 address: address.value,
-                pool: pool.name.value.clone(),
-                uplink: model.uplink(pool.uplink?).name.value.clone(),
+                pool: pool_id,
+                uplink: model.pool(pool_id).uplink?,
             })
         })
         .collect();
@@ -426,8 +442,8 @@ fn vm_plan(model: &Model, vm: &Vm, internal: &[Range]) -> VmPlan {
         }
     }
     VmPlan {
-        name: vm.name.value.clone(),
-        project: project.name.value.clone(),
+        vm: id,
+        project: vm.project,
         private: vm.address.value,
         public,
         default,
@@ -518,13 +534,13 @@ fn decision(
 fn candidate(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate> {
     let public = model.public_in_pool(vm, pool_id)?;
     let pool_number = pool_number(pool_id);
-    let pool = model.pool(pool_id);
-    let uplink = model.uplink(pool.uplink?);
+    let uplink_id = model.pool(pool_id).uplink?;
+    let uplink = model.uplink(uplink_id);
     Some(Candidate {
         public,
-        pool: pool.name.value.clone(),
+        pool: pool_id,
         pool_number,
-        uplink: uplink.name.value.clone(),
+        uplink: uplink_id,
         uplink_id: uplink.id.value,
         mark: uplink_mark(uplink.id.value) | pool_mark(pool_number),
     })

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Header, hex};
 use crate::intervals::Range;
+use crate::model::Model;
 use crate::plan::{self, DecidedBy, Decision, HostPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
@@ -141,11 +142,16 @@ impl Elements {
     }
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+/// `model` is the one `host` was planned from: it has the names the comments print.
+pub fn context<'a>(
+    model: &'a Model,
+    host: &'a HostPlan,
+    header: &'a Header,
+) -> impl Serialize + 'a {
     let vm_names: HashMap<_, _> = host
         .vms
         .iter()
-        .map(|vm| (vm.private, vm.name.as_str()))
+        .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
         .collect();
     let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
     let pools = host
@@ -203,7 +209,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
                 verdict: verdicts.of(decision),
             };
             let element = format_args!("{} : {}", Addr(vm.private), run.verdict);
-            egress_default.push(element, Some(&run));
+            egress_default.push(element, Some(&run.comment(model)));
         }
     }
     let mut egress_ranges = Elements::default();
@@ -213,7 +219,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
             .as_ref()
             .expect("egress elements have a range");
         let element = format_args!("{} . {} : {}", run.source(), RangeText(*range), run.verdict);
-        egress_ranges.push(element, Some(&run));
+        egress_ranges.push(element, Some(&run.comment(model)));
     }
     let mut dnat = Elements::default();
     for (public, private) in &host.dnat {
@@ -503,7 +509,12 @@ impl<'a> SourceRuns<'a> {
     }
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// The element's comment, with the names `model` has for the plan's ids.
+    fn comment(&'a self, model: &'a Model) -> RunComment<'a> {
+        RunComment { run: self, model }
+    }
+
     /// `10.0.0.5`, or `10.0.0.5-10.0.0.9` for a run of VMs.
     fn source(&self) -> RangeText {
         RangeText(Range {
@@ -516,35 +527,44 @@ impl Run<'_> {
 /// An element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)` or
 /// `VM: scope default via POOL (PUBLIC)`; for a run, `FIRST … LAST (N VMs): …`
 /// without the public address, which differs from VM to VM.
-impl Display for Run<'_> {
+struct RunComment<'a> {
+    run: &'a Run<'a>,
+    model: &'a Model,
+}
+
+impl Display for RunComment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let decision = self.decision;
+        let RunComment { run, model } = self;
+        let vm_name = |vm: &VmPlan| model.vm(vm.vm).name.value.as_str();
+        let pool_name = |pool| model.pool(pool).name.value.as_str();
+        let decision = run.decision;
         let DecidedBy { scope, prefix, .. } = &decision.decided_by;
         let scope = match scope {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };
-        let count = u32::from(self.last.private) - u32::from(self.first.private) + 1;
+        let count = u32::from(run.last.private) - u32::from(run.first.private) + 1;
         if count == 1 {
-            write!(f, "{}: ", self.first.name)?;
+            write!(f, "{}: ", vm_name(run.first))?;
         } else {
             write!(
                 f,
                 "{} … {} ({count} VMs): ",
-                self.first.name, self.last.name
+                vm_name(run.first),
+                vm_name(run.last)
             )?;
         }
         let first = &decision.first;
         match prefix {
-            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", first.pool)?,
-            None => write!(f, "{scope} default via {}", first.pool)?,
+            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", pool_name(first.pool))?,
+            None => write!(f, "{scope} default via {}", pool_name(first.pool))?,
         }
         if count == 1 {
             write!(f, " ({})", first.public)?;
         }
-        if let Verdict::Failover(_) = self.verdict {
+        if let Verdict::Failover(_) = run.verdict {
             for fallback in decision.reachable().skip(1) {
-                write!(f, ", else {}", fallback.pool)?;
+                write!(f, ", else {}", pool_name(fallback.pool))?;
             }
         }
         Ok(())
