@@ -356,7 +356,7 @@ fn host_plan(
         .iter()
         .filter_map(|(_, vm)| Some((vm.address.value, vm.mac.as_ref()?.value)))
         .collect();
-    mac_bindings.sort();
+    mac_bindings.sort_unstable();
     let mut dnat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
         .iter()
         .flat_map(|(_, vm)| {
@@ -365,11 +365,12 @@ fn host_plan(
                 .map(|public| (public.value, vm.address.value))
         })
         .collect();
-    dnat.sort();
+    // Unstable sorts: equal pairs are indistinguishable, so the order is the same.
+    dnat.par_sort_unstable();
 
     let pools = model
         .pools
-        .iter()
+        .par_iter()
         .enumerate()
         .filter(|(_, pool)| pool.uplink.is_some_and(|u| attached.contains(&u)))
         .map(|(index, pool)| {
@@ -381,7 +382,7 @@ fn host_plan(
                     Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?))
                 })
                 .collect();
-            snat.sort();
+            snat.sort_unstable();
             PoolPlan {
                 name: pool.name.value.clone(),
                 number,
@@ -399,8 +400,10 @@ fn host_plan(
         lan: host.lan.iter().map(|l| l.value.clone()).collect(),
         uplinks,
         pools,
+        // VMs are planned independently too: on a single host this is what
+        // keeps the second core busy. `collect` keeps the VMs' order.
         vms: vms
-            .iter()
+            .par_iter()
             .map(|&(id, vm)| vm_plan(model, id, vm, &internal))
             .collect(),
         internal,
