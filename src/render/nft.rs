@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Display, Write};
 use std::net::Ipv4Addr;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Header, hex};
@@ -148,35 +149,103 @@ pub fn context<'a>(
     host: &'a HostPlan,
     header: &'a Header,
 ) -> impl Serialize + 'a {
-    let vm_names: HashMap<_, _> = host
-        .vms
-        .iter()
-        .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
-        .collect();
-    let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
+    // The address maps are about half of a large host's script and depend on
+    // nothing else in it: on a single host this keeps the second core busy.
+    let (mut context, address_maps) = rayon::join(
+        || context_without_address_maps(model, host, header),
+        || AddressMaps::new(model, host),
+    );
+    for (pool, snat) in context.pools.iter_mut().zip(address_maps.snat) {
+        pool.snat = snat;
+    }
+    context.dnat = address_maps.dnat;
+    context.bound_sources = address_maps.bound_sources;
+    context.mac_bindings = address_maps.mac_bindings;
+    context
+}
+
+/// The elements of the maps that translate one address into another, each
+/// commented with its VM's name: `snat_pool_N` (one per pool of the host, in
+/// its order), `dnat_addresses`, `bound_sources` and `mac_bindings`.
+struct AddressMaps {
+    snat: Vec<Elements>,
+    dnat: Elements,
+    bound_sources: Elements,
+    mac_bindings: Elements,
+}
+
+impl AddressMaps {
+    /// The pools' maps and the others side by side; `collect` keeps the pools' order.
+    fn new(model: &Model, host: &HostPlan) -> Self {
+        let vm_names: HashMap<_, _> = host
+            .vms
+            .iter()
+            .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
+            .collect();
+        let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
+        let snat_of = |pool: &plan::PoolPlan| {
+            let mut snat = Elements::default();
+            for (private, public) in &pool.snat {
+                snat.push(
+                    format_args!("{} : {}", Addr(*private), Addr(*public)),
+                    Some(&vm_name(private)),
+                );
+            }
+            snat
+        };
+        let dnat = || {
+            let mut dnat = Elements::default();
+            for (public, private) in &host.dnat {
+                dnat.push(
+                    format_args!("{} : {}", Addr(*public), Addr(*private)),
+                    Some(&vm_name(private)),
+                );
+            }
+            dnat
+        };
+        let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
+            || rayon::join(|| host.pools.par_iter().map(snat_of).collect(), dnat),
+            || {
+                let mut bound_sources = Elements::default();
+                let mut mac_bindings = Elements::default();
+                for (private, mac) in &host.mac_bindings {
+                    bound_sources.push(Addr(*private), Some(&vm_name(private)));
+                    mac_bindings.push(
+                        format_args!("{mac} . {}", Addr(*private)),
+                        Some(&vm_name(private)),
+                    );
+                }
+                (bound_sources, mac_bindings)
+            },
+        );
+        AddressMaps {
+            snat,
+            dnat,
+            bound_sources,
+            mac_bindings,
+        }
+    }
+}
+
+/// Everything but [`AddressMaps`], whose elements are left empty.
+fn context_without_address_maps<'a>(
+    model: &'a Model,
+    host: &'a HostPlan,
+    header: &'a Header,
+) -> Context<'a> {
     let pools = host
         .pools
         .iter()
-        .map(|pool| {
-            let mut snat = Elements::default();
-            for (private, public) in &pool.snat {
-                let vm = vm_name(private);
-                snat.push(
-                    format_args!("{} : {}", Addr(*private), Addr(*public)),
-                    Some(&vm),
-                );
-            }
-            Pool {
-                name: &pool.name,
-                number: pool.number,
-                prefix: pool.prefix.to_string(),
-                uplink: &pool.uplink,
-                mark: hex(pool.mark),
-                uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
-                pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
-                keep_mask: hex(!plan::MARK_MASK),
-                snat,
-            }
+        .map(|pool| Pool {
+            name: &pool.name,
+            number: pool.number,
+            prefix: pool.prefix.to_string(),
+            uplink: &pool.uplink,
+            mark: hex(pool.mark),
+            uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
+            pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
+            keep_mask: hex(!plan::MARK_MASK),
+            snat: Elements::default(),
         })
         .collect();
     let mut vms: Vec<&VmPlan> = host.vms.iter().collect();
@@ -221,22 +290,6 @@ pub fn context<'a>(
         let element = format_args!("{} . {} : {}", run.source(), RangeText(*range), run.verdict);
         egress_ranges.push(element, Some(&run.comment(model)));
     }
-    let mut dnat = Elements::default();
-    for (public, private) in &host.dnat {
-        dnat.push(
-            format_args!("{} : {}", Addr(*public), Addr(*private)),
-            Some(&vm_name(private)),
-        );
-    }
-    let mut bound_sources = Elements::default();
-    let mut mac_bindings = Elements::default();
-    for (private, mac) in &host.mac_bindings {
-        bound_sources.push(Addr(*private), Some(&vm_name(private)));
-        mac_bindings.push(
-            format_args!("{mac} . {}", Addr(*private)),
-            Some(&vm_name(private)),
-        );
-    }
     let ranges_of = |ranges: &[Range]| {
         let mut elements = Elements::default();
         for range in ranges {
@@ -271,10 +324,10 @@ pub fn context<'a>(
         internal: ranges_of(&host.internal),
         egress_ranges,
         egress_default,
-        dnat,
+        dnat: Elements::default(),
         sources: ranges_of(&host.sources),
-        bound_sources,
-        mac_bindings,
+        bound_sources: Elements::default(),
+        mac_bindings: Elements::default(),
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
