@@ -183,26 +183,21 @@ impl AddressMaps {
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
             .collect();
         let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
-        let snat_of = |pool: &plan::PoolPlan| {
-            let mut snat = Elements::default();
-            for (private, public) in &pool.snat {
-                snat.push(
-                    format_args!("{} : {}", Addr(*private), Addr(*public)),
-                    Some(&vm_name(private)),
-                );
-            }
-            snat
-        };
-        let dnat = || {
-            let mut dnat = Elements::default();
-            for (public, private) in &host.dnat {
-                dnat.push(
-                    format_args!("{} : {}", Addr(*public), Addr(*private)),
-                    Some(&vm_name(private)),
-                );
-            }
-            dnat
-        };
+        // `FROM : TO` elements, commented with the VM whose private address
+        // `private_of` picks out of the pair.
+        let translations =
+            |pairs: &[(Ipv4Addr, Ipv4Addr)], private_of: fn(&(Ipv4Addr, Ipv4Addr)) -> Ipv4Addr| {
+                let mut elements = Elements::default();
+                for pair @ (from, to) in pairs {
+                    elements.push(
+                        format_args!("{} : {}", Addr(*from), Addr(*to)),
+                        Some(&vm_name(&private_of(pair))),
+                    );
+                }
+                elements
+            };
+        let snat_of = |pool: &plan::PoolPlan| translations(&pool.snat, |(private, _)| *private);
+        let dnat = || translations(&host.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
             || rayon::join(|| host.pools.par_iter().map(snat_of).collect(), dnat),
             || {
