@@ -114,10 +114,6 @@ pub struct Build {
     /// What `manifest` lists: every artifact's path, host and SHA-256.
     pub listed: Vec<render::ManifestFile>,
     pub warnings: Vec<Diagnostic>,
-    /// The model and plan the artifacts were made from, dropped with the build.
-    /// Kept so that a caller about to exit can skip freeing them (`main.rs`
-    /// forgets the build): at 100k VMs that is millions of small allocations.
-    _sources: (CheckedModel, plan::Plan),
     /// What the manifest names the topology by, for a manifest made again.
     source_id: render::SourceId,
 }
@@ -227,7 +223,7 @@ pub fn build(
         plan.hosts = vec![plan.hosts.swap_remove(only.index())];
     }
     let source_id = render::SourceId::new(source);
-    let artifacts = renderer.render_plan(&plan, &source_id)?;
+    let artifacts = renderer.render_plan(&model, &plan, &source_id)?;
     let listed = render::Manifest::new(&artifacts, &source_id);
     let manifest = listed.to_json();
     Ok(Build {
@@ -235,7 +231,6 @@ pub fn build(
         manifest,
         listed: listed.files,
         warnings,
-        _sources: (model, plan),
         source_id,
     })
 }

@@ -19,6 +19,7 @@ use crate::Validated;
 use crate::check::CheckedModel;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::intervals;
+use crate::model::{Model, PoolId, UplinkId};
 use crate::plan::{self, DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
@@ -285,19 +286,31 @@ impl<'a> TraceFields<'a> {
 }
 
 /// A decision's candidates as a trace lists them: none when it has no fallbacks.
-fn trace_candidates(decision: &Decision, is_down: impl Fn(&str) -> bool) -> Vec<TraceCandidate> {
+fn trace_candidates(
+    model: &Model,
+    decision: &Decision,
+    is_down: impl Fn(UplinkId) -> bool,
+) -> Vec<TraceCandidate> {
     if decision.fallbacks.is_empty() {
         return Vec::new();
     }
     decision
         .candidates()
         .map(|c| TraceCandidate {
-            pool: c.pool.clone(),
-            uplink: c.uplink.clone(),
+            pool: pool_name(model, c.pool),
+            uplink: uplink_name(model, c.uplink),
             public_address: c.public,
-            down: is_down(&c.uplink),
+            down: is_down(c.uplink),
         })
         .collect()
+}
+
+fn pool_name(model: &Model, pool: PoolId) -> String {
+    model.pool(pool).name.value.clone()
+}
+
+fn uplink_name(model: &Model, uplink: UplinkId) -> String {
+    model.uplink(uplink).name.value.clone()
 }
 
 /// One candidate of a decision (docs/semantics.md §10).
@@ -415,12 +428,15 @@ impl<'s> Tracer<'s> {
                 suggestion: crate::diagnostic::closest(unknown, uplink_names()).cloned(),
             });
         }
-        let is_down = |uplink: &str| down.iter().any(|name| name == uplink);
+        let is_down = |uplink: UplinkId| down.contains(&self.model.uplink(uplink).name.value);
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
-                suggestion: crate::diagnostic::closest(from, self.vms().map(|(_, vm)| &vm.name))
-                    .cloned(),
+                suggestion: crate::diagnostic::closest(
+                    from,
+                    self.vms().map(|(_, vm)| &self.model.vm(vm.vm).name.value),
+                )
+                .cloned(),
             })?;
             return Ok(self.outbound(host, vm, to, is_down));
         };
@@ -432,7 +448,7 @@ impl<'s> Tracer<'s> {
                 address,
                 vms: many
                     .iter()
-                    .map(|(host, vm)| (vm.name.clone(), host.name.clone()))
+                    .map(|(host, vm)| (self.vm_name(vm), host.name.clone()))
                     .collect(),
             }),
         }
@@ -446,7 +462,12 @@ impl<'s> Tracer<'s> {
     }
 
     fn vm_named(&self, name: &str) -> Option<(&HostPlan, &VmPlan)> {
-        self.vms().find(|(_, vm)| vm.name == name)
+        self.vms()
+            .find(|(_, vm)| self.model.vm(vm.vm).name.value == name)
+    }
+
+    fn vm_name(&self, vm: &VmPlan) -> String {
+        self.model.vm(vm.vm).name.value.clone()
     }
 
     fn outbound(
@@ -454,16 +475,16 @@ impl<'s> Tracer<'s> {
         host: &HostPlan,
         vm: &VmPlan,
         to: Ipv4Addr,
-        is_down: impl Fn(&str) -> bool,
+        is_down: impl Fn(UplinkId) -> bool,
     ) -> Trace {
         let sender = VmAt {
-            vm: vm.name.clone(),
+            vm: self.vm_name(vm),
             host: host.name.clone(),
             private_address: vm.private,
         };
         let traced = |decision: &Decision| TracedDecision {
             decided_by: self.entry(vm, &decision.decided_by),
-            candidates: trace_candidates(decision, &is_down),
+            candidates: trace_candidates(&self.model, decision, &is_down),
         };
         let fate = match host.outcome(vm, to) {
             Outcome::Internal => Fate::Internal {
@@ -472,13 +493,13 @@ impl<'s> Tracer<'s> {
             Outcome::Unhandled => Fate::Unhandled { sender },
             Outcome::Egress(decision) => {
                 let chosen = decision.choose(&is_down);
-                let uplink = attachment(host, &chosen.uplink);
+                let uplink = attachment(host, chosen.uplink_id);
                 Fate::Snat {
                     sender,
                     path: PublicPath {
                         public_address: chosen.public,
-                        pool: chosen.pool.clone(),
-                        uplink: chosen.uplink.clone(),
+                        pool: pool_name(&self.model, chosen.pool),
+                        uplink: uplink_name(&self.model, chosen.uplink),
                         interface: uplink.interface.clone(),
                         table: uplink.table,
                         mark: hex(chosen.mark),
@@ -491,14 +512,14 @@ impl<'s> Tracer<'s> {
             Outcome::Hairpin { receiver, source } => Fate::Hairpin {
                 sender,
                 receiver: Receiver {
-                    vm: receiver.name.clone(),
+                    vm: self.vm_name(receiver),
                     private_address: receiver.private,
                 },
                 source: source.map(|decision| {
                     let chosen = decision.choose(&is_down);
                     HairpinSource {
                         public_address: chosen.public,
-                        pool: chosen.pool.clone(),
+                        pool: pool_name(&self.model, chosen.pool),
                         mark: hex(chosen.mark & plan::POOL_MARK_MASK),
                         decision: traced(decision),
                     }
@@ -531,17 +552,17 @@ impl<'s> Tracer<'s> {
                 .iter()
                 .find(|p| p.address == to)
                 .expect("the DNAT table holds the VMs' public addresses");
-            let uplink = attachment(host, &public.uplink);
+            let uplink = attachment(host, self.model.uplink(public.uplink).id.value);
             return Ok(trace(Fate::Dnat {
                 receiver: VmAt {
-                    vm: vm.name.clone(),
+                    vm: self.vm_name(vm),
                     host: host.name.clone(),
                     private_address: vm.private,
                 },
                 path: PublicPath {
                     public_address: to,
-                    pool: public.pool.clone(),
-                    uplink: public.uplink.clone(),
+                    pool: pool_name(&self.model, public.pool),
+                    uplink: uplink_name(&self.model, public.uplink),
                     interface: uplink.interface.clone(),
                     table: uplink.table,
                     mark: hex(uplink.mark),
@@ -551,7 +572,7 @@ impl<'s> Tracer<'s> {
         if let Some(vm) = self
             .vms()
             .find(|(_, vm)| vm.public.iter().any(|p| p.address == from))
-            .map(|(_, vm)| vm.name.clone())
+            .map(|(_, vm)| self.vm_name(vm))
         {
             return Err(TraceError::FromPublicAddress { from, vm });
         }
@@ -580,7 +601,7 @@ impl<'s> Tracer<'s> {
                 example_vm: self
                     .vms()
                     .next()
-                    .map_or_else(|| "VM".to_owned(), |(_, vm)| vm.name.clone()),
+                    .map_or_else(|| "VM".to_owned(), |(_, vm)| self.vm_name(vm)),
                 example_public: self
                     .vms()
                     .flat_map(|(_, vm)| vm.public.first())
@@ -602,8 +623,8 @@ impl<'s> Tracer<'s> {
     fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
         let (line, column) = self.source.line_column(by.span.start);
         let (scope, name) = match by.scope {
-            Scope::Vm => ("vm", vm.name.clone()),
-            Scope::Project => ("project", vm.project.clone()),
+            Scope::Vm => ("vm", self.vm_name(vm)),
+            Scope::Project => ("project", self.model.project(vm.project).name.value.clone()),
         };
         Entry {
             scope,
@@ -623,10 +644,11 @@ impl<'s> Tracer<'s> {
 
 /// The host's attachment to `uplink`. A VM's pools' uplinks are attached to its
 /// host (check SY0406), so a decision or public address always finds one.
-fn attachment<'p>(host: &'p HostPlan, uplink: &str) -> &'p UplinkPlan {
+/// The host's attachment to the uplink with the topology's `id`.
+fn attachment(host: &HostPlan, id: u8) -> &UplinkPlan {
     host.uplinks
         .iter()
-        .find(|u| u.name == uplink)
+        .find(|u| u.id == id)
         .expect("a VM's host is attached to the uplinks of its pools (SY0406)")
 }
 

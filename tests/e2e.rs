@@ -52,8 +52,10 @@ use std::path::Path;
 
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Observations, Rig};
+use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
-use switchyard::plan::HostPlan;
+use switchyard::model::Model;
+use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::{self, Action, Reason, Tracer};
 
 const TOPOLOGY: &str = "tests/e2e/topology.toml";
@@ -181,6 +183,8 @@ fn version_2(v1: &Source) -> Source {
 /// A validated topology: its single host's plan and its artifacts.
 struct Version {
     source: Source,
+    /// The model the plan's ids refer to.
+    model: CheckedModel,
     host: HostPlan,
     nft: String,
     ip: String,
@@ -198,9 +202,13 @@ impl Version {
                 .content
                 .clone()
         };
-        let mut hosts = common::plan(&source).hosts;
+        let (model, plan, _) = switchyard::validate(&source)
+            .unwrap_or_else(|_| panic!("{} is valid", source.name))
+            .into_parts();
+        let mut hosts = plan.hosts;
         assert_eq!(hosts.len(), 1, "the rig builds one host");
         Version {
+            model,
             host: hosts.remove(0),
             nft: artifact("switchyard.nft"),
             ip: artifact("switchyard.ip"),
@@ -216,7 +224,7 @@ impl Version {
     /// host with a default route of its own (via isp-a's gateway, where an
     /// unmarked packet goes) and loose reverse-path filtering.
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
-        let rig = Rig::new(tag, &self.model(), &self.host);
+        let rig = Rig::new(tag, &self.model, &self.host);
         rig.load(&self.nft, &self.ip);
         rig.add_main_default_route(self.uplink("isp-a").gateway);
         rig.loose_rp_filter();
@@ -231,11 +239,16 @@ impl Version {
             .unwrap_or_else(|| panic!("no uplink {name}"))
     }
 
-    fn model(&self) -> switchyard::check::CheckedModel {
-        switchyard::validate(&self.source)
-            .unwrap_or_else(|_| panic!("{} is valid", self.source.name))
-            .into_parts()
-            .0
+    fn vm_name(&self, vm: &VmPlan) -> &str {
+        &self.model.vm(vm.vm).name.value
+    }
+
+    fn vm_named(&self, name: &str) -> &VmPlan {
+        self.host
+            .vms
+            .iter()
+            .find(|vm| self.vm_name(vm) == name)
+            .unwrap_or_else(|| panic!("no VM {name}"))
     }
 }
 
@@ -314,29 +327,32 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
 /// Every probe of one round: each VM to the fixed and random destinations and to
 /// the VMs of the other private network, and the far end to every public address
 /// (assigned in `publics`, or not).
-fn probes(tracer: &Tracer, host: &HostPlan, publics: &[Ipv4Addr]) -> (Vec<Probe>, usize) {
+fn probes(
+    tracer: &Tracer,
+    model: &Model,
+    host: &HostPlan,
+    publics: &[Ipv4Addr],
+) -> (Vec<Probe>, usize) {
+    let name = |vm: &VmPlan| model.vm(vm.vm).name.value.clone();
     let mut destinations: Vec<Ipv4Addr> = DESTINATIONS.iter().map(|d| ip(d)).collect();
     destinations.extend(random_destinations(0x5eed_0004));
     let mut probes = Vec::new();
     for vm in &host.vms {
         for &to in &destinations {
-            probes.push(Probe::Out {
-                vm: vm.name.clone(),
-                to,
-            });
+            probes.push(Probe::Out { vm: name(vm), to });
         }
         // The other private network is internal; the same one is bridged, not
         // routed, so it never meets the host's rules.
         for other in &host.vms {
             if other.project != vm.project {
                 probes.push(Probe::Out {
-                    vm: vm.name.clone(),
+                    vm: name(vm),
                     to: other.private,
                 });
             }
         }
     }
-    let on_host = |vm: &str| host.vms.iter().any(|v| v.name == vm);
+    let on_host = |vm: &str| host.vms.iter().any(|v| name(v) == vm);
     for &(sender, public, receiver, _) in HAIRPINS {
         if on_host(sender) && on_host(receiver) {
             probes.push(out(sender, public));
@@ -381,8 +397,8 @@ fn round(rig: &Rig, version: &Version, probes: &[Probe]) -> (Vec<Row>, Observati
         .map(|probe| {
             (
                 probe.clone(),
-                fate::predict(&tracer, &version.host, probe, &[]),
-                fate::observe(&observations, &version.host, probe),
+                fate::predict(&tracer, &version.model, &version.host, probe, &[]),
+                fate::observe(&observations, &version.model, &version.host, probe),
             )
         })
         .collect();
@@ -456,7 +472,7 @@ fn the_kernel_does_what_trace_says() {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
     let v2 = Version::new(version_2(&v1.source));
-    let rig = Rig::new("e2e", &v1.model(), &v1.host);
+    let rig = Rig::new("e2e", &v1.model, &v1.host);
 
     // Loading twice changes nothing.
     rig.load(&v1.nft, &v1.ip);
@@ -470,7 +486,7 @@ fn the_kernel_does_what_trace_says() {
 
     // Version 1.
     let v1_publics = publics(&v1.host);
-    let (probes_1, conflicting) = probes(&v1.tracer(), &v1.host, &v1_publics);
+    let (probes_1, conflicting) = probes(&v1.tracer(), &v1.model, &v1.host, &v1_publics);
     assert!(
         conflicting >= 8,
         "only {conflicting} inbound probes come from an address the VM would send to by \
@@ -512,13 +528,13 @@ fn the_kernel_does_what_trace_says() {
     for vm in &v1.host.vms {
         for other in v1.host.vms.iter().filter(|o| o.project != vm.project) {
             let probe = Probe::Out {
-                vm: vm.name.clone(),
+                vm: v1.vm_name(vm).to_owned(),
                 to: other.private,
             };
             assert_eq!(
                 observed(&results, &probe),
                 &Fate::Internal {
-                    vm: other.name.clone(),
+                    vm: v1.vm_name(other).to_owned(),
                     source: vm.private
                 },
                 "{probe}"
@@ -538,8 +554,8 @@ fn the_kernel_does_what_trace_says() {
             .find_map(|vm| Some((vm, vm.public.iter().find(|p| p.address == *to)?)));
         let expected = match owner {
             Some((vm, public)) => Fate::Dnat {
-                vm: vm.name.clone(),
-                reply_uplink: public.uplink.clone(),
+                vm: v1.vm_name(vm).to_owned(),
+                reply_uplink: v1.model.uplink(public.uplink).name.value.clone(),
                 reply_source: *to,
             },
             None => Fate::Nothing,
@@ -560,13 +576,13 @@ fn the_kernel_does_what_trace_says() {
         "version 2 over version 1 differs from version 2 on a fresh host"
     );
 
-    let (probes_2, _) = probes(&v2.tracer(), &v2.host, &v1_publics);
+    let (probes_2, _) = probes(&v2.tracer(), &v2.model, &v2.host, &v1_publics);
     let (results, observations) = round(&rig, &v2, &probes_2);
     assert_kernel_matches_trace("version 2", &results);
     assert_no_spoofing("version 2", &observations);
 
     // The removed VM's addresses stop answering.
-    let a3 = v1.host.vms.iter().find(|vm| vm.name == "a3").expect("a3");
+    let a3 = v1.vm_named("a3");
     for public in &a3.public {
         let (probe, _, result) = results
             .iter()
@@ -801,7 +817,7 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     // a2 claims a1's address (bound to a1's MAC) with its own MAC. a1 first
     // shows that its binding lets its own packets out.
     assert!(ping(rig.vm("a1"), None, far));
-    let a1 = v1.host.vms.iter().find(|vm| vm.name == "a1").expect("a1");
+    let a1 = v1.vm_named("a1");
     rig.vm("a2")
         .ip(&["address", "add", "10.1.0.11/24", "dev", "eth0"]);
     rig.reset_records();

@@ -32,8 +32,10 @@ use std::time::{Duration, Instant};
 
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Rig};
+use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
-use switchyard::plan::HostPlan;
+use switchyard::model::Model;
+use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::Tracer;
 
 use common::{Netns, run_ok};
@@ -177,15 +179,17 @@ fn assert_trace_down_matches_kernel(
     label: &str,
     rig: &Rig,
     tracer: &Tracer,
+    model: &Model,
     host: &HostPlan,
     down: &[String],
 ) {
+    let name = |vm: &VmPlan| &model.vm(vm.vm).name.value;
     let probes: Vec<Probe> = host
         .vms
         .iter()
         .flat_map(|vm| {
             DESTINATIONS.iter().map(|to| Probe::Out {
-                vm: vm.name.clone(),
+                vm: name(vm).clone(),
                 to: ip(to),
             })
         })
@@ -207,17 +211,17 @@ fn assert_trace_down_matches_kernel(
     let observations = rig.probe(&outbound, &[]);
     let mut mismatches = Vec::new();
     for probe in &probes {
-        let mut predicted = fate::predict(tracer, host, probe, down);
+        let mut predicted = fate::predict(tracer, model, host, probe, down);
         if let Fate::Left { uplink, .. } = &predicted.fate
             && down.contains(uplink)
         {
             predicted.answered = false;
         }
-        let mut observed = fate::observe(&observations, host, probe);
+        let mut observed = fate::observe(&observations, model, host, probe);
         let Probe::Out { vm, to } = probe else {
             unreachable!()
         };
-        let sender = host.vms.iter().find(|v| &v.name == vm).expect("a VM");
+        let sender = host.vms.iter().find(|v| name(v) == vm).expect("a VM");
         for uplink in down {
             if observed.fate == Fate::Nothing
                 && let Some((source, _)) = dropped(rig.isp(uplink))
@@ -259,6 +263,8 @@ fn arrivals(rig: &Rig, source: Ipv4Addr) -> Vec<String> {
 /// tests/e2e/failover.toml built, loaded into a rig, its monitor running.
 struct Deployed {
     source: Source,
+    /// The model the plan's ids refer to.
+    model: CheckedModel,
     host: HostPlan,
     nft: String,
     ip_batch: String,
@@ -288,6 +294,7 @@ impl Deployed {
         monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
         Deployed {
             source,
+            model,
             host,
             nft,
             ip_batch,
@@ -299,13 +306,20 @@ impl Deployed {
 
     /// VM `vm`'s public address in `pool`.
     fn public(&self, vm: &str, pool: &str) -> Ipv4Addr {
+        self.vm_named(vm)
+            .public
+            .iter()
+            .find(|p| self.model.pool(p.pool).name.value == pool)
+            .expect("the VM has an address in the pool")
+            .address
+    }
+
+    fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
             .vms
             .iter()
-            .find(|v| v.name == vm)
-            .and_then(|v| v.public.iter().find(|p| p.pool == pool))
-            .expect("the VM has an address in the pool")
-            .address
+            .find(|v| self.model.vm(v.vm).name.value == name)
+            .unwrap_or_else(|| panic!("no VM {name}"))
     }
 }
 
@@ -314,6 +328,7 @@ impl Deployed {
 fn failover_moves_what_can_move_and_nothing_else() {
     let mut deployed = Deployed::new("fo");
     let (rig, host, monitor) = (&deployed.rig, &deployed.host, &deployed.monitor);
+    let model = &deployed.model;
     let (nft, ip_batch) = (&deployed.nft, &deployed.ip_batch);
     let tracer = Tracer::new(&deployed.source).expect("valid");
     let isp_a = vec!["isp-a".to_owned()];
@@ -321,7 +336,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
     // A few rounds with every uplink answering.
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
-    assert_trace_down_matches_kernel("all up", rig, &tracer, host, &[]);
+    assert_trace_down_matches_kernel("all up", rig, &tracer, model, host, &[]);
 
     // Running flows bound to isp-a: m1 (can move) and s1 (cannot) to the far
     // end, and an inbound one from the far end to m1's isp-a address.
@@ -350,12 +365,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
         "m1's running flow"
     );
     // s1 has no alternative: its connection stays, bound to isp-a.
-    let s1_private = host
-        .vms
-        .iter()
-        .find(|v| v.name == "s1")
-        .expect("s1")
-        .private;
+    let s1_private = deployed.vm_named("s1").private;
     let s1_connections = connections(rig.host(), "-s", s1_private);
     assert!(
         s1_connections.contains("mark=256"),
@@ -371,7 +381,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
     );
 
     // New connections follow trace --down isp-a.
-    assert_trace_down_matches_kernel("isp-a down", rig, &tracer, host, &isp_a);
+    assert_trace_down_matches_kernel("isp-a down", rig, &tracer, model, host, &isp_a);
 
     // A reload of the ruleset empties the set; the monitor restores it within a
     // round, so traffic does not go back to the dead uplink.
@@ -382,7 +392,14 @@ fn failover_moves_what_can_move_and_nothing_else() {
         [0x100],
         "set not restored after a reload"
     );
-    assert_trace_down_matches_kernel("isp-a down, after a reload", rig, &tracer, host, &isp_a);
+    assert_trace_down_matches_kernel(
+        "isp-a down, after a reload",
+        rig,
+        &tracer,
+        model,
+        host,
+        &isp_a,
+    );
 
     // Connections keep the uplink they have: stop the running flows, so that
     // the far end sees only the new connections below.
@@ -402,7 +419,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
     println!("isp-a up after {:?}", restored_at.elapsed());
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
-    assert_trace_down_matches_kernel("isp-a back", rig, &tracer, host, &[]);
+    assert_trace_down_matches_kernel("isp-a back", rig, &tracer, model, host, &[]);
 
     let log = deployed.monitor.stop();
     assert!(log.contains("switchyard monitor: stopped"), "{log}");

@@ -457,14 +457,14 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
                 .map(|(_, u)| u.clone())
                 .collect();
             for vm in &host.vms {
+                let name = &model.vm(vm.vm).name.value;
                 for &to in &destinations {
-                    let trace = tracer.trace(&vm.name, to, &down).unwrap();
+                    let trace = tracer.trace(name, to, &down).unwrap();
                     let kernel = ruleset.pool(vm.private, to, &down);
                     assert_eq!(
                         source_pool(trace),
                         kernel,
-                        "{topology}: {} → {to} with {down:?} down",
-                        vm.name
+                        "{topology}: {name} → {to} with {down:?} down"
                     );
                     compared += 1;
                 }

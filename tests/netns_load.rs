@@ -73,11 +73,15 @@ fn hosts() -> Vec<Host> {
     for example in common::valid_examples() {
         let source = common::example_source(&example);
         let build = common::build_source(&source);
-        for host in common::plan(&source).hosts {
+        let (model, plan, _) = switchyard::validate(&source)
+            .unwrap_or_else(|_| panic!("{} is valid", source.name))
+            .into_parts();
+        for host in plan.hosts {
             let mut interfaces = host.lan.clone();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {
-                let smaller = common::build_source(&without_vm(&source, &vm.name));
+                let name = &model.vm(vm.vm).name.value;
+                let smaller = common::build_source(&without_vm(&source, name));
                 artifact(&smaller, &host.name, "switchyard.nft").to_owned()
             });
             hosts.push(Host {

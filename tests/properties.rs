@@ -22,6 +22,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
+use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
 use switchyard::plan::{self, Outcome};
 
@@ -880,10 +881,12 @@ fn build(text: &str) -> switchyard::Build {
     common::build_source(&Source::new("topology.toml", text))
 }
 
-fn plan(text: &str) -> plan::Plan {
+/// The plan, and the model whose ids it holds.
+fn plan(text: &str) -> (CheckedModel, plan::Plan) {
     let validated = switchyard::validate(&Source::new("topology.toml", text))
         .unwrap_or_else(|_| panic!("the generated topology is invalid:\n{text}"));
-    validated.into_parts().1
+    let (model, plan, _) = validated.into_parts();
+    (model, plan)
 }
 
 fn nft_script<'b>(build: &'b switchyard::Build, host: &str) -> &'b str {
@@ -921,17 +924,19 @@ proptest! {
     fn interval_maps_are_disjoint(topo in topo(), order: u64) {
         let text = topo.to_toml(order);
         let built = build(&text);
-        for host in plan(&text).hosts {
+        let (model, plan) = plan(&text);
+        for host in plan.hosts {
             let internal: Vec<(u32, u32)> =
                 host.internal.iter().map(|r| (r.first, r.last)).collect();
             assert_disjoint(&format!("{} plan internal", host.name), &internal);
             for vm in &host.vms {
+                let name = &model.vm(vm.vm).name.value;
                 let ranges: Vec<(u32, u32)> =
                     vm.egress.iter().map(|(r, _)| (r.first, r.last)).collect();
-                assert_disjoint(&format!("{} plan egress of {}", host.name, vm.name), &ranges);
+                assert_disjoint(&format!("{} plan egress of {name}", host.name), &ranges);
                 let mut with_internal = ranges.clone();
                 with_internal.extend(&internal);
-                assert_disjoint(&format!("{} plan egress and internal", vm.name), &with_internal);
+                assert_disjoint(&format!("{name} plan egress and internal"), &with_internal);
             }
             let nft = Nft::parse(nft_script(&built, &host.name));
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
@@ -963,7 +968,7 @@ proptest! {
         random in proptest::collection::vec((any::<usize>(), any::<u32>()), 16),
     ) {
         let text = topo.to_toml(order);
-        let plan = plan(&text);
+        let (model, plan) = plan(&text);
         let built = build(&text);
         let edges = topo.interesting_destinations();
         let mut pairs: Vec<(usize, Ipv4Addr)> = (0..topo.vms.len())
@@ -975,11 +980,15 @@ proptest! {
             let expected = topo.oracle(vm, destination);
             let host_name = &topo.hosts[vm.host].name;
             let host = plan.hosts.iter().find(|h| &h.name == host_name).expect("host planned");
-            let vm_plan = host.vms.iter().find(|v| v.name == vm.name).expect("VM planned");
+            let vm_plan = host
+                .vms
+                .iter()
+                .find(|v| model.vm(v.vm).name.value == vm.name)
+                .expect("VM planned");
             // A hairpin is classified like any outside destination (the DNAT
             // comes after): its source decision is what the maps must agree on.
             let snat = |decision: &switchyard::plan::Decision| Expected::Snat {
-                pool: decision.first.pool.clone(),
+                pool: model.pool(decision.first.pool).name.value.clone(),
                 public: decision.first.public,
             };
             let planned = match host.outcome(vm_plan, destination) {

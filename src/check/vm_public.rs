@@ -13,11 +13,15 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         .enumerate()
         .flat_map(|(i, p)| p.addresses.iter().map(move |a| (ProjectId(i), a.value)))
         .collect();
-    let mut users = HashMap::new();
+    let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
+    let mut users = HashMap::with_capacity(public_count);
+    // Reused for every VM: a VM has a few public addresses, and a map of its
+    // own would be one more allocation per VM.
+    let mut pools_seen = Vec::new();
     for vm in &model.vms {
         let project = &model.project(vm.project).name.value;
         let name = &vm.name.value;
-        let mut pools_seen = HashMap::new();
+        pools_seen.clear();
         for public in &vm.public {
             let address = public.value;
             if !allocated.contains(&(vm.project, address)) {
@@ -44,9 +48,18 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     .also(span, "first used here"),
                 );
             }
-            if let Some(pool) = model.pool_of(public.value)
-                && let Some(first) = pools_seen.insert(pool, public.span.clone())
-            {
+            let Some(pool) = model.pool_of(public.value) else {
+                continue;
+            };
+            // As a map's insert would: the newest address replaces the earlier one.
+            let earlier = match pools_seen.iter_mut().find(|(seen, _)| *seen == pool) {
+                Some((_, span)) => Some(std::mem::replace(span, public.span.clone())),
+                None => {
+                    pools_seen.push((pool, public.span.clone()));
+                    None
+                }
+            };
+            if let Some(first) = earlier {
                 out.push(
                     Diagnostic::new(
                         Code::SamePoolTwice,

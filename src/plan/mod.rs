@@ -18,7 +18,7 @@ use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
 use crate::model::{
-    Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via, Vm,
+    Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via, Vm, VmId,
 };
 
 /// Every mark bit switchyard reads or writes.
@@ -145,10 +145,13 @@ pub struct PoolPlan {
     pub snat: Vec<(Ipv4Addr, Ipv4Addr)>,
 }
 
+/// The plan holds ids into the model rather than copies of its names (100k VMs
+/// would be millions of small `String`s): whoever prints a name looks it up with
+/// the model the plan was made from (`model.vm(plan.vm).name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmPlan {
-    pub name: String,
-    pub project: String,
+    pub vm: VmId,
+    pub project: ProjectId,
     pub private: Ipv4Addr,
     /// Public addresses with the pool and uplink inbound traffic arrives by.
     pub public: Vec<PublicAddress>,
@@ -173,7 +176,7 @@ pub struct VmPlan {
 /// default of their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectEgress {
-    pub name: String,
+    pub project: ProjectId,
     /// The project's networks, merged: the sources its decisions are keyed by.
     pub networks: Vec<Range>,
     /// The decisions of the project's first following VM (in name order); every
@@ -185,8 +188,8 @@ pub struct ProjectEgress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicAddress {
     pub address: Ipv4Addr,
-    pub pool: String,
-    pub uplink: String,
+    pub pool: PoolId,
+    pub uplink: UplinkId,
 }
 
 /// What one topology entry decides for a VM's packets: the candidates, best
@@ -207,9 +210,9 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub public: Ipv4Addr,
-    pub pool: String,
+    pub pool: PoolId,
     pub pool_number: u8,
-    pub uplink: String,
+    pub uplink: UplinkId,
     pub uplink_id: u8,
     /// Uplink and pool bits (see the module doc).
     pub mark: u32,
@@ -221,12 +224,12 @@ impl Decision {
         std::iter::once(&self.first).chain(&self.fallbacks)
     }
 
-    /// The candidate used while the uplinks `is_down` names are down: the first
-    /// whose uplink is up; with none up, the first (never worse than no
-    /// failover).
-    pub fn choose(&self, is_down: impl Fn(&str) -> bool) -> &Candidate {
+    /// The candidate used while the uplinks for which `is_down` holds are down:
+    /// the first whose uplink is up; with none up, the first (never worse than
+    /// no failover).
+    pub fn choose(&self, is_down: impl Fn(UplinkId) -> bool) -> &Candidate {
         self.candidates()
-            .find(|candidate| !is_down(&candidate.uplink))
+            .find(|candidate| !is_down(candidate.uplink))
             .unwrap_or(&self.first)
     }
 
@@ -355,9 +358,10 @@ impl HostPlan {
 pub fn plan(model: &CheckedModel) -> Plan {
     let project_networks: Vec<Range> = model.project_networks().map(|n| Range::of(n)).collect();
     let source_networks = source_networks(model);
-    let mut vms_by_host: BTreeMap<HostId, Vec<&Vm>> = BTreeMap::new();
-    for vm in &model.vms {
-        vms_by_host.entry(vm.host).or_default().push(vm);
+    let mut vms_by_host: BTreeMap<HostId, Vec<(VmId, &Vm)>> = BTreeMap::new();
+    for id in model.vm_ids() {
+        let vm = model.vm(id);
+        vms_by_host.entry(vm.host).or_default().push((id, vm));
     }
     // Hosts are planned independently, side by side on all cores.
     let hosts = (0..model.hosts.len())
@@ -409,7 +413,7 @@ fn source_networks(model: &Model) -> Vec<Option<Vec<Range>>> {
 fn host_plan(
     model: &Model,
     id: HostId,
-    vms: &[&Vm],
+    vms: &[(VmId, &Vm)],
     project_networks: &[Range],
     source_networks: &[Option<Vec<Range>>],
 ) -> HostPlan {
@@ -449,7 +453,7 @@ fn host_plan(
 
     let sources = intervals::merge(
         vms.iter()
-            .map(|vm| Range::single(vm.address.value))
+            .map(|(_, vm)| Range::single(vm.address.value))
             .collect(),
     );
     let mut internal = project_networks.to_vec();
@@ -457,22 +461,23 @@ fn host_plan(
     let internal = intervals::merge(internal);
     let mut mac_bindings: Vec<(Ipv4Addr, Mac)> = vms
         .iter()
-        .filter_map(|vm| Some((vm.address.value, vm.mac.as_ref()?.value)))
+        .filter_map(|(_, vm)| Some((vm.address.value, vm.mac.as_ref()?.value)))
         .collect();
-    mac_bindings.sort();
+    mac_bindings.sort_unstable();
     let mut dnat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
         .iter()
-        .flat_map(|vm| {
+        .flat_map(|(_, vm)| {
             vm.public
                 .iter()
                 .map(|public| (public.value, vm.address.value))
         })
         .collect();
-    dnat.sort();
+    // Unstable sorts: equal pairs are indistinguishable, so the order is the same.
+    dnat.par_sort_unstable();
 
     let pools = model
         .pools
-        .iter()
+        .par_iter()
         .enumerate()
         .filter(|(_, pool)| pool.uplink.is_some_and(|u| attached.contains(&u)))
         .map(|(index, pool)| {
@@ -480,9 +485,11 @@ fn host_plan(
             let number = pool_number(PoolId(index));
             let mut snat: Vec<(Ipv4Addr, Ipv4Addr)> = vms
                 .iter()
-                .filter_map(|vm| Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?)))
+                .filter_map(|(_, vm)| {
+                    Some((vm.address.value, model.public_in_pool(vm, PoolId(index))?))
+                })
                 .collect();
-            snat.sort();
+            snat.sort_unstable();
             PoolPlan {
                 name: pool.name.value.clone(),
                 number,
@@ -495,33 +502,27 @@ fn host_plan(
         .collect();
 
     let mut routes: BTreeMap<ProjectId, ProjectRoutes> = BTreeMap::new();
-    for vm in vms {
+    for (_, vm) in vms {
         routes
             .entry(vm.project)
             .or_insert_with(|| project_routes(model, vm.project, &internal, source_networks));
     }
-    let mut deciding_entries = HashSet::new();
-    let planned: Vec<VmPlan> = vms
-        .iter()
-        .map(|vm| {
-            vm_plan(
-                model,
-                vm,
-                &internal,
-                &routes[&vm.project],
-                &mut deciding_entries,
-            )
-        })
-        .collect();
+    // VMs are planned independently too: on a single host this is what keeps
+    // the second core busy. `unzip` keeps the VMs' order.
+    let (planned, deciding): (Vec<VmPlan>, Vec<Vec<Span>>) = vms
+        .par_iter()
+        .map(|&(id, vm)| vm_plan(model, id, vm, &internal, &routes[&vm.project]))
+        .unzip();
+    let deciding_entries: HashSet<Span> = deciding.into_iter().flatten().collect();
     // In the model's project order, which is name order.
     let mut projects: BTreeMap<ProjectId, ProjectEgress> = BTreeMap::new();
-    for (vm, plan) in vms
+    for ((_, vm), plan) in vms
         .iter()
         .zip(&planned)
         .filter(|(_, plan)| plan.follows_project)
     {
         projects.entry(vm.project).or_insert_with(|| ProjectEgress {
-            name: plan.project.clone(),
+            project: vm.project,
             networks: routes[&vm.project].networks.clone().unwrap_or_default(),
             default: plan.default.clone(),
             egress: plan.egress.clone(),
@@ -552,33 +553,34 @@ fn pool_number(pool: PoolId) -> u8 {
     u8::try_from(pool.0 + 1).expect("check limits pools to MAX_POOLS")
 }
 
+/// A VM's plan, and the entries that decide some range of it before the ranges
+/// left to the default are dropped (what SY0903 asks about).
 fn vm_plan(
     model: &Model,
+    id: VmId,
     vm: &Vm,
     internal: &[Range],
     project_routes: &ProjectRoutes,
-    deciding_entries: &mut HashSet<Span>,
-) -> VmPlan {
+) -> (VmPlan, Vec<Span>) {
     let project = model.project(vm.project);
     let public = vm
         .public
         .iter()
         .filter_map(|address| {
-            let pool = model.pool(model.pool_of(address.value)?);
+            let pool_id = model.pool_of(address.value)?;
             Some(PublicAddress {
                 address: address.value,
-                pool: pool.name.value.clone(),
-                uplink: model.uplink(pool.uplink?).name.value.clone(),
+                pool: pool_id,
+                uplink: model.pool(pool_id).uplink?,
             })
         })
         .collect();
     let default = default_decision(model, vm, project);
     let painted = flatten(model, vm, project, internal);
-    for (_, decision) in &painted {
-        if !deciding_entries.contains(&decision.decided_by.span) {
-            deciding_entries.insert(decision.decided_by.span.clone());
-        }
-    }
+    let deciding = painted
+        .iter()
+        .map(|(_, decision)| decision.decided_by.span.clone())
+        .collect();
     let default_route = default.as_ref().map(Route::of);
     let (routes, egress): (Vec<_>, Vec<_>) = left_to_default(
         painted
@@ -597,16 +599,17 @@ fn vm_plan(
             failover_uplinks.extend(decision.candidates().map(|c| c.uplink_id));
         }
     }
-    VmPlan {
-        name: vm.name.value.clone(),
-        project: project.name.value.clone(),
+    let plan = VmPlan {
+        vm: id,
+        project: vm.project,
         private: vm.address.value,
         public,
         default,
         egress,
         follows_project,
         failover_uplinks: failover_uplinks.into_iter().collect(),
-    }
+    };
+    (plan, deciding)
 }
 
 /// Leaves out the ranges whose decision leaves the way the default does: the
@@ -785,13 +788,13 @@ fn decision<V: Copy + Into<Via>>(
 fn candidate(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate> {
     let public = model.public_in_pool(vm, pool_id)?;
     let pool_number = pool_number(pool_id);
-    let pool = model.pool(pool_id);
-    let uplink = model.uplink(pool.uplink?);
+    let uplink_id = model.pool(pool_id).uplink?;
+    let uplink = model.uplink(uplink_id);
     Some(Candidate {
         public,
-        pool: pool.name.value.clone(),
+        pool: pool_id,
         pool_number,
-        uplink: uplink.name.value.clone(),
+        uplink: uplink_id,
         uplink_id: uplink.id.value,
         mark: uplink_mark(uplink.id.value) | pool_mark(pool_number),
     })

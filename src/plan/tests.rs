@@ -20,6 +20,17 @@ address = "198.18.0.10/30"
 gateway = "198.18.0.9"
 "#;
 
+/// The fixture's pools, uplinks and VMs as the plan holds them: the model's
+/// ids, which number each kind in name order.
+const POOL_A: PoolId = PoolId(0);
+const POOL_B: PoolId = PoolId(1);
+const POOL_C_ID: PoolId = PoolId(2);
+const ISP_A: UplinkId = UplinkId(0);
+const ISP_B: UplinkId = UplinkId(1);
+const ISP_C: UplinkId = UplinkId(2);
+const WEB_1_ID: VmId = VmId(0);
+const WEB_2_ID: VmId = VmId(1);
+
 /// The base fixture with pool-c: project acme's default replaced by `project`
 /// lines, `vm` lines added to its VM web-1, which has an address in every pool.
 fn plan_with(project: &str, vm: &str) -> Plan {
@@ -209,7 +220,7 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let plan = plan_with("", "default = \"pool-c\"\n");
     let host = &plan.hosts[0];
     let decision = host.vms[0].default.as_ref().unwrap();
-    assert_eq!(decision.first.uplink, "isp-c");
+    assert_eq!(decision.first.uplink, ISP_C);
     // pool-c is the third pool by name → number 3; isp-c has id 3.
     assert_eq!(decision.first.mark, 0x0003_0300);
     assert_eq!(decision.first.mark & !MARK_MASK, 0);
@@ -255,7 +266,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
     else {
         panic!("web-1 → web-2's public address hairpins")
     };
-    assert_eq!(receiver.name, "web-2");
+    assert_eq!(receiver.vm, WEB_2_ID);
     // web-1's entry for 203.0.113.0/24, not its default, picks the source.
     assert_eq!(
         source.map(|d| d.first.public),
@@ -266,7 +277,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
     else {
         panic!("web-2 → web-1's public address hairpins")
     };
-    assert_eq!((receiver.name.as_str(), source), ("web-1", None));
+    assert_eq!((receiver.vm, source), (WEB_1_ID, None));
     // An unassigned public address is no hairpin: it leaves by the entry.
     assert!(matches!(
         host.outcome(web_1, "203.0.113.10".parse().unwrap()),
@@ -301,8 +312,8 @@ fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
 }
 
 /// The pools of a decision's candidates, in order.
-fn pools(decision: &Decision) -> Vec<&str> {
-    decision.candidates().map(|c| c.pool.as_str()).collect()
+fn pools(decision: &Decision) -> Vec<PoolId> {
+    decision.candidates().map(|c| c.pool).collect()
 }
 
 #[test]
@@ -317,13 +328,13 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     let vm = &plan.hosts[0].vms[0];
     let (_, entry) = &vm.egress[0];
     // pool-c is left out: the VM has no address there.
-    assert_eq!(pools(entry), ["pool-a", "pool-b"]);
+    assert_eq!(pools(entry), [POOL_A, POOL_B]);
     assert_eq!(
         entry.decided_by.prefix,
         Some("100.65.0.0/16".parse().unwrap())
     );
     let default = vm.default.as_ref().expect("a default");
-    assert_eq!(pools(default), ["pool-b", "pool-a"]);
+    assert_eq!(pools(default), [POOL_B, POOL_A]);
     assert_eq!(default.decided_by.scope, Scope::Vm);
     assert_eq!(vm.failover_uplinks, [1, 2]);
 }
@@ -337,12 +348,12 @@ fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first()
         "",
     );
     let default = plan.hosts[0].vms[0].default.as_ref().expect("a default");
-    let chosen = |down: &[&str]| &default.choose(|u| down.contains(&u)).pool;
-    assert_eq!(chosen(&[]), "pool-a");
-    assert_eq!(chosen(&["isp-a"]), "pool-b");
-    assert_eq!(chosen(&["isp-a", "isp-b"]), "pool-c");
-    assert_eq!(chosen(&["isp-b"]), "pool-a");
-    assert_eq!(chosen(&["isp-a", "isp-b", "isp-c"]), "pool-a");
+    let chosen = |down: &[UplinkId]| default.choose(|u| down.contains(&u)).pool;
+    assert_eq!(chosen(&[]), POOL_A);
+    assert_eq!(chosen(&[ISP_A]), POOL_B);
+    assert_eq!(chosen(&[ISP_A, ISP_B]), POOL_C_ID);
+    assert_eq!(chosen(&[ISP_B]), POOL_A);
+    assert_eq!(chosen(&[ISP_A, ISP_B, ISP_C]), POOL_A);
 }
 
 #[test]
@@ -354,7 +365,7 @@ fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
         "",
     );
     let vm = &plan.hosts[0].vms[0];
-    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
     assert!(vm.failover_uplinks.is_empty());
 }
 
@@ -367,7 +378,7 @@ fn without_failover_a_decision_keeps_only_its_first_candidate() {
         "",
     );
     let vm = &plan.hosts[0].vms[0];
-    assert_eq!(pools(vm.default.as_ref().unwrap()), ["pool-a"]);
+    assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
     assert!(vm.failover_uplinks.is_empty());
     assert_eq!(plan.hosts[0].failover, None);
 }
@@ -415,25 +426,27 @@ default = "pool-a"
 "#,
     );
     let host = &plan.hosts[0];
-    let follows: Vec<(&str, bool)> = host
+    let follows: Vec<(String, bool)> = host
         .vms
         .iter()
-        .map(|vm| (vm.name.as_str(), vm.follows_project))
+        .map(|vm| (vm.private.to_string(), vm.follows_project))
         .collect();
-    assert_eq!(
-        follows,
-        [
-            ("missing-pool", false),
-            ("own-default", false),
-            ("own-entry", false),
-            ("web-1", true),
-        ]
-    );
+    let expected = [
+        ("10.0.0.7", false), // missing-pool
+        ("10.0.0.8", false), // own-default
+        ("10.0.0.6", false), // own-entry
+        ("10.0.0.5", true),  // web-1
+    ];
+    assert_eq!(follows, expected.map(|(vm, f)| (vm.to_owned(), f)));
     let [project] = &host.projects[..] else {
         panic!("one project followed: {:?}", host.projects)
     };
-    let web_1 = host.vms.iter().find(|vm| vm.name == "web-1").unwrap();
-    assert_eq!(project.name, "acme");
+    let web_1 = host
+        .vms
+        .iter()
+        .find(|vm| vm.private == Ipv4Addr::new(10, 0, 0, 5))
+        .unwrap();
+    assert_eq!(project.project, ProjectId(0), "acme");
     assert_eq!(
         project.networks,
         [Range::of(&"10.0.0.0/24".parse().unwrap())]

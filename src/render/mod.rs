@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Source;
+use crate::model::Model;
 use crate::plan::{HostPlan, Plan};
 
 /// Every template, by the name it is overridden under (its path below templates/).
@@ -156,9 +157,11 @@ impl Renderer {
             .map_err(error)
     }
 
-    /// Every artifact of every host in the plan, sorted by path.
+    /// Every artifact of every host in the plan, sorted by path. `model` is the
+    /// one the plan was made from: the plan holds its ids, the artifacts its names.
     pub fn render_plan(
         &self,
+        model: &Model,
         plan: &Plan,
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
@@ -166,7 +169,7 @@ impl Renderer {
         let per_host: Vec<_> = plan
             .hosts
             .par_iter()
-            .map(|host| self.host_artifacts(host, source))
+            .map(|host| self.host_artifacts(model, host, source))
             .collect();
         let mut artifacts = Vec::new();
         for host in per_host {
@@ -177,12 +180,13 @@ impl Renderer {
 
     fn host_artifacts(
         &self,
+        model: &Model,
         host: &HostPlan,
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, source);
-        let mut nft_script =
-            self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft::context(host, &header))?;
+        let nft_context = nft::context(model, host, &header);
+        let mut nft_script = self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft_context)?;
         update::stamp_build_id(&mut nft_script.content);
         let mut artifacts = vec![
             nft_script,

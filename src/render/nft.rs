@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Display, Write};
 use std::net::Ipv4Addr;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Header, hex};
 use crate::intervals::{self, Range};
+use crate::model::Model;
 use crate::plan::{self, DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
@@ -148,12 +150,14 @@ impl Elements {
         owner: Owner,
         decision: &Decision,
         verdicts: &Verdicts,
+        model: &Model,
     ) {
         let verdict = verdicts.of(decision);
         let comment = ElementComment {
             owner,
             decision,
             verdict,
+            model,
         };
         self.push(format_args!("{key} : {verdict}"), Some(&comment));
     }
@@ -168,31 +172,19 @@ impl Elements {
     }
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
-    let vm_names: HashMap<_, _> = host
-        .vms
-        .iter()
-        .map(|vm| (vm.private, vm.name.as_str()))
-        .collect();
-    let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
+/// `model` is the one `host` was planned from: it has the names the comments print.
+pub fn context<'a>(
+    model: &'a Model,
+    host: &'a HostPlan,
+    header: &'a Header,
+) -> impl Serialize + 'a {
     let verdicts = Verdicts::new(host);
-    let egress = EgressElements::new(host, &verdicts);
-    let mut dnat = Elements::default();
-    for (public, private) in &host.dnat {
-        dnat.push(
-            format_args!("{} : {}", Addr(*public), Addr(*private)),
-            Some(&vm_name(private)),
-        );
-    }
-    let mut bound_sources = Elements::default();
-    let mut mac_bindings = Elements::default();
-    for (private, mac) in &host.mac_bindings {
-        bound_sources.push(Addr(*private), Some(&vm_name(private)));
-        mac_bindings.push(
-            format_args!("{mac} . {}", Addr(*private)),
-            Some(&vm_name(private)),
-        );
-    }
+    // The address maps are about half of a large host's script and depend on
+    // nothing else in it: on a single host this keeps the second core busy.
+    let (egress, address_maps) = rayon::join(
+        || EgressElements::new(model, host, &verdicts),
+        || AddressMaps::new(model, host),
+    );
     Context {
         header: header.text(),
         table: TABLE,
@@ -219,32 +211,84 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         pools: host
             .pools
             .iter()
-            .map(|pool| Pool::new(pool, &vm_name))
+            .zip(address_maps.snat)
+            .map(|(pool, snat)| Pool::new(pool, snat))
             .collect(),
         internal: Elements::of_ranges(&host.internal),
         own_egress: egress.own_egress,
         egress_by_vm: egress.by_vm,
         default_by_vm: egress.default_by_vm,
         egress_by_project: egress.by_project,
-        dnat,
+        dnat: address_maps.dnat,
         sources: Elements::of_ranges(&host.sources),
-        bound_sources,
-        mac_bindings,
+        bound_sources: address_maps.bound_sources,
+        mac_bindings: address_maps.mac_bindings,
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
     }
 }
 
-impl<'a> Pool<'a> {
-    fn new(pool: &'a PoolPlan, vm_name: &dyn Fn(&Ipv4Addr) -> &'a str) -> Self {
-        let mut snat = Elements::default();
-        for (private, public) in &pool.snat {
-            snat.push(
-                format_args!("{} : {}", Addr(*private), Addr(*public)),
-                Some(&vm_name(private)),
-            );
+/// The elements of the maps that translate one address into another, each
+/// commented with its VM's name: `snat_pool_N` (one per pool of the host, in
+/// its order), `dnat_addresses`, `bound_sources` and `mac_bindings`.
+struct AddressMaps {
+    snat: Vec<Elements>,
+    dnat: Elements,
+    bound_sources: Elements,
+    mac_bindings: Elements,
+}
+
+impl AddressMaps {
+    /// The pools' maps and the others side by side; `collect` keeps the pools' order.
+    fn new(model: &Model, host: &HostPlan) -> Self {
+        let vm_names: HashMap<_, _> = host
+            .vms
+            .iter()
+            .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
+            .collect();
+        let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
+        // `FROM : TO` elements, commented with the VM whose private address
+        // `private_of` picks out of the pair.
+        let translations =
+            |pairs: &[(Ipv4Addr, Ipv4Addr)], private_of: fn(&(Ipv4Addr, Ipv4Addr)) -> Ipv4Addr| {
+                let mut elements = Elements::default();
+                for pair @ (from, to) in pairs {
+                    elements.push(
+                        format_args!("{} : {}", Addr(*from), Addr(*to)),
+                        Some(&vm_name(&private_of(pair))),
+                    );
+                }
+                elements
+            };
+        let snat_of = |pool: &PoolPlan| translations(&pool.snat, |(private, _)| *private);
+        let dnat = || translations(&host.dnat, |(_, private)| *private);
+        let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
+            || rayon::join(|| host.pools.par_iter().map(snat_of).collect(), dnat),
+            || {
+                let mut bound_sources = Elements::default();
+                let mut mac_bindings = Elements::default();
+                for (private, mac) in &host.mac_bindings {
+                    bound_sources.push(Addr(*private), Some(&vm_name(private)));
+                    mac_bindings.push(
+                        format_args!("{mac} . {}", Addr(*private)),
+                        Some(&vm_name(private)),
+                    );
+                }
+                (bound_sources, mac_bindings)
+            },
+        );
+        AddressMaps {
+            snat,
+            dnat,
+            bound_sources,
+            mac_bindings,
         }
+    }
+}
+
+impl<'a> Pool<'a> {
+    fn new(pool: &'a PoolPlan, snat: Elements) -> Self {
         Pool {
             name: &pool.name,
             number: pool.number,
@@ -277,7 +321,7 @@ struct EgressElements {
 }
 
 impl EgressElements {
-    fn new(host: &HostPlan, verdicts: &Verdicts) -> Self {
+    fn new(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Self {
         let mut own: Vec<&VmPlan> = host.vms.iter().filter(|vm| !vm.follows_project).collect();
         own.sort_by_key(|vm| vm.private);
         let mut elements = EgressElements {
@@ -287,28 +331,31 @@ impl EgressElements {
             by_project: Elements::default(),
         };
         for vm in own {
-            elements.own_egress.push(Addr(vm.private), Some(&vm.name));
+            let name = &model.vm(vm.vm).name.value;
+            elements.own_egress.push(Addr(vm.private), Some(name));
             let owner = Owner::Vm(vm);
             for (range, decision) in &vm.egress {
                 let key = format_args!("{} . {}", Addr(vm.private), RangeText(*range));
-                elements.by_vm.push_decision(key, owner, decision, verdicts);
+                elements
+                    .by_vm
+                    .push_decision(key, owner, decision, verdicts, model);
             }
             if let Some(decision) = &vm.default {
                 let key = Addr(vm.private);
                 elements
                     .default_by_vm
-                    .push_decision(key, owner, decision, verdicts);
+                    .push_decision(key, owner, decision, verdicts, model);
             }
         }
         for project in &host.projects {
-            let owner = Owner::Project(&project.name);
+            let owner = Owner::Project(&model.project(project.project).name.value);
             let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
             for network in &project.networks {
                 for (range, decision) in &painting {
                     let key = format_args!("{} . {}", RangeText(*network), RangeText(*range));
                     elements
                         .by_project
-                        .push_decision(key, owner, decision, verdicts);
+                        .push_decision(key, owner, decision, verdicts, model);
                 }
             }
         }
@@ -485,31 +532,34 @@ struct ElementComment<'a> {
     owner: Owner<'a>,
     decision: &'a Decision,
     verdict: Verdict,
+    /// Has the names of the plan's ids.
+    model: &'a Model,
 }
 
 impl Display for ElementComment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let decision = self.decision;
+        let pool_name = |pool| self.model.pool(pool).name.value.as_str();
         let DecidedBy { scope, prefix, .. } = &decision.decided_by;
         let scope = match scope {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };
         match self.owner {
-            Owner::Vm(vm) => write!(f, "{}: ", vm.name)?,
+            Owner::Vm(vm) => write!(f, "{}: ", self.model.vm(vm.vm).name.value)?,
             Owner::Project(name) => write!(f, "project {name}: ")?,
         }
         let first = &decision.first;
         match prefix {
-            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", first.pool)?,
-            None => write!(f, "{scope} default via {}", first.pool)?,
+            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", pool_name(first.pool))?,
+            None => write!(f, "{scope} default via {}", pool_name(first.pool))?,
         }
         if let Owner::Vm(_) = self.owner {
             write!(f, " ({})", first.public)?;
         }
         if let Verdict::Failover(_) = self.verdict {
             for fallback in decision.reachable().skip(1) {
-                write!(f, ", else {}", fallback.pool)?;
+                write!(f, ", else {}", pool_name(fallback.pool))?;
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use switchyard::model::Model;
 use switchyard::plan::HostPlan;
 use switchyard::trace::{self, Tracer};
 
@@ -101,11 +102,11 @@ impl fmt::Display for Result {
 }
 
 /// The VM of `host` whose private address is `address`.
-fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
+fn vm_at<'m>(model: &'m Model, host: &HostPlan, address: Ipv4Addr) -> Option<&'m str> {
     host.vms
         .iter()
         .find(|vm| vm.private == address)
-        .map(|vm| vm.name.as_str())
+        .map(|vm| model.vm(vm.vm).name.value.as_str())
 }
 
 /// What `trace` says will happen while the uplinks in `down` are down (`trace
@@ -114,7 +115,14 @@ fn vm_at(host: &HostPlan, address: Ipv4Addr) -> Option<&str> {
 /// reply comes back by the uplink, a hairpin reaches its VM from the sender's
 /// public address or the host's; nothing else (a drop, a packet left alone) is
 /// answered.
-pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe, down: &[String]) -> Result {
+/// `model` is the one `host` was planned from (it names the plan's VMs).
+pub fn predict(
+    tracer: &Tracer,
+    model: &Model,
+    host: &HostPlan,
+    probe: &Probe,
+    down: &[String],
+) -> Result {
     let trace = match probe {
         Probe::Out { vm, to } => tracer.trace(vm, *to, down),
         Probe::In { from, to } => tracer.trace(&from.to_string(), *to, down),
@@ -126,7 +134,7 @@ pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe, down: &[String])
             source: path.public_address,
         },
         trace::Fate::Internal { .. } => Fate::Internal {
-            vm: vm_at(host, trace.destination)
+            vm: vm_at(model, host, trace.destination)
                 .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs"))
                 .to_owned(),
             source: trace.source,
@@ -151,7 +159,12 @@ pub fn predict(tracer: &Tracer, host: &HostPlan, probe: &Probe, down: &[String])
 /// What the kernel did, from the records. `addresses` are the sending VM's
 /// addresses (private and public): every VM's are distinct, so a record's source
 /// says which VM's packet it was, even with every probe in flight at once.
-pub fn observe(observations: &Observations, host: &HostPlan, probe: &Probe) -> Result {
+pub fn observe(
+    observations: &Observations,
+    model: &Model,
+    host: &HostPlan,
+    probe: &Probe,
+) -> Result {
     let requests = |records: &[Record]| -> Vec<Record> {
         records
             .iter()
@@ -177,7 +190,7 @@ pub fn observe(observations: &Observations, host: &HostPlan, probe: &Probe) -> R
             let sender = host
                 .vms
                 .iter()
-                .find(|v| v.name == *vm)
+                .find(|v| model.vm(v.vm).name.value == *vm)
                 .expect("probes come from the host's VMs");
             let own = |address: Ipv4Addr| {
                 address == sender.private || sender.public.iter().any(|p| p.address == address)

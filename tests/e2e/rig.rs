@@ -141,9 +141,9 @@ impl Rig {
                 .vms
                 .iter()
                 .map(|vm| VmNs {
-                    name: vm.name.clone(),
+                    name: model.vm(vm.vm).name.value.clone(),
                     private: vm.private,
-                    ns: Netns::new(&format!("{tag}-vm-{}", vm.name)),
+                    ns: Netns::new(&format!("{tag}-vm-{}", model.vm(vm.vm).name.value)),
                 })
                 .collect(),
             lan: (lan.clone(), Vec::new()),
@@ -201,7 +201,7 @@ impl Rig {
         // Host: the bridge with one gateway address per private network of its VMs.
         let mut batch = format!("link add {lan} type bridge\nlink set {lan} up\n");
         let mut gateways: BTreeMap<Ipv4Net, Ipv4Addr> = BTreeMap::new();
-        for vm in &host.vms {
+        for vm in &rig.vms {
             let network = model
                 .project_networks()
                 .map(|n| n.value)
@@ -222,7 +222,7 @@ impl Rig {
         for address in &rig.lan.1 {
             batch += &format!("address add {address} dev {lan}\n");
         }
-        for vm in &host.vms {
+        for vm in &rig.vms {
             let interface = vm_interface(&vm.name);
             batch += &format!("link set {interface} master {lan}\nlink set {interface} up\n");
         }
