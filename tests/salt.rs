@@ -66,6 +66,16 @@ impl Minion {
         self.call_with(netns, function, &[], pillar)
     }
 
+    /// `state.apply` with `pillar`, which must succeed: its states' outcomes,
+    /// printed under `label`.
+    fn apply(&self, netns: &Netns, label: &str, pillar: Value) -> Vec<(String, bool, bool)> {
+        let (output, states) = self.call(netns, "state.apply", pillar);
+        let outcomes = outcomes(&states);
+        print_summary(label, &outcomes);
+        assert!(output.status.success(), "{}", describe(&output));
+        outcomes
+    }
+
     /// [`Minion::call`] with more arguments to the function (`test=True`).
     fn call_with(
         &self,
@@ -136,6 +146,15 @@ fn outcomes(states: &Value) -> Vec<(String, bool, bool)> {
 }
 
 /// Prints the run's summary (see it with `cargo test --test salt -- --nocapture`).
+/// The ids of the states that changed something, in run order.
+fn changed_ids(outcomes: &[(String, bool, bool)]) -> Vec<&str> {
+    outcomes
+        .iter()
+        .filter(|(_, _, changed)| *changed)
+        .map(|(id, _, _)| id.as_str())
+        .collect()
+}
+
 fn print_summary(label: &str, outcomes: &[(String, bool, bool)]) {
     let failed = outcomes.iter().filter(|(_, ok, _)| !ok).count();
     let changed = outcomes.iter().filter(|(_, _, changed)| *changed).count();
@@ -164,15 +183,8 @@ fn state_deploys_a_host_into_a_namespace_and_is_idempotent() {
     let minion = Minion::new(&[]);
     let netns = deploy::host_namespace("salt");
 
-    let (output, states) = minion.call(&netns, "state.apply", json!({}));
-    let first = outcomes(&states);
-    print_summary("first state.apply", &first);
-    assert!(output.status.success(), "{}", describe(&output));
-    let changed: Vec<&str> = first
-        .iter()
-        .filter(|(_, _, changed)| *changed)
-        .map(|(id, _, _)| id.as_str())
-        .collect();
+    let first = minion.apply(&netns, "first state.apply", json!({}));
+    let changed: Vec<&str> = changed_ids(&first);
     assert_eq!(
         changed,
         [
@@ -201,10 +213,7 @@ fn state_deploys_a_host_into_a_namespace_and_is_idempotent() {
         );
     }
 
-    let (output, states) = minion.call(&netns, "state.apply", json!({}));
-    let second = outcomes(&states);
-    print_summary("second state.apply", &second);
-    assert!(output.status.success(), "{}", describe(&output));
+    let second = minion.apply(&netns, "second state.apply", json!({}));
     assert!(
         second.iter().all(|(_, ok, changed)| *ok && !changed),
         "a second run changes nothing and reloads nothing: {second:?}"
@@ -233,14 +242,10 @@ fn drift_is_found_by_verify_and_repaired() {
     netns.ip(&["rule", "flush", "protocol", "211"]);
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
+    assert!(output.status.success(), "{}", describe(&output));
     let repair = outcomes(&states);
     print_summary("after drift", &repair);
-    assert!(output.status.success(), "{}", describe(&output));
-    let changed: Vec<&str> = repair
-        .iter()
-        .filter(|(_, _, changed)| *changed)
-        .map(|(id, _, _)| id.as_str())
-        .collect();
+    let changed: Vec<&str> = changed_ids(&repair);
     assert_eq!(
         changed,
         [
@@ -327,11 +332,7 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
     let without = outcomes(&states);
     assert!(output.status.success(), "{}", describe(&output));
     assert!(!installed_update.exists(), "{without:?}");
-    let changed: Vec<&str> = without
-        .iter()
-        .filter(|(_, _, changed)| *changed)
-        .map(|(id, _, _)| id.as_str())
-        .collect();
+    let changed: Vec<&str> = changed_ids(&without);
     assert_eq!(
         changed,
         [
@@ -630,10 +631,7 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
         "systemctl": systemctl,
     });
 
-    let (output, states) = minion.call(&netns, "state.apply", pillar.clone());
-    let first = outcomes(&states);
-    print_summary("failover, first state.apply", &first);
-    assert!(output.status.success(), "{}", describe(&output));
+    let first = minion.apply(&netns, "failover, first state.apply", pillar.clone());
     let changed = |outcomes: &[(String, bool, bool)], id: &str| {
         outcomes
             .iter()
