@@ -21,20 +21,14 @@ runs=5
 out=""
 profile=release
 stages=1
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--sizes) sizes="$2"; shift 2 ;;
-	--hosts) hosts="$2"; shift 2 ;;
-	--runs) runs="$2"; shift 2 ;;
-	--out) out="$2"; shift 2 ;;
-	--profile) profile="$2"; shift 2 ;;
-	--no-stages) stages=0; shift ;;
-	*) echo "usage: $0 [--sizes \"N ...\"] [--hosts H] [--runs R] [--out DIR] [--profile P] [--no-stages]" >&2; exit 2 ;;
-	esac
+valued=()
+for argument in "$@"; do
+	if [ "$argument" = --no-stages ]; then stages=0; else valued+=("$argument"); fi
 done
-for tool in hyperfine /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "compile.sh: $tool is missing (apt-get install hyperfine time)" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_options "$0 [--sizes \"N ...\"] [--hosts H] [--runs R] [--out DIR] [--profile P] [--no-stages]" \
+	"sizes hosts runs out profile" ${valued[@]+"${valued[@]}"}
+bench_needs compile.sh hyperfine /usr/bin/time
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo="${CARGO:-cargo}"

@@ -54,25 +54,10 @@ tests="tcp udp64 udp64-flows"
 designs="switchyard baseline"
 out=""
 profile=release
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--sizes) sizes="$2"; shift 2 ;;
-	--duration) duration="$2"; shift 2 ;;
-	--runs) runs="$2"; shift 2 ;;
-	--tests) tests="$2"; shift 2 ;;
-	--designs) designs="$2"; shift 2 ;;
-	--out) out="$2"; shift 2 ;;
-	--profile) profile="$2"; shift 2 ;;
-	*)
-		echo "usage: $0 [--sizes \"N ...\"] [--duration S] [--runs R] [--tests \"tcp udp64 udp64-flows\"] [--designs \"switchyard baseline\"] [--out DIR] [--profile P]" >&2
-		exit 2
-		;;
-	esac
-done
-[ "$(id -u)" = 0 ] || { echo "dataplane.sh: needs root (network namespaces)" >&2; exit 2; }
-for tool in ip nft iperf3 /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "dataplane.sh: $tool is missing" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_options "$0 [--sizes \"N ...\"] [--duration S] [--runs R] [--tests \"tcp udp64 udp64-flows\"] [--designs \"switchyard baseline\"] [--out DIR] [--profile P]" \
+	"sizes duration runs tests designs out profile" "$@"
+bench_needs dataplane.sh --root ip nft iperf3 /usr/bin/time
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo="${CARGO:-cargo}"

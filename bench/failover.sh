@@ -18,20 +18,9 @@ set -euo pipefail
 
 cuts=10
 profile=dev
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--cuts) cuts="$2"; shift 2 ;;
-	--profile) profile="$2"; shift 2 ;;
-	*) echo "usage: $0 [--cuts N] [--profile dev|release]" >&2; exit 2 ;;
-	esac
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$0 builds network namespaces and must run as root" >&2
-	exit 2
-fi
-for tool in nft ip ping conntrack; do
-	command -v "$tool" >/dev/null || { echo "$0: $tool is missing (sudo bash .ci/run installs it)" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_options "$0 [--cuts N] [--profile dev|release]" "cuts profile" "$@"
+bench_needs failover.sh --root nft ip ping conntrack
 
 cd "$(dirname "$0")/.."
 echo "# $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r), profile $profile, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,17 +17,9 @@ script="${1:-}"
 shift
 runs=5
 out=""
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--runs) runs="$2"; shift 2 ;;
-	--out) out="$2"; shift 2 ;;
-	*) echo "usage: $0 SCRIPT [--runs R] [--out DIR]" >&2; exit 2 ;;
-	esac
-done
-[ "$(id -u)" = 0 ] || { echo "load_by_map.sh: needs root (network namespaces)" >&2; exit 2; }
-for tool in ip nft hyperfine; do
-	command -v "$tool" >/dev/null || { echo "load_by_map.sh: $tool is missing" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_options "$0 SCRIPT [--runs R] [--out DIR]" "runs out" "$@"
+bench_needs load_by_map.sh --root ip nft hyperfine
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-load-by-map.XXXXXX)"; fi
 mkdir -p "$out"
 netns="sy-bench-load-$$"

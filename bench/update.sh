@@ -27,23 +27,10 @@ runs=10
 changes="removed-vm changed-egress added-public"
 out=""
 profile=release
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--vms) vms="$2"; shift 2 ;;
-	--runs) runs="$2"; shift 2 ;;
-	--changes) changes="$2"; shift 2 ;;
-	--out) out="$2"; shift 2 ;;
-	--profile) profile="$2"; shift 2 ;;
-	*)
-		echo "usage: $0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--out DIR] [--profile P]" >&2
-		exit 2
-		;;
-	esac
-done
-[ "$(id -u)" = 0 ] || { echo "update.sh: needs root (network namespaces)" >&2; exit 2; }
-for tool in ip nft hyperfine; do
-	command -v "$tool" >/dev/null || { echo "update.sh: $tool is missing" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_options "$0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--out DIR] [--profile P]" \
+	"vms runs changes out profile" "$@"
+bench_needs update.sh --root ip nft hyperfine
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo="${CARGO:-cargo}"
