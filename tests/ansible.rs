@@ -186,14 +186,8 @@ fn drift_is_found_by_verify_and_repaired() {
     let first = playbook(&netns, temp.path(), build_vars.clone());
     assert!(first.status.success(), "{}", describe(&first));
 
-    // Someone deletes the NAT table and switchyard's policy rules by hand; the
-    // installed files are unchanged, so only verify can notice.
-    run_ok(
-        netns
-            .exec("nft")
-            .args(["delete", "table", "inet", "switchyard"]),
-    );
-    netns.ip(&["rule", "flush", "protocol", "211"]);
+    // Someone deletes the NAT table and switchyard's policy rules by hand.
+    deploy::delete_table_and_rules(&netns);
 
     let repair = playbook(&netns, temp.path(), build_vars.clone());
     print_recap("after drift", &repair);
@@ -267,12 +261,7 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
     let new = playbook(&netns, temp.path(), serde_json::json!({}));
     print_recap("NEW over OLD", &new);
     assert_nft_loaded_by(&new, LOAD_UPDATE);
-    assert_eq!(
-        deploy::table_handle(&netns),
-        handle,
-        "the update changed elements of OLD's table, it did not replace it"
-    );
-    deploy::assert_host_deployed(&netns, &build);
+    deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
 
     let again = playbook(&netns, temp.path(), serde_json::json!({}));
     assert!(again.status.success(), "{}", describe(&again));
@@ -338,12 +327,7 @@ fn a_table_of_another_build_gets_the_whole_script() {
     let output = playbook(&netns, temp.path(), serde_json::json!({}));
     print_recap("NEW over another build", &output);
     assert_nft_loaded_by(&output, LOAD_SCRIPT);
-    assert_ne!(
-        deploy::table_handle(&netns),
-        handle,
-        "the table was replaced"
-    );
-    deploy::assert_host_deployed(&netns, &build);
+    deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Replaced);
 }
 
 #[test]
@@ -555,19 +539,7 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
         .unwrap_or_else(|_| panic!("{FAILOVER} is valid"))
         .into_parts();
     let netns = Netns::with_veths("ansible-mon", &deploy::interfaces(&model, "net1"));
-    // systemd cannot run in a test namespace: a stand-in records its calls.
-    let calls = temp.path().join("systemctl.log");
-    let systemctl = temp.path().join("systemctl");
-    std::fs::write(
-        &systemctl,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
-    )
-    .expect("stand-in written");
-    run_ok(
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&systemctl),
-    );
+    let (systemctl, calls) = deploy::systemctl_stand_in(temp.path());
     // A real host has /etc/systemd/system already.
     let units = temp.path().join("etc/systemd/system");
     std::fs::create_dir_all(&units).expect("unit directory");
@@ -583,25 +555,7 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
     print_recap("failover, first run", &first);
     assert!(first.status.success(), "{}", describe(&first));
     let build = temp.path().join("build/net1");
-    for (installed, built) in [
-        ("etc/switchyard/monitor.json", "monitor.json"),
-        (
-            "etc/systemd/system/switchyard-monitor.service",
-            "systemd/switchyard-monitor.service",
-        ),
-    ] {
-        assert_eq!(
-            std::fs::read(temp.path().join(installed)).expect("installed"),
-            std::fs::read(build.join(built)).expect("built"),
-            "{installed} installed as built"
-        );
-    }
-    assert_eq!(
-        std::fs::read_to_string(&calls).expect("systemctl was called"),
-        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n"
-    );
-    // The set the monitor keeps is in the loaded table.
-    assert!(deploy::live_table(&netns).contains("set down_uplinks"));
+    deploy::assert_monitor_installed(&netns, temp.path(), &build, &calls);
 
     let second = playbook(&netns, temp.path(), vars);
     assert!(second.status.success(), "{}", describe(&second));

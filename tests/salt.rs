@@ -232,14 +232,8 @@ fn drift_is_found_by_verify_and_repaired() {
     let (output, _) = minion.call(&netns, "state.apply", json!({}));
     assert!(output.status.success(), "{}", describe(&output));
 
-    // Someone deletes the NAT table and switchyard's policy rules by hand; the
-    // installed files are unchanged, so only verify can notice.
-    run_ok(
-        netns
-            .exec("nft")
-            .args(["delete", "table", "inet", "switchyard"]),
-    );
-    netns.ip(&["rule", "flush", "protocol", "211"]);
+    // Someone deletes the NAT table and switchyard's policy rules by hand.
+    deploy::delete_table_and_rules(&netns);
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     assert!(output.status.success(), "{}", describe(&output));
@@ -308,12 +302,7 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
     deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     assert_nft_loaded(&minion, &output, &states, "switchyard.update.nft");
-    assert_eq!(
-        deploy::table_handle(&netns),
-        handle,
-        "the update changed elements of OLD's table, it did not replace it"
-    );
-    deploy::assert_host_deployed(&netns, &build);
+    deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     let again = outcomes(&states);
@@ -394,12 +383,7 @@ fn a_table_of_another_build_gets_the_whole_script() {
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
     assert_nft_loaded(&minion, &output, &states, "switchyard.nft");
-    assert_ne!(
-        deploy::table_handle(&netns),
-        handle,
-        "the table was replaced"
-    );
-    deploy::assert_host_deployed(&netns, &build);
+    deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Replaced);
 }
 
 #[test]
@@ -610,19 +594,7 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
         .unwrap_or_else(|_| panic!("{FAILOVER} is valid"))
         .into_parts();
     let netns = Netns::with_veths("salt-mon", &deploy::interfaces(&model, "net1"));
-    // systemd cannot run in a test namespace: a stand-in records its calls.
-    let calls = minion.path("systemctl.log");
-    let systemctl = minion.path("systemctl");
-    std::fs::write(
-        &systemctl,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
-    )
-    .expect("stand-in written");
-    run_ok(
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&systemctl),
-    );
+    let (systemctl, calls) = deploy::systemctl_stand_in(minion.temp.path());
     // A real host has /etc/systemd/system already.
     std::fs::create_dir_all(minion.path("etc/systemd/system")).expect("unit directory");
     let pillar = json!({
@@ -645,24 +617,7 @@ fn a_build_with_failover_installs_and_enables_the_monitor() {
         assert!(changed(&first, id), "{id} did not change: {first:?}");
     }
     let build = minion.path("srv/switchyard-build/net1");
-    for (installed, built) in [
-        ("etc/switchyard/monitor.json", "monitor.json"),
-        (
-            "etc/systemd/system/switchyard-monitor.service",
-            "systemd/switchyard-monitor.service",
-        ),
-    ] {
-        assert_eq!(
-            std::fs::read(minion.path(installed)).expect("installed"),
-            std::fs::read(build.join(built)).expect("built"),
-            "{installed} installed as built"
-        );
-    }
-    assert_eq!(
-        std::fs::read_to_string(&calls).expect("systemctl was called"),
-        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n"
-    );
-    assert!(deploy::live_table(&netns).contains("set down_uplinks"));
+    deploy::assert_monitor_installed(&netns, minion.temp.path(), &build, &calls);
 
     let (output, states) = minion.call(&netns, "state.apply", pillar);
     let second = outcomes(&states);

@@ -159,8 +159,7 @@ fn an_extra_element_is_drift() {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_deleted_table_and_ip_rule_are_drift() {
     let (netns, build) = applied("vtable");
-    nft(&netns, "delete table inet switchyard");
-    netns.ip(&["rule", "flush", "protocol", "211"]);
+    common::deploy::delete_table_and_rules(&netns);
     assert_drift_then_repaired(
         &netns,
         build.path(),

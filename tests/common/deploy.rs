@@ -3,7 +3,7 @@
 //! tests/salt.rs). Everything happens in the namespace and in temporary
 //! directories; [`MachineNetwork`] proves the machine's own network is untouched.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use switchyard::check::CheckedModel;
@@ -137,6 +137,83 @@ pub fn load_another_build(netns: &Netns, dir: &Path) {
             .arg("-f")
             .arg(dir.join(HOST).join("switchyard.nft")),
     );
+}
+
+/// How a deployment changed the nft table it found.
+pub enum Loaded {
+    /// By the update: elements of the same table changed.
+    Updated,
+    /// By the full script: a new table.
+    Replaced,
+}
+
+/// `HOST` of `build` is deployed in `netns`, and the table whose handle was
+/// `handle` before was updated in place or replaced, as `how` says.
+pub fn assert_deployed_by(netns: &Netns, build: &Path, handle: u64, how: Loaded) {
+    let now = table_handle(netns);
+    match how {
+        Loaded::Updated => assert_eq!(
+            now, handle,
+            "the update changed elements of the old table, it did not replace it"
+        ),
+        Loaded::Replaced => assert_ne!(now, handle, "the table was replaced"),
+    }
+    assert_host_deployed(netns, build);
+}
+
+/// systemd cannot run in a test namespace: a `systemctl` stand-in in `dir`
+/// that appends its arguments to a log. Returns the stand-in and the log.
+pub fn systemctl_stand_in(dir: &Path) -> (PathBuf, PathBuf) {
+    let calls = dir.join("systemctl.log");
+    let systemctl = dir.join("systemctl");
+    std::fs::write(
+        &systemctl,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    )
+    .expect("stand-in written");
+    run_ok(Command::new("chmod").arg("+x").arg(&systemctl));
+    (systemctl, calls)
+}
+
+/// The monitor of `build` (one host's directory) is installed under `root` as
+/// built, enabled and restarted through the systemctl stand-in that logged to
+/// `calls`, and the set it keeps is in the table loaded in `netns`.
+pub fn assert_monitor_installed(netns: &Netns, root: &Path, build: &Path, calls: &Path) {
+    for (installed, built) in [
+        ("etc/switchyard/monitor.json", "monitor.json"),
+        (
+            "etc/systemd/system/switchyard-monitor.service",
+            "systemd/switchyard-monitor.service",
+        ),
+    ] {
+        assert_eq!(
+            std::fs::read(root.join(installed)).expect("installed"),
+            std::fs::read(build.join(built)).expect("built"),
+            "{installed} installed as built"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(calls).expect("systemctl was called"),
+        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n"
+    );
+    assert!(live_table(netns).contains("set down_uplinks"));
+}
+
+/// Undoes a deployment by hand, in `netns`: deletes switchyard's nft table and
+/// flushes its policy rules, leaving the installed files as they were, so only
+/// `verify` can notice.
+pub fn delete_table_and_rules(netns: &Netns) {
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["delete", "table", "inet", "switchyard"]),
+    );
+    netns.ip(&[
+        "rule",
+        "flush",
+        "protocol",
+        &switchyard::plan::ROUTE_PROTOCOL.to_string(),
+    ]);
 }
 
 /// Deletes by hand, in `netns`, one element that `HOST`'s update in `build`
