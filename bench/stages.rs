@@ -16,6 +16,11 @@ use switchyard::diagnostic::{Diagnostics, Source};
 use switchyard::render::{self, Renderer};
 use switchyard::{check, model, plan, raw};
 
+// The allocator of `switchyard` itself (src/main.rs), so the stages cost what
+// they cost there; the in-process floor uses it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Durations of one run, in pipeline order.
 const STAGES: [&str; 8] = [
     "toml floor",

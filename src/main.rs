@@ -9,6 +9,9 @@ mod kernel;
 mod monitor_loop;
 mod output_dir;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -15,6 +15,10 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
+mod pieces;
+
+pub use pieces::parse_in_pieces;
+
 /// A value together with the byte range it came from in the topology file.
 ///
 /// A thin wrapper over [`serde_spanned::Spanned`] so that the schema generator sees
@@ -410,7 +414,15 @@ pub struct Unusable {
 /// each named entity (`[vms.web-1]`, …) are read on their own, so every unknown
 /// key, wrong type and missing key of the file is reported in one run; an entity
 /// with such a problem is left out.
+///
+/// A large file is read in pieces on every core when that gives the same result
+/// (see [`parse_in_pieces`]), else in one piece.
 pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
+    pieces::parse(text).or_else(|| parse_whole(text, diagnostics))
+}
+
+/// [`parse`], reading the file in one piece.
+pub fn parse_whole(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(error) => {
@@ -418,6 +430,39 @@ pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
             return None;
         }
     };
+    let Read { parsed, problems } = read(root, Expect::Version);
+    if !problems.is_empty() {
+        // The typed read checks what the untyped one leaves for later (an
+        // integer past 64 bits): such a file is not TOML, whatever else is wrong.
+        if let Err(error) = text.parse::<toml::Table>() {
+            diagnostics.push(syntax_error(&error));
+            return None;
+        }
+    }
+    for problem in problems {
+        diagnostics.push(problem);
+    }
+    Some(parsed)
+}
+
+/// The top-level names that hold named entities.
+const SECTIONS: &[&str] = &["uplinks", "pools", "hosts", "projects", "vms"];
+
+/// Whether a document must hold the top-level `version`: the whole file must, a
+/// later piece of it (see [`pieces`]) cannot.
+#[derive(Clone, Copy, PartialEq)]
+enum Expect {
+    Version,
+    NoVersion,
+}
+
+/// One document read into typed entities, with what did not fit.
+struct Read {
+    parsed: Parsed,
+    problems: Vec<Diagnostic>,
+}
+
+fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
     let mut reader = Reader::default();
     let mut parsed = Parsed::default();
     let (topology, unusable) = (&mut parsed.topology, &mut parsed.unusable);
@@ -436,21 +481,13 @@ pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
                 .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),
         }
     }
-    if !has_version {
+    if !has_version && expect == Expect::Version {
         reader.problems.push(missing_key("`version`", 0..0));
     }
-    if !reader.problems.is_empty() {
-        // The typed read checks what the untyped one leaves for later (an
-        // integer past 64 bits): such a file is not TOML, whatever else is wrong.
-        if let Err(error) = text.parse::<toml::Table>() {
-            diagnostics.push(syntax_error(&error));
-            return None;
-        }
+    Read {
+        parsed,
+        problems: reader.problems,
     }
-    for problem in reader.problems {
-        diagnostics.push(problem);
-    }
-    Some(parsed)
 }
 
 /// Reads values out of the document, collecting a diagnostic for each that does

@@ -8,6 +8,10 @@ use super::{Diagnostic, Severity, Source, summary};
 /// logs are stable. Control characters of the file, its name and the messages are
 /// shown escaped ([`escape_controls`]).
 pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -> String {
+    if diagnostics.is_empty() {
+        // Nothing to draw: indexing a 17 MB file for it would cost 20 ms.
+        return String::new();
+    }
     use miette::{
         GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource,
     };
