@@ -285,6 +285,47 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
 
 #[test]
 #[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn the_roles_own_build_makes_an_update_from_the_build_it_replaces() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let netns = deploy::host_namespace("ansible-since");
+    let old = playbook(
+        &netns,
+        temp.path(),
+        serde_json::json!({"switchyard_topology": TOPOLOGY}),
+    );
+    print_recap("OLD, built by the role", &old);
+    assert_nft_loaded_by(&old, LOAD_SCRIPT);
+    let handle = deploy::table_handle(&netns);
+
+    let edited = temp.path().join("edited.toml");
+    std::fs::write(&edited, deploy::changed_egress_entry().text).expect("write topology");
+    let new = playbook(
+        &netns,
+        temp.path(),
+        serde_json::json!({"switchyard_topology": edited}),
+    );
+    print_recap("NEW, built by the role over OLD", &new);
+    let build = temp.path().join("build");
+    assert!(build.join(HOST).join("switchyard.update.nft").exists());
+    assert_nft_loaded_by(&new, LOAD_UPDATE);
+    deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
+
+    // The same topology again: the build it holds is this topology's, so there
+    // is nothing to build (a build --since itself would add an update over
+    // itself) and nothing changes.
+    let again = playbook(
+        &netns,
+        temp.path(),
+        serde_json::json!({"switchyard_topology": edited}),
+    );
+    assert!(again.status.success(), "{}", describe(&again));
+    assert_eq!(recap(&again)["changed"], 0, "in sync: {}", describe(&again));
+    assert!(build.join(HOST).join("switchyard.update.nft").exists());
+}
+
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
 fn an_update_nft_refuses_falls_back_to_the_whole_script() {
     require_root();
     let temp = tempfile::tempdir().expect("temporary directory");
