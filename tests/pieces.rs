@@ -1,7 +1,9 @@
 //! Reading a large topology in pieces on every core (src/raw/pieces.rs) gives
 //! exactly what reading it whole gives, or is not used: every shipped example,
 //! every invalid example and a synthetic topology, cut into 2 to 6 pieces and at
-//! every entity header; and each kind of file whose pieces must not be joined.
+//! every entity header; each kind of file whose pieces must not be joined; and
+//! random files of troublesome fragments, whose pieces are joined only into what
+//! reading them whole gives.
 
 #[path = "../examples/synth.rs"]
 mod synth;
@@ -153,4 +155,48 @@ fn a_file_with_a_problem_is_not_read_in_pieces() {
     let (pieces, diagnostics) = not_joined(&text);
     assert_eq!(pieces, None);
     assert!(diagnostics.has_errors(), "unknown key `descripton`");
+}
+
+/// Pieces of TOML that make the joined reading's checks matter: entities,
+/// sections' own headers, a section written inline at the top, a top-level
+/// table, dotted keys, a multi-line string holding a header line, an array of
+/// tables, a nested array, a duplicate entity.
+const FRAGMENTS: &[&str] = &[
+    "version = 1\n",
+    "[uplinks.a]\nid = 1\n",
+    "[uplinks.b]\nid = 2\n",
+    "[uplinks.a]\nid = 5\n",
+    "[pools.p]\nuplink = \"a\"\nprefix = \"11.0.0.0/24\"\n",
+    "[uplinks]\n",
+    "[pools]\n",
+    "pools = { q = { uplink = \"a\", prefix = \"12.0.0.0/24\" } }\n",
+    "[failover]\ninterval = \"1s\"\n",
+    "[hosts.h]\nlan = [\"lan0\"]\n",
+    "[hosts.h.uplinks.a]\ninterface = \"up-a\"\naddress = \"192.0.2.2/30\"\ngateway = \"192.0.2.1\"\n",
+    "description = \"\"\"\n[uplinks.c]\n\"\"\"\n",
+    "uplinks.d.id = 4\n",
+    "[[vms]]\n",
+    "x = [\n[1],\n]\n",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, .. Default::default() })]
+
+    /// Whatever the file, a joined reading is only ever the whole file's, with
+    /// no problem: never a file the whole reading rejects or reads otherwise.
+    #[test]
+    fn pieces_are_joined_only_into_what_reading_whole_gives(
+        picks in proptest::collection::vec(0..FRAGMENTS.len(), 1..12),
+        count in 2usize..8,
+    ) {
+        let text: String = picks.iter().map(|&i| FRAGMENTS[i]).collect();
+        let mut diagnostics = Diagnostics::default();
+        let whole = raw::parse_whole(&text, &mut diagnostics).map(|p| format!("{p:?}"));
+        for count in [count, text.len()] {
+            if let Some(pieces) = read_in_pieces(&text, count) {
+                proptest::prop_assert!(!diagnostics.has_errors(), "{}", text);
+                proptest::prop_assert_eq!(Some(pieces), whole.clone(), "{}", text);
+            }
+        }
+    }
 }
