@@ -314,7 +314,10 @@ pub struct Egress {
 #[schemars(untagged)]
 pub enum Destinations {
     One(#[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN))] String),
-    Many(#[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)))] Vec<Sp<String>>),
+    Many(
+        #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), length(min = 1))]
+        Vec<Sp<String>>,
+    ),
 }
 
 /// `via = "pool-b"` or `via = ["pool-b", "pool-a"]` (likewise `default`): a
