@@ -82,7 +82,9 @@ fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
         Outcome::Egress(decision) => Some(decision.first.public),
-        Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => None,
+        Outcome::Local(_) | Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => {
+            None
+        }
     }
 }
 
