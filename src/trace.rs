@@ -108,20 +108,25 @@ pub enum Fate {
     /// it is (the host source-NATs only its VMs' hairpins), so the receiver's
     /// replies go back over the LAN, never by an uplink.
     StrayHairpin { host: String, receiver: Receiver },
-    /// To `host`'s own address on `uplink`: the kernel's local table, looked up
-    /// before every uplink's, delivers it to the host itself; not forwarded,
-    /// not marked for an uplink, not NATed. From a VM, or (`None`) from an
-    /// address that is no VM's.
-    Local {
-        sender: Option<VmAt>,
-        host: String,
-        uplink: String,
-        interface: String,
-    },
+    /// To one of the host's own addresses.
+    Local(LocalDelivery),
     /// Dropped by the host (docs/semantics.md §8).
     Drop(Dropped),
     /// Outbound with no matching entry and no default: left alone.
     Unhandled { sender: VmAt },
+}
+
+/// A packet to `host`'s own address on `uplink`: the kernel's local table,
+/// looked up before every uplink's, delivers it to the host itself; not
+/// forwarded, not marked for an uplink, not NATed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalDelivery {
+    /// The VM that sends it, or `None` for an address that is no VM's.
+    pub sender: Option<VmAt>,
+    pub host: String,
+    pub uplink: String,
+    /// That uplink's interface on the host.
+    pub interface: String,
 }
 
 /// A VM, where it lives and its private address.
@@ -194,7 +199,7 @@ impl Fate {
             Fate::Dnat { .. } => Action::Dnat,
             Fate::Internal { .. } => Action::Internal,
             Fate::Hairpin { .. } | Fate::StrayHairpin { .. } => Action::Hairpin,
-            Fate::Local { .. } => Action::Local,
+            Fate::Local(_) => Action::Local,
             Fate::Drop(_) => Action::Drop,
             Fate::Unhandled { .. } => Action::None,
         }
@@ -708,12 +713,12 @@ impl<'s> Tracer<'s> {
 
 /// A packet to `host`'s own address on `uplink`.
 fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
-    Fate::Local {
+    Fate::Local(LocalDelivery {
         sender,
         host: host.name.clone(),
         uplink: uplink.name.clone(),
         interface: uplink.interface.clone(),
-    }
+    })
 }
 
 /// The host's attachment to `uplink`. A VM's pools' uplinks are attached to its
@@ -786,18 +791,13 @@ impl Trace {
                 fields.host = Some(host);
                 fields.receiver = Some(receiver);
             }
-            Fate::Local {
-                sender,
-                host,
-                uplink,
-                interface,
-            } => {
-                if let Some(sender) = sender {
+            Fate::Local(local) => {
+                if let Some(sender) = &local.sender {
                     fields.vm_at(sender);
                 }
-                fields.host = Some(host);
-                fields.uplink = Some(uplink);
-                fields.interface = Some(interface);
+                fields.host = Some(&local.host);
+                fields.uplink = Some(&local.uplink);
+                fields.interface = Some(&local.interface);
             }
             Fate::Drop(dropped) => {
                 fields.reason = Some(dropped.reason());
@@ -847,28 +847,7 @@ impl Trace {
                 source,
             } => hairpin_facts(sender, receiver, source.as_ref(), to),
             Fate::StrayHairpin { host, receiver } => stray_hairpin_facts(host, receiver, from, to),
-            Fate::Local {
-                sender,
-                host,
-                uplink,
-                interface,
-            } => {
-                let from = sender
-                    .as_ref()
-                    .map_or_else(|| from.to_string(), ToString::to_string);
-                (
-                    format!("{from} → {to}: local to {host}"),
-                    vec![(
-                        "effect",
-                        format!(
-                            "{to} is {host}'s own address on uplink {uplink} (interface \
-                             {interface}): the kernel's local table, looked up before every \
-                             uplink's, delivers it to the host itself: not forwarded, not \
-                             NATed"
-                        ),
-                    )],
-                )
-            }
+            Fate::Local(local) => local_facts(local, from, to),
             Fate::Drop(dropped) => drop_facts(dropped, from, to),
             Fate::Unhandled { sender } => (
                 format!("{sender} → {to}: not handled"),
@@ -979,6 +958,29 @@ fn hairpin_facts(
     (
         format!("{sender} → {to}: hairpin to {}, from {from}", receiver.vm),
         facts,
+    )
+}
+
+fn local_facts(local: &LocalDelivery, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+    let LocalDelivery {
+        sender,
+        host,
+        uplink,
+        interface,
+    } = local;
+    let from = sender
+        .as_ref()
+        .map_or_else(|| from.to_string(), ToString::to_string);
+    (
+        format!("{from} → {to}: local to {host}"),
+        vec![(
+            "effect",
+            format!(
+                "{to} is {host}'s own address on uplink {uplink} (interface {interface}): \
+                 the kernel's local table, looked up before every uplink's, delivers it to \
+                 the host itself: not forwarded, not NATed"
+            ),
+        )],
     )
 }
 

@@ -915,7 +915,7 @@ fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
     ] {
         let trace = tracer.trace(from, own, &[]).expect("traces");
         assert!(
-            matches!(&trace.fate, trace::Fate::Local { uplink, .. } if uplink == "isp-a"),
+            matches!(&trace.fate, trace::Fate::Local(local) if local.uplink == "isp-a"),
             "{from}: {}",
             trace.to_human()
         );

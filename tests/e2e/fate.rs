@@ -157,7 +157,7 @@ pub fn predict(
             vm: receiver.vm,
             source: Some(trace.source),
         },
-        trace::Fate::Local { .. } => Fate::Host,
+        trace::Fate::Local(_) => Fate::Host,
         trace::Fate::Drop(_) | trace::Fate::Unhandled { .. } => Fate::Nothing,
     };
     // A hairpin from an address that is no VM's reaches its VM un-NATed, which
