@@ -156,22 +156,22 @@ fn a_host_without_lan_is_fine_until_it_serves_a_vm() {
     );
 }
 
-/// The base with isp-b's link at `address` via `gateway`.
-fn isp_b_link(address: &str, gateway: &str) -> Vec<(String, String)> {
-    vec![
-        ("\"198.18.0.2/30\"".to_owned(), format!("\"{address}\"")),
-        ("\"198.18.0.1\"".to_owned(), format!("\"{gateway}\"")),
-    ]
+/// Asserts the codes of the base with isp-b's link at `address` via `gateway`,
+/// and the `also` replacements.
+#[track_caller]
+fn assert_isp_b_link_and(address: &str, gateway: &str, also: &[(&str, &str)], expected: &[&str]) {
+    let (address, gateway) = (format!("\"{address}\""), format!("\"{gateway}\""));
+    let mut replacements = vec![
+        ("\"198.18.0.2/30\"", address.as_str()),
+        ("\"198.18.0.1\"", gateway.as_str()),
+    ];
+    replacements.extend_from_slice(also);
+    assert_codes(&replacements, expected);
 }
 
 #[track_caller]
 fn assert_isp_b_link(address: &str, gateway: &str, expected: &[&str]) {
-    let replacements = isp_b_link(address, gateway);
-    let replacements: Vec<(&str, &str)> = replacements
-        .iter()
-        .map(|(from, to)| (from.as_str(), to.as_str()))
-        .collect();
-    assert_codes(&replacements, expected);
+    assert_isp_b_link_and(address, gateway, &[], expected);
 }
 
 #[test]
@@ -188,6 +188,10 @@ fn a_link_may_not_overlap_a_pool_or_a_project_network() {
     assert_isp_b_link("203.0.113.2/30", "203.0.113.1", &["SY0714"]);
     assert_isp_b_link("10.0.0.130/25", "10.0.0.129", &["SY0714"]);
     assert_isp_b_link("10.0.1.2/30", "10.0.1.1", &[]);
+    // Without networks, the VM's own address counts.
+    let no_networks = [("networks = [\"10.0.0.0/24\"]\n", "")];
+    assert_codes(&no_networks, &[]);
+    assert_isp_b_link_and("10.0.0.6/29", "10.0.0.1", &no_networks, &["SY0714"]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! SY0714: no uplink link subnet overlaps a project network or a pool. The
-//! link's connected route would take packets for the overlapping VM addresses
-//! to the uplink instead of the LAN; and the provider's router finds the
+//! SY0714: no uplink link subnet overlaps a project network or a pool, or
+//! holds a VM of the host (of a project that declares no networks, whose VMs
+//! the networks do not cover). The link's connected route would take packets
+//! for the overlapping VM addresses to the uplink instead of the LAN; and the provider's router finds the
 //! addresses of a pool on the link by ARP, which no VM answers there (the host
 //! only DNATs what is routed to it), so inbound traffic to them is lost.
 
@@ -41,6 +42,32 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             for (what, span, why) in overlaps.into_iter().flatten() {
                 out.push(overlap(model, host, attachment, link, what, span, why));
             }
+        }
+    }
+    for vm in &model.vms {
+        if !model.project(vm.project).networks.is_empty() {
+            continue;
+        }
+        let host = model.host(vm.host);
+        let address = vm.address.value;
+        // The link's own ends are SY0708's.
+        let links = host.attachments.iter().filter(|a| {
+            is_routable_link(a.address.prefix_len())
+                && a.address.trunc().contains(&address)
+                && address != a.address.addr()
+                && address != a.gateway.value
+        });
+        for attachment in links {
+            out.push(overlap(
+                model,
+                host,
+                attachment,
+                attachment.address.trunc(),
+                format!("VM `{}` at {address}", vm.name.value),
+                vm.address.span.clone(),
+                "give the VM an address off the link: packets to it would be routed to the \
+                 uplink, not the LAN",
+            ));
         }
     }
 }
