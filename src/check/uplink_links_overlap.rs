@@ -1,8 +1,9 @@
 //! SY0713: the uplinks of one host are on disjoint link subnets. Each link gets
-//! a connected route in the main table and a link route in its uplink's table;
-//! with two links over one subnet the main table reaches that subnet by one
-//! interface only, so the other uplink's gateway (and its probes, and every
-//! packet the host itself sends there) leaves by the wrong interface.
+//! a connected route in the main table; with two links over one subnet the main
+//! table reaches it by one interface only, so what the host itself sends to the
+//! other uplink's gateway leaves by the wrong interface, and Linux answers ARP
+//! for either address on both links (each with its own MAC), so a provider may
+//! send one uplink's traffic into the other.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::intervals::prefixes_overlap;
