@@ -28,6 +28,15 @@
 //!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
 //!   moving its drop counter and no uplink's `in_`/`out_` counter, as trace
 //!   predicts where it can tell;
+//! - attackers find the holes closed (docs/semantics.md §8), each drop counted:
+//!   an ISP sending from a VM's address or a project network reaches no VM
+//!   (dropped before NAT); IPv6 crosses between the LAN and an uplink in
+//!   neither direction; a machine on the LAN bridge claiming a MAC-bound VM's
+//!   address by ARP receives nothing meant for it; a machine behind an
+//!   interface that is neither LAN nor uplink reaches no VM and leaves by no
+//!   uplink, though replies to a VM come back; a VM's ICMP error quoting a
+//!   MAC-bound neighbour's connection does not leave with the neighbour's
+//!   public address, where the neighbour's own does;
 //! - and the rig is sensitive: on a host deployed as README says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
@@ -39,7 +48,7 @@
 //! The rig's host has no default route and no reverse-path filter, so a packet
 //! switchyard leaves alone goes nowhere instead of out by some uplink.
 //!
-//! Runs as root (CI does); fails, never skips, without it. About 11 s.
+//! Runs as root (CI does); fails, never skips, without it. About 25 s.
 
 mod common;
 mod e2e {
@@ -743,10 +752,8 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn the_host_lets_no_one_in_where_they_do_not_belong() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let (v1, rig) = deployed("e2es");
     let tracer = v1.tracer();
-    let rig = v1.rig_as_readme_deploys("e2es");
     let far = ip("9.9.9.9");
     let forwarded = || forwarded(&rig, &v1.host);
 
@@ -832,6 +839,14 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     assert!(rig.host_counter("spoofed_source") >= 2);
 }
 
+/// The topology's version 1, in the rig as README deploys it (as root).
+fn deployed(tag: &str) -> (Version, Rig) {
+    common::require_root();
+    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let rig = v1.rig_as_readme_deploys(tag);
+    (v1, rig)
+}
+
 /// The uplink counters' values, by name: they count forwarded packets only, so
 /// no drop moves them.
 fn forwarded(rig: &Rig, host: &HostPlan) -> Vec<(String, u64)> {
@@ -851,9 +866,7 @@ fn forwarded(rig: &Rig, host: &HostPlan) -> Vec<(String, u64)> {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_vm_source_from_an_uplink_is_dropped_before_nat() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = v1.rig_as_readme_deploys("e2eu");
+    let (v1, rig) = deployed("e2eu");
     let isp = rig.isp("isp-a");
     let a1_public = v1.vm_named("a1").public[0].address;
     // a2's address, and one of beta's network that is no VM's.
@@ -884,9 +897,7 @@ fn a_vm_source_from_an_uplink_is_dropped_before_nat() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn ipv6_between_the_lan_and_an_uplink_is_dropped() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = v1.rig_as_readme_deploys("e2e6");
+    let (v1, rig) = deployed("e2e6");
     let up_a = &v1.uplink("isp-a").interface;
     rig::sysctl(rig.host(), &["net.ipv6.conf.all.forwarding=1"]);
     rig.host().ip(&[
@@ -945,9 +956,7 @@ fn ipv6_between_the_lan_and_an_uplink_is_dropped() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn arp_cannot_steal_a_mac_bound_address() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = v1.rig_as_readme_deploys("e2ea");
+    let (v1, rig) = deployed("e2ea");
     let a1 = v1.vm_named("a1");
     let (_, a1_mac) = v1
         .host
@@ -1004,9 +1013,7 @@ fn arp_cannot_steal_a_mac_bound_address() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn nothing_enters_from_an_interface_that_is_neither_lan_nor_uplink() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = v1.rig_as_readme_deploys("e2eo");
+    let (v1, rig) = deployed("e2eo");
     let other = rig.other_port("e2eo-other");
     let a1 = v1.vm_named("a1");
 
@@ -1080,9 +1087,7 @@ fn send(ns: &common::Netns, args: &[&str]) {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn an_icmp_error_cannot_borrow_a_bound_neighbours_connection() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
-    let rig = v1.rig_as_readme_deploys("e2ei");
+    let (v1, rig) = deployed("e2ei");
     let a1 = v1.vm_named("a1");
     let a1_address = a1.private.to_string();
     let far = "9.9.9.9";

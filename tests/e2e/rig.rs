@@ -530,20 +530,10 @@ impl Rig {
     /// A machine plugged into the LAN bridge (namespace `tag`, its `eth0` on the
     /// host's port `intruder`), recording the ICMP packets it receives.
     pub fn lan_intruder(&self, tag: &str) -> Netns {
-        let ns = Netns::new(tag);
-        ip_batch(
-            None,
-            &format!(
-                "link add eth0 netns {} type veth peer name intruder netns {}\n",
-                ns.name, self.host.name
-            ),
-        );
-        ip_batch(
-            Some(&self.host),
-            &format!(
-                "link set intruder master {}\nlink set intruder up\n",
-                self.lan.0
-            ),
+        let ns = self.machine(
+            tag,
+            "intruder",
+            &format!("link set intruder master {}\n", self.lan.0),
         );
         ns.ip(&["link", "set", "eth0", "up"]);
         nft(&ns, RECORDER);
@@ -555,22 +545,26 @@ impl Rig {
     /// there, the machine (namespace `tag`) 172.31.0.2 with its default route
     /// via the host.
     pub fn other_port(&self, tag: &str) -> Netns {
-        let ns = Netns::new(tag);
-        ip_batch(
-            None,
-            &format!(
-                "link add eth0 netns {} type veth peer name other0 netns {}\n",
-                ns.name, self.host.name
-            ),
-        );
-        ip_batch(
-            Some(&self.host),
-            "address add 172.31.0.1/30 dev other0\nlink set other0 up\n",
-        );
+        let ns = self.machine(tag, "other0", "address add 172.31.0.1/30 dev other0\n");
         ip_batch(
             Some(&ns),
             "address add 172.31.0.2/30 dev eth0\nlink set eth0 up\nroute add default via 172.31.0.1\n",
         );
+        ns
+    }
+
+    /// Namespace `tag` with its `eth0` linked to the host's new interface `port`,
+    /// which `setup` (an ip batch in the host) configures before it goes up.
+    fn machine(&self, tag: &str, port: &str, setup: &str) -> Netns {
+        let ns = Netns::new(tag);
+        ip_batch(
+            None,
+            &format!(
+                "link add eth0 netns {} type veth peer name {port} netns {}\n",
+                ns.name, self.host.name
+            ),
+        );
+        ip_batch(Some(&self.host), &format!("{setup}link set {port} up\n"));
         ns
     }
 
