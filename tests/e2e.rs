@@ -35,8 +35,9 @@
 //!   address by ARP receives nothing meant for it; a machine behind an
 //!   interface that is neither LAN nor uplink reaches no VM and leaves by no
 //!   uplink, though replies to a VM come back; a VM's ICMP error quoting a
-//!   MAC-bound neighbour's connection does not leave with the neighbour's
-//!   public address, where the neighbour's own does;
+//!   MAC-bound neighbour's connection (one it opened, or one DNATed to it)
+//!   does not leave with the neighbour's public address, where the
+//!   neighbour's own does;
 //! - and the rig is sensitive: on a host deployed as README says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
@@ -1090,34 +1091,56 @@ fn an_icmp_error_cannot_borrow_a_bound_neighbours_connection() {
     let (v1, rig) = deployed("e2ei");
     let a1 = v1.vm_named("a1");
     let a1_address = a1.private.to_string();
-    let far = "9.9.9.9";
-    // a1's connection: UDP 4000 → 9.9.9.9:5000, leaving as a1's pool-a address.
-    send(rig.vm("a1"), &["udp", "4000", far, "5000"]);
-    let error = [far, far, "5000", &a1_address, "4000"];
+    let public = a1.public[0].address.to_string();
+    // The far end's address towards isp-a (a1's public[0] is in its pool).
+    let far_side = rig::far_link(v1.uplink("isp-a").id).1.to_string();
     let from_a1 = |records: &[rig::Record]| -> Vec<rig::Record> {
         records
             .iter()
-            .filter(|r| r.kind != "echo-request" && a1.public.iter().any(|p| p.address == r.source))
+            .filter(|r| r.kind == "destination-unreachable")
+            .filter(|r| a1.public.iter().any(|p| p.address == r.source))
             .cloned()
             .collect()
     };
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
 
-    // a1's own error about it leaves as a1's public address: the rig sees it.
+    // a1's own connection, UDP 4000 → 9.9.9.9:5000, leaving as its pool-a
+    // address: an error about it quotes a packet of the reply direction. a1's
+    // own such error leaves as a1's public address: the rig sees it.
+    send(rig.vm("a1"), &["udp", "4000", "9.9.9.9", "5000"]);
+    let outbound = ["9.9.9.9", "9.9.9.9", "5000", &a1_address, "4000"];
     rig.reset_records();
-    send(rig.vm("a1"), &[&["unreachable"][..], &error].concat());
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let own = from_a1(&rig.far_records());
+    send(rig.vm("a1"), &[&["unreachable"][..], &outbound].concat());
+    settle();
     assert!(
-        own.iter().any(|r| r.kind == "destination-unreachable"),
+        !from_a1(&rig.far_records()).is_empty(),
         "a1's own error did not arrive: {:?}",
         rig.far_records()
     );
 
-    // a2's, quoting the same connection, does not.
+    // A connection DNATed to a1, UDP far:7000 → public:6000: an error about it
+    // quotes a packet of the original direction. a1 has no listener, so its
+    // kernel sends the error itself, and it arrives.
     rig.reset_records();
-    send(rig.vm("a2"), &[&["unreachable"][..], &error].concat());
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let borrowed = from_a1(&rig.far_records());
-    assert!(borrowed.is_empty(), "left with a1's address: {borrowed:?}");
-    assert!(rig.host_counter("spoofed_source") >= 1);
+    send(rig.far(), &["udp", "7000", &public, "6000"]);
+    settle();
+    assert!(
+        !from_a1(&rig.far_records()).is_empty(),
+        "a1's port unreachable did not arrive: {:?}",
+        rig.far_records()
+    );
+    let inbound = [&far_side, &far_side, "7000", &a1_address, "6000"];
+
+    // a2's errors, quoting either connection, do not leave with a1's address.
+    for error in [outbound, inbound] {
+        rig.reset_records();
+        send(rig.vm("a2"), &[&["unreachable"][..], &error].concat());
+        settle();
+        let borrowed = from_a1(&rig.far_records());
+        assert!(
+            borrowed.is_empty(),
+            "quoting {error:?}, left with a1's address: {borrowed:?}"
+        );
+        assert!(rig.host_counter("spoofed_source") >= 1);
+    }
 }

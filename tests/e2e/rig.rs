@@ -48,7 +48,7 @@ fn vm_interface(name: &str) -> String {
 }
 
 /// The ISP ↔ far-end link of uplink `id`: 172.16.ID.0/30, ISP .1, far end .2.
-fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
+pub fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
     (Ipv4Addr::new(172, 16, id, 1), Ipv4Addr::new(172, 16, id, 2))
 }
 
