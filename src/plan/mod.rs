@@ -65,7 +65,8 @@ impl Plan {
 pub struct HostPlan {
     pub name: String,
     pub description: Option<String>,
-    /// Interfaces facing the VMs.
+    /// Interfaces facing the VMs, sorted (the topology's order is not the
+    /// artifacts').
     pub lan: Vec<String>,
     /// This host's uplink attachments, by uplink id.
     pub uplinks: Vec<UplinkPlan>,
@@ -553,7 +554,11 @@ fn host_plan(
     HostPlan {
         name: host.name.value.clone(),
         description: host.description.clone(),
-        lan: host.lan.iter().map(|l| l.value.clone()).collect(),
+        lan: {
+            let mut lan: Vec<String> = host.lan.iter().map(|l| l.value.clone()).collect();
+            lan.sort_unstable();
+            lan
+        },
         uplinks,
         pools,
         vms: planned,
