@@ -275,7 +275,7 @@ fn explain(name: &str) -> Result<ExitCode, Failure> {
             .map(|close| format!(" (did you mean `{close}`?)"))
             .unwrap_or_default();
         return Err(Failure::Usage(format!(
-            "no diagnostic code `{name}`{suggestion}; README.md lists every code"
+            "no diagnostic code `{name}`{suggestion}; docs/topology.md lists every code"
         )));
     };
     // tests/explain.rs keeps a description for every code.

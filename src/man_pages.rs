@@ -59,7 +59,8 @@ const EXTRAS: &[Extra] = &[
             ),
             (
                 "/usr/share/doc/switchyard/",
-                "README.md, the semantics, the examples (with an Ansible role and a Salt \
+                "README.md, docs/ (the topology reference, the operations runbook, \
+                 deployment, the semantics), the examples (with an Ansible role and a Salt \
                  state) and the JSON schemas.",
             ),
         ],
@@ -414,7 +415,7 @@ impl Extra {
             inlines.push(roman(format!("({section}")));
         }
         inlines.push(roman(
-            ". The full documentation: /usr/share/doc/switchyard/README.md.",
+            ". The full documentation: /usr/share/doc/switchyard/README.md and docs/.",
         ));
         roff.text(inlines);
         roff.to_roff()

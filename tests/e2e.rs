@@ -23,12 +23,12 @@
 //!   answering and the changed destination moves uplink;
 //! - differentially, for every probe above plus 30 random destinations per VM
 //!   (fixed seed), `switchyard::trace` predicts exactly what the kernel did;
-//! - on a host deployed as README says, a packet from an undeclared address
+//! - on a host deployed as docs/operations.md says, a packet from an undeclared address
 //!   leaves by no uplink, an ISP routing a private network to the host gets no
 //!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
 //!   moving its drop counter and no uplink's `in_`/`out_` counter, as trace
 //!   predicts where it can tell;
-//! - and the rig is sensitive: on a host deployed as README says (a default route
+//! - and the rig is sensitive: on a host deployed as docs/operations.md says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
 //!   outbound ones leave by the wrong uplink (the host's default route) and that
@@ -220,7 +220,7 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
-    /// The rig with this version loaded as README's deployment section has it: a
+    /// The rig with this version loaded as docs/operations.md has it: a
     /// host with a default route of its own (via isp-a's gateway, where an
     /// unmarked packet goes) and loose reverse-path filtering.
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
@@ -734,7 +734,7 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
     (trace.action(), reason)
 }
 
-/// docs/semantics.md §8 with real packets, on a host deployed as README says (a
+/// docs/semantics.md §8 with real packets, on a host deployed as docs/operations.md says (a
 /// default route of its own, loose reverse-path filtering): a packet from an
 /// undeclared address leaves by no uplink; an ISP routing a private network to
 /// the host gets no answer; a VM claiming a bound VM's address with its own MAC
