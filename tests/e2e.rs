@@ -28,6 +28,10 @@
 //!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
 //!   moving its drop counter and no uplink's `in_`/`out_` counter, as trace
 //!   predicts where it can tell;
+//! - packets from an address that is no VM's and to the host's own uplink
+//!   address do what trace says: a hairpin from a LAN address that is no VM's
+//!   keeps its source and its replies never leave by an uplink; the host answers
+//!   its own address itself, un-NATed, from a VM, the LAN or an ISP;
 //! - and the rig is sensitive: on a host deployed as docs/operations.md says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
@@ -840,4 +844,98 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     );
     assert_no_spoofing("borrowed address", &seen);
     assert!(rig.host_counter("spoofed_source") >= 2);
+}
+
+/// The connections of `ns` to `to` as `conntrack -L` prints them.
+fn connections_to(ns: &common::Netns, to: Ipv4Addr) -> String {
+    common::run_ok(
+        ns.exec("conntrack")
+            .args(["-L", "-p", "icmp", "-d", &to.to_string()]),
+    )
+}
+
+/// trace ≡ kernel for packets from addresses that are no VM's and for the
+/// host's own addresses, on a host deployed as docs/operations.md says: an address of
+/// alpha's network that is no VM's (carried by b2's NIC) pinging a1's public
+/// address reaches a1 un-NATed and gets its replies over the LAN, none by an
+/// uplink (trace: a hairpin, source kept); a VM, that address and an ISP
+/// pinging the host's own uplink address are answered by the host itself,
+/// un-NATed (trace: local).
+#[test]
+#[ignore = "needs root, nft, ip and conntrack: sudo bash .ci/run"]
+fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
+    common::require_root();
+    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let tracer = v1.tracer();
+    let rig = v1.rig_as_readme_deploys("e2eh");
+    let a1 = v1.vm_named("a1");
+    let a1_public = a1.public[0].address;
+    let stray = ip("10.1.0.66");
+    rig.vm("b2")
+        .ip(&["address", "add", "10.1.0.66/24", "dev", "eth0"]);
+
+    // The stray pings a1's public address.
+    let trace = tracer.trace("10.1.0.66", a1_public, &[]).expect("traces");
+    assert!(
+        matches!(&trace.fate, trace::Fate::StrayHairpin { receiver, .. } if receiver.vm == "a1"),
+        "{}",
+        trace.to_human()
+    );
+    rig.reset_records();
+    ping(rig.vm("b2"), Some(stray), a1_public);
+    let seen = rig.collect();
+    assert!(
+        seen.vms["a1"]
+            .iter()
+            .any(|r| r.kind == "echo-request" && r.source == stray && r.destination == a1.private),
+        "a1 got {:?}",
+        seen.vms["a1"]
+    );
+    // Whether the replies come from a1's private address or (un-DNATed by a
+    // host that filters bridged frames) from its public one, they come over the
+    // LAN, and nothing leaves by an uplink.
+    assert!(
+        seen.vms["b2"]
+            .iter()
+            .any(|r| r.kind == "echo-reply" && r.destination == stray),
+        "b2 got {:?}",
+        seen.vms["b2"]
+    );
+    assert!(seen.far.is_empty(), "the far end got {:?}", seen.far);
+    assert_no_spoofing("stray hairpin", &seen);
+
+    // The host's own address on isp-a, from a VM, from the stray and from the ISP.
+    let isp_a = v1.uplink("isp-a");
+    let own = isp_a.address.addr();
+    let isp_gateway = isp_a.gateway.to_string();
+    for (from, ns, source) in [
+        ("a1", rig.vm("a1"), None),
+        ("10.1.0.66", rig.vm("b2"), Some(stray)),
+        (isp_gateway.as_str(), rig.isp("isp-a"), None),
+    ] {
+        let trace = tracer.trace(from, own, &[]).expect("traces");
+        assert!(
+            matches!(&trace.fate, trace::Fate::Local(local) if local.uplink == "isp-a"),
+            "{from}: {}",
+            trace.to_human()
+        );
+        rig.reset_records();
+        assert!(ping(ns, source, own), "{from} → {own} unanswered");
+        let seen = rig.collect();
+        assert!(
+            seen.far.is_empty(),
+            "{from}: the far end got {:?}",
+            seen.far
+        );
+        assert_no_spoofing(from, &seen);
+    }
+    // Un-NATed: the host answers a1 and the stray from its own address, to theirs.
+    let connections = connections_to(rig.host(), own);
+    for sender in [a1.private, stray] {
+        let unnated = format!("src={own} dst={sender} ");
+        assert!(
+            connections.contains(&unnated),
+            "no un-NATed connection from {sender}:\n{connections}"
+        );
+    }
 }
