@@ -5,6 +5,7 @@
 //! the library is pure.
 
 mod kernel;
+mod man_pages;
 
 mod monitor_loop;
 mod output_dir;
@@ -240,12 +241,12 @@ fn main() -> ExitCode {
         }),
         Command::Man { output_dir } => run(|| {
             match output_dir {
-                Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
-                None => {
-                    let mut page = Vec::new();
-                    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-                    print_stdout(page)?;
+                Some(dir) => {
+                    for (file, page) in man_pages::pages(Cli::command()) {
+                        std::fs::write(dir.join(file), page)?;
+                    }
                 }
+                None => print_stdout(man_pages::main_page(Cli::command()))?,
             }
             Ok(ExitCode::SUCCESS)
         }),
@@ -274,7 +275,7 @@ fn explain(name: &str) -> Result<ExitCode, Failure> {
             .map(|close| format!(" (did you mean `{close}`?)"))
             .unwrap_or_default();
         return Err(Failure::Usage(format!(
-            "no diagnostic code `{name}`{suggestion}; README.md lists every code"
+            "no diagnostic code `{name}`{suggestion}; docs/topology.md lists every code"
         )));
     };
     // tests/explain.rs keeps a description for every code.

@@ -6,7 +6,7 @@
 //!   the installed units with it);
 //! - switchyard's table and the tables of an `/etc/nftables.conf` load side by
 //!   side, and reloading either leaves the other alone, unless the configuration
-//!   starts with Debian's default `flush ruleset`, which README warns about.
+//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about.
 //!
 //! These need root, nft, ip and systemd-analyze (CI runs them as root) and fail,
 //! never skip, without them.

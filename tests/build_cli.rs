@@ -442,11 +442,22 @@ fn an_edit_that_changes_nothing_for_a_host_leaves_its_files_byte_identical() {
         );
     }
 
-    // A VM on net2: net2's files change, net1's and net3's stay byte-identical.
+    // A VM on net2 with public addresses allocated to acme, a project net1 also
+    // serves: net2's files change, net1's and net3's stay byte-identical.
+    let allocated = common::splice(
+        &original,
+        &[
+            (
+                "\"198.51.100.12\", # 3",
+                "\"198.51.100.12\", \"198.51.100.13\", # 4",
+            ),
+            ("\"203.0.113.12\",", "\"203.0.113.12\", \"203.0.113.13\","),
+        ],
+    );
     let grown = build_tree(
         &format!(
-            "{original}\n[vms.ci-runner-2]\nproject = \"initech\"\nhost = \"net2\"\n\
-             address = \"172.16.1.21\"\n"
+            "{allocated}\n[vms.web-3]\nproject = \"acme\"\nhost = \"net2\"\n\
+             address = \"10.10.0.13\"\npublic = [\"198.51.100.13\", \"203.0.113.13\"]\n"
         ),
         "grown",
     );

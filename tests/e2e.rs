@@ -23,7 +23,7 @@
 //!   answering and the changed destination moves uplink;
 //! - differentially, for every probe above plus 30 random destinations per VM
 //!   (fixed seed), `switchyard::trace` predicts exactly what the kernel did;
-//! - on a host deployed as README says, a packet from an undeclared address
+//! - on a host deployed as docs/operations.md says, a packet from an undeclared address
 //!   leaves by no uplink, an ISP routing a private network to the host gets no
 //!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
 //!   moving its drop counter and no uplink's `in_`/`out_` counter, as trace
@@ -42,7 +42,7 @@
 //!   MAC-bound neighbour's connection (one it opened, or one DNATed to it)
 //!   does not leave with the neighbour's public address, where the
 //!   neighbour's own does;
-//! - and the rig is sensitive: on a host deployed as README says (a default route
+//! - and the rig is sensitive: on a host deployed as docs/operations.md says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
 //!   outbound ones leave by the wrong uplink (the host's default route) and that
@@ -234,7 +234,7 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
-    /// The rig with this version loaded as README's deployment section has it: a
+    /// The rig with this version loaded as docs/operations.md has it: a
     /// host with a default route of its own (via isp-a's gateway, where an
     /// unmarked packet goes) and loose reverse-path filtering.
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
@@ -748,7 +748,7 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
     (trace.action(), reason)
 }
 
-/// docs/semantics.md §8 with real packets, on a host deployed as README says (a
+/// docs/semantics.md §8 with real packets, on a host deployed as docs/operations.md says (a
 /// default route of its own, loose reverse-path filtering): a packet from an
 /// undeclared address leaves by no uplink; an ISP routing a private network to
 /// the host gets no answer; a VM claiming a bound VM's address with its own MAC
@@ -853,7 +853,7 @@ fn connections_to(ns: &common::Netns, to: Ipv4Addr) -> String {
 }
 
 /// trace ≡ kernel for packets from addresses that are no VM's and for the
-/// host's own addresses, on a host deployed as README says: an address of
+/// host's own addresses, on a host deployed as docs/operations.md says: an address of
 /// alpha's network that is no VM's (carried by b2's NIC) pinging a1's public
 /// address reaches a1 un-NATed and gets its replies over the LAN, none by an
 /// uplink (trace: a hairpin, source kept); a VM, that address and an ISP
@@ -938,7 +938,7 @@ fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
     }
 }
 
-/// The topology's version 1, in the rig as README deploys it (as root).
+/// The topology's version 1, in the rig as docs/operations.md deploys it (as root).
 fn deployed(tag: &str) -> (Version, Rig) {
     common::require_root();
     let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));

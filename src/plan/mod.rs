@@ -3,7 +3,7 @@
 //! egress entries become disjoint destination ranges, so backends emit lookups and
 //! never resolve precedence themselves. `trace` answers from this same plan.
 //!
-//! Mark layout (documented in README): switchyard owns the bits of [`MARK_MASK`];
+//! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
 

@@ -13,7 +13,7 @@ use crate::intervals;
 use crate::monitor::{Config, Movable, Uplink};
 use crate::plan::{self, HostPlan};
 
-/// Where configuration management installs the host's files (README).
+/// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
 /// Where the unit expects the binary.
 pub const BINARY: &str = "/usr/bin/switchyard";
