@@ -8,10 +8,38 @@ use std::process::Command;
 
 use switchyard::render::NFT_TABLE;
 use switchyard::verify::Listings;
+use switchyard::verify::sysctl::Setting;
 
-/// The listings of the namespace this process runs in.
-pub fn live() -> Result<Listings, String> {
-    listings(None)
+/// The listings of the namespace this process runs in, with the values of
+/// `settings` and the other nft tables.
+pub fn live(settings: &[Setting]) -> Result<Listings, String> {
+    let mut listings = listings(None)?;
+    listings.sysctls = settings
+        .iter()
+        .map(|setting| (setting.key.clone(), read_sysctl(setting)))
+        .collect();
+    let tables = run(Command::new("nft").args(["-j", "list", "tables"]))?;
+    for (family, name) in
+        switchyard::verify::other_tables(&tables).map_err(|e| e.to_string())?
+    {
+        listings.other_tables.push(run(Command::new("nft").args([
+            "-j", "list", "table", &family, &name,
+        ]))?);
+    }
+    Ok(listings)
+}
+
+/// The path below /proc/sys of a setting of this network namespace.
+pub fn sysctl_path(setting: &Setting) -> std::path::PathBuf {
+    Path::new("/proc/sys").join(setting.proc_path())
+}
+
+/// A setting's value; `None` when the kernel has no such setting (an
+/// interface that does not exist).
+pub fn read_sysctl(setting: &Setting) -> Option<String> {
+    std::fs::read_to_string(sysctl_path(setting))
+        .ok()
+        .map(|value| value.trim().to_owned())
 }
 
 /// The listings of a fresh namespace holding exactly what `ip_batch` and
@@ -63,6 +91,7 @@ fn listings(netns: Option<&ScratchNamespace>) -> Result<Listings, String> {
         rules: ip(&["-N", "-j", "-4", "rule", "show"])?,
         routes: ip(&["-N", "-j", "-4", "route", "show", "table", "all"])?,
         addresses: ip(&["-j", "-4", "addr", "show"])?,
+        ..Listings::default()
     })
 }
 

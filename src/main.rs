@@ -602,39 +602,93 @@ fn trace(
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
-    use switchyard::verify::{self, HostArtifacts, KernelState};
+/// A host's build as `verify` and `apply` read it: each file checked against
+/// the manifest's SHA-256.
+struct HostBuild {
+    host: String,
+    nft_script: PathBuf,
+    ip_batch: PathBuf,
+    /// The interfaces the ip batch names.
+    interfaces: Vec<String>,
+    /// The settings of its sysctl file (none in a build from before it).
+    settings: Vec<switchyard::verify::sysctl::Setting>,
+    /// `switchyard.update.nft` and the build id it applies over.
+    update: Option<(String, String)>,
+}
+
+fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Failure> {
+    use switchyard::verify::{self, HostArtifacts};
     let manifest = read_manifest(dir)?;
     let artifacts =
         HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
     let (nft_script, _) = read_listed(dir, artifacts.nft)?;
     let (ip_batch, batch) = read_listed(dir, artifacts.ip)?;
-    let interfaces = verify::batch_interfaces(&batch);
+    let settings = match artifacts.sysctl {
+        Some(file) => {
+            let (_, text) = read_listed(dir, file)?;
+            verify::sysctl::parse(&text, &file.path).map_err(|e| Failure::Usage(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
+    let update = match artifacts.update {
+        Some(file) => {
+            let over = file.applies_over_build.clone();
+            let (_, text) = read_listed(dir, file)?;
+            over.map(|over| (text, over))
+        }
+        None => None,
+    };
+    Ok(HostBuild {
+        host: artifacts.host.to_owned(),
+        nft_script,
+        ip_batch,
+        interfaces: verify::batch_interfaces(&batch),
+        settings,
+        update,
+    })
+}
+
+/// The listings of what `build` gives (loaded into a scratch namespace, with
+/// its settings) and of the live namespace.
+fn list_states(
+    build: &HostBuild,
+) -> Result<(switchyard::verify::Listings, switchyard::verify::Listings), Failure> {
     // Listing a 100k-VM table takes seconds: the live state is read while the
-    // scratch namespace loads and lists the build. They are parsed one after
-    // the other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
+    // scratch namespace loads and lists the build.
     let (live, expected) = std::thread::scope(|scope| {
-        let live = scope.spawn(kernel::live);
-        let expected = kernel::expected(&nft_script, &ip_batch, &interfaces);
+        let live = scope.spawn(|| kernel::live(&build.settings));
+        let expected = kernel::expected(&build.nft_script, &build.ip_batch, &build.interfaces);
         let live = live.join().expect("the listing thread does not panic");
         (live, expected)
     });
-    let parse = |listings: Result<_, String>| {
-        KernelState::parse(&listings.map_err(Failure::Usage)?)
-            .map_err(|e| Failure::Usage(e.to_string()))
-    };
-    let report = verify::compare(&parse(expected)?, &parse(live)?);
+    let mut expected = expected.map_err(Failure::Usage)?;
+    expected.sysctls = build
+        .settings
+        .iter()
+        .map(|s| (s.key.clone(), Some(s.value.clone())))
+        .collect();
+    Ok((expected, live.map_err(Failure::Usage)?))
+}
+
+/// A listing parsed, or an error (exit 2). Listings are parsed one after the
+/// other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
+fn parse_state(
+    listings: &switchyard::verify::Listings,
+) -> Result<switchyard::verify::KernelState, Failure> {
+    switchyard::verify::KernelState::parse(listings).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
+    let build = read_host_build(dir, host)?;
+    let (expected, live) = list_states(&build)?;
+    let report = switchyard::verify::compare(&parse_state(&expected)?, &parse_state(&live)?);
     if report.is_empty() {
-        print_stdout(format!(
-            "{}: in sync with {}\n",
-            artifacts.host,
-            dir.display()
-        ))?;
+        print_stdout(format!("{}: in sync with {}\n", build.host, dir.display()))?;
         Ok(ExitCode::SUCCESS)
     } else {
         print_stdout(format!(
             "{report}{}: {} difference(s) between the live state and {}\n",
-            artifacts.host,
+            build.host,
             report.len(),
             dir.display()
         ))?;

@@ -13,7 +13,7 @@ mod update;
 
 pub use update::{Update, UpdateError, update};
 
-pub use nft::TABLE as NFT_TABLE;
+pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
 pub use sysctl::SYSCTL_FILE;
 pub use systemd::INSTALL_DIR;
 

@@ -58,6 +58,7 @@ fn listings(nft_table: Option<String>) -> Listings {
         rules: RULES_JSON.to_owned(),
         routes: ROUTES_JSON.to_owned(),
         addresses: ADDRESSES_JSON.to_owned(),
+        ..Listings::default()
     }
 }
 

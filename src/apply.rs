@@ -1,0 +1,237 @@
+//! `switchyard apply`, the pure half: what differs between the live state and a
+//! host's build, the steps that close the gap, and the steps that put a saved
+//! state back. Running them (nft, `ip -batch`, /proc/sys) is the binary's
+//! `applying.rs`; the states compared are `verify`'s [`KernelState`]s, so apply
+//! and verify agree on what "in sync" means.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::{DOWN_UPLINKS_SET, NFT_TABLE};
+use crate::verify::sysctl::Setting;
+use crate::verify::{KernelState, Listings, Ownership, Part};
+
+/// The steps of an apply, in the order they run; a failure names its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Table,
+    Routing,
+    Sysctls,
+    Verify,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Table => "table (nft)",
+            Step::Routing => "routing (ip rules, routes and uplink addresses)",
+            Step::Sysctls => "sysctls",
+            Step::Verify => "verify",
+        })
+    }
+}
+
+/// How the nft table is brought to the build's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableLoad {
+    /// `switchyard.update.nft`: the live table is the one it applies over.
+    Update,
+    /// `switchyard.nft`: the whole table anew.
+    Full,
+}
+
+/// What an apply changes; empty when the live state is the build's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub table: Option<TableLoad>,
+    /// `ip -batch` lines: deletes, then adds (see [`routing_batch`]).
+    pub routing: Vec<String>,
+    /// Settings to write, with their new value.
+    pub sysctls: Vec<Setting>,
+}
+
+impl Changes {
+    /// What it takes to turn `live` into `expected`. `update_over` is the build
+    /// id the host's `switchyard.update.nft` applies over, when the build has one.
+    pub fn needed(
+        expected: &KernelState,
+        live: &KernelState,
+        settings: &[Setting],
+        update_over: Option<&str>,
+    ) -> Changes {
+        let report = crate::verify::compare(expected, live);
+        let table = report.parts.contains_key(&Part::NftTable).then(|| {
+            match (update_over, live.build_id()) {
+                (Some(over), Some(live_id)) if over == live_id => TableLoad::Update,
+                _ => TableLoad::Full,
+            }
+        });
+        Changes {
+            table,
+            routing: routing_batch(&Ownership::of(expected), expected, live),
+            sysctls: settings
+                .iter()
+                .filter(|s| live.sysctl(&s.key) != Some(s.value.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_none() && self.routing.is_empty() && self.sysctls.is_empty()
+    }
+}
+
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let table = match self.table {
+            Some(TableLoad::Update) => "table updated (switchyard.update.nft)",
+            Some(TableLoad::Full) => "table loaded (switchyard.nft)",
+            None => "table unchanged",
+        };
+        write!(
+            f,
+            "{table}, {} routing change(s), {} setting(s)",
+            self.routing.len(),
+            self.sysctls.len()
+        )
+    }
+}
+
+/// The `ip -batch` lines that turn switchyard's rules, routes and uplink
+/// addresses in `live` into those of `target`; `ours` says which are
+/// switchyard's. Rules and routes compare as `verify` compares them (not by
+/// protocol), so a route that networkd tagged `static` is left alone while one
+/// added by hand to an uplink's table is deleted. Deletes come first, then the
+/// missing addresses (routes name them as source), then the missing rules and
+/// routes, then the extra addresses. Used both ways: to apply a build and to
+/// put a saved state back.
+pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState) -> Vec<String> {
+    let owned = |entries: &[crate::verify::Entry]| -> Vec<(String, String)> {
+        let mut owned: Vec<(String, String)> = entries
+            .iter()
+            .filter(|e| ours.owns(e))
+            .map(|e| (e.line.clone(), e.arguments.clone()))
+            .collect();
+        owned.sort();
+        owned.dedup_by(|a, b| a.0 == b.0);
+        owned
+    };
+    let missing = |target: &[(String, String)], live: &[(String, String)], verb: &str| {
+        let present: BTreeSet<&String> = live.iter().map(|(line, _)| line).collect();
+        target
+            .iter()
+            .filter(|(line, _)| !present.contains(line))
+            .map(|(_, arguments)| format!("{verb} {arguments}"))
+            .collect::<Vec<_>>()
+    };
+    let (target_rules, live_rules) = (owned(&target.rules), owned(&live.rules));
+    let (target_routes, live_routes) = (owned(&target.routes), owned(&live.routes));
+    let addresses = |from: &KernelState, to: &KernelState, verb: &str| {
+        ours.interfaces()
+            .flat_map(|interface| {
+                let none = BTreeSet::new();
+                let want = to.addresses.get(interface).unwrap_or(&none);
+                let have = from.addresses.get(interface).unwrap_or(&none);
+                want.difference(have)
+                    .map(|address| format!("address {verb} {address} dev {interface}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut batch = missing(&live_routes, &target_routes, "route del");
+    batch.extend(missing(&live_rules, &target_rules, "rule del"));
+    batch.extend(addresses(live, target, "add"));
+    batch.extend(missing(&target_rules, &live_rules, "rule add"));
+    batch.extend(missing(&target_routes, &live_routes, "route add"));
+    batch.extend(addresses(target, live, "del"));
+    batch
+}
+
+/// nft commands that put the monitor's down-uplink set of `live` into the
+/// table `script` makes, appended to the script so that both are one
+/// transaction: a reload during an outage forgets nothing. Empty when the
+/// set is empty or the new table has no such set (no `[failover]`).
+pub fn carry_down_uplinks(live: &KernelState, expected: &KernelState) -> String {
+    match (live.down_uplinks(), expected.down_uplinks()) {
+        (Some(down), Some(_)) if !down.is_empty() => format!(
+            "add element inet {NFT_TABLE} {DOWN_UPLINKS_SET} {{ {} }}\n",
+            down.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    }
+}
+
+/// What an apply saved before it changed anything, enough to put it back:
+/// the table as `nft list` printed it (`None`: there was none), the rules,
+/// routes and addresses as `verify` lists them, the settings it changes with
+/// their earlier values, and which rules, routes and addresses are switchyard's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub table: Option<String>,
+    pub rules: String,
+    pub routes: String,
+    pub addresses: String,
+    pub sysctls: Vec<(String, String)>,
+    pub ownership: Ownership,
+}
+
+impl Snapshot {
+    /// The saved state: the listings of `live`, the nft text of its table, the
+    /// earlier values of the settings `changes` writes.
+    pub fn new(
+        listings: &Listings,
+        table: Option<String>,
+        changes: &Changes,
+        ownership: Ownership,
+    ) -> Snapshot {
+        Snapshot {
+            table,
+            rules: listings.rules.clone(),
+            routes: listings.routes.clone(),
+            addresses: listings.addresses.clone(),
+            sysctls: changes
+                .sysctls
+                .iter()
+                .filter_map(|s| {
+                    let earlier = listings.sysctls.get(&s.key)?.clone()?;
+                    Some((s.key.clone(), earlier))
+                })
+                .collect(),
+            ownership,
+        }
+    }
+
+    /// The nft script that puts the saved table back (or deletes the table
+    /// when there was none), as one transaction.
+    pub fn table_script(&self) -> String {
+        let mut script = format!("table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n");
+        if let Some(table) = &self.table {
+            script.push_str(table);
+        }
+        script
+    }
+
+    /// The saved rules, routes and addresses as a state to compare with.
+    pub fn routing(&self) -> Result<KernelState, crate::verify::VerifyError> {
+        KernelState::parse(&Listings {
+            rules: self.rules.clone(),
+            routes: self.routes.clone(),
+            addresses: self.addresses.clone(),
+            ..Listings::default()
+        })
+    }
+
+    /// The settings to write back.
+    pub fn settings(&self) -> Vec<Setting> {
+        self.sysctls
+            .iter()
+            .map(|(key, value)| Setting {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
