@@ -4,6 +4,7 @@
 //! system, the network, other programs or the terminal; everything they call in
 //! the library is pure.
 
+mod apply_run;
 mod kernel;
 
 mod monitor_loop;
@@ -126,6 +127,42 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Make this network namespace's live state that of a host's build, or
+    /// change nothing.
+    ///
+    /// The one loading step of the boot units and configuration management.
+    /// Loads table inet switchyard (the build's switchyard.update.nft when the
+    /// live table is the one it applies over, else switchyard.nft; one nft
+    /// transaction either way, keeping the uplinks the monitor found down), makes
+    /// the rules and routes with switchyard's protocol or in its uplink tables
+    /// and the uplink addresses those of the build (adding and deleting only
+    /// what differs), writes the settings of sysctl.d/90-switchyard.conf, then
+    /// verifies. Exit 0: applied, or "unchanged" when nothing differed (the
+    /// table is not touched); 1: a step failed, it is named, and everything was
+    /// restored as it was before the call; 2: usage or I/O error, or the restore
+    /// failed too. Needs root.
+    ///
+    /// E.g. `switchyard apply /etc/switchyard --try 60`, then from a new SSH
+    /// session `switchyard apply --confirm`.
+    Apply {
+        /// A build directory (with manifest.json), or the host's installed copy.
+        #[arg(required_unless_present_any = ["confirm", "revert_pending"])]
+        dir: Option<PathBuf>,
+        /// The host to apply; needed when the build has several.
+        #[arg(long)]
+        host: Option<String>,
+        /// Restore the state from before this apply after SECONDS unless
+        /// `switchyard apply --confirm` runs meanwhile (the pending trial is kept
+        /// in /run/switchyard; a new apply is refused until it ends).
+        #[arg(long = "try", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        try_seconds: Option<u64>,
+        /// Keep what the pending `--try` applied.
+        #[arg(long, conflicts_with_all = ["dir", "host", "try_seconds"])]
+        confirm: bool,
+        /// The process `--try` starts: waits for trial ID's deadline.
+        #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["dir", "host", "try_seconds", "confirm"])]
+        revert_pending: Option<String>,
+    },
     /// Print a shell completion script.
     ///
     /// E.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
@@ -231,6 +268,18 @@ fn main() -> ExitCode {
         Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
+        Command::Apply {
+            dir,
+            host,
+            try_seconds,
+            confirm,
+            revert_pending,
+        } => run(|| match (dir, revert_pending) {
+            _ if confirm => apply_run::confirm(),
+            (_, Some(id)) => apply_run::wait_and_revert(&id),
+            (Some(dir), None) => apply_run::apply(&dir, host.as_deref(), try_seconds),
+            (None, None) => Err(Failure::Usage("apply needs a build directory".to_owned())),
+        }),
         Command::Completions { shell } => run(|| {
             // clap_complete panics when its writer fails: generate into memory.
             let mut script = Vec::new();
@@ -607,6 +656,7 @@ fn trace(
 struct HostBuild {
     host: String,
     nft_script: PathBuf,
+    nft_text: String,
     ip_batch: PathBuf,
     /// The interfaces the ip batch names.
     interfaces: Vec<String>,
@@ -621,7 +671,7 @@ fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Failure>
     let manifest = read_manifest(dir)?;
     let artifacts =
         HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
-    let (nft_script, _) = read_listed(dir, artifacts.nft)?;
+    let (nft_script, nft_text) = read_listed(dir, artifacts.nft)?;
     let (ip_batch, batch) = read_listed(dir, artifacts.ip)?;
     let settings = match artifacts.sysctl {
         Some(file) => {
@@ -641,6 +691,7 @@ fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Failure>
     Ok(HostBuild {
         host: artifacts.host.to_owned(),
         nft_script,
+        nft_text,
         ip_batch,
         interfaces: verify::batch_interfaces(&batch),
         settings,

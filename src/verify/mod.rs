@@ -211,6 +211,13 @@ pub enum Part {
     ChainsAhead,
 }
 
+impl Part {
+    /// Not switchyard's objects but others' that undermine them.
+    fn is_outside(&self) -> bool {
+        matches!(self, Part::RulesAhead | Part::ChainsAhead)
+    }
+}
+
 impl fmt::Display for Part {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -293,11 +300,21 @@ impl Report {
     /// Only the parts switchyard's own objects and settings are in (what
     /// `apply` sets), without what stands in their way from outside.
     pub fn own(&self) -> Report {
+        self.filtered(|part| !part.is_outside())
+    }
+
+    /// Only what stands in switchyard's way from outside (what `apply` cannot
+    /// change).
+    pub fn outside(&self) -> Report {
+        self.filtered(Part::is_outside)
+    }
+
+    fn filtered(&self, keep: impl Fn(&Part) -> bool) -> Report {
         Report {
             parts: self
                 .parts
                 .iter()
-                .filter(|(part, _)| !matches!(part, Part::RulesAhead | Part::ChainsAhead))
+                .filter(|(part, _)| keep(part))
                 .map(|(part, differences)| (*part, differences.clone()))
                 .collect(),
         }
