@@ -50,6 +50,7 @@ pub struct Changes {
     pub routing: Vec<String>,
     /// Settings to write, with their new value.
     pub sysctls: Vec<Setting>,
+    only_table: bool,
 }
 
 impl Changes {
@@ -76,11 +77,27 @@ impl Changes {
                 .filter(|s| live.sysctl(&s.key) != Some(s.value.as_str()))
                 .cloned()
                 .collect(),
+            only_table: false,
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.table.is_none() && self.routing.is_empty() && self.sysctls.is_empty()
+    }
+
+    /// Only the table's change (`apply --table-only`).
+    pub fn table_only(self) -> Changes {
+        Changes {
+            only_table: true,
+            routing: Vec::new(),
+            sysctls: Vec::new(),
+            ..self
+        }
+    }
+
+    /// Whether the rest was left out on purpose (and is not to be verified).
+    pub fn is_table_only(&self) -> bool {
+        self.only_table
     }
 }
 

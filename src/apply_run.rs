@@ -18,7 +18,12 @@ use crate::{EXIT_INVALID, EXIT_USAGE, Failure, HostBuild, kernel, print_stdout};
 /// units then apply the installed build).
 const RUN_DIR: &str = "/run/switchyard";
 
-pub fn apply(dir: &Path, host: Option<&str>, try_seconds: Option<u64>) -> Result<ExitCode, Failure> {
+pub fn apply(
+    dir: &Path,
+    host: Option<&str>,
+    try_seconds: Option<u64>,
+    table_only: bool,
+) -> Result<ExitCode, Failure> {
     let pending = Pending::here()?;
     pending.settle_overdue()?;
     let build = crate::read_host_build(dir, host)?;
@@ -30,12 +35,15 @@ pub fn apply(dir: &Path, host: Option<&str>, try_seconds: Option<u64>) -> Result
     if !outside.is_empty() {
         eprint!("warning: apply cannot change what stands in switchyard's way:\n{outside}");
     }
-    let changes = Changes::needed(
+    let mut changes = Changes::needed(
         &expected,
         &live,
         &build.settings,
         build.update.as_ref().map(|(_, over)| over.as_str()),
     );
+    if table_only {
+        changes = changes.table_only();
+    }
     if changes.is_empty() {
         print_stdout(format!("{}: unchanged ({})\n", build.host, dir.display()))?;
         return Ok(ExitCode::SUCCESS);
@@ -91,7 +99,10 @@ fn run_steps(
     let now = kernel::live(&build.settings)
         .and_then(|listings| KernelState::parse(&listings).map_err(|e| e.to_string()))
         .map_err(|e| (Step::Verify, e))?;
-    let left = verify::compare(expected, &now).own();
+    let mut left = verify::compare(expected, &now).own();
+    if changes.is_table_only() {
+        left.parts.retain(|part, _| *part == verify::Part::NftTable);
+    }
     if left.is_empty() {
         Ok(())
     } else {

@@ -156,8 +156,13 @@ enum Command {
         /// in /run/switchyard; a new apply is refused until it ends).
         #[arg(long = "try", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
         try_seconds: Option<u64>,
+        /// Apply only table inet switchyard, not routing, addresses or settings:
+        /// what switchyard-nftables.service does at boot, before the uplinks
+        /// exist.
+        #[arg(long)]
+        table_only: bool,
         /// Keep what the pending `--try` applied.
-        #[arg(long, conflicts_with_all = ["dir", "host", "try_seconds"])]
+        #[arg(long, conflicts_with_all = ["dir", "host", "try_seconds", "table_only"])]
         confirm: bool,
         /// The process `--try` starts: waits for trial ID's deadline.
         #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["dir", "host", "try_seconds", "confirm"])]
@@ -272,12 +277,15 @@ fn main() -> ExitCode {
             dir,
             host,
             try_seconds,
+            table_only,
             confirm,
             revert_pending,
         } => run(|| match (dir, revert_pending) {
             _ if confirm => apply_run::confirm(),
             (_, Some(id)) => apply_run::wait_and_revert(&id),
-            (Some(dir), None) => apply_run::apply(&dir, host.as_deref(), try_seconds),
+            (Some(dir), None) => {
+                apply_run::apply(&dir, host.as_deref(), try_seconds, table_only)
+            }
             (None, None) => Err(Failure::Usage("apply needs a build directory".to_owned())),
         }),
         Command::Completions { shell } => run(|| {

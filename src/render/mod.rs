@@ -15,7 +15,7 @@ pub use update::{Update, UpdateError, update};
 
 pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
 pub use sysctl::SYSCTL_FILE;
-pub use systemd::INSTALL_DIR;
+pub use systemd::BUILD_DIR;
 
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
