@@ -252,3 +252,128 @@ impl Snapshot {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority":1001,"src":"all","fwmark":"0x100","fwmask":"0xff00","table":"101","protocol":"211"},{"priority":32766,"src":"all","table":"254"}]"#;
+    const ROUTES: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211"},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"}]"#;
+    const ADDRESSES: &str = r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifname":"veth0","addr_info":[]}]"#;
+
+    fn state(rules: &str, routes: &str, addresses: &str) -> KernelState {
+        KernelState::parse(&Listings {
+            rules: rules.to_owned(),
+            routes: routes.to_owned(),
+            addresses: addresses.to_owned(),
+            ..Listings::default()
+        })
+        .expect("listings parse")
+    }
+
+    fn built() -> KernelState {
+        state(RULES, ROUTES, ADDRESSES)
+    }
+
+    #[test]
+    fn the_same_state_needs_nothing() {
+        let changes = Changes::needed(&built(), &built(), &[], None);
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn a_fresh_host_gets_address_then_rule_then_routes() {
+        let fresh = state("[]", "[]", r#"[{"ifname":"up-a","addr_info":[]}]"#);
+        let built = built();
+        assert_eq!(
+            routing_batch(&Ownership::of(&built), &built, &fresh),
+            [
+                "address add 192.0.2.2/30 dev up-a",
+                "rule add priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add 192.0.2.0/30 dev up-a table 101 proto 211 scope 253 src 192.0.2.2",
+                "route add default via 192.0.2.1 dev up-a table 101 proto 211",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_route_added_by_hand_to_an_uplink_table_is_deleted_and_networkds_are_kept() {
+        let built = built();
+        // networkd's own (protocol static) are the same rules and routes.
+        let live = state(
+            &RULES.replace(r#""protocol":"211""#, r#""protocol":"4""#),
+            &ROUTES.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
+                "[",
+                r#"[{"dst":"10.99.0.0/16","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"3"},"#,
+            ),
+            ADDRESSES,
+        );
+        assert_eq!(
+            routing_batch(&Ownership::of(&built), &built, &live),
+            ["route del 10.99.0.0/16 via 192.0.2.1 dev up-a table 101 proto 3"]
+        );
+    }
+
+    #[test]
+    fn restoring_puts_back_what_an_apply_removed_and_removes_what_it_added() {
+        let built = built();
+        let earlier = state(
+            &RULES.replace("1001", "1005"),
+            &ROUTES.replace("192.0.2.1", "192.0.2.3"),
+            ADDRESSES,
+        );
+        let batch = routing_batch(&Ownership::of(&built), &earlier, &built);
+        assert_eq!(
+            batch,
+            [
+                "route del default via 192.0.2.1 dev up-a table 101 proto 211",
+                "rule del priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "rule add priority 1005 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add default via 192.0.2.3 dev up-a table 101 proto 211",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_settings_that_differ_are_written() {
+        let setting = |key: &str, value: &str| Setting {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let settings = [
+            setting("net.ipv4.ip_forward", "1"),
+            setting("net.ipv4.conf.all.rp_filter", "0"),
+        ];
+        let live = KernelState::parse(&Listings {
+            sysctls: [
+                ("net.ipv4.ip_forward".to_owned(), Some("1".to_owned())),
+                ("net.ipv4.conf.all.rp_filter".to_owned(), Some("2".to_owned())),
+            ]
+            .into_iter()
+            .collect(),
+            rules: RULES.to_owned(),
+            routes: ROUTES.to_owned(),
+            addresses: ADDRESSES.to_owned(),
+            ..Listings::default()
+        })
+        .expect("parses");
+        let changes = Changes::needed(&built(), &live, &settings, None);
+        assert_eq!(changes.sysctls, [settings[1].clone()]);
+        assert!(changes.table.is_none() && changes.routing.is_empty());
+        assert!(changes.table_only().is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_without_a_table_restores_by_deleting_it() {
+        let snapshot = Snapshot::new(
+            &Listings::default(),
+            None,
+            &Changes::needed(&built(), &built(), &[], None),
+            Ownership::of(&built()),
+        );
+        assert_eq!(
+            snapshot.table_script(),
+            "table inet switchyard\ndelete table inet switchyard\n"
+        );
+    }
+}

@@ -245,3 +245,29 @@ fn an_apply_during_an_outage_keeps_the_monitors_down_set() {
     );
     assert!(verified.contains("in sync"), "{verified}");
 }
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn table_only_loads_the_table_before_the_uplinks_exist() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_, new) = builds(dir.path());
+    // Early boot: no interface yet.
+    let netns = Netns::new("aptable");
+    let output = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--table-only"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("table loaded (switchyard.nft), 0 routing change(s), 0 setting(s)"),
+        "{stdout}"
+    );
+    assert!(!netns.ip(&["rule", "show"]).contains("proto 211"));
+    let again = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--table-only"],
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("unchanged"));
+}
