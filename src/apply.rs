@@ -347,7 +347,10 @@ mod tests {
         let live = KernelState::parse(&Listings {
             sysctls: [
                 ("net.ipv4.ip_forward".to_owned(), Some("1".to_owned())),
-                ("net.ipv4.conf.all.rp_filter".to_owned(), Some("2".to_owned())),
+                (
+                    "net.ipv4.conf.all.rp_filter".to_owned(),
+                    Some("2".to_owned()),
+                ),
             ]
             .into_iter()
             .collect(),

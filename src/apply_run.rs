@@ -106,7 +106,10 @@ fn run_steps(
     if left.is_empty() {
         Ok(())
     } else {
-        Err((Step::Verify, format!("the state still differs from the build:\n{left}")))
+        Err((
+            Step::Verify,
+            format!("the state still differs from the build:\n{left}"),
+        ))
     }
 }
 
@@ -117,15 +120,18 @@ fn restore(snapshot: &Snapshot) -> Result<(), String> {
     if let Err(e) = kernel::load_nft(&snapshot.table_script()) {
         errors.push(format!("table: {e}"));
     }
-    let routing = snapshot.routing().map_err(|e| e.to_string()).and_then(|saved| {
-        let now = KernelState::parse(&kernel::live(&[])?).map_err(|e| e.to_string())?;
-        let batch = routing_batch(&snapshot.ownership, &saved, &now);
-        if batch.is_empty() {
-            Ok(())
-        } else {
-            kernel::ip_batch(&batch, true)
-        }
-    });
+    let routing = snapshot
+        .routing()
+        .map_err(|e| e.to_string())
+        .and_then(|saved| {
+            let now = KernelState::parse(&kernel::live(&[])?).map_err(|e| e.to_string())?;
+            let batch = routing_batch(&snapshot.ownership, &saved, &now);
+            if batch.is_empty() {
+                Ok(())
+            } else {
+                kernel::ip_batch(&batch, true)
+            }
+        });
     if let Err(e) = routing {
         errors.push(format!("routing: {e}"));
     }
@@ -174,10 +180,16 @@ impl Pending {
     fn read(&self) -> Result<Option<Trial>, Failure> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Failure::Usage(format!("{} is not a pending trial: {e}", self.path.display()))
+                Failure::Usage(format!(
+                    "{} is not a pending trial: {e}",
+                    self.path.display()
+                ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Failure::Usage(format!("cannot read {}: {e}", self.path.display()))),
+            Err(e) => Err(Failure::Usage(format!(
+                "cannot read {}: {e}",
+                self.path.display()
+            ))),
         }
     }
 
@@ -270,7 +282,10 @@ pub fn confirm() -> Result<ExitCode, Failure> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Failure::Usage(
             "no trial apply is pending (none was started, or it was undone already)".to_owned(),
         )),
-        Err(e) => Err(Failure::Usage(format!("cannot remove {}: {e}", pending.path.display()))),
+        Err(e) => Err(Failure::Usage(format!(
+            "cannot remove {}: {e}",
+            pending.path.display()
+        ))),
     }
 }
 

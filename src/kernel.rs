@@ -20,12 +20,10 @@ pub fn live(settings: &[Setting]) -> Result<Listings, String> {
         .map(|setting| (setting.key.clone(), read_sysctl(setting)))
         .collect();
     let tables = run(Command::new("nft").args(["-j", "list", "tables"]))?;
-    for (family, name) in
-        switchyard::verify::other_tables(&tables).map_err(|e| e.to_string())?
-    {
-        listings.other_tables.push(run(Command::new("nft").args([
-            "-j", "list", "table", &family, &name,
-        ]))?);
+    for (family, name) in switchyard::verify::other_tables(&tables).map_err(|e| e.to_string())? {
+        listings.other_tables.push(run(
+            Command::new("nft").args(["-j", "list", "table", &family, &name])
+        )?);
     }
     Ok(listings)
 }

@@ -1,8 +1,9 @@
 //! The command line. This file, `output_dir.rs` (how `build` replaces its output
-//! directory), `kernel.rs` (the programs `verify` runs) and `monitor_loop.rs` (the
-//! failover daemon's sockets and commands) are the only ones that touch the file
-//! system, the network, other programs or the terminal; everything they call in
-//! the library is pure.
+//! directory), `kernel.rs` (the programs `verify` and `apply` run),
+//! `apply_run.rs` (apply's steps, restore and `--try`) and `monitor_loop.rs`
+//! (the failover daemon's sockets and commands) are the only ones that touch the
+//! file system, the network, other programs or the terminal; everything they call
+//! in the library is pure.
 
 mod apply_run;
 mod kernel;
@@ -116,10 +117,14 @@ enum Command {
     /// and list the differences when they drifted apart.
     ///
     /// Compares table inet switchyard (chains and their rules, sets and maps with
-    /// every element), the ip rules and routes tagged with switchyard's protocol
-    /// or in its uplink tables, and the uplink addresses. Exit 0 in sync, 1
-    /// drift, 2 error. Needs root: the build's artifacts are loaded into a
-    /// scratch network namespace to list what they should give.
+    /// every element, but not the monitor's down_uplinks elements), the ip rules
+    /// and routes tagged with switchyard's protocol or in its uplink tables, the
+    /// uplink addresses and the settings of sysctl.d/90-switchyard.conf, and
+    /// names what undermines them from outside: policy rules of other owners
+    /// ahead of switchyard's, and base chains of other nft tables that can drop
+    /// before switchyard's on the same hook. Exit 0 in sync, 1 drift, 2 error.
+    /// Needs root: the build's artifacts are loaded into a scratch network
+    /// namespace to list what they should give.
     Verify {
         /// A build directory (with manifest.json).
         dir: PathBuf,
@@ -283,9 +288,7 @@ fn main() -> ExitCode {
         } => run(|| match (dir, revert_pending) {
             _ if confirm => apply_run::confirm(),
             (_, Some(id)) => apply_run::wait_and_revert(&id),
-            (Some(dir), None) => {
-                apply_run::apply(&dir, host.as_deref(), try_seconds, table_only)
-            }
+            (Some(dir), None) => apply_run::apply(&dir, host.as_deref(), try_seconds, table_only),
             (None, None) => Err(Failure::Usage("apply needs a build directory".to_owned())),
         }),
         Command::Completions { shell } => run(|| {

@@ -85,7 +85,15 @@ fn a_failed_apply_restores_table_rules_routes_and_addresses_exactly() {
     // new build's ip batch cannot be applied on this host.
     netns.ip(&["link", "del", "up-b"]);
     netns.ip(&[
-        "route", "add", "10.99.0.0/16", "via", "192.0.2.5", "dev", "up-a", "table", "101",
+        "route",
+        "add",
+        "10.99.0.0/16",
+        "via",
+        "192.0.2.5",
+        "dev",
+        "up-a",
+        "table",
+        "101",
     ]);
     run_ok(netns.exec("sysctl").args(["-qw", "net.ipv4.ip_forward=0"]));
     let before = kernel_state(&netns);
@@ -128,14 +136,26 @@ fn a_route_added_by_hand_to_an_uplink_table_is_removed_and_the_next_apply_is_unc
     let netns = host_namespace("aproute");
     applied(&netns, &new, HOST);
     netns.ip(&[
-        "route", "add", "10.99.0.0/16", "via", "192.0.2.5", "dev", "up-a", "table", "101",
+        "route",
+        "add",
+        "10.99.0.0/16",
+        "via",
+        "192.0.2.5",
+        "dev",
+        "up-a",
+        "table",
+        "101",
     ]);
     let repaired = applied(&netns, &new, HOST);
     assert!(
         repaired.contains("table unchanged, 1 routing change(s)"),
         "{repaired}"
     );
-    assert!(!netns.ip(&["route", "show", "table", "101"]).contains("10.99.0.0"));
+    assert!(
+        !netns
+            .ip(&["route", "show", "table", "101"])
+            .contains("10.99.0.0")
+    );
     let again = applied(&netns, &new, HOST);
     assert!(again.contains("unchanged"), "{again}");
 }
@@ -156,9 +176,16 @@ fn an_update_is_used_over_its_base_and_the_full_script_over_anything_else() {
     );
     common::deploy::assert_deployed_by(&netns, &new, handle, common::deploy::Loaded::Updated);
     // Over a table the update was not made for: the whole script.
-    run_ok(netns.exec("nft").args(["delete", "table", "inet", "switchyard"]));
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["delete", "table", "inet", "switchyard"]),
+    );
     let replaced = applied(&netns, &new, HOST);
-    assert!(replaced.contains("table loaded (switchyard.nft)"), "{replaced}");
+    assert!(
+        replaced.contains("table loaded (switchyard.nft)"),
+        "{replaced}"
+    );
 }
 
 /// Polls `check` every 100 ms for up to `seconds`.
@@ -183,7 +210,10 @@ fn try_is_undone_without_confirm_and_kept_with_it() {
     applied(&netns, &old, HOST);
     let before = kernel_state(&netns);
 
-    let output = apply(&netns, &[&new.to_string_lossy(), "--host", HOST, "--try", "2"]);
+    let output = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--try", "2"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("--confirm` within 2 s"));
     let tried = kernel_state(&netns);
@@ -195,17 +225,24 @@ fn try_is_undone_without_confirm_and_kept_with_it() {
     assert!(
         undone,
         "not undone after its deadline:\n{}",
-        similar::TextDiff::from_lines(&before, &kernel_state(&netns)).unified_diff()
+        similar::TextDiff::from_lines(&before, kernel_state(&netns).as_str()).unified_diff()
     );
     let late = apply(&netns, &["--confirm"]);
     assert_eq!(late.status.code(), Some(2), "nothing left to confirm");
 
-    let output = apply(&netns, &[&new.to_string_lossy(), "--host", HOST, "--try", "2"]);
+    let output = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--try", "2"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let confirmed = apply(&netns, &["--confirm"]);
     assert_eq!(confirmed.status.code(), Some(0), "{}", describe(&confirmed));
     std::thread::sleep(std::time::Duration::from_secs(4));
-    assert_eq!(kernel_state(&netns), tried, "confirmed: the new build stays");
+    assert_eq!(
+        kernel_state(&netns),
+        tried,
+        "confirmed: the new build stays"
+    );
 }
 
 #[test]
@@ -224,16 +261,25 @@ fn an_apply_during_an_outage_keeps_the_monitors_down_set() {
     // The monitor found isp-a (uplink id 1, mark 0x100) down; then someone
     // changed the table, which the next apply reloads as a whole.
     run_ok(netns.exec("nft").args([
-        "add", "element", "inet", "switchyard", "down_uplinks", "{ 0x00000100 }",
+        "add",
+        "element",
+        "inet",
+        "switchyard",
+        "down_uplinks",
+        "{ 0x00000100 }",
     ]));
-    run_ok(netns.exec("nft").args([
-        "add", "rule", "inet", "switchyard", "forward", "accept",
-    ]));
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["add", "rule", "inet", "switchyard", "forward", "accept"]),
+    );
     let output = applied(&netns, &build, "net1");
     assert!(output.contains("table loaded"), "{output}");
-    let set = run_ok(netns.exec("nft").args([
-        "list", "set", "inet", "switchyard", "down_uplinks",
-    ]));
+    let set = run_ok(
+        netns
+            .exec("nft")
+            .args(["list", "set", "inet", "switchyard", "down_uplinks"]),
+    );
     assert!(set.contains("elements = { 0x00000100 }"), "{set}");
     // verify leaves the monitor's set to the monitor.
     let verified = run_ok(

@@ -188,7 +188,10 @@ fn assert_found_outside(netns: &Netns, build: &Path, lines: &[&str], undo: impl 
     let (code, out) = verify(netns, build);
     assert_eq!(code, 1, "exit 1:\n{out}");
     for line in lines {
-        assert!(out.contains(line), "verify does not report `{line}`:\n{out}");
+        assert!(
+            out.contains(line),
+            "verify does not report `{line}`:\n{out}"
+        );
     }
     undo();
     let (code, out) = verify(netns, build);
@@ -224,7 +227,9 @@ fn another_tables_forward_chain_dropping_everything_first_is_named() {
     assert_found_outside(
         &netns,
         build.path(),
-        &["ahead    table ip guard chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)"],
+        &[
+            "ahead    table ip guard chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)",
+        ],
         || {
             nft(&netns, "delete table ip guard");
         },

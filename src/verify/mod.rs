@@ -12,8 +12,8 @@ mod ip;
 mod nft;
 pub mod sysctl;
 
-pub use nft::other_tables;
 pub(crate) use ip::Entry;
+pub use nft::other_tables;
 #[cfg(test)]
 mod tests;
 

@@ -207,7 +207,11 @@ fn sysctls_that_differ_from_the_file_are_named_and_the_monitors_set_is_not() {
         "kernel settings (sysctl.d/90-switchyard.conf):\n  changed  net.ipv4.ip_forward\n             build: 1\n             live:  0\n"
     );
     live.sysctls = setting(None);
-    assert!(report(&expected, &live).to_string().contains("live:  (absent: no such setting)"));
+    assert!(
+        report(&expected, &live)
+            .to_string()
+            .contains("live:  (absent: no such setting)")
+    );
 
     let with_down = |elements: &str| {
         let table = table(DNAT, RULES, 0).replace(
@@ -219,7 +223,9 @@ fn sysctls_that_differ_from_the_file_are_named_and_the_monitors_set_is_not() {
     let (built, live) = (with_down(""), with_down(r#", "elem": [256]"#));
     assert!(report(&built, &live).is_empty());
     assert_eq!(
-        state(&live).down_uplinks().map(|d| d.iter().cloned().collect::<Vec<_>>()),
+        state(&live)
+            .down_uplinks()
+            .map(|d| d.iter().cloned().collect::<Vec<_>>()),
         Some(vec!["256".to_owned()])
     );
 }
