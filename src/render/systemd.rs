@@ -22,7 +22,9 @@ struct Context<'a> {
     protocol: u8,
     binary: &'static str,
     build_dir: &'static str,
-    /// The device units of the uplink interfaces (`sys-subsystem-net-devices-up\x2da.device`).
+    /// The device units of the uplink and LAN interfaces
+    /// (`sys-subsystem-net-devices-up\x2da.device`): the routing names the
+    /// uplinks, the sysctl file both.
     devices: Vec<String>,
 }
 
@@ -30,7 +32,9 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     let mut devices: Vec<String> = host
         .uplinks
         .iter()
-        .map(|uplink| device_unit(&uplink.interface))
+        .map(|uplink| uplink.interface.as_str())
+        .chain(host.lan.iter().map(String::as_str))
+        .map(device_unit)
         .collect();
     devices.sort();
     devices.dedup();
