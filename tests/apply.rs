@@ -40,6 +40,42 @@ fn builds(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (old, new)
 }
 
+/// A route in uplink isp-a's table that no build has.
+fn add_route_by_hand(netns: &Netns) {
+    netns.ip(&[
+        "route",
+        "add",
+        "10.99.0.0/16",
+        "via",
+        "192.0.2.5",
+        "dev",
+        "up-a",
+        "table",
+        "101",
+    ]);
+}
+
+/// A test's builds (see [`builds`]) in a temporary directory, kept while the
+/// test runs, and a namespace standing in for `HOST` named after `test`.
+struct Rig {
+    _dir: tempfile::TempDir,
+    old: std::path::PathBuf,
+    new: std::path::PathBuf,
+    netns: Netns,
+}
+
+fn rig(test: &str) -> Rig {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = builds(dir.path());
+    Rig {
+        _dir: dir,
+        old,
+        new,
+        netns: host_namespace(test),
+    }
+}
+
 /// Everything apply may change in `netns`, comparable: the table (handles
 /// dropped, elements sorted), every rule, every route, every IPv4 address and
 /// the settings of the build's sysctl file.
@@ -75,26 +111,18 @@ fn kernel_state(netns: &Netns) -> String {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_failed_apply_restores_table_rules_routes_and_addresses_exactly() {
-    require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (old, new) = builds(dir.path());
-    let netns = host_namespace("apfail");
+    let Rig {
+        _dir,
+        old,
+        new,
+        netns,
+    } = rig("apfail");
     applied(&netns, &old, HOST);
     // Uplink isp-b's interface goes away (its routes with it, its rule stays),
     // a route is added by hand to an uplink table and forwarding is off: the
     // new build's ip batch cannot be applied on this host.
     netns.ip(&["link", "del", "up-b"]);
-    netns.ip(&[
-        "route",
-        "add",
-        "10.99.0.0/16",
-        "via",
-        "192.0.2.5",
-        "dev",
-        "up-a",
-        "table",
-        "101",
-    ]);
+    add_route_by_hand(&netns);
     run_ok(netns.exec("sysctl").args(["-qw", "net.ipv4.ip_forward=0"]));
     let before = kernel_state(&netns);
     assert!(before.contains("10.99.0.0/16"), "{before}");
@@ -115,10 +143,9 @@ fn a_failed_apply_restores_table_rules_routes_and_addresses_exactly() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn nothing_to_change_is_unchanged_and_leaves_the_table_alone() {
-    require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (_, new) = builds(dir.path());
-    let netns = host_namespace("apsame");
+    let Rig {
+        _dir, new, netns, ..
+    } = rig("apsame");
     let first = applied(&netns, &new, HOST);
     assert!(first.starts_with("net2: applied"), "{first}");
     let handle = table_handle(&netns);
@@ -130,22 +157,11 @@ fn nothing_to_change_is_unchanged_and_leaves_the_table_alone() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_route_added_by_hand_to_an_uplink_table_is_removed_and_the_next_apply_is_unchanged() {
-    require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (_, new) = builds(dir.path());
-    let netns = host_namespace("aproute");
+    let Rig {
+        _dir, new, netns, ..
+    } = rig("aproute");
     applied(&netns, &new, HOST);
-    netns.ip(&[
-        "route",
-        "add",
-        "10.99.0.0/16",
-        "via",
-        "192.0.2.5",
-        "dev",
-        "up-a",
-        "table",
-        "101",
-    ]);
+    add_route_by_hand(&netns);
     let repaired = applied(&netns, &new, HOST);
     assert!(
         repaired.contains("table unchanged, 1 routing change(s)"),
@@ -163,10 +179,12 @@ fn a_route_added_by_hand_to_an_uplink_table_is_removed_and_the_next_apply_is_unc
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn an_update_is_used_over_its_base_and_the_full_script_over_anything_else() {
-    require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (old, new) = builds(dir.path());
-    let netns = host_namespace("apupd");
+    let Rig {
+        _dir,
+        old,
+        new,
+        netns,
+    } = rig("apupd");
     applied(&netns, &old, HOST);
     let handle = table_handle(&netns);
     let updated = applied(&netns, &new, HOST);
@@ -203,10 +221,12 @@ fn eventually(seconds: u64, check: impl Fn() -> bool) -> bool {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn try_is_undone_without_confirm_and_kept_with_it() {
-    require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let (old, new) = builds(dir.path());
-    let netns = host_namespace("aptry");
+    let Rig {
+        _dir,
+        old,
+        new,
+        netns,
+    } = rig("aptry");
     applied(&netns, &old, HOST);
     let before = kernel_state(&netns);
 

@@ -77,17 +77,23 @@ fn applied(test: &str) -> (Netns, tempfile::TempDir) {
 /// Asserts verify finds drift naming every one of `lines`, then re-applies the
 /// build and asserts verify is satisfied again.
 fn assert_drift_then_repaired(netns: &Netns, build: &Path, lines: &[&str]) {
+    assert_reported_then_gone(netns, build, lines, || apply(netns, build));
+}
+
+/// Asserts verify exits 1 naming every one of `lines`, then that it is
+/// satisfied again once `fix` ran.
+fn assert_reported_then_gone(netns: &Netns, build: &Path, lines: &[&str], fix: impl FnOnce()) {
     let (code, out) = verify(netns, build);
-    assert_eq!(code, 1, "drift is exit 1:\n{out}");
+    assert_eq!(code, 1, "exit 1:\n{out}");
     for line in lines {
         assert!(
             out.contains(line),
             "verify does not report `{line}`:\n{out}"
         );
     }
-    apply(netns, build);
+    fix();
     let (code, out) = verify(netns, build);
-    assert_eq!(code, 0, "in sync after re-applying:\n{out}");
+    assert_eq!(code, 0, "in sync once fixed:\n{out}");
 }
 
 #[test]
@@ -182,28 +188,13 @@ fn forwarding_off_is_drift() {
     );
 }
 
-/// `verify` in `netns` reports `line` (exit 1); `apply` cannot repair it, so
-/// it is undone by hand (`undo`) and verify is satisfied again.
-fn assert_found_outside(netns: &Netns, build: &Path, lines: &[&str], undo: impl FnOnce()) {
-    let (code, out) = verify(netns, build);
-    assert_eq!(code, 1, "exit 1:\n{out}");
-    for line in lines {
-        assert!(
-            out.contains(line),
-            "verify does not report `{line}`:\n{out}"
-        );
-    }
-    undo();
-    let (code, out) = verify(netns, build);
-    assert_eq!(code, 0, "in sync once it is gone:\n{out}");
-}
-
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_foreign_rule_ahead_of_switchyards_is_named() {
+    // apply cannot remove what is not switchyard's: it is undone by hand.
     let (netns, build) = applied("vahead");
     netns.ip(&["rule", "add", "priority", "100", "lookup", "main"]);
-    assert_found_outside(
+    assert_reported_then_gone(
         &netns,
         build.path(),
         &[
@@ -224,7 +215,7 @@ fn another_tables_forward_chain_dropping_everything_first_is_named() {
         "table ip guard {\n\tchain fw {\n\t\ttype filter hook forward priority -10; policy drop;\n\t}\n}\n",
     );
     assert!(output.status.success(), "{}", describe(&output));
-    assert_found_outside(
+    assert_reported_then_gone(
         &netns,
         build.path(),
         &[

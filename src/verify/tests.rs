@@ -124,15 +124,21 @@ fn a_missing_table_is_one_difference() {
     );
 }
 
+/// The rules as built with `rule` listed before the one with `priority`.
+fn with_rule_before(priority: &str, rule: &str) -> String {
+    let at = format!(r#"{{"priority":{priority}"#);
+    RULES_JSON.replace(&at, &format!("{rule},{at}"))
+}
+
 #[test]
 fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
     let expected = as_built();
     let mut live = expected.clone();
     // Another rule (after switchyard's) and a route of someone else, and the
     // link came up.
-    live.rules = RULES_JSON.replace(
-        r#"{"priority":32766"#,
-        r#"{"priority":2000,"src":"all","table":"7","protocol":"4"},{"priority":32766"#,
+    live.rules = with_rule_before(
+        "32766",
+        r#"{"priority":2000,"src":"all","table":"7","protocol":"4"}"#,
     );
     live.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
     let report = report(&expected, &live);
@@ -143,9 +149,9 @@ fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
 fn a_foreign_rule_ahead_of_switchyards_is_named() {
     let expected = as_built();
     let mut live = expected.clone();
-    live.rules = RULES_JSON.replace(
-        r#"{"priority":1001"#,
-        r#"{"priority":500,"src":"all","table":"254","protocol":"3"},{"priority":1001"#,
+    live.rules = with_rule_before(
+        "1001",
+        r#"{"priority":500,"src":"all","table":"254","protocol":"3"}"#,
     );
     let report = report(&expected, &live);
     assert_eq!(
