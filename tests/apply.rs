@@ -263,6 +263,17 @@ fn try_is_undone_without_confirm_and_kept_with_it() {
         tried,
         "confirmed: the new build stays"
     );
+    // The log the undoing process kept for the operator, named after the
+    // namespace (by its inode, as /run is shared).
+    let namespace = run_ok(netns.exec("readlink").arg("/proc/self/ns/net"));
+    let inode: String = namespace.chars().filter(char::is_ascii_digit).collect();
+    let log = Path::new("/run/switchyard").join(format!("pending-try-net{inode}.log"));
+    let logged = std::fs::read_to_string(&log).expect("the undoing process's log");
+    assert!(
+        logged.contains("not confirmed in time: restored"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).expect("log removed");
 }
 
 #[test]
