@@ -215,7 +215,12 @@ impl Pending {
                 self.path.display()
             )));
         }
-        self.revert(&trial.id).map(|_| ())
+        if self.revert(&trial.id)? {
+            eprintln!(
+                "undid the trial apply whose deadline passed unconfirmed (the process waiting for it was gone)"
+            );
+        }
+        Ok(())
     }
 
     /// Saves `snapshot` with its deadline and starts the process that waits for it.
