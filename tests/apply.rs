@@ -218,24 +218,38 @@ fn eventually(seconds: u64, check: impl Fn() -> bool) -> bool {
     check()
 }
 
+/// A rig (named after `test`) with the old build applied, then the new one
+/// with `--try SECONDS`; the state before the trial.
+fn trial_started(test: &str, seconds: u64) -> (Rig, String) {
+    let rig = rig(test);
+    applied(&rig.netns, &rig.old, HOST);
+    let before = kernel_state(&rig.netns);
+    let seconds = seconds.to_string();
+    let output = apply(
+        &rig.netns,
+        &[
+            &rig.new.to_string_lossy(),
+            "--host",
+            HOST,
+            "--try",
+            &seconds,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let promised = format!("--confirm` within {seconds} s");
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&promised));
+    (rig, before)
+}
+
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn try_is_undone_without_confirm_and_kept_with_it() {
-    let Rig {
-        _dir,
-        old,
-        new,
-        netns,
-    } = rig("aptry");
-    applied(&netns, &old, HOST);
-    let before = kernel_state(&netns);
-
-    let output = apply(
-        &netns,
-        &[&new.to_string_lossy(), "--host", HOST, "--try", "2"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("--confirm` within 2 s"));
+    let (
+        Rig {
+            _dir, new, netns, ..
+        },
+        before,
+    ) = trial_started("aptry", 2);
     let tried = kernel_state(&netns);
     assert_ne!(tried, before, "the trial applied the new build");
     // While it is pending, another apply is refused.
@@ -349,19 +363,12 @@ fn table_only_loads_the_table_before_the_uplinks_exist() {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_trial_whose_waiting_process_died_is_undone_by_the_next_apply() {
-    let Rig {
-        _dir,
-        old,
-        new,
-        netns,
-    } = rig("apkill");
-    applied(&netns, &old, HOST);
-    let before = kernel_state(&netns);
-    let output = apply(
-        &netns,
-        &[&new.to_string_lossy(), "--host", HOST, "--try", "1"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let (
+        Rig {
+            _dir, old, netns, ..
+        },
+        before,
+    ) = trial_started("apkill", 1);
     // The process waiting for the deadline is killed (found by the trial's id
     // in its command line).
     let pending = trial_file(&netns, "json");
