@@ -80,6 +80,7 @@ const EXTRAS: &[Extra] = &[
             "switchyard-diff(1)",
             "switchyard-trace(1)",
             "switchyard-verify(1)",
+            "switchyard-apply(1)",
             "switchyard-monitor(1)",
             "nft(8)",
             "ip(8)",
@@ -246,7 +247,63 @@ const EXTRAS: &[Extra] = &[
                 "ip netns exec ns1 switchyard verify out",
             ),
         ],
-        see_also: &["switchyard-build(1)", "nft(8)", "ip(8)"],
+        see_also: &[
+            "switchyard-apply(1)",
+            "switchyard-build(1)",
+            "nft(8)",
+            "ip(8)",
+        ],
+    },
+    Extra {
+        command: "apply",
+        exit_status: &[
+            (
+                "0",
+                "The host now matches its build, or already did (it says \"unchanged\"); \
+                 --confirm: the pending trial is kept.",
+            ),
+            (
+                "1",
+                "A step failed and everything was restored as it was; the step is named.",
+            ),
+            (
+                "2",
+                "Error: not root, a missing tool, a build that cannot be read, or the \
+                 restore itself failed.",
+            ),
+        ],
+        files: &[
+            MANIFEST,
+            (
+                "DIR/HOST/",
+                "The host's artifacts: switchyard.nft (or switchyard.update.nft over its base), \
+                 switchyard.ip and sysctl.d/90-switchyard.conf.",
+            ),
+            (
+                "/etc/switchyard/build/",
+                "Where the boot units expect the installed build.",
+            ),
+            (
+                "/run/switchyard/",
+                "A pending --try: the state to restore unless apply --confirm runs in time.",
+            ),
+        ],
+        examples: &[
+            (
+                "Apply this router's build:",
+                "switchyard apply /etc/switchyard/build --host net1",
+            ),
+            (
+                "Apply, and undo it in 60 s unless confirmed from a new session:",
+                "switchyard apply /etc/switchyard/build --try 60; switchyard apply --confirm",
+            ),
+        ],
+        see_also: &[
+            "switchyard-verify(1)",
+            "switchyard-build(1)",
+            "nft(8)",
+            "ip(8)",
+        ],
     },
     Extra {
         command: "monitor",

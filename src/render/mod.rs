@@ -7,13 +7,15 @@ mod ip;
 mod monitor;
 mod networkd;
 mod nft;
+mod sysctl;
 mod systemd;
 mod update;
 
 pub use update::{Update, UpdateError, update};
 
-pub use nft::TABLE as NFT_TABLE;
-pub use systemd::INSTALL_DIR;
+pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
+pub use sysctl::SYSCTL_FILE;
+pub use systemd::BUILD_DIR;
 
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
@@ -56,6 +58,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "networkd/vlan-drop-in.conf",
         include_str!("../../templates/networkd/vlan-drop-in.conf"),
+    ),
+    (
+        "sysctl.d/90-switchyard.conf",
+        include_str!("../../templates/sysctl.d/90-switchyard.conf"),
     ),
     (
         "systemd/switchyard-nftables.service",
@@ -192,6 +198,12 @@ impl Renderer {
             nft_script,
             self.artifact(host, IP_BATCH, IP_BATCH, ip::context(host, &header))?,
         ];
+        artifacts.push(self.artifact(
+            host,
+            SYSCTL_FILE,
+            SYSCTL_FILE,
+            sysctl::context(host, &header),
+        )?);
         for unit in networkd::units(host, &header) {
             artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
         }
