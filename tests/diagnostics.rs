@@ -309,6 +309,30 @@ fn unknown_keys_in_two_entities_are_both_reported() {
     );
 }
 
+/// A typo'd key does not hide the semantic errors elsewhere: the key is
+/// reported, the project it is in (its meaning in doubt: `adresses` may be
+/// `addresses`) is left out, and the rest of the topology is still checked.
+#[test]
+fn a_typo_in_a_key_does_not_hide_semantic_errors_elsewhere() {
+    let text = common::splice(
+        &common::base_with_web_2("net1", "10.0.0.5"),
+        &[
+            (
+                "[vms.web-1]",
+                "[projects.other]\npools = [\"pool-a\"]\nadresses = [\"198.51.100.20\"]\n\n[vms.web-1]",
+            ),
+            (
+                "public = [\"198.51.100.8\"]\n",
+                "public = [\"198.51.100.99\"]\n",
+            ),
+        ],
+    );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0003", "SY0601", "SY0401"], "{found:?}");
+    assert_eq!(found[0].1, "unknown key `adresses`");
+}
+
 /// An entity that cannot be read is reported once: references to it are not
 /// reported as unknown.
 #[test]

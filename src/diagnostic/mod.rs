@@ -122,6 +122,15 @@ impl Diagnostics {
     pub fn append(&mut self, mut other: Diagnostics) {
         self.0.append(&mut other.0);
     }
+    /// Only the errors, without the warnings.
+    pub fn errors(self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .into_iter()
+                .filter(|d| d.severity() == Severity::Error)
+                .collect(),
+        )
+    }
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity() == Severity::Error)
     }
