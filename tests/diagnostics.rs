@@ -560,3 +560,118 @@ fn github_format_escapes_properties_and_the_message() {
     );
     assert_eq!(rendered.lines().count(), 1, "{rendered}");
 }
+
+/// A generated topology of `vms` VMs in one project, written as a generator
+/// would: the project's `addresses` on one line (about 160 KB for 10 000), each
+/// VM on one line below it. `edit` changes the text before it is read.
+fn generated(vms: u32, edit: impl FnOnce(String) -> String) -> String {
+    let address = |base: [u8; 4], n: u32| std::net::Ipv4Addr::from(u32::from_be_bytes(base) + n);
+    let infrastructure = common::splice(
+        &common::BASE[..common::BASE.find("[projects.").expect("a project")],
+        &[("\"198.51.100.0/24\"", "\"44.0.0.0/16\"")],
+    );
+    let (version, infrastructure) = infrastructure
+        .split_once("version = 1\n")
+        .expect("the base has a version");
+    let public: Vec<String> = (0..vms)
+        .map(|i| format!("\"{}\"", address([44, 0, 0, 1], i)))
+        .collect();
+    let mut text = format!(
+        "{version}version = 1\nprojects.acme.pools = [\"pool-a\"]\n\
+         projects.acme.networks = [\"10.0.0.0/16\"]\nprojects.acme.default = \"pool-a\"\n\
+         projects.acme.addresses = [{}]\n",
+        public.join(", ")
+    );
+    for (i, public) in public.iter().enumerate() {
+        let private = address([10, 0, 1, 0], i as u32);
+        text.push_str(&format!(
+            "vms.vm-{i} = {{ project = \"acme\", host = \"net1\", address = \"{private}\", public = [{public}] }}\n"
+        ));
+    }
+    edit(text + infrastructure)
+}
+
+/// The one diagnostic of `code` in `text`, drawn for an 80-column terminal.
+fn drawn_at_80_columns(text: &str, code: &str) -> String {
+    let source = Source::new("generated.toml", text);
+    let found: Vec<Diagnostic> = diagnostics(&source)
+        .into_iter()
+        .filter(|d| d.code.as_str() == code)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let drawn = diagnostic::render_human(&source, &found, 80);
+    for line in drawn.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "a line over 80 columns:\n{drawn}"
+        );
+    }
+    drawn
+}
+
+/// The characters the drawing underlines below the source line that shows
+/// `value`: the underline is under `value`, character for character.
+fn assert_underlined(drawn: &str, value: &str) {
+    let lines: Vec<Vec<char>> = drawn.lines().map(|l| l.chars().collect()).collect();
+    let value: Vec<char> = value.chars().collect();
+    let (row, column) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(row, line)| {
+            let column = line.windows(value.len()).position(|w| w == value)?;
+            Some((row, column))
+        })
+        .unwrap_or_else(|| panic!("`{}` is not shown:\n{drawn}", String::from_iter(&value)));
+    let underline = &lines[row + 1];
+    let marked: Vec<usize> = (0..underline.len())
+        .filter(|&i| matches!(underline[i], '─' | '┬' | '▲'))
+        .collect();
+    assert_eq!(
+        (marked.first().copied(), marked.last().copied()),
+        (Some(column), Some(column + value.len() - 1)),
+        "the underline is not under `{}`:\n{drawn}",
+        String::from_iter(&value)
+    );
+}
+
+/// A bad VM address just below a 160 KB line: the long line, shown as
+/// context, is clipped to its start; the diagnostic is a few hundred bytes.
+#[test]
+fn a_diagnostic_below_a_huge_line_clips_it() {
+    let text = generated(10_000, |text| {
+        text.replacen("address = \"10.0.1.0\"", "address = \"10.0.0.300\"", 1)
+    });
+    assert!(text.len() > 1_000_000, "{} bytes", text.len());
+    let drawn = drawn_at_80_columns(&text, "SY0011");
+    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
+    assert!(
+        drawn.contains("projects.acme.addresses = [\"44.0.0.1\""),
+        "{drawn}"
+    );
+    assert_underlined(&drawn, "\"10.0.0.300\"");
+}
+
+/// A bad address on the 160 KB line itself: an excerpt of the line around it,
+/// the underline under it, not "a line too long to show".
+#[test]
+fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
+    let text = generated(10_000, |text| {
+        text.replacen("\"44.0.19.137\", ", "\"44.0.300.1\", ", 1)
+    });
+    let drawn = drawn_at_80_columns(&text, "SY0011");
+    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
+    let at = text.find("\"44.0.300.1\"").expect("the bad address");
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let position = format!(
+        "generated.toml:{}:{}]",
+        text[..at].lines().count(),
+        text[line_start..at].chars().count() + 1
+    );
+    assert!(drawn.contains(&position), "{position}:\n{drawn}");
+    assert!(drawn.contains("projects.acme.ad"), "{drawn}");
+    assert!(
+        drawn.contains("\"44.0.19.136\", \"44.0.300.1\", \"44.0.19.138\""),
+        "{drawn}"
+    );
+    assert_underlined(&drawn, "\"44.0.300.1\"");
+}

@@ -3,6 +3,7 @@
 //! here too, so every stage just pushes [`Diagnostic`]s.
 
 mod codes;
+mod excerpt;
 mod explain;
 mod positions;
 mod render_github;
