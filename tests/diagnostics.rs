@@ -675,3 +675,36 @@ fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
     );
     assert_underlined(&drawn, "\"44.0.300.1\"");
 }
+
+/// SY0401's help names the safe reading first, an unused address the project
+/// holds near the one written, and says whose the written one is, before the
+/// widening: allocating it to the project.
+#[test]
+fn a_public_address_of_another_project_is_questioned_before_it_is_allocated() {
+    let text = common::splice(
+        &common::base_with_web_2("net1", "10.0.0.6"),
+        &[
+            (
+                "\"203.0.113.9\", \"198.51.100.8\"]",
+                "\"203.0.113.9\", \"198.51.100.8\", \"198.51.100.21\"]",
+            ),
+            (
+                "[vms.web-1]",
+                "[projects.beta]\npools = [\"pool-a\"]\naddresses = [\"198.51.100.20\"]\n\n[vms.web-1]",
+            ),
+            (
+                "public = [\"198.51.100.8\"]\n",
+                "public = [\"198.51.100.20\"]\n",
+            ),
+        ],
+    );
+    let source = Source::new("another-project.toml", text);
+    let found: Vec<Diagnostic> = diagnostics(&source)
+        .into_iter()
+        .filter(|d| d.code == Code::PublicNotAllocated)
+        .collect();
+    assert_diagnostic_snapshot(
+        "SY0401-address-of-another-project",
+        &diagnostic::render_human(&source, &found, WIDTH),
+    );
+}

@@ -54,6 +54,18 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
     format!("{}, {}", count(errors, "error"), count(warnings, "warning"))
 }
 
+/// `a, b, c`, or `a, b, c, d and 6 more`: a list in a help text stays short
+/// whatever the topology holds.
+pub fn listing(items: impl IntoIterator<Item = String>) -> String {
+    const SHOWN: usize = 4;
+    let mut items = items.into_iter();
+    let shown: Vec<String> = items.by_ref().take(SHOWN).collect();
+    match items.count() {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 /// `1 error`, `2 errors`: a number and a noun that takes an `s` in the plural.
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
