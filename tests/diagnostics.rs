@@ -708,3 +708,24 @@ fn a_public_address_of_another_project_is_questioned_before_it_is_allocated() {
         &diagnostic::render_human(&source, &found, WIDTH),
     );
 }
+
+/// Unknown keys are found in nested tables too: an attachment of a host and
+/// an egress entry of a VM.
+#[test]
+fn unknown_keys_in_nested_tables_are_reported() {
+    let text = common::splice(
+        &two_vms(),
+        &[(
+            "[hosts.net1.uplinks.isp-a]\n",
+            "[hosts.net1.uplinks.isp-a]\nprobes = [\"9.9.9.9\"]\n",
+        )],
+    ) + "egress = [{ to = \"100.64.0.0/16\", via = \"pool-a\", weight = 2 }]\n";
+    let found = codes_and_messages(&text);
+    assert_eq!(
+        found,
+        [
+            ("SY0003", "unknown key `probes`".to_owned()),
+            ("SY0003", "unknown key `weight`".to_owned())
+        ]
+    );
+}
