@@ -309,23 +309,30 @@ fn unknown_keys_in_two_entities_are_both_reported() {
     );
 }
 
+/// `base_with_web_2` with web-2 at `web_2_address` using `public`, and
+/// `project` (a table) before the VMs.
+fn with_project_before_the_vms(web_2_address: &str, project: &str, public: &str) -> String {
+    common::splice(
+        &common::base_with_web_2("net1", web_2_address),
+        &[
+            ("[vms.web-1]", &format!("{project}\n\n[vms.web-1]")),
+            (
+                "public = [\"198.51.100.8\"]\n",
+                &format!("public = [\"{public}\"]\n"),
+            ),
+        ],
+    )
+}
+
 /// A typo'd key does not hide the semantic errors elsewhere: the key is
 /// reported, the project it is in (its meaning in doubt: `adresses` may be
 /// `addresses`) is left out, and the rest of the topology is still checked.
 #[test]
 fn a_typo_in_a_key_does_not_hide_semantic_errors_elsewhere() {
-    let text = common::splice(
-        &common::base_with_web_2("net1", "10.0.0.5"),
-        &[
-            (
-                "[vms.web-1]",
-                "[projects.other]\npools = [\"pool-a\"]\nadresses = [\"198.51.100.20\"]\n\n[vms.web-1]",
-            ),
-            (
-                "public = [\"198.51.100.8\"]\n",
-                "public = [\"198.51.100.99\"]\n",
-            ),
-        ],
+    let text = with_project_before_the_vms(
+        "10.0.0.5",
+        "[projects.other]\npools = [\"pool-a\"]\nadresses = [\"198.51.100.20\"]",
+        "198.51.100.99",
     );
     let found = codes_and_messages(&text);
     let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
@@ -634,16 +641,21 @@ fn assert_underlined(drawn: &str, value: &str) {
     );
 }
 
+/// The generated topology of 10 000 VMs with `from` replaced by `to`, a bad
+/// address, and its one diagnostic (SY0011) drawn at 80 columns, under 2 KB.
+fn bad_address(from: &str, to: &str) -> (String, String) {
+    let text = generated(10_000, |text| text.replacen(from, to, 1));
+    let drawn = drawn_at_80_columns(&text, "SY0011");
+    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
+    (text, drawn)
+}
+
 /// A bad VM address just below a 160 KB line: the long line, shown as
 /// context, is clipped to its start; the diagnostic is a few hundred bytes.
 #[test]
 fn a_diagnostic_below_a_huge_line_clips_it() {
-    let text = generated(10_000, |text| {
-        text.replacen("address = \"10.0.1.0\"", "address = \"10.0.0.300\"", 1)
-    });
+    let (text, drawn) = bad_address("address = \"10.0.1.0\"", "address = \"10.0.0.300\"");
     assert!(text.len() > 1_000_000, "{} bytes", text.len());
-    let drawn = drawn_at_80_columns(&text, "SY0011");
-    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
     assert!(
         drawn.contains("projects.acme.addresses = [\"44.0.0.1\""),
         "{drawn}"
@@ -655,11 +667,7 @@ fn a_diagnostic_below_a_huge_line_clips_it() {
 /// the underline under it, not "a line too long to show".
 #[test]
 fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
-    let text = generated(10_000, |text| {
-        text.replacen("\"44.0.19.137\", ", "\"44.0.300.1\", ", 1)
-    });
-    let drawn = drawn_at_80_columns(&text, "SY0011");
-    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
+    let (text, drawn) = bad_address("\"44.0.19.137\", ", "\"44.0.300.1\", ");
     let at = text.find("\"44.0.300.1\"").expect("the bad address");
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let position = format!(
@@ -682,21 +690,15 @@ fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
 #[test]
 fn a_public_address_of_another_project_is_questioned_before_it_is_allocated() {
     let text = common::splice(
-        &common::base_with_web_2("net1", "10.0.0.6"),
-        &[
-            (
-                "\"203.0.113.9\", \"198.51.100.8\"]",
-                "\"203.0.113.9\", \"198.51.100.8\", \"198.51.100.21\"]",
-            ),
-            (
-                "[vms.web-1]",
-                "[projects.beta]\npools = [\"pool-a\"]\naddresses = [\"198.51.100.20\"]\n\n[vms.web-1]",
-            ),
-            (
-                "public = [\"198.51.100.8\"]\n",
-                "public = [\"198.51.100.20\"]\n",
-            ),
-        ],
+        &with_project_before_the_vms(
+            "10.0.0.6",
+            "[projects.beta]\npools = [\"pool-a\"]\naddresses = [\"198.51.100.20\"]",
+            "198.51.100.20",
+        ),
+        &[(
+            "\"203.0.113.9\", \"198.51.100.8\"]",
+            "\"203.0.113.9\", \"198.51.100.8\", \"198.51.100.21\"]",
+        )],
     );
     let source = Source::new("another-project.toml", text);
     let found: Vec<Diagnostic> = diagnostics(&source)
