@@ -493,13 +493,15 @@ fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
                 topology.version = reader.value(value);
                 reader.incomplete |= topology.version.is_none();
             }
-            "uplinks" => topology.uplinks = reader.section(value, &mut unusable.uplinks),
-            "pools" => topology.pools = reader.section(value, &mut unusable.pools),
-            "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts),
-            "projects" => topology.projects = reader.section(value, &mut unusable.projects),
-            "vms" => topology.vms = reader.section(value, &mut unusable.vms),
+            "uplinks" => topology.uplinks = reader.section(value, &mut unusable.uplinks, NO_CHECKS),
+            "pools" => topology.pools = reader.section(value, &mut unusable.pools, NO_CHECKS),
+            "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts, NO_CHECKS),
+            "projects" => {
+                topology.projects = reader.section(value, &mut unusable.projects, PROJECT_LEFT_OUT)
+            }
+            "vms" => topology.vms = reader.section(value, &mut unusable.vms, VM_LEFT_OUT),
             "failover" => {
-                topology.failover = reader.table(value);
+                topology.failover = reader.table(value, NO_CHECKS);
                 reader.incomplete |= topology.failover.is_none();
             }
             other => reader
@@ -548,8 +550,9 @@ impl Reader {
     /// `None` when it cannot be read: its shape is wrong, or an unknown key may
     /// be a misspelt key it lacks (`adresses` in a project without
     /// `addresses`), so what it means is in doubt.
-    fn table<T: Table>(&mut self, mut value: Spanned<DeValue>) -> Option<Sp<T>> {
-        let in_doubt = drop_unknown_keys::<T>(value.get_mut(), &mut self.problems);
+    /// `left_out` says, in the help of a misspelt key, what follows from it.
+    fn table<T: Table>(&mut self, mut value: Spanned<DeValue>, left_out: &str) -> Option<Sp<T>> {
+        let in_doubt = drop_unknown_keys::<T>(value.get_mut(), &mut self.problems, left_out);
         if in_doubt {
             return None;
         }
@@ -562,6 +565,7 @@ impl Reader {
         &mut self,
         value: Spanned<DeValue>,
         unusable: &mut Vec<Sp<String>>,
+        left_out: &str,
     ) -> Named<T> {
         let span = value.span();
         let table = match value.into_inner() {
@@ -580,7 +584,7 @@ impl Reader {
         let mut entities = Named::new();
         for (name, entity) in table {
             let name = Sp::new(name.get_ref().to_string(), name.span());
-            match self.table(entity) {
+            match self.table(entity, left_out) {
                 Some(entity) => {
                     entities.insert(name, entity);
                 }
@@ -610,7 +614,13 @@ enum Inner {
     Each(DropUnknownKeys),
 }
 
-type DropUnknownKeys = fn(&mut DeValue, &mut Vec<Diagnostic>) -> bool;
+type DropUnknownKeys = fn(&mut DeValue, &mut Vec<Diagnostic>, &str) -> bool;
+
+/// What a misspelt key leaves out, by where it is (see [`Parsed::checkable`]).
+const NO_CHECKS: &str = "until then, the other checks do not run";
+const PROJECT_LEFT_OUT: &str =
+    "until then, this project and its VMs are left out of the other checks";
+const VM_LEFT_OUT: &str = "until then, this VM is left out of the other checks";
 
 impl Table for Failover {}
 impl Table for Uplink {}
@@ -635,8 +645,13 @@ impl Table for Egress {}
 
 /// Reports and removes the keys of `value` (a table read as `T`; anything else
 /// is left to serde) that `T` does not have, at every depth. `true` when one is
-/// a near miss of a key the table lacks: the table may not mean what it says.
-fn drop_unknown_keys<T: Table>(value: &mut DeValue, problems: &mut Vec<Diagnostic>) -> bool {
+/// a near miss of a key the table lacks: the table may not mean what it says,
+/// and that key's help ends with `left_out`.
+fn drop_unknown_keys<T: Table>(
+    value: &mut DeValue,
+    problems: &mut Vec<Diagnostic>,
+    left_out: &str,
+) -> bool {
     let DeValue::Table(table) = value else {
         return false;
     };
@@ -651,9 +666,7 @@ fn drop_unknown_keys<T: Table>(value: &mut DeValue, problems: &mut Vec<Diagnosti
         let misspelt = crate::diagnostic::closest(key.get_ref(), valid.iter().copied())
             .is_some_and(|meant| !table.contains_key(meant));
         if misspelt {
-            problem.help = problem.help.map(|help| {
-                format!("{help}; until then, the entity it is in is left out of the other checks")
-            });
+            problem.help = problem.help.map(|help| format!("{help}; {left_out}"));
         }
         in_doubt |= misspelt;
         problems.push(problem);
@@ -667,13 +680,15 @@ fn drop_unknown_keys<T: Table>(value: &mut DeValue, problems: &mut Vec<Diagnosti
             continue;
         };
         in_doubt |= match (inner, value.get_mut()) {
-            (Inner::One(drop), value) => drop(value, problems),
-            (Inner::Each(drop), DeValue::Array(items)) => items
-                .iter_mut()
-                .fold(false, |doubt, item| drop(item.get_mut(), problems) | doubt),
+            (Inner::One(drop), value) => drop(value, problems, left_out),
+            (Inner::Each(drop), DeValue::Array(items)) => {
+                items.iter_mut().fold(false, |doubt, item| {
+                    drop(item.get_mut(), problems, left_out) | doubt
+                })
+            }
             (Inner::Each(drop), DeValue::Table(items)) => {
                 items.iter_mut().fold(false, |doubt, (_, item)| {
-                    drop(item.get_mut(), problems) | doubt
+                    drop(item.get_mut(), problems, left_out) | doubt
                 })
             }
             (Inner::Each(_), _) => false,
