@@ -569,7 +569,7 @@ fn github_format_escapes_properties_and_the_message() {
 }
 
 /// A generated topology of `vms` VMs in one project, written as a generator
-/// would: the project's `addresses` on one line (about 160 KB for 10 000), each
+/// would: the project's `addresses` on one line (about 143 KB for 10 000), each
 /// VM on one line below it. `edit` changes the text before it is read.
 fn generated(vms: u32, edit: impl FnOnce(String) -> String) -> String {
     let address = |base: [u8; 4], n: u32| std::net::Ipv4Addr::from(u32::from_be_bytes(base) + n);
@@ -650,7 +650,7 @@ fn bad_address(from: &str, to: &str) -> (String, String) {
     (text, drawn)
 }
 
-/// A bad VM address just below a 160 KB line: the long line, shown as
+/// A bad VM address just below a 143 KB line: the long line, shown as
 /// context, is clipped to its start; the diagnostic is a few hundred bytes.
 #[test]
 fn a_diagnostic_below_a_huge_line_clips_it() {
@@ -663,7 +663,7 @@ fn a_diagnostic_below_a_huge_line_clips_it() {
     assert_underlined(&drawn, "\"10.0.0.300\"");
 }
 
-/// A bad address on the 160 KB line itself: an excerpt of the line around it,
+/// A bad address on the 143 KB line itself: an excerpt of the line around it,
 /// the underline under it, not "a line too long to show".
 #[test]
 fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
