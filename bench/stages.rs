@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use switchyard::diagnostic::{Diagnostics, Source};
 use switchyard::render::{self, Renderer};
-use switchyard::{check, model, plan, raw};
+use switchyard::{check, lints, model, plan, raw};
 
 // The allocator of `switchyard` itself (src/main.rs), so the stages cost what
 // they cost there; the in-process floor uses it too.
@@ -52,7 +52,7 @@ fn run_once(source: &Source, renderer: &Renderer) -> Result<[Duration; 8], Strin
     // The checks that judge the plan count as planning: they only read it.
     let (plan, plan_time) = timed(|| {
         let plan = plan::plan(&model);
-        check::run_on_plan(&model, &plan, &mut diagnostics);
+        lints::run(&model, &plan, &mut diagnostics);
         plan
     });
     let source_id = render::SourceId::new(source);

@@ -10,6 +10,8 @@ pub mod check;
 pub mod diagnostic;
 pub mod graph;
 pub mod intervals;
+pub mod layout;
+pub mod lints;
 pub mod model;
 pub mod monitor;
 pub mod plan;
@@ -21,13 +23,9 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 
-use check::CheckedModel;
 use diagnostic::{Diagnostic, Diagnostics, Source};
-use model::Model;
-
-/// Largest topology switchyard reads (bytes). A 100k-VM topology is about 20 MiB;
-/// past this the input is refused before parsing so memory stays bounded.
-pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
+pub use diagnostic::{MAX_INPUT_BYTES, input_too_large};
+use model::{CheckedModel, Model};
 
 /// A topology that passed every check, its plan (every host), and the warnings it
 /// raised. Only [`validate`] makes one, so the plan is always that of the model.
@@ -85,36 +83,12 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     // Some warnings judge the plan's own decisions; planning needs a model free of
     // errors, so it comes only now.
     let plan = plan::plan(&model);
-    check::run_on_plan(&model, &plan, &mut diagnostics);
+    lints::run(&model, &plan, &mut diagnostics);
     Ok(Validated {
         model,
         plan,
         warnings: diagnostics.into_sorted(),
     })
-}
-
-/// `size` is what was read; `main` stops reading one byte past the limit, so only
-/// a larger `size` is a real file size worth reporting.
-pub fn input_too_large(size: usize) -> Diagnostic {
-    let limit_mib = MAX_INPUT_BYTES / (1024 * 1024);
-    let read = if size > MAX_INPUT_BYTES + 1 {
-        format!(", read {size}")
-    } else {
-        String::new()
-    };
-    Diagnostic::new(
-        diagnostic::Code::InputTooLarge,
-        format!(
-            "the topology is larger than switchyard's limit of {limit_mib} MiB \
-             ({MAX_INPUT_BYTES} bytes{read})"
-        ),
-        0..0,
-        "",
-    )
-    .help(
-        "a topology of 100 000 VMs is about 20 MiB; check that this is the intended file, \
-         or split it into independent topologies, e.g. one per group of hosts",
-    )
 }
 
 /// What `build` produces: every artifact plus the manifest, and the warnings.

@@ -15,6 +15,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
+mod patterns;
 mod pieces;
 
 pub use pieces::parse_in_pieces;
@@ -91,27 +92,27 @@ pub struct Topology {
     pub version: Option<Sp<i64>>,
     /// External networks (ISPs) a host can send through, by name.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub uplinks: Named<Uplink>,
     /// Blocks of public addresses, each leaving through one uplink, by name. At
     /// most 255: the packet mark numbers pools in 8 bits.
     #[serde(default)]
     #[schemars(extend(
-        "propertyNames" = { "pattern": crate::schema::NAME_PATTERN, "not": { "pattern": crate::schema::ADDRESS_LIKE_PATTERN } },
+        "propertyNames" = { "pattern": patterns::NAME_PATTERN, "not": { "pattern": patterns::ADDRESS_LIKE_PATTERN } },
         "maxProperties" = 255
     ))]
     pub pools: Named<Pool>,
     /// Network hosts that artifacts are rendered for, by name.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub hosts: Named<Host>,
     /// Tenants: the pools they may use and the addresses allocated to them.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub projects: Named<Project>,
     /// Virtual machines: one private address, public addresses, egress preferences.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub vms: Named<Vm>,
     /// Uplink health checks and failover; without it nothing is monitored.
     #[serde(default)]
@@ -150,14 +151,14 @@ pub struct Uplink {
 #[serde(deny_unknown_fields)]
 pub struct Pool {
     /// Name of the uplink this pool's addresses leave through.
-    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"isp-a")]
+    #[schemars(pattern(patterns::NAME_PATTERN), example = &"isp-a")]
     pub uplink: Sp<String>,
     /// The public block, e.g. "198.51.100.0/24" (a bare address is its /32).
-    #[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN), example = &"198.51.100.0/24")]
+    #[schemars(pattern(patterns::IPV4_PREFIX_PATTERN), example = &"198.51.100.0/24")]
     pub prefix: Sp<String>,
     /// Addresses of the pool that are never allocatable.
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.1"])]
+    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.1"])]
     pub reserved: Vec<Sp<String>>,
     /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
@@ -168,11 +169,11 @@ pub struct Pool {
 pub struct Host {
     /// Interfaces facing the VMs; only packets arriving on them are classified.
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::INTERFACE_PATTERN)), example = ["lan0"])]
+    #[schemars(inner(pattern(patterns::INTERFACE_PATTERN)), example = ["lan0"])]
     pub lan: Vec<Sp<String>>,
     /// This host's attachments, keyed by uplink name.
     #[serde(default)]
-    #[schemars(extend("propertyNames" = { "pattern": crate::schema::NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub uplinks: Named<Attachment>,
     /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
@@ -182,20 +183,20 @@ pub struct Host {
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     /// Linux interface name of the link (at most 15 bytes).
-    #[schemars(pattern(crate::schema::INTERFACE_PATTERN), example = &"up-a")]
+    #[schemars(pattern(patterns::INTERFACE_PATTERN), example = &"up-a")]
     pub interface: Sp<String>,
     /// The host's own address on the link, with prefix length, e.g. "192.0.2.2/30".
-    #[schemars(pattern(crate::schema::LINK_PATTERN), example = &"192.0.2.2/30")]
+    #[schemars(pattern(patterns::LINK_PATTERN), example = &"192.0.2.2/30")]
     pub address: Sp<String>,
     /// The next hop towards the uplink; must lie inside `address`'s network.
-    #[schemars(pattern(crate::schema::IPV4_ADDRESS_PATTERN), example = &"192.0.2.1")]
+    #[schemars(pattern(patterns::IPV4_ADDRESS_PATTERN), example = &"192.0.2.1")]
     pub gateway: Sp<String>,
     /// Present when `interface` is a VLAN on another interface.
     pub vlan: Option<Sp<Vlan>>,
     /// ICMP echo targets that tell whether the uplink works (with `[failover]`);
     /// default: the gateway.
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
+    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
     pub probe: Vec<Sp<String>>,
 }
 
@@ -203,7 +204,7 @@ pub struct Attachment {
 #[serde(deny_unknown_fields)]
 pub struct Vlan {
     /// The interface that carries the tagged frames, e.g. "eth1".
-    #[schemars(pattern(crate::schema::INTERFACE_PATTERN), example = &"eth1")]
+    #[schemars(pattern(patterns::INTERFACE_PATTERN), example = &"eth1")]
     pub parent: Sp<String>,
     /// The VLAN id the provider tags the uplink's frames with.
     #[schemars(range(min = 1, max = 4094), example = 100)]
@@ -214,7 +215,7 @@ pub struct Vlan {
     /// instead of writing a unit of its own for the parent, which would take the
     /// parent over. Every VLAN on one parent names the same unit, and the parent
     /// must not be an uplink of the host.
-    #[schemars(pattern(crate::schema::NETWORK_UNIT_PATTERN), example = &"20-eth1.network")]
+    #[schemars(pattern(patterns::NETWORK_UNIT_PATTERN), example = &"20-eth1.network")]
     pub parent_unit: Option<Sp<String>>,
 }
 
@@ -223,21 +224,21 @@ pub struct Vlan {
 pub struct Project {
     /// Pools the project may use (the ACL).
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::NAME_PATTERN)), example = ["pool-a", "pool-b"])]
+    #[schemars(inner(pattern(patterns::NAME_PATTERN)), example = ["pool-a", "pool-b"])]
     pub pools: Vec<Sp<String>>,
     /// Public addresses allocated to the project.
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7"])]
+    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7"])]
     pub addresses: Vec<Sp<String>>,
     /// The project's private networks (a bare address is its /32).
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), example = ["10.0.0.0/24"])]
+    #[schemars(inner(pattern(patterns::IPV4_PREFIX_PATTERN)), example = ["10.0.0.0/24"])]
     pub networks: Vec<Sp<String>>,
     /// At most N addresses from a pool, keyed by pool name.
     #[serde(default)]
     #[schemars(
         extend(
-            "propertyNames" = { "pattern": crate::schema::NAME_PATTERN },
+            "propertyNames" = { "pattern": patterns::NAME_PATTERN },
             "additionalProperties" = { "type": "integer", "minimum": 0, "maximum": 4294967295u32 }
         ),
         example = serde_json::json!({ "pool-a": 4 })
@@ -249,8 +250,8 @@ pub struct Project {
     #[schemars(
         extend("not" = {
             "anyOf": [
-                { "type": "string", "pattern": crate::schema::ADDRESS_LIKE_PATTERN },
-                { "type": "array", "contains": { "type": "string", "pattern": crate::schema::ADDRESS_LIKE_PATTERN } }
+                { "type": "string", "pattern": patterns::ADDRESS_LIKE_PATTERN },
+                { "type": "array", "contains": { "type": "string", "pattern": patterns::ADDRESS_LIKE_PATTERN } }
             ]
         }),
         example = &"pool-a",
@@ -268,17 +269,17 @@ pub struct Project {
 #[serde(deny_unknown_fields)]
 pub struct Vm {
     /// The project (tenant) the VM belongs to.
-    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"acme")]
+    #[schemars(pattern(patterns::NAME_PATTERN), example = &"acme")]
     pub project: Sp<String>,
     /// The network host that serves the VM.
-    #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"net1")]
+    #[schemars(pattern(patterns::NAME_PATTERN), example = &"net1")]
     pub host: Sp<String>,
     /// The VM's private address (its one NIC).
-    #[schemars(pattern(crate::schema::IPV4_ADDRESS_PATTERN), example = &"10.0.0.5")]
+    #[schemars(pattern(patterns::IPV4_ADDRESS_PATTERN), example = &"10.0.0.5")]
     pub address: Sp<String>,
     /// Public addresses, at most one from each pool.
     #[serde(default)]
-    #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
+    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
     pub public: Vec<Sp<String>>,
     /// Default egress: one of this VM's public addresses or a pool name (an
     /// address matches the name grammar too), or a list of them in order of
@@ -291,7 +292,7 @@ pub struct Vm {
     pub egress: Vec<Sp<Egress>>,
     /// The MAC address of the VM's NIC (`52:54:00:12:34:56`): packets the host
     /// forwards from the LAN with the VM's address as source must carry it.
-    #[schemars(pattern(crate::schema::MAC_PATTERN), example = &"52:54:00:12:34:56")]
+    #[schemars(pattern(patterns::MAC_PATTERN), example = &"52:54:00:12:34:56")]
     pub mac: Option<Sp<String>>,
     /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
@@ -313,10 +314,9 @@ pub struct Egress {
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
 pub enum Destinations {
-    One(#[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN))] String),
+    One(#[schemars(pattern(patterns::IPV4_PREFIX_PATTERN))] String),
     Many(
-        #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), length(min = 1))]
-        Vec<Sp<String>>,
+        #[schemars(inner(pattern(patterns::IPV4_PREFIX_PATTERN)), length(min = 1))] Vec<Sp<String>>,
     ),
 }
 
@@ -326,8 +326,8 @@ pub enum Destinations {
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
 pub enum Vias {
-    One(#[schemars(pattern(crate::schema::NAME_PATTERN))] String),
-    Many(#[schemars(inner(pattern(crate::schema::NAME_PATTERN)), length(min = 1))] Vec<Sp<String>>),
+    One(#[schemars(pattern(patterns::NAME_PATTERN))] String),
+    Many(#[schemars(inner(pattern(patterns::NAME_PATTERN)), length(min = 1))] Vec<Sp<String>>),
 }
 
 impl Sp<Destinations> {

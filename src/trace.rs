@@ -18,11 +18,11 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::Validated;
-use crate::check::CheckedModel;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::intervals;
-use crate::model::{Model, PoolId, UplinkId};
-use crate::plan::{self, DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+use crate::layout;
+use crate::model::{CheckedModel, Model, PoolId, UplinkId};
+use crate::plan::{DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -256,7 +256,7 @@ struct TraceFields<'a> {
     interface: Option<&'a str>,
     /// That uplink's routing table.
     table: Option<u32>,
-    /// The packet mark (hex, within `plan::MARK_MASK`): uplink and pool bits on an
+    /// The packet mark (hex, within `layout::MARK_MASK`): uplink and pool bits on an
     /// outbound packet, the uplink bits restored from conntrack on a reply.
     mark: Option<&'a str>,
     /// The topology entry that decided an outbound SNAT (or a hairpin's source).
@@ -559,7 +559,7 @@ impl<'s> Tracer<'s> {
                     HairpinSource {
                         public_address: chosen.public,
                         pool: pool_name(&self.model, chosen.pool),
-                        mark: hex(chosen.mark & plan::POOL_MARK_MASK),
+                        mark: hex(chosen.mark & layout::POOL_MARK_MASK),
                         decision: traced(decision),
                     }
                 }),

@@ -66,8 +66,8 @@ use std::path::Path;
 
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Observations, Rig};
-use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
+use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::{self, Action, Reason, Tracer};

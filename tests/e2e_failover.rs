@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Rig};
-use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
+use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::Tracer;

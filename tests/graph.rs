@@ -4,9 +4,9 @@ mod common;
 
 use std::process::Command;
 
-use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
 use switchyard::graph::{escape, to_dot};
+use switchyard::model::CheckedModel;
 use switchyard::model::{HostId, Model};
 
 fn model(path: &str) -> CheckedModel {

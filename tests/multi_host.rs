@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use switchyard::check::CheckedModel;
+use switchyard::model::CheckedModel;
 use switchyard::model::{HostId, Model};
 use switchyard::render::{Artifact, Manifest};
 

@@ -22,8 +22,8 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
-use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
+use switchyard::model::CheckedModel;
 use switchyard::plan::{self, Outcome};
 
 /// Cases for the in-process properties; the `nft -c` one runs fewer (each case

@@ -11,8 +11,8 @@
 //!   so a small file can ask for billions of elements.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::layout::MAX_POOLS;
 use crate::model::{HostId, Model};
-use crate::plan::MAX_POOLS;
 
 /// Largest number of nft set and map elements (summed over every host) a
 /// topology may need, estimated before planning from the egress entries each VM's

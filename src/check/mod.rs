@@ -1,5 +1,5 @@
 //! Semantic checks on the resolved model: one rule a file, each pushing every
-//! problem it finds; a few rules judge the plan instead ([`run_on_plan`]). To add
+//! problem it finds; the rules that judge the plan are in `lints`. To add
 //! a check, add a file with `pub fn check(model, out)`, list it in [`RULES`], give
 //! it a code in `diagnostic/codes.rs` and an invalid example in `examples/invalid/`.
 
@@ -22,7 +22,6 @@ mod private_addresses;
 mod private_unicast;
 mod probe_targets;
 mod quota;
-mod shadowed_egress;
 mod unused_address;
 mod uplink_address_reuse;
 mod uplink_attached;
@@ -38,8 +37,7 @@ mod vm_via;
 use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
-use crate::model::Model;
-use crate::plan::Plan;
+use crate::model::{CheckedModel, Model};
 
 type Rule = fn(&Model, &mut Diagnostics);
 
@@ -76,19 +74,6 @@ const RULES: &[Rule] = &[
     failover_alternative::check,
 ];
 
-/// A model that passed every rule: what planning requires. The field is private
-/// to this module, so [`run`] is the only way to make one, and `plan` and
-/// `trace` cannot be handed a model with errors.
-#[derive(Debug)]
-pub struct CheckedModel(Model);
-
-impl std::ops::Deref for CheckedModel {
-    type Target = Model;
-    fn deref(&self) -> &Model {
-        &self.0
-    }
-}
-
 /// Runs every rule. Rules only read the model, so they run side by side on all
 /// cores (each into its own list); the order they report in does not matter,
 /// since diagnostics are sorted afterwards. The model comes back checked when
@@ -108,10 +93,5 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
     for found in found {
         diagnostics.append(found);
     }
-    (!diagnostics.has_errors()).then_some(CheckedModel(model))
-}
-
-/// The rules that judge the plan's own decisions, on the plan of every host.
-pub fn run_on_plan(model: &CheckedModel, plan: &Plan, diagnostics: &mut Diagnostics) {
-    shadowed_egress::check(model, plan, diagnostics);
+    (!diagnostics.has_errors()).then_some(CheckedModel::from_checks(model))
 }

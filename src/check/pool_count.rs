@@ -2,8 +2,8 @@
 //! topology has at most 255 of them.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::layout::MAX_POOLS;
 use crate::model::Model;
-use crate::plan::MAX_POOLS;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     if let Some(first_extra) = model.pools.get(MAX_POOLS) {

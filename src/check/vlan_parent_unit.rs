@@ -110,7 +110,7 @@ fn problem(name: &str) -> Option<&'static str> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
     {
         Some("contains a character other than ASCII letters, digits, `-`, `_`, `.` and `@`")
-    } else if name.starts_with(crate::render::UNIT_PREFIX) {
+    } else if name.starts_with(crate::layout::UNIT_PREFIX) {
         Some("switchyard's own unit prefix `10-switchyard-`")
     } else {
         None

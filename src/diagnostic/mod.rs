@@ -171,6 +171,34 @@ pub struct Source {
     pub text: String,
 }
 
+/// Largest topology switchyard reads (bytes). A 100k-VM topology is about 20 MiB;
+/// past this the input is refused before parsing so memory stays bounded.
+pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
+
+/// `size` is what was read; `main` stops reading one byte past the limit, so only
+/// a larger `size` is a real file size worth reporting.
+pub fn input_too_large(size: usize) -> Diagnostic {
+    let limit_mib = MAX_INPUT_BYTES / (1024 * 1024);
+    let read = if size > MAX_INPUT_BYTES + 1 {
+        format!(", read {size}")
+    } else {
+        String::new()
+    };
+    Diagnostic::new(
+        Code::InputTooLarge,
+        format!(
+            "the topology is larger than switchyard's limit of {limit_mib} MiB \
+             ({MAX_INPUT_BYTES} bytes{read})"
+        ),
+        0..0,
+        "",
+    )
+    .help(
+        "a topology of 100 000 VMs is about 20 MiB; check that this is the intended file, \
+         or split it into independent topologies, e.g. one per group of hosts",
+    )
+}
+
 impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         Source {
@@ -179,11 +207,11 @@ impl Source {
         }
     }
 
-    /// Decodes file content; input over [`crate::MAX_INPUT_BYTES`] or not UTF-8 is
+    /// Decodes file content; input over [`MAX_INPUT_BYTES`] or not UTF-8 is
     /// refused with a diagnostic before any parsing.
     pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, Box<(Source, Diagnostic)>> {
-        if bytes.len() > crate::MAX_INPUT_BYTES {
-            let diagnostic = crate::input_too_large(bytes.len());
+        if bytes.len() > MAX_INPUT_BYTES {
+            let diagnostic = input_too_large(bytes.len());
             return Err(Box::new((Source::new(name, ""), diagnostic)));
         }
         String::from_utf8(bytes)

@@ -4,6 +4,7 @@
 //! Entities are stored in name order (the raw layer's maps are sorted), so every
 //! index and every iteration is deterministic.
 
+mod checked;
 mod resolve;
 
 use std::net::Ipv4Addr;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
+pub use checked::CheckedModel;
 pub use resolve::resolve;
 
 /// A value and the span of the TOML text it came from.

@@ -2,10 +2,7 @@
 //! make, sorted. Longest-prefix resolution (docs/semantics.md §2) happens here, once: every VM's
 //! egress entries become disjoint destination ranges, so backends emit lookups and
 //! never resolve precedence themselves. `trace` answers from this same plan.
-//!
-//! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
-//! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
-//! pool number (what SNAT uses to pick the address). Other bits are left alone.
+//! Marks follow [`crate::layout`].
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -14,21 +11,13 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use crate::check::CheckedModel;
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
 use crate::model::{
-    Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via, Vm, VmId,
+    CheckedModel, Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via,
+    Vm, VmId,
 };
 
-/// Every mark bit switchyard reads or writes.
-pub const MARK_MASK: u32 = 0x00ff_ff00;
-/// The uplink id's bits: `ip rule fwmark ID<<8/UPLINK_MARK_MASK`.
-pub const UPLINK_MARK_MASK: u32 = 0x0000_ff00;
-/// The pool number's bits.
-pub const POOL_MARK_MASK: u32 = 0x00ff_0000;
-/// Pools are numbered 1..=255 to fit their mark bits.
-pub const MAX_POOLS: usize = 255;
 /// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
 pub const RULE_PRIORITY_BASE: u32 = 1000;
 /// The routing protocol number switchyard tags its rules and routes with, so a

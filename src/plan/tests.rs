@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::diagnostic::Source;
+use crate::layout::MARK_MASK;
 
 const BASE: &str = include_str!("../../tests/fixtures/base.toml");
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Header, hex};
+use crate::layout;
 use crate::plan::{self, HostPlan, UplinkPlan};
 
 #[derive(Serialize)]
@@ -67,7 +68,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     Context {
         header: header.text(),
         protocol: plan::ROUTE_PROTOCOL,
-        uplink_mask: hex(plan::UPLINK_MARK_MASK),
+        uplink_mask: hex(layout::UPLINK_MARK_MASK),
         uplinks: host.uplinks.iter().map(uplink).collect(),
         neighbours: neighbours(host),
     }

@@ -23,8 +23,6 @@ pub const IP_BATCH: &str = "switchyard.ip";
 /// A host's update from the `--since` build's nft script to this one's.
 pub const NFT_UPDATE: &str = "switchyard.update.nft";
 
-pub use networkd::UNIT_PREFIX;
-
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 

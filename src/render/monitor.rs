@@ -10,8 +10,9 @@ use serde::Serialize;
 use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use crate::intervals;
+use crate::layout;
 use crate::monitor::{Config, Movable, Uplink};
-use crate::plan::{self, HostPlan};
+use crate::plan::HostPlan;
 
 /// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
@@ -58,7 +59,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         interval_ms: u64::try_from(failover.interval.as_millis()).unwrap_or(u64::MAX),
         down_after: failover.down_after,
         up_after: failover.up_after,
-        uplink_mark_mask: plan::UPLINK_MARK_MASK,
+        uplink_mark_mask: layout::UPLINK_MARK_MASK,
         uplinks: host
             .uplinks
             .iter()

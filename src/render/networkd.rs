@@ -10,12 +10,8 @@ use serde::Serialize;
 
 use super::Header;
 use super::ip::{Uplink, uplink};
-use crate::plan::{self, HostPlan, UplinkPlan};
-
-/// Prefix of every file name switchyard writes into the networkd directory: sorts
-/// before most distribution defaults, so these units win for their interfaces,
-/// and marks the files a deployment may remove when a build no longer has them.
-pub const UNIT_PREFIX: &str = "10-switchyard-";
+use crate::layout::{self, UNIT_PREFIX};
+use crate::plan::{HostPlan, UplinkPlan};
 
 pub struct Unit {
     pub template: &'static str,
@@ -102,7 +98,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                     header: header.text(),
                     interface,
                     uplink: carried.map(uplink),
-                    uplink_mask_decimal: plan::UPLINK_MARK_MASK,
+                    uplink_mask_decimal: layout::UPLINK_MARK_MASK,
                     vlans: found.vlans,
                 }),
             },

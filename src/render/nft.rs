@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::{Header, hex};
 use crate::intervals::{self, Range};
+use crate::layout;
 use crate::model::Model;
-use crate::plan::{self, DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
+use crate::plan::{DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -189,10 +190,10 @@ pub fn context<'a>(
         header: header.text(),
         table: TABLE,
         build_id: super::update::BUILD_ID_PLACEHOLDER,
-        mark_mask: hex(plan::MARK_MASK),
-        uplink_mask: hex(plan::UPLINK_MARK_MASK),
-        pool_mask: hex(plan::POOL_MARK_MASK),
-        keep_uplink_mask: hex(!plan::UPLINK_MARK_MASK),
+        mark_mask: hex(layout::MARK_MASK),
+        uplink_mask: hex(layout::UPLINK_MARK_MASK),
+        pool_mask: hex(layout::POOL_MARK_MASK),
+        keep_uplink_mask: hex(!layout::UPLINK_MARK_MASK),
         lan: host.lan.iter().map(String::as_str).collect(),
         uplinks: host
             .uplinks
@@ -291,9 +292,9 @@ impl<'a> Pool<'a> {
             prefix: pool.prefix.to_string(),
             uplink: &pool.uplink,
             mark: hex(pool.mark),
-            uplink_mark: hex(pool.mark & plan::UPLINK_MARK_MASK),
-            pool_mark: hex(pool.mark & plan::POOL_MARK_MASK),
-            keep_mask: hex(!plan::MARK_MASK),
+            uplink_mark: hex(pool.mark & layout::UPLINK_MARK_MASK),
+            pool_mark: hex(pool.mark & layout::POOL_MARK_MASK),
+            keep_mask: hex(!layout::MARK_MASK),
             snat,
         }
     }

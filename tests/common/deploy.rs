@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use switchyard::check::CheckedModel;
 use switchyard::diagnostic::Source;
+use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 
 use super::{Netns, example_source, run_ok, switchyard};

@@ -1,0 +1,22 @@
+//! The layout switchyard's artifacts share with the kernel and the operator's
+//! files: which mark bits are its own, how many pools they can number, and the
+//! prefix of its networkd units. Below every stage: `check` refuses what the
+//! layout cannot hold, `plan` and `render` use it.
+//!
+//! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
+//! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
+//! pool number (what SNAT uses to pick the address). Other bits are left alone.
+
+/// Every mark bit switchyard reads or writes.
+pub const MARK_MASK: u32 = 0x00ff_ff00;
+/// The uplink id's bits: `ip rule fwmark ID<<8/UPLINK_MARK_MASK`.
+pub const UPLINK_MARK_MASK: u32 = 0x0000_ff00;
+/// The pool number's bits.
+pub const POOL_MARK_MASK: u32 = 0x00ff_0000;
+/// Pools are numbered 1..=255 to fit their mark bits.
+pub const MAX_POOLS: usize = 255;
+
+/// Prefix of every file name switchyard writes into the networkd directory: sorts
+/// before most distribution defaults, so these units win for their interfaces,
+/// and marks the files a deployment may remove when a build no longer has them.
+pub const UNIT_PREFIX: &str = "10-switchyard-";
