@@ -126,6 +126,28 @@ enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Say what NEW makes the dataplane do differently from OLD, decision by
+    /// decision; exit 0 when nothing changes, 1 when something does, 2 on
+    /// errors (an invalid topology: its diagnostics).
+    ///
+    /// Per host: settings, VMs added or removed, private addresses and MAC
+    /// bindings, each VM's destination ranges whose outcome changes (old → new,
+    /// with the entry that now decides), and inbound addresses whose VM
+    /// changes. Read from the two plans: a reordered or re-commented file
+    /// changes nothing.
+    Changes {
+        /// The topology before (`-`: standard input).
+        old: PathBuf,
+        /// The topology after (`-`: standard input).
+        new: PathBuf,
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// `human`; `markdown` (a summary line, then a table per host, for a pull
+        /// request); `json` (schema/changes-output.schema.json).
+        #[arg(long, value_enum, default_value_t = ChangesFormat::Human)]
+        format: ChangesFormat,
+    },
     /// Print a shell completion script.
     ///
     /// E.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
@@ -163,6 +185,9 @@ enum Command {
         /// The schema of `trace --format json` (schema/trace-output.schema.json).
         #[arg(long, group = "of")]
         trace_output: bool,
+        /// The schema of `changes --format json` (schema/changes-output.schema.json).
+        #[arg(long, group = "of")]
+        changes_output: bool,
     },
     /// Explain a diagnostic code: what it means, why it matters, how to fix it.
     ///
@@ -180,6 +205,13 @@ enum Format {
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChangesFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,6 +260,12 @@ fn main() -> ExitCode {
             down,
             format,
         } => run(|| trace(&topology, &from, to, &down, format)),
+        Command::Changes {
+            old,
+            new,
+            host,
+            format,
+        } => run(|| changes(&old, &new, host.as_deref(), format)),
         Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
@@ -253,14 +291,18 @@ fn main() -> ExitCode {
             manifest,
             check_output,
             trace_output,
+            changes_output,
         } => run(|| {
             use switchyard::schema;
-            print_stdout(match (manifest, check_output, trace_output) {
-                (true, _, _) => schema::manifest_schema(),
-                (_, true, _) => schema::check_output_schema(),
-                (_, _, true) => schema::trace_output_schema(),
-                _ => schema::topology_schema(),
-            })?;
+            print_stdout(
+                match (manifest, check_output, trace_output, changes_output) {
+                    (true, ..) => schema::manifest_schema(),
+                    (_, true, ..) => schema::check_output_schema(),
+                    (_, _, true, _) => schema::trace_output_schema(),
+                    (.., true) => schema::changes_output_schema(),
+                    _ => schema::topology_schema(),
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Explain { code } => run(|| explain(&code)),
@@ -600,6 +642,54 @@ fn trace(
         TraceFormat::Json => trace.to_json(),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Both topologies are read and validated (each one's diagnostics located in
+/// its own file) before anything is compared; either invalid is exit 2.
+fn changes(
+    old_path: &Path,
+    new_path: &Path,
+    host: Option<&str>,
+    format: ChangesFormat,
+) -> Result<ExitCode, Failure> {
+    use switchyard::changes::{self, Side};
+    if reads_stdin(old_path) && reads_stdin(new_path) {
+        return Err(Failure::Usage(
+            "OLD and NEW cannot both be standard input".to_owned(),
+        ));
+    }
+    let invalid = |failure| match failure {
+        Failure::Reported(_) => Failure::Reported(ExitCode::from(EXIT_USAGE)),
+        usage => usage,
+    };
+    let validate = |path: &Path| -> Result<_, Failure> {
+        let source = read_topology(path, Format::Human).map_err(invalid)?;
+        match switchyard::validate(&source) {
+            // Warnings are `check`'s to report: a review shows what changes.
+            Ok(validated) => Ok((source, validated)),
+            Err(diagnostics) => {
+                report(&source, &diagnostics, Format::Human)?;
+                Err(Failure::Reported(ExitCode::from(EXIT_USAGE)))
+            }
+        }
+    };
+    // Both are validated even when the first is invalid, so one run shows
+    // every problem of both.
+    let (old, new) = (validate(old_path), validate(new_path));
+    let ((old_source, old), (new_source, new)) = (old?, new?);
+    let side = |source, validated| Side { source, validated };
+    let found = changes::changes(side(&old_source, &old), side(&new_source, &new), host)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    print_stdout(match format {
+        ChangesFormat::Human => found.to_human(),
+        ChangesFormat::Markdown => found.to_markdown(),
+        ChangesFormat::Json => found.to_json(&old_source.name, &new_source.name),
+    })?;
+    Ok(if found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    })
 }
 
 fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {

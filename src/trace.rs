@@ -621,24 +621,7 @@ impl<'s> Tracer<'s> {
     }
 
     fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
-        let (line, column) = self.source.line_column(by.span.start);
-        let (scope, name) = match by.scope {
-            Scope::Vm => ("vm", self.vm_name(vm)),
-            Scope::Project => ("project", self.model.project(vm.project).name.value.clone()),
-        };
-        Entry {
-            scope,
-            name,
-            kind: if by.prefix.is_some() {
-                "egress"
-            } else {
-                "default"
-            },
-            prefix: by.prefix.map(|p| p.to_string()),
-            file: self.source.name.clone(),
-            line,
-            column,
-        }
+        Entry::locate(self.source, &self.model, vm, by)
     }
 }
 
@@ -934,7 +917,30 @@ impl TracedDecision {
 }
 
 impl Entry {
-    fn describe(&self) -> String {
+    /// The entry that made `by` for `vm`, located in `source` (the topology
+    /// `model` was read from).
+    pub fn locate(source: &Source, model: &Model, vm: &VmPlan, by: &DecidedBy) -> Entry {
+        let (line, column) = source.line_column(by.span.start);
+        let (scope, name) = match by.scope {
+            Scope::Vm => ("vm", model.vm(vm.vm).name.value.clone()),
+            Scope::Project => ("project", model.project(vm.project).name.value.clone()),
+        };
+        Entry {
+            scope,
+            name,
+            kind: if by.prefix.is_some() {
+                "egress"
+            } else {
+                "default"
+            },
+            prefix: by.prefix.map(|p| p.to_string()),
+            file: source.name.clone(),
+            line,
+            column,
+        }
+    }
+
+    pub fn describe(&self) -> String {
         let what = match &self.prefix {
             Some(prefix) => format!("egress to {prefix}"),
             None => "default".to_owned(),
