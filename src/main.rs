@@ -581,8 +581,9 @@ fn diff(
     host: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let build = compile(path, templates, host)?;
-    let existing = read_tree(dir)
+    let mut existing = read_tree(dir)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    leave_out_updates(&mut existing);
     let fresh: BTreeMap<&str, &str> = build.files().into_iter().collect();
     let mut paths: Vec<&str> = fresh
         .keys()
@@ -612,6 +613,28 @@ fn diff(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A build made with `--since` has update files (and manifest entries for
+/// them) that a fresh build has not: `diff` compares the rest, so an unchanged
+/// topology is no difference. Only what a readable manifest lists as an update
+/// is left out; anything else in DIR is compared as it is.
+fn leave_out_updates(tree: &mut BTreeMap<String, String>) {
+    use switchyard::render::{MANIFEST, Manifest};
+    let Some(text) = tree.get(MANIFEST) else {
+        return;
+    };
+    let Ok(manifest) = Manifest::from_json(text.as_bytes()) else {
+        return;
+    };
+    let (manifest, updates) = manifest.without_updates();
+    if updates.is_empty() {
+        return;
+    }
+    for path in updates {
+        tree.remove(&path);
+    }
+    tree.insert(MANIFEST.to_owned(), manifest.to_json());
 }
 
 fn trace(
