@@ -513,7 +513,10 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
             .iter()
             .map(|u| (format!("uplink {}", u.name), describe_uplink(u)))
             .collect();
-        settings.push(("lan".to_owned(), host.lan.join(", ")));
+        // The artifacts do not depend on the order the file lists them in.
+        let mut lan = host.lan.clone();
+        lan.sort();
+        settings.push(("lan".to_owned(), lan.join(", ")));
         if let Some(f) = &host.failover {
             settings.push((
                 "failover".to_owned(),
