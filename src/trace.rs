@@ -621,7 +621,8 @@ impl<'s> Tracer<'s> {
     }
 
     fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
-        Entry::locate(self.source, &self.model, vm, by)
+        let position = self.source.line_column(by.span.start);
+        Entry::at(self.source, &self.model, vm, by, position)
     }
 }
 
@@ -917,10 +918,15 @@ impl TracedDecision {
 }
 
 impl Entry {
-    /// The entry that made `by` for `vm`, located in `source` (the topology
-    /// `model` was read from).
-    pub fn locate(source: &Source, model: &Model, vm: &VmPlan, by: &DecidedBy) -> Entry {
-        let (line, column) = source.line_column(by.span.start);
+    /// The entry that made `by` for `vm`, at `(line, column)` of `source` (the
+    /// topology `model` was read from).
+    pub fn at(
+        source: &Source,
+        model: &Model,
+        vm: &VmPlan,
+        by: &DecidedBy,
+        (line, column): (usize, usize),
+    ) -> Entry {
         let (scope, name) = match by.scope {
             Scope::Vm => ("vm", model.vm(vm.vm).name.value.clone()),
             Scope::Project => ("project", model.project(vm.project).name.value.clone()),

@@ -20,6 +20,7 @@ mod render;
 pub use render::ChangesOutput;
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use rayon::prelude::*;
@@ -38,6 +39,33 @@ use crate::trace::Entry;
 pub struct Side<'a> {
     pub source: &'a Source,
     pub validated: &'a Validated,
+}
+
+/// NEW's side with the line and column of every entry that decides a range or
+/// a default of some VM, found in one pass over its text (a lookup per
+/// changed range would read a 20 MB file once per range).
+#[derive(Clone, Copy)]
+struct Located<'a> {
+    side: Side<'a>,
+    positions: &'a HashMap<usize, (usize, usize)>,
+}
+
+impl Located<'_> {
+    fn entry(&self, vm: &VmPlan, decision: &Decision) -> Entry {
+        let by = &decision.decided_by;
+        let source = self.side.source;
+        let position = self.positions[&by.span.start];
+        Entry::at(source, self.side.model(), vm, by, position)
+    }
+}
+
+fn deciding_offsets(side: Side) -> HashMap<usize, (usize, usize)> {
+    let mut offsets = HashSet::new();
+    for vm in side.validated.plan().hosts.iter().flat_map(|h| &h.vms) {
+        let decisions = vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d));
+        offsets.extend(decisions.map(|d| d.decided_by.span.start));
+    }
+    side.source.line_columns(offsets.into_iter())
 }
 
 impl<'a> Side<'a> {
@@ -200,6 +228,11 @@ pub fn changes(old: Side, new: Side, host: Option<&str>) -> Result<Changes, Unkn
         }
         names.retain(|name| *name == only);
     }
+    let positions = deciding_offsets(new);
+    let new = Located {
+        side: new,
+        positions: &positions,
+    };
     let hosts = names
         .into_iter()
         .map(|name| host_changes(old, new, name))
@@ -208,7 +241,8 @@ pub fn changes(old: Side, new: Side, host: Option<&str>) -> Result<Changes, Unkn
     Ok(Changes { hosts })
 }
 
-fn host_changes(old: Side, new: Side, name: &str) -> HostChanges {
+fn host_changes(old: Side, located: Located, name: &str) -> HostChanges {
+    let new = located.side;
     let (old_host, new_host) = (old.host(name), new.host(name));
     let internal_delta = symmetric_difference(
         old_host.map_or(&[][..], |h| &h.internal),
@@ -227,6 +261,7 @@ fn host_changes(old: Side, new: Side, name: &str) -> HostChanges {
                 at(old, old_host, old_vm),
                 at(new, new_host, new_vm),
                 &internal_delta,
+                located,
             )
         })
         .collect();
@@ -271,7 +306,12 @@ fn at<'a>(side: Side<'a>, host: Option<&'a HostPlan>, vm: Option<&'a VmPlan>) ->
     Some((side, host?, vm?))
 }
 
-fn vm_changes(old: Option<At>, new: Option<At>, internal_delta: &[Range]) -> Option<VmChanges> {
+fn vm_changes(
+    old: Option<At>,
+    new: Option<At>,
+    internal_delta: &[Range],
+    located: Located,
+) -> Option<VmChanges> {
     let (side, _, vm) = new.or(old)?;
     let model = side.model();
     let mac = |at: Option<At>| {
@@ -280,7 +320,7 @@ fn vm_changes(old: Option<At>, new: Option<At>, internal_delta: &[Range]) -> Opt
     };
     let (old_mac, new_mac) = (mac(old), mac(new));
     let destinations = match (old, new) {
-        (Some(old), Some(new)) => destination_changes(old, new, internal_delta),
+        (Some(old), Some(new)) => destination_changes(old, new, internal_delta, located),
         _ => Vec::new(),
     };
     let private_address = Change {
@@ -308,7 +348,12 @@ fn vm_changes(old: Option<At>, new: Option<At>, internal_delta: &[Range]) -> Opt
 /// compared where either plan has a breakpoint; only where they differ, or
 /// where the host's internal ranges differ, are the internal ranges looked at,
 /// so a VM whose decisions stay costs as many steps as it has ranges.
-fn destination_changes(old: At, new: At, internal_delta: &[Range]) -> Vec<RangeChange> {
+fn destination_changes(
+    old: At,
+    new: At,
+    internal_delta: &[Range],
+    located: Located,
+) -> Vec<RangeChange> {
     let (old_side, old_host, old_vm) = old;
     let (new_side, new_host, new_vm) = new;
     let decisions_differ = |d: u32| {
@@ -357,8 +402,7 @@ fn destination_changes(old: At, new: At, internal_delta: &[Range]) -> Vec<RangeC
             if old_way == new_way {
                 continue;
             }
-            let decided_by = decision
-                .map(|d| Entry::locate(new_side.source, new_side.model(), new_vm, &d.decided_by));
+            let decided_by = decision.map(|d| located.entry(new_vm, d));
             match changed.last_mut() {
                 Some(last)
                     if u32::from(last.last).checked_add(1) == Some(segment.first)
