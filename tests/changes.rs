@@ -107,7 +107,13 @@ fn an_invalid_topology_is_exit_2_with_its_diagnostics_in_its_own_file() {
 fn host_limits_the_report_to_that_host() {
     let multi = "examples/multi-host.toml";
     let all = stdout(&changes(&[OLD, multi]), 1);
-    assert!(all.contains("host net2 (added)") && all.contains("host net1"), "{all}");
+    assert!(
+        all.contains("host net2 (added)") && all.contains("host net1"),
+        "{all}"
+    );
     let one = stdout(&changes(&[OLD, multi, "--host", "net2"]), 1);
-    assert!(one.contains("host net2 (added)") && !one.contains("host net1"), "{one}");
+    assert!(
+        one.contains("host net2 (added)") && !one.contains("host net1"),
+        "{one}"
+    );
 }

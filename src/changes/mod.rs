@@ -1,5 +1,5 @@
 //! `switchyard changes OLD NEW`: what NEW makes the dataplane do differently
-//! from OLD (docs/semantics.md §14), decision by decision, read from the two
+//! from OLD (docs/semantics.md §11), decision by decision, read from the two
 //! plans — never from artifact text, so a reordered or re-commented topology
 //! changes nothing.
 //!
@@ -157,7 +157,7 @@ pub struct VmChanges {
 pub struct RangeChange {
     pub first: Ipv4Addr,
     pub last: Ipv4Addr,
-    /// The range as written: a prefix when it is one, else `first-last`.
+    /// The range as written: one address, a prefix, or `first-last`.
     pub destination: String,
     pub old: Way,
     pub new: Way,
@@ -366,8 +366,7 @@ fn destination_changes(
         )
     };
     let mut domain: Vec<Range> = segments(
-        [0]
-            .into_iter()
+        [0].into_iter()
             .chain(breakpoints(&old_vm.egress))
             .chain(breakpoints(&new_vm.egress))
             .collect(),
@@ -432,11 +431,13 @@ fn destination_changes(
     changed
 }
 
-/// A range as an operator writes it: a prefix when it is one.
+/// A range as an operator writes it: one address, a prefix, or `first-last`.
 fn written(range: Range) -> String {
+    if range.first == range.last {
+        return range.first_address().to_string();
+    }
     match range.as_prefix() {
         Some(prefix) => prefix.to_string(),
-        None if range.first == range.last => range.first_address().to_string(),
         None => format!("{}-{}", range.first_address(), range.last_address()),
     }
 }
@@ -530,9 +531,7 @@ fn same_way(
 
 /// The addresses in exactly one of two sorted, disjoint range lists, merged.
 fn symmetric_difference(a: &[Range], b: &[Range]) -> Vec<Range> {
-    let cuts: Vec<u32> = range_breakpoints(a)
-        .chain(range_breakpoints(b))
-        .collect();
+    let cuts: Vec<u32> = range_breakpoints(a).chain(range_breakpoints(b)).collect();
     let all = Range {
         first: 0,
         last: u32::MAX,
@@ -590,9 +589,10 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
 }
 
 fn describe_uplink(uplink: &UplinkPlan) -> String {
-    let vlan = uplink.vlan.as_ref().map_or_else(String::new, |v| {
-        format!(" (VLAN {} on {})", v.id, v.parent)
-    });
+    let vlan = uplink
+        .vlan
+        .as_ref()
+        .map_or_else(String::new, |v| format!(" (VLAN {} on {})", v.id, v.parent));
     let probe: Vec<String> = uplink.probe.iter().map(|p| p.to_string()).collect();
     format!(
         "id {}, table {}, interface {}{vlan}, address {}, gateway {}, probe {}",
