@@ -28,13 +28,7 @@ bench_options "$0 [--vms N] [--hosts H] [--runs R] [--changes \"identical remove
 	"vms hosts runs changes out profile" "$@"
 bench_needs changes.sh hyperfine
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo="${CARGO:-cargo}"
-"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
-	--bin switchyard --example synth --example one_vm_change
-target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
-	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
+bench_build "$profile" synth one_vm_change
 switchyard="$bindir/switchyard"
 
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-changes-bench.XXXXXX)"; fi
