@@ -117,3 +117,35 @@ fn host_limits_the_report_to_that_host() {
         "{one}"
     );
 }
+
+/// With `[failover]` a decision is its candidates, best first: a reordered
+/// fallback list is a changed range though the first candidate stays.
+#[test]
+fn a_changed_candidate_list_is_a_changed_range() {
+    let old = std::fs::read_to_string(repo_path("examples/failover.toml")).expect("read");
+    let new = common::splice(
+        &old,
+        &[(
+            r#"default = ["198.51.100.7", "pool-c"]"#,
+            r#"default = ["198.51.100.7", "pool-b", "pool-c"]"#,
+        )],
+    );
+    let old = switchyard::diagnostic::Source::new("old.toml", old);
+    let new = switchyard::diagnostic::Source::new("new.toml", new);
+    let changes = common::changes(&old, &new);
+    let human = changes.to_human();
+    // web-1's default: pool-a first either way, its fallbacks reordered. Its
+    // entries' lists already named pool-b before pool-c: unchanged.
+    assert!(
+        human.contains(
+            ": 198.51.100.7 (pool-a, isp-a), then 192.0.2.130 (pool-c, isp-c), then 203.0.113.9 (pool-b, isp-b) \
+             → 198.51.100.7 (pool-a, isp-a), then 203.0.113.9 (pool-b, isp-b), then 192.0.2.130 (pool-c, isp-c); \
+             decided by vm web-1: default"
+        ),
+        "{human}"
+    );
+    assert!(
+        !human.contains("100.66.0.0/16") && !human.contains("web-2"),
+        "{human}"
+    );
+}
