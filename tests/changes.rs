@@ -149,3 +149,23 @@ fn a_changed_candidate_list_is_a_changed_range() {
         "{human}"
     );
 }
+
+/// The fixture's web-2 gains an entry repeating its project's 100.65.0.0/16,
+/// and the project's new 100.64.0.0/10 lies under web-1's own 100.66.0.0/15:
+/// neither changes anything for that VM.
+#[test]
+fn a_repeated_or_overridden_entry_changes_nothing() {
+    let human = stdout(&changes(&[OLD, NEW]), 1);
+    for unchanged in [
+        "vm web-2 to 100.65.",
+        "vm web-1 to 100.66.",
+        "vm web-1 to 100.67.",
+    ] {
+        assert!(!human.contains(unchanged), "{unchanged}\n{human}");
+    }
+    assert!(human.contains("vm web-2 to 100.64.0.0/16:"), "{human}");
+    assert!(
+        human.contains("vm web-1 to 100.68.0.0-100.127.255.255:"),
+        "{human}"
+    );
+}
