@@ -169,3 +169,33 @@ fn a_repeated_or_overridden_entry_changes_nothing() {
         "{human}"
     );
 }
+
+/// README's example, run as it says: its output block is what `changes` prints.
+#[test]
+fn readme_example_is_what_changes_prints() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let old = std::fs::read_to_string(repo_path(OLD)).expect("read");
+    // README's `sed`: the project gains a wider entry after its first.
+    let first = r#"{ to = "100.65.0.0/16", via = "pool-b" },"#;
+    let next = common::splice(
+        &old,
+        &[(
+            first,
+            &format!("{first}\n  {{ to = \"100.64.0.0/10\", via = \"pool-b\" }},"),
+        )],
+    );
+    std::fs::create_dir(work.path().join("examples")).expect("mkdir");
+    std::fs::write(work.path().join(OLD), &old).expect("write");
+    std::fs::write(work.path().join("next.toml"), next).expect("write");
+    let output = switchyard()
+        .current_dir(work.path())
+        .args(["changes", OLD, "next.toml"])
+        .output()
+        .expect("run switchyard");
+    let printed = stdout(&output, 1);
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("```text\n{printed}```\n")),
+        "README.md's `changes` example is out of date; it prints:\n{printed}"
+    );
+}
