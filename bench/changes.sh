@@ -74,10 +74,4 @@ for change in $changes; do
 				change, status, summary, bytes / 1e6, median, worst
 		}' "$out/$change.csv" >>"$report"
 done
-{
-	echo
-	echo "Machine load (uptime): $(uptime | sed 's/.*load average/load average/')"
-} >>"$report"
-cat "$report"
-echo
-echo "Raw results: $out"
+bench_report "$report" "$out"

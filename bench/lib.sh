@@ -47,3 +47,15 @@ bench_build() {
 		sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 	if [ "$profile" = dev ]; then bindir="$target/debug"; else bindir="$target/$profile"; fi
 }
+
+# bench_report REPORT OUT: notes the machine load under the markdown REPORT,
+# prints it, and says where the raw results (OUT) are.
+bench_report() {
+	{
+		echo
+		echo "Machine load (uptime): $(uptime | sed 's/.*load average/load average/')"
+	} >>"$1"
+	cat "$1"
+	echo
+	echo "Raw results: $2"
+}
