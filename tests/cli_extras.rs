@@ -371,7 +371,7 @@ fn dash_reads_the_topology_from_standard_input() {
             assert_eq!(piped["source_sha256"], named["source_sha256"]);
             continue;
         }
-        let named = named.replace(" from two-isps.toml (", " from <stdin> (");
+        let named = named.replace(" from two-isps.toml. ", " from <stdin>. ");
         assert_eq!(String::from_utf8_lossy(bytes), named, "{path}");
     }
     // diff: a build from standard input is in sync with standard input.

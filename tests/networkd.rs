@@ -117,9 +117,11 @@ struct Case {
     _units: tempfile::TempDir,
 }
 
-/// The uplink interfaces (and VLAN parents) of `host`, as veths in `ns`.
+/// The uplink interfaces (and VLAN parents) and the LAN interfaces (which the
+/// batch's neighbour entries name) of `host`, as veths in `ns`.
 fn add_interfaces(ns: &Netns, host: &HostPlan) {
     let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
+    names.extend(host.lan.iter().map(String::as_str));
     names.extend(
         host.uplinks
             .iter()
