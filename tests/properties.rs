@@ -1186,6 +1186,8 @@ proptest! {
             .flat_map(|vm| vm.public.iter().map(|(_, a)| *a))
             .collect();
         destinations.extend(publics.iter().copied());
+        // The hosts' own addresses on their uplinks (delivered to the host).
+        destinations.extend((0..3).map(|u| Ipv4Addr::new(192, 0, 2, 4 * u + 2)));
         for vm in &older.vms {
             let (Some(old_host), Some(new_host)) =
                 (host_of(&older, &vm.name), host_of(&newer, &vm.name))

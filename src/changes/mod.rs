@@ -7,8 +7,9 @@
 //! failover timing), its VMs added or removed, each kept VM's private address,
 //! MAC binding and the destination ranges whose outcome changes, and the
 //! inbound public addresses whose VM (or pool) changes. A destination's outcome
-//! is what [`HostPlan::outcome`] says without the deciding entry: internal, left
-//! alone, or the candidates (public address, pool, uplink) it leaves by. The
+//! is what [`HostPlan::outcome`] says without the deciding entry: the host
+//! itself, internal, left alone, or the candidates (public address, pool,
+//! uplink) it leaves by. The
 //! entry is reported, never compared, so an entry that repeats what the project
 //! decides, or one a VM's own entry overrides, changes nothing. A hairpin is the
 //! egress decision for a public address of the host plus that address's VM, so
@@ -171,6 +172,8 @@ pub struct RangeChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Way {
+    /// The host's own address on `uplink`: delivered to the host itself.
+    Local { uplink: String },
     /// An internal network: no mark, no NAT.
     Internal,
     /// No entry and no default: left alone.
@@ -244,10 +247,7 @@ pub fn changes(old: Side, new: Side, host: Option<&str>) -> Result<Changes, Unkn
 fn host_changes(old: Side, located: Located, name: &str) -> HostChanges {
     let new = located.side;
     let (old_host, new_host) = (old.host(name), new.host(name));
-    let internal_delta = symmetric_difference(
-        old_host.map_or(&[][..], |h| &h.internal),
-        new_host.map_or(&[][..], |h| &h.internal),
-    );
+    let delta = HostDelta::new(old_host, new_host);
     let pairs = join_by(
         old_host.map_or(&[][..], |h| &h.vms),
         new_host.map_or(&[][..], |h| &h.vms),
@@ -260,7 +260,7 @@ fn host_changes(old: Side, located: Located, name: &str) -> HostChanges {
             vm_changes(
                 at(old, old_host, old_vm),
                 at(new, new_host, new_vm),
-                &internal_delta,
+                &delta,
                 located,
             )
         })
@@ -309,7 +309,7 @@ fn at<'a>(side: Side<'a>, host: Option<&'a HostPlan>, vm: Option<&'a VmPlan>) ->
 fn vm_changes(
     old: Option<At>,
     new: Option<At>,
-    internal_delta: &[Range],
+    delta: &HostDelta,
     located: Located,
 ) -> Option<VmChanges> {
     let (side, _, vm) = new.or(old)?;
@@ -320,7 +320,7 @@ fn vm_changes(
     };
     let (old_mac, new_mac) = (mac(old), mac(new));
     let destinations = match (old, new) {
-        (Some(old), Some(new)) => destination_changes(old, new, internal_delta, located),
+        (Some(old), Some(new)) => destination_changes(old, new, delta, located),
         _ => Vec::new(),
     };
     let private_address = Change {
@@ -344,16 +344,55 @@ fn vm_changes(
     })
 }
 
+/// What differs for every VM of a host between its two plans, found once per
+/// host: the addresses internal in one plan only, and the host's own addresses
+/// (delivered to the host itself, before any other lookup) whose uplink differs.
+struct HostDelta {
+    /// Both of those, merged: where every VM's outcome may differ.
+    differs: Vec<Range>,
+    /// The host's own addresses in either plan, sorted: where an outcome may
+    /// change along the way.
+    own: Vec<Range>,
+}
+
+impl HostDelta {
+    fn new(old_host: Option<&HostPlan>, new_host: Option<&HostPlan>) -> Self {
+        let internal = |host: Option<&HostPlan>| host.map_or(Vec::new(), |h| h.internal.clone());
+        let own = |host: Option<&HostPlan>| -> Vec<(Ipv4Addr, String)> {
+            let mut own: Vec<(Ipv4Addr, String)> = host
+                .iter()
+                .flat_map(|h| &h.uplinks)
+                .map(|u| (u.address.addr(), u.name.clone()))
+                .collect();
+            own.sort();
+            own
+        };
+        let (old_own, new_own) = (own(old_host), own(new_host));
+        let mut differs = symmetric_difference(&internal(old_host), &internal(new_host));
+        differs.extend(
+            old_own
+                .iter()
+                .filter(|o| !new_own.contains(o))
+                .chain(new_own.iter().filter(|n| !old_own.contains(n)))
+                .map(|(address, _)| Range::single(*address)),
+        );
+        let own = old_own
+            .iter()
+            .chain(&new_own)
+            .map(|(address, _)| Range::single(*address))
+            .collect();
+        HostDelta {
+            differs: intervals::merge(differs),
+            own: intervals::merge(own),
+        }
+    }
+}
+
 /// The ranges where a kept VM's outcome differs. The egress decisions are
 /// compared where either plan has a breakpoint; only where they differ, or
-/// where the host's internal ranges differ, are the internal ranges looked at,
-/// so a VM whose decisions stay costs as many steps as it has ranges.
-fn destination_changes(
-    old: At,
-    new: At,
-    internal_delta: &[Range],
-    located: Located,
-) -> Vec<RangeChange> {
+/// where the host's internal or own addresses differ, are those looked at, so
+/// a VM whose decisions stay costs as many steps as it has ranges.
+fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) -> Vec<RangeChange> {
     let (old_side, old_host, old_vm) = old;
     let (new_side, new_host, new_vm) = new;
     let decisions_differ = |d: u32| {
@@ -377,7 +416,7 @@ fn destination_changes(
     )
     .filter(|segment| decisions_differ(segment.first))
     .collect();
-    domain.extend_from_slice(internal_delta);
+    domain.extend_from_slice(&delta.differs);
     let domain = intervals::merge(domain);
     let mut changed: Vec<RangeChange> = Vec::new();
     for piece in domain {
@@ -393,6 +432,7 @@ fn destination_changes(
                 &new_host.internal,
                 piece,
             )))
+            .chain(range_breakpoints(intervals::overlapping(&delta.own, piece)))
             .collect();
         for segment in segments(cuts, piece) {
             let at = Ipv4Addr::from(segment.first);
@@ -489,6 +529,14 @@ fn way<'a>(
     vm: &'a VmPlan,
     destination: Ipv4Addr,
 ) -> (Way, Option<&'a Decision>) {
+    if let Some(uplink) = host.own_address(destination) {
+        return (
+            Way::Local {
+                uplink: uplink.name.clone(),
+            },
+            None,
+        );
+    }
     if intervals::any_contains(&host.internal, destination) {
         return (Way::Internal, None);
     }

@@ -242,6 +242,7 @@ fn either<T>(change: &Change<T>, show: impl Fn(&T) -> String, absent: &str) -> (
 
 fn describe_way(way: &Way) -> String {
     match way {
+        Way::Local { uplink } => format!("the host itself (its address on {uplink})"),
         Way::Internal => "internal".to_owned(),
         Way::None => "left alone".to_owned(),
         Way::Snat { candidates } => candidates
