@@ -30,3 +30,32 @@ bench_needs() {
 		command -v "$tool" >/dev/null || { echo "$script: $tool is missing (sudo bash .ci/run installs it)" >&2; exit 2; }
 	done
 }
+
+# bench_build PROFILE EXAMPLE...: builds switchyard and the named examples with
+# PROFILE (cargo is $CARGO when set) and sets `bindir` to the directory holding
+# them (the examples in $bindir/examples).
+bench_build() {
+	local profile="$1" root cargo target example
+	shift
+	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	cargo="${CARGO:-cargo}"
+	local examples=()
+	for example in "$@"; do examples+=(--example "$example"); done
+	"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
+		--bin switchyard "${examples[@]}"
+	target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
+		sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+	if [ "$profile" = dev ]; then bindir="$target/debug"; else bindir="$target/$profile"; fi
+}
+
+# bench_report REPORT OUT: notes the machine load under the markdown REPORT,
+# prints it, and says where the raw results (OUT) are.
+bench_report() {
+	{
+		echo
+		echo "Machine load (uptime): $(uptime | sed 's/.*load average/load average/')"
+	} >>"$1"
+	cat "$1"
+	echo
+	echo "Raw results: $2"
+}

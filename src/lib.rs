@@ -6,6 +6,7 @@
 //! system; `main.rs` does all IO.
 
 pub mod apply;
+pub mod changes;
 pub mod check;
 pub mod diagnostic;
 pub mod graph;

@@ -174,6 +174,28 @@ enum Command {
         #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["dir", "host", "try_seconds", "confirm"])]
         revert_pending: Option<String>,
     },
+    /// Say what NEW makes the dataplane do differently from OLD, decision by
+    /// decision; exit 0 when nothing changes, 1 when something does, 2 on
+    /// errors (an invalid topology: its diagnostics).
+    ///
+    /// Per host: settings, VMs added or removed, private addresses and MAC
+    /// bindings, each VM's destination ranges whose outcome changes (old → new,
+    /// with the entry that now decides), and inbound addresses whose VM
+    /// changes. Read from the two plans: a reordered or re-commented file
+    /// changes nothing.
+    Changes {
+        /// The topology before (`-`: standard input).
+        old: PathBuf,
+        /// The topology after (`-`: standard input).
+        new: PathBuf,
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// `human`; `markdown` (a summary line, then a table per host, for a pull
+        /// request); `json` (schema/changes-output.schema.json).
+        #[arg(long, value_enum, default_value_t = ChangesFormat::Human)]
+        format: ChangesFormat,
+    },
     /// Print a shell completion script.
     ///
     /// E.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`.
@@ -211,6 +233,9 @@ enum Command {
         /// The schema of `trace --format json` (schema/trace-output.schema.json).
         #[arg(long, group = "of")]
         trace_output: bool,
+        /// The schema of `changes --format json` (schema/changes-output.schema.json).
+        #[arg(long, group = "of")]
+        changes_output: bool,
     },
     /// Explain a diagnostic code: what it means, why it matters, how to fix it.
     ///
@@ -228,6 +253,13 @@ enum Format {
     Json,
     /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChangesFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -276,6 +308,12 @@ fn main() -> ExitCode {
             down,
             format,
         } => run(|| trace(&topology, &from, to, &down, format)),
+        Command::Changes {
+            old,
+            new,
+            host,
+            format,
+        } => run(|| changes(&old, &new, host.as_deref(), format)),
         Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
@@ -314,14 +352,18 @@ fn main() -> ExitCode {
             manifest,
             check_output,
             trace_output,
+            changes_output,
         } => run(|| {
             use switchyard::schema;
-            print_stdout(match (manifest, check_output, trace_output) {
-                (true, _, _) => schema::manifest_schema(),
-                (_, true, _) => schema::check_output_schema(),
-                (_, _, true) => schema::trace_output_schema(),
-                _ => schema::topology_schema(),
-            })?;
+            print_stdout(
+                match (manifest, check_output, trace_output, changes_output) {
+                    (true, ..) => schema::manifest_schema(),
+                    (_, true, ..) => schema::check_output_schema(),
+                    (_, _, true, _) => schema::trace_output_schema(),
+                    (.., true) => schema::changes_output_schema(),
+                    _ => schema::topology_schema(),
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Explain { code } => run(|| explain(&code)),
@@ -600,8 +642,9 @@ fn diff(
     host: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let build = compile(path, templates, host)?;
-    let existing = read_tree(dir)
+    let mut existing = read_tree(dir)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", dir.display())))?;
+    leave_out_updates(&mut existing);
     let fresh: BTreeMap<&str, &str> = build.files().into_iter().collect();
     let mut paths: Vec<&str> = fresh
         .keys()
@@ -633,6 +676,28 @@ fn diff(
     })
 }
 
+/// A build made with `--since` has update files (and manifest entries for
+/// them) that a fresh build has not: `diff` compares the rest, so an unchanged
+/// topology is no difference. Only what a readable manifest lists as an update
+/// is left out; anything else in DIR is compared as it is.
+fn leave_out_updates(tree: &mut BTreeMap<String, String>) {
+    use switchyard::render::{MANIFEST, Manifest};
+    let Some(text) = tree.get(MANIFEST) else {
+        return;
+    };
+    let Ok(manifest) = Manifest::from_json(text.as_bytes()) else {
+        return;
+    };
+    let (manifest, updates) = manifest.without_updates();
+    if updates.is_empty() {
+        return;
+    }
+    for path in updates {
+        tree.remove(&path);
+    }
+    tree.insert(MANIFEST.to_owned(), manifest.to_json());
+}
+
 fn trace(
     path: &Path,
     from: &str,
@@ -661,6 +726,54 @@ fn trace(
         TraceFormat::Json => trace.to_json(),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Both topologies are read and validated (each one's diagnostics located in
+/// its own file) before anything is compared; either invalid is exit 2.
+fn changes(
+    old_path: &Path,
+    new_path: &Path,
+    host: Option<&str>,
+    format: ChangesFormat,
+) -> Result<ExitCode, Failure> {
+    use switchyard::changes::{self, Side};
+    if reads_stdin(old_path) && reads_stdin(new_path) {
+        return Err(Failure::Usage(
+            "OLD and NEW cannot both be standard input".to_owned(),
+        ));
+    }
+    let invalid = |failure| match failure {
+        Failure::Reported(_) => Failure::Reported(ExitCode::from(EXIT_USAGE)),
+        usage => usage,
+    };
+    let validate = |path: &Path| -> Result<_, Failure> {
+        let source = read_topology(path, Format::Human).map_err(invalid)?;
+        match switchyard::validate(&source) {
+            // Warnings are `check`'s to report: a review shows what changes.
+            Ok(validated) => Ok((source, validated)),
+            Err(diagnostics) => {
+                report(&source, &diagnostics, Format::Human)?;
+                Err(Failure::Reported(ExitCode::from(EXIT_USAGE)))
+            }
+        }
+    };
+    // Both are validated even when the first is invalid, so one run shows
+    // every problem of both.
+    let (old, new) = (validate(old_path), validate(new_path));
+    let ((old_source, old), (new_source, new)) = (old?, new?);
+    let side = |source, validated| Side { source, validated };
+    let found = changes::changes(side(&old_source, &old), side(&new_source, &new), host)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    print_stdout(match format {
+        ChangesFormat::Human => found.to_human(),
+        ChangesFormat::Markdown => found.to_markdown(),
+        ChangesFormat::Json => found.to_json(&old_source.name, &new_source.name),
+    })?;
+    Ok(if found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    })
 }
 
 /// A host's build as `verify` and `apply` read it: each file checked against

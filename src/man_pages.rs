@@ -78,6 +78,7 @@ const EXTRAS: &[Extra] = &[
             "switchyard-check(1)",
             "switchyard-build(1)",
             "switchyard-diff(1)",
+            "switchyard-changes(1)",
             "switchyard-trace(1)",
             "switchyard-verify(1)",
             "switchyard-apply(1)",
@@ -186,6 +187,49 @@ const EXTRAS: &[Extra] = &[
             "switchyard diff topology.toml build/",
         )],
         see_also: &["switchyard-build(1)", "diff(1)"],
+    },
+    Extra {
+        command: "changes",
+        exit_status: &[
+            (
+                "0",
+                "Nothing changes for the dataplane (a reordered or re-commented file included).",
+            ),
+            (
+                "1",
+                "Something changes: what, host by host, is on standard output.",
+            ),
+            (
+                "2",
+                "Either topology is invalid (its diagnostics, located in its own file), a file \
+                 cannot be read, or an unknown --host.",
+            ),
+        ],
+        files: &[
+            (
+                "OLD, NEW",
+                "The two topology files (one of them may be - for standard input).",
+            ),
+            (
+                "/usr/share/doc/switchyard/schema/changes-output.schema.json",
+                "The JSON schema of --format json.",
+            ),
+        ],
+        examples: &[
+            (
+                "What a pull request changes, as a comment to post on it:",
+                "switchyard changes main.toml topology.toml --format markdown",
+            ),
+            (
+                "Only one host, as JSON:",
+                "switchyard changes old.toml new.toml --host net1 --format json",
+            ),
+        ],
+        see_also: &[
+            "switchyard-diff(1)",
+            "switchyard-trace(1)",
+            "switchyard-check(1)",
+        ],
     },
     Extra {
         command: "trace",

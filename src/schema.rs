@@ -1,8 +1,9 @@
 //! The JSON schemas of the topology file, of a build's manifest.json and of the
-//! JSON that `check` and `trace` print, generated from the types that read or
+//! JSON that `check`, `trace` and `changes` print, generated from the types that read or
 //! write them so they cannot drift. The files in `schema/` are this output; tests
 //! keep them so.
 
+use crate::changes::ChangesOutput;
 use crate::diagnostic::CheckOutput;
 use crate::raw::Topology;
 use crate::render::Manifest;
@@ -22,6 +23,10 @@ pub fn check_output_schema() -> String {
 
 pub fn trace_output_schema() -> String {
     pretty(schemars::schema_for!(TraceOutput<'static>))
+}
+
+pub fn changes_output_schema() -> String {
+    pretty(schemars::schema_for!(ChangesOutput<'static>))
 }
 
 fn pretty(schema: schemars::Schema) -> String {

@@ -690,24 +690,8 @@ impl<'s> Tracer<'s> {
     }
 
     fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
-        let (line, column) = self.source.line_column(by.span.start);
-        let (scope, name) = match by.scope {
-            Scope::Vm => ("vm", self.vm_name(vm)),
-            Scope::Project => ("project", self.model.project(vm.project).name.value.clone()),
-        };
-        Entry {
-            scope,
-            name,
-            kind: if by.prefix.is_some() {
-                "egress"
-            } else {
-                "default"
-            },
-            prefix: by.prefix.map(|p| p.to_string()),
-            file: self.source.name.clone(),
-            line,
-            column,
-        }
+        let position = self.source.line_column(by.span.start);
+        Entry::at(self.source, &self.model, vm, by, position)
     }
 }
 
@@ -1080,7 +1064,35 @@ impl TracedDecision {
 }
 
 impl Entry {
-    fn describe(&self) -> String {
+    /// The entry that made `by` for `vm`, at `(line, column)` of `source` (the
+    /// topology `model` was read from).
+    pub fn at(
+        source: &Source,
+        model: &Model,
+        vm: &VmPlan,
+        by: &DecidedBy,
+        (line, column): (usize, usize),
+    ) -> Entry {
+        let (scope, name) = match by.scope {
+            Scope::Vm => ("vm", model.vm(vm.vm).name.value.clone()),
+            Scope::Project => ("project", model.project(vm.project).name.value.clone()),
+        };
+        Entry {
+            scope,
+            name,
+            kind: if by.prefix.is_some() {
+                "egress"
+            } else {
+                "default"
+            },
+            prefix: by.prefix.map(|p| p.to_string()),
+            file: source.name.clone(),
+            line,
+            column,
+        }
+    }
+
+    pub fn describe(&self) -> String {
         let what = match &self.prefix {
             Some(prefix) => format!("egress to {prefix}"),
             None => "default".to_owned(),

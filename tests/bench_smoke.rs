@@ -1,5 +1,5 @@
 //! Smoke runs of the benchmarks (bench/compile.sh, bench/dataplane.sh,
-//! bench/update.sh) at a tiny
+//! bench/update.sh, bench/changes.sh) at a tiny
 //! scale, so they cannot rot between the times someone runs them for real
 //! (docs/performance.md). Each runs the script end to end on the debug build.
 
@@ -146,6 +146,34 @@ fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
                 .unwrap_or_else(|_| panic!("a time in cell {cell} of `{row}`"));
             assert!(ms > 0.0, "`{row}`");
         }
+    }
+}
+
+#[test]
+#[ignore = "needs hyperfine: sudo bash .ci/run"]
+fn changes_benchmark_reports_each_change_at_300_vms() {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let report = run_script("changes.sh", &["--vms", "300", "--runs", "2"], out.path());
+    // (change, exit status, what the summary must say)
+    for (change, status, says) in [
+        ("identical", "0", "no change to the dataplane"),
+        ("removed-vm", "1", "1 VM removed"),
+        ("changed-egress", "1", "destination range"),
+        ("added-public", "1", "1 inbound address"),
+        ("unrelated", "1", "destination ranges"),
+    ] {
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {change} |")))
+            .unwrap_or_else(|| panic!("no row for {change} in\n{report}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], status, "`{row}`");
+        assert!(cells[3].contains(says), "`{row}`");
+        let seconds: f64 = cells[5]
+            .trim_end_matches(" s")
+            .parse()
+            .unwrap_or_else(|_| panic!("a time in `{row}`"));
+        assert!(seconds > 0.0, "`{row}`");
     }
 }
 

@@ -556,6 +556,34 @@ fn diff_is_the_drift_gate() {
     );
 }
 
+/// README's own `build -o build/ --since build/` leaves update files that a
+/// fresh build does not make: `diff` ignores them (and the manifest's entries
+/// for them), so an unchanged topology is no difference; an edited update is
+/// still ignored, an edited script is not.
+#[test]
+fn diff_ignores_the_update_files_of_since() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    let since = out.to_str().expect("UTF-8 path");
+    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    assert_exit(&build(MULTI_HOST, &out, &["--since", since]), 0);
+    assert!(out.join("net1/switchyard.update.nft").exists());
+    let clean = diff(MULTI_HOST, &out);
+    assert_exit(&clean, 0);
+    assert!(clean.stdout.is_empty(), "{}", describe(&clean));
+
+    let script = out.join("net1/switchyard.nft");
+    let original = std::fs::read_to_string(&script).expect("read");
+    std::fs::write(&script, format!("{original}# by hand\n")).expect("write");
+    let output = diff(MULTI_HOST, &out);
+    assert_exit(&output, 1);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("\n-# by hand"),
+        "{}",
+        describe(&output)
+    );
+}
+
 #[test]
 fn host_option_renders_only_that_host() {
     let work = tempfile::tempdir().expect("temporary directory");

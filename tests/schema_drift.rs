@@ -38,6 +38,11 @@ const SCHEMAS: &[CheckedIn] = &[
         generate: switchyard::schema::trace_output_schema,
         flag: " --trace-output",
     },
+    CheckedIn {
+        file: "schema/changes-output.schema.json",
+        generate: switchyard::schema::changes_output_schema,
+        flag: " --changes-output",
+    },
 ];
 
 #[test]
@@ -136,6 +141,29 @@ fn trace_output_follows_its_schema() {
         "{trace:?}"
     );
     assert_valid(&validator, &trace.to_json(), "failover web-1 → 9.9.9.9");
+}
+
+#[test]
+fn changes_output_follows_its_schema() {
+    let validator = validator(switchyard::schema::changes_output_schema);
+    let source = |relative: &str| common::example_source(Path::new(relative));
+    let two_isps = source("examples/two-isps.toml");
+    let next = source("tests/fixtures/two-isps-next.toml");
+    let failover = source("examples/failover.toml");
+    let multi_host = source("examples/multi-host.toml");
+    // Every kind of change (settings, VMs added, MAC, ranges, inbound), a host
+    // added and removed (another topology), and none.
+    for (old, new) in [
+        (&two_isps, &next),
+        (&next, &two_isps),
+        (&two_isps, &failover),
+        (&two_isps, &multi_host),
+        (&failover, &failover),
+    ] {
+        let changes = common::changes(old, new);
+        let json = changes.to_json(&old.name, &new.name);
+        assert_valid(&validator, &json, &format!("{} → {}", old.name, new.name));
+    }
 }
 
 #[test]

@@ -234,4 +234,13 @@ impl Source {
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         positions::Positions::new(&self.text, std::iter::once(offset)).get(offset)
     }
+
+    /// [`Source::line_column`] of many byte offsets, by offset, found in one
+    /// pass over the text.
+    pub fn line_columns(
+        &self,
+        offsets: impl Iterator<Item = usize>,
+    ) -> std::collections::HashMap<usize, (usize, usize)> {
+        positions::Positions::new(&self.text, offsets).into_map()
+    }
 }

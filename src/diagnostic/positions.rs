@@ -34,6 +34,10 @@ impl Positions {
     pub(super) fn get(&self, offset: usize) -> (usize, usize) {
         self.0[&offset]
     }
+
+    pub(super) fn into_map(self) -> std::collections::HashMap<usize, (usize, usize)> {
+        self.0
+    }
 }
 
 pub(super) fn floor_char_boundary(text: &str, mut offset: usize) -> usize {

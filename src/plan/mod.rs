@@ -161,6 +161,20 @@ pub struct VmPlan {
     pub failover_uplinks: Vec<u8>,
 }
 
+impl VmPlan {
+    /// The decision of the VM's egress range holding `destination`, else its
+    /// default: what decides a packet to it that is neither internal nor
+    /// hairpinned.
+    pub fn decision(&self, destination: Ipv4Addr) -> Option<&Decision> {
+        let d = u32::from(destination);
+        let i = self.egress.partition_point(|(range, _)| range.last < d);
+        match self.egress.get(i).filter(|(range, _)| range.first <= d) {
+            Some((_, decision)) => Some(decision),
+            None => self.default.as_ref(),
+        }
+    }
+}
+
 /// The decisions a project's entries and default make for every VM that follows
 /// it: its VMs that have an address in every pool those name and no entry or
 /// default of their own.
@@ -329,12 +343,7 @@ impl HostPlan {
         if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
         }
-        let d = u32::from(destination);
-        let i = vm.egress.partition_point(|(range, _)| range.last < d);
-        let decision = match vm.egress.get(i).filter(|(range, _)| range.first <= d) {
-            Some((_, decision)) => Some(decision),
-            None => vm.default.as_ref(),
-        };
+        let decision = vm.decision(destination);
         if let Some(receiver) = self.dnat_target(destination) {
             return Outcome::Hairpin {
                 receiver,

@@ -389,6 +389,17 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The manifest of the same build made without `--since`: the updates'
+    /// entries left out, and their paths.
+    pub fn without_updates(mut self) -> (Manifest, Vec<String>) {
+        let (updates, files): (Vec<ManifestFile>, _) = self
+            .files
+            .into_iter()
+            .partition(|file| file.applies_over_build.is_some());
+        self.files = files;
+        (self, updates.into_iter().map(|file| file.path).collect())
+    }
+
     pub fn new(artifacts: &[Artifact], source: &SourceId) -> Self {
         Manifest {
             generator: format!("{GENERATOR}{}", env!("CARGO_PKG_VERSION")),

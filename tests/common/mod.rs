@@ -380,3 +380,28 @@ impl Netns {
             .expect("run nft")
     }
 }
+
+/// What `switchyard changes` finds from `old` to `new`, in-process; panics when
+/// either is invalid.
+pub fn changes(
+    old: &switchyard::diagnostic::Source,
+    new: &switchyard::diagnostic::Source,
+) -> switchyard::changes::Changes {
+    use switchyard::changes::Side;
+    let validate = |source: &switchyard::diagnostic::Source| {
+        switchyard::validate(source).unwrap_or_else(|_| panic!("{} is invalid", source.name))
+    };
+    let (old_validated, new_validated) = (validate(old), validate(new));
+    switchyard::changes::changes(
+        Side {
+            source: old,
+            validated: &old_validated,
+        },
+        Side {
+            source: new,
+            validated: &new_validated,
+        },
+        None,
+    )
+    .expect("no --host")
+}

@@ -1,0 +1,201 @@
+//! `switchyard changes OLD NEW` as an operator runs it: the three formats on an
+//! example pair (snapshots), the exit codes (0 nothing changes, also for a
+//! reordered and re-commented file; 1 something does; 2 errors, each invalid
+//! topology's diagnostics located in its own file), and `--host`.
+
+mod common;
+
+use std::process::Output;
+
+use common::{describe, repo_path, switchyard};
+
+const OLD: &str = "examples/two-isps.toml";
+const NEW: &str = "tests/fixtures/two-isps-next.toml";
+
+/// Runs from the repository root, so topologies are named as relative paths.
+fn changes(args: &[&str]) -> Output {
+    switchyard()
+        .current_dir(repo_path(""))
+        .arg("changes")
+        .args(args)
+        .output()
+        .expect("run switchyard")
+}
+
+fn stdout(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    String::from_utf8(output.stdout.clone()).expect("UTF-8")
+}
+
+#[test]
+fn the_three_formats_on_an_example_pair() {
+    for (format, extension) in [("human", "txt"), ("markdown", "md"), ("json", "json")] {
+        let output = stdout(&changes(&[OLD, NEW, "--format", format]), 1);
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(
+                format!("changes__two-isps__{extension}"),
+                format!("$ switchyard changes {OLD} {NEW} --format {format}\n{output}")
+            );
+        });
+    }
+}
+
+#[test]
+fn nothing_changes_for_the_same_topology_reordered_and_recommented() {
+    let text = std::fs::read_to_string(repo_path(OLD)).expect("read");
+    // The VMs before everything else, every comment gone, descriptions changed.
+    let (head, vms) = text.split_once("[vms.web-1]").expect("web-1");
+    let uncommented: String = format!("version = 1\n[vms.web-1]{vms}\n{head}")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#') && *line != "version = 1")
+        .map(|line| line.split(" #").next().unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("Transit A", "Transit A, renamed");
+    let rewritten = format!("version = 1\n{uncommented}\n");
+    assert_ne!(rewritten, text);
+    let work = tempfile::tempdir().expect("temporary directory");
+    let path = work.path().join("reordered.toml");
+    std::fs::write(&path, &rewritten).expect("write");
+    for format in ["human", "markdown", "json"] {
+        let output = changes(&[OLD, path.to_str().expect("UTF-8"), "--format", format]);
+        let printed = stdout(&output, 0);
+        assert!(
+            printed.contains("no change to the dataplane"),
+            "{format}: {printed}\n{rewritten}"
+        );
+    }
+    // Standard input as either side.
+    let output = common::output_with_input(
+        switchyard()
+            .current_dir(repo_path(""))
+            .args(["changes", "-", OLD]),
+        rewritten.as_bytes(),
+    );
+    assert_eq!(stdout(&output, 0), "no change to the dataplane\n");
+}
+
+#[test]
+fn an_invalid_topology_is_exit_2_with_its_diagnostics_in_its_own_file() {
+    let invalid = "examples/invalid/SY0101-unknown-uplink.toml";
+    for (old, new) in [(invalid, OLD), (OLD, invalid)] {
+        let stderr = common::failed(&changes(&[old, new]), 2);
+        assert!(
+            stderr.contains("error[SY0101]") && stderr.contains(&format!("{invalid}:")),
+            "{stderr}"
+        );
+    }
+    // Both invalid: both reported.
+    let other = "examples/invalid/SY0102-unknown-pool.toml";
+    let stderr = common::failed(&changes(&[invalid, other]), 2);
+    assert!(
+        stderr.contains("error[SY0101]") && stderr.contains("error[SY0102]"),
+        "{stderr}"
+    );
+    // An unreadable file and an unknown host are errors too.
+    common::failed(&changes(&[OLD, "no-such-file.toml"]), 2);
+    let stderr = common::failed(&changes(&[OLD, NEW, "--host", "net9"]), 2);
+    assert!(stderr.contains("no host named `net9`"), "{stderr}");
+    common::failed(&changes(&["-", "-"]), 2);
+}
+
+#[test]
+fn host_limits_the_report_to_that_host() {
+    let multi = "examples/multi-host.toml";
+    let all = stdout(&changes(&[OLD, multi]), 1);
+    assert!(
+        all.contains("host net2 (added)") && all.contains("host net1"),
+        "{all}"
+    );
+    let one = stdout(&changes(&[OLD, multi, "--host", "net2"]), 1);
+    assert!(
+        one.contains("host net2 (added)") && !one.contains("host net1"),
+        "{one}"
+    );
+}
+
+/// With `[failover]` a decision is its candidates, best first: a reordered
+/// fallback list is a changed range though the first candidate stays.
+#[test]
+fn a_changed_candidate_list_is_a_changed_range() {
+    let old = std::fs::read_to_string(repo_path("examples/failover.toml")).expect("read");
+    let new = common::splice(
+        &old,
+        &[(
+            r#"default = ["198.51.100.7", "pool-c"]"#,
+            r#"default = ["198.51.100.7", "pool-b", "pool-c"]"#,
+        )],
+    );
+    let old = switchyard::diagnostic::Source::new("old.toml", old);
+    let new = switchyard::diagnostic::Source::new("new.toml", new);
+    let changes = common::changes(&old, &new);
+    let human = changes.to_human();
+    // web-1's default: pool-a first either way, its fallbacks reordered. Its
+    // entries' lists already named pool-b before pool-c: unchanged.
+    assert!(
+        human.contains(
+            ": 198.51.100.7 (pool-a, isp-a), then 192.0.2.130 (pool-c, isp-c), then 203.0.113.9 (pool-b, isp-b) \
+             → 198.51.100.7 (pool-a, isp-a), then 203.0.113.9 (pool-b, isp-b), then 192.0.2.130 (pool-c, isp-c); \
+             decided by vm web-1: default"
+        ),
+        "{human}"
+    );
+    assert!(
+        !human.contains("100.66.0.0/16") && !human.contains("web-2"),
+        "{human}"
+    );
+}
+
+/// The fixture's web-2 gains an entry repeating its project's 100.65.0.0/16,
+/// and the project's new 100.64.0.0/10 lies under web-1's own 100.66.0.0/15:
+/// neither changes anything for that VM.
+#[test]
+fn a_repeated_or_overridden_entry_changes_nothing() {
+    let human = stdout(&changes(&[OLD, NEW]), 1);
+    for unchanged in [
+        "vm web-2 to 100.65.",
+        "vm web-1 to 100.66.",
+        "vm web-1 to 100.67.",
+    ] {
+        assert!(!human.contains(unchanged), "{unchanged}\n{human}");
+    }
+    assert!(human.contains("vm web-2 to 100.64.0.0/16:"), "{human}");
+    assert!(
+        human.contains("vm web-1 to 100.68.0.0-100.127.255.255:"),
+        "{human}"
+    );
+}
+
+/// README's example, run as it says: its output block is what `changes` prints.
+#[test]
+fn readme_example_is_what_changes_prints() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let old = std::fs::read_to_string(repo_path(OLD)).expect("read");
+    // README's `sed`: the project gains a wider entry after its first.
+    let first = r#"{ to = "100.65.0.0/16", via = "pool-b" },"#;
+    let next = common::splice(
+        &old,
+        &[(
+            first,
+            &format!("{first}\n  {{ to = \"100.64.0.0/10\", via = \"pool-b\" }},"),
+        )],
+    );
+    std::fs::create_dir(work.path().join("examples")).expect("mkdir");
+    std::fs::write(work.path().join(OLD), &old).expect("write");
+    std::fs::write(work.path().join("next.toml"), next).expect("write");
+    let output = switchyard()
+        .current_dir(work.path())
+        .args(["changes", OLD, "next.toml"])
+        .output()
+        .expect("run switchyard");
+    let printed = stdout(&output, 1);
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("```text\n{printed}```\n")),
+        "README.md's `changes` example is out of date; it prints:\n{printed}"
+    );
+}
