@@ -16,17 +16,23 @@ const LAYERS: &[&[&str]] = &[
     &["plan"],
     &["lints", "monitor"],
     &["render", "trace", "graph"],
-    &["verify"],
+    &["verify", "changes"],
     &["apply"],
     &["schema"],
 ];
 
 /// Uses of the crate root (`lib.rs`, the driver above every layer) that are
 /// known, with why they may stay.
-const ROOT_USES: &[(&str, &str)] = &[(
-    "trace",
-    "`Tracer::new` validates and plans like `build` (`crate::validate`, `Validated`)",
-)];
+const ROOT_USES: &[(&str, &str)] = &[
+    (
+        "trace",
+        "`Tracer::new` validates and plans like `build` (`crate::validate`, `Validated`)",
+    ),
+    (
+        "changes",
+        "compares two topologies as `build` validates them (`Validated`)",
+    ),
+];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
