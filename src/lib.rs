@@ -2,7 +2,8 @@
 //! and systemd-networkd artifacts. See ARCHITECTURE.md for the map.
 //!
 //! The pipeline is `raw` (TOML) → `model` (resolved) → `check` (rules) → `plan`
-//! (backend-neutral decisions) → `render` (templates). Nothing here touches the file
+//! (backend-neutral decisions) → `lints` (rules on the plan) → `render`
+//! (templates); `tests/layering.rs` keeps every module below those using it. Nothing here touches the file
 //! system; `main.rs` does all IO.
 
 pub mod apply;
