@@ -243,6 +243,39 @@ fn no_alternative_is_warned_about_only_with_failover() {
     );
 }
 
+/// One warning per written decision, however many VMs it strands: 100 VMs
+/// following a project default of one uplink are one warning counting them,
+/// and a VM's own default one more.
+#[test]
+fn no_alternative_is_warned_about_once_per_cause() {
+    let addresses: Vec<String> = (10..109)
+        .flat_map(|n| [format!("\"198.51.100.{n}\""), format!("\"203.0.113.{n}\"")])
+        .collect();
+    let mut text = with("default = [\"pool-a\", \"pool-b\"]", "default = \"pool-a\"").replace(
+        "addresses = [\"198.51.100.7\", \"203.0.113.9\"",
+        &format!(
+            "addresses = [\"198.51.100.7\", \"203.0.113.9\", {}",
+            addresses.join(", ")
+        ),
+    );
+    for n in 10..109 {
+        text.push_str(&format!(
+            "[vms.vm-{n}]\nproject = \"acme\"\nhost = \"net1\"\naddress = \"10.0.0.{n}\"\n\
+             public = [\"198.51.100.{n}\", \"203.0.113.{n}\"]\n"
+        ));
+    }
+    text.push_str("default = [\"pool-a\"]\n"); // the last VM's own
+    let found = diagnostics(&text);
+    let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "99 VMs (`vm-10`, …) cannot fail over here: every candidate leaves by uplink `isp-a`",
+            "VM `vm-108` cannot fail over here: every candidate leaves by uplink `isp-a`",
+        ]
+    );
+}
+
 fn trace(text: &str, to: &str, down: &[&str]) -> serde_json::Value {
     let source = Source::new("failover.toml", text);
     let tracer = Tracer::new(&source).unwrap_or_else(|d| panic!("{d:?}"));

@@ -1,18 +1,30 @@
 //! SY0905 (warning, with `[failover]`): a VM that has addresses on more than one
 //! uplink, but one of whose decisions has candidates on only one of them. When
 //! that uplink dies, the decision has nowhere to go although the VM could have
-//! (docs/semantics.md §10).
+//! (docs/semantics.md §10). Reported once per cause — the entry or default list
+//! where the decision is written — with the number of VMs it strands: a
+//! project-wide default would otherwise repeat it for every VM of the project.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Egress, Model, Spanned, UplinkId, Via, Vm};
+use crate::model::{Egress, Model, Spanned, UplinkId, Via, Vm, VmId};
+
+/// The VMs one written decision strands on one uplink, and the other uplinks
+/// they have addresses on.
+#[derive(Default)]
+struct Stranded {
+    vms: Vec<VmId>,
+    others: BTreeSet<UplinkId>,
+}
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     if model.failover.is_none() {
         return;
     }
-    for vm in &model.vms {
+    // By where the decision is written (start, end) and its one uplink.
+    let mut causes: BTreeMap<(usize, usize, UplinkId), Stranded> = BTreeMap::new();
+    for (index, vm) in model.vms.iter().enumerate() {
         let owned: BTreeSet<UplinkId> = vm
             .public
             .iter()
@@ -21,40 +33,58 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         if owned.len() < 2 {
             continue;
         }
-        // One warning per VM, at its first such decision: a project-wide entry
-        // would otherwise repeat it for every entry.
-        if let Some((span, uplink)) = decisions(model, vm).find_map(|(uplinks, span)| match uplinks
-            .iter()
-            .collect::<Vec<_>>()[..]
-        {
-            [only] => Some((span, *only)),
-            _ => None,
-        }) {
-            let others: Vec<String> = owned
-                .iter()
-                .filter(|u| **u != uplink)
-                .map(|u| format!("`{}`", model.uplink(*u).name.value))
-                .collect();
-            out.push(
-                Diagnostic::new(
-                    Code::NoFailoverAlternative,
-                    format!(
-                        "VM `{}` cannot fail over here: every candidate leaves by uplink `{}`",
-                        vm.name.value,
-                        model.uplink(uplink).name.value
-                    ),
-                    span,
-                    "no candidate on another uplink",
-                )
-                .also(vm.name.span.clone(), "this VM")
-                .help(format!(
-                    "the VM also has addresses on {}: list one of those pools in this `via` or \
-                     in the VM's `default`",
-                    others.join(", ")
-                )),
-            );
+        // Each cause once per VM (a decision written twice is still one cause).
+        let mut seen = BTreeSet::new();
+        for (uplinks, span) in decisions(model, vm) {
+            let [only] = uplinks.iter().collect::<Vec<_>>()[..] else {
+                continue;
+            };
+            let key = (span.start, span.end, *only);
+            if seen.insert(key) {
+                let cause = causes.entry(key).or_default();
+                cause.vms.push(VmId(index));
+                cause.others.extend(owned.iter().filter(|u| *u != only));
+            }
         }
     }
+    for ((start, end, uplink), stranded) in causes {
+        out.push(report(model, start..end, uplink, &stranded));
+    }
+}
+
+fn report(model: &Model, span: Span, uplink: UplinkId, stranded: &Stranded) -> Diagnostic {
+    let first = model.vm(stranded.vms[0]);
+    let uplink = &model.uplink(uplink).name.value;
+    let others: Vec<String> = stranded
+        .others
+        .iter()
+        .map(|u| format!("`{}`", model.uplink(*u).name.value))
+        .collect();
+    let (who, label, they, whose) = match stranded.vms.len() {
+        1 => (
+            format!("VM `{}`", first.name.value),
+            "this VM",
+            "the VM also has",
+            "the VM's",
+        ),
+        n => (
+            format!("{n} VMs (`{}`, …)", first.name.value),
+            "the first of them",
+            "these VMs also have",
+            "their",
+        ),
+    };
+    Diagnostic::new(
+        Code::NoFailoverAlternative,
+        format!("{who} cannot fail over here: every candidate leaves by uplink `{uplink}`"),
+        span,
+        "no candidate on another uplink",
+    )
+    .also(first.name.span.clone(), label)
+    .help(format!(
+        "{they} addresses on {}: list one of those pools in this `via` or in {whose} `default`",
+        others.join(", ")
+    ))
 }
 
 /// Every decision the VM can make, as the uplinks of its candidates and where
