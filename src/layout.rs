@@ -16,6 +16,12 @@ pub const POOL_MARK_MASK: u32 = 0x00ff_0000;
 /// Pools are numbered 1..=255 to fit their mark bits.
 pub const MAX_POOLS: usize = 255;
 
+/// A mark or mask as nft, `ip rule` and `monitor.json`'s readers show it:
+/// `0x` and eight hexadecimal digits.
+pub fn hex(mark: u32) -> String {
+    format!("{mark:#010x}")
+}
+
 /// Prefix of every file name switchyard writes into the networkd directory: sorts
 /// before most distribution defaults, so these units win for their interfaces,
 /// and marks the files a deployment may remove when a build no longer has them.

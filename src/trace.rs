@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::intervals;
-use crate::layout;
+use crate::layout::{self, hex};
 use crate::model::{CheckedModel, Model, PoolId, UplinkId};
 use crate::plan::{DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
 
@@ -713,10 +713,6 @@ fn attachment(host: &HostPlan, id: u8) -> &UplinkPlan {
         .iter()
         .find(|u| u.id == id)
         .expect("a VM's host is attached to the uplinks of its pools (SY0406)")
-}
-
-fn hex(mark: u32) -> String {
-    format!("{mark:#010x}")
 }
 
 impl Trace {

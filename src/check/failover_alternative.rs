@@ -2,8 +2,9 @@
 //! uplink, but one of whose decisions has candidates on only one of them. When
 //! that uplink dies, the decision has nowhere to go although the VM could have
 //! (docs/semantics.md §10). Reported once per cause — the entry or default list
-//! where the decision is written — with the number of VMs it strands: a
-//! project-wide default would otherwise repeat it for every VM of the project.
+//! where the decision is written — with the number of VMs it strands (each VM at
+//! its first such decision): a project-wide default would otherwise repeat it
+//! for every VM of the project.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,18 +34,18 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         if owned.len() < 2 {
             continue;
         }
-        // Each cause once per VM (a decision written twice is still one cause).
-        let mut seen = BTreeSet::new();
-        for (uplinks, span) in decisions(model, vm) {
-            let [only] = uplinks.iter().collect::<Vec<_>>()[..] else {
-                continue;
-            };
-            let key = (span.start, span.end, *only);
-            if seen.insert(key) {
-                let cause = causes.entry(key).or_default();
-                cause.vms.push(VmId(index));
-                cause.others.extend(owned.iter().filter(|u| *u != only));
+        // A VM counts once, at its first such decision (the default before its
+        // entries): fixing that list is what the operator is asked to do first.
+        let first = decisions(model, vm).find_map(|(uplinks, span)| {
+            match uplinks.iter().collect::<Vec<_>>()[..] {
+                [only] => Some((span, *only)),
+                _ => None,
             }
+        });
+        if let Some((span, uplink)) = first {
+            let cause = causes.entry((span.start, span.end, uplink)).or_default();
+            cause.vms.push(VmId(index));
+            cause.others.extend(owned.iter().filter(|u| **u != uplink));
         }
     }
     for ((start, end, uplink), stranded) in causes {

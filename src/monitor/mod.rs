@@ -12,6 +12,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+use crate::layout::hex;
+
 /// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
 /// never reads the topology.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,11 +150,7 @@ impl Monitor {
     pub fn set_script(&self) -> String {
         let Config { table, set, .. } = &self.config;
         let mut script = format!("flush set inet {table} {set}\n");
-        let marks: Vec<String> = self
-            .down_marks()
-            .iter()
-            .map(|m| format!("{m:#010x}"))
-            .collect();
+        let marks: Vec<String> = self.down_marks().iter().map(|m| hex(*m)).collect();
         if !marks.is_empty() {
             script += &format!(
                 "add element inet {table} {set} {{ {} }}\n",

@@ -53,7 +53,6 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
     pub name: String,
-    pub description: Option<String>,
     /// Interfaces facing the VMs, sorted (the topology's order is not the
     /// artifacts').
     pub lan: Vec<String>,
@@ -100,7 +99,6 @@ pub struct FailoverPlan {
 pub struct UplinkPlan {
     pub name: String,
     pub id: u8,
-    pub description: Option<String>,
     pub mark: u32,
     pub table: u32,
     pub rule_priority: u32,
@@ -447,7 +445,6 @@ fn host_plan(
             UplinkPlan {
                 name: uplink.name.value.clone(),
                 id: uplink.id.value,
-                description: uplink.description.clone(),
                 mark: uplink_mark(uplink.id.value),
                 table: uplink.table.value,
                 rule_priority: RULE_PRIORITY_BASE + u32::from(uplink.id.value),
@@ -551,7 +548,6 @@ fn host_plan(
     }
     HostPlan {
         name: host.name.value.clone(),
-        description: host.description.clone(),
         lan: {
             let mut lan: Vec<String> = host.lan.iter().map(|l| l.value.clone()).collect();
             lan.sort_unstable();

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Header, hex};
-use crate::layout;
+use super::Header;
+use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
 #[derive(Serialize)]

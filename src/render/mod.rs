@@ -15,7 +15,6 @@ pub use update::{Update, UpdateError, update};
 
 pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
 pub use sysctl::SYSCTL_FILE;
-pub use systemd::BUILD_DIR;
 
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
@@ -309,10 +308,6 @@ pub fn comment_safe(text: &str) -> String {
         .collect()
 }
 
-fn hex(value: u32) -> String {
-    format!("{value:#010x}")
-}
-
 // `schema/manifest.schema.json` is generated from this type (`switchyard schema
 // --manifest`); the doc comments below become its descriptions.
 /// The `manifest.json` of a build: every file written, with its host and SHA-256, so
@@ -417,11 +412,6 @@ impl Manifest {
                 .collect(),
         }
     }
-}
-
-/// The text of `manifest.json` for `artifacts`.
-pub fn manifest(artifacts: &[Artifact], source: &SourceId) -> String {
-    Manifest::new(artifacts, source).to_json()
 }
 
 pub(crate) fn hex_digest(bytes: &[u8]) -> String {

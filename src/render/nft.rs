@@ -7,9 +7,9 @@ use std::net::Ipv4Addr;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Header, hex};
+use super::Header;
 use crate::intervals::{self, Range};
-use crate::layout;
+use crate::layout::{self, hex};
 use crate::model::Model;
 use crate::plan::{DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
 
