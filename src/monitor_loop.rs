@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use switchyard::monitor::{Config, Monitor, Uplink, parse_set};
+use switchyard::monitor::{Config, MarkFilter, Monitor, Uplink, parse_set};
 
 /// Runs until SIGTERM or SIGINT. `Err` for what stops it from starting (no
 /// raw sockets without CAP_NET_RAW, an interface that does not exist).
@@ -156,25 +156,23 @@ impl Kernel {
             config.set,
             list(&names)
         );
-        // Side by side: each deletion is its own process, and the running
-        // flows wait for theirs.
-        let deletions: Vec<(&str, Vec<String>)> = (config.uplinks.iter().enumerate())
-            .filter(|(_, uplink)| newly_down.contains(&uplink.mark))
-            .flat_map(|(index, uplink)| {
-                (monitor.conntrack_deletions(index).into_iter())
-                    .map(|args| (uplink.name.as_str(), args))
-            })
-            .collect();
-        std::thread::scope(|scope| {
-            for (uplink, args) in &deletions {
-                scope.spawn(move || match conntrack(args) {
-                    Ok(summary) => {
-                        eprintln!("switchyard monitor: uplink {uplink}: conntrack {summary}")
-                    }
-                    Err(error) => eprintln!("switchyard monitor: uplink {uplink}: {error}"),
-                });
+        // One `conntrack -D --mark` per newly down uplink (rarely more): the
+        // mark finds exactly the connections that may move, whatever the
+        // number of VMs.
+        for (index, uplink) in config.uplinks.iter().enumerate() {
+            if !newly_down.contains(&uplink.mark) {
+                continue;
             }
-        });
+            for filter in monitor.conntrack_deletions(index) {
+                match conntrack_delete(filter) {
+                    Ok(summary) => eprintln!(
+                        "switchyard monitor: uplink {}: conntrack {summary}",
+                        uplink.name
+                    ),
+                    Err(error) => eprintln!("switchyard monitor: uplink {}: {error}", uplink.name),
+                }
+            }
+        }
     }
 
     fn clear(&mut self, monitor: &Monitor) {
@@ -231,11 +229,13 @@ fn nft(args: &[&str], input: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Runs `conntrack ARGS`; its summary line. conntrack exits 1 when nothing
-/// matched, which is no error here.
-fn conntrack(args: &[String]) -> Result<String, String> {
+/// Runs `conntrack -D --mark MARK/MASK`; its summary line. conntrack exits 1
+/// when nothing matched, which is no error here.
+fn conntrack_delete(filter: MarkFilter) -> Result<String, String> {
+    let mark = format!("{:#x}/{:#x}", filter.mark, filter.mask);
     let output = Command::new("conntrack")
-        .args(args)
+        .args(["-D", "--mark", &mark])
+        .stdout(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run conntrack: {e}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -244,19 +244,11 @@ fn conntrack(args: &[String]) -> Result<String, String> {
         .find(|line| line.contains("flow entries"))
         .map(|line| {
             format!(
-                "{}: {}",
-                args.join(" "),
+                "-D --mark {mark}: {}",
                 line.rsplit("): ").next().unwrap_or(line)
             )
         });
-    match summary {
-        Some(summary) => Ok(summary),
-        None => Err(format!(
-            "conntrack {} failed: {}",
-            args.join(" "),
-            stderr.trim()
-        )),
-    }
+    summary.ok_or_else(|| format!("conntrack -D --mark {mark} failed: {}", stderr.trim()))
 }
 
 /// A raw ICMP socket that sends and receives only through `uplink`.

@@ -157,6 +157,15 @@ fn connections(host: &Netns, flag: &str, address: Ipv4Addr) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The `mark=N` values of `conntrack -L` output.
+fn connection_marks(listing: &str) -> Vec<u32> {
+    listing
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix("mark="))
+        .map(|mark| mark.parse().expect("a decimal mark"))
+        .collect()
+}
+
 /// A ping that keeps running (one request every 50 ms) until killed.
 fn running_ping(ns: &Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> Child {
     let mut command = ns.exec("ping");
@@ -346,6 +355,25 @@ fn failover_moves_what_can_move_and_nothing_else() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(arrivals(rig, public("m1", "pool-a")), ["isp-a"]);
     assert!(connections(rig.host(), "-d", public("m1", "pool-a")).contains("mark=256"));
+    // m1's outbound connection carries isp-a and the movable bit (what the
+    // monitor's one deletion by mark finds); s1's only isp-a.
+    let marks = |vm: &str| {
+        connection_marks(&connections(
+            rig.host(),
+            "-s",
+            deployed.vm_named(vm).private,
+        ))
+    };
+    assert!(
+        marks("m1").iter().any(|m| m & 0x80_ff00 == 0x80_0100),
+        "m1: {:?}",
+        marks("m1")
+    );
+    assert!(
+        marks("s1").iter().all(|m| m & 0x80_0000 == 0),
+        "s1: {:?}",
+        marks("s1")
+    );
 
     // isp-a's ISP drops everything; its link stays up.
     let cut_at = Instant::now();

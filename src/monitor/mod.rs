@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 /// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
@@ -30,10 +29,15 @@ pub struct Config {
     pub up_after: u32,
     /// The mark bits that carry the uplink id.
     pub uplink_mark_mask: u32,
+    /// The conntrack-mark bits that carry a connection's failover group.
+    pub failover_mark_mask: u32,
+    /// The bit of `failover_mark_mask` every group's connections carry.
+    pub movable_mark: u32,
     pub uplinks: Vec<Uplink>,
-    /// Who may move: connections from `sources` bound to one of `uplinks`
-    /// have a live alternative while another of `uplinks` is up.
-    pub movable: Vec<Movable>,
+    /// Who may move: a connection whose conntrack mark carries a group's
+    /// `ct_mark` and is bound to one of its `uplinks` has a live alternative
+    /// while another of them is up.
+    pub groups: Vec<Group>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,11 +56,20 @@ pub struct Uplink {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Movable {
+pub struct Group {
     /// Uplink names, sorted.
     pub uplinks: Vec<String>,
-    /// VM private addresses as prefixes, sorted.
-    pub sources: Vec<Ipv4Net>,
+    /// The group's bits of the conntrack mark: `movable_mark` and its number
+    /// (0 when the host has more groups than the bits can number).
+    pub ct_mark: u32,
+}
+
+/// Conntrack entries to delete: those whose mark, masked, is `mark`
+/// (`conntrack -D --mark MARK/MASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkFilter {
+    pub mark: u32,
+    pub mask: u32,
 }
 
 impl Config {
@@ -162,38 +175,42 @@ impl Monitor {
         script
     }
 
-    /// `conntrack` arguments deleting the outbound connections bound to the
-    /// down uplink `uplink` whose VM has a live alternative: source-NATed ones
-    /// (never inbound, DNATed ones: their original source is outside) from the
-    /// sources of every group that holds the uplink and another one that is up.
-    /// Deleted, a connection's next packet is classified anew and takes that
-    /// alternative.
-    pub fn conntrack_deletions(&self, uplink: usize) -> Vec<Vec<String>> {
-        let down = &self.config.uplinks[uplink];
+    /// What deletes the connections bound to the down uplink `uplink` that
+    /// have a live alternative: those a failover chain classified (never
+    /// inbound, DNATed ones, which carry no group) in a group that holds
+    /// another uplink that is up. Deleted, a connection's next packet is
+    /// classified anew and takes that alternative. One filter when every group
+    /// of the uplink has an alternative (the common case); otherwise one per
+    /// group that has, and connections of unnumbered groups stay.
+    pub fn conntrack_deletions(&self, uplink: usize) -> Vec<MarkFilter> {
+        let config = &self.config;
+        let down = &config.uplinks[uplink];
         let alive = |name: &String| {
-            self.config
+            config
                 .uplinks
                 .iter()
                 .position(|u| &u.name == name)
                 .is_some_and(|i| i != uplink && self.is_up(i))
         };
-        let mark = format!("{:#x}/{:#x}", down.mark, self.config.uplink_mark_mask);
-        self.config
-            .movable
+        let (live, dead): (Vec<&Group>, Vec<&Group>) = config
+            .groups
             .iter()
-            .filter(|group| group.uplinks.contains(&down.name) && group.uplinks.iter().any(alive))
-            .flat_map(|group| &group.sources)
-            .map(|source| {
-                [
-                    "-D",
-                    "--mark",
-                    &mark,
-                    "--src-nat",
-                    "--orig-src",
-                    &source.to_string(),
-                ]
-                .map(str::to_owned)
-                .to_vec()
+            .filter(|group| group.uplinks.contains(&down.name))
+            .partition(|group| group.uplinks.iter().any(alive));
+        if live.is_empty() {
+            return Vec::new();
+        }
+        if dead.is_empty() {
+            return vec![MarkFilter {
+                mark: down.mark | config.movable_mark,
+                mask: config.uplink_mark_mask | config.movable_mark,
+            }];
+        }
+        live.iter()
+            .filter(|group| group.ct_mark != config.movable_mark)
+            .map(|group| MarkFilter {
+                mark: down.mark | group.ct_mark,
+                mask: config.uplink_mark_mask | config.failover_mark_mask,
             })
             .collect()
     }

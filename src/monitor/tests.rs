@@ -19,15 +19,17 @@ fn config() -> Config {
         down_after: 3,
         up_after: 5,
         uplink_mark_mask: 0xff00,
+        failover_mark_mask: 0xff_0000,
+        movable_mark: 0x80_0000,
         uplinks: vec![uplink("isp-a", 1), uplink("isp-b", 2), uplink("isp-c", 3)],
-        movable: vec![
-            Movable {
+        groups: vec![
+            Group {
                 uplinks: vec!["isp-a".to_owned(), "isp-b".to_owned()],
-                sources: vec!["10.0.0.4/31".parse().unwrap()],
+                ct_mark: 0x81_0000,
             },
-            Movable {
+            Group {
                 uplinks: vec!["isp-a".to_owned(), "isp-c".to_owned()],
-                sources: vec!["10.0.0.8/32".parse().unwrap()],
+                ct_mark: 0x82_0000,
             },
         ],
     }
@@ -96,39 +98,63 @@ fn the_set_script_flushes_and_adds_in_one_transaction() {
     );
 }
 
+fn filter(mark: u32, mask: u32) -> MarkFilter {
+    MarkFilter { mark, mask }
+}
+
 #[test]
-fn connections_move_only_from_sources_with_a_live_alternative() {
+fn one_deletion_by_mark_moves_every_connection_when_every_group_has_an_alternative() {
     let mut monitor = Monitor::new(config());
     for _ in 0..3 {
         monitor.observe(0, false);
     }
-    let sources = |monitor: &Monitor, uplink| -> Vec<String> {
-        monitor
-            .conntrack_deletions(uplink)
-            .into_iter()
-            .map(|args| {
-                assert_eq!(
-                    args[..5],
-                    [
-                        "-D",
-                        "--mark",
-                        &format!("{:#x}/0xff00", (uplink + 1) << 8),
-                        "--src-nat",
-                        "--orig-src"
-                    ]
-                );
-                args[5].clone()
-            })
-            .collect()
-    };
-    assert_eq!(sources(&monitor, 0), ["10.0.0.4/31", "10.0.0.8/32"]);
-    // isp-c down too: the second group has no live alternative left.
+    // The uplink's bits and the movable bit: inbound connections (no group
+    // bits) and other uplinks' connections do not match.
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x80_0100, 0x80_ff00)]
+    );
+}
+
+#[test]
+fn connections_move_only_in_groups_with_a_live_alternative() {
+    let mut monitor = Monitor::new(config());
+    for _ in 0..3 {
+        monitor.observe(0, false);
+        monitor.observe(2, false);
+    }
+    // isp-c down too: only the group with isp-b still has somewhere to go.
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x81_0100, 0xff_ff00)]
+    );
+    // isp-c's only group has no live alternative: nothing of isp-c's moves.
+    assert_eq!(monitor.conntrack_deletions(2), []);
+    // isp-b too: nothing of isp-a's moves.
+    for _ in 0..3 {
+        monitor.observe(1, false);
+    }
+    assert_eq!(monitor.conntrack_deletions(0), []);
+}
+
+#[test]
+fn connections_of_unnumbered_groups_move_only_with_the_single_deletion() {
+    let mut config = config();
+    config.groups[0].ct_mark = 0x80_0000;
+    let mut monitor = Monitor::new(config);
+    for _ in 0..3 {
+        monitor.observe(0, false);
+    }
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x80_0100, 0x80_ff00)]
+    );
+    // Group 1 (unnumbered) has an alternative, group 2 does not: a filter for
+    // group 1 alone cannot be written, so its connections stay.
     for _ in 0..3 {
         monitor.observe(2, false);
     }
-    assert_eq!(sources(&monitor, 0), ["10.0.0.4/31"]);
-    // isp-b is in no group with isp-c: nothing of isp-c's moves.
-    assert_eq!(sources(&monitor, 2), Vec::<String>::new());
+    assert_eq!(monitor.conntrack_deletions(0), []);
 }
 
 #[test]
