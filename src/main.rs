@@ -374,9 +374,9 @@ fn failure(source: &Source, error: BuildError) -> Failure {
 fn monitor(path: &Path) -> Result<ExitCode, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let config = serde_json::from_str(&text).map_err(|e| {
+    let config = switchyard::monitor::Config::from_json(&text).map_err(|e| {
         Failure::Usage(format!(
-            "{} is not a switchyard monitor.json: {e}",
+            "{} is not a usable switchyard monitor.json: {e}",
             path.display()
         ))
     })?;

@@ -630,3 +630,45 @@ fn failover_timing() {
         "more than twice the goal: {regressed:?}"
     );
 }
+
+#[test]
+fn a_damaged_monitor_json_stops_the_monitor_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let good = std::fs::read_to_string(dir.path().join("out/net1/monitor.json")).expect("config");
+    let damaged = [
+        (
+            "\"set\": \"down_uplinks\"",
+            "\"set\": \"down_uplinks\\nflush ruleset\"",
+            "`set`",
+        ),
+        (
+            "\"interval_ms\": 200",
+            "\"interval_ms\": 0",
+            "`interval_ms`",
+        ),
+        (
+            "\"interval_ms\": 200",
+            "\"interval_ms\": 86400000",
+            "`interval_ms`",
+        ),
+        (
+            "\"interface\": \"up-a\"",
+            "\"interface\": \"up-a x\"",
+            "`uplinks[0].interface`",
+        ),
+    ];
+    for (from, to, key) in damaged {
+        assert!(good.contains(from), "{from}");
+        let path = dir.path().join("monitor.json");
+        std::fs::write(&path, good.replacen(from, to, 1)).expect("write config");
+        let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("monitor")
+            .arg(&path)
+            .output()
+            .expect("run the monitor");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{to}: {stderr}");
+        assert!(stderr.contains(key), "{to}: {stderr}");
+    }
+}

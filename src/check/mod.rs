@@ -8,7 +8,7 @@ mod egress_conflict;
 mod egress_internal;
 mod failover_alternative;
 mod gateway;
-mod interfaces;
+pub mod interfaces;
 mod lan;
 pub mod limits;
 mod no_default;

@@ -172,3 +172,50 @@ fn the_config_round_trips_through_json() {
     let json = serde_json::to_string(&config()).unwrap();
     assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config());
 }
+
+#[test]
+fn a_valid_config_is_accepted() {
+    let json = serde_json::to_string(&config()).unwrap();
+    assert_eq!(Config::from_json(&json), Ok(config()));
+}
+
+#[test]
+fn every_bad_value_is_refused_naming_its_key() {
+    type Damage = fn(&mut Config);
+    let cases: [(&str, Damage); 17] = [
+        ("set", |c| c.set = "down_uplinks\nflush ruleset".to_owned()),
+        ("table", |c| c.table = "switch yard".to_owned()),
+        ("host", |c| c.host = String::new()),
+        ("interval_ms", |c| c.interval_ms = 0),
+        ("interval_ms", |c| c.interval_ms = u64::MAX),
+        ("down_after", |c| c.down_after = 0),
+        ("up_after", |c| c.up_after = 1_000_000),
+        ("uplink_mark_mask", |c| c.uplink_mark_mask = 0xff),
+        ("movable_mark", |c| c.movable_mark = 0x100),
+        ("uplinks", |c| c.uplinks.clear()),
+        ("uplinks[1].name", |c| {
+            c.uplinks[1].name = "isp-a".to_owned()
+        }),
+        ("uplinks[2].mark", |c| c.uplinks[2].mark = 0x1_0000),
+        ("uplinks[0].interface", |c| {
+            c.uplinks[0].interface = "up-a;x\"".to_owned()
+        }),
+        ("uplinks[0].address", |c| {
+            c.uplinks[0].address = Ipv4Addr::UNSPECIFIED
+        }),
+        ("uplinks[1].probe", |c| c.uplinks[1].probe.clear()),
+        ("groups[1].uplinks", |c| {
+            c.groups[1].uplinks[1] = "isp-z".to_owned()
+        }),
+        ("groups[0].ct_mark", |c| c.groups[0].ct_mark = 0x01_0000),
+    ];
+    for (key, damage) in cases {
+        let mut config = config();
+        damage(&mut config);
+        let json = serde_json::to_string(&config).unwrap();
+        let error = Config::from_json(&json).expect_err(key);
+        assert_eq!(error.key, key, "{error}");
+    }
+    let error = Config::from_json("{\"host\": 1}").unwrap_err();
+    assert_eq!(error.key, "line 1 column 10");
+}
