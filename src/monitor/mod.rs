@@ -414,5 +414,8 @@ pub fn parse_set(json: &str) -> Result<BTreeSet<u32>, String> {
         .collect()
 }
 
+pub mod probes;
+pub mod sync;
+
 #[cfg(test)]
 mod tests;
