@@ -279,6 +279,8 @@ struct Deployed {
     ip_batch: String,
     rig: Rig,
     monitor: Monitor,
+    /// The host's build directory (monitor.json).
+    out: std::path::PathBuf,
     _build: tempfile::TempDir,
 }
 
@@ -309,6 +311,7 @@ impl Deployed {
             ip_batch,
             rig,
             monitor,
+            out,
             _build: build,
         }
     }
@@ -452,6 +455,43 @@ fn failover_moves_what_can_move_and_nothing_else() {
     let log = deployed.monitor.stop();
     assert!(log.contains("switchyard monitor: stopped"), "{log}");
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    println!("monitor log:\n{log}");
+}
+
+#[test]
+#[ignore = "needs root, nft, ip, ping and conntrack: sudo bash .ci/run"]
+fn an_interface_deleted_and_created_again_is_probed_again() {
+    let mut deployed = Deployed::new("nr");
+    let (rig, host) = (&deployed.rig, &deployed.host);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+
+    // up-a disappears: its rounds fail, isp-a goes down.
+    run_ok(rig.host().exec("ip").args(["link", "del", "up-a"]));
+    deployed
+        .monitor
+        .wait_for("uplink isp-a is down", Duration::from_secs(2));
+    assert_eq!(down_set(rig.host()), [0x100]);
+
+    // A monitor started while the interface is missing keeps running: the
+    // uplink is down until the interface is back.
+    let log = deployed.monitor.stop();
+    assert!(log.contains("stopped"), "{log}");
+    let monitor_json = deployed.out.join("monitor.json");
+    deployed.monitor = Monitor::start(rig.host(), &monitor_json);
+    let monitor = &deployed.monitor;
+    monitor.wait_for("cannot bind to the interface", Duration::from_secs(2));
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(2));
+    assert_eq!(down_set(rig.host()), [0x100]);
+
+    // The NIC comes back (a new interface of the same name), configured again.
+    rig.recreate_uplink_interface(host, "isp-a");
+    rig.load(&deployed.nft, &deployed.ip_batch);
+    let back = monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
+    println!("isp-a up {back:?} after its interface was created again");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    let log = deployed.monitor.stop();
     println!("monitor log:\n{log}");
 }
 

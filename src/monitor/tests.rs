@@ -219,3 +219,227 @@ fn every_bad_value_is_refused_naming_its_key() {
     let error = Config::from_json("{\"host\": 1}").unwrap_err();
     assert_eq!(error.key, "line 1 column 10");
 }
+
+mod probes {
+    use std::time::{Duration, Instant};
+
+    use crate::monitor::probes::Probes;
+
+    const INTERVAL: Duration = Duration::from_millis(200);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_reply_slower_than_one_interval_counts_within_its_timeout() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        assert_eq!(probes.timeout(), ms(300));
+        let first = probes.send(start);
+        let second = probes.send(start + INTERVAL);
+        // The first probe's reply comes 250 ms after it left: after the second
+        // probe, within its 300 ms.
+        probes.reply(first, start + ms(250));
+        assert_eq!(probes.decided(start + ms(250)), [true]);
+        // The second's reply comes after its deadline: lost.
+        probes.reply(second, start + ms(520));
+        assert_eq!(probes.decided(start + ms(520)), [false]);
+    }
+
+    #[test]
+    fn rounds_are_decided_in_the_order_they_were_sent() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        let _first = probes.send(start);
+        let second = probes.send(start + INTERVAL);
+        probes.reply(second, start + ms(210));
+        // The first is still within its timeout: nothing decided yet.
+        assert!(probes.decided(start + ms(210)).is_empty());
+        assert_eq!(probes.decided(start + ms(301)), [false, true]);
+    }
+
+    #[test]
+    fn a_stall_drops_the_rounds_it_missed_instead_of_losing_them() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        for round in 0..3 {
+            probes.send(start + INTERVAL * round);
+        }
+        // The monitor was paused for ten seconds: every deadline passed long
+        // before it looked. Neither answered nor lost.
+        let resumed = start + Duration::from_secs(10);
+        assert!(probes.decided(resumed).is_empty());
+        // And it does not send the missed rounds in a burst.
+        assert!(probes.due(resumed));
+        probes.send(resumed);
+        assert!(!probes.due(resumed + ms(1)));
+        assert!(probes.due(resumed + INTERVAL));
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        let mut last = 0;
+        for round in 0..=u32::from(u16::MAX) + 1 {
+            last = probes.send(start + INTERVAL * round);
+            probes.reply(last, start + INTERVAL * round);
+            probes.decided(start + INTERVAL * round);
+        }
+        assert_eq!(last, 0);
+    }
+}
+
+mod sync {
+    use std::collections::BTreeSet;
+
+    use super::config;
+    use crate::monitor::sync::{Kernel, KernelState, Priority};
+    use crate::monitor::{MarkFilter, Monitor};
+
+    /// A kernel in memory: one set, a generation that moves with every
+    /// write, and a record of every call.
+    #[derive(Default)]
+    struct FakeKernel {
+        generation: u32,
+        set: BTreeSet<u32>,
+        reads: usize,
+        writes: usize,
+        deletions: Vec<MarkFilter>,
+        broken: bool,
+    }
+
+    impl FakeKernel {
+        fn reload(&mut self) {
+            self.set.clear();
+            self.generation += 1;
+        }
+    }
+
+    impl Kernel for FakeKernel {
+        fn generation(&mut self) -> Result<u32, String> {
+            Ok(self.generation)
+        }
+        fn read_set(&mut self, _: &str, _: &str) -> Result<BTreeSet<u32>, String> {
+            self.reads += 1;
+            if self.broken {
+                return Err("No such file or directory".to_owned());
+            }
+            Ok(self.set.clone())
+        }
+        fn run_nft(&mut self, script: &str) -> Result<(), String> {
+            if self.broken {
+                return Err("No such file or directory".to_owned());
+            }
+            self.writes += 1;
+            self.generation += 1;
+            self.set = script
+                .lines()
+                .filter_map(|l| l.split_once('{'))
+                .flat_map(|(_, marks)| marks.trim_end_matches(" }").split(", "))
+                .map(|m| u32::from_str_radix(m.trim().trim_start_matches("0x"), 16).unwrap())
+                .collect();
+            Ok(())
+        }
+        fn delete_connections(&mut self, filter: MarkFilter) -> Result<String, String> {
+            self.deletions.push(filter);
+            Ok("1 flow entries have been deleted.".to_owned())
+        }
+    }
+
+    fn down(monitor: &mut Monitor, uplink: usize) {
+        for _ in 0..3 {
+            monitor.observe(uplink, false);
+        }
+    }
+
+    #[test]
+    fn rounds_without_change_neither_read_nor_write_the_set() {
+        let monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        state.sync(&monitor, &mut kernel);
+        assert_eq!((kernel.reads, kernel.writes), (1, 0));
+        for _ in 0..100 {
+            assert!(state.sync(&monitor, &mut kernel).is_empty());
+        }
+        assert_eq!((kernel.reads, kernel.writes), (1, 0));
+    }
+
+    #[test]
+    fn a_transition_writes_the_set_then_deletes_what_may_move_once() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        state.sync(&monitor, &mut kernel);
+        down(&mut monitor, 0);
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+        assert_eq!(kernel.deletions.len(), 1);
+        // Its own write moved the generation: no read, no second deletion.
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(
+            (kernel.reads, kernel.writes, kernel.deletions.len()),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_reload_is_repaired_in_one_round_and_deletes_again() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        down(&mut monitor, 0);
+        state.sync(&monitor, &mut kernel);
+        kernel.reload();
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+        // Connections bound to isp-a while the set was empty move too.
+        assert_eq!(kernel.deletions.len(), 2);
+        // A change elsewhere in the ruleset (the generation moves, the set
+        // stays): one read, nothing written, nothing deleted.
+        kernel.generation += 1;
+        state.sync(&monitor, &mut kernel);
+        assert_eq!((kernel.writes, kernel.deletions.len()), (2, 2));
+    }
+
+    #[test]
+    fn a_missing_table_is_reported_once_and_repaired_when_it_is_back() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        kernel.broken = true;
+        down(&mut monitor, 0);
+        let first = state.sync(&monitor, &mut kernel);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].priority, Priority::Warning);
+        assert!(state.sync(&monitor, &mut kernel).is_empty());
+        kernel.broken = false;
+        kernel.reload();
+        let events = state.sync(&monitor, &mut kernel);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.message == "the nft set is in line again")
+        );
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+    }
+
+    #[test]
+    fn a_restart_finds_a_stale_set_and_empties_it() {
+        let monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        kernel.set = BTreeSet::from([0x200]);
+        state.sync(&monitor, &mut kernel);
+        assert!(kernel.set.is_empty());
+        assert!(kernel.deletions.is_empty());
+    }
+}
+
+#[test]
+fn flaps_shorter_than_the_thresholds_change_nothing() {
+    let mut monitor = Monitor::new(config());
+    for _ in 0..50 {
+        assert_eq!(monitor.observe(0, false), None);
+        assert_eq!(monitor.observe(0, false), None);
+        assert_eq!(monitor.observe(0, true), None);
+    }
+    assert!(monitor.is_up(0));
+}
