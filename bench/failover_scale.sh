@@ -169,17 +169,19 @@ for round in $(seq "$cuts"); do
 	traffic=$!
 	until grep -q sent "$out/traffic.log"; do sleep 0.05; done
 	count=$(ip netns exec "$host_ns" conntrack -C)
-	read -r flow new helpers < <(ip netns exec "$isp_ns" python3 "$timing" cut "$fallback_if" "$fallback_source" "$monitor" "$out/cut.nft")
-	kill "$traffic"
+	measured=$(ip netns exec "$isp_ns" python3 "$timing" cut "$fallback_if" "$fallback_source" "$monitor" "$out/cut.nft")
+	read -r flow new helpers <<<"$measured"
+	kill "$traffic" 2>/dev/null || true
 	wait "$traffic" 2>/dev/null || true
 	wait_log "is down" "$round"
-	deleted=$(grep -o '[0-9]* flow entries have been deleted' "$out/monitor.log" | tail -1 | cut -d' ' -f1)
+	wait_log "deleted" "$round"
+	left=$(ip netns exec "$host_ns" conntrack -C)
 	verdict=ok
 	if [ "$flow" = none ] || [ "$new" = none ] || [ "$flow" -gt 1500 ] || [ "$new" -gt 1000 ] || [ "$helpers" -gt 4 ]; then
 		verdict=MISSED
 		missed=1
 	fi
-	echo "cut $round: $count conntrack entries; running flow moved after $flow ms, new connections after $new ms; monitor helpers at most $helpers; deleted $deleted; $verdict"
+	echo "cut $round: $count conntrack entries; running flow moved after $flow ms, new connections after $new ms; monitor helpers at most $helpers; $left entries left; $verdict"
 	flows+=("$flow") news+=("$new")
 	ip netns exec "$isp_ns" nft delete table inet cut
 	wait_log "is up" "$round"

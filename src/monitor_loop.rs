@@ -121,22 +121,31 @@ fn log(event: &Event) {
     );
 }
 
-/// The kernel of the host the monitor runs on.
+/// The kernel of the host the monitor runs on: netfilter over netlink for
+/// the ruleset generation and the conntrack deletions, `nft` for the set.
 #[derive(Default)]
 struct SystemKernel {
     netlink: Option<Socket>,
     sequence: u32,
 }
 
-/// netlink: the nftables subsystem of nfnetlink and its "get generation" call.
+/// netlink and nfnetlink: the nftables subsystem's "get generation" and the
+/// conntrack subsystem's "delete" (without a tuple: every entry that matches
+/// the mark filter, in one request, walked by the kernel).
 const AF_NETLINK: i32 = 16;
+const AF_INET: u8 = 2;
 const NETLINK_NETFILTER: i32 = 12;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLMSG_ERROR: u16 = 2;
+const NFNL_SUBSYS_CTNETLINK: u16 = 1;
+const IPCTNL_MSG_CT_DELETE: u16 = 2;
+const CTA_MARK: u16 = 8;
+const CTA_MARK_MASK: u16 = 21;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_GETGEN: u16 = 16;
 const NFT_MSG_NEWGEN: u16 = 15;
 const NFTA_GEN_ID: u16 = 1;
-const NLM_F_REQUEST: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
 
 impl SystemKernel {
     fn netlink(&mut self) -> Result<&Socket, String> {
@@ -147,44 +156,59 @@ impl SystemKernel {
                 Some(Protocol::from(NETLINK_NETFILTER)),
             )
             .map_err(|e| format!("cannot open a netfilter netlink socket: {e}"))?;
+            // Long enough for the kernel to walk a large conntrack table.
             socket
-                .set_read_timeout(Some(Duration::from_secs(1)))
+                .set_read_timeout(Some(Duration::from_secs(5)))
                 .map_err(|e| format!("netlink: {e}"))?;
             self.netlink = Some(socket);
         }
         Ok(self.netlink.as_ref().expect("just opened"))
     }
 
-    fn ask_generation(&mut self) -> Result<u32, String> {
+    /// Sends one nfnetlink request; the answer with its sequence number (an
+    /// error answer as `Err`). A failed exchange drops the socket, so the next
+    /// one starts clean.
+    fn request(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        family: u8,
+        attributes: &[(u16, u32)],
+    ) -> Result<Vec<u8>, String> {
         self.sequence = self.sequence.wrapping_add(1);
-        let request = generation_request(self.sequence);
+        let message = nfnetlink_message(kind, flags, family, self.sequence, attributes);
         let sequence = self.sequence;
-        let socket = self.netlink()?;
-        socket
-            .send(&request)
-            .map_err(|e| format!("netlink send: {e}"))?;
-        let mut buffer = [0u8; 512];
-        loop {
-            let mut reader: &Socket = socket;
-            let len = reader
-                .read(&mut buffer)
-                .map_err(|e| format!("netlink receive: {e}"))?;
-            match parse_generation(&buffer[..len], sequence) {
-                Some(answer) => return answer,
-                None => continue,
+        let answer = self.netlink().and_then(|socket| {
+            socket
+                .send(&message)
+                .map_err(|e| format!("netlink send: {e}"))?;
+            let mut buffer = vec![0u8; 8192];
+            loop {
+                let mut reader: &Socket = socket;
+                let len = reader
+                    .read(&mut buffer)
+                    .map_err(|e| format!("netlink receive: {e}"))?;
+                if let Some(answer) = answer_to(&buffer[..len], sequence) {
+                    return answer.map(<[u8]>::to_vec);
+                }
             }
+        });
+        if answer.is_err() {
+            self.netlink = None;
         }
+        answer
     }
 }
 
 impl Kernel for SystemKernel {
     fn generation(&mut self) -> Result<u32, String> {
-        let answer = self.ask_generation();
-        if answer.is_err() {
-            // A fresh socket next time.
-            self.netlink = None;
-        }
-        answer
+        let answer = self.request(
+            NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
+            NLM_F_REQUEST,
+            0,
+            &[],
+        )?;
+        generation_of(&answer)
     }
 
     fn read_set(&mut self, table: &str, set: &str) -> Result<BTreeSet<u32>, String> {
@@ -195,84 +219,98 @@ impl Kernel for SystemKernel {
         nft(&["-f", "-"], script).map(drop)
     }
 
-    /// `conntrack -D --mark MARK/MASK`: the kernel filters the dump by mark,
-    /// the tool deletes what it finds. Exit status 1 when nothing matched is no
-    /// error here.
     fn delete_connections(&mut self, filter: MarkFilter) -> Result<String, String> {
-        let mark = format!("{:#x}/{:#x}", filter.mark, filter.mask);
-        let output = Command::new("conntrack")
-            .args(["-D", "--mark", &mark])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| format!("cannot run conntrack: {e}"))?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        stderr
-            .lines()
-            .find(|line| line.contains("flow entries"))
-            .map(|line| {
-                format!(
-                    "-D --mark {mark}: {}",
-                    line.rsplit("): ").next().unwrap_or(line)
-                )
-            })
-            .ok_or_else(|| format!("conntrack -D --mark {mark} failed: {}", stderr.trim()))
+        self.request(
+            NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE,
+            NLM_F_REQUEST | NLM_F_ACK,
+            AF_INET,
+            &[(CTA_MARK, filter.mark), (CTA_MARK_MASK, filter.mask)],
+        )?;
+        Ok(format!(
+            "entries with mark {:#x}/{:#x} deleted",
+            filter.mark, filter.mask
+        ))
     }
 }
 
-/// NFT_MSG_GETGEN: a netlink header and an nfgenmsg (family unspecified).
-fn generation_request(sequence: u32) -> [u8; 20] {
-    let mut message = [0u8; 20];
-    message[0..4].copy_from_slice(&20u32.to_ne_bytes());
-    message[4..6].copy_from_slice(&(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN).to_ne_bytes());
-    message[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-    message[8..12].copy_from_slice(&sequence.to_ne_bytes());
+/// A netlink header, an nfgenmsg for `family`, and 32-bit big-endian
+/// attributes.
+fn nfnetlink_message(
+    kind: u16,
+    flags: u16,
+    family: u8,
+    sequence: u32,
+    attributes: &[(u16, u32)],
+) -> Vec<u8> {
+    let length = 20 + 8 * attributes.len();
+    let mut message = Vec::with_capacity(length);
+    message.extend((length as u32).to_ne_bytes());
+    message.extend(kind.to_ne_bytes());
+    message.extend(flags.to_ne_bytes());
+    message.extend(sequence.to_ne_bytes());
+    message.extend(0u32.to_ne_bytes());
+    message.extend([family, 0, 0, 0]);
+    for &(kind, value) in attributes {
+        message.extend(8u16.to_ne_bytes());
+        message.extend(kind.to_ne_bytes());
+        message.extend(value.to_be_bytes());
+    }
     message
 }
 
-/// The generation in a NFT_MSG_NEWGEN answer to request `sequence` (`None`:
-/// not that answer, read on).
-fn parse_generation(message: &[u8], sequence: u32) -> Option<Result<u32, String>> {
-    let u16_at = |at: usize| {
-        message
-            .get(at..at + 2)
-            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| {
-        message
-            .get(at..at + 4)
-            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let kind = u16_at(4)?;
-    if u32_at(8)? != sequence {
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes
+        .get(at..at + 2)
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The first message of a netlink datagram when it answers request
+/// `sequence`: an error answer (other than the ACK, code 0) as `Err`. `None`:
+/// not that answer, read on.
+fn answer_to(datagram: &[u8], sequence: u32) -> Option<Result<&[u8], String>> {
+    let length = usize::try_from(u32_at(datagram, 0)?).ok()?;
+    let message = datagram.get(..length)?;
+    if u32_at(message, 8)? != sequence {
         return None;
     }
-    if kind == NLMSG_ERROR {
-        let code = u32_at(16).map_or(0, |c| c as i32);
-        return Some(Err(format!(
-            "netlink error {}",
-            std::io::Error::from_raw_os_error(-code)
-        )));
+    if u16_at(message, 4)? == NLMSG_ERROR {
+        let code = u32_at(message, 16)? as i32;
+        if code != 0 {
+            return Some(Err(format!(
+                "netlink: {}",
+                std::io::Error::from_raw_os_error(-code)
+            )));
+        }
     }
-    if kind != NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN {
-        return None;
+    Some(Ok(message))
+}
+
+/// The generation in a NFT_MSG_NEWGEN answer.
+fn generation_of(message: &[u8]) -> Result<u32, String> {
+    if u16_at(message, 4) != Some(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN) {
+        return Err("the answer is not a generation".to_owned());
     }
-    let length = usize::try_from(u32_at(0)?).ok()?.min(message.len());
     // Attributes follow the 16-byte header and the 4-byte nfgenmsg.
     let mut at = 20;
-    while at + 4 <= length {
-        let attribute_length = usize::from(u16_at(at)?);
-        if attribute_length < 4 {
+    while let (Some(length), Some(kind)) = (u16_at(message, at), u16_at(message, at + 2)) {
+        let length = usize::from(length);
+        if length < 4 {
             break;
         }
-        if u16_at(at + 2)? & 0x3fff == NFTA_GEN_ID {
-            let id = message.get(at + 4..at + 8)?;
-            return Some(Ok(u32::from_be_bytes([id[0], id[1], id[2], id[3]])));
+        if kind & 0x3fff == NFTA_GEN_ID
+            && let Some(id) = message.get(at + 4..at + 8)
+        {
+            return Ok(u32::from_be_bytes([id[0], id[1], id[2], id[3]]));
         }
-        at += attribute_length.div_ceil(4) * 4;
+        at += length.div_ceil(4) * 4;
     }
-    Some(Err("the generation answer has no id".to_owned()))
+    Err("the generation answer has no id".to_owned())
 }
 
 /// Runs `nft ARGS` with `input` on standard input; its standard output.
@@ -557,20 +595,36 @@ mod tests {
 
     #[test]
     fn the_generation_is_read_from_a_newgen_answer() {
-        let request = generation_request(7);
+        let request = nfnetlink_message(0x0a10, NLM_F_REQUEST, 0, 7, &[]);
+        assert_eq!(request.len(), 20);
         assert_eq!(request[4..6], (0x0a10u16).to_ne_bytes());
-        // Header (type NEWGEN, sequence 7), nfgenmsg, NFTA_GEN_ID = 0x01020304.
-        let mut answer = Vec::new();
-        answer.extend(28u32.to_ne_bytes());
-        answer.extend((0x0a0fu16).to_ne_bytes());
-        answer.extend(0u16.to_ne_bytes());
-        answer.extend(7u32.to_ne_bytes());
-        answer.extend(0u32.to_ne_bytes());
-        answer.extend([0, 0, 0, 0]);
-        answer.extend(8u16.to_ne_bytes());
-        answer.extend(NFTA_GEN_ID.to_ne_bytes());
-        answer.extend([1, 2, 3, 4]);
-        assert_eq!(parse_generation(&answer, 7), Some(Ok(0x0102_0304)));
-        assert_eq!(parse_generation(&answer, 8), None);
+        // A NEWGEN answer to request 7 with NFTA_GEN_ID = 0x01020304.
+        let answer = nfnetlink_message(0x0a0f, 0, 0, 7, &[(NFTA_GEN_ID, 0x0102_0304)]);
+        let message = answer_to(&answer, 7)
+            .expect("the answer")
+            .expect("no error");
+        assert_eq!(generation_of(message), Ok(0x0102_0304));
+        assert!(answer_to(&answer, 8).is_none());
+    }
+
+    #[test]
+    fn a_conntrack_deletion_carries_the_mark_filter_and_an_error_answer_is_an_error() {
+        let request = nfnetlink_message(
+            0x0102,
+            NLM_F_REQUEST | NLM_F_ACK,
+            AF_INET,
+            3,
+            &[(CTA_MARK, 0x80_0100), (CTA_MARK_MASK, 0x80_ff00)],
+        );
+        assert_eq!(request.len(), 36);
+        assert_eq!(request[16], AF_INET);
+        assert_eq!(request[24..28], [0x00, 0x80, 0x01, 0x00]);
+        assert_eq!(request[32..36], [0x00, 0x80, 0xff, 0x00]);
+        // NLMSG_ERROR with -EPERM (1), then with 0 (the ACK).
+        let mut error = nfnetlink_message(NLMSG_ERROR, 0, 0, 3, &[]);
+        error[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        assert!(answer_to(&error, 3).expect("the answer").is_err());
+        error[16..20].copy_from_slice(&0i32.to_ne_bytes());
+        assert!(answer_to(&error, 3).expect("the answer").is_ok());
     }
 }

@@ -519,6 +519,37 @@ fn the_monitor_unit_passes_systemd_analyze_verify() {
 }
 
 #[test]
+#[ignore = "needs systemd-analyze: sudo bash .ci/run"]
+fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let unit = dir
+        .path()
+        .join("out/net1/systemd/switchyard-monitor.service");
+    let output = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("run systemd-analyze");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let exposure: f64 = report
+        .lines()
+        .find_map(|line| {
+            line.split("Overall exposure level for switchyard-monitor.service: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));
+    println!("exposure {exposure}");
+    assert!(exposure <= 3.0, "exposure {exposure}:\n{report}");
+    let text = std::fs::read_to_string(&unit).expect("unit");
+    for line in ["Type=notify", "WatchdogSec=", "StartLimitIntervalSec=0"] {
+        assert!(text.contains(line), "no {line} in the unit");
+    }
+}
+
+#[test]
 fn a_topology_without_failover_gets_no_monitor() {
     let dir = tempfile::tempdir().expect("temporary directory");
     common::build(
