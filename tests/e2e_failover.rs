@@ -68,11 +68,40 @@ struct Monitor {
     log: tempfile::NamedTempFile,
 }
 
+/// What the monitor's unit leaves it (DynamicUser=yes, AmbientCapabilities=
+/// CAP_NET_RAW CAP_NET_ADMIN, CapabilityBoundingSet= the same,
+/// NoNewPrivileges=yes), as setpriv gives it outside systemd.
+const UNIT_PRIVILEGES: &[&str] = &[
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all,+net_raw,+net_admin",
+    "--ambient-caps=-all,+net_raw,+net_admin",
+    "--bounding-set=-all,+net_raw,+net_admin",
+    "--no-new-privs",
+    "--",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Privileges {
+    Root,
+    Unit,
+}
+
 impl Monitor {
-    fn start(host: &Netns, config: &Path) -> Monitor {
+    fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = host
-            .exec(env!("CARGO_BIN_EXE_switchyard"))
+        let mut command = match privileges {
+            Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
+            Privileges::Unit => {
+                let mut command = host.exec("setpriv");
+                command
+                    .args(UNIT_PRIVILEGES)
+                    .arg(env!("CARGO_BIN_EXE_switchyard"));
+                command
+            }
+        };
+        let child = command
             .arg("monitor")
             .arg(config)
             .stdout(Stdio::null())
@@ -286,6 +315,10 @@ struct Deployed {
 
 impl Deployed {
     fn new(tag: &str) -> Deployed {
+        Deployed::with_privileges(tag, Privileges::Root)
+    }
+
+    fn with_privileges(tag: &str, privileges: Privileges) -> Deployed {
         common::require_root();
         let source = common::example_source(Path::new(TOPOLOGY));
         let build = tempfile::tempdir().expect("temporary directory");
@@ -301,7 +334,21 @@ impl Deployed {
         let host = plan.hosts.remove(0);
         let rig = Rig::new(tag, &model, &host);
         rig.load(&nft, &ip_batch);
-        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"));
+        if privileges == Privileges::Unit {
+            // Readable by the unit's user, as the unit's comment asks.
+            use std::os::unix::fs::PermissionsExt;
+            for path in [
+                build.path(),
+                &build.path().join("out"),
+                &out,
+                &out.join("monitor.json"),
+            ] {
+                let mode = if path.is_dir() { 0o755 } else { 0o644 };
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .expect("chmod");
+            }
+        }
+        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"), privileges);
         monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
         Deployed {
             source,
@@ -478,7 +525,7 @@ fn an_interface_deleted_and_created_again_is_probed_again() {
     let log = deployed.monitor.stop();
     assert!(log.contains("stopped"), "{log}");
     let monitor_json = deployed.out.join("monitor.json");
-    deployed.monitor = Monitor::start(rig.host(), &monitor_json);
+    deployed.monitor = Monitor::start(rig.host(), &monitor_json, Privileges::Root);
     let monitor = &deployed.monitor;
     monitor.wait_for("cannot bind to the interface", Duration::from_secs(2));
     monitor.wait_for("uplink isp-a is down", Duration::from_secs(2));
@@ -493,6 +540,43 @@ fn an_interface_deleted_and_created_again_is_probed_again() {
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
     let log = deployed.monitor.stop();
     println!("monitor log:\n{log}");
+}
+
+#[test]
+#[ignore = "needs root, nft, ip, ping, conntrack and setpriv: sudo bash .ci/run"]
+fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
+    let mut deployed = Deployed::with_privileges("up", Privileges::Unit);
+    let rig = &deployed.rig;
+    std::thread::sleep(Duration::from_millis(600));
+    let m1_flow = running_ping(rig.vm("m1"), None, ip("9.9.9.9"));
+    std::thread::sleep(Duration::from_millis(300));
+    rig::nft(rig.isp("isp-a"), CUT);
+    let monitor = &deployed.monitor;
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(3));
+    monitor.wait_for("deleted", Duration::from_secs(1));
+    assert_eq!(down_set(rig.host()), [0x100]);
+    std::thread::sleep(Duration::from_millis(300));
+    rig.flush_far_records();
+    std::thread::sleep(Duration::from_millis(500));
+    let public_b = deployed.public("m1", "pool-b");
+    assert_eq!(arrivals(rig, public_b), ["isp-b"], "m1's running flow");
+    run_ok(
+        rig.isp("isp-a")
+            .exec("nft")
+            .args(["delete", "table", "inet", "cut"]),
+    );
+    monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
+    let mut m1_flow = m1_flow;
+    let _ = m1_flow.kill();
+    let _ = m1_flow.wait();
+    let log = deployed.monitor.stop();
+    assert_eq!(down_set(deployed.rig.host()), Vec::<u64>::new());
+    // No step was refused: every warning is the transition's.
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.starts_with("<4>") || l.starts_with("<3>")) && !l.contains(" is down "))
+        .collect();
+    assert!(refused.is_empty(), "{log}");
 }
 
 #[test]
