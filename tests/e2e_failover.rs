@@ -827,3 +827,30 @@ fn a_damaged_monitor_json_stops_the_monitor_at_start_naming_the_key() {
         assert!(stderr.contains(key), "{to}: {stderr}");
     }
 }
+
+#[test]
+#[ignore = "needs root and ip: sudo bash .ci/run"]
+fn sigterm_stops_the_monitor_within_a_second_whatever_the_interval() {
+    common::require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let path = dir.path().join("out/net1/monitor.json");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        config.replace("\"interval_ms\": 200", "\"interval_ms\": 60000"),
+    )
+    .expect("write config");
+    // An empty namespace: no interface, no table; the monitor keeps running.
+    let ns = Netns::new("sigterm");
+    let mut monitor = Monitor::start(&ns, &path, Privileges::Root);
+    monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
+    monitor.wait_for("cannot bind to the interface", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
+    let log = monitor.stop();
+    let took = asked.elapsed();
+    println!("stopped {took:?} after SIGTERM");
+    assert!(took < Duration::from_secs(1), "{took:?}:\n{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
