@@ -258,12 +258,7 @@ impl Rig {
         // ISPs and the far end.
         let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
         for (uplink, isp) in host.uplinks.iter().zip(&rig.isps) {
-            let pools: Vec<Ipv4Net> = host
-                .pools
-                .iter()
-                .filter(|p| p.uplink == uplink.name)
-                .map(|p| p.prefix)
-                .collect();
+            let pools = uplink_pools(host, uplink);
             let (isp_side, far_side) = far_link(uplink.id);
             let batch = format!(
                 "link set far up\naddress add {isp_side}/30 dev far\n\
@@ -347,13 +342,10 @@ impl Rig {
             Some(&self.host),
             &format!("link set {} up\n", uplink.interface),
         );
-        let pools: Vec<Ipv4Net> = host
-            .pools
-            .iter()
-            .filter(|p| p.uplink == uplink.name)
-            .map(|p| p.prefix)
-            .collect();
-        ip_batch(Some(isp), &isp_host_link(uplink, &pools));
+        ip_batch(
+            Some(isp),
+            &isp_host_link(uplink, &uplink_pools(host, uplink)),
+        );
     }
 
     /// The namespace of VM `name`.
@@ -564,6 +556,15 @@ impl Rig {
 }
 
 /// `nft -f` an nft script and `ip -batch` an ip batch in `ns`, from files.
+/// The prefixes of the pools that leave by `uplink`.
+fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
+    host.pools
+        .iter()
+        .filter(|p| p.uplink == uplink.name)
+        .map(|p| p.prefix)
+        .collect()
+}
+
 /// The ISP's end of its link to the host: up, the gateway address, and the
 /// uplink's pools routed to the host.
 fn isp_host_link(uplink: &UplinkPlan, pools: &[Ipv4Net]) -> String {
