@@ -6,11 +6,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// A probe's timeout, in intervals: 1.5 keeps `down_after` = 3 rounds of 200 ms
-/// within the 1 s promise (the third lost probe is sent 400 ms after the first
-/// and decided 300 ms later) while a reply may take half an interval more than
-/// one interval.
-const TIMEOUT_INTERVALS: (u32, u32) = (3, 2);
+/// A probe's timeout, in intervals: 1.25 keeps `down_after` = 3 rounds of
+/// 200 ms within the 1 s promise (the third lost probe is sent 400 ms after the
+/// first and decided 250 ms later, at most 850 ms after the cut) while a reply
+/// may take a quarter interval more than one interval.
+const TIMEOUT_INTERVALS: (u32, u32) = (5, 4);
 
 #[derive(Debug)]
 pub struct Probes {

@@ -235,16 +235,16 @@ mod probes {
     fn a_reply_slower_than_one_interval_counts_within_its_timeout() {
         let start = Instant::now();
         let mut probes = Probes::new(INTERVAL);
-        assert_eq!(probes.timeout(), ms(300));
+        assert_eq!(probes.timeout(), ms(250));
         let first = probes.send(start);
         let second = probes.send(start + INTERVAL);
-        // The first probe's reply comes 250 ms after it left: after the second
-        // probe, within its 300 ms.
-        probes.reply(first, start + ms(250));
-        assert_eq!(probes.decided(start + ms(250)), [true]);
+        // The first probe's reply comes 240 ms after it left: after the second
+        // probe, within its 250 ms.
+        probes.reply(first, start + ms(240));
+        assert_eq!(probes.decided(start + ms(240)), [true]);
         // The second's reply comes after its deadline: lost.
-        probes.reply(second, start + ms(520));
-        assert_eq!(probes.decided(start + ms(520)), [false]);
+        probes.reply(second, start + ms(460));
+        assert_eq!(probes.decided(start + ms(460)), [false]);
     }
 
     #[test]
@@ -256,7 +256,7 @@ mod probes {
         probes.reply(second, start + ms(210));
         // The first is still within its timeout: nothing decided yet.
         assert!(probes.decided(start + ms(210)).is_empty());
-        assert_eq!(probes.decided(start + ms(301)), [false, true]);
+        assert_eq!(probes.decided(start + ms(251)), [false, true]);
     }
 
     #[test]
