@@ -36,15 +36,9 @@ bench_options "$0 [--vms N] [--entries N] [--cuts N] [--profile P] [--out DIR]" 
 	"vms entries cuts profile out" "$@"
 bench_needs failover_scale.sh --root nft ip ping conntrack python3
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo="${CARGO:-cargo}"
-"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
-	--bin switchyard --example synth
-target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
-	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
+bench_build "$profile" --bin switchyard --example synth
 switchyard="$bindir/switchyard"
-timing="$root/bench/failover_scale.py"
+timing="$(dirname "$0")/failover_scale.py"
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-failover-scale.XXXXXX)"; fi
 mkdir -p "$out"
 

@@ -30,3 +30,15 @@ bench_needs() {
 		command -v "$tool" >/dev/null || { echo "$script: $tool is missing (sudo bash .ci/run installs it)" >&2; exit 2; }
 	done
 }
+
+# bench_build PROFILE TARGET...: builds cargo TARGETs (`--bin NAME`, `--example
+# NAME`) with PROFILE and sets `bindir` to where they are.
+bench_build() {
+	local profile="$1" root target
+	shift
+	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	"${CARGO:-cargo}" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" "$@"
+	target="$("${CARGO:-cargo}" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
+		sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+	[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
+}
