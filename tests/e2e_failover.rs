@@ -90,6 +90,15 @@ enum Privileges {
 
 impl Monitor {
     fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
+        Monitor::start_with_env(host, config, privileges, &[])
+    }
+
+    fn start_with_env(
+        host: &Netns,
+        config: &Path,
+        privileges: Privileges,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Monitor {
         let log = tempfile::NamedTempFile::new().expect("log file");
         let mut command = match privileges {
             Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
@@ -102,6 +111,7 @@ impl Monitor {
             }
         };
         let child = command
+            .envs(env.iter().copied())
             .arg("monitor")
             .arg(config)
             .stdout(Stdio::null())
@@ -830,7 +840,7 @@ fn a_damaged_monitor_json_stops_the_monitor_at_start_naming_the_key() {
 
 #[test]
 #[ignore = "needs root and ip: sudo bash .ci/run"]
-fn sigterm_stops_the_monitor_within_a_second_whatever_the_interval() {
+fn the_monitor_notifies_systemd_and_stops_within_a_second_of_sigterm_whatever_the_interval() {
     common::require_root();
     let dir = tempfile::tempdir().expect("temporary directory");
     common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
@@ -842,15 +852,33 @@ fn sigterm_stops_the_monitor_within_a_second_whatever_the_interval() {
     )
     .expect("write config");
     // An empty namespace: no interface, no table; the monitor keeps running.
+    // systemd's side of sd_notify: a datagram socket, and a 200 ms watchdog.
     let ns = Netns::new("sigterm");
-    let mut monitor = Monitor::start(&ns, &path, Privileges::Root);
-    monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let env = [
+        ("NOTIFY_SOCKET", notify_path.as_os_str()),
+        ("WATCHDOG_USEC", std::ffi::OsStr::new("200000")),
+    ];
+    let mut monitor = Monitor::start_with_env(&ns, &path, Privileges::Root, &env);
+    let mut said = |what: &str| {
+        let mut buffer = [0u8; 64];
+        let len = notify.recv(&mut buffer).expect("a notification");
+        assert_eq!(&buffer[..len], what.as_bytes());
+    };
+    said("READY=1");
+    // The main loop turns whatever the interval: the watchdog hears from it.
+    said("WATCHDOG=1");
+    said("WATCHDOG=1");
     monitor.wait_for("cannot bind to the interface", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(500));
     let asked = Instant::now();
     let log = monitor.stop();
     let took = asked.elapsed();
     println!("stopped {took:?} after SIGTERM");
     assert!(took < Duration::from_secs(1), "{took:?}:\n{log}");
     assert!(log.contains("stopped"), "{log}");
+    said("STOPPING=1");
 }
