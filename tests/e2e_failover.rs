@@ -864,7 +864,7 @@ fn the_monitor_notifies_systemd_and_stops_within_a_second_of_sigterm_whatever_th
         ("WATCHDOG_USEC", std::ffi::OsStr::new("200000")),
     ];
     let mut monitor = Monitor::start_with_env(&ns, &path, Privileges::Root, &env);
-    let mut said = |what: &str| {
+    let said = |what: &str| {
         let mut buffer = [0u8; 64];
         let len = notify.recv(&mut buffer).expect("a notification");
         assert_eq!(&buffer[..len], what.as_bytes());
