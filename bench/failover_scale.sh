@@ -38,7 +38,7 @@ bench_needs failover_scale.sh --root nft ip ping conntrack python3
 
 bench_build "$profile" --bin switchyard --example synth
 switchyard="$bindir/switchyard"
-timing="$(dirname "$0")/failover_scale.py"
+timing="$(cd "$(dirname "$0")" && pwd)/failover_scale.py"
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-failover-scale.XXXXXX)"; fi
 mkdir -p "$out"
 
