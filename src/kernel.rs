@@ -1,17 +1,44 @@
-//! The programs `switchyard verify` runs (part of the binary, like all IO): the
-//! listings of the live network namespace, and the same listings of a scratch
-//! namespace into which a host's ip batch and nft script were loaded, so that
-//! the kernel and nft themselves normalise what the build asks for.
+//! The programs `switchyard verify` and `apply` run (part of the binary, like
+//! all IO): the listings of the live network namespace, and the same listings
+//! of a scratch namespace into which a host's ip batch and nft script were
+//! loaded, so that the kernel and nft themselves normalise what the build asks
+//! for; and the loads and writes `apply` makes.
 
 use std::path::Path;
 use std::process::Command;
 
 use switchyard::render::NFT_TABLE;
 use switchyard::verify::Listings;
+use switchyard::verify::sysctl::Setting;
 
-/// The listings of the namespace this process runs in.
-pub fn live() -> Result<Listings, String> {
-    listings(None)
+/// The listings of the namespace this process runs in, with the values of
+/// `settings` and the other nft tables.
+pub fn live(settings: &[Setting]) -> Result<Listings, String> {
+    let mut listings = listings(None)?;
+    listings.sysctls = settings
+        .iter()
+        .map(|setting| (setting.key.clone(), read_sysctl(setting)))
+        .collect();
+    let tables = run(Command::new("nft").args(["-j", "list", "tables"]))?;
+    for (family, name) in switchyard::verify::other_tables(&tables).map_err(|e| e.to_string())? {
+        listings.other_tables.push(run(
+            Command::new("nft").args(["-j", "list", "table", &family, &name])
+        )?);
+    }
+    Ok(listings)
+}
+
+/// The path below /proc/sys of a setting of this network namespace.
+pub fn sysctl_path(setting: &Setting) -> std::path::PathBuf {
+    Path::new("/proc/sys").join(setting.proc_path())
+}
+
+/// A setting's value; `None` when the kernel has no such setting (an
+/// interface that does not exist).
+pub fn read_sysctl(setting: &Setting) -> Option<String> {
+    std::fs::read_to_string(sysctl_path(setting))
+        .ok()
+        .map(|value| value.trim().to_owned())
 }
 
 /// The listings of a fresh namespace holding exactly what `ip_batch` and
@@ -63,6 +90,7 @@ fn listings(netns: Option<&ScratchNamespace>) -> Result<Listings, String> {
         rules: ip(&["-N", "-j", "-4", "rule", "show"])?,
         routes: ip(&["-N", "-j", "-4", "route", "show", "table", "all"])?,
         addresses: ip(&["-j", "-4", "addr", "show"])?,
+        ..Listings::default()
     })
 }
 
@@ -127,5 +155,67 @@ impl Drop for ScratchNamespace {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+/// `nft list table inet switchyard` as text (what `nft -f` reads back);
+/// `None` when there is no such table.
+pub fn table_text() -> Result<Option<String>, String> {
+    let mut nft = Command::new("nft");
+    nft.args(["list", "table", "inet", NFT_TABLE]);
+    let output = nft.output().map_err(|e| format!("cannot run nft: {e}"))?;
+    if output.status.success() {
+        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
+    } else if String::from_utf8_lossy(&output.stderr).contains("No such file or directory") {
+        Ok(None)
+    } else {
+        Err(failed(&nft, &output))
+    }
+}
+
+/// Loads an nft script (one transaction) from standard input.
+pub fn load_nft(script: &str) -> Result<(), String> {
+    run_with_input(Command::new("nft").args(["-f", "-"]), script)
+}
+
+/// Runs `ip -batch -` with `lines`. With `force`, ip carries on past a failing
+/// line (and still fails at the end): what a restore wants.
+pub fn ip_batch(lines: &[String], force: bool) -> Result<(), String> {
+    let mut ip = Command::new("ip");
+    if force {
+        ip.arg("-force");
+    }
+    ip.args(["-batch", "-"]);
+    run_with_input(&mut ip, &(lines.join("\n") + "\n"))
+}
+
+/// Writes a setting of this network namespace.
+pub fn write_sysctl(setting: &Setting) -> Result<(), String> {
+    std::fs::write(sysctl_path(setting), &setting.value)
+        .map_err(|e| format!("cannot set {} = {}: {e}", setting.key, setting.value))
+}
+
+fn run_with_input(command: &mut Command, input: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program(command)))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // Written on a thread: the program may answer before it read everything.
+    let output = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || stdin.write_all(input.as_bytes()));
+        let output = child.wait_with_output();
+        let _ = writer.join();
+        output
+    })
+    .map_err(|e| format!("cannot run {}: {e}", program(command)))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(failed(command, &output))
     }
 }

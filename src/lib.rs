@@ -5,6 +5,7 @@
 //! (backend-neutral decisions) → `render` (templates). Nothing here touches the file
 //! system; `main.rs` does all IO.
 
+pub mod apply;
 pub mod check;
 pub mod diagnostic;
 pub mod graph;

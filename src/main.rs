@@ -1,10 +1,13 @@
 //! The command line. This file, `output_dir.rs` (how `build` replaces its output
-//! directory), `kernel.rs` (the programs `verify` runs) and `monitor_loop.rs` (the
-//! failover daemon's sockets and commands) are the only ones that touch the file
-//! system, the network, other programs or the terminal; everything they call in
-//! the library is pure.
+//! directory), `kernel.rs` (the programs `verify` and `apply` run),
+//! `apply_run.rs` (apply's steps, restore and `--try`) and `monitor_loop.rs`
+//! (the failover daemon's sockets and commands) are the only ones that touch the
+//! file system, the network, other programs or the terminal; everything they call
+//! in the library is pure.
 
+mod apply_run;
 mod kernel;
+mod man_pages;
 
 mod monitor_loop;
 mod output_dir;
@@ -115,16 +118,61 @@ enum Command {
     /// and list the differences when they drifted apart.
     ///
     /// Compares table inet switchyard (chains and their rules, sets and maps with
-    /// every element), the ip rules and routes tagged with switchyard's protocol
-    /// or in its uplink tables, and the uplink addresses. Exit 0 in sync, 1
-    /// drift, 2 error. Needs root: the build's artifacts are loaded into a
-    /// scratch network namespace to list what they should give.
+    /// every element, but not the monitor's down_uplinks elements), the ip rules
+    /// and routes tagged with switchyard's protocol or in its uplink tables, the
+    /// uplink addresses and the settings of sysctl.d/90-switchyard.conf, and
+    /// names what undermines them from outside: policy rules of other owners
+    /// ahead of switchyard's, and base chains of other nft tables that can drop
+    /// before switchyard's on the same hook. Exit 0 in sync, 1 drift, 2 error.
+    /// Needs root: the build's artifacts are loaded into a scratch network
+    /// namespace to list what they should give.
     Verify {
         /// A build directory (with manifest.json).
         dir: PathBuf,
         /// The host to compare with; needed when the build has several.
         #[arg(long)]
         host: Option<String>,
+    },
+    /// Make this network namespace's live state that of a host's build, or
+    /// change nothing.
+    ///
+    /// The one loading step of the boot units and configuration management.
+    /// Loads table inet switchyard (the build's switchyard.update.nft when the
+    /// live table is the one it applies over, else switchyard.nft; one nft
+    /// transaction either way, keeping the uplinks the monitor found down), makes
+    /// the rules and routes with switchyard's protocol or in its uplink tables
+    /// and the uplink addresses those of the build (adding and deleting only
+    /// what differs), writes the settings of sysctl.d/90-switchyard.conf, then
+    /// verifies. Exit 0: applied, or "unchanged" when nothing differed (the
+    /// table is not touched); 1: a step failed, it is named, and everything was
+    /// restored as it was before the call; 2: usage or I/O error, or the restore
+    /// failed too. Needs root.
+    ///
+    /// E.g. `switchyard apply /etc/switchyard --try 60`, then from a new SSH
+    /// session `switchyard apply --confirm`.
+    Apply {
+        /// A build directory (with manifest.json), or the host's installed copy.
+        #[arg(required_unless_present_any = ["confirm", "revert_pending"])]
+        dir: Option<PathBuf>,
+        /// The host to apply; needed when the build has several.
+        #[arg(long)]
+        host: Option<String>,
+        /// Restore the state from before this apply after SECONDS unless
+        /// `switchyard apply --confirm` runs meanwhile (the pending trial is kept
+        /// in /run/switchyard; a new apply is refused until it ends).
+        #[arg(long = "try", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        try_seconds: Option<u64>,
+        /// Apply only table inet switchyard, not routing, addresses or settings:
+        /// what switchyard-nftables.service does at boot, before the uplinks
+        /// exist.
+        #[arg(long)]
+        table_only: bool,
+        /// Keep what the pending `--try` applied.
+        #[arg(long, conflicts_with_all = ["dir", "host", "try_seconds", "table_only"])]
+        confirm: bool,
+        /// The process `--try` starts: waits for trial ID's deadline.
+        #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["dir", "host", "try_seconds", "confirm"])]
+        revert_pending: Option<String>,
     },
     /// Print a shell completion script.
     ///
@@ -233,6 +281,19 @@ fn main() -> ExitCode {
         Command::Monitor { config } => run(|| monitor(&config)),
         Command::Graph { topology, host } => run(|| graph(&topology, host.as_deref())),
         Command::Verify { dir, host } => run(|| verify(&dir, host.as_deref())),
+        Command::Apply {
+            dir,
+            host,
+            try_seconds,
+            table_only,
+            confirm,
+            revert_pending,
+        } => run(|| match (dir, revert_pending) {
+            _ if confirm => apply_run::confirm(),
+            (_, Some(id)) => apply_run::wait_and_revert(&id),
+            (Some(dir), None) => apply_run::apply(&dir, host.as_deref(), try_seconds, table_only),
+            (None, None) => Err(Failure::Usage("apply needs a build directory".to_owned())),
+        }),
         Command::Completions { shell } => run(|| {
             // clap_complete panics when its writer fails: generate into memory.
             let mut script = Vec::new();
@@ -242,12 +303,12 @@ fn main() -> ExitCode {
         }),
         Command::Man { output_dir } => run(|| {
             match output_dir {
-                Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
-                None => {
-                    let mut page = Vec::new();
-                    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-                    print_stdout(page)?;
+                Some(dir) => {
+                    for (file, page) in man_pages::pages(Cli::command()) {
+                        std::fs::write(dir.join(file), page)?;
+                    }
                 }
+                None => print_stdout(man_pages::main_page(Cli::command()))?,
             }
             Ok(ExitCode::SUCCESS)
         }),
@@ -276,7 +337,7 @@ fn explain(name: &str) -> Result<ExitCode, Failure> {
             .map(|close| format!(" (did you mean `{close}`?)"))
             .unwrap_or_default();
         return Err(Failure::Usage(format!(
-            "no diagnostic code `{name}`{suggestion}; README.md lists every code"
+            "no diagnostic code `{name}`{suggestion}; docs/topology.md lists every code"
         )));
     };
     // tests/explain.rs keeps a description for every code.
@@ -604,39 +665,95 @@ fn trace(
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
-    use switchyard::verify::{self, HostArtifacts, KernelState};
+/// A host's build as `verify` and `apply` read it: each file checked against
+/// the manifest's SHA-256.
+struct HostBuild {
+    host: String,
+    nft_script: PathBuf,
+    nft_text: String,
+    ip_batch: PathBuf,
+    /// The interfaces the ip batch names.
+    interfaces: Vec<String>,
+    /// The settings of its sysctl file (none in a build from before it).
+    settings: Vec<switchyard::verify::sysctl::Setting>,
+    /// `switchyard.update.nft` and the build id it applies over.
+    update: Option<(String, String)>,
+}
+
+fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Failure> {
+    use switchyard::verify::{self, HostArtifacts};
     let manifest = read_manifest(dir)?;
     let artifacts =
         HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
-    let (nft_script, _) = read_listed(dir, artifacts.nft)?;
+    let (nft_script, nft_text) = read_listed(dir, artifacts.nft)?;
     let (ip_batch, batch) = read_listed(dir, artifacts.ip)?;
-    let interfaces = verify::batch_interfaces(&batch);
+    let settings = match artifacts.sysctl {
+        Some(file) => {
+            let (_, text) = read_listed(dir, file)?;
+            verify::sysctl::parse(&text, &file.path).map_err(|e| Failure::Usage(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
+    let update = match artifacts.update {
+        Some(file) => {
+            let over = file.applies_over_build.clone();
+            let (_, text) = read_listed(dir, file)?;
+            over.map(|over| (text, over))
+        }
+        None => None,
+    };
+    Ok(HostBuild {
+        host: artifacts.host.to_owned(),
+        nft_script,
+        nft_text,
+        ip_batch,
+        interfaces: verify::batch_interfaces(&batch),
+        settings,
+        update,
+    })
+}
+
+/// The listings of what `build` gives (loaded into a scratch namespace, with
+/// its settings) and of the live namespace.
+fn list_states(
+    build: &HostBuild,
+) -> Result<(switchyard::verify::Listings, switchyard::verify::Listings), Failure> {
     // Listing a 100k-VM table takes seconds: the live state is read while the
-    // scratch namespace loads and lists the build. They are parsed one after
-    // the other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
+    // scratch namespace loads and lists the build.
     let (live, expected) = std::thread::scope(|scope| {
-        let live = scope.spawn(kernel::live);
-        let expected = kernel::expected(&nft_script, &ip_batch, &interfaces);
+        let live = scope.spawn(|| kernel::live(&build.settings));
+        let expected = kernel::expected(&build.nft_script, &build.ip_batch, &build.interfaces);
         let live = live.join().expect("the listing thread does not panic");
         (live, expected)
     });
-    let parse = |listings: Result<_, String>| {
-        KernelState::parse(&listings.map_err(Failure::Usage)?)
-            .map_err(|e| Failure::Usage(e.to_string()))
-    };
-    let report = verify::compare(&parse(expected)?, &parse(live)?);
+    let mut expected = expected.map_err(Failure::Usage)?;
+    expected.sysctls = build
+        .settings
+        .iter()
+        .map(|s| (s.key.clone(), Some(s.value.clone())))
+        .collect();
+    Ok((expected, live.map_err(Failure::Usage)?))
+}
+
+/// A listing parsed, or an error (exit 2). Listings are parsed one after the
+/// other: parsing a 100k-VM listing takes hundreds of MB while it lasts.
+fn parse_state(
+    listings: &switchyard::verify::Listings,
+) -> Result<switchyard::verify::KernelState, Failure> {
+    switchyard::verify::KernelState::parse(listings).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn verify(dir: &Path, host: Option<&str>) -> Result<ExitCode, Failure> {
+    let build = read_host_build(dir, host)?;
+    let (expected, live) = list_states(&build)?;
+    let report = switchyard::verify::compare(&parse_state(&expected)?, &parse_state(&live)?);
     if report.is_empty() {
-        print_stdout(format!(
-            "{}: in sync with {}\n",
-            artifacts.host,
-            dir.display()
-        ))?;
+        print_stdout(format!("{}: in sync with {}\n", build.host, dir.display()))?;
         Ok(ExitCode::SUCCESS)
     } else {
         print_stdout(format!(
             "{report}{}: {} difference(s) between the live state and {}\n",
-            artifacts.host,
+            build.host,
             report.len(),
             dir.display()
         ))?;

@@ -152,7 +152,7 @@ pub struct Pool {
     /// Name of the uplink this pool's addresses leave through.
     #[schemars(pattern(crate::schema::NAME_PATTERN), example = &"isp-a")]
     pub uplink: Sp<String>,
-    /// The public block, e.g. "198.51.100.0/24".
+    /// The public block, e.g. "198.51.100.0/24" (a bare address is its /32).
     #[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN), example = &"198.51.100.0/24")]
     pub prefix: Sp<String>,
     /// Addresses of the pool that are never allocatable.
@@ -229,7 +229,7 @@ pub struct Project {
     #[serde(default)]
     #[schemars(inner(pattern(crate::schema::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7"])]
     pub addresses: Vec<Sp<String>>,
-    /// The project's private networks.
+    /// The project's private networks (a bare address is its /32).
     #[serde(default)]
     #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), example = ["10.0.0.0/24"])]
     pub networks: Vec<Sp<String>>,
@@ -300,7 +300,7 @@ pub struct Vm {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Egress {
-    /// Destination prefix, or a list of them.
+    /// Destination prefix, or a non-empty list of them (a bare address is its /32).
     #[schemars(example = &"100.65.0.0/16")]
     pub to: Sp<Destinations>,
     /// A public address or a pool name, or a list of them in order of preference
@@ -314,7 +314,10 @@ pub struct Egress {
 #[schemars(untagged)]
 pub enum Destinations {
     One(#[schemars(pattern(crate::schema::IPV4_PREFIX_PATTERN))] String),
-    Many(#[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)))] Vec<Sp<String>>),
+    Many(
+        #[schemars(inner(pattern(crate::schema::IPV4_PREFIX_PATTERN)), length(min = 1))]
+        Vec<Sp<String>>,
+    ),
 }
 
 /// `via = "pool-b"` or `via = ["pool-b", "pool-a"]` (likewise `default`): a

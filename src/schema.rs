@@ -52,9 +52,10 @@ pub(crate) const MAC_PATTERN: &str = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$";
 /// of 0 to 255 without leading zeros.
 pub(crate) const IPV4_ADDRESS_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
 
-/// An IPv4 address with a prefix length of 0 to 32 (SY0011); whether host bits
-/// are set (SY0012) is for `check` to say.
-pub(crate) const IPV4_PREFIX_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$";
+/// An IPv4 prefix (SY0011): an address with a prefix length of 0 to 32, or a
+/// bare address, which `check` reads as its /32; whether host bits are set
+/// (SY0012) is for `check` to say.
+pub(crate) const IPV4_PREFIX_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(/(3[0-2]|[12]?[0-9]))?$";
 
 /// The host's address on an uplink's link: a prefix of /1 to /31, as a /0 or /32
 /// link leaves no room for the link and gateway routes (SY0706).

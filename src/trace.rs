@@ -1,10 +1,12 @@
 //! `switchyard trace`: what the dataplane does with one packet (docs/semantics.md §7).
 //!
 //! Answers come from the very [`Plan`] the renderer turns into nftables and ip
-//! rules — outbound and hairpin through [`HostPlan::outcome`], the lookup the
-//! nft ruleset performs (internal set, egress ranges, default, then the DNAT of
-//! a public address of the host), inbound through the host's DNAT table (the
-//! `dnat_addresses` map), drops (docs/semantics.md §8) through the internal
+//! rules — outbound and hairpin through [`HostPlan::outcome`], the host's own
+//! addresses (the kernel's local table) and then the lookup the nft ruleset
+//! performs (internal set, egress ranges, default, then the DNAT of a public
+//! address of the host), inbound through the host's own addresses and DNAT
+//! table (the `dnat_addresses` map), from a LAN address that is no VM's through
+//! the DNAT table and [`HostPlan::hairpin_is_source_natted`], drops (docs/semantics.md §8) through the internal
 //! ranges and the DNAT table; with `--down`, the candidate the failover chains
 //! choose (docs/semantics.md §10). Nothing here decides anything on its own; it only
 //! finds the decision and describes it. Pure: no IO.
@@ -33,8 +35,12 @@ pub enum Action {
     /// Outbound to an internal network: no mark, no NAT.
     Internal,
     /// To a public address of a VM on the sender's host: DNATed to it and
-    /// delivered without leaving the host, source-NATed as for the Internet.
+    /// delivered without leaving the host; from a VM source-NATed as for the
+    /// Internet, from any other LAN address left as it is.
     Hairpin,
+    /// To one of the host's own addresses: delivered to the host itself, not
+    /// forwarded, not NATed.
+    Local,
     /// Dropped by the host, for `reason`.
     Drop,
     /// Not handled by switchyard: outbound with no matching entry and no
@@ -97,10 +103,30 @@ pub enum Fate {
         receiver: Receiver,
         source: Option<HairpinSource>,
     },
+    /// From a LAN address that is no VM's to a public address of a VM on the
+    /// host: DNATed to `receiver` and delivered over the LAN with its source as
+    /// it is (the host source-NATs only its VMs' hairpins), so the receiver's
+    /// replies go back over the LAN, never by an uplink.
+    StrayHairpin { host: String, receiver: Receiver },
+    /// To one of the host's own addresses.
+    Local(LocalDelivery),
     /// Dropped by the host (docs/semantics.md §8).
     Drop(Dropped),
     /// Outbound with no matching entry and no default: left alone.
     Unhandled { sender: VmAt },
+}
+
+/// A packet to `host`'s own address on `uplink`: the kernel's local table,
+/// looked up before every uplink's, delivers it to the host itself; not
+/// forwarded, not marked for an uplink, not NATed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalDelivery {
+    /// The VM that sends it, or `None` for an address that is no VM's.
+    pub sender: Option<VmAt>,
+    pub host: String,
+    pub uplink: String,
+    /// That uplink's interface on the host.
+    pub interface: String,
 }
 
 /// A VM, where it lives and its private address.
@@ -172,7 +198,8 @@ impl Fate {
             Fate::Snat { .. } => Action::Snat,
             Fate::Dnat { .. } => Action::Dnat,
             Fate::Internal { .. } => Action::Internal,
-            Fate::Hairpin { .. } => Action::Hairpin,
+            Fate::Hairpin { .. } | Fate::StrayHairpin { .. } => Action::Hairpin,
+            Fate::Local(_) => Action::Local,
             Fate::Drop(_) => Action::Drop,
             Fate::Unhandled { .. } => Action::None,
         }
@@ -206,7 +233,8 @@ pub struct TraceOutput<'a> {
 struct TraceFields<'a> {
     /// The VM that sends (outbound) or receives (inbound) the packet.
     vm: Option<&'a str>,
-    /// That VM's host.
+    /// That VM's host; without a VM, the host that delivers the packet (to
+    /// itself or, for a hairpin, to the receiver).
     host: Option<&'a str>,
     /// The packet's source address as it leaves the sender.
     source: Ipv4Addr,
@@ -221,7 +249,8 @@ struct TraceFields<'a> {
     public_address: Option<Ipv4Addr>,
     pool: Option<&'a str>,
     /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
-    /// leave by (the pool's uplink, which the packet arrived on).
+    /// leave by (the pool's uplink, which the packet arrived on); local: the
+    /// uplink whose address on the host the packet is sent to.
     uplink: Option<&'a str>,
     /// That uplink's interface on the host.
     interface: Option<&'a str>,
@@ -370,6 +399,15 @@ pub enum TraceError {
     #[error("--down: the topology has no [failover], so no uplink is ever taken down")]
     NoFailover,
     #[error(
+        "{from} is host {host}'s own address on uplink {uplink}: trace follows the packets a \
+         host forwards, not those it sends itself"
+    )]
+    FromHostAddress {
+        from: Ipv4Addr,
+        host: String,
+        uplink: String,
+    },
+    #[error(
         "{from} is no VM's private address and {to} is in no public pool: for an outbound \
          trace, `--from` names a VM or its private address (e.g. `--from {example_vm}`); for \
          an inbound one, `--to` is a public address (e.g. `--to {example_public}`)"
@@ -487,6 +525,7 @@ impl<'s> Tracer<'s> {
             candidates: trace_candidates(&self.model, decision, &is_down),
         };
         let fate = match host.outcome(vm, to) {
+            Outcome::Local(uplink) => local(host, uplink, Some(sender)),
             Outcome::Internal => Fate::Internal {
                 sender: Some(sender),
             },
@@ -541,11 +580,47 @@ impl<'s> Tracer<'s> {
             destination: to,
             fate,
         };
+        let own = |address| {
+            self.plan
+                .hosts
+                .iter()
+                .find_map(|host| Some((host, host.own_address(address)?)))
+        };
+        if let Some((host, uplink)) = own(from) {
+            return Err(TraceError::FromHostAddress {
+                from,
+                host: host.name.clone(),
+                uplink: uplink.name.clone(),
+            });
+        }
+        if let Some((host, uplink)) = own(to) {
+            return Ok(trace(local(host, uplink, None)));
+        }
+        let internal = |address| {
+            self.plan
+                .hosts
+                .iter()
+                .any(|host| intervals::any_contains(&host.internal, address))
+        };
         let receiver = self
             .plan
             .hosts
             .iter()
             .find_map(|host| Some((host, host.dnat_target(to)?)));
+        // From a private network's address that is no VM's, the packet comes
+        // from a LAN: DNATed there, not source-NATed.
+        if let Some((host, vm)) = receiver
+            && internal(from)
+            && !host.hairpin_is_source_natted(from)
+        {
+            return Ok(trace(Fate::StrayHairpin {
+                host: host.name.clone(),
+                receiver: Receiver {
+                    vm: self.vm_name(vm),
+                    private_address: vm.private,
+                },
+            }));
+        }
         if let Some((host, vm)) = receiver {
             let public = vm
                 .public
@@ -576,12 +651,6 @@ impl<'s> Tracer<'s> {
         {
             return Err(TraceError::FromPublicAddress { from, vm });
         }
-        let internal = |address| {
-            self.plan
-                .hosts
-                .iter()
-                .any(|host| intervals::any_contains(&host.internal, address))
-        };
         // A private network's address that is no VM's comes from a LAN: between
         // private networks it is forwarded as is, towards an uplink it is dropped.
         if internal(from) {
@@ -640,6 +709,16 @@ impl<'s> Tracer<'s> {
             column,
         }
     }
+}
+
+/// A packet to `host`'s own address on `uplink`.
+fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
+    Fate::Local(LocalDelivery {
+        sender,
+        host: host.name.clone(),
+        uplink: uplink.name.clone(),
+        interface: uplink.interface.clone(),
+    })
 }
 
 /// The host's attachment to `uplink`. A VM's pools' uplinks are attached to its
@@ -708,6 +787,18 @@ impl Trace {
                     fields.decision(&source.decision);
                 }
             }
+            Fate::StrayHairpin { host, receiver } => {
+                fields.host = Some(host);
+                fields.receiver = Some(receiver);
+            }
+            Fate::Local(local) => {
+                if let Some(sender) = &local.sender {
+                    fields.vm_at(sender);
+                }
+                fields.host = Some(&local.host);
+                fields.uplink = Some(&local.uplink);
+                fields.interface = Some(&local.interface);
+            }
             Fate::Drop(dropped) => {
                 fields.reason = Some(dropped.reason());
                 if let Dropped::Unassigned { pool, uplink } = dropped {
@@ -755,6 +846,8 @@ impl Trace {
                 receiver,
                 source,
             } => hairpin_facts(sender, receiver, source.as_ref(), to),
+            Fate::StrayHairpin { host, receiver } => stray_hairpin_facts(host, receiver, from, to),
+            Fate::Local(local) => local_facts(local, from, to),
             Fate::Drop(dropped) => drop_facts(dropped, from, to),
             Fate::Unhandled { sender } => (
                 format!("{sender} → {to}: not handled"),
@@ -865,6 +958,59 @@ fn hairpin_facts(
     (
         format!("{sender} → {to}: hairpin to {}, from {from}", receiver.vm),
         facts,
+    )
+}
+
+fn local_facts(local: &LocalDelivery, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+    let LocalDelivery {
+        sender,
+        host,
+        uplink,
+        interface,
+    } = local;
+    let from = sender
+        .as_ref()
+        .map_or_else(|| from.to_string(), ToString::to_string);
+    (
+        format!("{from} → {to}: local to {host}"),
+        vec![(
+            "effect",
+            format!(
+                "{to} is {host}'s own address on uplink {uplink} (interface {interface}): \
+                 the kernel's local table, looked up before every uplink's, delivers it to \
+                 the host itself: not forwarded, not NATed"
+            ),
+        )],
+    )
+}
+
+fn stray_hairpin_facts(host: &str, receiver: &Receiver, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+    (
+        format!("{from} → {to}: hairpin to {}, source kept", receiver.vm),
+        vec![
+            (
+                "receiver",
+                format!(
+                    "{} ({} on {host}): DNATed, delivered over the LAN",
+                    receiver.vm, receiver.private_address
+                ),
+            ),
+            (
+                "source",
+                format!(
+                    "{from} as it is: it is no VM's address, and the host source-NATs only \
+                     its VMs' hairpins"
+                ),
+            ),
+            (
+                "replies",
+                format!(
+                    "go back over the LAN, never by an uplink (straight to {from} when it is \
+                     on {}'s link)",
+                    receiver.vm
+                ),
+            ),
+        ],
     )
 }
 

@@ -6,7 +6,7 @@
 //!   the installed units with it);
 //! - switchyard's table and the tables of an `/etc/nftables.conf` load side by
 //!   side, and reloading either leaves the other alone, unless the configuration
-//!   starts with Debian's default `flush ruleset`, which README warns about.
+//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about.
 //!
 //! These need root, nft, ip and systemd-analyze (CI runs them as root) and fail,
 //! never skip, without them.
@@ -38,9 +38,20 @@ fn boot_units_pass_systemd_analyze_verify() {
                 checked += 1;
             }
             let output = command.output().expect("run systemd-analyze");
-            // It reports some problems on stderr with exit status 0.
+            // It reports some problems on stderr with exit status 0. The units
+            // run the packaged binary, which CI installs only after the tests
+            // (and then verifies the installed units with it): until then, its
+            // absence is the one complaint allowed.
+            let packaged = Path::new("/usr/bin/switchyard").exists();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let problems: Vec<&str> = stderr
+                .lines()
+                .filter(|line| {
+                    packaged || !line.ends_with("Command /usr/bin/switchyard is not executable: No such file or directory")
+                })
+                .collect();
             assert!(
-                output.status.success() && output.stderr.is_empty(),
+                (output.status.success() || !packaged) && problems.is_empty(),
                 "{}: {}",
                 units.display(),
                 describe(&output)

@@ -1,5 +1,6 @@
 //! The commands around the compiler: `graph` (and the checked-in picture
-//! docs/topology.svg), `completions` and `man`.
+//! docs/topology.svg), `completions` and `man` (every page with EXIT STATUS,
+//! FILES, EXAMPLES and SEE ALSO).
 
 mod common;
 
@@ -206,7 +207,15 @@ fn man_page_documents_every_subcommand() {
     assert!(page.contains(".TH switchyard 1"), "roff title:\n{page}");
     let (ok, text, stderr) = pipe("man", &["-l", "-"], &page);
     assert!(ok, "man cannot format the page: {stderr}");
-    for section in ["NAME", "SYNOPSIS", "SUBCOMMANDS"] {
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "SUBCOMMANDS",
+        "EXIT STATUS",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
         assert!(text.contains(section), "man page lacks {section}:\n{text}");
     }
     for name in subcommands() {
@@ -226,6 +235,17 @@ fn man_output_dir_writes_a_page_per_subcommand() {
         let page =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(page.contains(&format!(".TH switchyard-{name} 1")), "{name}");
+        for section in [
+            ".SH \"EXIT STATUS\"",
+            ".SH FILES",
+            ".SH EXAMPLES",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(
+                page.contains(section),
+                "switchyard-{name}.1 lacks {section}"
+            );
+        }
     }
     let graph = std::fs::read_to_string(temp.path().join("switchyard-graph.1")).expect("page");
     assert!(
@@ -371,7 +391,7 @@ fn dash_reads_the_topology_from_standard_input() {
             assert_eq!(piped["source_sha256"], named["source_sha256"]);
             continue;
         }
-        let named = named.replace(" from two-isps.toml (", " from <stdin> (");
+        let named = named.replace(" from two-isps.toml. ", " from <stdin>. ");
         assert_eq!(String::from_utf8_lossy(bytes), named, "{path}");
     }
     // diff: a build from standard input is in sync with standard input.

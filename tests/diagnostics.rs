@@ -354,7 +354,7 @@ fn human_rendering_has_a_header_per_diagnostic_and_a_summary() {
     );
 }
 
-/// README.md's table of codes; the test below keeps it in sync with `Code::ALL`.
+/// docs/topology.md's table of codes; the test below keeps it in sync with `Code::ALL`.
 fn code_table() -> String {
     let mut table = String::from("| Code | Severity | Meaning |\n|---|---|---|\n");
     for code in Code::ALL {
@@ -368,12 +368,13 @@ fn code_table() -> String {
 }
 
 #[test]
-fn readme_lists_every_code() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
+fn the_topology_reference_lists_every_code() {
+    let reference =
+        std::fs::read_to_string(common::root().join("docs/topology.md")).expect("docs/topology.md");
     let table = code_table();
     assert!(
-        readme.contains(&table),
-        "README.md's table of diagnostic codes is out of date; replace it with:\n\n{table}"
+        reference.contains(&table),
+        "docs/topology.md's table of diagnostic codes is out of date; replace it with:\n\n{table}"
     );
 }
 

@@ -23,12 +23,26 @@
 //!   answering and the changed destination moves uplink;
 //! - differentially, for every probe above plus 30 random destinations per VM
 //!   (fixed seed), `switchyard::trace` predicts exactly what the kernel did;
-//! - on a host deployed as README says, a packet from an undeclared address
+//! - on a host deployed as docs/operations.md says, a packet from an undeclared address
 //!   leaves by no uplink, an ISP routing a private network to the host gets no
 //!   answer, and a VM claiming a MAC-bound VM's address gets nothing out, each
 //!   moving its drop counter and no uplink's `in_`/`out_` counter, as trace
 //!   predicts where it can tell;
-//! - and the rig is sensitive: on a host deployed as README says (a default route
+//! - packets from an address that is no VM's and to the host's own uplink
+//!   address do what trace says: a hairpin from a LAN address that is no VM's
+//!   keeps its source and its replies never leave by an uplink; the host answers
+//!   its own address itself, un-NATed, from a VM, the LAN or an ISP;
+//! - attackers find the holes closed (docs/semantics.md §8), each drop counted:
+//!   an ISP sending from a VM's address or a project network reaches no VM
+//!   (dropped before NAT); IPv6 crosses between the LAN and an uplink in
+//!   neither direction; a machine on the LAN bridge claiming a MAC-bound VM's
+//!   address by ARP receives nothing meant for it; a machine behind an
+//!   interface that is neither LAN nor uplink reaches no VM and leaves by no
+//!   uplink, though replies to a VM come back; a VM's ICMP error quoting a
+//!   MAC-bound neighbour's connection (one it opened, or one DNATed to it)
+//!   does not leave with the neighbour's public address, where the
+//!   neighbour's own does;
+//! - and the rig is sensitive: on a host deployed as docs/operations.md says (a default route
 //!   of its own, loose reverse-path filtering), without the conntrack-mark
 //!   restore rule, replies to inbound connections and the second packet of
 //!   outbound ones leave by the wrong uplink (the host's default route) and that
@@ -39,7 +53,7 @@
 //! The rig's host has no default route and no reverse-path filter, so a packet
 //! switchyard leaves alone goes nowhere instead of out by some uplink.
 //!
-//! Runs as root (CI does); fails, never skips, without it. About 11 s.
+//! Runs as root (CI does); fails, never skips, without it. About 25 s.
 
 mod common;
 mod e2e {
@@ -220,7 +234,7 @@ impl Version {
         Tracer::new(&self.source).unwrap_or_else(|_| panic!("{} is valid", self.source.name))
     }
 
-    /// The rig with this version loaded as README's deployment section has it: a
+    /// The rig with this version loaded as docs/operations.md has it: a
     /// host with a default route of its own (via isp-a's gateway, where an
     /// unmarked packet goes) and loose reverse-path filtering.
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
@@ -710,7 +724,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
 
 /// Pings `to` twice from `ns` (from `source` when given); whether both were
 /// answered.
-fn ping(ns: &common::Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> bool {
+fn ping(ns: &common::Netns, source: Option<Ipv4Addr>, to: impl std::fmt::Display) -> bool {
     let mut command = ns.exec("ping");
     command.args(["-n", "-q", "-c", "2", "-i", "0.2", "-w", "2", "-W", "1"]);
     if let Some(source) = source {
@@ -734,7 +748,7 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
     (trace.action(), reason)
 }
 
-/// docs/semantics.md §8 with real packets, on a host deployed as README says (a
+/// docs/semantics.md §8 with real packets, on a host deployed as docs/operations.md says (a
 /// default route of its own, loose reverse-path filtering): a packet from an
 /// undeclared address leaves by no uplink; an ISP routing a private network to
 /// the host gets no answer; a VM claiming a bound VM's address with its own MAC
@@ -743,22 +757,10 @@ fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn the_host_lets_no_one_in_where_they_do_not_belong() {
-    common::require_root();
-    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let (v1, rig) = deployed("e2es");
     let tracer = v1.tracer();
-    let rig = v1.rig_as_readme_deploys("e2es");
     let far = ip("9.9.9.9");
-    // What the uplinks' `in_`/`out_` counters say: they count forwarded packets
-    // only, so no drop below moves them.
-    let forwarded = || -> Vec<(String, u64)> {
-        uplink_counters(&v1.host)
-            .into_iter()
-            .map(|name| {
-                let value = rig.host_counter(&name);
-                (name, value)
-            })
-            .collect()
-    };
+    let forwarded = || forwarded(&rig, &v1.host);
 
     // An undeclared source in a private network: the host's default route would
     // take it out by isp-a un-NATed; it is dropped instead.
@@ -840,4 +842,403 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     );
     assert_no_spoofing("borrowed address", &seen);
     assert!(rig.host_counter("spoofed_source") >= 2);
+}
+
+/// The connections of `ns` to `to` as `conntrack -L` prints them.
+fn connections_to(ns: &common::Netns, to: Ipv4Addr) -> String {
+    common::run_ok(
+        ns.exec("conntrack")
+            .args(["-L", "-p", "icmp", "-d", &to.to_string()]),
+    )
+}
+
+/// trace ≡ kernel for packets from addresses that are no VM's and for the
+/// host's own addresses, on a host deployed as docs/operations.md says: an address of
+/// alpha's network that is no VM's (carried by b2's NIC) pinging a1's public
+/// address reaches a1 un-NATed and gets its replies over the LAN, none by an
+/// uplink (trace: a hairpin, source kept); a VM, that address and an ISP
+/// pinging the host's own uplink address are answered by the host itself,
+/// un-NATed (trace: local).
+#[test]
+#[ignore = "needs root, nft, ip and conntrack: sudo bash .ci/run"]
+fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
+    common::require_root();
+    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let tracer = v1.tracer();
+    let rig = v1.rig_as_readme_deploys("e2eh");
+    let a1 = v1.vm_named("a1");
+    let a1_public = a1.public[0].address;
+    let stray = ip("10.1.0.66");
+    rig.vm("b2")
+        .ip(&["address", "add", "10.1.0.66/24", "dev", "eth0"]);
+
+    // The stray pings a1's public address.
+    let trace = tracer.trace("10.1.0.66", a1_public, &[]).expect("traces");
+    assert!(
+        matches!(&trace.fate, trace::Fate::StrayHairpin { receiver, .. } if receiver.vm == "a1"),
+        "{}",
+        trace.to_human()
+    );
+    rig.reset_records();
+    ping(rig.vm("b2"), Some(stray), a1_public);
+    let seen = rig.collect();
+    assert!(
+        seen.vms["a1"]
+            .iter()
+            .any(|r| r.kind == "echo-request" && r.source == stray && r.destination == a1.private),
+        "a1 got {:?}",
+        seen.vms["a1"]
+    );
+    // Whether the replies come from a1's private address or (un-DNATed by a
+    // host that filters bridged frames) from its public one, they come over the
+    // LAN, and nothing leaves by an uplink.
+    assert!(
+        seen.vms["b2"]
+            .iter()
+            .any(|r| r.kind == "echo-reply" && r.destination == stray),
+        "b2 got {:?}",
+        seen.vms["b2"]
+    );
+    assert!(seen.far.is_empty(), "the far end got {:?}", seen.far);
+    assert_no_spoofing("stray hairpin", &seen);
+
+    // The host's own address on isp-a, from a VM, from the stray and from the ISP.
+    let isp_a = v1.uplink("isp-a");
+    let own = isp_a.address.addr();
+    let isp_gateway = isp_a.gateway.to_string();
+    for (from, ns, source) in [
+        ("a1", rig.vm("a1"), None),
+        ("10.1.0.66", rig.vm("b2"), Some(stray)),
+        (isp_gateway.as_str(), rig.isp("isp-a"), None),
+    ] {
+        let trace = tracer.trace(from, own, &[]).expect("traces");
+        assert!(
+            matches!(&trace.fate, trace::Fate::Local(local) if local.uplink == "isp-a"),
+            "{from}: {}",
+            trace.to_human()
+        );
+        rig.reset_records();
+        assert!(ping(ns, source, own), "{from} → {own} unanswered");
+        let seen = rig.collect();
+        assert!(
+            seen.far.is_empty(),
+            "{from}: the far end got {:?}",
+            seen.far
+        );
+        assert_no_spoofing(from, &seen);
+    }
+    // Un-NATed: the host answers a1 and the stray from its own address, to theirs.
+    let connections = connections_to(rig.host(), own);
+    for sender in [a1.private, stray] {
+        let unnated = format!("src={own} dst={sender} ");
+        assert!(
+            connections.contains(&unnated),
+            "no un-NATed connection from {sender}:\n{connections}"
+        );
+    }
+}
+
+/// The topology's version 1, in the rig as docs/operations.md deploys it (as root).
+fn deployed(tag: &str) -> (Version, Rig) {
+    common::require_root();
+    let v1 = Version::new(common::example_source(Path::new(TOPOLOGY)));
+    let rig = v1.rig_as_readme_deploys(tag);
+    (v1, rig)
+}
+
+/// The uplink counters' values, by name: they count forwarded packets only, so
+/// no drop moves them.
+fn forwarded(rig: &Rig, host: &HostPlan) -> Vec<(String, u64)> {
+    uplink_counters(host)
+        .into_iter()
+        .map(|name| {
+            let value = rig.host_counter(&name);
+            (name, value)
+        })
+        .collect()
+}
+
+/// docs/semantics.md §8: from an uplink, a packet whose source is a VM's address
+/// or in a project network is dropped before NAT. Unchecked, it is DNATed to
+/// the owner of the public address and masqueraded to the host's LAN address
+/// (its source is a VM's), so the VM talks to whoever sent it.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_vm_source_from_an_uplink_is_dropped_before_nat() {
+    let (v1, rig) = deployed("e2eu");
+    let isp = rig.isp("isp-a");
+    let a1_public = v1.vm_named("a1").public[0].address;
+    // a2's address, and one of beta's network that is no VM's.
+    for spoofed in [v1.vm_named("a2").private, ip("10.2.0.99")] {
+        isp.ip(&["address", "add", &format!("{spoofed}/32"), "dev", "lo"]);
+        rig.reset_records();
+        let before = forwarded(&rig, &v1.host);
+        assert!(
+            !ping(isp, Some(spoofed), a1_public),
+            "{spoofed} got an answer"
+        );
+        let seen = rig.collect();
+        assert!(
+            seen.vms.values().all(Vec::is_empty),
+            "from {spoofed}: {:?}",
+            seen.vms
+        );
+        assert_eq!(forwarded(&rig, &v1.host), before);
+        assert!(rig.host_counter("spoofed_inbound") >= 2);
+    }
+    // The same ISP from its own address still reaches a1.
+    assert!(ping(isp, None, a1_public));
+}
+
+/// docs/semantics.md §8: until switchyard handles IPv6, IPv6 forwarded between
+/// the LAN and an uplink is dropped either way and counted; unchecked, it
+/// leaves with no source validation at all.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn ipv6_between_the_lan_and_an_uplink_is_dropped() {
+    let (v1, rig) = deployed("e2e6");
+    let up_a = &v1.uplink("isp-a").interface;
+    rig::sysctl(rig.host(), &["net.ipv6.conf.all.forwarding=1"]);
+    rig.host().ip(&[
+        "-6",
+        "address",
+        "add",
+        "fd00:1::1/64",
+        "dev",
+        "lan0",
+        "nodad",
+    ]);
+    rig.host()
+        .ip(&["-6", "address", "add", "fd00:a::2/64", "dev", up_a, "nodad"]);
+    rig.host()
+        .ip(&["-6", "route", "add", "default", "via", "fd00:a::1"]);
+    let vm = rig.vm("a2");
+    vm.ip(&[
+        "-6",
+        "address",
+        "add",
+        "fd00:1::12/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    vm.ip(&["-6", "route", "add", "default", "via", "fd00:1::1"]);
+    let isp = rig.isp("isp-a");
+    isp.ip(&[
+        "-6",
+        "address",
+        "add",
+        "fd00:a::1/64",
+        "dev",
+        "host",
+        "nodad",
+    ]);
+    isp.ip(&["-6", "route", "add", "fd00:1::/64", "via", "fd00:a::2"]);
+    // The host itself speaks IPv6 on both sides.
+    assert!(ping(rig.host(), None, "fd00:a::1"));
+    assert!(ping(rig.host(), None, "fd00:1::12"));
+
+    rig.reset_records();
+    let before = forwarded(&rig, &v1.host);
+    assert!(!ping(vm, None, "fd00:a::1"), "IPv6 left by an uplink");
+    let outbound = rig.host_counter("ipv6_forwarded");
+    assert!(outbound >= 2, "{outbound}");
+    assert!(!ping(isp, None, "fd00:1::12"), "IPv6 came in by an uplink");
+    assert!(rig.host_counter("ipv6_forwarded") >= outbound + 2);
+    assert_eq!(forwarded(&rig, &v1.host), before);
+    assert_eq!(rig.host_counter("unsolicited_inbound"), 0);
+}
+
+/// docs/semantics.md §8: a machine on the LAN claiming a MAC-bound VM's address
+/// by ARP gets nothing the host sends to that address: the host keeps sending
+/// to the bound MAC (a permanent neighbour entry from the ip batch).
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn arp_cannot_steal_a_mac_bound_address() {
+    let (v1, rig) = deployed("e2ea");
+    let a1 = v1.vm_named("a1");
+    let (_, a1_mac) = v1
+        .host
+        .mac_bindings
+        .iter()
+        .find(|(address, _)| *address == a1.private)
+        .expect("a1 is bound");
+    let far = ip("9.9.9.9");
+    // The host has talked to a1 (an entry it could update) more than the
+    // kernel's lock time (1 s) ago, so an ARP claim would replace it.
+    assert!(ping(rig.vm("a1"), None, far));
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+
+    let intruder = rig.lan_intruder("e2ea-intruder");
+    intruder.ip(&[
+        "address",
+        "add",
+        &format!("{}/24", a1.private),
+        "dev",
+        "eth0",
+    ]);
+    for mode in ["-U", "-A"] {
+        common::run_ok(intruder.exec("arping").args([
+            mode,
+            "-c",
+            "2",
+            "-I",
+            "eth0",
+            &a1.private.to_string(),
+        ]));
+    }
+    let neighbour = rig
+        .host()
+        .ip(&["neigh", "show", &a1.private.to_string(), "dev", "lan0"]);
+    assert!(
+        neighbour.contains(&a1_mac.to_string()),
+        "the host's neighbour entry for a1: {neighbour}"
+    );
+
+    // Inbound to a1's public address reaches a1, not the intruder.
+    let public = a1.public[0].address;
+    rig.reset_records();
+    assert!(ping(rig.far(), Some(ip("9.9.9.9")), public));
+    let seen = rig.collect();
+    assert!(!seen.vms["a1"].is_empty());
+    let stolen = rig::records(&intruder);
+    assert!(stolen.is_empty(), "the intruder received {stolen:?}");
+}
+
+/// docs/semantics.md §8: from an interface that is neither a LAN nor an uplink
+/// (here `other0`; on a real host a VLAN uplink's parent), nothing is
+/// forwarded into the LAN or out by an uplink but replies; unchecked, it
+/// reaches the VMs' private addresses.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn nothing_enters_from_an_interface_that_is_neither_lan_nor_uplink() {
+    let (v1, rig) = deployed("e2eo");
+    let other = rig.other_port("e2eo-other");
+    let a1 = v1.vm_named("a1");
+
+    rig.reset_records();
+    let before = forwarded(&rig, &v1.host);
+    assert!(
+        !ping(&other, None, a1.private),
+        "reached a VM's private address"
+    );
+    let seen = rig.collect();
+    assert!(seen.vms["a1"].is_empty(), "{:?}", seen.vms["a1"]);
+    let into_lan = rig.host_counter("other_interface");
+    assert!(into_lan >= 2, "{into_lan}");
+
+    // Out by isp-a (the host's default route), un-NATed.
+    assert!(!ping(&other, None, ip("9.9.9.9")), "left by an uplink");
+    let seen = rig.collect();
+    assert!(
+        seen.spoofed.values().all(|(packets, _)| *packets == 0),
+        "reached an ISP: {:?}",
+        seen.spoofed
+    );
+    assert!(rig.host_counter("other_interface") >= into_lan + 2);
+    assert_eq!(forwarded(&rig, &v1.host), before);
+
+    // Replies come back: b1 (whose traffic switchyard leaves alone) reaches the
+    // machine behind other0.
+    assert!(ping(rig.vm("b1"), None, ip("172.31.0.2")));
+}
+
+/// Sends from the namespace it runs in, with Python's sockets: `udp PORT TO
+/// TO_PORT` one UDP datagram from PORT; `unreachable TO INNER_SOURCE
+/// INNER_SOURCE_PORT INNER_DESTINATION INNER_DESTINATION_PORT` an ICMP port
+/// unreachable to TO quoting that UDP packet.
+const SEND: &str = r#"
+import socket, struct, sys
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+if sys.argv[1] == "udp":
+    port, to, to_port = sys.argv[2:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(port)))
+    s.sendto(b"x", (to, int(to_port)))
+else:
+    to, source, source_port, destination, destination_port = sys.argv[2:]
+    inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0,
+                        socket.inet_aton(source), socket.inet_aton(destination))
+    inner = inner[:10] + struct.pack("!H", checksum(inner)) + inner[12:]
+    inner += struct.pack("!HHHH", int(source_port), int(destination_port), 8, 0)
+    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + inner
+    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(icmp, (to, 0))
+"#;
+
+fn send(ns: &common::Netns, args: &[&str]) {
+    common::run_ok(ns.exec("python3").arg("-c").arg(SEND).args(args));
+}
+
+/// docs/semantics.md §8: a VM (its own address, its own MAC) sending an ICMP
+/// error that quotes a MAC-bound neighbour's connection gets nothing out:
+/// conntrack takes it as related and NAT would rewrite it to the neighbour's
+/// public address.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn an_icmp_error_cannot_borrow_a_bound_neighbours_connection() {
+    let (v1, rig) = deployed("e2ei");
+    let a1 = v1.vm_named("a1");
+    let a1_address = a1.private.to_string();
+    let public = a1.public[0].address.to_string();
+    // The far end's address towards isp-a (a1's public[0] is in its pool).
+    let far_side = rig::far_link(v1.uplink("isp-a").id).1.to_string();
+    let from_a1 = |records: &[rig::Record]| -> Vec<rig::Record> {
+        records
+            .iter()
+            .filter(|r| r.kind == "destination-unreachable")
+            .filter(|r| a1.public.iter().any(|p| p.address == r.source))
+            .cloned()
+            .collect()
+    };
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+
+    // a1's own connection, UDP 4000 → 9.9.9.9:5000, leaving as its pool-a
+    // address: an error about it quotes a packet of the reply direction. a1's
+    // own such error leaves as a1's public address: the rig sees it.
+    send(rig.vm("a1"), &["udp", "4000", "9.9.9.9", "5000"]);
+    let outbound = ["9.9.9.9", "9.9.9.9", "5000", &a1_address, "4000"];
+    rig.reset_records();
+    send(rig.vm("a1"), &[&["unreachable"][..], &outbound].concat());
+    settle();
+    assert!(
+        !from_a1(&rig.far_records()).is_empty(),
+        "a1's own error did not arrive: {:?}",
+        rig.far_records()
+    );
+
+    // A connection DNATed to a1, UDP far:7000 → public:6000: an error about it
+    // quotes a packet of the original direction. a1 has no listener, so its
+    // kernel sends the error itself, and it arrives.
+    rig.reset_records();
+    send(rig.far(), &["udp", "7000", &public, "6000"]);
+    settle();
+    assert!(
+        !from_a1(&rig.far_records()).is_empty(),
+        "a1's port unreachable did not arrive: {:?}",
+        rig.far_records()
+    );
+    let inbound = [&far_side, &far_side, "7000", &a1_address, "6000"];
+
+    // a2's errors, quoting either connection, do not leave with a1's address.
+    for error in [outbound, inbound] {
+        rig.reset_records();
+        send(rig.vm("a2"), &[&["unreachable"][..], &error].concat());
+        settle();
+        let borrowed = from_a1(&rig.far_records());
+        assert!(
+            borrowed.is_empty(),
+            "quoting {error:?}, left with a1's address: {borrowed:?}"
+        );
+        assert!(rig.host_counter("spoofed_source") >= 1);
+    }
 }

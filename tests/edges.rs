@@ -155,3 +155,64 @@ fn a_host_without_lan_is_fine_until_it_serves_a_vm() {
         &["SY0709"],
     );
 }
+
+/// Asserts the codes of the base with isp-b's link at `address` via `gateway`,
+/// and the `also` replacements.
+#[track_caller]
+fn assert_isp_b_link_and(address: &str, gateway: &str, also: &[(&str, &str)], expected: &[&str]) {
+    let (address, gateway) = (format!("\"{address}\""), format!("\"{gateway}\""));
+    let mut replacements = vec![
+        ("\"198.18.0.2/30\"", address.as_str()),
+        ("\"198.18.0.1\"", gateway.as_str()),
+    ];
+    replacements.extend_from_slice(also);
+    assert_codes(&replacements, expected);
+}
+
+#[track_caller]
+fn assert_isp_b_link(address: &str, gateway: &str, expected: &[&str]) {
+    assert_isp_b_link_and(address, gateway, &[], expected);
+}
+
+#[test]
+fn two_links_of_a_host_may_not_overlap_but_may_adjoin() {
+    // isp-a is on 192.0.2.0/30.
+    assert_isp_b_link("192.0.2.5/29", "192.0.2.6", &["SY0713"]);
+    assert_isp_b_link("192.0.2.3/31", "192.0.2.2", &["SY0713"]);
+    assert_isp_b_link("192.0.2.4/31", "192.0.2.5", &[]);
+    assert_isp_b_link("192.0.2.6/30", "192.0.2.5", &[]);
+}
+
+#[test]
+fn a_link_may_not_overlap_a_pool_or_a_project_network() {
+    assert_isp_b_link("203.0.113.2/30", "203.0.113.1", &["SY0714"]);
+    assert_isp_b_link("10.0.0.130/25", "10.0.0.129", &["SY0714"]);
+    assert_isp_b_link("10.0.1.2/30", "10.0.1.1", &[]);
+    // Without networks, the VM's own address counts.
+    let no_networks = [("networks = [\"10.0.0.0/24\"]\n", "")];
+    assert_codes(&no_networks, &[]);
+    assert_isp_b_link_and("10.0.0.6/29", "10.0.0.1", &no_networks, &["SY0714"]);
+}
+
+#[test]
+fn a_lan_interface_is_a_vlan_parent_only_with_its_own_unit() {
+    assert_codes(&[("parent = \"eth1\"", "parent = \"lan0\"")], &["SY0715"]);
+    assert_codes(
+        &[(
+            "parent = \"eth1\"",
+            "parent = \"lan0\", parent_unit = \"20-lan0.network\"",
+        )],
+        &[],
+    );
+}
+
+#[test]
+fn an_empty_destination_list_is_refused() {
+    let text = format!("{}egress = [{{ to = [], via = \"pool-a\" }}]\n", valid());
+    assert_eq!(codes(&text), ["SY0002"]);
+    let text = format!(
+        "{}egress = [{{ to = \"100.64.0.0/10\", via = [] }}]\n",
+        valid()
+    );
+    assert_eq!(codes(&text), ["SY0002"]);
+}

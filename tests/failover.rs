@@ -197,6 +197,42 @@ fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
     );
 }
 
+/// Targets the host or one of its VMs answers keep a dead uplink up; ones no
+/// single far end answers keep a live one down. isp-a's link is 192.0.2.0/30.
+#[test]
+fn probe_targets_must_be_answered_by_one_far_end_beyond_the_host() {
+    let probe = |target: &str| {
+        with(
+            "gateway = \"192.0.2.1\"\n",
+            &format!("gateway = \"192.0.2.1\"\nprobe = [\"{target}\"]\n"),
+        )
+    };
+    let messages = |target: &str| -> Vec<String> {
+        diagnostics(&probe(target))
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    };
+    for (target, problem) in [
+        ("198.18.0.2", "the host's own address on another uplink"),
+        (
+            "198.51.100.7",
+            "a public address of VM `web-1` on this host",
+        ),
+        ("192.0.2.0", "the network address of this link"),
+        ("192.0.2.3", "the broadcast address of this link"),
+    ] {
+        assert_eq!(
+            messages(target),
+            [format!("probe target {target} is {problem}")]
+        );
+    }
+    // A pool address no VM has, and the other uplink's gateway, are fine.
+    for target in ["198.51.100.8", "198.18.0.1"] {
+        assert_eq!(messages(target), Vec::<String>::new(), "{target}");
+    }
+}
+
 #[test]
 fn no_alternative_is_warned_about_only_with_failover() {
     let text = with("default = [\"pool-a\", \"pool-b\"]", "default = \"pool-a\"");

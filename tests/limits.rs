@@ -98,18 +98,31 @@ fn input_at_the_size_limit_is_read_one_byte_more_is_refused() {
     );
 }
 
-/// Nothing enumerates a pool's addresses: a /0 pool costs what a /24 does.
+/// Nothing enumerates a pool's addresses: a /0 pool costs what a /24 does. A /0
+/// pool holds the host's uplink links, which is refused (SY0714), so the one
+/// built is half the address space, a /1.
 #[test]
 fn a_whole_address_space_pool_is_not_enumerated() {
+    let everything = format!(
+        "{}\n[projects.acme]\npools = [\"pool-a\"]\naddresses = [\"0.0.0.1\", \"255.255.255.254\"]\n",
+        header("0.0.0.0/0")
+    );
+    let diagnostics = validate_in_time("pool0", &everything).expect_err("links in the pool");
+    assert!(
+        codes(&diagnostics).contains(&Code::LinkOverlapsInternal),
+        "{:?}",
+        codes(&diagnostics)
+    );
+
     let valid = format!(
-        "{}\n[projects.acme]\npools = [\"pool-a\"]\naddresses = [\"0.0.0.1\", \"44.0.0.7\", \"255.255.255.254\"]\n",
-        header("0.0.0.0/0").replace(
+        "{}\n[projects.acme]\npools = [\"pool-a\"]\naddresses = [\"0.0.0.1\", \"44.0.0.7\", \"127.255.255.254\"]\n",
+        header("0.0.0.0/1").replace(
             "\"45.0.0.0/14\"",
             "\"45.0.0.0/14\"\nreserved = [\"45.0.0.1\"]"
         )
     );
     // pool-b lies inside the /0: overlapping pools, reported, nothing more.
-    let diagnostics = validate_in_time("pool0", &valid).expect_err("pools overlap");
+    let diagnostics = validate_in_time("pool1", &valid).expect_err("pools overlap");
     assert!(
         codes(&diagnostics).contains(&Code::PoolOverlap),
         "{:?}\n{valid}",
@@ -120,14 +133,14 @@ fn a_whole_address_space_pool_is_not_enumerated() {
         "[pools.pool-b]\nuplink = \"isp-b\"\nprefix = \"45.0.0.0/14\"\nreserved = [\"45.0.0.1\"]\n",
         "",
     );
-    let warnings = validate_in_time("pool0-alone", &alone).expect("valid");
+    let warnings = validate_in_time("pool1-alone", &alone).expect("valid");
     assert!(codes(&warnings).iter().all(|c| *c == Code::UnusedAddress));
-    let build = common::build_source(&Source::new("pool0.toml", alone));
+    let build = common::build_source(&Source::new("pool1.toml", alone));
     let nft = build
         .files()
         .into_iter()
         .find(|(p, _)| *p == "net1/switchyard.nft");
-    assert!(nft.expect("nft script").1.contains("0.0.0.0/0"));
+    assert!(nft.expect("nft script").1.contains("0.0.0.0/1"));
 }
 
 /// Project-wide entries apply to every VM of the project: entries × VMs elements.

@@ -117,9 +117,11 @@ struct Case {
     _units: tempfile::TempDir,
 }
 
-/// The uplink interfaces (and VLAN parents) of `host`, as veths in `ns`.
+/// The uplink interfaces (and VLAN parents) of `host`, as veths in `ns`, and
+/// its LAN interfaces (the batch's neighbour entries and its sysctl file name them).
 fn add_interfaces(ns: &Netns, host: &HostPlan) {
     let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
+    names.extend(host.lan.iter().map(String::as_str));
     names.extend(
         host.uplinks
             .iter()
@@ -374,6 +376,8 @@ fn networkd_configures_what_the_ip_batch_configures() {
         // 211) for switchyard's: in sync once the nft script is loaded too.
         let script = case.build_dir.join(&case.host.name).join("switchyard.nft");
         run_ok(case.networkd_ns.exec("nft").arg("-f").arg(&script));
+        case.networkd_ns
+            .load_sysctls(&case.build_dir.join(&case.host.name));
         let verdict = run_ok(
             case.networkd_ns
                 .exec(env!("CARGO_BIN_EXE_switchyard"))

@@ -197,3 +197,51 @@ fn address_patterns_agree_with_check() {
         );
     }
 }
+
+/// The same for the prefixes of a pool, a project's `networks` and an egress
+/// `to` (SY0011): both accept a bare address as its /32, and both refuse what is
+/// not a prefix. Host bits (SY0012) are `check`'s alone.
+#[test]
+fn prefix_patterns_agree_with_check_and_read_a_bare_address_as_its_32() {
+    let validator = validator();
+    let topology = |pool: &str, network: &str, to: &str| {
+        format!(
+            "version = 1\n[uplinks.isp-a]\nid = 1\n[pools.pool-a]\nuplink = \"isp-a\"\n\
+             prefix = {pool:?}\n[projects.acme]\npools = [\"pool-a\"]\n\
+             networks = [{network:?}]\negress = [{{ to = {to:?}, via = \"pool-a\" }}]\n"
+        )
+    };
+    for prefix in [
+        "100.64.0.0/10",
+        "100.64.0.1",
+        "100.64.0.1/32",
+        "0.0.0.0/0",
+        "100.64.0.0/33",
+        "100.64.0.0/010",
+        "100.64.0.256",
+        "100.64.0",
+        "100.64.0.0/",
+        " 100.64.0.0/10",
+    ] {
+        for (what, text) in [
+            ("prefix", topology(prefix, "10.0.0.0/24", "100.96.0.0/16")),
+            (
+                "networks",
+                topology("198.51.100.0/24", prefix, "100.96.0.0/16"),
+            ),
+            ("to", topology("198.51.100.0/24", "10.0.0.0/24", prefix)),
+        ] {
+            let by_schema =
+                schema_errors(&validator, &toml::from_str(&text).expect("TOML")).is_empty();
+            let by_check = !codes(&text).contains(&"SY0011");
+            assert_eq!(
+                by_schema, by_check,
+                "{what} = {prefix:?}: schema {by_schema}, check {by_check}"
+            );
+        }
+    }
+    // A bare address is its /32 to check, as to the schema.
+    let bare = topology("198.51.100.7", "10.0.0.5", "100.64.0.1");
+    let exact = topology("198.51.100.7/32", "10.0.0.5/32", "100.64.0.1/32");
+    assert_eq!(codes(&bare), codes(&exact));
+}

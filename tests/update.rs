@@ -156,6 +156,7 @@ fn verify_finds_the_updated_host_in_sync_with_the_new_build() {
             .arg("-f")
             .arg(new.join(HOST).join("switchyard.update.nft")),
     );
+    netns.load_sysctls(&new.join(HOST));
     let verified = run_ok(
         netns
             .exec(env!("CARGO_BIN_EXE_switchyard"))

@@ -19,16 +19,16 @@ fn build() -> tempfile::TempDir {
     dir
 }
 
-/// Loads `HOST`'s ip batch and nft script from `build` into `netns`, as the boot
+/// Applies `HOST`'s build in `netns` with `switchyard apply`, as the boot
 /// units and the deployment examples do.
 fn apply(netns: &Netns, build: &Path) {
-    let host = build.join("out").join(HOST);
     run_ok(
-        std::process::Command::new("ip")
-            .args(["-n", &netns.name, "-batch"])
-            .arg(host.join("switchyard.ip")),
+        netns
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("apply")
+            .arg(build.join("out"))
+            .args(["--host", HOST]),
     );
-    run_ok(netns.exec("nft").arg("-f").arg(host.join("switchyard.nft")));
 }
 
 /// `switchyard verify` run inside `netns`: its exit code and stdout.
@@ -77,17 +77,23 @@ fn applied(test: &str) -> (Netns, tempfile::TempDir) {
 /// Asserts verify finds drift naming every one of `lines`, then re-applies the
 /// build and asserts verify is satisfied again.
 fn assert_drift_then_repaired(netns: &Netns, build: &Path, lines: &[&str]) {
+    assert_reported_then_gone(netns, build, lines, || apply(netns, build));
+}
+
+/// Asserts verify exits 1 naming every one of `lines`, then that it is
+/// satisfied again once `fix` ran.
+fn assert_reported_then_gone(netns: &Netns, build: &Path, lines: &[&str], fix: impl FnOnce()) {
     let (code, out) = verify(netns, build);
-    assert_eq!(code, 1, "drift is exit 1:\n{out}");
+    assert_eq!(code, 1, "exit 1:\n{out}");
     for line in lines {
         assert!(
             out.contains(line),
             "verify does not report `{line}`:\n{out}"
         );
     }
-    apply(netns, build);
+    fix();
     let (code, out) = verify(netns, build);
-    assert_eq!(code, 0, "in sync after re-applying:\n{out}");
+    assert_eq!(code, 0, "in sync once fixed:\n{out}");
 }
 
 #[test]
@@ -164,6 +170,60 @@ fn a_deleted_table_and_ip_rule_are_drift() {
         &netns,
         build.path(),
         &["missing  the whole table", "ip rules:\n  missing  table "],
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn forwarding_off_is_drift() {
+    let (netns, build) = applied("vfwd");
+    run_ok(netns.exec("sysctl").args(["-qw", "net.ipv4.ip_forward=0"]));
+    assert_drift_then_repaired(
+        &netns,
+        build.path(),
+        &[
+            "kernel settings (sysctl.d/90-switchyard.conf):",
+            "changed  net.ipv4.ip_forward\n             build: 1\n             live:  0",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_foreign_rule_ahead_of_switchyards_is_named() {
+    // apply cannot remove what is not switchyard's: it is undone by hand.
+    let (netns, build) = applied("vahead");
+    netns.ip(&["rule", "add", "priority", "100", "lookup", "main"]);
+    assert_reported_then_gone(
+        &netns,
+        build.path(),
+        &[
+            "policy rules of other owners ahead of switchyard's:",
+            "ahead    table 254 priority 100 src all",
+        ],
+        || {
+            netns.ip(&["rule", "del", "priority", "100"]);
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn another_tables_forward_chain_dropping_everything_first_is_named() {
+    let (netns, build) = applied("vchain");
+    let output = netns.nft_load(
+        "table ip guard {\n\tchain fw {\n\t\ttype filter hook forward priority -10; policy drop;\n\t}\n}\n",
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_reported_then_gone(
+        &netns,
+        build.path(),
+        &[
+            "ahead    table ip guard chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)",
+        ],
+        || {
+            nft(&netns, "delete table ip guard");
+        },
     );
 }
 

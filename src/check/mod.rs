@@ -10,7 +10,9 @@ mod failover_alternative;
 mod gateway;
 pub mod interfaces;
 mod lan;
+mod lan_vlan_parent;
 pub mod limits;
+mod link_overlaps_internal;
 mod no_default;
 mod pool_acl;
 mod pool_count;
@@ -26,6 +28,7 @@ mod uplink_address_reuse;
 mod uplink_attached;
 mod uplink_identity;
 mod uplink_link;
+mod uplink_links_overlap;
 mod vlan_parent_unit;
 mod vlans;
 mod vm_mac;
@@ -62,8 +65,11 @@ const RULES: &[Rule] = &[
     vlans::check,
     uplink_link::check,
     uplink_address_reuse::check,
+    uplink_links_overlap::check,
+    link_overlaps_internal::check,
     lan::check,
     vlan_parent_unit::check,
+    lan_vlan_parent::check,
     no_default::check,
     unused_address::check,
     probe_targets::check,

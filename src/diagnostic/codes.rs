@@ -79,6 +79,9 @@ codes! {
     BadParentUnit = "SY0710", Error, "a VLAN's parent_unit is not a .network file name switchyard can extend";
     ParentUnitConflict = "SY0711", Error, "a VLAN's parent_unit conflicts with another attachment on its parent";
     BadProbeTarget = "SY0712", Error, "a failover probe target is not a unicast address beyond the host";
+    UplinkLinksOverlap = "SY0713", Error, "two uplinks of a host are on overlapping link subnets";
+    LinkOverlapsInternal = "SY0714", Error, "an uplink's link subnet overlaps a project network, a pool or a VM of the host";
+    LanIsVlanParent = "SY0715", Error, "a LAN interface is a VLAN parent without its own parent_unit";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";

@@ -539,7 +539,11 @@ impl Resolver<'_> {
         let mut resolved = Vec::new();
         for entry in entries {
             let vias = self.vias(&entry.via, via);
-            for to in entry.to.items() {
+            let destinations = entry.to.items();
+            if destinations.is_empty() {
+                self.empty_list(entry.to.span(), "destination", "prefix");
+            }
+            for to in destinations {
                 if let Some(to) = self.prefix(&to)
                     && !vias.is_empty()
                 {
@@ -553,6 +557,19 @@ impl Resolver<'_> {
         resolved
     }
 
+    /// An empty `to`, `via` or `default` list: it would decide nothing, silently.
+    fn empty_list(&mut self, span: Span, names: &str, at_least: &str) {
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::WrongType,
+                format!("an empty list names no {names}"),
+                span,
+                "empty",
+            )
+            .help(format!("name at least one {at_least}")),
+        );
+    }
+
     /// A `via`/`default` value or list, each element resolved with `via`. Empty
     /// when the list is empty or any element cannot be resolved (reported): the
     /// entry is then left out whole, so no half-understood list decides anything.
@@ -563,14 +580,10 @@ impl Resolver<'_> {
     ) -> Vec<Spanned<V>> {
         let items = value.items();
         if items.is_empty() {
-            self.diagnostics.push(
-                Diagnostic::new(
-                    Code::WrongType,
-                    "an empty list names no egress".to_owned(),
-                    value.span(),
-                    "empty",
-                )
-                .help("name at least one pool or address, the preferred one first"),
+            self.empty_list(
+                value.span(),
+                "egress",
+                "pool or address, the preferred one first",
             );
             return Vec::new();
         }

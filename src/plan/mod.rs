@@ -3,7 +3,7 @@
 //! egress entries become disjoint destination ranges, so backends emit lookups and
 //! never resolve precedence themselves. `trace` answers from this same plan.
 //!
-//! Mark layout (documented in README): switchyard owns the bits of [`MARK_MASK`];
+//! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
 //! In the conntrack mark, bits 8–15 carry the uplink a connection is bound to
@@ -77,7 +77,8 @@ impl Plan {
 pub struct HostPlan {
     pub name: String,
     pub description: Option<String>,
-    /// Interfaces facing the VMs.
+    /// Interfaces facing the VMs, sorted (the topology's order is not the
+    /// artifacts').
     pub lan: Vec<String>,
     /// This host's uplink attachments, by uplink id.
     pub uplinks: Vec<UplinkPlan>,
@@ -373,6 +374,10 @@ pub enum Scope {
 /// What the dataplane does with one packet from a VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<'p> {
+    /// To this host's own address on `uplink`: the kernel's local table, looked
+    /// up before every uplink's, delivers it to the host itself; no mark routes
+    /// it and nothing NATs it (source NAT happens only on the way out).
+    Local(&'p UplinkPlan),
     /// The destination is internal: no mark, no NAT.
     Internal,
     Egress(&'p Decision),
@@ -388,12 +393,16 @@ pub enum Outcome<'p> {
 }
 
 impl HostPlan {
-    /// The decision for a packet from `vm` to `destination` — the same lookup
-    /// order the nft ruleset uses: internal, egress ranges, default (for a VM
+    /// The decision for a packet from `vm` to `destination` — the host's own
+    /// addresses first, as the kernel's local routing table comes first, then
+    /// the lookup order the nft ruleset uses: internal, egress ranges, default (for a VM
     /// that follows its project the ruleset finds both in its project's
     /// painting, which equals the VM's), then the DNAT of a public address of
     /// this host's VMs, which keeps the packet home.
     pub fn outcome<'p>(&'p self, vm: &'p VmPlan, destination: Ipv4Addr) -> Outcome<'p> {
+        if let Some(uplink) = self.own_address(destination) {
+            return Outcome::Local(uplink);
+        }
         if intervals::any_contains(&self.internal, destination) {
             return Outcome::Internal;
         }
@@ -410,6 +419,20 @@ impl HostPlan {
             };
         }
         decision.map_or(Outcome::Unhandled, Outcome::Egress)
+    }
+
+    /// The uplink on which `address` is this host's own: a packet to it is
+    /// delivered to the host itself, from a VM, a LAN or an uplink alike.
+    pub fn own_address(&self, address: Ipv4Addr) -> Option<&UplinkPlan> {
+        self.uplinks.iter().find(|u| u.address.addr() == address)
+    }
+
+    /// Whether a packet from `source` that this host DNATs back onto its LAN
+    /// (a hairpin) is source-NATed: only its VMs' are (`sources`). Any other
+    /// source reaches the receiver as it is, whose replies then go back over
+    /// the LAN, never by an uplink.
+    pub fn hairpin_is_source_natted(&self, source: Ipv4Addr) -> bool {
+        intervals::any_contains(&self.sources, source)
     }
 
     /// The VM of this host a packet to `public` is DNATed to, if any.
@@ -608,7 +631,11 @@ fn host_plan(
     HostPlan {
         name: host.name.value.clone(),
         description: host.description.clone(),
-        lan: host.lan.iter().map(|l| l.value.clone()).collect(),
+        lan: {
+            let mut lan: Vec<String> = host.lan.iter().map(|l| l.value.clone()).collect();
+            lan.sort_unstable();
+            lan
+        },
         uplinks,
         pools,
         vms: planned,

@@ -82,7 +82,9 @@ fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
     match host.outcome(&host.vms[0], destination.parse().unwrap()) {
         Outcome::Egress(decision) => Some(decision.first.public),
-        Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => None,
+        Outcome::Local(_) | Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => {
+            None
+        }
     }
 }
 
@@ -197,6 +199,31 @@ fn vm_default_beats_project_default_and_none_is_unhandled() {
         host.outcome(&host.vms[0], "8.8.8.8".parse().unwrap()),
         Outcome::Unhandled
     );
+}
+
+#[test]
+fn the_hosts_own_addresses_are_local_whatever_the_egress_says() {
+    // web-1's entry covers isp-b's link and its default everything else, yet
+    // the kernel's local table delivers the host's addresses to the host.
+    let plan = plan_with(
+        "",
+        "default = \"pool-a\"\negress = [{ to = \"198.18.0.0/16\", via = \"pool-b\" }]\n",
+    );
+    let host = &plan.hosts[0];
+    for (address, uplink) in [("192.0.2.2", "isp-a"), ("198.18.0.2", "isp-b")] {
+        match host.outcome(&host.vms[0], address.parse().unwrap()) {
+            Outcome::Local(local) => assert_eq!(local.name, uplink),
+            other => panic!("{address}: {other:?}"),
+        }
+    }
+    // Its gateways are not the host's.
+    assert!(matches!(
+        host.outcome(&host.vms[0], "198.18.0.1".parse().unwrap()),
+        Outcome::Egress(_)
+    ));
+    let vm = host.vms[0].private;
+    assert!(host.hairpin_is_source_natted(vm));
+    assert!(!host.hairpin_is_source_natted("10.0.0.66".parse().unwrap()));
 }
 
 #[test]

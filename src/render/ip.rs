@@ -1,5 +1,7 @@
-//! The `ip -batch` backend: one fwmark rule and one routing table per uplink
-//! (templates/switchyard.ip).
+//! The `ip -batch` backend: one fwmark rule and one routing table per uplink,
+//! and a permanent neighbour entry per MAC-bound VM (templates/switchyard.ip).
+
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -12,6 +14,8 @@ struct Context<'a> {
     protocol: u8,
     uplink_mask: String,
     uplinks: Vec<Uplink<'a>>,
+    /// `neigh replace` lines, each starting with a newline.
+    neighbours: String,
 }
 
 /// An uplink as both the ip batch and networkd spell it.
@@ -65,5 +69,23 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         protocol: plan::ROUTE_PROTOCOL,
         uplink_mask: hex(plan::UPLINK_MARK_MASK),
         uplinks: host.uplinks.iter().map(uplink).collect(),
+        neighbours: neighbours(host),
     }
+}
+
+/// Every MAC binding on every LAN interface: whichever one the host reaches the
+/// VM by, ARP cannot point its address at another machine (docs/semantics.md §8).
+fn neighbours(host: &HostPlan) -> String {
+    let mut lines = String::new();
+    for lan in &host.lan {
+        for (address, mac) in &host.mac_bindings {
+            // Writing to a String cannot fail.
+            let _ = write!(
+                lines,
+                "\nneigh replace {address} lladdr {mac} dev {lan} nud permanent protocol {}",
+                plan::ROUTE_PROTOCOL
+            );
+        }
+    }
+    lines
 }

@@ -9,7 +9,7 @@ use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use crate::monitor::{Config, Group, Uplink};
 use crate::plan::{self, HostPlan};
 
-/// Where configuration management installs the host's files (README).
+/// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
 /// Where the unit expects the binary.
 pub const BINARY: &str = "/usr/bin/switchyard";

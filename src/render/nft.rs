@@ -197,11 +197,7 @@ pub fn context<'a>(
         pool_mask: hex(plan::POOL_MARK_MASK),
         keep_uplink_mask: hex(!plan::UPLINK_MARK_MASK),
         keep_failover_mask: hex(!plan::FAILOVER_MARK_MASK),
-        lan: {
-            let mut lan: Vec<&str> = host.lan.iter().map(String::as_str).collect();
-            lan.sort_unstable();
-            lan
-        },
+        lan: host.lan.iter().map(String::as_str).collect(),
         uplinks: host
             .uplinks
             .iter()

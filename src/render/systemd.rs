@@ -1,14 +1,14 @@
-//! Boot units: per host, one oneshot service that loads the nft script and one
-//! that loads the ip batch, from the directory they are installed into
-//! (templates/systemd/).
+//! Boot units: per host, one oneshot service that applies the nft table early
+//! and one that applies the whole build once the uplinks exist, both with
+//! `switchyard apply` from the build installed on the host (templates/systemd/).
 
 use serde::Serialize;
 
-use super::{Header, IP_BATCH, NFT_SCRIPT, nft};
+use super::{Header, monitor, nft};
 use crate::plan::{self, HostPlan};
 
-/// Where the units expect a host's `switchyard.nft` and `switchyard.ip`.
-pub const INSTALL_DIR: &str = "/etc/switchyard";
+/// Where the units expect the build (manifest.json and the host's directory).
+pub const BUILD_DIR: &str = "/etc/switchyard/build";
 
 /// The unit files, by their name below the host's `systemd/` directory (and the
 /// template they are rendered from, `systemd/NAME`).
@@ -20,19 +20,62 @@ struct Context<'a> {
     host: &'a str,
     table: &'static str,
     protocol: u8,
-    install_dir: &'static str,
-    nft_script: &'static str,
-    ip_batch: &'static str,
+    binary: &'static str,
+    build_dir: &'static str,
+    /// The device units of the uplink and LAN interfaces
+    /// (`sys-subsystem-net-devices-up\x2da.device`): the routing names the
+    /// uplinks, the sysctl file both.
+    devices: Vec<String>,
 }
 
 pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+    let mut devices: Vec<String> = host
+        .uplinks
+        .iter()
+        .map(|uplink| uplink.interface.as_str())
+        .chain(host.lan.iter().map(String::as_str))
+        .map(device_unit)
+        .collect();
+    devices.sort();
+    devices.dedup();
     Context {
         header: header.text(),
         host: &host.name,
         table: nft::TABLE,
         protocol: plan::ROUTE_PROTOCOL,
-        install_dir: INSTALL_DIR,
-        nft_script: NFT_SCRIPT,
-        ip_batch: IP_BATCH,
+        binary: monitor::BINARY,
+        build_dir: BUILD_DIR,
+        devices,
+    }
+}
+
+/// The device unit systemd makes for a network interface: its sysfs path,
+/// escaped as `systemd-escape --path` does (`-` and anything but ASCII
+/// letters, digits, `:`, `_` and a `.` that does not lead becomes `\xNN`).
+fn device_unit(interface: &str) -> String {
+    let escaped: String = interface
+        .bytes()
+        .enumerate()
+        .map(|(index, byte)| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b':' | b'_' => (byte as char).to_string(),
+            b'.' if index > 0 => ".".to_owned(),
+            _ => format!("\\x{byte:02x}"),
+        })
+        .collect();
+    format!("sys-subsystem-net-devices-{escaped}.device")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn device_units_are_named_as_systemd_escape_names_them() {
+        assert_eq!(
+            super::device_unit("up-a"),
+            r"sys-subsystem-net-devices-up\x2da.device"
+        );
+        assert_eq!(
+            super::device_unit("eth1.100"),
+            "sys-subsystem-net-devices-eth1.100.device"
+        );
     }
 }

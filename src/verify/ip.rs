@@ -25,11 +25,32 @@ const IGNORED_FIELDS: &[&str] = &["protocol", "flags"];
 pub struct Entry {
     pub table: String,
     pub protocol: String,
+    /// A rule's priority.
+    pub priority: Option<i64>,
     pub line: String,
+    /// The entry as `ip rule`/`ip route` arguments after `add` or `del`.
+    pub arguments: String,
+}
+
+/// Which listing: `ip rule` or `ip route`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Rule,
+    Route,
+}
+
+impl Kind {
+    fn command(self) -> &'static str {
+        match self {
+            Kind::Rule => "ip -j rule",
+            Kind::Route => "ip -j route",
+        }
+    }
 }
 
 /// `ip -N -j rule show` or `ip -N -j route show table all` → its entries.
-pub fn entries(text: &str, command: &str) -> Result<Vec<Entry>, VerifyError> {
+pub fn entries(text: &str, kind: Kind) -> Result<Vec<Entry>, VerifyError> {
+    let command = kind.command();
     array(text, command)?
         .iter()
         .map(|entry| {
@@ -40,10 +61,89 @@ pub fn entries(text: &str, command: &str) -> Result<Vec<Entry>, VerifyError> {
             Ok(Entry {
                 table: field("table"),
                 protocol: field("protocol"),
+                priority: entry.get("priority").and_then(Value::as_i64),
                 line: line(entry),
+                arguments: match kind {
+                    Kind::Rule => rule_arguments(entry),
+                    Kind::Route => route_arguments(entry),
+                },
             })
         })
         .collect()
+}
+
+/// `ip route add`'s arguments for a route as `ip -N -j route` lists it.
+fn route_arguments(route: &Map<String, Value>) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let field = |key: &str| route.get(key).map(text_of);
+    // `type` is there only when it is not unicast (`unreachable`, `blackhole`, …).
+    words.extend(field("type"));
+    words.extend(field("dst"));
+    for (key, word) in [
+        ("gateway", "via"),
+        ("dev", "dev"),
+        ("table", "table"),
+        ("protocol", "proto"),
+        ("scope", "scope"),
+        ("prefsrc", "src"),
+        ("metric", "metric"),
+    ] {
+        if let Some(value) = field(key) {
+            words.push(format!("{word} {value}"));
+        }
+    }
+    words.join(" ")
+}
+
+/// `ip rule add`'s arguments for a rule as `ip -N -j rule` lists it.
+fn rule_arguments(rule: &Map<String, Value>) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let field = |key: &str| rule.get(key).map(text_of);
+    if let Some(priority) = field("priority") {
+        words.push(format!("priority {priority}"));
+    }
+    if rule.contains_key("not") {
+        words.push("not".to_owned());
+    }
+    for (key, length, word) in [("src", "srclen", "from"), ("dst", "dstlen", "to")] {
+        match (field(key), field(length)) {
+            (Some(address), Some(length)) => words.push(format!("{word} {address}/{length}")),
+            (Some(address), None) if address != "all" => words.push(format!("{word} {address}")),
+            _ => {}
+        }
+    }
+    match (field("fwmark"), field("fwmask")) {
+        (Some(mark), Some(mask)) => words.push(format!("fwmark {mark}/{mask}")),
+        (Some(mark), None) => words.push(format!("fwmark {mark}")),
+        _ => {}
+    }
+    for (key, word) in [
+        ("iif", "iif"),
+        ("oif", "oif"),
+        ("tos", "tos"),
+        ("ipproto", "ipproto"),
+        ("sport", "sport"),
+        ("dport", "dport"),
+        ("uidrange", "uidrange"),
+    ] {
+        if let Some(value) = field(key) {
+            words.push(format!("{word} {value}"));
+        }
+    }
+    match field("action") {
+        Some(action) if action == "goto" => {
+            words.extend(field("target").map(|target| format!("goto {target}")))
+        }
+        Some(action) => words.push(action),
+        None => words.extend(field("table").map(|table| format!("lookup {table}"))),
+    }
+    if let Some(length) = field("suppress_prefixlen") {
+        words.push(format!("suppress_prefixlength {length}"));
+    }
+    if let Some(protocol) = field("protocol") {
+        words.push(format!("proto {protocol}"));
+    }
+    words.join(" ")
 }
 
 /// `ip -j -4 addr show` → each interface's IPv4 addresses (`192.0.2.2/30`).
@@ -90,7 +190,7 @@ fn unreadable(command: &str, why: &str) -> VerifyError {
     VerifyError::Unreadable(format!("{command} output: {why}"))
 }
 
-fn text_of(value: &Value) -> String {
+pub(super) fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -10,6 +10,10 @@
 
 mod ip;
 mod nft;
+pub mod sysctl;
+
+pub(crate) use ip::Entry;
+pub use nft::other_tables;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +29,10 @@ pub struct HostArtifacts<'a> {
     pub host: &'a str,
     pub nft: &'a ManifestFile,
     pub ip: &'a ManifestFile,
+    /// `sysctl.d/90-switchyard.conf` (builds before it existed have none).
+    pub sysctl: Option<&'a ManifestFile>,
+    /// `switchyard.update.nft` of a build made `--since` an earlier one.
+    pub update: Option<&'a ManifestFile>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -80,6 +88,8 @@ impl<'a> HostArtifacts<'a> {
             host,
             nft: file(render::NFT_SCRIPT)?,
             ip: file(render::IP_BATCH)?,
+            sysctl: file(render::SYSCTL_FILE).ok(),
+            update: file(render::NFT_UPDATE).ok(),
         })
     }
 }
@@ -125,16 +135,24 @@ pub struct Listings {
     pub routes: String,
     /// `ip -j -4 addr show`.
     pub addresses: String,
+    /// Sysctl key → its value; `None` when the kernel has no such setting (an
+    /// interface that does not exist). The build's side: its sysctl file.
+    pub sysctls: BTreeMap<String, Option<String>>,
+    /// `nft -j list table FAMILY NAME` of every other table of the families
+    /// whose hooks IPv4 packets pass (`ip`, `inet`).
+    pub other_tables: Vec<String>,
 }
 
 /// One namespace's switchyard state, ready to compare.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KernelState {
     nft_table: Option<nft::Table>,
-    rules: Vec<ip::Entry>,
-    routes: Vec<ip::Entry>,
+    pub(crate) rules: Vec<ip::Entry>,
+    pub(crate) routes: Vec<ip::Entry>,
     /// Interface → its IPv4 addresses.
-    addresses: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) addresses: BTreeMap<String, BTreeSet<String>>,
+    sysctls: BTreeMap<String, Option<String>>,
+    other_chains: Vec<nft::OtherChain>,
 }
 
 impl KernelState {
@@ -145,10 +163,39 @@ impl KernelState {
                 .as_deref()
                 .map(nft::Table::from_json)
                 .transpose()?,
-            rules: ip::entries(&listings.rules, "ip -j rule")?,
-            routes: ip::entries(&listings.routes, "ip -j route")?,
+            rules: ip::entries(&listings.rules, ip::Kind::Rule)?,
+            routes: ip::entries(&listings.routes, ip::Kind::Route)?,
             addresses: ip::addresses(&listings.addresses)?,
+            sysctls: listings.sysctls.clone(),
+            other_chains: listings
+                .other_tables
+                .iter()
+                .map(|table| nft::other_chains(table))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect(),
         })
+    }
+
+    /// The elements of the monitor's set `down_uplinks` (the uplinks it found
+    /// down), as nft writes them.
+    pub fn down_uplinks(&self) -> Option<&BTreeSet<String>> {
+        self.nft_table.as_ref().map(|table| &table.down_uplinks)
+    }
+
+    /// A setting's value (`None`: not listed, or no such setting).
+    pub fn sysctl(&self, key: &str) -> Option<&str> {
+        self.sysctls.get(key)?.as_deref()
+    }
+
+    /// The build id the table holds in its set `build`.
+    pub fn build_id(&self) -> Option<&str> {
+        let ids = self.nft_table.as_ref()?.set_elements("build")?;
+        match ids.len() {
+            1 => ids.first().map(String::as_str),
+            _ => None,
+        }
     }
 }
 
@@ -159,6 +206,16 @@ pub enum Part {
     Rules,
     Routes,
     Addresses,
+    Sysctls,
+    RulesAhead,
+    ChainsAhead,
+}
+
+impl Part {
+    /// Not switchyard's objects but others' that undermine them.
+    fn is_outside(&self) -> bool {
+        matches!(self, Part::RulesAhead | Part::ChainsAhead)
+    }
 }
 
 impl fmt::Display for Part {
@@ -168,6 +225,12 @@ impl fmt::Display for Part {
             Part::Rules => write!(f, "ip rules"),
             Part::Routes => write!(f, "routes in the uplink tables"),
             Part::Addresses => write!(f, "uplink addresses"),
+            Part::Sysctls => write!(f, "kernel settings (sysctl.d/90-switchyard.conf)"),
+            Part::RulesAhead => write!(f, "policy rules of other owners ahead of switchyard's"),
+            Part::ChainsAhead => write!(
+                f,
+                "base chains of other nft tables that can drop before switchyard's"
+            ),
         }
     }
 }
@@ -179,6 +242,8 @@ pub enum Difference {
     Missing(String),
     /// In the kernel, not in the build.
     Extra(String),
+    /// Not switchyard's, and in its way.
+    Ahead(String),
     /// In both, with other properties.
     Changed {
         what: String,
@@ -202,6 +267,7 @@ impl fmt::Display for Difference {
         match self {
             Difference::Missing(what) => write!(f, "missing  {what}"),
             Difference::Extra(what) => write!(f, "extra    {what}"),
+            Difference::Ahead(what) => write!(f, "ahead    {what}"),
             Difference::Changed {
                 what,
                 expected,
@@ -229,6 +295,29 @@ impl Report {
     /// In sync: no difference at all.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
+    }
+
+    /// Only the parts switchyard's own objects and settings are in (what
+    /// `apply` sets), without what stands in their way from outside.
+    pub fn own(&self) -> Report {
+        self.filtered(|part| !part.is_outside())
+    }
+
+    /// Only what stands in switchyard's way from outside (what `apply` cannot
+    /// change).
+    pub fn outside(&self) -> Report {
+        self.filtered(Part::is_outside)
+    }
+
+    fn filtered(&self, keep: impl Fn(&Part) -> bool) -> Report {
+        Report {
+            parts: self
+                .parts
+                .iter()
+                .filter(|(part, _)| keep(part))
+                .map(|(part, differences)| (*part, differences.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -261,20 +350,20 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
         (None, None) => {}
     }
     add(Part::NftTable, table);
+    let ours = Ownership::of(expected);
     add(
         Part::Rules,
-        routing_difference(&expected.rules, &live.rules),
+        routing_difference(&ours, &expected.rules, &live.rules),
     );
     add(
         Part::Routes,
-        routing_difference(&expected.routes, &live.routes),
+        routing_difference(&ours, &expected.routes, &live.routes),
     );
 
-    // Only the interfaces the build gives addresses to are switchyard's (the
-    // scratch namespace also lists the veth peers it made, without addresses).
     let mut addresses = Vec::new();
     let none = BTreeSet::new();
-    for (interface, wanted) in expected.addresses.iter().filter(|(_, a)| !a.is_empty()) {
+    for interface in ours.interfaces() {
+        let wanted = &expected.addresses[interface];
         let present = live.addresses.get(interface).unwrap_or(&none);
         let on = |address: &String| format!("{address} on {interface}");
         addresses.extend(
@@ -285,24 +374,143 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
         addresses.extend(present.difference(wanted).map(|a| Difference::Extra(on(a))));
     }
     add(Part::Addresses, addresses);
+    add(Part::Sysctls, sysctl_difference(expected, live));
+    add(Part::RulesAhead, rules_ahead(expected, live));
+    add(Part::ChainsAhead, chains_ahead(expected, live));
     Report { parts }
 }
 
-/// Switchyard's rules or routes: those tagged with its protocol (how the ip batch
-/// finds its own), and those in the routing tables they use (how networkd's,
-/// tagged `static`, are found: an uplink's table is switchyard's alone).
-fn routing_difference(expected: &[ip::Entry], live: &[ip::Entry]) -> Vec<Difference> {
-    let protocol = plan::ROUTE_PROTOCOL.to_string();
-    let tables: BTreeSet<&str> = expected
+/// Every setting of the build's sysctl file the kernel holds otherwise.
+fn sysctl_difference(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
+    expected
+        .sysctls
         .iter()
-        .filter(|e| e.protocol == protocol)
-        .map(|e| e.table.as_str())
-        .collect();
-    let ours = |e: &&ip::Entry| e.protocol == protocol || tables.contains(e.table.as_str());
+        .filter_map(|(key, wanted)| {
+            let present = live.sysctls.get(key).cloned().flatten();
+            (present != *wanted).then(|| {
+                Difference::changed(
+                    key.clone(),
+                    wanted.as_deref().unwrap_or("(absent)"),
+                    present.as_deref().unwrap_or("(absent: no such setting)"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Policy rules that are not switchyard's and come before its first rule (a
+/// lower priority number), so they decide first: a `lookup main` there sends
+/// marked packets by the main table. The kernel's own `lookup local` at
+/// priority 0 is left out: it only holds the host's own addresses.
+fn rules_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
+    let ours = Ownership::of(expected);
+    let Some(first) = expected
+        .rules
+        .iter()
+        .filter(|rule| ours.owns(rule))
+        .filter_map(|rule| rule.priority)
+        .min()
+    else {
+        return Vec::new();
+    };
+    live.rules
+        .iter()
+        .filter(|rule| !ours.owns(rule))
+        .filter(|rule| rule.priority.is_some_and(|p| p < first))
+        .filter(|rule| !(rule.priority == Some(0) && rule.table == LOCAL_TABLE))
+        .map(|rule| Difference::Ahead(rule.line.clone()))
+        .collect()
+}
+
+/// The kernel's `local` routing table (255).
+const LOCAL_TABLE: &str = "255";
+
+/// Base chains of other tables on a hook where switchyard has one, running
+/// first (a lower priority number) or at the same priority (then the order is
+/// the kernel's, not switchyard's), that can drop: a drop policy, or a rule
+/// that drops or rejects. A chain that only accepts is no threat and left out
+/// (Debian's stock /etc/nftables.conf has such a forward chain).
+fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
+    let Some(table) = &expected.nft_table else {
+        return Vec::new();
+    };
+    let hooks = table.hooks();
+    live.other_chains
+        .iter()
+        .filter(|chain| chain.drops)
+        .filter(|chain| {
+            hooks
+                .get(chain.hook.as_str())
+                .is_some_and(|first| chain.priority <= *first)
+        })
+        .map(|chain| {
+            Difference::Ahead(format!(
+                "table {} {} chain {} (hook {} priority {}) can drop before switchyard's {} chain (priority {})",
+                chain.family,
+                chain.table,
+                chain.name,
+                chain.hook,
+                chain.priority,
+                chain.hook,
+                hooks[chain.hook.as_str()]
+            ))
+        })
+        .collect()
+}
+
+/// Which rules and routes are switchyard's: those tagged with its protocol (how
+/// the ip batch finds its own), and those in (or looking up) the routing tables
+/// the build's own entries use (how networkd's, tagged `static`, are found, and
+/// a route added by hand to an uplink's table: that table is switchyard's alone).
+/// Its addresses are those of the interfaces the build gives addresses to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ownership {
+    tables: BTreeSet<String>,
+    interfaces: BTreeSet<String>,
+}
+
+impl Ownership {
+    pub fn of(expected: &KernelState) -> Ownership {
+        let protocol = plan::ROUTE_PROTOCOL.to_string();
+        Ownership {
+            tables: expected
+                .rules
+                .iter()
+                .chain(&expected.routes)
+                .filter(|e| e.protocol == protocol)
+                .map(|e| e.table.clone())
+                .collect(),
+            // The scratch namespace also lists the veth peers it made, without
+            // addresses: those are not the build's.
+            interfaces: expected
+                .addresses
+                .iter()
+                .filter(|(_, addresses)| !addresses.is_empty())
+                .map(|(interface, _)| interface.clone())
+                .collect(),
+        }
+    }
+
+    pub(crate) fn owns(&self, entry: &ip::Entry) -> bool {
+        entry.protocol == plan::ROUTE_PROTOCOL.to_string() || self.tables.contains(&entry.table)
+    }
+
+    /// The interfaces whose IPv4 addresses are switchyard's.
+    pub(crate) fn interfaces(&self) -> impl Iterator<Item = &String> {
+        self.interfaces.iter()
+    }
+}
+
+/// Switchyard's rules or routes (see [`Ownership`]) that differ.
+fn routing_difference(
+    ours: &Ownership,
+    expected: &[ip::Entry],
+    live: &[ip::Entry],
+) -> Vec<Difference> {
     let lines = |entries: &'_ [ip::Entry]| -> BTreeSet<String> {
         entries
             .iter()
-            .filter(ours)
+            .filter(|e| ours.owns(e))
             .map(|e| e.line.clone())
             .collect()
     };

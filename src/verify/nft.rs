@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use similar::ChangeTag;
 
+use super::ip::text_of;
 use super::{Difference, VerifyError};
+use crate::render::DOWN_UPLINKS_SET;
 
 /// Keys whose values the kernel changes by itself (or assigns at load time).
 const VOLATILE_KEYS: &[&str] = &["handle", "packets", "bytes", "used", "expires"];
@@ -20,13 +22,30 @@ pub struct Table {
     sets: BTreeMap<String, Set>,
     /// Counters, quotas, limits, flowtables, …: `kind name` → their JSON.
     objects: BTreeMap<String, String>,
+    /// The elements of set `down_uplinks`: the monitor's, never compared.
+    pub down_uplinks: BTreeSet<String>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Chain {
     /// Type, hook, priority and policy of a base chain (empty for a regular one).
     definition: String,
+    /// A base chain's hook and priority.
+    hook: Option<(String, i64)>,
     rules: Vec<Rule>,
+}
+
+/// A base chain of another table than switchyard's, as far as it can stop a
+/// packet before or beside switchyard's chain on the same hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherChain {
+    pub family: String,
+    pub table: String,
+    pub name: String,
+    pub hook: String,
+    pub priority: i64,
+    /// Its policy is drop, or one of its rules drops or rejects.
+    pub drops: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +91,11 @@ impl Table {
             drop_keys(&mut body, &["family", "table"]);
             match kind.as_str() {
                 "metainfo" | "table" => {}
-                "chain" => table.chains.entry(name).or_default().definition = compact(&body),
+                "chain" => {
+                    let chain = table.chains.entry(name).or_default();
+                    chain.hook = hook(&body);
+                    chain.definition = compact(&body);
+                }
                 "rule" => {
                     let chain = take_string(&mut body, "chain");
                     let rule = Rule {
@@ -82,10 +105,13 @@ impl Table {
                     table.chains.entry(chain).or_default().rules.push(rule);
                 }
                 "set" | "map" => {
-                    let elements = match body.remove("elem") {
+                    let mut elements = match body.remove("elem") {
                         Some(Value::Array(elements)) => elements.iter().map(element).collect(),
                         _ => BTreeSet::new(),
                     };
+                    if name == DOWN_UPLINKS_SET {
+                        table.down_uplinks = std::mem::take(&mut elements);
+                    }
                     let set = Set {
                         kind,
                         definition: compact(&body),
@@ -101,6 +127,23 @@ impl Table {
             }
         }
         Ok(table)
+    }
+
+    /// The elements of set `name` (e.g. `build`, whose one element is the
+    /// build id).
+    pub fn set_elements(&self, name: &str) -> Option<&BTreeSet<String>> {
+        self.sets.get(name).map(|set| &set.elements)
+    }
+
+    /// The hooks of this table's base chains, each with the lowest priority
+    /// (the first to run) of its chains on it.
+    pub fn hooks(&self) -> BTreeMap<&str, i64> {
+        let mut hooks = BTreeMap::new();
+        for (hook, priority) in self.chains.values().filter_map(|c| c.hook.as_ref()) {
+            let first = hooks.entry(hook.as_str()).or_insert(*priority);
+            *first = (*first).min(*priority);
+        }
+        hooks
     }
 
     /// What `live` lacks (missing) and has in addition (extra) compared with
@@ -187,6 +230,78 @@ impl Set {
             out.push(Difference::Extra(format!("{what} element {element}")));
         }
     }
+}
+
+/// The base chains of one table as `nft -j list table FAMILY NAME` prints it.
+pub fn other_chains(text: &str) -> Result<Vec<OtherChain>, VerifyError> {
+    let invalid = |why: &str| VerifyError::Unreadable(format!("nft -j output: {why}"));
+    let document: Value = serde_json::from_str(text).map_err(|e| invalid(&e.to_string()))?;
+    let Some(Value::Array(entries)) = document.get("nftables") else {
+        return Err(invalid("no `nftables` array"));
+    };
+    let field = |body: &Value, key: &str| body.get(key).map(text_of).unwrap_or_default();
+    let mut chains: Vec<OtherChain> = Vec::new();
+    let mut dropping: BTreeSet<String> = BTreeSet::new();
+    for entry in entries {
+        if let Some(chain @ Value::Object(body)) = entry.get("chain") {
+            if let Some((hook, priority)) = hook(body) {
+                chains.push(OtherChain {
+                    family: field(chain, "family"),
+                    table: field(chain, "table"),
+                    name: field(chain, "name"),
+                    hook,
+                    priority,
+                    drops: field(chain, "policy") == "drop",
+                });
+            }
+        } else if let Some(rule) = entry.get("rule") {
+            let statements = rule.get("expr").and_then(Value::as_array);
+            if statements.is_some_and(|statements| {
+                statements
+                    .iter()
+                    .any(|s| s.get("drop").is_some() || s.get("reject").is_some())
+            }) {
+                dropping.insert(field(rule, "chain"));
+            }
+        }
+    }
+    for chain in &mut chains {
+        chain.drops |= dropping.contains(&chain.name);
+    }
+    Ok(chains)
+}
+
+/// The tables of `nft -j list tables` other than switchyard's, in the families
+/// whose hooks IPv4 packets pass: (family, name).
+pub fn other_tables(text: &str) -> Result<Vec<(String, String)>, VerifyError> {
+    let document: Value = serde_json::from_str(text)
+        .map_err(|e| VerifyError::Unreadable(format!("nft -j list tables: {e}")))?;
+    let tables = document
+        .get("nftables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.get("table"))
+        .filter_map(|table| {
+            Some((
+                table.get("family")?.as_str()?.to_owned(),
+                table.get("name")?.as_str()?.to_owned(),
+            ))
+        })
+        .filter(|(family, name)| {
+            matches!(family.as_str(), "ip" | "inet")
+                && !(family == "inet" && name == crate::render::NFT_TABLE)
+        })
+        .collect();
+    Ok(tables)
+}
+
+/// A base chain's hook and priority (nft -j gives the priority as a number).
+fn hook(body: &Map<String, Value>) -> Option<(String, i64)> {
+    Some((
+        body.get("hook")?.as_str()?.to_owned(),
+        body.get("prio")?.as_i64()?,
+    ))
 }
 
 /// Every name of either map with its value on each side, in name order.

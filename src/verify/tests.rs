@@ -58,6 +58,7 @@ fn listings(nft_table: Option<String>) -> Listings {
         rules: RULES_JSON.to_owned(),
         routes: ROUTES_JSON.to_owned(),
         addresses: ADDRESSES_JSON.to_owned(),
+        ..Listings::default()
     }
 }
 
@@ -123,18 +124,116 @@ fn a_missing_table_is_one_difference() {
     );
 }
 
+/// The rules as built with `rule` listed before the one with `priority`.
+fn with_rule_before(priority: &str, rule: &str) -> String {
+    let at = format!(r#"{{"priority":{priority}"#);
+    RULES_JSON.replace(&at, &format!("{rule},{at}"))
+}
+
 #[test]
 fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
     let expected = as_built();
     let mut live = expected.clone();
-    // Another rule and a route of someone else, and the link came up.
-    live.rules = RULES_JSON.replace(
-        r#"{"priority":32766"#,
-        r#"{"priority":500,"src":"all","table":"7","protocol":"4"},{"priority":32766"#,
+    // Another rule (after switchyard's) and a route of someone else, and the
+    // link came up.
+    live.rules = with_rule_before(
+        "32766",
+        r#"{"priority":2000,"src":"all","table":"7","protocol":"4"}"#,
     );
     live.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
     let report = report(&expected, &live);
     assert!(report.is_empty(), "{report}");
+}
+
+#[test]
+fn a_foreign_rule_ahead_of_switchyards_is_named() {
+    let expected = as_built();
+    let mut live = expected.clone();
+    live.rules = with_rule_before(
+        "1001",
+        r#"{"priority":500,"src":"all","table":"254","protocol":"3"}"#,
+    );
+    let report = report(&expected, &live);
+    assert_eq!(
+        report.to_string(),
+        "policy rules of other owners ahead of switchyard's:\n  ahead    table 254 priority 500 src all\n"
+    );
+    assert!(report.own().is_empty(), "apply cannot repair it: {report}");
+}
+
+/// `nft -j list table ip filter` with one base chain.
+fn other_table(hook: &str, priority: i64, policy: &str, rule: &str) -> String {
+    format!(
+        r#"{{"nftables": [{{"metainfo": {{"version": "1.0.6"}}}},
+  {{"table": {{"family": "ip", "name": "filter", "handle": 9}}}},
+  {{"chain": {{"family": "ip", "table": "filter", "name": "fw", "handle": 1, "type": "filter", "hook": "{hook}", "prio": {priority}, "policy": "{policy}"}}}},
+  {{"rule": {{"family": "ip", "table": "filter", "chain": "fw", "handle": 2, "expr": [{rule}]}}}}
+]}}"#
+    )
+}
+
+#[test]
+fn another_tables_chain_that_drops_first_on_a_hook_of_switchyards_is_named() {
+    let expected = as_built();
+    let accept = r#"{"accept": null}"#;
+    let drop = r#"{"counter": {"packets": 0, "bytes": 0}}, {"drop": null}"#;
+    let found = |table: String| {
+        let mut live = expected.clone();
+        live.other_tables = vec![table];
+        report(&expected, &live).to_string()
+    };
+    assert_eq!(
+        found(other_table("forward", -10, "accept", drop)),
+        "base chains of other nft tables that can drop before switchyard's:\n  ahead    table ip filter chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)\n"
+    );
+    assert!(found(other_table("forward", 0, "drop", accept)).contains("chain fw"));
+    // Only accepting, later, or on a hook switchyard has no chain on: no threat.
+    for harmless in [
+        other_table("forward", -10, "accept", accept),
+        other_table("forward", 10, "drop", drop),
+        other_table("input", -10, "drop", drop),
+    ] {
+        assert_eq!(found(harmless), "");
+    }
+}
+
+#[test]
+fn sysctls_that_differ_from_the_file_are_named_and_the_monitors_set_is_not() {
+    let mut expected = as_built();
+    let setting = |value: Option<&str>| {
+        [("net.ipv4.ip_forward".to_owned(), value.map(str::to_owned))]
+            .into_iter()
+            .collect()
+    };
+    expected.sysctls = setting(Some("1"));
+    let mut live = expected.clone();
+    live.sysctls = setting(Some("0"));
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "kernel settings (sysctl.d/90-switchyard.conf):\n  changed  net.ipv4.ip_forward\n             build: 1\n             live:  0\n"
+    );
+    live.sysctls = setting(None);
+    assert!(
+        report(&expected, &live)
+            .to_string()
+            .contains("live:  (absent: no such setting)")
+    );
+
+    let with_down = |elements: &str| {
+        let table = table(DNAT, RULES, 0).replace(
+            "  {\"chain\"",
+            &format!("  {{\"set\": {{\"family\": \"inet\", \"name\": \"down_uplinks\", \"table\": \"switchyard\", \"type\": \"mark\", \"handle\": 8{elements}}}}},\n  {{\"chain\""),
+        );
+        listings(Some(table))
+    };
+    let (built, live) = (with_down(""), with_down(r#", "elem": [256]"#));
+    assert!(report(&built, &live).is_empty());
+    assert_eq!(
+        state(&live)
+            .down_uplinks()
+            .map(|d| d.iter().cloned().collect::<Vec<_>>()),
+        Some(vec!["256".to_owned()])
+    );
 }
 
 #[test]

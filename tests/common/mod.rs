@@ -358,6 +358,17 @@ impl Netns {
         serde_json::to_string_pretty(&table).expect("JSON serializes")
     }
 
+    /// Sets the kernel settings of a host's `sysctl.d/90-switchyard.conf` in
+    /// the namespace, as systemd-sysctl does on the host (`switchyard verify`
+    /// compares them).
+    pub fn load_sysctls(&self, host_dir: &Path) {
+        run_ok(
+            self.exec("sysctl")
+                .arg("-qp")
+                .arg(host_dir.join("sysctl.d/90-switchyard.conf")),
+        );
+    }
+
     /// `nft -f` of `script` (text) inside the namespace: its output.
     pub fn nft_load(&self, script: &str) -> Output {
         let mut file = tempfile::NamedTempFile::new().expect("temporary file");

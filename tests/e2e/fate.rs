@@ -51,6 +51,8 @@ pub enum Fate {
         vm: String,
         source: Option<Ipv4Addr>,
     },
+    /// Delivered to the host itself (one of its own addresses), un-NATed.
+    Host,
     /// Reached no one.
     Nothing,
     /// Anything else, described.
@@ -77,6 +79,7 @@ impl fmt::Display for Fate {
             Fate::Hairpin { vm, source: None } => {
                 write!(f, "hairpinned to {vm} from the host's LAN address")
             }
+            Fate::Host => write!(f, "delivered to the host itself"),
             Fate::Nothing => write!(f, "reached no one"),
             Fate::Other(what) => write!(f, "{what}"),
         }
@@ -150,9 +153,18 @@ pub fn predict(
             vm: receiver.vm,
             source: source.map(|source| source.public_address),
         },
+        trace::Fate::StrayHairpin { receiver, .. } => Fate::Hairpin {
+            vm: receiver.vm,
+            source: Some(trace.source),
+        },
+        trace::Fate::Local(_) => Fate::Host,
         trace::Fate::Drop(_) | trace::Fate::Unhandled { .. } => Fate::Nothing,
     };
-    let answered = fate != Fate::Nothing;
+    // A hairpin from an address that is no VM's reaches its VM un-NATed, which
+    // answers it over the LAN: from its private address, when the sender is
+    // on its link, which the ping does not take for an answer.
+    let answered = fate != Fate::Nothing
+        && !matches!(&fate, Fate::Hairpin { source: Some(s), .. } if *s == trace.source);
     Result { fate, answered }
 }
 

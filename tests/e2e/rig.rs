@@ -48,7 +48,7 @@ fn vm_interface(name: &str) -> String {
 }
 
 /// The ISP ↔ far-end link of uplink `id`: 172.16.ID.0/30, ISP .1, far end .2.
-fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
+pub fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
     (Ipv4Addr::new(172, 16, id, 1), Ipv4Addr::new(172, 16, id, 2))
 }
 
@@ -310,6 +310,11 @@ impl Rig {
         &self.host
     }
 
+    /// The far end's namespace.
+    pub fn far(&self) -> &Netns {
+        &self.far
+    }
+
     /// The namespace of the ISP of uplink `name`.
     pub fn isp(&self, name: &str) -> &Netns {
         &self
@@ -542,6 +547,47 @@ impl Rig {
         twin
     }
 
+    /// A machine plugged into the LAN bridge (namespace `tag`, its `eth0` on the
+    /// host's port `intruder`), recording the ICMP packets it receives.
+    pub fn lan_intruder(&self, tag: &str) -> Netns {
+        let ns = self.machine(
+            tag,
+            "intruder",
+            &format!("link set intruder master {}\n", self.lan.0),
+        );
+        ns.ip(&["link", "set", "eth0", "up"]);
+        nft(&ns, RECORDER);
+        ns
+    }
+
+    /// A machine behind the host's interface `other0`, which is neither a LAN
+    /// nor an uplink (as a VLAN uplink's parent is): the host is 172.31.0.1/30
+    /// there, the machine (namespace `tag`) 172.31.0.2 with its default route
+    /// via the host.
+    pub fn other_port(&self, tag: &str) -> Netns {
+        let ns = self.machine(tag, "other0", "address add 172.31.0.1/30 dev other0\n");
+        ip_batch(
+            Some(&ns),
+            "address add 172.31.0.2/30 dev eth0\nlink set eth0 up\nroute add default via 172.31.0.1\n",
+        );
+        ns
+    }
+
+    /// Namespace `tag` with its `eth0` linked to the host's new interface `port`,
+    /// which `setup` (an ip batch in the host) configures before it goes up.
+    fn machine(&self, tag: &str, port: &str, setup: &str) -> Netns {
+        let ns = Netns::new(tag);
+        ip_batch(
+            None,
+            &format!(
+                "link add eth0 netns {} type veth peer name {port} netns {}\n",
+                ns.name, self.host.name
+            ),
+        );
+        ip_batch(Some(&self.host), &format!("{setup}link set {port} up\n"));
+        ns
+    }
+
     /// Loose reverse-path filtering on the host (the effective value is the
     /// maximum of `all` and the interface's).
     pub fn loose_rp_filter(&self) {
@@ -603,7 +649,7 @@ pub fn dataplane_state(ns: &Netns) -> String {
     )
 }
 
-fn sysctl(ns: &Netns, settings: &[&str]) {
+pub fn sysctl(ns: &Netns, settings: &[&str]) {
     run_ok(ns.exec("sysctl").arg("-q").arg("-w").args(settings));
 }
 
@@ -665,7 +711,8 @@ pub fn address(value: &serde_json::Value) -> Ipv4Addr {
         .unwrap_or_else(|| panic!("not an address: {value}"))
 }
 
-fn records(ns: &Netns) -> Vec<Record> {
+/// The ICMP packets a namespace with the recorder received.
+pub fn records(ns: &Netns) -> Vec<Record> {
     let value = list_json(ns, &["set", "inet", "rec", "seen"]);
     let mut records: Vec<Record> = set_elements(&value)
         .iter()

@@ -1,0 +1,404 @@
+//! `switchyard apply`, the pure half: what differs between the live state and a
+//! host's build, the steps that close the gap, and the steps that put a saved
+//! state back. Running them (nft, `ip -batch`, /proc/sys) is the binary's
+//! `applying.rs`; the states compared are `verify`'s [`KernelState`]s, so apply
+//! and verify agree on what "in sync" means.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::{DOWN_UPLINKS_SET, NFT_TABLE};
+use crate::verify::sysctl::Setting;
+use crate::verify::{KernelState, Listings, Ownership, Part, Report};
+
+/// The steps of an apply, in the order they run; a failure names its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Table,
+    Routing,
+    Sysctls,
+    Verify,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Table => "table (nft)",
+            Step::Routing => "routing (ip rules, routes and uplink addresses)",
+            Step::Sysctls => "sysctls",
+            Step::Verify => "verify",
+        })
+    }
+}
+
+/// How the nft table is brought to the build's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableLoad {
+    /// `switchyard.update.nft`: the live table is the one it applies over.
+    Update,
+    /// `switchyard.nft`: the whole table anew.
+    Full,
+}
+
+/// What an apply changes; empty when the live state is the build's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub table: Option<TableLoad>,
+    /// `ip -batch` lines: deletes, then adds (see [`routing_batch`]).
+    pub routing: Vec<String>,
+    /// Settings to write, with their new value.
+    pub sysctls: Vec<Setting>,
+    only_table: bool,
+}
+
+impl Changes {
+    /// What it takes to turn `live` into `expected`, given `report`, what
+    /// `verify::compare` found between them. `update_over` is the build id the
+    /// host's `switchyard.update.nft` applies over, when the build has one.
+    pub fn needed(
+        report: &Report,
+        expected: &KernelState,
+        live: &KernelState,
+        settings: &[Setting],
+        update_over: Option<&str>,
+    ) -> Changes {
+        let table = report.parts.contains_key(&Part::NftTable).then(|| {
+            match (update_over, live.build_id()) {
+                (Some(over), Some(live_id)) if over == live_id => TableLoad::Update,
+                _ => TableLoad::Full,
+            }
+        });
+        Changes {
+            table,
+            routing: routing_batch(&Ownership::of(expected), expected, live),
+            sysctls: settings
+                .iter()
+                .filter(|s| live.sysctl(&s.key) != Some(s.value.as_str()))
+                .cloned()
+                .collect(),
+            only_table: false,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_none() && self.routing.is_empty() && self.sysctls.is_empty()
+    }
+
+    /// Only the table's change (`apply --table-only`).
+    pub fn table_only(self) -> Changes {
+        Changes {
+            only_table: true,
+            routing: Vec::new(),
+            sysctls: Vec::new(),
+            ..self
+        }
+    }
+
+    /// Whether the rest was left out on purpose (and is not to be verified).
+    pub fn is_table_only(&self) -> bool {
+        self.only_table
+    }
+}
+
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let table = match self.table {
+            Some(TableLoad::Update) => "table updated (switchyard.update.nft)",
+            Some(TableLoad::Full) => "table loaded (switchyard.nft)",
+            None => "table unchanged",
+        };
+        write!(
+            f,
+            "{table}, {} routing change(s), {} setting(s)",
+            self.routing.len(),
+            self.sysctls.len()
+        )
+    }
+}
+
+/// The `ip -batch` lines that turn switchyard's rules, routes and uplink
+/// addresses in `live` into those of `target`; `ours` says which are
+/// switchyard's. Rules and routes compare as `verify` compares them (not by
+/// protocol), so a route that networkd tagged `static` is left alone while one
+/// added by hand to an uplink's table is deleted. Deletes come first, then the
+/// missing addresses (routes name them as source), then the missing rules and
+/// routes, then the extra addresses. Used both ways: to apply a build and to
+/// put a saved state back.
+pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState) -> Vec<String> {
+    let owned = |entries: &[crate::verify::Entry]| -> Vec<(String, String)> {
+        let mut owned: Vec<(String, String)> = entries
+            .iter()
+            .filter(|e| ours.owns(e))
+            .map(|e| (e.line.clone(), e.arguments.clone()))
+            .collect();
+        owned.sort();
+        owned.dedup_by(|a, b| a.0 == b.0);
+        owned
+    };
+    let missing = |target: &[(String, String)], live: &[(String, String)], verb: &str| {
+        let present: BTreeSet<&String> = live.iter().map(|(line, _)| line).collect();
+        target
+            .iter()
+            .filter(|(line, _)| !present.contains(line))
+            .map(|(_, arguments)| format!("{verb} {arguments}"))
+            .collect::<Vec<_>>()
+    };
+    let (target_rules, live_rules) = (owned(&target.rules), owned(&live.rules));
+    let (target_routes, live_routes) = (owned(&target.routes), owned(&live.routes));
+    let addresses = |from: &KernelState, to: &KernelState, verb: &str| {
+        ours.interfaces()
+            .flat_map(|interface| {
+                let none = BTreeSet::new();
+                let want = to.addresses.get(interface).unwrap_or(&none);
+                let have = from.addresses.get(interface).unwrap_or(&none);
+                want.difference(have)
+                    .map(|address| format!("address {verb} {address} dev {interface}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut batch = missing(&live_routes, &target_routes, "route del");
+    batch.extend(missing(&live_rules, &target_rules, "rule del"));
+    batch.extend(addresses(live, target, "add"));
+    batch.extend(missing(&target_rules, &live_rules, "rule add"));
+    batch.extend(missing(&target_routes, &live_routes, "route add"));
+    batch.extend(addresses(target, live, "del"));
+    batch
+}
+
+/// nft commands that put the monitor's down-uplink set of `live` into the
+/// table `script` makes, appended to the script so that both are one
+/// transaction: a reload during an outage forgets nothing. Empty when the
+/// set is empty or the new table has no such set (no `[failover]`).
+pub fn carry_down_uplinks(live: &KernelState, expected: &KernelState) -> String {
+    match (live.down_uplinks(), expected.down_uplinks()) {
+        (Some(down), Some(_)) if !down.is_empty() => format!(
+            "add element inet {NFT_TABLE} {DOWN_UPLINKS_SET} {{ {} }}\n",
+            down.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The table as an apply found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedTable {
+    /// The apply does not change it (at 100k VMs, listing it takes seconds).
+    Untouched,
+    /// There was none.
+    Absent,
+    /// As `nft list table` printed it.
+    Listed(String),
+}
+
+/// What an apply saved before it changed anything, enough to put it back:
+/// the table, the rules,
+/// routes and addresses as `verify` lists them, the settings it changes with
+/// their earlier values, and which rules, routes and addresses are switchyard's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub table: SavedTable,
+    pub rules: String,
+    pub routes: String,
+    pub addresses: String,
+    pub sysctls: Vec<(String, String)>,
+    pub ownership: Ownership,
+}
+
+impl Snapshot {
+    /// The saved state: the listings of `live`, the nft text of its table, the
+    /// earlier values of the settings `changes` writes.
+    pub fn new(
+        listings: &Listings,
+        table: SavedTable,
+        changes: &Changes,
+        ownership: Ownership,
+    ) -> Snapshot {
+        Snapshot {
+            table,
+            rules: listings.rules.clone(),
+            routes: listings.routes.clone(),
+            addresses: listings.addresses.clone(),
+            sysctls: changes
+                .sysctls
+                .iter()
+                .filter_map(|s| {
+                    let earlier = listings.sysctls.get(&s.key)?.clone()?;
+                    Some((s.key.clone(), earlier))
+                })
+                .collect(),
+            ownership,
+        }
+    }
+
+    /// The nft script that puts the saved table back (or deletes the table
+    /// when there was none), as one transaction; `None` when it was not changed.
+    pub fn table_script(&self) -> Option<String> {
+        let mut script = format!("table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n");
+        match &self.table {
+            SavedTable::Untouched => return None,
+            SavedTable::Absent => {}
+            SavedTable::Listed(table) => script.push_str(table),
+        }
+        Some(script)
+    }
+
+    /// The saved rules, routes and addresses as a state to compare with.
+    pub fn routing(&self) -> Result<KernelState, crate::verify::VerifyError> {
+        KernelState::parse(&Listings {
+            rules: self.rules.clone(),
+            routes: self.routes.clone(),
+            addresses: self.addresses.clone(),
+            ..Listings::default()
+        })
+    }
+
+    /// The settings to write back.
+    pub fn settings(&self) -> Vec<Setting> {
+        self.sysctls
+            .iter()
+            .map(|(key, value)| Setting {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority":1001,"src":"all","fwmark":"0x100","fwmask":"0xff00","table":"101","protocol":"211"},{"priority":32766,"src":"all","table":"254"}]"#;
+    const ROUTES: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211"},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"}]"#;
+    const ADDRESSES: &str = r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifname":"veth0","addr_info":[]}]"#;
+
+    fn state(rules: &str, routes: &str, addresses: &str) -> KernelState {
+        KernelState::parse(&Listings {
+            rules: rules.to_owned(),
+            routes: routes.to_owned(),
+            addresses: addresses.to_owned(),
+            ..Listings::default()
+        })
+        .expect("listings parse")
+    }
+
+    fn built() -> KernelState {
+        state(RULES, ROUTES, ADDRESSES)
+    }
+
+    fn needed(expected: &KernelState, live: &KernelState, settings: &[Setting]) -> Changes {
+        let report = crate::verify::compare(expected, live);
+        Changes::needed(&report, expected, live, settings, None)
+    }
+
+    #[test]
+    fn the_same_state_needs_nothing() {
+        let changes = needed(&built(), &built(), &[]);
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn a_fresh_host_gets_address_then_rule_then_routes() {
+        let fresh = state("[]", "[]", r#"[{"ifname":"up-a","addr_info":[]}]"#);
+        let built = built();
+        assert_eq!(
+            routing_batch(&Ownership::of(&built), &built, &fresh),
+            [
+                "address add 192.0.2.2/30 dev up-a",
+                "rule add priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add 192.0.2.0/30 dev up-a table 101 proto 211 scope 253 src 192.0.2.2",
+                "route add default via 192.0.2.1 dev up-a table 101 proto 211",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_route_added_by_hand_to_an_uplink_table_is_deleted_and_networkds_are_kept() {
+        let built = built();
+        // networkd's own (protocol static) are the same rules and routes.
+        let live = state(
+            &RULES.replace(r#""protocol":"211""#, r#""protocol":"4""#),
+            &ROUTES.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
+                "[",
+                r#"[{"dst":"10.99.0.0/16","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"3"},"#,
+            ),
+            ADDRESSES,
+        );
+        assert_eq!(
+            routing_batch(&Ownership::of(&built), &built, &live),
+            ["route del 10.99.0.0/16 via 192.0.2.1 dev up-a table 101 proto 3"]
+        );
+    }
+
+    #[test]
+    fn restoring_puts_back_what_an_apply_removed_and_removes_what_it_added() {
+        let built = built();
+        let earlier = state(
+            &RULES.replace("1001", "1005"),
+            &ROUTES.replace("192.0.2.1", "192.0.2.3"),
+            ADDRESSES,
+        );
+        let batch = routing_batch(&Ownership::of(&built), &earlier, &built);
+        assert_eq!(
+            batch,
+            [
+                "route del default via 192.0.2.1 dev up-a table 101 proto 211",
+                "rule del priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "rule add priority 1005 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add default via 192.0.2.3 dev up-a table 101 proto 211",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_settings_that_differ_are_written() {
+        let setting = |key: &str, value: &str| Setting {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let settings = [
+            setting("net.ipv4.ip_forward", "1"),
+            setting("net.ipv4.conf.all.rp_filter", "0"),
+        ];
+        let live = KernelState::parse(&Listings {
+            sysctls: [
+                ("net.ipv4.ip_forward".to_owned(), Some("1".to_owned())),
+                (
+                    "net.ipv4.conf.all.rp_filter".to_owned(),
+                    Some("2".to_owned()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            rules: RULES.to_owned(),
+            routes: ROUTES.to_owned(),
+            addresses: ADDRESSES.to_owned(),
+            ..Listings::default()
+        })
+        .expect("parses");
+        let changes = needed(&built(), &live, &settings);
+        assert_eq!(changes.sysctls, [settings[1].clone()]);
+        assert!(changes.table.is_none() && changes.routing.is_empty());
+        assert!(changes.table_only().is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_restores_the_table_only_when_the_apply_changed_it() {
+        let snapshot = |table| {
+            Snapshot::new(
+                &Listings::default(),
+                table,
+                &needed(&built(), &built(), &[]),
+                Ownership::of(&built()),
+            )
+        };
+        assert_eq!(
+            snapshot(SavedTable::Absent).table_script().as_deref(),
+            Some("table inet switchyard\ndelete table inet switchyard\n")
+        );
+        assert_eq!(snapshot(SavedTable::Untouched).table_script(), None);
+    }
+}

@@ -1,0 +1,413 @@
+//! `switchyard apply` against the real kernel, in network namespaces standing
+//! in for host `net2` of examples/multi-host.toml (and `net1` of
+//! examples/failover.toml for the monitor's set): a failed apply puts back
+//! exactly what was there, `--try` undoes itself unless confirmed, nothing to
+//! do changes nothing, drift repair converges, and an outage survives a reload.
+//! The decisions are unit-tested in src/apply.rs. These need root (CI runs
+//! them as root) and fail, never skip, without it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::deploy::{HOST, added_public_address, build_edited, host_namespace, table_handle};
+use common::{Netns, describe, require_root, run_ok};
+
+/// `switchyard apply ARGS… ` inside `netns`.
+fn apply(netns: &Netns, args: &[&str]) -> Output {
+    netns
+        .exec(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("apply")
+        .args(args)
+        .output()
+        .expect("run switchyard apply")
+}
+
+/// `switchyard apply DIR --host HOST` inside `netns`, which must succeed: its stdout.
+fn applied(netns: &Netns, dir: &Path, host: &str) -> String {
+    let output = apply(netns, &[&dir.to_string_lossy(), "--host", host]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+/// Two builds of the multi-host example in `dir`: `old` (ci-runner with another
+/// public address) and `new` (the example) made `--since` it.
+fn builds(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (old, new) = (dir.join("old"), dir.join("new"));
+    build_edited(&added_public_address(), &old, None);
+    build_edited(&common::deploy::example(), &new, Some(&old));
+    (old, new)
+}
+
+/// A route in uplink isp-a's table that no build has.
+fn add_route_by_hand(netns: &Netns) {
+    netns.ip(&[
+        "route",
+        "add",
+        "10.99.0.0/16",
+        "via",
+        "192.0.2.5",
+        "dev",
+        "up-a",
+        "table",
+        "101",
+    ]);
+}
+
+/// A test's builds (see [`builds`]) in a temporary directory, kept while the
+/// test runs, and a namespace standing in for `HOST` named after `test`.
+struct Rig {
+    _dir: tempfile::TempDir,
+    old: std::path::PathBuf,
+    new: std::path::PathBuf,
+    netns: Netns,
+}
+
+fn rig(test: &str) -> Rig {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = builds(dir.path());
+    Rig {
+        _dir: dir,
+        old,
+        new,
+        netns: host_namespace(test),
+    }
+}
+
+/// Everything apply may change in `netns`, comparable: the table (handles
+/// dropped, elements sorted), every rule, every route, every IPv4 address and
+/// the settings of the build's sysctl file.
+fn kernel_state(netns: &Netns) -> String {
+    let table = Command::new("ip")
+        .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
+        .output()
+        .expect("nft runs");
+    let table = if String::from_utf8_lossy(&table.stdout).contains("inet switchyard") {
+        netns.nft_table_sorted()
+    } else {
+        "(no table)".to_owned()
+    };
+    let mut settings = String::new();
+    for key in [
+        "ip_forward",
+        "conf/all/rp_filter",
+        "conf/up-a/rp_filter",
+        "conf/all/send_redirects",
+    ] {
+        let value = run_ok(netns.exec("cat").arg(format!("/proc/sys/net/ipv4/{key}")));
+        settings.push_str(&format!("{key} = {value}"));
+    }
+    format!(
+        "{table}\n{}\n{}\n{}\n{settings}",
+        netns.ip(&["-4", "rule", "show"]),
+        // IPv4 only: IPv6 link-local routes appear on their own, in time.
+        netns.ip(&["-4", "route", "show", "table", "all"]),
+        netns.ip(&["-br", "-4", "addr", "show"]),
+    )
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_failed_apply_restores_table_rules_routes_and_addresses_exactly() {
+    let Rig {
+        _dir,
+        old,
+        new,
+        netns,
+    } = rig("apfail");
+    applied(&netns, &old, HOST);
+    // Uplink isp-b's interface goes away (its routes with it, its rule stays),
+    // a route is added by hand to an uplink table and forwarding is off: the
+    // new build's ip batch cannot be applied on this host.
+    netns.ip(&["link", "del", "up-b"]);
+    add_route_by_hand(&netns);
+    run_ok(netns.exec("sysctl").args(["-qw", "net.ipv4.ip_forward=0"]));
+    let before = kernel_state(&netns);
+    assert!(before.contains("10.99.0.0/16"), "{before}");
+
+    let output = apply(&netns, &[&new.to_string_lossy(), "--host", HOST]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("apply failed at step routing")
+            && stderr.contains("Cannot find device \"up-b\"")
+            && stderr.contains("net2: restored the state from before the apply"),
+        "{stderr}"
+    );
+    let after = kernel_state(&netns);
+    assert_eq!(before, after, "the failed apply left the host changed");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn nothing_to_change_is_unchanged_and_leaves_the_table_alone() {
+    let Rig {
+        _dir, new, netns, ..
+    } = rig("apsame");
+    let first = applied(&netns, &new, HOST);
+    assert!(first.starts_with("net2: applied"), "{first}");
+    let handle = table_handle(&netns);
+    let second = applied(&netns, &new, HOST);
+    assert_eq!(second, format!("net2: unchanged ({})\n", new.display()));
+    assert_eq!(table_handle(&netns), handle, "the table was not reloaded");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_route_added_by_hand_to_an_uplink_table_is_removed_and_the_next_apply_is_unchanged() {
+    let Rig {
+        _dir, new, netns, ..
+    } = rig("aproute");
+    applied(&netns, &new, HOST);
+    add_route_by_hand(&netns);
+    let repaired = applied(&netns, &new, HOST);
+    assert!(
+        repaired.contains("table unchanged, 1 routing change(s)"),
+        "{repaired}"
+    );
+    assert!(
+        !netns
+            .ip(&["route", "show", "table", "101"])
+            .contains("10.99.0.0")
+    );
+    let again = applied(&netns, &new, HOST);
+    assert!(again.contains("unchanged"), "{again}");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn an_update_is_used_over_its_base_and_the_full_script_over_anything_else() {
+    let Rig {
+        _dir,
+        old,
+        new,
+        netns,
+    } = rig("apupd");
+    applied(&netns, &old, HOST);
+    let handle = table_handle(&netns);
+    let updated = applied(&netns, &new, HOST);
+    assert!(
+        updated.contains("table updated (switchyard.update.nft)"),
+        "{updated}"
+    );
+    common::deploy::assert_deployed_by(&netns, &new, handle, common::deploy::Loaded::Updated);
+    // Over a table the update was not made for: the whole script.
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["delete", "table", "inet", "switchyard"]),
+    );
+    let replaced = applied(&netns, &new, HOST);
+    assert!(
+        replaced.contains("table loaded (switchyard.nft)"),
+        "{replaced}"
+    );
+}
+
+/// Polls `check` every 100 ms for up to `seconds`.
+fn eventually(seconds: u64, check: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    check()
+}
+
+/// A rig (named after `test`) with the old build applied, then the new one
+/// with `--try SECONDS`; the state before the trial.
+fn trial_started(test: &str, seconds: u64) -> (Rig, String) {
+    let rig = rig(test);
+    applied(&rig.netns, &rig.old, HOST);
+    let before = kernel_state(&rig.netns);
+    let seconds = seconds.to_string();
+    let output = apply(
+        &rig.netns,
+        &[
+            &rig.new.to_string_lossy(),
+            "--host",
+            HOST,
+            "--try",
+            &seconds,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let promised = format!("--confirm` within {seconds} s");
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&promised));
+    (rig, before)
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn try_is_undone_without_confirm_and_kept_with_it() {
+    let (
+        Rig {
+            _dir, new, netns, ..
+        },
+        before,
+    ) = trial_started("aptry", 2);
+    let tried = kernel_state(&netns);
+    assert_ne!(tried, before, "the trial applied the new build");
+    // While it is pending, another apply is refused.
+    let refused = apply(&netns, &[&new.to_string_lossy(), "--host", HOST]);
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    let undone = eventually(6, || kernel_state(&netns) == before);
+    assert!(
+        undone,
+        "not undone after its deadline:\n{}",
+        similar::TextDiff::from_lines(&before, kernel_state(&netns).as_str()).unified_diff()
+    );
+    let late = apply(&netns, &["--confirm"]);
+    assert_eq!(late.status.code(), Some(2), "nothing left to confirm");
+
+    let output = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--try", "2"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let confirmed = apply(&netns, &["--confirm"]);
+    assert_eq!(confirmed.status.code(), Some(0), "{}", describe(&confirmed));
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        kernel_state(&netns),
+        tried,
+        "confirmed: the new build stays"
+    );
+    // The log the undoing process kept for the operator.
+    let log = trial_file(&netns, "log");
+    let logged = std::fs::read_to_string(&log).expect("the undoing process's log");
+    assert!(
+        logged.contains("not confirmed in time: restored"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).expect("log removed");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn an_apply_during_an_outage_keeps_the_monitors_down_set() {
+    require_root();
+    let topology = common::example_source(Path::new("examples/failover.toml"));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let build = dir.path().join("out");
+    build_edited(&topology, &build, None);
+    let netns = Netns::with_veths(
+        "apdown",
+        &["lan0", "up-a", "up-b", "up-c"].map(str::to_owned),
+    );
+    applied(&netns, &build, "net1");
+    // The monitor found isp-a (uplink id 1, mark 0x100) down; then someone
+    // changed the table, which the next apply reloads as a whole.
+    run_ok(netns.exec("nft").args([
+        "add",
+        "element",
+        "inet",
+        "switchyard",
+        "down_uplinks",
+        "{ 0x00000100 }",
+    ]));
+    run_ok(
+        netns
+            .exec("nft")
+            .args(["add", "rule", "inet", "switchyard", "forward", "accept"]),
+    );
+    let output = applied(&netns, &build, "net1");
+    assert!(output.contains("table loaded"), "{output}");
+    let set = run_ok(
+        netns
+            .exec("nft")
+            .args(["list", "set", "inet", "switchyard", "down_uplinks"]),
+    );
+    assert!(set.contains("elements = { 0x00000100 }"), "{set}");
+    // verify leaves the monitor's set to the monitor.
+    let verified = run_ok(
+        netns
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["verify"])
+            .arg(&build)
+            .args(["--host", "net1"]),
+    );
+    assert!(verified.contains("in sync"), "{verified}");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn table_only_loads_the_table_before_the_uplinks_exist() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_, new) = builds(dir.path());
+    // Early boot: no interface yet.
+    let netns = Netns::new("aptable");
+    let output = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--table-only"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("table loaded (switchyard.nft), 0 routing change(s), 0 setting(s)"),
+        "{stdout}"
+    );
+    assert!(!netns.ip(&["rule", "show"]).contains("proto 211"));
+    let again = apply(
+        &netns,
+        &[&new.to_string_lossy(), "--host", HOST, "--table-only"],
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("unchanged"));
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_trial_whose_waiting_process_died_is_undone_by_the_next_apply() {
+    let (
+        Rig {
+            _dir, old, netns, ..
+        },
+        before,
+    ) = trial_started("apkill", 1);
+    // The process waiting for the deadline is killed (found by the trial's id
+    // in its command line).
+    let pending = trial_file(&netns, "json");
+    let trial: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pending).expect("the pending trial")).expect("JSON");
+    let id = trial["id"].as_str().expect("an id");
+    let waiting = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let command = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let command = String::from_utf8_lossy(&command).replace('\0', " ");
+            command
+                .contains(&format!("--revert-pending {id}"))
+                .then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+        .next()
+        .expect("the waiting process");
+    run_ok(Command::new("kill").args(["-KILL", &waiting]));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_ne!(kernel_state(&netns), before, "nothing undid it yet");
+
+    let output = apply(&netns, &[&old.to_string_lossy(), "--host", HOST]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("undid the trial apply whose deadline passed"),
+        "{}",
+        describe(&output)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unchanged"));
+    assert_eq!(kernel_state(&netns), before);
+    std::fs::remove_file(trial_file(&netns, "log")).expect("log removed");
+}
+
+/// `/run/switchyard/pending-try-netINODE.EXTENSION` of `netns`: a pending
+/// trial is kept per namespace, named by its inode, as /run is shared.
+fn trial_file(netns: &Netns, extension: &str) -> std::path::PathBuf {
+    let namespace = run_ok(netns.exec("readlink").arg("/proc/self/ns/net"));
+    let inode: String = namespace.chars().filter(char::is_ascii_digit).collect();
+    Path::new("/run/switchyard").join(format!("pending-try-net{inode}.{extension}"))
+}
