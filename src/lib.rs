@@ -63,14 +63,23 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     let Some(parsed) = raw::parse(&source.text, &mut diagnostics) else {
         return Err(diagnostics.into_sorted());
     };
-    // An entity of the wrong shape is left out of the model; the checks would
-    // report what follows from its absence (addresses outside every pool, …).
-    let read_completely = !diagnostics.has_errors();
     let model = model::resolve(&parsed, &mut diagnostics);
-    let checked = read_completely
-        .then(|| check::run(model, &mut diagnostics))
-        .flatten();
-    let Some(model) = checked else {
+    // Unknown keys are dropped and the rest is read; an entity that cannot be
+    // read is left out. The checks run unless what was left out would be
+    // reported again as a problem of its own ([`raw::Parsed::checkable`]).
+    if !parsed.checkable {
+        return Err(diagnostics.into_sorted());
+    }
+    let mut found = Diagnostics::default();
+    let checked = check::run(model, &mut found);
+    if parsed.unusable.is_empty() {
+        diagnostics.append(found);
+    } else {
+        // A VM or project left out: a warning (an address no VM uses) could
+        // follow from its absence.
+        diagnostics.append(found.errors());
+    }
+    let Some(model) = checked.filter(|_| !diagnostics.has_errors()) else {
         return Err(diagnostics.into_sorted());
     };
     // Some warnings judge the plan's own decisions; planning needs a model free of

@@ -393,13 +393,18 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 
 /// A file that is valid TOML, read entity by entity.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parsed {
     /// The version and every entity that has the right shape.
     pub topology: Topology,
     /// Entities left out of `topology` because their shape is wrong (already
     /// reported), so that references to them are not reported again.
     pub unusable: Unusable,
+    /// Whether the semantic checks can judge `topology` without reporting what
+    /// follows from a part left out: true unless the version, a section or an
+    /// uplink, pool or host could not be read (a VM or project left out leaves
+    /// out only what depends on it). Unknown keys, dropped, do not count.
+    pub checkable: bool,
 }
 
 /// Names of the entities of each kind that were defined but could not be read.
@@ -412,11 +417,26 @@ pub struct Unusable {
     pub vms: Vec<Sp<String>>,
 }
 
+impl Unusable {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.uplinks,
+            &self.pools,
+            &self.hosts,
+            &self.projects,
+            &self.vms,
+        ]
+        .iter()
+        .all(|left_out| left_out.is_empty())
+    }
+}
+
 /// Reads the file. A file that is not TOML yields one diagnostic (SY0001) and
 /// `None`: nothing after a syntax error can be trusted. Otherwise the version and
 /// each named entity (`[vms.web-1]`, …) are read on their own, so every unknown
-/// key, wrong type and missing key of the file is reported in one run; an entity
-/// with such a problem is left out.
+/// key, wrong type and missing key of the file is reported in one run. An
+/// unknown key is dropped; an entity with a wrong type or missing key, or with
+/// an unknown key that may be a misspelling of a key it lacks, is left out.
 ///
 /// A large file is read in pieces on every core when that gives the same result
 /// (see [`parse_in_pieces`]), else in one piece.
@@ -467,18 +487,26 @@ struct Read {
 
 fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
     let mut reader = Reader::default();
-    let mut parsed = Parsed::default();
-    let (topology, unusable) = (&mut parsed.topology, &mut parsed.unusable);
+    let mut topology = Topology::default();
+    let mut unusable = Unusable::default();
     let has_version = root.get_ref().keys().any(|key| key.get_ref() == "version");
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
-            "version" => topology.version = reader.value(value),
-            "uplinks" => topology.uplinks = reader.section(value, &mut unusable.uplinks),
-            "pools" => topology.pools = reader.section(value, &mut unusable.pools),
-            "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts),
-            "projects" => topology.projects = reader.section(value, &mut unusable.projects),
-            "vms" => topology.vms = reader.section(value, &mut unusable.vms),
-            "failover" => topology.failover = reader.value(value),
+            "version" => {
+                topology.version = reader.value(value);
+                reader.incomplete |= topology.version.is_none();
+            }
+            "uplinks" => topology.uplinks = reader.section(value, &mut unusable.uplinks, NO_CHECKS),
+            "pools" => topology.pools = reader.section(value, &mut unusable.pools, NO_CHECKS),
+            "hosts" => topology.hosts = reader.section(value, &mut unusable.hosts, NO_CHECKS),
+            "projects" => {
+                topology.projects = reader.section(value, &mut unusable.projects, PROJECT_LEFT_OUT)
+            }
+            "vms" => topology.vms = reader.section(value, &mut unusable.vms, VM_LEFT_OUT),
+            "failover" => {
+                topology.failover = reader.table(value, NO_CHECKS);
+                reader.incomplete |= topology.failover.is_none();
+            }
             other => reader
                 .problems
                 .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),
@@ -486,9 +514,21 @@ fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
     }
     if !has_version && expect == Expect::Version {
         reader.problems.push(missing_key("`version`", 0..0));
+        reader.incomplete = true;
     }
+    // Whatever refers to a VM or project left out is left out with it; an
+    // uplink, pool or host left out would be missed (an address outside every
+    // pool, an uplink attached nowhere).
+    let checkable = !reader.incomplete
+        && [&unusable.uplinks, &unusable.pools, &unusable.hosts]
+            .iter()
+            .all(|left_out| left_out.is_empty());
     Read {
-        parsed,
+        parsed: Parsed {
+            topology,
+            unusable,
+            checkable,
+        },
         problems: reader.problems,
     }
 }
@@ -498,6 +538,8 @@ fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
 #[derive(Default)]
 struct Reader {
     problems: Vec<Diagnostic>,
+    /// The version or a whole section could not be read.
+    incomplete: bool,
 }
 
 impl Reader {
@@ -507,12 +549,26 @@ impl Reader {
             .ok()
     }
 
+    /// A table read as `T` once its unknown keys are reported and dropped, or
+    /// `None` when it cannot be read: its shape is wrong, or an unknown key may
+    /// be a misspelt key it lacks (`adresses` in a project without
+    /// `addresses`), so what it means is in doubt.
+    /// `left_out` says, in the help of a misspelt key, what follows from it.
+    fn table<T: Table>(&mut self, mut value: Spanned<DeValue>, left_out: &str) -> Option<Sp<T>> {
+        let in_doubt = drop_unknown_keys::<T>(value.get_mut(), &mut self.problems, left_out);
+        if in_doubt {
+            return None;
+        }
+        self.value(value)
+    }
+
     /// A table of named entities; those that cannot be read are reported, left
     /// out and listed in `unusable`.
-    fn section<T: DeserializeOwned>(
+    fn section<T: Table>(
         &mut self,
         value: Spanned<DeValue>,
         unusable: &mut Vec<Sp<String>>,
+        left_out: &str,
     ) -> Named<T> {
         let span = value.span();
         let table = match value.into_inner() {
@@ -524,13 +580,14 @@ impl Reader {
                     span,
                     "wrong type",
                 ));
+                self.incomplete = true;
                 return Named::new();
             }
         };
         let mut entities = Named::new();
         for (name, entity) in table {
             let name = Sp::new(name.get_ref().to_string(), name.span());
-            match self.value(entity) {
+            match self.table(entity, left_out) {
                 Some(entity) => {
                     entities.insert(name, entity);
                 }
@@ -539,6 +596,139 @@ impl Reader {
         }
         entities
     }
+}
+
+/// A table of the file that serde reads into a struct. Its unknown keys are
+/// reported and dropped before serde sees it: serde's `deny_unknown_fields`
+/// (there for the schema, which says `additionalProperties: false`) would
+/// refuse the whole entity over one typo.
+trait Table: DeserializeOwned {
+    /// Keys whose values hold more such tables, so unknown keys are found at
+    /// every depth.
+    const INNER: &'static [(&'static str, Inner)] = &[];
+}
+
+/// Where a key's value holds tables of the file's structs.
+enum Inner {
+    /// The value is one such table (`vlan`).
+    One(DropUnknownKeys),
+    /// Each element of an array (`egress`), or each value of a table (a host's
+    /// `uplinks`), is one.
+    Each(DropUnknownKeys),
+}
+
+type DropUnknownKeys = fn(&mut DeValue, &mut Vec<Diagnostic>, &str) -> bool;
+
+/// What a misspelt key leaves out, by where it is (see [`Parsed::checkable`]).
+const NO_CHECKS: &str = "until then, the other checks do not run";
+const PROJECT_LEFT_OUT: &str =
+    "until then, this project and its VMs are left out of the other checks";
+const VM_LEFT_OUT: &str = "until then, this VM is left out of the other checks";
+
+impl Table for Failover {}
+impl Table for Uplink {}
+impl Table for Pool {}
+impl Table for Host {
+    const INNER: &'static [(&'static str, Inner)] =
+        &[("uplinks", Inner::Each(drop_unknown_keys::<Attachment>))];
+}
+impl Table for Attachment {
+    const INNER: &'static [(&'static str, Inner)] =
+        &[("vlan", Inner::One(drop_unknown_keys::<Vlan>))];
+}
+impl Table for Vlan {}
+impl Table for Project {
+    const INNER: &'static [(&'static str, Inner)] =
+        &[("egress", Inner::Each(drop_unknown_keys::<Egress>))];
+}
+impl Table for Vm {
+    const INNER: &'static [(&'static str, Inner)] = Project::INNER;
+}
+impl Table for Egress {}
+
+/// Reports and removes the keys of `value` (a table read as `T`; anything else
+/// is left to serde) that `T` does not have, at every depth. `true` when one is
+/// a near miss of a key the table lacks: the table may not mean what it says,
+/// and that key's help ends with `left_out`.
+fn drop_unknown_keys<T: Table>(
+    value: &mut DeValue,
+    problems: &mut Vec<Diagnostic>,
+    left_out: &str,
+) -> bool {
+    let DeValue::Table(table) = value else {
+        return false;
+    };
+    let valid = keys_of::<T>();
+    let mut in_doubt = false;
+    let mut unknown = Vec::new();
+    for key in table
+        .keys()
+        .filter(|key| !valid.contains(&key.get_ref().as_ref()))
+    {
+        let mut problem = unknown_key(key.get_ref(), valid, key.span());
+        let misspelt = crate::diagnostic::closest(key.get_ref(), valid.iter().copied())
+            .is_some_and(|meant| !table.contains_key(meant));
+        if misspelt {
+            problem.help = problem.help.map(|help| format!("{help}; {left_out}"));
+        }
+        in_doubt |= misspelt;
+        problems.push(problem);
+        unknown.push(key.get_ref().to_string());
+    }
+    for key in unknown {
+        table.remove(key.as_str());
+    }
+    for (key, inner) in T::INNER {
+        let Some(value) = table.get_mut(*key) else {
+            continue;
+        };
+        in_doubt |= match (inner, value.get_mut()) {
+            (Inner::One(drop), value) => drop(value, problems, left_out),
+            (Inner::Each(drop), DeValue::Array(items)) => {
+                items.iter_mut().fold(false, |doubt, item| {
+                    drop(item.get_mut(), problems, left_out) | doubt
+                })
+            }
+            (Inner::Each(drop), DeValue::Table(items)) => {
+                items.iter_mut().fold(false, |doubt, (_, item)| {
+                    drop(item.get_mut(), problems, left_out) | doubt
+                })
+            }
+            (Inner::Each(_), _) => false,
+        };
+    }
+    in_doubt
+}
+
+/// The keys serde reads into `T`, as its derive lists them.
+fn keys_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    /// Answers serde's first question, which for a derived struct names its
+    /// keys, and stops there.
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("only the keys were asked for"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut keys: &'static [&'static str] = &[];
+    // The error is the probe's own way of stopping.
+    let _ = T::deserialize(Probe(&mut keys));
+    keys
 }
 
 fn syntax_error(error: &toml::de::Error) -> Diagnostic {

@@ -309,6 +309,37 @@ fn unknown_keys_in_two_entities_are_both_reported() {
     );
 }
 
+/// `base_with_web_2` with web-2 at `web_2_address` using `public`, and
+/// `project` (a table) before the VMs.
+fn with_project_before_the_vms(web_2_address: &str, project: &str, public: &str) -> String {
+    common::splice(
+        &common::base_with_web_2("net1", web_2_address),
+        &[
+            ("[vms.web-1]", &format!("{project}\n\n[vms.web-1]")),
+            (
+                "public = [\"198.51.100.8\"]\n",
+                &format!("public = [\"{public}\"]\n"),
+            ),
+        ],
+    )
+}
+
+/// A typo'd key does not hide the semantic errors elsewhere: the key is
+/// reported, the project it is in (its meaning in doubt: `adresses` may be
+/// `addresses`) is left out, and the rest of the topology is still checked.
+#[test]
+fn a_typo_in_a_key_does_not_hide_semantic_errors_elsewhere() {
+    let text = with_project_before_the_vms(
+        "10.0.0.5",
+        "[projects.other]\npools = [\"pool-a\"]\nadresses = [\"198.51.100.20\"]",
+        "198.51.100.99",
+    );
+    let found = codes_and_messages(&text);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["SY0003", "SY0601", "SY0401"], "{found:?}");
+    assert_eq!(found[0].1, "unknown key `adresses`");
+}
+
 /// An entity that cannot be read is reported once: references to it are not
 /// reported as unknown.
 #[test]
@@ -536,4 +567,168 @@ fn github_format_escapes_properties_and_the_message() {
         "{rendered}"
     );
     assert_eq!(rendered.lines().count(), 1, "{rendered}");
+}
+
+/// A generated topology of `vms` VMs in one project, written as a generator
+/// would: the project's `addresses` on one line (about 143 KB for 10 000), each
+/// VM on one line below it. `edit` changes the text before it is read.
+fn generated(vms: u32, edit: impl FnOnce(String) -> String) -> String {
+    let address = |base: [u8; 4], n: u32| std::net::Ipv4Addr::from(u32::from_be_bytes(base) + n);
+    let infrastructure = common::splice(
+        &common::BASE[..common::BASE.find("[projects.").expect("a project")],
+        &[("\"198.51.100.0/24\"", "\"44.0.0.0/16\"")],
+    );
+    let (version, infrastructure) = infrastructure
+        .split_once("version = 1\n")
+        .expect("the base has a version");
+    let public: Vec<String> = (0..vms)
+        .map(|i| format!("\"{}\"", address([44, 0, 0, 1], i)))
+        .collect();
+    let mut text = format!(
+        "{version}version = 1\nprojects.acme.pools = [\"pool-a\"]\n\
+         projects.acme.networks = [\"10.0.0.0/16\"]\nprojects.acme.default = \"pool-a\"\n\
+         projects.acme.addresses = [{}]\n",
+        public.join(", ")
+    );
+    for (i, public) in public.iter().enumerate() {
+        let private = address([10, 0, 1, 0], i as u32);
+        text.push_str(&format!(
+            "vms.vm-{i} = {{ project = \"acme\", host = \"net1\", address = \"{private}\", public = [{public}] }}\n"
+        ));
+    }
+    edit(text + infrastructure)
+}
+
+/// The one diagnostic of `code` in `text`, drawn for an 80-column terminal.
+fn drawn_at_80_columns(text: &str, code: &str) -> String {
+    let source = Source::new("generated.toml", text);
+    let found: Vec<Diagnostic> = diagnostics(&source)
+        .into_iter()
+        .filter(|d| d.code.as_str() == code)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let drawn = diagnostic::render_human(&source, &found, 80);
+    for line in drawn.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "a line over 80 columns:\n{drawn}"
+        );
+    }
+    drawn
+}
+
+/// The characters the drawing underlines below the source line that shows
+/// `value`: the underline is under `value`, character for character.
+fn assert_underlined(drawn: &str, value: &str) {
+    let lines: Vec<Vec<char>> = drawn.lines().map(|l| l.chars().collect()).collect();
+    let value: Vec<char> = value.chars().collect();
+    let (row, column) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(row, line)| {
+            let column = line.windows(value.len()).position(|w| w == value)?;
+            Some((row, column))
+        })
+        .unwrap_or_else(|| panic!("`{}` is not shown:\n{drawn}", String::from_iter(&value)));
+    let underline = &lines[row + 1];
+    let marked: Vec<usize> = (0..underline.len())
+        .filter(|&i| matches!(underline[i], '─' | '┬' | '▲'))
+        .collect();
+    assert_eq!(
+        (marked.first().copied(), marked.last().copied()),
+        (Some(column), Some(column + value.len() - 1)),
+        "the underline is not under `{}`:\n{drawn}",
+        String::from_iter(&value)
+    );
+}
+
+/// The generated topology of 10 000 VMs with `from` replaced by `to`, a bad
+/// address, and its one diagnostic (SY0011) drawn at 80 columns, under 2 KB.
+fn bad_address(from: &str, to: &str) -> (String, String) {
+    let text = generated(10_000, |text| text.replacen(from, to, 1));
+    let drawn = drawn_at_80_columns(&text, "SY0011");
+    assert!(drawn.len() < 2048, "{} bytes:\n{drawn}", drawn.len());
+    (text, drawn)
+}
+
+/// A bad VM address just below a 143 KB line: the long line, shown as
+/// context, is clipped to its start; the diagnostic is a few hundred bytes.
+#[test]
+fn a_diagnostic_below_a_huge_line_clips_it() {
+    let (text, drawn) = bad_address("address = \"10.0.1.0\"", "address = \"10.0.0.300\"");
+    assert!(text.len() > 1_000_000, "{} bytes", text.len());
+    assert!(
+        drawn.contains("projects.acme.addresses = [\"44.0.0.1\""),
+        "{drawn}"
+    );
+    assert_underlined(&drawn, "\"10.0.0.300\"");
+}
+
+/// A bad address on the 143 KB line itself: an excerpt of the line around it,
+/// the underline under it, not "a line too long to show".
+#[test]
+fn a_diagnostic_on_a_huge_line_shows_an_excerpt_of_it() {
+    let (text, drawn) = bad_address("\"44.0.19.137\", ", "\"44.0.300.1\", ");
+    let at = text.find("\"44.0.300.1\"").expect("the bad address");
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let position = format!(
+        "generated.toml:{}:{}]",
+        text[..at].lines().count(),
+        text[line_start..at].chars().count() + 1
+    );
+    assert!(drawn.contains(&position), "{position}:\n{drawn}");
+    assert!(drawn.contains("projects.acme.ad"), "{drawn}");
+    assert!(
+        drawn.contains("\"44.0.19.136\", \"44.0.300.1\", \"44.0.19.138\""),
+        "{drawn}"
+    );
+    assert_underlined(&drawn, "\"44.0.300.1\"");
+}
+
+/// SY0401's help names the safe reading first, an unused address the project
+/// holds near the one written, and says whose the written one is, before the
+/// widening: allocating it to the project.
+#[test]
+fn a_public_address_of_another_project_is_questioned_before_it_is_allocated() {
+    let text = common::splice(
+        &with_project_before_the_vms(
+            "10.0.0.6",
+            "[projects.beta]\npools = [\"pool-a\"]\naddresses = [\"198.51.100.20\"]",
+            "198.51.100.20",
+        ),
+        &[(
+            "\"203.0.113.9\", \"198.51.100.8\"]",
+            "\"203.0.113.9\", \"198.51.100.8\", \"198.51.100.21\"]",
+        )],
+    );
+    let source = Source::new("another-project.toml", text);
+    let found: Vec<Diagnostic> = diagnostics(&source)
+        .into_iter()
+        .filter(|d| d.code == Code::PublicNotAllocated)
+        .collect();
+    assert_diagnostic_snapshot(
+        "SY0401-address-of-another-project",
+        &diagnostic::render_human(&source, &found, WIDTH),
+    );
+}
+
+/// Unknown keys are found in nested tables too: an attachment of a host and
+/// an egress entry of a VM.
+#[test]
+fn unknown_keys_in_nested_tables_are_reported() {
+    let text = common::splice(
+        &two_vms(),
+        &[(
+            "[hosts.net1.uplinks.isp-a]\n",
+            "[hosts.net1.uplinks.isp-a]\nprobes = [\"9.9.9.9\"]\n",
+        )],
+    ) + "egress = [{ to = \"100.64.0.0/16\", via = \"pool-a\", weight = 2 }]\n";
+    let found = codes_and_messages(&text);
+    assert_eq!(
+        found,
+        [
+            ("SY0003", "unknown key `probes`".to_owned()),
+            ("SY0003", "unknown key `weight`".to_owned())
+        ]
+    );
 }

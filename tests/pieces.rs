@@ -160,7 +160,8 @@ fn a_file_with_a_problem_is_not_read_in_pieces() {
 /// Pieces of TOML that make the joined reading's checks matter: entities,
 /// sections' own headers, a section written inline at the top, a top-level
 /// table, dotted keys, a multi-line string holding a header line, an array of
-/// tables, a nested array, a duplicate entity.
+/// tables, a nested array, a duplicate entity, unknown keys (one that leaves
+/// its entity out, one dropped from an entity that is kept).
 const FRAGMENTS: &[&str] = &[
     "version = 1\n",
     "[uplinks.a]\nid = 1\n",
@@ -177,6 +178,8 @@ const FRAGMENTS: &[&str] = &[
     "uplinks.d.id = 4\n",
     "[[vms]]\n",
     "x = [\n[1],\n]\n",
+    "[uplinks.e]\nid = 6\ntabel = 7\n",
+    "[uplinks.f]\nid = 7\nnotes = \"x\"\n",
 ];
 
 proptest::proptest! {

@@ -2,8 +2,9 @@
 //! exactly one pool and allocated once.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, listing};
 use crate::model::{Model, PoolId};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
@@ -22,10 +23,23 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         for address in &project.addresses {
             let (value, span) = (address.value, &address.span);
             if let Some((first_project, first_span)) = owners.insert(value, (name, span.clone())) {
-                let message = if first_project == name {
-                    format!("{value} is listed twice in project `{name}`")
+                let (message, help) = if first_project == name {
+                    (
+                        format!("{value} is listed twice in project `{name}`"),
+                        format!(
+                            "is {value} the address you meant here? It is in \
+                             projects.{name}.addresses already: remove one of the two"
+                        ),
+                    )
                 } else {
-                    format!("{value} is allocated to projects `{first_project}` and `{name}`")
+                    (
+                        format!("{value} is allocated to projects `{first_project}` and `{name}`"),
+                        format!(
+                            "is {value} the address you meant for `{name}`? An address belongs \
+                             to one project. Only if `{first_project}` no longer uses it, \
+                             release it from projects.{first_project}.addresses"
+                        ),
+                    )
                 };
                 out.push(
                     Diagnostic::new(
@@ -34,7 +48,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         span.clone(),
                         "allocated again",
                     )
-                    .also(first_span, "first allocated here"),
+                    .also(first_span, "first allocated here")
+                    .help(help),
                 );
             }
             let Some(pool) = model.pool_of(value) else {
@@ -45,7 +60,16 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         span.clone(),
                         "in no pool",
                     )
-                    .help("public addresses must come from one of the [pools]"),
+                    .help(format!(
+                        "is {value} the address you meant? No pool holds it (pools: {}). Only if \
+                         it is yours to hand out, add a pool that holds it",
+                        listing(
+                            model
+                                .pools
+                                .iter()
+                                .map(|p| format!("`{}` {}", p.name.value, p.prefix.value))
+                        )
+                    )),
                 );
                 continue;
             };
@@ -59,7 +83,13 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         span.clone(),
                         "reserved address",
                     )
-                    .also(reserved.span.clone(), "reserved here"),
+                    .also(reserved.span.clone(), "reserved here")
+                    .help(format!(
+                        "is {value} the address you meant? Pool `{0}` keeps it out of \
+                         allocation. Only if nothing uses it any more, remove it from \
+                         pools.{0}.reserved",
+                        pool.name.value
+                    )),
                 );
             }
             let prefix = pool.prefix.value;
@@ -71,15 +101,24 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 } else {
                     "broadcast"
                 };
-                out.push(Diagnostic::new(
-                    Code::AddressNotUsable,
-                    format!(
-                        "{value} is the {which} address of pool `{}` ({prefix})",
-                        pool.name.value
-                    ),
-                    span.clone(),
-                    format!("{which} address"),
-                ));
+                out.push(
+                    Diagnostic::new(
+                        Code::AddressNotUsable,
+                        format!(
+                            "{value} is the {which} address of pool `{}` ({prefix})",
+                            pool.name.value
+                        ),
+                        span.clone(),
+                        format!("{which} address"),
+                    )
+                    .help(format!(
+                        "is {value} the address you meant? The usable addresses of `{}` are \
+                         {} to {}",
+                        pool.name.value,
+                        Ipv4Addr::from(u32::from(prefix.network()) + 1),
+                        Ipv4Addr::from(u32::from(prefix.broadcast()) - 1)
+                    )),
+                );
             }
         }
     }

@@ -2,41 +2,42 @@
 //! default, its egress preferences and its quota.
 
 use std::collections::HashSet;
+use std::net::Ipv4Addr;
 
+use crate::diagnostic::listing;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Model, PoolId};
+use crate::model::{Model, PoolId, Project};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
         // A set: the list may repeat a pool any number of times.
         let allowed: HashSet<PoolId> = project.pools.iter().map(|p| p.value).collect();
-        let mut uses: Vec<(PoolId, Span, &str)> = Vec::new();
-        uses.extend(
-            project
-                .addresses
-                .iter()
-                .filter_map(|a| Some((model.pool_of(a.value)?, a.span.clone(), "address"))),
-        );
+        // The pool, where and how it is used, and the address that uses it.
+        let mut uses: Vec<(PoolId, Span, &str, Option<Ipv4Addr>)> = Vec::new();
+        uses.extend(project.addresses.iter().filter_map(|a| {
+            let pool = model.pool_of(a.value)?;
+            Some((pool, a.span.clone(), "address", Some(a.value)))
+        }));
         uses.extend(
             project
                 .default
                 .iter()
-                .map(|d| (d.value, d.span.clone(), "default")),
+                .map(|d| (d.value, d.span.clone(), "default", None)),
         );
         uses.extend(
             project
                 .egress
                 .iter()
                 .flat_map(|e| &e.via)
-                .map(|pool| (pool.value, pool.span.clone(), "egress via")),
+                .map(|pool| (pool.value, pool.span.clone(), "egress via", None)),
         );
         uses.extend(
             project
                 .quota
                 .iter()
-                .map(|(pool, _)| (pool.value, pool.span.clone(), "quota")),
+                .map(|(pool, _)| (pool.value, pool.span.clone(), "quota", None)),
         );
-        for (pool, span, what) in uses {
+        for (pool, span, what, address) in uses {
             if !allowed.contains(&pool) {
                 let name = &model.pool(pool).name.value;
                 out.push(
@@ -49,12 +50,36 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         span,
                         format!("pool `{name}` is not in the project's ACL"),
                     )
-                    .help(format!(
-                        "add \"{name}\" to projects.{}.pools",
-                        project.name.value
-                    )),
+                    .help(not_allowed_help(model, project, name, address)),
                 );
             }
         }
     }
+}
+
+/// The likelier mistake first: the address or pool named, then adding the pool
+/// to the project's `pools`, which widens the tenant's ACL.
+fn not_allowed_help(
+    model: &Model,
+    project: &Project,
+    pool: &str,
+    address: Option<Ipv4Addr>,
+) -> String {
+    let name = &project.name.value;
+    let question = match address {
+        Some(address) => format!("is {address} the address you meant?"),
+        None => format!("is `{pool}` the pool you meant?"),
+    };
+    let allowed = if project.pools.is_empty() {
+        "no pool".to_owned()
+    } else {
+        listing(project.pools.iter().map(|p| {
+            let allowed = model.pool(p.value);
+            format!("`{}` ({})", allowed.name.value, allowed.prefix.value)
+        }))
+    };
+    format!(
+        "{question} Project `{name}` may use {allowed}. Only if `{name}` is to use pool \
+         `{pool}`, add \"{pool}\" to projects.{name}.pools: that widens its ACL"
+    )
 }

@@ -35,7 +35,14 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         first_over.span.clone(),
                         "over quota from here",
                     )
-                    .also(limit.span.clone(), "quota set here"),
+                    .also(limit.span.clone(), "quota set here")
+                    .help(format!(
+                        "are all of these addresses meant for `{0}`? Release those it does not \
+                         need from projects.{0}.addresses. Only if it is to hold more, raise \
+                         projects.{0}.quota.{1}",
+                        project.name.value,
+                        model.pool(pool.value).name.value
+                    )),
                 );
             }
         }

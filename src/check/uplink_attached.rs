@@ -26,7 +26,13 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         format!("leaves through `{uplink}`"),
                     )
                     .also(host.name.span.clone(), "this host")
-                    .help(format!("add [hosts.{}.uplinks.{uplink}] or move the VM", host.name.value)),
+                    .help(format!(
+                        "is {} the address you meant? It leaves through `{uplink}`, which \
+                         host `{host}` has no attachment to. Otherwise add \
+                         [hosts.{host}.uplinks.{uplink}], or move the VM to a host attached to it",
+                        public.value,
+                        host = host.name.value
+                    )),
                 );
             }
         }

@@ -2,6 +2,7 @@
 //! used by no other VM, and at most one per pool.
 
 use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Model, ProjectId};
@@ -9,10 +10,12 @@ use crate::model::{Model, ProjectId};
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // (project, address) for every allocation: one lookup per public address
     // instead of a scan of the project's addresses (hundreds in large projects).
-    let allocated: HashSet<(ProjectId, std::net::Ipv4Addr)> = (model.projects.iter())
+    let allocated: HashSet<(ProjectId, Ipv4Addr)> = (model.projects.iter())
         .enumerate()
         .flat_map(|(i, p)| p.addresses.iter().map(move |a| (ProjectId(i), a.value)))
         .collect();
+    // Made for the first help that needs it.
+    let mut allocations = None;
     let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
     let mut users = HashMap::with_capacity(public_count);
     // Reused for every VM: a VM has a few public addresses, and a map of its
@@ -34,7 +37,11 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         public.span.clone(),
                         "not in the project's addresses",
                     )
-                    .help(format!("add it to projects.{project}.addresses")),
+                    .help(
+                        allocations
+                            .get_or_insert_with(|| Allocations::new(model))
+                            .not_allocated_help(model, vm.project, address),
+                    ),
                 );
             }
             if let Some((other, span)) = users.insert(address, (name, public.span.clone())) {
@@ -45,7 +52,11 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         public.span.clone(),
                         "used again",
                     )
-                    .also(span, "first used here"),
+                    .also(span, "first used here")
+                    .help(format!(
+                        "is {address} the address you meant for `{name}`? A public address \
+                         serves one VM, and `{other}` has it"
+                    )),
                 );
             }
             let Some(pool) = model.pool_of(public.value) else {
@@ -71,9 +82,95 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         "second address from this pool",
                     )
                     .also(first, "first address from this pool")
-                    .help("a VM has at most one public address per pool"),
+                    .help(format!(
+                        "is {address} the address you meant? A VM has at most one public \
+                         address per pool: keep one of the two"
+                    )),
                 );
             }
+        }
+    }
+}
+
+/// How many of a project's addresses on each side of a wrong one are looked at
+/// for one no VM uses.
+const NEARBY: usize = 16;
+
+/// Who holds each address, for the help of a VM that uses one its project
+/// does not hold.
+struct Allocations {
+    owners: HashMap<Ipv4Addr, ProjectId>,
+    /// Each project's addresses, sorted.
+    held: Vec<Vec<Ipv4Addr>>,
+    /// Every VM's public addresses.
+    used: HashSet<Ipv4Addr>,
+}
+
+impl Allocations {
+    fn new(model: &Model) -> Self {
+        let held: Vec<Vec<Ipv4Addr>> = (model.projects.iter())
+            .map(|project| {
+                let mut held: Vec<Ipv4Addr> = project.addresses.iter().map(|a| a.value).collect();
+                held.sort_unstable();
+                held
+            })
+            .collect();
+        let owners = held
+            .iter()
+            .enumerate()
+            .flat_map(|(i, held)| held.iter().map(move |&a| (a, ProjectId(i))))
+            .collect();
+        let used = (model.vms.iter())
+            .flat_map(|vm| vm.public.iter().map(|p| p.value))
+            .collect();
+        Allocations { owners, held, used }
+    }
+
+    /// The likelier mistake first: the address (the project's nearest one in
+    /// the same pool is named), then allocating it to the project, which widens
+    /// what the tenant holds.
+    fn not_allocated_help(&self, model: &Model, project: ProjectId, address: Ipv4Addr) -> String {
+        let name = &model.project(project).name.value;
+        let held = &self.held[project.0];
+        let after = held.partition_point(|a| *a < address);
+        // A pool is a range of addresses: the project's nearest unused ones in
+        // it are next to where `address` would be (a few are looked at).
+        let pool = model.pool_of(address);
+        let nearby = |addresses: &mut dyn Iterator<Item = &Ipv4Addr>| {
+            addresses
+                .take(NEARBY)
+                .take_while(|a| model.pool_of(**a) == pool)
+                .find(|a| !self.used.contains(*a))
+                .copied()
+        };
+        let nearest = [
+            nearby(&mut held[..after].iter().rev()),
+            nearby(&mut held[after..].iter()),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|a| u32::from(*a).abs_diff(u32::from(address)));
+        let question = match nearest {
+            Some(nearest) => {
+                format!("is {nearest} the address you meant? `{name}` holds it and no VM uses it")
+            }
+            None => format!(
+                "is {address} the address you meant? `{name}` holds no unused address near it"
+            ),
+        };
+        match self.owners.get(&address) {
+            Some(owner) => {
+                let owner = &model.project(*owner).name.value;
+                format!(
+                    "{question}; {address} is allocated to project `{owner}`. Only if it is to \
+                     move to `{name}`, release it from projects.{owner}.addresses and add it to \
+                     projects.{name}.addresses"
+                )
+            }
+            None => format!(
+                "{question}. Only if project `{name}` is to hold {address}, add it to \
+                 projects.{name}.addresses"
+            ),
         }
     }
 }

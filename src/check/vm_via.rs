@@ -54,7 +54,7 @@ fn check_vm_via(model: &Model, vm: &Vm, via: &Spanned<Via>, out: &mut Diagnostic
                 via.span.clone(),
                 "not one of this VM's public addresses",
             )
-            .help(owned(vm)),
+            .help(format!("is {address} the address you meant? {}", owned(vm))),
         ),
         Via::Pool(pool) if model.public_in_pool(vm, pool).is_none() => out.push(
             Diagnostic::new(
@@ -67,7 +67,11 @@ fn check_vm_via(model: &Model, vm: &Vm, via: &Spanned<Via>, out: &mut Diagnostic
                 via.span.clone(),
                 "no address of this VM in this pool",
             )
-            .help(owned(vm)),
+            .help(format!(
+                "is `{}` the pool you meant? {}",
+                model.pool(pool).name.value,
+                owned(vm)
+            )),
         ),
         _ => {}
     }
@@ -75,10 +79,10 @@ fn check_vm_via(model: &Model, vm: &Vm, via: &Spanned<Via>, out: &mut Diagnostic
 
 fn owned(vm: &Vm) -> String {
     if vm.public.is_empty() {
-        return "this VM has no public addresses".into();
+        return "This VM has no public addresses".into();
     }
     let list: Vec<String> = vm.public.iter().map(|p| p.value.to_string()).collect();
-    format!("this VM's public addresses: {}", list.join(", "))
+    format!("This VM's public addresses: {}", list.join(", "))
 }
 
 /// `pool `a`` or `pools `a`, `b``, for a message.

@@ -3,6 +3,7 @@
 //! here too, so every stage just pushes [`Diagnostic`]s.
 
 mod codes;
+mod excerpt;
 mod explain;
 mod positions;
 mod render_github;
@@ -51,6 +52,18 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
         .count();
     let warnings = diagnostics.len() - errors;
     format!("{}, {}", count(errors, "error"), count(warnings, "warning"))
+}
+
+/// `a, b, c`, or `a, b, c, d and 6 more`: a list in a help text stays short
+/// whatever the topology holds.
+pub fn listing(items: impl IntoIterator<Item = String>) -> String {
+    const SHOWN: usize = 4;
+    let mut items = items.into_iter();
+    let shown: Vec<String> = items.by_ref().take(SHOWN).collect();
+    match items.count() {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 /// `1 error`, `2 errors`: a number and a noun that takes an `s` in the plural.
@@ -121,6 +134,15 @@ impl Diagnostics {
     }
     pub fn append(&mut self, mut other: Diagnostics) {
         self.0.append(&mut other.0);
+    }
+    /// Only the errors, without the warnings.
+    pub fn errors(self) -> Diagnostics {
+        Diagnostics(
+            self.0
+                .into_iter()
+                .filter(|d| d.severity() == Severity::Error)
+                .collect(),
+        )
     }
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity() == Severity::Error)

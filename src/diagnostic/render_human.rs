@@ -1,12 +1,13 @@
 //! The rendering for people: miette's graphical report of each diagnostic.
 
-use super::positions::Positions;
+use super::excerpt::Excerpt;
 use super::shown::{Shown, escape_controls};
-use super::{Diagnostic, Severity, Source, summary};
+use super::{Diagnostic, Severity, Source, Span, summary};
 
 /// Renders for people: miette's graphical report, without colour so snapshots and
 /// logs are stable. Control characters of the file, its name and the messages are
-/// shown escaped ([`escape_controls`]).
+/// shown escaped ([`escape_controls`]); each diagnostic shows only the lines
+/// around its labels, long ones clipped ([`Excerpt`]).
 pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -> String {
     if diagnostics.is_empty() {
         // Nothing to draw: indexing a 17 MB file for it would cost 20 ms.
@@ -17,62 +18,40 @@ pub fn render_human(source: &Source, diagnostics: &[Diagnostic], width: usize) -
     };
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
         .with_width(width)
+        .with_context_lines(CONTEXT_LINES)
         .with_links(false);
     let mut out = String::new();
     let name = escape_controls(&source.name, |_, _| {}).into_owned();
-    // Shared, not copied per diagnostic.
+    // Made once, shared by every diagnostic drawn.
     let text = Shown::new(&source.text);
-    // Where each drawn diagnostic is, found in one pass (a diagnostic on a line too
-    // long to draw is reported by position).
-    let positions = Positions::new(
-        &source.text,
-        diagnostics
-            .iter()
-            .take(MAX_RENDERED)
-            .map(|d| d.primary_span().start),
-    );
     for diagnostic in diagnostics.iter().take(MAX_RENDERED) {
         let severity = match diagnostic.severity() {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
         let message = escape_controls(&diagnostic.message, |_, _| {});
-        let help = diagnostic
-            .help
-            .as_deref()
-            .map(|help| escape_controls(help, |_, _| {}).into_owned());
-        // miette copies every line it shows: a label on a huge line (a minified
-        // file) is reported by position instead of drawn.
-        let long_line = diagnostic
+        let mut report = MietteDiagnostic::new(MIETTE_MESSAGE).with_severity(severity);
+        if let Some(help) = &diagnostic.help {
+            report = report.with_help(escape_controls(help, |_, _| {}));
+        }
+        let spans: Vec<&Span> = diagnostic.labels.iter().map(|label| &label.span).collect();
+        let (excerpt, spans) = Excerpt::new(&text, &source.text, &spans, CONTEXT_LINES);
+        let labels = diagnostic
             .labels
             .iter()
-            .any(|label| text.line_length(text.shown_offset(label.span.start)) > MAX_DRAWN_LINE);
-        let mut report = MietteDiagnostic::new(MIETTE_MESSAGE).with_severity(severity);
-        if let Some(help) = help {
-            report = report.with_help(help);
-        }
-        if long_line {
-            let (line, column) = positions.get(diagnostic.primary_span().start);
-            push_header(
-                &mut out,
-                diagnostic,
-                &format!("{message} (at {name}:{line}:{column}, a line too long to show)"),
-            );
-            push_body(&mut out, &handler, &report);
-            continue;
-        }
-        let labels = diagnostic.labels.iter().enumerate().map(|(i, label)| {
-            let span = text.shown_span(&source.text, &label.span);
-            let label_text = Some(escape_controls(&label.text, |_, _| {}).into_owned())
-                .filter(|t| !t.is_empty());
-            if i == 0 {
-                LabeledSpan::new_primary_with_span(label_text, span)
-            } else {
-                LabeledSpan::new_with_span(label_text, span)
-            }
-        });
+            .zip(spans)
+            .enumerate()
+            .map(|(i, (label, span))| {
+                let label_text = Some(escape_controls(&label.text, |_, _| {}).into_owned())
+                    .filter(|t| !t.is_empty());
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(label_text, span)
+                } else {
+                    LabeledSpan::new_with_span(label_text, span)
+                }
+            });
         let report = miette::Report::new(report.with_labels(labels))
-            .with_source_code(NamedSource::new(name.clone(), text.clone()));
+            .with_source_code(NamedSource::new(name.clone(), excerpt));
         push_header(&mut out, diagnostic, &message);
         push_body(&mut out, &handler, report.as_ref());
     }
@@ -124,5 +103,5 @@ const MIETTE_MESSAGE: &str = "-";
 /// take hours.
 pub const MAX_RENDERED: usize = 200;
 
-/// Lines longer than this (bytes) are not drawn under a diagnostic.
-const MAX_DRAWN_LINE: usize = 4096;
+/// Lines shown above and below each label.
+const CONTEXT_LINES: usize = 1;

@@ -1,9 +1,8 @@
 //! The source text as the human rendering draws it: control characters escaped so
-//! a topology cannot drive the terminal, and a line index that hands miette only
-//! the lines around a span.
+//! a topology cannot drive the terminal, with a line index from which each
+//! diagnostic's [`super::excerpt::Excerpt`] is cut.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use super::Span;
 use super::positions::floor_char_boundary;
@@ -36,30 +35,27 @@ pub(super) fn escape_controls(text: &str, mut escaped: impl FnMut(usize, usize))
 /// Characters an escape adds to the one it replaces.
 const ESCAPE_EXTRA_CHARS: usize = "\\u{1b}".len() - 1;
 
-/// The text as miette reads it: control characters escaped, with a line index.
-/// miette finds a span by scanning from the start of the text, so on a large file
-/// with many diagnostics each read is handed only the lines around its span (the
-/// drawing is the same).
-#[derive(Clone)]
-pub(super) struct Shown {
-    text: Arc<str>,
+/// The file as diagnostics show it: control characters escaped, with a line
+/// index. Made once and shared by every diagnostic drawn.
+pub(super) struct Shown<'a> {
+    text: Cow<'a, str>,
     /// Byte offset where each line starts.
-    starts: Arc<Vec<usize>>,
+    starts: Vec<usize>,
     /// (end in the file, end in `text`) of each escaped character, in order.
-    escapes: Arc<Vec<(usize, usize)>>,
+    escapes: Vec<(usize, usize)>,
 }
 
-impl Shown {
-    pub(super) fn new(file: &str) -> Self {
+impl<'a> Shown<'a> {
+    pub(super) fn new(file: &'a str) -> Self {
         let mut escapes = Vec::new();
         let text = escape_controls(file, |in_file, shown| escapes.push((in_file, shown)));
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         Shown {
-            text: text.into(),
-            starts: Arc::new(starts),
-            escapes: Arc::new(escapes),
+            text,
+            starts,
+            escapes,
         }
     }
 
@@ -84,27 +80,30 @@ impl Shown {
     }
 
     /// 0-based line of a byte offset.
-    fn line_of(&self, offset: usize) -> usize {
+    pub(super) fn line_of(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset) - 1
     }
 
-    /// Where `line` ends, its newline included.
-    fn line_end(&self, line: usize) -> usize {
-        self.starts
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len())
+    pub(super) fn line_count(&self) -> usize {
+        self.starts.len()
     }
 
-    /// Length in bytes of the line around `offset`.
-    pub(super) fn line_length(&self, offset: usize) -> usize {
-        let line = self.line_of(offset.min(self.text.len()));
-        self.line_end(line) - self.starts[line]
+    /// Where a line starts, and its text without its line ending.
+    pub(super) fn line(&self, line: usize) -> (usize, &str) {
+        let start = self.starts[line];
+        let end = self
+            .starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        let text = &self.text[start..end];
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        (start, text.strip_suffix('\r').unwrap_or(text))
     }
 
     /// 0-based column, in characters of the file (as the JSON rendering counts
     /// them), of a shown offset.
-    fn column(&self, offset: usize) -> usize {
+    pub(super) fn column(&self, offset: usize) -> usize {
         let line_start = self.starts[self.line_of(offset)];
         let escapes_before = |at: usize| self.escapes.partition_point(|&(_, shown)| shown <= at);
         let escapes = escapes_before(offset) - escapes_before(line_start);
@@ -115,46 +114,5 @@ impl Shown {
             .get(line_start..offset)
             .map_or(0, |s| s.chars().count());
         shown_chars.saturating_sub(escapes * ESCAPE_EXTRA_CHARS)
-    }
-}
-
-impl miette::SourceCode for Shown {
-    fn read_span<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        context_lines_before: usize,
-        context_lines_after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        // One line more than miette shows on each side, so it sees what it would in
-        // the whole text.
-        let first = self
-            .line_of(span.offset())
-            .saturating_sub(context_lines_before + 1);
-        let last = (self.line_of(span.offset() + span.len()) + context_lines_after + 1)
-            .min(self.starts.len() - 1);
-        let start = self.starts[first];
-        let window = &self.text.as_bytes()[start..self.line_end(last)];
-        let inner = miette::SourceCode::read_span(
-            window,
-            &miette::SourceSpan::new((span.offset() - start).into(), span.len()),
-            context_lines_before,
-            context_lines_after,
-        )?;
-        // miette counts the column in bytes (it shows it as `file:line:column`);
-        // it is only meaningful without context lines.
-        let column = if context_lines_before == 0 {
-            self.column(span.offset())
-        } else {
-            inner.column()
-        };
-        Ok(Box::new(miette::MietteSpanContents::new(
-            inner.data(),
-            miette::SourceSpan::new((inner.span().offset() + start).into(), inner.span().len()),
-            inner.line() + first,
-            column,
-            // miette counts the lines from the start of what it scanned, and
-            // decides from this count which snippets to join.
-            inner.line_count() + first,
-        )))
     }
 }

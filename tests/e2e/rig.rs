@@ -47,6 +47,9 @@ fn vm_interface(name: &str) -> String {
     interface
 }
 
+/// The host bridge's own MAC (locally administered, fixed).
+const LAN_BRIDGE_MAC: &str = "02:00:00:00:1a:01";
+
 /// The ISP ↔ far-end link of uplink `id`: 172.16.ID.0/30, ISP .1, far end .2.
 pub fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
     (Ipv4Addr::new(172, 16, id, 1), Ipv4Addr::new(172, 16, id, 2))
@@ -198,8 +201,12 @@ impl Rig {
         }
         ip_batch(None, &links);
 
-        // Host: the bridge with one gateway address per private network of its VMs.
-        let mut batch = format!("link add {lan} type bridge\nlink set {lan} up\n");
+        // Host: the bridge with one gateway address per private network of its VMs,
+        // and a MAC of its own, as docs/operations.md asks: a bridge that takes
+        // its ports' lowest MAC changes it when a port comes or goes, and the
+        // kernel then flushes its neighbour entries, the permanent ones included.
+        let mut batch =
+            format!("link add {lan} address {LAN_BRIDGE_MAC} type bridge\nlink set {lan} up\n");
         let mut gateways: BTreeMap<Ipv4Net, Ipv4Addr> = BTreeMap::new();
         for vm in &rig.vms {
             let network = model
