@@ -217,8 +217,10 @@ enum Command {
     ///
     /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
     /// every uplink through itself, keeps set `down_uplinks` of table inet
-    /// switchyard in line with what it measures and logs every transition to
-    /// stderr. Needs CAP_NET_RAW and CAP_NET_ADMIN, nft and conntrack.
+    /// switchyard in line with what it measures, deletes the connections that
+    /// may move off a dead uplink (by conntrack mark, over netlink) and logs
+    /// every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
+    /// A monitor.json it cannot use stops it at start (exit 2, naming the key).
     Monitor { config: PathBuf },
     /// Print the JSON schema of the topology file, or of another file or output
     /// switchyard writes.
@@ -477,9 +479,9 @@ fn failure(source: &Source, error: BuildError) -> Failure {
 fn monitor(path: &Path) -> Result<ExitCode, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let config = serde_json::from_str(&text).map_err(|e| {
+    let config = switchyard::monitor::Config::from_json(&text).map_err(|e| {
         Failure::Usage(format!(
-            "{} is not a switchyard monitor.json: {e}",
+            "{} is not a usable switchyard monitor.json: {e}",
             path.display()
         ))
     })?;
