@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::render::{DOWN_UPLINKS_SET, NFT_TABLE};
 use crate::verify::sysctl::Setting;
-use crate::verify::{KernelState, Listings, Ownership, Part};
+use crate::verify::{KernelState, Listings, Ownership, Part, Report};
 
 /// The steps of an apply, in the order they run; a failure names its step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +54,16 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// What it takes to turn `live` into `expected`. `update_over` is the build
-    /// id the host's `switchyard.update.nft` applies over, when the build has one.
+    /// What it takes to turn `live` into `expected`, given `report`, what
+    /// `verify::compare` found between them. `update_over` is the build id the
+    /// host's `switchyard.update.nft` applies over, when the build has one.
     pub fn needed(
+        report: &Report,
         expected: &KernelState,
         live: &KernelState,
         settings: &[Setting],
         update_over: Option<&str>,
     ) -> Changes {
-        let report = crate::verify::compare(expected, live);
         let table = report.parts.contains_key(&Part::NftTable).then(|| {
             match (update_over, live.build_id()) {
                 (Some(over), Some(live_id)) if over == live_id => TableLoad::Update,
@@ -181,13 +182,24 @@ pub fn carry_down_uplinks(live: &KernelState, expected: &KernelState) -> String 
     }
 }
 
+/// The table as an apply found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedTable {
+    /// The apply does not change it (at 100k VMs, listing it takes seconds).
+    Untouched,
+    /// There was none.
+    Absent,
+    /// As `nft list table` printed it.
+    Listed(String),
+}
+
 /// What an apply saved before it changed anything, enough to put it back:
-/// the table as `nft list` printed it (`None`: there was none), the rules,
+/// the table, the rules,
 /// routes and addresses as `verify` lists them, the settings it changes with
 /// their earlier values, and which rules, routes and addresses are switchyard's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub table: Option<String>,
+    pub table: SavedTable,
     pub rules: String,
     pub routes: String,
     pub addresses: String,
@@ -200,7 +212,7 @@ impl Snapshot {
     /// earlier values of the settings `changes` writes.
     pub fn new(
         listings: &Listings,
-        table: Option<String>,
+        table: SavedTable,
         changes: &Changes,
         ownership: Ownership,
     ) -> Snapshot {
@@ -222,13 +234,15 @@ impl Snapshot {
     }
 
     /// The nft script that puts the saved table back (or deletes the table
-    /// when there was none), as one transaction.
-    pub fn table_script(&self) -> String {
+    /// when there was none), as one transaction; `None` when it was not changed.
+    pub fn table_script(&self) -> Option<String> {
         let mut script = format!("table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n");
-        if let Some(table) = &self.table {
-            script.push_str(table);
+        match &self.table {
+            SavedTable::Untouched => return None,
+            SavedTable::Absent => {}
+            SavedTable::Listed(table) => script.push_str(table),
         }
-        script
+        Some(script)
     }
 
     /// The saved rules, routes and addresses as a state to compare with.
@@ -275,9 +289,14 @@ mod tests {
         state(RULES, ROUTES, ADDRESSES)
     }
 
+    fn needed(expected: &KernelState, live: &KernelState, settings: &[Setting]) -> Changes {
+        let report = crate::verify::compare(expected, live);
+        Changes::needed(&report, expected, live, settings, None)
+    }
+
     #[test]
     fn the_same_state_needs_nothing() {
-        let changes = Changes::needed(&built(), &built(), &[], None);
+        let changes = needed(&built(), &built(), &[]);
         assert!(changes.is_empty(), "{changes:?}");
     }
 
@@ -360,23 +379,26 @@ mod tests {
             ..Listings::default()
         })
         .expect("parses");
-        let changes = Changes::needed(&built(), &live, &settings, None);
+        let changes = needed(&built(), &live, &settings);
         assert_eq!(changes.sysctls, [settings[1].clone()]);
         assert!(changes.table.is_none() && changes.routing.is_empty());
         assert!(changes.table_only().is_empty());
     }
 
     #[test]
-    fn a_snapshot_without_a_table_restores_by_deleting_it() {
-        let snapshot = Snapshot::new(
-            &Listings::default(),
-            None,
-            &Changes::needed(&built(), &built(), &[], None),
-            Ownership::of(&built()),
-        );
+    fn a_snapshot_restores_the_table_only_when_the_apply_changed_it() {
+        let snapshot = |table| {
+            Snapshot::new(
+                &Listings::default(),
+                table,
+                &needed(&built(), &built(), &[]),
+                Ownership::of(&built()),
+            )
+        };
         assert_eq!(
-            snapshot.table_script(),
-            "table inet switchyard\ndelete table inet switchyard\n"
+            snapshot(SavedTable::Absent).table_script().as_deref(),
+            Some("table inet switchyard\ndelete table inet switchyard\n")
         );
+        assert_eq!(snapshot(SavedTable::Untouched).table_script(), None);
     }
 }

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use switchyard::apply::{Changes, Snapshot, Step, TableLoad, carry_down_uplinks, routing_batch};
+use switchyard::apply::{
+    Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks, routing_batch,
+};
 use switchyard::verify::{self, KernelState, Ownership};
 
 use crate::{EXIT_INVALID, EXIT_USAGE, Failure, HostBuild, kernel, print_stdout};
@@ -36,6 +38,7 @@ pub fn apply(
         eprint!("warning: apply cannot change what stands in switchyard's way:\n{outside}");
     }
     let mut changes = Changes::needed(
+        &report,
         &expected,
         &live,
         &build.settings,
@@ -48,7 +51,12 @@ pub fn apply(
         print_stdout(format!("{}: unchanged ({})\n", build.host, dir.display()))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let table = kernel::table_text().map_err(Failure::Usage)?;
+    let table = match changes.table {
+        None => SavedTable::Untouched,
+        Some(_) => kernel::table_text()
+            .map_err(Failure::Usage)?
+            .map_or(SavedTable::Absent, SavedTable::Listed),
+    };
     let snapshot = Snapshot::new(&live_listings, table, &changes, Ownership::of(&expected));
     if let Err((step, error)) = run_steps(&build, &changes, &expected, &live) {
         eprintln!("error: apply failed at step {step}: {error}");
@@ -130,7 +138,9 @@ fn run_steps(
 /// the settings. Every part is tried; the errors are reported together.
 fn restore(snapshot: &Snapshot) -> Result<(), String> {
     let mut errors = Vec::new();
-    if let Err(e) = kernel::load_nft(&snapshot.table_script()) {
+    if let Some(script) = snapshot.table_script()
+        && let Err(e) = kernel::load_nft(&script)
+    {
         errors.push(format!("table: {e}"));
     }
     let routing = snapshot
@@ -218,7 +228,12 @@ impl Pending {
                 self.path.display()
             )));
         }
-        self.revert(&trial.id).map(|_| ())
+        if self.revert(&trial.id)? {
+            eprintln!(
+                "undid the trial apply whose deadline passed unconfirmed (the process waiting for it was gone)"
+            );
+        }
+        Ok(())
     }
 
     /// Saves `snapshot` with its deadline and starts the process that waits for it.

@@ -188,24 +188,38 @@ fn eventually(seconds: u64, check: impl Fn() -> bool) -> bool {
     check()
 }
 
+/// A rig (named after `test`) with the old build applied, then the new one
+/// with `--try SECONDS`; the state before the trial.
+fn trial_started(test: &str, seconds: u64) -> (Rig, String) {
+    let rig = rig(test);
+    applied(&rig.netns, &rig.old, HOST);
+    let before = kernel_state(&rig.netns);
+    let seconds = seconds.to_string();
+    let output = apply(
+        &rig.netns,
+        &[
+            &rig.new.to_string_lossy(),
+            "--host",
+            HOST,
+            "--try",
+            &seconds,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let promised = format!("--confirm` within {seconds} s");
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&promised));
+    (rig, before)
+}
+
 #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn try_is_undone_without_confirm_and_kept_with_it() {
-    let Rig {
-        _dir,
-        old,
-        new,
-        netns,
-    } = rig("aptry");
-    applied(&netns, &old, HOST);
-    let before = kernel_state(&netns);
-
-    let output = apply(
-        &netns,
-        &[&new.to_string_lossy(), "--host", HOST, "--try", "2"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("--confirm` within 2 s"));
+    let (
+        Rig {
+            _dir, new, netns, ..
+        },
+        before,
+    ) = trial_started("aptry", 2);
     let tried = kernel_state(&netns);
     assert_ne!(tried, before, "the trial applied the new build");
     // While it is pending, another apply is refused.
@@ -233,6 +247,14 @@ fn try_is_undone_without_confirm_and_kept_with_it() {
         tried,
         "confirmed: the new build stays"
     );
+    // The log the undoing process kept for the operator.
+    let log = trial_file(&netns, "log");
+    let logged = std::fs::read_to_string(&log).expect("the undoing process's log");
+    assert!(
+        logged.contains("not confirmed in time: restored"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).expect("log removed");
 }
 
 #[test]
@@ -306,4 +328,56 @@ fn table_only_loads_the_table_before_the_uplinks_exist() {
         &[&new.to_string_lossy(), "--host", HOST, "--table-only"],
     );
     assert!(String::from_utf8_lossy(&again.stdout).contains("unchanged"));
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_trial_whose_waiting_process_died_is_undone_by_the_next_apply() {
+    let (
+        Rig {
+            _dir, old, netns, ..
+        },
+        before,
+    ) = trial_started("apkill", 1);
+    // The process waiting for the deadline is killed (found by the trial's id
+    // in its command line).
+    let pending = trial_file(&netns, "json");
+    let trial: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pending).expect("the pending trial")).expect("JSON");
+    let id = trial["id"].as_str().expect("an id");
+    let waiting = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let command = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let command = String::from_utf8_lossy(&command).replace('\0', " ");
+            command
+                .contains(&format!("--revert-pending {id}"))
+                .then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+        .next()
+        .expect("the waiting process");
+    run_ok(Command::new("kill").args(["-KILL", &waiting]));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_ne!(kernel_state(&netns), before, "nothing undid it yet");
+
+    let output = apply(&netns, &[&old.to_string_lossy(), "--host", HOST]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("undid the trial apply whose deadline passed"),
+        "{}",
+        describe(&output)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unchanged"));
+    assert_eq!(kernel_state(&netns), before);
+    std::fs::remove_file(trial_file(&netns, "log")).expect("log removed");
+}
+
+/// `/run/switchyard/pending-try-netINODE.EXTENSION` of `netns`: a pending
+/// trial is kept per namespace, named by its inode, as /run is shared.
+fn trial_file(netns: &Netns, extension: &str) -> std::path::PathBuf {
+    let namespace = run_ok(netns.exec("readlink").arg("/proc/self/ns/net"));
+    let inode: String = namespace.chars().filter(char::is_ascii_digit).collect();
+    Path::new("/run/switchyard").join(format!("pending-try-net{inode}.{extension}"))
 }
