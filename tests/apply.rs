@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use common::deploy::{
     HOST, added_public_address, build_edited, host_namespace, kernel_state, table_handle,
