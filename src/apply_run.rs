@@ -91,12 +91,25 @@ fn run_steps(
     live: &KernelState,
 ) -> Result<(), (Step, String)> {
     if let Some(load) = changes.table {
-        let mut script = match (load, &build.update) {
-            (TableLoad::Update, Some((update, _))) => update.clone(),
-            _ => build.nft_text.clone(),
+        let carried = carry_down_uplinks(live, expected);
+        let whole = || kernel::load_nft(&format!("{}{carried}", build.nft_text));
+        let loaded = match (load, &build.update) {
+            // nft refuses the update as a whole, changing nothing, when the
+            // table is not quite its base (an element it deletes was removed
+            // by hand): the whole script repairs that, or the next run would
+            // try the same update again.
+            (TableLoad::Update, Some((update, _))) => kernel::load_nft(&format!(
+                "{update}{carried}"
+            ))
+            .or_else(|refused| {
+                eprintln!(
+                    "warning: nft refused switchyard.update.nft, loading switchyard.nft: {refused}"
+                );
+                whole()
+            }),
+            _ => whole(),
         };
-        script.push_str(&carry_down_uplinks(live, expected));
-        kernel::load_nft(&script).map_err(|e| (Step::Table, e))?;
+        loaded.map_err(|e| (Step::Table, e))?;
     }
     if !changes.routing.is_empty() {
         kernel::ip_batch(&changes.routing, false).map_err(|e| (Step::Routing, e))?;

@@ -11,7 +11,9 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::deploy::{HOST, added_public_address, build_edited, host_namespace, table_handle};
+use common::deploy::{
+    HOST, added_public_address, build_edited, host_namespace, kernel_state, table_handle,
+};
 use common::{Netns, describe, require_root, run_ok};
 
 /// `switchyard apply ARGS… ` inside `netns`.
@@ -74,38 +76,6 @@ fn rig(test: &str) -> Rig {
         new,
         netns: host_namespace(test),
     }
-}
-
-/// Everything apply may change in `netns`, comparable: the table (handles
-/// dropped, elements sorted), every rule, every route, every IPv4 address and
-/// the settings of the build's sysctl file.
-fn kernel_state(netns: &Netns) -> String {
-    let table = Command::new("ip")
-        .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
-        .output()
-        .expect("nft runs");
-    let table = if String::from_utf8_lossy(&table.stdout).contains("inet switchyard") {
-        netns.nft_table_sorted()
-    } else {
-        "(no table)".to_owned()
-    };
-    let mut settings = String::new();
-    for key in [
-        "ip_forward",
-        "conf/all/rp_filter",
-        "conf/up-a/rp_filter",
-        "conf/all/send_redirects",
-    ] {
-        let value = run_ok(netns.exec("cat").arg(format!("/proc/sys/net/ipv4/{key}")));
-        settings.push_str(&format!("{key} = {value}"));
-    }
-    format!(
-        "{table}\n{}\n{}\n{}\n{settings}",
-        netns.ip(&["-4", "rule", "show"]),
-        // IPv4 only: IPv6 link-local routes appear on their own, in time.
-        netns.ip(&["-4", "route", "show", "table", "all"]),
-        netns.ip(&["-br", "-4", "addr", "show"]),
-    )
 }
 
 #[test]
