@@ -1,10 +1,12 @@
-//! `ip -j rule/route/addr` → one comparable line per rule, route and address.
+//! `ip -j rule/route/addr/neigh` → one comparable line per rule, route,
+//! address and neighbour entry.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use super::VerifyError;
+use crate::plan;
 
 /// Fields shown first, in this order (then the rest by name), so that a line
 /// reads like `ip route`: `table 101 dst default gateway 192.0.2.1 dev up-a`.
@@ -172,6 +174,47 @@ pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, Verif
         out.insert(name.to_owned(), addresses);
     }
     Ok(out)
+}
+
+/// Switchyard's permanent neighbour entries: (address, interface) → MAC
+/// (`None`: an entry without one).
+pub type Neighbours = BTreeMap<(String, String), Option<String>>;
+
+/// `ip -N -j -4 neigh show nud permanent proto 211` → switchyard's entries. The
+/// listing is filtered here too, whatever the command asked for: an entry is
+/// switchyard's when it is permanent and tagged with its protocol (the ip
+/// batch's flush removes exactly those). A stranger's dynamic entry, or a
+/// permanent one added by hand, for a bound address is not: it does not stand
+/// in for the build's, which is then missing.
+pub fn neighbours(text: &str) -> Result<Neighbours, VerifyError> {
+    let command = "ip -j neigh";
+    let protocol = plan::ROUTE_PROTOCOL.to_string();
+    let mut out = BTreeMap::new();
+    for entry in array(text, command)? {
+        let field = |key| entry.get(key).map(text_of);
+        let permanent = entry
+            .get("state")
+            .and_then(Value::as_array)
+            .is_some_and(|states| states.iter().any(|s| s == "PERMANENT"));
+        if !permanent || field("protocol").as_ref() != Some(&protocol) {
+            continue;
+        }
+        let (Some(address), Some(dev)) = (field("dst"), field("dev")) else {
+            return Err(unreadable(command, "an entry without `dst` or `dev`"));
+        };
+        out.insert((address, dev), field("lladdr"));
+    }
+    Ok(out)
+}
+
+/// An entry as `verify` names it: `10.0.0.5 dev lan0`.
+pub fn neighbour_name((address, dev): &(String, String)) -> String {
+    format!("{address} dev {dev}")
+}
+
+/// Its MAC as a report shows it.
+pub fn lladdr_text(lladdr: Option<&String>) -> String {
+    lladdr.map_or_else(|| "no lladdr".to_owned(), |mac| format!("lladdr {mac}"))
 }
 
 fn array(text: &str, command: &str) -> Result<Vec<Value>, VerifyError> {
