@@ -121,8 +121,9 @@ fn run_steps(
     }
 }
 
-/// Puts `snapshot` back: the table, then rules, routes and addresses, then
-/// the settings. Every part is tried; the errors are reported together.
+/// Puts `snapshot` back: the table, then rules, routes, addresses and
+/// neighbour entries, then the settings. Every part is tried; the errors are
+/// reported together.
 fn restore(snapshot: &Snapshot) -> Result<(), String> {
     let mut errors = Vec::new();
     if let Some(script) = snapshot.table_script()
