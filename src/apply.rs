@@ -410,8 +410,8 @@ mod tests {
         }
         // A binding the build no longer has.
         let live = built_with_neighbours(&NEIGHBOURS.replace(
-            "]",
-            r#",{"dst":"10.0.0.9","dev":"lan1","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
+            "}]",
+            r#"},{"dst":"10.0.0.9","dev":"lan1","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
         ));
         assert_eq!(
             routing_batch(&Ownership::of(&built), &built, &live),

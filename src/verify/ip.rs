@@ -187,24 +187,32 @@ pub type Neighbours = BTreeMap<(String, String), Option<String>>;
 /// permanent one added by hand, for a bound address is not: it does not stand
 /// in for the build's, which is then missing.
 pub fn neighbours(text: &str) -> Result<Neighbours, VerifyError> {
-    let command = "ip -j neigh";
-    let protocol = plan::ROUTE_PROTOCOL.to_string();
-    let mut out = BTreeMap::new();
-    for entry in array(text, command)? {
-        let field = |key| entry.get(key).map(text_of);
-        let permanent = entry
-            .get("state")
-            .and_then(Value::as_array)
-            .is_some_and(|states| states.iter().any(|s| s == "PERMANENT"));
-        if !permanent || field("protocol").as_ref() != Some(&protocol) {
-            continue;
-        }
-        let (Some(address), Some(dev)) = (field("dst"), field("dev")) else {
-            return Err(unreadable(command, "an entry without `dst` or `dev`"));
-        };
-        out.insert((address, dev), field("lladdr"));
+    // Read into its own type, not a JSON tree: at 100k bound VMs on two LAN
+    // interfaces the listing has 200k entries (20 MB).
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        dst: String,
+        dev: String,
+        lladdr: Option<String>,
+        #[serde(default)]
+        state: Vec<String>,
+        protocol: Option<String>,
     }
-    Ok(out)
+    // `ip -j` prints nothing at all (not `[]`) for some empty listings.
+    if text.trim().is_empty() {
+        return Ok(Neighbours::new());
+    }
+    let listed: Vec<Listed> =
+        serde_json::from_str(text).map_err(|e| unreadable("ip -j neigh", &e.to_string()))?;
+    let protocol = plan::ROUTE_PROTOCOL.to_string();
+    Ok(listed
+        .into_iter()
+        .filter(|entry| {
+            entry.state.iter().any(|s| s == "PERMANENT")
+                && entry.protocol.as_ref() == Some(&protocol)
+        })
+        .map(|entry| ((entry.dst, entry.dev), entry.lladdr))
+        .collect())
 }
 
 /// An entry as `verify` names it: `10.0.0.5 dev lan0`.

@@ -316,8 +316,8 @@ fn a_neighbour_entry_pointing_elsewhere_is_changed_and_one_not_built_is_extra() 
     // `ip neigh replace … lladdr OTHER … nud permanent` by hand: the kernel
     // keeps the entry's protocol.
     live.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
-        "]",
-        r#",{"dst":"10.0.0.9","dev":"lan0","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
+        "}]",
+        r#"},{"dst":"10.0.0.9","dev":"lan0","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
     );
     assert_eq!(
         report(&expected, &live).to_string(),
