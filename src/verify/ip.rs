@@ -53,7 +53,7 @@ impl Kind {
 /// `ip -N -j rule show` or `ip -N -j route show table all` → its entries.
 pub fn entries(text: &str, kind: Kind) -> Result<Vec<Entry>, VerifyError> {
     let command = kind.command();
-    array(text, command)?
+    array::<Value>(text, command)?
         .iter()
         .map(|entry| {
             let entry = entry
@@ -152,7 +152,7 @@ fn rule_arguments(rule: &Map<String, Value>) -> String {
 pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, VerifyError> {
     let command = "ip -j addr";
     let mut out = BTreeMap::new();
-    for link in array(text, command)? {
+    for link in array::<Value>(text, command)? {
         let name = link
             .get("ifname")
             .and_then(Value::as_str)
@@ -198,14 +198,8 @@ pub fn neighbours(text: &str) -> Result<Neighbours, VerifyError> {
         state: Vec<String>,
         protocol: Option<String>,
     }
-    // `ip -j` prints nothing at all (not `[]`) for some empty listings.
-    if text.trim().is_empty() {
-        return Ok(Neighbours::new());
-    }
-    let listed: Vec<Listed> =
-        serde_json::from_str(text).map_err(|e| unreadable("ip -j neigh", &e.to_string()))?;
     let protocol = plan::ROUTE_PROTOCOL.to_string();
-    Ok(listed
+    Ok(array::<Listed>(text, "ip -j neigh")?
         .into_iter()
         .filter(|entry| {
             entry.state.iter().any(|s| s == "PERMANENT")
@@ -225,16 +219,13 @@ pub fn lladdr_text(lladdr: Option<&String>) -> String {
     lladdr.map_or_else(|| "no lladdr".to_owned(), |mac| format!("lladdr {mac}"))
 }
 
-fn array(text: &str, command: &str) -> Result<Vec<Value>, VerifyError> {
+/// The items of a listing, a JSON array.
+fn array<T: serde::de::DeserializeOwned>(text: &str, command: &str) -> Result<Vec<T>, VerifyError> {
     // `ip -j` prints nothing at all (not `[]`) for some empty listings.
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    match serde_json::from_str(text) {
-        Ok(Value::Array(items)) => Ok(items),
-        Ok(_) => Err(unreadable(command, "not a JSON array")),
-        Err(e) => Err(unreadable(command, &e.to_string())),
-    }
+    serde_json::from_str(text).map_err(|e| unreadable(command, &e.to_string()))
 }
 
 fn unreadable(command: &str, why: &str) -> VerifyError {
