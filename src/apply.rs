@@ -231,9 +231,10 @@ pub struct Snapshot {
     pub rules: String,
     pub routes: String,
     pub addresses: String,
-    /// Absent from a trial saved by a version before it was kept.
+    /// `None` in a trial saved by a version that did not list them: they are
+    /// then left as they are found.
     #[serde(default)]
-    pub neighbours: String,
+    pub neighbours: Option<String>,
     pub sysctls: Vec<(String, String)>,
     pub ownership: Ownership,
 }
@@ -252,7 +253,7 @@ impl Snapshot {
             rules: listings.rules.clone(),
             routes: listings.routes.clone(),
             addresses: listings.addresses.clone(),
-            neighbours: listings.neighbours.clone(),
+            neighbours: Some(listings.neighbours.clone()),
             sysctls: changes
                 .sysctls
                 .iter()
@@ -277,16 +278,23 @@ impl Snapshot {
         Some(script)
     }
 
-    /// The saved rules, routes, addresses and neighbour entries as a state to
-    /// compare with.
-    pub fn routing(&self) -> Result<KernelState, crate::verify::VerifyError> {
-        KernelState::parse(&Listings {
+    /// The `ip -batch` lines that put the saved rules, routes, addresses and
+    /// neighbour entries back over `now`.
+    pub fn routing_restore(
+        &self,
+        now: &KernelState,
+    ) -> Result<Vec<String>, crate::verify::VerifyError> {
+        let mut saved = KernelState::parse(&Listings {
             rules: self.rules.clone(),
             routes: self.routes.clone(),
             addresses: self.addresses.clone(),
-            neighbours: self.neighbours.clone(),
+            neighbours: self.neighbours.clone().unwrap_or_default(),
             ..Listings::default()
-        })
+        })?;
+        if self.neighbours.is_none() {
+            saved.neighbours = now.neighbours.clone();
+        }
+        Ok(routing_batch(&self.ownership, &saved, now))
     }
 
     /// The settings to write back.
@@ -493,7 +501,7 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_keeps_the_neighbour_entries_it_puts_back() {
+    fn a_snapshot_puts_neighbour_entries_back_unless_it_predates_them() {
         let listings = Listings {
             rules: RULES.to_owned(),
             routes: ROUTES.to_owned(),
@@ -507,12 +515,17 @@ mod tests {
             &needed(&built(), &built(), &[]),
             Ownership::of(&built()),
         );
-        let saved = snapshot.routing().expect("the snapshot parses");
-        assert_eq!(saved, built());
+        let now = built_with_neighbours("[]");
+        let restore =
+            ["neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211"];
+        assert_eq!(snapshot.routing_restore(&now).expect("parses"), restore);
         // Through the file a `--try` keeps it in.
-        let kept: Snapshot =
-            serde_json::from_str(&serde_json::to_string(&snapshot).expect("serializes"))
-                .expect("reads back");
-        assert_eq!(kept, snapshot);
+        let text = serde_json::to_string(&snapshot).expect("serializes");
+        let kept: Snapshot = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(kept.routing_restore(&now).expect("parses"), restore);
+        // A trial saved before they were kept leaves them as found.
+        let older = text.replace(r#","neighbours":"#, r#","was_neighbours":"#);
+        let older: Snapshot = serde_json::from_str(&older).expect("reads back");
+        assert!(older.routing_restore(&now).expect("parses").is_empty());
     }
 }
