@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use switchyard::apply::{
-    Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks, routing_batch,
-};
+use switchyard::apply::{Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks};
 use switchyard::verify::{self, KernelState, Ownership};
 
 use crate::{EXIT_INVALID, EXIT_USAGE, Failure, HostBuild, kernel, print_stdout};
@@ -134,8 +132,9 @@ fn run_steps(
     }
 }
 
-/// Puts `snapshot` back: the table, then rules, routes and addresses, then
-/// the settings. Every part is tried; the errors are reported together.
+/// Puts `snapshot` back: the table, then rules, routes, addresses and
+/// neighbour entries, then the settings. Every part is tried; the errors are
+/// reported together.
 fn restore(snapshot: &Snapshot) -> Result<(), String> {
     let mut errors = Vec::new();
     if let Some(script) = snapshot.table_script()
@@ -143,18 +142,15 @@ fn restore(snapshot: &Snapshot) -> Result<(), String> {
     {
         errors.push(format!("table: {e}"));
     }
-    let routing = snapshot
-        .routing()
-        .map_err(|e| e.to_string())
-        .and_then(|saved| {
-            let now = KernelState::parse(&kernel::live(&[])?).map_err(|e| e.to_string())?;
-            let batch = routing_batch(&snapshot.ownership, &saved, &now);
-            if batch.is_empty() {
-                Ok(())
-            } else {
-                kernel::ip_batch(&batch, true)
-            }
-        });
+    let routing = kernel::live(&[]).and_then(|listings| {
+        let now = KernelState::parse(&listings).map_err(|e| e.to_string())?;
+        let batch = snapshot.routing_restore(&now).map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            Ok(())
+        } else {
+            kernel::ip_batch(&batch, true)
+        }
+    });
     if let Err(e) = routing {
         errors.push(format!("routing: {e}"));
     }

@@ -304,8 +304,8 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
 }
 
 /// Everything `switchyard apply` may change in `netns`, comparable: the table (handles
-/// dropped, elements sorted), every rule, every route, every IPv4 address and
-/// the settings of the build's sysctl file.
+/// dropped, elements sorted), every rule, every route, every IPv4 address,
+/// the permanent neighbour entries and the settings of the build's sysctl file.
 pub fn kernel_state(netns: &Netns) -> String {
     let table = Command::new("ip")
         .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
@@ -327,11 +327,12 @@ pub fn kernel_state(netns: &Netns) -> String {
         settings.push_str(&format!("{key} = {value}"));
     }
     format!(
-        "{table}\n{}\n{}\n{}\n{settings}",
+        "{table}\n{}\n{}\n{}\n{}\n{settings}",
         netns.ip(&["-4", "rule", "show"]),
         // IPv4 only: IPv6 link-local routes appear on their own, in time.
         netns.ip(&["-4", "route", "show", "table", "all"]),
         netns.ip(&["-br", "-4", "addr", "show"]),
+        netns.ip(&["-4", "neigh", "show", "nud", "permanent"]),
     )
 }
 
