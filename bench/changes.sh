@@ -28,7 +28,7 @@ bench_options "$0 [--vms N] [--hosts H] [--runs R] [--changes \"identical remove
 	"vms hosts runs changes out profile" "$@"
 bench_needs changes.sh hyperfine
 
-bench_build "$profile" synth one_vm_change
+bench_build "$profile" --bin switchyard --example synth --example one_vm_change
 switchyard="$bindir/switchyard"
 
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-changes-bench.XXXXXX)"; fi

@@ -31,21 +31,16 @@ bench_needs() {
 	done
 }
 
-# bench_build PROFILE EXAMPLE...: builds switchyard and the named examples with
-# PROFILE (cargo is $CARGO when set) and sets `bindir` to the directory holding
-# them (the examples in $bindir/examples).
+# bench_build PROFILE TARGET...: builds cargo TARGETs (`--bin NAME`, `--example
+# NAME`) with PROFILE and sets `bindir` to where they are.
 bench_build() {
-	local profile="$1" root cargo target example
+	local profile="$1" root target
 	shift
 	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-	cargo="${CARGO:-cargo}"
-	local examples=()
-	for example in "$@"; do examples+=(--example "$example"); done
-	"$cargo" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" \
-		--bin switchyard "${examples[@]}"
-	target="$("$cargo" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
+	"${CARGO:-cargo}" build --quiet --manifest-path "$root/Cargo.toml" --profile "$profile" "$@"
+	target="$("${CARGO:-cargo}" metadata --manifest-path "$root/Cargo.toml" --format-version 1 --no-deps |
 		sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-	if [ "$profile" = dev ]; then bindir="$target/debug"; else bindir="$target/$profile"; fi
+	[ "$profile" = dev ] && bindir="$target/debug" || bindir="$target/$profile"
 }
 
 # bench_report REPORT OUT: notes the machine load under the markdown REPORT,

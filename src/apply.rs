@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::render::{DOWN_UPLINKS_SET, NFT_TABLE};
 use crate::verify::sysctl::Setting;
-use crate::verify::{KernelState, Listings, Ownership, Part, Report};
+use crate::verify::{KernelState, Listings, Neighbours, Ownership, Part, Report, neighbour_name};
 
 /// The steps of an apply, in the order they run; a failure names its step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Step::Table => "table (nft)",
-            Step::Routing => "routing (ip rules, routes and uplink addresses)",
+            Step::Routing => "routing (ip rules, routes, uplink addresses and neighbour entries)",
             Step::Sysctls => "sysctls",
             Step::Verify => "verify",
         })
@@ -118,14 +118,15 @@ impl fmt::Display for Changes {
     }
 }
 
-/// The `ip -batch` lines that turn switchyard's rules, routes and uplink
-/// addresses in `live` into those of `target`; `ours` says which are
-/// switchyard's. Rules and routes compare as `verify` compares them (not by
-/// protocol), so a route that networkd tagged `static` is left alone while one
-/// added by hand to an uplink's table is deleted. Deletes come first, then the
-/// missing addresses (routes name them as source), then the missing rules and
-/// routes, then the extra addresses. Used both ways: to apply a build and to
-/// put a saved state back.
+/// The `ip -batch` lines that turn switchyard's rules, routes, uplink
+/// addresses and neighbour entries in `live` into those of `target`; `ours`
+/// says which are switchyard's. Rules and routes compare as `verify` compares
+/// them (not by protocol), so a route that networkd tagged `static` is left
+/// alone while one added by hand to an uplink's table is deleted. Deletes come
+/// first, then the neighbour entries (they need nothing but their interface,
+/// and bound VMs are protected soonest), then the missing addresses (routes
+/// name them as source), then the missing rules and routes, then the extra
+/// addresses. Used both ways: to apply a build and to put a saved state back.
 pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState) -> Vec<String> {
     let owned = |entries: &[crate::verify::Entry]| -> Vec<(String, String)> {
         let mut owned: Vec<(String, String)> = entries
@@ -161,11 +162,38 @@ pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState)
     };
     let mut batch = missing(&live_routes, &target_routes, "route del");
     batch.extend(missing(&live_rules, &target_rules, "rule del"));
+    batch.extend(neighbour_changes(&target.neighbours, &live.neighbours));
     batch.extend(addresses(live, target, "add"));
     batch.extend(missing(&target_rules, &live_rules, "rule add"));
     batch.extend(missing(&target_routes, &live_routes, "route add"));
     batch.extend(addresses(target, live, "del"));
     batch
+}
+
+/// `neigh del` for switchyard's entries `target` does not have, then `neigh
+/// replace` for each of its entries that is missing or points elsewhere.
+/// `replace` also takes over a stranger's entry for the address: a dynamic one
+/// (learnt from an ARP reply, perhaps a thief's) or a permanent one added by
+/// hand, which `verify` does not count as switchyard's.
+fn neighbour_changes(target: &Neighbours, live: &Neighbours) -> Vec<String> {
+    let deletes = live
+        .keys()
+        .filter(|key| !target.contains_key(*key))
+        .map(|key| format!("neigh del {}", neighbour_name(key)));
+    let replaces = target
+        .iter()
+        .filter(|(key, lladdr)| live.get(*key) != Some(*lladdr))
+        .map(|((address, dev), lladdr)| {
+            let lladdr = lladdr
+                .as_ref()
+                .map(|mac| format!(" lladdr {mac}"))
+                .unwrap_or_default();
+            format!(
+                "neigh replace {address}{lladdr} dev {dev} nud permanent proto {}",
+                crate::plan::ROUTE_PROTOCOL
+            )
+        });
+    deletes.chain(replaces).collect()
 }
 
 /// nft commands that put the monitor's down-uplink set of `live` into the
@@ -194,15 +222,19 @@ pub enum SavedTable {
 }
 
 /// What an apply saved before it changed anything, enough to put it back:
-/// the table, the rules,
-/// routes and addresses as `verify` lists them, the settings it changes with
-/// their earlier values, and which rules, routes and addresses are switchyard's.
+/// the table, the rules, routes, addresses and neighbour entries as `verify`
+/// lists them, the settings it changes with their earlier values, and which
+/// rules, routes and addresses are switchyard's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub table: SavedTable,
     pub rules: String,
     pub routes: String,
     pub addresses: String,
+    /// `None` in a trial saved by a version that did not list them: they are
+    /// then left as they are found.
+    #[serde(default)]
+    pub neighbours: Option<String>,
     pub sysctls: Vec<(String, String)>,
     pub ownership: Ownership,
 }
@@ -221,6 +253,7 @@ impl Snapshot {
             rules: listings.rules.clone(),
             routes: listings.routes.clone(),
             addresses: listings.addresses.clone(),
+            neighbours: Some(listings.neighbours.clone()),
             sysctls: changes
                 .sysctls
                 .iter()
@@ -245,14 +278,23 @@ impl Snapshot {
         Some(script)
     }
 
-    /// The saved rules, routes and addresses as a state to compare with.
-    pub fn routing(&self) -> Result<KernelState, crate::verify::VerifyError> {
-        KernelState::parse(&Listings {
+    /// The `ip -batch` lines that put the saved rules, routes, addresses and
+    /// neighbour entries back over `now`.
+    pub fn routing_restore(
+        &self,
+        now: &KernelState,
+    ) -> Result<Vec<String>, crate::verify::VerifyError> {
+        let mut saved = KernelState::parse(&Listings {
             rules: self.rules.clone(),
             routes: self.routes.clone(),
             addresses: self.addresses.clone(),
+            neighbours: self.neighbours.clone().unwrap_or_default(),
             ..Listings::default()
-        })
+        })?;
+        if self.neighbours.is_none() {
+            saved.neighbours = now.neighbours.clone();
+        }
+        Ok(routing_batch(&self.ownership, &saved, now))
     }
 
     /// The settings to write back.
@@ -274,15 +316,32 @@ mod tests {
     const RULES: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority":1001,"src":"all","fwmark":"0x100","fwmask":"0xff00","table":"101","protocol":"211"},{"priority":32766,"src":"all","table":"254"}]"#;
     const ROUTES: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211"},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"}]"#;
     const ADDRESSES: &str = r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifname":"veth0","addr_info":[]}]"#;
+    /// `ip -N -j -4 neigh show nud permanent proto 211` (iproute2 6.1).
+    const NEIGHBOURS: &str = r#"[{"dst":"10.0.0.5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#;
 
     fn state(rules: &str, routes: &str, addresses: &str) -> KernelState {
+        with_neighbours(rules, routes, addresses, NEIGHBOURS)
+    }
+
+    fn with_neighbours(
+        rules: &str,
+        routes: &str,
+        addresses: &str,
+        neighbours: &str,
+    ) -> KernelState {
         KernelState::parse(&Listings {
             rules: rules.to_owned(),
             routes: routes.to_owned(),
             addresses: addresses.to_owned(),
+            neighbours: neighbours.to_owned(),
             ..Listings::default()
         })
         .expect("listings parse")
+    }
+
+    /// The build's state with `neighbours` for its neighbour entries.
+    fn built_with_neighbours(neighbours: &str) -> KernelState {
+        with_neighbours(RULES, ROUTES, ADDRESSES, neighbours)
     }
 
     fn built() -> KernelState {
@@ -301,12 +360,13 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_host_gets_address_then_rule_then_routes() {
-        let fresh = state("[]", "[]", r#"[{"ifname":"up-a","addr_info":[]}]"#);
+    fn a_fresh_host_gets_neighbours_then_address_then_rule_then_routes() {
+        let fresh = with_neighbours("[]", "[]", r#"[{"ifname":"up-a","addr_info":[]}]"#, "");
         let built = built();
         assert_eq!(
             routing_batch(&Ownership::of(&built), &built, &fresh),
             [
+                "neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211",
                 "address add 192.0.2.2/30 dev up-a",
                 "rule add priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
                 "route add 192.0.2.0/30 dev up-a table 101 proto 211 scope 253 src 192.0.2.2",
@@ -334,12 +394,47 @@ mod tests {
     }
 
     #[test]
+    fn neighbour_entries_that_differ_are_replaced_and_those_not_built_deleted() {
+        let built = built();
+        let replace =
+            "neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211";
+        // Pointed elsewhere by hand (the kernel keeps the protocol), or only a
+        // stranger's entry in its place: a dynamic one from an ARP reply, or a
+        // permanent one without switchyard's protocol. Each is replaced.
+        for live in [
+            NEIGHBOURS.replace("52:54:00:12:34:56", "02:00:00:00:00:66"),
+            NEIGHBOURS
+                .replace("52:54:00:12:34:56", "02:00:00:00:00:66")
+                .replace(r#"["PERMANENT"],"protocol":"211""#, r#"["REACHABLE"]"#),
+            NEIGHBOURS.replace(r#","protocol":"211""#, ""),
+        ] {
+            let live = built_with_neighbours(&live);
+            assert_eq!(
+                routing_batch(&Ownership::of(&built), &built, &live),
+                [replace],
+                "{live:?}"
+            );
+            assert!(!needed(&built, &live, &[]).is_empty());
+        }
+        // A binding the build no longer has.
+        let live = built_with_neighbours(&NEIGHBOURS.replace(
+            "}]",
+            r#"},{"dst":"10.0.0.9","dev":"lan1","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
+        ));
+        assert_eq!(
+            routing_batch(&Ownership::of(&built), &built, &live),
+            ["neigh del 10.0.0.9 dev lan1"]
+        );
+    }
+
+    #[test]
     fn restoring_puts_back_what_an_apply_removed_and_removes_what_it_added() {
         let built = built();
-        let earlier = state(
+        let earlier = with_neighbours(
             &RULES.replace("1001", "1005"),
             &ROUTES.replace("192.0.2.1", "192.0.2.3"),
             ADDRESSES,
+            &NEIGHBOURS.replace("10.0.0.5", "10.0.0.6"),
         );
         let batch = routing_batch(&Ownership::of(&built), &earlier, &built);
         assert_eq!(
@@ -347,6 +442,8 @@ mod tests {
             [
                 "route del default via 192.0.2.1 dev up-a table 101 proto 211",
                 "rule del priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "neigh del 10.0.0.5 dev lan0",
+                "neigh replace 10.0.0.6 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211",
                 "rule add priority 1005 fwmark 0x100/0xff00 lookup 101 proto 211",
                 "route add default via 192.0.2.3 dev up-a table 101 proto 211",
             ]
@@ -376,6 +473,7 @@ mod tests {
             rules: RULES.to_owned(),
             routes: ROUTES.to_owned(),
             addresses: ADDRESSES.to_owned(),
+            neighbours: NEIGHBOURS.to_owned(),
             ..Listings::default()
         })
         .expect("parses");
@@ -400,5 +498,34 @@ mod tests {
             Some("table inet switchyard\ndelete table inet switchyard\n")
         );
         assert_eq!(snapshot(SavedTable::Untouched).table_script(), None);
+    }
+
+    #[test]
+    fn a_snapshot_puts_neighbour_entries_back_unless_it_predates_them() {
+        let listings = Listings {
+            rules: RULES.to_owned(),
+            routes: ROUTES.to_owned(),
+            addresses: ADDRESSES.to_owned(),
+            neighbours: NEIGHBOURS.to_owned(),
+            ..Listings::default()
+        };
+        let snapshot = Snapshot::new(
+            &listings,
+            SavedTable::Untouched,
+            &needed(&built(), &built(), &[]),
+            Ownership::of(&built()),
+        );
+        let now = built_with_neighbours("[]");
+        let restore =
+            ["neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211"];
+        assert_eq!(snapshot.routing_restore(&now).expect("parses"), restore);
+        // Through the file a `--try` keeps it in.
+        let text = serde_json::to_string(&snapshot).expect("serializes");
+        let kept: Snapshot = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(kept.routing_restore(&now).expect("parses"), restore);
+        // A trial saved before they were kept leaves them as found.
+        let older = text.replace(r#","neighbours":"#, r#","was_neighbours":"#);
+        let older: Snapshot = serde_json::from_str(&older).expect("reads back");
+        assert!(older.routing_restore(&now).expect("parses").is_empty());
     }
 }

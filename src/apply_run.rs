@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use switchyard::apply::{
-    Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks, routing_batch,
-};
+use switchyard::apply::{Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks};
 use switchyard::verify::{self, KernelState, Ownership};
 
 use crate::{EXIT_INVALID, EXIT_USAGE, Failure, HostBuild, kernel, print_stdout};
@@ -91,12 +89,25 @@ fn run_steps(
     live: &KernelState,
 ) -> Result<(), (Step, String)> {
     if let Some(load) = changes.table {
-        let mut script = match (load, &build.update) {
-            (TableLoad::Update, Some((update, _))) => update.clone(),
-            _ => build.nft_text.clone(),
+        let carried = carry_down_uplinks(live, expected);
+        let whole = || kernel::load_nft(&format!("{}{carried}", build.nft_text));
+        let loaded = match (load, &build.update) {
+            // nft refuses the update as a whole, changing nothing, when the
+            // table is not quite its base (an element it deletes was removed
+            // by hand): the whole script repairs that, or the next run would
+            // try the same update again.
+            (TableLoad::Update, Some((update, _))) => kernel::load_nft(&format!(
+                "{update}{carried}"
+            ))
+            .or_else(|refused| {
+                eprintln!(
+                    "warning: nft refused switchyard.update.nft, loading switchyard.nft: {refused}"
+                );
+                whole()
+            }),
+            _ => whole(),
         };
-        script.push_str(&carry_down_uplinks(live, expected));
-        kernel::load_nft(&script).map_err(|e| (Step::Table, e))?;
+        loaded.map_err(|e| (Step::Table, e))?;
     }
     if !changes.routing.is_empty() {
         kernel::ip_batch(&changes.routing, false).map_err(|e| (Step::Routing, e))?;
@@ -121,8 +132,9 @@ fn run_steps(
     }
 }
 
-/// Puts `snapshot` back: the table, then rules, routes and addresses, then
-/// the settings. Every part is tried; the errors are reported together.
+/// Puts `snapshot` back: the table, then rules, routes, addresses and
+/// neighbour entries, then the settings. Every part is tried; the errors are
+/// reported together.
 fn restore(snapshot: &Snapshot) -> Result<(), String> {
     let mut errors = Vec::new();
     if let Some(script) = snapshot.table_script()
@@ -130,18 +142,15 @@ fn restore(snapshot: &Snapshot) -> Result<(), String> {
     {
         errors.push(format!("table: {e}"));
     }
-    let routing = snapshot
-        .routing()
-        .map_err(|e| e.to_string())
-        .and_then(|saved| {
-            let now = KernelState::parse(&kernel::live(&[])?).map_err(|e| e.to_string())?;
-            let batch = routing_batch(&snapshot.ownership, &saved, &now);
-            if batch.is_empty() {
-                Ok(())
-            } else {
-                kernel::ip_batch(&batch, true)
-            }
-        });
+    let routing = kernel::live(&[]).and_then(|listings| {
+        let now = KernelState::parse(&listings).map_err(|e| e.to_string())?;
+        let batch = snapshot.routing_restore(&now).map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            Ok(())
+        } else {
+            kernel::ip_batch(&batch, true)
+        }
+    });
     if let Err(e) = routing {
         errors.push(format!("routing: {e}"));
     }

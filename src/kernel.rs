@@ -90,6 +90,17 @@ fn listings(netns: Option<&ScratchNamespace>) -> Result<Listings, String> {
         rules: ip(&["-N", "-j", "-4", "rule", "show"])?,
         routes: ip(&["-N", "-j", "-4", "route", "show", "table", "all"])?,
         addresses: ip(&["-j", "-4", "addr", "show"])?,
+        neighbours: ip(&[
+            "-N",
+            "-j",
+            "-4",
+            "neigh",
+            "show",
+            "nud",
+            "permanent",
+            "proto",
+            &switchyard::plan::ROUTE_PROTOCOL.to_string(),
+        ])?,
         ..Listings::default()
     })
 }

@@ -6,6 +6,10 @@
 //! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
 //! pool number (what SNAT uses to pick the address). Other bits are left alone.
+//! In the conntrack mark, bits 8–15 carry the uplink a connection is bound to
+//! and bits 16–23 its failover group ([`MOVABLE_MARK`] and the group number):
+//! what lets the monitor delete exactly the connections that may move with one
+//! `conntrack -D --mark`.
 
 /// Every mark bit switchyard reads or writes.
 pub const MARK_MASK: u32 = 0x00ff_ff00;
@@ -13,6 +17,14 @@ pub const MARK_MASK: u32 = 0x00ff_ff00;
 pub const UPLINK_MARK_MASK: u32 = 0x0000_ff00;
 /// The pool number's bits.
 pub const POOL_MARK_MASK: u32 = 0x00ff_0000;
+/// The conntrack-mark bits of a connection's failover group.
+pub const FAILOVER_MARK_MASK: u32 = 0x00ff_0000;
+/// Set in the conntrack mark of every connection a failover chain classified:
+/// its candidates sit on more than one uplink.
+pub const MOVABLE_MARK: u32 = 0x0080_0000;
+/// Failover groups are numbered 1..=127 (bits 16–22); a host with more distinct
+/// uplink sets gives the rest number 0 (`MOVABLE_MARK` alone).
+pub const MAX_FAILOVER_GROUPS: usize = 127;
 /// Pools are numbered 1..=255 to fit their mark bits.
 pub const MAX_POOLS: usize = 255;
 

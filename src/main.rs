@@ -120,7 +120,8 @@ enum Command {
     /// Compares table inet switchyard (chains and their rules, sets and maps with
     /// every element, but not the monitor's down_uplinks elements), the ip rules
     /// and routes tagged with switchyard's protocol or in its uplink tables, the
-    /// uplink addresses and the settings of sysctl.d/90-switchyard.conf, and
+    /// uplink addresses, the MAC-bound VMs' permanent neighbour entries (tagged
+    /// with that protocol) and the settings of sysctl.d/90-switchyard.conf, and
     /// names what undermines them from outside: policy rules of other owners
     /// ahead of switchyard's, and base chains of other nft tables that can drop
     /// before switchyard's on the same hook. Exit 0 in sync, 1 drift, 2 error.
@@ -140,9 +141,9 @@ enum Command {
     /// Loads table inet switchyard (the build's switchyard.update.nft when the
     /// live table is the one it applies over, else switchyard.nft; one nft
     /// transaction either way, keeping the uplinks the monitor found down), makes
-    /// the rules and routes with switchyard's protocol or in its uplink tables
-    /// and the uplink addresses those of the build (adding and deleting only
-    /// what differs), writes the settings of sysctl.d/90-switchyard.conf, then
+    /// the rules and routes with switchyard's protocol or in its uplink tables,
+    /// the uplink addresses and the MAC-bound VMs' neighbour entries those of the
+    /// build (adding and deleting only what differs), writes the settings of sysctl.d/90-switchyard.conf, then
     /// verifies. Exit 0: applied, or "unchanged" when nothing differed (the
     /// table is not touched); 1: a step failed, it is named, and everything was
     /// restored as it was before the call; 2: usage or I/O error, or the restore
@@ -162,7 +163,8 @@ enum Command {
         /// in /run/switchyard; a new apply is refused until it ends).
         #[arg(long = "try", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
         try_seconds: Option<u64>,
-        /// Apply only table inet switchyard, not routing, addresses or settings:
+        /// Apply only table inet switchyard, not routing, addresses, neighbour
+        /// entries or settings:
         /// what switchyard-nftables.service does at boot, before the uplinks
         /// exist.
         #[arg(long)]
@@ -217,8 +219,10 @@ enum Command {
     ///
     /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
     /// every uplink through itself, keeps set `down_uplinks` of table inet
-    /// switchyard in line with what it measures and logs every transition to
-    /// stderr. Needs CAP_NET_RAW and CAP_NET_ADMIN, nft and conntrack.
+    /// switchyard in line with what it measures, deletes the connections that
+    /// may move off a dead uplink (by conntrack mark, over netlink) and logs
+    /// every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
+    /// A monitor.json it cannot use stops it at start (exit 2, naming the key).
     Monitor { config: PathBuf },
     /// Print the JSON schema of the topology file, or of another file or output
     /// switchyard writes.
@@ -477,9 +481,9 @@ fn failure(source: &Source, error: BuildError) -> Failure {
 fn monitor(path: &Path) -> Result<ExitCode, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let config = serde_json::from_str(&text).map_err(|e| {
+    let config = switchyard::monitor::Config::from_json(&text).map_err(|e| {
         Failure::Usage(format!(
-            "{} is not a switchyard monitor.json: {e}",
+            "{} is not a usable switchyard monitor.json: {e}",
             path.display()
         ))
     })?;

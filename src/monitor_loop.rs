@@ -2,10 +2,13 @@
 //! Part of the binary, as it is all IO: one thread per uplink sends its ICMP
 //! echoes (socket2: a raw socket bound to the uplink's interface, carrying its
 //! mark, from the host's address on the link, so no answer can come through
-//! another uplink) and reports each round; the main thread feeds the rounds to
-//! the monitor, keeps the nft set in line with `nft` and deletes conntrack
-//! entries with `conntrack` (Debian's tools: the same the operator uses, and no
-//! netlink code of our own), and stops on SIGTERM or SIGINT.
+//! another uplink) and reports each decided round
+//! ([`switchyard::monitor::probes::Probes`]); the main thread feeds the rounds
+//! to the monitor, keeps the kernel in line
+//! ([`switchyard::monitor::sync::KernelState`]) through [`SystemKernel`]
+//! (the ruleset generation over netlink every round; `nft` and `conntrack` only
+//! on a change), tells systemd it is ready and alive (`sd_notify`), and stops
+//! within 100 ms of SIGTERM or SIGINT.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -17,10 +20,16 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use switchyard::monitor::{Config, Monitor, Uplink, parse_set};
+use switchyard::monitor::probes::Probes;
+use switchyard::monitor::sync::{Event, Kernel, KernelState, Priority};
+use switchyard::monitor::{Config, MarkFilter, Monitor, Uplink, parse_set};
 
-/// Runs until SIGTERM or SIGINT. `Err` for what stops it from starting (no
-/// raw sockets without CAP_NET_RAW, an interface that does not exist).
+/// The longest the daemon sleeps or blocks before it looks at the stop flag.
+const STOP_LATENCY: Duration = Duration::from_millis(100);
+
+/// Runs until SIGTERM or SIGINT. `Err` for what stops it from starting (a
+/// signal handler it cannot install). A missing interface does not: its
+/// uplink's rounds fail until it appears.
 pub fn run(config: Config) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -31,43 +40,47 @@ pub fn run(config: Config) -> Result<(), String> {
     let (rounds, results) = mpsc::channel();
     let mut probers = Vec::new();
     for (index, uplink) in config.uplinks.iter().enumerate() {
-        let socket = probe_socket(uplink)?;
         let (uplink, stop, rounds) = (uplink.clone(), Arc::clone(&stop), rounds.clone());
         probers.push(std::thread::spawn(move || {
-            probe_rounds(index, &uplink, &socket, interval, &stop, &rounds);
+            Prober::new(index, uplink, interval).run(&stop, &rounds);
         }));
     }
     drop(rounds);
     let mut monitor = Monitor::new(config);
-    let mut kernel = Kernel::default();
-    eprintln!(
-        "switchyard monitor: watching {} uplink(s) of host {} every {} ms",
-        monitor.config().uplinks.len(),
-        monitor.config().host,
-        interval.as_millis()
-    );
-    let mut next_sync = Instant::now();
-    // A transition changes the set at once, without reading it first: the
-    // fewer processes between a dead uplink and the fallback, the better.
-    let mut changed = false;
+    let mut kernel = SystemKernel::default();
+    let mut state = KernelState::default();
+    let systemd = Systemd::from_environment();
+    log(&Event::new(
+        Priority::Info,
+        format!(
+            "watching {} uplink(s) of host {} every {} ms",
+            monitor.config().uplinks.len(),
+            monitor.config().host,
+            interval.as_millis()
+        ),
+    ));
+    state.sync(&monitor, &mut kernel).iter().for_each(log);
+    systemd.notify("READY=1");
+    let mut next_sync = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
-        match results.recv_timeout(interval.min(Duration::from_millis(100))) {
-            Ok((uplink, answered)) => {
+        systemd.keep_alive();
+        let mut changed = false;
+        match results.recv_timeout(interval.min(STOP_LATENCY)) {
+            Ok(Round { uplink, answered }) => {
                 if let Some(transition) = monitor.observe(uplink, answered) {
-                    let name = &monitor.config().uplinks[uplink].name;
-                    let (state, after) = if transition.up {
-                        ("up", monitor.config().up_after)
+                    let config = monitor.config();
+                    let (priority, state, after, rounds) = if transition.up {
+                        (Priority::Notice, "up", config.up_after, "answered")
                     } else {
-                        ("down", monitor.config().down_after)
+                        (Priority::Warning, "down", config.down_after, "unanswered")
                     };
-                    let rounds = if transition.up {
-                        "answered"
-                    } else {
-                        "unanswered"
-                    };
-                    eprintln!(
-                        "switchyard monitor: uplink {name} is {state} ({after} probe rounds {rounds} in a row)"
-                    );
+                    let name = &config.uplinks[uplink].name;
+                    log(&Event::new(
+                        priority,
+                        format!(
+                            "uplink {name} is {state} ({after} probe rounds {rounds} in a row)"
+                        ),
+                    ));
                     changed = true;
                 }
             }
@@ -75,139 +88,229 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         // Every round, not only on a transition: a reload of the ruleset
-        // empties the set, and this puts it back within one round.
+        // empties the set, and this puts it back within one round. Without a
+        // change of the ruleset's generation that is one netlink request.
         if changed || Instant::now() >= next_sync {
-            kernel.sync(&monitor, !changed);
-            changed = false;
+            state.sync(&monitor, &mut kernel).iter().for_each(log);
             next_sync = Instant::now() + interval;
         }
     }
+    systemd.notify("STOPPING=1");
     stop.store(true, Ordering::Relaxed);
     for prober in probers {
         let _ = prober.join();
     }
     // Without a monitor nobody would bring an uplink back: leave none down.
-    kernel.clear(&monitor);
-    eprintln!("switchyard monitor: stopped");
+    let config = monitor.config();
+    let flush = format!("flush set inet {} {}\n", config.table, config.set);
+    if let Err(error) = kernel.run_nft(&flush) {
+        log(&Event::new(
+            Priority::Error,
+            format!("cannot empty set {}: {error}", config.set),
+        ));
+    }
+    log(&Event::new(Priority::Info, "stopped"));
     Ok(())
 }
 
-/// What the monitor last knew of the kernel: the set's marks as last read or
-/// written, and the problem last reported (so it is reported once, not every
-/// round).
-#[derive(Default)]
-struct Kernel {
-    in_set: BTreeSet<u32>,
-    last_error: Option<String>,
+/// One line on standard error, with the syslog priority prefix journald reads.
+fn log(event: &Event) {
+    eprintln!(
+        "<{}>switchyard monitor: {}",
+        event.priority as u8, event.message
+    );
 }
 
-impl Kernel {
-    /// Makes the set hold exactly the down uplinks; for every down uplink the
-    /// set lacked (it just went down, or a reload emptied the set and
-    /// connections were classified meanwhile), deletes the conntrack entries
-    /// that may move.
-    /// `read`: list the set first; otherwise trust what was last read or
-    /// written.
-    fn sync(&mut self, monitor: &Monitor, read: bool) {
-        let config = monitor.config();
-        if read {
-            let listed = nft(
-                &["-j", "list", "set", "inet", &config.table, &config.set],
-                "",
+/// The kernel of the host the monitor runs on: netfilter over netlink for
+/// the ruleset generation and the conntrack deletions, `nft` for the set.
+#[derive(Default)]
+struct SystemKernel {
+    netlink: Option<Socket>,
+    sequence: u32,
+}
+
+/// netlink and nfnetlink: the nftables subsystem's "get generation" and the
+/// conntrack subsystem's "delete" (without a tuple: every entry that matches
+/// the mark filter, in one request, walked by the kernel).
+const AF_NETLINK: i32 = 16;
+const AF_INET: u8 = 2;
+const NETLINK_NETFILTER: i32 = 12;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLMSG_ERROR: u16 = 2;
+const NFNL_SUBSYS_CTNETLINK: u16 = 1;
+const IPCTNL_MSG_CT_DELETE: u16 = 2;
+const CTA_MARK: u16 = 8;
+const CTA_MARK_MASK: u16 = 21;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_GETGEN: u16 = 16;
+const NFT_MSG_NEWGEN: u16 = 15;
+const NFTA_GEN_ID: u16 = 1;
+
+impl SystemKernel {
+    fn netlink(&mut self) -> Result<&Socket, String> {
+        if self.netlink.is_none() {
+            let socket = Socket::new(
+                Domain::from(AF_NETLINK),
+                Type::RAW,
+                Some(Protocol::from(NETLINK_NETFILTER)),
             )
-            .and_then(|json| parse_set(&json));
-            match listed {
-                Ok(marks) => self.in_set = marks,
-                Err(error) => {
-                    self.report(format!(
-                        "cannot read set inet {} {}: {error}",
-                        config.table, config.set
-                    ));
-                    return;
+            .map_err(|e| format!("cannot open a netfilter netlink socket: {e}"))?;
+            // Long enough for the kernel to walk a large conntrack table.
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .map_err(|e| format!("netlink: {e}"))?;
+            self.netlink = Some(socket);
+        }
+        Ok(self.netlink.as_ref().expect("just opened"))
+    }
+
+    /// Sends one nfnetlink request; the answer with its sequence number (an
+    /// error answer as `Err`). A failed exchange drops the socket, so the next
+    /// one starts clean.
+    fn request(
+        &mut self,
+        kind: u16,
+        flags: u16,
+        family: u8,
+        attributes: &[(u16, u32)],
+    ) -> Result<Vec<u8>, String> {
+        self.sequence = self.sequence.wrapping_add(1);
+        let message = nfnetlink_message(kind, flags, family, self.sequence, attributes);
+        let sequence = self.sequence;
+        let answer = self.netlink().and_then(|socket| {
+            socket
+                .send(&message)
+                .map_err(|e| format!("netlink send: {e}"))?;
+            let mut buffer = vec![0u8; 8192];
+            loop {
+                let mut reader: &Socket = socket;
+                let len = reader
+                    .read(&mut buffer)
+                    .map_err(|e| format!("netlink receive: {e}"))?;
+                if let Some(answer) = answer_to(&buffer[..len], sequence) {
+                    return answer.map(<[u8]>::to_vec);
                 }
             }
-        }
-        let in_kernel = std::mem::take(&mut self.in_set);
-        let wanted = monitor.down_marks();
-        if in_kernel == wanted {
-            self.in_set = in_kernel;
-            self.report_ok();
-            return;
-        }
-        if let Err(error) = nft(&["-f", "-"], &monitor.set_script()) {
-            self.report(format!(
-                "cannot update set inet {} {}: {error}",
-                config.table, config.set
-            ));
-            self.in_set = in_kernel;
-            return;
-        }
-        self.in_set = wanted.clone();
-        self.report_ok();
-        let newly_down: BTreeSet<u32> = wanted.difference(&in_kernel).copied().collect();
-        let names: Vec<&str> = config
-            .uplinks
-            .iter()
-            .filter(|u| wanted.contains(&u.mark))
-            .map(|u| u.name.as_str())
-            .collect();
-        eprintln!(
-            "switchyard monitor: set {} now holds {}",
-            config.set,
-            list(&names)
-        );
-        // Side by side: each deletion is its own process, and the running
-        // flows wait for theirs.
-        let deletions: Vec<(&str, Vec<String>)> = (config.uplinks.iter().enumerate())
-            .filter(|(_, uplink)| newly_down.contains(&uplink.mark))
-            .flat_map(|(index, uplink)| {
-                (monitor.conntrack_deletions(index).into_iter())
-                    .map(|args| (uplink.name.as_str(), args))
-            })
-            .collect();
-        std::thread::scope(|scope| {
-            for (uplink, args) in &deletions {
-                scope.spawn(move || match conntrack(args) {
-                    Ok(summary) => {
-                        eprintln!("switchyard monitor: uplink {uplink}: conntrack {summary}")
-                    }
-                    Err(error) => eprintln!("switchyard monitor: uplink {uplink}: {error}"),
-                });
-            }
         });
-    }
-
-    fn clear(&mut self, monitor: &Monitor) {
-        let config = monitor.config();
-        let flush = format!("flush set inet {} {}\n", config.table, config.set);
-        if let Err(error) = nft(&["-f", "-"], &flush) {
-            eprintln!(
-                "switchyard monitor: cannot empty set {}: {error}",
-                config.set
-            );
+        if answer.is_err() {
+            self.netlink = None;
         }
-    }
-
-    fn report(&mut self, error: String) {
-        if self.last_error.as_ref() != Some(&error) {
-            eprintln!("switchyard monitor: {error}");
-            self.last_error = Some(error);
-        }
-    }
-
-    fn report_ok(&mut self) {
-        if self.last_error.take().is_some() {
-            eprintln!("switchyard monitor: the nft set is in line again");
-        }
+        answer
     }
 }
 
-fn list(names: &[&str]) -> String {
-    if names.is_empty() {
-        "no uplink".to_owned()
-    } else {
-        names.join(", ")
+impl Kernel for SystemKernel {
+    fn generation(&mut self) -> Result<u32, String> {
+        let answer = self.request(
+            NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
+            NLM_F_REQUEST,
+            0,
+            &[],
+        )?;
+        generation_of(&answer)
     }
+
+    fn read_set(&mut self, table: &str, set: &str) -> Result<BTreeSet<u32>, String> {
+        nft(&["-j", "list", "set", "inet", table, set], "").and_then(|json| parse_set(&json))
+    }
+
+    fn run_nft(&mut self, script: &str) -> Result<(), String> {
+        nft(&["-f", "-"], script).map(drop)
+    }
+
+    fn delete_connections(&mut self, filter: MarkFilter) -> Result<String, String> {
+        self.request(
+            NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE,
+            NLM_F_REQUEST | NLM_F_ACK,
+            AF_INET,
+            &[(CTA_MARK, filter.mark), (CTA_MARK_MASK, filter.mask)],
+        )?;
+        Ok(format!(
+            "entries with mark {:#x}/{:#x} deleted",
+            filter.mark, filter.mask
+        ))
+    }
+}
+
+/// A netlink header, an nfgenmsg for `family`, and 32-bit big-endian
+/// attributes.
+fn nfnetlink_message(
+    kind: u16,
+    flags: u16,
+    family: u8,
+    sequence: u32,
+    attributes: &[(u16, u32)],
+) -> Vec<u8> {
+    let length = 20 + 8 * attributes.len();
+    let mut message = Vec::with_capacity(length);
+    message.extend((length as u32).to_ne_bytes());
+    message.extend(kind.to_ne_bytes());
+    message.extend(flags.to_ne_bytes());
+    message.extend(sequence.to_ne_bytes());
+    message.extend(0u32.to_ne_bytes());
+    message.extend([family, 0, 0, 0]);
+    for &(kind, value) in attributes {
+        message.extend(8u16.to_ne_bytes());
+        message.extend(kind.to_ne_bytes());
+        message.extend(value.to_be_bytes());
+    }
+    message
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes
+        .get(at..at + 2)
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The first message of a netlink datagram when it answers request
+/// `sequence`: an error answer (other than the ACK, code 0) as `Err`. `None`:
+/// not that answer, read on.
+fn answer_to(datagram: &[u8], sequence: u32) -> Option<Result<&[u8], String>> {
+    let length = usize::try_from(u32_at(datagram, 0)?).ok()?;
+    let message = datagram.get(..length)?;
+    if u32_at(message, 8)? != sequence {
+        return None;
+    }
+    if u16_at(message, 4)? == NLMSG_ERROR {
+        let code = u32_at(message, 16)? as i32;
+        if code != 0 {
+            return Some(Err(format!(
+                "netlink: {}",
+                std::io::Error::from_raw_os_error(-code)
+            )));
+        }
+    }
+    Some(Ok(message))
+}
+
+/// The generation in a NFT_MSG_NEWGEN answer.
+fn generation_of(message: &[u8]) -> Result<u32, String> {
+    if u16_at(message, 4) != Some(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN) {
+        return Err("the answer is not a generation".to_owned());
+    }
+    // Attributes follow the 16-byte header and the 4-byte nfgenmsg.
+    let mut at = 20;
+    while let (Some(length), Some(kind)) = (u16_at(message, at), u16_at(message, at + 2)) {
+        let length = usize::from(length);
+        if length < 4 {
+            break;
+        }
+        if kind & 0x3fff == NFTA_GEN_ID
+            && let Some(id) = message.get(at + 4..at + 8)
+        {
+            return Ok(u32::from_be_bytes([id[0], id[1], id[2], id[3]]));
+        }
+        at += length.div_ceil(4) * 4;
+    }
+    Err("the generation answer has no id".to_owned())
 }
 
 /// Runs `nft ARGS` with `input` on standard input; its standard output.
@@ -231,31 +334,172 @@ fn nft(args: &[&str], input: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Runs `conntrack ARGS`; its summary line. conntrack exits 1 when nothing
-/// matched, which is no error here.
-fn conntrack(args: &[String]) -> Result<String, String> {
-    let output = Command::new("conntrack")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run conntrack: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary = stderr
-        .lines()
-        .find(|line| line.contains("flow entries"))
-        .map(|line| {
-            format!(
-                "{}: {}",
-                args.join(" "),
-                line.rsplit("): ").next().unwrap_or(line)
-            )
+/// `sd_notify` without libsystemd: datagrams to `$NOTIFY_SOCKET`, and
+/// `WATCHDOG=1` every half `$WATCHDOG_USEC`. Outside systemd, nothing.
+struct Systemd {
+    socket: Option<(Socket, SockAddr)>,
+    watchdog: Option<Duration>,
+    last_ping: std::cell::Cell<Instant>,
+}
+
+impl Systemd {
+    fn from_environment() -> Self {
+        let socket = std::env::var_os("NOTIFY_SOCKET").and_then(|path| {
+            let mut bytes = path.into_encoded_bytes();
+            // An abstract socket: systemd writes its leading NUL as `@`.
+            if bytes.first() == Some(&b'@') {
+                bytes[0] = 0;
+            }
+            let path = std::path::PathBuf::from(String::from_utf8(bytes).ok()?);
+            let address = SockAddr::unix(path).ok()?;
+            let socket = Socket::new(Domain::UNIX, Type::DGRAM, None).ok()?;
+            Some((socket, address))
         });
-    match summary {
-        Some(summary) => Ok(summary),
-        None => Err(format!(
-            "conntrack {} failed: {}",
-            args.join(" "),
-            stderr.trim()
-        )),
+        let watchdog = std::env::var("WATCHDOG_USEC")
+            .ok()
+            .and_then(|usec| usec.parse::<u64>().ok())
+            .filter(|&usec| usec > 0)
+            .map(|usec| Duration::from_micros(usec) / 2);
+        Systemd {
+            socket,
+            watchdog,
+            last_ping: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn notify(&self, state: &str) {
+        if let Some((socket, address)) = &self.socket {
+            let _ = socket.send_to(state.as_bytes(), address);
+        }
+    }
+
+    /// Called from the main loop: as long as it turns, systemd hears from it.
+    fn keep_alive(&self) {
+        if let Some(period) = self.watchdog
+            && self.last_ping.get().elapsed() >= period
+        {
+            self.notify("WATCHDOG=1");
+            self.last_ping.set(Instant::now());
+        }
+    }
+}
+
+/// A decided probe round of one uplink.
+struct Round {
+    uplink: usize,
+    answered: bool,
+}
+
+/// One uplink's probing thread.
+struct Prober {
+    index: usize,
+    uplink: Uplink,
+    probes: Probes,
+    socket: Option<Socket>,
+    /// Our echoes among everything a raw socket sees: the process id and the
+    /// uplink tell them apart from other pingers' and other uplinks'.
+    id: u16,
+    last_error: Option<String>,
+}
+
+impl Prober {
+    fn new(index: usize, uplink: Uplink, interval: Duration) -> Self {
+        Prober {
+            id: (std::process::id() as u16) ^ ((index as u16) << 12),
+            index,
+            uplink,
+            probes: Probes::new(interval),
+            socket: None,
+            last_error: None,
+        }
+    }
+
+    /// Until `stop`: sends a probe when one is due (opening the socket first
+    /// when there is none), reads replies until the next event, and reports
+    /// the rounds decided. A lost round closes the socket, so an interface
+    /// that was deleted and created again (a NIC reset, a VLAN re-created by
+    /// networkd) is probed through a new one.
+    fn run(&mut self, stop: &AtomicBool, rounds: &mpsc::Sender<Round>) {
+        let mut packet = [0u8; 1500];
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if self.probes.due(now) {
+                let sequence = self.probes.send(now);
+                self.send(sequence);
+            }
+            let wake = self.probes.next_event(Instant::now());
+            let wait = wake
+                .saturating_duration_since(Instant::now())
+                .min(STOP_LATENCY);
+            match &self.socket {
+                Some(socket) if !wait.is_zero() => {
+                    if socket.set_read_timeout(Some(wait)).is_ok() {
+                        let mut reader: &Socket = socket;
+                        if let Ok(len) = reader.read(&mut packet)
+                            && let Some(sequence) =
+                                reply_sequence(&packet[..len], &self.uplink.probe, self.id)
+                        {
+                            self.probes.reply(sequence, Instant::now());
+                        }
+                    }
+                }
+                _ => std::thread::sleep(wait),
+            }
+            for answered in self.probes.decided(Instant::now()) {
+                if !answered {
+                    self.socket = None;
+                }
+                let round = Round {
+                    uplink: self.index,
+                    answered,
+                };
+                if rounds.send(round).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, sequence: u16) {
+        if self.socket.is_none() {
+            match probe_socket(&self.uplink) {
+                Ok(socket) => self.socket = Some(socket),
+                Err(error) => return self.report(error),
+            }
+        }
+        let request = echo_request(self.id, sequence);
+        let socket = self.socket.as_ref().expect("just opened");
+        let mut failed = None;
+        for target in &self.uplink.probe {
+            if let Err(e) = socket.send_to(&request, &SockAddr::from(SocketAddrV4::new(*target, 0)))
+            {
+                failed = Some(format!(
+                    "uplink {} ({}): cannot probe {target}: {e}",
+                    self.uplink.name, self.uplink.interface
+                ));
+            }
+        }
+        match failed {
+            Some(error) => {
+                self.socket = None;
+                self.report(error);
+            }
+            None => {
+                if self.last_error.take().is_some() {
+                    log(&Event::new(
+                        Priority::Notice,
+                        format!("uplink {}: probing again", self.uplink.name),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn report(&mut self, error: String) {
+        if self.last_error.as_ref() != Some(&error) {
+            log(&Event::new(Priority::Warning, error.clone()));
+            self.last_error = Some(error);
+        }
     }
 }
 
@@ -281,93 +525,6 @@ fn probe_socket(uplink: &Uplink) -> Result<Socket, String> {
     Ok(socket)
 }
 
-/// One uplink's rounds, until `stop`: each sends an echo request to every
-/// target and reports `(uplink, true)` on the first answer, or `(uplink,
-/// false)` when the round ends without one. An answer counts at once, so an
-/// uplink that comes back is seen as soon as its rounds answer.
-fn probe_rounds(
-    uplink: usize,
-    config: &Uplink,
-    socket: &Socket,
-    interval: Duration,
-    stop: &AtomicBool,
-    rounds: &mpsc::Sender<(usize, bool)>,
-) {
-    // Our echoes among everything the raw socket sees: the process id and
-    // the uplink tell them apart from other pingers' and other uplinks'.
-    let id = (std::process::id() as u16) ^ ((uplink as u16) << 12);
-    let mut sequence: u16 = 0;
-    let mut deadline = Instant::now();
-    let mut send_error = None;
-    while !stop.load(Ordering::Relaxed) {
-        sequence = sequence.wrapping_add(1);
-        deadline += interval;
-        for target in &config.probe {
-            let request = echo_request(id, sequence);
-            let sent = socket.send_to(&request, &SockAddr::from(SocketAddrV4::new(*target, 0)));
-            match (sent, &send_error) {
-                (Err(e), None) => {
-                    eprintln!(
-                        "switchyard monitor: uplink {}: cannot probe {target}: {e}",
-                        config.name
-                    );
-                    send_error = Some(());
-                }
-                (Ok(_), Some(())) => send_error = None,
-                _ => {}
-            }
-        }
-        let answered = await_reply(socket, &config.probe, id, sequence, deadline);
-        if rounds.send((uplink, answered)).is_err() {
-            return;
-        }
-        if let Some(rest) = deadline.checked_duration_since(Instant::now()) {
-            std::thread::sleep(rest);
-        }
-    }
-}
-
-/// Reads until `deadline` for an echo reply from one of `targets` to this
-/// round's request.
-fn await_reply(
-    socket: &Socket,
-    targets: &[Ipv4Addr],
-    id: u16,
-    sequence: u16,
-    deadline: Instant,
-) -> bool {
-    let mut packet = [0u8; 1500];
-    loop {
-        let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        else {
-            return false;
-        };
-        if socket.set_read_timeout(Some(left)).is_err() {
-            return false;
-        }
-        let mut reader: &Socket = socket;
-        match reader.read(&mut packet) {
-            Ok(len) => {
-                if is_reply(&packet[..len], targets, id, sequence) {
-                    return true;
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-}
-
 /// An ICMP echo request with an 8-byte payload.
 fn echo_request(id: u16, sequence: u16) -> [u8; 16] {
     let mut packet = [0u8; 16];
@@ -391,21 +548,14 @@ fn internet_checksum(bytes: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// Whether `packet` (an IPv4 datagram, as a raw socket reads it) is the echo
-/// reply to request `id`/`sequence` from one of `targets`.
-fn is_reply(packet: &[u8], targets: &[Ipv4Addr], id: u16, sequence: u16) -> bool {
-    let Some(&first) = packet.first() else {
-        return false;
-    };
-    let header = usize::from(first & 0x0f) * 4;
-    let (Some(source), Some(icmp)) = (packet.get(12..16), packet.get(header..header + 8)) else {
-        return false;
-    };
+/// The sequence number of `packet` (an IPv4 datagram, as a raw socket reads
+/// it) when it is an echo reply to our request `id` from one of `targets`.
+fn reply_sequence(packet: &[u8], targets: &[Ipv4Addr], id: u16) -> Option<u16> {
+    let header = usize::from(packet.first()? & 0x0f) * 4;
+    let (source, icmp) = (packet.get(12..16)?, packet.get(header..header + 8)?);
     let source = Ipv4Addr::new(source[0], source[1], source[2], source[3]);
-    icmp[0] == 0
-        && icmp[4..6] == id.to_be_bytes()
-        && icmp[6..8] == sequence.to_be_bytes()
-        && targets.contains(&source)
+    (icmp[0] == 0 && icmp[4..6] == id.to_be_bytes() && targets.contains(&source))
+        .then(|| u16::from_be_bytes([icmp[6], icmp[7]]))
 }
 
 #[cfg(test)]
@@ -418,7 +568,7 @@ mod tests {
     }
 
     #[test]
-    fn only_this_rounds_reply_from_a_target_counts() {
+    fn only_our_replies_from_a_target_count() {
         let target = Ipv4Addr::new(192, 0, 2, 1);
         let reply = |source: Ipv4Addr, kind: u8, id: u16, sequence: u16| {
             let mut packet = vec![0x45, 0, 0, 36, 0, 0, 0, 0, 64, 1, 0, 0];
@@ -429,16 +579,52 @@ mod tests {
             packet.extend(icmp);
             packet
         };
-        assert!(is_reply(&reply(target, 0, 9, 3), &[target], 9, 3));
-        assert!(!is_reply(&reply(target, 0, 9, 2), &[target], 9, 3));
-        assert!(!is_reply(&reply(target, 0, 8, 3), &[target], 9, 3));
-        assert!(!is_reply(&reply(target, 8, 9, 3), &[target], 9, 3));
-        assert!(!is_reply(
-            &reply(Ipv4Addr::new(9, 9, 9, 9), 0, 9, 3),
-            &[target],
-            9,
-            3
-        ));
-        assert!(!is_reply(&[0x45, 0], &[target], 9, 3));
+        assert_eq!(
+            reply_sequence(&reply(target, 0, 9, 3), &[target], 9),
+            Some(3)
+        );
+        assert_eq!(reply_sequence(&reply(target, 0, 8, 3), &[target], 9), None);
+        assert_eq!(reply_sequence(&reply(target, 8, 9, 3), &[target], 9), None);
+        let stranger = Ipv4Addr::new(9, 9, 9, 9);
+        assert_eq!(
+            reply_sequence(&reply(stranger, 0, 9, 3), &[target], 9),
+            None
+        );
+        assert_eq!(reply_sequence(&[0x45, 0], &[target], 9), None);
+    }
+
+    #[test]
+    fn the_generation_is_read_from_a_newgen_answer() {
+        let request = nfnetlink_message(0x0a10, NLM_F_REQUEST, 0, 7, &[]);
+        assert_eq!(request.len(), 20);
+        assert_eq!(request[4..6], (0x0a10u16).to_ne_bytes());
+        // A NEWGEN answer to request 7 with NFTA_GEN_ID = 0x01020304.
+        let answer = nfnetlink_message(0x0a0f, 0, 0, 7, &[(NFTA_GEN_ID, 0x0102_0304)]);
+        let message = answer_to(&answer, 7)
+            .expect("the answer")
+            .expect("no error");
+        assert_eq!(generation_of(message), Ok(0x0102_0304));
+        assert!(answer_to(&answer, 8).is_none());
+    }
+
+    #[test]
+    fn a_conntrack_deletion_carries_the_mark_filter_and_an_error_answer_is_an_error() {
+        let request = nfnetlink_message(
+            0x0102,
+            NLM_F_REQUEST | NLM_F_ACK,
+            AF_INET,
+            3,
+            &[(CTA_MARK, 0x80_0100), (CTA_MARK_MASK, 0x80_ff00)],
+        );
+        assert_eq!(request.len(), 36);
+        assert_eq!(request[16], AF_INET);
+        assert_eq!(request[24..28], [0x00, 0x80, 0x01, 0x00]);
+        assert_eq!(request[32..36], [0x00, 0x80, 0xff, 0x00]);
+        // NLMSG_ERROR with -EPERM (1), then with 0 (the ACK).
+        let mut error = nfnetlink_message(NLMSG_ERROR, 0, 0, 3, &[]);
+        error[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        assert!(answer_to(&error, 3).expect("the answer").is_err());
+        error[16..20].copy_from_slice(&0i32.to_ne_bytes());
+        assert!(answer_to(&error, 3).expect("the answer").is_ok());
     }
 }

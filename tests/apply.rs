@@ -3,6 +3,8 @@
 //! examples/failover.toml for the monitor's set): a failed apply puts back
 //! exactly what was there, `--try` undoes itself unless confirmed, nothing to
 //! do changes nothing, drift repair converges, and an outage survives a reload.
+//! Host `net1` of examples/two-isps.toml (VM web-1 bound to a MAC) shows the
+//! same for the permanent neighbour entries of MAC-bound VMs.
 //! The decisions are unit-tested in src/apply.rs. These need root (CI runs
 //! them as root) and fail, never skip, without it.
 
@@ -11,7 +13,9 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::deploy::{HOST, added_public_address, build_edited, host_namespace, table_handle};
+use common::deploy::{
+    HOST, added_public_address, build_edited, host_namespace, kernel_state, table_handle,
+};
 use common::{Netns, describe, require_root, run_ok};
 
 /// `switchyard apply ARGS… ` inside `netns`.
@@ -74,38 +78,6 @@ fn rig(test: &str) -> Rig {
         new,
         netns: host_namespace(test),
     }
-}
-
-/// Everything apply may change in `netns`, comparable: the table (handles
-/// dropped, elements sorted), every rule, every route, every IPv4 address and
-/// the settings of the build's sysctl file.
-fn kernel_state(netns: &Netns) -> String {
-    let table = Command::new("ip")
-        .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
-        .output()
-        .expect("nft runs");
-    let table = if String::from_utf8_lossy(&table.stdout).contains("inet switchyard") {
-        netns.nft_table_sorted()
-    } else {
-        "(no table)".to_owned()
-    };
-    let mut settings = String::new();
-    for key in [
-        "ip_forward",
-        "conf/all/rp_filter",
-        "conf/up-a/rp_filter",
-        "conf/all/send_redirects",
-    ] {
-        let value = run_ok(netns.exec("cat").arg(format!("/proc/sys/net/ipv4/{key}")));
-        settings.push_str(&format!("{key} = {value}"));
-    }
-    format!(
-        "{table}\n{}\n{}\n{}\n{settings}",
-        netns.ip(&["-4", "rule", "show"]),
-        // IPv4 only: IPv6 link-local routes appear on their own, in time.
-        netns.ip(&["-4", "route", "show", "table", "all"]),
-        netns.ip(&["-br", "-4", "addr", "show"]),
-    )
 }
 
 #[test]
@@ -410,4 +382,152 @@ fn trial_file(netns: &Netns, extension: &str) -> std::path::PathBuf {
     let namespace = run_ok(netns.exec("readlink").arg("/proc/self/ns/net"));
     let inode: String = namespace.chars().filter(char::is_ascii_digit).collect();
     Path::new("/run/switchyard").join(format!("pending-try-net{inode}.{extension}"))
+}
+
+/// examples/two-isps.toml: its host `net1` binds VM web-1 (10.0.0.5 on lan0)
+/// to this MAC.
+const BOUND_TOPOLOGY: &str = "examples/two-isps.toml";
+const BOUND_HOST: &str = "net1";
+const BOUND_MAC: &str = "52:54:00:12:34:56";
+/// Another machine's MAC on the LAN (a thief's, or a typo's).
+const STRANGER_MAC: &str = "02:00:00:00:00:66";
+
+/// `ip neigh show 10.0.0.5 dev lan0` in `netns`.
+fn web_1_neighbour(netns: &Netns) -> String {
+    netns.ip(&["neigh", "show", "10.0.0.5", "dev", "lan0"])
+}
+
+/// `ip neigh replace 10.0.0.5 lladdr MAC dev lan0 nud NUD` in `netns`, as
+/// someone on the host (or the kernel, from an ARP reply) makes it.
+fn set_web_1_neighbour(netns: &Netns, mac: &str, nud: &str) {
+    netns.ip(&[
+        "neigh", "replace", "10.0.0.5", "lladdr", mac, "dev", "lan0", "nud", nud,
+    ]);
+}
+
+/// A build of `BOUND_TOPOLOGY` with `edits` in `dir`, and a namespace for
+/// `BOUND_HOST` named after `test`.
+fn bound_rig(test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
+    require_root();
+    let topology = common::example_source(Path::new(BOUND_TOPOLOGY));
+    for (name, edits) in builds {
+        let text = common::splice(&topology.text, edits);
+        let edited = switchyard::diagnostic::Source::new(topology.name.clone(), text);
+        build_edited(&edited, &dir.join(name), None);
+    }
+    Netns::with_veths(test, &["lan0", "up-a", "up-b"].map(str::to_owned))
+}
+
+/// `switchyard verify DIR --host net1` in `netns`: its exit code and stdout.
+fn verified(netns: &Netns, dir: &Path) -> (Option<i32>, String) {
+    let output = netns
+        .exec(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("verify")
+        .arg(dir)
+        .args(["--host", BOUND_HOST])
+        .output()
+        .expect("run switchyard verify");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+    )
+}
+
+/// web-1's entry in `netns` is the build's.
+fn assert_bound(netns: &Netns) {
+    let entry = web_1_neighbour(netns);
+    assert!(
+        entry.contains(&format!("lladdr {BOUND_MAC} PERMANENT proto 211")),
+        "{entry}"
+    );
+}
+
+/// verify in `netns` reports `reported` among the neighbour entries (exit 1);
+/// one apply repairs it, verify then is in sync and the next apply unchanged.
+fn assert_drift_repaired(netns: &Netns, build: &Path, reported: &str) {
+    let (code, out) = verified(netns, build);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("neighbour entries of MAC-bound VMs (nud permanent, protocol 211):")
+            && out.contains(reported),
+        "{out}"
+    );
+    let repaired = applied(netns, build, BOUND_HOST);
+    assert!(
+        repaired.contains("table unchanged, 1 routing change(s), 0 setting(s)"),
+        "{repaired}"
+    );
+    assert_bound(netns);
+    assert_eq!(verified(netns, build).0, Some(0));
+    let again = applied(netns, build, BOUND_HOST);
+    assert!(again.contains("unchanged"), "{again}");
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_mac_bound_vms_neighbour_entry_is_applied_and_drift_in_it_repaired() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let netns = bound_rig("apneigh", dir.path(), &[("out", &[])]);
+    let build = dir.path().join("out");
+    // Before the first apply, an ARP reply from another machine made the host
+    // send web-1's traffic there.
+    set_web_1_neighbour(&netns, STRANGER_MAC, "reachable");
+    applied(&netns, &build, BOUND_HOST);
+    assert_bound(&netns);
+    assert_eq!(verified(&netns, &build).0, Some(0));
+    let again = applied(&netns, &build, BOUND_HOST);
+    assert!(again.contains("unchanged"), "{again}");
+
+    // Pointed at another MAC by hand (the kernel keeps the entry's protocol).
+    set_web_1_neighbour(&netns, STRANGER_MAC, "permanent");
+    assert_drift_repaired(
+        &netns,
+        &build,
+        &format!(
+            "changed  10.0.0.5 dev lan0\n             build: lladdr {BOUND_MAC}\n             live:  lladdr {STRANGER_MAC}"
+        ),
+    );
+    // Deleted by hand.
+    netns.ip(&["neigh", "del", "10.0.0.5", "dev", "lan0"]);
+    assert_drift_repaired(
+        &netns,
+        &build,
+        &format!("missing  10.0.0.5 dev lan0 lladdr {BOUND_MAC}"),
+    );
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_failed_apply_restores_the_neighbour_entries() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // The new build binds web-1 to another MAC (a NIC replaced).
+    let netns = bound_rig(
+        "apnfail",
+        dir.path(),
+        &[("old", &[]), ("new", &[(BOUND_MAC, "52:54:00:ab:cd:ef")])],
+    );
+    applied(&netns, &dir.path().join("old"), BOUND_HOST);
+    // Uplink isp-b's interface goes away: the new build's ip batch fails at
+    // its address, after the neighbour entry was replaced.
+    netns.ip(&["link", "del", "up-b"]);
+    let before = kernel_state(&netns);
+    assert!(
+        before.contains(&format!("10.0.0.5 dev lan0 lladdr {BOUND_MAC} PERMANENT")),
+        "{before}"
+    );
+
+    let new = dir.path().join("new");
+    let output = apply(&netns, &[&new.to_string_lossy(), "--host", BOUND_HOST]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("apply failed at step routing")
+            && stderr.contains("net1: restored the state from before the apply"),
+        "{stderr}"
+    );
+    assert_eq!(
+        kernel_state(&netns),
+        before,
+        "the failed apply left the host changed"
+    );
 }

@@ -1,5 +1,5 @@
 //! Smoke runs of the benchmarks (bench/compile.sh, bench/dataplane.sh,
-//! bench/update.sh, bench/changes.sh) at a tiny
+//! bench/update.sh, bench/changes.sh, bench/failover_scale.sh) at a tiny
 //! scale, so they cannot rot between the times someone runs them for real
 //! (docs/performance.md). Each runs the script end to end on the debug build.
 
@@ -175,6 +175,38 @@ fn changes_benchmark_reports_each_change_at_300_vms() {
             .unwrap_or_else(|_| panic!("a time in `{row}`"));
         assert!(seconds > 0.0, "`{row}`");
     }
+}
+
+#[test]
+#[ignore = "needs root, nft, ip, ping, conntrack and python3: sudo bash .ci/run"]
+fn failover_scale_benchmark_moves_a_flow_at_300_vms() {
+    require_root();
+    let out = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new("bash")
+        .arg(repo_path("bench/failover_scale.sh"))
+        .args(["--vms", "300", "--entries", "1000", "--cuts", "1"])
+        .args(["--profile", "dev", "--out"])
+        .arg(out.path())
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .expect("run the benchmark");
+    let report = String::from_utf8_lossy(&output.stdout);
+    // A goal missed on a busy machine exits 1: the timing is for the real
+    // run; the smoke run checks that every step works.
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cut = report
+        .lines()
+        .find(|l| l.starts_with("cut 1: "))
+        .unwrap_or_else(|| panic!("no cut in\n{report}"));
+    assert!(!cut.contains("none"), "the flow did not move: {cut}");
+    assert!(
+        report.contains("| running flow on the fallback |"),
+        "{report}"
+    );
 }
 
 /// How many addresses an nft element key covers: `a`, `a-b` or `a/len`.

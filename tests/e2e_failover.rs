@@ -68,11 +68,50 @@ struct Monitor {
     log: tempfile::NamedTempFile,
 }
 
+/// What the monitor's unit leaves it (DynamicUser=yes, AmbientCapabilities=
+/// CAP_NET_RAW CAP_NET_ADMIN, CapabilityBoundingSet= the same,
+/// NoNewPrivileges=yes), as setpriv gives it outside systemd.
+const UNIT_PRIVILEGES: &[&str] = &[
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all,+net_raw,+net_admin",
+    "--ambient-caps=-all,+net_raw,+net_admin",
+    "--bounding-set=-all,+net_raw,+net_admin",
+    "--no-new-privs",
+    "--",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Privileges {
+    Root,
+    Unit,
+}
+
 impl Monitor {
-    fn start(host: &Netns, config: &Path) -> Monitor {
+    fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
+        Monitor::start_with_env(host, config, privileges, &[])
+    }
+
+    fn start_with_env(
+        host: &Netns,
+        config: &Path,
+        privileges: Privileges,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Monitor {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = host
-            .exec(env!("CARGO_BIN_EXE_switchyard"))
+        let mut command = match privileges {
+            Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
+            Privileges::Unit => {
+                let mut command = host.exec("setpriv");
+                command
+                    .args(UNIT_PRIVILEGES)
+                    .arg(env!("CARGO_BIN_EXE_switchyard"));
+                command
+            }
+        };
+        let child = command
+            .envs(env.iter().copied())
             .arg("monitor")
             .arg(config)
             .stdout(Stdio::null())
@@ -155,6 +194,15 @@ fn connections(host: &Netns, flag: &str, address: Ipv4Addr) -> String {
         .output()
         .expect("run conntrack");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `mark=N` values of `conntrack -L` output.
+fn connection_marks(listing: &str) -> Vec<u32> {
+    listing
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix("mark="))
+        .map(|mark| mark.parse().expect("a decimal mark"))
+        .collect()
 }
 
 /// A ping that keeps running (one request every 50 ms) until killed.
@@ -270,11 +318,17 @@ struct Deployed {
     ip_batch: String,
     rig: Rig,
     monitor: Monitor,
+    /// The host's build directory (monitor.json).
+    out: std::path::PathBuf,
     _build: tempfile::TempDir,
 }
 
 impl Deployed {
     fn new(tag: &str) -> Deployed {
+        Deployed::with_privileges(tag, Privileges::Root)
+    }
+
+    fn with_privileges(tag: &str, privileges: Privileges) -> Deployed {
         common::require_root();
         let source = common::example_source(Path::new(TOPOLOGY));
         let build = tempfile::tempdir().expect("temporary directory");
@@ -290,7 +344,21 @@ impl Deployed {
         let host = plan.hosts.remove(0);
         let rig = Rig::new(tag, &model, &host);
         rig.load(&nft, &ip_batch);
-        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"));
+        if privileges == Privileges::Unit {
+            // Readable by the unit's user, as the unit's comment asks.
+            use std::os::unix::fs::PermissionsExt;
+            for path in [
+                build.path(),
+                &build.path().join("out"),
+                &out,
+                &out.join("monitor.json"),
+            ] {
+                let mode = if path.is_dir() { 0o755 } else { 0o644 };
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .expect("chmod");
+            }
+        }
+        let monitor = Monitor::start(rig.host(), &out.join("monitor.json"), privileges);
         monitor.wait_for("watching 3 uplink(s)", Duration::from_secs(5));
         Deployed {
             source,
@@ -300,6 +368,7 @@ impl Deployed {
             ip_batch,
             rig,
             monitor,
+            out,
             _build: build,
         }
     }
@@ -346,6 +415,25 @@ fn failover_moves_what_can_move_and_nothing_else() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(arrivals(rig, public("m1", "pool-a")), ["isp-a"]);
     assert!(connections(rig.host(), "-d", public("m1", "pool-a")).contains("mark=256"));
+    // m1's outbound connection carries isp-a and the movable bit (what the
+    // monitor's one deletion by mark finds); s1's only isp-a.
+    let marks = |vm: &str| {
+        connection_marks(&connections(
+            rig.host(),
+            "-s",
+            deployed.vm_named(vm).private,
+        ))
+    };
+    assert!(
+        marks("m1").iter().any(|m| m & 0x80_ff00 == 0x80_0100),
+        "m1: {:?}",
+        marks("m1")
+    );
+    assert!(
+        marks("s1").iter().all(|m| m & 0x80_0000 == 0),
+        "s1: {:?}",
+        marks("s1")
+    );
 
     // isp-a's ISP drops everything; its link stays up.
     let cut_at = Instant::now();
@@ -428,6 +516,80 @@ fn failover_moves_what_can_move_and_nothing_else() {
 }
 
 #[test]
+#[ignore = "needs root, nft, ip, ping and conntrack: sudo bash .ci/run"]
+fn an_interface_deleted_and_created_again_is_probed_again() {
+    let mut deployed = Deployed::new("nr");
+    let (rig, host) = (&deployed.rig, &deployed.host);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+
+    // up-a disappears: its rounds fail, isp-a goes down.
+    run_ok(rig.host().exec("ip").args(["link", "del", "up-a"]));
+    deployed
+        .monitor
+        .wait_for("uplink isp-a is down", Duration::from_secs(2));
+    assert_eq!(down_set(rig.host()), [0x100]);
+
+    // A monitor started while the interface is missing keeps running: the
+    // uplink is down until the interface is back.
+    let log = deployed.monitor.stop();
+    assert!(log.contains("stopped"), "{log}");
+    let monitor_json = deployed.out.join("monitor.json");
+    deployed.monitor = Monitor::start(rig.host(), &monitor_json, Privileges::Root);
+    let monitor = &deployed.monitor;
+    monitor.wait_for("cannot bind to the interface", Duration::from_secs(2));
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(2));
+    assert_eq!(down_set(rig.host()), [0x100]);
+
+    // The NIC comes back (a new interface of the same name), configured again.
+    rig.recreate_uplink_interface(host, "isp-a");
+    rig.load(&deployed.nft, &deployed.ip_batch);
+    let back = monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
+    println!("isp-a up {back:?} after its interface was created again");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(down_set(rig.host()), Vec::<u64>::new());
+    let log = deployed.monitor.stop();
+    println!("monitor log:\n{log}");
+}
+
+#[test]
+#[ignore = "needs root, nft, ip, ping, conntrack and setpriv: sudo bash .ci/run"]
+fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
+    let mut deployed = Deployed::with_privileges("up", Privileges::Unit);
+    let rig = &deployed.rig;
+    std::thread::sleep(Duration::from_millis(600));
+    let m1_flow = running_ping(rig.vm("m1"), None, ip("9.9.9.9"));
+    std::thread::sleep(Duration::from_millis(300));
+    rig::nft(rig.isp("isp-a"), CUT);
+    let monitor = &deployed.monitor;
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(3));
+    monitor.wait_for("deleted", Duration::from_secs(1));
+    assert_eq!(down_set(rig.host()), [0x100]);
+    std::thread::sleep(Duration::from_millis(300));
+    rig.flush_far_records();
+    std::thread::sleep(Duration::from_millis(500));
+    let public_b = deployed.public("m1", "pool-b");
+    assert_eq!(arrivals(rig, public_b), ["isp-b"], "m1's running flow");
+    run_ok(
+        rig.isp("isp-a")
+            .exec("nft")
+            .args(["delete", "table", "inet", "cut"]),
+    );
+    monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
+    let mut m1_flow = m1_flow;
+    let _ = m1_flow.kill();
+    let _ = m1_flow.wait();
+    let log = deployed.monitor.stop();
+    assert_eq!(down_set(deployed.rig.host()), Vec::<u64>::new());
+    // No step was refused: every warning is the transition's.
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.starts_with("<4>") || l.starts_with("<3>")) && !l.contains(" is down "))
+        .collect();
+    assert!(refused.is_empty(), "{log}");
+}
+
+#[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -448,6 +610,37 @@ fn the_monitor_unit_passes_systemd_analyze_verify() {
             .args(["verify", "--man=no"])
             .arg(&path),
     );
+}
+
+#[test]
+#[ignore = "needs systemd-analyze: sudo bash .ci/run"]
+fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let unit = dir
+        .path()
+        .join("out/net1/systemd/switchyard-monitor.service");
+    let output = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("run systemd-analyze");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let exposure: f64 = report
+        .lines()
+        .find_map(|line| {
+            line.split("Overall exposure level for switchyard-monitor.service: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));
+    println!("exposure {exposure}");
+    assert!(exposure <= 3.0, "exposure {exposure}:\n{report}");
+    let text = std::fs::read_to_string(&unit).expect("unit");
+    for line in ["Type=notify", "WatchdogSec=", "StartLimitIntervalSec=0"] {
+        assert!(text.contains(line), "no {line} in the unit");
+    }
 }
 
 #[test]
@@ -601,4 +794,91 @@ fn failover_timing() {
         regressed.is_empty(),
         "more than twice the goal: {regressed:?}"
     );
+}
+
+#[test]
+fn a_damaged_monitor_json_stops_the_monitor_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let good = std::fs::read_to_string(dir.path().join("out/net1/monitor.json")).expect("config");
+    let damaged = [
+        (
+            "\"set\": \"down_uplinks\"",
+            "\"set\": \"down_uplinks\\nflush ruleset\"",
+            "`set`",
+        ),
+        (
+            "\"interval_ms\": 200",
+            "\"interval_ms\": 0",
+            "`interval_ms`",
+        ),
+        (
+            "\"interval_ms\": 200",
+            "\"interval_ms\": 86400000",
+            "`interval_ms`",
+        ),
+        (
+            "\"interface\": \"up-a\"",
+            "\"interface\": \"up-a x\"",
+            "`uplinks[0].interface`",
+        ),
+    ];
+    for (from, to, key) in damaged {
+        assert!(good.contains(from), "{from}");
+        let path = dir.path().join("monitor.json");
+        std::fs::write(&path, good.replacen(from, to, 1)).expect("write config");
+        let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("monitor")
+            .arg(&path)
+            .output()
+            .expect("run the monitor");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{to}: {stderr}");
+        assert!(stderr.contains(key), "{to}: {stderr}");
+    }
+}
+
+#[test]
+#[ignore = "needs root and ip: sudo bash .ci/run"]
+fn the_monitor_notifies_systemd_and_stops_within_a_second_of_sigterm_whatever_the_interval() {
+    common::require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
+    let path = dir.path().join("out/net1/monitor.json");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        config.replace("\"interval_ms\": 200", "\"interval_ms\": 60000"),
+    )
+    .expect("write config");
+    // An empty namespace: no interface, no table; the monitor keeps running.
+    // systemd's side of sd_notify: a datagram socket, and a 200 ms watchdog.
+    let ns = Netns::new("sigterm");
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let env = [
+        ("NOTIFY_SOCKET", notify_path.as_os_str()),
+        ("WATCHDOG_USEC", std::ffi::OsStr::new("200000")),
+    ];
+    let mut monitor = Monitor::start_with_env(&ns, &path, Privileges::Root, &env);
+    let said = |what: &str| {
+        let mut buffer = [0u8; 64];
+        let len = notify.recv(&mut buffer).expect("a notification");
+        assert_eq!(&buffer[..len], what.as_bytes());
+    };
+    said("READY=1");
+    // The main loop turns whatever the interval: the watchdog hears from it.
+    said("WATCHDOG=1");
+    said("WATCHDOG=1");
+    monitor.wait_for("cannot bind to the interface", Duration::from_secs(5));
+    let asked = Instant::now();
+    let log = monitor.stop();
+    let took = asked.elapsed();
+    println!("stopped {took:?} after SIGTERM");
+    assert!(took < Duration::from_secs(1), "{took:?}:\n{log}");
+    assert!(log.contains("stopped"), "{log}");
+    said("STOPPING=1");
 }

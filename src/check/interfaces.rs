@@ -67,7 +67,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-fn problem(name: &str) -> Option<&'static str> {
+/// Why Linux (or a file switchyard writes) would not take `name` as an
+/// interface name; `None` when it is usable.
+pub fn problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("empty")
     } else if name.len() > MAX_INTERFACE_BYTES {

@@ -8,7 +8,7 @@ mod egress_conflict;
 mod egress_internal;
 mod failover_alternative;
 mod gateway;
-mod interfaces;
+pub mod interfaces;
 mod lan;
 mod lan_vlan_parent;
 pub mod limits;

@@ -14,7 +14,7 @@ use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
-pub use resolve::resolve;
+pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name, resolve};
 
 /// A value and the span of the TOML text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,9 +101,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
 pub const DEFAULT_DOWN_AFTER: u32 = 3;
 pub const DEFAULT_UP_AFTER: u32 = 5;
 /// Shorter rounds would flood the gateway; longer ones make failover pointless.
-const INTERVAL_RANGE: std::ops::RangeInclusive<Duration> =
+pub const INTERVAL_RANGE: std::ops::RangeInclusive<Duration> =
     Duration::from_millis(10)..=Duration::from_secs(60);
-const ROUNDS_MAX: i64 = 1000;
+pub const ROUNDS_MAX: i64 = 1000;
 
 /// Name → index into the model; `None` for an entity that is defined but could not
 /// be read or resolved (already reported), so references to it stay silent.

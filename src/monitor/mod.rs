@@ -9,10 +9,11 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::hex;
+use crate::check::interfaces::problem as interface_problem;
+use crate::layout::{MARK_MASK, hex};
+use crate::model::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name};
 
 /// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
 /// never reads the topology.
@@ -32,10 +33,15 @@ pub struct Config {
     pub up_after: u32,
     /// The mark bits that carry the uplink id.
     pub uplink_mark_mask: u32,
+    /// The conntrack-mark bits that carry a connection's failover group.
+    pub failover_mark_mask: u32,
+    /// The bit of `failover_mark_mask` every group's connections carry.
+    pub movable_mark: u32,
     pub uplinks: Vec<Uplink>,
-    /// Who may move: connections from `sources` bound to one of `uplinks`
-    /// have a live alternative while another of `uplinks` is up.
-    pub movable: Vec<Movable>,
+    /// Who may move: a connection whose conntrack mark carries a group's
+    /// `ct_mark` and is bound to one of its `uplinks` has a live alternative
+    /// while another of them is up.
+    pub groups: Vec<Group>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,17 +60,197 @@ pub struct Uplink {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Movable {
+pub struct Group {
     /// Uplink names, sorted.
     pub uplinks: Vec<String>,
-    /// VM private addresses as prefixes, sorted.
-    pub sources: Vec<Ipv4Net>,
+    /// The group's bits of the conntrack mark: `movable_mark` and its number
+    /// (0 when the host has more groups than the bits can number).
+    pub ct_mark: u32,
+}
+
+/// Conntrack entries to delete: those whose mark, masked, is `mark`
+/// (`conntrack -D --mark MARK/MASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkFilter {
+    pub mark: u32,
+    pub mask: u32,
 }
 
 impl Config {
     pub fn interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.interval_ms)
     }
+
+    /// Reads and checks `monitor.json`: every value the daemon passes to the
+    /// kernel or to `nft`, or loops on, within what `build` writes (names in
+    /// the topology's grammar, numbers in the topology's bounds, marks inside
+    /// switchyard's mark bits), so a damaged or hostile file stops the daemon
+    /// at start with the key it got wrong.
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = serde_json::from_str(text).map_err(|e| ConfigError {
+            key: format!("line {} column {}", e.line(), e.column()),
+            problem: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, problem: String| {
+            Err(ConfigError {
+                key: key.to_owned(),
+                problem,
+            })
+        };
+        for (key, name) in [
+            ("host", &self.host),
+            ("table", &self.table),
+            ("set", &self.set),
+        ] {
+            if !is_valid_name(name) {
+                return fail(
+                    key,
+                    format!(
+                        "{name:?} is not a name (1 to 63 ASCII letters, digits, `-`, `_` or `.`)"
+                    ),
+                );
+            }
+        }
+        let (least, most) = (
+            INTERVAL_RANGE.start().as_millis(),
+            INTERVAL_RANGE.end().as_millis(),
+        );
+        if !(least..=most).contains(&u128::from(self.interval_ms)) {
+            return fail(
+                "interval_ms",
+                format!("{} is not within {least}..={most}", self.interval_ms),
+            );
+        }
+        for (key, rounds) in [("down_after", self.down_after), ("up_after", self.up_after)] {
+            if !(1..=ROUNDS_MAX).contains(&i64::from(rounds)) {
+                return fail(key, format!("{rounds} is not within 1..={ROUNDS_MAX}"));
+            }
+        }
+        let masks = [
+            ("uplink_mark_mask", self.uplink_mark_mask),
+            ("failover_mark_mask", self.failover_mark_mask),
+            ("movable_mark", self.movable_mark),
+        ];
+        for (key, mask) in masks {
+            if mask == 0 || mask & !MARK_MASK != 0 {
+                return fail(
+                    key,
+                    format!(
+                        "{mask:#x} is not a nonzero part of switchyard's mark bits {MARK_MASK:#x}"
+                    ),
+                );
+            }
+        }
+        if self.uplink_mark_mask & self.failover_mark_mask != 0
+            || self.movable_mark & !self.failover_mark_mask != 0
+        {
+            return fail(
+                "movable_mark",
+                "the uplink, failover and movable bits do not nest".to_owned(),
+            );
+        }
+        if self.uplinks.is_empty() {
+            return fail("uplinks", "no uplink to watch".to_owned());
+        }
+        for (index, uplink) in self.uplinks.iter().enumerate() {
+            let key = |field: &str| format!("uplinks[{index}].{field}");
+            if !is_valid_name(&uplink.name)
+                || self.uplinks[..index].iter().any(|u| u.name == uplink.name)
+            {
+                return fail(
+                    &key("name"),
+                    format!(
+                        "{:?} is not a name, or a second uplink of that name",
+                        uplink.name
+                    ),
+                );
+            }
+            if uplink.mark == 0
+                || uplink.mark & !self.uplink_mark_mask != 0
+                || self.uplinks[..index].iter().any(|u| u.mark == uplink.mark)
+            {
+                return fail(
+                    &key("mark"),
+                    format!(
+                        "{:#x} is not a nonzero mark of its own within uplink_mark_mask",
+                        uplink.mark
+                    ),
+                );
+            }
+            if let Some(problem) = interface_problem(&uplink.interface) {
+                return fail(
+                    &key("interface"),
+                    format!("{:?} is not an interface name: {problem}", uplink.interface),
+                );
+            }
+            if !is_host_address(uplink.address) {
+                return fail(
+                    &key("address"),
+                    format!("{} is not a unicast address", uplink.address),
+                );
+            }
+            if uplink.probe.is_empty() || uplink.probe.len() > MAX_PROBE_TARGETS {
+                return fail(
+                    &key("probe"),
+                    format!("needs 1 to {MAX_PROBE_TARGETS} targets"),
+                );
+            }
+            if let Some(target) = uplink.probe.iter().find(|t| !is_host_address(**t)) {
+                return fail(&key("probe"), format!("{target} is not a unicast address"));
+            }
+        }
+        for (index, group) in self.groups.iter().enumerate() {
+            let key = |field: &str| format!("groups[{index}].{field}");
+            if group.uplinks.len() < 2 {
+                return fail(
+                    &key("uplinks"),
+                    "a group holds at least two uplinks".to_owned(),
+                );
+            }
+            if let Some(name) = group
+                .uplinks
+                .iter()
+                .find(|n| !self.uplinks.iter().any(|u| &&u.name == n))
+            {
+                return fail(&key("uplinks"), format!("{name:?} is not one of `uplinks`"));
+            }
+            if group.ct_mark & self.movable_mark == 0
+                || group.ct_mark & !self.failover_mark_mask != 0
+            {
+                return fail(
+                    &key("ct_mark"),
+                    format!(
+                        "{:#x} lacks movable_mark or leaves failover_mark_mask",
+                        group.ct_mark
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// More probe targets than this per uplink would make a round a flood.
+pub const MAX_PROBE_TARGETS: usize = 16;
+
+fn is_host_address(address: Ipv4Addr) -> bool {
+    !(address.is_unspecified()
+        || address.is_broadcast()
+        || address.is_multicast()
+        || address.is_loopback())
+}
+
+/// A `monitor.json` the daemon refuses, and the key that made it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
 }
 
 /// An uplink changed state.
@@ -160,38 +346,42 @@ impl Monitor {
         script
     }
 
-    /// `conntrack` arguments deleting the outbound connections bound to the
-    /// down uplink `uplink` whose VM has a live alternative: source-NATed ones
-    /// (never inbound, DNATed ones: their original source is outside) from the
-    /// sources of every group that holds the uplink and another one that is up.
-    /// Deleted, a connection's next packet is classified anew and takes that
-    /// alternative.
-    pub fn conntrack_deletions(&self, uplink: usize) -> Vec<Vec<String>> {
-        let down = &self.config.uplinks[uplink];
+    /// What deletes the connections bound to the down uplink `uplink` that
+    /// have a live alternative: those a failover chain classified (never
+    /// inbound, DNATed ones, which carry no group) in a group that holds
+    /// another uplink that is up. Deleted, a connection's next packet is
+    /// classified anew and takes that alternative. One filter when every group
+    /// of the uplink has an alternative (the common case); otherwise one per
+    /// group that has, and connections of unnumbered groups stay.
+    pub fn conntrack_deletions(&self, uplink: usize) -> Vec<MarkFilter> {
+        let config = &self.config;
+        let down = &config.uplinks[uplink];
         let alive = |name: &String| {
-            self.config
+            config
                 .uplinks
                 .iter()
                 .position(|u| &u.name == name)
                 .is_some_and(|i| i != uplink && self.is_up(i))
         };
-        let mark = format!("{:#x}/{:#x}", down.mark, self.config.uplink_mark_mask);
-        self.config
-            .movable
+        let (live, dead): (Vec<&Group>, Vec<&Group>) = config
+            .groups
             .iter()
-            .filter(|group| group.uplinks.contains(&down.name) && group.uplinks.iter().any(alive))
-            .flat_map(|group| &group.sources)
-            .map(|source| {
-                [
-                    "-D",
-                    "--mark",
-                    &mark,
-                    "--src-nat",
-                    "--orig-src",
-                    &source.to_string(),
-                ]
-                .map(str::to_owned)
-                .to_vec()
+            .filter(|group| group.uplinks.contains(&down.name))
+            .partition(|group| group.uplinks.iter().any(alive));
+        if live.is_empty() {
+            return Vec::new();
+        }
+        if dead.is_empty() {
+            return vec![MarkFilter {
+                mark: down.mark | config.movable_mark,
+                mask: config.uplink_mark_mask | config.movable_mark,
+            }];
+        }
+        live.iter()
+            .filter(|group| group.ct_mark != config.movable_mark)
+            .map(|group| MarkFilter {
+                mark: down.mark | group.ct_mark,
+                mask: config.uplink_mark_mask | config.failover_mark_mask,
             })
             .collect()
     }
@@ -219,6 +409,9 @@ pub fn parse_set(json: &str) -> Result<BTreeSet<u32>, String> {
         })
         .collect()
 }
+
+pub mod probes;
+pub mod sync;
 
 #[cfg(test)]
 mod tests;

@@ -19,15 +19,17 @@ fn config() -> Config {
         down_after: 3,
         up_after: 5,
         uplink_mark_mask: 0xff00,
+        failover_mark_mask: 0xff_0000,
+        movable_mark: 0x80_0000,
         uplinks: vec![uplink("isp-a", 1), uplink("isp-b", 2), uplink("isp-c", 3)],
-        movable: vec![
-            Movable {
+        groups: vec![
+            Group {
                 uplinks: vec!["isp-a".to_owned(), "isp-b".to_owned()],
-                sources: vec!["10.0.0.4/31".parse().unwrap()],
+                ct_mark: 0x81_0000,
             },
-            Movable {
+            Group {
                 uplinks: vec!["isp-a".to_owned(), "isp-c".to_owned()],
-                sources: vec!["10.0.0.8/32".parse().unwrap()],
+                ct_mark: 0x82_0000,
             },
         ],
     }
@@ -96,39 +98,63 @@ fn the_set_script_flushes_and_adds_in_one_transaction() {
     );
 }
 
+fn filter(mark: u32, mask: u32) -> MarkFilter {
+    MarkFilter { mark, mask }
+}
+
 #[test]
-fn connections_move_only_from_sources_with_a_live_alternative() {
+fn one_deletion_by_mark_moves_every_connection_when_every_group_has_an_alternative() {
     let mut monitor = Monitor::new(config());
     for _ in 0..3 {
         monitor.observe(0, false);
     }
-    let sources = |monitor: &Monitor, uplink| -> Vec<String> {
-        monitor
-            .conntrack_deletions(uplink)
-            .into_iter()
-            .map(|args| {
-                assert_eq!(
-                    args[..5],
-                    [
-                        "-D",
-                        "--mark",
-                        &format!("{:#x}/0xff00", (uplink + 1) << 8),
-                        "--src-nat",
-                        "--orig-src"
-                    ]
-                );
-                args[5].clone()
-            })
-            .collect()
-    };
-    assert_eq!(sources(&monitor, 0), ["10.0.0.4/31", "10.0.0.8/32"]);
-    // isp-c down too: the second group has no live alternative left.
+    // The uplink's bits and the movable bit: inbound connections (no group
+    // bits) and other uplinks' connections do not match.
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x80_0100, 0x80_ff00)]
+    );
+}
+
+#[test]
+fn connections_move_only_in_groups_with_a_live_alternative() {
+    let mut monitor = Monitor::new(config());
+    for _ in 0..3 {
+        monitor.observe(0, false);
+        monitor.observe(2, false);
+    }
+    // isp-c down too: only the group with isp-b still has somewhere to go.
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x81_0100, 0xff_ff00)]
+    );
+    // isp-c's only group has no live alternative: nothing of isp-c's moves.
+    assert_eq!(monitor.conntrack_deletions(2), []);
+    // isp-b too: nothing of isp-a's moves.
+    for _ in 0..3 {
+        monitor.observe(1, false);
+    }
+    assert_eq!(monitor.conntrack_deletions(0), []);
+}
+
+#[test]
+fn connections_of_unnumbered_groups_move_only_with_the_single_deletion() {
+    let mut config = config();
+    config.groups[0].ct_mark = 0x80_0000;
+    let mut monitor = Monitor::new(config);
+    for _ in 0..3 {
+        monitor.observe(0, false);
+    }
+    assert_eq!(
+        monitor.conntrack_deletions(0),
+        [filter(0x80_0100, 0x80_ff00)]
+    );
+    // Group 1 (unnumbered) has an alternative, group 2 does not: a filter for
+    // group 1 alone cannot be written, so its connections stay.
     for _ in 0..3 {
         monitor.observe(2, false);
     }
-    assert_eq!(sources(&monitor, 0), ["10.0.0.4/31"]);
-    // isp-b is in no group with isp-c: nothing of isp-c's moves.
-    assert_eq!(sources(&monitor, 2), Vec::<String>::new());
+    assert_eq!(monitor.conntrack_deletions(0), []);
 }
 
 #[test]
@@ -145,4 +171,275 @@ fn the_kernel_set_is_read_from_nft_json() {
 fn the_config_round_trips_through_json() {
     let json = serde_json::to_string(&config()).unwrap();
     assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config());
+}
+
+#[test]
+fn a_valid_config_is_accepted() {
+    let json = serde_json::to_string(&config()).unwrap();
+    assert_eq!(Config::from_json(&json), Ok(config()));
+}
+
+#[test]
+fn every_bad_value_is_refused_naming_its_key() {
+    type Damage = fn(&mut Config);
+    let cases: [(&str, Damage); 17] = [
+        ("set", |c| c.set = "down_uplinks\nflush ruleset".to_owned()),
+        ("table", |c| c.table = "switch yard".to_owned()),
+        ("host", |c| c.host = String::new()),
+        ("interval_ms", |c| c.interval_ms = 0),
+        ("interval_ms", |c| c.interval_ms = u64::MAX),
+        ("down_after", |c| c.down_after = 0),
+        ("up_after", |c| c.up_after = 1_000_000),
+        ("uplink_mark_mask", |c| c.uplink_mark_mask = 0xff),
+        ("movable_mark", |c| c.movable_mark = 0x100),
+        ("uplinks", |c| c.uplinks.clear()),
+        ("uplinks[1].name", |c| {
+            c.uplinks[1].name = "isp-a".to_owned()
+        }),
+        ("uplinks[2].mark", |c| c.uplinks[2].mark = 0x1_0000),
+        ("uplinks[0].interface", |c| {
+            c.uplinks[0].interface = "up-a;x\"".to_owned()
+        }),
+        ("uplinks[0].address", |c| {
+            c.uplinks[0].address = Ipv4Addr::UNSPECIFIED
+        }),
+        ("uplinks[1].probe", |c| c.uplinks[1].probe.clear()),
+        ("groups[1].uplinks", |c| {
+            c.groups[1].uplinks[1] = "isp-z".to_owned()
+        }),
+        ("groups[0].ct_mark", |c| c.groups[0].ct_mark = 0x01_0000),
+    ];
+    for (key, damage) in cases {
+        let mut config = config();
+        damage(&mut config);
+        let json = serde_json::to_string(&config).unwrap();
+        let error = Config::from_json(&json).expect_err(key);
+        assert_eq!(error.key, key, "{error}");
+    }
+    let error = Config::from_json("{\"host\": 1}").unwrap_err();
+    assert_eq!(error.key, "line 1 column 10");
+}
+
+mod probes {
+    use std::time::{Duration, Instant};
+
+    use crate::monitor::probes::Probes;
+
+    const INTERVAL: Duration = Duration::from_millis(200);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_reply_slower_than_one_interval_counts_within_its_timeout() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        assert_eq!(probes.timeout(), ms(250));
+        let first = probes.send(start);
+        let second = probes.send(start + INTERVAL);
+        // The first probe's reply comes 240 ms after it left: after the second
+        // probe, within its 250 ms.
+        probes.reply(first, start + ms(240));
+        assert_eq!(probes.decided(start + ms(240)), [true]);
+        // The second's reply comes after its deadline: lost.
+        probes.reply(second, start + ms(460));
+        assert_eq!(probes.decided(start + ms(460)), [false]);
+    }
+
+    #[test]
+    fn rounds_are_decided_in_the_order_they_were_sent() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        let _first = probes.send(start);
+        let second = probes.send(start + INTERVAL);
+        probes.reply(second, start + ms(210));
+        // The first is still within its timeout: nothing decided yet.
+        assert!(probes.decided(start + ms(210)).is_empty());
+        assert_eq!(probes.decided(start + ms(251)), [false, true]);
+    }
+
+    #[test]
+    fn a_stall_drops_the_rounds_it_missed_instead_of_losing_them() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        for round in 0..3 {
+            probes.send(start + INTERVAL * round);
+        }
+        // The monitor was paused for ten seconds: every deadline passed long
+        // before it looked. Neither answered nor lost.
+        let resumed = start + Duration::from_secs(10);
+        assert!(probes.decided(resumed).is_empty());
+        // And it does not send the missed rounds in a burst.
+        assert!(probes.due(resumed));
+        probes.send(resumed);
+        assert!(!probes.due(resumed + ms(1)));
+        assert!(probes.due(resumed + INTERVAL));
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let start = Instant::now();
+        let mut probes = Probes::new(INTERVAL);
+        let mut last = 0;
+        for round in 0..=u32::from(u16::MAX) + 1 {
+            last = probes.send(start + INTERVAL * round);
+            probes.reply(last, start + INTERVAL * round);
+            probes.decided(start + INTERVAL * round);
+        }
+        assert_eq!(last, 0);
+    }
+}
+
+mod sync {
+    use std::collections::BTreeSet;
+
+    use super::config;
+    use crate::monitor::sync::{Kernel, KernelState, Priority};
+    use crate::monitor::{MarkFilter, Monitor};
+
+    /// A kernel in memory: one set, a generation that moves with every
+    /// write, and a record of every call.
+    #[derive(Default)]
+    struct FakeKernel {
+        generation: u32,
+        set: BTreeSet<u32>,
+        reads: usize,
+        writes: usize,
+        deletions: Vec<MarkFilter>,
+        broken: bool,
+    }
+
+    impl FakeKernel {
+        fn reload(&mut self) {
+            self.set.clear();
+            self.generation += 1;
+        }
+    }
+
+    impl Kernel for FakeKernel {
+        fn generation(&mut self) -> Result<u32, String> {
+            Ok(self.generation)
+        }
+        fn read_set(&mut self, _: &str, _: &str) -> Result<BTreeSet<u32>, String> {
+            self.reads += 1;
+            if self.broken {
+                return Err("No such file or directory".to_owned());
+            }
+            Ok(self.set.clone())
+        }
+        fn run_nft(&mut self, script: &str) -> Result<(), String> {
+            if self.broken {
+                return Err("No such file or directory".to_owned());
+            }
+            self.writes += 1;
+            self.generation += 1;
+            self.set = script
+                .lines()
+                .filter_map(|l| l.split_once('{'))
+                .flat_map(|(_, marks)| marks.trim_end_matches(" }").split(", "))
+                .map(|m| u32::from_str_radix(m.trim().trim_start_matches("0x"), 16).unwrap())
+                .collect();
+            Ok(())
+        }
+        fn delete_connections(&mut self, filter: MarkFilter) -> Result<String, String> {
+            self.deletions.push(filter);
+            Ok("1 flow entries have been deleted.".to_owned())
+        }
+    }
+
+    fn down(monitor: &mut Monitor, uplink: usize) {
+        for _ in 0..3 {
+            monitor.observe(uplink, false);
+        }
+    }
+
+    #[test]
+    fn rounds_without_change_neither_read_nor_write_the_set() {
+        let monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        state.sync(&monitor, &mut kernel);
+        assert_eq!((kernel.reads, kernel.writes), (1, 0));
+        for _ in 0..100 {
+            assert!(state.sync(&monitor, &mut kernel).is_empty());
+        }
+        assert_eq!((kernel.reads, kernel.writes), (1, 0));
+    }
+
+    #[test]
+    fn a_transition_writes_the_set_then_deletes_what_may_move_once() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        state.sync(&monitor, &mut kernel);
+        down(&mut monitor, 0);
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+        assert_eq!(kernel.deletions.len(), 1);
+        // Its own write moved the generation: no read, no second deletion.
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(
+            (kernel.reads, kernel.writes, kernel.deletions.len()),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_reload_is_repaired_in_one_round_and_deletes_again() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        down(&mut monitor, 0);
+        state.sync(&monitor, &mut kernel);
+        kernel.reload();
+        state.sync(&monitor, &mut kernel);
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+        // Connections bound to isp-a while the set was empty move too.
+        assert_eq!(kernel.deletions.len(), 2);
+        // A change elsewhere in the ruleset (the generation moves, the set
+        // stays): one read, nothing written, nothing deleted.
+        kernel.generation += 1;
+        state.sync(&monitor, &mut kernel);
+        assert_eq!((kernel.writes, kernel.deletions.len()), (2, 2));
+    }
+
+    #[test]
+    fn a_missing_table_is_reported_once_and_repaired_when_it_is_back() {
+        let mut monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        kernel.broken = true;
+        down(&mut monitor, 0);
+        let first = state.sync(&monitor, &mut kernel);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].priority, Priority::Warning);
+        assert!(state.sync(&monitor, &mut kernel).is_empty());
+        kernel.broken = false;
+        kernel.reload();
+        let events = state.sync(&monitor, &mut kernel);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.message == "the nft set is in line again")
+        );
+        assert_eq!(kernel.set, BTreeSet::from([0x100]));
+    }
+
+    #[test]
+    fn a_restart_finds_a_stale_set_and_empties_it() {
+        let monitor = Monitor::new(config());
+        let (mut state, mut kernel) = (KernelState::default(), FakeKernel::default());
+        kernel.set = BTreeSet::from([0x200]);
+        state.sync(&monitor, &mut kernel);
+        assert!(kernel.set.is_empty());
+        assert!(kernel.deletions.is_empty());
+    }
+}
+
+#[test]
+fn flaps_shorter_than_the_thresholds_change_nothing() {
+    let mut monitor = Monitor::new(config());
+    for _ in 0..50 {
+        assert_eq!(monitor.observe(0, false), None);
+        assert_eq!(monitor.observe(0, false), None);
+        assert_eq!(monitor.observe(0, true), None);
+    }
+    assert!(monitor.is_up(0));
 }

@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 
 use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
+use crate::layout::{MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 use crate::model::{
     CheckedModel, Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via,
     Vm, VmId,
@@ -87,12 +88,53 @@ pub struct HostPlan {
     pub failover: Option<FailoverPlan>,
 }
 
-/// The monitor's timing (docs/semantics.md §10).
+/// The monitor's timing (docs/semantics.md §10) and the host's failover groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailoverPlan {
     pub interval: Duration,
     pub down_after: u32,
     pub up_after: u32,
+    /// One per distinct set of uplinks the host's decisions fall back between,
+    /// sorted by that set.
+    pub groups: Vec<FailoverGroup>,
+}
+
+/// Connections classified by a decision whose candidates sit on exactly these
+/// uplinks: bound to one of them, they have somewhere to go while another is up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverGroup {
+    /// Uplink ids, sorted.
+    pub uplinks: Vec<u8>,
+    /// What the failover chains write into the conntrack mark's
+    /// [`crate::layout::FAILOVER_MARK_MASK`] bits: [`MOVABLE_MARK`] and the group's number
+    /// (0 past [`MAX_FAILOVER_GROUPS`]).
+    pub ct_mark: u32,
+}
+
+impl FailoverPlan {
+    /// The group of a decision with [`Decision::failover_uplinks`] `uplinks`.
+    pub fn group(&self, uplinks: &[u8]) -> Option<&FailoverGroup> {
+        self.groups.iter().find(|g| g.uplinks == uplinks)
+    }
+
+    /// The groups of these [`Decision::failover_uplinks`], numbered in sorted
+    /// order so the ruleset does not depend on which VM uses a set first.
+    fn groups_of(sets: impl Iterator<Item = Vec<u8>>) -> Vec<FailoverGroup> {
+        let sets: BTreeSet<Vec<u8>> = sets.collect();
+        sets.into_iter()
+            .enumerate()
+            .map(|(index, uplinks)| {
+                let number = u32::try_from(index + 1)
+                    .ok()
+                    .filter(|&n| n as usize <= MAX_FAILOVER_GROUPS)
+                    .unwrap_or(0);
+                FailoverGroup {
+                    uplinks,
+                    ct_mark: MOVABLE_MARK | number << 16,
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,10 +195,15 @@ pub struct VmPlan {
     /// network only its project declares: the dataplane finds its decisions by
     /// project network, and adding or removing it changes no egress element.
     pub follows_project: bool,
-    /// The uplinks of every decision of this VM whose candidates sit on more
-    /// than one uplink, by id: a connection bound to one of them has somewhere
-    /// to go while another is up. Empty for a VM that has no alternative.
-    pub failover_uplinks: Vec<u8>,
+}
+
+impl VmPlan {
+    /// The default's decision, then the egress entries'.
+    pub fn decisions(&self) -> impl Iterator<Item = &Decision> {
+        self.default
+            .iter()
+            .chain(self.egress.iter().map(|(_, d)| d))
+    }
 }
 
 impl VmPlan {
@@ -233,6 +280,14 @@ impl Decision {
         self.candidates()
             .find(|candidate| !is_down(candidate.uplink))
             .unwrap_or(&self.first)
+    }
+
+    /// The uplinks, by id and sorted, a connection this decision classifies may
+    /// move between: `None` when its candidates all sit on one uplink.
+    pub fn failover_uplinks(&self) -> Option<Vec<u8>> {
+        let mut uplinks: Vec<u8> = self.reachable().map(|c| c.uplink_id).collect();
+        uplinks.sort_unstable();
+        (uplinks.len() > 1).then_some(uplinks)
     }
 
     /// The candidates that can ever be chosen: one whose uplink an earlier
@@ -546,6 +601,17 @@ fn host_plan(
             egress: plan.egress.clone(),
         });
     }
+    let failover = model.failover.as_ref().map(|f| FailoverPlan {
+        interval: f.interval,
+        down_after: f.down_after,
+        up_after: f.up_after,
+        groups: FailoverPlan::groups_of(
+            planned
+                .iter()
+                .flat_map(VmPlan::decisions)
+                .filter_map(Decision::failover_uplinks),
+        ),
+    });
     HostPlan {
         name: host.name.value.clone(),
         lan: {
@@ -562,11 +628,7 @@ fn host_plan(
         sources,
         mac_bindings,
         dnat,
-        failover: model.failover.as_ref().map(|f| FailoverPlan {
-            interval: f.interval,
-            down_after: f.down_after,
-            up_after: f.up_after,
-        }),
+        failover,
     }
 }
 
@@ -614,12 +676,6 @@ fn vm_plan(
     let follows_project = project_routes.networks.is_some()
         && default_route == project_routes.default
         && routes == project_routes.egress;
-    let mut failover_uplinks = BTreeSet::new();
-    for decision in default.iter().chain(egress.iter().map(|(_, d)| d)) {
-        if decision.reachable().nth(1).is_some() {
-            failover_uplinks.extend(decision.candidates().map(|c| c.uplink_id));
-        }
-    }
     let plan = VmPlan {
         vm: id,
         project: vm.project,
@@ -628,7 +684,6 @@ fn vm_plan(
         default,
         egress,
         follows_project,
-        failover_uplinks: failover_uplinks.into_iter().collect(),
     };
     (plan, deciding)
 }

@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::diagnostic::Source;
-use crate::layout::MARK_MASK;
+use crate::layout::{FAILOVER_MARK_MASK, MARK_MASK, MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 
 const BASE: &str = include_str!("../../tests/fixtures/base.toml");
 
@@ -364,7 +364,26 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     let default = vm.default.as_ref().expect("a default");
     assert_eq!(pools(default), [POOL_B, POOL_A]);
     assert_eq!(default.decided_by.scope, Scope::Vm);
-    assert_eq!(vm.failover_uplinks, [1, 2]);
+    let groups = &plan.hosts[0].failover.as_ref().expect("failover").groups;
+    assert_eq!(
+        groups,
+        &[FailoverGroup {
+            uplinks: vec![1, 2],
+            ct_mark: MOVABLE_MARK | 1 << 16
+        }]
+    );
+    assert_eq!(groups[0].ct_mark & !FAILOVER_MARK_MASK, 0);
+}
+
+#[test]
+fn failover_groups_past_what_the_mark_bits_number_carry_the_movable_bit_alone() {
+    let sets = (1..=130u8).map(|id| vec![0, id]).chain([vec![0, 1]]);
+    let groups = FailoverPlan::groups_of(sets);
+    assert_eq!(groups.len(), 130);
+    assert_eq!(groups[0].ct_mark, 0x81_0000);
+    assert_eq!(groups[MAX_FAILOVER_GROUPS - 1].ct_mark, 0xff_0000);
+    assert_eq!(groups[MAX_FAILOVER_GROUPS].ct_mark, MOVABLE_MARK);
+    assert!(groups.iter().all(|g| g.ct_mark & !FAILOVER_MARK_MASK == 0));
 }
 
 #[test]
@@ -385,7 +404,7 @@ fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first()
 }
 
 #[test]
-fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
+fn a_vm_whose_decisions_all_use_one_uplink_is_in_no_failover_group() {
     let plan = plan_full(
         true,
         r#"default = "pool-a""#,
@@ -394,7 +413,7 @@ fn a_vm_whose_decisions_all_use_one_uplink_has_no_failover_uplinks() {
     );
     let vm = &plan.hosts[0].vms[0];
     assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
-    assert!(vm.failover_uplinks.is_empty());
+    assert!(plan.hosts[0].failover.as_ref().unwrap().groups.is_empty());
 }
 
 #[test]
@@ -407,7 +426,6 @@ fn without_failover_a_decision_keeps_only_its_first_candidate() {
     );
     let vm = &plan.hosts[0].vms[0];
     assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
-    assert!(vm.failover_uplinks.is_empty());
     assert_eq!(plan.hosts[0].failover, None);
 }
 

@@ -2,16 +2,12 @@
 //! [`monitor::Config`] the daemon reads, written with serde like the manifest)
 //! and its systemd unit (templates/systemd/switchyard-monitor.service).
 
-use std::collections::BTreeMap;
-
-use ipnet::{Ipv4Net, Ipv4Subnets};
 use serde::Serialize;
 
 use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
-use crate::intervals;
 use crate::layout;
-use crate::monitor::{Config, Movable, Uplink};
+use crate::monitor::{Config, Group, Uplink};
 use crate::plan::HostPlan;
 
 /// Where configuration management installs the host's files (docs/operations.md).
@@ -28,27 +24,17 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             .find(|u| u.id == id)
             .map_or_else(String::new, |u| u.name.clone())
     };
-    // VMs that share their uplinks become one group, their addresses merged
-    // into as few prefixes as cover exactly them (conntrack filters by prefix).
-    let mut groups: BTreeMap<&[u8], Vec<intervals::Range>> = BTreeMap::new();
-    for vm in host.vms.iter().filter(|vm| !vm.failover_uplinks.is_empty()) {
-        groups
-            .entry(&vm.failover_uplinks)
-            .or_default()
-            .push(intervals::Range::single(vm.private));
-    }
-    let movable = groups
-        .into_iter()
-        .map(|(uplinks, sources)| Movable {
+    let groups = failover
+        .groups
+        .iter()
+        .map(|group| Group {
             uplinks: {
-                let mut names: Vec<String> = uplinks.iter().map(|&id| uplink_name(id)).collect();
+                let mut names: Vec<String> =
+                    group.uplinks.iter().map(|&id| uplink_name(id)).collect();
                 names.sort();
                 names
             },
-            sources: intervals::merge(sources)
-                .iter()
-                .flat_map(|r| Ipv4Subnets::new(r.first_address(), r.last_address(), 0))
-                .collect::<Vec<Ipv4Net>>(),
+            ct_mark: group.ct_mark,
         })
         .collect();
     let config = Config {
@@ -60,6 +46,8 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         down_after: failover.down_after,
         up_after: failover.up_after,
         uplink_mark_mask: layout::UPLINK_MARK_MASK,
+        failover_mark_mask: layout::FAILOVER_MARK_MASK,
+        movable_mark: layout::MOVABLE_MARK,
         uplinks: host
             .uplinks
             .iter()
@@ -71,7 +59,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
                 probe: u.probe.clone(),
             })
             .collect(),
-        movable,
+        groups,
     };
     let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
     json.push('\n');

@@ -1,6 +1,6 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Display, Write};
 use std::net::Ipv4Addr;
 
@@ -34,6 +34,7 @@ struct Context<'a> {
     uplink_mask: String,
     pool_mask: String,
     keep_uplink_mask: String,
+    keep_failover_mask: String,
     /// Sorted: the set is the same whatever order the topology lists it in.
     lan: Vec<&'a str>,
     uplinks: Vec<Uplink<'a>>,
@@ -66,6 +67,8 @@ struct Context<'a> {
 #[derive(Serialize)]
 struct FailoverChain<'a> {
     number: usize,
+    /// The failover group's conntrack-mark bits (`FailoverGroup::ct_mark`).
+    ct_mark: String,
     pools: Vec<FailoverPool<'a>>,
 }
 
@@ -194,6 +197,7 @@ pub fn context<'a>(
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         pool_mask: hex(layout::POOL_MARK_MASK),
         keep_uplink_mask: hex(!layout::UPLINK_MARK_MASK),
+        keep_failover_mask: hex(!layout::FAILOVER_MARK_MASK),
         lan: host.lan.iter().map(String::as_str).collect(),
         uplinks: host
             .uplinks
@@ -382,23 +386,26 @@ impl Display for Verdict {
 /// be chosen), numbered in sorted order so the ruleset does not depend on which
 /// VM uses a list first.
 struct Verdicts {
-    lists: BTreeMap<Vec<u8>, usize>,
+    /// Pool numbers → the chain's number and the uplinks it falls back between.
+    lists: BTreeMap<Vec<u8>, (usize, Vec<u8>)>,
 }
 
 impl Verdicts {
     fn new(host: &HostPlan) -> Self {
-        let mut lists = BTreeSet::new();
+        let mut lists = BTreeMap::new();
         for vm in &host.vms {
-            for decision in vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d)) {
+            for decision in vm.decisions() {
                 if let Some(list) = Self::list(decision) {
-                    lists.insert(list);
+                    lists
+                        .entry(list)
+                        .or_insert_with(|| decision.failover_uplinks().unwrap_or_default());
                 }
             }
         }
         let lists = lists
             .into_iter()
             .enumerate()
-            .map(|(i, l)| (l, i + 1))
+            .map(|(i, (list, uplinks))| (list, (i + 1, uplinks)))
             .collect();
         Verdicts { lists }
     }
@@ -415,7 +422,7 @@ impl Verdicts {
 
     fn of(&self, decision: &Decision) -> Verdict {
         match Self::list(decision) {
-            Some(list) => Verdict::Failover(self.lists[&list]),
+            Some(list) => Verdict::Failover(self.lists[&list].0),
             None => Verdict::Pool(decision.first.pool_number),
         }
     }
@@ -424,8 +431,13 @@ impl Verdicts {
         let mut chains: Vec<FailoverChain> = self
             .lists
             .iter()
-            .map(|(list, &number)| FailoverChain {
+            .map(|(list, &(number, ref uplinks))| FailoverChain {
                 number,
+                ct_mark: hex(host
+                    .failover
+                    .as_ref()
+                    .and_then(|f| f.group(uplinks))
+                    .map_or(0, |group| group.ct_mark)),
                 pools: list
                     .iter()
                     .filter_map(|n| host.pools.iter().find(|p| p.number == *n))

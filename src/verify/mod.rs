@@ -12,7 +12,7 @@ mod ip;
 mod nft;
 pub mod sysctl;
 
-pub(crate) use ip::Entry;
+pub(crate) use ip::{Entry, Neighbours, neighbour_name};
 pub use nft::other_tables;
 #[cfg(test)]
 mod tests;
@@ -135,6 +135,8 @@ pub struct Listings {
     pub routes: String,
     /// `ip -j -4 addr show`.
     pub addresses: String,
+    /// `ip -N -j -4 neigh show nud permanent proto 211`.
+    pub neighbours: String,
     /// Sysctl key → its value; `None` when the kernel has no such setting (an
     /// interface that does not exist). The build's side: its sysctl file.
     pub sysctls: BTreeMap<String, Option<String>>,
@@ -151,6 +153,8 @@ pub struct KernelState {
     pub(crate) routes: Vec<ip::Entry>,
     /// Interface → its IPv4 addresses.
     pub(crate) addresses: BTreeMap<String, BTreeSet<String>>,
+    /// The permanent neighbour entries of MAC-bound VMs.
+    pub(crate) neighbours: ip::Neighbours,
     sysctls: BTreeMap<String, Option<String>>,
     other_chains: Vec<nft::OtherChain>,
 }
@@ -166,6 +170,7 @@ impl KernelState {
             rules: ip::entries(&listings.rules, ip::Kind::Rule)?,
             routes: ip::entries(&listings.routes, ip::Kind::Route)?,
             addresses: ip::addresses(&listings.addresses)?,
+            neighbours: ip::neighbours(&listings.neighbours)?,
             sysctls: listings.sysctls.clone(),
             other_chains: listings
                 .other_tables
@@ -206,6 +211,7 @@ pub enum Part {
     Rules,
     Routes,
     Addresses,
+    Neighbours,
     Sysctls,
     RulesAhead,
     ChainsAhead,
@@ -225,6 +231,11 @@ impl fmt::Display for Part {
             Part::Rules => write!(f, "ip rules"),
             Part::Routes => write!(f, "routes in the uplink tables"),
             Part::Addresses => write!(f, "uplink addresses"),
+            Part::Neighbours => write!(
+                f,
+                "neighbour entries of MAC-bound VMs (nud permanent, protocol {})",
+                plan::ROUTE_PROTOCOL
+            ),
             Part::Sysctls => write!(f, "kernel settings (sysctl.d/90-switchyard.conf)"),
             Part::RulesAhead => write!(f, "policy rules of other owners ahead of switchyard's"),
             Part::ChainsAhead => write!(
@@ -374,10 +385,40 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
         addresses.extend(present.difference(wanted).map(|a| Difference::Extra(on(a))));
     }
     add(Part::Addresses, addresses);
+    add(
+        Part::Neighbours,
+        neighbour_difference(&expected.neighbours, &live.neighbours),
+    );
     add(Part::Sysctls, sysctl_difference(expected, live));
     add(Part::RulesAhead, rules_ahead(expected, live));
     add(Part::ChainsAhead, chains_ahead(expected, live));
     Report { parts }
+}
+
+/// Entries of the build that are missing or point elsewhere, and entries of
+/// switchyard's the build does not have (a binding or LAN interface removed).
+fn neighbour_difference(expected: &ip::Neighbours, live: &ip::Neighbours) -> Vec<Difference> {
+    let line = |key, lladdr: Option<&String>| {
+        format!("{} {}", ip::neighbour_name(key), ip::lladdr_text(lladdr))
+    };
+    let mut differences: Vec<Difference> = expected
+        .iter()
+        .filter_map(|(key, wanted)| match live.get(key) {
+            None => Some(Difference::Missing(line(key, wanted.as_ref()))),
+            Some(present) if present != wanted => Some(Difference::changed(
+                ip::neighbour_name(key),
+                &ip::lladdr_text(wanted.as_ref()),
+                &ip::lladdr_text(present.as_ref()),
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    differences.extend(
+        live.iter()
+            .filter(|(key, _)| !expected.contains_key(*key))
+            .map(|(key, present)| Difference::Extra(line(key, present.as_ref()))),
+    );
+    differences
 }
 
 /// Every setting of the build's sysctl file the kernel holds otherwise.
@@ -462,7 +503,9 @@ fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
 /// the ip batch finds its own), and those in (or looking up) the routing tables
 /// the build's own entries use (how networkd's, tagged `static`, are found, and
 /// a route added by hand to an uplink's table: that table is switchyard's alone).
-/// Its addresses are those of the interfaces the build gives addresses to.
+/// Its addresses are those of the interfaces the build gives addresses to. Its
+/// neighbour entries need no ownership here: only switchyard's are kept when a
+/// listing is parsed (permanent, tagged with its protocol).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ownership {
     tables: BTreeSet<String>,

@@ -40,6 +40,9 @@ const RULES: &[&str] = &["first", "second"];
 const RULES_JSON: &str = r#"[{"priority":0,"src":"all","table":"255"},{"priority":1001,"src":"all","fwmark":"0x100","fwmask":"0xff00","table":"101","protocol":"211"},{"priority":32766,"src":"all","table":"254"}]"#;
 const ROUTES_JSON: &str = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"211","flags":["linkdown"]},{"dst":"192.0.2.0/30","dev":"up-a","table":"101","protocol":"211","scope":"253","prefsrc":"192.0.2.2"},{"dst":"192.0.2.0/30","dev":"up-a","protocol":"2","scope":"253","prefsrc":"192.0.2.2"}]"#;
 const ADDRESSES_JSON: &str = r#"[{"ifindex":3,"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30}]},{"ifindex":4,"ifname":"veth0","addr_info":[]}]"#;
+/// As `ip -N -j -4 neigh show nud permanent proto 211` prints them on iproute2
+/// 6.1: a VM bound on two LAN interfaces.
+const NEIGHBOURS_JSON: &str = r#"[{"dst":"10.0.0.5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"},{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#;
 
 /// The listings of the table and routing state as built, which each test
 /// compares with a live state it changes.
@@ -58,6 +61,7 @@ fn listings(nft_table: Option<String>) -> Listings {
         rules: RULES_JSON.to_owned(),
         routes: ROUTES_JSON.to_owned(),
         addresses: ADDRESSES_JSON.to_owned(),
+        neighbours: NEIGHBOURS_JSON.to_owned(),
         ..Listings::default()
     }
 }
@@ -271,6 +275,59 @@ fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
     );
 }
 
+/// The neighbour entries as built with the one on `lan1` replaced by `entry`
+/// (none when empty).
+fn with_lan1_neighbour(entry: &str) -> String {
+    let lan1 = r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}"#;
+    if entry.is_empty() {
+        NEIGHBOURS_JSON.replace(&format!(",{lan1}"), "")
+    } else {
+        NEIGHBOURS_JSON.replace(lan1, entry)
+    }
+}
+
+const NEIGHBOURS_HEADING: &str =
+    "neighbour entries of MAC-bound VMs (nud permanent, protocol 211):\n";
+
+#[test]
+fn a_deleted_neighbour_entry_is_missing_whatever_stands_in_its_place() {
+    let expected = as_built();
+    let mut live = expected.clone();
+    let missing =
+        format!("{NEIGHBOURS_HEADING}  missing  10.0.0.5 dev lan1 lladdr 52:54:00:12:34:56\n");
+    // Deleted; then an ARP reply (a thief's) made a dynamic entry; or someone
+    // made it permanent by hand (no protocol); or demoted it (the kernel keeps
+    // the protocol): none is switchyard's.
+    for entry in [
+        "",
+        r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"02:00:00:00:00:66","state":["REACHABLE"]}"#,
+        r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["PERMANENT"]}"#,
+        r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["STALE"],"protocol":"211"}"#,
+    ] {
+        live.neighbours = with_lan1_neighbour(entry);
+        assert_eq!(report(&expected, &live).to_string(), missing, "{entry}");
+    }
+}
+
+#[test]
+fn a_neighbour_entry_pointing_elsewhere_is_changed_and_one_not_built_is_extra() {
+    let expected = as_built();
+    let mut live = expected.clone();
+    // `ip neigh replace … lladdr OTHER … nud permanent` by hand: the kernel
+    // keeps the entry's protocol.
+    live.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
+        "}]",
+        r#"},{"dst":"10.0.0.9","dev":"lan0","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
+    );
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        format!(
+            "{NEIGHBOURS_HEADING}  changed  10.0.0.5 dev lan0\n             build: lladdr 52:54:00:12:34:56\n             live:  lladdr 02:00:00:00:00:66\n  \
+             extra    10.0.0.9 dev lan0 lladdr 52:54:00:00:00:09\n"
+        )
+    );
+}
+
 #[test]
 fn a_changed_set_definition_is_shown_both_ways() {
     let expected = as_built();
@@ -291,6 +348,12 @@ fn unreadable_listings_are_errors_not_drift() {
     ));
     bad.nft_table = None;
     bad.rules = "not json".to_owned();
+    assert!(matches!(
+        KernelState::parse(&bad),
+        Err(VerifyError::Unreadable(_))
+    ));
+    let mut bad = listings(None);
+    bad.neighbours = r#"[{"dev":"lan0","state":["PERMANENT"],"protocol":"211"}]"#.to_owned();
     assert!(matches!(
         KernelState::parse(&bad),
         Err(VerifyError::Unreadable(_))

@@ -162,18 +162,28 @@ pub fn assert_deployed_by(netns: &Netns, build: &Path, handle: u64, how: Loaded)
 }
 
 /// systemd cannot run in a test namespace: a `systemctl` stand-in in `dir`
-/// that appends its arguments to a log. Returns the stand-in and the log.
+/// that appends its arguments to a log, and fails `restart` while
+/// [`FAIL_RESTART`] exists in `dir`. Returns the stand-in and the log.
 pub fn systemctl_stand_in(dir: &Path) -> (PathBuf, PathBuf) {
     let calls = dir.join("systemctl.log");
     let systemctl = dir.join("systemctl");
     std::fs::write(
         &systemctl,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\n\
+             if [ \"$1\" = restart ] && [ -e {} ]; then echo 'restart failed' >&2; exit 1; fi\n",
+            calls.display(),
+            dir.join(FAIL_RESTART).display()
+        ),
     )
     .expect("stand-in written");
     run_ok(Command::new("chmod").arg("+x").arg(&systemctl));
     (systemctl, calls)
 }
+
+/// While a file of this name is in the stand-in's directory, `systemctl
+/// restart` fails (a monitor that cannot start, or systemd refusing).
+pub const FAIL_RESTART: &str = "systemctl-restart-fails";
 
 /// The monitor of `build` (one host's directory) is installed under `root` as
 /// built, enabled and restarted through the systemctl stand-in that logged to
@@ -291,6 +301,39 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
     }
     let forwarding = run_ok(netns.exec("cat").arg("/proc/sys/net/ipv4/ip_forward"));
     assert_eq!(forwarding.trim(), "1", "forwarding is on in the namespace");
+}
+
+/// Everything `switchyard apply` may change in `netns`, comparable: the table (handles
+/// dropped, elements sorted), every rule, every route, every IPv4 address,
+/// the permanent neighbour entries and the settings of the build's sysctl file.
+pub fn kernel_state(netns: &Netns) -> String {
+    let table = Command::new("ip")
+        .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
+        .output()
+        .expect("nft runs");
+    let table = if String::from_utf8_lossy(&table.stdout).contains("inet switchyard") {
+        netns.nft_table_sorted()
+    } else {
+        "(no table)".to_owned()
+    };
+    let mut settings = String::new();
+    for key in [
+        "ip_forward",
+        "conf/all/rp_filter",
+        "conf/up-a/rp_filter",
+        "conf/all/send_redirects",
+    ] {
+        let value = run_ok(netns.exec("cat").arg(format!("/proc/sys/net/ipv4/{key}")));
+        settings.push_str(&format!("{key} = {value}"));
+    }
+    format!(
+        "{table}\n{}\n{}\n{}\n{}\n{settings}",
+        netns.ip(&["-4", "rule", "show"]),
+        // IPv4 only: IPv6 link-local routes appear on their own, in time.
+        netns.ip(&["-4", "route", "show", "table", "all"]),
+        netns.ip(&["-br", "-4", "addr", "show"]),
+        netns.ip(&["-4", "neigh", "show", "nud", "permanent"]),
+    )
 }
 
 /// The machine's own policy rules and forwarding switch, to show a deployment

@@ -36,7 +36,7 @@ use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
 use switchyard::model::Model;
-use switchyard::plan::HostPlan;
+use switchyard::plan::{HostPlan, UplinkPlan};
 
 use crate::common::{Netns, describe, run_ok};
 
@@ -265,26 +265,18 @@ impl Rig {
         // ISPs and the far end.
         let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
         for (uplink, isp) in host.uplinks.iter().zip(&rig.isps) {
-            let pools: Vec<Ipv4Net> = host
-                .pools
-                .iter()
-                .filter(|p| p.uplink == uplink.name)
-                .map(|p| p.prefix)
-                .collect();
+            let pools = uplink_pools(host, uplink);
             let (isp_side, far_side) = far_link(uplink.id);
-            let mut batch = format!(
-                "link set host up\nlink set far up\n\
-                 address add {}/{} dev host\naddress add {isp_side}/30 dev far\n\
-                 route add default via {far_side}\n",
-                uplink.gateway,
-                uplink.address.prefix_len(),
+            let batch = format!(
+                "link set far up\naddress add {isp_side}/30 dev far\n\
+                 route add default via {far_side}\n{}",
+                isp_host_link(uplink, &pools)
             );
             far += &format!(
                 "link set {0} up\naddress add {far_side}/30 dev {0}\n",
                 uplink.name
             );
             for pool in &pools {
-                batch += &format!("route add {pool} via {}\n", uplink.address.addr());
                 far += &format!("route add {pool} via {isp_side}\n");
             }
             ip_batch(Some(&isp.ns), &batch);
@@ -338,6 +330,34 @@ impl Rig {
             .find(|isp| isp.uplink == name)
             .expect("an uplink of the host")
             .ns
+    }
+
+    /// The second half of a NIC reset (the first: `ip link del` of the host's
+    /// interface of uplink `name`, which takes its ISP end with it): the
+    /// interface is created again and its ISP end configured as before; the
+    /// host end is left for `load` to configure, as networkd would.
+    pub fn recreate_uplink_interface(&self, host: &HostPlan, name: &str) {
+        let uplink = host
+            .uplinks
+            .iter()
+            .find(|u| u.name == name)
+            .expect("an uplink of the host");
+        let isp = self.isp(name);
+        ip_batch(
+            None,
+            &format!(
+                "link add {} netns {} type veth peer name host netns {}\n",
+                uplink.interface, self.host.name, isp.name
+            ),
+        );
+        ip_batch(
+            Some(&self.host),
+            &format!("link set {} up\n", uplink.interface),
+        );
+        ip_batch(
+            Some(isp),
+            &isp_host_link(uplink, &uplink_pools(host, uplink)),
+        );
     }
 
     /// The namespace of VM `name`.
@@ -589,6 +609,29 @@ impl Rig {
 }
 
 /// `nft -f` an nft script and `ip -batch` an ip batch in `ns`, from files.
+/// The prefixes of the pools that leave by `uplink`.
+fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
+    host.pools
+        .iter()
+        .filter(|p| p.uplink == uplink.name)
+        .map(|p| p.prefix)
+        .collect()
+}
+
+/// The ISP's end of its link to the host: up, the gateway address, and the
+/// uplink's pools routed to the host.
+fn isp_host_link(uplink: &UplinkPlan, pools: &[Ipv4Net]) -> String {
+    let mut batch = format!(
+        "link set host up\naddress add {}/{} dev host\n",
+        uplink.gateway,
+        uplink.address.prefix_len()
+    );
+    for pool in pools {
+        batch += &format!("route add {pool} via {}\n", uplink.address.addr());
+    }
+    batch
+}
+
 pub fn load(ns: &Netns, nft_script: &str, ip_batch: &str) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let nft_file = dir.path().join("switchyard.nft");
