@@ -149,7 +149,7 @@ enum Command {
     /// restored as it was before the call; 2: usage or I/O error, or the restore
     /// failed too. Needs root.
     ///
-    /// E.g. `switchyard apply /etc/switchyard --try 60`, then from a new SSH
+    /// E.g. `switchyard apply /etc/switchyard/build --try 60`, then from a new SSH
     /// session `switchyard apply --confirm`.
     Apply {
         /// A build directory (with manifest.json), or the host's installed copy.
