@@ -119,17 +119,21 @@ pub fn build(topology: &Path, dir: &Path, host: Option<&str>) {
     run_ok(&mut command);
 }
 
-/// A network namespace named after the test and the process, deleted when dropped
-/// (also when the test panics), so parallel tests and runs never collide.
+/// A network namespace named after the test, the process and a count, deleted
+/// when dropped (also when the test panics), so parallel tests and runs never
+/// collide, not even two tests of one process asking for the same `test` name
+/// (a shared helper's reference namespace, say).
 pub struct Netns {
     pub name: String,
 }
 
 impl Netns {
     /// Creates the namespace with loopback up. `test` should be short: the name is
-    /// `sy-TEST-PID`.
+    /// `sy-TEST-PID-N`.
     pub fn new(test: &str) -> Self {
-        let name = format!("sy-{test}-{}", std::process::id());
+        static CREATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("sy-{test}-{}-{n}", std::process::id());
         run_ok(Command::new("ip").args(["netns", "add", &name]));
         let netns = Netns { name };
         netns.ip(&["link", "set", "lo", "up"]);
