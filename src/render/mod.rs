@@ -190,7 +190,7 @@ impl Renderer {
         let header = Header::new(host, source);
         let nft_context = nft::context(model, host, &header);
         let mut nft_script = self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft_context)?;
-        update::stamp_build_id(&mut nft_script.content);
+        nft::stamp_build_id(&mut nft_script.content);
         let mut artifacts = vec![
             nft_script,
             self.artifact(host, IP_BATCH, IP_BATCH, ip::context(host, &header))?,

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::Header;
 use crate::intervals::{self, Range};
@@ -18,6 +19,37 @@ pub const TABLE: &str = "switchyard";
 /// The set of down uplinks' marks in it, which the monitor keeps.
 pub const DOWN_UPLINKS_SET: &str = "down_uplinks";
 
+/// Length of a build id: an `ifname` element holds at most 15 bytes.
+pub(super) const BUILD_ID_LEN: usize = 15;
+
+/// What the template receives as the build id; [`stamp_build_id`] replaces it.
+/// A control character never occurs in a rendered script otherwise (names
+/// exclude them, comments and headers replace them), so this is found only
+/// where the template placed the id.
+pub const BUILD_ID_PLACEHOLDER: &str = "\u{1}build-id-here\u{1}";
+
+/// Replaces the template's build-id placeholder in a rendered nft script with
+/// the script's id: the first hex digits of the SHA-256 of the script as
+/// rendered around the placeholder, without its first line. So the id follows
+/// from what the script loads, the same build always gets the same id, and it
+/// does not change with the header (a topology renamed, or built by another
+/// version of switchyard, that loads the same table has the same id).
+pub fn stamp_build_id(script: &mut String) {
+    let Some(start) = script.find(BUILD_ID_PLACEHOLDER) else {
+        // A template override without the set: no id to stamp.
+        return;
+    };
+    let body = script.split_once('\n').map_or("", |(_, body)| body);
+    let digest = Sha256::digest(body.as_bytes());
+    let id: String = digest
+        .iter()
+        .flat_map(|byte| [byte >> 4, byte & 0xf])
+        .take(BUILD_ID_LEN)
+        .map(|nibble| char::from_digit(u32::from(nibble), 16).expect("a nibble"))
+        .collect();
+    script.replace_range(start..start + BUILD_ID_PLACEHOLDER.len(), &id);
+}
+
 /// Everything but the map elements is a small structure the template lays out.
 /// The elements are the only part that grows with the number of VMs (hundreds of
 /// thousands of lines at scale), so the generator writes them as ready lines,
@@ -28,7 +60,7 @@ pub const DOWN_UPLINKS_SET: &str = "down_uplinks";
 struct Context<'a> {
     header: &'a str,
     table: &'static str,
-    /// Stamped after rendering ([`super::update::stamp_build_id`]).
+    /// Stamped after rendering ([`stamp_build_id`]).
     build_id: &'static str,
     mark_mask: String,
     uplink_mask: String,
@@ -192,7 +224,7 @@ pub fn context<'a>(
     Context {
         header: header.text(),
         table: TABLE,
-        build_id: super::update::BUILD_ID_PLACEHOLDER,
+        build_id: BUILD_ID_PLACEHOLDER,
         mark_mask: hex(layout::MARK_MASK),
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         pool_mask: hex(layout::POOL_MARK_MASK),

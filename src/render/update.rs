@@ -17,21 +17,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use sha2::{Digest, Sha256};
-
 use super::nft::TABLE;
 
 /// The set holding a script's build id (templates/switchyard.nft).
 const BUILD_SET: &str = "build";
-
-/// Length of a build id: an `ifname` element holds at most 15 bytes.
-const BUILD_ID_LEN: usize = 15;
-
-/// What the template receives as the build id; [`stamp_build_id`] replaces it.
-/// A control character never occurs in a rendered script otherwise (names
-/// exclude them, comments and headers replace them), so this is found only
-/// where the template placed the id.
-pub const BUILD_ID_PLACEHOLDER: &str = "\u{1}build-id-here\u{1}";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UpdateError {
@@ -41,28 +30,6 @@ pub enum UpdateError {
          what it is loaded over"
     )]
     NoBuildId(&'static str),
-}
-
-/// Replaces the template's build-id placeholder in a rendered nft script with
-/// the script's id: the first hex digits of the SHA-256 of the script as
-/// rendered around the placeholder, without its first line. So the id follows
-/// from what the script loads, the same build always gets the same id, and it
-/// does not change with the header (a topology renamed, or built by another
-/// version of switchyard, that loads the same table has the same id).
-pub fn stamp_build_id(script: &mut String) {
-    let Some(start) = script.find(BUILD_ID_PLACEHOLDER) else {
-        // A template override without the set: no id to stamp.
-        return;
-    };
-    let body = script.split_once('\n').map_or("", |(_, body)| body);
-    let digest = Sha256::digest(body.as_bytes());
-    let id: String = digest
-        .iter()
-        .flat_map(|byte| [byte >> 4, byte & 0xf])
-        .take(BUILD_ID_LEN)
-        .map(|nibble| char::from_digit(u32::from(nibble), 16).expect("a nibble"))
-        .collect();
-    script.replace_range(start..start + BUILD_ID_PLACEHOLDER.len(), &id);
 }
 
 /// An update script and the build id it applies over.
@@ -253,6 +220,7 @@ fn set_declaration(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::nft::{BUILD_ID_LEN, BUILD_ID_PLACEHOLDER, stamp_build_id};
 
     /// A script shaped like the generator's, with `dnat` and `ranges` elements.
     fn script(id: &str, dnat: &[&str], ranges: &[&str], chain_rule: &str) -> String {
