@@ -184,6 +184,11 @@ pub fn table_text() -> Result<Option<String>, String> {
     }
 }
 
+/// `nft -j list set inet TABLE SET`: the set as JSON.
+pub fn list_set(table: &str, set: &str) -> Result<String, String> {
+    run(Command::new("nft").args(["-j", "list", "set", "inet", table, set]))
+}
+
 /// Loads an nft script (one transaction) from standard input.
 pub fn load_nft(script: &str) -> Result<(), String> {
     run_with_input(Command::new("nft").args(["-f", "-"]), script)

@@ -6,14 +6,14 @@
 //! ([`switchyard::monitor::probes::Probes`]); the main thread feeds the rounds
 //! to the monitor, keeps the kernel in line
 //! ([`switchyard::monitor::sync::KernelState`]) through [`SystemKernel`]
-//! (the ruleset generation over netlink every round; `nft` and `conntrack` only
-//! on a change), tells systemd it is ready and alive (`sd_notify`), and stops
+//! (the ruleset generation over netlink every round; `nft`, run through
+//! `kernel.rs` as apply and verify run it, and the netlink deletion of
+//! connections only on a change), tells systemd it is ready and alive (`sd_notify`), and stops
 //! within 100 ms of SIGTERM or SIGINT.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -212,11 +212,11 @@ impl Kernel for SystemKernel {
     }
 
     fn read_set(&mut self, table: &str, set: &str) -> Result<BTreeSet<u32>, String> {
-        nft(&["-j", "list", "set", "inet", table, set], "").and_then(|json| parse_set(&json))
+        crate::kernel::list_set(table, set).and_then(|json| parse_set(&json))
     }
 
     fn run_nft(&mut self, script: &str) -> Result<(), String> {
-        nft(&["-f", "-"], script).map(drop)
+        crate::kernel::load_nft(script)
     }
 
     fn delete_connections(&mut self, filter: MarkFilter) -> Result<String, String> {
@@ -311,27 +311,6 @@ fn generation_of(message: &[u8]) -> Result<u32, String> {
         at += length.div_ceil(4) * 4;
     }
     Err("the generation answer has no id".to_owned())
-}
-
-/// Runs `nft ARGS` with `input` on standard input; its standard output.
-fn nft(args: &[&str], input: &str) -> Result<String, String> {
-    let mut child = Command::new("nft")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run nft: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.as_bytes())
-            .map_err(|e| format!("cannot write to nft: {e}"))?;
-    }
-    let output = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `sd_notify` without libsystemd: datagrams to `$NOTIFY_SOCKET`, and
