@@ -21,8 +21,8 @@ use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::intervals;
 use crate::layout::{self, hex};
-use crate::model::{CheckedModel, Model, PoolId, UplinkId};
-use crate::plan::{DecidedBy, Decision, HostPlan, Outcome, Plan, Scope, UplinkPlan, VmPlan};
+use crate::model::{CheckedModel, EntryId, Model, PoolId, Scope, UplinkId};
+use crate::plan::{Decision, HostPlan, Outcome, Plan, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -521,7 +521,7 @@ impl<'s> Tracer<'s> {
             private_address: vm.private,
         };
         let traced = |decision: &Decision| TracedDecision {
-            decided_by: self.entry(vm, &decision.decided_by),
+            decided_by: self.entry(decision.decided_by),
             candidates: trace_candidates(&self.model, decision, &is_down),
         };
         let fate = match host.outcome(vm, to) {
@@ -689,9 +689,9 @@ impl<'s> Tracer<'s> {
         })))
     }
 
-    fn entry(&self, vm: &VmPlan, by: &DecidedBy) -> Entry {
-        let position = self.source.line_column(by.span.start);
-        Entry::at(self.source, &self.model, vm, by, position)
+    fn entry(&self, by: EntryId) -> Entry {
+        let position = self.source.line_column(self.model.entry_span(by).start);
+        Entry::at(self.source, &self.model, by, position)
     }
 }
 
@@ -1060,28 +1060,22 @@ impl TracedDecision {
 }
 
 impl Entry {
-    /// The entry that made `by` for `vm`, at `(line, column)` of `source` (the
-    /// topology `model` was read from).
+    /// Entry `by`, at `(line, column)` of `source` (the topology `model` was
+    /// read from).
     pub fn at(
         source: &Source,
         model: &Model,
-        vm: &VmPlan,
-        by: &DecidedBy,
+        by: EntryId,
         (line, column): (usize, usize),
     ) -> Entry {
-        let (scope, name) = match by.scope {
-            Scope::Vm => ("vm", model.vm(vm.vm).name.value.clone()),
-            Scope::Project => ("project", model.project(vm.project).name.value.clone()),
-        };
         Entry {
-            scope,
-            name,
-            kind: if by.prefix.is_some() {
-                "egress"
-            } else {
-                "default"
+            scope: match by.scope() {
+                Scope::Vm => "vm",
+                Scope::Project => "project",
             },
-            prefix: by.prefix.map(|p| p.to_string()),
+            name: model.entry_owner(by).to_owned(),
+            kind: if by.is_default() { "default" } else { "egress" },
+            prefix: model.entry_prefix(by).map(|p| p.to_string()),
             file: source.name.clone(),
             line,
             column,

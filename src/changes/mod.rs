@@ -52,11 +52,11 @@ struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn entry(&self, vm: &VmPlan, decision: &Decision) -> Entry {
-        let by = &decision.decided_by;
-        let source = self.side.source;
-        let position = self.positions[&by.span.start];
-        Entry::at(source, self.side.model(), vm, by, position)
+    fn entry(&self, decision: &Decision) -> Entry {
+        let by = decision.decided_by;
+        let model = self.side.model();
+        let position = self.positions[&model.entry_span(by).start];
+        Entry::at(self.side.source, model, by, position)
     }
 }
 
@@ -64,7 +64,8 @@ fn deciding_offsets(side: Side) -> HashMap<usize, (usize, usize)> {
     let mut offsets = HashSet::new();
     for vm in side.validated.plan().hosts.iter().flat_map(|h| &h.vms) {
         let decisions = vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d));
-        offsets.extend(decisions.map(|d| d.decided_by.span.start));
+        let model = side.model();
+        offsets.extend(decisions.map(|d| model.entry_span(d.decided_by).start));
     }
     side.source.line_columns(offsets.into_iter())
 }
@@ -441,7 +442,7 @@ fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) ->
             if old_way == new_way {
                 continue;
             }
-            let decided_by = decision.map(|d| located.entry(new_vm, d));
+            let decided_by = decision.map(|d| located.entry(d));
             match changed.last_mut() {
                 Some(last)
                     if u32::from(last.last).checked_add(1) == Some(segment.first)

@@ -5,6 +5,7 @@
 //! index and every iteration is deterministic.
 
 mod checked;
+mod entry;
 mod resolve;
 
 use std::net::Ipv4Addr;
@@ -14,6 +15,7 @@ use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
+pub use entry::{EntryId, Scope};
 pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name, resolve};
 
 /// A value and the span of the TOML text it came from.

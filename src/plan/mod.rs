@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
 use crate::layout::{MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 use crate::model::{
-    CheckedModel, Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via,
-    Vm, VmId,
+    CheckedModel, Egress, EntryId, HostId, Mac, Model, PoolId, ProjectId, Scope, Spanned, UplinkId,
+    Via, Vm, VmId,
 };
 
 /// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
@@ -40,10 +39,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The egress entries, by the span of their prefix (what [`DecidedBy`] records),
-    /// that decide at least one destination range of some VM. An entry missing
-    /// here can never win (SY0903).
-    pub fn winning_entries(&self) -> HashSet<Span> {
+    /// The egress entries that decide at least one destination range of some
+    /// VM. An entry missing here can never win (SY0903).
+    pub fn winning_entries(&self) -> HashSet<EntryId> {
         self.hosts
             .iter()
             .flat_map(|host| host.deciding_entries.iter().cloned())
@@ -79,10 +77,10 @@ pub struct HostPlan {
     /// The projects some VM of this host follows ([`VmPlan::follows_project`]), by
     /// name: the dataplane looks those VMs' decisions up by project, not by VM.
     pub projects: Vec<ProjectEgress>,
-    /// The egress entries, by the span of their prefix, that decide at least one
-    /// destination range of a VM of this host, before ranges that leave the way
-    /// the default does are left to it (what SY0903 asks).
-    pub deciding_entries: HashSet<Span>,
+    /// The egress entries that decide at least one destination range of a VM
+    /// of this host, before ranges that leave the way the default does are
+    /// left to it (what SY0903 asks).
+    pub deciding_entries: HashSet<EntryId>,
     /// Present when the topology has `[failover]`: the host runs the monitor and
     /// its ruleset falls back along each decision's candidates.
     pub failover: Option<FailoverPlan>,
@@ -252,7 +250,8 @@ pub struct Decision {
     /// `[failover]`, so a topology without it allocates nothing more per
     /// decision than before lists existed.
     pub fallbacks: Vec<Candidate>,
-    pub decided_by: DecidedBy,
+    /// The topology entry the decision comes from, for comments and `trace`.
+    pub decided_by: EntryId,
 }
 
 /// One way out: source-NATed to `public`, out through `uplink`.
@@ -313,7 +312,7 @@ fn first_per_uplink<T: Copy>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Route {
     pools: Vec<(u8, u8)>,
-    decided_by: DecidedBy,
+    decided_by: EntryId,
 }
 
 impl Route {
@@ -323,7 +322,7 @@ impl Route {
                 .candidates()
                 .map(|c| (c.pool_number, c.uplink_id))
                 .collect(),
-            decided_by: decision.decided_by.clone(),
+            decided_by: decision.decided_by,
         }
     }
 
@@ -344,21 +343,6 @@ struct ProjectRoutes {
     networks: Option<Vec<Range>>,
     default: Option<Route>,
     egress: Vec<(Range, Route)>,
-}
-
-/// The topology entry a decision comes from, for comments and `trace`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecidedBy {
-    pub scope: Scope,
-    /// `None` for a default.
-    pub prefix: Option<Ipv4Net>,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Scope {
-    Project,
-    Vm,
 }
 
 /// What the dataplane does with one packet from a VM.
@@ -582,11 +566,11 @@ fn host_plan(
     }
     // VMs are planned independently too: on a single host this is what keeps
     // the second core busy. `unzip` keeps the VMs' order.
-    let (planned, deciding): (Vec<VmPlan>, Vec<Vec<Span>>) = vms
+    let (planned, deciding): (Vec<VmPlan>, Vec<Vec<EntryId>>) = vms
         .par_iter()
         .map(|&(id, vm)| vm_plan(model, id, vm, &internal, &routes[&vm.project]))
         .unzip();
-    let deciding_entries: HashSet<Span> = deciding.into_iter().flatten().collect();
+    let deciding_entries: HashSet<EntryId> = deciding.into_iter().flatten().collect();
     // In the model's project order, which is name order.
     let mut projects: BTreeMap<ProjectId, ProjectEgress> = BTreeMap::new();
     for ((_, vm), plan) in vms
@@ -644,8 +628,7 @@ fn vm_plan(
     vm: &Vm,
     internal: &[Range],
     project_routes: &ProjectRoutes,
-) -> (VmPlan, Vec<Span>) {
-    let project = model.project(vm.project);
+) -> (VmPlan, Vec<EntryId>) {
     let public = vm
         .public
         .iter()
@@ -658,11 +641,11 @@ fn vm_plan(
             })
         })
         .collect();
-    let default = default_decision(model, vm, project);
-    let painted = flatten(model, vm, project, internal);
+    let default = default_decision(model, id, vm);
+    let painted = flatten(model, id, vm, internal);
     let deciding = painted
         .iter()
-        .map(|(_, decision)| decision.decided_by.span.clone())
+        .map(|(_, decision)| decision.decided_by)
         .collect();
     let default_route = default.as_ref().map(Route::of);
     let (routes, egress): (Vec<_>, Vec<_>) = left_to_default(
@@ -726,19 +709,15 @@ fn project_routes(
             .collect()
     };
     let project_default = || project.default.iter().map(|pool| pool.value);
-    let default = project.default.first().map(|first| Route {
+    let default = (!project.default.is_empty()).then(|| Route {
         pools: pools(&mut project_default()),
-        decided_by: DecidedBy {
-            scope: Scope::Project,
-            prefix: None,
-            span: first.span.clone(),
-        },
+        decided_by: EntryId::project_default(id),
     });
-    let mut entries: Vec<&Egress<PoolId>> = project.egress.iter().collect();
+    let mut entries: Vec<(usize, &Egress<PoolId>)> = project.egress.iter().enumerate().collect();
     // Stable: equal entries keep file order.
-    entries.sort_by_key(|entry| entry.to.prefix_len());
+    entries.sort_by_key(|(_, entry)| entry.to.prefix_len());
     let mut painting = Painting::new();
-    for entry in entries {
+    for (index, entry) in entries {
         let pools = pools(
             &mut entry
                 .via
@@ -747,11 +726,7 @@ fn project_routes(
                 .chain(project_default()),
         );
         if !pools.is_empty() {
-            let decided_by = DecidedBy {
-                scope: Scope::Project,
-                prefix: Some(entry.to.value),
-                span: entry.to.span.clone(),
-            };
+            let decided_by = EntryId::project_egress(id, index);
             painting.paint(Range::of(&entry.to), Route { pools, decided_by });
         }
     }
@@ -782,35 +757,26 @@ fn kept_candidates(model: &Model) -> usize {
 
 /// The VM's default decides when it has one, else its project's (if it
 /// applies to the VM); the other default's pools are fallbacks either way.
-fn default_decision(model: &Model, vm: &Vm, project: &Project) -> Option<Decision> {
-    let (scope, span) = match (vm.default.first(), project.default.first()) {
-        (Some(own), _) => (Scope::Vm, own.span.clone()),
-        (None, Some(projects)) => (Scope::Project, projects.span.clone()),
-        (None, None) => return None,
+fn default_decision(model: &Model, id: VmId, vm: &Vm) -> Option<Decision> {
+    let decided_by = if !vm.default.is_empty() {
+        EntryId::vm_default(id)
+    } else if !model.project(vm.project).default.is_empty() {
+        EntryId::project_default(vm.project)
+    } else {
+        return None;
     };
-    decision::<Via>(
-        model,
-        vm,
-        &[],
-        DecidedBy {
-            scope,
-            prefix: None,
-            span,
-        },
-    )
+    decision::<Via>(model, vm, &[], decided_by)
 }
 
 /// docs/semantics.md §2 rules 2 and 4 for every destination at once: paint the VM's and its
 /// project's entries from shortest to longest prefix (at equal length the VM's
 /// after the project's, so they win), then cut out the internal ranges.
-fn flatten(
-    model: &Model,
-    vm: &Vm,
-    project: &Project,
-    internal: &[Range],
-) -> Vec<(Range, Decision)> {
-    let mut entries: Vec<_> = entry_decisions(model, vm, Scope::Project, &project.egress)
-        .chain(entry_decisions(model, vm, Scope::Vm, &vm.egress))
+fn flatten(model: &Model, id: VmId, vm: &Vm, internal: &[Range]) -> Vec<(Range, Decision)> {
+    let project = model.project(vm.project);
+    let project_entry = |index| EntryId::project_egress(vm.project, index);
+    let vm_entry = |index| EntryId::vm_egress(id, index);
+    let mut entries: Vec<_> = entry_decisions(model, vm, &project.egress, project_entry)
+        .chain(entry_decisions(model, vm, &vm.egress, vm_entry))
         .collect();
     // Stable: equal entries keep file order.
     entries.sort_by_key(|(scope, to, _)| (to.prefix_len(), *scope));
@@ -828,17 +794,16 @@ fn flatten(
 fn entry_decisions<'m, V: Copy + Into<Via>>(
     model: &'m Model,
     vm: &'m Vm,
-    scope: Scope,
     entries: &'m [Egress<V>],
+    id: impl Fn(usize) -> EntryId + 'm,
 ) -> impl Iterator<Item = (Scope, &'m Spanned<Ipv4Net>, Decision)> + 'm {
-    let applying = entries.iter().filter(|entry| model.applies(vm, &entry.via));
-    applying.filter_map(move |entry| {
-        let by = DecidedBy {
-            scope,
-            prefix: Some(entry.to.value),
-            span: entry.to.span.clone(),
-        };
-        Some((scope, &entry.to, decision(model, vm, &entry.via, by)?))
+    let applying = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| model.applies(vm, &entry.via));
+    applying.filter_map(move |(index, entry)| {
+        let by = id(index);
+        Some((by.scope(), &entry.to, decision(model, vm, &entry.via, by)?))
     })
 }
 
@@ -848,7 +813,7 @@ fn decision<V: Copy + Into<Via>>(
     model: &Model,
     vm: &Vm,
     via: &[Spanned<V>],
-    decided_by: DecidedBy,
+    decided_by: EntryId,
 ) -> Option<Decision> {
     let mut candidates = model
         .candidates(vm, via)

@@ -31,6 +31,7 @@ const ISP_B: UplinkId = UplinkId(1);
 const ISP_C: UplinkId = UplinkId(2);
 const WEB_1_ID: VmId = VmId(0);
 const WEB_2_ID: VmId = VmId(1);
+const ACME: ProjectId = ProjectId(0);
 
 /// The base fixture with pool-c: project acme's default replaced by `project`
 /// lines, `vm` lines added to its VM web-1, which has an address in every pool.
@@ -146,7 +147,7 @@ egress = [
     assert!(
         vm.egress
             .iter()
-            .all(|(_, d)| d.decided_by.prefix != Some("100.65.1.0/24".parse().unwrap()))
+            .all(|(_, d)| d.decided_by != EntryId::vm_egress(WEB_1_ID, 1))
     );
     // Both entries still decide a range (SY0903 stays silent about them).
     assert_eq!(plan.winning_entries().len(), 2);
@@ -173,10 +174,10 @@ fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
     else {
         panic!()
     };
-    assert_eq!(decision.decided_by.scope, Scope::Project);
     assert_eq!(
-        decision.decided_by.prefix,
-        Some("100.65.7.0/24".parse().unwrap())
+        decision.decided_by,
+        EntryId::project_egress(ACME, 1),
+        "the project's 100.65.7.0/24"
     );
 }
 
@@ -357,13 +358,10 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     let (_, entry) = &vm.egress[0];
     // pool-c is left out: the VM has no address there.
     assert_eq!(pools(entry), [POOL_A, POOL_B]);
-    assert_eq!(
-        entry.decided_by.prefix,
-        Some("100.65.0.0/16".parse().unwrap())
-    );
+    assert_eq!(entry.decided_by, EntryId::vm_egress(WEB_1_ID, 0));
     let default = vm.default.as_ref().expect("a default");
     assert_eq!(pools(default), [POOL_B, POOL_A]);
-    assert_eq!(default.decided_by.scope, Scope::Vm);
+    assert_eq!(default.decided_by, EntryId::vm_default(WEB_1_ID));
     let groups = &plan.hosts[0].failover.as_ref().expect("failover").groups;
     assert_eq!(
         groups,

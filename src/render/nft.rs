@@ -12,7 +12,8 @@ use super::Header;
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::Model;
-use crate::plan::{DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
+use crate::model::Scope;
+use crate::plan::{Decision, HostPlan, PoolPlan, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -581,8 +582,8 @@ impl Display for ElementComment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let decision = self.decision;
         let pool_name = |pool| self.model.pool(pool).name.value.as_str();
-        let DecidedBy { scope, prefix, .. } = &decision.decided_by;
-        let scope = match scope {
+        let prefix = self.model.entry_prefix(decision.decided_by);
+        let scope = match decision.decided_by.scope() {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };
