@@ -6,7 +6,6 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
-mod failover_alternative;
 mod gateway;
 pub mod interfaces;
 mod lan;
@@ -71,7 +70,6 @@ const RULES: &[Rule] = &[
     no_default::check,
     unused_address::check,
     probe_targets::check,
-    failover_alternative::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all
