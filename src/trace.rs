@@ -1,15 +1,14 @@
 //! `switchyard trace`: what the dataplane does with one packet (docs/semantics.md §7).
 //!
 //! Answers come from the very [`Plan`] the renderer turns into nftables and ip
-//! rules — outbound and hairpin through [`HostPlan::outcome`], the host's own
-//! addresses (the kernel's local table) and then the lookup the nft ruleset
-//! performs (internal set, egress ranges, default, then the DNAT of a public
-//! address of the host), inbound through the host's own addresses and DNAT
-//! table (the `dnat_addresses` map), from a LAN address that is no VM's through
-//! the DNAT table and [`HostPlan::hairpin_is_source_natted`], drops (docs/semantics.md §8) through the internal
-//! ranges and the DNAT table; with `--down`, the candidate the failover chains
-//! choose (docs/semantics.md §10). Nothing here decides anything on its own; it only
-//! finds the decision and describes it. Pure: no IO.
+//! rules: a VM's packets through [`HostPlan::outcome`] (the host's own
+//! addresses, as the kernel's local table comes first, then the lookup the nft
+//! ruleset performs: internal set, egress ranges, default, then the DNAT of a
+//! public address of the host), any other address's through [`Plan::arrival`]
+//! (own addresses, the DNAT table, then forwarded or dropped, docs/semantics.md
+//! §8); with `--down`, the candidate the failover chains choose
+//! (docs/semantics.md §10, [`Decision::choose`]). Nothing here decides anything
+//! on its own; it only finds the decision and describes it. Pure: no IO.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -19,10 +18,9 @@ use serde::Serialize;
 
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
-use crate::intervals;
 use crate::layout::{self, hex};
 use crate::model::{CheckedModel, EntryId, Model, PoolId, Scope, UplinkId};
-use crate::plan::{Decision, HostPlan, Outcome, Plan, UplinkPlan, VmPlan};
+use crate::plan::{Arrival, Decision, HostPlan, Outcome, Plan, Refused, UplinkPlan, VmPlan};
 
 /// What happens to the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -532,7 +530,7 @@ impl<'s> Tracer<'s> {
             Outcome::Unhandled => Fate::Unhandled { sender },
             Outcome::Egress(decision) => {
                 let chosen = decision.choose(&is_down);
-                let uplink = attachment(host, chosen.uplink_id);
+                let uplink = host.attachment(chosen.uplink);
                 Fate::Snat {
                     sender,
                     path: PublicPath {
@@ -575,118 +573,80 @@ impl<'s> Tracer<'s> {
     /// A packet from an address that is no VM's: from outside to a public or a
     /// private address, or from an undeclared address on a LAN.
     fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
-        let trace = |fate| Trace {
-            source: from,
-            destination: to,
-            fate,
-        };
-        let own = |address| {
-            self.plan
-                .hosts
-                .iter()
-                .find_map(|host| Some((host, host.own_address(address)?)))
-        };
-        if let Some((host, uplink)) = own(from) {
+        if let Some((host, uplink)) = self.plan.own_address(from) {
             return Err(TraceError::FromHostAddress {
                 from,
                 host: host.name.clone(),
                 uplink: uplink.name.clone(),
             });
         }
-        if let Some((host, uplink)) = own(to) {
-            return Ok(trace(local(host, uplink, None)));
-        }
-        let internal = |address| {
-            self.plan
-                .hosts
-                .iter()
-                .any(|host| intervals::any_contains(&host.internal, address))
-        };
-        let receiver = self
-            .plan
-            .hosts
-            .iter()
-            .find_map(|host| Some((host, host.dnat_target(to)?)));
-        // From a private network's address that is no VM's, the packet comes
-        // from a LAN: DNATed there, not source-NATed.
-        if let Some((host, vm)) = receiver
-            && internal(from)
-            && !host.hairpin_is_source_natted(from)
-        {
-            return Ok(trace(Fate::StrayHairpin {
+        let fate = match self.plan.arrival(from, to) {
+            Arrival::Local { host, uplink } => local(host, uplink, None),
+            Arrival::StrayHairpin { host, receiver } => Fate::StrayHairpin {
                 host: host.name.clone(),
                 receiver: Receiver {
-                    vm: self.vm_name(vm),
-                    private_address: vm.private,
+                    vm: self.vm_name(receiver),
+                    private_address: receiver.private,
                 },
-            }));
-        }
-        if let Some((host, vm)) = receiver {
-            let public = vm
-                .public
-                .iter()
-                .find(|p| p.address == to)
-                .expect("the DNAT table holds the VMs' public addresses");
-            let uplink = attachment(host, self.model.uplink(public.uplink).id.value);
-            return Ok(trace(Fate::Dnat {
+            },
+            Arrival::Dnat {
+                host,
+                receiver,
+                public,
+                uplink,
+            } => Fate::Dnat {
                 receiver: VmAt {
-                    vm: self.vm_name(vm),
+                    vm: self.vm_name(receiver),
                     host: host.name.clone(),
-                    private_address: vm.private,
+                    private_address: receiver.private,
                 },
                 path: PublicPath {
                     public_address: to,
                     pool: pool_name(&self.model, public.pool),
-                    uplink: uplink_name(&self.model, public.uplink),
+                    uplink: uplink.name.clone(),
                     interface: uplink.interface.clone(),
                     table: uplink.table,
                     mark: hex(uplink.mark),
                 },
-            }));
-        }
-        if let Some(vm) = self
-            .vms()
-            .find(|(_, vm)| vm.public.iter().any(|p| p.address == from))
-            .map(|(_, vm)| self.vm_name(vm))
-        {
-            return Err(TraceError::FromPublicAddress { from, vm });
-        }
-        // A private network's address that is no VM's comes from a LAN: between
-        // private networks it is forwarded as is, towards an uplink it is dropped.
-        if internal(from) {
-            return Ok(trace(if internal(to) {
-                Fate::Internal { sender: None }
-            } else {
-                Fate::Drop(Dropped::SpoofedSource)
-            }));
-        }
-        if internal(to) {
-            return Ok(trace(Fate::Drop(Dropped::ToPrivate)));
-        }
-        let Some(pool) = self.model.pool_of(to).map(|id| self.model.pool(id)) else {
-            return Err(TraceError::NeitherVmNorPublic {
-                from,
-                to,
-                example_vm: self
-                    .vms()
-                    .next()
-                    .map_or_else(|| "VM".to_owned(), |(_, vm)| self.vm_name(vm)),
-                example_public: self
-                    .vms()
-                    .flat_map(|(_, vm)| vm.public.first())
-                    .next()
-                    .map_or_else(|| "ADDRESS".to_owned(), |p| p.address.to_string()),
-            });
+            },
+            _ if let Some(vm) = self.vm_with_public(from) => {
+                return Err(TraceError::FromPublicAddress { from, vm });
+            }
+            Arrival::Internal => Fate::Internal { sender: None },
+            Arrival::Dropped(Refused::SpoofedSource) => Fate::Drop(Dropped::SpoofedSource),
+            Arrival::Dropped(Refused::ToPrivate) => Fate::Drop(Dropped::ToPrivate),
+            Arrival::Dropped(Refused::Unassigned { pool }) => Fate::Drop(Dropped::Unassigned {
+                pool: pool.name.clone(),
+                uplink: pool.uplink.clone(),
+            }),
+            Arrival::Elsewhere => {
+                return Err(TraceError::NeitherVmNorPublic {
+                    from,
+                    to,
+                    example_vm: self
+                        .vms()
+                        .next()
+                        .map_or_else(|| "VM".to_owned(), |(_, vm)| self.vm_name(vm)),
+                    example_public: self
+                        .vms()
+                        .flat_map(|(_, vm)| vm.public.first())
+                        .next()
+                        .map_or_else(|| "ADDRESS".to_owned(), |p| p.address.to_string()),
+                });
+            }
         };
-        // A public address no VM of a host has: every host attached to the
-        // pool's uplink drops it.
-        let uplink = pool
-            .uplink
-            .expect("a checked model's pools name a known uplink (SY0101)");
-        Ok(trace(Fate::Drop(Dropped::Unassigned {
-            pool: pool.name.value.clone(),
-            uplink: self.model.uplink(uplink).name.value.clone(),
-        })))
+        Ok(Trace {
+            source: from,
+            destination: to,
+            fate,
+        })
+    }
+
+    /// The VM that has `address` as a public address, by name.
+    fn vm_with_public(&self, address: Ipv4Addr) -> Option<String> {
+        self.vms()
+            .find(|(_, vm)| vm.public.iter().any(|p| p.address == address))
+            .map(|(_, vm)| self.vm_name(vm))
     }
 
     fn entry(&self, by: EntryId) -> Entry {
@@ -703,16 +663,6 @@ fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
         uplink: uplink.name.clone(),
         interface: uplink.interface.clone(),
     })
-}
-
-/// The host's attachment to `uplink`. A VM's pools' uplinks are attached to its
-/// host (check SY0406), so a decision or public address always finds one.
-/// The host's attachment to the uplink with the topology's `id`.
-fn attachment(host: &HostPlan, id: u8) -> &UplinkPlan {
-    host.uplinks
-        .iter()
-        .find(|u| u.id == id)
-        .expect("a VM's host is attached to the uplinks of its pools (SY0406)")
 }
 
 impl Trace {

@@ -307,13 +307,20 @@ impl Model {
         let vias = entry.iter().map(|via| via.value.into());
         let vias = vias.chain(vm.default.iter().map(|via| via.value));
         let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
-        let pools = vias.filter_map(move |via| self.via_pool(vm, via));
-        // Lists are a few elements long: looking back costs less than a set.
-        pools
-            .clone()
-            .enumerate()
-            .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
-            .map(|(_, pool)| pool)
+        first_occurrences(vias.filter_map(move |via| self.via_pool(vm, via)))
+    }
+
+    /// The candidates of a project's decision for a VM that has an address in
+    /// every pool and no `default` of its own, best first: the pools of the
+    /// entry's `via`s (none for the default), then of the project's default,
+    /// each pool once — what [`Model::candidates`] gives such a VM.
+    pub fn project_candidates<'m>(
+        &'m self,
+        project: ProjectId,
+        entry: &'m [Spanned<PoolId>],
+    ) -> impl Iterator<Item = PoolId> + 'm {
+        let pools = entry.iter().chain(&self.project(project).default);
+        first_occurrences(pools.map(|pool| pool.value))
     }
 
     /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on
@@ -321,4 +328,16 @@ impl Model {
     pub fn project_networks(&self) -> impl Iterator<Item = &Spanned<Ipv4Net>> {
         self.projects.iter().flat_map(|p| p.networks.iter())
     }
+}
+
+/// Each pool once, at its first place.
+fn first_occurrences(
+    pools: impl Iterator<Item = PoolId> + Clone,
+) -> impl Iterator<Item = PoolId> + Clone {
+    // Lists are a few elements long: looking back costs less than a set.
+    pools
+        .clone()
+        .enumerate()
+        .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
+        .map(|(_, pool)| pool)
 }

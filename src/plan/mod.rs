@@ -24,8 +24,21 @@ pub const RULE_PRIORITY_BASE: u32 = 1000;
 /// reload can flush exactly what it added (`/etc/iproute2/rt_protos`: unassigned).
 pub const ROUTE_PROTOCOL: u8 = 211;
 
-pub fn uplink_mark(id: u8) -> u32 {
-    u32::from(id) << 8
+pub fn uplink_mark(number: UplinkNumber) -> u32 {
+    u32::from(number.0) << 8
+}
+
+/// The `id` the topology gives an uplink (`[uplinks.isp-a]` `id = 1`): what
+/// its mark bits, default routing table and rule priority are made from, so
+/// what the artifacts carry. Not an index into the model: that is
+/// [`UplinkId`], which the plan holds wherever it names an uplink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UplinkNumber(pub u8);
+
+impl std::fmt::Display for UplinkNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 pub fn pool_mark(number: u8) -> u32 {
@@ -101,8 +114,8 @@ pub struct FailoverPlan {
 /// uplinks: bound to one of them, they have somewhere to go while another is up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailoverGroup {
-    /// Uplink ids, sorted.
-    pub uplinks: Vec<u8>,
+    /// The uplinks' numbers, sorted.
+    pub uplinks: Vec<UplinkNumber>,
     /// What the failover chains write into the conntrack mark's
     /// [`crate::layout::FAILOVER_MARK_MASK`] bits: [`MOVABLE_MARK`] and the group's number
     /// (0 past [`MAX_FAILOVER_GROUPS`]).
@@ -111,14 +124,14 @@ pub struct FailoverGroup {
 
 impl FailoverPlan {
     /// The group of a decision with [`Decision::failover_uplinks`] `uplinks`.
-    pub fn group(&self, uplinks: &[u8]) -> Option<&FailoverGroup> {
+    pub fn group(&self, uplinks: &[UplinkNumber]) -> Option<&FailoverGroup> {
         self.groups.iter().find(|g| g.uplinks == uplinks)
     }
 
     /// The groups of these [`Decision::failover_uplinks`], numbered in sorted
     /// order so the ruleset does not depend on which VM uses a set first.
-    fn groups_of(sets: impl Iterator<Item = Vec<u8>>) -> Vec<FailoverGroup> {
-        let sets: BTreeSet<Vec<u8>> = sets.collect();
+    fn groups_of(sets: impl Iterator<Item = Vec<UplinkNumber>>) -> Vec<FailoverGroup> {
+        let sets: BTreeSet<Vec<UplinkNumber>> = sets.collect();
         sets.into_iter()
             .enumerate()
             .map(|(index, uplinks)| {
@@ -137,8 +150,11 @@ impl FailoverPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UplinkPlan {
+    /// The model's uplink.
+    pub uplink: UplinkId,
     pub name: String,
-    pub id: u8,
+    /// Its `id` in the topology.
+    pub id: UplinkNumber,
     pub mark: u32,
     pub table: u32,
     pub rule_priority: u32,
@@ -260,8 +276,11 @@ pub struct Candidate {
     pub public: Ipv4Addr,
     pub pool: PoolId,
     pub pool_number: u8,
+    /// The model's uplink (its index).
     pub uplink: UplinkId,
-    pub uplink_id: u8,
+    /// That uplink's `id` in the topology, which the failover groups are keyed
+    /// and sorted by.
+    pub uplink_number: UplinkNumber,
     /// Uplink and pool bits (see the module doc).
     pub mark: u32,
 }
@@ -281,10 +300,10 @@ impl Decision {
             .unwrap_or(&self.first)
     }
 
-    /// The uplinks, by id and sorted, a connection this decision classifies may
-    /// move between: `None` when its candidates all sit on one uplink.
-    pub fn failover_uplinks(&self) -> Option<Vec<u8>> {
-        let mut uplinks: Vec<u8> = self.reachable().map(|c| c.uplink_id).collect();
+    /// The uplinks, by number and sorted, a connection this decision classifies
+    /// may move between: `None` when its candidates all sit on one uplink.
+    pub fn failover_uplinks(&self) -> Option<Vec<UplinkNumber>> {
+        let mut uplinks: Vec<UplinkNumber> = self.reachable().map(|c| c.uplink_number).collect();
         uplinks.sort_unstable();
         (uplinks.len() > 1).then_some(uplinks)
     }
@@ -292,14 +311,42 @@ impl Decision {
     /// The candidates that can ever be chosen: one whose uplink an earlier
     /// candidate shares is down whenever that one is, so it never is.
     pub fn reachable(&self) -> impl Iterator<Item = &Candidate> {
-        first_per_uplink(self.candidates(), |c| c.uplink_id)
+        first_per_uplink(self.candidates(), |c| c.uplink)
+    }
+
+    /// The pools the dataplane can choose between for this decision.
+    pub fn way(&self) -> Way {
+        Way::of(self.candidates().map(|c| (c.pool_number, c.uplink)))
+    }
+}
+
+/// The pools a decision's packets can leave by, by number and best first: its
+/// candidates' but for one whose uplink an earlier candidate shares (down
+/// whenever that one is, it is never chosen). What the dataplane's verdict for
+/// the decision says: one pool, or a failover chain between several; two
+/// decisions with the same way get the same verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Way(Vec<u8>);
+
+impl Way {
+    /// The way of candidates given as (pool number, uplink), best first.
+    fn of(candidates: impl Iterator<Item = (u8, UplinkId)> + Clone) -> Way {
+        Way(first_per_uplink(candidates, |(_, uplink)| uplink)
+            .map(|(pool, _)| pool)
+            .collect())
+    }
+
+    /// The pool numbers, when there are several to fall back between (only
+    /// with `[failover]`).
+    pub fn failover(self) -> Option<Vec<u8>> {
+        (self.0.len() > 1).then_some(self.0)
     }
 }
 
 /// The items no earlier item shares an uplink with.
 fn first_per_uplink<T: Copy>(
     items: impl Iterator<Item = T> + Clone,
-    uplink: impl Fn(T) -> u8 + Copy,
+    uplink: impl Fn(T) -> UplinkId + Copy,
 ) -> impl Iterator<Item = T> {
     items.clone().enumerate().filter_map(move |(i, item)| {
         (!items.clone().take(i).any(|e| uplink(e) == uplink(item))).then_some(item)
@@ -307,11 +354,11 @@ fn first_per_uplink<T: Copy>(
 }
 
 /// A decision without the VM's own addresses: the entry and the candidate pools
-/// (number, uplink id), best first. Two VMs whose decisions have the same routes
+/// (number, uplink), best first. Two VMs whose decisions have the same routes
 /// get the same verdicts from the dataplane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Route {
-    pools: Vec<(u8, u8)>,
+    pools: Vec<(u8, UplinkId)>,
     decided_by: EntryId,
 }
 
@@ -320,18 +367,14 @@ impl Route {
         Route {
             pools: decision
                 .candidates()
-                .map(|c| (c.pool_number, c.uplink_id))
+                .map(|c| (c.pool_number, c.uplink))
                 .collect(),
             decided_by: decision.decided_by,
         }
     }
 
-    /// The pools the dataplane can choose between, best first: what its verdict
-    /// for the decision says.
-    fn way(&self) -> Vec<u8> {
-        first_per_uplink(self.pools.iter().copied(), |(_, uplink)| uplink)
-            .map(|(pool, _)| pool)
-            .collect()
+    fn way(&self) -> Way {
+        Way::of(self.pools.iter().copied())
     }
 }
 
@@ -404,11 +447,126 @@ impl HostPlan {
         intervals::any_contains(&self.sources, source)
     }
 
+    /// The host's attachment to the uplink with the topology's `id`. A VM's
+    /// pools' uplinks are attached to its host (check SY0406), so a decision
+    /// or public address of the host's VMs always finds one.
+    pub fn attachment(&self, uplink: UplinkId) -> &UplinkPlan {
+        self.uplinks
+            .iter()
+            .find(|u| u.uplink == uplink)
+            .expect("a VM's host is attached to the uplinks of its pools (SY0406)")
+    }
+
     /// The VM of this host a packet to `public` is DNATed to, if any.
     pub fn dnat_target(&self, public: Ipv4Addr) -> Option<&VmPlan> {
         let i = self.dnat.binary_search_by_key(&public, |(p, _)| *p).ok()?;
         let private = self.dnat[i].1;
         self.vms.iter().find(|vm| vm.private == private)
+    }
+}
+
+/// What the dataplane does with a packet from an address that is no VM's:
+/// one arriving by an uplink, or one sent from a LAN address no VM has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival<'p> {
+    /// To a host's own address on `uplink`: delivered to the host itself.
+    Local {
+        host: &'p HostPlan,
+        uplink: &'p UplinkPlan,
+    },
+    /// From a private network's address that is no VM's (so from a LAN) to a
+    /// public address of a VM: DNATed to `receiver` and delivered over the
+    /// LAN with its source as it is (only the VMs' hairpins are source-NATed).
+    StrayHairpin {
+        host: &'p HostPlan,
+        receiver: &'p VmPlan,
+    },
+    /// From outside to a public address of a VM: DNATed to `receiver`; its
+    /// replies leave by `uplink`, the public address's.
+    Dnat {
+        host: &'p HostPlan,
+        receiver: &'p VmPlan,
+        public: &'p PublicAddress,
+        uplink: &'p UplinkPlan,
+    },
+    /// From a private network's address that is no VM's to another private
+    /// address: forwarded between the LANs as it is.
+    Internal,
+    Dropped(Refused<'p>),
+    /// To an address that is neither internal nor in a pool of an uplink some
+    /// host is attached to: no host of the topology receives it.
+    Elsewhere,
+}
+
+/// Why a host drops a packet that is no VM's (docs/semantics.md §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused<'p> {
+    /// From a private network's address that is no VM's, towards an uplink.
+    SpoofedSource,
+    /// From outside to a private address.
+    ToPrivate,
+    /// From outside to a public address of `pool` that no VM has: every host
+    /// attached to its uplink drops it.
+    Unassigned { pool: &'p PoolPlan },
+}
+
+impl Plan {
+    /// The fate of a packet from `from`, which is no VM's private address, to
+    /// `to`, in the order the hosts' rulesets (and the kernel's local table
+    /// before them) decide it: a host's own address, the DNAT table (from a LAN
+    /// address kept as it is, from outside with the public address's uplink),
+    /// then what the internal ranges and the pools tell.
+    pub fn arrival(&self, from: Ipv4Addr, to: Ipv4Addr) -> Arrival<'_> {
+        if let Some((host, uplink)) = self.own_address(to) {
+            return Arrival::Local { host, uplink };
+        }
+        let internal = |address| {
+            self.hosts
+                .iter()
+                .any(|host| intervals::any_contains(&host.internal, address))
+        };
+        let receiver = self
+            .hosts
+            .iter()
+            .find_map(|host| Some((host, host.dnat_target(to)?)));
+        if let Some((host, receiver)) = receiver {
+            if internal(from) && !host.hairpin_is_source_natted(from) {
+                return Arrival::StrayHairpin { host, receiver };
+            }
+            if let Some(public) = receiver.public.iter().find(|p| p.address == to) {
+                let uplink = host.attachment(public.uplink);
+                return Arrival::Dnat {
+                    host,
+                    receiver,
+                    public,
+                    uplink,
+                };
+            }
+        }
+        if internal(from) {
+            return if internal(to) {
+                Arrival::Internal
+            } else {
+                Arrival::Dropped(Refused::SpoofedSource)
+            };
+        }
+        if internal(to) {
+            return Arrival::Dropped(Refused::ToPrivate);
+        }
+        self.hosts
+            .iter()
+            .flat_map(|host| &host.pools)
+            .find(|pool| pool.prefix.contains(&to))
+            .map_or(Arrival::Elsewhere, |pool| {
+                Arrival::Dropped(Refused::Unassigned { pool })
+            })
+    }
+
+    /// The host whose own address `address` is, and the uplink it is on.
+    pub fn own_address(&self, address: Ipv4Addr) -> Option<(&HostPlan, &UplinkPlan)> {
+        self.hosts
+            .iter()
+            .find_map(|host| Some((host, host.own_address(address)?)))
     }
 }
 
@@ -481,10 +639,12 @@ fn host_plan(
         .iter()
         .map(|attachment| {
             let uplink = model.uplink(attachment.uplink);
+            let number = UplinkNumber(uplink.id.value);
             UplinkPlan {
+                uplink: attachment.uplink,
                 name: uplink.name.value.clone(),
-                id: uplink.id.value,
-                mark: uplink_mark(uplink.id.value),
+                id: number,
+                mark: uplink_mark(number),
                 table: uplink.table.value,
                 rule_priority: RULE_PRIORITY_BASE + u32::from(uplink.id.value),
                 interface: attachment.interface.value.clone(),
@@ -552,7 +712,7 @@ fn host_plan(
                 number,
                 prefix: pool.prefix.value,
                 uplink: uplink.name.value.clone(),
-                mark: uplink_mark(uplink.id.value) | pool_mark(number),
+                mark: uplink_mark(UplinkNumber(uplink.id.value)) | pool_mark(number),
                 snat,
             }
         })
@@ -692,25 +852,15 @@ fn project_routes(
     source_networks: &[Option<Vec<Range>>],
 ) -> ProjectRoutes {
     let project = model.project(id);
-    let kept = kept_candidates(model);
-    let pools = |vias: &mut dyn Iterator<Item = PoolId>| -> Vec<(u8, u8)> {
-        let mut seen = Vec::new();
-        for pool in vias {
-            if !seen.contains(&pool) {
-                seen.push(pool);
-            }
-        }
-        seen.into_iter()
-            .filter_map(|pool| {
-                let uplink = model.uplink(model.pool(pool).uplink?);
-                Some((pool_number(pool), uplink.id.value))
-            })
-            .take(kept)
+    let pools = |entry| -> Vec<(u8, UplinkId)> {
+        model
+            .project_candidates(id, entry)
+            .filter_map(|pool| Some((pool_number(pool), model.pool(pool).uplink?)))
+            .take(kept_candidates(model))
             .collect()
     };
-    let project_default = || project.default.iter().map(|pool| pool.value);
     let default = (!project.default.is_empty()).then(|| Route {
-        pools: pools(&mut project_default()),
+        pools: pools(&[]),
         decided_by: EntryId::project_default(id),
     });
     let mut entries: Vec<(usize, &Egress<PoolId>)> = project.egress.iter().enumerate().collect();
@@ -718,13 +868,7 @@ fn project_routes(
     entries.sort_by_key(|(_, entry)| entry.to.prefix_len());
     let mut painting = Painting::new();
     for (index, entry) in entries {
-        let pools = pools(
-            &mut entry
-                .via
-                .iter()
-                .map(|via| via.value)
-                .chain(project_default()),
-        );
+        let pools = pools(&entry.via);
         if !pools.is_empty() {
             let decided_by = EntryId::project_egress(id, index);
             painting.paint(Range::of(&entry.to), Route { pools, decided_by });
@@ -829,15 +973,15 @@ fn decision<V: Copy + Into<Via>>(
 fn candidate(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate> {
     let public = model.public_in_pool(vm, pool_id)?;
     let pool_number = pool_number(pool_id);
-    let uplink_id = model.pool(pool_id).uplink?;
-    let uplink = model.uplink(uplink_id);
+    let uplink = model.pool(pool_id).uplink?;
+    let uplink_number = UplinkNumber(model.uplink(uplink).id.value);
     Some(Candidate {
         public,
         pool: pool_id,
         pool_number,
-        uplink: uplink_id,
-        uplink_id: uplink.id.value,
-        mark: uplink_mark(uplink.id.value) | pool_mark(pool_number),
+        uplink,
+        uplink_number,
+        mark: uplink_mark(uplink_number) | pool_mark(pool_number),
     })
 }
 

@@ -366,7 +366,7 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     assert_eq!(
         groups,
         &[FailoverGroup {
-            uplinks: vec![1, 2],
+            uplinks: vec![UplinkNumber(1), UplinkNumber(2)],
             ct_mark: MOVABLE_MARK | 1 << 16
         }]
     );
@@ -375,7 +375,10 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
 
 #[test]
 fn failover_groups_past_what_the_mark_bits_number_carry_the_movable_bit_alone() {
-    let sets = (1..=130u8).map(|id| vec![0, id]).chain([vec![0, 1]]);
+    let number = UplinkNumber;
+    let sets = (1..=130u8)
+        .map(|id| vec![number(0), number(id)])
+        .chain([vec![number(0), number(1)]]);
     let groups = FailoverPlan::groups_of(sets);
     assert_eq!(groups.len(), 130);
     assert_eq!(groups[0].ct_mark, 0x81_0000);

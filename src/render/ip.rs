@@ -47,7 +47,7 @@ pub(super) struct Vlan<'a> {
 pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
     Uplink {
         name: &uplink.name,
-        id: uplink.id,
+        id: uplink.id.0,
         interface: &uplink.interface,
         mark: hex(uplink.mark),
         mark_decimal: uplink.mark,

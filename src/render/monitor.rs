@@ -8,7 +8,7 @@ use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
-use crate::plan::HostPlan;
+use crate::plan::{HostPlan, UplinkNumber};
 
 /// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
@@ -18,7 +18,7 @@ pub const BINARY: &str = "/usr/bin/switchyard";
 /// The text of `monitor.json`, or `None` for a host without failover.
 pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let failover = host.failover.as_ref()?;
-    let uplink_name = |id: u8| -> String {
+    let uplink_name = |id: UplinkNumber| -> String {
         host.uplinks
             .iter()
             .find(|u| u.id == id)

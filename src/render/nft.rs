@@ -13,7 +13,7 @@ use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::Model;
 use crate::model::Scope;
-use crate::plan::{Decision, HostPlan, PoolPlan, VmPlan};
+use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -237,7 +237,7 @@ pub fn context<'a>(
             .iter()
             .map(|u| Uplink {
                 name: &u.name,
-                id: u.id,
+                id: u.id.0,
                 interface: &u.interface,
                 mark: hex(u.mark),
             })
@@ -420,7 +420,7 @@ impl Display for Verdict {
 /// VM uses a list first.
 struct Verdicts {
     /// Pool numbers → the chain's number and the uplinks it falls back between.
-    lists: BTreeMap<Vec<u8>, (usize, Vec<u8>)>,
+    lists: BTreeMap<Vec<u8>, (usize, Vec<UplinkNumber>)>,
 }
 
 impl Verdicts {
@@ -443,14 +443,13 @@ impl Verdicts {
         Verdicts { lists }
     }
 
-    /// The pool numbers of the candidates a decision can choose between, when
-    /// there is more than one (never without `[failover]`: no fallbacks).
+    /// The decision's way when it has several pools (never without
+    /// `[failover]`: no fallbacks, and no list to build).
     fn list(decision: &Decision) -> Option<Vec<u8>> {
         if decision.fallbacks.is_empty() {
             return None;
         }
-        let list: Vec<u8> = decision.reachable().map(|c| c.pool_number).collect();
-        (list.len() > 1).then_some(list)
+        decision.way().failover()
     }
 
     fn of(&self, decision: &Decision) -> Verdict {
