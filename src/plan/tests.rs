@@ -517,3 +517,52 @@ networks = ["10.0.0.128/25"]
     assert!(!host.vms[0].follows_project);
     assert!(host.projects.is_empty());
 }
+
+/// A packet from an address that is no VM's, as the rulesets decide it.
+#[test]
+fn arrivals_from_addresses_that_are_no_vms() {
+    let plan = plan_of(BASE.to_owned());
+    let host = &plan.hosts[0];
+    let arrival = |from: &str, to: &str| plan.arrival(from.parse().unwrap(), to.parse().unwrap());
+    assert_eq!(
+        arrival("100.66.0.1", "198.18.0.2"),
+        Arrival::Local {
+            host,
+            uplink: &host.uplinks[1]
+        }
+    );
+    let Arrival::Dnat {
+        receiver,
+        public,
+        uplink,
+        ..
+    } = arrival("100.66.0.1", "203.0.113.9")
+    else {
+        panic!("a public address of web-1 is DNATed");
+    };
+    assert_eq!(
+        (receiver.vm, public.pool, uplink.name.as_str()),
+        (WEB_1_ID, POOL_B, "isp-b"),
+        "the replies leave by the public address's uplink"
+    );
+    assert!(matches!(
+        arrival("10.0.0.99", "198.51.100.7"),
+        Arrival::StrayHairpin { receiver, .. } if receiver.vm == WEB_1_ID
+    ));
+    assert_eq!(arrival("10.0.0.99", "10.0.0.5"), Arrival::Internal);
+    assert_eq!(
+        arrival("10.0.0.99", "9.9.9.9"),
+        Arrival::Dropped(Refused::SpoofedSource)
+    );
+    assert_eq!(
+        arrival("100.66.0.1", "10.0.0.5"),
+        Arrival::Dropped(Refused::ToPrivate)
+    );
+    assert_eq!(
+        arrival("100.66.0.1", "198.51.100.99"),
+        Arrival::Dropped(Refused::Unassigned {
+            pool: &host.pools[0]
+        })
+    );
+    assert_eq!(arrival("100.66.0.1", "9.9.9.9"), Arrival::Elsewhere);
+}
