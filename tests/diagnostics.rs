@@ -248,41 +248,19 @@ egress = [
 /// that the VM cannot fail over by it (both ask the plan's decisions).
 #[test]
 fn an_overridden_project_entry_is_shadowed_and_strands_nothing() {
-    let text = r#"version = 1
-[failover]
-[uplinks.isp-a]
-id = 1
-[uplinks.isp-b]
-id = 2
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "203.0.113.0/24"
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[hosts.net1.uplinks.isp-b]
-interface = "up-b"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-[projects.acme]
-pools = ["pool-a", "pool-b"]
-addresses = ["198.51.100.7", "203.0.113.9"]
-networks = ["10.0.0.0/24"]
-egress = [{ to = "100.64.0.0/16", via = "pool-a" }]
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "203.0.113.9"]
-egress = [{ to = "100.64.0.0/16", via = ["pool-b", "pool-a"] }]
-"#;
-    let source = Source::new("overridden.toml", text.to_owned());
+    let base = common::splice(
+        common::BASE,
+        &[
+            ("version = 1\n", "version = 1\n[failover]\n"),
+            (
+                "default = \"pool-a\"\n",
+                "egress = [{ to = \"100.64.0.0/16\", via = \"pool-a\" }]\n",
+            ),
+        ],
+    );
+    let text =
+        format!("{base}egress = [{{ to = \"100.64.0.0/16\", via = [\"pool-b\", \"pool-a\"] }}]\n");
+    let source = Source::new("overridden.toml", text.clone());
     let project_entry = text.find("100.64.0.0/16").expect("the project's entry");
     let found: Vec<(&str, usize)> = diagnostics(&source)
         .iter()
