@@ -1,12 +1,11 @@
-//! The command line: `Cli`, the dispatch to one module per command (its
-//! arguments and its run function) and what the commands share: reading a
-//! topology, printing results and diagnostics, exit codes. The binary, this
-//! file and the modules beside it, is the only code that touches the file
+//! The command line: `Cli`, its dispatch to one module per command (the
+//! command's clap `Args` and its `run`), and what the commands share: reading a
+//! topology, printing results and diagnostics, exit codes. The binary (this
+//! file and the modules beside it) is the only code that touches the file
 //! system, the network, other programs or the terminal; everything it calls in
-//! the library is pure. Besides the commands: `build_dir.rs` (how a build
-//! directory is read back), `output_dir.rs` (how `build` replaces its output
-//! directory) and `kernel.rs` (the programs `verify`, `apply` and `monitor`
-//! run).
+//! the library is pure. Beside the commands: `build_dir.rs` (a build directory
+//! read back), `output_dir.rs` (how `build` replaces its output directory) and
+//! `kernel.rs` (the programs `verify`, `apply` and `monitor` run).
 
 mod apply;
 mod build;
