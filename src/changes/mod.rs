@@ -32,7 +32,7 @@ use crate::Validated;
 use crate::diagnostic::Source;
 use crate::intervals::{self, Range};
 use crate::model::Model;
-use crate::plan::{Decision, HostPlan, UplinkPlan, VmPlan};
+use crate::plan::{Decision, HostPlan, Outcome, UplinkPlan, VmPlan};
 use crate::trace::Entry;
 
 /// One topology read and planned: what `changes` compares.
@@ -521,27 +521,26 @@ fn segments(mut cuts: Vec<u32>, within: Range) -> impl Iterator<Item = Range> {
         .map(|(first, last)| Range { first, last })
 }
 
-/// The outcome of a packet from `vm` to `destination` as `changes` compares it,
-/// and the decision behind it. A public address of the host is hairpinned with
-/// this same decision as its source; whose address it is, is an inbound change.
+/// The outcome of a packet from `vm` to `destination` as `changes` compares it
+/// ([`HostPlan::outcome`]), and the decision behind it. A public address of the
+/// host is compared by the decision that is its hairpin's source; whose
+/// address it is, is an inbound change.
 fn way<'a>(
     side: Side<'a>,
     host: &'a HostPlan,
     vm: &'a VmPlan,
     destination: Ipv4Addr,
 ) -> (Way, Option<&'a Decision>) {
-    if let Some(uplink) = host.own_address(destination) {
-        return (
-            Way::Local {
-                uplink: uplink.name.clone(),
-            },
-            None,
-        );
-    }
-    if intervals::any_contains(&host.internal, destination) {
-        return (Way::Internal, None);
-    }
-    let decision = vm.decision(destination);
+    let decision = match host.outcome(vm, destination) {
+        Outcome::Local(uplink) => {
+            let uplink = uplink.name.clone();
+            return (Way::Local { uplink }, None);
+        }
+        Outcome::Internal => return (Way::Internal, None),
+        Outcome::Egress(decision) => Some(decision),
+        Outcome::Hairpin { source, .. } => source,
+        Outcome::Unhandled => None,
+    };
     let way = decision.map_or(Way::None, |decision| Way::Snat {
         candidates: decision
             .candidates()
