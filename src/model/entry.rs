@@ -18,13 +18,21 @@ pub enum Scope {
 /// `default` list, or one of its egress entries (one `to` prefix). Only the
 /// crate makes one, from an entry the model holds, so every id names an entry
 /// that exists.
+///
+/// 16 bytes (indices as `u32`: the input limit keeps them far below 2³²), as
+/// every decision of every VM carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EntryId {
     scope: Scope,
     /// The project's or the VM's index.
-    owner: usize,
+    owner: u32,
     /// The index in its owner's `egress`; `None` for its `default` list.
-    egress: Option<usize>,
+    egress: Option<u32>,
+}
+
+/// An index of the model as an [`EntryId`] holds it.
+fn small(index: usize) -> u32 {
+    u32::try_from(index).expect("the input limit keeps the model's indices below 2^32")
 }
 
 impl EntryId {
@@ -32,7 +40,7 @@ impl EntryId {
     pub(crate) fn project_default(project: ProjectId) -> Self {
         EntryId {
             scope: Scope::Project,
-            owner: project.0,
+            owner: small(project.0),
             egress: None,
         }
     }
@@ -41,7 +49,7 @@ impl EntryId {
     pub(crate) fn vm_default(vm: VmId) -> Self {
         EntryId {
             scope: Scope::Vm,
-            owner: vm.0,
+            owner: small(vm.0),
             egress: None,
         }
     }
@@ -50,8 +58,8 @@ impl EntryId {
     pub(crate) fn project_egress(project: ProjectId, index: usize) -> Self {
         EntryId {
             scope: Scope::Project,
-            owner: project.0,
-            egress: Some(index),
+            owner: small(project.0),
+            egress: Some(small(index)),
         }
     }
 
@@ -59,8 +67,8 @@ impl EntryId {
     pub(crate) fn vm_egress(vm: VmId, index: usize) -> Self {
         EntryId {
             scope: Scope::Vm,
-            owner: vm.0,
-            egress: Some(index),
+            owner: small(vm.0),
+            egress: Some(small(index)),
         }
     }
 
@@ -78,28 +86,40 @@ impl Model {
     /// Where `entry` is written: an egress entry's `to` prefix, or the first
     /// pool of a `default` list.
     pub fn entry_span(&self, entry: EntryId) -> &Span {
-        match (entry.scope, entry.egress) {
-            (Scope::Project, Some(i)) => &self.projects[entry.owner].egress[i].to.span,
-            (Scope::Vm, Some(i)) => &self.vms[entry.owner].egress[i].to.span,
-            (Scope::Project, None) => &self.projects[entry.owner].default[0].span,
-            (Scope::Vm, None) => &self.vms[entry.owner].default[0].span,
+        let owner = entry.owner as usize;
+        match (entry.scope, entry.egress.map(|i| i as usize)) {
+            (Scope::Project, Some(i)) => &self.projects[owner].egress[i].to.span,
+            (Scope::Vm, Some(i)) => &self.vms[owner].egress[i].to.span,
+            (Scope::Project, None) => &self.projects[owner].default[0].span,
+            (Scope::Vm, None) => &self.vms[owner].default[0].span,
         }
     }
 
     /// An egress entry's destination prefix; `None` for a `default` list.
     pub fn entry_prefix(&self, entry: EntryId) -> Option<Ipv4Net> {
-        let i = entry.egress?;
+        let (owner, i) = (entry.owner as usize, entry.egress? as usize);
         Some(match entry.scope {
-            Scope::Project => self.projects[entry.owner].egress[i].to.value,
-            Scope::Vm => self.vms[entry.owner].egress[i].to.value,
+            Scope::Project => self.projects[owner].egress[i].to.value,
+            Scope::Vm => self.vms[owner].egress[i].to.value,
         })
     }
 
     /// The name of the project or VM whose entry it is.
     pub fn entry_owner(&self, entry: EntryId) -> &str {
+        let owner = entry.owner as usize;
         match entry.scope {
-            Scope::Project => &self.projects[entry.owner].name.value,
-            Scope::Vm => &self.vms[entry.owner].name.value,
+            Scope::Project => &self.projects[owner].name.value,
+            Scope::Vm => &self.vms[owner].name.value,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_id_is_as_small_as_the_span_it_replaced() {
+        assert_eq!(size_of::<EntryId>(), size_of::<Span>());
     }
 }
