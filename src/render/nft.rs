@@ -11,8 +11,7 @@ use sha2::{Digest, Sha256};
 use super::Header;
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
-use crate::model::Model;
-use crate::model::Scope;
+use crate::model::{Model, Scope};
 use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
