@@ -60,6 +60,7 @@ pub fn run(config: Config) -> Result<(), String> {
         ),
     ));
     state.sync(&monitor, &mut kernel).iter().for_each(log);
+    write_vrrp_health(&monitor);
     systemd.notify("READY=1");
     let mut next_sync = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
@@ -90,6 +91,9 @@ pub fn run(config: Config) -> Result<(), String> {
         // Every round, not only on a transition: a reload of the ruleset
         // empties the set, and this puts it back within one round. Without a
         // change of the ruleset's generation that is one netlink request.
+        if changed {
+            write_vrrp_health(&monitor);
+        }
         if changed || Instant::now() >= next_sync {
             state.sync(&monitor, &mut kernel).iter().for_each(log);
             next_sync = Instant::now() + interval;
@@ -111,6 +115,43 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     log(&Event::new(Priority::Info, "stopped"));
     Ok(())
+}
+
+/// On a member of a pair, writes its health where keepalived reads it
+/// (docs/semantics.md §13): into a file beside it, then renamed over it, so
+/// keepalived never reads half a number.
+fn write_vrrp_health(monitor: &Monitor) {
+    let Some(path) = &monitor.config().vrrp_health_file else {
+        return;
+    };
+    let health = monitor.vrrp_health();
+    let written = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no directory"))
+        .and_then(|directory| {
+            let mut file = tempfile::NamedTempFile::new_in(directory)?;
+            std::io::Write::write_all(&mut file, health.as_bytes())?;
+            file.persist(path).map_err(|e| e.error)?;
+            Ok(())
+        });
+    let event = match written {
+        Ok(()) => Event::new(
+            Priority::Info,
+            format!(
+                "VRRP health {} written to {}",
+                health.trim_end(),
+                path.display()
+            ),
+        ),
+        Err(error) => Event::new(
+            Priority::Error,
+            format!(
+                "cannot write the VRRP health to {}: {error}",
+                path.display()
+            ),
+        ),
+    };
+    log(&event);
 }
 
 /// One line on standard error, with the syslog priority prefix journald reads.

@@ -4,6 +4,8 @@
 //! never resolve precedence themselves. `trace` answers from this same plan.
 //! Marks follow [`crate::layout`].
 
+pub mod ha;
+
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv4Addr;
@@ -86,6 +88,11 @@ pub struct HostPlan {
     /// Present when the topology has `[failover]`: the host runs the monitor and
     /// its ruleset falls back along each decision's candidates.
     pub failover: Option<FailoverPlan>,
+    /// Present when two machines serve the host as a pair.
+    pub ha: Option<ha::HaPlan>,
+    /// Which member of the pair this plan configures ([`HostPlan::for_member`]);
+    /// `None` for the host itself.
+    pub member: Option<crate::model::Member>,
 }
 
 /// The monitor's timing (docs/semantics.md §10) and the host's failover groups.
@@ -629,6 +636,8 @@ fn host_plan(
         mac_bindings,
         dnat,
         failover,
+        ha: ha::plan(model, host),
+        member: None,
     }
 }
 

@@ -1,0 +1,23 @@
+#!/bin/sh
+# {{ header }}
+#
+# Run by keepalived (`notify` in {{ config_dir }}/keepalived.conf) on every state
+# change of {{ member }}'s VRRP instance, as `ha-notify.sh INSTANCE {{ host }} STATE PRIORITY`.
+# conntrackd writes the peer's connections straight into the kernel
+# (DisableExternalCache), so the backup already holds them: on becoming master
+# the member only takes over sending its own table to the peer.
+conntrackd="/usr/sbin/conntrackd -C {{ config_dir }}/conntrackd.conf"
+case "$3" in
+MASTER)
+    # Resynchronise the internal cache with the kernel's table, then send
+    # everything to the peer.
+    $conntrackd -R
+    $conntrackd -B
+    ;;
+BACKUP)
+    # Ask the peer for its whole table. The connections' timers are left as
+    # they are: they are the active member's, not shortened here.
+    $conntrackd -n
+    ;;
+esac
+exit 0
