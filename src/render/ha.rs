@@ -77,7 +77,7 @@ struct Shared {
 
 /// The context of every HA artifact of `member` of `host`'s pair, from the
 /// member's plan ([`HostPlan::for_member`]).
-pub fn context<'a>(
+pub fn member_context<'a>(
     host: &'a str,
     plan: &'a HostPlan,
     ha: &'a HaPlan,

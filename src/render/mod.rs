@@ -212,7 +212,7 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let nft_context = nft::context(model, host, &header);
+        let nft_context = nft::script_context(model, host, &header);
         let mut nft_script = self.render(NFT_SCRIPT, &host.name, nft_context)?;
         nft::stamp_build_id(&mut nft_script);
         let Some(ha) = &host.ha else {
@@ -222,7 +222,7 @@ impl Renderer {
         for member in Member::BOTH {
             let plan = host.for_member(member).expect("a pair");
             let header = Header::new(host, Some(&plan.name), source);
-            let context = ha::context(&host.name, &plan, ha, member, &header);
+            let context = ha::member_context(&host.name, &plan, ha, member, &header);
             let context = serde_json::to_value(&context).expect("the context serializes");
             for file in ha::FILES {
                 artifacts.push(self.artifact(&plan, file, file, &context)?);
@@ -247,13 +247,13 @@ impl Renderer {
                 content: nft_script,
                 applies_over_build: None,
             },
-            self.artifact(machine, IP_BATCH, IP_BATCH, ip::context(machine, header))?,
+            self.artifact(machine, IP_BATCH, IP_BATCH, ip::batch_context(machine, header))?,
         ];
         artifacts.push(self.artifact(
             machine,
             SYSCTL_FILE,
             SYSCTL_FILE,
-            sysctl::context(machine, header),
+            sysctl::conf_context(machine, header),
         )?);
         for unit in networkd::units(machine, header) {
             artifacts.push(self.artifact(machine, unit.template, &unit.file, unit.context)?);
@@ -264,7 +264,7 @@ impl Renderer {
                 machine,
                 &path,
                 &path,
-                systemd::context(machine, header),
+                systemd::boot_unit_context(machine, header),
             )?);
         }
         if let Some(config) = monitor::config_json(machine, header) {
