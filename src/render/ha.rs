@@ -36,8 +36,9 @@ const CONNTRACKD_RUN_DIR: &str = "/run/switchyard-conntrackd";
 /// adverts and its skew, about 0.7 s, within the 1.4 s a 2 s TCP gap allows.
 const ADVERT_INTERVAL: &str = "0.2";
 /// Seconds a returning preferred member waits before it takes the role back:
-/// time for conntrackd to fetch the peer's connections.
-const PREEMPT_DELAY_S: u32 = 5;
+/// time for conntrackd to fetch the peer's connections (measured: a fail-back
+/// after 3 s leaves a 0.1 s TCP gap).
+const PREEMPT_DELAY_S: u32 = 3;
 /// conntrackd's sync port (its default).
 const SYNC_PORT: u16 = 3780;
 
@@ -62,7 +63,8 @@ struct Context<'a> {
     conntrackd_runtime: &'static str,
     /// `ADDRESS/LEN dev INTERFACE` and whether its interface's carrier counts.
     shared: Vec<Shared>,
-    /// Addresses whose connections are not synchronised: the machines' own.
+    /// Addresses whose connections are not synchronised: the pair's own
+    /// (the machines', the shared ones, loopback).
     ignored: Vec<Ipv4Addr>,
 }
 
@@ -86,7 +88,8 @@ pub fn member_context<'a>(
 ) -> impl Serialize + 'a {
     let own = ha.member(member);
     let lan: Vec<&str> = plan.lan.iter().map(String::as_str).collect();
-    let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().collect();
+    let shared = ha.shared.iter().map(|shared| shared.address.addr());
+    let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().chain(shared).collect();
     ignored.push(Ipv4Addr::LOCALHOST);
     ignored.sort_unstable();
     ignored.dedup();
