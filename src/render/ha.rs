@@ -14,9 +14,12 @@ use crate::monitor::ha::HEALTH_WEIGHT;
 use crate::plan::HostPlan;
 use crate::plan::ha::HaPlan;
 
-/// The files, below the member's directory, and the template of each.
+pub const KEEPALIVED_CONF: &str = "keepalived.conf";
+
+/// The files, below the member's directory, each rendered from the template
+/// of its name.
 pub const FILES: [&str; 5] = [
-    "keepalived.conf",
+    KEEPALIVED_CONF,
     "conntrackd.conf",
     "ha-notify.sh",
     "systemd/switchyard-keepalived.service",

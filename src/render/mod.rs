@@ -20,6 +20,8 @@ pub use sysctl::SYSCTL_FILE;
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
 pub const IP_BATCH: &str = "switchyard.ip";
+/// A member of a pair's keepalived configuration, by its name in its directory.
+pub const KEEPALIVED_CONF: &str = ha::KEEPALIVED_CONF;
 /// A host's update from the `--since` build's nft script to this one's.
 pub const NFT_UPDATE: &str = "switchyard.update.nft";
 
@@ -247,7 +249,12 @@ impl Renderer {
                 content: nft_script,
                 applies_over_build: None,
             },
-            self.artifact(machine, IP_BATCH, IP_BATCH, ip::batch_context(machine, header))?,
+            self.artifact(
+                machine,
+                IP_BATCH,
+                IP_BATCH,
+                ip::batch_context(machine, header),
+            )?,
         ];
         artifacts.push(self.artifact(
             machine,
