@@ -206,7 +206,7 @@ impl Renderer {
     }
 
     /// A host's artifacts: in its directory, or for a pair in each member's
-    /// (docs/semantics.md §13), the same nft script in both.
+    /// (docs/semantics.md §12), the same nft script in both.
     fn host_artifacts(
         &self,
         model: &Model,
