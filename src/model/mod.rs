@@ -104,7 +104,58 @@ pub struct Host {
     /// (a bad address, gateway or VLAN id, already reported). Checks treat them as
     /// attached so they report no follow-on errors; the topology is invalid anyway.
     pub unresolved_attachments: Vec<UplinkId>,
+    /// `[hosts.NAME.ha]`: two machines serve the host.
+    pub ha: Option<Ha>,
+    /// The host has an `ha` table that could not be resolved (already reported):
+    /// checks that depend on whether it is a pair stay silent.
+    pub unresolved_ha: bool,
     pub description: Option<String>,
+}
+
+/// A pair of machines serving one host (docs/semantics.md §12).
+#[derive(Debug)]
+pub struct Ha {
+    /// The `[hosts.NAME.ha]` table.
+    pub span: Span,
+    /// The machines' names, the preferred one first.
+    pub members: Pair<Spanned<String>>,
+    pub vrid: Spanned<u8>,
+    pub sync_interface: Spanned<String>,
+    /// Each member's address on the sync link.
+    pub sync_addresses: Pair<Spanned<Ipv4Net>>,
+    /// The VMs' gateways, which move with the active member.
+    pub lan_addresses: Vec<Spanned<Ipv4Net>>,
+}
+
+/// One value per member of a pair, in members' order (the preferred first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<T>(pub [T; 2]);
+
+impl<T> Pair<T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+    /// The value of `member`.
+    pub fn get(&self, member: Member) -> &T {
+        &self.0[member as usize]
+    }
+}
+
+/// Which member of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Member {
+    Preferred = 0,
+    Other = 1,
+}
+
+impl Member {
+    pub const BOTH: [Member; 2] = [Member::Preferred, Member::Other];
+    pub fn peer(self) -> Member {
+        match self {
+            Member::Preferred => Member::Other,
+            Member::Other => Member::Preferred,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -119,6 +170,9 @@ pub struct Attachment {
     pub vlan: Option<Vlan>,
     /// ICMP echo targets as written; empty means the gateway.
     pub probe: Vec<Spanned<Ipv4Addr>>,
+    /// With `ha`: each member's own address on the link (`address` is the
+    /// shared one).
+    pub member_addresses: Option<Spanned<Pair<Spanned<Ipv4Net>>>>,
 }
 
 #[derive(Debug)]

@@ -103,6 +103,8 @@ fn host_plan(
         sources,
         mac_bindings: mac_bindings(vms),
         dnat: dnat_table(vms),
+        ha: super::ha::plan(model, host),
+        member: None,
     }
 }
 

@@ -13,6 +13,7 @@
 mod decision;
 mod egress;
 mod failover;
+pub mod ha;
 mod host;
 mod outcome;
 
@@ -87,6 +88,11 @@ pub struct HostPlan {
     /// Present when the topology has `[failover]`: the host runs the monitor and
     /// its ruleset falls back along each decision's candidates.
     pub failover: Option<FailoverPlan>,
+    /// Present when two machines serve the host as a pair.
+    pub ha: Option<ha::HaPlan>,
+    /// Which member of the pair this plan configures ([`HostPlan::for_member`]);
+    /// `None` for the host itself.
+    pub member: Option<crate::model::Member>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
