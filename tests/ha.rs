@@ -215,32 +215,38 @@ impl Traffic {
         let probe = common::repo_path("tests/ha/probe.py");
         let log = dir.join("vm.log");
         let far_log = dir.join("far.log");
-        let far = pair
-            .rig
-            .far
-            .exec("python3")
-            .arg(&probe)
-            .args(["far", &FAR_PORT.to_string()])
-            .arg(&far_log)
-            .args([
+        let spawn = |ns: &common::Netns, args: &[String], what: &str| {
+            ns.exec("python3")
+                .arg(&probe)
+                .args(args)
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start the {what}'s probe: {e}"))
+        };
+        let path = |path: &Path| path.to_str().expect("UTF-8 path").to_owned();
+        let far = spawn(
+            &pair.rig.far,
+            &[
+                "far".into(),
+                FAR_PORT.to_string(),
+                path(&far_log),
                 pair.public.to_string(),
                 VM_PORT.to_string(),
                 PEER.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the far end's probe");
-        let vm = pair
-            .rig
-            .vm
-            .exec("python3")
-            .arg(&probe)
-            .args(["vm", &VM_PORT.to_string()])
-            .arg(&log)
-            .args([PEER.to_string(), FAR_PORT.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the VM's probe");
+            ],
+            "far end",
+        );
+        let vm = spawn(
+            &pair.rig.vm,
+            &[
+                "vm".into(),
+                VM_PORT.to_string(),
+                path(&log),
+                PEER.to_string(),
+                FAR_PORT.to_string(),
+            ],
+            "VM",
+        );
         let traffic = Traffic {
             children: vec![far, vm],
             log,
@@ -361,6 +367,15 @@ fn measure(traffic: &Traffic, name: &'static str, from: f64, settle: Duration) -
 #[ignore = "needs root, nft, keepalived and conntrackd: sudo .ci/run"]
 fn connections_survive_a_hard_kill_a_fail_back_and_a_planned_handover() {
     let mut pair = Pair::new("ha", StateSync::Conntrackd);
+    // Configuration management applies the build on both members, whichever
+    // is active: the shared addresses are keepalived's, not apply's to remove.
+    for member in [Preferred, Other] {
+        pair.rig.apply(member);
+    }
+    assert!(
+        pair.rig.is_active(Preferred),
+        "apply removed the shared addresses"
+    );
     for member in [Preferred, Other] {
         pair.rig.verify(member);
     }
@@ -385,11 +400,25 @@ fn connections_survive_a_hard_kill_a_fail_back_and_a_planned_handover() {
 
     // It comes back, as after a reboot, its killed conntrackd's lock file left
     // behind, and takes the role back once it has the peer's connections.
-    let lock = pair.rig.member(Preferred).conntrackd_lock();
+    let member = pair.rig.member(Preferred);
+    let lock = member.conntrackd_lock();
     assert!(
         lock.exists(),
         "the killed conntrackd left no lock file ({})",
         lock.display()
+    );
+    // What the unit's ExecStartPre= is for: over that lock conntrackd refuses to start.
+    let refused = member
+        .ns
+        .exec("timeout")
+        .args(["5", "conntrackd", "-C"])
+        .arg(member.etc.join("conntrackd.conf"))
+        .output()
+        .expect("run conntrackd");
+    assert!(
+        !matches!(refused.status.code(), Some(0 | 124)),
+        "conntrackd started over a stale lock file: {}",
+        common::describe(&refused)
     );
     pair.rig.reboot(Preferred);
     let restarted = now();

@@ -202,25 +202,25 @@ impl PairRig {
 
     /// `switchyard apply BUILD --host MEMBER` in the member's namespace.
     pub fn apply(&self, member: Member) {
+        self.switchyard(member, "apply");
+    }
+
+    /// `switchyard verify BUILD --host MEMBER` in the member's namespace, which
+    /// must pass.
+    pub fn verify(&self, member: Member) {
+        self.switchyard(member, "verify");
+    }
+
+    /// `switchyard SUBCOMMAND BUILD --host MEMBER` in the member's namespace,
+    /// which must succeed.
+    fn switchyard(&self, member: Member, subcommand: &str) {
         let m = self.member(member);
         run_ok(
             m.ns.exec(env!("CARGO_BIN_EXE_switchyard"))
-                .arg("apply")
+                .arg(subcommand)
                 .arg(&self.build)
                 .args(["--host", &m.name]),
         );
-    }
-
-    /// `switchyard verify BUILD --host MEMBER` in the member's namespace: its
-    /// output, after asserting it passed.
-    pub fn verify(&self, member: Member) -> String {
-        let m = self.member(member);
-        run_ok(
-            m.ns.exec(env!("CARGO_BIN_EXE_switchyard"))
-                .arg("verify")
-                .arg(&self.build)
-                .args(["--host", &m.name]),
-        )
     }
 
     /// Starts the member's daemons from its units (conntrackd only with
@@ -345,6 +345,33 @@ impl PairRig {
             .map(|interface| format!("link set dev {interface} {state}\n"))
             .collect();
         ip_batch(Some(&m.ns), &batch);
+    }
+}
+
+impl Drop for PairRig {
+    /// Ends the daemons (a test that failed midway leaves them running), so the
+    /// namespaces can go.
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            // Not `Netns::pids`: no panic while a failed test unwinds.
+            let listed = Command::new("ip")
+                .args(["netns", "pids", &m.ns.name])
+                .output();
+            let pids: Vec<String> = listed
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !pids.is_empty() {
+                let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+            }
+            for (_, mut child) in m.daemons.drain(..) {
+                let _ = child.wait();
+            }
+        }
     }
 }
 
