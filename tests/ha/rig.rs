@@ -66,6 +66,8 @@ pub struct MemberNs {
     interfaces: Vec<String>,
     /// The daemons started, by unit.
     daemons: Vec<(&'static str, Child)>,
+    /// Killed by [`PairRig::kill`] and not rebooted since.
+    dead: bool,
 }
 
 pub struct PairRig {
@@ -123,6 +125,7 @@ impl PairRig {
                 run,
                 interfaces,
                 daemons: Vec::new(),
+                dead: false,
             }
         });
 
@@ -260,16 +263,27 @@ impl PairRig {
             "the member's processes are gone",
             || m.ns.pids().is_empty(),
         );
+        m.dead = true;
     }
 
     /// The member as after a reboot: its links up, no connection state, its
     /// configuration applied again (a link going down took its routes); the
     /// daemons are left for [`PairRig::start`].
-    pub fn reboot(&self, member: Member) {
+    pub fn reboot(&mut self, member: Member) {
         let m = self.member(member);
         let _ = m.ns.exec("conntrack").arg("-F").output();
+        // No address survives a reboot: not the member's own, and not the
+        // shared ones its killed keepalived left (they would answer ARP on the
+        // links before keepalived starts).
+        let flush: String = m
+            .interfaces
+            .iter()
+            .map(|interface| format!("address flush dev {interface}\n"))
+            .collect();
+        ip_batch(Some(&m.ns), &flush);
         self.links(member, "up");
         self.apply(member);
+        self.members[member as usize].dead = false;
     }
 
     /// A planned handover: keepalived's unit stopped (SIGTERM to its main
@@ -298,14 +312,18 @@ impl PairRig {
         })
     }
 
-    /// Waits until `member` holds the shared addresses and its peer none; how long
-    /// it took.
+    /// Waits until `member` holds the shared addresses and its peer, unless dead
+    /// (its links down: a killed keepalived leaves its addresses), none; how
+    /// long it took.
     pub fn wait_active(&self, member: Member, timeout: Duration) -> Duration {
         let start = Instant::now();
         wait_until(
             timeout,
             &format!("{} is active", self.member(member).name),
-            || self.is_active(member) && !self.holds_any_shared(member.peer()),
+            || {
+                self.is_active(member)
+                    && (self.member(member.peer()).dead || !self.holds_any_shared(member.peer()))
+            },
         );
         start.elapsed()
     }
