@@ -20,10 +20,12 @@
 //! connections work again within 2 s, and `conntrack -L` on the member that
 //! took over shows the inbound connection with its uplink's mark. `verify
 //! --host` passes on each member. The control run starts no conntrackd and
-//! shows the inbound connection breaking at the hard kill.
+//! shows the inbound connection breaking at the hard kill. A third test moves
+//! the pair by the monitors' health: to the member with strictly more uplinks
+//! up, back to the preferred one at equal health, away from a member with none.
 //!
-//! Runs as root (CI does); fails, never skips, without it or a tool. About 40 s
-//! each.
+//! Runs as root (CI does); fails, never skips, without it or a tool. About 25,
+//! 10 and 20 s, in parallel.
 
 mod common;
 mod e2e {
@@ -481,4 +483,39 @@ fn without_conntrackd_the_inbound_connection_breaks() {
         "the takeover itself failed: no new connection for {:.2} s",
         step.gap("new")
     );
+}
+
+/// The monitor's health moves the pair (docs/semantics.md §13): the other
+/// member takes over when it has strictly more uplinks up, the preferred one
+/// takes the role back at equal health, and a member with every uplink down
+/// gives it up at once (FAULT: no preempt delay). Uplinks go down at their
+/// ISP's end of one member's link.
+#[test]
+#[ignore = "needs root, nft, keepalived and conntrackd: sudo .ci/run"]
+fn the_pair_moves_only_to_a_member_with_more_uplinks_up() {
+    let pair = Pair::new("hahealth", StateSync::Conntrackd);
+    let rig = &pair.rig;
+    let healths = || {
+        format!(
+            "health {}: {}, {}: {}",
+            rig.member(Preferred).name,
+            rig.member(Preferred).health(),
+            rig.member(Other).name,
+            rig.member(Other).health()
+        )
+    };
+    // The preferred member loses an uplink: the other has more, and takes over
+    // after its preempt delay.
+    rig.set_uplink(Preferred, 0, "down");
+    let moved = pair.wait_active(Other, Duration::from_secs(12));
+    eprintln!("one uplink fewer: moved after {moved:.2?} ({})", healths());
+    // The other loses the same uplink: equal health, the preferred member
+    // takes the role back.
+    rig.set_uplink(Other, 0, "down");
+    let back = pair.wait_active(Preferred, Duration::from_secs(12));
+    eprintln!("equal health: back after {back:.2?} ({})", healths());
+    // The preferred member loses its last uplink: it gives up at once.
+    rig.set_uplink(Preferred, 1, "down");
+    let fault = pair.wait_active(Other, Duration::from_secs(3));
+    eprintln!("no uplink left: moved after {fault:.2?} ({})", healths());
 }

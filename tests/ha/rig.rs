@@ -74,8 +74,10 @@ pub struct PairRig {
     members: [MemberNs; 2],
     pub vm: Netns,
     pub far: Netns,
-    /// The LAN switch and the ISPs: only kept alive.
-    _switches: Vec<Netns>,
+    /// The ISPs, in the host's uplink order.
+    isps: Vec<Netns>,
+    /// The LAN switch: only kept alive.
+    _lan_switch: Netns,
     /// The build (`switchyard build -o`): what `apply` and `verify` read.
     pub build: PathBuf,
     ha: HaPlan,
@@ -187,7 +189,8 @@ impl PairRig {
             members,
             vm: vm_ns,
             far,
-            _switches: std::iter::once(switch).chain(isps).collect(),
+            isps,
+            _lan_switch: switch,
             build: build.to_owned(),
             ha,
             sync,
@@ -299,6 +302,16 @@ impl PairRig {
         run_ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
         let status = child.wait().expect("keepalived exits");
         assert!(status.success(), "keepalived exited with {status}");
+    }
+
+    /// The member's link to the ISP of uplink `uplink` (its index in the host's
+    /// order) goes down or up at the ISP's end: its carrier goes, and its
+    /// monitor finds the uplink down.
+    pub fn set_uplink(&self, member: Member, uplink: usize, state: &str) {
+        ip_batch(
+            Some(&self.isps[uplink]),
+            &format!("link set dev m{} {state}\n", member as usize),
+        );
     }
 
     /// Whether the member holds every shared address.
@@ -447,6 +460,19 @@ impl MemberNs {
         let mut command = self.ns.exec(words.next().expect("a command"));
         command.args(words);
         command
+    }
+
+    /// The VRRP health its monitor last wrote (monitor.json's
+    /// `vrrp_health_file`), for messages.
+    pub fn health(&self) -> String {
+        let config: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(self.etc.join("monitor.json")).expect("monitor.json"),
+        )
+        .expect("monitor.json is JSON");
+        let file = config["vrrp_health_file"]
+            .as_str()
+            .expect("a member's monitor writes its health");
+        fs::read_to_string(file).map_or_else(|e| format!("({e})"), |text| text.trim().to_owned())
     }
 
     /// conntrackd's lock file, from its configuration.
