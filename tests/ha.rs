@@ -79,8 +79,7 @@ struct Pair {
     rig: PairRig,
     /// web-1's public address the far end connects to.
     public: Ipv4Addr,
-    /// The uplink marks of the inbound connection (isp-a's) and of the outbound
-    /// one (the uplink web-1 prefers for the peer).
+    /// isp-a's uplink mark: the inbound connection's.
     inbound_mark: u32,
     _scratch: tempfile::TempDir,
 }
