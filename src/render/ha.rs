@@ -1,4 +1,4 @@
-//! The artifacts of a member of a pair (docs/semantics.md §13): keepalived's
+//! The artifacts of a member of a pair (docs/semantics.md §12): keepalived's
 //! configuration (one VRRP instance moving every shared address), conntrackd's
 //! (reliable sync of the connection table over the sync link), the script
 //! keepalived runs on every state change, and the units that start both.
@@ -14,9 +14,12 @@ use crate::monitor::ha::HEALTH_WEIGHT;
 use crate::plan::HostPlan;
 use crate::plan::ha::HaPlan;
 
-/// The files, below the member's directory, and the template of each.
+pub const KEEPALIVED_CONF: &str = "keepalived.conf";
+
+/// The files, below the member's directory, each rendered from the template
+/// of its name.
 pub const FILES: [&str; 5] = [
-    "keepalived.conf",
+    KEEPALIVED_CONF,
     "conntrackd.conf",
     "ha-notify.sh",
     "systemd/switchyard-keepalived.service",
@@ -36,8 +39,9 @@ const CONNTRACKD_RUN_DIR: &str = "/run/switchyard-conntrackd";
 /// adverts and its skew, about 0.7 s, within the 1.4 s a 2 s TCP gap allows.
 const ADVERT_INTERVAL: &str = "0.2";
 /// Seconds a returning preferred member waits before it takes the role back:
-/// time for conntrackd to fetch the peer's connections.
-const PREEMPT_DELAY_S: u32 = 5;
+/// time for conntrackd to fetch the peer's connections (measured: a fail-back
+/// after 3 s leaves a 0.1 s TCP gap).
+const PREEMPT_DELAY_S: u32 = 3;
 /// conntrackd's sync port (its default).
 const SYNC_PORT: u16 = 3780;
 
@@ -62,7 +66,8 @@ struct Context<'a> {
     conntrackd_runtime: &'static str,
     /// `ADDRESS/LEN dev INTERFACE` and whether its interface's carrier counts.
     shared: Vec<Shared>,
-    /// Addresses whose connections are not synchronised: the machines' own.
+    /// Addresses whose connections are not synchronised: the pair's own
+    /// (the machines', the shared ones, loopback).
     ignored: Vec<Ipv4Addr>,
 }
 
@@ -77,7 +82,7 @@ struct Shared {
 
 /// The context of every HA artifact of `member` of `host`'s pair, from the
 /// member's plan ([`HostPlan::for_member`]).
-pub fn context<'a>(
+pub fn member_context<'a>(
     host: &'a str,
     plan: &'a HostPlan,
     ha: &'a HaPlan,
@@ -86,7 +91,8 @@ pub fn context<'a>(
 ) -> impl Serialize + 'a {
     let own = ha.member(member);
     let lan: Vec<&str> = plan.lan.iter().map(String::as_str).collect();
-    let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().collect();
+    let shared = ha.shared.iter().map(|shared| shared.address.addr());
+    let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().chain(shared).collect();
     ignored.push(Ipv4Addr::LOCALHOST);
     ignored.sort_unstable();
     ignored.dedup();

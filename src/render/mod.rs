@@ -20,6 +20,8 @@ pub use sysctl::SYSCTL_FILE;
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
 pub const IP_BATCH: &str = "switchyard.ip";
+/// A member of a pair's keepalived configuration, by its name in its directory.
+pub const KEEPALIVED_CONF: &str = ha::KEEPALIVED_CONF;
 /// A host's update from the `--since` build's nft script to this one's.
 pub const NFT_UPDATE: &str = "switchyard.update.nft";
 
@@ -204,7 +206,7 @@ impl Renderer {
     }
 
     /// A host's artifacts: in its directory, or for a pair in each member's
-    /// (docs/semantics.md §13), the same nft script in both.
+    /// (docs/semantics.md §12), the same nft script in both.
     fn host_artifacts(
         &self,
         model: &Model,
@@ -212,7 +214,7 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let nft_context = nft::context(model, host, &header);
+        let nft_context = nft::script_context(model, host, &header);
         let mut nft_script = self.render(NFT_SCRIPT, &host.name, nft_context)?;
         nft::stamp_build_id(&mut nft_script);
         let Some(ha) = &host.ha else {
@@ -222,7 +224,7 @@ impl Renderer {
         for member in Member::BOTH {
             let plan = host.for_member(member).expect("a pair");
             let header = Header::new(host, Some(&plan.name), source);
-            let context = ha::context(&host.name, &plan, ha, member, &header);
+            let context = ha::member_context(&host.name, &plan, ha, member, &header);
             let context = serde_json::to_value(&context).expect("the context serializes");
             for file in ha::FILES {
                 artifacts.push(self.artifact(&plan, file, file, &context)?);
@@ -247,13 +249,18 @@ impl Renderer {
                 content: nft_script,
                 applies_over_build: None,
             },
-            self.artifact(machine, IP_BATCH, IP_BATCH, ip::context(machine, header))?,
+            self.artifact(
+                machine,
+                IP_BATCH,
+                IP_BATCH,
+                ip::batch_context(machine, header),
+            )?,
         ];
         artifacts.push(self.artifact(
             machine,
             SYSCTL_FILE,
             SYSCTL_FILE,
-            sysctl::context(machine, header),
+            sysctl::conf_context(machine, header),
         )?);
         for unit in networkd::units(machine, header) {
             artifacts.push(self.artifact(machine, unit.template, &unit.file, unit.context)?);
@@ -264,7 +271,7 @@ impl Renderer {
                 machine,
                 &path,
                 &path,
-                systemd::context(machine, header),
+                systemd::boot_unit_context(machine, header),
             )?);
         }
         if let Some(config) = monitor::config_json(machine, header) {
@@ -407,11 +414,13 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestFile {
-    /// Relative to the build directory, `/`-separated, starting with the host:
+    /// Relative to the build directory, `/`-separated, starting with the host
+    /// (or member):
     /// `net1/switchyard.nft`, `net1/networkd/10-switchyard-up-a.network`.
     #[schemars(pattern(r"^[^/]+(/[^/]+)+$"))]
     pub path: String,
-    /// The host (a `[hosts.NAME]` key of the topology) the file is for.
+    /// The host (a `[hosts.NAME]` key of the topology) the file is for, or for
+    /// a host served by a pair the member (a name of its `ha.members`).
     pub host: String,
     /// SHA-256 of the file's bytes, lowercase hexadecimal.
     #[schemars(pattern(r"^[0-9a-f]{64}$"))]
