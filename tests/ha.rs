@@ -440,6 +440,14 @@ fn connections_survive_a_hard_kill_a_fail_back_and_a_planned_handover() {
     measure(&traffic, "planned handover", stopped, settle)
         .assert_within(PLANNED_GAP, &pair.rig.logs());
     pair.assert_synchronised(pair.rig.member(Other), "after the planned handover");
+    // Every reply of the inbound connection left by the uplink it arrived by:
+    // by the other, its source would be outside that ISP's pools.
+    for (uplink, (packets, sources)) in pair.rig.spoofed().iter().enumerate() {
+        assert_eq!(
+            *packets, 0,
+            "the ISP of uplink {uplink} dropped packets from {sources:?} as spoofed"
+        );
+    }
 }
 
 /// The control: the same hard kill without conntrackd. The member that takes

@@ -757,7 +757,9 @@ fn counter(ns: &Netns, table: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("counter {name} of inet {table} has no packets"))
 }
 
-fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
+/// What an ISP's anti-spoofing filter dropped: how many packets, and their
+/// sources.
+pub fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
     let packets = counter(ns, "isp", "spoofed");
     let sources = list_json(ns, &["set", "inet", "isp", "spoofed_sources"]);
     let mut sources: Vec<Ipv4Addr> = set_elements(&sources).iter().map(address).collect();

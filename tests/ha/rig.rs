@@ -314,6 +314,13 @@ impl PairRig {
         );
     }
 
+    /// Per uplink (the host's order), what its ISP's anti-spoofing filter
+    /// dropped from the pair: a reply that left by another uplink than its
+    /// connection's would be there.
+    pub fn spoofed(&self) -> Vec<(u64, Vec<Ipv4Addr>)> {
+        self.isps.iter().map(crate::e2e::rig::spoofed).collect()
+    }
+
     /// Whether the member holds every shared address.
     pub fn is_active(&self, member: Member) -> bool {
         let addresses = self.member(member).ns.ip(&["-4", "-o", "address", "show"]);
