@@ -261,3 +261,39 @@ fn reordering_tables_and_keys_changes_no_byte_but_the_source_hash() {
         }
     }
 }
+
+/// The typed model and the script are one table: reading each example's
+/// rendered script back (`Table::parse`, what `build --since` does with an
+/// earlier build) gives the sets and elements the renderer built it from.
+#[test]
+fn every_script_reads_back_into_the_model_it_was_rendered_from() {
+    use switchyard::nft_table::{BUILD_SET, Table};
+    for example in common::valid_examples() {
+        let source = common::example_source(&example);
+        let build = common::build_source(&source);
+        let (model, plan, _) = switchyard::validate(&source)
+            .expect("a valid example")
+            .into_parts();
+        for host in &plan.hosts {
+            let path = format!("{}/switchyard.nft", host.name);
+            let script = &build
+                .artifacts
+                .iter()
+                .find(|a| a.path == path)
+                .unwrap()
+                .content;
+            let what = format!("{}: {path}", example.display());
+            let mut parsed = Table::parse(script).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let mut built = switchyard::render::nft_model(&model, host);
+            let id = parsed.build_id().expect("a build id");
+            assert!(script.contains(&format!("\"{id}\"")), "{what}");
+            assert!(
+                !parsed.chains.is_empty() && !parsed.counters.is_empty(),
+                "{what}"
+            );
+            parsed.sets.remove(BUILD_SET);
+            built.sets.remove(BUILD_SET);
+            assert_eq!(parsed.sets, built.sets, "{what}");
+        }
+    }
+}
