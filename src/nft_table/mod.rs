@@ -283,6 +283,24 @@ impl Display for Element {
     }
 }
 
+impl Key {
+    /// The value of a key that is no concatenation.
+    pub fn one(&self) -> Option<&Value> {
+        match self {
+            Key::One(value) => Some(value),
+            Key::Concat(..) => None,
+        }
+    }
+
+    /// The two values of a concatenated key.
+    pub fn pair(&self) -> Option<(&Value, &Value)> {
+        match self {
+            Key::One(_) => None,
+            Key::Concat(first, second) => Some((first, second)),
+        }
+    }
+}
+
 impl Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -361,6 +379,22 @@ impl Value {
     /// An address (a one-address interval).
     pub fn address(address: Ipv4Addr) -> Value {
         Value::Ipv4(Range::single(address))
+    }
+
+    /// The interval (or address) this value is.
+    pub fn as_range(&self) -> Option<Range> {
+        match self {
+            Value::Ipv4(range) => Some(*range),
+            _ => None,
+        }
+    }
+
+    /// The chain a `goto` verdict continues in.
+    pub fn goto_chain(&self) -> Option<&str> {
+        match self {
+            Value::Verdict(Verdict::Goto(chain)) => Some(chain),
+            _ => None,
+        }
     }
 
     /// The address this value is, when it is one address.
