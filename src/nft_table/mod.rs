@@ -238,6 +238,27 @@ impl Set {
     }
 }
 
+/// The elements only in `old` and those only in `new`, both sorted lists.
+pub fn difference<'a>(
+    old: &'a [Element],
+    new: &'a [Element],
+) -> (Vec<&'a Element>, Vec<&'a Element>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        match (old.peek(), new.peek()) {
+            (Some(o), Some(n)) if o == n => {
+                old.next();
+                new.next();
+            }
+            (Some(o), Some(n)) if o < n => removed.extend(old.next()),
+            (Some(_), Some(_)) | (None, Some(_)) => added.extend(new.next()),
+            (Some(_), None) => removed.extend(old.next()),
+            (None, None) => return (removed, added),
+        }
+    }
+}
+
 impl PartialEq for Element {
     fn eq(&self, other: &Self) -> bool {
         (&self.key, &self.data) == (&other.key, &other.data)

@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 
 use super::nft::TABLE;
-use crate::nft_table::{BUILD_SET, Element, ParseError, Set, Table};
+use crate::nft_table::{self, BUILD_SET, Element, ParseError, Set, Table};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UpdateError {
@@ -94,7 +94,7 @@ pub fn update(old: &str, new_script: &str) -> Result<Update, UpdateError> {
         .zip(old.sets.values())
         .filter(|((name, _), _)| *name != BUILD_SET)
         .map(|((name, new_set), old_set)| {
-            let (removed, added) = difference(&old_set.elements, &new_set.elements);
+            let (removed, added) = nft_table::difference(&old_set.elements, &new_set.elements);
             (name.as_str(), new_set, removed, added)
         })
         .collect();
@@ -111,24 +111,6 @@ pub fn update(old: &str, new_script: &str) -> Result<Update, UpdateError> {
         script: out,
         applies_over_build: old_id,
     })
-}
-
-/// The elements only in `old` and those only in `new`, both sorted lists.
-fn difference<'a>(old: &'a [Element], new: &'a [Element]) -> (Vec<&'a Element>, Vec<&'a Element>) {
-    let (mut removed, mut added) = (Vec::new(), Vec::new());
-    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
-    loop {
-        match (old.peek(), new.peek()) {
-            (Some(o), Some(n)) if o == n => {
-                old.next();
-                new.next();
-            }
-            (Some(o), Some(n)) if o < n => removed.extend(old.next()),
-            (Some(_), Some(_)) | (None, Some(_)) => added.extend(new.next()),
-            (Some(_), None) => removed.extend(old.next()),
-            (None, None) => return (removed, added),
-        }
-    }
 }
 
 fn write_elements(
