@@ -145,6 +145,11 @@ pub struct Listings {
     pub other_tables: Vec<String>,
 }
 
+/// The typed model of `nft -j list table inet switchyard`'s output.
+pub fn listed_table(json: &str) -> Result<crate::nft_table::Table, VerifyError> {
+    nft::Table::from_json(json).map(|table| table.model)
+}
+
 /// One namespace's switchyard state, ready to compare.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KernelState {
