@@ -42,6 +42,12 @@ impl<'a> Iterator for Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// The next statement of a block, `None` at its closing `}`.
+    fn in_block(&mut self) -> Result<Option<(usize, &'a str)>, ParseError> {
+        let (number, statement) = self.next_or_end()?;
+        Ok((statement != "}").then_some((number, statement)))
+    }
+
     fn next_or_end(&mut self) -> Result<(usize, &'a str), ParseError> {
         match self.next() {
             Some(statement) => Ok(statement),
@@ -82,11 +88,7 @@ impl Table {
 
 fn read_table(lines: &mut Lines) -> Result<Table, ParseError> {
     let mut table = Table::default();
-    loop {
-        let (number, statement) = lines.next_or_end()?;
-        if statement == "}" {
-            return Ok(table);
-        }
+    while let Some((number, statement)) = lines.in_block()? {
         let Some((kind, name)) = statement
             .strip_suffix(" {")
             .and_then(|head| head.split_once(' '))
@@ -112,17 +114,12 @@ fn read_table(lines: &mut Lines) -> Result<Table, ParseError> {
             return Err(at(number, format!("{kind} {name} is declared twice")));
         }
     }
+    Ok(table)
 }
 
 fn read_set(lines: &mut Lines, kind: &str) -> Result<Set, ParseError> {
     let mut set: Option<Set> = None;
-    loop {
-        let (number, statement) = lines.next_or_end()?;
-        if statement == "}" {
-            let mut set = set.ok_or_else(|| at(number, format!("a {kind} without a type")))?;
-            set.sort();
-            return Ok(set);
-        }
+    while let Some((number, statement)) = lines.in_block()? {
         if let Some(types) = statement.strip_prefix("type ") {
             let (key, data) = match types.split_once(" : ") {
                 Some((key, data)) => (key, Some(DataType::named(data))),
@@ -169,15 +166,14 @@ fn read_set(lines: &mut Lines, kind: &str) -> Result<Set, ParseError> {
             return Err(at(number, format!("unexpected `{statement}` in a {kind}")));
         }
     }
+    let mut set = set.ok_or_else(|| at(lines.last, format!("a {kind} without a type")))?;
+    set.sort();
+    Ok(set)
 }
 
 fn read_counter(lines: &mut Lines) -> Result<Counter, ParseError> {
     let mut counter = Counter::default();
-    loop {
-        let (number, statement) = lines.next_or_end()?;
-        if statement == "}" {
-            return Ok(counter);
-        }
+    while let Some((number, statement)) = lines.in_block()? {
         match statement
             .strip_prefix("comment \"")
             .and_then(|c| c.strip_suffix('"'))
@@ -186,15 +182,12 @@ fn read_counter(lines: &mut Lines) -> Result<Counter, ParseError> {
             None => return Err(at(number, format!("unexpected `{statement}`"))),
         }
     }
+    Ok(counter)
 }
 
 fn read_chain(lines: &mut Lines) -> Result<Chain, ParseError> {
     let mut chain = Chain::default();
-    loop {
-        let (number, statement) = lines.next_or_end()?;
-        if statement == "}" {
-            return Ok(chain);
-        }
+    while let Some((number, statement)) = lines.in_block()? {
         if statement.starts_with("type ") && chain.rules.is_empty() && chain.base.is_none() {
             let base = base_chain(statement)
                 .ok_or_else(|| at(number, format!("a bad base chain `{statement}`")))?;
@@ -206,6 +199,7 @@ fn read_chain(lines: &mut Lines) -> Result<Chain, ParseError> {
             });
         }
     }
+    Ok(chain)
 }
 
 /// `type filter hook prerouting priority mangle; policy accept;`

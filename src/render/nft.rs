@@ -224,49 +224,38 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
         || EgressElements::new(model, host, verdicts),
         || AddressMaps::new(model, host),
     );
-    let ifnames = |names: &mut dyn Iterator<Item = &str>| -> Vec<Element> {
-        names
+    let ifnames = |names: &mut dyn Iterator<Item = &str>| {
+        let elements = names
             .map(|name| Element::new(Key::One(Value::Ifname(name.to_owned())), None))
-            .collect()
+            .collect();
+        set_of(vec![DataType::Ifname], None, elements)
     };
     let lan = || host.lan.iter().map(String::as_str);
     let uplinks = || host.uplinks.iter().map(|u| u.interface.as_str());
-    let ifname = || vec![DataType::Ifname];
-    let mut sets = BTreeMap::from([
+    let addresses = |ranges: &[Range]| interval_set_of(vec![ADDRESS], None, self::ranges(ranges));
+    // `source . destinations : verdict`.
+    let egress_map =
+        |elements| interval_set_of(vec![ADDRESS, ADDRESS], Some(DataType::Verdict), elements);
+    let address_map = |elements| sized_set_of(vec![ADDRESS], Some(ADDRESS), elements);
+    let mut sets: BTreeMap<String, Set> = [
         (
-            BUILD_SET.to_owned(),
-            set_of(
-                ifname(),
-                None,
-                ifnames(&mut std::iter::once(BUILD_ID_PLACEHOLDER)),
-            ),
+            BUILD_SET,
+            ifnames(&mut std::iter::once(BUILD_ID_PLACEHOLDER)),
         ),
+        ("lan_interfaces", ifnames(&mut lan())),
+        ("uplink_interfaces", ifnames(&mut uplinks())),
         (
-            "lan_interfaces".to_owned(),
-            set_of(ifname(), None, ifnames(&mut lan())),
+            "lan_and_uplink_interfaces",
+            ifnames(&mut lan().chain(uplinks())),
         ),
+        ("internal", addresses(&host.internal)),
+        ("vm_sources", addresses(&host.sources)),
         (
-            "uplink_interfaces".to_owned(),
-            set_of(ifname(), None, ifnames(&mut uplinks())),
-        ),
-        (
-            "lan_and_uplink_interfaces".to_owned(),
-            set_of(ifname(), None, ifnames(&mut lan().chain(uplinks()))),
-        ),
-        (
-            "internal".to_owned(),
-            interval_set_of(vec![ADDRESS], None, ranges(&host.internal)),
-        ),
-        (
-            "vm_sources".to_owned(),
-            interval_set_of(vec![ADDRESS], None, ranges(&host.sources)),
-        ),
-        (
-            "bound_sources".to_owned(),
+            "bound_sources",
             set_of(vec![ADDRESS], None, address_maps.bound_sources),
         ),
         (
-            "mac_bindings".to_owned(),
+            "mac_bindings",
             set_of(
                 vec![DataType::EtherAddr, ADDRESS],
                 None,
@@ -274,43 +263,26 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
             ),
         ),
         (
-            "own_egress".to_owned(),
+            "own_egress",
             sized_set_of(vec![ADDRESS], None, egress.own_egress),
         ),
+        ("egress_by_vm", egress_map(egress.by_vm)),
         (
-            "egress_by_vm".to_owned(),
-            interval_set_of(
-                vec![ADDRESS, ADDRESS],
-                Some(DataType::Verdict),
-                egress.by_vm,
-            ),
-        ),
-        (
-            "default_by_vm".to_owned(),
+            "default_by_vm",
             sized_set_of(vec![ADDRESS], Some(DataType::Verdict), egress.default_by_vm),
         ),
-        (
-            "egress_by_project".to_owned(),
-            interval_set_of(
-                vec![ADDRESS, ADDRESS],
-                Some(DataType::Verdict),
-                egress.by_project,
-            ),
-        ),
-        (
-            "dnat_addresses".to_owned(),
-            sized_set_of(vec![ADDRESS], Some(ADDRESS), address_maps.dnat),
-        ),
-    ]);
+        ("egress_by_project", egress_map(egress.by_project)),
+        ("dnat_addresses", address_map(address_maps.dnat)),
+    ]
+    .into_iter()
+    .map(|(name, set)| (name.to_owned(), set))
+    .collect();
     for (pool, snat) in host.pools.iter().zip(address_maps.snat) {
-        let map = sized_set_of(vec![ADDRESS], Some(ADDRESS), snat);
-        sets.insert(format!("snat_pool_{}", pool.number), map);
+        sets.insert(format!("snat_pool_{}", pool.number), address_map(snat));
     }
     if host.failover.is_some() {
-        sets.insert(
-            DOWN_UPLINKS_SET.to_owned(),
-            set_of(vec![DataType::Mark], None, Vec::new()),
-        );
+        let down = set_of(vec![DataType::Mark], None, Vec::new());
+        sets.insert(DOWN_UPLINKS_SET.to_owned(), down);
     }
     Table {
         sets,
