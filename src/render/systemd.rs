@@ -28,7 +28,7 @@ struct Context<'a> {
     devices: Vec<String>,
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     let mut devices: Vec<String> = host
         .uplinks
         .iter()
