@@ -211,12 +211,17 @@ impl Set {
         text
     }
 
+    /// `flags …` as declared: `interval`, or empty.
+    pub fn flags_text(&self) -> String {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        flags.join(", ")
+    }
+
     /// The declaration in nft's syntax, one line: `type …; flags …; size N`.
     pub fn declaration(&self) -> String {
         let mut text = format!("type {}", self.type_text());
         if !self.flags.is_empty() {
-            let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
-            let _ = write!(text, "; flags {}", flags.join(", "));
+            let _ = write!(text, "; flags {}", self.flags_text());
         }
         if let Some(size) = self.size {
             let _ = write!(text, "; size {size}");

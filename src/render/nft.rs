@@ -108,7 +108,7 @@ impl SetView {
         SetView {
             kind: set.kind(),
             r#type: set.type_text(),
-            flags: set.flags.iter().cloned().collect::<Vec<_>>().join(", "),
+            flags: set.flags_text(),
             size: set.size,
             lines: if inline.is_some() {
                 String::new()

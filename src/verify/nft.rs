@@ -26,11 +26,14 @@ use crate::render::DOWN_UPLINKS_SET;
 /// Keys whose values the kernel changes by itself (or assigns at load time).
 const VOLATILE_KEYS: &[&str] = &["handle", "packets", "bytes", "used", "expires"];
 
-/// A listed table: the model, and what else it holds (`kind name` → JSON).
+/// A listed table: the model, and what else it holds: other objects (`kind
+/// name` → JSON) and the sets' properties the model does not hold (name →
+/// `; policy …`, see [`JsonSet::unmodelled`]).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Table {
     pub model: nft_table::Table,
     others: BTreeMap<String, String>,
+    unmodelled: BTreeMap<String, String>,
 }
 
 /// A base chain of another table than switchyard's, as far as it can stop a
@@ -71,6 +74,33 @@ struct JsonSet {
     size: Option<usize>,
     #[serde(default)]
     elem: Vec<Expression>,
+    /// Properties switchyard never declares, read to report them.
+    policy: Option<String>,
+    timeout: Option<u64>,
+    #[serde(rename = "gc-interval")]
+    gc_interval: Option<u64>,
+    comment: Option<String>,
+}
+
+impl JsonSet {
+    /// The properties the model does not hold, in nft's syntax; empty when
+    /// there are none (always, for a set switchyard declared).
+    fn unmodelled(&self) -> String {
+        let mut words = Vec::new();
+        words.extend(
+            self.policy
+                .as_ref()
+                .map(|policy| format!("; policy {policy}")),
+        );
+        words.extend(self.timeout.map(|timeout| format!("; timeout {timeout}s")));
+        words.extend(self.gc_interval.map(|gc| format!("; gc-interval {gc}s")));
+        words.extend(
+            self.comment
+                .as_ref()
+                .map(|comment| format!("; comment {comment:?}")),
+        );
+        words.concat()
+    }
 }
 
 #[derive(Deserialize)]
@@ -215,7 +245,12 @@ impl Table {
             match kind.as_str() {
                 "metainfo" | "table" => {}
                 "set" | "map" => {
-                    let (name, set) = set_of(read(&kind, body)?)?;
+                    let json: JsonSet = read(&kind, body)?;
+                    let unmodelled = json.unmodelled();
+                    let (name, set) = set_of(json)?;
+                    if !unmodelled.is_empty() {
+                        table.unmodelled.insert(name.clone(), unmodelled);
+                    }
                     table.model.sets.insert(name, set);
                 }
                 "chain" => {
@@ -272,6 +307,7 @@ impl Table {
     /// `self`, the expected table. The elements of set `down_uplinks` are the
     /// monitor's: never compared.
     pub fn compare(&self, live: &Table, out: &mut Vec<Difference>) {
+        let live_table = live;
         let (expected, live_model) = (&self.model, &live.model);
         for (name, expected, live) in pairs(&expected.chains, &live_model.chains) {
             let what = format!("chain {name}");
@@ -288,7 +324,12 @@ impl Table {
                     out.push(Difference::Missing(format!("{} {name}", set.kind())))
                 }
                 (None, Some(set)) => out.push(Difference::Extra(format!("{} {name}", set.kind()))),
-                (Some(expected), Some(live)) => compare_sets(name, expected, live, out),
+                (Some(expected), Some(live)) => {
+                    let unmodelled = |table: &Table| table.unmodelled.get(name).cloned();
+                    let declarations =
+                        [(expected, unmodelled(self)), (live, unmodelled(live_table))];
+                    compare_sets(name, declarations, out)
+                }
                 (None, None) => {}
             }
         }
@@ -358,13 +399,27 @@ fn compare_chains(what: &str, expected: &Chain, live: &Chain, out: &mut Vec<Diff
     }
 }
 
-fn compare_sets(name: &str, expected: &Set, live: &Set, out: &mut Vec<Difference>) {
+/// `declarations`: the expected and the live set, each with the properties
+/// the model does not hold.
+fn compare_sets(name: &str, declarations: [(&Set, Option<String>); 2], out: &mut Vec<Difference>) {
+    let [(expected, expected_rest), (live, live_rest)] = declarations;
     let what = format!("{} {name}", expected.kind());
-    if expected.kind() != live.kind() || !expected.same_declaration(live) {
+    if expected.kind() != live.kind()
+        || !expected.same_declaration(live)
+        || expected_rest != live_rest
+    {
+        let declaration = |set: &Set, rest: Option<String>| {
+            format!(
+                "{} {}{}",
+                set.kind(),
+                set.declaration(),
+                rest.unwrap_or_default()
+            )
+        };
         out.push(Difference::changed(
             what.clone(),
-            &format!("{} {}", expected.kind(), expected.declaration()),
-            &format!("{} {}", live.kind(), live.declaration()),
+            &declaration(expected, expected_rest),
+            &declaration(live, live_rest),
         ));
     }
     if name == DOWN_UPLINKS_SET {
