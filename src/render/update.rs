@@ -55,8 +55,9 @@ pub fn update(old: &str, new_script: &str) -> Result<Update, UpdateError> {
             .to_owned();
         Ok((table, id))
     };
-    let (old, old_id) = read("earlier", old)?;
-    let (new, new_id) = read("new", new_script)?;
+    // At 100k VMs each script is tens of megabytes: read both side by side.
+    let (old, new) = rayon::join(|| read("earlier", old), || read("new", new_script));
+    let ((old, old_id), (new, new_id)) = (old?, new?);
 
     let mut out = String::new();
     if let Some(header) = new_script
