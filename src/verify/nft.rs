@@ -307,8 +307,8 @@ impl Table {
     /// `self`, the expected table. The elements of set `down_uplinks` are the
     /// monitor's: never compared.
     pub fn compare(&self, live: &Table, out: &mut Vec<Difference>) {
-        let live_table = live;
         let (expected, live_model) = (&self.model, &live.model);
+        let (expected_rest, live_rest) = (&self.unmodelled, &live.unmodelled);
         for (name, expected, live) in pairs(&expected.chains, &live_model.chains) {
             let what = format!("chain {name}");
             match (expected, live) {
@@ -325,9 +325,10 @@ impl Table {
                 }
                 (None, Some(set)) => out.push(Difference::Extra(format!("{} {name}", set.kind()))),
                 (Some(expected), Some(live)) => {
-                    let unmodelled = |table: &Table| table.unmodelled.get(name).cloned();
-                    let declarations =
-                        [(expected, unmodelled(self)), (live, unmodelled(live_table))];
+                    let declarations = [
+                        (expected, expected_rest.get(name).cloned()),
+                        (live, live_rest.get(name).cloned()),
+                    ];
                     compare_sets(name, declarations, out)
                 }
                 (None, None) => {}
