@@ -128,10 +128,14 @@ enum Order {
     ReversedKeysAndArrays,
 }
 
-/// The order for the value of key `name`: a preference list keeps its own.
+/// The order for the value of key `name`: a preference list keeps its own, and
+/// so do lists in members' order and `lan`, whose first interface carries a
+/// pair's `lan_addresses`.
 fn order_of(name: &str, order: Order) -> Order {
     match name {
-        "via" | "default" => Order::ReversedKeys,
+        "via" | "default" | "members" | "sync_addresses" | "member_addresses" | "lan" => {
+            Order::ReversedKeys
+        }
         _ => order,
     }
 }
@@ -267,6 +271,7 @@ fn reordering_tables_and_keys_changes_no_byte_but_the_source_hash() {
 /// earlier build) gives the sets and elements the renderer built it from.
 #[test]
 fn every_script_reads_back_into_the_model_it_was_rendered_from() {
+    use switchyard::model::Member;
     use switchyard::nft_table::{BUILD_SET, Table};
     for example in common::valid_examples() {
         let source = common::example_source(&example);
@@ -274,14 +279,21 @@ fn every_script_reads_back_into_the_model_it_was_rendered_from() {
         let (model, plan, _) = switchyard::validate(&source)
             .expect("a valid example")
             .into_parts();
-        for host in &plan.hosts {
-            let path = format!("{}/switchyard.nft", host.name);
-            let script = &build
-                .artifacts
-                .iter()
-                .find(|a| a.path == path)
-                .unwrap()
-                .content;
+        // A pair's members both get their host's script.
+        let scripts = plan.hosts.iter().flat_map(|host| {
+            let machines: Vec<String> = match &host.ha {
+                None => vec![host.name.clone()],
+                Some(_) => (Member::BOTH.iter())
+                    .filter_map(|member| Some(host.for_member(*member)?.name))
+                    .collect(),
+            };
+            machines
+                .into_iter()
+                .map(move |machine| (host, format!("{machine}/switchyard.nft")))
+        });
+        for (host, path) in scripts {
+            let artifact = build.artifacts.iter().find(|a| a.path == path);
+            let script = &artifact.unwrap_or_else(|| panic!("no {path}")).content;
             let what = format!("{}: {path}", example.display());
             let mut parsed = Table::parse(script).unwrap_or_else(|e| panic!("{what}: {e}"));
             let mut built = switchyard::render::nft_model(&model, host);

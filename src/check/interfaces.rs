@@ -1,7 +1,7 @@
 //! SY0701, SY0703: interface names are ones Linux accepts (the kernel's
 //! `dev_valid_name`, plus the names its per-interface sysctl directories reserve)
 //! and that are safe to write into nft, ip and networkd files; no interface serves
-//! two roles on a host.
+//! two roles on a host (a LAN, an uplink, a pair's sync link).
 
 use std::collections::HashMap;
 
@@ -21,11 +21,13 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             .attachments
             .iter()
             .filter_map(|a| a.vlan.as_ref().map(|v| &v.parent));
+        let sync_link = host.ha.as_ref().map(|ha| &ha.sync_interface);
         for name in host
             .lan
             .iter()
             .chain(host.attachments.iter().map(|a| &a.interface))
             .chain(vlan_parents)
+            .chain(sync_link)
         {
             if let Some(problem) = problem(name) {
                 out.push(
@@ -50,6 +52,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             .lan
             .iter()
             .chain(host.attachments.iter().map(|a| &a.interface))
+            .chain(sync_link)
         {
             if let Some(first) = seen.insert(&name.value, name) {
                 let (interface, host) = (&name.value, &host.name.value);

@@ -8,7 +8,7 @@ use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
-use crate::plan::HostPlan;
+use crate::plan::{HostPlan, UplinkNumber};
 
 /// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
@@ -18,7 +18,7 @@ pub const BINARY: &str = "/usr/bin/switchyard";
 /// The text of `monitor.json`, or `None` for a host without failover.
 pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let failover = host.failover.as_ref()?;
-    let uplink_name = |id: u8| -> String {
+    let uplink_name = |id: UplinkNumber| -> String {
         host.uplinks
             .iter()
             .find(|u| u.id == id)
@@ -60,6 +60,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             })
             .collect(),
         groups,
+        vrrp_health_file: host.ha.as_ref().map(|_| super::ha::HEALTH_FILE.into()),
     };
     let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
     json.push('\n');
@@ -73,6 +74,8 @@ struct UnitContext<'a> {
     table: &'static str,
     binary: &'static str,
     config_dir: &'static str,
+    /// On a member of a pair: the runtime directory of its VRRP health file.
+    health_runtime_directory: Option<&'static str>,
 }
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -82,5 +85,9 @@ pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         table: TABLE,
         binary: BINARY,
         config_dir: CONFIG_DIR,
+        health_runtime_directory: host
+            .ha
+            .as_ref()
+            .map(|_| super::ha::HEALTH_RUNTIME_DIRECTORY),
     }
 }
