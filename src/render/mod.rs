@@ -14,7 +14,7 @@ mod update;
 
 pub use update::{Update, UpdateError, update};
 
-pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
+pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE, model as nft_model};
 pub use sysctl::SYSCTL_FILE;
 
 /// A host's nft script and ip batch, by their name in its directory.
