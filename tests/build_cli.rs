@@ -494,7 +494,7 @@ fn invalid_topology_writes_nothing() {
 
 #[test]
 fn diff_is_the_drift_gate() {
-    let (work, out) = built_in_temp(MULTI_HOST);
+    let (_work, out) = built_in_temp(MULTI_HOST);
     let clean = diff(MULTI_HOST, &out);
     assert_exit(&clean, 0);
     assert!(clean.stdout.is_empty(), "{}", describe(&clean));
