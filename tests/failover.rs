@@ -45,6 +45,14 @@ fn with(from: &str, to: &str) -> String {
     splice(&valid(), &[(from, to)])
 }
 
+/// [`valid`] with `probe = list` on isp-a's attachment (its gateway 192.0.2.1).
+fn with_probe(list: &str) -> String {
+    with(
+        "gateway = \"192.0.2.1\"\n",
+        &format!("gateway = \"192.0.2.1\"\nprobe = {list}\n"),
+    )
+}
+
 #[test]
 fn the_valid_topology_is_clean() {
     assert_eq!(located(&valid()), Vec::<String>::new());
@@ -143,18 +151,12 @@ fn failover_values_are_parsed_and_range_checked() {
 
 #[test]
 fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
-    let probe = |list: &str| {
-        with(
-            "gateway = \"192.0.2.1\"\n",
-            &format!("gateway = \"192.0.2.1\"\nprobe = {list}\n"),
-        )
-    };
     assert_eq!(
-        located(&probe(r#"["192.0.2.1", "9.9.9.9"]"#)),
+        located(&with_probe(r#"["192.0.2.1", "9.9.9.9"]"#)),
         Vec::<String>::new()
     );
     assert_eq!(
-        located(&probe(
+        located(&with_probe(
             r#"["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "192.0.2.2", "nine"]"#
         )),
         [
@@ -172,12 +174,7 @@ fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
 /// single far end answers keep a live one down. isp-a's link is 192.0.2.0/30.
 #[test]
 fn probe_targets_must_be_answered_by_one_far_end_beyond_the_host() {
-    let probe = |target: &str| {
-        with(
-            "gateway = \"192.0.2.1\"\n",
-            &format!("gateway = \"192.0.2.1\"\nprobe = [\"{target}\"]\n"),
-        )
-    };
+    let probe = |target: &str| with_probe(&format!("[\"{target}\"]"));
     let messages = |target: &str| -> Vec<String> {
         diagnostics(&probe(target))
             .into_iter()
