@@ -86,14 +86,14 @@ pub fn failed(output: &Output, code: i32) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Asserts that `output` exited with `code` and that its stderr says `text`.
-pub fn assert_exit_saying(output: &Output, code: i32, text: &str) {
+/// Asserts that `output` exited with `code` and that its stderr says each of
+/// `texts`.
+pub fn assert_exit_saying(output: &Output, code: i32, texts: &[&str]) {
     assert_eq!(output.status.code(), Some(code), "{}", describe(output));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains(text),
-        "{}",
-        describe(output)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for text in texts {
+        assert!(stderr.contains(text), "`{text}`: {}", describe(output));
+    }
 }
 
 /// Runs `command` and panics with its output unless it exits 0; returns stdout.
