@@ -348,6 +348,11 @@ mod tests {
         state(RULES, ROUTES, ADDRESSES)
     }
 
+    /// The batch that brings `live` to what was `built`.
+    fn repair(built: &KernelState, live: &KernelState) -> Vec<String> {
+        routing_batch(&Ownership::of(built), built, live)
+    }
+
     fn needed(expected: &KernelState, live: &KernelState, settings: &[Setting]) -> Changes {
         let report = crate::verify::compare(expected, live);
         Changes::needed(&report, expected, live, settings, None)
@@ -388,7 +393,7 @@ mod tests {
         let fresh = with_neighbours("[]", "[]", r#"[{"ifname":"up-a","addr_info":[]}]"#, "");
         let built = built();
         assert_eq!(
-            routing_batch(&Ownership::of(&built), &built, &fresh),
+            repair(&built, &fresh),
             [
                 "neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211",
                 "address add 192.0.2.2/30 dev up-a",
@@ -412,7 +417,7 @@ mod tests {
             ADDRESSES,
         );
         assert_eq!(
-            routing_batch(&Ownership::of(&built), &built, &live),
+            repair(&built, &live),
             ["route del 10.99.0.0/16 via 192.0.2.1 dev up-a table 101 proto 3"]
         );
     }
@@ -433,11 +438,7 @@ mod tests {
             NEIGHBOURS.replace(r#","protocol":"211""#, ""),
         ] {
             let live = built_with_neighbours(&live);
-            assert_eq!(
-                routing_batch(&Ownership::of(&built), &built, &live),
-                [replace],
-                "{live:?}"
-            );
+            assert_eq!(repair(&built, &live), [replace], "{live:?}");
             assert!(!needed(&built, &live, &[]).is_empty());
         }
         // A binding the build no longer has.
@@ -445,10 +446,7 @@ mod tests {
             "}]",
             r#"},{"dst":"10.0.0.9","dev":"lan1","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
         ));
-        assert_eq!(
-            routing_batch(&Ownership::of(&built), &built, &live),
-            ["neigh del 10.0.0.9 dev lan1"]
-        );
+        assert_eq!(repair(&built, &live), ["neigh del 10.0.0.9 dev lan1"]);
     }
 
     #[test]

@@ -59,17 +59,10 @@ fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
         "every VM's address is a source (alone or in a run) on its host"
     );
     // The report holds the three medians, the ratios and the stage table.
-    let row = report
-        .lines()
-        .find(|l| l.starts_with("| 1000 |"))
-        .unwrap_or_else(|| panic!("no row for 1000 VMs in\n{report}"));
-    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    for (cell, what) in [(3, "toml floor"), (4, "plain parse"), (5, "build")] {
-        let ms: f64 = cells[cell]
-            .trim_end_matches(" ms")
-            .parse()
-            .unwrap_or_else(|_| panic!("{what} median in `{row}`"));
-        assert!(ms > 0.0, "{what} median in `{row}`");
+    let (row, cells) = table_row(&report, "1000");
+    // The two floors' medians and the build's.
+    for cell in [3, 4, 5] {
+        assert_positive_time(row, cells[cell], "ms");
     }
     assert!(report.contains("| check |"), "stage table in\n{report}");
 }
@@ -119,10 +112,7 @@ fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
     let out = tempfile::tempdir().expect("temporary directory");
     let report = run_script("update.sh", &["--vms", "300", "--runs", "2"], out.path());
     for change in ["removed-vm", "changed-egress", "added-public"] {
-        let row = report
-            .lines()
-            .find(|l| l.starts_with(&format!("| {change} |")))
-            .unwrap_or_else(|| panic!("no row for {change} in\n{report}"));
+        let (row, cells) = table_row(&report, change);
         // A one-VM change is a few element statements after the id check, not
         // the whole table.
         let update =
@@ -133,13 +123,8 @@ fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
             update.contains("element inet switchyard dnat_addresses") || change == "changed-egress",
             "{change}:\n{update}"
         );
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         for cell in [4, 6, 8] {
-            let ms: f64 = cells[cell]
-                .trim_end_matches(" ms")
-                .parse()
-                .unwrap_or_else(|_| panic!("a time in cell {cell} of `{row}`"));
-            assert!(ms > 0.0, "`{row}`");
+            assert_positive_time(row, cells[cell], "ms");
         }
     }
 }
@@ -157,18 +142,10 @@ fn changes_benchmark_reports_each_change_at_300_vms() {
         ("added-public", "1", "1 inbound address"),
         ("unrelated", "1", "destination ranges"),
     ] {
-        let row = report
-            .lines()
-            .find(|l| l.starts_with(&format!("| {change} |")))
-            .unwrap_or_else(|| panic!("no row for {change} in\n{report}"));
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (row, cells) = table_row(&report, change);
         assert_eq!(cells[2], status, "`{row}`");
         assert!(cells[3].contains(says), "`{row}`");
-        let seconds: f64 = cells[5]
-            .trim_end_matches(" s")
-            .parse()
-            .unwrap_or_else(|_| panic!("a time in `{row}`"));
-        assert!(seconds > 0.0, "`{row}`");
+        assert_positive_time(row, cells[5], "s");
     }
 }
 
@@ -202,4 +179,22 @@ fn failover_scale_benchmark_moves_a_flow_at_300_vms() {
         report.contains("| running flow on the fallback |"),
         "{report}"
     );
+}
+
+/// The row of the report's table whose first cell is `first`, and its cells.
+fn table_row<'a>(report: &'a str, first: &str) -> (&'a str, Vec<&'a str>) {
+    let row = report
+        .lines()
+        .find(|l| l.starts_with(&format!("| {first} |")))
+        .unwrap_or_else(|| panic!("no row for {first} in\n{report}"));
+    (row, row.split('|').map(str::trim).collect())
+}
+
+/// Asserts that `cell` of `row` is a positive time in `unit` (`ms`, `s`).
+fn assert_positive_time(row: &str, cell: &str, unit: &str) {
+    let time: f64 = cell
+        .trim_end_matches(&format!(" {unit}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("a time in {unit} in `{row}`"));
+    assert!(time > 0.0, "`{row}`");
 }

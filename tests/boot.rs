@@ -91,9 +91,7 @@ fn table(netns: &Netns, name: &str) -> String {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn switchyard_and_nftables_conf_load_side_by_side() {
     require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let out = dir.path().join("out");
-    common::build(&repo_path(TOPOLOGY), &out, None);
+    let (dir, out) = common::built_in_temp(TOPOLOGY);
     let switchyard = out.join(HOST).join("switchyard.nft");
     let conf = dir.path().join("nftables.conf");
     std::fs::write(&conf, NFTABLES_CONF).expect("write nftables.conf");

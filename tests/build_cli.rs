@@ -37,6 +37,15 @@ fn build(topology: &str, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
+/// A temporary directory with `topology` built into its `out`: the directory
+/// (removed when dropped) and `out`.
+fn built_in_temp(topology: &str) -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let out = work.path().join("out");
+    assert_exit(&build(topology, &out, &[]), 0);
+    (work, out)
+}
+
 fn diff(topology: &str, dir: &Path) -> Output {
     run(&["diff", topology, dir.to_str().expect("UTF-8 path")])
 }
@@ -70,9 +79,7 @@ fn others_in(dir: &Path, keep: &str) -> Vec<PathBuf> {
 fn build_writes_a_manifest_whose_hashes_match_the_files() {
     for example in common::valid_examples() {
         let topology = example.to_str().expect("UTF-8 path");
-        let work = tempfile::tempdir().expect("temporary directory");
-        let out = work.path().join("out");
-        assert_exit(&build(topology, &out, &[]), 0);
+        let (_work, out) = built_in_temp(topology);
         let mut files = tree(&out);
         let manifest = files
             .remove("manifest.json")
@@ -261,9 +268,7 @@ fn build_refuses_a_directory_of_unrelated_files() {
 
 #[test]
 fn build_refuses_an_earlier_build_with_one_foreign_file() {
-    let work = tempfile::tempdir().expect("temporary directory");
-    let out = work.path().join("out");
-    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    let (work, out) = built_in_temp(MULTI_HOST);
     std::fs::write(out.join("net2/notes.txt"), "by hand\n").expect("write");
     assert_refused(work.path(), MULTI_HOST, &out, "net2/notes.txt");
 
@@ -277,9 +282,7 @@ fn build_refuses_an_earlier_build_with_one_foreign_file() {
 
 #[test]
 fn build_refuses_a_directory_whose_manifest_is_not_a_switchyard_manifest() {
-    let work = tempfile::tempdir().expect("temporary directory");
-    let out = work.path().join("out");
-    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    let (work, out) = built_in_temp(TWO_ISPS);
     let manifest = out.join("manifest.json");
     let written = std::fs::read_to_string(&manifest).expect("manifest");
     let foreign = [
@@ -329,9 +332,7 @@ fn build_never_deletes_the_topology_inside_the_output_directory() {
 
 #[test]
 fn build_never_replaces_the_topology_even_as_a_file_of_an_earlier_build() {
-    let work = tempfile::tempdir().expect("temporary directory");
-    let out = work.path().join("out");
-    assert_exit(&build(TWO_ISPS, &out, &[]), 0);
+    let (work, out) = built_in_temp(TWO_ISPS);
     // The topology saved over (hard-linked to) a file the manifest lists.
     let listed = out.join("net1/switchyard.ip");
     std::fs::remove_file(&listed).expect("remove");
@@ -493,9 +494,7 @@ fn invalid_topology_writes_nothing() {
 
 #[test]
 fn diff_is_the_drift_gate() {
-    let work = tempfile::tempdir().expect("temporary directory");
-    let out = work.path().join("out");
-    assert_exit(&build(MULTI_HOST, &out, &[]), 0);
+    let (_work, out) = built_in_temp(MULTI_HOST);
     let clean = diff(MULTI_HOST, &out);
     assert_exit(&clean, 0);
     assert!(clean.stdout.is_empty(), "{}", describe(&clean));

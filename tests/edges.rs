@@ -274,41 +274,48 @@ fn a_pair_needs_a_29_on_its_uplinks_and_takes_a_31_sync_link() {
 
 #[test]
 fn a_pairs_names_addresses_and_interfaces_are_its_own() {
-    // The same address as a VMs' gateway and a sync address:
-    assert_pair_codes(&[("[\"10.0.0.1/24\"]", "[\"10.255.0.2/30\"]")], &["SY0808"]);
-    // The sync link is not an uplink or a LAN interface.
-    assert_pair_codes(
-        &[("sync_interface = \"ha0\"", "sync_interface = \"lan0\"")],
-        &["SY0703"],
-    );
-    assert_pair_codes(
-        &[("sync_interface = \"ha0\"", "sync_interface = \"all\"")],
-        &["SY0701"],
-    );
-    // A member named like the host it serves.
-    assert_pair_codes(
-        &[("[\"net1a\", \"net1b\"]", "[\"net1a\", \"net1\"]")],
-        &["SY0802"],
-    );
-    // One member, or three.
-    assert_pair_codes(&[("[\"net1a\", \"net1b\"]", "[\"net1a\"]")], &["SY0801"]);
-    assert_pair_codes(
-        &[(
+    for (from, to, expected) in [
+        // The same address as a VMs' gateway and a sync address:
+        ("[\"10.0.0.1/24\"]", "[\"10.255.0.2/30\"]", &["SY0808"][..]),
+        // The sync link is not an uplink or a LAN interface.
+        (
+            "sync_interface = \"ha0\"",
+            "sync_interface = \"lan0\"",
+            &["SY0703"],
+        ),
+        (
+            "sync_interface = \"ha0\"",
+            "sync_interface = \"all\"",
+            &["SY0701"],
+        ),
+        // A member named like the host it serves.
+        (
+            "[\"net1a\", \"net1b\"]",
+            "[\"net1a\", \"net1\"]",
+            &["SY0802"],
+        ),
+        // One member, or three.
+        ("[\"net1a\", \"net1b\"]", "[\"net1a\"]", &["SY0801"]),
+        (
             "[\"net1a\", \"net1b\"]",
             "[\"net1a\", \"net1b\", \"net1c\"]",
-        )],
-        &["SY0801"],
-    );
-    assert_pair_codes(&[("vrid = 51", "vrid = 0")], &["SY0803"]);
-    // Without any LAN gateway, with VMs on a LAN.
-    assert_pair_codes(
-        &[("lan_addresses = [\"10.0.0.1/24\"]", "lan_addresses = []")],
-        &["SY0811"],
-    );
-    // member_addresses on a host that is no pair (its `ha` table misnamed,
-    // and dropped): one per uplink.
-    assert_pair_codes(
-        &[("[hosts.net1.ha]", "[hosts.net1.pair]")],
-        &["SY0003", "SY0809", "SY0809"],
-    );
+            &["SY0801"],
+        ),
+        ("vrid = 51", "vrid = 0", &["SY0803"]),
+        // Without any LAN gateway, with VMs on a LAN.
+        (
+            "lan_addresses = [\"10.0.0.1/24\"]",
+            "lan_addresses = []",
+            &["SY0811"],
+        ),
+        // member_addresses on a host that is no pair (its `ha` table misnamed,
+        // and dropped): one per uplink.
+        (
+            "[hosts.net1.ha]",
+            "[hosts.net1.pair]",
+            &["SY0003", "SY0809", "SY0809"],
+        ),
+    ] {
+        assert_pair_codes(&[(from, to)], expected);
+    }
 }

@@ -3,56 +3,28 @@
 //! the plan's candidates as `trace --down` reports them, and the artifacts
 //! `build` adds for the monitor. The kernel side is in tests/e2e_failover.rs.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use common::{BASE, splice};
 use switchyard::diagnostic::{Diagnostic, Source};
 use switchyard::nft_table::{Element, Table, Value};
 use switchyard::plan::HostPlan;
 use switchyard::trace::{Fate, Trace, Tracer};
 
-/// Two uplinks, a pool on each, a project default list, one VM with both.
-const VALID: &str = r#"version = 1
-
-[failover]
-
-[uplinks.isp-a]
-id = 1
-
-[uplinks.isp-b]
-id = 2
-
-[pools.pool-a]
-uplink = "isp-a"
-prefix = "198.51.100.0/24"
-
-[pools.pool-b]
-uplink = "isp-b"
-prefix = "203.0.113.0/24"
-
-[hosts.net1]
-lan = ["lan0"]
-[hosts.net1.uplinks.isp-a]
-interface = "up-a"
-address = "192.0.2.2/30"
-gateway = "192.0.2.1"
-[hosts.net1.uplinks.isp-b]
-interface = "up-b"
-address = "198.18.0.2/30"
-gateway = "198.18.0.1"
-
-[projects.acme]
-pools = ["pool-a", "pool-b"]
-addresses = ["198.51.100.7", "203.0.113.9"]
-networks = ["10.0.0.0/24"]
-default = ["pool-a", "pool-b"]
-
-[vms.web-1]
-project = "acme"
-host = "net1"
-address = "10.0.0.5"
-public = ["198.51.100.7", "203.0.113.9"]
-"#;
+/// The base fixture with `[failover]` and a project default list: two
+/// uplinks, a pool on each, one VM with both.
+fn valid() -> String {
+    splice(
+        BASE,
+        &[
+            ("version = 1\n", "version = 1\n\n[failover]\n"),
+            ("default = \"pool-a\"", "default = [\"pool-a\", \"pool-b\"]"),
+        ],
+    )
+}
 
 fn diagnostics(text: &str) -> Vec<Diagnostic> {
     match switchyard::validate(&Source::new("failover.toml", text)) {
@@ -69,15 +41,22 @@ fn located(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `VALID` with `from` replaced by `to` (which must occur).
+/// [`valid`] with `from` replaced by `to` (which must occur).
 fn with(from: &str, to: &str) -> String {
-    assert!(VALID.contains(from), "{from:?} not in the topology");
-    VALID.replacen(from, to, 1)
+    splice(&valid(), &[(from, to)])
+}
+
+/// [`valid`] with `probe = list` on isp-a's attachment (its gateway 192.0.2.1).
+fn with_probe(list: &str) -> String {
+    with(
+        "gateway = \"192.0.2.1\"\n",
+        &format!("gateway = \"192.0.2.1\"\nprobe = {list}\n"),
+    )
 }
 
 #[test]
 fn the_valid_topology_is_clean() {
-    assert_eq!(located(VALID), Vec::<String>::new());
+    assert_eq!(located(&valid()), Vec::<String>::new());
 }
 
 #[test]
@@ -114,7 +93,7 @@ fn every_list_element_is_checked_alone_and_located() {
 
 #[test]
 fn a_list_element_for_a_pool_the_vm_lacks_is_an_error_on_the_vm_and_skipped_for_the_project() {
-    let text = VALID.replace(
+    let text = valid().replace(
         "public = [\"198.51.100.7\", \"203.0.113.9\"]",
         "public = [\"198.51.100.7\"]\ndefault = [\"pool-a\", \"pool-b\"]",
     );
@@ -123,7 +102,7 @@ fn a_list_element_for_a_pool_the_vm_lacks_is_an_error_on_the_vm_and_skipped_for_
         ["SY0902 \"203.0.113.9\"", "SY0405 \"pool-b\""]
     );
     // The project's list applies through pool-a: no SY0904 for its pool-b.
-    let text = VALID.replace(
+    let text = valid().replace(
         "public = [\"198.51.100.7\", \"203.0.113.9\"]",
         "public = [\"198.51.100.7\"]",
     );
@@ -173,18 +152,12 @@ fn failover_values_are_parsed_and_range_checked() {
 
 #[test]
 fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
-    let probe = |list: &str| {
-        with(
-            "gateway = \"192.0.2.1\"\n",
-            &format!("gateway = \"192.0.2.1\"\nprobe = {list}\n"),
-        )
-    };
     assert_eq!(
-        located(&probe(r#"["192.0.2.1", "9.9.9.9"]"#)),
+        located(&with_probe(r#"["192.0.2.1", "9.9.9.9"]"#)),
         Vec::<String>::new()
     );
     assert_eq!(
-        located(&probe(
+        located(&with_probe(
             r#"["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "192.0.2.2", "nine"]"#
         )),
         [
@@ -202,12 +175,7 @@ fn probe_targets_must_be_unicast_and_not_the_hosts_own_link_address() {
 /// single far end answers keep a live one down. isp-a's link is 192.0.2.0/30.
 #[test]
 fn probe_targets_must_be_answered_by_one_far_end_beyond_the_host() {
-    let probe = |target: &str| {
-        with(
-            "gateway = \"192.0.2.1\"\n",
-            &format!("gateway = \"192.0.2.1\"\nprobe = [\"{target}\"]\n"),
-        )
-    };
+    let probe = |target: &str| with_probe(&format!("[\"{target}\"]"));
     let messages = |target: &str| -> Vec<String> {
         diagnostics(&probe(target))
             .into_iter()
@@ -315,7 +283,7 @@ fn trace_down_takes_the_first_candidate_whose_uplink_is_up() {
 
 #[test]
 fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
-    let source = Source::new("failover.toml", VALID);
+    let source = Source::new("failover.toml", valid());
     let tracer = Tracer::new(&source).unwrap();
     let error = tracer
         .trace("web-1", "9.9.9.9".parse().unwrap(), &["isp-c".to_owned()])
@@ -324,7 +292,7 @@ fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
         error.to_string().contains("did you mean `isp-a`?"),
         "{error}"
     );
-    let source = Source::new("plain.toml", VALID.replace("[failover]\n", ""));
+    let source = Source::new("plain.toml", valid().replace("[failover]\n", ""));
     let tracer = Tracer::new(&source).unwrap();
     let error = tracer
         .trace("web-1", "9.9.9.9".parse().unwrap(), &["isp-a".to_owned()])

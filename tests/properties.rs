@@ -432,8 +432,12 @@ impl Topo {
         }
     }
 
-    /// `[{ to = …, via = … }, …]`, shuffled, runs of equal vias sometimes joined.
-    fn egress_text(&self, order: &mut Order, mut entries: Vec<(Ipv4Net, String)>) -> String {
+    /// `egress = [{ to = …, via = … }, …]`, shuffled, runs of equal vias
+    /// sometimes joined; no line (and no draw from `order`) without entries.
+    fn egress_line(order: &mut Order, mut entries: Vec<(Ipv4Net, String)>) -> Option<String> {
+        if entries.is_empty() {
+            return None;
+        }
         order.shuffle(&mut entries);
         let mut items = Vec::new();
         let mut i = 0;
@@ -457,7 +461,7 @@ impl Topo {
             ));
             i = end;
         }
-        format!("[{}]", items.join(", "))
+        Some(format!("egress = [{}]", items.join(", ")))
     }
 
     fn to_toml(&self, seed: u64) -> String {
@@ -531,14 +535,11 @@ impl Topo {
             if let Some(default) = &project.default {
                 lines.push(format!("default = {}", pool_name(default)));
             }
-            if !project.egress.is_empty() {
-                let entries = project
-                    .egress
-                    .iter()
-                    .map(|(prefix, pool)| (*prefix, self.pools[*pool].name.clone()))
-                    .collect();
-                lines.push(format!("egress = {}", self.egress_text(order, entries)));
-            }
+            let entries = project
+                .egress
+                .iter()
+                .map(|(prefix, pool)| (*prefix, self.pools[*pool].name.clone()));
+            lines.extend(Topo::egress_line(order, entries.collect()));
             blocks.push((format!("projects.{}", quoted(&project.name)), lines));
         }
         for vm in &self.vms {
@@ -563,14 +564,11 @@ impl Topo {
             if let Some(mac) = &vm.mac {
                 lines.push(format!("mac = {}", quoted(mac)));
             }
-            if !vm.egress.is_empty() {
-                let entries = vm
-                    .egress
-                    .iter()
-                    .map(|(prefix, via)| (*prefix, self.via_text(vm, *via)))
-                    .collect();
-                lines.push(format!("egress = {}", self.egress_text(order, entries)));
-            }
+            let entries = vm
+                .egress
+                .iter()
+                .map(|(prefix, via)| (*prefix, self.via_text(vm, *via)));
+            lines.extend(Topo::egress_line(order, entries.collect()));
             blocks.push((format!("vms.{}", quoted(&vm.name)), lines));
         }
         order.shuffle(&mut blocks);

@@ -299,11 +299,10 @@ fn several_hosts_need_host() {
         .arg(build.path().join("out"))
         .output()
         .expect("run switchyard");
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("several hosts (net1, net2, net3); say which one with --host NAME"),
-        "{stderr}"
+    common::assert_exit_saying(
+        &output,
+        2,
+        &["several hosts (net1, net2, net3); say which one with --host NAME"],
     );
 }
 
@@ -320,12 +319,10 @@ fn a_changed_artifact_is_refused() {
         .args(["--host", HOST])
         .output()
         .expect("run switchyard");
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("net2/switchyard.nft differs from the manifest"),
-        "{}",
-        describe(&output)
+    common::assert_exit_saying(
+        &output,
+        2,
+        &["net2/switchyard.nft differs from the manifest"],
     );
 }
 
@@ -337,9 +334,7 @@ fn a_changed_artifact_is_refused() {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_members_shared_addresses_are_keepalived_s_not_drift() {
     require_root();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let out = dir.path().join("out");
-    common::build(&repo_path("examples/ha-pair.toml"), &out, None);
+    let (_dir, out) = common::built_in_temp("examples/ha-pair.toml");
     let netns = Netns::with_veths(
         "ha-member",
         &["lan0", "up-a", "up-b", "ha0"].map(String::from),

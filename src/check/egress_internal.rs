@@ -48,33 +48,36 @@ fn check_entry<V>(
     vms: &PrefixIndex<Vm>,
     out: &mut Diagnostics,
 ) {
-    if let Some(network) = networks.overlapping(&entry.to) {
-        out.push(
-            Diagnostic::new(
-                Code::EgressOverlapsInternal,
-                format!(
-                    "egress prefix {} overlaps internal network {}",
-                    entry.to.value, network.value
-                ),
-                entry.to.span.clone(),
-                "overlaps an internal network",
-            )
-            .also(network.span.clone(), "internal network")
-            .help("internal traffic is never NATed; narrow the prefix so it leaves internal networks out"),
-        );
+    // What the prefix overlaps, pointed at, and what is never NATed.
+    let (overlaps, label, internal, internal_label, never_nated) = if let Some(network) =
+        networks.overlapping(&entry.to)
+    {
+        (
+            format!("overlaps internal network {}", network.value),
+            "overlaps an internal network",
+            network.span.clone(),
+            "internal network",
+            "internal traffic is never NATed; narrow the prefix so it leaves internal networks out",
+        )
     } else if let Some(vm) = vms.overlapping(&entry.to) {
-        out.push(
-            Diagnostic::new(
-                Code::EgressOverlapsInternal,
-                format!(
-                    "egress prefix {} contains the private address of VM `{}`",
-                    entry.to.value, vm.name.value
-                ),
-                entry.to.span.clone(),
-                "overlaps an internal address",
-            )
-            .also(vm.address.span.clone(), "VM address")
-            .help("traffic between VMs on one host is never NATed; narrow the prefix so it leaves VM addresses out"),
-        );
-    }
+        (
+            format!("contains the private address of VM `{}`", vm.name.value),
+            "overlaps an internal address",
+            vm.address.span.clone(),
+            "VM address",
+            "traffic between VMs on one host is never NATed; narrow the prefix so it leaves VM addresses out",
+        )
+    } else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(
+            Code::EgressOverlapsInternal,
+            format!("egress prefix {} {overlaps}", entry.to.value),
+            entry.to.span.clone(),
+            label,
+        )
+        .also(internal, internal_label)
+        .help(never_nated),
+    );
 }

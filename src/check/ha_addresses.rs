@@ -54,16 +54,15 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         for (address, span, what) in &addresses {
             match first.get(address) {
                 Some((earlier, earlier_what)) => out.push(
-                    Diagnostic::new(
+                    Diagnostic::used_again(
                         Code::HaAddressTwice,
                         format!(
                             "{address} of host `{}`'s pair is both {earlier_what} and {what}",
                             host.name.value
                         ),
                         (*span).clone(),
-                        "used again",
+                        (*earlier).clone(),
                     )
-                    .also((*earlier).clone(), "first used here")
                     .help(
                         "every machine, keepalived and the gateway each need an address of \
                          their own: give each a different one",

@@ -32,40 +32,42 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             continue;
         }
         for member in ha.members.iter() {
-            if let Some(other) = model.host_named(&member.value) {
-                out.push(
-                    Diagnostic::new(
-                        Code::HaMemberName,
-                        format!(
-                            "member `{}` of host `{}` is also the name of a host",
-                            member.value, host.name.value
-                        ),
-                        member.span.clone(),
+            // What else has the name, pointed at, and what to do.
+            let (taken, label, other, other_label, help) =
+                if let Some(other) = model.host_named(&member.value) {
+                    (
+                        "is also the name of a host".to_owned(),
                         "also a host",
-                    )
-                    .also(model.host(other).name.span.clone(), "the host")
-                    .help(
+                        model.host(other).name.span.clone(),
+                        "the host",
                         "each member gets a build directory of its name, as each host does: \
                          give the machine a name no host has",
-                    ),
-                );
-            } else if let Some((span, owner)) = named.get(member.value.as_str()) {
-                out.push(
-                    Diagnostic::new(
-                        Code::HaMemberName,
-                        format!(
-                            "member `{}` of host `{}` is already a member of host `{owner}`",
-                            member.value, host.name.value
-                        ),
-                        member.span.clone(),
-                        "a member of two pairs",
                     )
-                    .also((*span).clone(), "first named here")
-                    .help("one machine serves one host: give each pair machines of its own"),
-                );
-            } else {
-                named.insert(&member.value, (&member.span, &host.name.value));
-            }
+                } else if let Some((span, owner)) = named.get(member.value.as_str()) {
+                    (
+                        format!("is already a member of host `{owner}`"),
+                        "a member of two pairs",
+                        (*span).clone(),
+                        "first named here",
+                        "one machine serves one host: give each pair machines of its own",
+                    )
+                } else {
+                    named.insert(&member.value, (&member.span, &host.name.value));
+                    continue;
+                };
+            out.push(
+                Diagnostic::new(
+                    Code::HaMemberName,
+                    format!(
+                        "member `{}` of host `{}` {taken}",
+                        member.value, host.name.value
+                    ),
+                    member.span.clone(),
+                    label,
+                )
+                .also(other, other_label)
+                .help(help),
+            );
         }
     }
 }

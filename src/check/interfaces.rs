@@ -56,15 +56,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         {
             if let Some(first) = seen.insert(&name.value, name) {
                 let (interface, host) = (&name.value, &host.name.value);
-                out.push(
-                    Diagnostic::new(
-                        Code::InterfaceUsedTwice,
-                        format!("interface `{interface}` is used twice on host `{host}`"),
-                        name.span.clone(),
-                        "used again",
-                    )
-                    .also(first.span.clone(), "first used here"),
-                );
+                out.push(Diagnostic::used_again(
+                    Code::InterfaceUsedTwice,
+                    format!("interface `{interface}` is used twice on host `{host}`"),
+                    name.span.clone(),
+                    first.span.clone(),
+                ));
             }
         }
     }

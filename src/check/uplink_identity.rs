@@ -16,10 +16,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             out.push(
                 Diagnostic::new(
                     Code::DuplicateUplinkId,
-                    format!(
-                        "uplinks `{}` and `{}` share id {}",
-                        first.name.value, uplink.name.value, uplink.id.value
-                    ),
+                    sharing(first, uplink, format!("id {}", uplink.id.value)),
                     uplink.id.span.clone(),
                     "duplicate id",
                 )
@@ -50,9 +47,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             out.push(
                 Diagnostic::new(
                     Code::DuplicateTable,
-                    format!(
-                        "uplinks `{}` and `{}` share routing table {}",
-                        first.name.value, uplink.name.value, uplink.table.value
+                    sharing(
+                        first,
+                        uplink,
+                        format!("routing table {}", uplink.table.value),
                     ),
                     uplink.table.span.clone(),
                     "duplicate table",
@@ -62,6 +60,14 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// SY0202's and SY0203's message: two uplinks share `what`.
+fn sharing(first: &Uplink, second: &Uplink, what: String) -> String {
+    format!(
+        "uplinks `{}` and `{}` share {what}",
+        first.name.value, second.name.value
+    )
 }
 
 /// The table was not set explicitly: the model then gives it the id's span.

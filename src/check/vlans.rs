@@ -35,16 +35,15 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             if let Some(first) = by_parent_and_id.insert((&vlan.parent.value, vlan.id.value), vlan)
             {
                 out.push(
-                    Diagnostic::new(
+                    Diagnostic::used_again(
                         Code::DuplicateVlanId,
                         format!(
                             "VLAN {} on `{}` is used twice on host `{}`",
                             vlan.id.value, vlan.parent.value, host.name.value
                         ),
                         vlan.id.span.clone(),
-                        "used again",
+                        first.id.span.clone(),
                     )
-                    .also(first.id.span.clone(), "first used here")
                     .help(
                         "a parent carries each VLAN id once; give each uplink the id \
                          its provider tags it with",

@@ -46,13 +46,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             }
             if let Some((other, span)) = users.insert(address, (name, public.span.clone())) {
                 out.push(
-                    Diagnostic::new(
+                    Diagnostic::used_again(
                         Code::PublicUsedTwice,
                         format!("{address} is used by VMs `{other}` and `{name}`"),
                         public.span.clone(),
-                        "used again",
+                        span,
                     )
-                    .also(span, "first used here")
                     .help(format!(
                         "is {address} the address you meant for `{name}`? A public address \
                          serves one VM, and `{other}` has it"

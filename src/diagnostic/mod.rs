@@ -104,6 +104,11 @@ impl Diagnostic {
             help: None,
         }
     }
+    /// A value that must be unique, used a second time: labelled "used again"
+    /// at `again`, and pointing at its first use.
+    pub fn used_again(code: Code, message: impl Into<String>, again: Span, first: Span) -> Self {
+        Diagnostic::new(code, message, again, "used again").also(first, "first used here")
+    }
     /// Points at a second place, e.g. the other half of a duplicate.
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
         self.labels.push(Label {

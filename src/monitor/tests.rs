@@ -36,6 +36,11 @@ fn config() -> Config {
     }
 }
 
+/// What `observe` returns when uplink `uplink` goes up or down.
+fn went(uplink: usize, up: bool) -> Option<Transition> {
+    Some(Transition { uplink, up })
+}
+
 #[test]
 fn an_uplink_goes_down_after_down_after_failed_rounds_in_a_row() {
     let mut monitor = Monitor::new(config());
@@ -45,13 +50,7 @@ fn an_uplink_goes_down_after_down_after_failed_rounds_in_a_row() {
     assert_eq!(monitor.observe(0, true), None);
     assert_eq!(monitor.observe(0, false), None);
     assert_eq!(monitor.observe(0, false), None);
-    assert_eq!(
-        monitor.observe(0, false),
-        Some(Transition {
-            uplink: 0,
-            up: false
-        })
-    );
+    assert_eq!(monitor.observe(0, false), went(0, false));
     assert!(!monitor.is_up(0));
     assert_eq!(monitor.observe(0, false), None);
     assert_eq!(monitor.down_marks(), BTreeSet::from([0x100]));
@@ -71,13 +70,7 @@ fn a_down_uplink_comes_back_after_up_after_good_rounds_in_a_row() {
     for _ in 0..4 {
         assert_eq!(monitor.observe(1, true), None);
     }
-    assert_eq!(
-        monitor.observe(1, true),
-        Some(Transition {
-            uplink: 1,
-            up: true
-        })
-    );
+    assert_eq!(monitor.observe(1, true), went(1, true));
     assert!(monitor.down_marks().is_empty());
 }
 

@@ -43,6 +43,19 @@ fn plan_with(project: &str, vm: &str) -> Plan {
     plan_of(format!("{text}{vm}\n{POOL_C}"))
 }
 
+/// [`plan_with`] where web-1 defaults to pool-a and has these `(to, via)`
+/// egress entries.
+fn plan_with_vm_egress(entries: &[(&str, &str)]) -> Plan {
+    let entries: String = entries
+        .iter()
+        .map(|(to, via)| format!("  {{ to = \"{to}\", via = \"{via}\" }},\n"))
+        .collect();
+    plan_with(
+        "",
+        &format!("default = \"pool-a\"\negress = [\n{entries}]\n"),
+    )
+}
+
 /// The base fixture with pool-c in project acme (which owns 100.127.0.7 in it),
 /// `[failover]` when `failover`, the project's default replaced by `project`
 /// lines, web-1's public addresses by `public` and `vm` lines added to web-1
@@ -92,15 +105,11 @@ fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
 
 #[test]
 fn longest_prefix_wins_across_nesting() {
-    let plan = plan_with(
-        "",
-        r#"default = "pool-a"
-egress = [
-  { to = "100.64.0.0/10", via = "pool-b" },
-  { to = "100.65.0.0/16", via = "pool-c" },
-  { to = "100.65.1.0/24", via = "pool-a" },
-]"#,
-    );
+    let plan = plan_with_vm_egress(&[
+        ("100.64.0.0/10", "pool-b"),
+        ("100.65.0.0/16", "pool-c"),
+        ("100.65.1.0/24", "pool-a"),
+    ]);
     for (destination, public) in [
         ("100.64.0.1", "203.0.113.9"),
         ("100.65.0.1", "100.127.0.7"),
@@ -128,14 +137,10 @@ egress = [
 
 #[test]
 fn a_range_that_leaves_as_the_default_does_is_decided_by_the_default() {
-    let plan = plan_with(
-        "",
-        r#"default = "pool-a"
-egress = [
-  { to = "100.65.0.0/16", via = "pool-c" },
-  { to = "100.65.1.0/24", via = "198.51.100.7" },
-]"#,
-    );
+    let plan = plan_with_vm_egress(&[
+        ("100.65.0.0/16", "pool-c"),
+        ("100.65.1.0/24", "198.51.100.7"),
+    ]);
     let host = &plan.hosts[0];
     let vm = &host.vms[0];
     let Outcome::Egress(decision) = host.outcome(vm, "100.65.1.1".parse().unwrap()) else {
@@ -207,10 +212,7 @@ fn vm_default_beats_project_default_and_none_is_unhandled() {
 fn the_hosts_own_addresses_are_local_whatever_the_egress_says() {
     // web-1's entry covers isp-b's link and its default everything else, yet
     // the kernel's local table delivers the host's addresses to the host.
-    let plan = plan_with(
-        "",
-        "default = \"pool-a\"\negress = [{ to = \"198.18.0.0/16\", via = \"pool-b\" }]\n",
-    );
+    let plan = plan_with_vm_egress(&[("198.18.0.0/16", "pool-b")]);
     let host = &plan.hosts[0];
     for (address, uplink) in [("192.0.2.2", "isp-a"), ("198.18.0.2", "isp-b")] {
         match host.outcome(&host.vms[0], address.parse().unwrap()) {

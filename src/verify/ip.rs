@@ -81,20 +81,29 @@ fn route_arguments(route: &Map<String, Value>) -> String {
     // `type` is there only when it is not unicast (`unreachable`, `blackhole`, …).
     words.extend(field("type"));
     words.extend(field("dst"));
-    for (key, word) in [
-        ("gateway", "via"),
-        ("dev", "dev"),
-        ("table", "table"),
-        ("protocol", "proto"),
-        ("scope", "scope"),
-        ("prefsrc", "src"),
-        ("metric", "metric"),
-    ] {
-        if let Some(value) = field(key) {
-            words.push(format!("{word} {value}"));
+    push_options(
+        &mut words,
+        route,
+        &[
+            ("gateway", "via"),
+            ("dev", "dev"),
+            ("table", "table"),
+            ("protocol", "proto"),
+            ("scope", "scope"),
+            ("prefsrc", "src"),
+            ("metric", "metric"),
+        ],
+    );
+    words.join(" ")
+}
+
+/// `word value` for each `(key, word)` whose key the entry has, in order.
+fn push_options(words: &mut Vec<String>, entry: &Map<String, Value>, options: &[(&str, &str)]) {
+    for (key, word) in options {
+        if let Some(value) = entry.get(*key) {
+            words.push(format!("{word} {}", text_of(value)));
         }
     }
-    words.join(" ")
 }
 
 /// `ip rule add`'s arguments for a rule as `ip -N -j rule` lists it.
@@ -119,19 +128,19 @@ fn rule_arguments(rule: &Map<String, Value>) -> String {
         (Some(mark), None) => words.push(format!("fwmark {mark}")),
         _ => {}
     }
-    for (key, word) in [
-        ("iif", "iif"),
-        ("oif", "oif"),
-        ("tos", "tos"),
-        ("ipproto", "ipproto"),
-        ("sport", "sport"),
-        ("dport", "dport"),
-        ("uidrange", "uidrange"),
-    ] {
-        if let Some(value) = field(key) {
-            words.push(format!("{word} {value}"));
-        }
-    }
+    push_options(
+        &mut words,
+        rule,
+        &[
+            ("iif", "iif"),
+            ("oif", "oif"),
+            ("tos", "tos"),
+            ("ipproto", "ipproto"),
+            ("sport", "sport"),
+            ("dport", "dport"),
+            ("uidrange", "uidrange"),
+        ],
+    );
     match field("action") {
         Some(action) if action == "goto" => {
             words.extend(field("target").map(|target| format!("goto {target}")))

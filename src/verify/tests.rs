@@ -128,19 +128,21 @@ fn a_missing_table_is_one_difference() {
     );
 }
 
-/// The rules as built with `rule` listed before the one with `priority`.
-fn with_rule_before(priority: &str, rule: &str) -> String {
+/// The listings as built, and a copy of them whose rules have `rule` listed
+/// before the one with `priority`.
+fn as_built_and_with_rule_before(priority: &str, rule: &str) -> (Listings, Listings) {
+    let expected = as_built();
+    let mut live = expected.clone();
     let at = format!(r#"{{"priority":{priority}"#);
-    RULES_JSON.replace(&at, &format!("{rule},{at}"))
+    live.rules = RULES_JSON.replace(&at, &format!("{rule},{at}"));
+    (expected, live)
 }
 
 #[test]
 fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
-    let expected = as_built();
-    let mut live = expected.clone();
     // Another rule (after switchyard's) and a route of someone else, and the
     // link came up.
-    live.rules = with_rule_before(
+    let (expected, mut live) = as_built_and_with_rule_before(
         "32766",
         r#"{"priority":2000,"src":"all","table":"7","protocol":"4"}"#,
     );
@@ -151,9 +153,7 @@ fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
 
 #[test]
 fn a_foreign_rule_ahead_of_switchyards_is_named() {
-    let expected = as_built();
-    let mut live = expected.clone();
-    live.rules = with_rule_before(
+    let (expected, live) = as_built_and_with_rule_before(
         "1001",
         r#"{"priority":500,"src":"all","table":"254","protocol":"3"}"#,
     );

@@ -86,6 +86,16 @@ pub fn failed(output: &Output, code: i32) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts that `output` exited with `code` and that its stderr says each of
+/// `texts`.
+pub fn assert_exit_saying(output: &Output, code: i32, texts: &[&str]) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for text in texts {
+        assert!(stderr.contains(text), "`{text}`: {}", describe(output));
+    }
+}
+
 /// Runs `command` and panics with its output unless it exits 0; returns stdout.
 pub fn run_ok(command: &mut Command) -> String {
     let output = command
@@ -117,6 +127,15 @@ pub fn build(topology: &Path, dir: &Path, host: Option<&str>) {
         command.args(["--host", host]);
     }
     run_ok(&mut command);
+}
+
+/// A temporary directory with `topology` (relative to the repository root)
+/// built into its `out`: the directory (removed when dropped) and `out`.
+pub fn built_in_temp(topology: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("out");
+    build(&repo_path(topology), &out, None);
+    (dir, out)
 }
 
 /// A network namespace named after the test, the process and a count, deleted

@@ -278,12 +278,7 @@ impl PairRig {
         // No address survives a reboot: not the member's own, and not the
         // shared ones its killed keepalived left (they would answer ARP on the
         // links before keepalived starts).
-        let flush: String = m
-            .interfaces
-            .iter()
-            .map(|interface| format!("address flush dev {interface}\n"))
-            .collect();
-        ip_batch(Some(&m.ns), &flush);
+        self.on_each_interface(member, |interface| format!("address flush dev {interface}"));
         self.links(member, "up");
         self.apply(member);
         self.members[member as usize].dead = false;
@@ -376,11 +371,19 @@ impl PairRig {
     }
 
     fn links(&self, member: Member, state: &str) {
+        self.on_each_interface(member, |interface| {
+            format!("link set dev {interface} {state}")
+        });
+    }
+
+    /// One `ip -batch` of the member: the line `command` makes of each of its
+    /// interfaces.
+    fn on_each_interface(&self, member: Member, command: impl Fn(&str) -> String) {
         let m = self.member(member);
         let batch: String = m
             .interfaces
             .iter()
-            .map(|interface| format!("link set dev {interface} {state}\n"))
+            .map(|interface| command(interface) + "\n")
             .collect();
         ip_batch(Some(&m.ns), &batch);
     }
