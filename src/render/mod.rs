@@ -25,7 +25,8 @@ pub const NFT_UPDATE: &str = "switchyard.update.nft";
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::value::Value;
+use minijinja::{Environment, ErrorKind, Output, State, UndefinedBehavior};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -119,9 +120,13 @@ impl Renderer {
             .build()
             .expect("default delimiters are valid");
         env.set_syntax(syntax);
-        // Artifacts are not HTML: never escape.
+        // Artifacts are not HTML: never escape. Refuse instead (see `write_token`).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.add_filter("nft_comment", nft::comment);
+        env.set_formatter(write_token);
+        // A comment's text is one quoted nft string, made safe by the filter.
+        env.add_filter("nft_comment", |text: String| {
+            Value::from_safe_string(nft::comment(text))
+        });
         if let Some(unknown) = overrides
             .keys()
             .find(|name| !TEMPLATES.iter().any(|(known, _)| known == name))
@@ -242,6 +247,57 @@ impl Renderer {
     }
 }
 
+/// Writes a value into an artifact, or refuses it: the formatter of every
+/// template. A value is one token of nft, `ip -batch`, networkd or a systemd
+/// unit (a name, an address, a number); a character that could end that token
+/// or start another (white space, a line break, a quote, `;`, `#`, braces, a
+/// backslash, `$`, `%`, anything but printable ASCII) is an error, not escaped:
+/// the checks refuse such names long before, so meeting one here is a bug that
+/// must not become a rule or a command. Text the generators wrote whole (element
+/// lines, the header, escaped unit names) is [`Verbatim`] and written as is.
+fn write_token(out: &mut Output, _: &mut State, value: &Value) -> Result<(), minijinja::Error> {
+    let owned;
+    let text = match value.as_str() {
+        Some(text) => text,
+        None => {
+            owned = value.to_string();
+            &owned
+        }
+    };
+    if !value.is_safe()
+        && let Some(unsafe_char) = text.chars().find(|&c| !is_token_char(c))
+    {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "refusing to write {:?} into an artifact: {unsafe_char:?} is not safe in one",
+                text
+            ),
+        ));
+    }
+    out.write_str(text).map_err(minijinja::Error::from)
+}
+
+/// A character a template value may hold (see [`write_token`]).
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            '"' | '\'' | '`' | ';' | '#' | '{' | '}' | '\\' | '$' | '%'
+        )
+}
+
+/// Text a generator wrote whole and the templates write as is: element lines,
+/// the header, escaped unit names. Everything else a template writes passes
+/// [`write_token`].
+pub(super) struct Verbatim<'a>(pub &'a str);
+
+impl Serialize for Verbatim<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Value::from_safe_string(self.0.to_owned()).serialize(serializer)
+    }
+}
+
 /// `artifacts` sorted by path; an error, rather than one file silently replacing
 /// another on disk and appearing twice in the manifest, if two share a path.
 fn sorted_by_unique_path(mut artifacts: Vec<Artifact>) -> Result<Vec<Artifact>, RenderError> {
@@ -297,6 +353,10 @@ impl Header {
     }
     fn text(&self) -> &str {
         &self.0
+    }
+    /// For the templates: a sentence, spaces and all.
+    fn verbatim(&self) -> Verbatim<'_> {
+        Verbatim(&self.0)
     }
 }
 

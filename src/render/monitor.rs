@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
+use super::{Header, Verbatim};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
 use crate::plan::HostPlan;
@@ -68,7 +68,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
 
 #[derive(Serialize)]
 struct UnitContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     host: &'a str,
     table: &'static str,
     binary: &'static str,
@@ -77,7 +77,7 @@ struct UnitContext<'a> {
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     UnitContext {
-        header: header.text(),
+        header: header.verbatim(),
         host: &host.name,
         table: TABLE,
         binary: BINARY,

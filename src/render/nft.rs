@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Header;
+use super::{Header, Verbatim};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::Model;
@@ -58,10 +58,10 @@ pub fn stamp_build_id(script: &mut String) {
 /// template loop over as many objects.
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     table: &'static str,
     /// Stamped after rendering ([`stamp_build_id`]).
-    build_id: &'static str,
+    build_id: Verbatim<'static>,
     mark_mask: String,
     uplink_mask: String,
     pool_mask: String,
@@ -151,7 +151,7 @@ impl Serialize for Elements {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
         let mut elements = serializer.serialize_struct("Elements", 3)?;
-        elements.serialize_field("lines", &self.lines)?;
+        elements.serialize_field("lines", &Verbatim(&self.lines))?;
         elements.serialize_field("count", &self.count)?;
         elements.serialize_field("size", &self.declared_size())?;
         elements.end()
@@ -222,9 +222,9 @@ pub fn context<'a>(
         || AddressMaps::new(model, host),
     );
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         table: TABLE,
-        build_id: BUILD_ID_PLACEHOLDER,
+        build_id: Verbatim(BUILD_ID_PLACEHOLDER),
         mark_mask: hex(layout::MARK_MASK),
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         pool_mask: hex(layout::POOL_MARK_MASK),

@@ -2,9 +2,10 @@
 //! and one that applies the whole build once the uplinks exist, both with
 //! `switchyard apply` from the build installed on the host (templates/systemd/).
 
+use minijinja::Value;
 use serde::Serialize;
 
-use super::{Header, monitor, nft};
+use super::{Header, Verbatim, monitor, nft};
 use crate::plan::{self, HostPlan};
 
 /// Where the units expect the build (manifest.json and the host's directory).
@@ -16,7 +17,7 @@ pub const UNITS: [&str; 2] = ["switchyard-nftables.service", "switchyard-routes.
 
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     host: &'a str,
     table: &'static str,
     protocol: u8,
@@ -25,7 +26,8 @@ struct Context<'a> {
     /// The device units of the uplink and LAN interfaces
     /// (`sys-subsystem-net-devices-up\x2da.device`): the routing names the
     /// uplinks, the sysctl file both.
-    devices: Vec<String>,
+    /// Escaped (`\x2d`): written as is.
+    devices: Vec<Value>,
 }
 
 pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -39,13 +41,13 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
     devices.sort();
     devices.dedup();
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         host: &host.name,
         table: nft::TABLE,
         protocol: plan::ROUTE_PROTOCOL,
         binary: monitor::BINARY,
         build_dir: BUILD_DIR,
-        devices,
+        devices: devices.into_iter().map(Value::from_safe_string).collect(),
     }
 }
 
