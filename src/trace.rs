@@ -335,11 +335,11 @@ fn trace_candidates(
 }
 
 fn pool_name(model: &Model, pool: PoolId) -> String {
-    model.pool(pool).name.value.clone()
+    model.pool(pool).name.value.to_string()
 }
 
 fn uplink_name(model: &Model, uplink: UplinkId) -> String {
-    model.uplink(uplink).name.value.clone()
+    model.uplink(uplink).name.value.to_string()
 }
 
 /// One candidate of a decision (docs/semantics.md §10).
@@ -459,22 +459,29 @@ impl<'s> Tracer<'s> {
         if !down.is_empty() && self.model.failover.is_none() {
             return Err(TraceError::NoFailover);
         }
-        let uplink_names = || self.model.uplinks.iter().map(|u| &u.name.value);
-        if let Some(unknown) = down.iter().find(|name| !uplink_names().any(|u| u == *name)) {
+        let uplink_names = || self.model.uplinks.iter().map(|u| u.name.value.as_str());
+        if let Some(unknown) = down
+            .iter()
+            .find(|name| !uplink_names().any(|u| u == name.as_str()))
+        {
             return Err(TraceError::UnknownUplink {
                 name: unknown.clone(),
-                suggestion: crate::diagnostic::closest(unknown, uplink_names()).cloned(),
+                suggestion: crate::diagnostic::closest(unknown, uplink_names()).map(str::to_owned),
             });
         }
-        let is_down = |uplink: UplinkId| down.contains(&self.model.uplink(uplink).name.value);
+        let is_down = |uplink: UplinkId| {
+            down.iter()
+                .any(|name| self.model.uplink(uplink).name.value == name.as_str())
+        };
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
                 suggestion: crate::diagnostic::closest(
                     from,
-                    self.vms().map(|(_, vm)| &self.model.vm(vm.vm).name.value),
+                    self.vms()
+                        .map(|(_, vm)| self.model.vm(vm.vm).name.value.as_str()),
                 )
-                .cloned(),
+                .map(str::to_owned),
             })?;
             return Ok(self.outbound(host, vm, to, is_down));
         };
@@ -486,7 +493,7 @@ impl<'s> Tracer<'s> {
                 address,
                 vms: many
                     .iter()
-                    .map(|(host, vm)| (self.vm_name(vm), host.name.clone()))
+                    .map(|(host, vm)| (self.vm_name(vm), host.name.to_string()))
                     .collect(),
             }),
         }
@@ -505,7 +512,7 @@ impl<'s> Tracer<'s> {
     }
 
     fn vm_name(&self, vm: &VmPlan) -> String {
-        self.model.vm(vm.vm).name.value.clone()
+        self.model.vm(vm.vm).name.value.to_string()
     }
 
     fn outbound(
@@ -517,7 +524,7 @@ impl<'s> Tracer<'s> {
     ) -> Trace {
         let sender = VmAt {
             vm: self.vm_name(vm),
-            host: host.name.clone(),
+            host: host.name.to_string(),
             private_address: vm.private,
         };
         let traced = |decision: &Decision| TracedDecision {
@@ -539,7 +546,7 @@ impl<'s> Tracer<'s> {
                         public_address: chosen.public,
                         pool: pool_name(&self.model, chosen.pool),
                         uplink: uplink_name(&self.model, chosen.uplink),
-                        interface: uplink.interface.clone(),
+                        interface: uplink.interface.to_string(),
                         table: uplink.table,
                         mark: hex(chosen.mark),
                     },
@@ -589,8 +596,8 @@ impl<'s> Tracer<'s> {
         if let Some((host, uplink)) = own(from) {
             return Err(TraceError::FromHostAddress {
                 from,
-                host: host.name.clone(),
-                uplink: uplink.name.clone(),
+                host: host.name.to_string(),
+                uplink: uplink.name.to_string(),
             });
         }
         if let Some((host, uplink)) = own(to) {
@@ -614,7 +621,7 @@ impl<'s> Tracer<'s> {
             && !host.hairpin_is_source_natted(from)
         {
             return Ok(trace(Fate::StrayHairpin {
-                host: host.name.clone(),
+                host: host.name.to_string(),
                 receiver: Receiver {
                     vm: self.vm_name(vm),
                     private_address: vm.private,
@@ -631,14 +638,14 @@ impl<'s> Tracer<'s> {
             return Ok(trace(Fate::Dnat {
                 receiver: VmAt {
                     vm: self.vm_name(vm),
-                    host: host.name.clone(),
+                    host: host.name.to_string(),
                     private_address: vm.private,
                 },
                 path: PublicPath {
                     public_address: to,
                     pool: pool_name(&self.model, public.pool),
                     uplink: uplink_name(&self.model, public.uplink),
-                    interface: uplink.interface.clone(),
+                    interface: uplink.interface.to_string(),
                     table: uplink.table,
                     mark: hex(uplink.mark),
                 },
@@ -684,8 +691,8 @@ impl<'s> Tracer<'s> {
             .uplink
             .expect("a checked model's pools name a known uplink (SY0101)");
         Ok(trace(Fate::Drop(Dropped::Unassigned {
-            pool: pool.name.value.clone(),
-            uplink: self.model.uplink(uplink).name.value.clone(),
+            pool: pool.name.value.to_string(),
+            uplink: self.model.uplink(uplink).name.value.to_string(),
         })))
     }
 
@@ -699,9 +706,9 @@ impl<'s> Tracer<'s> {
 fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
     Fate::Local(LocalDelivery {
         sender,
-        host: host.name.clone(),
-        uplink: uplink.name.clone(),
-        interface: uplink.interface.clone(),
+        host: host.name.to_string(),
+        uplink: uplink.name.to_string(),
+        interface: uplink.interface.to_string(),
     })
 }
 
@@ -1070,8 +1077,8 @@ impl Entry {
         (line, column): (usize, usize),
     ) -> Entry {
         let (scope, name) = match by.scope {
-            Scope::Vm => ("vm", model.vm(vm.vm).name.value.clone()),
-            Scope::Project => ("project", model.project(vm.project).name.value.clone()),
+            Scope::Vm => ("vm", model.vm(vm.vm).name.value.to_string()),
+            Scope::Project => ("project", model.project(vm.project).name.value.to_string()),
         };
         Entry {
             scope,

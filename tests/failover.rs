@@ -509,7 +509,11 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
         assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
         let tracer = Tracer::new(&source).unwrap();
         let (model, mut plan, _) = switchyard::validate(&source).unwrap().into_parts();
-        let uplinks: Vec<String> = model.uplinks.iter().map(|u| u.name.value.clone()).collect();
+        let uplinks: Vec<String> = model
+            .uplinks
+            .iter()
+            .map(|u| u.name.value.to_string())
+            .collect();
         let host = plan.hosts.remove(0);
         // Both ends of every destination range, and some that only defaults take.
         let mut destinations: Vec<Ipv4Addr> = ["9.9.9.9", "198.18.50.1", "100.63.255.255"]

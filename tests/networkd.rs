@@ -123,7 +123,7 @@ struct Case {
 /// its LAN interfaces (the batch's neighbour entries and its sysctl file name them).
 fn add_interfaces(ns: &Netns, host: &HostPlan) {
     let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
-    names.extend(host.lan.iter().map(String::as_str));
+    names.extend(host.lan.iter().map(|l| l.as_str()));
     names.extend(
         host.uplinks
             .iter()
@@ -184,7 +184,7 @@ fn admin_units(host: &HostPlan) -> Vec<(String, String)> {
         .iter()
         .filter_map(|u| {
             let vlan = u.vlan.as_ref()?;
-            Some((vlan.parent.clone(), vlan.parent_unit.clone()?))
+            Some((vlan.parent.to_string(), vlan.parent_unit.clone()?))
         })
         .collect();
     units.sort();

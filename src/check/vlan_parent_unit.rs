@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Attachment, Model, Spanned, Vlan};
+use crate::model::{Attachment, Model, Name, Spanned, Vlan};
 
 /// Longest file name most Linux file systems accept.
 const MAX_FILE_NAME_BYTES: usize = 255;
@@ -58,7 +58,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 fn parent_is_uplink(
     model: &Model,
-    host: &Spanned<String>,
+    host: &Spanned<Name>,
     uplink: &Attachment,
     unit: &Spanned<String>,
 ) -> Diagnostic {
@@ -78,7 +78,7 @@ fn parent_is_uplink(
     .help("remove parent_unit: the `VLAN=` lines go into switchyard's unit for the uplink")
 }
 
-fn disagreement(host: &Spanned<String>, parent: &str, first: &Vlan, other: &Vlan) -> Diagnostic {
+fn disagreement(host: &Spanned<Name>, parent: &str, first: &Vlan, other: &Vlan) -> Diagnostic {
     let described = |vlan: &Vlan| match &vlan.parent_unit {
         Some(unit) => (unit.span.clone(), format!("parent_unit `{}`", unit.value)),
         None => (vlan.parent.span.clone(), "no parent_unit".to_owned()),

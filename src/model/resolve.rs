@@ -72,11 +72,13 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .iter()
         .map(|(n, h)| resolver.host(n, h))
         .collect();
+    let hosts = kept(&mut resolver.hosts, hosts);
     let projects = topology
         .projects
         .iter()
         .map(|(n, p)| resolver.project(n, p))
         .collect();
+    let projects = kept(&mut resolver.projects, projects);
     let vms = topology
         .vms
         .iter()
@@ -86,6 +88,12 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .failover
         .as_ref()
         .and_then(|failover| resolver.failover(failover));
+    let left_out = LeftOut {
+        needed: misnamed(&topology.uplinks)
+            || misnamed(&topology.pools)
+            || misnamed(&topology.hosts),
+        with_dependents: misnamed(&topology.projects) || misnamed(&topology.vms),
+    };
     Model {
         uplinks,
         pools,
@@ -93,6 +101,7 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         projects,
         vms,
         failover,
+        left_out,
     }
 }
 
@@ -138,6 +147,17 @@ fn spanned<T>(value: T, from: &Sp<impl Sized>) -> Spanned<T> {
     Spanned::new(value, from.span())
 }
 
+/// Whether an entity of `entities` has a name outside the grammar.
+fn misnamed<T>(entities: &raw::Named<T>) -> bool {
+    entities.keys().any(|name| !is_valid_name(name.get()))
+}
+
+/// An entity's name, or `None` outside the grammar (SY0013, reported for
+/// every key before the entities are resolved).
+fn named(name: &Sp<String>) -> Option<Spanned<Name>> {
+    Some(spanned(Name::new(name.get())?, name))
+}
+
 struct Resolver<'d> {
     uplinks: NameTable,
     pools: NameTable,
@@ -153,15 +173,6 @@ struct Resolver<'d> {
 /// references get no suggestion, so the work stays bounded.
 const SUGGESTION_BUDGET: usize = 100_000;
 
-/// Names become directory names, comments and nft identifiers' neighbours, so they
-/// follow a grammar that is safe in all of them.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 63
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 impl Resolver<'_> {
     fn name_grammar(&mut self, name: &Sp<String>) {
         if !is_valid_name(name) {
@@ -174,6 +185,31 @@ impl Resolver<'_> {
                 )
                 .help("names are 1 to 63 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit"),
             );
+        }
+    }
+
+    /// An interface name, or `None` when Linux would not take it (reported).
+    fn interface(&mut self, name: &Sp<String>) -> Option<Spanned<InterfaceName>> {
+        match InterfaceName::new(name.get()) {
+            Ok(interface) => Some(spanned(interface, name)),
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadInterfaceName,
+                        format!(
+                            "`{}` is not a usable interface name: {problem}",
+                            name.get().escape_debug()
+                        ),
+                        name.span(),
+                        problem,
+                    )
+                    .help(
+                        "use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`, \
+                         other than `.`, `..`, `all` and `default`",
+                    ),
+                );
+                None
+            }
         }
     }
 
@@ -306,7 +342,7 @@ impl Resolver<'_> {
             None => Spanned::new(100 + u32::from(id.value), uplink.id.span()),
         };
         Some(Uplink {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             id,
             table,
             description: uplink.description.as_ref().map(|d| d.get().clone()),
@@ -333,16 +369,17 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|r| self.address(r))
             .collect();
+        let prefix = self.prefix(&pool.prefix);
         Some(Pool {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             uplink,
-            prefix: self.prefix(&pool.prefix)?,
+            prefix: prefix?,
             reserved,
             description: pool.description.as_ref().map(|d| d.get().clone()),
         })
     }
 
-    fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Host {
+    fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Option<Host> {
         let mut attachments = Vec::new();
         let mut unresolved_attachments = Vec::new();
         for (uplink, attachment) in &host.uplinks {
@@ -352,17 +389,14 @@ impl Resolver<'_> {
                 Err(None) => {}
             }
         }
-        Host {
-            name: spanned(name.get().clone(), name),
-            lan: host
-                .lan
-                .iter()
-                .map(|l| spanned(l.get().clone(), l))
-                .collect(),
+        let lan = host.lan.iter().filter_map(|l| self.interface(l)).collect();
+        Some(Host {
+            name: named(name)?,
+            lan,
             attachments,
             unresolved_attachments,
             description: host.description.as_ref().map(|d| d.get().clone()),
-        }
+        })
     }
 
     /// `Err(Some(uplink))`: the attachment names a known uplink but is itself broken
@@ -381,25 +415,27 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|target| self.address(target))
             .collect();
+        let interface = self.interface(&attachment.interface);
         let vlan = attachment.vlan.as_ref().map(|vlan| {
-            self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")
-                .map(|id| Vlan {
-                    parent: spanned(vlan.parent.get().clone(), &vlan.parent),
-                    id,
-                    parent_unit: vlan
-                        .parent_unit
-                        .as_ref()
-                        .map(|unit| spanned(unit.get().clone(), unit)),
-                })
+            let parent = self.interface(&vlan.parent);
+            let id = self.number::<u16>(&vlan.id, 1, 4094, "VLAN id");
+            Some(Vlan {
+                parent: parent?,
+                id: id?,
+                parent_unit: vlan
+                    .parent_unit
+                    .as_ref()
+                    .map(|unit| spanned(unit.get().clone(), unit)),
+            })
         });
-        match (uplink_id, address, gateway, vlan) {
-            (Some(uplink_id), Some(address), Some(gateway), vlan)
+        match (uplink_id, interface, address, gateway, vlan) {
+            (Some(uplink_id), Some(interface), Some(address), Some(gateway), vlan)
                 if vlan.as_ref().is_none_or(Option::is_some) =>
             {
                 Ok(Attachment {
                     uplink: uplink_id,
                     key_span: uplink.span(),
-                    interface: spanned(attachment.interface.get().clone(), &attachment.interface),
+                    interface,
                     address,
                     gateway,
                     vlan: vlan.flatten(),
@@ -410,7 +446,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Project {
+    fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Option<Project> {
         let pools = project
             .pools
             .iter()
@@ -433,24 +469,26 @@ impl Resolver<'_> {
             .map(|d| self.vias(d, Resolver::project_via))
             .unwrap_or_default();
         let egress = self.egress(&project.egress, Resolver::project_via);
-        Project {
-            name: spanned(name.get().clone(), name),
+        let addresses = project
+            .addresses
+            .iter()
+            .filter_map(|a| self.address(a))
+            .collect();
+        let networks = project
+            .networks
+            .iter()
+            .filter_map(|n| self.prefix(n))
+            .collect();
+        Some(Project {
+            name: named(name)?,
             pools,
-            addresses: project
-                .addresses
-                .iter()
-                .filter_map(|a| self.address(a))
-                .collect(),
-            networks: project
-                .networks
-                .iter()
-                .filter_map(|n| self.prefix(n))
-                .collect(),
+            addresses,
+            networks,
             quota,
             default,
             egress,
             description: project.description.as_ref().map(|d| d.get().clone()),
-        }
+        })
     }
 
     fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
@@ -466,7 +504,7 @@ impl Resolver<'_> {
         let egress = self.egress(&vm.egress, Resolver::vm_via);
         let mac = vm.mac.as_ref().and_then(|m| self.mac(m));
         Some(Vm {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             project: project?,
             host: host?,
             address: address?,

@@ -11,9 +11,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::interfaces::problem as interface_problem;
 use crate::layout::{MARK_MASK, hex};
-use crate::model::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name};
+use crate::model::{INTERVAL_RANGE, ROUNDS_MAX, interface_problem, is_valid_name};
 
 /// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
 /// never reads the topology.

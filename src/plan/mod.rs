@@ -15,8 +15,8 @@ use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
 use crate::layout::{MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 use crate::model::{
-    CheckedModel, Egress, HostId, Mac, Model, PoolId, Project, ProjectId, Spanned, UplinkId, Via,
-    Vm, VmId,
+    CheckedModel, Egress, HostId, InterfaceName, Mac, Model, Name, PoolId, Project, ProjectId,
+    Spanned, UplinkId, Via, Vm, VmId,
 };
 
 /// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
@@ -53,10 +53,10 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
-    pub name: String,
+    pub name: Name,
     /// Interfaces facing the VMs, sorted (the topology's order is not the
     /// artifacts').
-    pub lan: Vec<String>,
+    pub lan: Vec<InterfaceName>,
     /// This host's uplink attachments, by uplink id.
     pub uplinks: Vec<UplinkPlan>,
     /// Pools whose uplink this host is attached to, by number.
@@ -139,12 +139,12 @@ impl FailoverPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UplinkPlan {
-    pub name: String,
+    pub name: Name,
     pub id: u8,
     pub mark: u32,
     pub table: u32,
     pub rule_priority: u32,
-    pub interface: String,
+    pub interface: InterfaceName,
     /// The host's address on the link, with the link's prefix length.
     pub address: Ipv4Net,
     pub gateway: Ipv4Addr,
@@ -156,7 +156,7 @@ pub struct UplinkPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VlanPlan {
-    pub parent: String,
+    pub parent: InterfaceName,
     pub id: u16,
     /// The administrator's own .network file for the parent: the `VLAN=` lines
     /// go into a drop-in for it instead of a unit of switchyard's.
@@ -165,10 +165,10 @@ pub struct VlanPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolPlan {
-    pub name: String,
+    pub name: Name,
     pub number: u8,
     pub prefix: Ipv4Net,
-    pub uplink: String,
+    pub uplink: Name,
     /// Uplink and pool bits together: what a packet leaving from this pool carries.
     pub mark: u32,
     /// VM private address → its public address in this pool, for this host's VMs.
@@ -615,7 +615,7 @@ fn host_plan(
     HostPlan {
         name: host.name.value.clone(),
         lan: {
-            let mut lan: Vec<String> = host.lan.iter().map(|l| l.value.clone()).collect();
+            let mut lan: Vec<InterfaceName> = host.lan.iter().map(|l| l.value.clone()).collect();
             lan.sort_unstable();
             lan
         },

@@ -216,7 +216,7 @@ impl Renderer {
         if let Some(config) = monitor::config_json(host, &header) {
             artifacts.push(Artifact {
                 path: format!("{}/monitor.json", host.name),
-                host: host.name.clone(),
+                host: host.name.to_string(),
                 content: config,
                 applies_over_build: None,
             });
@@ -240,7 +240,7 @@ impl Renderer {
     ) -> Result<Artifact, RenderError> {
         Ok(Artifact {
             path: format!("{}/{file}", host.name),
-            host: host.name.clone(),
+            host: host.name.to_string(),
             content: self.render(template, &host.name, context)?,
             applies_over_build: None,
         })

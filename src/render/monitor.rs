@@ -22,7 +22,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         host.uplinks
             .iter()
             .find(|u| u.id == id)
-            .map_or_else(String::new, |u| u.name.clone())
+            .map_or_else(String::new, |u| u.name.to_string())
     };
     let groups = failover
         .groups
@@ -39,7 +39,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         .collect();
     let config = Config {
         generated_by: header.text().to_owned(),
-        host: host.name.clone(),
+        host: host.name.to_string(),
         table: TABLE.to_owned(),
         set: DOWN_UPLINKS_SET.to_owned(),
         interval_ms: u64::try_from(failover.interval.as_millis()).unwrap_or(u64::MAX),
@@ -52,9 +52,9 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             .uplinks
             .iter()
             .map(|u| Uplink {
-                name: u.name.clone(),
+                name: u.name.to_string(),
                 mark: u.mark,
-                interface: u.interface.clone(),
+                interface: u.interface.to_string(),
                 address: u.address.addr(),
                 probe: u.probe.clone(),
             })

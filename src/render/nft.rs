@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{Header, Verbatim};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
-use crate::model::Model;
+use crate::model::{InterfaceName, Model};
 use crate::plan::{DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
@@ -230,7 +230,7 @@ pub fn context<'a>(
         pool_mask: hex(layout::POOL_MARK_MASK),
         keep_uplink_mask: hex(!layout::UPLINK_MARK_MASK),
         keep_failover_mask: hex(!layout::FAILOVER_MARK_MASK),
-        lan: host.lan.iter().map(String::as_str).collect(),
+        lan: host.lan.iter().map(InterfaceName::as_str).collect(),
         uplinks: host
             .uplinks
             .iter()

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{Header, Verbatim, nft};
+use crate::model::InterfaceName;
 use crate::plan::HostPlan;
 
 /// The file, below the host's directory.
@@ -29,7 +30,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         names
     };
     let uplinks = sorted(host.uplinks.iter().map(|u| u.interface.as_str()).collect());
-    let lan = sorted(host.lan.iter().map(String::as_str).collect());
+    let lan = sorted(host.lan.iter().map(InterfaceName::as_str).collect());
     Context {
         header: header.verbatim(),
         table: nft::TABLE,

@@ -6,6 +6,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim, monitor, nft};
+use crate::model::InterfaceName;
 use crate::plan::{self, HostPlan};
 
 /// Where the units expect the build (manifest.json and the host's directory).
@@ -35,7 +36,7 @@ pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + '
         .uplinks
         .iter()
         .map(|uplink| uplink.interface.as_str())
-        .chain(host.lan.iter().map(String::as_str))
+        .chain(host.lan.iter().map(InterfaceName::as_str))
         .map(device_unit)
         .collect();
     devices.sort();
