@@ -116,6 +116,9 @@ pub struct Pool {
 pub struct Host {
     pub name: Spanned<Name>,
     pub lan: Vec<Spanned<InterfaceName>>,
+    /// A `lan` interface was left out: Linux would refuse its name (already
+    /// reported). Checks do not report the host as one without a LAN.
+    pub lan_left_out: bool,
     /// Sorted by uplink.
     pub attachments: Vec<Attachment>,
     /// Uplinks this host has an attachment to in the file that could not be resolved

@@ -389,9 +389,10 @@ impl Resolver<'_> {
                 Err(None) => {}
             }
         }
-        let lan = host.lan.iter().filter_map(|l| self.interface(l)).collect();
+        let lan: Vec<_> = host.lan.iter().filter_map(|l| self.interface(l)).collect();
         Some(Host {
             name: named(name)?,
+            lan_left_out: lan.len() < host.lan.len(),
             lan,
             attachments,
             unresolved_attachments,
