@@ -8,7 +8,7 @@ use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use super::{Header, Verbatim};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
-use crate::plan::HostPlan;
+use crate::plan::{self, HostPlan};
 
 /// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
@@ -18,22 +18,16 @@ pub const BINARY: &str = "/usr/bin/switchyard";
 /// The text of `monitor.json`, or `None` for a host without failover.
 pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let failover = host.failover.as_ref()?;
-    let uplink_name = |id: u8| -> String {
-        host.uplinks
-            .iter()
-            .find(|u| u.id == id)
-            .map_or_else(String::new, |u| u.name.to_string())
-    };
+    // The ids are sorted, and so are their marks.
     let groups = failover
         .groups
         .iter()
         .map(|group| Group {
-            uplinks: {
-                let mut names: Vec<String> =
-                    group.uplinks.iter().map(|&id| uplink_name(id)).collect();
-                names.sort();
-                names
-            },
+            uplink_marks: group
+                .uplinks
+                .iter()
+                .map(|&id| plan::uplink_mark(id))
+                .collect(),
             ct_mark: group.ct_mark,
         })
         .collect();
