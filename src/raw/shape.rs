@@ -119,7 +119,7 @@ impl<'i> From<Spanned<DeValue<'i>>> for Value<'i> {
     }
 }
 
-impl Value<'_> {
+impl<'i> Value<'i> {
     /// The value as serde shows it in a message.
     fn unexpected(&self) -> Unexpected<'_> {
         match &self.value {
@@ -139,6 +139,15 @@ impl Value<'_> {
         }
     }
 
+    /// The value, if `is` says it is of the type serde asked for (`expected`).
+    fn of_type(self, is: fn(&DeValue<'i>) -> bool, expected: &str) -> Result<Self, ShapeError> {
+        if is(&self.value) {
+            Ok(self)
+        } else {
+            Err(self.wrong_type(expected))
+        }
+    }
+
     /// The error for a value that is not what serde asked for.
     fn wrong_type(&self, expected: &str) -> ShapeError {
         ShapeError::new(Problem::WrongType {
@@ -151,6 +160,15 @@ impl Value<'_> {
 
 fn integer_value(integer: &toml::de::DeInteger<'_>) -> Option<i64> {
     i64::from_str_radix(integer.as_str(), integer.radix()).ok()
+}
+
+/// `Deserializer` methods that take only a value of one TOML type.
+macro_rules! of_type {
+    ($($method:ident: $is:ident, $expected:literal;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
+            self.of_type(DeValue::$is, $expected)?.deserialize_any(visitor)
+        }
+    )*};
 }
 
 impl<'de> IntoDeserializer<'de, ShapeError> for Value<'de> {
@@ -191,36 +209,14 @@ impl<'de> Deserializer<'de> for Value<'de> {
         .map_err(|error| error.at(&span))
     }
 
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        match self.value {
-            DeValue::Integer(_) => self.deserialize_any(visitor),
-            _ => Err(self.wrong_type("an integer")),
-        }
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        match self.value {
-            DeValue::String(_) => self.deserialize_any(visitor),
-            _ => Err(self.wrong_type("a string")),
-        }
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        match self.value {
-            DeValue::Array(_) => self.deserialize_any(visitor),
-            _ => Err(self.wrong_type("an array")),
-        }
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        match self.value {
-            DeValue::Table(_) => self.deserialize_any(visitor),
-            _ => Err(self.wrong_type("a table")),
-        }
+    // What serde asks for by name has one TOML type: anything else is
+    // refused here, in TOML's words, before a visitor sees it.
+    of_type! {
+        deserialize_i64: is_integer, "an integer";
+        deserialize_str: is_str, "a string";
+        deserialize_string: is_str, "a string";
+        deserialize_seq: is_array, "an array";
+        deserialize_map: is_table, "a table";
     }
 
     /// A key that is present is `Some`: an absent one never reaches here.
@@ -232,10 +228,9 @@ impl<'de> Deserializer<'de> for Value<'de> {
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
-        fields: &'static [&'static str],
+        _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
-        let _ = fields;
         if is_spanned(name) {
             let span = self.span.clone();
             return visitor.visit_map(SpannedDeserializer::new(self, span));
@@ -303,14 +298,14 @@ impl<'de> MapAccess<'de> for Entries<'de> {
             return Ok(None);
         };
         self.value = Some(value);
+        // A key reads as a string: a struct's field name, or a map's key kept
+        // with its span (the uplink of `[hosts.net1.uplinks.isp-a]`).
         let span = key.span();
-        let key = Key {
-            name: key.into_inner().into_owned(),
-            span: span.clone(),
+        let key = Value {
+            value: DeValue::String(key.into_inner()),
+            span,
         };
-        seed.deserialize(key)
-            .map(Some)
-            .map_err(|error| error.at(&span))
+        seed.deserialize(key).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(
@@ -322,42 +317,6 @@ impl<'de> MapAccess<'de> for Entries<'de> {
             .take()
             .ok_or_else(|| de::Error::custom("a value asked for before its key"))?;
         seed.deserialize(Value::from(value))
-    }
-}
-
-/// A table's key: a struct's field name, or a map's key kept with its span
-/// (the uplink of `[hosts.net1.uplinks.isp-a]`).
-struct Key {
-    name: String,
-    span: Range<usize>,
-}
-
-impl<'de> Deserializer<'de> for Key {
-    type Error = ShapeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        visitor.visit_string(self.name)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ShapeError> {
-        let _ = fields;
-        if is_spanned(name) {
-            return visitor.visit_map(SpannedDeserializer::<String, ShapeError>::new(
-                self.name, self.span,
-            ));
-        }
-        self.deserialize_any(visitor)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
-        enum identifier ignored_any
     }
 }
 
