@@ -184,7 +184,10 @@ fn admin_units(host: &HostPlan) -> Vec<(String, String)> {
         .iter()
         .filter_map(|u| {
             let vlan = u.vlan.as_ref()?;
-            Some((vlan.parent.to_string(), vlan.parent_unit.clone()?))
+            Some((
+                vlan.parent.to_string(),
+                vlan.parent_unit.as_ref()?.to_string(),
+            ))
         })
         .collect();
     units.sort();
@@ -355,7 +358,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 // extends; the administrator's unit here has no `VLAN=` line, so
                 // one logged under its name came from switchyard's drop-in.
                 let file = match &vlan.parent_unit {
-                    Some(admin) => admin.clone(),
+                    Some(admin) => admin.to_string(),
                     None => format!("10-switchyard-{}.network", vlan.parent),
                 };
                 let line = format!(

@@ -16,7 +16,7 @@ use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
-pub use names::{InterfaceName, Name, interface_problem, is_valid_name};
+pub use names::{InterfaceName, Name, NetworkUnitName, interface_problem, is_valid_name};
 pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, resolve};
 
 /// A value and the span of the TOML text it came from.
@@ -147,7 +147,7 @@ pub struct Vlan {
     pub parent: Spanned<InterfaceName>,
     pub id: Spanned<u16>,
     /// The administrator's own .network file for the parent, if named.
-    pub parent_unit: Option<Spanned<String>>,
+    pub parent_unit: Option<Spanned<NetworkUnitName>>,
 }
 
 #[derive(Debug)]

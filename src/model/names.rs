@@ -1,5 +1,6 @@
 //! Names checked once, when the model is made, and typed from then on: a
-//! [`Name`] or an [`InterfaceName`] holds only text its rules accept, so the
+//! [`Name`], an [`InterfaceName`] or a [`NetworkUnitName`] holds only text its
+//! rules accept, so the
 //! plan and the backends that carry one into nft, `ip -batch`, networkd and unit
 //! files need no check of their own (the templates' formatter still refuses
 //! anything unsafe, as a last guard).
@@ -9,6 +10,8 @@ use std::fmt;
 use std::ops::Deref;
 
 use serde::Serialize;
+
+use crate::layout::UNIT_PREFIX;
 
 /// An entity's name: the key of `[uplinks.NAME]`, `[pools.NAME]`,
 /// `[hosts.NAME]`, `[projects.NAME]` or `[vms.NAME]`, in the topology's grammar
@@ -26,6 +29,14 @@ pub struct Name(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct InterfaceName(String);
+
+/// The administrator's own systemd-networkd unit that a VLAN's `parent_unit`
+/// names (SY0710): a `.network` file name, not hidden, of ASCII letters,
+/// digits, `-`, `_`, `.` and `@`, at most 255 bytes and not switchyard's own
+/// (`10-switchyard-`). switchyard writes a drop-in directory of that name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct NetworkUnitName(String);
 
 impl Name {
     /// The name, or `None` when `text` is outside the grammar.
@@ -89,7 +100,32 @@ pub fn interface_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Both read as the text they hold.
+/// Longest file name most Linux file systems accept.
+const MAX_FILE_NAME_BYTES: usize = 255;
+
+impl NetworkUnitName {
+    /// The name, or why networkd or switchyard could not use it.
+    pub fn new(text: &str) -> Result<NetworkUnitName, &'static str> {
+        if text.len() > MAX_FILE_NAME_BYTES {
+            Err("longer than 255 bytes")
+        } else if !text.ends_with(".network") {
+            Err("does not end in `.network`")
+        } else if text.starts_with('.') {
+            Err("a hidden file, which networkd ignores")
+        } else if !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        {
+            Err("contains a character other than ASCII letters, digits, `-`, `_`, `.` and `@`")
+        } else if text.starts_with(UNIT_PREFIX) {
+            Err("switchyard's own unit prefix `10-switchyard-`")
+        } else {
+            Ok(NetworkUnitName(text.to_owned()))
+        }
+    }
+}
+
+/// All three read as the text they hold.
 macro_rules! text {
     ($($name:ident),*) => {$(
         impl $name {
@@ -149,7 +185,7 @@ macro_rules! text {
         }
     )*};
 }
-text!(Name, InterfaceName);
+text!(Name, InterfaceName, NetworkUnitName);
 
 #[cfg(test)]
 mod tests {

@@ -213,6 +213,32 @@ impl Resolver<'_> {
         }
     }
 
+    /// A `parent_unit`, or `None` when it names no unit switchyard can extend
+    /// (reported).
+    fn network_unit(&mut self, name: &Sp<String>) -> Option<Spanned<NetworkUnitName>> {
+        match NetworkUnitName::new(name.get()) {
+            Ok(unit) => Some(spanned(unit, name)),
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadParentUnit,
+                        format!(
+                            "parent_unit `{}` is not a usable .network file name: {problem}",
+                            name.get().escape_debug()
+                        ),
+                        name.span(),
+                        problem,
+                    )
+                    .help(
+                        "name the administrator's own unit for the parent as it is in \
+                         /etc/systemd/network, e.g. `20-eth1.network`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     fn reference(&mut self, kind: Kind, name: &Sp<String>) -> Option<usize> {
         let table = match kind {
             Kind::Uplink => &self.uplinks,
@@ -420,13 +446,17 @@ impl Resolver<'_> {
         let vlan = attachment.vlan.as_ref().map(|vlan| {
             let parent = self.interface(&vlan.parent);
             let id = self.number::<u16>(&vlan.id, 1, 4094, "VLAN id");
+            let parent_unit = vlan
+                .parent_unit
+                .as_ref()
+                .map(|unit| self.network_unit(unit));
             Some(Vlan {
                 parent: parent?,
                 id: id?,
-                parent_unit: vlan
-                    .parent_unit
-                    .as_ref()
-                    .map(|unit| spanned(unit.get().clone(), unit)),
+                parent_unit: match parent_unit {
+                    Some(unit) => Some(unit?),
+                    None => None,
+                },
             })
         });
         match (uplink_id, interface, address, gateway, vlan) {

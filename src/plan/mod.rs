@@ -15,8 +15,8 @@ use crate::diagnostic::Span;
 use crate::intervals::{self, Painting, Range};
 use crate::layout::{MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 use crate::model::{
-    CheckedModel, Egress, HostId, InterfaceName, Mac, Model, Name, PoolId, Project, ProjectId,
-    Spanned, UplinkId, Via, Vm, VmId,
+    CheckedModel, Egress, HostId, InterfaceName, Mac, Model, Name, NetworkUnitName, PoolId,
+    Project, ProjectId, Spanned, UplinkId, Via, Vm, VmId,
 };
 
 /// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
@@ -160,7 +160,7 @@ pub struct VlanPlan {
     pub id: u16,
     /// The administrator's own .network file for the parent: the `VLAN=` lines
     /// go into a drop-in for it instead of a unit of switchyard's.
-    pub parent_unit: Option<String>,
+    pub parent_unit: Option<NetworkUnitName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
