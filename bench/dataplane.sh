@@ -189,52 +189,7 @@ setup() {
 	local build="$1" design="$2" vm_address="$3"
 	local nft="$build/net1/switchyard.nft" ipb="$build/net1/switchyard.ip"
 	teardown
-	ip netns add "$vm_ns"
-	ip netns add "$host_ns"
-	ip netns add "$isp_ns"
-	for ns in "$vm_ns" "$host_ns" "$isp_ns"; do
-		ip -n "$ns" link set lo up
-		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-	done
-	ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
-
-	# vm ── host: the VM's /24 (project networks of the synthetic topology).
-	local lan_address="${vm_address%.*}.1"
-	ip link add v0 netns "$vm_ns" type veth peer name lan0 netns "$host_ns"
-	ip -n "$vm_ns" address add "$vm_address/24" dev v0
-	ip -n "$host_ns" address add "$lan_address/24" dev lan0
-	ip -n "$vm_ns" link set v0 up
-	ip -n "$host_ns" link set lan0 up
-	ip -n "$vm_ns" route add default via "$lan_address"
-
-	# host ── isp: one veth per uplink, named as in the topology; the isp end
-	# holds the gateway.
-	local i=0 address dev gateway
-	while read -r address dev gateway; do
-		i=$((i + 1))
-		ip link add "$dev" netns "$host_ns" type veth peer name "isp$i" netns "$isp_ns"
-		ip -n "$isp_ns" address add "$gateway/${address#*/}" dev "isp$i"
-		ip -n "$host_ns" link set "$dev" up
-		ip -n "$isp_ns" link set "isp$i" up
-		echo "$dev ${address%/*} isp$i" >>"$out/uplinks"
-	done < <(awk '
-		/^address replace / { address[$5] = $3 }
-		/^route add default via / { print address[$7], $7, $5 }
-	' "$ipb")
-	ip -n "$isp_ns" address add "$DESTINATION/32" dev lo
-	# The pools route back to the host through their uplink.
-	local pool uplink_if host_address isp_if
-	while read -r pool uplink_if; do
-		read -r host_address isp_if < <(awk -v d="$uplink_if" '$1 == d { print $2, $3 }' "$out/uplinks")
-		ip -n "$isp_ns" route add "$pool" via "$host_address" dev "$isp_if"
-	done < <(awk '
-		FNR == 1 { file++ }
-		file == 1 && /^# Uplink / { i = $7; sub(/:$/, "", i); interface[$3] = i }
-		file == 2 && /^\t# Pool / { p = $4; gsub(/[()]/, "", p); u = $8; sub(/:$/, "", u); print p, interface[u] }
-	' "$ipb" "$nft")
-	rm -f "$out/uplinks"
-
-	ip -n "$host_ns" -batch "$ipb"
+	bench_rig "$ipb" "$nft" "$vm_address"
 	LOAD_SECONDS=""
 	IP_SECONDS=""
 	case "$design" in

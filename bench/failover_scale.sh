@@ -96,38 +96,7 @@ fallback_source=$(field public_address <<<"$fallback")
 echo "# $vms VMs; traffic VM $vm ($vm_address) by $uplink ($dead_if), fallback $(field uplink <<<"$fallback") ($fallback_if) as $fallback_source; $entries movable connections per cut"
 
 # The rig.
-for ns in "$vm_ns" "$host_ns" "$isp_ns"; do
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-done
-ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
-ip link add v0 netns "$vm_ns" type veth peer name lan0 netns "$host_ns"
-ip -n "$vm_ns" address add "$vm_address/24" dev v0
-ip -n "$host_ns" address add "${vm_address%.*}.1/24" dev lan0
-ip -n "$vm_ns" link set v0 up
-ip -n "$host_ns" link set lan0 up
-ip -n "$vm_ns" route add default via "${vm_address%.*}.1"
-# One veth per uplink; the isp end, named after the host end, holds the gateway.
-declare -A host_address
-while read -r address dev gateway; do
-	host_address[$dev]=${address%/*}
-	ip link add "$dev" netns "$host_ns" type veth peer name "$dev" netns "$isp_ns"
-	ip -n "$isp_ns" address add "$gateway/${address#*/}" dev "$dev"
-	ip -n "$host_ns" link set "$dev" up
-	ip -n "$isp_ns" link set "$dev" up
-done < <(awk '/^address replace / { a[$5] = $3 } /^route add default via / { print a[$7], $7, $5 }' "$ip_batch")
-ip -n "$isp_ns" address add "$DESTINATION/32" dev lo
-# Each pool routes back through its uplink's interface.
-awk '
-	FNR == 1 { file++ }
-	file == 1 && /^# Uplink / { i = $7; sub(/:$/, "", i); interface[$3] = i }
-	file == 2 && /^\t# Pool / { p = $4; gsub(/[()]/, "", p); u = $8; sub(/:$/, "", u); print p, interface[u] }
-' "$ip_batch" "$nft_script" >"$out/pools"
-while read -r pool dev; do
-	ip -n "$isp_ns" route add "$pool" via "${host_address[$dev]}" dev "$dev"
-done <"$out/pools"
-ip -n "$host_ns" -batch "$ip_batch"
+bench_rig "$ip_batch" "$nft_script" "$vm_address"
 ip netns exec "$host_ns" nft -f "$nft_script"
 ip netns exec "$vm_ns" ping -q -c 1 -W 2 "$DESTINATION" >/dev/null || {
 	echo "failover_scale.sh: $vm_address cannot reach $DESTINATION" >&2

@@ -54,3 +54,41 @@ bench_report() {
 	echo
 	echo "Raw results: $2"
 }
+
+# bench_rig IP_BATCH NFT_SCRIPT VM_ADDRESS: namespaces $vm_ns, $host_ns and
+# $isp_ns wired as the build's host sees them: the VM on lan0 (its /24, the
+# host's .1 its gateway), one veth per uplink whose isp end, named after the
+# host end, holds the gateway, DESTINATION on the isp's loopback, and each pool
+# routed back through its uplink's interface. Loads the ip batch, not the table.
+bench_rig() {
+	local ip_batch="$1" nft_script="$2" vm_address="$3" ns address dev gateway pool
+	local -A host_address
+	for ns in "$vm_ns" "$host_ns" "$isp_ns"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	done
+	ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
+	ip link add v0 netns "$vm_ns" type veth peer name lan0 netns "$host_ns"
+	ip -n "$vm_ns" address add "$vm_address/24" dev v0
+	ip -n "$host_ns" address add "${vm_address%.*}.1/24" dev lan0
+	ip -n "$vm_ns" link set v0 up
+	ip -n "$host_ns" link set lan0 up
+	ip -n "$vm_ns" route add default via "${vm_address%.*}.1"
+	while read -r address dev gateway; do
+		host_address[$dev]=${address%/*}
+		ip link add "$dev" netns "$host_ns" type veth peer name "$dev" netns "$isp_ns"
+		ip -n "$isp_ns" address add "$gateway/${address#*/}" dev "$dev"
+		ip -n "$host_ns" link set "$dev" up
+		ip -n "$isp_ns" link set "$dev" up
+	done < <(awk '/^address replace / { a[$5] = $3 } /^route add default via / { print a[$7], $7, $5 }' "$ip_batch")
+	ip -n "$isp_ns" address add "$DESTINATION/32" dev lo
+	while read -r pool dev; do
+		ip -n "$isp_ns" route add "$pool" via "${host_address[$dev]}" dev "$dev"
+	done < <(awk '
+		FNR == 1 { file++ }
+		file == 1 && /^# Uplink / { i = $7; sub(/:$/, "", i); interface[$3] = i }
+		file == 2 && /^\t# Pool / { p = $4; gsub(/[()]/, "", p); u = $8; sub(/:$/, "", u); print p, interface[u] }
+	' "$ip_batch" "$nft_script")
+	ip -n "$host_ns" -batch "$ip_batch"
+}

@@ -16,7 +16,7 @@ use switchyard::diagnostic::{Diagnostics, Source};
 use switchyard::render::{self, Renderer};
 use switchyard::{check, lints, model, plan, raw};
 
-// The allocator of `switchyard` itself (src/main.rs), so the stages cost what
+// The allocator of `switchyard` itself (src/bin/switchyard/main.rs), so the stages cost what
 // they cost there; the in-process floor uses it too.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -4,7 +4,7 @@
 //! The pipeline is `raw` (TOML) → `model` (resolved) → `check` (rules) → `plan`
 //! (backend-neutral decisions) → `lints` (rules on the plan) → `render`
 //! (templates); `tests/layering.rs` keeps every module below those using it. Nothing here touches the file
-//! system; `main.rs` does all IO.
+//! system; the binary (`src/bin/switchyard/`) does all IO.
 
 pub mod apply;
 pub mod changes;

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::deploy::{self, HOST, MachineNetwork, TOPOLOGY, kernel_state};
+use common::deploy::{self, HOST, Loaded, MachineNetwork, TOPOLOGY, kernel_state};
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
 
 /// `ansible-playbook -i localhost, -c local examples/ansible/playbook.yml` inside
@@ -218,25 +218,6 @@ fn drift_is_repaired_by_apply() {
     assert_eq!(recap(&again)["changed"], 0, "in sync: {}", describe(&again));
 }
 
-/// What apply prints for a table loaded by the update, and by the whole script.
-const BY_UPDATE: &str = "table updated (switchyard.update.nft)";
-const BY_SCRIPT: &str = "table loaded (switchyard.nft)";
-
-/// Asserts that `output` ran apply, which loaded the nft table as `taken` (one
-/// of the above) says, and not the other way.
-fn assert_nft_loaded_by(output: &Output, taken: &str) {
-    let apply = applied(output);
-    let other = if taken == BY_UPDATE {
-        BY_SCRIPT
-    } else {
-        BY_UPDATE
-    };
-    assert!(
-        apply.contains(taken) && !apply.contains(other),
-        "`{taken}`:\n{apply}"
-    );
-}
-
 #[test]
 #[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
 fn an_update_is_loaded_over_the_build_it_was_made_for() {
@@ -247,14 +228,14 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
     common::build(&repo_path(TOPOLOGY), &build, None);
     let old = playbook(&netns, temp.path(), serde_json::json!({}));
     print_recap("OLD, no update", &old);
-    assert_nft_loaded_by(&old, BY_SCRIPT);
+    deploy::assert_apply_loaded(&applied(&old), Loaded::Replaced);
     let handle = deploy::table_handle(&netns);
 
     // NEW, with an update from OLD (the build the directory held).
     deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
     let new = playbook(&netns, temp.path(), serde_json::json!({}));
     print_recap("NEW over OLD", &new);
-    assert_nft_loaded_by(&new, BY_UPDATE);
+    deploy::assert_apply_loaded(&applied(&new), Loaded::Updated);
     deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
     assert_boot_copy_is(temp.path(), &build);
 
@@ -298,7 +279,7 @@ fn the_roles_own_build_makes_an_update_from_the_build_it_replaces() {
         serde_json::json!({"switchyard_topology": TOPOLOGY}),
     );
     print_recap("OLD, built by the role", &old);
-    assert_nft_loaded_by(&old, BY_SCRIPT);
+    deploy::assert_apply_loaded(&applied(&old), Loaded::Replaced);
     let handle = deploy::table_handle(&netns);
 
     let edited = temp.path().join("edited.toml");
@@ -311,7 +292,7 @@ fn the_roles_own_build_makes_an_update_from_the_build_it_replaces() {
     print_recap("NEW, built by the role over OLD", &new);
     let build = temp.path().join("build");
     assert!(build.join(HOST).join("switchyard.update.nft").exists());
-    assert_nft_loaded_by(&new, BY_UPDATE);
+    deploy::assert_apply_loaded(&applied(&new), Loaded::Updated);
     deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
 
     // The same topology again: the build it holds is this topology's, so there
@@ -378,7 +359,7 @@ fn a_table_of_another_build_gets_the_whole_script() {
 
     let output = playbook(&netns, temp.path(), serde_json::json!({}));
     print_recap("NEW over another build", &output);
-    assert_nft_loaded_by(&output, BY_SCRIPT);
+    deploy::assert_apply_loaded(&applied(&output), Loaded::Replaced);
     deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Replaced);
 }
 

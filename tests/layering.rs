@@ -173,6 +173,32 @@ fn no_module_uses_its_own_layer_or_above() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The binary (`src/bin/`, a crate of its own whose `crate::` is itself) is
+/// above every layer and outside the table; every other file of `src/` belongs
+/// to `lib.rs` or to a module the table places, so none escapes the check
+/// above.
+#[test]
+fn every_file_of_src_is_the_library_s_or_the_binary_s() {
+    let modules = library_modules();
+    let mut strays = Vec::new();
+    for entry in fs::read_dir(src()).expect("src/") {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a UTF-8 name");
+        let module = name.strip_suffix(".rs").unwrap_or(name);
+        if name != "lib.rs" && name != "bin" && !modules.iter().any(|m| m == module) {
+            strays.push(format!("src/{name}"));
+        }
+    }
+    strays.sort();
+    assert!(
+        strays.is_empty(),
+        "{strays:?}: neither below src/bin/ (the binary) nor a module src/lib.rs declares"
+    );
+}
+
 /// `CheckedModel` lives in `model`, below `check`; its one constructor is
 /// `pub(crate)`, so this keeps it to `check`, the guarantee the type gives.
 #[test]

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use common::deploy::{self, HOST, MachineNetwork, TOPOLOGY, kernel_state};
+use common::deploy::{self, HOST, Loaded, MachineNetwork, TOPOLOGY, kernel_state};
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
 
 /// A masterless minion named `HOST` whose file roots hold the state and a build.
@@ -297,24 +297,11 @@ fn drift_is_repaired_by_apply() {
     assert_unchanged(&output, &states);
 }
 
-/// What apply prints for a table loaded by the update, and by the whole script.
-const BY_UPDATE: &str = "table updated (switchyard.update.nft)";
-const BY_SCRIPT: &str = "table loaded (switchyard.nft)";
-
-/// Asserts that `state.apply` succeeded and apply loaded the table as `taken`
-/// (one of the above) says, and not the other way.
-fn assert_nft_loaded(output: &Output, states: &Value, taken: &str) {
-    print_summary(taken, &outcomes(states));
-    let apply = applied(output, states);
-    let other = if taken == BY_UPDATE {
-        BY_SCRIPT
-    } else {
-        BY_UPDATE
-    };
-    assert!(
-        apply.contains(taken) && !apply.contains(other),
-        "`{taken}`: {apply}"
-    );
+/// Asserts that `state.apply` succeeded and apply loaded the table as `how`
+/// says, and not the other way.
+fn assert_nft_loaded(output: &Output, states: &Value, how: Loaded) {
+    print_summary("state.apply", &outcomes(states));
+    deploy::assert_apply_loaded(&applied(output, states), how);
 }
 
 #[test]
@@ -324,14 +311,14 @@ fn an_update_is_loaded_over_the_build_it_was_made_for() {
     let minion = Minion::new(&[]);
     let netns = deploy::host_namespace("salt-upd");
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
-    assert_nft_loaded(&output, &states, BY_SCRIPT);
+    assert_nft_loaded(&output, &states, Loaded::Replaced);
     let handle = deploy::table_handle(&netns);
 
     // NEW, with an update from OLD (the build the file server held).
     let build = minion.path("srv/switchyard-build");
     deploy::build_edited(&deploy::changed_egress_entry(), &build, Some(&build));
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
-    assert_nft_loaded(&output, &states, BY_UPDATE);
+    assert_nft_loaded(&output, &states, Loaded::Updated);
     deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Updated);
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
@@ -403,7 +390,7 @@ fn a_table_of_another_build_gets_the_whole_script() {
     assert!(build.join(HOST).join("switchyard.update.nft").exists());
 
     let (output, states) = minion.call(&netns, "state.apply", json!({}));
-    assert_nft_loaded(&output, &states, BY_SCRIPT);
+    assert_nft_loaded(&output, &states, Loaded::Replaced);
     deploy::assert_deployed_by(&netns, &build, handle, deploy::Loaded::Replaced);
 }
 

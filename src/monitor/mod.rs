@@ -3,7 +3,7 @@
 //! [`Monitor`] turns probe results into up/down transitions (`down_after`,
 //! `up_after`) and says what the kernel must hold: the marks of set
 //! `down_uplinks` and the conntrack entries to delete when an uplink dies. The
-//! binary (`src/monitor_loop.rs`) sends the probes, runs `nft` and `conntrack`,
+//! binary's `monitor` command (`src/bin/switchyard/monitor.rs`) sends the probes, runs `nft` and `conntrack`,
 //! and feeds the results in.
 
 use std::collections::BTreeSet;

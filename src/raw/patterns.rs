@@ -1,5 +1,5 @@
 //! Patterns the topology schema gives strings (the `schemars` attributes of
-//! `src/raw.rs`), so an editor flags a malformed value as it is typed.
+//! `src/raw/mod.rs`), so an editor flags a malformed value as it is typed.
 //! `switchyard check` remains the authority: it also reports what a pattern
 //! cannot express (host bits, overlaps, references).
 

@@ -65,7 +65,7 @@ pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
     }
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     Context {
         header: header.verbatim(),
         protocol: plan::ROUTE_PROTOCOL,

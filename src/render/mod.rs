@@ -193,25 +193,30 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, source);
-        let nft_context = nft::context(model, host, &header);
+        let nft_context = nft::script_context(model, host, &header);
         let mut nft_script = self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft_context)?;
         nft::stamp_build_id(&mut nft_script.content);
         let mut artifacts = vec![
             nft_script,
-            self.artifact(host, IP_BATCH, IP_BATCH, ip::context(host, &header))?,
+            self.artifact(host, IP_BATCH, IP_BATCH, ip::batch_context(host, &header))?,
         ];
         artifacts.push(self.artifact(
             host,
             SYSCTL_FILE,
             SYSCTL_FILE,
-            sysctl::context(host, &header),
+            sysctl::conf_context(host, &header),
         )?);
         for unit in networkd::units(host, &header) {
             artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
         }
         for unit in systemd::UNITS {
             let path = format!("systemd/{unit}");
-            artifacts.push(self.artifact(host, &path, &path, systemd::context(host, &header))?);
+            artifacts.push(self.artifact(
+                host,
+                &path,
+                &path,
+                systemd::boot_unit_context(host, &header),
+            )?);
         }
         if let Some(config) = monitor::config_json(host, &header) {
             artifacts.push(Artifact {

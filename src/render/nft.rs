@@ -209,7 +209,7 @@ impl Elements {
 }
 
 /// `model` is the one `host` was planned from: it has the names the comments print.
-pub fn context<'a>(
+pub fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,

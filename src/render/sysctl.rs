@@ -21,7 +21,7 @@ struct Context<'a> {
     lan_send_redirects: Vec<String>,
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     // Sorted: the plan keeps uplinks by id and LAN interfaces as written.
     let sorted = |names: Vec<&'a str>| {
         let mut names = names;

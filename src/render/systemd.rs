@@ -31,7 +31,7 @@ struct Context<'a> {
     devices: Vec<Value>,
 }
 
-pub fn context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     let mut devices: Vec<String> = host
         .uplinks
         .iter()

@@ -1,12 +1,12 @@
 //! `switchyard verify`: does the kernel hold what a host's build says?
 //!
 //! The expected state is not derived from the artifacts by parsing them here:
-//! `main` loads the host's nft script and ip batch into a scratch network
+//! the binary loads the host's nft script and ip batch into a scratch network
 //! namespace and lists it with the same `nft -j` and `ip -j` commands that list
 //! the live state, so both sides are normalised by the kernel and the tools
 //! themselves. This module is the pure part: it picks the host's files from the
 //! manifest, turns the listings into comparable [`KernelState`]s and compares
-//! them into a [`Report`]. Running the programs is `main`'s job (`src/kernel.rs`).
+//! them into a [`Report`]. Running the programs is the binary's job (`src/bin/switchyard/kernel.rs`).
 
 mod ip;
 mod nft;

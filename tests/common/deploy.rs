@@ -151,6 +151,30 @@ pub enum Loaded {
     Replaced,
 }
 
+impl Loaded {
+    /// What `switchyard apply` prints when it loads the table this way.
+    fn said_by_apply(&self) -> &'static str {
+        match self {
+            Loaded::Updated => "table updated (switchyard.update.nft)",
+            Loaded::Replaced => "table loaded (switchyard.nft)",
+        }
+    }
+}
+
+/// Asserts that apply's output `apply` says it loaded the table as `how` says,
+/// and not the other way.
+pub fn assert_apply_loaded(apply: &str, how: Loaded) {
+    let other = match how {
+        Loaded::Updated => Loaded::Replaced,
+        Loaded::Replaced => Loaded::Updated,
+    };
+    let taken = how.said_by_apply();
+    assert!(
+        apply.contains(taken) && !apply.contains(other.said_by_apply()),
+        "`{taken}`:\n{apply}"
+    );
+}
+
 /// `HOST` of `build` is deployed in `netns`, and the table whose handle was
 /// `handle` before was updated in place or replaced, as `how` says.
 pub fn assert_deployed_by(netns: &Netns, build: &Path, handle: u64, how: Loaded) {

@@ -14,6 +14,8 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -24,13 +26,41 @@ use switchyard::monitor::probes::Probes;
 use switchyard::monitor::sync::{Event, Kernel, KernelState, Priority};
 use switchyard::monitor::{Config, MarkFilter, Monitor, Uplink, parse_set};
 
+use crate::Failure;
+
+/// Watch the uplinks' health and fail over (runs until SIGTERM).
+///
+/// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
+/// every uplink through itself, keeps set `down_uplinks` of table inet
+/// switchyard in line with what it measures, deletes the connections that
+/// may move off a dead uplink (by conntrack mark, over netlink) and logs
+/// every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
+/// A monitor.json it cannot use stops it at start (exit 2, naming the key).
+#[derive(clap::Args)]
+pub struct Args {
+    config: PathBuf,
+}
+
+pub fn run(Args { config: path }: Args) -> Result<ExitCode, Failure> {
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let config = Config::from_json(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a usable switchyard monitor.json: {e}",
+            path.display()
+        ))
+    })?;
+    watch(config).map_err(Failure::Usage)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The longest the daemon sleeps or blocks before it looks at the stop flag.
 const STOP_LATENCY: Duration = Duration::from_millis(100);
 
 /// Runs until SIGTERM or SIGINT. `Err` for what stops it from starting (a
 /// signal handler it cannot install). A missing interface does not: its
 /// uplink's rounds fail until it appears.
-pub fn run(config: Config) -> Result<(), String> {
+fn watch(config: Config) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stop))

@@ -12,13 +12,77 @@ use serde::{Deserialize, Serialize};
 use switchyard::apply::{Changes, SavedTable, Snapshot, Step, TableLoad, carry_down_uplinks};
 use switchyard::verify::{self, KernelState, Ownership};
 
-use crate::{EXIT_INVALID, EXIT_USAGE, Failure, HostBuild, kernel, print_stdout};
+use crate::build_dir::{HostBuild, read_host_build};
+use crate::verify::{list_states, parse_state};
+use crate::{EXIT_INVALID, EXIT_USAGE, Failure, kernel, print_stdout};
 
 /// Where a pending `--try` is kept: a tmpfs, so a reboot forgets it (the boot
 /// units then apply the installed build).
 const RUN_DIR: &str = "/run/switchyard";
 
-pub fn apply(
+/// Make this network namespace's live state that of a host's build, or
+/// change nothing.
+///
+/// The one loading step of the boot units and configuration management.
+/// Loads table inet switchyard (the build's switchyard.update.nft when the
+/// live table is the one it applies over, else switchyard.nft; one nft
+/// transaction either way, keeping the uplinks the monitor found down), makes
+/// the rules and routes with switchyard's protocol or in its uplink tables,
+/// the uplink addresses and the MAC-bound VMs' neighbour entries those of the
+/// build (adding and deleting only what differs), writes the settings of sysctl.d/90-switchyard.conf, then
+/// verifies. Exit 0: applied, or "unchanged" when nothing differed (the
+/// table is not touched); 1: a step failed, it is named, and everything was
+/// restored as it was before the call; 2: usage or I/O error, or the restore
+/// failed too. Needs root.
+///
+/// E.g. `switchyard apply /etc/switchyard/build --try 60`, then from a new SSH
+/// session `switchyard apply --confirm`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A build directory (with manifest.json), or the host's installed copy.
+    #[arg(required_unless_present_any = ["confirm", "revert_pending"])]
+    dir: Option<PathBuf>,
+    /// The host to apply; needed when the build has several.
+    #[arg(long)]
+    host: Option<String>,
+    /// Restore the state from before this apply after SECONDS unless
+    /// `switchyard apply --confirm` runs meanwhile (the pending trial is kept
+    /// in /run/switchyard; a new apply is refused until it ends).
+    #[arg(long = "try", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    try_seconds: Option<u64>,
+    /// Apply only table inet switchyard, not routing, addresses, neighbour
+    /// entries or settings:
+    /// what switchyard-nftables.service does at boot, before the uplinks
+    /// exist.
+    #[arg(long)]
+    table_only: bool,
+    /// Keep what the pending `--try` applied.
+    #[arg(long, conflicts_with_all = ["dir", "host", "try_seconds", "table_only"])]
+    confirm: bool,
+    /// The process `--try` starts: waits for trial ID's deadline.
+    #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["dir", "host", "try_seconds", "confirm"])]
+    revert_pending: Option<String>,
+}
+
+pub fn run(
+    Args {
+        dir,
+        host,
+        try_seconds,
+        table_only,
+        confirm: confirming,
+        revert_pending,
+    }: Args,
+) -> Result<ExitCode, Failure> {
+    match (dir, revert_pending) {
+        _ if confirming => confirm(),
+        (_, Some(id)) => wait_and_revert(&id),
+        (Some(dir), None) => apply(&dir, host.as_deref(), try_seconds, table_only),
+        (None, None) => Err(Failure::Usage("apply needs a build directory".to_owned())),
+    }
+}
+
+fn apply(
     dir: &Path,
     host: Option<&str>,
     try_seconds: Option<u64>,
@@ -26,10 +90,10 @@ pub fn apply(
 ) -> Result<ExitCode, Failure> {
     let pending = Pending::here()?;
     pending.settle_overdue()?;
-    let build = crate::read_host_build(dir, host)?;
-    let (expected_listings, live_listings) = crate::list_states(&build)?;
-    let expected = crate::parse_state(&expected_listings)?;
-    let live = crate::parse_state(&live_listings)?;
+    let build = read_host_build(dir, host)?;
+    let (expected_listings, live_listings) = list_states(&build)?;
+    let expected = parse_state(&expected_listings)?;
+    let live = parse_state(&live_listings)?;
     let report = verify::compare(&expected, &live);
     let outside = report.outside();
     if !outside.is_empty() {
@@ -296,7 +360,7 @@ fn now() -> u64 {
 }
 
 /// `apply --confirm`: keeps what the pending `--try` applied.
-pub fn confirm() -> Result<ExitCode, Failure> {
+fn confirm() -> Result<ExitCode, Failure> {
     let pending = Pending::here()?;
     match std::fs::remove_file(&pending.path) {
         Ok(()) => {
@@ -315,7 +379,7 @@ pub fn confirm() -> Result<ExitCode, Failure> {
 
 /// The detached process `--try` starts: waits for the deadline of trial `id`
 /// and puts its snapshot back unless it was confirmed (its file removed).
-pub fn wait_and_revert(id: &str) -> Result<ExitCode, Failure> {
+fn wait_and_revert(id: &str) -> Result<ExitCode, Failure> {
     let hangup = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup)
         .map_err(|e| Failure::Usage(format!("cannot ignore SIGHUP: {e}")))?;

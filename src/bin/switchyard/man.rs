@@ -1,9 +1,39 @@
-//! The man pages: clap_mangen's page of each command (name, synopsis,
-//! description, options), followed by what clap cannot know: EXIT STATUS, FILES,
-//! EXAMPLES and SEE ALSO, from the table below. Rendering is pure; `main`
-//! writes the pages.
+//! `switchyard man` and the man pages: clap_mangen's page of each command (name,
+//! synopsis, description, options), followed by what clap cannot know: EXIT
+//! STATUS, FILES, EXAMPLES and SEE ALSO, from the table below. Rendering is
+//! pure; `run` writes the pages.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::CommandFactory as _;
 use clap_mangen::roff::{Roff, bold, roman};
+
+use crate::{Cli, Failure, print_stdout};
+
+/// Print the man page (roff), or write every page into a directory.
+///
+/// E.g. `switchyard man | man -l -`, or
+/// `switchyard man --output-dir /usr/local/share/man/man1`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Write switchyard.1 and one page per subcommand (switchyard-build.1, …)
+    /// into DIR instead of printing switchyard.1.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+}
+
+pub fn run(Args { output_dir }: Args) -> Result<ExitCode, Failure> {
+    match output_dir {
+        Some(dir) => {
+            for (file, page) in pages(Cli::command()) {
+                std::fs::write(dir.join(file), page)?;
+            }
+        }
+        None => print_stdout(main_page(Cli::command()))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The sections of one page that clap cannot derive.
 struct Extra {
@@ -437,14 +467,14 @@ const EXTRAS: &[Extra] = &[
 /// Every page of `command` and its subcommands (help excepted) as (file name,
 /// roff), as clap_mangen names them: `switchyard-build.1`, …, `switchyard.1`
 /// last.
-pub fn pages(command: clap::Command) -> Vec<(String, Vec<u8>)> {
+fn pages(command: clap::Command) -> Vec<(String, Vec<u8>)> {
     let mut pages = Vec::new();
     collect(prepared(command), &mut pages);
     pages
 }
 
 /// The page of `command` itself (`switchyard.1`).
-pub fn main_page(command: clap::Command) -> Vec<u8> {
+fn main_page(command: clap::Command) -> Vec<u8> {
     page(prepared(command)).1
 }
 
@@ -526,13 +556,12 @@ impl Extra {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory as _;
 
     /// A new subcommand needs its row in `EXTRAS`: its page would otherwise lack
     /// those sections (tests/cli_extras.rs reads the rendered pages).
     #[test]
     fn every_command_has_its_extra_sections() {
-        let command = crate::Cli::command();
+        let command = Cli::command();
         let names = std::iter::once(command.get_name())
             .chain(command.get_subcommands().map(clap::Command::get_name));
         for name in names {
