@@ -254,11 +254,12 @@ impl Renderer {
 
 /// Writes a value into an artifact, or refuses it: the formatter of every
 /// template. A value is one token of nft, `ip -batch`, networkd or a systemd
-/// unit (a name, an address, a number); a character that could end that token
-/// or start another (white space, a line break, a quote, `;`, `#`, braces, a
-/// backslash, `$`, `%`, anything but printable ASCII) is an error, not escaped:
-/// the checks refuse such names long before, so meeting one here is a bug that
-/// must not become a rule or a command. Text the generators wrote whole (element
+/// unit (a name, an interface, an address or prefix, a number, a path), made of
+/// ASCII letters, digits and `-`, `_`, `.`, `:`, `/`, `@`; any other character
+/// could end that token or start another (white space, a line break, a quote,
+/// `;`, `#`, `,`, braces, a backslash, `$`, `%`, `=`, …) and is an error, not
+/// escaped: the checks refuse such names long before, so meeting one here is a
+/// bug that must not become a rule or a command. Text the generators wrote whole (element
 /// lines, the header, escaped unit names) is [`Verbatim`] and written as is.
 fn write_token(out: &mut Output, _: &mut State, value: &Value) -> Result<(), minijinja::Error> {
     let owned;
@@ -285,11 +286,7 @@ fn write_token(out: &mut Output, _: &mut State, value: &Value) -> Result<(), min
 
 /// A character a template value may hold (see [`write_token`]).
 fn is_token_char(c: char) -> bool {
-    c.is_ascii_graphic()
-        && !matches!(
-            c,
-            '"' | '\'' | '`' | ';' | '#' | '{' | '}' | '\\' | '$' | '%'
-        )
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@')
 }
 
 /// Text a generator wrote whole and the templates write as is: element lines,
