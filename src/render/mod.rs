@@ -259,8 +259,9 @@ impl Renderer {
 /// could end that token or start another (white space, a line break, a quote,
 /// `;`, `#`, `,`, braces, a backslash, `$`, `%`, `=`, …) and is an error, not
 /// escaped: the checks refuse such names long before, so meeting one here is a
-/// bug that must not become a rule or a command. Text the generators wrote whole (element
-/// lines, the header, escaped unit names) is [`Verbatim`] and written as is.
+/// bug that must not become a rule or a command. Text the generators wrote
+/// whole (element lines, the header, escaped unit names) is [`Verbatim`] and
+/// written as is.
 fn write_token(out: &mut Output, _: &mut State, value: &Value) -> Result<(), minijinja::Error> {
     let owned;
     let text = match value.as_str() {
