@@ -190,49 +190,50 @@ impl Resolver<'_> {
 
     /// An interface name, or `None` when Linux would not take it (reported).
     fn interface(&mut self, name: &Sp<String>) -> Option<Spanned<InterfaceName>> {
-        match InterfaceName::new(name.get()) {
-            Ok(interface) => Some(spanned(interface, name)),
-            Err(problem) => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::BadInterfaceName,
-                        format!(
-                            "`{}` is not a usable interface name: {problem}",
-                            name.get().escape_debug()
-                        ),
-                        name.span(),
-                        problem,
-                    )
-                    .help(
-                        "use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`, \
-                         other than `.`, `..`, `all` and `default`",
-                    ),
-                );
-                None
-            }
-        }
+        self.typed(
+            name,
+            InterfaceName::new,
+            (Code::BadInterfaceName, "", "interface name"),
+            "use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`, \
+             other than `.`, `..`, `all` and `default`",
+        )
     }
 
     /// A `parent_unit`, or `None` when it names no unit switchyard can extend
     /// (reported).
     fn network_unit(&mut self, name: &Sp<String>) -> Option<Spanned<NetworkUnitName>> {
-        match NetworkUnitName::new(name.get()) {
-            Ok(unit) => Some(spanned(unit, name)),
+        self.typed(
+            name,
+            NetworkUnitName::new,
+            (Code::BadParentUnit, "parent_unit ", ".network file name"),
+            "name the administrator's own unit for the parent as it is in \
+             /etc/systemd/network, e.g. `20-eth1.network`",
+        )
+    }
+
+    /// `text` as a `T` (`make` checks it), or `None` when it is refused: then
+    /// reported with `code`, as "{key}`text` is not a usable {kind}: why".
+    fn typed<T>(
+        &mut self,
+        text: &Sp<String>,
+        make: fn(&str) -> Result<T, &'static str>,
+        (code, key, kind): (Code, &str, &str),
+        help: &str,
+    ) -> Option<Spanned<T>> {
+        match make(text.get()) {
+            Ok(value) => Some(spanned(value, text)),
             Err(problem) => {
                 self.diagnostics.push(
                     Diagnostic::new(
-                        Code::BadParentUnit,
+                        code,
                         format!(
-                            "parent_unit `{}` is not a usable .network file name: {problem}",
-                            name.get().escape_debug()
+                            "{key}`{}` is not a usable {kind}: {problem}",
+                            text.get().escape_debug()
                         ),
-                        name.span(),
+                        text.span(),
                         problem,
                     )
-                    .help(
-                        "name the administrator's own unit for the parent as it is in \
-                         /etc/systemd/network, e.g. `20-eth1.network`",
-                    ),
+                    .help(help),
                 );
                 None
             }
