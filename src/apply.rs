@@ -148,13 +148,13 @@ pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState)
     };
     let (target_rules, live_rules) = (owned(&target.rules), owned(&live.rules));
     let (target_routes, live_routes) = (owned(&target.routes), owned(&live.routes));
+    // A pair's shared addresses are keepalived's: never added nor removed.
     let addresses = |from: &KernelState, to: &KernelState, verb: &str| {
         ours.interfaces()
             .flat_map(|interface| {
-                let none = BTreeSet::new();
-                let want = to.addresses.get(interface).unwrap_or(&none);
-                let have = from.addresses.get(interface).unwrap_or(&none);
-                want.difference(have)
+                let want = ours.addresses_of(interface, &to.addresses);
+                let have = ours.addresses_of(interface, &from.addresses);
+                want.difference(&have)
                     .map(|address| format!("address {verb} {address} dev {interface}"))
                     .collect::<Vec<_>>()
             })
@@ -351,6 +351,30 @@ mod tests {
     fn needed(expected: &KernelState, live: &KernelState, settings: &[Setting]) -> Changes {
         let report = crate::verify::compare(expected, live);
         Changes::needed(&report, expected, live, settings, None)
+    }
+
+    #[test]
+    fn a_pairs_shared_address_is_neither_required_nor_removed() {
+        // The active member: keepalived's 192.0.2.6/30 beside the build's own.
+        let active = state(
+            RULES,
+            ROUTES,
+            r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30},{"family":"inet","local":"192.0.2.6","prefixlen":30}]}]"#,
+        );
+        let built = KernelState::parse(&Listings {
+            rules: RULES.to_owned(),
+            routes: ROUTES.to_owned(),
+            addresses: ADDRESSES.to_owned(),
+            neighbours: NEIGHBOURS.to_owned(),
+            shared_addresses: [("up-a".to_owned(), "192.0.2.6/30".to_owned())].into(),
+            ..Listings::default()
+        })
+        .expect("listings parse");
+        assert!(needed(&built, &active, &[]).is_empty(), "the active member");
+        assert!(needed(&built, &built, &[]).is_empty(), "the backup");
+        // Without the build's keepalived.conf the address is a stranger's.
+        let changes = needed(&built_with_neighbours(NEIGHBOURS), &active, &[]);
+        assert_eq!(changes.routing, ["address del 192.0.2.6/30 dev up-a"]);
     }
 
     #[test]

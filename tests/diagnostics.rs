@@ -243,6 +243,40 @@ egress = [
     );
 }
 
+/// A project entry the VM's own entry for the same prefix overrides decides
+/// nothing for that VM: SY0903 says it can never win, so SY0905 must not warn
+/// that the VM cannot fail over by it (both ask the plan's decisions).
+#[test]
+fn an_overridden_project_entry_is_shadowed_and_strands_nothing() {
+    let base = common::splice(
+        common::BASE,
+        &[
+            ("version = 1\n", "version = 1\n[failover]\n"),
+            (
+                "default = \"pool-a\"\n",
+                "egress = [{ to = \"100.64.0.0/16\", via = \"pool-a\" }]\n",
+            ),
+        ],
+    );
+    let text =
+        format!("{base}egress = [{{ to = \"100.64.0.0/16\", via = [\"pool-b\", \"pool-a\"] }}]\n");
+    let source = Source::new("overridden.toml", text.clone());
+    let project_entry = text.find("100.64.0.0/16").expect("the project's entry");
+    let found: Vec<(&str, usize)> = diagnostics(&source)
+        .iter()
+        .map(|d| (d.code.as_str(), d.labels[0].span.start))
+        .collect();
+    assert!(
+        found.contains(&("SY0903", project_entry - 1)),
+        "the project's entry never wins: {found:?}"
+    );
+    assert!(
+        found.iter().all(|(code, _)| *code != "SY0905"),
+        "the entry that decides fails over to isp-a, and the overridden one decides nothing: \
+         {found:?}"
+    );
+}
+
 /// A valid topology with two projects and two VMs; the structural tests below
 /// break parts of it.
 fn two_vms() -> String {

@@ -1211,7 +1211,7 @@ fn an_icmp_error_cannot_borrow_a_bound_neighbours_connection() {
     let a1_address = a1.private.to_string();
     let public = a1.public[0].address.to_string();
     // The far end's address towards isp-a (a1's public[0] is in its pool).
-    let far_side = rig::far_link(v1.uplink("isp-a").id).1.to_string();
+    let far_side = rig::far_link(v1.uplink("isp-a").id.0).1.to_string();
     let from_a1 = |records: &[rig::Record]| -> Vec<rig::Record> {
         records
             .iter()

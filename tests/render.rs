@@ -128,10 +128,14 @@ enum Order {
     ReversedKeysAndArrays,
 }
 
-/// The order for the value of key `name`: a preference list keeps its own.
+/// The order for the value of key `name`: a preference list keeps its own, and
+/// so do lists in members' order and `lan`, whose first interface carries a
+/// pair's `lan_addresses`.
 fn order_of(name: &str, order: Order) -> Order {
     match name {
-        "via" | "default" => Order::ReversedKeys,
+        "via" | "default" | "members" | "sync_addresses" | "member_addresses" | "lan" => {
+            Order::ReversedKeys
+        }
         _ => order,
     }
 }

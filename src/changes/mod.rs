@@ -32,7 +32,7 @@ use crate::Validated;
 use crate::diagnostic::Source;
 use crate::intervals::{self, Range};
 use crate::model::Model;
-use crate::plan::{Decision, HostPlan, UplinkPlan, VmPlan};
+use crate::plan::{Decision, HostPlan, Outcome, UplinkPlan, VmPlan};
 use crate::trace::Entry;
 
 /// One topology read and planned: what `changes` compares.
@@ -52,11 +52,11 @@ struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn entry(&self, vm: &VmPlan, decision: &Decision) -> Entry {
-        let by = &decision.decided_by;
-        let source = self.side.source;
-        let position = self.positions[&by.span.start];
-        Entry::at(source, self.side.model(), vm, by, position)
+    fn entry(&self, decision: &Decision) -> Entry {
+        let by = decision.decided_by;
+        let model = self.side.model();
+        let position = self.positions[&model.entry_span(by).start];
+        Entry::at(self.side.source, model, by, position)
     }
 }
 
@@ -64,7 +64,8 @@ fn deciding_offsets(side: Side) -> HashMap<usize, (usize, usize)> {
     let mut offsets = HashSet::new();
     for vm in side.validated.plan().hosts.iter().flat_map(|h| &h.vms) {
         let decisions = vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d));
-        offsets.extend(decisions.map(|d| d.decided_by.span.start));
+        let model = side.model();
+        offsets.extend(decisions.map(|d| model.entry_span(d.decided_by).start));
     }
     side.source.line_columns(offsets.into_iter())
 }
@@ -441,7 +442,7 @@ fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) ->
             if old_way == new_way {
                 continue;
             }
-            let decided_by = decision.map(|d| located.entry(new_vm, d));
+            let decided_by = decision.map(|d| located.entry(d));
             match changed.last_mut() {
                 Some(last)
                     if u32::from(last.last).checked_add(1) == Some(segment.first)
@@ -520,27 +521,26 @@ fn segments(mut cuts: Vec<u32>, within: Range) -> impl Iterator<Item = Range> {
         .map(|(first, last)| Range { first, last })
 }
 
-/// The outcome of a packet from `vm` to `destination` as `changes` compares it,
-/// and the decision behind it. A public address of the host is hairpinned with
-/// this same decision as its source; whose address it is, is an inbound change.
+/// The outcome of a packet from `vm` to `destination` as `changes` compares it
+/// ([`HostPlan::outcome`]), and the decision behind it. A public address of the
+/// host is compared by the decision that is its hairpin's source; whose
+/// address it is, is an inbound change.
 fn way<'a>(
     side: Side<'a>,
     host: &'a HostPlan,
     vm: &'a VmPlan,
     destination: Ipv4Addr,
 ) -> (Way, Option<&'a Decision>) {
-    if let Some(uplink) = host.own_address(destination) {
-        return (
-            Way::Local {
-                uplink: uplink.name.to_string(),
-            },
-            None,
-        );
-    }
-    if intervals::any_contains(&host.internal, destination) {
-        return (Way::Internal, None);
-    }
-    let decision = vm.decision(destination);
+    let decision = match host.outcome(vm, destination) {
+        Outcome::Local(uplink) => {
+            let uplink = uplink.name.to_string();
+            return (Way::Local { uplink }, None);
+        }
+        Outcome::Internal => return (Way::Internal, None),
+        Outcome::Egress(decision) => Some(decision),
+        Outcome::Hairpin { source, .. } => source,
+        Outcome::Unhandled => None,
+    };
     let way = decision.map_or(Way::None, |decision| Way::Snat {
         candidates: decision
             .candidates()
@@ -608,6 +608,9 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
         let mut lan = host.lan.clone();
         lan.sort();
         settings.push(("lan".to_owned(), lan.join(", ")));
+        if let Some(ha) = &host.ha {
+            settings.extend(describe_pair(ha));
+        }
         if let Some(f) = &host.failover {
             settings.push((
                 "failover".to_owned(),
@@ -633,6 +636,41 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
                 new: b.map(|(_, v)| v.clone()),
             },
         })
+        .collect()
+}
+
+/// A pair (docs/semantics.md §12) as settings: its VRRP id, sync link and
+/// shared addresses, and each member's priority and own addresses.
+fn describe_pair(ha: &crate::plan::ha::HaPlan) -> Vec<(String, String)> {
+    let shared: Vec<String> = ha
+        .shared
+        .iter()
+        .map(|shared| format!("{} on {}", shared.address, shared.interface))
+        .collect();
+    let pair = format!(
+        "vrid {} on {}, shared {}",
+        ha.vrid,
+        ha.sync_interface,
+        shared.join(", ")
+    );
+    let members = ha.members.iter().map(|member| {
+        let own: Vec<String> = member
+            .uplink_addresses
+            .iter()
+            .map(|(_, address)| address.to_string())
+            .collect();
+        (
+            format!("member {}", member.name),
+            format!(
+                "priority {}, sync {}, own {}",
+                member.priority,
+                member.sync_address,
+                own.join(" ")
+            ),
+        )
+    });
+    std::iter::once(("pair".to_owned(), pair))
+        .chain(members)
         .collect()
 }
 

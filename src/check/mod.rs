@@ -6,8 +6,12 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
-mod failover_alternative;
 mod gateway;
+mod ha_addresses;
+mod ha_links;
+mod ha_member_addresses;
+mod ha_members;
+mod ha_requirements;
 pub mod interfaces;
 mod lan;
 mod lan_vlan_parent;
@@ -71,7 +75,11 @@ const RULES: &[Rule] = &[
     no_default::check,
     unused_address::check,
     probe_targets::check,
-    failover_alternative::check,
+    ha_members::check,
+    ha_links::check,
+    ha_addresses::check,
+    ha_member_addresses::check,
+    ha_requirements::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all

@@ -82,6 +82,17 @@ codes! {
     UplinkLinksOverlap = "SY0713", Error, "two uplinks of a host are on overlapping link subnets";
     LinkOverlapsInternal = "SY0714", Error, "an uplink's link subnet overlaps a project network, a pool or a VM of the host";
     LanIsVlanParent = "SY0715", Error, "a LAN interface is a VLAN parent without its own parent_unit";
+    HaMembers = "SY0801", Error, "an HA pair's members are not two distinct names";
+    HaMemberName = "SY0802", Error, "an HA member's name is also a host or a member of another pair";
+    HaVrid = "SY0803", Error, "an HA pair's VRRP id is out of 1..=255";
+    HaPairLength = "SY0804", Error, "a list in members' order does not have one entry per member";
+    HaSyncLink = "SY0805", Error, "an HA pair's sync addresses are not two host addresses of one link";
+    MemberAddressOutsideLink = "SY0806", Error, "an HA member's address is not a host address of its uplink's link";
+    HaLinkTooSmall = "SY0807", Error, "an uplink link too small for the shared address, the gateway and both members";
+    HaAddressTwice = "SY0808", Error, "the same address twice among an HA pair's addresses";
+    HaMemberAddresses = "SY0809", Error, "member_addresses missing on an uplink of an HA host, or given without ha";
+    HaWithoutFailover = "SY0810", Error, "an HA host without [failover]: nothing would feed VRRP the uplinks' health";
+    HaLanAddresses = "SY0811", Error, "an HA host's lan_addresses are missing or have no LAN interface to go on";
     NoDefault = "SY0901", Warning, "a VM with public addresses has no default egress";
     UnusedAddress = "SY0902", Warning, "an allocated address no VM uses";
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";

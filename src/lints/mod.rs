@@ -3,6 +3,7 @@
 //! re-derive it, so a warning cannot disagree with what is rendered; rules that
 //! need only the model belong in `check`.
 
+mod failover_alternative;
 mod shadowed_egress;
 
 use crate::diagnostic::Diagnostics;
@@ -12,4 +13,5 @@ use crate::plan::Plan;
 /// Runs every rule on `plan`, the plan of `model`.
 pub fn run(model: &CheckedModel, plan: &Plan, diagnostics: &mut Diagnostics) {
     shadowed_egress::check(model, plan, diagnostics);
+    failover_alternative::check(model, plan, diagnostics);
 }

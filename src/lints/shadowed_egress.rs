@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Egress, Model, PoolId};
+use crate::model::{Egress, EntryId, Model, PoolId, ProjectId};
 use crate::plan::Plan;
 
 pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
@@ -21,18 +21,21 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
         let pools = vm.public.iter().filter_map(|p| model.pool_of(p.value));
         pools_of_vms[vm.project.0].extend(pools);
     }
-    for (project, pools) in model.projects.iter().zip(&pools_of_vms) {
-        for entry in &project.egress {
+    for (index, (project, pools)) in model.projects.iter().zip(&pools_of_vms).enumerate() {
+        let id = ProjectId(index);
+        for (index, entry) in project.egress.iter().enumerate() {
             // With a `via` list, when any of its pools applies (docs/semantics.md §10).
             let applies = entry.via.iter().any(|pool| pools.contains(&pool.value));
-            if applies && !winning.contains(&entry.to.span) {
+            if applies && !winning.contains(&EntryId::project_egress(id, index)) {
                 report(entry, &format!("project `{}`", project.name.value), out);
             }
         }
     }
-    for vm in &model.vms {
-        for entry in vm.egress.iter().filter(|e| !winning.contains(&e.to.span)) {
-            report(entry, &format!("VM `{}`", vm.name.value), out);
+    for (id, vm) in model.vm_ids().zip(&model.vms) {
+        for (index, entry) in vm.egress.iter().enumerate() {
+            if !winning.contains(&EntryId::vm_egress(id, index)) {
+                report(entry, &format!("VM `{}`", vm.name.value), out);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! index and every iteration is deterministic.
 
 mod checked;
+mod entry;
 mod names;
 mod resolve;
 
@@ -16,6 +17,7 @@ use ipnet::Ipv4Net;
 
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
+pub use entry::{EntryId, Scope};
 pub use names::{InterfaceName, Name, NetworkUnitName, interface_problem, is_valid_name};
 pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, resolve};
 
@@ -125,7 +127,58 @@ pub struct Host {
     /// (a bad address, gateway or VLAN id, already reported). Checks treat them as
     /// attached so they report no follow-on errors; the topology is invalid anyway.
     pub unresolved_attachments: Vec<UplinkId>,
+    /// `[hosts.NAME.ha]`: two machines serve the host.
+    pub ha: Option<Ha>,
+    /// The host has an `ha` table that could not be resolved (already reported):
+    /// checks that depend on whether it is a pair stay silent.
+    pub unresolved_ha: bool,
     pub description: Option<String>,
+}
+
+/// A pair of machines serving one host (docs/semantics.md §12).
+#[derive(Debug)]
+pub struct Ha {
+    /// The `[hosts.NAME.ha]` table.
+    pub span: Span,
+    /// The machines' names, the preferred one first.
+    pub members: Pair<Spanned<Name>>,
+    pub vrid: Spanned<u8>,
+    pub sync_interface: Spanned<InterfaceName>,
+    /// Each member's address on the sync link.
+    pub sync_addresses: Pair<Spanned<Ipv4Net>>,
+    /// The VMs' gateways, which move with the active member.
+    pub lan_addresses: Vec<Spanned<Ipv4Net>>,
+}
+
+/// One value per member of a pair, in members' order (the preferred first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<T>(pub [T; 2]);
+
+impl<T> Pair<T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+    /// The value of `member`.
+    pub fn get(&self, member: Member) -> &T {
+        &self.0[member as usize]
+    }
+}
+
+/// Which member of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Member {
+    Preferred = 0,
+    Other = 1,
+}
+
+impl Member {
+    pub const BOTH: [Member; 2] = [Member::Preferred, Member::Other];
+    pub fn peer(self) -> Member {
+        match self {
+            Member::Preferred => Member::Other,
+            Member::Other => Member::Preferred,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -140,6 +193,9 @@ pub struct Attachment {
     pub vlan: Option<Vlan>,
     /// ICMP echo targets as written; empty means the gateway.
     pub probe: Vec<Spanned<Ipv4Addr>>,
+    /// With `ha`: each member's own address on the link (`address` is the
+    /// shared one).
+    pub member_addresses: Option<Spanned<Pair<Spanned<Ipv4Net>>>>,
 }
 
 #[derive(Debug)]
@@ -328,13 +384,20 @@ impl Model {
         let vias = entry.iter().map(|via| via.value.into());
         let vias = vias.chain(vm.default.iter().map(|via| via.value));
         let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
-        let pools = vias.filter_map(move |via| self.via_pool(vm, via));
-        // Lists are a few elements long: looking back costs less than a set.
-        pools
-            .clone()
-            .enumerate()
-            .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
-            .map(|(_, pool)| pool)
+        first_occurrences(vias.filter_map(move |via| self.via_pool(vm, via)))
+    }
+
+    /// The candidates of a project's decision for a VM that has an address in
+    /// every pool and no `default` of its own, best first: the pools of the
+    /// entry's `via`s (none for the default), then of the project's default,
+    /// each pool once — what [`Model::candidates`] gives such a VM.
+    pub fn project_candidates<'m>(
+        &'m self,
+        project: ProjectId,
+        entry: &'m [Spanned<PoolId>],
+    ) -> impl Iterator<Item = PoolId> + 'm {
+        let pools = entry.iter().chain(&self.project(project).default);
+        first_occurrences(pools.map(|pool| pool.value))
     }
 
     /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on
@@ -342,4 +405,16 @@ impl Model {
     pub fn project_networks(&self) -> impl Iterator<Item = &Spanned<Ipv4Net>> {
         self.projects.iter().flat_map(|p| p.networks.iter())
     }
+}
+
+/// Each pool once, at its first place.
+fn first_occurrences(
+    pools: impl Iterator<Item = PoolId> + Clone,
+) -> impl Iterator<Item = PoolId> + Clone {
+    // Lists are a few elements long: looking back costs less than a set.
+    pools
+        .clone()
+        .enumerate()
+        .filter(move |(i, pool)| !pools.clone().take(*i).any(|earlier| earlier == *pool))
+        .map(|(_, pool)| pool)
 }

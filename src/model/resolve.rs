@@ -290,12 +290,24 @@ impl Resolver<'_> {
         max: i64,
         what: &str,
     ) -> Option<Spanned<T>> {
+        self.number_or(Code::OutOfRange, value, min, max, what)
+    }
+
+    /// [`Self::number`], reporting a number out of range with `code`.
+    fn number_or<T: TryFrom<i64>>(
+        &mut self,
+        code: Code,
+        value: &Sp<i64>,
+        min: i64,
+        max: i64,
+        what: &str,
+    ) -> Option<Spanned<T>> {
         let number = *value.get();
         match T::try_from(number) {
             Ok(converted) if (min..=max).contains(&number) => Some(spanned(converted, value)),
             _ => {
                 self.diagnostics.push(Diagnostic::new(
-                    Code::OutOfRange,
+                    code,
                     format!("{what} {number} is out of range"),
                     value.span(),
                     format!("must be {min}..={max}"),
@@ -416,6 +428,7 @@ impl Resolver<'_> {
                 Err(None) => {}
             }
         }
+        let ha = host.ha.as_ref().map(|ha| self.ha(ha));
         let lan: Vec<_> = host.lan.iter().filter_map(|l| self.interface(l)).collect();
         Some(Host {
             name: named(name)?,
@@ -423,6 +436,8 @@ impl Resolver<'_> {
             lan,
             attachments,
             unresolved_attachments,
+            unresolved_ha: matches!(ha, Some(None)),
+            ha: ha.flatten(),
             description: host.description.as_ref().map(|d| d.get().clone()),
         })
     }
@@ -460,9 +475,33 @@ impl Resolver<'_> {
                 },
             })
         });
-        match (uplink_id, interface, address, gateway, vlan) {
-            (Some(uplink_id), Some(interface), Some(address), Some(gateway), vlan)
-                if vlan.as_ref().is_none_or(Option::is_some) =>
+        // `Some(None)`: given, but not two addresses (already reported).
+        let member_addresses = attachment.member_addresses.as_ref().map(|list| {
+            self.pair(
+                list,
+                Code::HaPairLength,
+                "member_addresses",
+                |resolver, text| resolver.interface_address(text),
+            )
+            .map(|pair| spanned(pair, list))
+        });
+        match (
+            uplink_id,
+            interface,
+            address,
+            gateway,
+            vlan,
+            member_addresses,
+        ) {
+            (
+                Some(uplink_id),
+                Some(interface),
+                Some(address),
+                Some(gateway),
+                vlan,
+                member_addresses,
+            ) if vlan.as_ref().is_none_or(Option::is_some)
+                && member_addresses.as_ref().is_none_or(Option::is_some) =>
             {
                 Ok(Attachment {
                     uplink: uplink_id,
@@ -472,10 +511,69 @@ impl Resolver<'_> {
                     gateway,
                     vlan: vlan.flatten(),
                     probe,
+                    member_addresses: member_addresses.flatten(),
                 })
             }
             (uplink_id, ..) => Err(uplink_id),
         }
+    }
+
+    /// `[hosts.NAME.ha]`, or `None` when a part of it cannot be resolved
+    /// (reported).
+    fn ha(&mut self, ha: &Sp<raw::Ha>) -> Option<Ha> {
+        for member in ha.members.get() {
+            self.name_grammar(member);
+        }
+        let members = self.pair(&ha.members, Code::HaMembers, "members", |_, name| {
+            named(name)
+        });
+        let vrid = self.number_or(Code::HaVrid, &ha.vrid, 1, 255, "VRRP id");
+        let sync_interface = self.interface(&ha.sync_interface);
+        let sync_addresses = self.pair(
+            &ha.sync_addresses,
+            Code::HaPairLength,
+            "sync_addresses",
+            |resolver, text| resolver.interface_address(text),
+        );
+        let lan_addresses: Vec<_> = ha
+            .lan_addresses
+            .iter()
+            .map(|text| self.interface_address(text))
+            .collect();
+        Some(Ha {
+            span: ha.span(),
+            members: members?,
+            vrid: vrid?,
+            sync_interface: sync_interface?,
+            sync_addresses: sync_addresses?,
+            lan_addresses: lan_addresses.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    /// A list in members' order as a [`Pair`]: exactly two entries (else
+    /// `code`, naming `key`), each resolved by `item`.
+    fn pair<T>(
+        &mut self,
+        list: &Sp<Vec<Sp<String>>>,
+        code: Code,
+        key: &str,
+        mut item: impl FnMut(&mut Self, &Sp<String>) -> Option<T>,
+    ) -> Option<Pair<T>> {
+        let resolved: Vec<Option<T>> = list.iter().map(|text| item(self, text)).collect();
+        if list.len() != 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    code,
+                    format!("`{key}` has {} entries, not two", list.len()),
+                    list.span(),
+                    "one per member, in members' order",
+                )
+                .help("a pair has exactly two members: give one entry for each, the preferred member's first"),
+            );
+            return None;
+        }
+        let mut resolved = resolved.into_iter();
+        Some(Pair([resolved.next()??, resolved.next()??]))
     }
 
     fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Option<Project> {

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::path::Component;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,11 @@ pub struct Config {
     /// `ct_mark` and is bound to one of its `uplinks` has a live alternative
     /// while another of them is up.
     pub groups: Vec<Group>,
+    /// On a member of a pair: the file keepalived tracks, where the monitor
+    /// writes the member's health ([`ha::health`]) at start and on every
+    /// transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp_health_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +164,19 @@ impl Config {
         }
         if self.uplinks.is_empty() {
             return fail("uplinks", "no uplink to watch".to_owned());
+        }
+        if let Some(path) = &self.vrrp_health_file {
+            let plain = path.is_absolute()
+                && path.file_name().is_some()
+                && path
+                    .components()
+                    .all(|part| matches!(part, Component::RootDir | Component::Normal(_)));
+            if !plain {
+                return fail(
+                    "vrrp_health_file",
+                    format!("{} is not an absolute path to a file", path.display()),
+                );
+            }
         }
         for (index, uplink) in self.uplinks.iter().enumerate() {
             let key = |field: &str| format!("uplinks[{index}].{field}");
@@ -328,6 +347,11 @@ impl Monitor {
         })
     }
 
+    /// The text of the VRRP health file: [`ha::health`] of the uplinks up.
+    pub fn vrrp_health(&self) -> String {
+        ha::health_file((0..self.health.len()).filter(|&i| self.is_up(i)).count())
+    }
+
     /// The marks set `down_uplinks` must hold.
     pub fn down_marks(&self) -> BTreeSet<u32> {
         (0..self.health.len())
@@ -415,6 +439,7 @@ pub fn parse_set(json: &str) -> Result<BTreeSet<u32>, String> {
         .collect()
 }
 
+pub mod ha;
 pub mod probes;
 pub mod sync;
 

@@ -32,6 +32,7 @@ fn config() -> Config {
                 ct_mark: 0x82_0000,
             },
         ],
+        vrrp_health_file: Some("/run/switchyard-vrrp/health".into()),
     }
 }
 
@@ -174,6 +175,29 @@ fn the_config_round_trips_through_json() {
 }
 
 #[test]
+fn the_vrrp_health_follows_the_uplinks_up_and_is_a_fault_with_none() {
+    let mut monitor = Monitor::new(config());
+    assert_eq!(monitor.vrrp_health(), "3\n", "all three up at start");
+    for uplink in 0..3 {
+        for _ in 0..3 {
+            monitor.observe(uplink, false);
+        }
+        assert_eq!(
+            monitor.vrrp_health(),
+            match uplink {
+                0 => "2\n",
+                1 => "1\n",
+                _ => "-127\n",
+            }
+        );
+    }
+    for _ in 0..5 {
+        monitor.observe(1, true);
+    }
+    assert_eq!(monitor.vrrp_health(), "1\n", "one back");
+}
+
+#[test]
 fn a_valid_config_is_accepted() {
     let json = serde_json::to_string(&config()).unwrap();
     assert_eq!(Config::from_json(&json), Ok(config()));
@@ -182,7 +206,7 @@ fn a_valid_config_is_accepted() {
 #[test]
 fn every_bad_value_is_refused_naming_its_key() {
     type Damage = fn(&mut Config);
-    let cases: [(&str, Damage); 18] = [
+    let cases: [(&str, Damage); 20] = [
         ("set", |c| c.set = "down_uplinks\nflush ruleset".to_owned()),
         ("table", |c| c.table = "switch yard".to_owned()),
         ("host", |c| c.host = String::new()),
@@ -211,6 +235,12 @@ fn every_bad_value_is_refused_naming_its_key() {
             c.groups[0].uplink_marks.reverse()
         }),
         ("groups[0].ct_mark", |c| c.groups[0].ct_mark = 0x01_0000),
+        ("vrrp_health_file", |c| {
+            c.vrrp_health_file = Some("run/health".into())
+        }),
+        ("vrrp_health_file", |c| {
+            c.vrrp_health_file = Some("/run/../etc/passwd".into())
+        }),
     ];
     for (key, damage) in cases {
         let mut config = config();

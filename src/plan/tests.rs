@@ -31,6 +31,7 @@ const ISP_B: UplinkId = UplinkId(1);
 const ISP_C: UplinkId = UplinkId(2);
 const WEB_1_ID: VmId = VmId(0);
 const WEB_2_ID: VmId = VmId(1);
+const ACME: ProjectId = ProjectId(0);
 
 /// The base fixture with pool-c: project acme's default replaced by `project`
 /// lines, `vm` lines added to its VM web-1, which has an address in every pool.
@@ -146,7 +147,7 @@ egress = [
     assert!(
         vm.egress
             .iter()
-            .all(|(_, d)| d.decided_by.prefix != Some("100.65.1.0/24".parse().unwrap()))
+            .all(|(_, d)| d.decided_by != EntryId::vm_egress(WEB_1_ID, 1))
     );
     // Both entries still decide a range (SY0903 stays silent about them).
     assert_eq!(plan.winning_entries().len(), 2);
@@ -173,10 +174,10 @@ fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
     else {
         panic!()
     };
-    assert_eq!(decision.decided_by.scope, Scope::Project);
     assert_eq!(
-        decision.decided_by.prefix,
-        Some("100.65.7.0/24".parse().unwrap())
+        decision.decided_by,
+        EntryId::project_egress(ACME, 1),
+        "the project's 100.65.7.0/24"
     );
 }
 
@@ -357,18 +358,15 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     let (_, entry) = &vm.egress[0];
     // pool-c is left out: the VM has no address there.
     assert_eq!(pools(entry), [POOL_A, POOL_B]);
-    assert_eq!(
-        entry.decided_by.prefix,
-        Some("100.65.0.0/16".parse().unwrap())
-    );
+    assert_eq!(entry.decided_by, EntryId::vm_egress(WEB_1_ID, 0));
     let default = vm.default.as_ref().expect("a default");
     assert_eq!(pools(default), [POOL_B, POOL_A]);
-    assert_eq!(default.decided_by.scope, Scope::Vm);
+    assert_eq!(default.decided_by, EntryId::vm_default(WEB_1_ID));
     let groups = &plan.hosts[0].failover.as_ref().expect("failover").groups;
     assert_eq!(
         groups,
         &[FailoverGroup {
-            uplinks: vec![1, 2],
+            uplinks: vec![UplinkNumber(1), UplinkNumber(2)],
             ct_mark: MOVABLE_MARK | 1 << 16
         }]
     );
@@ -377,7 +375,10 @@ egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
 
 #[test]
 fn failover_groups_past_what_the_mark_bits_number_carry_the_movable_bit_alone() {
-    let sets = (1..=130u8).map(|id| vec![0, id]).chain([vec![0, 1]]);
+    let number = UplinkNumber;
+    let sets = (1..=130u8)
+        .map(|id| vec![number(0), number(id)])
+        .chain([vec![number(0), number(1)]]);
     let groups = FailoverPlan::groups_of(sets);
     assert_eq!(groups.len(), 130);
     assert_eq!(groups[0].ct_mark, 0x81_0000);
@@ -515,4 +516,53 @@ networks = ["10.0.0.128/25"]
     let host = &plan.hosts[0];
     assert!(!host.vms[0].follows_project);
     assert!(host.projects.is_empty());
+}
+
+/// A packet from an address that is no VM's, as the rulesets decide it.
+#[test]
+fn arrivals_from_addresses_that_are_no_vms() {
+    let plan = plan_of(BASE.to_owned());
+    let host = &plan.hosts[0];
+    let arrival = |from: &str, to: &str| plan.arrival(from.parse().unwrap(), to.parse().unwrap());
+    assert_eq!(
+        arrival("100.66.0.1", "198.18.0.2"),
+        Arrival::Local {
+            host,
+            uplink: &host.uplinks[1]
+        }
+    );
+    let Arrival::Dnat {
+        receiver,
+        public,
+        uplink,
+        ..
+    } = arrival("100.66.0.1", "203.0.113.9")
+    else {
+        panic!("a public address of web-1 is DNATed");
+    };
+    assert_eq!(
+        (receiver.vm, public.pool, uplink.name.as_str()),
+        (WEB_1_ID, POOL_B, "isp-b"),
+        "the replies leave by the public address's uplink"
+    );
+    assert!(matches!(
+        arrival("10.0.0.99", "198.51.100.7"),
+        Arrival::StrayHairpin { receiver, .. } if receiver.vm == WEB_1_ID
+    ));
+    assert_eq!(arrival("10.0.0.99", "10.0.0.5"), Arrival::Internal);
+    assert_eq!(
+        arrival("10.0.0.99", "9.9.9.9"),
+        Arrival::Dropped(Refused::SpoofedSource)
+    );
+    assert_eq!(
+        arrival("100.66.0.1", "10.0.0.5"),
+        Arrival::Dropped(Refused::ToPrivate)
+    );
+    assert_eq!(
+        arrival("100.66.0.1", "198.51.100.99"),
+        Arrival::Dropped(Refused::Unassigned {
+            pool: &host.pools[0]
+        })
+    );
+    assert_eq!(arrival("100.66.0.1", "9.9.9.9"), Arrival::Elsewhere);
 }

@@ -176,8 +176,36 @@ pub struct Host {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub uplinks: Named<Attachment>,
+    /// Present when two machines serve the host as a pair (VRRP with keepalived,
+    /// connection state synchronised by conntrackd).
+    pub ha: Option<Sp<Ha>>,
     /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ha {
+    /// The two machines serving the host, the first preferred. Each gets its
+    /// own build directory; neither may be the name of a host.
+    #[schemars(inner(pattern(patterns::NAME_PATTERN)), length(min = 2, max = 2), example = ["net1a", "net1b"])]
+    pub members: Sp<Vec<Sp<String>>>,
+    /// The VRRP virtual router id the pair shares, 1..=255.
+    #[schemars(range(min = 1, max = 255), example = 51)]
+    pub vrid: Sp<i64>,
+    /// The dedicated link between the members that carries VRRP and the
+    /// connection state.
+    #[schemars(pattern(patterns::INTERFACE_PATTERN), example = &"ha0")]
+    pub sync_interface: Sp<String>,
+    /// Each member's address on the sync link, with prefix length, in members'
+    /// order.
+    #[schemars(inner(pattern(patterns::LINK_PATTERN)), length(min = 2, max = 2), example = ["10.255.0.1/30", "10.255.0.2/30"])]
+    pub sync_addresses: Sp<Vec<Sp<String>>>,
+    /// The VMs' gateway address(es), with prefix length, on the host's first
+    /// LAN interface: they move with the active member.
+    #[serde(default)]
+    #[schemars(inner(pattern(patterns::LINK_PATTERN)), example = ["10.0.0.1/24"])]
+    pub lan_addresses: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -199,6 +227,11 @@ pub struct Attachment {
     #[serde(default)]
     #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
     pub probe: Vec<Sp<String>>,
+    /// With `[hosts.NAME.ha]`: each member's own address on the link, with
+    /// prefix length, in members' order; `address` is then the shared one,
+    /// held by the active member.
+    #[schemars(inner(pattern(patterns::LINK_PATTERN)), length(min = 2, max = 2), example = ["192.0.2.3/29", "192.0.2.4/29"])]
+    pub member_addresses: Option<Sp<Vec<Sp<String>>>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -630,9 +663,12 @@ impl Table for Failover {}
 impl Table for Uplink {}
 impl Table for Pool {}
 impl Table for Host {
-    const INNER: &'static [(&'static str, Inner)] =
-        &[("uplinks", Inner::Each(drop_unknown_keys::<Attachment>))];
+    const INNER: &'static [(&'static str, Inner)] = &[
+        ("uplinks", Inner::Each(drop_unknown_keys::<Attachment>)),
+        ("ha", Inner::One(drop_unknown_keys::<Ha>)),
+    ];
 }
+impl Table for Ha {}
 impl Table for Attachment {
     const INNER: &'static [(&'static str, Inner)] =
         &[("vlan", Inner::One(drop_unknown_keys::<Vlan>))];

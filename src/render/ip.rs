@@ -18,6 +18,24 @@ struct Context<'a> {
     uplinks: Vec<Uplink<'a>>,
     /// `neigh replace` lines, each starting with a newline.
     neighbours: Value,
+    /// On a member of a pair: its end of the sync link.
+    sync: Option<Sync<'a>>,
+}
+
+/// A member's address on the sync link, as the ip batch and networkd set it.
+#[derive(Serialize)]
+pub(super) struct Sync<'a> {
+    interface: &'a str,
+    address: String,
+    peer: &'a str,
+}
+
+pub(super) fn sync(host: &HostPlan) -> Option<Sync<'_>> {
+    host.sync_link().map(|link| Sync {
+        interface: link.interface,
+        address: link.address.to_string(),
+        peer: link.peer,
+    })
 }
 
 /// An uplink as both the ip batch and networkd spell it.
@@ -48,7 +66,7 @@ pub(super) struct Vlan<'a> {
 pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
     Uplink {
         name: &uplink.name,
-        id: uplink.id,
+        id: uplink.id.0,
         interface: &uplink.interface,
         mark: hex(uplink.mark),
         mark_decimal: uplink.mark,
@@ -72,6 +90,7 @@ pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Seriali
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         uplinks: host.uplinks.iter().map(uplink).collect(),
         neighbours: Value::from_safe_string(neighbours(host)),
+        sync: sync(host),
     }
 }
 

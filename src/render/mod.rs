@@ -3,6 +3,7 @@
 //! minijinja does the rest. Templates live in `templates/`, are compiled into the
 //! binary, and can be overridden file by file (`--templates DIR`).
 
+mod ha;
 mod ip;
 mod monitor;
 mod networkd;
@@ -19,6 +20,8 @@ pub use sysctl::SYSCTL_FILE;
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
 pub const IP_BATCH: &str = "switchyard.ip";
+/// A member of a pair's keepalived configuration, by its name in its directory.
+pub const KEEPALIVED_CONF: &str = ha::KEEPALIVED_CONF;
 /// A host's update from the `--since` build's nft script to this one's.
 pub const NFT_UPDATE: &str = "switchyard.update.nft";
 
@@ -32,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Source;
-use crate::model::Model;
+use crate::model::{Member, Model};
 use crate::plan::{HostPlan, Plan};
 
 /// Every template, by the name it is overridden under (its path below templates/).
@@ -54,6 +57,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/networkd/vlan.netdev"),
     ),
     (
+        "networkd/sync.network",
+        include_str!("../../templates/networkd/sync.network"),
+    ),
+    (
         "networkd/vlan-drop-in.conf",
         include_str!("../../templates/networkd/vlan-drop-in.conf"),
     ),
@@ -72,6 +79,23 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "systemd/switchyard-monitor.service",
         include_str!("../../templates/systemd/switchyard-monitor.service"),
+    ),
+    (
+        "keepalived.conf",
+        include_str!("../../templates/keepalived.conf"),
+    ),
+    (
+        "conntrackd.conf",
+        include_str!("../../templates/conntrackd.conf"),
+    ),
+    ("ha-notify.sh", include_str!("../../templates/ha-notify.sh")),
+    (
+        "systemd/switchyard-keepalived.service",
+        include_str!("../../templates/systemd/switchyard-keepalived.service"),
+    ),
+    (
+        "systemd/switchyard-conntrackd.service",
+        include_str!("../../templates/systemd/switchyard-conntrackd.service"),
     ),
 ];
 
@@ -186,51 +210,89 @@ impl Renderer {
         sorted_by_unique_path(artifacts)
     }
 
+    /// A host's artifacts: in its directory, or for a pair in each member's
+    /// (docs/semantics.md §12), the same nft script in both.
     fn host_artifacts(
         &self,
         model: &Model,
         host: &HostPlan,
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
-        let header = Header::new(host, source);
+        let header = Header::new(host, None, source);
         let nft_context = nft::script_context(model, host, &header);
-        let mut nft_script = self.artifact(host, NFT_SCRIPT, NFT_SCRIPT, nft_context)?;
-        nft::stamp_build_id(&mut nft_script.content);
+        let mut nft_script = self.render(NFT_SCRIPT, &host.name, nft_context)?;
+        nft::stamp_build_id(&mut nft_script);
+        let Some(ha) = &host.ha else {
+            return self.machine_artifacts(host, &header, nft_script);
+        };
+        let mut artifacts = Vec::new();
+        for member in Member::BOTH {
+            let plan = host.for_member(member).expect("a pair");
+            let header = Header::new(host, Some(&plan.name), source);
+            let context = ha::member_context(&host.name, &plan, ha, member, &header);
+            // Once for every file; a minijinja value keeps `Verbatim` text safe.
+            let context = Value::from(minijinja::value::Serde(context));
+            for file in ha::FILES {
+                artifacts.push(self.artifact(&plan, file, file, &context)?);
+            }
+            artifacts.extend(self.machine_artifacts(&plan, &header, nft_script.clone())?);
+        }
+        Ok(artifacts)
+    }
+
+    /// The artifacts of one machine: `nft_script`, and what `machine`'s plan
+    /// renders into its directory.
+    fn machine_artifacts(
+        &self,
+        machine: &HostPlan,
+        header: &Header,
+        nft_script: String,
+    ) -> Result<Vec<Artifact>, RenderError> {
         let mut artifacts = vec![
-            nft_script,
-            self.artifact(host, IP_BATCH, IP_BATCH, ip::batch_context(host, &header))?,
+            Artifact {
+                path: format!("{}/{NFT_SCRIPT}", machine.name),
+                host: machine.name.to_string(),
+                content: nft_script,
+                applies_over_build: None,
+            },
+            self.artifact(
+                machine,
+                IP_BATCH,
+                IP_BATCH,
+                ip::batch_context(machine, header),
+            )?,
         ];
         artifacts.push(self.artifact(
-            host,
+            machine,
             SYSCTL_FILE,
             SYSCTL_FILE,
-            sysctl::conf_context(host, &header),
+            sysctl::conf_context(machine, header),
         )?);
-        for unit in networkd::units(host, &header) {
-            artifacts.push(self.artifact(host, unit.template, &unit.file, unit.context)?);
+        for unit in networkd::units(machine, header) {
+            artifacts.push(self.artifact(machine, unit.template, &unit.file, unit.context)?);
         }
         for unit in systemd::UNITS {
             let path = format!("systemd/{unit}");
             artifacts.push(self.artifact(
-                host,
+                machine,
                 &path,
                 &path,
-                systemd::boot_unit_context(host, &header),
+                systemd::boot_unit_context(machine, header),
             )?);
         }
-        if let Some(config) = monitor::config_json(host, &header) {
+        if let Some(config) = monitor::config_json(machine, header) {
             artifacts.push(Artifact {
-                path: format!("{}/monitor.json", host.name),
-                host: host.name.to_string(),
+                path: format!("{}/monitor.json", machine.name),
+                host: machine.name.to_string(),
                 content: config,
                 applies_over_build: None,
             });
             let unit = "systemd/switchyard-monitor.service";
             artifacts.push(self.artifact(
-                host,
+                machine,
                 unit,
                 unit,
-                monitor::unit_context(host, &header),
+                monitor::unit_context(machine, header),
             )?);
         }
         Ok(artifacts)
@@ -346,11 +408,23 @@ impl SourceId {
 pub struct Header(String);
 
 impl Header {
-    fn new(host: &HostPlan, source: &SourceId) -> Self {
+    /// For `host`, or for `member` of its pair.
+    fn new(host: &HostPlan, member: Option<&str>, source: &SourceId) -> Self {
+        let host_name = &host.name;
+        let machine = match (member, &host.ha) {
+            (Some(member), _) => format!("{member}, a member of host {host_name},"),
+            (None, Some(ha)) => {
+                let [first, second] = &ha.members.0;
+                format!(
+                    "host {host_name} (both members: {}, {})",
+                    first.name, second.name
+                )
+            }
+            (None, None) => format!("host {host_name}"),
+        };
         Header(format!(
-            "Generated by switchyard {} for host {} from {}. Do not edit: edit the topology and rebuild.",
+            "Generated by switchyard {} for {machine} from {}. Do not edit: edit the topology and rebuild.",
             env!("CARGO_PKG_VERSION"),
-            host.name,
             comment_safe(&source.file_name),
         ))
     }
@@ -399,11 +473,13 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestFile {
-    /// Relative to the build directory, `/`-separated, starting with the host:
+    /// Relative to the build directory, `/`-separated, starting with the host
+    /// (or member):
     /// `net1/switchyard.nft`, `net1/networkd/10-switchyard-up-a.network`.
     #[schemars(pattern(r"^[^/]+(/[^/]+)+$"))]
     pub path: String,
-    /// The host (a `[hosts.NAME]` key of the topology) the file is for.
+    /// The host (a `[hosts.NAME]` key of the topology) the file is for, or for
+    /// a host served by a pair the member (a name of its `ha.members`).
     pub host: String,
     /// SHA-256 of the file's bytes, lowercase hexadecimal.
     #[schemars(pattern(r"^[0-9a-f]{64}$"))]

@@ -54,6 +54,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             })
             .collect(),
         groups,
+        vrrp_health_file: host.ha.as_ref().map(|_| super::ha::HEALTH_FILE.into()),
     };
     let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
     json.push('\n');
@@ -67,6 +68,8 @@ struct UnitContext<'a> {
     table: &'static str,
     binary: &'static str,
     config_dir: &'static str,
+    /// On a member of a pair: the runtime directory of its VRRP health file.
+    health_runtime_directory: Option<&'static str>,
 }
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -76,5 +79,9 @@ pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         table: TABLE,
         binary: BINARY,
         config_dir: CONFIG_DIR,
+        health_runtime_directory: host
+            .ha
+            .as_ref()
+            .map(|_| super::ha::HEALTH_RUNTIME_DIRECTORY),
     }
 }

@@ -36,6 +36,14 @@ struct InterfaceContext<'a> {
     uplink: Option<Uplink<'a>>,
     uplink_mask_decimal: u32,
     vlans: Vec<&'a str>,
+    /// On a member of a pair: keepalived adds the shared address to the uplink.
+    keeps_shared_address: bool,
+}
+
+#[derive(Serialize)]
+struct SyncContext<'a> {
+    header: Verbatim<'a>,
+    sync: super::ip::Sync<'a>,
 }
 
 /// The `VLAN=` lines for a parent the administrator's own unit configures.
@@ -100,10 +108,21 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                     uplink: carried.map(uplink),
                     uplink_mask_decimal: layout::UPLINK_MARK_MASK,
                     vlans: found.vlans,
+                    keeps_shared_address: host.member.is_some() && carried.is_some(),
                 }),
             },
         };
         units.push(unit);
+    }
+    if let (Some(link), Some(sync)) = (host.sync_link(), super::ip::sync(host)) {
+        units.push(Unit {
+            template: "networkd/sync.network",
+            file: format!("networkd/{UNIT_PREFIX}{}.network", link.interface),
+            context: to_value(SyncContext {
+                header: header.verbatim(),
+                sync,
+            }),
+        });
     }
     units
 }

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use super::{Header, Verbatim};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
-use crate::model::{InterfaceName, Model};
-use crate::plan::{DecidedBy, Decision, HostPlan, PoolPlan, Scope, VmPlan};
+use crate::model::{InterfaceName, Model, Scope};
+use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -236,7 +236,7 @@ pub fn script_context<'a>(
             .iter()
             .map(|u| Uplink {
                 name: &u.name,
-                id: u.id,
+                id: u.id.0,
                 interface: &u.interface,
                 mark: hex(u.mark),
             })
@@ -419,7 +419,7 @@ impl Display for Verdict {
 /// VM uses a list first.
 struct Verdicts {
     /// Pool numbers → the chain's number and the uplinks it falls back between.
-    lists: BTreeMap<Vec<u8>, (usize, Vec<u8>)>,
+    lists: BTreeMap<Vec<u8>, (usize, Vec<UplinkNumber>)>,
 }
 
 impl Verdicts {
@@ -442,14 +442,13 @@ impl Verdicts {
         Verdicts { lists }
     }
 
-    /// The pool numbers of the candidates a decision can choose between, when
-    /// there is more than one (never without `[failover]`: no fallbacks).
+    /// The decision's way when it has several pools (never without
+    /// `[failover]`: no fallbacks, and no list to build).
     fn list(decision: &Decision) -> Option<Vec<u8>> {
         if decision.fallbacks.is_empty() {
             return None;
         }
-        let list: Vec<u8> = decision.reachable().map(|c| c.pool_number).collect();
-        (list.len() > 1).then_some(list)
+        decision.way().failover()
     }
 
     fn of(&self, decision: &Decision) -> Verdict {
@@ -581,8 +580,8 @@ impl Display for ElementComment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let decision = self.decision;
         let pool_name = |pool| self.model.pool(pool).name.value.as_str();
-        let DecidedBy { scope, prefix, .. } = &decision.decided_by;
-        let scope = match scope {
+        let prefix = self.model.entry_prefix(decision.decided_by);
+        let scope = match decision.decided_by.scope() {
             Scope::Vm => "vm",
             Scope::Project => "project",
         };

@@ -19,6 +19,8 @@ struct Context<'a> {
     uplink_rp_filter: Vec<String>,
     /// `net.ipv4.conf.IFACE.send_redirects` of every LAN interface.
     lan_send_redirects: Vec<String>,
+    /// A member of a pair: keepalived's shared addresses sit beside its own.
+    pair_member: bool,
 }
 
 pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -42,6 +44,7 @@ pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
             .into_iter()
             .map(|name| interface_key(name, "send_redirects"))
             .collect(),
+        pair_member: host.member.is_some(),
     }
 }
 

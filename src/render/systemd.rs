@@ -24,9 +24,9 @@ struct Context<'a> {
     protocol: u8,
     binary: &'static str,
     build_dir: &'static str,
-    /// The device units of the uplink and LAN interfaces
-    /// (`sys-subsystem-net-devices-up\x2da.device`): the routing names the
-    /// uplinks, the sysctl file both.
+    /// The device units of the uplink and LAN interfaces and a member's sync
+    /// link (`sys-subsystem-net-devices-up\x2da.device`): the routing names
+    /// the uplinks and the sync link, the sysctl file the uplinks and LANs.
     /// Escaped (`\x2d`): written as is.
     devices: Vec<Value>,
 }
@@ -37,6 +37,7 @@ pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Ser
         .iter()
         .map(|uplink| uplink.interface.as_str())
         .chain(host.lan.iter().map(InterfaceName::as_str))
+        .chain(host.sync_link().map(|link| link.interface))
         .map(device_unit)
         .collect();
     devices.sort();

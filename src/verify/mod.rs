@@ -9,6 +9,7 @@
 //! them into a [`Report`]. Running the programs is the binary's job (`src/bin/switchyard/kernel.rs`).
 
 mod ip;
+pub mod keepalived;
 mod nft;
 pub mod sysctl;
 
@@ -33,6 +34,8 @@ pub struct HostArtifacts<'a> {
     pub sysctl: Option<&'a ManifestFile>,
     /// `switchyard.update.nft` of a build made `--since` an earlier one.
     pub update: Option<&'a ManifestFile>,
+    /// `keepalived.conf` of a member of a pair.
+    pub keepalived: Option<&'a ManifestFile>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -90,6 +93,7 @@ impl<'a> HostArtifacts<'a> {
             ip: file(render::IP_BATCH)?,
             sysctl: file(render::SYSCTL_FILE).ok(),
             update: file(render::NFT_UPDATE).ok(),
+            keepalived: file(render::KEEPALIVED_CONF).ok(),
         })
     }
 }
@@ -143,6 +147,10 @@ pub struct Listings {
     /// `nft -j list table FAMILY NAME` of every other table of the families
     /// whose hooks IPv4 packets pass (`ip`, `inet`).
     pub other_tables: Vec<String>,
+    /// The build's side, on a member of a pair: `(interface, ADDRESS/LEN)` of
+    /// the shared addresses its keepalived.conf moves ([`keepalived::addresses`]),
+    /// neither required nor removed.
+    pub shared_addresses: BTreeSet<(String, String)>,
 }
 
 /// One namespace's switchyard state, ready to compare.
@@ -157,6 +165,7 @@ pub struct KernelState {
     pub(crate) neighbours: ip::Neighbours,
     sysctls: BTreeMap<String, Option<String>>,
     other_chains: Vec<nft::OtherChain>,
+    shared_addresses: BTreeSet<(String, String)>,
 }
 
 impl KernelState {
@@ -180,6 +189,7 @@ impl KernelState {
                 .into_iter()
                 .flatten()
                 .collect(),
+            shared_addresses: listings.shared_addresses.clone(),
         })
     }
 
@@ -372,17 +382,20 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
     );
 
     let mut addresses = Vec::new();
-    let none = BTreeSet::new();
     for interface in ours.interfaces() {
-        let wanted = &expected.addresses[interface];
-        let present = live.addresses.get(interface).unwrap_or(&none);
-        let on = |address: &String| format!("{address} on {interface}");
+        let wanted = ours.addresses_of(interface, &expected.addresses);
+        let present = ours.addresses_of(interface, &live.addresses);
+        let on = |address: &&String| format!("{address} on {interface}");
         addresses.extend(
             wanted
-                .difference(present)
+                .difference(&present)
                 .map(|a| Difference::Missing(on(a))),
         );
-        addresses.extend(present.difference(wanted).map(|a| Difference::Extra(on(a))));
+        addresses.extend(
+            present
+                .difference(&wanted)
+                .map(|a| Difference::Extra(on(a))),
+        );
     }
     add(Part::Addresses, addresses);
     add(
@@ -510,6 +523,10 @@ fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
 pub struct Ownership {
     tables: BTreeSet<String>,
     interfaces: BTreeSet<String>,
+    /// `(interface, ADDRESS/LEN)` on those interfaces that are keepalived's,
+    /// not switchyard's (a pair's shared addresses).
+    #[serde(default)]
+    shared: BTreeSet<(String, String)>,
 }
 
 impl Ownership {
@@ -531,6 +548,7 @@ impl Ownership {
                 .filter(|(_, addresses)| !addresses.is_empty())
                 .map(|(interface, _)| interface.clone())
                 .collect(),
+            shared: expected.shared_addresses.clone(),
         }
     }
 
@@ -541,6 +559,26 @@ impl Ownership {
     /// The interfaces whose IPv4 addresses are switchyard's.
     pub(crate) fn interfaces(&self) -> impl Iterator<Item = &String> {
         self.interfaces.iter()
+    }
+
+    /// `interface`'s addresses in `addresses` that are switchyard's: all but
+    /// keepalived's shared ones.
+    pub(crate) fn addresses_of<'s>(
+        &'s self,
+        interface: &'s str,
+        addresses: &'s BTreeMap<String, BTreeSet<String>>,
+    ) -> BTreeSet<&'s String> {
+        addresses
+            .get(interface)
+            .into_iter()
+            .flatten()
+            .filter(|address| {
+                !self
+                    .shared
+                    .iter()
+                    .any(|(device, shared)| device == interface && shared == *address)
+            })
+            .collect()
     }
 }
 

@@ -266,7 +266,7 @@ impl Rig {
         let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
         for (uplink, isp) in host.uplinks.iter().zip(&rig.isps) {
             let pools = uplink_pools(host, uplink);
-            let (isp_side, far_side) = far_link(uplink.id);
+            let (isp_side, far_side) = far_link(uplink.id.0);
             let batch = format!(
                 "link set far up\naddress add {isp_side}/30 dev far\n\
                  route add default via {far_side}\n{}",

@@ -49,6 +49,8 @@ pub struct HostBuild {
     pub settings: Vec<switchyard::verify::sysctl::Setting>,
     /// `switchyard.update.nft` and the build id it applies over.
     pub update: Option<(String, String)>,
+    /// On a member of a pair: the shared addresses its keepalived.conf moves.
+    pub shared_addresses: std::collections::BTreeSet<(String, String)>,
 }
 
 pub fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Failure> {
@@ -73,6 +75,10 @@ pub fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Fail
         }
         None => None,
     };
+    let shared_addresses = match artifacts.keepalived {
+        Some(file) => verify::keepalived::addresses(&read_listed(dir, file)?.1),
+        None => Default::default(),
+    };
     Ok(HostBuild {
         host: artifacts.host.to_owned(),
         nft_script,
@@ -81,5 +87,6 @@ pub fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Fail
         interfaces: verify::batch_interfaces(&batch),
         settings,
         update,
+        shared_addresses,
     })
 }

@@ -90,6 +90,7 @@ fn watch(config: Config) -> Result<(), String> {
         ),
     ));
     state.sync(&monitor, &mut kernel).iter().for_each(log);
+    write_vrrp_health(&monitor);
     systemd.notify("READY=1");
     let mut next_sync = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
@@ -120,6 +121,9 @@ fn watch(config: Config) -> Result<(), String> {
         // Every round, not only on a transition: a reload of the ruleset
         // empties the set, and this puts it back within one round. Without a
         // change of the ruleset's generation that is one netlink request.
+        if changed {
+            write_vrrp_health(&monitor);
+        }
         if changed || Instant::now() >= next_sync {
             state.sync(&monitor, &mut kernel).iter().for_each(log);
             next_sync = Instant::now() + interval;
@@ -140,6 +144,46 @@ fn watch(config: Config) -> Result<(), String> {
         ));
     }
     log(&Event::new(Priority::Info, "stopped"));
+    Ok(())
+}
+
+/// On a member of a pair, writes its health where keepalived reads it
+/// (docs/semantics.md §12): into a file beside it, then renamed over it, so
+/// keepalived never reads half a number.
+fn write_vrrp_health(monitor: &Monitor) {
+    let Some(path) = &monitor.config().vrrp_health_file else {
+        return;
+    };
+    let health = monitor.vrrp_health();
+    let event = match replace_file(path, &health) {
+        Ok(()) => Event::new(
+            Priority::Info,
+            format!(
+                "VRRP health {} written to {}",
+                health.trim_end(),
+                path.display()
+            ),
+        ),
+        Err(error) => Event::new(
+            Priority::Error,
+            format!(
+                "cannot write the VRRP health to {}: {error}",
+                path.display()
+            ),
+        ),
+    };
+    log(&event);
+}
+
+/// Writes `text` into a new file beside `path` and renames it over `path`: a
+/// reader sees the old text or the new, never a part.
+fn replace_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let directory = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no directory"))?;
+    let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
@@ -570,6 +614,18 @@ fn reply_sequence(packet: &[u8], targets: &[Ipv4Addr], id: u16) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_health_file_is_replaced_whole_and_nothing_is_left_beside_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("health");
+        std::fs::write(&path, "0\n").expect("keepalived's init_file");
+        replace_file(&path, "-127\n").expect("replaced");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "-127\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(left.len(), 1, "no temporary file left");
+        assert!(replace_file(&dir.path().join("gone/health"), "1\n").is_err());
+    }
 
     #[test]
     fn an_echo_request_checksums_to_zero() {

@@ -65,6 +65,7 @@ pub fn list_states(
         .iter()
         .map(|s| (s.key.clone(), Some(s.value.clone())))
         .collect();
+    expected.shared_addresses = build.shared_addresses.clone();
     Ok((expected, live.map_err(Failure::Usage)?))
 }
 
