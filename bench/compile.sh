@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compile benchmark: `switchyard build` on synthetic topologies of several sizes,
-# side by side in one hyperfine run with the toml floor (the same file parsed by
-# the toml crate alone into a `toml::Table`), then the peak RSS of each (GNU time)
-# and the time of each pipeline stage (bench/stages.rs).
+# side by side in one hyperfine run with two floors of the same file: the toml
+# floor (parsed by the toml crate alone into an owned `toml::Table`) and the plain
+# parse (toml's borrowed document, the fastest parse it offers), then the peak
+# RSS of each (GNU time) and the time of each pipeline stage (bench/stages.rs).
 #
 #   bench/compile.sh [--sizes "1000 10000 100000"] [--hosts 4] [--runs 5]
 #                    [--out DIR] [--profile release] [--no-stages]
@@ -55,7 +56,8 @@ for n in $sizes; do
 		cat "$out/build-$n.stderr" >&2
 		exit 1
 	fi
-	commands+=("$floor $out/topology-$n.toml" "$switchyard build $out/topology-$n.toml -o $out/build-$n")
+	commands+=("$floor $out/topology-$n.toml" "$floor --borrowed $out/topology-$n.toml"
+		"$switchyard build $out/topology-$n.toml -o $out/build-$n")
 done
 
 # One hyperfine run: floor and build for every size, interleaved by size.
@@ -80,17 +82,18 @@ report="$out/report.md"
 {
 	echo "### Compile benchmark ($hosts hosts, median of $runs runs, profile $profile)"
 	echo
-	echo "| VMs | topology | toml floor | switchyard build | build / floor | floor peak RSS | build peak RSS |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| VMs | topology | toml floor | plain parse | switchyard build | build / floor | build / plain parse | floor peak RSS | build peak RSS |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $sizes; do
 		f="$(median "$floor $out/topology-$n.toml")"
+		p="$(median "$floor --borrowed $out/topology-$n.toml")"
 		b="$(median "$switchyard build $out/topology-$n.toml -o $out/build-$n")"
 		frss="$(peak_rss "$floor $out/topology-$n.toml")"
 		brss="$(peak_rss "$switchyard build $out/topology-$n.toml -o $out/build-$n")"
 		size="$(stat -c %s "$out/topology-$n.toml")"
-		awk -v n="$n" -v size="$size" -v f="$f" -v b="$b" -v frss="$frss" -v brss="$brss" 'BEGIN {
-			printf "| %d | %.1f MiB | %.0f ms | %.0f ms | %.2f | %.0f MiB | %.0f MiB |\n",
-				n, size / 1048576, f * 1000, b * 1000, b / f, frss / 1024, brss / 1024 }'
+		awk -v n="$n" -v size="$size" -v f="$f" -v p="$p" -v b="$b" -v frss="$frss" -v brss="$brss" 'BEGIN {
+			printf "| %d | %.1f MiB | %.0f ms | %.0f ms | %.0f ms | %.2f | %.2f | %.0f MiB | %.0f MiB |\n",
+				n, size / 1048576, f * 1000, p * 1000, b * 1000, b / f, b / p, frss / 1024, brss / 1024 }'
 		echo "$n $f $b $brss" >>"$out/summary"
 	done
 	echo

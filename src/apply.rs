@@ -204,7 +204,7 @@ pub fn carry_down_uplinks(live: &KernelState, expected: &KernelState) -> String 
     match (live.down_uplinks(), expected.down_uplinks()) {
         (Some(down), Some(_)) if !down.is_empty() => format!(
             "add element inet {NFT_TABLE} {DOWN_UPLINKS_SET} {{ {} }}\n",
-            down.iter().cloned().collect::<Vec<_>>().join(", ")
+            down.join(", ")
         ),
         _ => String::new(),
     }

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod lints;
 pub mod model;
 pub mod monitor;
+pub mod nft_table;
 pub mod plan;
 pub mod raw;
 pub mod render;

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use switchyard::diagnostic::{Diagnostic, Source};
+use switchyard::nft_table::{Element, Table, Value};
+use switchyard::plan::HostPlan;
 use switchyard::trace::{Fate, Trace, Tracer};
 
 /// Two uplinks, a pool on each, a project default list, one VM with both.
@@ -334,138 +335,93 @@ fn trace_down_refuses_unknown_uplinks_and_topologies_without_failover() {
 /// An inclusive address range, as `u32`s.
 type Interval = (u32, u32);
 
-/// An inclusive address range of an nft element: `a`, `a/len` or `a-b`.
-fn range(text: &str) -> Interval {
-    if let Some((first, last)) = text.split_once('-') {
-        (
-            first.parse::<Ipv4Addr>().unwrap().into(),
-            last.parse::<Ipv4Addr>().unwrap().into(),
-        )
-    } else {
-        let net: Ipv4Net = text
-            .parse()
-            .or_else(|_| text.parse::<Ipv4Addr>().map(Ipv4Net::from))
-            .unwrap();
-        (net.network().into(), net.broadcast().into())
-    }
-}
-
-/// The elements of `set NAME` or `map NAME` (`kind_and_name`) in a rendered
-/// script, comments dropped.
-fn elements<'s>(script: &'s str, kind_and_name: &str) -> Vec<&'s str> {
-    let opening = format!("\t{kind_and_name} {{");
-    script
-        .lines()
-        .skip_while(|line| *line != opening)
-        .take_while(|line| *line != "\t}")
-        .filter(|line| line.starts_with("\t\t\t"))
-        .map(|line| line.split(',').next().unwrap().trim())
-        .collect()
-}
-
-/// The ruleset's egress decision, read from a rendered script and run as the
-/// kernel runs it: the maps' verdicts, then a `failover_N` chain tries its
-/// pools in order and keeps the first whose uplink is not in `down_uplinks`,
-/// else goes to the first. Returns the pool's name, or `None` when no element
-/// matches (internal destinations are not asked about).
-struct Ruleset<'s> {
+/// The ruleset's egress decision, read from a rendered script's typed model
+/// (`Table::parse`) and run as the kernel runs it: the maps' verdicts, then a
+/// `failover_N` chain tries its pools in order and keeps the first whose
+/// uplink is not in `down_uplinks`, else goes to the first. Returns the pool's
+/// name, or `None` when no element matches (internal destinations are not
+/// asked about).
+struct Ruleset {
     /// The VMs looked up by address (set `own_egress`), the others by network.
     own_egress: Vec<Ipv4Addr>,
     /// (VM address, destinations, verdict chain).
-    by_vm: Vec<(Interval, Interval, &'s str)>,
+    by_vm: Vec<(Interval, Interval, String)>,
     /// (VM address, verdict chain), for those VMs.
-    default_by_vm: Vec<(Ipv4Addr, &'s str)>,
+    default_by_vm: Vec<(Ipv4Addr, String)>,
     /// (project network, destinations, verdict chain).
-    by_project: Vec<(Interval, Interval, &'s str)>,
-    /// `via_pool_N` → (pool, uplink), from the chain's comment.
+    by_project: Vec<(Interval, Interval, String)>,
+    /// `via_pool_N` → (pool, uplink): the host's pool number N.
     pools: BTreeMap<String, (String, String)>,
     /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
     chains: BTreeMap<String, (Vec<String>, String)>,
 }
 
-impl<'s> Ruleset<'s> {
-    fn parse(script: &'s str) -> Self {
-        let verdict = |v: &'s str| v.strip_prefix("goto ").expect("a goto verdict");
-        let egress = |map: &str| -> Vec<(Interval, Interval, &'s str)> {
-            elements(script, map)
-                .into_iter()
-                .map(|e| {
-                    let (key, v) = e.split_once(" : ").unwrap();
-                    let (source, to) = key.split_once(" . ").unwrap();
-                    (range(source), range(to), verdict(v))
+impl Ruleset {
+    fn parse(script: &str, host: &HostPlan) -> Self {
+        let table = Table::parse(script).unwrap();
+        let interval = |value: &Value| {
+            let range = value.as_range().unwrap();
+            (range.first, range.last)
+        };
+        let verdict = |element: &Element| {
+            let data = element.data.as_ref().unwrap();
+            data.goto_chain().expect("a goto verdict").to_owned()
+        };
+        let egress = |map: &str| -> Vec<(Interval, Interval, String)> {
+            (table.elements(map).iter())
+                .map(|element| {
+                    let (source, to) = element.key.pair().unwrap();
+                    (interval(source), interval(to), verdict(element))
                 })
                 .collect()
         };
-        let own_egress = elements(script, "set own_egress")
-            .into_iter()
-            .map(|e| e.parse().unwrap())
-            .collect();
-        let mut pools = BTreeMap::new();
-        let mut chains = BTreeMap::new();
-        let lines: Vec<&str> = script.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let Some(name) = line
-                .strip_prefix("\tchain ")
-                .and_then(|l| l.strip_suffix(" {"))
-            else {
-                continue;
-            };
-            let body: Vec<&str> = lines[i + 1..]
-                .iter()
-                .take_while(|l| **l != "\t}")
-                .copied()
-                .collect();
-            if name.starts_with("via_pool_") {
-                let comment = body[0].split("comment \"pool ").nth(1).unwrap();
-                let (pool, uplink) = comment
-                    .trim_end_matches('"')
-                    .split_once(" via uplink ")
-                    .unwrap();
-                pools.insert(name.to_owned(), (pool.to_owned(), uplink.to_owned()));
-            } else if name.starts_with("failover_") {
-                let tries = body
-                    .iter()
-                    .filter_map(|l| l.trim().strip_prefix("jump "))
+        let address = |element: &Element| element.key.one().unwrap().as_address().unwrap();
+        let chains = (table.chains.iter())
+            .filter(|(name, _)| name.starts_with("failover_"))
+            .map(|(name, chain)| {
+                let rules = || chain.rules.iter().map(|rule| rule.text.as_str());
+                let tries = rules()
+                    .filter_map(|rule| rule.strip_prefix("jump "))
                     .map(str::to_owned)
                     .collect();
-                let last = body
-                    .iter()
-                    .find_map(|l| l.trim().strip_prefix("goto "))
-                    .and_then(|l| l.split_whitespace().next())
+                let last = rules()
+                    .find_map(|rule| rule.strip_prefix("goto "))
+                    .and_then(|rule| rule.split_whitespace().next())
                     .unwrap()
                     .to_owned();
-                chains.insert(name.to_owned(), (tries, last));
-            }
-        }
+                (name.clone(), (tries, last))
+            })
+            .collect();
         Ruleset {
-            own_egress,
-            by_vm: egress("map egress_by_vm"),
-            default_by_vm: elements(script, "map default_by_vm")
-                .into_iter()
-                .map(|e| {
-                    let (vm, v) = e.split_once(" : ").unwrap();
-                    (vm.parse().unwrap(), verdict(v))
+            own_egress: table.elements("own_egress").iter().map(address).collect(),
+            by_vm: egress("egress_by_vm"),
+            default_by_vm: (table.elements("default_by_vm").iter())
+                .map(|element| (address(element), verdict(element)))
+                .collect(),
+            by_project: egress("egress_by_project"),
+            pools: (host.pools.iter())
+                .map(|pool| {
+                    let chain = format!("via_pool_{}", pool.number);
+                    (chain, (pool.name.to_string(), pool.uplink.to_string()))
                 })
                 .collect(),
-            by_project: egress("map egress_by_project"),
-            pools,
             chains,
         }
     }
 
-    fn pool(&self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
+    fn pool<'a>(&'a self, vm: Ipv4Addr, to: Ipv4Addr, down: &[String]) -> Option<String> {
         let (v, d) = (u32::from(vm), u32::from(to));
         let within = |(first, last): Interval, x: u32| first <= x && x <= last;
-        let ranged = |map: &[(Interval, Interval, &'s str)]| {
+        let ranged = |map: &'a [(Interval, Interval, String)]| -> Option<&'a str> {
             map.iter()
                 .find(|(source, dst, _)| within(*source, v) && within(*dst, d))
-                .map(|(_, _, verdict)| *verdict)
+                .map(|(_, _, verdict)| verdict.as_str())
         };
         let verdict = if self.own_egress.contains(&vm) {
             ranged(&self.by_vm).or_else(|| {
                 (self.default_by_vm.iter())
                     .find(|(address, _)| *address == vm)
-                    .map(|(_, verdict)| *verdict)
+                    .map(|(_, verdict)| verdict.as_str())
             })
         } else {
             ranged(&self.by_project)
@@ -505,8 +461,6 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .find(|a| a.path == "net1/switchyard.nft")
             .unwrap()
             .content;
-        let ruleset = Ruleset::parse(script);
-        assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
         let tracer = Tracer::new(&source).unwrap();
         let (model, mut plan, _) = switchyard::validate(&source).unwrap().into_parts();
         let uplinks: Vec<String> = model
@@ -515,6 +469,8 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .map(|u| u.name.value.to_string())
             .collect();
         let host = plan.hosts.remove(0);
+        let ruleset = Ruleset::parse(script, &host);
+        assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
         // Both ends of every destination range, and some that only defaults take.
         let mut destinations: Vec<Ipv4Addr> = ["9.9.9.9", "198.18.50.1", "100.63.255.255"]
             .iter()

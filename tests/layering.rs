@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// The library's modules by layer, lowest first (ARCHITECTURE.md, "Layers").
 const LAYERS: &[&[&str]] = &[
     &["diagnostic", "intervals", "layout"],
-    &["raw"],
+    &["raw", "nft_table"],
     &["model"],
     &["check"],
     &["plan"],

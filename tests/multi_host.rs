@@ -144,29 +144,20 @@ fn every_host_mentions_only_its_own_vms_uplinks_interfaces_and_addresses() {
     }
 }
 
-/// The `dnat_addresses` map of an nft script: public → private.
+/// The `dnat_addresses` map of an nft script (read into the typed model):
+/// public → private.
 fn dnat_map(nft: &str) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
-    let start = nft
-        .find("map dnat_addresses {")
-        .expect("the script has a dnat_addresses map");
-    let block = &nft[start..];
-    let block = &block[..block.find('}').expect("the map is closed")];
-    let Some(elements) = block.split_once("elements = {").map(|(_, e)| e) else {
-        return BTreeMap::new();
-    };
-    elements
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .filter(|line| !line.is_empty())
-        .map(|line| {
-            let (public, private) = line
-                .trim_end_matches(',')
-                .split_once(" : ")
-                .unwrap_or_else(|| panic!("unexpected dnat element `{line}`"));
-            (
-                public.trim().parse().expect("public address"),
-                private.trim().parse().expect("private address"),
-            )
+    let table = switchyard::nft_table::Table::parse(nft).expect("the script reads back");
+    table
+        .elements("dnat_addresses")
+        .iter()
+        .map(|element| {
+            let public = element.key.one().and_then(|key| key.as_address());
+            let private = element.data.as_ref().and_then(|data| data.as_address());
+            match (public, private) {
+                (Some(public), Some(private)) => (public, private),
+                _ => panic!("unexpected dnat element `{element}`"),
+            }
         })
         .collect()
 }

@@ -124,6 +124,7 @@ struct Case {
 fn add_interfaces(ns: &Netns, host: &HostPlan) {
     let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
     names.extend(host.lan.iter().map(|l| l.as_str()));
+    names.extend(host.sync_link().map(|link| link.interface));
     names.extend(
         host.uplinks
             .iter()
@@ -172,6 +173,10 @@ fn state(ns: &Netns, host: &HostPlan) -> String {
             uplink.interface,
             normalise(address)
         );
+    }
+    if let Some(link) = host.sync_link() {
+        let address = ns.ip(&["-4", "-br", "address", "show", "dev", link.interface]);
+        out += &format!("# address of {}\n{}\n", link.interface, normalise(address));
     }
     out
 }
@@ -247,7 +252,11 @@ fn networkd_configures_what_the_ip_batch_configures() {
             std::fs::create_dir_all(file.parent().expect("in a directory")).expect("mkdir");
             std::fs::write(file, content).expect("write the build");
         }
-        for host in common::plan(&source).hosts {
+        for host in common::plan(&source)
+            .hosts
+            .iter()
+            .flat_map(HostPlan::machines)
+        {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);
 

@@ -27,6 +27,7 @@ use ipnet::Ipv4Net;
 use proptest::prelude::*;
 use switchyard::diagnostic::Source;
 use switchyard::model::CheckedModel;
+use switchyard::nft_table::{Element, Table, Value};
 use switchyard::plan::{self, Outcome};
 
 /// Cases for the in-process properties; the `nft -c` one runs fewer (each case
@@ -686,45 +687,6 @@ impl Topo {
 // ---------------------------------------------------------------------------
 // Reading the rendered nft script back.
 
-/// An inclusive address range as written in an nft set: `a.b.c.d`, a prefix, or
-/// `first-last`.
-fn parse_range(text: &str) -> (u32, u32) {
-    if let Some((first, last)) = text.split_once('-') {
-        let first: Ipv4Addr = first.parse().unwrap_or_else(|_| panic!("range {text}"));
-        let last: Ipv4Addr = last.parse().unwrap_or_else(|_| panic!("range {text}"));
-        (first.into(), last.into())
-    } else if text.contains('/') {
-        let net: Ipv4Net = text.parse().unwrap_or_else(|_| panic!("prefix {text}"));
-        assert_eq!(net, net.trunc(), "an nft prefix with host bits: {text}");
-        (net.network().into(), net.broadcast().into())
-    } else {
-        let address: Ipv4Addr = text.parse().unwrap_or_else(|_| panic!("address {text}"));
-        (address.into(), address.into())
-    }
-}
-
-/// The elements of `set NAME` or `map NAME` (`kind_and_name`), comments dropped.
-fn elements(script: &str, kind_and_name: &str) -> Vec<String> {
-    let opening = format!("\t{kind_and_name} {{");
-    let mut lines = script.lines().skip_while(|line| *line != opening);
-    assert!(lines.next().is_some(), "no `{kind_and_name}` in:\n{script}");
-    let body: String = lines
-        .take_while(|line| *line != "\t}")
-        .map(|line| line.split('#').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let Some(start) = body.find("elements = {") else {
-        return Vec::new();
-    };
-    let inner = &body[start + "elements = {".len()..body.rfind('}').expect("closing brace")];
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// An inclusive address range, as `u32`s.
 type Interval = (u32, u32);
 
@@ -745,80 +707,63 @@ struct Nft {
     pools: BTreeMap<u8, (String, BTreeMap<Ipv4Addr, Ipv4Addr>)>,
 }
 
-fn pool_number(verdict: &str) -> u8 {
-    verdict
-        .trim()
-        .strip_prefix("goto via_pool_")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("verdict {verdict}"))
-}
-
-fn address_map(elements: Vec<String>) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
-    elements
-        .iter()
-        .map(|e| {
-            let (key, value) = e.split_once(" : ").unwrap_or_else(|| panic!("element {e}"));
-            (key.parse().expect("key"), value.parse().expect("value"))
-        })
-        .collect()
-}
-
 impl Nft {
-    fn parse(script: &str) -> Nft {
+    /// The script read back into the typed model (`Table::parse`), and the
+    /// structures taken out of it; the pools' names are `host`'s, by number.
+    fn parse(script: &str, host: &plan::HostPlan) -> Nft {
+        let table = Table::parse(script).unwrap_or_else(|e| panic!("{e}:\n{script}"));
+        let interval = |value: &Value| -> Interval {
+            let range = value
+                .as_range()
+                .unwrap_or_else(|| panic!("no address: {value}"));
+            (range.first, range.last)
+        };
+        let address = |value: &Value| value.as_address().expect("an address");
+        let one = |element: &Element| element.key.one().expect("a single key").clone();
+        let pool_number = |element: &Element| -> u8 {
+            (element.data.as_ref())
+                .and_then(Value::goto_chain)
+                .and_then(|chain| chain.strip_prefix("via_pool_")?.parse().ok())
+                .unwrap_or_else(|| panic!("verdict of {element}"))
+        };
         let egress = |map: &str| -> Vec<(Interval, Interval, u8)> {
-            elements(script, map)
-                .iter()
+            (table.elements(map).iter())
                 .map(|element| {
-                    let (key, verdict) = element.split_once(" : ").expect("map element");
-                    let (source, range) = key.split_once(" . ").expect("concatenated key");
-                    (
-                        parse_range(source),
-                        parse_range(range),
-                        pool_number(verdict),
-                    )
+                    let (source, range) = element.key.pair().expect("concatenated key");
+                    (interval(source), interval(range), pool_number(element))
                 })
                 .collect()
         };
-        let own_egress = elements(script, "set own_egress")
-            .iter()
-            .map(|e| e.parse().expect("an address"))
-            .collect();
-        // `# Pool NAME (PREFIX) leaves through …` then `map snat_pool_N {`.
-        let mut pools = BTreeMap::new();
-        let lines: Vec<&str> = script.lines().collect();
-        for pair in lines.windows(2) {
-            if let Some(rest) = pair[0].trim().strip_prefix("# Pool ") {
-                let name = rest.split(" (").next().expect("pool name").to_owned();
-                let number: u8 = pair[1]
-                    .trim()
-                    .strip_prefix("map snat_pool_")
-                    .and_then(|r| r.strip_suffix(" {"))
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or_else(|| panic!("no snat map after {}", pair[0]));
-                let snat = address_map(elements(script, &format!("map snat_pool_{number}")));
-                pools.insert(number, (name, snat));
-            }
-        }
-        let set = |name: &str| -> Vec<(u32, u32)> {
-            elements(script, name)
-                .iter()
-                .map(|e| parse_range(e))
+        let set = |name: &str| -> Vec<Interval> {
+            (table.elements(name).iter())
+                .map(|element| interval(&one(element)))
+                .collect()
+        };
+        let address_map = |name: &str| -> BTreeMap<Ipv4Addr, Ipv4Addr> {
+            (table.elements(name).iter())
+                .map(|element| {
+                    let value = element.data.as_ref().expect("a map element");
+                    (address(&one(element)), address(value))
+                })
                 .collect()
         };
         Nft {
-            internal: set("set internal"),
-            vm_sources: set("set vm_sources"),
-            own_egress,
-            by_vm: egress("map egress_by_vm"),
-            default_by_vm: elements(script, "map default_by_vm")
-                .iter()
-                .map(|e| {
-                    let (vm, verdict) = e.split_once(" : ").expect("map element");
-                    (vm.parse().expect("an address"), pool_number(verdict))
+            internal: set("internal"),
+            vm_sources: set("vm_sources"),
+            own_egress: (table.elements("own_egress").iter())
+                .map(|element| address(&one(element)))
+                .collect(),
+            by_vm: egress("egress_by_vm"),
+            default_by_vm: (table.elements("default_by_vm").iter())
+                .map(|element| (address(&one(element)), pool_number(element)))
+                .collect(),
+            by_project: egress("egress_by_project"),
+            pools: (host.pools.iter())
+                .map(|pool| {
+                    let snat = address_map(&format!("snat_pool_{}", pool.number));
+                    (pool.number, (pool.name.to_string(), snat))
                 })
                 .collect(),
-            by_project: egress("map egress_by_project"),
-            pools,
         }
     }
 
@@ -941,7 +886,7 @@ proptest! {
                 with_internal.extend(&internal);
                 assert_disjoint(&format!("{name} plan egress and internal"), &with_internal);
             }
-            let nft = Nft::parse(nft_script(&built, &host.name));
+            let nft = Nft::parse(nft_script(&built, &host.name), &host);
             assert_disjoint(&format!("{} nft internal", host.name), &nft.internal);
             assert_disjoint(&format!("{} nft vm_sources", host.name), &nft.vm_sources);
             // Concatenated keys: two elements overlap when both their sources
@@ -1004,7 +949,7 @@ proptest! {
                 Outcome::Unhandled => Expected::Unhandled,
             };
             prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);
-            let rendered = Nft::parse(nft_script(&built, host_name)).lookup(vm.address, destination);
+            let rendered = Nft::parse(nft_script(&built, host_name), host).lookup(vm.address, destination);
             prop_assert_eq!(&rendered, &expected, "nft: {} → {}\n{}", vm.name, destination, text);
         }
     }

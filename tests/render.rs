@@ -265,3 +265,47 @@ fn reordering_tables_and_keys_changes_no_byte_but_the_source_hash() {
         }
     }
 }
+
+/// The typed model and the script are one table: reading each example's
+/// rendered script back (`Table::parse`, what `build --since` does with an
+/// earlier build) gives the sets and elements the renderer built it from.
+#[test]
+fn every_script_reads_back_into_the_model_it_was_rendered_from() {
+    use switchyard::model::Member;
+    use switchyard::nft_table::{BUILD_SET, Table};
+    for example in common::valid_examples() {
+        let source = common::example_source(&example);
+        let build = common::build_source(&source);
+        let (model, plan, _) = switchyard::validate(&source)
+            .expect("a valid example")
+            .into_parts();
+        // A pair's members both get their host's script.
+        let scripts = plan.hosts.iter().flat_map(|host| {
+            let machines: Vec<String> = match &host.ha {
+                None => vec![host.name.to_string()],
+                Some(_) => (Member::BOTH.iter())
+                    .filter_map(|member| Some(host.for_member(*member)?.name.to_string()))
+                    .collect(),
+            };
+            machines
+                .into_iter()
+                .map(move |machine| (host, format!("{machine}/switchyard.nft")))
+        });
+        for (host, path) in scripts {
+            let artifact = build.artifacts.iter().find(|a| a.path == path);
+            let script = &artifact.unwrap_or_else(|| panic!("no {path}")).content;
+            let what = format!("{}: {path}", example.display());
+            let mut parsed = Table::parse(script).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let mut built = switchyard::render::nft_model(&model, host);
+            let id = parsed.build_id().expect("a build id");
+            assert!(script.contains(&format!("\"{id}\"")), "{what}");
+            assert!(
+                !parsed.chains.is_empty() && !parsed.counters.is_empty(),
+                "{what}"
+            );
+            parsed.sets.remove(BUILD_SET);
+            built.sets.remove(BUILD_SET);
+            assert_eq!(parsed.sets, built.sets, "{what}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use common::deploy::{HOST, TOPOLOGY, host_namespace};
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+use switchyard::nft_table::{BaseChain, Table};
 
 /// A build of the multi-host example in a temporary directory.
 fn build() -> tempfile::TempDir {
@@ -52,6 +53,49 @@ fn verify(netns: &Netns, build: &Path) -> (i32, String) {
 
 fn nft(netns: &Netns, command: &str) {
     run_ok(netns.exec("nft").arg(command));
+}
+
+/// The kernel's listing of every example's script, loaded, reads into the
+/// typed model `build --since` reads the script itself into: the same sets
+/// and maps with the same elements, counters and chains (the rules are
+/// written differently: JSON against nft's syntax).
+#[test]
+#[ignore = "needs root and nft: sudo .ci/run"]
+fn every_scripts_listing_reads_into_the_model_of_the_script() {
+    require_root();
+    let netns = Netns::new("vmodel");
+    for example in common::valid_examples() {
+        let build = common::build_source(&common::example_source(&example));
+        for artifact in (build.artifacts.iter()).filter(|a| a.path.ends_with("/switchyard.nft")) {
+            let what = format!("{}: {}", example.display(), artifact.path);
+            let loaded = netns.nft_load(&artifact.content);
+            assert!(loaded.status.success(), "{what}: {}", describe(&loaded));
+            let listing =
+                run_ok(
+                    netns
+                        .exec("nft")
+                        .args(["-j", "list", "table", "inet", "switchyard"]),
+                );
+            let listed = switchyard::verify::listed_table(&listing).expect("the listing reads");
+            let script = Table::parse(&artifact.content).expect("the script reads");
+            assert_eq!(listed.sets, script.sets, "{what}");
+            assert_eq!(listed.counters, script.counters, "{what}");
+            let bases = |table: &Table| -> Vec<(String, Option<BaseChain>)> {
+                (table.chains.iter())
+                    .map(|(name, chain)| (name.clone(), chain.base.clone()))
+                    .collect()
+            };
+            assert_eq!(bases(&listed), bases(&script), "{what}");
+            let rules = |table: &Table| -> Vec<usize> {
+                table
+                    .chains
+                    .values()
+                    .map(|chain| chain.rules.len())
+                    .collect()
+            };
+            assert_eq!(rules(&listed), rules(&script), "{what}");
+        }
+    }
 }
 
 /// A namespace for `HOST` with its build applied, verified in sync.

@@ -143,6 +143,18 @@ impl HostPlan {
         })
     }
 
+    /// The plans of the machines that serve this host: its pair's members in
+    /// members' order, or the host itself.
+    pub fn machines(&self) -> Vec<HostPlan> {
+        match self.ha {
+            Some(_) => Member::BOTH
+                .into_iter()
+                .filter_map(|member| self.for_member(member))
+                .collect(),
+            None => vec![self.clone()],
+        }
+    }
+
     /// What `member` of this host's pair configures as its own: this plan,
     /// named after the member, its uplinks carrying the member's own
     /// addresses instead of the shared ones (which are keepalived's). `None`

@@ -14,7 +14,7 @@ mod update;
 
 pub use update::{Update, UpdateError, update};
 
-pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE};
+pub use nft::{DOWN_UPLINKS_SET, TABLE as NFT_TABLE, model as nft_model};
 pub use sysctl::SYSCTL_FILE;
 
 /// A host's nft script and ip batch, by their name in its directory.
@@ -144,8 +144,10 @@ impl Renderer {
             .build()
             .expect("default delimiters are valid");
         env.set_syntax(syntax);
-        // Artifacts are not HTML: never escape. Refuse instead (see `write_token`).
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // Artifacts are not HTML: never escape; refuse instead (`write_token`,
+        // which ignores the mode). A mode other than `None` marks what a macro
+        // returns as safe: its values were checked as it was rendered.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom("token".into()));
         env.set_formatter(write_token);
         // A comment's text is one quoted nft string, made safe by the filter.
         env.add_filter("nft_comment", |text: String| {

@@ -1,7 +1,7 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Display, Write};
+use std::fmt::{self, Display};
 use std::net::Ipv4Addr;
 
 use rayon::prelude::*;
@@ -12,6 +12,7 @@ use super::{Header, Verbatim};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
+use crate::nft_table::{BUILD_SET, DataType, Element, Key, Set, Table, Value, Verdict};
 use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
@@ -50,18 +51,15 @@ pub fn stamp_build_id(script: &mut String) {
     script.replace_range(start..start + BUILD_ID_PLACEHOLDER.len(), &id);
 }
 
-/// Everything but the map elements is a small structure the template lays out.
-/// The elements are the only part that grows with the number of VMs (hundreds of
-/// thousands of lines at scale), so the generator writes them as ready lines,
-/// `\n\t\t\tKEY : VALUE, # comment` (see [`Elements`]), and the template places
-/// each block inside its map's `elements = {`: one string per map instead of a
-/// template loop over as many objects.
+/// The template lays out the table; its sets and maps come from the typed
+/// model ([`table`]), each as a [`SetView`]. The elements are the only part
+/// that grows with the number of VMs (hundreds of thousands of lines at
+/// scale), so each set's are handed over as ready lines, one string per set
+/// instead of a template loop over as many objects.
 #[derive(Serialize)]
 struct Context<'a> {
     header: Verbatim<'a>,
     table: &'static str,
-    /// Stamped after rendering ([`stamp_build_id`]).
-    build_id: Verbatim<'static>,
     mark_mask: String,
     uplink_mask: String,
     pool_mask: String,
@@ -71,26 +69,57 @@ struct Context<'a> {
     lan: Vec<&'a str>,
     uplinks: Vec<Uplink<'a>>,
     pools: Vec<Pool<'a>>,
-    /// Elements of set `internal`: `range`.
-    internal: Elements,
-    /// Elements of set `own_egress` and maps `egress_by_vm`, `default_by_vm`,
-    /// `egress_by_project` (see [`EgressElements`]).
-    own_egress: Elements,
-    egress_by_vm: Elements,
-    default_by_vm: Elements,
-    egress_by_project: Elements,
-    /// Elements of map `dnat_addresses`: `public : private`.
-    dnat: Elements,
-    /// Elements of set `vm_sources`: `range` of this host's VM addresses.
-    sources: Elements,
-    /// Elements of set `bound_sources`: `private`, for VMs bound to a MAC.
-    bound_sources: Elements,
-    /// Elements of set `mac_bindings`: `mac . private`.
-    mac_bindings: Elements,
+    /// Every set and map of the table by name.
+    sets: BTreeMap<String, SetView>,
     /// The host runs the monitor: declare the set of down uplinks.
     failover: bool,
     down_uplinks: &'static str,
     failover_chains: Vec<FailoverChain<'a>>,
+}
+
+/// One set or map of the model as the template's `declare` macro writes it.
+#[derive(Serialize)]
+/// Its text is written by the table model, whole: the templates take it as is.
+struct SetView {
+    /// `set` or `map`.
+    kind: &'static str,
+    /// `ipv4_addr . ipv4_addr : verdict`.
+    r#type: minijinja::Value,
+    flags: minijinja::Value,
+    size: Option<usize>,
+    /// The elements on one line (`"lan0", "lan1"`), for the interface sets.
+    inline: Option<minijinja::Value>,
+    /// Else one a line, each `\n\t\t\tELEMENT, # comment`.
+    lines: minijinja::Value,
+}
+
+/// The interface sets, written on one line: few elements, no comments.
+const INLINE_SETS: [&str; 3] = [
+    "lan_interfaces",
+    "uplink_interfaces",
+    "lan_and_uplink_interfaces",
+];
+
+impl SetView {
+    fn new(name: &str, set: &Set) -> Self {
+        let inline = INLINE_SETS.contains(&name).then(|| {
+            let elements: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
+            elements.join(", ")
+        });
+        let verbatim = minijinja::Value::from_safe_string;
+        SetView {
+            kind: set.kind(),
+            r#type: verbatim(set.type_text()),
+            flags: verbatim(set.flags_text()),
+            size: set.size,
+            lines: verbatim(if inline.is_some() {
+                String::new()
+            } else {
+                set.element_lines()
+            }),
+            inline: inline.map(verbatim),
+        }
+    }
 }
 
 /// Chain `failover_N`: tries the pools in order, skipping those whose uplink is
@@ -129,82 +158,137 @@ struct Pool<'a> {
     uplink_mark: String,
     pool_mark: String,
     keep_mask: String,
-    /// Elements of map `snat_pool_N`: `private : public`.
-    snat: Elements,
-}
-
-/// Element lines of one set or map, each `\n\t\t\tELEMENT,` with an optional
-/// `# comment`, and how many there are: the template omits `elements` when there
-/// are none and declares hash maps with a `size` (a map declared with its size
-/// gets a fixed-size hash table, which loads markedly faster than a growing one).
-#[derive(Default)]
-struct Elements {
-    lines: String,
-    count: usize,
 }
 
 /// The smallest declared hash-map size: a few kilobytes of buckets in the
 /// kernel, and small maps keep their size through any change of a few VMs.
 const MIN_DECLARED_SIZE: usize = 1024;
 
-impl Serialize for Elements {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct as _;
-        let mut elements = serializer.serialize_struct("Elements", 3)?;
-        elements.serialize_field("lines", &Verbatim(&self.lines))?;
-        elements.serialize_field("count", &self.count)?;
-        elements.serialize_field("size", &self.declared_size())?;
-        elements.end()
-    }
-}
-
-impl Elements {
-    /// The `size` a hash map is declared with: room for a quarter more elements,
-    /// rounded up to a power of two, and at least [`MIN_DECLARED_SIZE`]. An
-    /// update cannot change a map's size (it is part of the table's structure,
-    /// and nft refuses elements beyond it), so the size must not follow every
-    /// added or removed element: with this headroom it changes only when the map
-    /// grows or shrinks past a power of two, and never on a small host.
-    fn declared_size(&self) -> usize {
-        (self.count + self.count / 4)
+/// The `size` a hash map is declared with: room for a quarter more elements,
+/// rounded up to a power of two, and at least [`MIN_DECLARED_SIZE`]. An
+/// update cannot change a map's size (it is part of the table's structure,
+/// and nft refuses elements beyond it), so the size must not follow every
+/// added or removed element: with this headroom it changes only when the map
+/// grows or shrinks past a power of two, and never on a small host. A map
+/// declared with its size gets a fixed-size hash table, which loads markedly
+/// faster than a growing one; an empty one is declared without.
+fn declared_size(count: usize) -> Option<usize> {
+    (count > 0).then(|| {
+        (count + count / 4)
             .next_power_of_two()
             .max(MIN_DECLARED_SIZE)
-    }
+    })
+}
 
-    fn of_ranges(ranges: &[Range]) -> Self {
-        let mut elements = Elements::default();
-        for range in ranges {
-            elements.push(RangeText(*range), None);
-        }
-        elements
-    }
+const ADDRESS: DataType = DataType::Ipv4Addr;
 
-    /// `KEY : VERDICT, # comment` of an egress decision.
-    fn push_decision(
-        &mut self,
-        key: impl Display,
-        owner: Owner,
-        decision: &Decision,
-        verdicts: &Verdicts,
-        model: &Model,
-    ) {
-        let verdict = verdicts.of(decision);
-        let comment = ElementComment {
-            owner,
-            decision,
-            verdict,
-            model,
-        };
-        self.push(format_args!("{key} : {verdict}"), Some(&comment));
-    }
+/// A set (`data` `None`) or map of `elements`, sorted.
+fn set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
+    let mut set = Set::new(key, data);
+    set.elements = elements;
+    set.sort();
+    set
+}
 
-    fn push(&mut self, element: impl Display, comment: Option<&dyn Display>) {
-        self.count += 1;
-        // Writing to a String cannot fail.
-        let _ = match comment {
-            Some(comment) => write!(self.lines, "\n\t\t\t{element}, # {comment}"),
-            None => write!(self.lines, "\n\t\t\t{element},"),
-        };
+/// An interval set or map.
+fn interval_set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
+    let mut set = set_of(key, data, elements);
+    set.flags.insert("interval".to_owned());
+    set
+}
+
+/// A hash set or map declared with its size.
+fn sized_set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
+    let mut set = set_of(key, data, elements);
+    set.size = declared_size(set.elements.len());
+    set
+}
+
+fn ranges(ranges: &[Range]) -> Vec<Element> {
+    (ranges.iter())
+        .map(|range| Element::new(Key::One(Value::Ipv4(*range)), None))
+        .collect()
+}
+
+/// The typed model of `host`'s table: its sets and maps, elements sorted and
+/// commented with the names `model` (the one `host` was planned from) gives
+/// them. The chains and counters are the template's (`Table::parse` of the
+/// script has them). The build id is [`BUILD_ID_PLACEHOLDER`] until
+/// [`stamp_build_id`] replaces it in the script.
+pub fn model(model: &Model, host: &HostPlan) -> Table {
+    table(model, host, &Verdicts::new(host))
+}
+
+fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
+    // The address maps are about half of a large host's script and depend on
+    // nothing else in it: on a single host this keeps the second core busy.
+    let (egress, address_maps) = rayon::join(
+        || EgressElements::new(model, host, verdicts),
+        || AddressMaps::new(model, host),
+    );
+    let ifnames = |names: &mut dyn Iterator<Item = &str>| {
+        let elements = names
+            .map(|name| Element::new(Key::One(Value::Ifname(name.to_owned())), None))
+            .collect();
+        set_of(vec![DataType::Ifname], None, elements)
+    };
+    let lan = || host.lan.iter().map(InterfaceName::as_str);
+    let uplinks = || host.uplinks.iter().map(|u| u.interface.as_str());
+    let addresses = |ranges: &[Range]| interval_set_of(vec![ADDRESS], None, self::ranges(ranges));
+    // `source . destinations : verdict`.
+    let egress_map =
+        |elements| interval_set_of(vec![ADDRESS, ADDRESS], Some(DataType::Verdict), elements);
+    let address_map = |elements| sized_set_of(vec![ADDRESS], Some(ADDRESS), elements);
+    let mut sets: BTreeMap<String, Set> = [
+        (
+            BUILD_SET,
+            ifnames(&mut std::iter::once(BUILD_ID_PLACEHOLDER)),
+        ),
+        ("lan_interfaces", ifnames(&mut lan())),
+        ("uplink_interfaces", ifnames(&mut uplinks())),
+        (
+            "lan_and_uplink_interfaces",
+            ifnames(&mut lan().chain(uplinks())),
+        ),
+        ("internal", addresses(&host.internal)),
+        ("vm_sources", addresses(&host.sources)),
+        (
+            "bound_sources",
+            set_of(vec![ADDRESS], None, address_maps.bound_sources),
+        ),
+        (
+            "mac_bindings",
+            set_of(
+                vec![DataType::EtherAddr, ADDRESS],
+                None,
+                address_maps.mac_bindings,
+            ),
+        ),
+        (
+            "own_egress",
+            sized_set_of(vec![ADDRESS], None, egress.own_egress),
+        ),
+        ("egress_by_vm", egress_map(egress.by_vm)),
+        (
+            "default_by_vm",
+            sized_set_of(vec![ADDRESS], Some(DataType::Verdict), egress.default_by_vm),
+        ),
+        ("egress_by_project", egress_map(egress.by_project)),
+        ("dnat_addresses", address_map(address_maps.dnat)),
+    ]
+    .into_iter()
+    .map(|(name, set)| (name.to_owned(), set))
+    .collect();
+    for (pool, snat) in host.pools.iter().zip(address_maps.snat) {
+        sets.insert(format!("snat_pool_{}", pool.number), address_map(snat));
+    }
+    if host.failover.is_some() {
+        let down = set_of(vec![DataType::Mark], None, Vec::new());
+        sets.insert(DOWN_UPLINKS_SET.to_owned(), down);
+    }
+    Table {
+        sets,
+        ..Table::default()
     }
 }
 
@@ -215,16 +299,13 @@ pub fn script_context<'a>(
     header: &'a Header,
 ) -> impl Serialize + 'a {
     let verdicts = Verdicts::new(host);
-    // The address maps are about half of a large host's script and depend on
-    // nothing else in it: on a single host this keeps the second core busy.
-    let (egress, address_maps) = rayon::join(
-        || EgressElements::new(model, host, &verdicts),
-        || AddressMaps::new(model, host),
-    );
+    let table = table(model, host, &verdicts);
+    let sets = (table.sets.par_iter())
+        .map(|(name, set)| (name.clone(), SetView::new(name, set)))
+        .collect();
     Context {
         header: header.verbatim(),
         table: TABLE,
-        build_id: Verbatim(BUILD_ID_PLACEHOLDER),
         mark_mask: hex(layout::MARK_MASK),
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         pool_mask: hex(layout::POOL_MARK_MASK),
@@ -241,21 +322,8 @@ pub fn script_context<'a>(
                 mark: hex(u.mark),
             })
             .collect(),
-        pools: host
-            .pools
-            .iter()
-            .zip(address_maps.snat)
-            .map(|(pool, snat)| Pool::new(pool, snat))
-            .collect(),
-        internal: Elements::of_ranges(&host.internal),
-        own_egress: egress.own_egress,
-        egress_by_vm: egress.by_vm,
-        default_by_vm: egress.default_by_vm,
-        egress_by_project: egress.by_project,
-        dnat: address_maps.dnat,
-        sources: Elements::of_ranges(&host.sources),
-        bound_sources: address_maps.bound_sources,
-        mac_bindings: address_maps.mac_bindings,
+        pools: host.pools.iter().map(Pool::new).collect(),
+        sets,
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
@@ -266,10 +334,10 @@ pub fn script_context<'a>(
 /// commented with its VM's name: `snat_pool_N` (one per pool of the host, in
 /// its order), `dnat_addresses`, `bound_sources` and `mac_bindings`.
 struct AddressMaps {
-    snat: Vec<Elements>,
-    dnat: Elements,
-    bound_sources: Elements,
-    mac_bindings: Elements,
+    snat: Vec<Vec<Element>>,
+    dnat: Vec<Element>,
+    bound_sources: Vec<Element>,
+    mac_bindings: Vec<Element>,
 }
 
 impl AddressMaps {
@@ -285,28 +353,26 @@ impl AddressMaps {
         // `private_of` picks out of the pair.
         let translations =
             |pairs: &[(Ipv4Addr, Ipv4Addr)], private_of: fn(&(Ipv4Addr, Ipv4Addr)) -> Ipv4Addr| {
-                let mut elements = Elements::default();
-                for pair @ (from, to) in pairs {
-                    elements.push(
-                        format_args!("{} : {}", Addr(*from), Addr(*to)),
-                        Some(&vm_name(&private_of(pair))),
-                    );
-                }
-                elements
+                (pairs.iter())
+                    .map(|pair @ (from, to)| {
+                        let (from, to) = (Value::address(*from), Value::address(*to));
+                        Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
+                    })
+                    .collect()
             };
         let snat_of = |pool: &PoolPlan| translations(&pool.snat, |(private, _)| *private);
         let dnat = || translations(&host.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
             || rayon::join(|| host.pools.par_iter().map(snat_of).collect(), dnat),
             || {
-                let mut bound_sources = Elements::default();
-                let mut mac_bindings = Elements::default();
+                let mut bound_sources = Vec::new();
+                let mut mac_bindings = Vec::new();
                 for (private, mac) in &host.mac_bindings {
-                    bound_sources.push(Addr(*private), Some(&vm_name(private)));
-                    mac_bindings.push(
-                        format_args!("{mac} . {}", Addr(*private)),
-                        Some(&vm_name(private)),
-                    );
+                    let (address, name) = (Value::address(*private), vm_name(private));
+                    bound_sources
+                        .push(Element::new(Key::One(address.clone()), None).commented(name));
+                    let key = Key::Concat(Value::Ether(mac.0), address);
+                    mac_bindings.push(Element::new(key, None).commented(name));
                 }
                 (bound_sources, mac_bindings)
             },
@@ -321,7 +387,7 @@ impl AddressMaps {
 }
 
 impl<'a> Pool<'a> {
-    fn new(pool: &'a PoolPlan, snat: Elements) -> Self {
+    fn new(pool: &'a PoolPlan) -> Self {
         Pool {
             name: &pool.name,
             number: pool.number,
@@ -331,7 +397,6 @@ impl<'a> Pool<'a> {
             uplink_mark: hex(pool.mark & layout::UPLINK_MARK_MASK),
             pool_mark: hex(pool.mark & layout::POOL_MARK_MASK),
             keep_mask: hex(!layout::MARK_MASK),
-            snat,
         }
     }
 }
@@ -344,13 +409,13 @@ impl<'a> Pool<'a> {
 /// interval map, whose every element costs the kernel more to load and copy).
 struct EgressElements {
     /// Set `own_egress`: the VMs that do not follow their project.
-    own_egress: Elements,
+    own_egress: Vec<Element>,
     /// Map `egress_by_vm`: `vm . range : verdict` for those VMs.
-    by_vm: Elements,
+    by_vm: Vec<Element>,
     /// Map `default_by_vm`: `vm : verdict` for those VMs.
-    default_by_vm: Elements,
+    default_by_vm: Vec<Element>,
     /// Map `egress_by_project`: `project network . range : verdict`.
-    by_project: Elements,
+    by_project: Vec<Element>,
 }
 
 impl EgressElements {
@@ -358,26 +423,26 @@ impl EgressElements {
         let mut own: Vec<&VmPlan> = host.vms.iter().filter(|vm| !vm.follows_project).collect();
         own.sort_by_key(|vm| vm.private);
         let mut elements = EgressElements {
-            own_egress: Elements::default(),
-            by_vm: Elements::default(),
-            default_by_vm: Elements::default(),
-            by_project: Elements::default(),
+            own_egress: Vec::new(),
+            by_vm: Vec::new(),
+            default_by_vm: Vec::new(),
+            by_project: Vec::new(),
         };
+        let decided =
+            |key, owner, decision| decision_element(key, owner, decision, verdicts, model);
         for vm in own {
             let name = &model.vm(vm.vm).name.value;
-            elements.own_egress.push(Addr(vm.private), Some(name));
+            let address = Value::address(vm.private);
+            let own = Element::new(Key::One(address.clone()), None).commented(name);
+            elements.own_egress.push(own);
             let owner = Owner::Vm(vm);
             for (range, decision) in &vm.egress {
-                let key = format_args!("{} . {}", Addr(vm.private), RangeText(*range));
-                elements
-                    .by_vm
-                    .push_decision(key, owner, decision, verdicts, model);
+                let key = Key::Concat(address.clone(), Value::Ipv4(*range));
+                elements.by_vm.push(decided(key, owner, decision));
             }
             if let Some(decision) = &vm.default {
-                let key = Addr(vm.private);
-                elements
-                    .default_by_vm
-                    .push_decision(key, owner, decision, verdicts, model);
+                let key = Key::One(address);
+                elements.default_by_vm.push(decided(key, owner, decision));
             }
         }
         for project in &host.projects {
@@ -385,10 +450,8 @@ impl EgressElements {
             let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
             for network in &project.networks {
                 for (range, decision) in &painting {
-                    let key = format_args!("{} . {}", RangeText(*network), RangeText(*range));
-                    elements
-                        .by_project
-                        .push_decision(key, owner, decision, verdicts, model);
+                    let key = Key::Concat(Value::Ipv4(*network), Value::Ipv4(*range));
+                    elements.by_project.push(decided(key, owner, decision));
                 }
             }
         }
@@ -400,18 +463,36 @@ impl EgressElements {
 /// or, when the decision has candidates on more than one uplink (only with
 /// `[failover]`), `goto failover_N` for its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Verdict {
+enum Target {
     Pool(u8),
     Failover(usize),
 }
 
-impl Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Verdict::Pool(number) => write!(f, "goto via_pool_{number}"),
-            Verdict::Failover(number) => write!(f, "goto failover_{number}"),
-        }
+impl Target {
+    fn verdict(self) -> Value {
+        Value::Verdict(Verdict::Goto(match self {
+            Target::Pool(number) => format!("via_pool_{number}"),
+            Target::Failover(number) => format!("failover_{number}"),
+        }))
     }
+}
+
+/// `KEY : VERDICT, # comment` of an egress decision.
+fn decision_element(
+    key: Key,
+    owner: Owner,
+    decision: &Decision,
+    verdicts: &Verdicts,
+    model: &Model,
+) -> Element {
+    let target = verdicts.of(decision);
+    let comment = ElementComment {
+        owner,
+        decision,
+        target,
+        model,
+    };
+    Element::new(key, Some(target.verdict())).commented(comment)
 }
 
 /// The host's distinct failover lists (pool numbers of the candidates that can
@@ -451,10 +532,10 @@ impl Verdicts {
         decision.way().failover()
     }
 
-    fn of(&self, decision: &Decision) -> Verdict {
+    fn of(&self, decision: &Decision) -> Target {
         match Self::list(decision) {
-            Some(list) => Verdict::Failover(self.lists[&list].0),
-            None => Verdict::Pool(decision.first.pool_number),
+            Some(list) => Target::Failover(self.lists[&list].0),
+            None => Target::Pool(decision.first.pool_number),
         }
     }
 
@@ -510,54 +591,6 @@ pub fn comment(text: String) -> String {
     format!("{}...", &safe[..end])
 }
 
-/// An address, a prefix when the range is one (`100.64.0.0/10`), else `first-last`.
-struct RangeText(Range);
-
-impl Display for RangeText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.first == self.0.last {
-            return write!(f, "{}", Addr(self.0.first_address()));
-        }
-        match self.0.as_prefix() {
-            Some(prefix) => write!(f, "{}/{}", Addr(prefix.network()), prefix.prefix_len()),
-            None => write!(
-                f,
-                "{}-{}",
-                Addr(self.0.first_address()),
-                Addr(self.0.last_address())
-            ),
-        }
-    }
-}
-
-/// An address in dotted quad, written without the formatting machinery per
-/// octet: the script of a host with 100k VMs holds about a million of them.
-struct Addr(Ipv4Addr);
-
-impl Display for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = [0u8; 15];
-        let mut len = 0;
-        for (i, octet) in self.0.octets().into_iter().enumerate() {
-            if i > 0 {
-                text[len] = b'.';
-                len += 1;
-            }
-            if octet >= 100 {
-                text[len] = b'0' + octet / 100;
-                len += 1;
-            }
-            if octet >= 10 {
-                text[len] = b'0' + octet / 10 % 10;
-                len += 1;
-            }
-            text[len] = b'0' + octet % 10;
-            len += 1;
-        }
-        f.write_str(std::str::from_utf8(&text[..len]).expect("digits and dots"))
-    }
-}
-
 /// Whose decision an egress element holds.
 #[derive(Clone, Copy)]
 enum Owner<'a> {
@@ -571,7 +604,7 @@ enum Owner<'a> {
 struct ElementComment<'a> {
     owner: Owner<'a>,
     decision: &'a Decision,
-    verdict: Verdict,
+    target: Target,
     /// Has the names of the plan's ids.
     model: &'a Model,
 }
@@ -597,7 +630,7 @@ impl Display for ElementComment<'_> {
         if let Owner::Vm(_) = self.owner {
             write!(f, " ({})", first.public)?;
         }
-        if let Verdict::Failover(_) = self.verdict {
+        if let Target::Failover(_) = self.target {
             for fallback in decision.reachable().skip(1) {
                 write!(f, ", else {}", pool_name(fallback.pool))?;
             }

@@ -2,25 +2,20 @@
 //! build's script loads into the one a new build's script loads, touching only
 //! the set and map elements that differ.
 //!
-//! It works on the two rendered scripts, not on plans: an earlier build is a
-//! directory of text, and comparing what nft is asked to load keeps the update
-//! independent of how the generator lays out the table. The generator writes one
-//! element per line inside the `elements = {` block of every set and map that
-//! can grow; everything else (declarations, types, flags, sizes, chains, rules,
-//! short inline element lists) is structure. When the structure of the two
-//! scripts differs the update is the whole new script.
+//! It compares the two scripts' typed models ([`Table::parse`], the inverse of
+//! rendering), not plans: an earlier build is a directory of text, without the
+//! topology it was made from. When the two tables differ in more than their
+//! elements (a declaration, a size, a counter, a chain or rule) the update is
+//! the whole new script.
 //!
 //! Either way the transaction starts by deleting the earlier build's id from set
 //! `build`: over any other table (another build, an edited table, none at all)
 //! that delete fails, and nft aborts the whole transaction, changing nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::nft::TABLE;
-
-/// The set holding a script's build id (templates/switchyard.nft).
-const BUILD_SET: &str = "build";
+use crate::nft_table::{self, BUILD_SET, Element, ParseError, Set, Table};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UpdateError {
@@ -30,6 +25,14 @@ pub enum UpdateError {
          what it is loaded over"
     )]
     NoBuildId(&'static str),
+    #[error(
+        "the {which} nft script is not one switchyard renders ({error}): no update can be \
+         computed from it; load switchyard.nft instead"
+    )]
+    Unreadable {
+        which: &'static str,
+        error: ParseError,
+    },
 }
 
 /// An update script and the build id it applies over.
@@ -42,16 +45,26 @@ pub struct Update {
 }
 
 /// The update from `old` (the script of the build the host runs) to `new`.
-pub fn update(old: &str, new: &str) -> Result<Update, UpdateError> {
-    let mut old = Script::parse(old);
-    let mut new = Script::parse(new);
-    let old_id = old
-        .take_build_id()
-        .ok_or(UpdateError::NoBuildId("earlier"))?;
-    let new_id = new.take_build_id().ok_or(UpdateError::NoBuildId("new"))?;
+pub fn update(old: &str, new_script: &str) -> Result<Update, UpdateError> {
+    let read = |which, script| {
+        let table =
+            Table::parse(script).map_err(|error| UpdateError::Unreadable { which, error })?;
+        let id = table
+            .build_id()
+            .ok_or(UpdateError::NoBuildId(which))?
+            .to_owned();
+        Ok((table, id))
+    };
+    // At 100k VMs each script is tens of megabytes: read both side by side.
+    let (old, new) = rayon::join(|| read("earlier", old), || read("new", new_script));
+    let ((old, old_id), (new, new_id)) = (old?, new?);
 
     let mut out = String::new();
-    if let Some(header) = new.header {
+    if let Some(header) = new_script
+        .lines()
+        .next()
+        .filter(|line| line.starts_with('#'))
+    {
         out.push_str(header);
         out.push('\n');
     }
@@ -65,63 +78,47 @@ pub fn update(old: &str, new: &str) -> Result<Update, UpdateError> {
         out,
         "delete element inet {TABLE} {BUILD_SET} {{ \"{old_id}\" }}"
     );
-    if old.structure != new.structure {
+    if !old.same_structure(&new) {
         out.push_str("# The table's structure changed: replace it whole.\n");
-        out.push_str(new.text);
+        out.push_str(new_script);
         return Ok(Update {
             script: out,
-            applies_over_build: old_id.to_owned(),
+            applies_over_build: old_id,
         });
     }
     let _ = writeln!(
         out,
         "add element inet {TABLE} {BUILD_SET} {{ \"{new_id}\" }}"
     );
-    // Deletes first: an element whose value changed is deleted, then added.
-    let changes: Vec<_> = new
-        .elements
-        .iter()
-        .map(|(&name, new_set)| {
-            // Equal structure: both scripts declare the same sets and maps.
-            let old_set = old.elements.remove(name).unwrap_or_default();
-            let removed: Vec<&str> = old_set
-                .elements
-                .difference(&new_set.elements)
-                .copied()
-                .collect();
-            let added: Vec<&str> = new_set
-                .elements
-                .difference(&old_set.elements)
-                .copied()
-                .collect();
-            (name, new_set.is_map, removed, added)
+    // Equal structure: both tables have the same sets and maps, in name order.
+    let changes: Vec<(&str, &Set, Vec<&Element>, Vec<&Element>)> = (new.sets.iter())
+        .zip(old.sets.values())
+        .filter(|((name, _), _)| *name != BUILD_SET)
+        .map(|((name, new_set), old_set)| {
+            let (removed, added) = nft_table::difference(&old_set.elements, &new_set.elements);
+            (name.as_str(), new_set, removed, added)
         })
         .collect();
-    for (name, is_map, removed, _) in &changes {
+    // Deletes first: an element whose value changed is deleted, then added.
+    for (name, _, removed, _) in &changes {
         // nft deletes a map element by its key alone.
-        let keys = removed.iter().map(|&element| {
-            if *is_map {
-                element.split_once(" : ").map_or(element, |(key, _)| key)
-            } else {
-                element
-            }
-        });
+        let keys = removed.iter().map(|element| element.key.to_string());
         write_elements(&mut out, "delete", name, keys);
     }
     for (name, _, _, added) in &changes {
-        write_elements(&mut out, "add", name, added.iter().copied());
+        write_elements(&mut out, "add", name, added.iter().map(|e| e.to_string()));
     }
     Ok(Update {
         script: out,
-        applies_over_build: old_id.to_owned(),
+        applies_over_build: old_id,
     })
 }
 
-fn write_elements<'a>(
+fn write_elements(
     out: &mut String,
     verb: &str,
     set: &str,
-    mut elements: impl Iterator<Item = &'a str>,
+    mut elements: impl Iterator<Item = String>,
 ) {
     let Some(first) = elements.next() else {
         return;
@@ -131,90 +128,6 @@ fn write_elements<'a>(
         let _ = writeln!(out, "\t{element},");
     }
     out.push_str("}\n");
-}
-
-/// A rendered nft script taken apart into structure and elements.
-struct Script<'a> {
-    text: &'a str,
-    /// The first line, when it is a comment (generator, host, source).
-    header: Option<&'a str>,
-    /// Every line that is neither a comment, blank, nor part of an element block.
-    structure: Vec<&'a str>,
-    /// Sets and maps by name, with their one-per-line elements (without comments).
-    elements: BTreeMap<&'a str, Elements<'a>>,
-}
-
-#[derive(Default, PartialEq, Debug)]
-struct Elements<'a> {
-    is_map: bool,
-    elements: BTreeSet<&'a str>,
-}
-
-impl<'a> Script<'a> {
-    fn parse(text: &'a str) -> Self {
-        let mut script = Script {
-            text,
-            header: text.lines().next().filter(|line| line.starts_with('#')),
-            structure: Vec::new(),
-            elements: BTreeMap::new(),
-        };
-        // The set or map whose declaration we are in, and whether in its block.
-        let mut current: Option<&str> = None;
-        let mut in_block = false;
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if in_block {
-                if trimmed == "}" {
-                    in_block = false;
-                } else if let Some(set) = current {
-                    let element = trimmed.split_once(" # ").map_or(trimmed, |(e, _)| e);
-                    let element = element.trim_end().trim_end_matches(',');
-                    if let Some(elements) = script.elements.get_mut(set) {
-                        elements.elements.insert(element);
-                    }
-                }
-                continue;
-            }
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            if current.is_some() && trimmed == "elements = {" {
-                in_block = true;
-                continue;
-            }
-            if let Some((kind, name)) = set_declaration(trimmed) {
-                current = Some(name);
-                script.elements.insert(
-                    name,
-                    Elements {
-                        is_map: kind == "map",
-                        ..Elements::default()
-                    },
-                );
-            } else if trimmed == "}" {
-                current = None;
-            }
-            script.structure.push(line);
-        }
-        script
-    }
-
-    /// Removes set `build` from the elements and returns its one element,
-    /// unquoted.
-    fn take_build_id(&mut self) -> Option<&'a str> {
-        let build = self.elements.remove(BUILD_SET)?;
-        match build.elements.iter().collect::<Vec<_>>().as_slice() {
-            [id] => id.strip_prefix('"')?.strip_suffix('"'),
-            _ => None,
-        }
-    }
-}
-
-/// `set NAME {` / `map NAME {` → (kind, name).
-fn set_declaration(line: &str) -> Option<(&str, &str)> {
-    let (kind, rest) = line.split_once(' ')?;
-    let name = rest.strip_suffix(" {")?;
-    (matches!(kind, "set" | "map") && !name.contains(' ')).then_some((kind, name))
 }
 
 #[cfg(test)]
@@ -379,6 +292,49 @@ mod tests {
         assert_eq!(
             update(&with_id, &without),
             Err(UpdateError::NoBuildId("new"))
+        );
+    }
+
+    #[test]
+    fn a_script_the_model_cannot_read_gets_no_update_and_says_where() {
+        let old = script("aaa", &["192.0.2.1 : 10.0.0.1"], &[], RULE);
+        let edited = old.replace("192.0.2.1 : 10.0.0.1", "192.0.2.1 : 10.0.0.300");
+        let new = script("bbb", &[], &[], RULE);
+        let error = update(&edited, &new).expect_err("an address out of range");
+        let line = edited[..edited.find("10.0.0.300").expect("edited")]
+            .lines()
+            .count();
+        assert!(
+            matches!(&error, UpdateError::Unreadable { which: "earlier", error } if error.line == line),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("`10.0.0.300` is no ipv4_addr"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn elements_are_compared_and_written_in_address_order_not_text_order() {
+        let old = script("aaa", &["192.0.2.1 : 10.0.0.1"], &[], RULE);
+        let new = script(
+            "bbb",
+            &[
+                "192.0.2.1 : 10.0.0.1",
+                "192.0.2.9 : 10.0.0.9",
+                "192.0.2.10 : 10.0.0.10",
+            ],
+            &[],
+            RULE,
+        );
+        assert_eq!(
+            body(&update(&old, &new).expect("both have ids").script)[2..],
+            [
+                "add element inet switchyard dnat_addresses {",
+                "\t192.0.2.9 : 10.0.0.9,",
+                "\t192.0.2.10 : 10.0.0.10,",
+                "}",
+            ]
         );
     }
 

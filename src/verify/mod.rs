@@ -153,6 +153,11 @@ pub struct Listings {
     pub shared_addresses: BTreeSet<(String, String)>,
 }
 
+/// The typed model of `nft -j list table inet switchyard`'s output.
+pub fn listed_table(json: &str) -> Result<crate::nft_table::Table, VerifyError> {
+    nft::Table::from_json(json).map(|table| table.model)
+}
+
 /// One namespace's switchyard state, ready to compare.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KernelState {
@@ -194,9 +199,11 @@ impl KernelState {
     }
 
     /// The elements of the monitor's set `down_uplinks` (the uplinks it found
-    /// down), as nft writes them.
-    pub fn down_uplinks(&self) -> Option<&BTreeSet<String>> {
-        self.nft_table.as_ref().map(|table| &table.down_uplinks)
+    /// down, their marks as nft writes them).
+    pub fn down_uplinks(&self) -> Option<Vec<String>> {
+        let table = &self.nft_table.as_ref()?.model;
+        let down = table.elements(render::DOWN_UPLINKS_SET);
+        Some(down.iter().map(ToString::to_string).collect())
     }
 
     /// A setting's value (`None`: not listed, or no such setting).
@@ -206,11 +213,7 @@ impl KernelState {
 
     /// The build id the table holds in its set `build`.
     pub fn build_id(&self) -> Option<&str> {
-        let ids = self.nft_table.as_ref()?.set_elements("build")?;
-        match ids.len() {
-            1 => ids.first().map(String::as_str),
-            _ => None,
-        }
+        self.nft_table.as_ref()?.model.build_id()
     }
 }
 

@@ -233,10 +233,8 @@ fn sysctls_that_differ_from_the_file_are_named_and_the_monitors_set_is_not() {
     let (built, live) = (with_down(""), with_down(r#", "elem": [256]"#));
     assert!(report(&built, &live).is_empty());
     assert_eq!(
-        state(&live)
-            .down_uplinks()
-            .map(|d| d.iter().cloned().collect::<Vec<_>>()),
-        Some(vec!["256".to_owned()])
+        state(&live).down_uplinks(),
+        Some(vec!["0x00000100".to_owned()])
     );
 }
 
@@ -336,7 +334,51 @@ fn a_changed_set_definition_is_shown_both_ways() {
     ));
     let text = report(&expected, &live).to_string();
     assert!(text.contains("changed  set internal"), "{text}");
-    assert!(text.contains(r#""flags":["interval"]"#), "{text}");
+    assert!(
+        text.contains(
+            "build: set type ipv4_addr; flags interval\n             live:  set type ipv4_addr\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_set_property_switchyard_never_declares_is_a_changed_definition() {
+    let live = listings(Some(table(DNAT, RULES, 0).replace(
+        r#""flags": ["interval"], "#,
+        r#""flags": ["interval"], "timeout": 30, "#,
+    )));
+    let text = report(&as_built(), &live).to_string();
+    assert!(
+        text.contains(
+            "build: set type ipv4_addr; flags interval\n             live:  set type ipv4_addr; flags interval; timeout 30s\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn map_elements_are_read_typed_and_shown_as_a_script_writes_them() {
+    let verdicts = r#"  {"map": {"family": "inet", "name": "egress_by_vm", "table": "switchyard", "type": ["ipv4_addr", "ipv4_addr"], "handle": 9, "map": "verdict", "flags": ["interval"], "elem": [[{"concat": ["10.0.0.5", {"prefix": {"addr": "100.64.0.0", "len": 10}}]}, {"goto": {"target": "via_pool_1"}}], [{"concat": [{"range": ["10.0.0.6", "10.0.0.7"]}, {"prefix": {"addr": "0.0.0.0", "len": 0}}]}, {"goto": {"target": "failover_1"}}]]}},
+  {"chain""#;
+    let built = listings(Some(
+        table(DNAT, RULES, 0).replace("  {\"chain\"", verdicts),
+    ));
+    let live = listings(Some(table(DNAT, RULES, 0)));
+    assert_eq!(
+        report(&built, &live).to_string(),
+        "nft table inet switchyard:\n  missing  map egress_by_vm\n"
+    );
+    let edited = listings(Some(table(DNAT, RULES, 0).replace(
+        "  {\"chain\"",
+        &verdicts.replace("via_pool_1", "via_pool_2"),
+    )));
+    assert_eq!(
+        report(&built, &edited).to_string(),
+        "nft table inet switchyard:\n  \
+         missing  map egress_by_vm element 10.0.0.5 . 100.64.0.0/10 : goto via_pool_1\n  \
+         extra    map egress_by_vm element 10.0.0.5 . 100.64.0.0/10 : goto via_pool_2\n"
+    );
 }
 
 #[test]

@@ -152,6 +152,14 @@ impl Netns {
         command
     }
 
+    /// The ids of the processes running in the namespace (`ip netns pids`).
+    pub fn pids(&self) -> Vec<String> {
+        run_ok(Command::new("ip").args(["netns", "pids", &self.name]))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// A namespace (see [`Netns::new`]) with a veth, both ends up, named after
     /// each of `interfaces`: where a host's artifacts load as on the host.
     pub fn with_veths(test: &str, interfaces: &[String]) -> Self {

@@ -262,53 +262,8 @@ impl Rig {
             nft(&vm.ns, RECORDER);
         }
 
-        // ISPs and the far end.
-        let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
-        for (uplink, isp) in host.uplinks.iter().zip(&rig.isps) {
-            let pools = uplink_pools(host, uplink);
-            let (isp_side, far_side) = far_link(uplink.id.0);
-            let batch = format!(
-                "link set far up\naddress add {isp_side}/30 dev far\n\
-                 route add default via {far_side}\n{}",
-                isp_host_link(uplink, &pools)
-            );
-            far += &format!(
-                "link set {0} up\naddress add {far_side}/30 dev {0}\n",
-                uplink.name
-            );
-            for pool in &pools {
-                far += &format!("route add {pool} via {isp_side}\n");
-            }
-            ip_batch(Some(&isp.ns), &batch);
-            let pools = pools
-                .iter()
-                .map(Ipv4Net::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            nft(
-                &isp.ns,
-                &format!(
-                    "table inet isp {{
-	counter spoofed {{
-	}}
-	counter reflected {{
-	}}
-	set spoofed_sources {{
-		type ipv4_addr
-		flags dynamic
-	}}
-	chain forward {{
-		type filter hook forward priority filter; policy accept;
-		iifname \"host\" ip saddr != {{ {pools} }} add @spoofed_sources {{ ip saddr }} counter name spoofed drop
-		iifname \"host\" ip daddr {{ {pools} }} counter name reflected drop
-	}}
-}}
-"
-                ),
-            );
-        }
-        ip_batch(Some(&rig.far), &far);
-        nft(&rig.far, RECORDER);
+        let isps: Vec<&Netns> = rig.isps.iter().map(|isp| &isp.ns).collect();
+        connect_isps_and_far_end(host, &isps, &rig.far);
         rig
     }
 
@@ -610,6 +565,62 @@ impl Rig {
 
 /// `nft -f` an nft script and `ip -batch` an ip batch in `ns`, from files.
 /// The prefixes of the pools that leave by `uplink`.
+/// The ISPs and the far end, for the host's uplinks in order (`isps[i]` is the
+/// ISP of `host.uplinks[i]`): each ISP's link towards the host is its
+/// interface `host` (a veth, or a bridge joining a pair's members), which it
+/// gets the gateway address on; it routes its pools to the host's address and
+/// everything else to the far end, and drops (and counts) what the host sends
+/// from outside its pools or to them. The far end answers every address and
+/// routes each pool back through its ISP.
+pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netns) {
+    let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
+    for (uplink, isp) in host.uplinks.iter().zip(isps) {
+        let pools = uplink_pools(host, uplink);
+        let (isp_side, far_side) = far_link(uplink.id.0);
+        let batch = format!(
+            "link set far up\naddress add {isp_side}/30 dev far\n\
+             route add default via {far_side}\n{}",
+            isp_host_link(uplink, &pools)
+        );
+        far += &format!(
+            "link set {0} up\naddress add {far_side}/30 dev {0}\n",
+            uplink.name
+        );
+        for pool in &pools {
+            far += &format!("route add {pool} via {isp_side}\n");
+        }
+        ip_batch(Some(isp), &batch);
+        let pools = pools
+            .iter()
+            .map(Ipv4Net::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        nft(
+            isp,
+            &format!(
+                "table inet isp {{
+	counter spoofed {{
+	}}
+	counter reflected {{
+	}}
+	set spoofed_sources {{
+		type ipv4_addr
+		flags dynamic
+	}}
+	chain forward {{
+		type filter hook forward priority filter; policy accept;
+		iifname \"host\" ip saddr != {{ {pools} }} add @spoofed_sources {{ ip saddr }} counter name spoofed drop
+		iifname \"host\" ip daddr {{ {pools} }} counter name reflected drop
+	}}
+}}
+"
+            ),
+        );
+    }
+    ip_batch(Some(far_end), &far);
+    nft(far_end, RECORDER);
+}
+
 fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
     host.pools
         .iter()
@@ -671,7 +682,7 @@ fn with_input(command: &mut Command, input: &str) -> String {
 }
 
 /// `ip -batch -` in `ns` (or the root namespace).
-fn ip_batch(ns: Option<&Netns>, batch: &str) {
+pub fn ip_batch(ns: Option<&Netns>, batch: &str) {
     let mut command = Command::new("ip");
     if let Some(ns) = ns {
         command.args(["-n", &ns.name]);
@@ -746,7 +757,9 @@ fn counter(ns: &Netns, table: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("counter {name} of inet {table} has no packets"))
 }
 
-fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
+/// What an ISP's anti-spoofing filter dropped: how many packets, and their
+/// sources.
+pub fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
     let packets = counter(ns, "isp", "spoofed");
     let sources = list_json(ns, &["set", "inet", "isp", "spoofed_sources"]);
     let mut sources: Vec<Ipv4Addr> = set_elements(&sources).iter().map(address).collect();

@@ -1,0 +1,496 @@
+//! The typed model of switchyard's nft table (`inet switchyard`): its sets and
+//! maps with typed, sorted elements (addresses, intervals, concatenations,
+//! interface names, MACs, marks, verdicts), its named counters and its chains.
+//!
+//! One model, three sources: `render` builds the sets from the plan and writes
+//! their elements from it, [`Table::parse`] reads a rendered script back (the
+//! inverse of rendering: `build --since` reads the earlier build with it, the
+//! tests query a build through it), and `verify` reads `nft -j list table`
+//! into it. A rule stays the text it was written as (typing every nft
+//! statement would buy nothing: rules are compared whole, never taken apart).
+
+mod script;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Display, Write as _};
+use std::net::Ipv4Addr;
+
+pub use script::ParseError;
+
+use crate::intervals::Range;
+use crate::layout::hex;
+
+/// One nft table: sets and maps, counters and chains, each by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    pub sets: BTreeMap<String, Set>,
+    pub counters: BTreeMap<String, Counter>,
+    pub chains: BTreeMap<String, Chain>,
+}
+
+/// A set, or a map when it has a data type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set {
+    /// One type, or several for a concatenation (`ipv4_addr . ipv4_addr`).
+    pub key: Vec<DataType>,
+    /// A map's data type (`verdict`, `ipv4_addr`); `None` for a set.
+    pub data: Option<DataType>,
+    /// `interval`, …; sorted.
+    pub flags: BTreeSet<String>,
+    /// A hash set's declared size.
+    pub size: Option<usize>,
+    /// Sorted by key, then data; no two alike.
+    pub elements: Vec<Element>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DataType {
+    Ipv4Addr,
+    Ifname,
+    EtherAddr,
+    Mark,
+    Verdict,
+    /// A type switchyard does not write (found in a table edited by hand).
+    Other(String),
+}
+
+/// One element: a key (one value or a concatenation), a map's data, and the
+/// comment a script writes after it. The comment is the script's, not the
+/// table's (nft drops it): it takes no part in comparing elements.
+#[derive(Debug, Clone)]
+pub struct Element {
+    pub key: Key,
+    pub data: Option<Value>,
+    pub comment: Option<String>,
+}
+
+/// A key: one value, or a concatenation of two (all switchyard declares).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    One(Value),
+    Concat(Value, Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Value {
+    /// An address, or in an interval set an interval (written as a prefix
+    /// when it is one).
+    Ipv4(Range),
+    Ifname(String),
+    Ether([u8; 6]),
+    Mark(u32),
+    Verdict(Verdict),
+    /// A value of a type switchyard does not write, as nft printed it.
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Continue,
+    Return,
+    Jump(String),
+    Goto(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counter {
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// A base chain's type, hook, priority and policy; `None` for a chain
+    /// reached only by jumps.
+    pub base: Option<BaseChain>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseChain {
+    /// `filter`, `nat`, …
+    pub kind: String,
+    pub hook: String,
+    /// As a number (a script's `mangle` is -150, as nft lists it).
+    pub priority: i64,
+    pub policy: String,
+}
+
+/// A rule as written: what is compared (`key`) and what is shown (`text`).
+/// In a script both are the rule's line; from `nft -j` the key is its JSON
+/// and the text that JSON in nft's syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub key: String,
+    pub text: String,
+}
+
+impl Table {
+    /// The one element of set `build`, unquoted: the build id.
+    pub fn build_id(&self) -> Option<&str> {
+        match self.sets.get(BUILD_SET)?.elements.as_slice() {
+            [
+                Element {
+                    key: Key::One(Value::Ifname(id)),
+                    data: None,
+                    ..
+                },
+            ] => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The elements of set or map `name`, or none when there is no such set.
+    pub fn elements(&self, name: &str) -> &[Element] {
+        self.sets.get(name).map_or(&[], |set| &set.elements)
+    }
+
+    /// The table without its elements (and so without its build id) equals
+    /// `other`'s: an update can turn one into the other by elements alone.
+    pub fn same_structure(&self, other: &Table) -> bool {
+        self.counters == other.counters
+            && self.chains == other.chains
+            && self.sets.len() == other.sets.len()
+            && self
+                .sets
+                .iter()
+                .zip(&other.sets)
+                .all(|((name, set), (other_name, other))| {
+                    name == other_name && set.same_declaration(other)
+                })
+    }
+}
+
+/// The set holding a build's id (templates/switchyard.nft).
+pub const BUILD_SET: &str = "build";
+
+impl Set {
+    pub fn new(key: Vec<DataType>, data: Option<DataType>) -> Self {
+        Set {
+            key,
+            data,
+            flags: BTreeSet::new(),
+            size: None,
+            elements: Vec::new(),
+        }
+    }
+
+    /// `set` or `map`.
+    pub fn kind(&self) -> &'static str {
+        if self.data.is_some() { "map" } else { "set" }
+    }
+
+    pub fn is_interval(&self) -> bool {
+        self.flags.contains("interval")
+    }
+
+    /// Everything but the elements equals `other`'s.
+    pub fn same_declaration(&self, other: &Set) -> bool {
+        (&self.key, &self.data, &self.flags, self.size)
+            == (&other.key, &other.data, &other.flags, other.size)
+    }
+
+    /// Sorts the elements and drops duplicates: what the kernel holds is a set.
+    pub fn sort(&mut self) {
+        self.elements.sort_unstable();
+        self.elements.dedup();
+    }
+
+    /// `type …` as declared: `ipv4_addr . ipv4_addr : verdict`.
+    pub fn type_text(&self) -> String {
+        let mut text = self
+            .key
+            .iter()
+            .map(DataType::to_string)
+            .collect::<Vec<_>>()
+            .join(" . ");
+        if let Some(data) = &self.data {
+            let _ = write!(text, " : {data}");
+        }
+        text
+    }
+
+    /// `flags …` as declared: `interval`, or empty.
+    pub fn flags_text(&self) -> String {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        flags.join(", ")
+    }
+
+    /// The declaration in nft's syntax, one line: `type …; flags …; size N`.
+    pub fn declaration(&self) -> String {
+        let mut text = format!("type {}", self.type_text());
+        if !self.flags.is_empty() {
+            let _ = write!(text, "; flags {}", self.flags_text());
+        }
+        if let Some(size) = self.size {
+            let _ = write!(text, "; size {size}");
+        }
+        text
+    }
+
+    /// The elements one a line, as a script's `elements = {` block holds
+    /// them: `\n\t\t\tELEMENT,` with its ` # comment`.
+    pub fn element_lines(&self) -> String {
+        let mut lines = String::with_capacity(self.elements.len() * 48);
+        for element in &self.elements {
+            let _ = match &element.comment {
+                Some(comment) => write!(lines, "\n\t\t\t{element}, # {comment}"),
+                None => write!(lines, "\n\t\t\t{element},"),
+            };
+        }
+        lines
+    }
+}
+
+/// The elements only in `old` and those only in `new`, both sorted lists.
+pub fn difference<'a>(
+    old: &'a [Element],
+    new: &'a [Element],
+) -> (Vec<&'a Element>, Vec<&'a Element>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        match (old.peek(), new.peek()) {
+            (Some(o), Some(n)) if o == n => {
+                old.next();
+                new.next();
+            }
+            (Some(o), Some(n)) if o < n => removed.extend(old.next()),
+            (Some(_), Some(_)) | (None, Some(_)) => added.extend(new.next()),
+            (Some(_), None) => removed.extend(old.next()),
+            (None, None) => return (removed, added),
+        }
+    }
+}
+
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.key, &self.data) == (&other.key, &other.data)
+    }
+}
+
+impl Eq for Element {}
+
+impl PartialOrd for Element {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Element {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.key, &self.data).cmp(&(&other.key, &other.data))
+    }
+}
+
+impl Element {
+    pub fn new(key: Key, data: Option<Value>) -> Self {
+        Element {
+            key,
+            data,
+            comment: None,
+        }
+    }
+
+    pub fn commented(mut self, comment: impl Display) -> Self {
+        self.comment = Some(comment.to_string());
+        self
+    }
+}
+
+/// `KEY` or `KEY : DATA`, as a script writes the element.
+impl Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.data {
+            Some(data) => write!(f, "{} : {data}", self.key),
+            None => write!(f, "{}", self.key),
+        }
+    }
+}
+
+impl Key {
+    /// The value of a key that is no concatenation.
+    pub fn one(&self) -> Option<&Value> {
+        match self {
+            Key::One(value) => Some(value),
+            Key::Concat(..) => None,
+        }
+    }
+
+    /// The two values of a concatenated key.
+    pub fn pair(&self) -> Option<(&Value, &Value)> {
+        match self {
+            Key::One(_) => None,
+            Key::Concat(first, second) => Some((first, second)),
+        }
+    }
+}
+
+impl Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::One(value) => write!(f, "{value}"),
+            Key::Concat(first, second) => write!(f, "{first} . {second}"),
+        }
+    }
+}
+
+impl Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Ipv4(range) => write!(f, "{}", RangeText(*range)),
+            Value::Ifname(name) => write!(f, "\"{name}\""),
+            Value::Ether(octets) => {
+                let [a, b, c, d, e, g] = octets;
+                write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+            }
+            Value::Mark(mark) => f.write_str(&hex(*mark)),
+            Value::Verdict(verdict) => write!(f, "{verdict}"),
+            Value::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Accept => f.write_str("accept"),
+            Verdict::Drop => f.write_str("drop"),
+            Verdict::Continue => f.write_str("continue"),
+            Verdict::Return => f.write_str("return"),
+            Verdict::Jump(chain) => write!(f, "jump {chain}"),
+            Verdict::Goto(chain) => write!(f, "goto {chain}"),
+        }
+    }
+}
+
+impl Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DataType::Ipv4Addr => "ipv4_addr",
+            DataType::Ifname => "ifname",
+            DataType::EtherAddr => "ether_addr",
+            DataType::Mark => "mark",
+            DataType::Verdict => "verdict",
+            DataType::Other(name) => name,
+        })
+    }
+}
+
+impl DataType {
+    pub fn named(name: &str) -> DataType {
+        match name {
+            "ipv4_addr" => DataType::Ipv4Addr,
+            "ifname" => DataType::Ifname,
+            "ether_addr" => DataType::EtherAddr,
+            "mark" => DataType::Mark,
+            "verdict" => DataType::Verdict,
+            other => DataType::Other(other.to_owned()),
+        }
+    }
+}
+
+impl Display for BaseChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "type {} hook {} priority {}; policy {};",
+            self.kind, self.hook, self.priority, self.policy
+        )
+    }
+}
+
+impl Value {
+    /// An address (a one-address interval).
+    pub fn address(address: Ipv4Addr) -> Value {
+        Value::Ipv4(Range::single(address))
+    }
+
+    /// The interval (or address) this value is.
+    pub fn as_range(&self) -> Option<Range> {
+        match self {
+            Value::Ipv4(range) => Some(*range),
+            _ => None,
+        }
+    }
+
+    /// The chain a `goto` verdict continues in.
+    pub fn goto_chain(&self) -> Option<&str> {
+        match self {
+            Value::Verdict(Verdict::Goto(chain)) => Some(chain),
+            _ => None,
+        }
+    }
+
+    /// The address this value is, when it is one address.
+    pub fn as_address(&self) -> Option<Ipv4Addr> {
+        match self {
+            Value::Ipv4(range) if range.first == range.last => Some(range.first_address()),
+            _ => None,
+        }
+    }
+
+    /// A MAC address, `52:54:00:12:34:56`.
+    pub fn ether(text: &str) -> Option<Value> {
+        let mut octets = [0u8; 6];
+        let mut parts = text.split(':');
+        for octet in &mut octets {
+            let part = parts.next()?;
+            if part.is_empty() || part.len() > 2 {
+                return None;
+            }
+            *octet = u8::from_str_radix(part, 16).ok()?;
+        }
+        parts.next().is_none().then_some(Value::Ether(octets))
+    }
+}
+
+/// An interval as nft writes it: an address, a prefix when the range is one
+/// (`100.64.0.0/10`), else `first-last`.
+pub struct RangeText(pub Range);
+
+impl Display for RangeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.first == self.0.last {
+            return write!(f, "{}", Addr(self.0.first_address()));
+        }
+        match self.0.as_prefix() {
+            Some(prefix) => write!(f, "{}/{}", Addr(prefix.network()), prefix.prefix_len()),
+            None => write!(
+                f,
+                "{}-{}",
+                Addr(self.0.first_address()),
+                Addr(self.0.last_address())
+            ),
+        }
+    }
+}
+
+/// An address in dotted quad, written without the formatting machinery per
+/// octet: the script of a host with 100k VMs holds about a million of them.
+pub struct Addr(pub Ipv4Addr);
+
+impl Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = [0u8; 15];
+        let mut len = 0;
+        for (i, octet) in self.0.octets().into_iter().enumerate() {
+            if i > 0 {
+                text[len] = b'.';
+                len += 1;
+            }
+            if octet >= 100 {
+                text[len] = b'0' + octet / 100;
+                len += 1;
+            }
+            if octet >= 10 {
+                text[len] = b'0' + octet / 10 % 10;
+                len += 1;
+            }
+            text[len] = b'0' + octet % 10;
+            len += 1;
+        }
+        f.write_str(std::str::from_utf8(&text[..len]).expect("digits and dots"))
+    }
+}
