@@ -131,7 +131,7 @@ impl Builder {
                     "{} (VLAN {} on {})",
                     attachment.interface.value, vlan.id.value, vlan.parent.value
                 ),
-                None => attachment.interface.value.clone(),
+                None => attachment.interface.value.to_string(),
             };
             let uplink = Node::Uplink(attachment.uplink);
             self.edge(Node::Host(h), uplink, Edge::Attachment(label));
@@ -305,7 +305,7 @@ fn node_label(model: &Model, node: Node) -> String {
             (&vm.name.value, Some(detail), &vm.description)
         }
     };
-    let mut label = name.clone();
+    let mut label = name.to_string();
     for line in detail.iter().chain(description.iter()) {
         label.push('\n');
         label.push_str(line);

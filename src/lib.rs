@@ -68,12 +68,13 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     // Unknown keys are dropped and the rest is read; an entity that cannot be
     // read is left out. The checks run unless what was left out would be
     // reported again as a problem of its own ([`raw::Parsed::checkable`]).
-    if !parsed.checkable {
+    if !parsed.checkable || model.left_out.needed {
         return Err(diagnostics.into_sorted());
     }
+    let left_out_with_dependents = model.left_out.with_dependents;
     let mut found = Diagnostics::default();
     let checked = check::run(model, &mut found);
-    if parsed.unusable.is_empty() {
+    if parsed.unusable.is_empty() && !left_out_with_dependents {
         diagnostics.append(found);
     } else {
         // A VM or project left out: a warning (an address no VM uses) could
@@ -175,8 +176,8 @@ pub fn find_host(model: &Model, name: &str) -> Result<model::HostId, BuildError>
         .host_named(name)
         .ok_or_else(|| BuildError::UnknownHost {
             name: name.to_owned(),
-            suggestion: diagnostic::closest(name, model.hosts.iter().map(|h| &h.name.value))
-                .cloned(),
+            suggestion: diagnostic::closest(name, model.hosts.iter().map(|h| h.name.as_str()))
+                .map(str::to_owned),
         })
 }
 

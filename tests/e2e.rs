@@ -347,7 +347,7 @@ fn probes(
     host: &HostPlan,
     publics: &[Ipv4Addr],
 ) -> (Vec<Probe>, usize) {
-    let name = |vm: &VmPlan| model.vm(vm.vm).name.value.clone();
+    let name = |vm: &VmPlan| model.vm(vm.vm).name.value.to_string();
     let mut destinations: Vec<Ipv4Addr> = DESTINATIONS.iter().map(|d| ip(d)).collect();
     destinations.extend(random_destinations(0x5eed_0004));
     let mut probes = Vec::new();
@@ -569,7 +569,7 @@ fn the_kernel_does_what_trace_says() {
         let expected = match owner {
             Some((vm, public)) => Fate::Dnat {
                 vm: v1.vm_name(vm).to_owned(),
-                reply_uplink: v1.model.uplink(public.uplink).name.value.clone(),
+                reply_uplink: v1.model.uplink(public.uplink).name.value.to_string(),
                 reply_source: *to,
             },
             None => Fate::Nothing,

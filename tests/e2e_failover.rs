@@ -237,7 +237,7 @@ fn assert_trace_down_matches_kernel(
         .iter()
         .flat_map(|vm| {
             DESTINATIONS.iter().map(|to| Probe::Out {
-                vm: name(vm).clone(),
+                vm: name(vm).to_string(),
                 to: ip(to),
             })
         })

@@ -370,7 +370,7 @@ impl Ruleset {
             pools: (host.pools.iter())
                 .map(|pool| {
                     let chain = format!("via_pool_{}", pool.number);
-                    (chain, (pool.name.clone(), pool.uplink.clone()))
+                    (chain, (pool.name.to_string(), pool.uplink.to_string()))
                 })
                 .collect(),
             chains,
@@ -431,7 +431,11 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .content;
         let tracer = Tracer::new(&source).unwrap();
         let (model, mut plan, _) = switchyard::validate(&source).unwrap().into_parts();
-        let uplinks: Vec<String> = model.uplinks.iter().map(|u| u.name.value.clone()).collect();
+        let uplinks: Vec<String> = model
+            .uplinks
+            .iter()
+            .map(|u| u.name.value.to_string())
+            .collect();
         let host = plan.hosts.remove(0);
         let ruleset = Ruleset::parse(script, &host);
         assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");

@@ -378,3 +378,51 @@ fn build_writes_nothing_for_a_hostile_name() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("SY0013"));
     assert!(!out.exists(), "build wrote {}", out.display());
 }
+
+/// The templates' formatter is the last guard: a value with a character
+/// outside ASCII letters, digits and `-_.:/@` (which could end its token: white
+/// space, a line break, a quote, `;`, `#`, `,`, braces, `$`, `%`, a backslash,
+/// non-ASCII) is refused with an error, never written, whether a name slipped past the checks or a `--templates`
+/// override builds it. Here an override of the ip batch appends each hostile
+/// string to an uplink's interface name.
+#[test]
+fn the_templates_refuse_to_write_a_value_that_could_inject() {
+    let source = Source::new("topology.toml", Fields::default().toml());
+    let unsafe_in_a_token = |text: &str| {
+        text.chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || "-_.:/@".contains(c)))
+    };
+    let mut refused = 0;
+    for hostile in HOSTILE {
+        // A JSON string is a minijinja string literal with the same escapes.
+        let literal = serde_json::to_string(hostile).expect("a string serializes");
+        let template = format!(
+            "{{% for uplink in uplinks %}}route add default dev {{{{ uplink.interface ~ {literal} }}}}\n{{% endfor %}}"
+        );
+        let overrides = [("switchyard.ip".to_owned(), template)].into();
+        let renderer = switchyard::render::Renderer::new(overrides).expect("the override parses");
+        match switchyard::build(&source, None, &renderer) {
+            Err(switchyard::BuildError::Render(error)) if unsafe_in_a_token(hostile) => {
+                assert!(
+                    error.to_string().contains("refusing to write"),
+                    "{hostile:?}: {error}"
+                );
+                refused += 1;
+            }
+            Ok(built) if !unsafe_in_a_token(hostile) => {
+                let batch = built
+                    .artifacts
+                    .iter()
+                    .find(|a| a.path == "net1/switchyard.ip")
+                    .expect("the ip batch");
+                assert_eq!(
+                    batch.content,
+                    format!("route add default dev up-a{hostile}\n")
+                );
+            }
+            Ok(_) => panic!("{hostile:?} was written into the ip batch"),
+            Err(error) => panic!("{hostile:?}: {error}"),
+        }
+    }
+    assert!(refused > 20, "only {refused} refused");
+}

@@ -36,25 +36,25 @@ fn artifacts() -> Vec<Artifact> {
 fn identifiers(model: &Model, host: HostId) -> BTreeSet<String> {
     let mut own = BTreeSet::new();
     let h = model.host(host);
-    own.extend(h.lan.iter().map(|lan| lan.value.clone()));
+    own.extend(h.lan.iter().map(|lan| lan.value.to_string()));
     for attachment in &h.attachments {
-        own.insert(model.uplink(attachment.uplink).name.value.clone());
-        own.insert(attachment.interface.value.clone());
+        own.insert(model.uplink(attachment.uplink).name.value.to_string());
+        own.insert(attachment.interface.value.to_string());
         own.insert(attachment.address.value.addr().to_string());
         own.insert(attachment.gateway.value.to_string());
         if let Some(vlan) = &attachment.vlan {
-            own.insert(vlan.parent.value.clone());
+            own.insert(vlan.parent.value.to_string());
         }
         own.extend(
             model
                 .pools
                 .iter()
                 .filter(|pool| pool.uplink == Some(attachment.uplink))
-                .map(|pool| pool.name.value.clone()),
+                .map(|pool| pool.name.value.to_string()),
         );
     }
     for vm in model.vms.iter().filter(|vm| vm.host == host) {
-        own.insert(vm.name.value.clone());
+        own.insert(vm.name.value.to_string());
         own.insert(vm.address.value.to_string());
         own.extend(vm.public.iter().map(|a| a.value.to_string()));
     }
@@ -208,7 +208,7 @@ fn build_host_renders_exactly_that_hosts_files() {
     let full_manifest = read_manifest(&all);
     for host in model.host_ids() {
         let name = &model.host(host).name.value;
-        let one = temp.path().join(name);
+        let one = temp.path().join(name.as_str());
         build(&repo_path(TOPOLOGY), &one, Some(name));
         let mut files = tree(&one);
         assert!(
@@ -237,7 +237,7 @@ fn build_host_renders_exactly_that_hosts_files() {
         let from_full: Vec<_> = full_manifest
             .files
             .iter()
-            .filter(|f| &f.host == name)
+            .filter(|f| f.host == name.as_str())
             .cloned()
             .collect();
         assert_eq!(manifest.files, from_full, "{name}: manifest entries");

@@ -77,8 +77,8 @@ fn hosts() -> Vec<Host> {
             .unwrap_or_else(|_| panic!("{} is valid", source.name))
             .into_parts();
         for host in plan.hosts {
-            let mut interfaces = host.lan.clone();
-            interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
+            let mut interfaces: Vec<String> = host.lan.iter().map(|l| l.to_string()).collect();
+            interfaces.extend(host.uplinks.iter().map(|u| u.interface.to_string()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {
                 let name = &model.vm(vm.vm).name.value;
                 let smaller = common::build_source(&without_vm(&source, name));

@@ -123,7 +123,7 @@ struct Case {
 /// its LAN interfaces (the batch's neighbour entries and its sysctl file name them).
 fn add_interfaces(ns: &Netns, host: &HostPlan) {
     let mut names: Vec<&str> = host.uplinks.iter().map(|u| u.interface.as_str()).collect();
-    names.extend(host.lan.iter().map(String::as_str));
+    names.extend(host.lan.iter().map(|l| l.as_str()));
     names.extend(host.sync_link().map(|link| link.interface));
     names.extend(
         host.uplinks
@@ -189,7 +189,10 @@ fn admin_units(host: &HostPlan) -> Vec<(String, String)> {
         .iter()
         .filter_map(|u| {
             let vlan = u.vlan.as_ref()?;
-            Some((vlan.parent.clone(), vlan.parent_unit.clone()?))
+            Some((
+                vlan.parent.to_string(),
+                vlan.parent_unit.as_ref()?.to_string(),
+            ))
         })
         .collect();
     units.sort();
@@ -364,7 +367,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 // extends; the administrator's unit here has no `VLAN=` line, so
                 // one logged under its name came from switchyard's drop-in.
                 let file = match &vlan.parent_unit {
-                    Some(admin) => admin.clone(),
+                    Some(admin) => admin.to_string(),
                     None => format!("10-switchyard-{}.network", vlan.parent),
                 };
                 let line = format!(

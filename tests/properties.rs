@@ -759,7 +759,7 @@ impl Nft {
             pools: (host.pools.iter())
                 .map(|pool| {
                     let snat = address_map(&format!("snat_pool_{}", pool.number));
-                    (pool.number, (pool.name.clone(), snat))
+                    (pool.number, (pool.name.to_string(), snat))
                 })
                 .collect(),
         }
@@ -934,7 +934,7 @@ proptest! {
             // A hairpin is classified like any outside destination (the DNAT
             // comes after): its source decision is what the maps must agree on.
             let snat = |decision: &switchyard::plan::Decision| Expected::Snat {
-                pool: model.pool(decision.first.pool).name.value.clone(),
+                pool: model.pool(decision.first.pool).name.value.to_string(),
                 public: decision.first.public,
             };
             let planned = match host.outcome(vm_plan, destination) {

@@ -282,9 +282,9 @@ fn every_script_reads_back_into_the_model_it_was_rendered_from() {
         // A pair's members both get their host's script.
         let scripts = plan.hosts.iter().flat_map(|host| {
             let machines: Vec<String> = match &host.ha {
-                None => vec![host.name.clone()],
+                None => vec![host.name.to_string()],
                 Some(_) => (Member::BOTH.iter())
-                    .filter_map(|member| Some(host.for_member(*member)?.name))
+                    .filter_map(|member| Some(host.for_member(*member)?.name.to_string()))
                     .collect(),
             };
             machines

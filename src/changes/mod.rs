@@ -334,7 +334,7 @@ fn vm_changes(
         && old_mac == new_mac
         && destinations.is_empty();
     (!unchanged).then(|| VmChanges {
-        vm: model.vm(vm.vm).name.value.clone(),
+        vm: model.vm(vm.vm).name.value.to_string(),
         presence,
         private_address,
         mac: (old_mac != new_mac).then_some(Change {
@@ -363,7 +363,7 @@ impl HostDelta {
             let mut own: Vec<(Ipv4Addr, String)> = host
                 .iter()
                 .flat_map(|h| &h.uplinks)
-                .map(|u| (u.address.addr(), u.name.clone()))
+                .map(|u| (u.address.addr(), u.name.to_string()))
                 .collect();
             own.sort();
             own
@@ -533,7 +533,7 @@ fn way<'a>(
 ) -> (Way, Option<&'a Decision>) {
     let decision = match host.outcome(vm, destination) {
         Outcome::Local(uplink) => {
-            let uplink = uplink.name.clone();
+            let uplink = uplink.name.to_string();
             return (Way::Local { uplink }, None);
         }
         Outcome::Internal => return (Way::Internal, None),
@@ -546,8 +546,8 @@ fn way<'a>(
             .candidates()
             .map(|c| Exit {
                 public_address: c.public,
-                pool: side.model().pool(c.pool).name.value.clone(),
-                uplink: side.model().uplink(c.uplink).name.value.clone(),
+                pool: side.model().pool(c.pool).name.value.to_string(),
+                uplink: side.model().uplink(c.uplink).name.value.to_string(),
             })
             .collect(),
     });
@@ -706,8 +706,8 @@ fn inbound_changes(
                 vm.public.iter().map(move |p| {
                     let inbound = Inbound {
                         vm: side.vm_name(vm).to_owned(),
-                        pool: model.pool(p.pool).name.value.clone(),
-                        uplink: model.uplink(p.uplink).name.value.clone(),
+                        pool: model.pool(p.pool).name.value.to_string(),
+                        uplink: model.uplink(p.uplink).name.value.to_string(),
                     };
                     (p.address, inbound)
                 })

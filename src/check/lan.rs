@@ -14,7 +14,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let Some(vm) = vm else {
             continue;
         };
-        if host.lan.is_empty() {
+        if host.lan.is_empty() && !host.lan_left_out {
             out.push(
                 Diagnostic::new(
                     Code::VmsWithoutLan,

@@ -1,38 +1,18 @@
-//! SY0710, SY0711: a VLAN's `parent_unit` names a .network file a drop-in can
-//! extend, and agrees with every other attachment on the same parent: all VLANs
-//! on one parent name the same unit (or none), and a parent that is itself an
-//! uplink has no `parent_unit`, since switchyard writes that interface's unit.
+//! SY0711: a VLAN's `parent_unit` agrees with every other attachment on the
+//! same parent: all VLANs on one parent name the same unit (or none), and a
+//! parent that is itself an uplink has no `parent_unit`, since switchyard
+//! writes that interface's unit. Whether it names a .network file a drop-in can
+//! extend (SY0710) is decided once, when the model is made
+//! ([`crate::model::NetworkUnitName`]).
 
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::{Attachment, Model, Spanned, Vlan};
-
-/// Longest file name most Linux file systems accept.
-const MAX_FILE_NAME_BYTES: usize = 255;
+use crate::model::{Attachment, Model, Name, NetworkUnitName, Spanned, Vlan};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for host in &model.hosts {
         let vlans = host.attachments.iter().filter_map(|a| a.vlan.as_ref());
-        for unit in vlans.clone().filter_map(|v| v.parent_unit.as_ref()) {
-            if let Some(problem) = problem(&unit.value) {
-                out.push(
-                    Diagnostic::new(
-                        Code::BadParentUnit,
-                        format!(
-                            "parent_unit `{}` is not a usable .network file name: {problem}",
-                            unit.value.escape_debug()
-                        ),
-                        unit.span.clone(),
-                        problem,
-                    )
-                    .help(
-                        "name the administrator's own unit for the parent as it is in \
-                         /etc/systemd/network, e.g. `20-eth1.network`",
-                    ),
-                );
-            }
-        }
         let mut by_parent: BTreeMap<&str, Vec<&Vlan>> = BTreeMap::new();
         for vlan in vlans {
             by_parent.entry(&vlan.parent.value).or_default().push(vlan);
@@ -58,9 +38,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 fn parent_is_uplink(
     model: &Model,
-    host: &Spanned<String>,
+    host: &Spanned<Name>,
     uplink: &Attachment,
-    unit: &Spanned<String>,
+    unit: &Spanned<NetworkUnitName>,
 ) -> Diagnostic {
     Diagnostic::new(
         Code::ParentUnitConflict,
@@ -78,7 +58,7 @@ fn parent_is_uplink(
     .help("remove parent_unit: the `VLAN=` lines go into switchyard's unit for the uplink")
 }
 
-fn disagreement(host: &Spanned<String>, parent: &str, first: &Vlan, other: &Vlan) -> Diagnostic {
+fn disagreement(host: &Spanned<Name>, parent: &str, first: &Vlan, other: &Vlan) -> Diagnostic {
     let described = |vlan: &Vlan| match &vlan.parent_unit {
         Some(unit) => (unit.span.clone(), format!("parent_unit `{}`", unit.value)),
         None => (vlan.parent.span.clone(), "no parent_unit".to_owned()),
@@ -96,25 +76,6 @@ fn disagreement(host: &Spanned<String>, parent: &str, first: &Vlan, other: &Vlan
     )
     .also(first_span, format!("{first_label} here"))
     .help("give every VLAN on this parent the same parent_unit, or none")
-}
-
-fn problem(name: &str) -> Option<&'static str> {
-    if name.len() > MAX_FILE_NAME_BYTES {
-        Some("longer than 255 bytes")
-    } else if !name.ends_with(".network") {
-        Some("does not end in `.network`")
-    } else if name.starts_with('.') {
-        Some("a hidden file, which networkd ignores")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-    {
-        Some("contains a character other than ASCII letters, digits, `-`, `_`, `.` and `@`")
-    } else if name.starts_with(crate::layout::UNIT_PREFIX) {
-        Some("switchyard's own unit prefix `10-switchyard-`")
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! The resolved topology: names turned into indices, strings into typed addresses.
-//! No serde here; every value keeps the span it came from so checks can point at it.
+//! The resolved topology: names turned into indices, strings into typed addresses
+//! and names ([`Name`], [`InterfaceName`]: checked once, here). Nothing is read
+//! with serde here; every value keeps the span it came from so checks can point at it.
 //!
 //! Entities are stored in name order (the raw layer's maps are sorted), so every
 //! index and every iteration is deterministic.
 
 mod checked;
 mod entry;
+mod names;
 mod resolve;
 
 use std::net::Ipv4Addr;
@@ -16,7 +18,8 @@ use ipnet::Ipv4Net;
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
 pub use entry::{EntryId, Scope};
-pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name, resolve};
+pub use names::{InterfaceName, Name, NetworkUnitName, interface_problem, is_valid_name};
+pub use resolve::{INTERVAL_RANGE, ROUNDS_MAX, resolve};
 
 /// A value and the span of the TOML text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +67,23 @@ pub struct Model {
     pub vms: Vec<Vm>,
     /// `[failover]`: uplinks are health-checked and decisions fall back.
     pub failover: Option<Failover>,
+    /// What was left out for a name outside the grammar.
+    pub left_out: LeftOut,
+}
+
+/// Entities `resolve` left out because their name is outside the grammar
+/// (SY0013, already reported): a [`Name`] holds only valid names, and
+/// references to such an entity stay silent. As with an entity `raw` could
+/// not read ([`crate::raw::Parsed::checkable`]), `validate` then runs no checks
+/// when an uplink, pool or host is missing, and keeps only the checks' errors
+/// when a project or VM is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LeftOut {
+    /// An uplink, pool or host: its absence would come back as errors of its
+    /// own (an address outside every pool, …).
+    pub needed: bool,
+    /// A project or VM, and what depends on it.
+    pub with_dependents: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +97,7 @@ pub struct Failover {
 
 #[derive(Debug)]
 pub struct Uplink {
-    pub name: Spanned<String>,
+    pub name: Spanned<Name>,
     pub id: Spanned<u8>,
     /// The routing table: the explicit `table`, else 100 + id.
     pub table: Spanned<u32>,
@@ -86,7 +106,7 @@ pub struct Uplink {
 
 #[derive(Debug)]
 pub struct Pool {
-    pub name: Spanned<String>,
+    pub name: Spanned<Name>,
     /// `None` when the named uplink does not exist (already reported).
     pub uplink: Option<UplinkId>,
     pub prefix: Spanned<Ipv4Net>,
@@ -96,8 +116,11 @@ pub struct Pool {
 
 #[derive(Debug)]
 pub struct Host {
-    pub name: Spanned<String>,
-    pub lan: Vec<Spanned<String>>,
+    pub name: Spanned<Name>,
+    pub lan: Vec<Spanned<InterfaceName>>,
+    /// A `lan` interface was left out: Linux would refuse its name (already
+    /// reported). Checks do not report the host as one without a LAN.
+    pub lan_left_out: bool,
     /// Sorted by uplink.
     pub attachments: Vec<Attachment>,
     /// Uplinks this host has an attachment to in the file that could not be resolved
@@ -118,9 +141,9 @@ pub struct Ha {
     /// The `[hosts.NAME.ha]` table.
     pub span: Span,
     /// The machines' names, the preferred one first.
-    pub members: Pair<Spanned<String>>,
+    pub members: Pair<Spanned<Name>>,
     pub vrid: Spanned<u8>,
-    pub sync_interface: Spanned<String>,
+    pub sync_interface: Spanned<InterfaceName>,
     /// Each member's address on the sync link.
     pub sync_addresses: Pair<Spanned<Ipv4Net>>,
     /// The VMs' gateways, which move with the active member.
@@ -163,7 +186,7 @@ pub struct Attachment {
     pub uplink: UplinkId,
     /// The `[hosts.X.uplinks.NAME]` key.
     pub key_span: Span,
-    pub interface: Spanned<String>,
+    pub interface: Spanned<InterfaceName>,
     /// The host's address with the link's prefix length.
     pub address: Spanned<Ipv4Net>,
     pub gateway: Spanned<Ipv4Addr>,
@@ -177,15 +200,15 @@ pub struct Attachment {
 
 #[derive(Debug)]
 pub struct Vlan {
-    pub parent: Spanned<String>,
+    pub parent: Spanned<InterfaceName>,
     pub id: Spanned<u16>,
     /// The administrator's own .network file for the parent, if named.
-    pub parent_unit: Option<Spanned<String>>,
+    pub parent_unit: Option<Spanned<NetworkUnitName>>,
 }
 
 #[derive(Debug)]
 pub struct Project {
-    pub name: Spanned<String>,
+    pub name: Spanned<Name>,
     pub pools: Vec<Spanned<PoolId>>,
     pub addresses: Vec<Spanned<Ipv4Addr>>,
     pub networks: Vec<Spanned<Ipv4Net>>,
@@ -199,7 +222,7 @@ pub struct Project {
 
 #[derive(Debug)]
 pub struct Vm {
-    pub name: Spanned<String>,
+    pub name: Spanned<Name>,
     pub project: ProjectId,
     pub host: HostId,
     pub address: Spanned<Ipv4Addr>,

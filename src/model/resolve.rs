@@ -72,11 +72,13 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .iter()
         .map(|(n, h)| resolver.host(n, h))
         .collect();
+    let hosts = kept(&mut resolver.hosts, hosts);
     let projects = topology
         .projects
         .iter()
         .map(|(n, p)| resolver.project(n, p))
         .collect();
+    let projects = kept(&mut resolver.projects, projects);
     let vms = topology
         .vms
         .iter()
@@ -86,6 +88,12 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .failover
         .as_ref()
         .and_then(|failover| resolver.failover(failover));
+    let left_out = LeftOut {
+        needed: misnamed(&topology.uplinks)
+            || misnamed(&topology.pools)
+            || misnamed(&topology.hosts),
+        with_dependents: misnamed(&topology.projects) || misnamed(&topology.vms),
+    };
     Model {
         uplinks,
         pools,
@@ -93,6 +101,7 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         projects,
         vms,
         failover,
+        left_out,
     }
 }
 
@@ -138,6 +147,17 @@ fn spanned<T>(value: T, from: &Sp<impl Sized>) -> Spanned<T> {
     Spanned::new(value, from.span())
 }
 
+/// Whether an entity of `entities` has a name outside the grammar.
+fn misnamed<T>(entities: &raw::Named<T>) -> bool {
+    entities.keys().any(|name| !is_valid_name(name.get()))
+}
+
+/// An entity's name, or `None` outside the grammar (SY0013, reported for
+/// every key before the entities are resolved).
+fn named(name: &Sp<String>) -> Option<Spanned<Name>> {
+    Some(spanned(Name::new(name.get())?, name))
+}
+
 struct Resolver<'d> {
     uplinks: NameTable,
     pools: NameTable,
@@ -153,15 +173,6 @@ struct Resolver<'d> {
 /// references get no suggestion, so the work stays bounded.
 const SUGGESTION_BUDGET: usize = 100_000;
 
-/// Names become directory names, comments and nft identifiers' neighbours, so they
-/// follow a grammar that is safe in all of them.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 63
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 impl Resolver<'_> {
     fn name_grammar(&mut self, name: &Sp<String>) {
         if !is_valid_name(name) {
@@ -174,6 +185,58 @@ impl Resolver<'_> {
                 )
                 .help("names are 1 to 63 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit"),
             );
+        }
+    }
+
+    /// An interface name, or `None` when Linux would not take it (reported).
+    fn interface(&mut self, name: &Sp<String>) -> Option<Spanned<InterfaceName>> {
+        self.typed(
+            name,
+            InterfaceName::new,
+            (Code::BadInterfaceName, "", "interface name"),
+            "use 1 to 15 ASCII letters, digits, `-`, `_`, `.` or `@`, \
+             other than `.`, `..`, `all` and `default`",
+        )
+    }
+
+    /// A `parent_unit`, or `None` when it names no unit switchyard can extend
+    /// (reported).
+    fn network_unit(&mut self, name: &Sp<String>) -> Option<Spanned<NetworkUnitName>> {
+        self.typed(
+            name,
+            NetworkUnitName::new,
+            (Code::BadParentUnit, "parent_unit ", ".network file name"),
+            "name the administrator's own unit for the parent as it is in \
+             /etc/systemd/network, e.g. `20-eth1.network`",
+        )
+    }
+
+    /// `text` as a `T` (`make` checks it), or `None` when it is refused: then
+    /// reported with `code`, as "{key}`text` is not a usable {kind}: why".
+    fn typed<T>(
+        &mut self,
+        text: &Sp<String>,
+        make: fn(&str) -> Result<T, &'static str>,
+        (code, key, kind): (Code, &str, &str),
+        help: &str,
+    ) -> Option<Spanned<T>> {
+        match make(text.get()) {
+            Ok(value) => Some(spanned(value, text)),
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        code,
+                        format!(
+                            "{key}`{}` is not a usable {kind}: {problem}",
+                            text.get().escape_debug()
+                        ),
+                        text.span(),
+                        problem,
+                    )
+                    .help(help),
+                );
+                None
+            }
         }
     }
 
@@ -318,7 +381,7 @@ impl Resolver<'_> {
             None => Spanned::new(100 + u32::from(id.value), uplink.id.span()),
         };
         Some(Uplink {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             id,
             table,
             description: uplink.description.as_ref().map(|d| d.get().clone()),
@@ -345,16 +408,17 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|r| self.address(r))
             .collect();
+        let prefix = self.prefix(&pool.prefix);
         Some(Pool {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             uplink,
-            prefix: self.prefix(&pool.prefix)?,
+            prefix: prefix?,
             reserved,
             description: pool.description.as_ref().map(|d| d.get().clone()),
         })
     }
 
-    fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Host {
+    fn host(&mut self, name: &Sp<String>, host: &Sp<raw::Host>) -> Option<Host> {
         let mut attachments = Vec::new();
         let mut unresolved_attachments = Vec::new();
         for (uplink, attachment) in &host.uplinks {
@@ -365,19 +429,17 @@ impl Resolver<'_> {
             }
         }
         let ha = host.ha.as_ref().map(|ha| self.ha(ha));
-        Host {
-            name: spanned(name.get().clone(), name),
-            lan: host
-                .lan
-                .iter()
-                .map(|l| spanned(l.get().clone(), l))
-                .collect(),
+        let lan: Vec<_> = host.lan.iter().filter_map(|l| self.interface(l)).collect();
+        Some(Host {
+            name: named(name)?,
+            lan_left_out: lan.len() < host.lan.len(),
+            lan,
             attachments,
             unresolved_attachments,
             unresolved_ha: matches!(ha, Some(None)),
             ha: ha.flatten(),
             description: host.description.as_ref().map(|d| d.get().clone()),
-        }
+        })
     }
 
     /// `Err(Some(uplink))`: the attachment names a known uplink but is itself broken
@@ -396,16 +458,22 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|target| self.address(target))
             .collect();
+        let interface = self.interface(&attachment.interface);
         let vlan = attachment.vlan.as_ref().map(|vlan| {
-            self.number::<u16>(&vlan.id, 1, 4094, "VLAN id")
-                .map(|id| Vlan {
-                    parent: spanned(vlan.parent.get().clone(), &vlan.parent),
-                    id,
-                    parent_unit: vlan
-                        .parent_unit
-                        .as_ref()
-                        .map(|unit| spanned(unit.get().clone(), unit)),
-                })
+            let parent = self.interface(&vlan.parent);
+            let id = self.number::<u16>(&vlan.id, 1, 4094, "VLAN id");
+            let parent_unit = vlan
+                .parent_unit
+                .as_ref()
+                .map(|unit| self.network_unit(unit));
+            Some(Vlan {
+                parent: parent?,
+                id: id?,
+                parent_unit: match parent_unit {
+                    Some(unit) => Some(unit?),
+                    None => None,
+                },
+            })
         });
         // `Some(None)`: given, but not two addresses (already reported).
         let member_addresses = attachment.member_addresses.as_ref().map(|list| {
@@ -417,15 +485,28 @@ impl Resolver<'_> {
             )
             .map(|pair| spanned(pair, list))
         });
-        match (uplink_id, address, gateway, vlan, member_addresses) {
-            (Some(uplink_id), Some(address), Some(gateway), vlan, member_addresses)
-                if vlan.as_ref().is_none_or(Option::is_some)
-                    && member_addresses.as_ref().is_none_or(Option::is_some) =>
+        match (
+            uplink_id,
+            interface,
+            address,
+            gateway,
+            vlan,
+            member_addresses,
+        ) {
+            (
+                Some(uplink_id),
+                Some(interface),
+                Some(address),
+                Some(gateway),
+                vlan,
+                member_addresses,
+            ) if vlan.as_ref().is_none_or(Option::is_some)
+                && member_addresses.as_ref().is_none_or(Option::is_some) =>
             {
                 Ok(Attachment {
                     uplink: uplink_id,
                     key_span: uplink.span(),
-                    interface: spanned(attachment.interface.get().clone(), &attachment.interface),
+                    interface,
                     address,
                     gateway,
                     vlan: vlan.flatten(),
@@ -444,9 +525,10 @@ impl Resolver<'_> {
             self.name_grammar(member);
         }
         let members = self.pair(&ha.members, Code::HaMembers, "members", |_, name| {
-            Some(spanned(name.get().clone(), name))
+            named(name)
         });
         let vrid = self.number_or(Code::HaVrid, &ha.vrid, 1, 255, "VRRP id");
+        let sync_interface = self.interface(&ha.sync_interface);
         let sync_addresses = self.pair(
             &ha.sync_addresses,
             Code::HaPairLength,
@@ -462,7 +544,7 @@ impl Resolver<'_> {
             span: ha.span(),
             members: members?,
             vrid: vrid?,
-            sync_interface: spanned(ha.sync_interface.get().clone(), &ha.sync_interface),
+            sync_interface: sync_interface?,
             sync_addresses: sync_addresses?,
             lan_addresses: lan_addresses.into_iter().collect::<Option<_>>()?,
         })
@@ -494,7 +576,7 @@ impl Resolver<'_> {
         Some(Pair([resolved.next()??, resolved.next()??]))
     }
 
-    fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Project {
+    fn project(&mut self, name: &Sp<String>, project: &Sp<raw::Project>) -> Option<Project> {
         let pools = project
             .pools
             .iter()
@@ -517,24 +599,26 @@ impl Resolver<'_> {
             .map(|d| self.vias(d, Resolver::project_via))
             .unwrap_or_default();
         let egress = self.egress(&project.egress, Resolver::project_via);
-        Project {
-            name: spanned(name.get().clone(), name),
+        let addresses = project
+            .addresses
+            .iter()
+            .filter_map(|a| self.address(a))
+            .collect();
+        let networks = project
+            .networks
+            .iter()
+            .filter_map(|n| self.prefix(n))
+            .collect();
+        Some(Project {
+            name: named(name)?,
             pools,
-            addresses: project
-                .addresses
-                .iter()
-                .filter_map(|a| self.address(a))
-                .collect(),
-            networks: project
-                .networks
-                .iter()
-                .filter_map(|n| self.prefix(n))
-                .collect(),
+            addresses,
+            networks,
             quota,
             default,
             egress,
             description: project.description.as_ref().map(|d| d.get().clone()),
-        }
+        })
     }
 
     fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
@@ -550,7 +634,7 @@ impl Resolver<'_> {
         let egress = self.egress(&vm.egress, Resolver::vm_via);
         let mac = vm.mac.as_ref().and_then(|m| self.mac(m));
         Some(Vm {
-            name: spanned(name.get().clone(), name),
+            name: named(name)?,
             project: project?,
             host: host?,
             address: address?,

@@ -12,9 +12,8 @@ use std::path::Component;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::interfaces::problem as interface_problem;
 use crate::layout::{MARK_MASK, hex};
-use crate::model::{INTERVAL_RANGE, ROUNDS_MAX, is_valid_name};
+use crate::model::{INTERVAL_RANGE, ROUNDS_MAX, interface_problem, is_valid_name};
 
 /// `out/<host>/monitor.json`: everything the monitor of one host needs, so it
 /// never reads the topology.
@@ -67,8 +66,11 @@ pub struct Uplink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
-    /// Uplink names, sorted.
-    pub uplinks: Vec<String>,
+    /// Its uplinks, by their marks (sorted): the key the kernel knows an
+    /// uplink by (the elements of set `down_uplinks`, the uplink bits of a
+    /// connection's mark), so a group and the uplinks it holds cannot be
+    /// matched wrongly by a name.
+    pub uplink_marks: Vec<u32>,
     /// The group's bits of the conntrack mark: `movable_mark` and its number
     /// (0 when the host has more groups than the bits can number).
     pub ct_mark: u32,
@@ -225,18 +227,21 @@ impl Config {
         }
         for (index, group) in self.groups.iter().enumerate() {
             let key = |field: &str| format!("groups[{index}].{field}");
-            if group.uplinks.len() < 2 {
+            let marks = &group.uplink_marks;
+            if marks.len() < 2 || marks.windows(2).any(|pair| pair[0] >= pair[1]) {
                 return fail(
-                    &key("uplinks"),
-                    "a group holds at least two uplinks".to_owned(),
+                    &key("uplink_marks"),
+                    "a group holds at least two uplinks, sorted, each once".to_owned(),
                 );
             }
-            if let Some(name) = group
-                .uplinks
+            if let Some(mark) = marks
                 .iter()
-                .find(|n| !self.uplinks.iter().any(|u| &&u.name == n))
+                .find(|&&mark| !self.uplinks.iter().any(|u| u.mark == mark))
             {
-                return fail(&key("uplinks"), format!("{name:?} is not one of `uplinks`"));
+                return fail(
+                    &key("uplink_marks"),
+                    format!("{mark:#x} is not the mark of one of `uplinks`"),
+                );
             }
             if group.ct_mark & self.movable_mark == 0
                 || group.ct_mark & !self.failover_mark_mask != 0
@@ -380,18 +385,18 @@ impl Monitor {
     pub fn conntrack_deletions(&self, uplink: usize) -> Vec<MarkFilter> {
         let config = &self.config;
         let down = &config.uplinks[uplink];
-        let alive = |name: &String| {
+        let alive = |mark: &u32| {
             config
                 .uplinks
                 .iter()
-                .position(|u| &u.name == name)
+                .position(|u| u.mark == *mark)
                 .is_some_and(|i| i != uplink && self.is_up(i))
         };
         let (live, dead): (Vec<&Group>, Vec<&Group>) = config
             .groups
             .iter()
-            .filter(|group| group.uplinks.contains(&down.name))
-            .partition(|group| group.uplinks.iter().any(alive));
+            .filter(|group| group.uplink_marks.contains(&down.mark))
+            .partition(|group| group.uplink_marks.iter().any(alive));
         if live.is_empty() {
             return Vec::new();
         }

@@ -24,11 +24,11 @@ fn config() -> Config {
         uplinks: vec![uplink("isp-a", 1), uplink("isp-b", 2), uplink("isp-c", 3)],
         groups: vec![
             Group {
-                uplinks: vec!["isp-a".to_owned(), "isp-b".to_owned()],
+                uplink_marks: vec![0x100, 0x200],
                 ct_mark: 0x81_0000,
             },
             Group {
-                uplinks: vec!["isp-a".to_owned(), "isp-c".to_owned()],
+                uplink_marks: vec![0x100, 0x300],
                 ct_mark: 0x82_0000,
             },
         ],
@@ -199,7 +199,7 @@ fn a_valid_config_is_accepted() {
 #[test]
 fn every_bad_value_is_refused_naming_its_key() {
     type Damage = fn(&mut Config);
-    let cases: [(&str, Damage); 19] = [
+    let cases: [(&str, Damage); 20] = [
         ("set", |c| c.set = "down_uplinks\nflush ruleset".to_owned()),
         ("table", |c| c.table = "switch yard".to_owned()),
         ("host", |c| c.host = String::new()),
@@ -221,8 +221,11 @@ fn every_bad_value_is_refused_naming_its_key() {
             c.uplinks[0].address = Ipv4Addr::UNSPECIFIED
         }),
         ("uplinks[1].probe", |c| c.uplinks[1].probe.clear()),
-        ("groups[1].uplinks", |c| {
-            c.groups[1].uplinks[1] = "isp-z".to_owned()
+        ("groups[1].uplink_marks", |c| {
+            c.groups[1].uplink_marks[1] = 0x400
+        }),
+        ("groups[0].uplink_marks", |c| {
+            c.groups[0].uplink_marks.reverse()
         }),
         ("groups[0].ct_mark", |c| c.groups[0].ct_mark = 0x01_0000),
         ("vrrp_health_file", |c| {

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use crate::model::{Attachment, Host, Member, Model, Pair};
+use crate::model::{Attachment, Host, InterfaceName, Member, Model, Name, Pair};
 
 use super::{HostPlan, UplinkNumber};
 
@@ -20,7 +20,7 @@ pub struct HaPlan {
     /// The VRRP virtual router id.
     pub vrid: u8,
     /// The link between the members: VRRP adverts and conntrackd's sync.
-    pub sync_interface: String,
+    pub sync_interface: InterfaceName,
     /// Every address keepalived moves, with its interface: the VMs' gateways on
     /// the host's first LAN interface, then each uplink's shared address, by
     /// uplink id.
@@ -31,7 +31,7 @@ pub struct HaPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedAddress {
-    pub interface: String,
+    pub interface: InterfaceName,
     pub address: Ipv4Net,
 }
 
@@ -39,7 +39,7 @@ pub struct SharedAddress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberPlan {
     /// The machine's name: its build directory.
-    pub name: String,
+    pub name: Name,
     /// Its VRRP priority before health.
     pub priority: u8,
     /// Its address on the sync link.

@@ -8,7 +8,8 @@ use rayon::prelude::*;
 
 use crate::intervals::{self, Range};
 use crate::model::{
-    CheckedModel, EntryId, Host, HostId, Mac, Model, PoolId, ProjectId, UplinkId, Vm, VmId,
+    CheckedModel, EntryId, Host, HostId, InterfaceName, Mac, Model, PoolId, ProjectId, UplinkId,
+    Vm, VmId,
 };
 
 use super::decision::pool_number;
@@ -109,8 +110,8 @@ fn host_plan(
 }
 
 /// The interfaces facing the VMs, sorted.
-fn lan_interfaces(host: &Host) -> Vec<String> {
-    let mut lan: Vec<String> = host.lan.iter().map(|l| l.value.clone()).collect();
+fn lan_interfaces(host: &Host) -> Vec<InterfaceName> {
+    let mut lan: Vec<InterfaceName> = host.lan.iter().map(|l| l.value.clone()).collect();
     lan.sort_unstable();
     lan
 }

@@ -23,7 +23,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::intervals::Range;
-use crate::model::{EntryId, Mac, PoolId, ProjectId, UplinkId, VmId};
+use crate::model::{
+    EntryId, InterfaceName, Mac, Name, NetworkUnitName, PoolId, ProjectId, UplinkId, VmId,
+};
 
 pub use decision::{Candidate, Decision, UplinkNumber, Way, pool_mark, uplink_mark};
 pub use failover::{FailoverGroup, FailoverPlan};
@@ -55,10 +57,10 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
-    pub name: String,
+    pub name: Name,
     /// Interfaces facing the VMs, sorted (the topology's order is not the
     /// artifacts').
-    pub lan: Vec<String>,
+    pub lan: Vec<InterfaceName>,
     /// This host's uplink attachments, by uplink id.
     pub uplinks: Vec<UplinkPlan>,
     /// Pools whose uplink this host is attached to, by number.
@@ -99,13 +101,13 @@ pub struct HostPlan {
 pub struct UplinkPlan {
     /// The model's uplink.
     pub uplink: UplinkId,
-    pub name: String,
+    pub name: Name,
     /// Its `id` in the topology.
     pub id: UplinkNumber,
     pub mark: u32,
     pub table: u32,
     pub rule_priority: u32,
-    pub interface: String,
+    pub interface: InterfaceName,
     /// The host's address on the link, with the link's prefix length.
     pub address: Ipv4Net,
     pub gateway: Ipv4Addr,
@@ -117,19 +119,19 @@ pub struct UplinkPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VlanPlan {
-    pub parent: String,
+    pub parent: InterfaceName,
     pub id: u16,
     /// The administrator's own .network file for the parent: the `VLAN=` lines
     /// go into a drop-in for it instead of a unit of switchyard's.
-    pub parent_unit: Option<String>,
+    pub parent_unit: Option<NetworkUnitName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolPlan {
-    pub name: String,
+    pub name: Name,
     pub number: u8,
     pub prefix: Ipv4Net,
-    pub uplink: String,
+    pub uplink: Name,
     /// Uplink and pool bits together: what a packet leaving from this pool carries.
     pub mark: u32,
     /// VM private address → its public address in this pool, for this host's VMs.

@@ -11,12 +11,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde_spanned::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
 mod patterns;
 mod pieces;
+mod shape;
 
 pub use pieces::parse_in_pieces;
 
@@ -577,8 +578,8 @@ struct Reader {
 
 impl Reader {
     fn value<T: DeserializeOwned>(&mut self, value: Spanned<DeValue>) -> Option<T> {
-        T::deserialize(ValueDeserializer::from(value))
-            .map_err(|error| self.problems.push(shape_error(&error)))
+        shape::read(value)
+            .map_err(|error| self.problems.push(shape_error(error)))
             .ok()
     }
 
@@ -773,25 +774,16 @@ fn syntax_error(error: &toml::de::Error) -> Diagnostic {
     Diagnostic::new(Code::TomlSyntax, message, span, "invalid TOML here")
 }
 
-/// A serde error of a value that is valid TOML but has the wrong shape.
-fn shape_error(error: &toml::de::Error) -> Diagnostic {
-    let span = error.span().unwrap_or(0..0);
-    let message = error.message().trim_end();
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        // serde's `unknown field `prefx`, expected one of `uplink`, `prefix``.
-        let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
-        let valid: Vec<&str> = expected
-            .trim_start_matches("one of ")
-            .split(", ")
-            .map(|k| k.trim_matches('`'))
-            .filter(|k| !k.is_empty() && !k.contains(' '))
-            .collect();
-        return unknown_key(key.trim_matches('`'), &valid, span);
+/// A value that is valid TOML but has the wrong shape.
+fn shape_error(error: shape::ShapeError) -> Diagnostic {
+    let span = error.span.clone().unwrap_or(0..0);
+    match error.problem {
+        shape::Problem::Missing(key) => missing_key(&format!("`{key}`"), span),
+        shape::Problem::Unknown { key, keys } => unknown_key(&key, keys, span),
+        shape::Problem::WrongType { .. } | shape::Problem::Other(_) => {
+            Diagnostic::new(Code::WrongType, error.to_string(), span, "wrong type")
+        }
     }
-    if let Some(key) = message.strip_prefix("missing field ") {
-        return missing_key(key, span);
-    }
-    Diagnostic::new(Code::WrongType, plain(message), span, "wrong type")
 }
 
 fn missing_key(key: &str, span: Range<usize>) -> Diagnostic {
@@ -826,7 +818,8 @@ fn unknown_key(key: &str, valid: &[&str], span: Range<usize>) -> Diagnostic {
     }
 }
 
-/// serde's messages name Rust types; operators know TOML's.
+/// toml's syntax errors name Rust types where a value is out of range (an
+/// integer past 64 bits); operators know TOML's.
 fn plain(message: &str) -> String {
     if let Some(number) = message
         .strip_prefix("invalid type: integer ")

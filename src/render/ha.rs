@@ -7,9 +7,9 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use super::Header;
 use super::monitor::CONFIG_DIR;
-use crate::model::Member;
+use super::{Header, Verbatim};
+use crate::model::{InterfaceName, Member};
 use crate::monitor::ha::HEALTH_WEIGHT;
 use crate::plan::HostPlan;
 use crate::plan::ha::HaPlan;
@@ -47,7 +47,7 @@ const SYNC_PORT: u16 = 3780;
 
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     host: &'a str,
     member: &'a str,
     peer: &'a str,
@@ -90,14 +90,14 @@ pub fn member_context<'a>(
     header: &'a Header,
 ) -> impl Serialize + 'a {
     let own = ha.member(member);
-    let lan: Vec<&str> = plan.lan.iter().map(String::as_str).collect();
+    let lan: Vec<&str> = plan.lan.iter().map(InterfaceName::as_str).collect();
     let shared = ha.shared.iter().map(|shared| shared.address.addr());
     let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().chain(shared).collect();
     ignored.push(Ipv4Addr::LOCALHOST);
     ignored.sort_unstable();
     ignored.dedup();
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         host,
         member: &own.name,
         peer: &ha.member(member.peer()).name,
@@ -119,7 +119,7 @@ pub fn member_context<'a>(
             .iter()
             .map(|shared| Shared {
                 address: shared.address.to_string(),
-                interface: shared.interface.clone(),
+                interface: shared.interface.to_string(),
                 track: lan.contains(&shared.interface.as_str()),
             })
             .collect(),

@@ -3,20 +3,21 @@
 
 use std::fmt::Write as _;
 
+use minijinja::Value;
 use serde::Serialize;
 
-use super::Header;
+use super::{Header, Verbatim};
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     protocol: u8,
     uplink_mask: String,
     uplinks: Vec<Uplink<'a>>,
     /// `neigh replace` lines, each starting with a newline.
-    neighbours: String,
+    neighbours: Value,
     /// On a member of a pair: its end of the sync link.
     sync: Option<Sync<'a>>,
 }
@@ -84,11 +85,11 @@ pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
 
 pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         protocol: plan::ROUTE_PROTOCOL,
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         uplinks: host.uplinks.iter().map(uplink).collect(),
-        neighbours: neighbours(host),
+        neighbours: Value::from_safe_string(neighbours(host)),
         sync: sync(host),
     }
 }

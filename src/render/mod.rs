@@ -28,7 +28,8 @@ pub const NFT_UPDATE: &str = "switchyard.update.nft";
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::value::Value;
+use minijinja::{Environment, ErrorKind, Output, State, UndefinedBehavior};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -143,9 +144,15 @@ impl Renderer {
             .build()
             .expect("default delimiters are valid");
         env.set_syntax(syntax);
-        // Artifacts are not HTML: never escape.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.add_filter("nft_comment", nft::comment);
+        // Artifacts are not HTML: never escape; refuse instead (`write_token`,
+        // which ignores the mode). A mode other than `None` marks what a macro
+        // returns as safe: its values were checked as it was rendered.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom("token".into()));
+        env.set_formatter(write_token);
+        // A comment's text is one quoted nft string, made safe by the filter.
+        env.add_filter("nft_comment", |text: String| {
+            Value::from_safe_string(nft::comment(text))
+        });
         if let Some(unknown) = overrides
             .keys()
             .find(|name| !TEMPLATES.iter().any(|(known, _)| known == name))
@@ -225,7 +232,8 @@ impl Renderer {
             let plan = host.for_member(member).expect("a pair");
             let header = Header::new(host, Some(&plan.name), source);
             let context = ha::member_context(&host.name, &plan, ha, member, &header);
-            let context = serde_json::to_value(&context).expect("the context serializes");
+            // Once for every file; a minijinja value keeps `Verbatim` text safe.
+            let context = Value::from(minijinja::value::Serde(context));
             for file in ha::FILES {
                 artifacts.push(self.artifact(&plan, file, file, &context)?);
             }
@@ -245,7 +253,7 @@ impl Renderer {
         let mut artifacts = vec![
             Artifact {
                 path: format!("{}/{NFT_SCRIPT}", machine.name),
-                host: machine.name.clone(),
+                host: machine.name.to_string(),
                 content: nft_script,
                 applies_over_build: None,
             },
@@ -277,7 +285,7 @@ impl Renderer {
         if let Some(config) = monitor::config_json(machine, header) {
             artifacts.push(Artifact {
                 path: format!("{}/monitor.json", machine.name),
-                host: machine.name.clone(),
+                host: machine.name.to_string(),
                 content: config,
                 applies_over_build: None,
             });
@@ -301,10 +309,59 @@ impl Renderer {
     ) -> Result<Artifact, RenderError> {
         Ok(Artifact {
             path: format!("{}/{file}", host.name),
-            host: host.name.clone(),
+            host: host.name.to_string(),
             content: self.render(template, &host.name, context)?,
             applies_over_build: None,
         })
+    }
+}
+
+/// Writes a value into an artifact, or refuses it: the formatter of every
+/// template. A value is one token of nft, `ip -batch`, networkd or a systemd
+/// unit (a name, an interface, an address or prefix, a number, a path), made of
+/// ASCII letters, digits and `-`, `_`, `.`, `:`, `/`, `@`; any other character
+/// could end that token or start another (white space, a line break, a quote,
+/// `;`, `#`, `,`, braces, a backslash, `$`, `%`, `=`, …) and is an error, not
+/// escaped: the checks refuse such names long before, so meeting one here is a
+/// bug that must not become a rule or a command. Text the generators wrote
+/// whole (element lines, the header, escaped unit names) is [`Verbatim`] and
+/// written as is.
+fn write_token(out: &mut Output, _: &mut State, value: &Value) -> Result<(), minijinja::Error> {
+    let owned;
+    let text = match value.as_str() {
+        Some(text) => text,
+        None => {
+            owned = value.to_string();
+            &owned
+        }
+    };
+    if !value.is_safe()
+        && let Some(unsafe_char) = text.chars().find(|&c| !is_token_char(c))
+    {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "refusing to write {:?} into an artifact: {unsafe_char:?} is not safe in one",
+                text
+            ),
+        ));
+    }
+    out.write_str(text).map_err(minijinja::Error::from)
+}
+
+/// A character a template value may hold (see [`write_token`]).
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/' | '@')
+}
+
+/// Text a generator wrote whole and the templates write as is: element lines,
+/// the header, escaped unit names. Everything else a template writes passes
+/// [`write_token`].
+pub(super) struct Verbatim<'a>(pub &'a str);
+
+impl Serialize for Verbatim<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Value::from_safe_string(self.0.to_owned()).serialize(serializer)
     }
 }
 
@@ -375,6 +432,10 @@ impl Header {
     }
     fn text(&self) -> &str {
         &self.0
+    }
+    /// For the templates: a sentence, spaces and all.
+    fn verbatim(&self) -> Verbatim<'_> {
+        Verbatim(&self.0)
     }
 }
 

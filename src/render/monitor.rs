@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use super::Header;
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
+use super::{Header, Verbatim};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
-use crate::plan::{HostPlan, UplinkNumber};
+use crate::plan::{self, HostPlan};
 
 /// Where configuration management installs the host's files (docs/operations.md).
 pub const CONFIG_DIR: &str = "/etc/switchyard";
@@ -18,28 +18,22 @@ pub const BINARY: &str = "/usr/bin/switchyard";
 /// The text of `monitor.json`, or `None` for a host without failover.
 pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let failover = host.failover.as_ref()?;
-    let uplink_name = |id: UplinkNumber| -> String {
-        host.uplinks
-            .iter()
-            .find(|u| u.id == id)
-            .map_or_else(String::new, |u| u.name.clone())
-    };
+    // The ids are sorted, and so are their marks.
     let groups = failover
         .groups
         .iter()
         .map(|group| Group {
-            uplinks: {
-                let mut names: Vec<String> =
-                    group.uplinks.iter().map(|&id| uplink_name(id)).collect();
-                names.sort();
-                names
-            },
+            uplink_marks: group
+                .uplinks
+                .iter()
+                .map(|&id| plan::uplink_mark(id))
+                .collect(),
             ct_mark: group.ct_mark,
         })
         .collect();
     let config = Config {
         generated_by: header.text().to_owned(),
-        host: host.name.clone(),
+        host: host.name.to_string(),
         table: TABLE.to_owned(),
         set: DOWN_UPLINKS_SET.to_owned(),
         interval_ms: u64::try_from(failover.interval.as_millis()).unwrap_or(u64::MAX),
@@ -52,9 +46,9 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             .uplinks
             .iter()
             .map(|u| Uplink {
-                name: u.name.clone(),
+                name: u.name.to_string(),
                 mark: u.mark,
-                interface: u.interface.clone(),
+                interface: u.interface.to_string(),
                 address: u.address.addr(),
                 probe: u.probe.clone(),
             })
@@ -69,7 +63,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
 
 #[derive(Serialize)]
 struct UnitContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     host: &'a str,
     table: &'static str,
     binary: &'static str,
@@ -80,7 +74,7 @@ struct UnitContext<'a> {
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     UnitContext {
-        header: header.text(),
+        header: header.verbatim(),
         host: &host.name,
         table: TABLE,
         binary: BINARY,

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Header;
 use super::ip::{Uplink, uplink};
+use super::{Header, Verbatim};
 use crate::layout::{self, UNIT_PREFIX};
 use crate::plan::{HostPlan, UplinkPlan};
 
@@ -17,12 +17,12 @@ pub struct Unit {
     pub template: &'static str,
     /// Relative to the host's directory.
     pub file: String,
-    pub context: serde_json::Value,
+    pub context: minijinja::Value,
 }
 
 #[derive(Serialize)]
 struct NetdevContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     uplink: Uplink<'a>,
 }
 
@@ -31,7 +31,7 @@ struct NetdevContext<'a> {
 /// and the VLANs on it.
 #[derive(Serialize)]
 struct InterfaceContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     interface: &'a str,
     uplink: Option<Uplink<'a>>,
     uplink_mask_decimal: u32,
@@ -42,14 +42,14 @@ struct InterfaceContext<'a> {
 
 #[derive(Serialize)]
 struct SyncContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     sync: super::ip::Sync<'a>,
 }
 
 /// The `VLAN=` lines for a parent the administrator's own unit configures.
 #[derive(Serialize)]
 struct DropInContext<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     interface: &'a str,
     parent_unit: &'a str,
     vlans: Vec<&'a str>,
@@ -75,7 +75,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
             parent.vlans.push(interface);
             parent.parent_unit = parent.parent_unit.or(vlan.parent_unit.as_deref());
             let context = NetdevContext {
-                header: header.text(),
+                header: header.verbatim(),
                 uplink: uplink(plan_uplink),
             };
             units.push(Unit {
@@ -93,7 +93,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                 template: "networkd/vlan-drop-in.conf",
                 file: format!("networkd/{parent_unit}.d/{UNIT_PREFIX}vlan.conf"),
                 context: to_value(DropInContext {
-                    header: header.text(),
+                    header: header.verbatim(),
                     interface,
                     parent_unit,
                     vlans: found.vlans,
@@ -103,7 +103,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                 template: "networkd/interface.network",
                 file: format!("networkd/{UNIT_PREFIX}{interface}.network"),
                 context: to_value(InterfaceContext {
-                    header: header.text(),
+                    header: header.verbatim(),
                     interface,
                     uplink: carried.map(uplink),
                     uplink_mask_decimal: layout::UPLINK_MARK_MASK,
@@ -119,7 +119,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
             template: "networkd/sync.network",
             file: format!("networkd/{UNIT_PREFIX}{}.network", link.interface),
             context: to_value(SyncContext {
-                header: header.text(),
+                header: header.verbatim(),
                 sync,
             }),
         });
@@ -127,6 +127,6 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
     units
 }
 
-fn to_value(context: impl Serialize) -> serde_json::Value {
-    serde_json::to_value(context).expect("context serializes")
+fn to_value(context: impl Serialize) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(context))
 }

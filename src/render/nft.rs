@@ -8,10 +8,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Header;
+use super::{Header, Verbatim};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
-use crate::model::{Model, Scope};
+use crate::model::{InterfaceName, Model, Scope};
 use crate::nft_table::{BUILD_SET, DataType, Element, Key, Set, Table, Value, Verdict};
 use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
@@ -58,7 +58,7 @@ pub fn stamp_build_id(script: &mut String) {
 /// instead of a template loop over as many objects.
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     table: &'static str,
     mark_mask: String,
     uplink_mask: String,
@@ -79,17 +79,18 @@ struct Context<'a> {
 
 /// One set or map of the model as the template's `declare` macro writes it.
 #[derive(Serialize)]
+/// Its text is written by the table model, whole: the templates take it as is.
 struct SetView {
     /// `set` or `map`.
     kind: &'static str,
     /// `ipv4_addr . ipv4_addr : verdict`.
-    r#type: String,
-    flags: String,
+    r#type: minijinja::Value,
+    flags: minijinja::Value,
     size: Option<usize>,
     /// The elements on one line (`"lan0", "lan1"`), for the interface sets.
-    inline: Option<String>,
+    inline: Option<minijinja::Value>,
     /// Else one a line, each `\n\t\t\tELEMENT, # comment`.
-    lines: String,
+    lines: minijinja::Value,
 }
 
 /// The interface sets, written on one line: few elements, no comments.
@@ -105,17 +106,18 @@ impl SetView {
             let elements: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
             elements.join(", ")
         });
+        let verbatim = minijinja::Value::from_safe_string;
         SetView {
             kind: set.kind(),
-            r#type: set.type_text(),
-            flags: set.flags_text(),
+            r#type: verbatim(set.type_text()),
+            flags: verbatim(set.flags_text()),
             size: set.size,
-            lines: if inline.is_some() {
+            lines: verbatim(if inline.is_some() {
                 String::new()
             } else {
                 set.element_lines()
-            },
-            inline,
+            }),
+            inline: inline.map(verbatim),
         }
     }
 }
@@ -230,7 +232,7 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
             .collect();
         set_of(vec![DataType::Ifname], None, elements)
     };
-    let lan = || host.lan.iter().map(String::as_str);
+    let lan = || host.lan.iter().map(InterfaceName::as_str);
     let uplinks = || host.uplinks.iter().map(|u| u.interface.as_str());
     let addresses = |ranges: &[Range]| interval_set_of(vec![ADDRESS], None, self::ranges(ranges));
     // `source . destinations : verdict`.
@@ -302,14 +304,14 @@ pub fn script_context<'a>(
         .map(|(name, set)| (name.clone(), SetView::new(name, set)))
         .collect();
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         table: TABLE,
         mark_mask: hex(layout::MARK_MASK),
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
         pool_mask: hex(layout::POOL_MARK_MASK),
         keep_uplink_mask: hex(!layout::UPLINK_MARK_MASK),
         keep_failover_mask: hex(!layout::FAILOVER_MARK_MASK),
-        lan: host.lan.iter().map(String::as_str).collect(),
+        lan: host.lan.iter().map(InterfaceName::as_str).collect(),
         uplinks: host
             .uplinks
             .iter()

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::{Header, nft};
+use super::{Header, Verbatim, nft};
+use crate::model::InterfaceName;
 use crate::plan::HostPlan;
 
 /// The file, below the host's directory.
@@ -12,7 +13,7 @@ pub const SYSCTL_FILE: &str = "sysctl.d/90-switchyard.conf";
 
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     table: &'static str,
     /// `net.ipv4.conf.IFACE.rp_filter` of every uplink interface.
     uplink_rp_filter: Vec<String>,
@@ -31,9 +32,9 @@ pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         names
     };
     let uplinks = sorted(host.uplinks.iter().map(|u| u.interface.as_str()).collect());
-    let lan = sorted(host.lan.iter().map(String::as_str).collect());
+    let lan = sorted(host.lan.iter().map(InterfaceName::as_str).collect());
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         table: nft::TABLE,
         uplink_rp_filter: uplinks
             .into_iter()

@@ -2,9 +2,11 @@
 //! and one that applies the whole build once the uplinks exist, both with
 //! `switchyard apply` from the build installed on the host (templates/systemd/).
 
+use minijinja::Value;
 use serde::Serialize;
 
-use super::{Header, monitor, nft};
+use super::{Header, Verbatim, monitor, nft};
+use crate::model::InterfaceName;
 use crate::plan::{self, HostPlan};
 
 /// Where the units expect the build (manifest.json and the host's directory).
@@ -16,7 +18,7 @@ pub const UNITS: [&str; 2] = ["switchyard-nftables.service", "switchyard-routes.
 
 #[derive(Serialize)]
 struct Context<'a> {
-    header: &'a str,
+    header: Verbatim<'a>,
     host: &'a str,
     table: &'static str,
     protocol: u8,
@@ -25,7 +27,8 @@ struct Context<'a> {
     /// The device units of the uplink and LAN interfaces and a member's sync
     /// link (`sys-subsystem-net-devices-up\x2da.device`): the routing names
     /// the uplinks and the sync link, the sysctl file the uplinks and LANs.
-    devices: Vec<String>,
+    /// Escaped (`\x2d`): written as is.
+    devices: Vec<Value>,
 }
 
 pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -33,20 +36,20 @@ pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Ser
         .uplinks
         .iter()
         .map(|uplink| uplink.interface.as_str())
-        .chain(host.lan.iter().map(String::as_str))
+        .chain(host.lan.iter().map(InterfaceName::as_str))
         .chain(host.sync_link().map(|link| link.interface))
         .map(device_unit)
         .collect();
     devices.sort();
     devices.dedup();
     Context {
-        header: header.text(),
+        header: header.verbatim(),
         host: &host.name,
         table: nft::TABLE,
         protocol: plan::ROUTE_PROTOCOL,
         binary: monitor::BINARY,
         build_dir: BUILD_DIR,
-        devices,
+        devices: devices.into_iter().map(Value::from_safe_string).collect(),
     }
 }
 

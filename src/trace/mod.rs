@@ -123,22 +123,29 @@ impl<'s> Tracer<'s> {
         if !down.is_empty() && self.model.failover.is_none() {
             return Err(TraceError::NoFailover);
         }
-        let uplink_names = || self.model.uplinks.iter().map(|u| &u.name.value);
-        if let Some(unknown) = down.iter().find(|name| !uplink_names().any(|u| u == *name)) {
+        let uplink_names = || self.model.uplinks.iter().map(|u| u.name.value.as_str());
+        if let Some(unknown) = down
+            .iter()
+            .find(|name| !uplink_names().any(|u| u == name.as_str()))
+        {
             return Err(TraceError::UnknownUplink {
                 name: unknown.clone(),
-                suggestion: crate::diagnostic::closest(unknown, uplink_names()).cloned(),
+                suggestion: crate::diagnostic::closest(unknown, uplink_names()).map(str::to_owned),
             });
         }
-        let is_down = |uplink: UplinkId| down.contains(&self.model.uplink(uplink).name.value);
+        let is_down = |uplink: UplinkId| {
+            down.iter()
+                .any(|name| self.model.uplink(uplink).name.value == name.as_str())
+        };
         let Ok(address) = from.parse::<Ipv4Addr>() else {
             let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
                 name: from.to_owned(),
                 suggestion: crate::diagnostic::closest(
                     from,
-                    self.vms().map(|(_, vm)| &self.model.vm(vm.vm).name.value),
+                    self.vms()
+                        .map(|(_, vm)| self.model.vm(vm.vm).name.value.as_str()),
                 )
-                .cloned(),
+                .map(str::to_owned),
             })?;
             return Ok(self.outbound(host, vm, to, is_down));
         };
@@ -150,7 +157,7 @@ impl<'s> Tracer<'s> {
                 address,
                 vms: many
                     .iter()
-                    .map(|(host, vm)| (self.vm_name(vm), host.name.clone()))
+                    .map(|(host, vm)| (self.vm_name(vm), host.name.to_string()))
                     .collect(),
             }),
         }
@@ -169,7 +176,7 @@ impl<'s> Tracer<'s> {
     }
 
     fn vm_name(&self, vm: &VmPlan) -> String {
-        self.model.vm(vm.vm).name.value.clone()
+        self.model.vm(vm.vm).name.value.to_string()
     }
 
     fn outbound(
@@ -181,7 +188,7 @@ impl<'s> Tracer<'s> {
     ) -> Trace {
         let sender = VmAt {
             vm: self.vm_name(vm),
-            host: host.name.clone(),
+            host: host.name.to_string(),
             private_address: vm.private,
         };
         let traced = |decision: &Decision| TracedDecision {
@@ -203,7 +210,7 @@ impl<'s> Tracer<'s> {
                         public_address: chosen.public,
                         pool: pool_name(&self.model, chosen.pool),
                         uplink: uplink_name(&self.model, chosen.uplink),
-                        interface: uplink.interface.clone(),
+                        interface: uplink.interface.to_string(),
                         table: uplink.table,
                         mark: hex(chosen.mark),
                     },
@@ -242,14 +249,14 @@ impl<'s> Tracer<'s> {
         if let Some((host, uplink)) = self.plan.own_address(from) {
             return Err(TraceError::FromHostAddress {
                 from,
-                host: host.name.clone(),
-                uplink: uplink.name.clone(),
+                host: host.name.to_string(),
+                uplink: uplink.name.to_string(),
             });
         }
         let fate = match self.plan.arrival(from, to) {
             Arrival::Local { host, uplink } => local(host, uplink, None),
             Arrival::StrayHairpin { host, receiver } => Fate::StrayHairpin {
-                host: host.name.clone(),
+                host: host.name.to_string(),
                 receiver: Receiver {
                     vm: self.vm_name(receiver),
                     private_address: receiver.private,
@@ -263,14 +270,14 @@ impl<'s> Tracer<'s> {
             } => Fate::Dnat {
                 receiver: VmAt {
                     vm: self.vm_name(receiver),
-                    host: host.name.clone(),
+                    host: host.name.to_string(),
                     private_address: receiver.private,
                 },
                 path: PublicPath {
                     public_address: to,
                     pool: pool_name(&self.model, public.pool),
-                    uplink: uplink.name.clone(),
-                    interface: uplink.interface.clone(),
+                    uplink: uplink.name.to_string(),
+                    interface: uplink.interface.to_string(),
                     table: uplink.table,
                     mark: hex(uplink.mark),
                 },
@@ -282,8 +289,8 @@ impl<'s> Tracer<'s> {
             Arrival::Dropped(Refused::SpoofedSource) => Fate::Drop(Dropped::SpoofedSource),
             Arrival::Dropped(Refused::ToPrivate) => Fate::Drop(Dropped::ToPrivate),
             Arrival::Dropped(Refused::Unassigned { pool }) => Fate::Drop(Dropped::Unassigned {
-                pool: pool.name.clone(),
-                uplink: pool.uplink.clone(),
+                pool: pool.name.to_string(),
+                uplink: pool.uplink.to_string(),
             }),
             Arrival::Elsewhere => {
                 return Err(TraceError::NeitherVmNorPublic {
@@ -325,9 +332,9 @@ impl<'s> Tracer<'s> {
 fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
     Fate::Local(LocalDelivery {
         sender,
-        host: host.name.clone(),
-        uplink: uplink.name.clone(),
-        interface: uplink.interface.clone(),
+        host: host.name.to_string(),
+        uplink: uplink.name.to_string(),
+        interface: uplink.interface.to_string(),
     })
 }
 
@@ -352,9 +359,9 @@ fn trace_candidates(
 }
 
 fn pool_name(model: &Model, pool: PoolId) -> String {
-    model.pool(pool).name.value.clone()
+    model.pool(pool).name.value.to_string()
 }
 
 fn uplink_name(model: &Model, uplink: UplinkId) -> String {
-    model.uplink(uplink).name.value.clone()
+    model.uplink(uplink).name.value.to_string()
 }

@@ -91,8 +91,12 @@ pub fn interfaces(model: &Model, host: &str) -> Vec<String> {
     let host = model.host(model.host_named(host).expect("host in the topology"));
     host.lan
         .iter()
-        .map(|lan| lan.value.clone())
-        .chain(host.attachments.iter().map(|a| a.interface.value.clone()))
+        .map(|lan| lan.value.to_string())
+        .chain(
+            host.attachments
+                .iter()
+                .map(|a| a.interface.value.to_string()),
+        )
         .collect()
 }
 

@@ -135,7 +135,7 @@ impl Rig {
                 .uplinks
                 .iter()
                 .map(|u| Isp {
-                    uplink: u.name.clone(),
+                    uplink: u.name.to_string(),
                     ns: Netns::new(&format!("{tag}-{}", u.name)),
                 })
                 .collect(),
@@ -144,12 +144,12 @@ impl Rig {
                 .vms
                 .iter()
                 .map(|vm| VmNs {
-                    name: model.vm(vm.vm).name.value.clone(),
+                    name: model.vm(vm.vm).name.value.to_string(),
                     private: vm.private,
                     ns: Netns::new(&format!("{tag}-vm-{}", model.vm(vm.vm).name.value)),
                 })
                 .collect(),
-            lan: (lan.clone(), Vec::new()),
+            lan: (lan.to_string(), Vec::new()),
         };
 
         // Forwarding, no reverse-path filter, no redirects (the host routes between

@@ -118,11 +118,11 @@ impl PairRig {
             install(&build.join(&member.name), &etc, &run);
             // The sync link first: a member that loses its LAN link while its
             // daemons still run would hand over at once (a priority-0 advert).
-            let mut interfaces = vec![ha.sync_interface.clone(), lan.clone()];
-            interfaces.extend(host.uplinks.iter().map(|u| u.interface.clone()));
+            let mut interfaces = vec![ha.sync_interface.to_string(), lan.to_string()];
+            interfaces.extend(host.uplinks.iter().map(|u| u.interface.to_string()));
             MemberNs {
                 ns: Netns::new(&format!("{tag}-{}", member.name)),
-                name: member.name,
+                name: member.name.to_string(),
                 etc,
                 run,
                 interfaces,
