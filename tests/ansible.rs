@@ -749,13 +749,14 @@ fn a_failed_monitor_restart_is_retried_by_the_next_run() {
     );
 }
 
-/// examples/ansible/playbook.yml with examples/ansible/inventory-pair.ini (the
-/// pair's machines, net1a and net1b, in group switchyard_pairs) and, on top, an
-/// inventory of the test's: each machine is its namespace (the modules run
-/// with a Python that enters it) with its destinations and systemctl stand-in.
+/// examples/ansible/playbook.yml with `inventories` (e.g. [`PAIR_INVENTORY`])
+/// and, on top, an inventory of the test's that has the pair's machines: each
+/// is its namespace (the modules run with a Python that enters it) with its
+/// destinations and systemctl stand-in.
 fn pair_playbook(
     members: &[deploy::PairMember],
     temp: &Path,
+    inventories: &[&str],
     vars: serde_json::Value,
     options: &[&str],
 ) -> Output {
@@ -788,11 +789,16 @@ fn pair_playbook(
     )
     .expect("inventory written");
     let mut command = Command::new("ansible-playbook");
-    command
-        .args(["-i", "examples/ansible/inventory-pair.ini", "-i"])
-        .arg(&inventory);
+    for example in inventories {
+        command.args(["-i", example]);
+    }
+    command.arg("-i").arg(&inventory);
     run_playbook(&mut command, temp, vars, options)
 }
+
+/// The example inventory of examples/ha-pair.toml's machines, net1a and net1b,
+/// in group switchyard_pairs.
+const PAIR_INVENTORY: &str = "examples/ansible/inventory-pair.ini";
 
 /// Fails on the role before this one: it did not know where keepalived.conf,
 /// conntrackd.conf and ha-notify.sh go and refused the member.
@@ -806,7 +812,13 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     let build = temp.path().join("build");
     let build_vars = serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY});
 
-    let first = pair_playbook(&members, temp.path(), build_vars.clone(), &[]);
+    let first = pair_playbook(
+        &members,
+        temp.path(),
+        &[PAIR_INVENTORY],
+        build_vars.clone(),
+        &[],
+    );
     print_recap("pair, first run", &first);
     assert!(first.status.success(), "{}", describe(&first));
     // serial: 1: every task ran on the first machine before any on the second.
@@ -818,7 +830,7 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     a.assert_deployed(&build, &b.name);
     b.assert_deployed(&build, &a.name);
 
-    let second = pair_playbook(&members, temp.path(), build_vars, &[]);
+    let second = pair_playbook(&members, temp.path(), &[PAIR_INVENTORY], build_vars, &[]);
     print_recap("pair, second run", &second);
     assert!(second.status.success(), "{}", describe(&second));
     for member in [a, b] {
@@ -837,6 +849,7 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     let limited = pair_playbook(
         &members,
         temp.path(),
+        &[PAIR_INVENTORY],
         serde_json::json!({}),
         &["--limit", &a.name],
     );
@@ -845,7 +858,13 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
     assert_eq!(b.take_calls(), "", "the other machine is left alone");
 
-    let rest = pair_playbook(&members, temp.path(), serde_json::json!({}), &[]);
+    let rest = pair_playbook(
+        &members,
+        temp.path(),
+        &[PAIR_INVENTORY],
+        serde_json::json!({}),
+        &[],
+    );
     print_recap("pair, new keepalived.conf on both", &rest);
     assert!(rest.status.success(), "{}", describe(&rest));
     assert_eq!(a.take_calls(), "", "restarted once");
@@ -856,4 +875,44 @@ fn a_pair_is_deployed_one_member_at_a_time() {
         "{}",
         describe(&rest)
     );
+}
+
+/// The members outside group switchyard_pairs: the playbook's first play
+/// deploys them together, and the role refuses both before changing anything.
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn a_pair_deployed_in_one_batch_is_refused() {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let members = deploy::pair_members("ansible-batch", temp.path());
+    let output = pair_playbook(
+        &members,
+        temp.path(),
+        &[],
+        serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY}),
+        &[],
+    );
+    print_recap("pair in one batch", &output);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let check = step(
+        &stdout,
+        "Check that a member of a pair is deployed on its own",
+    );
+    for member in &members {
+        assert_eq!(recap_of(&output, &member.name)["failed"], 1);
+        assert!(
+            check.contains(&format!(
+                "{} is a member of a pair (its build has keepalived.conf) deployed in a batch of 2",
+                member.name
+            )),
+            "{check}"
+        );
+        for written in ["etc", "var"] {
+            assert!(!member.root.join(written).exists(), "{written} written");
+        }
+        assert_eq!(member.take_calls(), "", "nothing restarted");
+        let tables = run_ok(member.netns.exec("nft").args(["list", "tables"]));
+        assert!(!tables.contains("switchyard"), "no table loaded: {tables}");
+    }
 }
