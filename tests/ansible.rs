@@ -800,14 +800,20 @@ fn pair_playbook(
 /// in group switchyard_pairs.
 const PAIR_INVENTORY: &str = "examples/ansible/inventory-pair.ini";
 
+/// The pair's machines for test `test` (as root), below a temporary directory.
+fn pair_in_temp(test: &str) -> (tempfile::TempDir, Vec<deploy::PairMember>) {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let members = deploy::pair_members(test, temp.path());
+    (temp, members)
+}
+
 /// Fails on the role before this one: it did not know where keepalived.conf,
 /// conntrackd.conf and ha-notify.sh go and refused the member.
 #[test]
 #[ignore = "needs root, nft, ansible-playbook, keepalived and conntrackd: sudo bash .ci/run"]
 fn a_pair_is_deployed_one_member_at_a_time() {
-    require_root();
-    let temp = tempfile::tempdir().expect("temporary directory");
-    let members = deploy::pair_members("ansible-pair", temp.path());
+    let (temp, members) = pair_in_temp("ansible-pair");
     let [a, b] = [&members[0], &members[1]];
     let build = temp.path().join("build");
     let build_vars = serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY});
@@ -882,9 +888,7 @@ fn a_pair_is_deployed_one_member_at_a_time() {
 #[test]
 #[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
 fn a_pair_deployed_in_one_batch_is_refused() {
-    require_root();
-    let temp = tempfile::tempdir().expect("temporary directory");
-    let members = deploy::pair_members("ansible-batch", temp.path());
+    let (temp, members) = pair_in_temp("ansible-batch");
     let output = pair_playbook(
         &members,
         temp.path(),
