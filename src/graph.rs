@@ -266,7 +266,17 @@ fn node_label(model: &Model, node: Node) -> String {
         Node::Host(h) => {
             let host = model.host(h);
             let lan: Vec<&str> = host.lan.iter().map(|l| l.value.as_str()).collect();
-            let detail = (!lan.is_empty()).then(|| format!("lan: {}", lan.join(", ")));
+            let lan = (!lan.is_empty()).then(|| format!("lan: {}", lan.join(", ")));
+            // A pair's machines (docs/semantics.md §12).
+            let pair = host.ha.as_ref().map(|ha| {
+                let [first, second] = &ha.members.0;
+                format!(
+                    "pair: {}, {} (vrid {})",
+                    first.value, second.value, ha.vrid.value
+                )
+            });
+            let detail: Vec<String> = lan.into_iter().chain(pair).collect();
+            let detail = (!detail.is_empty()).then(|| detail.join("\n"));
             (&host.name.value, detail, &host.description)
         }
         Node::Uplink(u) => {

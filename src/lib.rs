@@ -192,8 +192,9 @@ pub fn graph_dot(
     Ok((graph::to_dot(&model, only), warnings))
 }
 
-/// validate → plan → render, for every host or only `host`. Pure: the caller
-/// writes the files.
+/// validate → plan → render, for every host or only `host` (a host, or a
+/// member of a pair: that member's directory). Pure: the caller writes the
+/// files.
 pub fn build(
     source: &Source,
     host: Option<&str>,
@@ -204,12 +205,26 @@ pub fn build(
         mut plan,
         warnings,
     } = validate(source).map_err(BuildError::Invalid)?;
+    // A member of a pair stands for its own directory of its host's build.
+    let member_of = |name: &str| {
+        model.host_ids().find(|&id| {
+            let members = model.host(id).ha.as_ref().map(|ha| ha.members.iter());
+            members
+                .into_iter()
+                .flatten()
+                .any(|member| member.value == name)
+        })
+    };
+    let member = host.filter(|name| member_of(name).is_some());
     if let Some(name) = host {
-        let only = find_host(&model, name)?;
+        let only = member_of(name).map_or_else(|| find_host(&model, name), Ok)?;
         plan.hosts = vec![plan.hosts.swap_remove(only.index())];
     }
     let source_id = render::SourceId::new(source);
-    let artifacts = renderer.render_plan(&model, &plan, &source_id)?;
+    let mut artifacts = renderer.render_plan(&model, &plan, &source_id)?;
+    if let Some(member) = member {
+        artifacts.retain(|artifact| artifact.host == member);
+    }
     let listed = render::Manifest::new(&artifacts, &source_id);
     let manifest = listed.to_json();
     Ok(Build {

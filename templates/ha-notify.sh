@@ -1,8 +1,8 @@
-#!/bin/sh
 # {{ header }}
 #
-# Run by keepalived (`notify` in {{ config_dir }}/keepalived.conf) on every state
-# change of {{ member }}'s VRRP instance, as `ha-notify.sh INSTANCE {{ host }} STATE PRIORITY`.
+# Run by keepalived on every state change of {{ member }}'s VRRP instance, as
+# `/bin/sh {{ config_dir }}/ha-notify.sh INSTANCE {{ host }} STATE PRIORITY`
+# (`notify` in keepalived.conf: no executable bit needed).
 # conntrackd writes the peer's connections straight into the kernel
 # (DisableExternalCache), so the backup already holds them: on becoming master
 # the member takes over sending its table to the peer.

@@ -750,9 +750,7 @@ fn every_artifact_starts_with_its_header_and_has_no_timestamp() {
                         serde_json::from_str(content).expect("JSON artifact");
                     format!("# {}", json["generated_by"].as_str().unwrap_or_default())
                 } else {
-                    // A script's first line is its interpreter.
-                    let mut lines = content.lines().skip_while(|line| line.starts_with("#!"));
-                    lines.next().unwrap_or_default().to_owned()
+                    content.lines().next().unwrap_or_default().to_owned()
                 };
                 // A member of a pair's files name it, the nft script (the
                 // same on both members) both members.
@@ -775,5 +773,47 @@ fn every_artifact_starts_with_its_header_and_has_no_timestamp() {
                 );
             }
         }
+    }
+}
+
+/// A pair's build has a directory per member and none for the host; `--host`
+/// takes the host (both members) or one member (its directory alone, byte for
+/// byte what the whole build gives it).
+#[test]
+fn a_pair_builds_a_directory_per_member_and_host_selects_one() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let topology = "examples/ha-pair.toml";
+    let dirs = |out: &Path| -> Vec<String> {
+        let mut dirs: Vec<String> = listed(out)
+            .iter()
+            .map(|(path, _)| path.split('/').next().unwrap_or_default().to_owned())
+            .collect();
+        dirs.dedup();
+        dirs
+    };
+    let whole = work.path().join("whole");
+    assert_exit(&build(topology, &whole, &[]), 0);
+    assert_eq!(dirs(&whole), ["net1a", "net1b"]);
+    assert_eq!(
+        std::fs::read(whole.join("net1a/switchyard.nft")).expect("net1a's script"),
+        std::fs::read(whole.join("net1b/switchyard.nft")).expect("net1b's script"),
+        "the same ruleset on both members"
+    );
+    let pair = work.path().join("pair");
+    assert_exit(&build(topology, &pair, &["--host", "net1"]), 0);
+    assert_eq!(listed(&pair), listed(&whole));
+    let member = work.path().join("member");
+    assert_exit(&build(topology, &member, &["--host", "net1b"]), 0);
+    let net1b: Vec<(String, String)> = listed(&whole)
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("net1b/"))
+        .collect();
+    assert_eq!(listed(&member), net1b);
+    for (path, _) in &net1b {
+        assert_eq!(
+            std::fs::read(member.join(path)).expect("the member's build"),
+            std::fs::read(whole.join(path)).expect("the whole build"),
+            "{path}"
+        );
     }
 }

@@ -199,3 +199,31 @@ fn readme_example_is_what_changes_prints() {
         "README.md's `changes` example is out of date; it prints:\n{printed}"
     );
 }
+
+/// A pair's settings are the host's: a new VRRP id is a change of setting
+/// `pair`, a member's own address one of `member NAME`.
+#[test]
+fn a_changed_pair_is_a_changed_setting() {
+    let old = "examples/ha-pair.toml";
+    let text = std::fs::read_to_string(repo_path(old)).expect("the example");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let new = dir.path().join("next.toml");
+    let next = common::splice(
+        &text,
+        &[
+            ("vrid = 51 ", "vrid = 52 "),
+            ("\"192.0.2.4/29\"]", "\"192.0.2.5/29\"]"),
+        ],
+    );
+    std::fs::write(&new, next).expect("write the new topology");
+    let out = stdout(&changes(&[old, new.to_str().expect("UTF-8 path")]), 1);
+    assert!(out.contains("pair"), "{out}");
+    assert!(
+        out.contains("vrid 51 on ha0") && out.contains("vrid 52 on ha0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("own 192.0.2.4/29") && out.contains("own 192.0.2.5/29"),
+        "{out}"
+    );
+}

@@ -1,4 +1,5 @@
-//! The edges of the link and address rules (SY0604, SY0701, SY0704–SY0709) beyond
+//! The edges of the link and address rules (SY0604, SY0701, SY0704–SY0709, and a
+//! pair's, SY0801–SY0811) beyond
 //! the one example per code in `examples/invalid/`: each case splices one change
 //! into a small valid topology and states exactly which codes it must raise, so a
 //! rule that is too strict (refuses a /31 link) fails here as much as one that is
@@ -215,4 +216,99 @@ fn an_empty_destination_list_is_refused() {
         valid()
     );
     assert_eq!(codes(&text), ["SY0002"]);
+}
+
+/// The edges of a pair's rules (SY0703, SY0801–SY0811) on examples/ha-pair.toml.
+#[track_caller]
+fn assert_pair_codes(replacements: &[(&str, &str)], expected: &[&str]) {
+    let example = std::fs::read_to_string(common::repo_path("examples/ha-pair.toml"))
+        .expect("the pair example");
+    let text = common::splice(&example, replacements);
+    assert_eq!(codes(&text), expected, "for:\n{text}");
+}
+
+#[test]
+fn a_pair_needs_a_29_on_its_uplinks_and_takes_a_31_sync_link() {
+    assert_pair_codes(&[], &[]);
+    // A /31 sync link holds both members (RFC 3021).
+    assert_pair_codes(
+        &[(
+            "[\"10.255.0.1/30\", \"10.255.0.2/30\"]",
+            "[\"10.255.0.0/31\", \"10.255.0.1/31\"]",
+        )],
+        &[],
+    );
+    // A /32 holds no peer; other lengths are not one link; a network address is no host's.
+    for sync in [
+        "[\"10.255.0.1/32\", \"10.255.0.2/32\"]",
+        "[\"10.255.0.1/30\", \"10.255.0.2/29\"]",
+        "[\"10.255.0.0/30\", \"10.255.0.2/30\"]",
+    ] {
+        assert_pair_codes(
+            &[("[\"10.255.0.1/30\", \"10.255.0.2/30\"]", sync)],
+            &["SY0805"],
+        );
+    }
+    // A /30 uplink link has two host addresses: the pair needs four.
+    assert_pair_codes(
+        &[
+            ("address = \"192.0.2.2/29\"", "address = \"192.0.2.2/30\""),
+            (
+                "[\"192.0.2.3/29\", \"192.0.2.4/29\"]",
+                "[\"192.0.2.1/30\", \"192.0.2.2/30\"]",
+            ),
+        ],
+        &["SY0807"],
+    );
+    // A member's own address: the link's broadcast, or another prefix length.
+    for own in [
+        "[\"192.0.2.3/29\", \"192.0.2.7/29\"]",
+        "[\"192.0.2.3/29\", \"192.0.2.4/28\"]",
+    ] {
+        assert_pair_codes(
+            &[("[\"192.0.2.3/29\", \"192.0.2.4/29\"]", own)],
+            &["SY0806"],
+        );
+    }
+}
+
+#[test]
+fn a_pairs_names_addresses_and_interfaces_are_its_own() {
+    // The same address as a VMs' gateway and a sync address:
+    assert_pair_codes(&[("[\"10.0.0.1/24\"]", "[\"10.255.0.2/30\"]")], &["SY0808"]);
+    // The sync link is not an uplink or a LAN interface.
+    assert_pair_codes(
+        &[("sync_interface = \"ha0\"", "sync_interface = \"lan0\"")],
+        &["SY0703"],
+    );
+    assert_pair_codes(
+        &[("sync_interface = \"ha0\"", "sync_interface = \"all\"")],
+        &["SY0701"],
+    );
+    // A member named like the host it serves.
+    assert_pair_codes(
+        &[("[\"net1a\", \"net1b\"]", "[\"net1a\", \"net1\"]")],
+        &["SY0802"],
+    );
+    // One member, or three.
+    assert_pair_codes(&[("[\"net1a\", \"net1b\"]", "[\"net1a\"]")], &["SY0801"]);
+    assert_pair_codes(
+        &[(
+            "[\"net1a\", \"net1b\"]",
+            "[\"net1a\", \"net1b\", \"net1c\"]",
+        )],
+        &["SY0801"],
+    );
+    assert_pair_codes(&[("vrid = 51", "vrid = 0")], &["SY0803"]);
+    // Without any LAN gateway, with VMs on a LAN.
+    assert_pair_codes(
+        &[("lan_addresses = [\"10.0.0.1/24\"]", "lan_addresses = []")],
+        &["SY0811"],
+    );
+    // member_addresses on a host that is no pair (its `ha` table misnamed,
+    // and dropped): one per uplink.
+    assert_pair_codes(
+        &[("[hosts.net1.ha]", "[hosts.net1.pair]")],
+        &["SY0003", "SY0809", "SY0809"],
+    );
 }

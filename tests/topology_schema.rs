@@ -69,6 +69,8 @@ const REJECTED_BY_THE_SCHEMA: &[&str] = &[
     "SY0701-bad-interface-name",
     "SY0706-unroutable-link-prefix",
     "SY0710-bad-parent-unit",
+    "SY0803-ha-vrid-out-of-range",
+    "SY0804-ha-list-not-two",
 ];
 
 #[test]

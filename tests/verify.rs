@@ -1,7 +1,8 @@
 //! `switchyard verify` against the real kernel: a namespace standing in for host
 //! `net2` of examples/multi-host.toml gets that host's ip batch and nft script,
 //! then is changed behind switchyard's back (a rule, an element, an ip rule, the
-//! whole table) and loaded again. The pure comparison is unit-tested in
+//! whole table) and loaded again; a member of a pair's shared addresses are
+//! not drift. The pure comparison is unit-tested in
 //! src/verify/tests.rs; these need root (CI runs them as root) and fail, never
 //! skip, without it. The usage errors at the end need neither.
 
@@ -282,4 +283,73 @@ fn a_changed_artifact_is_refused() {
         "{}",
         describe(&output)
     );
+}
+
+/// A member of a pair (examples/ha-pair.toml's net1a): the shared addresses
+/// its keepalived.conf moves are keepalived's. On the active member they sit
+/// beside the member's own; `verify` calls that in sync and `apply` keeps
+/// them, while a stranger's address beside them is still drift and removed.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_members_shared_addresses_are_keepalived_s_not_drift() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("out");
+    common::build(&repo_path("examples/ha-pair.toml"), &out, None);
+    let netns = Netns::with_veths(
+        "ha-member",
+        &["lan0", "up-a", "up-b", "ha0"].map(String::from),
+    );
+    let run = |command: &str| {
+        let output = netns
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .arg(command)
+            .arg(&out)
+            .args(["--host", "net1a"])
+            .output()
+            .expect("run switchyard");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    assert_eq!(run("apply").0, Some(0));
+    assert_eq!(
+        run("verify").0,
+        Some(0),
+        "the backup, without the shared addresses"
+    );
+    // net1a becomes active: keepalived adds the shared addresses.
+    for (address, interface) in [
+        ("10.0.0.1/24", "lan0"),
+        ("192.0.2.2/29", "up-a"),
+        ("198.18.0.2/29", "up-b"),
+    ] {
+        run_ok(
+            netns
+                .exec("ip")
+                .args(["address", "add", address, "dev", interface]),
+        );
+    }
+    assert_eq!(run("verify").0, Some(0), "the active member");
+    run_ok(
+        netns
+            .exec("ip")
+            .args(["address", "add", "192.0.2.5/29", "dev", "up-a"]),
+    );
+    let (code, report) = run("verify");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("extra    192.0.2.5/29 on up-a"), "{report}");
+    assert!(!report.contains("192.0.2.2"), "{report}");
+    assert_eq!(run("apply").0, Some(0));
+    let addresses = run_ok(
+        netns
+            .exec("ip")
+            .args(["-br", "-4", "address", "show", "dev", "up-a"]),
+    );
+    assert!(
+        addresses.contains("192.0.2.3/29 192.0.2.2/29") && !addresses.contains("192.0.2.5"),
+        "apply keeps the member's own and the shared address, removes the stranger's: {addresses}"
+    );
+    assert_eq!(run("verify").0, Some(0));
 }

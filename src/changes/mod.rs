@@ -608,6 +608,9 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
         let mut lan = host.lan.clone();
         lan.sort();
         settings.push(("lan".to_owned(), lan.join(", ")));
+        if let Some(ha) = &host.ha {
+            settings.extend(describe_pair(ha));
+        }
         if let Some(f) = &host.failover {
             settings.push((
                 "failover".to_owned(),
@@ -633,6 +636,41 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
                 new: b.map(|(_, v)| v.clone()),
             },
         })
+        .collect()
+}
+
+/// A pair (docs/semantics.md §12) as settings: its VRRP id, sync link and
+/// shared addresses, and each member's priority and own addresses.
+fn describe_pair(ha: &crate::plan::ha::HaPlan) -> Vec<(String, String)> {
+    let shared: Vec<String> = ha
+        .shared
+        .iter()
+        .map(|shared| format!("{} on {}", shared.address, shared.interface))
+        .collect();
+    let pair = format!(
+        "vrid {} on {}, shared {}",
+        ha.vrid,
+        ha.sync_interface,
+        shared.join(", ")
+    );
+    let members = ha.members.iter().map(|member| {
+        let own: Vec<String> = member
+            .uplink_addresses
+            .iter()
+            .map(|(_, address)| address.to_string())
+            .collect();
+        (
+            format!("member {}", member.name),
+            format!(
+                "priority {}, sync {}, own {}",
+                member.priority,
+                member.sync_address,
+                own.join(" ")
+            ),
+        )
+    });
+    std::iter::once(("pair".to_owned(), pair))
+        .chain(members)
         .collect()
 }
 

@@ -110,7 +110,7 @@ pub struct Host {
     pub description: Option<String>,
 }
 
-/// A pair of machines serving one host (docs/semantics.md §13).
+/// A pair of machines serving one host (docs/semantics.md §12).
 #[derive(Debug)]
 pub struct Ha {
     /// The `[hosts.NAME.ha]` table.

@@ -1,4 +1,4 @@
-//! What a member of a pair (docs/semantics.md §13) tells keepalived: its health,
+//! What a member of a pair (docs/semantics.md §12) tells keepalived: its health,
 //! a number keepalived reads from a file and adds, times [`HEALTH_WEIGHT`], to
 //! the member's VRRP priority.
 

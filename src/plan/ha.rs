@@ -1,4 +1,4 @@
-//! A pair of machines serving one host (docs/semantics.md §13): what each member
+//! A pair of machines serving one host (docs/semantics.md §12): what each member
 //! configures as its own, what keepalived moves between them, and the VRRP
 //! priorities that decide which member is active.
 

@@ -1,4 +1,4 @@
-//! The artifacts of a member of a pair (docs/semantics.md §13): keepalived's
+//! The artifacts of a member of a pair (docs/semantics.md §12): keepalived's
 //! configuration (one VRRP instance moving every shared address), conntrackd's
 //! (reliable sync of the connection table over the sync link), the script
 //! keepalived runs on every state change, and the units that start both.

@@ -206,7 +206,7 @@ impl Renderer {
     }
 
     /// A host's artifacts: in its directory, or for a pair in each member's
-    /// (docs/semantics.md §13), the same nft script in both.
+    /// (docs/semantics.md §12), the same nft script in both.
     fn host_artifacts(
         &self,
         model: &Model,
@@ -414,11 +414,13 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestFile {
-    /// Relative to the build directory, `/`-separated, starting with the host:
+    /// Relative to the build directory, `/`-separated, starting with the host
+    /// (or member):
     /// `net1/switchyard.nft`, `net1/networkd/10-switchyard-up-a.network`.
     #[schemars(pattern(r"^[^/]+(/[^/]+)+$"))]
     pub path: String,
-    /// The host (a `[hosts.NAME]` key of the topology) the file is for.
+    /// The host (a `[hosts.NAME]` key of the topology) the file is for, or for
+    /// a host served by a pair the member (a name of its `ha.members`).
     pub host: String,
     /// SHA-256 of the file's bytes, lowercase hexadecimal.
     #[schemars(pattern(r"^[0-9a-f]{64}$"))]

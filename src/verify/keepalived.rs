@@ -1,5 +1,5 @@
 //! The addresses a member's `keepalived.conf` lets keepalived add: the pair's
-//! shared addresses (docs/semantics.md §13). On the active member they sit on
+//! shared addresses (docs/semantics.md §12). On the active member they sit on
 //! the interfaces whose addresses are switchyard's, beside the member's own;
 //! which member holds them is keepalived's decision, so `verify` and `apply`
 //! neither require nor remove them.

@@ -148,7 +148,7 @@ fn watch(config: Config) -> Result<(), String> {
 }
 
 /// On a member of a pair, writes its health where keepalived reads it
-/// (docs/semantics.md §13): into a file beside it, then renamed over it, so
+/// (docs/semantics.md §12): into a file beside it, then renamed over it, so
 /// keepalived never reads half a number.
 fn write_vrrp_health(monitor: &Monitor) {
     let Some(path) = &monitor.config().vrrp_health_file else {
