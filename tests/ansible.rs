@@ -808,8 +808,10 @@ fn pair_in_temp(test: &str) -> (tempfile::TempDir, Vec<deploy::PairMember>) {
     (temp, members)
 }
 
-/// Fails on the role before this one: it did not know where keepalived.conf,
-/// conntrackd.conf and ha-notify.sh go and refused the member.
+/// Fails on the role before this one, which installed a member's files but
+/// never started conntrackd or keepalived (the stand-in was asked to restart
+/// the monitor only), and on the one before it, which refused a member's
+/// keepalived.conf.
 #[test]
 #[ignore = "needs root, nft, ansible-playbook, keepalived and conntrackd: sudo bash .ci/run"]
 fn a_pair_is_deployed_one_member_at_a_time() {
@@ -849,9 +851,37 @@ fn a_pair_is_deployed_one_member_at_a_time() {
         assert_eq!(member.take_calls(), "", "nothing restarted");
     }
 
-    // keepalived.conf changes (on both members); the first machine alone
-    // gets it: only its keepalived restarts.
+    // keepalived.conf changes (on both members). The first machine's
+    // keepalived fails to restart: the play stops there, and the second
+    // machine keeps what it runs.
     deploy::build_as_example(&deploy::pair_with_other_vrid(), &build);
+    let fail_restart = a.root.join(deploy::FAIL_RESTART);
+    std::fs::write(&fail_restart, "").expect("flag written");
+    let failed = pair_playbook(
+        &members,
+        temp.path(),
+        &[PAIR_INVENTORY],
+        serde_json::json!({}),
+        &[],
+    );
+    print_recap(
+        "pair, keepalived fails to restart on the first machine",
+        &failed,
+    );
+    assert!(!failed.status.success(), "{}", describe(&failed));
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(b.take_calls(), "", "the second machine is not touched");
+    let keepalived_conf = |member: &deploy::PairMember, root: &Path| {
+        std::fs::read(root.join(&member.name).join("keepalived.conf")).expect("keepalived.conf")
+    };
+    assert_ne!(
+        keepalived_conf(b, &b.root.join("etc/switchyard/build")),
+        keepalived_conf(b, &build),
+        "the second machine keeps its keepalived.conf"
+    );
+
+    // The first machine alone: its keepalived restart is retried.
+    std::fs::remove_file(&fail_restart).expect("flag removed");
     let limited = pair_playbook(
         &members,
         temp.path(),
@@ -859,7 +889,7 @@ fn a_pair_is_deployed_one_member_at_a_time() {
         serde_json::json!({}),
         &["--limit", &a.name],
     );
-    print_recap("pair, new keepalived.conf on the first machine", &limited);
+    print_recap("pair, the first machine again", &limited);
     assert!(limited.status.success(), "{}", describe(&limited));
     assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
     assert_eq!(b.take_calls(), "", "the other machine is left alone");

@@ -733,8 +733,10 @@ fn member_pillar(member: &deploy::PairMember) -> Value {
     pillar
 }
 
-/// Fails on the state before this one: it did not know where keepalived.conf,
-/// conntrackd.conf and ha-notify.sh go and refused the member.
+/// Fails on the state before this one, which installed a member's files but
+/// never started conntrackd or keepalived (the stand-in was asked to restart
+/// the monitor only), and on the one before it, which refused a member's
+/// keepalived.conf.
 #[test]
 #[ignore = "needs root, nft, salt-call, keepalived and conntrackd: sudo bash .ci/run"]
 fn a_pair_is_deployed_one_member_at_a_time() {
@@ -762,23 +764,38 @@ fn a_pair_is_deployed_one_member_at_a_time() {
         assert_eq!(member.take_calls(), "", "nothing restarted");
     }
 
-    // keepalived.conf changes (on both members); the first machine gets it
-    // first: only its keepalived restarts.
+    // keepalived.conf changes (on both members). On the first machine
+    // keepalived fails to restart, and the next run retries it; the other
+    // machine is left alone until its own run restarts its keepalived.
     deploy::build_as_example(&deploy::pair_with_other_vrid(), &build);
-    for (member, idle) in [(a, b), (b, a)] {
-        let changed = minion.apply(&member.netns, "new keepalived.conf", member_pillar(member));
-        assert_eq!(
-            changed_ids(&changed),
-            [
-                "switchyard-copy-manifest",
-                "switchyard-copy-host",
-                "switchyard-boot-copy-keepalived.conf",
-                "switchyard-boot-copy-manifest",
-                "switchyard-install-keepalived.conf",
-                "switchyard-keepalived-restart"
-            ]
-        );
-        assert_eq!(member.take_calls(), deploy::restart_calls("keepalived"));
-        assert_eq!(idle.take_calls(), "", "the other machine is left alone");
-    }
+    let fail_restart = a.root.join(deploy::FAIL_RESTART);
+    std::fs::write(&fail_restart, "").expect("flag written");
+    let (output, states) = minion.call(&a.netns, "state.apply", member_pillar(a));
+    print_summary("keepalived fails to restart", &outcomes(&states));
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        state(&states, "switchyard-keepalived-restart")["result"],
+        json!(false)
+    );
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    std::fs::remove_file(&fail_restart).expect("flag removed");
+    let retried = minion.apply(&a.netns, "retried", member_pillar(a));
+    assert_eq!(changed_ids(&retried), ["switchyard-keepalived-restart"]);
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(b.take_calls(), "", "the other machine is left alone");
+
+    let changed = minion.apply(&b.netns, "new keepalived.conf", member_pillar(b));
+    assert_eq!(
+        changed_ids(&changed),
+        [
+            "switchyard-copy-manifest",
+            "switchyard-copy-host",
+            "switchyard-boot-copy-keepalived.conf",
+            "switchyard-boot-copy-manifest",
+            "switchyard-install-keepalived.conf",
+            "switchyard-keepalived-restart"
+        ]
+    );
+    assert_eq!(b.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(a.take_calls(), "", "restarted once");
 }
