@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use crate::model::{Host, Member, Model, Pair, UplinkId};
+use crate::model::{Attachment, Host, Member, Model, Pair};
 
 use super::HostPlan;
 
@@ -72,15 +72,15 @@ impl HaPlan {
 /// The plan of `host`'s pair, if it has one.
 pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
     let ha = host.ha.as_ref()?;
-    let mut uplinks: Vec<(u8, UplinkId, &Ipv4Net, Pair<Ipv4Net>)> = host
+    // By uplink id: (id, the attachment, each member's own address).
+    let mut uplinks: Vec<(u8, &Attachment, Pair<Ipv4Net>)> = host
         .attachments
         .iter()
         .filter_map(|attachment| {
             let own = attachment.member_addresses.as_ref()?;
             Some((
                 model.uplink(attachment.uplink).id.value,
-                attachment.uplink,
-                &attachment.address.value,
+                attachment,
                 Pair(own.value.0.clone().map(|address| address.value)),
             ))
         })
@@ -95,9 +95,9 @@ pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
             address: *address,
         })
     });
-    let uplink_shared = uplinks.iter().map(|(_, uplink, address, _)| SharedAddress {
-        interface: interface_of(host, *uplink),
-        address: **address,
+    let uplink_shared = uplinks.iter().map(|(_, attachment, _)| SharedAddress {
+        interface: attachment.interface.value.clone(),
+        address: attachment.address.value,
     });
     let shared = lan_shared.chain(uplink_shared).collect();
     let members = Pair(Member::BOTH.map(|member| {
@@ -110,7 +110,7 @@ pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
             sync_address: ha.sync_addresses.get(member).value,
             uplink_addresses: uplinks
                 .iter()
-                .map(|(id, _, _, own)| (*id, *own.get(member)))
+                .map(|(id, _, own)| (*id, *own.get(member)))
                 .collect(),
         }
     }));
@@ -120,14 +120,6 @@ pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
         shared,
         members,
     })
-}
-
-fn interface_of(host: &Host, uplink: UplinkId) -> String {
-    host.attachments
-        .iter()
-        .find(|attachment| attachment.uplink == uplink)
-        .map(|attachment| attachment.interface.value.clone())
-        .unwrap_or_default()
 }
 
 /// A member's end of the sync link.

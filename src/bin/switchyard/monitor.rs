@@ -155,16 +155,7 @@ fn write_vrrp_health(monitor: &Monitor) {
         return;
     };
     let health = monitor.vrrp_health();
-    let written = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("no directory"))
-        .and_then(|directory| {
-            let mut file = tempfile::NamedTempFile::new_in(directory)?;
-            std::io::Write::write_all(&mut file, health.as_bytes())?;
-            file.persist(path).map_err(|e| e.error)?;
-            Ok(())
-        });
-    let event = match written {
+    let event = match replace_file(path, &health) {
         Ok(()) => Event::new(
             Priority::Info,
             format!(
@@ -182,6 +173,18 @@ fn write_vrrp_health(monitor: &Monitor) {
         ),
     };
     log(&event);
+}
+
+/// Writes `text` into a new file beside `path` and renames it over `path`: a
+/// reader sees the old text or the new, never a part.
+fn replace_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let directory = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no directory"))?;
+    let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// One line on standard error, with the syslog priority prefix journald reads.
@@ -611,6 +614,18 @@ fn reply_sequence(packet: &[u8], targets: &[Ipv4Addr], id: u16) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_health_file_is_replaced_whole_and_nothing_is_left_beside_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("health");
+        std::fs::write(&path, "0\n").expect("keepalived's init_file");
+        replace_file(&path, "-127\n").expect("replaced");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "-127\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(left.len(), 1, "no temporary file left");
+        assert!(replace_file(&dir.path().join("gone/health"), "1\n").is_err());
+    }
 
     #[test]
     fn an_echo_request_checksums_to_zero() {
