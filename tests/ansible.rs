@@ -819,15 +819,20 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     let [a, b] = [&members[0], &members[1]];
     let build = temp.path().join("build");
     let build_vars = serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY});
+    // The playbook with the example inventory, its summary printed under `label`.
+    let run = |label: &str, vars: &serde_json::Value, options: &[&str]| {
+        let output = pair_playbook(
+            &members,
+            temp.path(),
+            &[PAIR_INVENTORY],
+            vars.clone(),
+            options,
+        );
+        print_recap(label, &output);
+        output
+    };
 
-    let first = pair_playbook(
-        &members,
-        temp.path(),
-        &[PAIR_INVENTORY],
-        build_vars.clone(),
-        &[],
-    );
-    print_recap("pair, first run", &first);
+    let first = run("pair, first run", &build_vars, &[]);
     assert!(first.status.success(), "{}", describe(&first));
     // serial: 1: every task ran on the first machine before any on the second.
     let stdout = String::from_utf8_lossy(&first.stdout);
@@ -838,8 +843,7 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     a.assert_deployed(&build, &b.name);
     b.assert_deployed(&build, &a.name);
 
-    let second = pair_playbook(&members, temp.path(), &[PAIR_INVENTORY], build_vars, &[]);
-    print_recap("pair, second run", &second);
+    let second = run("pair, second run", &build_vars, &[]);
     assert!(second.status.success(), "{}", describe(&second));
     for member in [a, b] {
         assert_eq!(
@@ -857,16 +861,10 @@ fn a_pair_is_deployed_one_member_at_a_time() {
     deploy::build_as_example(&deploy::pair_with_other_vrid(), &build);
     let fail_restart = a.root.join(deploy::FAIL_RESTART);
     std::fs::write(&fail_restart, "").expect("flag written");
-    let failed = pair_playbook(
-        &members,
-        temp.path(),
-        &[PAIR_INVENTORY],
-        serde_json::json!({}),
-        &[],
-    );
-    print_recap(
+    let failed = run(
         "pair, keepalived fails to restart on the first machine",
-        &failed,
+        &serde_json::json!({}),
+        &[],
     );
     assert!(!failed.status.success(), "{}", describe(&failed));
     assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
@@ -882,26 +880,20 @@ fn a_pair_is_deployed_one_member_at_a_time() {
 
     // The first machine alone: its keepalived restart is retried.
     std::fs::remove_file(&fail_restart).expect("flag removed");
-    let limited = pair_playbook(
-        &members,
-        temp.path(),
-        &[PAIR_INVENTORY],
-        serde_json::json!({}),
+    let limited = run(
+        "pair, the first machine again",
+        &serde_json::json!({}),
         &["--limit", &a.name],
     );
-    print_recap("pair, the first machine again", &limited);
     assert!(limited.status.success(), "{}", describe(&limited));
     assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
     assert_eq!(b.take_calls(), "", "the other machine is left alone");
 
-    let rest = pair_playbook(
-        &members,
-        temp.path(),
-        &[PAIR_INVENTORY],
-        serde_json::json!({}),
+    let rest = run(
+        "pair, new keepalived.conf on both",
+        &serde_json::json!({}),
         &[],
     );
-    print_recap("pair, new keepalived.conf on both", &rest);
     assert!(rest.status.success(), "{}", describe(&rest));
     assert_eq!(a.take_calls(), "", "restarted once");
     assert_eq!(b.take_calls(), deploy::restart_calls("keepalived"));
