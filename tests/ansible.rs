@@ -7,8 +7,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use common::deploy::{self, HOST, Loaded, MachineNetwork, TOPOLOGY, kernel_state};
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
@@ -19,20 +19,36 @@ fn playbook(netns: &Netns, temp: &Path, vars: serde_json::Value) -> Output {
     playbook_with(netns, temp, vars, &[])
 }
 
-/// [`playbook`] with more command-line options (`--check`). Verbose (`-v`), so
-/// that the output shows what `switchyard apply` printed.
+/// [`playbook`] with more command-line options (`--check`).
 fn playbook_with(netns: &Netns, temp: &Path, vars: serde_json::Value, options: &[&str]) -> Output {
     let mut extra = serde_json::json!({
-        "ansible_become": false,
         // The modules run with the controller's Python, which has ansible.
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "switchyard_host": HOST,
+    });
+    for (key, path) in deploy::destinations(temp) {
+        extra[format!("switchyard_{key}")] = serde_json::json!(path);
+    }
+    for (key, value) in vars.as_object().expect("an object of variables") {
+        extra[key] = value.clone();
+    }
+    let mut command = netns.exec("ansible-playbook");
+    command.args(["-i", "localhost,", "-c", "local"]);
+    run_playbook(&mut command, temp, extra, options)
+}
+
+/// Runs examples/ansible/playbook.yml with `command` (ansible-playbook with
+/// its inventory), verbose (`-v`, so that the output shows what `switchyard
+/// apply` printed), with `vars` on top of the settings every test shares.
+fn run_playbook(
+    command: &mut Command,
+    temp: &Path,
+    vars: serde_json::Value,
+    options: &[&str],
+) -> Output {
+    let mut extra = serde_json::json!({
+        "ansible_become": false,
         "switchyard_build_dir": temp.join("build"),
-        "switchyard_dest": temp.join("etc/switchyard"),
-        "switchyard_networkd_dest": temp.join("etc/systemd/network"),
-        "switchyard_systemd_dest": temp.join("etc/systemd/system"),
-        "switchyard_sysctl_dest": temp.join("etc/sysctl.d"),
-        "switchyard_state_dir": temp.join("var/lib/switchyard"),
         "switchyard_bin": env!("CARGO_BIN_EXE_switchyard"),
         // Enabling a unit is systemctl's business on the machine, not the namespace's.
         "switchyard_enable_units": false,
@@ -40,16 +56,8 @@ fn playbook_with(netns: &Netns, temp: &Path, vars: serde_json::Value, options: &
     for (key, value) in vars.as_object().expect("an object of variables") {
         extra[key] = value.clone();
     }
-    netns
-        .exec("ansible-playbook")
-        .args([
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "examples/ansible/playbook.yml",
-            "-v",
-        ])
+    command
+        .args(["examples/ansible/playbook.yml", "-v"])
         .arg("-e")
         .arg(extra.to_string())
         .args(options)
@@ -65,10 +73,15 @@ fn playbook_with(netns: &Netns, temp: &Path, vars: serde_json::Value, options: &
 
 /// The PLAY RECAP line's counters for localhost, e.g. `changed` → 7.
 fn recap(output: &Output) -> std::collections::BTreeMap<String, u32> {
+    recap_of(output, "localhost")
+}
+
+/// The PLAY RECAP line's counters for inventory host `host`.
+fn recap_of(output: &Output, host: &str) -> std::collections::BTreeMap<String, u32> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .split_once("PLAY RECAP")
-        .and_then(|(_, rest)| rest.lines().find(|l| l.starts_with("localhost")))
+        .and_then(|(_, rest)| rest.lines().find(|l| l.starts_with(&format!("{host} "))))
         .unwrap_or_else(|| panic!("no PLAY RECAP: {}", describe(output)));
     line.split_whitespace()
         .filter_map(|field| field.split_once('='))
@@ -734,4 +747,198 @@ fn a_failed_monitor_restart_is_retried_by_the_next_run() {
         "restarted once: {}",
         describe(&again)
     );
+}
+
+/// examples/ansible/playbook.yml with `inventories` (e.g. [`PAIR_INVENTORY`])
+/// and, on top, an inventory of the test's that has the pair's machines: each
+/// is its namespace (the modules run with a Python that enters it) with its
+/// destinations and systemctl stand-in.
+fn pair_playbook(
+    members: &[deploy::PairMember],
+    temp: &Path,
+    inventories: &[&str],
+    vars: serde_json::Value,
+    options: &[&str],
+) -> Output {
+    let mut machines = serde_json::Map::new();
+    for member in members {
+        let python = member.root.join("python");
+        std::fs::write(
+            &python,
+            format!(
+                "#!/bin/sh\nexec ip netns exec {} /usr/bin/python3 \"$@\"\n",
+                member.netns.name
+            ),
+        )
+        .expect("python written");
+        run_ok(Command::new("chmod").arg("+x").arg(&python));
+        let mut settings = serde_json::json!({
+            "ansible_connection": "local",
+            "ansible_python_interpreter": python,
+            "switchyard_systemctl_command": member.systemctl,
+        });
+        for (key, path) in deploy::destinations(&member.root) {
+            settings[format!("switchyard_{key}")] = serde_json::json!(path);
+        }
+        machines.insert(member.name.clone(), settings);
+    }
+    let inventory: PathBuf = temp.join("machines.yml");
+    std::fs::write(
+        &inventory,
+        serde_json::json!({"all": {"hosts": machines}}).to_string(),
+    )
+    .expect("inventory written");
+    let mut command = Command::new("ansible-playbook");
+    for example in inventories {
+        command.args(["-i", example]);
+    }
+    command.arg("-i").arg(&inventory);
+    run_playbook(&mut command, temp, vars, options)
+}
+
+/// The example inventory of examples/ha-pair.toml's machines, net1a and net1b,
+/// in group switchyard_pairs.
+const PAIR_INVENTORY: &str = "examples/ansible/inventory-pair.ini";
+
+/// The pair's machines for test `test` (as root), below a temporary directory.
+fn pair_in_temp(test: &str) -> (tempfile::TempDir, Vec<deploy::PairMember>) {
+    require_root();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let members = deploy::pair_members(test, temp.path());
+    (temp, members)
+}
+
+/// Fails on the role before this one, which installed a member's files but
+/// never started conntrackd or keepalived (the stand-in was asked to restart
+/// the monitor only), and on the one before it, which refused a member's
+/// keepalived.conf.
+#[test]
+#[ignore = "needs root, nft, ansible-playbook, keepalived and conntrackd: sudo bash .ci/run"]
+fn a_pair_is_deployed_one_member_at_a_time() {
+    let (temp, members) = pair_in_temp("ansible-pair");
+    let [a, b] = [&members[0], &members[1]];
+    let build = temp.path().join("build");
+    let build_vars = serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY});
+    // The playbook with the example inventory, its summary printed under `label`.
+    let run = |label: &str, vars: &serde_json::Value, options: &[&str]| {
+        let output = pair_playbook(
+            &members,
+            temp.path(),
+            &[PAIR_INVENTORY],
+            vars.clone(),
+            options,
+        );
+        print_recap(label, &output);
+        output
+    };
+
+    let first = run("pair, first run", &build_vars, &[]);
+    assert!(first.status.success(), "{}", describe(&first));
+    // serial: 1: every task ran on the first machine before any on the second.
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let play = stdout.split_once("PLAY RECAP").expect("a recap").0;
+    let last_of_a = play.rfind(&format!("[{}]", a.name)).expect("a ran");
+    let first_of_b = play.find(&format!("[{}]", b.name)).expect("b ran");
+    assert!(last_of_a < first_of_b, "one machine at a time:\n{play}");
+    a.assert_deployed(&build, &b.name);
+    b.assert_deployed(&build, &a.name);
+
+    let second = run("pair, second run", &build_vars, &[]);
+    assert!(second.status.success(), "{}", describe(&second));
+    for member in [a, b] {
+        assert_eq!(
+            recap_of(&second, &member.name)["changed"],
+            0,
+            "{}",
+            describe(&second)
+        );
+        assert_eq!(member.take_calls(), "", "nothing restarted");
+    }
+
+    // keepalived.conf changes (on both members). The first machine's
+    // keepalived fails to restart: the play stops there, and the second
+    // machine keeps what it runs.
+    deploy::build_as_example(&deploy::pair_with_other_vrid(), &build);
+    let fail_restart = a.root.join(deploy::FAIL_RESTART);
+    std::fs::write(&fail_restart, "").expect("flag written");
+    let failed = run(
+        "pair, keepalived fails to restart on the first machine",
+        &serde_json::json!({}),
+        &[],
+    );
+    assert!(!failed.status.success(), "{}", describe(&failed));
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(b.take_calls(), "", "the second machine is not touched");
+    let keepalived_conf = |member: &deploy::PairMember, root: &Path| {
+        std::fs::read(root.join(&member.name).join("keepalived.conf")).expect("keepalived.conf")
+    };
+    assert_ne!(
+        keepalived_conf(b, &b.root.join("etc/switchyard/build")),
+        keepalived_conf(b, &build),
+        "the second machine keeps its keepalived.conf"
+    );
+
+    // The first machine alone: its keepalived restart is retried.
+    std::fs::remove_file(&fail_restart).expect("flag removed");
+    let limited = run(
+        "pair, the first machine again",
+        &serde_json::json!({}),
+        &["--limit", &a.name],
+    );
+    assert!(limited.status.success(), "{}", describe(&limited));
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(b.take_calls(), "", "the other machine is left alone");
+
+    let rest = run(
+        "pair, new keepalived.conf on both",
+        &serde_json::json!({}),
+        &[],
+    );
+    assert!(rest.status.success(), "{}", describe(&rest));
+    assert_eq!(a.take_calls(), "", "restarted once");
+    assert_eq!(b.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(
+        recap_of(&rest, &a.name)["changed"],
+        0,
+        "{}",
+        describe(&rest)
+    );
+}
+
+/// The members outside group switchyard_pairs: the playbook's first play
+/// deploys them together, and the role refuses both before changing anything.
+#[test]
+#[ignore = "needs root, nft and ansible-playbook: sudo bash .ci/run"]
+fn a_pair_deployed_in_one_batch_is_refused() {
+    let (temp, members) = pair_in_temp("ansible-batch");
+    let output = pair_playbook(
+        &members,
+        temp.path(),
+        &[],
+        serde_json::json!({"switchyard_topology": deploy::PAIR_TOPOLOGY}),
+        &[],
+    );
+    print_recap("pair in one batch", &output);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let check = step(
+        &stdout,
+        "Check that a member of a pair is deployed on its own",
+    );
+    for member in &members {
+        assert_eq!(recap_of(&output, &member.name)["failed"], 1);
+        assert!(
+            check.contains(&format!(
+                "{} is a member of a pair (its build has keepalived.conf) deployed in a batch of 2",
+                member.name
+            )),
+            "{check}"
+        );
+        for written in ["etc", "var"] {
+            assert!(!member.root.join(written).exists(), "{written} written");
+        }
+        assert_eq!(member.take_calls(), "", "nothing restarted");
+        let tables = run_ok(member.netns.exec("nft").args(["list", "tables"]));
+        assert!(!tables.contains("switchyard"), "no table loaded: {tables}");
+    }
 }

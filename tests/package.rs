@@ -1,7 +1,8 @@
 //! The Debian package's metadata (Cargo.toml's `[package.metadata.deb]`, read by
 //! cargo-deb in .ci/deb; .ci/run builds the package and runs lintian on it):
-//! the changelog's newest entry is this version, and every asset from the
-//! repository exists, so moving a file cannot silently drop it from the package.
+//! the changelog's newest entry is this version, every asset from the
+//! repository exists, so moving a file cannot silently drop it from the
+//! package, and it recommends what a member of a pair runs.
 
 mod common;
 
@@ -47,5 +48,24 @@ fn every_packaged_file_from_the_repository_exists() {
             path.is_file()
         };
         assert!(present, "Cargo.toml packages {source}, which is not there");
+    }
+}
+
+/// A member of a pair runs keepalived and conntrackd (docs/semantics.md,
+/// docs/deployment.md "A pair"); a single host does not, so the package
+/// recommends them rather than depending on them.
+#[test]
+fn the_package_recommends_the_daemons_of_a_pair() {
+    let deb = deb_metadata();
+    let recommends: Vec<&str> = deb["recommends"]
+        .as_str()
+        .expect("recommends = \"…\"")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    for daemon in ["keepalived", "conntrackd"] {
+        assert!(recommends.contains(&daemon), "{daemon}: {recommends:?}");
+        let depends = deb["depends"].as_str().expect("depends");
+        assert!(!depends.contains(daemon), "{daemon} is only recommended");
     }
 }

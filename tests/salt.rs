@@ -91,15 +91,13 @@ impl Minion {
     /// The `salt-call` command of [`Minion::call_with`].
     fn command(&self, netns: &Netns, function: &str, arguments: &[&str], pillar: Value) -> Command {
         let mut settings = json!({
-            "dest": self.path("etc/switchyard"),
-            "networkd_dest": self.path("etc/systemd/network"),
-            "systemd_dest": self.path("etc/systemd/system"),
-            "sysctl_dest": self.path("etc/sysctl.d"),
-            "state_dir": self.path("var/lib/switchyard"),
             "bin": env!("CARGO_BIN_EXE_switchyard"),
             // Enabling a unit is systemctl's business on the machine, not the namespace's.
             "enable_units": false,
         });
+        for (key, path) in deploy::destinations(self.temp.path()) {
+            settings[key] = json!(path);
+        }
         for (key, value) in pillar.as_object().expect("an object") {
             settings[key] = value.clone();
         }
@@ -723,4 +721,81 @@ fn a_failed_monitor_restart_is_retried_by_the_next_run() {
 
     let (output, states) = minion.call(&netns, "state.apply", pillar);
     assert_unchanged(&output, &states);
+}
+
+/// The pillar that deploys `member` of the pair: its member directory, its
+/// destinations and its systemctl stand-in.
+fn member_pillar(member: &deploy::PairMember) -> Value {
+    let mut pillar = json!({"host": member.name, "systemctl": member.systemctl});
+    for (key, path) in deploy::destinations(&member.root) {
+        pillar[key] = json!(path);
+    }
+    pillar
+}
+
+/// Fails on the state before this one, which installed a member's files but
+/// never started conntrackd or keepalived (the stand-in was asked to restart
+/// the monitor only), and on the one before it, which refused a member's
+/// keepalived.conf.
+#[test]
+#[ignore = "needs root, nft, salt-call, keepalived and conntrackd: sudo bash .ci/run"]
+fn a_pair_is_deployed_one_member_at_a_time() {
+    require_root();
+    let minion = Minion::with_topology(deploy::PAIR_TOPOLOGY, &[]);
+    let members = deploy::pair_members("salt-pair", minion.temp.path());
+    let [a, b] = [&members[0], &members[1]];
+    let build = minion.path("srv/switchyard-build");
+
+    for (member, peer) in [(a, b), (b, a)] {
+        let first = minion.apply(&member.netns, &member.name, member_pillar(member));
+        assert!(
+            changed_ids(&first).ends_with(&[
+                "switchyard-monitor-restart",
+                "switchyard-conntrackd-restart",
+                "switchyard-keepalived-restart"
+            ]),
+            "{first:?}"
+        );
+        member.assert_deployed(&build, &peer.name);
+    }
+    for member in [a, b] {
+        let (output, states) = minion.call(&member.netns, "state.apply", member_pillar(member));
+        assert_unchanged(&output, &states);
+        assert_eq!(member.take_calls(), "", "nothing restarted");
+    }
+
+    // keepalived.conf changes (on both members). On the first machine
+    // keepalived fails to restart, and the next run retries it; the other
+    // machine is left alone until its own run restarts its keepalived.
+    deploy::build_as_example(&deploy::pair_with_other_vrid(), &build);
+    let fail_restart = a.root.join(deploy::FAIL_RESTART);
+    std::fs::write(&fail_restart, "").expect("flag written");
+    let (output, states) = minion.call(&a.netns, "state.apply", member_pillar(a));
+    print_summary("keepalived fails to restart", &outcomes(&states));
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        state(&states, "switchyard-keepalived-restart")["result"],
+        json!(false)
+    );
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    std::fs::remove_file(&fail_restart).expect("flag removed");
+    let retried = minion.apply(&a.netns, "retried", member_pillar(a));
+    assert_eq!(changed_ids(&retried), ["switchyard-keepalived-restart"]);
+    assert_eq!(a.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(b.take_calls(), "", "the other machine is left alone");
+
+    let changed = minion.apply(&b.netns, "new keepalived.conf", member_pillar(b));
+    assert_eq!(
+        changed_ids(&changed),
+        [
+            "switchyard-copy-manifest",
+            "switchyard-copy-host",
+            "switchyard-boot-copy-keepalived.conf",
+            "switchyard-boot-copy-manifest",
+            "switchyard-install-keepalived.conf",
+            "switchyard-keepalived-restart"
+        ]
+    );
+    assert_eq!(b.take_calls(), deploy::restart_calls("keepalived"));
+    assert_eq!(a.take_calls(), "", "restarted once");
 }

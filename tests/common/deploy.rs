@@ -86,7 +86,8 @@ pub fn model() -> CheckedModel {
         .0
 }
 
-/// The interfaces `host`'s artifacts name: its LAN interfaces and uplinks.
+/// The interfaces `host`'s artifacts name: its LAN interfaces and uplinks, and
+/// the sync link of a pair.
 pub fn interfaces(model: &Model, host: &str) -> Vec<String> {
     let host = model.host(model.host_named(host).expect("host in the topology"));
     host.lan
@@ -97,7 +98,20 @@ pub fn interfaces(model: &Model, host: &str) -> Vec<String> {
                 .iter()
                 .map(|a| a.interface.value.to_string()),
         )
+        .chain(host.ha.iter().map(|ha| ha.sync_interface.value.to_string()))
         .collect()
+}
+
+/// The settings naming where the role (`switchyard_` + key) and the state
+/// (pillar key) write on the target, all below `root`.
+pub fn destinations(root: &Path) -> [(&'static str, PathBuf); 5] {
+    [
+        ("dest", root.join("etc/switchyard")),
+        ("networkd_dest", root.join("etc/systemd/network")),
+        ("systemd_dest", root.join("etc/systemd/system")),
+        ("sysctl_dest", root.join("etc/sysctl.d")),
+        ("state_dir", root.join("var/lib/switchyard")),
+    ]
 }
 
 /// A namespace standing in for `HOST`: a veth for each of its interfaces.
@@ -413,4 +427,145 @@ pub fn assert_tampering_not_loaded(netns: &Netns) {
         "no table loaded: {tables}"
     );
     assert!(!netns.ip(&["rule", "show"]).contains("0x9900"));
+}
+
+/// Two machines serve host `PAIR_HOST`, members net1a and net1b, each with
+/// its directory in the build.
+pub const PAIR_TOPOLOGY: &str = "examples/ha-pair.toml";
+pub const PAIR_HOST: &str = "net1";
+
+/// One machine of the pair: a namespace with veths named like its interfaces
+/// (the host's and the sync link), its destinations below `root` (see
+/// [`destinations`]) and its own systemctl stand-in logging to `calls`.
+pub struct PairMember {
+    pub name: String,
+    pub netns: Netns,
+    pub root: PathBuf,
+    pub systemctl: PathBuf,
+    pub calls: PathBuf,
+}
+
+/// The pair's machines, the preferred member first, each below `temp/MEMBER`.
+pub fn pair_members(test: &str, temp: &Path) -> Vec<PairMember> {
+    let source = example_source(Path::new(PAIR_TOPOLOGY));
+    let (model, _, _) = switchyard::validate(&source)
+        .unwrap_or_else(|_| panic!("{PAIR_TOPOLOGY} is valid"))
+        .into_parts();
+    let host = model.host(model.host_named(PAIR_HOST).expect("the pair's host"));
+    let ha = host.ha.as_ref().expect("the host is a pair");
+    let interfaces = interfaces(&model, PAIR_HOST);
+    ha.members
+        .iter()
+        .map(|member| {
+            let root = temp.join(&member.value);
+            std::fs::create_dir_all(&root).expect("member directory");
+            let (systemctl, calls) = systemctl_stand_in(&root);
+            PairMember {
+                name: member.value.to_string(),
+                netns: Netns::with_veths(test, &interfaces),
+                root,
+                systemctl,
+                calls,
+            }
+        })
+        .collect()
+}
+
+impl PairMember {
+    /// What the systemctl stand-in was asked since the last call, then forgets it.
+    pub fn take_calls(&self) -> String {
+        let calls = std::fs::read_to_string(&self.calls).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.calls);
+        calls
+    }
+
+    /// Asserts that the member's own part of `build` is deployed: `switchyard
+    /// verify --host MEMBER` of the installed build passes in its namespace
+    /// (`verify BUILD --host PEER` there finds differences: each member has
+    /// its own addresses), keepalived's
+    /// and conntrackd's configuration, the notify script and their units are
+    /// installed as built, and every daemon of the build was (re)started once
+    /// through the systemctl stand-in, as [`first_start_calls`] lists.
+    pub fn assert_deployed(&self, build: &Path, peer: &str) {
+        let verify = |build: &Path, host: &str| {
+            self.netns
+                .exec(env!("CARGO_BIN_EXE_switchyard"))
+                .arg("verify")
+                .arg(build)
+                .args(["--host", host])
+                .output()
+                .expect("switchyard verify runs")
+        };
+        let own = verify(&self.root.join("etc/switchyard/build"), &self.name);
+        assert!(
+            own.status.success(),
+            "{}: {}",
+            self.name,
+            super::describe(&own)
+        );
+        let other = verify(build, peer);
+        assert_eq!(other.status.code(), Some(1), "{}", super::describe(&other));
+        for (installed, built) in [
+            ("etc/switchyard/keepalived.conf", "keepalived.conf"),
+            ("etc/switchyard/conntrackd.conf", "conntrackd.conf"),
+            ("etc/switchyard/ha-notify.sh", "ha-notify.sh"),
+            (
+                "etc/systemd/system/switchyard-keepalived.service",
+                "systemd/switchyard-keepalived.service",
+            ),
+            (
+                "etc/systemd/system/switchyard-conntrackd.service",
+                "systemd/switchyard-conntrackd.service",
+            ),
+        ] {
+            assert_eq!(
+                std::fs::read(self.root.join(installed)).expect("installed"),
+                std::fs::read(build.join(&self.name).join(built)).expect("built"),
+                "{}: {installed} installed as built",
+                self.name
+            );
+        }
+        assert_eq!(self.take_calls(), first_start_calls(), "{}", self.name);
+    }
+}
+
+/// What the systemctl stand-in of a member is asked on its first deployment:
+/// each daemon restarted in order, the monitor, conntrackd, then keepalived,
+/// the distribution's unit of the latter two masked.
+pub fn first_start_calls() -> String {
+    format!(
+        "daemon-reload\nenable switchyard-monitor.service\nrestart switchyard-monitor.service\n\
+         {}{}",
+        restart_calls("conntrackd"),
+        restart_calls("keepalived")
+    )
+}
+
+/// What the systemctl stand-in is asked when `daemon` (conntrackd or
+/// keepalived) restarts with a new configuration.
+pub fn restart_calls(daemon: &str) -> String {
+    format!(
+        "daemon-reload\nmask --now {daemon}.service\nenable switchyard-{daemon}.service\n\
+         restart switchyard-{daemon}.service\n"
+    )
+}
+
+/// The pair with another VRRP router id: only keepalived.conf changes, on
+/// both members.
+pub fn pair_with_other_vrid() -> Source {
+    edited(
+        &example_source(Path::new(PAIR_TOPOLOGY)),
+        &[("vrid = 51 ", "vrid = 52 ")],
+    )
+}
+
+/// `switchyard build` of `topology` into `output` from a file of the example's
+/// name: every file's header names it, so only what the edit changes differs
+/// from the example's build.
+pub fn build_as_example(topology: &Source, output: &Path) {
+    let dir = output.with_extension("edited");
+    std::fs::create_dir_all(&dir).expect("edited topology directory");
+    let file = dir.join(Path::new(&topology.name).file_name().expect("a file name"));
+    std::fs::write(&file, &topology.text).expect("write topology");
+    run_ok(switchyard().arg("build").arg(&file).arg("-o").arg(output));
 }

@@ -7,7 +7,21 @@
   was and exits non-zero naming the step: the state fails with that message,
   and install.sls installs nothing.
 #}
-{%- from 'switchyard/map.jinja' import switchyard as sy, stage with context %}
+{%- from 'switchyard/map.jinja' import switchyard as sy, stage, packages with context %}
+{%- if packages %}
+
+{#- keepalived and conntrackd run a member of a pair; switchyard's package
+    only recommends them. Installed before anything changes, so a minion that
+    cannot get them keeps the state it runs. #}
+switchyard-packages:
+  pkg.installed:
+    - pkgs:
+{%- for package in packages %}
+      - {{ package }}
+{%- endfor %}
+    - require:
+      - cmd: switchyard-integrity
+{%- endif %}
 
 switchyard-apply:
   cmd.run:
@@ -18,3 +32,6 @@ switchyard-apply:
     - stateful: True
     - require:
       - cmd: switchyard-integrity
+{%- if packages %}
+      - pkg: switchyard-packages
+{%- endif %}

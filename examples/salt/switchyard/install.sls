@@ -3,11 +3,12 @@
   units apply it (the checked copy, into dest/build), each file the backend
   uses in its place (one state per file: a new kind of file needs only its
   place in map.jinja), the boot units enabled, networkd reloaded when its
-  units changed, and the uplink monitor restarted when it does not run the
-  build's configuration.
+  units changed, and each daemon of the build (the uplink monitor;
+  conntrackd and keepalived on a member of a pair) restarted when it does
+  not run the build's configuration.
 #}
 {%- from 'switchyard/map.jinja' import switchyard as sy, boot_copy, install_from, files, install,
-                                       monitor_config, monitor_record with context %}
+                                       daemons with context %}
 
 {%- for file in files %}
 
@@ -105,25 +106,35 @@ switchyard-networkd-reload:
 {%- endfor %}
 {%- endif %}
 
-{#- With [failover] the build has the host's uplink monitor (monitor.json and
-    systemd/switchyard-monitor.service, installed above). The monitor is
-    restarted (systemd reloaded, the unit enabled so it starts at boot)
-    whenever the configuration it was last restarted with, recorded in
-    state_dir, is not the build's: a run that failed after installing the
-    files, before or during the restart, leaves the old record, so the next
-    run restarts it. After apply: it keeps a set in table inet switchyard. #}
-{%- if monitor_config %}
+{#- The daemons the build configures (map.jinja: the uplink monitor with
+    [failover]; conntrackd and keepalived on a member of a pair), in order,
+    each restarted (systemd reloaded, the distribution's unit it replaces
+    masked, its unit enabled so it starts at boot) whenever the
+    configuration it was last restarted with, recorded in state_dir, is not
+    the build's: a run that failed after installing the files, before or
+    during the restart, leaves the old record, so the next run restarts it;
+    a run that changed none of its files leaves it running. A failed restart
+    stops the daemons after it. After apply and every file: the monitor
+    keeps a set in table inet switchyard, keepalived adds the shared
+    addresses beside the member's own and runs ha-notify.sh. #}
+{%- for daemon in daemons %}
 
-switchyard-monitor-restart:
+switchyard-{{ daemon.name }}-restart:
   cmd.run:
     - name: >-
         {{ sy.systemctl }} daemon-reload &&
-        {{ sy.systemctl }} enable switchyard-monitor.service &&
-        {{ sy.systemctl }} restart switchyard-monitor.service &&
-        printf '%s' '{{ monitor_config }}' > {{ monitor_record }}
-    - unless: test "$(cat {{ monitor_record }} 2>/dev/null)" = '{{ monitor_config }}'
+{%- if daemon.replaces %}
+        {{ sy.systemctl }} mask --now {{ daemon.replaces }} &&
+{%- endif %}
+        {{ sy.systemctl }} enable {{ daemon.unit }} &&
+        {{ sy.systemctl }} restart {{ daemon.unit }} &&
+        printf '%s' '{{ daemon.config }}' > {{ daemon.record }}
+    - unless: test "$(cat {{ daemon.record }} 2>/dev/null)" = '{{ daemon.config }}'
     - require:
-{%- for file in install if file.place in ['monitor.json', 'systemd'] %}
+{%- for file in install %}
       - file: switchyard-install-{{ file.relative }}
 {%- endfor %}
+{%- if loop.previtem is defined %}
+      - cmd: switchyard-{{ loop.previtem.name }}-restart
 {%- endif %}
+{%- endfor %}
