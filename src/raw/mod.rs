@@ -16,10 +16,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
 mod patterns;
-mod pieces;
 mod shape;
-
-pub use pieces::parse_in_pieces;
 
 /// A value together with the byte range it came from in the topology file.
 ///
@@ -471,15 +468,7 @@ impl Unusable {
 /// key, wrong type and missing key of the file is reported in one run. An
 /// unknown key is dropped; an entity with a wrong type or missing key, or with
 /// an unknown key that may be a misspelling of a key it lacks, is left out.
-///
-/// A large file is read in pieces on every core when that gives the same result
-/// (see [`parse_in_pieces`]), else in one piece.
 pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
-    pieces::parse(text).or_else(|| parse_whole(text, diagnostics))
-}
-
-/// [`parse`], reading the file in one piece.
-pub fn parse_whole(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(error) => {
@@ -487,7 +476,7 @@ pub fn parse_whole(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> 
             return None;
         }
     };
-    let Read { parsed, problems } = read(root, Expect::Version);
+    let Read { parsed, problems } = read(root);
     if !problems.is_empty() {
         // The typed read checks what the untyped one leaves for later (an
         // integer past 64 bits): such a file is not TOML, whatever else is wrong.
@@ -502,24 +491,13 @@ pub fn parse_whole(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> 
     Some(parsed)
 }
 
-/// The top-level names that hold named entities.
-const SECTIONS: &[&str] = &["uplinks", "pools", "hosts", "projects", "vms"];
-
-/// Whether a document must hold the top-level `version`: the whole file must, a
-/// later piece of it (see [`pieces`]) cannot.
-#[derive(Clone, Copy, PartialEq)]
-enum Expect {
-    Version,
-    NoVersion,
-}
-
 /// One document read into typed entities, with what did not fit.
 struct Read {
     parsed: Parsed,
     problems: Vec<Diagnostic>,
 }
 
-fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
+fn read(root: Spanned<DeTable>) -> Read {
     let mut reader = Reader::default();
     let mut topology = Topology::default();
     let mut unusable = Unusable::default();
@@ -546,7 +524,7 @@ fn read(root: Spanned<DeTable>, expect: Expect) -> Read {
                 .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),
         }
     }
-    if !has_version && expect == Expect::Version {
+    if !has_version {
         reader.problems.push(missing_key("`version`", 0..0));
         reader.incomplete = true;
     }
