@@ -10,6 +10,9 @@
 //! `bench/compile.sh` runs it after the end-to-end measurements.
 
 use std::process::ExitCode;
+
+#[path = "topology_file.rs"]
+mod topology_file;
 use std::time::{Duration, Instant};
 
 use switchyard::diagnostic::{Diagnostics, Source};
@@ -88,12 +91,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let text = match std::fs::read_to_string(path) {
+    let text = match topology_file::read("stages", path) {
         Ok(text) => text,
-        Err(error) => {
-            eprintln!("stages: cannot read {path}: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let source = Source::new(path.clone(), text);
     let renderer = Renderer::new(Default::default()).expect("built-in templates parse");

@@ -14,6 +14,9 @@
 
 use std::process::ExitCode;
 
+#[path = "topology_file.rs"]
+mod topology_file;
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let borrowed = args.first().is_some_and(|a| a == "--borrowed");
@@ -24,12 +27,9 @@ fn main() -> ExitCode {
         eprintln!("usage: toml_floor [--borrowed] TOPOLOGY");
         return ExitCode::from(2);
     };
-    let text = match std::fs::read_to_string(path) {
+    let text = match topology_file::read("toml_floor", path) {
         Ok(text) => text,
-        Err(error) => {
-            eprintln!("toml_floor: cannot read {path}: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // Print something that depends on the parse so it cannot be skipped.
     let vms = if borrowed {

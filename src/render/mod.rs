@@ -235,7 +235,7 @@ impl Renderer {
             // Once for every file; a minijinja value keeps `Verbatim` text safe.
             let context = Value::from(minijinja::value::Serde(context));
             for file in ha::FILES {
-                artifacts.push(self.artifact(&plan, file, file, &context)?);
+                artifacts.push(self.file(&plan, file, &context)?);
             }
             artifacts.extend(self.machine_artifacts(&plan, &header, nft_script.clone())?);
         }
@@ -257,30 +257,16 @@ impl Renderer {
                 content: nft_script,
                 applies_over_build: None,
             },
-            self.artifact(
-                machine,
-                IP_BATCH,
-                IP_BATCH,
-                ip::batch_context(machine, header),
-            )?,
+            self.file(machine, IP_BATCH, ip::batch_context(machine, header))?,
+            self.file(machine, SYSCTL_FILE, sysctl::conf_context(machine, header))?,
         ];
-        artifacts.push(self.artifact(
-            machine,
-            SYSCTL_FILE,
-            SYSCTL_FILE,
-            sysctl::conf_context(machine, header),
-        )?);
         for unit in networkd::units(machine, header) {
             artifacts.push(self.artifact(machine, unit.template, &unit.file, unit.context)?);
         }
         for unit in systemd::UNITS {
             let path = format!("systemd/{unit}");
-            artifacts.push(self.artifact(
-                machine,
-                &path,
-                &path,
-                systemd::boot_unit_context(machine, header),
-            )?);
+            let context = systemd::boot_unit_context(machine, header);
+            artifacts.push(self.file(machine, &path, context)?);
         }
         if let Some(config) = monitor::config_json(machine, header) {
             artifacts.push(Artifact {
@@ -290,14 +276,20 @@ impl Renderer {
                 applies_over_build: None,
             });
             let unit = "systemd/switchyard-monitor.service";
-            artifacts.push(self.artifact(
-                machine,
-                unit,
-                unit,
-                monitor::unit_context(machine, header),
-            )?);
+            artifacts.push(self.file(machine, unit, monitor::unit_context(machine, header))?);
         }
         Ok(artifacts)
+    }
+
+    /// The file at `path` of `host`'s directory, rendered from the template of
+    /// the same name.
+    fn file(
+        &self,
+        host: &HostPlan,
+        path: &str,
+        context: impl Serialize,
+    ) -> Result<Artifact, RenderError> {
+        self.artifact(host, path, path, context)
     }
 
     fn artifact(
