@@ -1,7 +1,8 @@
 //! The layout switchyard's artifacts share with the kernel and the operator's
-//! files: which mark bits are its own, how many pools they can number, and the
-//! prefix of its networkd units. Below every stage: `check` refuses what the
-//! layout cannot hold, `plan` and `render` use it.
+//! files: which mark bits are its own, how many pools they can number, the
+//! prefix of its networkd units, and the paths a machine's build and daemons
+//! use. Below every stage: `check` refuses what the layout cannot hold, `plan`
+//! and `render` use it.
 //!
 //! Mark layout (documented in docs/topology.md): switchyard owns the bits of [`MARK_MASK`];
 //! bits 8–15 carry the uplink id (what `ip rule fwmark` matches), bits 16–23 the
@@ -38,3 +39,13 @@ pub fn hex(mark: u32) -> String {
 /// before most distribution defaults, so these units win for their interfaces,
 /// and marks the files a deployment may remove when a build no longer has them.
 pub const UNIT_PREFIX: &str = "10-switchyard-";
+
+/// Where configuration management installs a machine's build (docs/operations.md):
+/// the boot units, keepalived and conntrackd read their files from here.
+pub const CONFIG_DIR: &str = "/etc/switchyard";
+
+/// Where a member's monitor writes its health and keepalived reads it: the
+/// monitor's own runtime directory (it runs as a dynamic user).
+pub const HEALTH_RUNTIME_DIRECTORY: &str = "switchyard-vrrp";
+/// The health file in [`HEALTH_RUNTIME_DIRECTORY`].
+pub const HEALTH_FILE: &str = "/run/switchyard-vrrp/health";

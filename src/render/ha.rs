@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use super::monitor::CONFIG_DIR;
 use super::{Header, Verbatim};
+use crate::layout::{CONFIG_DIR, HEALTH_FILE};
 use crate::model::{InterfaceName, Member};
 use crate::monitor::ha::HEALTH_WEIGHT;
 use crate::plan::HostPlan;
@@ -26,10 +26,6 @@ pub const FILES: [&str; 5] = [
     "systemd/switchyard-conntrackd.service",
 ];
 
-/// Where the monitor writes the member's health and keepalived reads it: the
-/// monitor's own runtime directory (it runs as a dynamic user).
-pub const HEALTH_RUNTIME_DIRECTORY: &str = "switchyard-vrrp";
-pub const HEALTH_FILE: &str = "/run/switchyard-vrrp/health";
 /// conntrackd's lock file and control socket live in its unit's runtime
 /// directory, which systemd removes whenever the daemon stops, killed or not:
 /// a stale lock file never keeps it from starting again.

@@ -10,8 +10,6 @@ use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
 use crate::plan::{self, HostPlan};
 
-/// Where configuration management installs the host's files (docs/operations.md).
-pub const CONFIG_DIR: &str = "/etc/switchyard";
 /// Where the unit expects the binary.
 pub const BINARY: &str = "/usr/bin/switchyard";
 
@@ -54,7 +52,7 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
             })
             .collect(),
         groups,
-        vrrp_health_file: host.ha.as_ref().map(|_| super::ha::HEALTH_FILE.into()),
+        vrrp_health_file: host.ha.as_ref().map(|_| layout::HEALTH_FILE.into()),
     };
     let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
     json.push('\n');
@@ -78,10 +76,7 @@ pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         host: &host.name,
         table: TABLE,
         binary: BINARY,
-        config_dir: CONFIG_DIR,
-        health_runtime_directory: host
-            .ha
-            .as_ref()
-            .map(|_| super::ha::HEALTH_RUNTIME_DIRECTORY),
+        config_dir: layout::CONFIG_DIR,
+        health_runtime_directory: host.ha.as_ref().map(|_| layout::HEALTH_RUNTIME_DIRECTORY),
     }
 }
