@@ -19,7 +19,9 @@ use std::io::Write as _;
 use std::path::Path;
 
 use common::{Netns, run_ok};
+use ipnet::Ipv4Net;
 use switchyard::diagnostic::Source;
+use switchyard::plan::HostPlan;
 
 /// One host's artifacts and what the namespace needs to load them.
 struct Host {
@@ -76,9 +78,10 @@ fn hosts() -> Vec<Host> {
         let (model, plan, _) = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", source.name))
             .into_parts();
-        for host in plan.hosts {
+        for host in plan.hosts.iter().flat_map(HostPlan::machines) {
             let mut interfaces: Vec<String> = host.lan.iter().map(|l| l.to_string()).collect();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.to_string()));
+            interfaces.extend(host.sync_link().map(|link| link.interface.to_string()));
             let nft_one_vm_fewer = host.vms.last().map(|vm| {
                 let name = &model.vm(vm.vm).name.value;
                 let smaller = common::build_source(&without_vm(&source, name));
@@ -230,6 +233,34 @@ impl<S: PartialEq + std::fmt::Debug> Versions<'_, S> {
     }
 }
 
+/// Whether `new` has an address on a link that overlaps another link of `old`
+/// (a /30 renumbered into a /29, say). The batch adds its addresses and leaves
+/// others alone (`apply` removes stale ones), so such an old version's
+/// broadcast address can be the new one's source address, which the kernel
+/// then refuses as a route's `src`: no version of one host is renumbered that
+/// way by the batch alone, so it is no test of it.
+fn readdressed(old: &str, new: &str) -> bool {
+    let addresses = |batch: &str| -> Vec<Ipv4Net> {
+        batch
+            .lines()
+            .filter_map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                match words.as_slice() {
+                    ["address", "replace", address, "dev", _] => address.parse().ok(),
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let old = addresses(old);
+    addresses(new).iter().any(|address| {
+        old.iter().any(|other| {
+            other.trunc() != address.trunc()
+                && (other.contains(&address.network()) || address.contains(&other.network()))
+        })
+    })
+}
+
 /// The policy-routing state the ip batch manages: every rule, and the routes
 /// tagged with switchyard's protocol (sorted, so only content counts).
 fn routing_state(netns: &Netns) -> (String, Vec<String>) {
@@ -306,17 +337,20 @@ fn ip_batch_over_another_version_leaves_exactly_the_new_state() {
         load_ip(&fresh, &new.ip);
         let expected = routing_state(&fresh);
 
-        let netns = Netns::with_veths(&format!("ip-over-{i}"), &all);
-        let olds: Vec<(String, &str)> = hosts
+        // Each old version in a namespace of its own: the batch leaves other
+        // addresses alone, so one old version's would stay under the next.
+        let olds = hosts
             .iter()
-            .filter(|old| old.label != new.label)
-            .map(|old| (old.label.clone(), old.ip.as_str()))
-            .collect();
-        let over = Versions {
-            netns: &netns,
-            load: load_ip,
-            state: routing_state,
-        };
-        over.assert_each_old_then_new_is_fresh(&new.label, &olds, &new.ip, &expected);
+            .filter(|old| old.label != new.label && !readdressed(&old.ip, &new.ip));
+        for (j, old) in olds.enumerate() {
+            let netns = Netns::with_veths(&format!("ip-over-{i}-{j}"), &all);
+            let over = Versions {
+                netns: &netns,
+                load: load_ip,
+                state: routing_state,
+            };
+            let old = [(old.label.clone(), old.ip.as_str())];
+            over.assert_each_old_then_new_is_fresh(&new.label, &old, &new.ip, &expected);
+        }
     }
 }
