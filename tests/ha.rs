@@ -1,5 +1,5 @@
-//! A pair of machines serving one host, on the real kernel (SPEC §12,
-//! docs/semantics.md §13): examples/ha-pair.toml built, each member's directory
+//! A pair of machines serving one host, on the real kernel (docs/semantics.md
+//! §12): examples/ha-pair.toml built, each member's directory
 //! installed as its /etc/switchyard and applied in a namespace of the pair rig
 //! (tests/ha/rig.rs), keepalived, conntrackd and the monitor started from the
 //! units the build wrote. Bounded traffic (tests/ha/probe.py, about 100
@@ -492,7 +492,7 @@ fn without_conntrackd_the_inbound_connection_breaks() {
     );
 }
 
-/// The monitor's health moves the pair (docs/semantics.md §13): the other
+/// The monitor's health moves the pair (docs/semantics.md §12): the other
 /// member takes over when it has strictly more uplinks up, the preferred one
 /// takes the role back at equal health, and a member with every uplink down
 /// gives it up at once (FAULT: no preempt delay). Uplinks go down at their
