@@ -426,12 +426,7 @@ fn a_failed_apply_fails_naming_the_step_and_leaves_the_host_as_it_was() {
             && comment.contains("net2: restored the state from before the apply"),
         "the failure names the step: {apply}"
     );
-    assert_eq!(kernel_state(&netns), before, "the host's state as it was");
-    assert_eq!(
-        common::tree(&minion.path("etc")),
-        installed,
-        "the installed build, units and settings as they were"
-    );
+    deploy::assert_left_as_it_was(&netns, &before, &minion.path("etc"), &installed);
 
     // The interface comes back: the next run deploys NEW.
     netns.veth("up-b");

@@ -3,6 +3,7 @@
 //! tests/salt.rs). Everything happens in the namespace and in temporary
 //! directories; [`MachineNetwork`] proves the machine's own network is untouched.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -348,6 +349,22 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
 /// Everything `switchyard apply` may change in `netns`, comparable: the table (handles
 /// dropped, elements sorted), every rule, every route, every IPv4 address,
 /// the permanent neighbour entries and the settings of the build's sysctl file.
+/// After a failed deployment: the host's kernel state is `before`, and the
+/// files under `etc` are `installed` (build, units and settings as they were).
+pub fn assert_left_as_it_was(
+    netns: &Netns,
+    before: &str,
+    etc: &Path,
+    installed: &BTreeMap<String, Vec<u8>>,
+) {
+    assert_eq!(kernel_state(netns), before, "the host's state as it was");
+    assert_eq!(
+        super::tree(etc),
+        *installed,
+        "the installed build, units and settings as they were"
+    );
+}
+
 pub fn kernel_state(netns: &Netns) -> String {
     let table = Command::new("ip")
         .args(["netns", "exec", &netns.name, "nft", "list", "tables"])
