@@ -1,75 +1,72 @@
 //! Address intervals and prefixes, the one place the plan and the checks do
 //! interval arithmetic: inclusive ranges, the painting that turns nested
 //! prefixes into disjoint ranges (longest prefix wins, on `rangemap`), sorted
-//! range lists, and an index of possibly overlapping prefixes.
+//! range lists, and an index of possibly overlapping prefixes. Generic over the
+//! address family; IPv4 when unsaid.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
 use rangemap::RangeInclusiveMap;
 
-/// An inclusive range of IPv4 addresses, as `u32`s so arithmetic is plain.
+use crate::family::{Bits, Family, V4};
+
+/// An inclusive range of addresses of family `F`, as integers so arithmetic is plain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Range {
-    pub first: u32,
-    pub last: u32,
+pub struct Range<F: Family = V4> {
+    pub first: F::Bits,
+    pub last: F::Bits,
 }
 
-impl Range {
-    pub fn of(net: &Ipv4Net) -> Range {
+impl<F: Family> Range<F> {
+    pub fn of(net: &F::Net) -> Range<F> {
         Range {
-            first: net.network().into(),
-            last: net.broadcast().into(),
+            first: F::bits(F::first(net)),
+            last: F::last_bits(net),
         }
     }
-    pub fn single(address: Ipv4Addr) -> Range {
-        let a = u32::from(address);
+    pub fn single(address: F::Addr) -> Range<F> {
+        let a = F::bits(address);
         Range { first: a, last: a }
     }
-    pub fn first_address(&self) -> Ipv4Addr {
-        Ipv4Addr::from(self.first)
+    pub fn first_address(&self) -> F::Addr {
+        F::address(self.first)
     }
-    pub fn last_address(&self) -> Ipv4Addr {
-        Ipv4Addr::from(self.last)
+    pub fn last_address(&self) -> F::Addr {
+        F::address(self.last)
     }
-    pub fn contains(&self, address: Ipv4Addr) -> bool {
-        (self.first..=self.last).contains(&u32::from(address))
+    pub fn contains(&self, address: F::Addr) -> bool {
+        (self.first..=self.last).contains(&F::bits(address))
     }
     /// The range written as the shortest exact text: a prefix when it is one.
-    pub fn as_prefix(&self) -> Option<Ipv4Net> {
-        let size = u64::from(self.last) - u64::from(self.first) + 1;
-        if !size.is_power_of_two() || u64::from(self.first) % size != 0 {
-            return None;
-        }
-        let len = 32 - size.trailing_zeros() as u8;
-        Ipv4Net::new(self.first_address(), len).ok()
+    pub fn as_prefix(&self) -> Option<F::Net> {
+        let len = self.first.prefix_len_to(self.last)?;
+        F::net(self.first_address(), len)
     }
 }
 
 /// Disjoint ranges, each with a value; painting a range overwrites what lies
 /// under it, and neighbours with equal values are joined.
 #[derive(Debug, Clone)]
-pub struct Painting<T: Eq + Clone> {
-    map: RangeInclusiveMap<u32, T>,
+pub struct Painting<T: Eq + Clone, F: Family = V4> {
+    map: RangeInclusiveMap<F::Bits, T>,
 }
 
-impl<T: Eq + Clone> Painting<T> {
+impl<T: Eq + Clone, F: Family> Painting<T, F> {
     pub fn new() -> Self {
         Painting {
             map: RangeInclusiveMap::new(),
         }
     }
 
-    pub fn paint(&mut self, range: Range, value: T) {
+    pub fn paint(&mut self, range: Range<F>, value: T) {
         self.map.insert(range.first..=range.last, value);
     }
 
     /// Removes every one of the sorted, disjoint `holes` from the painting. Only
     /// the holes that meet a painted range are looked at, so a few painted ranges
     /// and many holes (a host's VM addresses) cost little.
-    pub fn cut(&mut self, holes: &[Range]) {
-        let meeting: Vec<Range> = self
+    pub fn cut(&mut self, holes: &[Range<F>]) {
+        let meeting: Vec<Range<F>> = self
             .map
             .iter()
             .flat_map(|(painted, _)| overlapping(holes, Range::from(painted)))
@@ -81,7 +78,7 @@ impl<T: Eq + Clone> Painting<T> {
     }
 
     /// Sorted, disjoint ranges with their values.
-    pub fn into_ranges(self) -> Vec<(Range, T)> {
+    pub fn into_ranges(self) -> Vec<(Range<F>, T)> {
         self.map
             .into_iter()
             .map(|(range, value)| (Range::from(&range), value))
@@ -89,14 +86,14 @@ impl<T: Eq + Clone> Painting<T> {
     }
 }
 
-impl<T: Eq + Clone> Default for Painting<T> {
+impl<T: Eq + Clone, F: Family> Default for Painting<T, F> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl From<&std::ops::RangeInclusive<u32>> for Range {
-    fn from(range: &std::ops::RangeInclusive<u32>) -> Range {
+impl<F: Family> From<&std::ops::RangeInclusive<F::Bits>> for Range<F> {
+    fn from(range: &std::ops::RangeInclusive<F::Bits>) -> Range<F> {
         Range {
             first: *range.start(),
             last: *range.end(),
@@ -106,10 +103,13 @@ impl From<&std::ops::RangeInclusive<u32>> for Range {
 
 /// Sorted, disjoint `ranges` with `filler` in every gap between, before and after
 /// them: values for every address when there is a filler.
-pub fn fill_gaps<'a, T>(ranges: &'a [(Range, T)], filler: Option<&'a T>) -> Vec<(Range, &'a T)> {
+pub fn fill_gaps<'a, T, F: Family>(
+    ranges: &'a [(Range<F>, T)],
+    filler: Option<&'a T>,
+) -> Vec<(Range<F>, &'a T)> {
     let mut out = Vec::with_capacity(2 * ranges.len() + 1);
     // The first address not covered yet; `None` past the last address.
-    let mut next = Some(0u32);
+    let mut next = Some(F::Bits::ZERO);
     for (range, value) in ranges {
         if let (Some(filler), Some(first)) = (filler, next)
             && first < range.first
@@ -117,19 +117,19 @@ pub fn fill_gaps<'a, T>(ranges: &'a [(Range, T)], filler: Option<&'a T>) -> Vec<
             out.push((
                 Range {
                     first,
-                    last: range.first - 1,
+                    last: range.first.previous(),
                 },
                 filler,
             ));
         }
         out.push((*range, value));
-        next = range.last.checked_add(1);
+        next = range.last.checked_next();
     }
     if let (Some(filler), Some(first)) = (filler, next) {
         out.push((
             Range {
                 first,
-                last: u32::MAX,
+                last: F::Bits::MAX,
             },
             filler,
         ));
@@ -138,12 +138,12 @@ pub fn fill_gaps<'a, T>(ranges: &'a [(Range, T)], filler: Option<&'a T>) -> Vec<
 }
 
 /// Sorts and joins overlapping or adjacent ranges.
-pub fn merge(mut ranges: Vec<Range>) -> Vec<Range> {
+pub fn merge<F: Family>(mut ranges: Vec<Range<F>>) -> Vec<Range<F>> {
     ranges.sort();
-    let mut out: Vec<Range> = Vec::with_capacity(ranges.len());
+    let mut out: Vec<Range<F>> = Vec::with_capacity(ranges.len());
     for range in ranges {
         match out.last_mut() {
-            Some(previous) if u64::from(range.first) <= u64::from(previous.last) + 1 => {
+            Some(previous) if previous.last.checked_next().is_none_or(|next| range.first <= next) => {
                 previous.last = previous.last.max(range.last);
             }
             _ => out.push(range),
@@ -153,54 +153,64 @@ pub fn merge(mut ranges: Vec<Range>) -> Vec<Range> {
 }
 
 /// Does any of the sorted, disjoint `ranges` contain `address`?
-pub fn any_contains(ranges: &[Range], address: Ipv4Addr) -> bool {
-    let a = u32::from(address);
+pub fn any_contains<F: Family>(ranges: &[Range<F>], address: F::Addr) -> bool {
+    let a = F::bits(address);
     let i = ranges.partition_point(|r| r.last < a);
     ranges.get(i).is_some_and(|r| r.first <= a)
 }
 
 /// The sorted, disjoint `ranges` that overlap `range`.
-pub fn overlapping(ranges: &[Range], range: Range) -> &[Range] {
+pub fn overlapping<F: Family>(ranges: &[Range<F>], range: Range<F>) -> &[Range<F>] {
     let start = ranges.partition_point(|r| r.last < range.first);
     let end = ranges.partition_point(|r| r.first <= range.last);
     &ranges[start..end.max(start)]
 }
 
 /// Two prefixes overlap exactly when one contains the other.
-pub fn prefixes_overlap(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(b) || b.contains(a)
+pub fn prefixes_overlap<F: Family>(a: &F::Net, b: &F::Net) -> bool {
+    let (a, b) = (Range::<F>::of(a), Range::<F>::of(b));
+    a.first <= b.last && b.first <= a.last
 }
 
 /// Prefixes that may overlap each other (so not a painting), each with an item.
 /// Answers "does any stored prefix overlap this one?" in O(log n + prefix
 /// length), so checks stay linear-ish on topologies with 100k VMs.
-pub struct PrefixIndex<'a, T> {
-    by_network: Vec<(Ipv4Net, &'a T)>,
-    exact: HashMap<Ipv4Net, &'a T>,
+pub struct PrefixIndex<'a, T, F: Family = V4> {
+    by_network: Vec<(Range<F>, u8, &'a T)>,
+    exact: HashMap<(F::Bits, u8), &'a T>,
 }
 
-impl<'a, T> PrefixIndex<'a, T> {
-    pub fn new(items: impl IntoIterator<Item = (Ipv4Net, &'a T)>) -> Self {
-        let mut by_network: Vec<_> = items.into_iter().collect();
-        by_network.sort_by_key(|(net, _)| (net.network(), net.prefix_len()));
-        let exact = by_network.iter().map(|(net, item)| (*net, *item)).collect();
+impl<'a, T, F: Family> PrefixIndex<'a, T, F> {
+    pub fn new(items: impl IntoIterator<Item = (F::Net, &'a T)>) -> Self {
+        let mut by_network: Vec<_> = items
+            .into_iter()
+            .map(|(net, item)| (Range::of(&net), F::prefix_len(&net), item))
+            .collect();
+        by_network.sort_by_key(|(range, len, _)| (range.first, *len));
+        let exact = by_network
+            .iter()
+            .map(|(range, len, item)| ((range.first, *len), *item))
+            .collect();
         PrefixIndex { by_network, exact }
     }
 
     /// A stored prefix that contains `prefix` or lies inside it.
-    pub fn overlapping(&self, prefix: &Ipv4Net) -> Option<&'a T> {
-        let containing = (0..=prefix.prefix_len()).find_map(|len| {
-            let supernet = Ipv4Net::new(prefix.network(), len).ok()?.trunc();
-            self.exact.get(&supernet).copied()
+    pub fn overlapping(&self, prefix: &F::Net) -> Option<&'a T> {
+        let range = Range::<F>::of(prefix);
+        let containing = (0..=F::prefix_len(prefix)).find_map(|len| {
+            let supernet = F::net(range.first_address(), len)?;
+            self.exact
+                .get(&(F::bits(F::first(&supernet)), len))
+                .copied()
         });
         containing.or_else(|| {
             let first = self
                 .by_network
-                .partition_point(|(net, _)| net.network() < prefix.network());
+                .partition_point(|(net, _, _)| net.first < range.first);
             self.by_network
                 .get(first)
-                .filter(|(net, _)| net.network() <= prefix.broadcast())
-                .map(|(_, item)| *item)
+                .filter(|(net, _, _)| net.first <= range.last)
+                .map(|(_, _, item)| *item)
         })
     }
 }
@@ -208,6 +218,7 @@ impl<'a, T> PrefixIndex<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     fn net(text: &str) -> Range {
         Range::of(&text.parse().unwrap())

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod changes;
 pub mod check;
 pub mod diagnostic;
+pub mod family;
 pub mod graph;
 pub mod intervals;
 pub mod layout;

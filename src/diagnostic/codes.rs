@@ -33,7 +33,7 @@ codes! {
     UnsupportedVersion = "SY0004", Error, "unsupported format version";
     InputTooLarge = "SY0005", Error, "the input exceeds switchyard's size limit";
     OutOfRange = "SY0010", Error, "a number is out of its allowed range";
-    BadAddress = "SY0011", Error, "not an IPv4 address or prefix";
+    BadAddress = "SY0011", Error, "not an IP address or prefix";
     HostBitsSet = "SY0012", Error, "a prefix has host bits set";
     BadName = "SY0013", Error, "a name does not follow the name grammar";
     BadMac = "SY0014", Error, "not a MAC address";
@@ -98,6 +98,12 @@ codes! {
     ShadowedEgress = "SY0903", Warning, "an egress entry that can never win";
     ProjectEgressSkipped = "SY0904", Warning, "a project-wide preference does not apply to a VM without an address in its pool";
     NoFailoverAlternative = "SY0905", Warning, "with [failover], a VM decision whose candidates all leave by one uplink while the VM has others";
+    TwoOfOneFamily = "SY1001", Error, "two addresses or prefixes of one family where a key holds one per family";
+    ViaOtherFamily = "SY1002", Error, "a via address of another family than its entry's destination";
+    NotGlobalAddress = "SY1003", Error, "a link-local, multicast, loopback or unspecified IPv6 address where a VM, project or pool address is expected";
+    SubnetRouterAnycast = "SY1004", Error, "an IPv6 pool's subnet-router anycast address (the prefix itself) is allocated";
+    GatewayFamily = "SY1005", Error, "an uplink address without a gateway of its family, or a gateway without an address";
+    HaIpv6Uplink = "SY1006", Error, "an IPv6 address on an uplink of an HA host (a pair's members have IPv4 uplink addresses only)";
 }
 
 impl Code {

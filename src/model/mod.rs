@@ -10,10 +10,12 @@ mod entry;
 mod names;
 mod resolve;
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::family::{Both, Family, PerFamily};
 
 pub use crate::diagnostic::Span;
 pub use checked::CheckedModel;
@@ -39,6 +41,26 @@ impl<T> std::ops::Deref for Spanned<T> {
     fn deref(&self) -> &T {
         &self.value
     }
+}
+
+/// A key that holds at most one address per family (`address = ["10.0.0.5",
+/// "2001:db8:10::5"]`), each with its span.
+pub type Addresses = Both<SpannedAddress>;
+/// A key that holds at most one prefix per family, each with its span.
+pub type Prefixes = Both<SpannedNet>;
+
+/// [`Addresses`]' value for a family.
+#[derive(Debug)]
+pub struct SpannedAddress;
+impl PerFamily for SpannedAddress {
+    type Of<F: Family> = Option<Spanned<F::Addr>>;
+}
+
+/// [`Prefixes`]' value for a family.
+#[derive(Debug)]
+pub struct SpannedNet;
+impl PerFamily for SpannedNet {
+    type Of<F: Family> = Option<Spanned<F::Net>>;
 }
 
 /// Ids are indices into the model's vectors; only the crate makes them, so every
@@ -109,8 +131,9 @@ pub struct Pool {
     pub name: Spanned<Name>,
     /// `None` when the named uplink does not exist (already reported).
     pub uplink: Option<UplinkId>,
-    pub prefix: Spanned<Ipv4Net>,
-    pub reserved: Vec<Spanned<Ipv4Addr>>,
+    /// At least one.
+    pub prefix: Prefixes,
+    pub reserved: Vec<Spanned<IpAddr>>,
     pub description: Option<String>,
 }
 
@@ -147,7 +170,7 @@ pub struct Ha {
     /// Each member's address on the sync link.
     pub sync_addresses: Pair<Spanned<Ipv4Net>>,
     /// The VMs' gateways, which move with the active member.
-    pub lan_addresses: Vec<Spanned<Ipv4Net>>,
+    pub lan_addresses: Vec<Spanned<IpNet>>,
 }
 
 /// One value per member of a pair, in members' order (the preferred first).
@@ -187,12 +210,13 @@ pub struct Attachment {
     /// The `[hosts.X.uplinks.NAME]` key.
     pub key_span: Span,
     pub interface: Spanned<InterfaceName>,
-    /// The host's address with the link's prefix length.
-    pub address: Spanned<Ipv4Net>,
-    pub gateway: Spanned<Ipv4Addr>,
+    /// The host's address with the link's prefix length, per family; at
+    /// least one, and a gateway of each family it has.
+    pub address: Prefixes,
+    pub gateway: Addresses,
     pub vlan: Option<Vlan>,
-    /// ICMP echo targets as written; empty means the gateway.
-    pub probe: Vec<Spanned<Ipv4Addr>>,
+    /// ICMP and ICMPv6 echo targets as written; empty means the gateways.
+    pub probe: Vec<Spanned<IpAddr>>,
     /// With `ha`: each member's own address on the link (`address` is the
     /// shared one).
     pub member_addresses: Option<Spanned<Pair<Spanned<Ipv4Net>>>>,
@@ -210,8 +234,8 @@ pub struct Vlan {
 pub struct Project {
     pub name: Spanned<Name>,
     pub pools: Vec<Spanned<PoolId>>,
-    pub addresses: Vec<Spanned<Ipv4Addr>>,
-    pub networks: Vec<Spanned<Ipv4Net>>,
+    pub addresses: Vec<Spanned<IpAddr>>,
+    pub networks: Vec<Spanned<IpNet>>,
     pub quota: Vec<(Spanned<PoolId>, Spanned<u32>)>,
     /// In order of preference; empty when there is none.
     pub default: Vec<Spanned<PoolId>>,
@@ -225,8 +249,10 @@ pub struct Vm {
     pub name: Spanned<Name>,
     pub project: ProjectId,
     pub host: HostId,
-    pub address: Spanned<Ipv4Addr>,
-    pub public: Vec<Spanned<Ipv4Addr>>,
+    /// Its private addresses; a VM without one of a family has no traffic
+    /// of that family handled.
+    pub address: Addresses,
+    pub public: Vec<Spanned<IpAddr>>,
     /// In order of preference; empty when there is none.
     pub default: Vec<Spanned<Via>>,
     pub egress: Vec<Egress<Via>>,
@@ -281,7 +307,7 @@ impl std::fmt::Display for Mac {
 /// one of the VM's addresses for a VM ([`Via`]).
 #[derive(Debug, Clone)]
 pub struct Egress<V> {
-    pub to: Spanned<Ipv4Net>,
+    pub to: Spanned<IpNet>,
     /// In order of preference; never empty.
     pub via: Vec<Spanned<V>>,
 }
@@ -289,7 +315,7 @@ pub struct Egress<V> {
 /// What a VM's `via` or `default` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Via {
-    Address(Ipv4Addr),
+    Address(IpAddr),
     Pool(PoolId),
 }
 
@@ -313,13 +339,22 @@ impl Model {
         &self.projects[id.0]
     }
 
-    /// The pool whose prefix contains `address`, if any (pools may overlap only in an
-    /// invalid topology; then the first by name wins).
-    pub fn pool_of(&self, address: Ipv4Addr) -> Option<PoolId> {
+    /// The pool whose prefix of `address`'s family contains it, if any
+    /// (pools may overlap only in an invalid topology; then the first by name
+    /// wins).
+    pub fn pool_of<F: Family>(&self, address: F::Addr) -> Option<PoolId> {
         self.pools
             .iter()
-            .position(|pool| pool.prefix.contains(&address))
+            .position(|pool| pool.prefix::<F>().is_some_and(|p| F::contains(p, address)))
             .map(PoolId)
+    }
+
+    /// [`Model::pool_of`] for an address of either family.
+    pub fn pool_of_ip(&self, address: IpAddr) -> Option<PoolId> {
+        match address {
+            IpAddr::V4(a) => self.pool_of::<crate::family::V4>(a),
+            IpAddr::V6(a) => self.pool_of::<crate::family::V6>(a),
+        }
     }
 
     pub fn host_named(&self, name: &str) -> Option<HostId> {
@@ -341,41 +376,47 @@ impl Model {
         &self.vms[id.0]
     }
 
-    /// The VM's public address in `pool`, if it has one.
-    pub fn public_in_pool(&self, vm: &Vm, pool: PoolId) -> Option<Ipv4Addr> {
+    /// The VM's public address of family `F` in `pool`, if it has one.
+    pub fn public_in_pool<F: Family>(&self, vm: &Vm, pool: PoolId) -> Option<F::Addr> {
+        let prefix = self.pools[pool.0].prefix::<F>()?;
         vm.public
             .iter()
-            .map(|a| a.value)
-            .find(|a| self.pools[pool.0].prefix.contains(a))
+            .filter_map(|a| F::of_ip(a.value))
+            .find(|a| F::contains(prefix, *a))
     }
 
-    /// The pool `via` leaves by for `vm`, if the VM has an address there.
-    pub fn via_pool(&self, vm: &Vm, via: Via) -> Option<PoolId> {
+    /// The pool `via` leaves by for `vm`'s packets of family `F`, if the VM
+    /// has an address of that family there (an address names its own family
+    /// only).
+    pub fn via_pool<F: Family>(&self, vm: &Vm, via: Via) -> Option<PoolId> {
         match via {
-            Via::Address(address) => vm
-                .public
-                .iter()
-                .any(|p| p.value == address)
-                .then(|| self.pool_of(address))
-                .flatten(),
-            Via::Pool(pool) => self.public_in_pool(vm, pool).map(|_| pool),
+            Via::Address(address) => {
+                let address = F::of_ip(address)?;
+                vm.public
+                    .iter()
+                    .any(|p| F::of_ip(p.value) == Some(address))
+                    .then(|| self.pool_of::<F>(address))
+                    .flatten()
+            }
+            Via::Pool(pool) => self.public_in_pool::<F>(vm, pool).map(|_| pool),
         }
     }
 
-    /// Whether an egress entry (or default) with these `via`s applies to `vm`:
-    /// at least one names a pool the VM has an address in. A project-wide one
-    /// that does not is skipped for the VM (warning SY0904).
-    pub fn applies<V: Copy + Into<Via>>(&self, vm: &Vm, vias: &[Spanned<V>]) -> bool {
+    /// Whether an egress entry (or default) with these `via`s applies to
+    /// `vm`'s packets of family `F`: at least one names a pool the VM has an
+    /// address of that family in. A project-wide one that does not is skipped
+    /// for the VM (warning SY0904).
+    pub fn applies<F: Family, V: Copy + Into<Via>>(&self, vm: &Vm, vias: &[Spanned<V>]) -> bool {
         vias.iter()
-            .any(|via| self.via_pool(vm, via.value.into()).is_some())
+            .any(|via| self.via_pool::<F>(vm, via.value.into()).is_some())
     }
 
-    /// The candidates of a decision (docs/semantics.md §10), best first: the
-    /// pools of the winning entry's `via`s (none for a default), then of the
-    /// VM's default, then of its project's, restricted to pools in which the VM
-    /// has an address, each pool once. Lazy and allocation-free: the planner
+    /// The candidates of a decision of family `F` (docs/semantics.md §10),
+    /// best first: the pools of the winning entry's `via`s (none for a
+    /// default), then of the VM's default, then of its project's, restricted
+    /// to pools in which the VM has an address of the family, each pool once. Lazy and allocation-free: the planner
     /// asks it for every decision of every VM, and often only for the first.
-    pub fn candidates<'m, V: Copy + Into<Via>>(
+    pub fn candidates<'m, F: Family, V: Copy + Into<Via>>(
         &'m self,
         vm: &'m Vm,
         entry: &'m [Spanned<V>],
@@ -384,7 +425,7 @@ impl Model {
         let vias = entry.iter().map(|via| via.value.into());
         let vias = vias.chain(vm.default.iter().map(|via| via.value));
         let vias = vias.chain(project.default.iter().map(|pool| Via::Pool(pool.value)));
-        first_occurrences(vias.filter_map(move |via| self.via_pool(vm, via)))
+        first_occurrences(vias.filter_map(move |via| self.via_pool::<F>(vm, via)))
     }
 
     /// The candidates of a project's decision for a VM that has an address in
@@ -400,11 +441,56 @@ impl Model {
         first_occurrences(pools.map(|pool| pool.value))
     }
 
-    /// Every internal network: the project networks (docs/semantics.md §2 rule 1; VM addresses on
-    /// a host are added per host by the planner).
-    pub fn project_networks(&self) -> impl Iterator<Item = &Spanned<Ipv4Net>> {
-        self.projects.iter().flat_map(|p| p.networks.iter())
+    /// Every internal network of family `F`: the project networks
+    /// (docs/semantics.md §2 rule 1; VM addresses on a host are added per host
+    /// by the planner).
+    pub fn project_networks<F: Family>(&self) -> impl Iterator<Item = Spanned<F::Net>> + '_ {
+        self.projects
+            .iter()
+            .flat_map(|p| p.networks_of::<F>())
     }
+}
+
+impl Pool {
+    /// The pool's prefix of family `F`, if it has one.
+    pub fn prefix<F: Family>(&self) -> Option<&F::Net> {
+        F::of(&self.prefix).as_ref().map(|p| &p.value)
+    }
+}
+
+impl Project {
+    /// The project's networks of family `F`.
+    pub fn networks_of<F: Family>(&self) -> impl Iterator<Item = Spanned<F::Net>> + '_ {
+        of_family(&self.networks, F::of_net)
+    }
+}
+
+impl Vm {
+    /// The VM's private address of family `F`, if it has one.
+    pub fn address<F: Family>(&self) -> Option<F::Addr> {
+        F::of(&self.address).as_ref().map(|a| a.value)
+    }
+    /// The VM's public addresses of family `F`.
+    pub fn public_of<F: Family>(&self) -> impl Iterator<Item = Spanned<F::Addr>> + '_ {
+        of_family(&self.public, F::of_ip)
+    }
+}
+
+impl<V> Egress<V> {
+    /// The entry's destination if it is of family `F`.
+    pub fn to<F: Family>(&self) -> Option<F::Net> {
+        F::of_net(self.to.value)
+    }
+}
+
+/// The values of a mixed list that are of family `F`, with their spans.
+fn of_family<'a, T: Copy, U>(
+    values: &'a [Spanned<T>],
+    of: impl Fn(T) -> Option<U> + 'a,
+) -> impl Iterator<Item = Spanned<U>> + 'a {
+    values
+        .iter()
+        .filter_map(move |v| Some(Spanned::new(of(v.value)?, v.span.clone())))
 }
 
 /// Each pool once, at its first place.
