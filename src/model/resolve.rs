@@ -6,13 +6,14 @@
 //! checks then see only well-formed data and never report a follow-on error.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::*;
+use crate::family::{V4, V6};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::raw::{self, Sp};
 
@@ -317,20 +318,21 @@ impl Resolver<'_> {
         }
     }
 
-    fn address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Addr>> {
+    /// An address of either family.
+    fn address(&mut self, text: &Sp<String>) -> Option<Spanned<IpAddr>> {
         match IpAddr::from_str(text.get()) {
-            Ok(IpAddr::V4(address)) => Some(spanned(address, text)),
-            Ok(IpAddr::V6(_)) => {
-                self.bad_address(text, "IPv6 is not supported in format version 1")
-            }
-            Err(_) => self.bad_address(text, "expected an IPv4 address such as 198.51.100.7"),
+            Ok(address) => Some(spanned(address, text)),
+            Err(_) => self.bad_address(
+                text,
+                "expected an IPv4 or IPv6 address such as 198.51.100.7 or 2001:db8::7",
+            ),
         }
     }
 
     /// A network prefix: host bits must be zero (`10.0.0.0/24`, not `10.0.0.5/24`).
     /// With host bits set it is reported and resolution goes on with the network it
     /// suggests, so nothing that refers to it reports a follow-on error.
-    fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+    fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<IpNet>> {
         let net = self.interface_address(text)?;
         if net.value != net.value.trunc() {
             self.diagnostics.push(
@@ -347,14 +349,28 @@ impl Resolver<'_> {
         Some(net)
     }
 
-    /// An address with a prefix length (`192.0.2.2/30`); a bare address means /32.
-    fn interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
-        let parsed =
-            IpNet::from_str(text.get()).or_else(|_| IpAddr::from_str(text.get()).map(IpNet::from));
-        match parsed {
-            Ok(IpNet::V4(net)) => Some(spanned(net, text)),
-            Ok(IpNet::V6(_)) => self.bad_address(text, "IPv6 is not supported in format version 1"),
-            Err(_) => self.bad_address(text, "expected an IPv4 prefix such as 198.51.100.0/24"),
+    /// An address with a prefix length (`192.0.2.2/30`, `2001:db8::2/64`); a
+    /// bare address means its /32 or /128.
+    fn interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<IpNet>> {
+        match parse_net(text.get()) {
+            Some(net) => Some(spanned(net, text)),
+            None => self.bad_address(
+                text,
+                "expected an IPv4 or IPv6 prefix such as 198.51.100.0/24 or 2001:db8::/48",
+            ),
+        }
+    }
+
+    /// [`Self::interface_address`] where only IPv4 is taken (an HA pair's
+    /// own addresses).
+    fn ipv4_interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+        match parse_net(text.get()) {
+            Some(IpNet::V4(net)) => Some(spanned(net, text)),
+            Some(IpNet::V6(_)) => self.bad_address(
+                text,
+                "a pair's members have IPv4 addresses of their own only: write an IPv4 address with its prefix length",
+            ),
+            None => self.bad_address(text, "expected an IPv4 prefix such as 192.0.2.3/29"),
         }
     }
 
@@ -363,7 +379,7 @@ impl Resolver<'_> {
             Diagnostic::new(
                 Code::BadAddress,
                 format!(
-                    "`{}` is not an IPv4 address or prefix",
+                    "`{}` is not an IP address or prefix",
                     text.get().escape_debug()
                 ),
                 text.span(),
@@ -372,6 +388,67 @@ impl Resolver<'_> {
             .help(help),
         );
         None
+    }
+
+    /// A key that holds at most one value per family (`address = ["10.0.0.5",
+    /// "2001:db8:10::5"]`), each string read with `parse` (an address or a
+    /// prefix). `None` when the list is empty or a string cannot be read
+    /// (reported): the entity is then left out. A second value of one family
+    /// is reported (SY1001) and the first kept.
+    fn per_family<T: OfFamily>(
+        &mut self,
+        key: &str,
+        noun: Noun,
+        list: &Sp<raw::OneOrMany<impl raw::Listed>>,
+        parse: fn(&mut Self, &Sp<String>) -> Option<Spanned<T>>,
+    ) -> Option<T::PerFamily> {
+        let items = list.items();
+        if items.is_empty() {
+            self.empty_list(list.span(), noun.singular, noun.singular);
+            return None;
+        }
+        let parsed: Vec<Option<Spanned<T>>> = items.iter().map(|item| parse(self, item)).collect();
+        let values: Vec<Spanned<T>> = parsed.into_iter().collect::<Option<_>>()?;
+        Some(T::per_family(
+            self.one_of_family::<V4, T>(key, noun, &values),
+            self.one_of_family::<V6, T>(key, noun, &values),
+        ))
+    }
+
+    /// The first of `values` of family `F`; every later one is reported.
+    fn one_of_family<F: Family, T: OfFamily>(
+        &mut self,
+        key: &str,
+        noun: Noun,
+        values: &[Spanned<T>],
+    ) -> Option<Spanned<T::Of<F>>> {
+        let mut of_family = values
+            .iter()
+            .filter_map(|value| Some(Spanned::new(value.value.of::<F>()?, value.span.clone())));
+        let first = of_family.next()?;
+        for again in of_family {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TwoOfOneFamily,
+                    format!("`{key}` holds two {} {}", F::NAME, noun.plural),
+                    again.span,
+                    format!("a second {} {}", F::NAME, noun.singular),
+                )
+                .also(
+                    first.span.clone(),
+                    format!("the first {} {}", F::NAME, noun.singular),
+                )
+                .help(format!(
+                    "`{key}` holds at most one {} per family: keep one {} {} and at most one {} {}",
+                    noun.singular,
+                    V4::NAME,
+                    noun.singular,
+                    V6::NAME,
+                    noun.singular,
+                )),
+            );
+        }
+        Some(first)
     }
 
     fn uplink(&mut self, name: &Sp<String>, uplink: &Sp<raw::Uplink>) -> Option<Uplink> {
@@ -408,7 +485,7 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|r| self.address(r))
             .collect();
-        let prefix = self.prefix(&pool.prefix);
+        let prefix = self.per_family("prefix", PREFIX, &pool.prefix, Resolver::prefix);
         Some(Pool {
             name: named(name)?,
             uplink,
@@ -450,8 +527,13 @@ impl Resolver<'_> {
         attachment: &Sp<raw::Attachment>,
     ) -> Result<Attachment, Option<UplinkId>> {
         let uplink_id = self.reference(Kind::Uplink, uplink).map(UplinkId);
-        let address = self.interface_address(&attachment.address);
-        let gateway = self.address(&attachment.gateway);
+        let address = self.per_family(
+            "address",
+            ADDRESS,
+            &attachment.address,
+            Resolver::interface_address,
+        );
+        let gateway = self.per_family("gateway", GATEWAY, &attachment.gateway, Resolver::address);
         // `Some(None)`: a VLAN whose id is out of range (already reported).
         let probe = attachment
             .probe
@@ -481,7 +563,7 @@ impl Resolver<'_> {
                 list,
                 Code::HaPairLength,
                 "member_addresses",
-                |resolver, text| resolver.interface_address(text),
+                |resolver, text| resolver.ipv4_interface_address(text),
             )
             .map(|pair| spanned(pair, list))
         });
@@ -533,7 +615,7 @@ impl Resolver<'_> {
             &ha.sync_addresses,
             Code::HaPairLength,
             "sync_addresses",
-            |resolver, text| resolver.interface_address(text),
+            |resolver, text| resolver.ipv4_interface_address(text),
         );
         let lan_addresses: Vec<_> = ha
             .lan_addresses
@@ -624,7 +706,7 @@ impl Resolver<'_> {
     fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
         let project = self.reference(Kind::Project, &vm.project).map(ProjectId);
         let host = self.reference(Kind::Host, &vm.host).map(HostId);
-        let address = self.address(&vm.address);
+        let address = self.per_family("address", ADDRESS, &vm.address, Resolver::address);
         let public = vm.public.iter().filter_map(|a| self.address(a)).collect();
         let default = vm
             .default
@@ -806,6 +888,89 @@ impl Resolver<'_> {
             "must be 10ms..=60s",
         ));
         None
+    }
+}
+
+/// `address/length` or a bare address (its /32 or /128). IPv4 is read as
+/// ever (by ipnet); IPv6 with the standard library's address grammar and a
+/// length of 0 to 128 without leading zeros, which is what the schema says.
+fn parse_net(text: &str) -> Option<IpNet> {
+    if let Ok(net) = Ipv4Net::from_str(text) {
+        return Some(net.into());
+    }
+    if let Ok(address) = Ipv4Addr::from_str(text) {
+        return Some(Ipv4Net::from(address).into());
+    }
+    let (address, length) = match text.split_once('/') {
+        Some((address, length)) => (address, Some(length)),
+        None => (text, None),
+    };
+    let address = Ipv6Addr::from_str(address).ok()?;
+    let length = match length {
+        None => V6::MAX_PREFIX_LEN,
+        Some(length) => {
+            let digits = !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit());
+            if !digits || (length.len() > 1 && length.starts_with('0')) {
+                return None;
+            }
+            length.parse().ok()?
+        }
+    };
+    Ipv6Net::new(address, length).ok().map(IpNet::from)
+}
+
+/// What a one-per-family key holds, for messages: "address", "addresses".
+#[derive(Clone, Copy)]
+struct Noun {
+    singular: &'static str,
+    plural: &'static str,
+}
+
+const ADDRESS: Noun = Noun {
+    singular: "address",
+    plural: "addresses",
+};
+const PREFIX: Noun = Noun {
+    singular: "prefix",
+    plural: "prefixes",
+};
+const GATEWAY: Noun = Noun {
+    singular: "gateway",
+    plural: "gateways",
+};
+
+/// An address or prefix of either family, which a one-per-family key splits
+/// into the model's value per family.
+trait OfFamily: Copy {
+    type Of<F: Family>;
+    /// The model's one-per-family value ([`Addresses`], [`Prefixes`]).
+    type PerFamily;
+    fn of<F: Family>(self) -> Option<Self::Of<F>>;
+    fn per_family(
+        v4: Option<Spanned<Self::Of<V4>>>,
+        v6: Option<Spanned<Self::Of<V6>>>,
+    ) -> Self::PerFamily;
+}
+
+impl OfFamily for IpAddr {
+    type Of<F: Family> = F::Addr;
+    type PerFamily = Addresses;
+    fn of<F: Family>(self) -> Option<F::Addr> {
+        F::of_ip(self)
+    }
+    fn per_family(v4: Option<Spanned<Ipv4Addr>>, v6: Option<Spanned<Ipv6Addr>>) -> Addresses {
+        Both { v4, v6 }
+    }
+}
+
+impl OfFamily for IpNet {
+    type Of<F: Family> = F::Net;
+    type PerFamily = Prefixes;
+    fn of<F: Family>(self) -> Option<F::Net> {
+        F::of_net(self)
+    }
+    fn per_family(v4: Option<Spanned<Ipv4Net>>, v6: Option<Spanned<Ipv6Net>>) -> Prefixes {
+        Both { v4, v6 }
     }
 }
 
