@@ -250,8 +250,8 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
             "lan_and_uplink_interfaces",
             ifnames(&mut lan().chain(uplinks())),
         ),
-        ("internal", addresses(&host.internal)),
-        ("vm_sources", addresses(&host.sources)),
+        ("internal", addresses(&host.ip.v4.internal)),
+        ("vm_sources", addresses(&host.ip.v4.sources)),
         (
             "bound_sources",
             set_of(vec![ADDRESS], None, address_maps.bound_sources),
@@ -279,7 +279,7 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
     .into_iter()
     .map(|(name, set)| (name.to_owned(), set))
     .collect();
-    for (pool, snat) in host.pools.iter().zip(address_maps.snat) {
+    for (pool, snat) in host.ip.v4.pools.iter().zip(address_maps.snat) {
         sets.insert(format!("snat_pool_{}", pool.number), address_map(snat));
     }
     if host.failover.is_some() {
@@ -322,7 +322,7 @@ pub fn script_context<'a>(
                 mark: hex(u.mark),
             })
             .collect(),
-        pools: host.pools.iter().map(Pool::new).collect(),
+        pools: host.ip.v4.pools.iter().map(Pool::new).collect(),
         sets,
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
@@ -344,6 +344,8 @@ impl AddressMaps {
     /// The pools' maps and the others side by side; `collect` keeps the pools' order.
     fn new(model: &Model, host: &HostPlan) -> Self {
         let vm_names: HashMap<_, _> = host
+            .ip
+            .v4
             .vms
             .iter()
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
@@ -361,13 +363,13 @@ impl AddressMaps {
                     .collect()
             };
         let snat_of = |pool: &PoolPlan| translations(&pool.snat, |(private, _)| *private);
-        let dnat = || translations(&host.dnat, |(_, private)| *private);
+        let dnat = || translations(&host.ip.v4.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
-            || rayon::join(|| host.pools.par_iter().map(snat_of).collect(), dnat),
+            || rayon::join(|| host.ip.v4.pools.par_iter().map(snat_of).collect(), dnat),
             || {
                 let mut bound_sources = Vec::new();
                 let mut mac_bindings = Vec::new();
-                for (private, mac) in &host.mac_bindings {
+                for (private, mac) in &host.ip.v4.mac_bindings {
                     let (address, name) = (Value::address(*private), vm_name(private));
                     bound_sources
                         .push(Element::new(Key::One(address.clone()), None).commented(name));
@@ -420,7 +422,13 @@ struct EgressElements {
 
 impl EgressElements {
     fn new(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Self {
-        let mut own: Vec<&VmPlan> = host.vms.iter().filter(|vm| !vm.follows_project).collect();
+        let mut own: Vec<&VmPlan> = host
+            .ip
+            .v4
+            .vms
+            .iter()
+            .filter(|vm| !vm.follows_project)
+            .collect();
         own.sort_by_key(|vm| vm.private);
         let mut elements = EgressElements {
             own_egress: Vec::new(),
@@ -445,7 +453,7 @@ impl EgressElements {
                 elements.default_by_vm.push(decided(key, owner, decision));
             }
         }
-        for project in &host.projects {
+        for project in &host.ip.v4.projects {
             let owner = Owner::Project(&model.project(project.project).name.value);
             let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
             for network in &project.networks {
@@ -506,7 +514,7 @@ struct Verdicts {
 impl Verdicts {
     fn new(host: &HostPlan) -> Self {
         let mut lists = BTreeMap::new();
-        for vm in &host.vms {
+        for vm in &host.ip.v4.vms {
             for decision in vm.decisions() {
                 if let Some(list) = Self::list(decision) {
                     lists
@@ -552,7 +560,7 @@ impl Verdicts {
                     .map_or(0, |group| group.ct_mark)),
                 pools: list
                     .iter()
-                    .filter_map(|n| host.pools.iter().find(|p| p.number == *n))
+                    .filter_map(|n| host.ip.v4.pools.iter().find(|p| p.number == *n))
                     .map(|pool| FailoverPool {
                         number: pool.number,
                         name: &pool.name,

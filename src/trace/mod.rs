@@ -22,6 +22,7 @@ use std::net::Ipv4Addr;
 
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
+use crate::family::V4;
 use crate::layout::{self, hex};
 use crate::model::{CheckedModel, EntryId, Model, PoolId, UplinkId};
 use crate::plan::{Arrival, Decision, HostPlan, Outcome, Plan, Refused, UplinkPlan, VmPlan};
@@ -167,7 +168,7 @@ impl<'s> Tracer<'s> {
         self.plan
             .hosts
             .iter()
-            .flat_map(|host| host.vms.iter().map(move |vm| (host, vm)))
+            .flat_map(|host| host.ip.v4.vms.iter().map(move |vm| (host, vm)))
     }
 
     fn vm_named(&self, name: &str) -> Option<(&HostPlan, &VmPlan)> {
@@ -246,7 +247,7 @@ impl<'s> Tracer<'s> {
     /// A packet from an address that is no VM's: from outside to a public or a
     /// private address, or from an undeclared address on a LAN.
     fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
-        if let Some((host, uplink)) = self.plan.own_address(from) {
+        if let Some((host, uplink)) = self.plan.own_address::<V4>(from) {
             return Err(TraceError::FromHostAddress {
                 from,
                 host: host.name.to_string(),
