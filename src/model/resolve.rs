@@ -439,12 +439,8 @@ impl Resolver<'_> {
                     format!("the first {} {}", F::NAME, noun.singular),
                 )
                 .help(format!(
-                    "`{key}` holds at most one {} per family: keep one {} {} and at most one {} {}",
-                    noun.singular,
-                    V4::NAME,
-                    noun.singular,
-                    V6::NAME,
-                    noun.singular,
+                    "`{key}` holds at most one {} of each family: remove one of the two",
+                    noun.singular
                 )),
             );
         }
