@@ -1367,6 +1367,24 @@ egress = [{ to = ["100.64.0.0/10", "2001:db8:100::/40"], via = "pool-a" }]
                 "via {text:?}"
             );
         }
+        // A project's `default` names pools: what resolve reads as an address
+        // there (SY0407) the schema refuses too.
+        let schema = serde_json::to_value(schemars::schema_for!(raw::Topology)).expect("JSON");
+        let topology = jsonschema::validator_for(&schema).expect("a schema");
+        for (default, pool) in [
+            ("pool-a", true),
+            ("198.51.100.7", false),
+            ("2001:db8:a::7", false),
+        ] {
+            assert_eq!(looks_like_address(default), !pool, "{default}");
+            let project =
+                serde_json::json!({ "version": 1, "projects": { "acme": { "default": default } } });
+            assert_eq!(
+                topology.is_valid(&project),
+                pool,
+                "project default {default:?}"
+            );
+        }
         let link = schema_pattern("LinkAddresses");
         for (text, usable) in [
             ("2001:db8::2/64", true),

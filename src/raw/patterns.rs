@@ -31,69 +31,25 @@ macro_rules! ipv4 {
 /// which is RFC 3986's): eight groups of one to four hex digits, the last two
 /// of which may be written as an IPv4 address, and one `::` for a run of at
 /// least one zero group. One alternative per number of groups before `::`.
+#[rustfmt::skip]
 macro_rules! ipv6 {
     () => {
         concat!(
             "(",
-            "(",
-            h16!(),
-            ":){6}",
-            ls32!(),
-            "|::(",
-            h16!(),
-            ":){5}",
-            ls32!(),
-            "|(",
-            h16!(),
-            ")?::(",
-            h16!(),
-            ":){4}",
-            ls32!(),
-            "|((",
-            h16!(),
-            ":){0,1}",
-            h16!(),
-            ")?::(",
-            h16!(),
-            ":){3}",
-            ls32!(),
-            "|((",
-            h16!(),
-            ":){0,2}",
-            h16!(),
-            ")?::(",
-            h16!(),
-            ":){2}",
-            ls32!(),
-            "|((",
-            h16!(),
-            ":){0,3}",
-            h16!(),
-            ")?::",
-            h16!(),
-            ":",
-            ls32!(),
-            "|((",
-            h16!(),
-            ":){0,4}",
-            h16!(),
-            ")?::",
-            ls32!(),
-            "|((",
-            h16!(),
-            ":){0,5}",
-            h16!(),
-            ")?::",
-            h16!(),
-            "|((",
-            h16!(),
-            ":){0,6}",
-            h16!(),
-            ")?::",
+            "(", h16!(), ":){6}", ls32!(),
+            "|::(", h16!(), ":){5}", ls32!(),
+            "|(", h16!(), ")?::(", h16!(), ":){4}", ls32!(),
+            "|((", h16!(), ":){0,1}", h16!(), ")?::(", h16!(), ":){3}", ls32!(),
+            "|((", h16!(), ":){0,2}", h16!(), ")?::(", h16!(), ":){2}", ls32!(),
+            "|((", h16!(), ":){0,3}", h16!(), ")?::", h16!(), ":", ls32!(),
+            "|((", h16!(), ":){0,4}", h16!(), ")?::", ls32!(),
+            "|((", h16!(), ":){0,5}", h16!(), ")?::", h16!(),
+            "|((", h16!(), ":){0,6}", h16!(), ")?::",
             ")"
         )
     };
 }
+/// One group of an IPv6 address: one to four hex digits.
 macro_rules! h16 {
     () => {
         "[0-9A-Fa-f]{1,4}"
@@ -143,9 +99,10 @@ pub(crate) const IP_LINK_PATTERN: &str = concat!(
     ")$"
 );
 
-/// What a pool name must not be: only digits and dots, which `via` and `default`
-/// would read as an address (SY0013). A schema says it as `"not": {"pattern": …}`.
-pub(crate) const ADDRESS_LIKE_PATTERN: &str = r"^[0-9.]+$";
+/// What `via` and `default` read as an address: only digits and dots, or
+/// anything with a colon. A pool name must not be one (SY0013), nor a
+/// project's `default` (SY0407). A schema says it as `"not": {"pattern": …}`.
+pub(crate) const ADDRESS_LIKE_PATTERN: &str = r"^([0-9.]+|.*:.*)$";
 
 /// A systemd-networkd `.network` file name without a directory (SY0710).
 pub(crate) const NETWORK_UNIT_PATTERN: &str = r"^[^/]+\.network$";
