@@ -368,7 +368,7 @@ impl Resolver<'_> {
             Some(IpNet::V4(net)) => Some(spanned(net, text)),
             Some(IpNet::V6(_)) => self.bad_address(
                 text,
-                "a pair's members have IPv4 addresses of their own only: write an IPv4 address with its prefix length",
+                "a pair's own addresses (sync link, members) are IPv4 only",
             ),
             None => self.bad_address(text, "expected an IPv4 prefix such as 192.0.2.3/29"),
         }
