@@ -6,6 +6,7 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
+mod family;
 mod gateway;
 mod ha_addresses;
 mod ha_links;
