@@ -144,11 +144,11 @@ pub(super) fn private<F: Family>(vm: &Vm) -> Option<&Spanned<F::Addr>> {
     F::of(&vm.address).as_ref()
 }
 
-/// "IPv6 " where a pool holds both families, so a count or a pair of
-/// addresses says which; nothing otherwise.
-pub(super) fn qualifier<F: Family>(pool: &Pool) -> String {
+/// The family's name and a space ("IPv6 ") where a pool holds both
+/// families, so a count or a pair of addresses says which; nothing otherwise.
+pub(super) fn qualifier(pool: &Pool, family: &str) -> String {
     match (&pool.prefix.v4, &pool.prefix.v6) {
-        (Some(_), Some(_)) => format!("{} ", F::NAME),
+        (Some(_), Some(_)) => format!("{family} "),
         _ => String::new(),
     }
 }

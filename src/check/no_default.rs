@@ -10,7 +10,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let project_default_applies = project
             .default
             .iter()
-            .any(|d| model.public_in_pool(vm, d.value).is_some());
+            .any(|d| (vm.public.iter()).any(|p| model.pool_of_ip(p.value) == Some(d.value)));
         if !vm.public.is_empty() && vm.default.is_empty() && !project_default_applies {
             out.push(
                 Diagnostic::new(

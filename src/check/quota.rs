@@ -38,7 +38,7 @@ fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
                             "project `{}` holds {} {}addresses of pool `{name}`, over its quota of {}",
                             project.name.value,
                             held.len(),
-                            qualifier::<F>(model.pool(pool.value)),
+                            qualifier(model.pool(pool.value), F::NAME),
                             limit.value
                         ),
                         first_over.span.clone(),

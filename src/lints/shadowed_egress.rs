@@ -18,7 +18,7 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
     // the VMs with an address in its pool.
     let mut pools_of_vms: Vec<HashSet<PoolId>> = vec![HashSet::new(); model.projects.len()];
     for vm in &model.vms {
-        let pools = vm.public.iter().filter_map(|p| model.pool_of(p.value));
+        let pools = vm.public.iter().filter_map(|p| model.pool_of_ip(p.value));
         pools_of_vms[vm.project.0].extend(pools);
     }
     for (index, (project, pools)) in model.projects.iter().zip(&pools_of_vms).enumerate() {
