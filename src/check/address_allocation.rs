@@ -34,7 +34,11 @@ fn check_family<F: Rules>(
     let mut owners = HashMap::new();
     for project in &model.projects {
         let name = &project.name.value;
-        for address in project.addresses.iter().filter(|a| F::of_ip(a.value).is_some()) {
+        for address in project
+            .addresses
+            .iter()
+            .filter(|a| F::of_ip(a.value).is_some())
+        {
             let (value, span) = (address.value, &address.span);
             if let Some((first_project, first_span)) = owners.insert(value, (name, span.clone())) {
                 let (message, help) = if first_project == name {

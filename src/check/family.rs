@@ -70,8 +70,7 @@ impl Rules for V6 {
     const BROADCAST: bool = false;
     const UNUSABLE_IN_POOL: Code = Code::SubnetRouterAnycast;
     const HOST_LINKS_ROUTABLE: bool = true;
-    const LINK_LENGTHS: &'static str =
-        "/1 to /128 (a point-to-point link is a /64 or a /127, or a /128 with a link-local gateway)";
+    const LINK_LENGTHS: &'static str = "/1 to /128 (a point-to-point link is a /64 or a /127, or a /128 with a link-local gateway)";
     const GATEWAY_HELP: Option<&'static str> = Some(
         "an IPv6 gateway is a link-local address (fe80::/10, reached on the uplink's \
          interface) or an address inside the link",

@@ -19,9 +19,10 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
     for host in &model.hosts {
         for attachment in &host.attachments {
             // An address without a gateway, or the reverse, is SY1005's.
-            let (Some(link), Some(gateway)) =
-                (family::link::<F>(attachment), family::gateway::<F>(attachment))
-            else {
+            let (Some(link), Some(gateway)) = (
+                family::link::<F>(attachment),
+                family::gateway::<F>(attachment),
+            ) else {
                 continue;
             };
             let (link_span, link) = (&link.span, link.value);

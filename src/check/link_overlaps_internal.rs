@@ -52,7 +52,9 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
                 }),
             ];
             for (what, span, why) in overlaps.into_iter().flatten() {
-                out.push(overlap::<F>(model, host, attachment, spanned, what, span, why));
+                out.push(overlap::<F>(
+                    model, host, attachment, spanned, what, span, why,
+                ));
             }
         }
     }
@@ -60,7 +62,12 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
         let Some(private) = family::private::<F>(vm) else {
             continue;
         };
-        if model.project(vm.project).networks_of::<F>().next().is_some() {
+        if model
+            .project(vm.project)
+            .networks_of::<F>()
+            .next()
+            .is_some()
+        {
             continue;
         }
         let host = model.host(vm.host);

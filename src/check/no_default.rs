@@ -1,5 +1,7 @@
 //! SY0901 (warning): a VM with public addresses but no default (its own or its
 //! project's) sends unmatched traffic un-NATed (docs/semantics.md §2 rule 5).
+//! A project default applies when the VM has an address of either family in
+//! one of its pools.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Model;

@@ -51,8 +51,7 @@ fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
         }
         let project = model.project(vm.project);
         let project_networks = &networks[vm.project.0];
-        if !project_networks.is_empty()
-            && !intervals::any_contains(project_networks, address.value)
+        if !project_networks.is_empty() && !intervals::any_contains(project_networks, address.value)
         {
             let mut shown: Vec<String> = project
                 .networks_of::<F>()

@@ -73,7 +73,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             check_one(address, &public, PUBLIC_HELP);
         }
         let private = || format!("VM `{}` private address", vm.name.value);
-        let addresses = [spanned_ip::<V4>(&vm.address.v4), spanned_ip::<V6>(&vm.address.v6)];
+        let addresses = [
+            spanned_ip::<V4>(&vm.address.v4),
+            spanned_ip::<V6>(&vm.address.v6),
+        ];
         for address in addresses.iter().flatten() {
             check_one(address, &private, PRIVATE_HELP);
         }
@@ -81,9 +84,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 }
 
 /// The attachment's addresses of family `F`: the host's own and the gateway.
-fn ends<F: Family>(
-    attachment: &Attachment,
-) -> impl Iterator<Item = (&'static str, IpAddr, &Span)> {
+fn ends<F: Family>(attachment: &Attachment) -> impl Iterator<Item = (&'static str, IpAddr, &Span)> {
     let own = link::<F>(attachment).map(|l| ("own address", F::net_address(l).into(), &l.span));
     let gateway = gateway::<F>(attachment).map(|g| ("gateway", g.value.into(), &g.span));
     own.into_iter().chain(gateway)

@@ -66,7 +66,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             };
             let family = Which::of(address);
             // As a map's insert would: the newest address replaces the earlier one.
-            let earlier = match pools_seen.iter_mut().find(|(seen, _)| *seen == (pool, family)) {
+            let earlier = match pools_seen
+                .iter_mut()
+                .find(|(seen, _)| *seen == (pool, family))
+            {
                 Some((_, span)) => Some(std::mem::replace(span, public.span.clone())),
                 None => {
                     pools_seen.push(((pool, family), public.span.clone()));
@@ -88,7 +91,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     .also(first, "first address from this pool")
                     .help(format!(
                         "is {address} the address you meant? A VM has at most one public \
-                         address per pool: keep one of the two"
+                         {}address per pool: keep one of the two",
+                        qualifier(model.pool(pool), family.name())
                     )),
                 );
             }
