@@ -16,9 +16,7 @@ use std::str::FromStr;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// An address as an unsigned integer, so intervals are plain arithmetic.
-pub trait Bits:
-    Copy + Ord + Hash + Debug + Send + Sync + rangemap::StepLite + 'static
-{
+pub trait Bits: Copy + Ord + Hash + Debug + Send + Sync + rangemap::StepLite + 'static {
     const ZERO: Self;
     const MAX: Self;
     /// The next integer, `None` past the last address.
@@ -57,16 +55,7 @@ bits!(u32, u128);
 pub trait Family:
     Copy + Debug + Default + PartialEq + Eq + PartialOrd + Ord + Hash + Send + Sync + 'static
 {
-    type Addr: Copy
-        + Ord
-        + Hash
-        + Debug
-        + Display
-        + FromStr
-        + Send
-        + Sync
-        + Into<IpAddr>
-        + 'static;
+    type Addr: Copy + Ord + Hash + Debug + Display + FromStr + Send + Sync + Into<IpAddr> + 'static;
     type Net: Copy + Ord + Hash + Debug + Display + Send + Sync + Into<IpNet> + 'static;
     type Bits: Bits;
 

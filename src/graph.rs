@@ -11,13 +11,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use petgraph::graph::{Graph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Egress, HostId, Model, PoolId, ProjectId, UplinkId, Via, VmId};
+use crate::model::{Egress, HostId, Model, PoolId, ProjectId, Spanned, UplinkId, Via, VmId};
 
 /// A node: one entity of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,9 +43,9 @@ pub enum Edge {
     /// VM → host.
     RunsOn,
     /// VM → pool: the VM's public address in the pool.
-    Public(Ipv4Addr),
+    Public(IpAddr),
     /// VM or project → pool: traffic to this destination prefix leaves via the pool.
-    Egress(ipnet::Ipv4Net),
+    Egress(IpNet),
     /// VM or project → pool: the default egress.
     Default,
 }
@@ -164,9 +164,9 @@ impl Builder {
         let node = Node::Vm(v);
         self.edge(node, Node::Project(vm.project), Edge::Member);
         self.edge(node, Node::Host(vm.host), Edge::RunsOn);
-        let public: BTreeSet<Ipv4Addr> = vm.public.iter().map(|a| a.value).collect();
+        let public: BTreeSet<IpAddr> = vm.public.iter().map(|a| a.value).collect();
         for address in public {
-            if let Some(pool) = model.pool_of(address) {
+            if let Some(pool) = model.pool_of_ip(address) {
                 self.edge(node, Node::Pool(pool), Edge::Public(address));
             }
         }
@@ -184,7 +184,7 @@ impl Builder {
         from: Node,
         egress: &[Egress<V>],
     ) {
-        let pools: BTreeSet<(Ipv4Net, PoolId)> = egress
+        let pools: BTreeSet<(IpNet, PoolId)> = egress
             .iter()
             .filter_map(|e| Some((e.to.value, via_pool(model, e.via.first()?.value.into())?)))
             .collect();
@@ -286,7 +286,7 @@ fn node_label(model: &Model, node: Node) -> String {
         }
         Node::Pool(p) => {
             let pool = model.pool(p);
-            let detail = pool.prefix.value.to_string();
+            let detail = both(&pool.prefix.v4, &pool.prefix.v6);
             (&pool.name.value, Some(detail), &pool.description)
         }
         Node::Project(p) => {
@@ -301,7 +301,7 @@ fn node_label(model: &Model, node: Node) -> String {
         }
         Node::Vm(v) => {
             let vm = model.vm(v);
-            let detail = vm.address.value.to_string();
+            let detail = both(&vm.address.v4, &vm.address.v6);
             (&vm.name.value, Some(detail), &vm.description)
         }
     };
@@ -317,8 +317,18 @@ fn node_label(model: &Model, node: Node) -> String {
 fn via_pool(model: &Model, via: Via) -> Option<PoolId> {
     match via {
         Via::Pool(pool) => Some(pool),
-        Via::Address(address) => model.pool_of(address),
+        Via::Address(address) => model.pool_of_ip(address),
     }
+}
+
+/// A one-per-family key's values, IPv4 first, as a node's detail line.
+fn both<A: std::fmt::Display, B: std::fmt::Display>(
+    v4: &Option<Spanned<A>>,
+    v6: &Option<Spanned<B>>,
+) -> String {
+    let v4 = v4.iter().map(|a| a.value.to_string());
+    let v6 = v6.iter().map(|a| a.value.to_string());
+    v4.chain(v6).collect::<Vec<_>>().join(", ")
 }
 
 /// Escapes text for a double-quoted DOT string: `"` and `\` are escaped, a line
@@ -375,7 +385,7 @@ impl Selection {
         let mut pools: BTreeSet<PoolId> = vms
             .iter()
             .flat_map(|&v| model.vm(v).public.iter())
-            .filter_map(|a| model.pool_of(a.value))
+            .filter_map(|a| model.pool_of_ip(a.value))
             .collect();
         pools.extend(
             (0..model.pools.len())

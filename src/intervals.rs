@@ -143,7 +143,12 @@ pub fn merge<F: Family>(mut ranges: Vec<Range<F>>) -> Vec<Range<F>> {
     let mut out: Vec<Range<F>> = Vec::with_capacity(ranges.len());
     for range in ranges {
         match out.last_mut() {
-            Some(previous) if previous.last.checked_next().is_none_or(|next| range.first <= next) => {
+            Some(previous)
+                if previous
+                    .last
+                    .checked_next()
+                    .is_none_or(|next| range.first <= next) =>
+            {
                 previous.last = previous.last.max(range.last);
             }
             _ => out.push(range),

@@ -30,9 +30,10 @@ use serde::Serialize;
 
 use crate::Validated;
 use crate::diagnostic::Source;
+use crate::family::{Family, V4, V6};
 use crate::intervals::{self, Range};
 use crate::model::Model;
-use crate::plan::{Decision, HostPlan, Outcome, UplinkPlan, VmPlan};
+use crate::plan::{Decision, HostPlan, Outcome, UplinkLink, UplinkPlan, VmPlan};
 use crate::trace::Entry;
 
 /// One topology read and planned: what `changes` compares.
@@ -62,7 +63,13 @@ impl Located<'_> {
 
 fn deciding_offsets(side: Side) -> HashMap<usize, (usize, usize)> {
     let mut offsets = HashSet::new();
-    for vm in side.validated.plan().hosts.iter().flat_map(|h| &h.vms) {
+    for vm in side
+        .validated
+        .plan()
+        .hosts
+        .iter()
+        .flat_map(|h| &h.ip.v4.vms)
+    {
         let decisions = vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d));
         let model = side.model();
         offsets.extend(decisions.map(|d| model.entry_span(d.decided_by).start));
@@ -250,8 +257,8 @@ fn host_changes(old: Side, located: Located, name: &str) -> HostChanges {
     let (old_host, new_host) = (old.host(name), new.host(name));
     let delta = HostDelta::new(old_host, new_host);
     let pairs = join_by(
-        old_host.map_or(&[][..], |h| &h.vms),
-        new_host.map_or(&[][..], |h| &h.vms),
+        old_host.map_or(&[][..], |h| &h.ip.v4.vms),
+        new_host.map_or(&[][..], |h| &h.ip.v4.vms),
         |vm| old.vm_name(vm),
         |vm| new.vm_name(vm),
     );
@@ -358,12 +365,13 @@ struct HostDelta {
 
 impl HostDelta {
     fn new(old_host: Option<&HostPlan>, new_host: Option<&HostPlan>) -> Self {
-        let internal = |host: Option<&HostPlan>| host.map_or(Vec::new(), |h| h.internal.clone());
+        let internal =
+            |host: Option<&HostPlan>| host.map_or(Vec::new(), |h| h.ip.v4.internal.clone());
         let own = |host: Option<&HostPlan>| -> Vec<(Ipv4Addr, String)> {
             let mut own: Vec<(Ipv4Addr, String)> = host
                 .iter()
                 .flat_map(|h| &h.uplinks)
-                .map(|u| (u.address.addr(), u.name.to_string()))
+                .filter_map(|u| Some((u.link.v4.as_ref()?.address.addr(), u.name.to_string())))
                 .collect();
             own.sort();
             own
@@ -426,11 +434,11 @@ fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) ->
             .chain(breakpoints(overlapping_egress(&old_vm.egress, piece)))
             .chain(breakpoints(overlapping_egress(&new_vm.egress, piece)))
             .chain(range_breakpoints(intervals::overlapping(
-                &old_host.internal,
+                &old_host.ip.v4.internal,
                 piece,
             )))
             .chain(range_breakpoints(intervals::overlapping(
-                &new_host.internal,
+                &new_host.ip.v4.internal,
                 piece,
             )))
             .chain(range_breakpoints(intervals::overlapping(&delta.own, piece)))
@@ -679,16 +687,27 @@ fn describe_uplink(uplink: &UplinkPlan) -> String {
         .vlan
         .as_ref()
         .map_or_else(String::new, |v| format!(" (VLAN {} on {})", v.id, v.parent));
-    let probe: Vec<String> = uplink.probe.iter().map(|p| p.to_string()).collect();
     format!(
-        "id {}, table {}, interface {}{vlan}, address {}, gateway {}, probe {}",
+        "id {}, table {}, interface {}{vlan}{}{}",
         uplink.id,
         uplink.table,
         uplink.interface,
-        uplink.address,
-        uplink.gateway,
-        probe.join(" ")
+        describe_link(uplink.link::<V4>()),
+        describe_link(uplink.link::<V6>()),
     )
+}
+
+/// The uplink's link in one family, if it has one: `, address …, gateway …, probe …`.
+fn describe_link<F: Family>(link: Option<&UplinkLink<F>>) -> String {
+    link.map_or_else(String::new, |link| {
+        let probe: Vec<String> = link.probe.iter().map(|p| p.to_string()).collect();
+        format!(
+            ", address {}, gateway {}, probe {}",
+            link.address,
+            link.gateway,
+            probe.join(" ")
+        )
+    })
 }
 
 fn inbound_changes(
@@ -701,7 +720,7 @@ fn inbound_changes(
         let model = side.model();
         let mut all: Vec<(Ipv4Addr, Inbound)> = host
             .iter()
-            .flat_map(|h| &h.vms)
+            .flat_map(|h| &h.ip.v4.vms)
             .flat_map(|vm| {
                 vm.public.iter().map(move |p| {
                     let inbound = Inbound {

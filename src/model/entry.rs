@@ -3,8 +3,6 @@
 //! what prints one (diagnostics, `trace`, `changes`, render's comments) looks
 //! its place in the file up.
 
-use ipnet::Ipv4Net;
-
 use super::{Model, ProjectId, Span, VmId};
 
 /// Whose entry: a project's (for every VM it applies to) or one VM's.
@@ -96,7 +94,7 @@ impl Model {
     }
 
     /// An egress entry's destination prefix; `None` for a `default` list.
-    pub fn entry_prefix(&self, entry: EntryId) -> Option<Ipv4Net> {
+    pub fn entry_prefix(&self, entry: EntryId) -> Option<ipnet::IpNet> {
         let (owner, i) = (entry.owner as usize, entry.egress? as usize);
         Some(match entry.scope {
             Scope::Project => self.projects[owner].egress[i].to.value,

@@ -445,9 +445,7 @@ impl Model {
     /// (docs/semantics.md §2 rule 1; VM addresses on a host are added per host
     /// by the planner).
     pub fn project_networks<F: Family>(&self) -> impl Iterator<Item = Spanned<F::Net>> + '_ {
-        self.projects
-            .iter()
-            .flat_map(|p| p.networks_of::<F>())
+        self.projects.iter().flat_map(|p| p.networks_of::<F>())
     }
 }
 

@@ -1,8 +1,7 @@
 //! What one entry decides for a VM's packets: its candidates (docs/semantics.md
 //! §10), the pools the dataplane can choose between, and the marks they carry.
 
-use std::net::Ipv4Addr;
-
+use crate::family::{Family, V4};
 use crate::model::{EntryId, PoolId, UplinkId};
 
 /// An uplink's bits of the packet mark ([`crate::layout::UPLINK_MARK_MASK`]).
@@ -32,21 +31,21 @@ pub fn pool_mark(number: u8) -> u32 {
 /// first (docs/semantics.md §10). Failover never changes which entry decides,
 /// only which of its candidates is used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub struct Decision<F: Family = V4> {
     /// The preferred candidate: the one used while its uplink is up.
-    pub first: Candidate,
+    pub first: Candidate<F>,
     /// The other candidates, best first, each pool once. Always empty without
     /// `[failover]`, so a topology without it allocates nothing more per
     /// decision than before lists existed.
-    pub fallbacks: Vec<Candidate>,
+    pub fallbacks: Vec<Candidate<F>>,
     /// The topology entry the decision comes from, for comments and `trace`.
     pub decided_by: EntryId,
 }
 
 /// One way out: source-NATed to `public`, out through `uplink`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub public: Ipv4Addr,
+pub struct Candidate<F: Family = V4> {
+    pub public: F::Addr,
     pub pool: PoolId,
     pub pool_number: u8,
     /// The model's uplink (its index).
@@ -58,16 +57,16 @@ pub struct Candidate {
     pub mark: u32,
 }
 
-impl Decision {
+impl<F: Family> Decision<F> {
     /// Every candidate, best first.
-    pub fn candidates(&self) -> impl Iterator<Item = &Candidate> + Clone {
+    pub fn candidates(&self) -> impl Iterator<Item = &Candidate<F>> + Clone {
         std::iter::once(&self.first).chain(&self.fallbacks)
     }
 
     /// The candidate used while the uplinks for which `is_down` holds are down:
     /// the first whose uplink is up; with none up, the first (never worse than
     /// no failover).
-    pub fn choose(&self, is_down: impl Fn(UplinkId) -> bool) -> &Candidate {
+    pub fn choose(&self, is_down: impl Fn(UplinkId) -> bool) -> &Candidate<F> {
         self.candidates()
             .find(|candidate| !is_down(candidate.uplink))
             .unwrap_or(&self.first)
@@ -83,7 +82,7 @@ impl Decision {
 
     /// The candidates that can ever be chosen: one whose uplink an earlier
     /// candidate shares is down whenever that one is, so it never is.
-    pub fn reachable(&self) -> impl Iterator<Item = &Candidate> {
+    pub fn reachable(&self) -> impl Iterator<Item = &Candidate<F>> {
         first_per_uplink(self.candidates(), |c| c.uplink)
     }
 

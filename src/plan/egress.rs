@@ -2,8 +2,7 @@
 //! project's egress entries painted into disjoint destination ranges, each
 //! with its decision, and a project's own painting for the VMs that follow it.
 
-use ipnet::Ipv4Net;
-
+use crate::family::Family;
 use crate::intervals::{Painting, Range};
 use crate::model::{
     Egress, EntryId, Model, PoolId, ProjectId, Scope, Spanned, UplinkId, Via, Vm, VmId,
@@ -24,7 +23,7 @@ struct Route {
 }
 
 impl Route {
-    fn of(decision: &Decision) -> Route {
+    fn of<F: Family>(decision: &Decision<F>) -> Route {
         Route {
             pools: decision
                 .candidates()
@@ -41,28 +40,29 @@ impl Route {
 
 /// The decisions a project's entries and default make for a VM that has an
 /// address in every pool and no entry or default of its own.
-pub(super) struct ProjectRoutes {
+pub(super) struct ProjectRoutes<F: Family> {
     /// The project's networks, merged, when they identify its VMs: declared and
     /// overlapping no other project's. Else none of its VMs can follow it.
-    pub(super) networks: Option<Vec<Range>>,
+    pub(super) networks: Option<Vec<Range<F>>>,
     default: Option<Route>,
-    egress: Vec<(Range, Route)>,
+    egress: Vec<(Range<F>, Route)>,
 }
 
 /// A VM's plan, and the entries that decide some range of it before the ranges
 /// left to the default are dropped (what SY0903 asks about).
-pub(super) fn vm_plan(
+/// `None` for a VM without a private address of the family.
+pub(super) fn vm_plan<F: Family>(
     model: &Model,
     id: VmId,
     vm: &Vm,
-    internal: &[Range],
-    project_routes: &ProjectRoutes,
-) -> (VmPlan, Vec<EntryId>) {
+    internal: &[Range<F>],
+    project_routes: &ProjectRoutes<F>,
+) -> Option<(VmPlan<F>, Vec<EntryId>)> {
+    let private = vm.address::<F>()?;
     let public = vm
-        .public
-        .iter()
+        .public_of::<F>()
         .filter_map(|address| {
-            let pool_id = model.pool_of(address.value)?;
+            let pool_id = model.pool_of::<F>(address.value)?;
             Some(PublicAddress {
                 address: address.value,
                 pool: pool_id,
@@ -70,8 +70,8 @@ pub(super) fn vm_plan(
             })
         })
         .collect();
-    let default = default_decision(model, id, vm);
-    let painted = flatten(model, id, vm, internal);
+    let default = default_decision::<F>(model, id, vm);
+    let painted = flatten::<F>(model, id, vm, internal);
     let deciding = painted
         .iter()
         .map(|(_, decision)| decision.decided_by)
@@ -91,13 +91,13 @@ pub(super) fn vm_plan(
     let plan = VmPlan {
         vm: id,
         project: vm.project,
-        private: vm.address.value,
+        private,
         public,
         default,
         egress,
         follows_project,
     };
-    (plan, deciding)
+    Some((plan, deciding))
 }
 
 /// Leaves out the ranges whose decision leaves the way the default does: the
@@ -114,16 +114,17 @@ fn left_to_default<T>(
 /// The project's decisions for a VM that follows it: its entries painted as
 /// [`flatten`] paints a VM's, each with the pools of its `via` then of the
 /// project's default (every pool, as the VM has an address in each).
-pub(super) fn project_routes(
+pub(super) fn project_routes<F: Family>(
     model: &Model,
     id: ProjectId,
-    internal: &[Range],
-    source_networks: &[Option<Vec<Range>>],
-) -> ProjectRoutes {
+    internal: &[Range<F>],
+    source_networks: &[Option<Vec<Range<F>>>],
+) -> ProjectRoutes<F> {
     let project = model.project(id);
     let pools = |entry| -> Vec<(u8, UplinkId)> {
         model
             .project_candidates(id, entry)
+            .filter(|pool| model.pool(*pool).prefix::<F>().is_some())
             .filter_map(|pool| Some((pool_number(pool), model.pool(pool).uplink?)))
             .take(kept_candidates(model))
             .collect()
@@ -132,15 +133,20 @@ pub(super) fn project_routes(
         pools: pools(&[]),
         decided_by: EntryId::project_default(id),
     });
-    let mut entries: Vec<(usize, &Egress<PoolId>)> = project.egress.iter().enumerate().collect();
+    let mut entries: Vec<(usize, &Egress<PoolId>, F::Net)> = project
+        .egress
+        .iter()
+        .enumerate()
+        .filter_map(|(index, entry)| Some((index, entry, entry.to::<F>()?)))
+        .collect();
     // Stable: equal entries keep file order.
-    entries.sort_by_key(|(_, entry)| entry.to.prefix_len());
+    entries.sort_by_key(|(_, _, to)| F::prefix_len(to));
     let mut painting = Painting::new();
-    for (index, entry) in entries {
+    for (index, entry, to) in entries {
         let pools = pools(&entry.via);
         if !pools.is_empty() {
             let decided_by = EntryId::project_egress(id, index);
-            painting.paint(Range::of(&entry.to), Route { pools, decided_by });
+            painting.paint(Range::of(&to), Route { pools, decided_by });
         }
     }
     painting.cut(internal);
@@ -170,7 +176,7 @@ fn kept_candidates(model: &Model) -> usize {
 
 /// The VM's default decides when it has one, else its project's (if it
 /// applies to the VM); the other default's pools are fallbacks either way.
-fn default_decision(model: &Model, id: VmId, vm: &Vm) -> Option<Decision> {
+fn default_decision<F: Family>(model: &Model, id: VmId, vm: &Vm) -> Option<Decision<F>> {
     let decided_by = if !vm.default.is_empty() {
         EntryId::vm_default(id)
     } else if !model.project(vm.project).default.is_empty() {
@@ -178,13 +184,18 @@ fn default_decision(model: &Model, id: VmId, vm: &Vm) -> Option<Decision> {
     } else {
         return None;
     };
-    decision::<Via>(model, vm, &[], decided_by)
+    decision::<F, Via>(model, vm, &[], decided_by)
 }
 
 /// docs/semantics.md §2 rules 2 and 4 for every destination at once: paint the VM's and its
 /// project's entries from shortest to longest prefix (at equal length the VM's
 /// after the project's, so they win), then cut out the internal ranges.
-fn flatten(model: &Model, id: VmId, vm: &Vm, internal: &[Range]) -> Vec<(Range, Decision)> {
+fn flatten<F: Family>(
+    model: &Model,
+    id: VmId,
+    vm: &Vm,
+    internal: &[Range<F>],
+) -> Vec<(Range<F>, Decision<F>)> {
     let project = model.project(vm.project);
     let project_entry = |index| EntryId::project_egress(vm.project, index);
     let vm_entry = |index| EntryId::vm_egress(id, index);
@@ -192,44 +203,46 @@ fn flatten(model: &Model, id: VmId, vm: &Vm, internal: &[Range]) -> Vec<(Range, 
         .chain(entry_decisions(model, vm, &vm.egress, vm_entry))
         .collect();
     // Stable: equal entries keep file order.
-    entries.sort_by_key(|(scope, to, _)| (to.prefix_len(), *scope));
+    entries.sort_by_key(|(scope, to, _)| (F::prefix_len(to), *scope));
     let mut painting = Painting::new();
     for (_, to, decision) in entries {
-        painting.paint(Range::of(to), decision);
+        painting.paint(Range::of(&to), decision);
     }
     painting.cut(internal);
     painting.into_ranges()
 }
 
-/// Those of `entries` (of one scope) that apply to the VM, with their decisions.
-/// A project entry none of whose pools the VM has an address in does not apply
-/// to it (warning SY0904): whatever is under it shows through.
-fn entry_decisions<'m, V: Copy + Into<Via>>(
+/// Those of `entries` (of one scope) of family `F` that apply to the VM,
+/// with their decisions. A project entry none of whose pools the VM has an
+/// address of the family in does not apply to it (warning SY0904): whatever
+/// is under it shows through.
+fn entry_decisions<'m, F: Family, V: Copy + Into<Via>>(
     model: &'m Model,
     vm: &'m Vm,
     entries: &'m [Egress<V>],
     id: impl Fn(usize) -> EntryId + 'm,
-) -> impl Iterator<Item = (Scope, &'m Spanned<Ipv4Net>, Decision)> + 'm {
+) -> impl Iterator<Item = (Scope, F::Net, Decision<F>)> + 'm {
     let applying = entries
         .iter()
         .enumerate()
-        .filter(|(_, entry)| model.applies(vm, &entry.via));
+        .filter(|(_, entry)| model.applies::<F, V>(vm, &entry.via));
     applying.filter_map(move |(index, entry)| {
         let by = id(index);
-        Some((by.scope(), &entry.to, decision(model, vm, &entry.via, by)?))
+        let to = entry.to::<F>()?;
+        Some((by.scope(), to, decision(model, vm, &entry.via, by)?))
     })
 }
 
 /// The decision of an entry with these `via`s (none for a default); `None` when
 /// the VM has no address in any candidate pool.
-fn decision<V: Copy + Into<Via>>(
+fn decision<F: Family, V: Copy + Into<Via>>(
     model: &Model,
     vm: &Vm,
     via: &[Spanned<V>],
     decided_by: EntryId,
-) -> Option<Decision> {
+) -> Option<Decision<F>> {
     let mut candidates = model
-        .candidates(vm, via)
+        .candidates::<F, V>(vm, via)
         .filter_map(|pool| candidate(model, vm, pool))
         .take(kept_candidates(model));
     Some(Decision {
@@ -239,8 +252,8 @@ fn decision<V: Copy + Into<Via>>(
     })
 }
 
-fn candidate(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate> {
-    let public = model.public_in_pool(vm, pool_id)?;
+fn candidate<F: Family>(model: &Model, vm: &Vm, pool_id: PoolId) -> Option<Candidate<F>> {
+    let public = model.public_in_pool::<F>(vm, pool_id)?;
     let pool_number = pool_number(pool_id);
     let uplink = model.pool(pool_id).uplink?;
     let uplink_number = UplinkNumber(model.uplink(uplink).id.value);

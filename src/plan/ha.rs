@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::model::{Attachment, Host, InterfaceName, Member, Model, Name, Pair};
 
@@ -32,7 +32,7 @@ pub struct HaPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedAddress {
     pub interface: InterfaceName,
-    pub address: Ipv4Net,
+    pub address: IpNet,
 }
 
 /// What one member configures as its own.
@@ -87,7 +87,7 @@ pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
         .collect();
     uplinks.sort_by_key(|(id, ..)| *id);
     // The first LAN interface as written: the one the VMs' gateways go on.
-    let mut gateways: Vec<Ipv4Net> = ha.lan_addresses.iter().map(|a| a.value).collect();
+    let mut gateways: Vec<IpNet> = ha.lan_addresses.iter().map(|a| a.value).collect();
     gateways.sort_unstable();
     let lan_shared = host.lan.first().into_iter().flat_map(|lan| {
         gateways.iter().map(|address| SharedAddress {
@@ -97,7 +97,14 @@ pub(super) fn plan(model: &Model, host: &Host) -> Option<HaPlan> {
     });
     let uplink_shared = uplinks.iter().map(|(_, attachment, _)| SharedAddress {
         interface: attachment.interface.value.clone(),
-        address: attachment.address.value,
+        address: IpNet::V4(
+            attachment
+                .address
+                .v4
+                .as_ref()
+                .expect("checked: IPv4 on a pair's uplinks")
+                .value,
+        ),
     });
     let shared = lan_shared.chain(uplink_shared).collect();
     let members = Pair(Member::BOTH.map(|member| {
@@ -168,7 +175,9 @@ impl HostPlan {
         for uplink in &mut plan.uplinks {
             if let Some((_, address)) = own.uplink_addresses.iter().find(|(id, _)| *id == uplink.id)
             {
-                uplink.address = *address;
+                if let Some(link) = &mut uplink.link.v4 {
+                    link.address = *address;
+                }
             }
         }
         Some(plan)

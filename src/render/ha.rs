@@ -3,7 +3,7 @@
 //! (reliable sync of the connection table over the sync link), the script
 //! keepalived runs on every state change, and the units that start both.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
@@ -60,11 +60,23 @@ struct Context<'a> {
     sync_port: u16,
     conntrackd_run_dir: &'static str,
     conntrackd_runtime: &'static str,
-    /// `ADDRESS/LEN dev INTERFACE` and whether its interface's carrier counts.
+    /// `ADDRESS/LEN dev INTERFACE` and whether its interface's carrier counts:
+    /// the IPv4 ones (the instance's family, in its adverts) …
     shared: Vec<Shared>,
+    /// … and the IPv6 ones, which keepalived moves with the instance but
+    /// does not advertise (`virtual_ipaddress_excluded`: one instance, one
+    /// family).
+    shared_other_family: Vec<Shared>,
     /// Addresses whose connections are not synchronised: the pair's own
-    /// (the machines', the shared ones, loopback).
-    ignored: Vec<Ipv4Addr>,
+    /// (the machines', the shared ones, loopback), with conntrackd's key.
+    ignored: Vec<Ignored>,
+}
+
+#[derive(Serialize)]
+struct Ignored {
+    /// `IPv4_address` or `IPv6_address`.
+    key: &'static str,
+    address: IpAddr,
 }
 
 #[derive(Serialize)]
@@ -88,10 +100,33 @@ pub fn member_context<'a>(
     let own = ha.member(member);
     let lan: Vec<&str> = plan.lan.iter().map(InterfaceName::as_str).collect();
     let shared = ha.shared.iter().map(|shared| shared.address.addr());
-    let mut ignored: Vec<Ipv4Addr> = ha.own_addresses().chain(shared).collect();
-    ignored.push(Ipv4Addr::LOCALHOST);
+    let machines = ha.own_addresses().map(IpAddr::V4);
+    let mut ignored: Vec<IpAddr> = machines.chain(shared).collect();
+    ignored.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
     ignored.sort_unstable();
     ignored.dedup();
+    let ignored = ignored
+        .into_iter()
+        .map(|address| Ignored {
+            key: if address.is_ipv4() {
+                "IPv4_address"
+            } else {
+                "IPv6_address"
+            },
+            address,
+        })
+        .collect();
+    let shared = |v4: bool| -> Vec<Shared> {
+        ha.shared
+            .iter()
+            .filter(|shared| shared.address.addr().is_ipv4() == v4)
+            .map(|shared| Shared {
+                address: shared.address.to_string(),
+                interface: shared.interface.to_string(),
+                track: lan.contains(&shared.interface.as_str()),
+            })
+            .collect()
+    };
     Context {
         header: header.verbatim(),
         host,
@@ -110,15 +145,8 @@ pub fn member_context<'a>(
         sync_port: SYNC_PORT,
         conntrackd_run_dir: CONNTRACKD_RUN_DIR,
         conntrackd_runtime: CONNTRACKD_RUNTIME,
-        shared: ha
-            .shared
-            .iter()
-            .map(|shared| Shared {
-                address: shared.address.to_string(),
-                interface: shared.interface.to_string(),
-                track: lan.contains(&shared.interface.as_str()),
-            })
-            .collect(),
+        shared: shared(true),
+        shared_other_family: shared(false),
         ignored,
     }
 }

@@ -7,6 +7,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim};
+use crate::family::{Family, V4};
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
@@ -63,8 +64,10 @@ pub(super) struct Vlan<'a> {
     id: u16,
 }
 
-pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
-    Uplink {
+/// The uplink in family `F`, if the host has an address of it there.
+pub(super) fn uplink<F: Family>(uplink: &UplinkPlan) -> Option<Uplink<'_>> {
+    let link = uplink.link::<F>()?;
+    Some(Uplink {
         name: &uplink.name,
         id: uplink.id.0,
         interface: &uplink.interface,
@@ -72,15 +75,16 @@ pub(super) fn uplink(uplink: &UplinkPlan) -> Uplink<'_> {
         mark_decimal: uplink.mark,
         table: uplink.table,
         priority: uplink.rule_priority,
-        address: uplink.address.to_string(),
-        host_address: uplink.address.addr().to_string(),
-        network: uplink.address.trunc().to_string(),
-        gateway: uplink.gateway.to_string(),
+        address: link.address.to_string(),
+        host_address: F::net_address(&link.address).to_string(),
+        network: F::first(&link.address).to_string()
+            + &format!("/{}", F::prefix_len(&link.address)),
+        gateway: link.gateway.to_string(),
         vlan: uplink.vlan.as_ref().map(|v| Vlan {
             parent: &v.parent,
             id: v.id,
         }),
-    }
+    })
 }
 
 pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -88,7 +92,7 @@ pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Seriali
         header: header.verbatim(),
         protocol: plan::ROUTE_PROTOCOL,
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
-        uplinks: host.uplinks.iter().map(uplink).collect(),
+        uplinks: host.uplinks.iter().filter_map(uplink::<V4>).collect(),
         neighbours: Value::from_safe_string(neighbours(host)),
         sync: sync(host),
     }
@@ -99,7 +103,7 @@ pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Seriali
 fn neighbours(host: &HostPlan) -> String {
     let mut lines = String::new();
     for lan in &host.lan {
-        for (address, mac) in &host.mac_bindings {
+        for (address, mac) in &host.ip.v4.mac_bindings {
             // Writing to a String cannot fail.
             let _ = write!(
                 lines,

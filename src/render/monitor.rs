@@ -43,12 +43,15 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         uplinks: host
             .uplinks
             .iter()
-            .map(|u| Uplink {
-                name: u.name.to_string(),
-                mark: u.mark,
-                interface: u.interface.to_string(),
-                address: u.address.addr(),
-                probe: u.probe.clone(),
+            .filter_map(|u| {
+                let link = u.link.v4.as_ref()?;
+                Some(Uplink {
+                    name: u.name.to_string(),
+                    mark: u.mark,
+                    interface: u.interface.to_string(),
+                    address: link.address.addr(),
+                    probe: link.probe.clone(),
+                })
             })
             .collect(),
         groups,

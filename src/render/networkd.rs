@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::ip::{Uplink, uplink};
 use super::{Header, Verbatim};
+use crate::family::{V4, V6};
 use crate::layout::{self, UNIT_PREFIX};
 use crate::plan::{HostPlan, UplinkPlan};
 
@@ -76,7 +77,9 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
             parent.parent_unit = parent.parent_unit.or(vlan.parent_unit.as_deref());
             let context = NetdevContext {
                 header: header.verbatim(),
-                uplink: uplink(plan_uplink),
+                uplink: uplink::<V4>(plan_uplink)
+                    .or_else(|| uplink::<V6>(plan_uplink))
+                    .expect("checked: an attachment has an address"),
             };
             units.push(Unit {
                 template: "networkd/vlan.netdev",
@@ -105,7 +108,7 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                 context: to_value(InterfaceContext {
                     header: header.verbatim(),
                     interface,
-                    uplink: carried.map(uplink),
+                    uplink: carried.and_then(uplink::<V4>),
                     uplink_mask_decimal: layout::UPLINK_MARK_MASK,
                     vlans: found.vlans,
                     keeps_shared_address: host.member.is_some() && carried.is_some(),
