@@ -84,13 +84,28 @@ fn the_dual_stack_topology_is_valid_and_so_is_one_family_alone() {
     assert_codes(&[], &[]);
     assert_codes(
         &[
-            ("[\"198.51.100.0/24\", \"2001:db8:a::/48\"]", "\"2001:db8:a::/48\""),
-            ("[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]", "\"2001:db8:ffa::2/64\""),
+            (
+                "[\"198.51.100.0/24\", \"2001:db8:a::/48\"]",
+                "\"2001:db8:a::/48\"",
+            ),
+            (
+                "[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]",
+                "\"2001:db8:ffa::2/64\"",
+            ),
             ("[\"192.0.2.1\", \"fe80::1\"]", "\"fe80::1\""),
-            ("[\"198.51.100.7\", \"2001:db8:a::7\"]", "[\"2001:db8:a::7\"]"),
-            ("[\"10.0.0.0/24\", \"2001:db8:10::/64\"]", "[\"2001:db8:10::/64\"]"),
+            (
+                "[\"198.51.100.7\", \"2001:db8:a::7\"]",
+                "[\"2001:db8:a::7\"]",
+            ),
+            (
+                "[\"10.0.0.0/24\", \"2001:db8:10::/64\"]",
+                "[\"2001:db8:10::/64\"]",
+            ),
             ("[\"10.0.0.5\", \"2001:db8:10::5\"]", "\"2001:db8:10::5\""),
-            ("[\"198.51.100.7\", \"2001:db8:a::7\"]", "[\"2001:db8:a::7\"]"),
+            (
+                "[\"198.51.100.7\", \"2001:db8:a::7\"]",
+                "[\"2001:db8:a::7\"]",
+            ),
         ],
         &[],
     );
@@ -121,9 +136,15 @@ fn an_ipv6_link_is_routable_and_the_hosts_address_is_not_its_anycast_address() {
 
 #[test]
 fn each_family_of_an_attachment_has_an_address_and_a_gateway() {
-    assert_codes(&[("[\"192.0.2.1\", \"fe80::1\"]", "\"192.0.2.1\"")], &["SY1005"]);
     assert_codes(
-        &[("[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]", "\"192.0.2.2/30\"")],
+        &[("[\"192.0.2.1\", \"fe80::1\"]", "\"192.0.2.1\"")],
+        &["SY1005"],
+    );
+    assert_codes(
+        &[(
+            "[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]",
+            "\"192.0.2.2/30\"",
+        )],
         &["SY1005"],
     );
 }
@@ -144,12 +165,18 @@ fn pools_overlap_within_a_family_only() {
 
 #[test]
 fn a_quota_counts_each_family_on_its_own() {
-    let quota = ("default = \"pool-a\"", "default = \"pool-a\"\nquota = { pool-a = 1 }");
+    let quota = (
+        "default = \"pool-a\"",
+        "default = \"pool-a\"\nquota = { pool-a = 1 }",
+    );
     assert_codes(&[quota], &[]);
     assert_codes(
         &[
             quota,
-            ("[\"198.51.100.7\", \"2001:db8:a::7\"]", "[\"198.51.100.7\", \"2001:db8:a::7\", \"2001:db8:a::8\"]"),
+            (
+                "[\"198.51.100.7\", \"2001:db8:a::7\"]",
+                "[\"198.51.100.7\", \"2001:db8:a::7\", \"2001:db8:a::8\"]",
+            ),
         ],
         &["SY0306", "SY0902"],
     );
@@ -159,7 +186,10 @@ fn a_quota_counts_each_family_on_its_own() {
 fn a_vm_has_one_public_address_per_pool_and_family() {
     assert_codes(
         &[
-            ("[\"198.51.100.7\", \"2001:db8:a::7\"]", "[\"198.51.100.7\", \"2001:db8:a::7\", \"2001:db8:a::8\"]"),
+            (
+                "[\"198.51.100.7\", \"2001:db8:a::7\"]",
+                "[\"198.51.100.7\", \"2001:db8:a::7\", \"2001:db8:a::8\"]",
+            ),
             (
                 "public = [\"198.51.100.7\", \"2001:db8:a::7\"]",
                 "public = [\"198.51.100.7\", \"2001:db8:a::7\", \"2001:db8:a::8\"]",
@@ -173,7 +203,10 @@ fn a_vm_has_one_public_address_per_pool_and_family() {
 fn the_pools_subnet_router_anycast_address_is_not_allocatable_but_its_last_is() {
     let allocate = |address: &str| {
         [
-            ("\"2001:db8:a::7\"]\nnetworks", format!("\"{address}\"]\nnetworks")),
+            (
+                "\"2001:db8:a::7\"]\nnetworks",
+                format!("\"{address}\"]\nnetworks"),
+            ),
             ("\"2001:db8:a::7\"]\n", format!("\"{address}\"]\n")),
         ]
     };
@@ -196,7 +229,10 @@ fn private_ipv6_addresses_follow_the_rules_of_their_family() {
         let (from, to) = private(special);
         // Without IPv6 networks, the project leaves its VMs' IPv6 addresses
         // to SY1003 alone.
-        let networks = ("[\"10.0.0.0/24\", \"2001:db8:10::/64\"]", "[\"10.0.0.0/24\"]");
+        let networks = (
+            "[\"10.0.0.0/24\", \"2001:db8:10::/64\"]",
+            "[\"10.0.0.0/24\"]",
+        );
         assert_codes(&[(from, &to), networks], &["SY1003"]);
     }
     let (from, to) = with_web_2("address = [\"10.0.0.6\", \"2001:db8:10::5\"]");
@@ -237,7 +273,10 @@ fn ipv6_egress_stays_off_internal_networks_and_names_addresses_of_its_family() {
     assert_codes(
         &[
             ("default = \"pool-a\"", ""),
-            ("public = [\"198.51.100.7\", \"2001:db8:a::7\"]\n", "public = [\"198.51.100.7\", \"2001:db8:a::7\"]\ndefault = \"2001:db8:a::7\"\n"),
+            (
+                "public = [\"198.51.100.7\", \"2001:db8:a::7\"]\n",
+                "public = [\"198.51.100.7\", \"2001:db8:a::7\"]\ndefault = \"2001:db8:a::7\"\n",
+            ),
         ],
         &[],
     );
@@ -246,7 +285,10 @@ fn ipv6_egress_stays_off_internal_networks_and_names_addresses_of_its_family() {
 #[test]
 fn a_pool_named_for_ipv6_destinations_holds_an_ipv6_address_of_the_vm() {
     let v4_only = [
-        ("\"198.51.100.7\", \"2001:db8:a::7\"]\nnetworks", "\"198.51.100.7\"]\nnetworks"),
+        (
+            "\"198.51.100.7\", \"2001:db8:a::7\"]\nnetworks",
+            "\"198.51.100.7\"]\nnetworks",
+        ),
         (
             "public = [\"198.51.100.7\", \"2001:db8:a::7\"]\n",
             "public = [\"198.51.100.7\"]\negress = [{ to = \"2001:db8:100::/40\", via = \"pool-a\" }]\n",
@@ -273,7 +315,13 @@ fn ipv6_probe_targets_are_sent_from_the_uplinks_ipv6_address() {
     };
     let (from, to) = probe(r#"["192.0.2.1", "fe80::1", "2001:db8:ffa::1"]"#);
     assert_codes(&[(from, &to)], &[]);
-    for bad in ["2001:db8:ffa::2", "ff02::1", "::1", "2001:db8:ffa::", "2001:db8:a::7"] {
+    for bad in [
+        "2001:db8:ffa::2",
+        "ff02::1",
+        "::1",
+        "2001:db8:ffa::",
+        "2001:db8:a::7",
+    ] {
         let (from, to) = probe(&format!("[\"{bad}\"]"));
         assert_codes(&[(from, &to)], &["SY0712"]);
     }
@@ -281,7 +329,10 @@ fn ipv6_probe_targets_are_sent_from_the_uplinks_ipv6_address() {
     assert_codes(
         &[
             (from, &to),
-            ("[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]", "\"192.0.2.2/30\""),
+            (
+                "[\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]",
+                "\"192.0.2.2/30\"",
+            ),
             ("[\"192.0.2.1\", \"fe80::1\"]", "\"192.0.2.1\""),
         ],
         &["SY0712"],

@@ -37,10 +37,8 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
                 Some(format!("outside the link {}", family::trunc::<F>(&link)))
             } else if gateway == F::net_address(&link) {
                 Some("the host's own address".to_owned())
-            } else if let Some(which) = family::edge::<F>(&link, gateway) {
-                Some(edge_problem::<F>(which))
             } else {
-                None
+                family::edge::<F>(&link, gateway).map(edge_problem::<F>)
             };
             if let Some(problem) = problem {
                 let diagnostic = Diagnostic::new(

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::family::{V4, V6};
+use crate::family::{Family, V4, V6};
 use crate::model::{Model, Spanned};
 
 use super::family::{self, Rules};
@@ -40,6 +40,9 @@ pub(super) fn special_purpose(address: Ipv4Addr) -> Option<&'static str> {
         .map(|(_, what)| *what)
 }
 
+/// A project's networks' edge addresses: which edge each is, and of which network.
+type Edges<F> = HashMap<<F as Family>::Addr, (&'static str, Spanned<<F as Family>::Net>)>;
+
 pub fn check(model: &Model, out: &mut Diagnostics) {
     check_family::<V4>(model, out);
     check_family::<V6>(model, out);
@@ -48,7 +51,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
     // Per project, the edge addresses of its networks: one hash lookup per VM,
     // however many networks a project lists.
-    let edges: Vec<HashMap<F::Addr, (&str, Spanned<F::Net>)>> = model
+    let edges: Vec<Edges<F>> = model
         .projects
         .iter()
         .map(|project| {
