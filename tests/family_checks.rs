@@ -1,4 +1,4 @@
-//! The validation rules per address family (docs/semantics.md, IPv6): each case
+//! The validation rules per address family (docs/semantics.md §13): each case
 //! splices one change into a small valid dual-stack topology and states exactly
 //! which codes it must raise, so a rule that mixes the families (an IPv6 address
 //! counted against an IPv4 quota, a link-local gateway refused) fails here as
