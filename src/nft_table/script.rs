@@ -5,7 +5,6 @@
 //! refuses anything else with the line it stopped at. `#` comments are
 //! dropped, the elements' with them.
 
-
 use super::{BaseChain, Chain, Counter, DataType, Element, Key, Rule, Set, Table, Value, Verdict};
 use crate::family::{Family, V4, V6};
 use crate::intervals::Range;

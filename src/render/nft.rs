@@ -1,10 +1,10 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Display};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Display};
 
 use super::{Header, Verbatim};
 use crate::family::{V4, V6};
@@ -603,10 +603,7 @@ impl Verdicts {
     }
 
     /// Adds the failover lists of the family's decisions to `lists`.
-    fn add<F: NftFamily>(
-        lists: &mut BTreeMap<Vec<u8>, Vec<UplinkNumber>>,
-        plan: &FamilyPlan<F>,
-    ) {
+    fn add<F: NftFamily>(lists: &mut BTreeMap<Vec<u8>, Vec<UplinkNumber>>, plan: &FamilyPlan<F>) {
         for decision in plan.vms.iter().flat_map(VmPlan::decisions) {
             if let Some(list) = Self::list(decision) {
                 lists
@@ -645,7 +642,9 @@ impl Verdicts {
                     .map_or(0, |group| group.ct_mark)),
                 pools: list
                     .iter()
-                    .filter_map(|n| failover_pool::<V4>(host, *n).or_else(|| failover_pool::<V6>(host, *n)))
+                    .filter_map(|n| {
+                        failover_pool::<V4>(host, *n).or_else(|| failover_pool::<V6>(host, *n))
+                    })
                     .collect(),
             })
             .collect();
@@ -656,7 +655,11 @@ impl Verdicts {
 
 /// Pool `number` of the host in family `F`, as a failover chain names it.
 fn failover_pool<F: NftFamily>(host: &HostPlan, number: u8) -> Option<FailoverPool<'_>> {
-    let pool = host.family::<F>().pools.iter().find(|p| p.number == number)?;
+    let pool = host
+        .family::<F>()
+        .pools
+        .iter()
+        .find(|p| p.number == number)?;
     Some(FailoverPool {
         number: pool.number,
         name: &pool.name,

@@ -19,8 +19,7 @@ use super::{Difference, VerifyError};
 use crate::family::{V4, V6};
 use crate::intervals::Range;
 use crate::nft_table::{
-    NftFamily,
-    self, BaseChain, Chain, Counter, DataType, Element, Key, Rule, Set, Value, Verdict,
+    self, BaseChain, Chain, Counter, DataType, Element, Key, NftFamily, Rule, Set, Value, Verdict,
 };
 use crate::render::DOWN_UPLINKS_SET;
 
