@@ -456,6 +456,17 @@ fn each_family_of_an_attachment_has_an_address_and_a_gateway() {
 }
 
 #[test]
+fn an_ipv6_address_needs_a_pool_with_an_ipv6_prefix() {
+    assert_dual_codes(
+        &[(
+            "[\"198.51.100.0/24\", \"2001:db8:a::/48\"]",
+            "\"198.51.100.0/24\"",
+        )],
+        &["SY0301"],
+    );
+}
+
+#[test]
 fn pools_overlap_within_a_family_only() {
     let pool_b = |prefix: &str| {
         (

@@ -74,6 +74,15 @@ fn check_family<F: Rules>(
                 continue;
             };
             let Some(pool_id) = model.pool_of::<F>(address) else {
+                let pools = listing(model.pools.iter().filter_map(|p| {
+                    let prefix = p.prefix::<F>()?;
+                    Some(format!("`{}` {prefix}", p.name.value))
+                }));
+                let pools = if pools.is_empty() {
+                    format!("no pool has an {} prefix", F::NAME)
+                } else {
+                    format!("pools: {pools}")
+                };
                 out.push(
                     Diagnostic::new(
                         Code::AddressOutsidePools,
@@ -82,12 +91,8 @@ fn check_family<F: Rules>(
                         "in no pool",
                     )
                     .help(format!(
-                        "is {value} the address you meant? No pool holds it (pools: {}). Only if \
-                         it is yours to hand out, add a pool that holds it",
-                        listing(model.pools.iter().filter_map(|p| {
-                            let prefix = p.prefix::<F>()?;
-                            Some(format!("`{}` {prefix}", p.name.value))
-                        }))
+                        "is {value} the address you meant? No pool holds it ({pools}). Only if \
+                         it is yours to hand out, add a pool that holds it"
                     )),
                 );
                 continue;
