@@ -259,7 +259,7 @@ impl Version {
 
     fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
-            .vms
+            .ip.v4.vms
             .iter()
             .find(|vm| self.vm_name(vm) == name)
             .unwrap_or_else(|| panic!("no VM {name}"))
@@ -351,13 +351,13 @@ fn probes(
     let mut destinations: Vec<Ipv4Addr> = DESTINATIONS.iter().map(|d| ip(d)).collect();
     destinations.extend(random_destinations(0x5eed_0004));
     let mut probes = Vec::new();
-    for vm in &host.vms {
+    for vm in &host.ip.v4.vms {
         for &to in &destinations {
             probes.push(Probe::Out { vm: name(vm), to });
         }
         // The other private network is internal; the same one is bridged, not
         // routed, so it never meets the host's rules.
-        for other in &host.vms {
+        for other in &host.ip.v4.vms {
             if other.project != vm.project {
                 probes.push(Probe::Out {
                     vm: name(vm),
@@ -366,7 +366,7 @@ fn probes(
             }
         }
     }
-    let on_host = |vm: &str| host.vms.iter().any(|v| name(v) == vm);
+    let on_host = |vm: &str| host.ip.v4.vms.iter().any(|v| name(v) == vm);
     for &(sender, public, receiver, _) in HAIRPINS {
         if on_host(sender) && on_host(receiver) {
             probes.push(out(sender, public));
@@ -474,7 +474,7 @@ fn out(vm: &str, to: &str) -> Probe {
 }
 
 fn publics(host: &HostPlan) -> Vec<Ipv4Addr> {
-    host.vms
+    host.ip.v4.vms
         .iter()
         .flat_map(|vm| vm.public.iter().map(|p| p.address))
         .collect()
@@ -539,8 +539,8 @@ fn the_kernel_does_what_trace_says() {
         );
     }
     // Between the two private networks: reached, not NATed.
-    for vm in &v1.host.vms {
-        for other in v1.host.vms.iter().filter(|o| o.project != vm.project) {
+    for vm in &v1.host.ip.v4.vms {
+        for other in v1.host.ip.v4.vms.iter().filter(|o| o.project != vm.project) {
             let probe = Probe::Out {
                 vm: v1.vm_name(vm).to_owned(),
                 to: other.private,
@@ -563,7 +563,7 @@ fn the_kernel_does_what_trace_says() {
         };
         let owner = v1
             .host
-            .vms
+            .ip.v4.vms
             .iter()
             .find_map(|vm| Some((vm, vm.public.iter().find(|p| p.address == *to)?)));
         let expected = match owner {
@@ -1079,7 +1079,7 @@ fn arp_cannot_steal_a_mac_bound_address() {
     let a1 = v1.vm_named("a1");
     let (_, a1_mac) = v1
         .host
-        .mac_bindings
+        .ip.v4.mac_bindings
         .iter()
         .find(|(address, _)| *address == a1.private)
         .expect("a1 is bound");

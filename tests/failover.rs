@@ -367,7 +367,7 @@ impl Ruleset {
                 .map(|element| (address(element), verdict(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
-            pools: (host.pools.iter())
+            pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
                     let chain = format!("via_pool_{}", pool.number);
                     (chain, (pool.name.to_string(), pool.uplink.to_string()))
@@ -453,7 +453,7 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
                 .filter(|(i, _)| subset & (1 << i) != 0)
                 .map(|(_, u)| u.clone())
                 .collect();
-            for vm in &host.vms {
+            for vm in &host.ip.v4.vms {
                 let name = &model.vm(vm.vm).name.value;
                 for &to in &destinations {
                     let trace = tracer.trace(name, to, &down).unwrap();

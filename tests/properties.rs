@@ -756,7 +756,7 @@ impl Nft {
                 .map(|element| (address(&one(element)), pool_number(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
-            pools: (host.pools.iter())
+            pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
                     let snat = address_map(&format!("snat_pool_{}", pool.number));
                     (pool.number, (pool.name.to_string(), snat))
@@ -873,9 +873,9 @@ proptest! {
         let (model, plan) = plan(&text);
         for host in plan.hosts {
             let internal: Vec<(u32, u32)> =
-                host.internal.iter().map(|r| (r.first, r.last)).collect();
+                host.ip.v4.internal.iter().map(|r| (r.first, r.last)).collect();
             assert_disjoint(&format!("{} plan internal", host.name), &internal);
-            for vm in &host.vms {
+            for vm in &host.ip.v4.vms {
                 let name = &model.vm(vm.vm).name.value;
                 let ranges: Vec<(u32, u32)> =
                     vm.egress.iter().map(|(r, _)| (r.first, r.last)).collect();
@@ -927,7 +927,7 @@ proptest! {
             let host_name = &topo.hosts[vm.host].name;
             let host = plan.hosts.iter().find(|h| &h.name == host_name).expect("host planned");
             let vm_plan = host
-                .vms
+                .ip.v4.vms
                 .iter()
                 .find(|v| model.vm(v.vm).name.value == vm.name)
                 .expect("VM planned");

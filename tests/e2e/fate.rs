@@ -106,7 +106,7 @@ impl fmt::Display for Result {
 
 /// The VM of `host` whose private address is `address`.
 fn vm_at<'m>(model: &'m Model, host: &HostPlan, address: Ipv4Addr) -> Option<&'m str> {
-    host.vms
+    host.ip.v4.vms
         .iter()
         .find(|vm| vm.private == address)
         .map(|vm| model.vm(vm.vm).name.value.as_str())
@@ -200,7 +200,7 @@ pub fn observe(
     match probe {
         Probe::Out { vm, to } => {
             let sender = host
-                .vms
+                .ip.v4.vms
                 .iter()
                 .find(|v| model.vm(v.vm).name.value == *vm)
                 .expect("probes come from the host's VMs");
@@ -216,7 +216,7 @@ pub fn observe(
             // or from the host's LAN address (probes keep that unambiguous: one
             // per sender and receiver).
             let owner = host
-                .vms
+                .ip.v4.vms
                 .iter()
                 .find(|v| v.public.iter().any(|p| p.address == *to));
             let hairpinned = |r: &Record| {

@@ -141,7 +141,7 @@ impl Rig {
                 .collect(),
             far: Netns::new(&format!("{tag}-far")),
             vms: host
-                .vms
+                .ip.v4.vms
                 .iter()
                 .map(|vm| VmNs {
                     name: model.vm(vm.vm).name.value.to_string(),
@@ -216,7 +216,7 @@ impl Rig {
                 .unwrap_or_else(|| panic!("VM {} is in no project network", vm.name));
             let gateway = network.hosts().next().expect("network has hosts");
             assert!(
-                host.vms.iter().all(|other| other.private != gateway),
+                host.ip.v4.vms.iter().all(|other| other.private != gateway),
                 "the rig uses {gateway}, the first address of {network}, as gateway"
             );
             gateways.insert(network, gateway);
@@ -240,13 +240,13 @@ impl Rig {
 
         // VMs: one address, a default route to their network's gateway, and the
         // MAC the topology binds the address to, if any.
-        for (vm, plan) in rig.vms.iter().zip(&host.vms) {
+        for (vm, plan) in rig.vms.iter().zip(&host.ip.v4.vms) {
             let (network, gateway) = gateways
                 .iter()
                 .find(|(network, _)| network.contains(&plan.private))
                 .expect("gateway chosen above");
             let mac = host
-                .mac_bindings
+                .ip.v4.mac_bindings
                 .iter()
                 .find(|(address, _)| *address == plan.private)
                 .map(|(_, mac)| format!("link set eth0 address {mac}\n"))
@@ -622,7 +622,7 @@ pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netn
 }
 
 fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
-    host.pools
+    host.ip.v4.pools
         .iter()
         .filter(|p| p.uplink == uplink.name)
         .map(|p| p.prefix)
