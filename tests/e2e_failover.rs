@@ -233,7 +233,9 @@ fn assert_trace_down_matches_kernel(
 ) {
     let name = |vm: &VmPlan| &model.vm(vm.vm).name.value;
     let probes: Vec<Probe> = host
-        .ip.v4.vms
+        .ip
+        .v4
+        .vms
         .iter()
         .flat_map(|vm| {
             DESTINATIONS.iter().map(|to| Probe::Out {
@@ -385,7 +387,9 @@ impl Deployed {
 
     fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
-            .ip.v4.vms
+            .ip
+            .v4
+            .vms
             .iter()
             .find(|v| self.model.vm(v.vm).name.value == name)
             .unwrap_or_else(|| panic!("no VM {name}"))

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use common::{BASE, splice};
 use switchyard::diagnostic::{Diagnostic, Source};
+use switchyard::family::V4;
 use switchyard::nft_table::{Element, Table, Value};
 use switchyard::plan::HostPlan;
 use switchyard::trace::{Fate, Trace, Tracer};
@@ -328,7 +329,7 @@ impl Ruleset {
     fn parse(script: &str, host: &HostPlan) -> Self {
         let table = Table::parse(script).unwrap();
         let interval = |value: &Value| {
-            let range = value.as_range().unwrap();
+            let range = value.as_range::<V4>().unwrap();
             (range.first, range.last)
         };
         let verdict = |element: &Element| {
@@ -343,7 +344,7 @@ impl Ruleset {
                 })
                 .collect()
         };
-        let address = |element: &Element| element.key.one().unwrap().as_address().unwrap();
+        let address = |element: &Element| element.key.one().unwrap().as_address::<V4>().unwrap();
         let chains = (table.chains.iter())
             .filter(|(name, _)| name.starts_with("failover_"))
             .map(|(name, chain)| {
@@ -456,7 +457,7 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             for vm in &host.ip.v4.vms {
                 let name = &model.vm(vm.vm).name.value;
                 for &to in &destinations {
-                    let trace = tracer.trace(name, to, &down).unwrap();
+                    let trace = tracer.trace(name, to.into(), &down).unwrap();
                     let kernel = ruleset.pool(vm.private, to, &down);
                     assert_eq!(
                         source_pool(trace),

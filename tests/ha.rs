@@ -108,7 +108,9 @@ impl Pair {
             .find(|host| host.ha.is_some())
             .expect("a host served by a pair");
         let vm = host
-            .ip.v4.vms
+            .ip
+            .v4
+            .vms
             .iter()
             .find(|vm| model.vm(vm.vm).name.value == VM)
             .expect("web-1 on the pair's host");

@@ -92,7 +92,9 @@ fn hosts() -> Vec<Host> {
                 interfaces,
                 uplinks: host.uplinks.iter().map(|u| (u.mark, u.table)).collect(),
                 dnat: host
-                    .ip.v4.vms
+                    .ip
+                    .v4
+                    .vms
                     .iter()
                     .flat_map(|vm| {
                         vm.public

@@ -260,7 +260,13 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
         host.uplinks.iter().map(|u| u.table).collect::<Vec<_>>(),
         vec![101, 102, 103]
     );
-    let pool_c = host.ip.v4.pools.iter().find(|p| p.name == "pool-c").unwrap();
+    let pool_c = host
+        .ip
+        .v4
+        .pools
+        .iter()
+        .find(|p| p.name == "pool-c")
+        .unwrap();
     assert_eq!(
         pool_c.snat,
         vec![("10.0.0.5".parse().unwrap(), "100.127.0.7".parse().unwrap())]
@@ -398,7 +404,10 @@ fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first()
         &["198.51.100.7", "203.0.113.9", "100.127.0.7"],
         "",
     );
-    let default = plan.hosts[0].ip.v4.vms[0].default.as_ref().expect("a default");
+    let default = plan.hosts[0].ip.v4.vms[0]
+        .default
+        .as_ref()
+        .expect("a default");
     let chosen = |down: &[UplinkId]| default.choose(|u| down.contains(&u)).pool;
     assert_eq!(chosen(&[]), POOL_A);
     assert_eq!(chosen(&[ISP_A]), POOL_B);
@@ -477,7 +486,9 @@ default = "pool-a"
     );
     let host = &plan.hosts[0];
     let follows: Vec<(String, bool)> = host
-        .ip.v4.vms
+        .ip
+        .v4
+        .vms
         .iter()
         .map(|vm| (vm.private.to_string(), vm.follows_project))
         .collect();
@@ -492,7 +503,9 @@ default = "pool-a"
         panic!("one project followed: {:?}", host.ip.v4.projects)
     };
     let web_1 = host
-        .ip.v4.vms
+        .ip
+        .v4
+        .vms
         .iter()
         .find(|vm| vm.private == Ipv4Addr::new(10, 0, 0, 5))
         .unwrap();

@@ -35,6 +35,7 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
+use switchyard::family::V4;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, UplinkPlan};
 
@@ -141,7 +142,9 @@ impl Rig {
                 .collect(),
             far: Netns::new(&format!("{tag}-far")),
             vms: host
-                .ip.v4.vms
+                .ip
+                .v4
+                .vms
                 .iter()
                 .map(|vm| VmNs {
                     name: model.vm(vm.vm).name.value.to_string(),
@@ -210,7 +213,7 @@ impl Rig {
         let mut gateways: BTreeMap<Ipv4Net, Ipv4Addr> = BTreeMap::new();
         for vm in &rig.vms {
             let network = model
-                .project_networks()
+                .project_networks::<V4>()
                 .map(|n| n.value)
                 .find(|n| n.contains(&vm.private))
                 .unwrap_or_else(|| panic!("VM {} is in no project network", vm.name));
@@ -246,7 +249,9 @@ impl Rig {
                 .find(|(network, _)| network.contains(&plan.private))
                 .expect("gateway chosen above");
             let mac = host
-                .ip.v4.mac_bindings
+                .ip
+                .v4
+                .mac_bindings
                 .iter()
                 .find(|(address, _)| *address == plan.private)
                 .map(|(_, mac)| format!("link set eth0 address {mac}\n"))
@@ -622,7 +627,9 @@ pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netn
 }
 
 fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
-    host.ip.v4.pools
+    host.ip
+        .v4
+        .pools
         .iter()
         .filter(|p| p.uplink == uplink.name)
         .map(|p| p.prefix)
@@ -632,13 +639,14 @@ fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
 /// The ISP's end of its link to the host: up, the gateway address, and the
 /// uplink's pools routed to the host.
 fn isp_host_link(uplink: &UplinkPlan, pools: &[Ipv4Net]) -> String {
+    let link = uplink.link::<V4>().expect("the rig's uplinks have IPv4");
     let mut batch = format!(
         "link set host up\naddress add {}/{} dev host\n",
-        uplink.gateway,
-        uplink.address.prefix_len()
+        link.gateway,
+        link.address.prefix_len()
     );
     for pool in pools {
-        batch += &format!("route add {pool} via {}\n", uplink.address.addr());
+        batch += &format!("route add {pool} via {}\n", link.address.addr());
     }
     batch
 }
