@@ -6,7 +6,10 @@
 # RSS of each (GNU time) and the time of each pipeline stage (bench/stages.rs).
 #
 #   bench/compile.sh [--sizes "1000 10000 100000"] [--hosts 4] [--runs 5]
-#                    [--out DIR] [--profile release] [--no-stages]
+#                    [--out DIR] [--profile release] [--no-stages] [--dual-stack]
+#
+# `--dual-stack`: the topologies are `synth --dual-stack` (every address and
+# prefix with an IPv6 twin).
 #
 # Prints a markdown report (also written to DIR/report.md) with the medians and
 # the ratios against the targets of docs/performance.md:
@@ -22,12 +25,17 @@ runs=5
 out=""
 profile=release
 stages=1
+dual_stack=""
 valued=()
 for argument in "$@"; do
-	if [ "$argument" = --no-stages ]; then stages=0; else valued+=("$argument"); fi
+	case "$argument" in
+	--no-stages) stages=0 ;;
+	--dual-stack) dual_stack=--dual-stack ;;
+	*) valued+=("$argument") ;;
+	esac
 done
 source "$(dirname "$0")/lib.sh"
-bench_options "$0 [--sizes \"N ...\"] [--hosts H] [--runs R] [--out DIR] [--profile P] [--no-stages]" \
+bench_options "$0 [--sizes \"N ...\"] [--hosts H] [--runs R] [--out DIR] [--profile P] [--no-stages] [--dual-stack]" \
 	"sizes hosts runs out profile" ${valued[@]+"${valued[@]}"}
 bench_needs compile.sh hyperfine /usr/bin/time
 
@@ -50,7 +58,7 @@ mkdir -p "$out"
 # Topologies, and a first build of each: an invalid one stops here (exit 1).
 commands=()
 for n in $sizes; do
-	"$synth" --vms "$n" --hosts "$hosts" --seed 1 >"$out/topology-$n.toml"
+	"$synth" --vms "$n" --hosts "$hosts" --seed 1 $dual_stack >"$out/topology-$n.toml"
 	if ! "$switchyard" build "$out/topology-$n.toml" -o "$out/build-$n" 2>"$out/build-$n.stderr"; then
 		echo "compile.sh: switchyard build failed on $n VMs:" >&2
 		cat "$out/build-$n.stderr" >&2
@@ -80,7 +88,7 @@ peak_rss() {
 
 report="$out/report.md"
 {
-	echo "### Compile benchmark ($hosts hosts, median of $runs runs, profile $profile)"
+	echo "### Compile benchmark ($hosts hosts${dual_stack:+, dual-stack}, median of $runs runs, profile $profile)"
 	echo
 	echo "| VMs | topology | toml floor | plain parse | switchyard build | build / floor | build / plain parse | floor peak RSS | build peak RSS |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -5,7 +5,7 @@
 #
 #   bench/dataplane.sh [--sizes "10 10000 100000"] [--duration 3] [--runs 3]
 #                      [--tests "tcp udp64 udp64-flows"] [--designs "switchyard baseline"]
-#                      [--out DIR] [--profile release]
+#                      [--families "4 6"] [--out DIR] [--profile release]
 #
 # The rig (one set of namespaces per size and design, torn down afterwards):
 #
@@ -39,6 +39,13 @@
 #                packet is a new connection at the host and takes the
 #                classification and SNAT path; counted the same way.
 #
+# Families: `--families 4` (the default) measures IPv4 on IPv4-only topologies;
+# with 6 among them the topologies are dual-stack (`synth --dual-stack`), the
+# rig routes IPv6 too (the build's switchyard6.ip, or one derived from its
+# IPv4 batch and the topology: bench/lib.sh), and each test also runs in IPv6
+# (the VM's IPv6 twin to 2001:db8:ffff::10, switchyard design only: the
+# baseline is IPv4's), reported as its own metric (`udp64-flows (IPv6)`).
+#
 # Also measured: the time `nft -f` takes to load each design's ruleset into a fresh
 # host namespace (and `ip -batch` for the baseline's rules).
 #
@@ -52,11 +59,12 @@ duration=3
 runs=3
 tests="tcp udp64 udp64-flows"
 designs="switchyard baseline"
+families=4
 out=""
 profile=release
 source "$(dirname "$0")/lib.sh"
-bench_options "$0 [--sizes \"N ...\"] [--duration S] [--runs R] [--tests \"tcp udp64 udp64-flows\"] [--designs \"switchyard baseline\"] [--out DIR] [--profile P]" \
-	"sizes duration runs tests designs out profile" "$@"
+bench_options "$0 [--sizes \"N ...\"] [--duration S] [--runs R] [--tests \"tcp udp64 udp64-flows\"] [--designs \"switchyard baseline\"] [--families \"4 6\"] [--out DIR] [--profile P]" \
+	"sizes duration runs tests designs families out profile" "$@"
 bench_needs dataplane.sh --root ip nft iperf3 /usr/bin/time
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -87,6 +95,8 @@ teardown() {
 trap teardown EXIT
 
 DESTINATION=203.0.113.10
+DESTINATION6=2001:db8:ffff::10
+case " $families " in *" 6 "*) dual_stack=--dual-stack ;; *) dual_stack="" ;; esac
 
 # Elements of one set or map of an nft script, one per line, without comments.
 elements() {
@@ -120,7 +130,10 @@ baseline() {
 		# ip batch: "# Uplink NAME (id N) on IF: ... use table T."
 		file == 1 && /^# Uplink / { table[$3] = $NF; sub(/\.$/, "", table[$3]) }
 		# nft: "# Pool NAME (PREFIX) leaves through uplink UPLINK: ..." then "map snat_pool_N {"
-		file == 2 && /^\t# Pool / { uplink = $8; sub(/:$/, "", uplink); next_pool = 1; next }
+		file == 2 && /^\t# Pool / {
+			for (i = 1; i < NF; i++) if ($i == "uplink") uplink = $(i + 1)
+			sub(/:$/, "", uplink); next_pool = 1; next
+		}
 		file == 2 && next_pool && /^\tmap snat_pool_/ {
 			n = $2; sub(/snat_pool_/, "", n); pool_table[n] = table[uplink]; next_pool = 0
 			in_snat = n; next
@@ -186,10 +199,18 @@ baseline() {
 # Builds the rig for one design: namespaces, links, addresses, routes, rules.
 # Sets LOAD_SECONDS to the time nft -f took (and IP_SECONDS for the baseline's rules).
 setup() {
-	local build="$1" design="$2" vm_address="$3"
+	local build="$1" design="$2" vm_address="$3" vm_address6="$4"
 	local nft="$build/net1/switchyard.nft" ipb="$build/net1/switchyard.ip"
+	local ipb6="$build/net1/switchyard6.ip"
 	teardown
-	bench_rig "$ipb" "$nft" "$vm_address"
+	if [ -n "$vm_address6" ]; then
+		# Until the build writes its IPv6 batch: the same uplinks in IPv6.
+		[ -f "$ipb6" ] || bench_ip6_batch "$build.toml" net1 "$ipb" >"$build-switchyard6.ip"
+		[ -f "$ipb6" ] || ipb6="$build-switchyard6.ip"
+		bench_rig "$ipb" "$nft" "$vm_address" "$ipb6" "$vm_address6"
+	else
+		bench_rig "$ipb" "$nft" "$vm_address"
+	fi
 	LOAD_SECONDS=""
 	IP_SECONDS=""
 	case "$design" in
@@ -207,6 +228,10 @@ setup() {
 		echo "dataplane.sh: $design rig: $vm_address cannot reach $DESTINATION" >&2
 		exit 1
 	fi
+	if [ -n "$vm_address6" ] && ! ip netns exec "$vm_ns" ping -q -c 1 -W 2 "$DESTINATION6" >/dev/null; then
+		echo "dataplane.sh: $design rig: $vm_address6 cannot reach $DESTINATION6" >&2
+		exit 1
+	fi
 }
 
 # Wall-clock seconds of a command.
@@ -218,31 +243,35 @@ timed() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 
-# One measurement; prints the number (Mbit/s or packets/s).
+# One measurement in FAMILY (4 or 6); prints the number (Mbit/s or packets/s).
 measure() {
-	local test="$1" log="$out/iperf.log"
-	ip netns exec "$isp_ns" iperf3 -s -1 -B "$DESTINATION" >/dev/null 2>&1 &
+	local test="$1" family="$2" log="$out/iperf.log"
+	local destination="$DESTINATION" listening="$DESTINATION:5201" ip=ip
+	if [ "$family" = 6 ]; then
+		destination="$DESTINATION6" listening="[$DESTINATION6]:5201" ip=ip6
+	fi
+	ip netns exec "$isp_ns" iperf3 -s -1 -B "$destination" >/dev/null 2>&1 &
 	local server=$!
 	local tries=0
-	until ip netns exec "$isp_ns" ss -ltn | grep -q "$DESTINATION:5201"; do
+	until ip netns exec "$isp_ns" ss -ltn | grep -qF "$listening"; do
 		sleep 0.05
 		tries=$((tries + 1))
 		[ "$tries" -lt 100 ] || { echo "dataplane.sh: iperf3 server did not start" >&2; exit 1; }
 	done
 	case "$test" in
 	tcp)
-		ip netns exec "$vm_ns" iperf3 -c "$DESTINATION" -t "$duration" -f m >"$log"
+		ip netns exec "$vm_ns" iperf3 -c "$destination" -t "$duration" -f m >"$log"
 		awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }' "$log"
 		;;
 	udp64 | udp64-flows)
 		# Counted where they leave the host: an nft counter at the isp, which then
 		# drops them (the server's socket would be the bottleneck otherwise).
 		ip netns exec "$isp_ns" nft -f - <<-EOF
-			table ip count {
+			table $ip count {
 				counter forwarded { }
 				chain in {
 					type filter hook prerouting priority 0; policy accept;
-					ip daddr $DESTINATION udp length 72 counter name forwarded drop
+					$ip daddr $destination udp length 72 counter name forwarded drop
 				}
 			}
 		EOF
@@ -250,19 +279,19 @@ measure() {
 			# New ports on every 64-byte datagram (iperf3's own 4-byte handshake
 			# keeps its ports): the host sees a new connection each time.
 			ip netns exec "$vm_ns" nft -f - <<-EOF
-				table ip flows {
+				table $ip flows {
 					chain out {
 						type filter hook output priority 0; policy accept;
-						ip daddr $DESTINATION udp length 72 udp sport set numgen inc mod 64511 offset 1024 udp dport set numgen random mod 64511 offset 1024
+						$ip daddr $destination udp length 72 udp sport set numgen inc mod 64511 offset 1024 udp dport set numgen random mod 64511 offset 1024
 					}
 				}
 			EOF
 		fi
-		ip netns exec "$vm_ns" iperf3 -c "$DESTINATION" -u -l 64 -b 0 -t "$duration" >"$log" 2>&1 || true
-		ip netns exec "$isp_ns" nft list counter ip count forwarded |
+		ip netns exec "$vm_ns" iperf3 -c "$destination" -u -l 64 -b 0 -t "$duration" >"$log" 2>&1 || true
+		ip netns exec "$isp_ns" nft list counter $ip count forwarded |
 			awk -v d="$duration" '/packets/ { printf "%.0f\n", $2 / d }'
-		ip netns exec "$vm_ns" nft delete table ip flows 2>/dev/null || true
-		ip netns exec "$isp_ns" nft delete table ip count
+		ip netns exec "$vm_ns" nft delete table $ip flows 2>/dev/null || true
+		ip netns exec "$isp_ns" nft delete table $ip count
 		;;
 	esac
 	kill "$server" 2>/dev/null || true
@@ -272,8 +301,8 @@ measure() {
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
 for n in $sizes; do
-	"$synth" --vms "$n" --hosts 1 --seed 1 >"$out/topology-$n.toml"
-	"$switchyard" build "$out/topology-$n.toml" -o "$out/build-$n" 2>"$out/build-$n.stderr" || {
+	"$synth" --vms "$n" --hosts 1 --seed 1 $dual_stack >"$out/build-$n.toml"
+	"$switchyard" build "$out/build-$n.toml" -o "$out/build-$n" 2>"$out/build-$n.stderr" || {
 		cat "$out/build-$n.stderr" >&2
 		exit 1
 	}
@@ -282,21 +311,33 @@ for n in $sizes; do
 	mapfile -t vm_addresses < <(elements "$out/build-$n/net1/switchyard.nft" $'\tset vm_sources {' |
 		awk "$expand_sources"'{ for (k = expand($1); k > 0; k--) print addr[k] }')
 	vm_address="${vm_addresses[$((${#vm_addresses[@]} / 2))]}"
+	# Its IPv6 twin, from its `address = ["v4", "v6"]` in the topology.
+	vm_address6=""
+	if [ -n "$dual_stack" ]; then
+		vm_address6="$(awk -v v4="\"$vm_address\"," '$1 == "address" && $3 == "[" v4 { v6 = $4; gsub(/[]"]/, "", v6); print v6; exit }' "$out/build-$n.toml")"
+	fi
 	for design in $designs; do
-		setup "$out/build-$n" "$design" "$vm_address"
+		# The baseline is IPv4's: its rig and tests stay IPv4.
+		design_families="$families" rig_address6="$vm_address6"
+		[ "$design" = switchyard ] || design_families=4 rig_address6=""
+		setup "$out/build-$n" "$design" "$vm_address" "$rig_address6"
 		record "$n" "$design" "nft -f" "$LOAD_SECONDS" s
 		[ -z "$IP_SECONDS" ] || record "$n" "$design" "ip -batch (per-VM rules)" "$IP_SECONDS" s
 		for test in $tests; do
-			values=()
-			for _ in $(seq "$runs"); do values+=("$(measure "$test")"); done
-			value="$(printf '%s\n' "${values[@]}" | median)"
-			case "$test" in tcp) unit="Mbit/s" ;; *) unit="packets/s" ;; esac
-			record "$n" "$design" "$test" "$value" "$unit"
-			echo "$n VMs, $design, $test: ${values[*]} -> median $value $unit" >&2
-			if ! awk -v v="$value" 'BEGIN { exit !(v > 0) }'; then
-				echo "dataplane.sh: $test through $design at $n VMs measured nothing" >&2
-				exit 1
-			fi
+			for family in $design_families; do
+				values=()
+				for _ in $(seq "$runs"); do values+=("$(measure "$test" "$family")"); done
+				value="$(printf '%s\n' "${values[@]}" | median)"
+				case "$test" in tcp) unit="Mbit/s" ;; *) unit="packets/s" ;; esac
+				metric="$test"
+				[ "$family" = 4 ] || metric="$test (IPv6)"
+				record "$n" "$design" "$metric" "$value" "$unit"
+				echo "$n VMs, $design, $metric: ${values[*]} -> median $value $unit" >&2
+				if ! awk -v v="$value" 'BEGIN { exit !(v > 0) }'; then
+					echo "dataplane.sh: $metric through $design at $n VMs measured nothing" >&2
+					exit 1
+				fi
+			done
 		done
 		teardown
 	done

@@ -1,24 +1,50 @@
 //! A topology with one VM changed, for the update benchmark (bench/update.sh).
 //!
 //! ```text
-//! cargo run --release --example one_vm_change -- removed-vm|changed-egress|added-public < old.toml > new.toml
+//! cargo run --release --example one_vm_change -- CHANGE < old.toml > new.toml
 //! ```
 //!
-//! Works on any topology from examples/synth.rs; the VM changed is the one in
-//! the middle of the VMs in name order (or the next one, cyclically, that the
-//! change applies to):
+//! Works on any topology from examples/synth.rs (`--dual-stack` too); the VM
+//! changed is the one in the middle of the VMs in name order (or the next one,
+//! cyclically, that the change applies to). CHANGE is one of:
 //!
-//! - `removed-vm`: the VM is gone;
-//! - `changed-egress`: the first egress entry of a VM that has its own entries
-//!   now leaves via another of its public addresses;
-//! - `added-public`: a VM without an address in some pool gets that pool's last
-//!   usable address, allocated to its project first (and its quota raised).
+//! - `removed-vm`: the VM is gone (both of its addresses in a dual-stack file);
+//! - `changed-egress`: the first IPv4 egress entry of a VM that has its own
+//!   entries now leaves via another of its IPv4 public addresses;
+//! - `added-public`: a VM without an IPv4 address in some pool gets that pool's
+//!   last usable IPv4 address, allocated to its project first (and its quota
+//!   raised);
+//! - `changed-egress6`, `added-public6`: the same in IPv6 (a dual-stack file).
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
-use ipnet::Ipv4Net;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use toml::{Table, Value};
+
+/// The address family a change is made in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn of(address: &IpAddr) -> Family {
+        if address.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+
+    /// Whether `value` is an address or prefix (`a/len`) of this family.
+    fn holds(self, value: &Value) -> bool {
+        let Some(text) = value.as_str() else {
+            return false;
+        };
+        let address = text.split('/').next().unwrap_or(text);
+        address.parse::<IpAddr>().is_ok_and(|a| Family::of(&a) == self)
+    }
+}
 
 fn main() -> ExitCode {
     let change = std::env::args().nth(1).unwrap_or_default();
@@ -36,10 +62,14 @@ fn main() -> ExitCode {
     };
     let changed = match change.as_str() {
         "removed-vm" => removed_vm(&mut topology),
-        "changed-egress" => changed_egress(&mut topology),
-        "added-public" => added_public(&mut topology),
+        "changed-egress" => changed_egress(&mut topology, Family::V4),
+        "added-public" => added_public(&mut topology, Family::V4),
+        "changed-egress6" => changed_egress(&mut topology, Family::V6),
+        "added-public6" => added_public(&mut topology, Family::V6),
         _ => {
-            eprintln!("usage: one_vm_change removed-vm|changed-egress|added-public < old > new");
+            eprintln!(
+                "usage: one_vm_change removed-vm|changed-egress|added-public|changed-egress6|added-public6 < old > new"
+            );
             return ExitCode::from(2);
         }
     };
@@ -79,7 +109,7 @@ fn removed_vm(topology: &mut Table) -> Option<String> {
     Some(name)
 }
 
-fn changed_egress(topology: &mut Table) -> Option<String> {
+fn changed_egress(topology: &mut Table, family: Family) -> Option<String> {
     for name in from_the_middle(topology) {
         let vm = table(table(topology, "vms"), &name);
         let public: Vec<Value> = vm
@@ -90,12 +120,19 @@ fn changed_egress(topology: &mut Table) -> Option<String> {
         let Some(entry) = vm
             .get_mut("egress")
             .and_then(Value::as_array_mut)
-            .and_then(|entries| entries.first_mut())
+            .and_then(|entries| {
+                entries
+                    .iter_mut()
+                    .find(|entry| entry.get("to").is_some_and(|to| family.holds(to)))
+            })
             .and_then(Value::as_table_mut)
         else {
             continue;
         };
-        let Some(other) = public.into_iter().find(|p| Some(p) != entry.get("via")) else {
+        let Some(other) = public
+            .into_iter()
+            .find(|p| family.holds(p) && Some(p) != entry.get("via"))
+        else {
             continue;
         };
         entry.insert("via".into(), other);
@@ -104,12 +141,16 @@ fn changed_egress(topology: &mut Table) -> Option<String> {
     None
 }
 
-fn added_public(topology: &mut Table) -> Option<String> {
-    let pools: Vec<(String, Ipv4Net)> = table(topology, "pools")
+fn added_public(topology: &mut Table, family: Family) -> Option<String> {
+    // A pool's prefix of the family: the string, or the one in the list.
+    let pools: Vec<(String, IpNet)> = table(topology, "pools")
         .iter()
         .filter_map(|(name, pool)| {
-            let prefix = pool.get("prefix")?.as_str()?.parse().ok()?;
-            Some((name.clone(), prefix))
+            let prefix = match pool.get("prefix")? {
+                Value::Array(prefixes) => prefixes.iter().find(|p| family.holds(p))?,
+                prefix => prefix,
+            };
+            Some((name.clone(), prefix.as_str()?.parse().ok()?))
         })
         .collect();
     for name in from_the_middle(topology) {
@@ -133,16 +174,18 @@ fn added_public(topology: &mut Table) -> Option<String> {
         let Some((pool, prefix)) = pools.iter().find(|(pool, prefix)| {
             allowed.contains(&Value::from(pool.as_str()))
                 && !held.iter().any(|a| {
-                    a.parse::<std::net::Ipv4Addr>()
-                        .is_ok_and(|a| prefix.contains(&a))
+                    a.parse::<IpAddr>()
+                        .is_ok_and(|a| family == Family::of(&a) && prefix.contains(&a))
                 })
         }) else {
             continue;
         };
         // Synthetic topologies allocate from the start of each pool: its last
         // usable address is free.
-        let address =
-            Value::from(std::net::Ipv4Addr::from(u32::from(prefix.broadcast()) - 1).to_string());
+        let address = Value::from(match prefix.broadcast() {
+            IpAddr::V4(last) => std::net::Ipv4Addr::from(u32::from(last) - 1).to_string(),
+            IpAddr::V6(last) => std::net::Ipv6Addr::from(u128::from(last) - 1).to_string(),
+        });
         let vm = table(table(topology, "vms"), &name);
         if let Some(public) = vm.get_mut("public").and_then(Value::as_array_mut) {
             public.push(address.clone());

@@ -4,11 +4,13 @@
 # measured in one hyperfine run per change.
 #
 #   bench/update.sh [--vms 100000] [--runs 10] [--out DIR] [--profile release]
-#                   [--changes "removed-vm changed-egress added-public"]
+#                   [--changes "removed-vm changed-egress added-public"] [--dual-stack]
 #
 # It generates OLD = `synth --vms N --hosts 1 --seed 1` and builds it, then for
 # each change makes NEW with bench/one_vm_change.rs (a removed VM, a VM's egress
-# entry via another of its addresses, a public address added to a VM) and runs
+# entry via another of its addresses, a public address added to a VM; with
+# `--dual-stack` OLD is `synth --dual-stack`, and the default changes are a
+# removed VM and those two in IPv6: `changed-egress6`, `added-public6`) and runs
 # `switchyard build NEW -o DIR --since OLD`. In a network namespace, hyperfine
 # then times, side by side (--runs runs each, OLD's script loaded before every
 # run by --prepare):
@@ -24,12 +26,21 @@ set -euo pipefail
 
 vms=100000
 runs=10
-changes="removed-vm changed-egress added-public"
+changes=""
 out=""
 profile=release
+dual_stack=""
+valued=()
+for argument in "$@"; do
+	if [ "$argument" = --dual-stack ]; then dual_stack=--dual-stack; else valued+=("$argument"); fi
+done
 source "$(dirname "$0")/lib.sh"
-bench_options "$0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--out DIR] [--profile P]" \
-	"vms runs changes out profile" "$@"
+bench_options "$0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--out DIR] [--profile P] [--dual-stack]" \
+	"vms runs changes out profile" ${valued[@]+"${valued[@]}"}
+if [ -z "$changes" ]; then
+	changes="removed-vm changed-egress added-public"
+	[ -z "$dual_stack" ] || changes="removed-vm changed-egress6 added-public6"
+fi
 bench_needs update.sh --root ip nft hyperfine
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -48,7 +59,7 @@ ip netns add "$netns"
 trap 'ip netns del "$netns"' EXIT
 nft_in() { echo "ip netns exec $netns nft $*"; }
 
-"$bindir/examples/synth" --vms "$vms" --hosts 1 --seed 1 >"$out/old.toml"
+"$bindir/examples/synth" --vms "$vms" --hosts 1 --seed 1 $dual_stack >"$out/old.toml"
 "$switchyard" build "$out/old.toml" -o "$out/old" 2>"$out/old.stderr" || {
 	cat "$out/old.stderr" >&2
 	exit 1
@@ -57,7 +68,7 @@ host="$(ls "$out/old" | grep -v manifest.json)"
 
 report="$out/report.md"
 {
-	echo "### One-VM change at $vms VMs on one host (median and worst of $runs runs)"
+	echo "### One-VM change at $vms ${dual_stack:+dual-stack }VMs on one host (median and worst of $runs runs)"
 	echo
 	echo "| change | update statements | update file | update | worst | full load over OLD | worst | full load, fresh | worst |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
