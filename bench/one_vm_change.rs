@@ -33,7 +33,11 @@ enum Family {
 
 impl Family {
     fn of(address: &IpAddr) -> Family {
-        if address.is_ipv4() { Family::V4 } else { Family::V6 }
+        if address.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
 
     /// Whether `value` is an address or prefix (`a/len`) of this family.
@@ -42,7 +46,9 @@ impl Family {
             return false;
         };
         let address = text.split('/').next().unwrap_or(text);
-        address.parse::<IpAddr>().is_ok_and(|a| Family::of(&a) == self)
+        address
+            .parse::<IpAddr>()
+            .is_ok_and(|a| Family::of(&a) == self)
     }
 }
 
