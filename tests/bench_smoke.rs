@@ -75,7 +75,16 @@ fn dataplane_benchmark_forwards_through_both_designs_at_10_vms() {
     let out = tempfile::tempdir().expect("temporary directory");
     run_script(
         "dataplane.sh",
-        &["--sizes", "10", "--duration", "1", "--runs", "1"],
+        &[
+            "--sizes",
+            "10",
+            "--duration",
+            "1",
+            "--runs",
+            "1",
+            "--families",
+            "4 6",
+        ],
         out.path(),
     );
     let results = std::fs::read_to_string(out.path().join("results.tsv")).expect("results");
@@ -104,6 +113,13 @@ fn dataplane_benchmark_forwards_through_both_designs_at_10_vms() {
             "{design} load time in\n{results}"
         );
     }
+    // IPv6 through switchyard's dual-stack ruleset (the baseline is IPv4's).
+    for test in ["tcp (IPv6)", "udp64 (IPv6)", "udp64-flows (IPv6)"] {
+        let value = measured
+            .get(&("switchyard".to_owned(), test.to_owned()))
+            .unwrap_or_else(|| panic!("no switchyard {test} in\n{results}"));
+        assert!(*value > 0.0, "switchyard {test} forwarded nothing");
+    }
 }
 
 #[test]
@@ -122,6 +138,37 @@ fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
         assert!(!update.contains("replace it whole"), "{change}:\n{update}");
         assert!(
             update.contains("element inet switchyard dnat_addresses") || change == "changed-egress",
+            "{change}:\n{update}"
+        );
+        for cell in [4, 6, 8] {
+            assert_positive_time(row, cells[cell], "ms");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root, nft, ip and hyperfine: sudo bash .ci/run"]
+fn update_benchmark_applies_each_ipv6_change_at_300_dual_stack_vms() {
+    require_root();
+    let out = tempfile::tempdir().expect("temporary directory");
+    let report = run_script(
+        "update.sh",
+        &["--vms", "300", "--runs", "2", "--dual-stack"],
+        out.path(),
+    );
+    // (change, a map of the IPv6 half its update must touch)
+    for (change, map) in [
+        ("removed-vm", "dnat_addresses6"),
+        ("changed-egress6", "egress_by_vm6"),
+        ("added-public6", "dnat_addresses6"),
+    ] {
+        let (row, cells) = table_row(&report, change);
+        let update =
+            std::fs::read_to_string(out.path().join(change).join("net1/switchyard.update.nft"))
+                .expect("the update");
+        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
+        assert!(
+            update.contains(&format!("element inet switchyard {map} ")),
             "{change}:\n{update}"
         );
         for cell in [4, 6, 8] {
