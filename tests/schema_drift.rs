@@ -122,6 +122,20 @@ fn trace_output_follows_its_schema() {
             .expect("traced");
         assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
     }
+    // IPv6: outbound by an entry, hairpin, inbound, and inbound to no VM.
+    let source = common::example_source(Path::new("examples/dual-stack.toml"));
+    let tracer = switchyard::trace::Tracer::new(&source).expect("valid example");
+    for (from, to) in [
+        ("web-1", "2001:db8:100::1"),
+        ("web-1", "2001:db8:a::8"),
+        ("2001:db8:ffff::1", "2001:db8:a::7"),
+        ("2001:db8:ffff::1", "2001:db8:a::99"),
+    ] {
+        let trace = tracer
+            .trace(from, to.parse().expect("address"), &[])
+            .expect("traced");
+        assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
+    }
     // With failover: the candidates, one of them taken as down.
     let path = root().join("examples/failover.toml");
     let source = Source::new(
