@@ -240,7 +240,9 @@ fn name() -> impl Strategy<Value = String> {
 
 fn topo() -> impl Strategy<Value = Topo> {
     let uplinks = proptest::sample::subsequence((1u8..=255).collect::<Vec<_>>(), 1..=3);
-    let pools = proptest::collection::vec((any::<usize>(), 24u8..=28, any::<bool>()), 1..=3);
+    // IPv6 three times in four: pools, project networks, VMs.
+    let v6 = || proptest::bool::weighted(0.75);
+    let pools = proptest::collection::vec((any::<usize>(), 24u8..=28, v6()), 1..=3);
     let hosts = proptest::collection::vec(
         (1usize..=2, proptest::collection::vec(any::<bool>(), 3)),
         1..=2,
@@ -252,7 +254,7 @@ fn topo() -> impl Strategy<Value = Topo> {
             proptest::collection::vec((prefix_choice(), any::<usize>()), 0..=4),
             any::<bool>(),
             any::<bool>(),
-            any::<bool>(),
+            v6(),
         )
             .prop_map(
                 |(pools, default, egress, quota, spare_address, network6)| ProjectChoice {
@@ -271,7 +273,7 @@ fn topo() -> impl Strategy<Value = Topo> {
             any::<usize>(),
             any::<usize>(),
             any::<u8>(),
-            proptest::option::of(any::<u8>()),
+            proptest::option::weighted(0.75, any::<u8>()),
             proptest::option::of((any::<bool>(), any::<usize>())),
             proptest::collection::vec((prefix_choice(), any::<bool>(), any::<usize>()), 0..=5),
         )
