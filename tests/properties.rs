@@ -101,7 +101,8 @@ struct Vm {
     name: String,
     project: usize,
     host: usize,
-    address: Ipv4Addr,
+    /// At least one of the two.
+    address: Option<Ipv4Addr>,
     address6: Option<Ipv6Addr>,
     /// (pool, address), at most one per pool and family.
     public: Vec<(usize, IpAddr)>,
@@ -113,7 +114,7 @@ struct Vm {
 
 impl Vm {
     fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        std::iter::once(IpAddr::V4(self.address)).chain(self.address6.map(IpAddr::V6))
+        (self.address.map(IpAddr::V4).into_iter()).chain(self.address6.map(IpAddr::V6))
     }
 
     /// The VM's private address of family `F`, if it has one.
@@ -121,10 +122,13 @@ impl Vm {
         self.addresses().find_map(F::of_ip)
     }
 
-    /// Without its IPv6 addresses: its IPv6 entries go, and so does a
-    /// default naming a dropped address or a pool the VM has no address in
-    /// any more.
+    /// Without its IPv6 addresses (an IPv6-only VM stays as it is): its
+    /// IPv6 entries go, and so does a default naming a dropped address or a
+    /// pool the VM has no address in any more.
     fn drop_ipv6(&mut self) {
+        if self.address.is_none() {
+            return;
+        }
         self.address6 = None;
         let kept: Vec<(usize, IpAddr)> = (self.public.iter().copied())
             .filter(|(_, a)| a.is_ipv4())
@@ -182,6 +186,8 @@ struct VmChoice {
     /// Pools (bits of the project's ACL) of the VM's IPv6 public addresses,
     /// with an IPv6 private address; none without.
     public6: Option<u8>,
+    /// Without IPv4 (when it has IPv6): no IPv4 address, private or public.
+    ipv6_only: bool,
     default: Option<(bool, usize)>,
     egress: Vec<(PrefixChoice, bool, usize)>,
 }
@@ -274,15 +280,17 @@ fn topo() -> impl Strategy<Value = Topo> {
             any::<usize>(),
             any::<u8>(),
             proptest::option::weighted(0.75, any::<u8>()),
+            proptest::bool::weighted(0.15),
             proptest::option::of((any::<bool>(), any::<usize>())),
             proptest::collection::vec((prefix_choice(), any::<bool>(), any::<usize>()), 0..=5),
         )
             .prop_map(
-                |(project, host, public, public6, default, egress)| VmChoice {
+                |(project, host, public, public6, ipv6_only, default, egress)| VmChoice {
                     project,
                     host,
                     public,
                     public6,
+                    ipv6_only,
                     default,
                     egress,
                 },
@@ -438,10 +446,12 @@ fn build_topo(
                 .network6
                 .filter(|_| choice.public6.is_some())
                 .map(|net| Ipv6Addr::from(u128::from(net.network()) + 2 + i as u128));
+            let address = (address6.is_none() || !choice.ipv6_only)
+                .then(|| Ipv4Addr::new(10, project_index as u8, 0, 2 + i as u8));
             let mut public: Vec<(usize, IpAddr)> = project
                 .pools
                 .iter()
-                .filter(|&&p| choice.public & (1 << p) != 0)
+                .filter(|&&p| address.is_some() && choice.public & (1 << p) != 0)
                 .map(|&p| (p, allocator.v4(&pools, p)))
                 .collect();
             if address6.is_some() {
@@ -472,7 +482,7 @@ fn build_topo(
                 name: unique(&names, i + 10),
                 project: project_index,
                 host: choice.host % hosts.len(),
-                address: Ipv4Addr::new(10, project_index as u8, 0, 2 + i as u8),
+                address,
                 address6,
                 public,
                 default,
@@ -1366,12 +1376,19 @@ proptest! {
         destinations.extend(publics.iter().copied());
         // The hosts' own addresses on their uplinks (delivered to the host).
         destinations.extend((0..3).map(|u| Ipv4Addr::new(192, 0, 2, 4 * u + 2)));
+        let has_ipv4 = |topo: &Topo, name: &str| {
+            topo.vms.iter().any(|vm| vm.name == name && vm.address.is_some())
+        };
         for vm in &older.vms {
             let (Some(old_host), Some(new_host)) =
                 (host_of(&older, &vm.name), host_of(&newer, &vm.name))
             else {
                 continue;
             };
+            // IPv4 probes from a VM without IPv4 are no packets at all.
+            if !has_ipv4(&older, &vm.name) || !has_ipv4(&newer, &vm.name) {
+                continue;
+            }
             if old_host != new_host {
                 // Moved: removed from one host and added to the other.
                 let listed = |host: &str, presence| changes.hosts.iter().any(|h| {
