@@ -215,9 +215,14 @@ impl PrefixChoice {
         if self.v6 {
             // The IPv4 choice scaled: the 22 offset bits under the /40, and
             // lengths 10..=32 spread over 40..=128.
-            let bits = u128::from(EGRESS6) + (u128::from(offset) << 66) + u128::from(self.jitter & 0xf);
+            let bits =
+                u128::from(EGRESS6) + (u128::from(offset) << 66) + u128::from(self.jitter & 0xf);
             let len = 40 + (self.len - 10) * 4;
-            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(bits), len).expect("len <= 128").trunc())
+            IpNet::V6(
+                Ipv6Net::new(Ipv6Addr::from(bits), len)
+                    .expect("len <= 128")
+                    .trunc(),
+            )
         } else {
             let address = Ipv4Addr::from(u32::from(Ipv4Addr::new(100, 64, 0, 0)) + offset);
             IpNet::V4(Ipv4Net::new(address, self.len).expect("len <= 32").trunc())
@@ -262,16 +267,16 @@ fn topo() -> impl Strategy<Value = Topo> {
             any::<bool>(),
             v6(),
         )
-            .prop_map(
-                |(pools, default, egress, quota, spare_address, network6)| ProjectChoice {
+            .prop_map(|(pools, default, egress, quota, spare_address, network6)| {
+                ProjectChoice {
                     pools,
                     default,
                     egress,
                     quota,
                     spare_address,
                     network6,
-                },
-            ),
+                }
+            }),
         1..=2,
     );
     let vms = proptest::collection::vec(
@@ -468,15 +473,21 @@ fn build_topo(
             // entry of a family the VM has no public address of is left out.
             // A default has no family: any address or pool of the VM.
             let via = |to: Option<&IpNet>, address: bool, n: usize| {
-                let family = |i: &usize| to.is_none_or(|to| public[*i].1.is_ipv6() == to.addr().is_ipv6());
+                let family =
+                    |i: &usize| to.is_none_or(|to| public[*i].1.is_ipv6() == to.addr().is_ipv6());
                 let owned: Vec<usize> = (0..public.len()).filter(family).collect();
                 let i = *owned.get(n % owned.len().max(1))?;
-                Some(if address { Via::Address(i) } else { Via::Pool(public[i].0) })
+                Some(if address {
+                    Via::Address(i)
+                } else {
+                    Via::Pool(public[i].0)
+                })
             };
-            let egress = dedup_by_prefix(choice.egress.iter().filter_map(|(prefix, address, n)| {
-                let to = prefix.net();
-                Some((to, via(Some(&to), *address, *n)?))
-            }));
+            let egress =
+                dedup_by_prefix(choice.egress.iter().filter_map(|(prefix, address, n)| {
+                    let to = prefix.net();
+                    Some((to, via(Some(&to), *address, *n)?))
+                }));
             let default = choice.default.and_then(|(a, n)| via(None, a, n));
             Vm {
                 name: unique(&names, i + 10),
@@ -631,7 +642,8 @@ impl Topo {
             blocks.push((format!("uplinks.{}", quoted(&uplink.name)), lines));
         }
         for pool in &self.pools {
-            let prefixes = std::iter::once(IpNet::V4(pool.prefix)).chain(pool.prefix6.map(IpNet::V6));
+            let prefixes =
+                std::iter::once(IpNet::V4(pool.prefix)).chain(pool.prefix6.map(IpNet::V6));
             let lines = vec![
                 format!("uplink = {}", quoted(&self.uplinks[pool.uplink].name)),
                 format!("prefix = {}", one_or_list(order, prefixes)),
@@ -651,9 +663,19 @@ impl Topo {
                 if self.has_ipv6() {
                     // Link-local gateways and global ones, by turns.
                     let address6 = format!("2001:db8:ff{u}::2/64");
-                    let gateway6 = if u % 2 == 0 { "fe80::1".to_owned() } else { format!("2001:db8:ff{u}::1") };
-                    lines.push(format!("address = {}", list(order, vec![quoted(&address), quoted(&address6)])));
-                    lines.push(format!("gateway = {}", list(order, vec![quoted(&gateway), quoted(&gateway6)])));
+                    let gateway6 = if u % 2 == 0 {
+                        "fe80::1".to_owned()
+                    } else {
+                        format!("2001:db8:ff{u}::1")
+                    };
+                    lines.push(format!(
+                        "address = {}",
+                        list(order, vec![quoted(&address), quoted(&address6)])
+                    ));
+                    lines.push(format!(
+                        "gateway = {}",
+                        list(order, vec![quoted(&gateway), quoted(&gateway6)])
+                    ));
                 } else {
                     lines.push(format!("address = {}", quoted(&address)));
                     lines.push(format!("gateway = {}", quoted(&gateway)));
@@ -690,7 +712,10 @@ impl Topo {
                 ),
                 format!(
                     "networks = {}",
-                    list(order, project.networks().map(|n| quoted(&n.to_string())).collect())
+                    list(
+                        order,
+                        project.networks().map(|n| quoted(&n.to_string())).collect()
+                    )
                 ),
             ];
             if let Some((pool, limit)) = project.quota {
@@ -767,14 +792,13 @@ impl Topo {
     fn oracle(&self, vm: &Vm, destination: IpAddr) -> Expected {
         let family = destination.is_ipv6();
         // 1. Internal: any project's network, or a VM address on the same host.
-        let internal = self
-            .projects
-            .iter()
-            .any(|p| p.networks().any(|n| n.contains(&destination)))
-            || self
-                .vms
+        let internal =
+            self.projects
                 .iter()
-                .any(|other| other.host == vm.host && other.addresses().any(|a| a == destination));
+                .any(|p| p.networks().any(|n| n.contains(&destination)))
+                || self.vms.iter().any(|other| {
+                    other.host == vm.host && other.addresses().any(|a| a == destination)
+                });
         if internal {
             return Expected::Internal;
         }
@@ -784,7 +808,9 @@ impl Topo {
         // not apply.
         let resolve = |via: Via| match via {
             Via::Address(i) => Some(vm.public[i]).filter(|(_, a)| a.is_ipv6() == family),
-            Via::Pool(p) => (vm.public.iter().copied()).find(|(q, a)| *q == p && a.is_ipv6() == family),
+            Via::Pool(p) => {
+                (vm.public.iter().copied()).find(|(q, a)| *q == p && a.is_ipv6() == family)
+            }
         };
         let project = &self.projects[vm.project];
         // 2. Longest prefix of the packet's family containing the destination;
@@ -878,7 +904,11 @@ fn random_destination(bits: u128) -> IpAddr {
             let documentation = u128::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0));
             // Either under 2001:db8:100::/40 or anywhere under 2001:db8::/32.
             let span = if bits % 4 == 2 { 88 } else { 96 };
-            let base = if span == 88 { u128::from(EGRESS6) } else { documentation };
+            let base = if span == 88 {
+                u128::from(EGRESS6)
+            } else {
+                documentation
+            };
             IpAddr::V6(Ipv6Addr::from(base + ((bits >> 2) & ((1u128 << span) - 1))))
         }
     }
@@ -1064,7 +1094,10 @@ fn assert_family_disjoint<F: NftFamily>(model: &CheckedModel, host: &plan::HostP
         assert_disjoint::<F>(&what(&format!("plan egress of {name}")), &ranges);
         let mut with_internal = ranges.clone();
         with_internal.extend(&internal);
-        assert_disjoint::<F>(&what(&format!("{name} plan egress and internal")), &with_internal);
+        assert_disjoint::<F>(
+            &what(&format!("{name} plan egress and internal")),
+            &with_internal,
+        );
     }
     let nft = Nft::<F>::parse(script, host);
     assert_disjoint::<F>(&what("nft internal"), &nft.internal);
@@ -1072,13 +1105,22 @@ fn assert_family_disjoint<F: NftFamily>(model: &CheckedModel, host: &plan::HostP
     // Concatenated keys: two elements overlap when both their sources and
     // their destination ranges do.
     let overlap = |a: &Interval<F>, b: &Interval<F>| a.0 <= b.1 && b.0 <= a.1;
-    for (name, map) in [("egress_by_vm", &nft.by_vm), ("egress_by_project", &nft.by_project)] {
+    for (name, map) in [
+        ("egress_by_vm", &nft.by_vm),
+        ("egress_by_project", &nft.by_project),
+    ] {
         for (i, (source, range, _)) in map.iter().enumerate() {
             for (other_source, other_range, _) in &map[i + 1..] {
                 assert!(
                     !(overlap(source, other_source) && overlap(range, other_range)),
                     "{}: {}{} elements {:?} . {:?} and {:?} . {:?} overlap",
-                    host.name, name, F::SUFFIX, source, range, other_source, other_range
+                    host.name,
+                    name,
+                    F::SUFFIX,
+                    source,
+                    range,
+                    other_source,
+                    other_range
                 );
             }
         }
@@ -1098,7 +1140,11 @@ fn planned_and_rendered<F: NftFamily>(
 ) -> Option<(Expected, Expected)> {
     let address = vm.address_of::<F>()?;
     let host_name = &topo.hosts[vm.host].name;
-    let host = plan.hosts.iter().find(|h| &h.name == host_name).expect("host planned");
+    let host = plan
+        .hosts
+        .iter()
+        .find(|h| &h.name == host_name)
+        .expect("host planned");
     let vm_plan = (host.family::<F>().vms.iter())
         .find(|v| model.vm(v.vm).name.value == vm.name)
         .unwrap_or_else(|| panic!("{} has an {} address: planned", vm.name, F::NAME));

@@ -209,7 +209,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "v6-project-default",
         "snat 2001:db8:a::8 by project default",
     ),
-    ("dual-stack", "web-1", "2001:db8:10::6", "v6-internal", "internal"),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:10::6",
+        "v6-internal",
+        "internal",
+    ),
     (
         "dual-stack",
         "web-1",
@@ -245,7 +251,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "v6-spoofed-source",
         "drop spoofed_source",
     ),
-    ("dual-stack", "web-1", "2001:db8:ffa::2", "v6-host-address", "local"),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:ffa::2",
+        "v6-host-address",
+        "local",
+    ),
     // The same file's IPv4 half answers as two-isps.toml does.
     (
         "dual-stack",
@@ -563,7 +575,11 @@ fn drops_say_drop_with_their_reason_in_json_too() {
 }
 
 /// Every key path of a JSON value (`fate.sender.vm`, array elements as `[]`).
-fn key_paths(value: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+fn key_paths(
+    value: &serde_json::Value,
+    prefix: &str,
+    out: &mut std::collections::BTreeSet<String>,
+) {
     match value {
         serde_json::Value::Object(object) => {
             for (key, value) in object {
@@ -592,13 +608,28 @@ fn ipv6_traces_have_the_keys_of_their_ipv4_twins() {
         [["web-1", "10.0.0.6"], ["web-1", "2001:db8:10::6"]],
         [["web-1", "198.51.100.8"], ["web-1", "2001:db8:a::8"]],
         [["web-1", "192.0.2.2"], ["web-1", "2001:db8:ffa::2"]],
-        [["100.66.0.1", "198.51.100.7"], ["2001:db8:ffff::1", "2001:db8:a::7"]],
-        [["100.66.0.1", "198.51.100.99"], ["2001:db8:ffff::1", "2001:db8:a::99"]],
-        [["100.66.0.1", "10.0.0.5"], ["2001:db8:ffff::1", "2001:db8:10::5"]],
-        [["10.0.0.99", "9.9.9.9"], ["2001:db8:10::99", "2001:db8:100::1"]],
+        [
+            ["100.66.0.1", "198.51.100.7"],
+            ["2001:db8:ffff::1", "2001:db8:a::7"],
+        ],
+        [
+            ["100.66.0.1", "198.51.100.99"],
+            ["2001:db8:ffff::1", "2001:db8:a::99"],
+        ],
+        [
+            ["100.66.0.1", "10.0.0.5"],
+            ["2001:db8:ffff::1", "2001:db8:10::5"],
+        ],
+        [
+            ["10.0.0.99", "9.9.9.9"],
+            ["2001:db8:10::99", "2001:db8:100::1"],
+        ],
     ] {
         let keys = |[from, to]: [&str; 2]| {
-            let output = trace("dual-stack", &["--from", from, "--to", to, "--format", "json"]);
+            let output = trace(
+                "dual-stack",
+                &["--from", from, "--to", to, "--format", "json"],
+            );
             let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).expect("JSON");
             let mut paths = std::collections::BTreeSet::new();
             key_paths(&json, "", &mut paths);

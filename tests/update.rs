@@ -179,13 +179,23 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
             "removed IPv6 addresses",
             original.clone(),
             without_ipv6_of_web_2(),
-            &["vm_sources6", "dnat_addresses6", "snat6_pool_1", "snat6_pool_2"],
+            &[
+                "vm_sources6",
+                "dnat_addresses6",
+                "snat6_pool_1",
+                "snat6_pool_2",
+            ],
         ),
         (
             "added IPv6 addresses",
             without_ipv6_of_web_2(),
             original.clone(),
-            &["vm_sources6", "dnat_addresses6", "snat6_pool_1", "snat6_pool_2"],
+            &[
+                "vm_sources6",
+                "dnat_addresses6",
+                "snat6_pool_1",
+                "snat6_pool_2",
+            ],
         ),
         (
             "changed IPv6 egress entry",
@@ -205,7 +215,10 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
         let mut build = common::build_source(&new);
         let earlier = BTreeMap::from([(DUAL_STACK_HOST.to_owned(), old_script.clone())]);
         build.add_updates(&earlier).expect("both builds have ids");
-        let (update, new_script) = (nft_script(&build, &update_path), nft_script(&build, &script_path));
+        let (update, new_script) = (
+            nft_script(&build, &update_path),
+            nft_script(&build, &script_path),
+        );
         assert!(!update.contains("replace it whole"), "{change}:\n{update}");
         for set in changed_sets {
             assert!(
