@@ -897,21 +897,16 @@ impl Topo {
 /// A random destination of either family: IPv4 anywhere, IPv6 anywhere or
 /// (mostly) in the documentation prefix, where the generated networks are.
 fn random_destination(bits: u128) -> IpAddr {
-    match bits % 4 {
-        0 => IpAddr::V4(Ipv4Addr::from((bits >> 2) as u32)),
-        1 => IpAddr::V6(Ipv6Addr::from(bits)),
-        _ => {
-            let documentation = u128::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0));
-            // Either under 2001:db8:100::/40 or anywhere under 2001:db8::/32.
-            let span = if bits % 4 == 2 { 88 } else { 96 };
-            let base = if span == 88 {
-                u128::from(EGRESS6)
-            } else {
-                documentation
-            };
-            IpAddr::V6(Ipv6Addr::from(base + ((bits >> 2) & ((1u128 << span) - 1))))
-        }
-    }
+    let documentation = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0);
+    // (base, host bits) of an IPv6 draw.
+    let (base, span) = match bits % 4 {
+        0 => return IpAddr::V4(Ipv4Addr::from((bits >> 2) as u32)),
+        1 => return IpAddr::V6(Ipv6Addr::from(bits)),
+        2 => (EGRESS6, 88),
+        _ => (documentation, 96),
+    };
+    let host = (bits >> 2) & ((1u128 << span) - 1);
+    IpAddr::V6(Ipv6Addr::from(u128::from(base) + host))
 }
 
 // ---------------------------------------------------------------------------
@@ -935,8 +930,11 @@ struct Nft<F: NftFamily> {
     /// (project network, destination range, pool number): every other VM's.
     by_project: Vec<(Interval<F>, Interval<F>, u8)>,
     /// Pool number → (pool name, VM address → public address).
-    pools: BTreeMap<u8, (String, BTreeMap<F::Addr, F::Addr>)>,
+    pools: BTreeMap<u8, (String, Snat<F>)>,
 }
+
+/// A pool's SNAT map: VM address → public address.
+type Snat<F> = BTreeMap<<F as Family>::Addr, <F as Family>::Addr>;
 
 impl<F: NftFamily> Nft<F> {
     /// The script read back into the typed model (`Table::parse`), and the
@@ -972,7 +970,7 @@ impl<F: NftFamily> Nft<F> {
                 .map(|element| interval(&one(element)))
                 .collect()
         };
-        let address_map = |name: &str| -> BTreeMap<F::Addr, F::Addr> {
+        let address_map = |name: &str| -> Snat<F> {
             (table.elements(name).iter())
                 .map(|element| {
                     let value = element.data.as_ref().expect("a map element");
