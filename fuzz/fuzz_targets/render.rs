@@ -1,6 +1,7 @@
 //! parse + check + plan + render with the built-in templates on arbitrary bytes.
-//! A valid topology must render (a render error is a bug, not bad input), and
-//! every VM's planned egress ranges must be sorted and disjoint, in each family.
+//! A valid topology must render (a render error is a bug, not bad input), every
+//! machine (a host, or each member of a pair) gets files, and every VM's
+//! planned egress ranges are sorted and disjoint, in each family.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -37,7 +38,17 @@ fuzz_target!(|data: &[u8]| {
             for host in &validated.plan().hosts {
                 assert_sorted_and_disjoint::<V4>(host);
                 assert_sorted_and_disjoint::<V6>(host);
-                assert!(build.artifacts.iter().any(|a| a.host == host.name));
+                // A pair's files are its members'.
+                let machines: Vec<&str> = match &host.ha {
+                    Some(ha) => ha.members.iter().map(|m| &*m.name).collect(),
+                    None => vec![&*host.name],
+                };
+                for machine in machines {
+                    assert!(
+                        build.artifacts.iter().any(|a| a.host == machine),
+                        "{machine}"
+                    );
+                }
             }
         }
         Err(BuildError::Invalid(diagnostics)) => assert!(!diagnostics.is_empty()),
