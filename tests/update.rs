@@ -51,15 +51,43 @@ fn nft_script(build: &switchyard::Build, path: &str) -> String {
 
 /// NEW's update for `HOST` from the example's build, and NEW's script.
 fn update_and_script(new: &Source) -> (String, String) {
-    let old = common::build_source(&example());
+    let (_, update, new_script) = update_between(&example(), new, HOST);
+    (update, new_script)
+}
+
+/// `host`'s script in OLD's build, its update in NEW's, and its script in NEW's.
+fn update_between(old: &Source, new: &Source, host: &str) -> (String, String, String) {
+    let script_path = format!("{host}/switchyard.nft");
+    let old_script = nft_script(&common::build_source(old), &script_path);
     let mut build = common::build_source(new);
-    let script_path = format!("{HOST}/switchyard.nft");
-    let earlier = BTreeMap::from([(HOST.to_owned(), nft_script(&old, &script_path))]);
+    let earlier = BTreeMap::from([(host.to_owned(), old_script.clone())]);
     build.add_updates(&earlier).expect("both builds have ids");
     (
-        nft_script(&build, &format!("{HOST}/switchyard.update.nft")),
+        old_script,
+        nft_script(&build, &format!("{host}/switchyard.update.nft")),
         nft_script(&build, &script_path),
     )
+}
+
+/// Loads OLD's script then the update in one namespace and NEW's script in
+/// another: both tables are the same. Returns the updated namespace.
+fn assert_update_leaves_new(
+    change: &str,
+    old_script: &str,
+    update: &str,
+    new_script: &str,
+) -> Netns {
+    let fresh = Netns::new("upd-fresh");
+    load(&fresh, new_script);
+    let updated = Netns::new("upd-old");
+    load(&updated, old_script);
+    load(&updated, update);
+    assert_eq!(
+        updated.nft_table_sorted(),
+        fresh.nft_table_sorted(),
+        "{change}: OLD + update differs from NEW\n{update}"
+    );
+    updated
 }
 
 fn load(netns: &Netns, script: &str) {
@@ -99,16 +127,7 @@ fn each_one_vm_change_leaves_exactly_the_new_table() {
             structural,
             "{change}:\n{update}"
         );
-        let fresh = Netns::new("upd-fresh");
-        load(&fresh, &new_script);
-        let updated = Netns::new("upd-old");
-        load(&updated, &old_script);
-        load(&updated, &update);
-        assert_eq!(
-            updated.nft_table_sorted(),
-            fresh.nft_table_sorted(),
-            "{change}: OLD + update differs from NEW\n{update}"
-        );
+        let updated = assert_update_leaves_new(change, &old_script, &update, &new_script);
         // Loaded again, it no longer finds OLD's id.
         assert_refused(&updated, &update);
     }
@@ -171,8 +190,6 @@ fn listed_model(netns: &Netns) -> switchyard::nft_table::Table {
 fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
     require_root();
     let original = common::example_source(Path::new(DUAL_STACK));
-    let script_path = format!("{DUAL_STACK_HOST}/switchyard.nft");
-    let update_path = format!("{DUAL_STACK_HOST}/switchyard.update.nft");
     // (change, OLD, NEW, IPv6 sets the update must change).
     let cases: [(&str, Source, Source, &[&str]); 4] = [
         (
@@ -211,14 +228,7 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
         ),
     ];
     for (change, old, new, changed_sets) in cases {
-        let old_script = nft_script(&common::build_source(&old), &script_path);
-        let mut build = common::build_source(&new);
-        let earlier = BTreeMap::from([(DUAL_STACK_HOST.to_owned(), old_script.clone())]);
-        build.add_updates(&earlier).expect("both builds have ids");
-        let (update, new_script) = (
-            nft_script(&build, &update_path),
-            nft_script(&build, &script_path),
-        );
+        let (old_script, update, new_script) = update_between(&old, &new, DUAL_STACK_HOST);
         assert!(!update.contains("replace it whole"), "{change}:\n{update}");
         for set in changed_sets {
             assert!(
@@ -226,16 +236,7 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
                 "{change}: {set} unchanged\n{update}"
             );
         }
-        let fresh = Netns::new("upd6-fresh");
-        load(&fresh, &new_script);
-        let updated = Netns::new("upd6-old");
-        load(&updated, &old_script);
-        load(&updated, &update);
-        assert_eq!(
-            updated.nft_table_sorted(),
-            fresh.nft_table_sorted(),
-            "{change}: OLD + update differs from NEW\n{update}"
-        );
+        let updated = assert_update_leaves_new(change, &old_script, &update, &new_script);
         // The typed model of the kernel's listing is NEW's script's.
         let script = switchyard::nft_table::Table::parse(&new_script).expect("NEW reads back");
         let listed = listed_model(&updated);
