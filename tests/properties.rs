@@ -11,6 +11,9 @@
 //!   switchyard's model), for IPv4 and IPv6 destinations: a packet's family
 //!   picks the entries whose `to` is of it, a pool name means the VM's address
 //!   of the packet's family in that pool, an address applies to its own family;
+//! - from outside, every pool address of both families is DNATed to the VM
+//!   that has it or dropped as unassigned, by the plan, and each host's
+//!   rendered DNAT maps hold exactly its VMs' public addresses;
 //! - the nft scripts of a sample of cases load with the real `nft -c`;
 //! - for pairs of topologies (one VM changed, or unrelated), the earlier
 //!   build's script loaded and then the new build's `switchyard.update.nft`
@@ -36,7 +39,7 @@ use switchyard::diagnostic::Source;
 use switchyard::family::{Family, V4, V6};
 use switchyard::model::CheckedModel;
 use switchyard::nft_table::{Element, NftFamily, Table, Value};
-use switchyard::plan::{self, Outcome};
+use switchyard::plan::{self, Arrival, Outcome, Refused};
 
 /// Cases for the in-process properties; the `nft -c` one runs fewer (each case
 /// starts nft once per host).
@@ -894,6 +897,103 @@ impl Topo {
     }
 }
 
+/// What a packet from outside to a pool address should get (docs/semantics.md
+/// §3): DNAT to the VM that has it, on its host, keeping its pool; or a drop,
+/// the address being nobody's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Inbound {
+    Dnat {
+        host: String,
+        private: IpAddr,
+        pool: String,
+    },
+    Unassigned {
+        pool: String,
+    },
+}
+
+impl Topo {
+    /// Every public address of a VM, every spare address of a project, and
+    /// the next unallocated one of every pool, in both families.
+    fn pool_addresses(&self) -> Vec<IpAddr> {
+        let mut addresses: Vec<IpAddr> = (self.projects.iter())
+            .flat_map(|p| p.addresses.iter().copied())
+            .collect();
+        for pool in &self.pools {
+            // The generator allocates from the bottom: the top address (IPv4:
+            // the one below broadcast) is never anybody's.
+            addresses.push(IpAddr::V4(Ipv4Addr::from(
+                u32::from(pool.prefix.broadcast()) - 1,
+            )));
+            addresses.extend(pool.prefix6.map(|p| IpAddr::V6(p.broadcast())));
+        }
+        addresses
+    }
+
+    fn inbound_oracle(&self, address: IpAddr) -> Inbound {
+        let pool = |p: usize| self.pools[p].name.clone();
+        for vm in &self.vms {
+            if let Some((p, _)) = vm.public.iter().find(|(_, a)| *a == address) {
+                let private = vm.addresses().find(|a| a.is_ipv6() == address.is_ipv6());
+                return Inbound::Dnat {
+                    host: self.hosts[vm.host].name.clone(),
+                    private: private.expect("a public address of a family the VM has"),
+                    pool: pool(*p),
+                };
+            }
+        }
+        let owner = self.pools.iter().position(|p| match address {
+            IpAddr::V4(a) => p.prefix.contains(&a),
+            IpAddr::V6(a) => p.prefix6.is_some_and(|prefix| prefix.contains(&a)),
+        });
+        Inbound::Unassigned {
+            pool: pool(owner.expect("a pool address")),
+        }
+    }
+}
+
+/// The plan's answer for a packet from outside to `to`, in the oracle's terms.
+fn planned_arrival<F: Family>(
+    model: &CheckedModel,
+    plan: &plan::Plan,
+    from: F::Addr,
+    to: F::Addr,
+) -> Inbound {
+    match plan.arrival::<F>(from, to) {
+        Arrival::Dnat {
+            host,
+            receiver,
+            public,
+            ..
+        } => Inbound::Dnat {
+            host: host.name.to_string(),
+            private: receiver.private.into(),
+            pool: model.pool(public.pool).name.value.to_string(),
+        },
+        Arrival::Dropped(Refused::Unassigned { pool }) => Inbound::Unassigned {
+            pool: pool.name.to_string(),
+        },
+        other => panic!("{from} → {to}: {other:?}"),
+    }
+}
+
+/// Host `host`'s map `dnat_addresses` of family `F` (public → private).
+fn rendered_dnat<F: NftFamily>(script: &str) -> BTreeSet<(IpAddr, IpAddr)> {
+    let table = Table::parse(script).unwrap_or_else(|e| panic!("{e}:\n{script}"));
+    let address = |value: &Value| -> IpAddr { value.as_address::<F>().expect("an address").into() };
+    (table
+        .elements(&format!("dnat_addresses{}", F::SUFFIX))
+        .iter())
+    .map(|element| {
+        let key = element.key.one().expect("a single key");
+        (
+            address(key),
+            address(element.data.as_ref().expect("a map element")),
+        )
+    })
+    .collect()
+}
+
 /// A random destination of either family: IPv4 anywhere, IPv6 anywhere or
 /// (mostly) in the documentation prefix, where the generated networks are.
 fn random_destination(bits: u128) -> IpAddr {
@@ -1234,6 +1334,45 @@ proptest! {
             let expected = topo.oracle(vm, destination);
             prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);
             prop_assert_eq!(&rendered, &expected, "nft: {} → {}\n{}", vm.name, destination, text);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, .. ProptestConfig::default() })]
+
+    /// (g) From outside, a packet to every public address, spare address and
+    /// free pool address of both families: `Plan::arrival` (what `trace`
+    /// answers inbound) DNATs it to the VM that has it, on its host, or drops
+    /// it as unassigned, as the oracle says; and each host's rendered
+    /// `dnat_addresses`/`dnat_addresses6` hold exactly its VMs' public
+    /// addresses.
+    #[test]
+    fn inbound_agrees_with_the_oracle(topo in topo(), order: u64) {
+        let text = topo.to_toml(order);
+        let (model, plan) = plan(&text);
+        let built = build(&text);
+        let mut dnat: BTreeMap<String, BTreeSet<(IpAddr, IpAddr)>> = BTreeMap::new();
+        for address in topo.pool_addresses() {
+            let expected = topo.inbound_oracle(address);
+            let planned = match address {
+                IpAddr::V4(to) => planned_arrival::<V4>(&model, &plan, Ipv4Addr::new(100, 127, 255, 254), to),
+                IpAddr::V6(to) => {
+                    let outside = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 1);
+                    planned_arrival::<V6>(&model, &plan, outside, to)
+                }
+            };
+            prop_assert_eq!(&planned, &expected, "{}\n{}", address, text);
+            if let Inbound::Dnat { host, private, .. } = expected {
+                dnat.entry(host).or_default().insert((address, private));
+            }
+        }
+        for host in &topo.hosts {
+            let script = nft_script(&built, &host.name);
+            let mut rendered = rendered_dnat::<V4>(script);
+            rendered.extend(rendered_dnat::<V6>(script));
+            let expected = dnat.remove(&host.name).unwrap_or_default();
+            prop_assert_eq!(rendered, expected, "{}\n{}", host.name, text);
         }
     }
 }
