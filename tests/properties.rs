@@ -1456,7 +1456,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: UPDATE_CASES, .. ProptestConfig::default() })]
 
     /// (e) For every host in both builds: the older script, then the newer
-    /// build's update, leaves exactly the table the newer script leaves.
+    /// build's update, leaves exactly the table the newer script leaves, and
+    /// its `nft -j` listing reads into the sets of the newer script.
     #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
     fn updates_leave_the_new_table(older in topo(), change in change(), order: u64) {
@@ -1486,6 +1487,14 @@ proptest! {
                 .expect("an update for a host in both builds");
             load(&update.content);
             prop_assert_eq!(netns.nft_table_sorted(), fresh, "{}", update.content);
+            // The kernel's listing (its IPv6 prefixes and ranges as `nft -j`
+            // writes them) reads into the typed model of the new script.
+            let listing = common::run_ok(
+                netns.exec("nft").args(["-j", "list", "table", "inet", "switchyard"]),
+            );
+            let listed = switchyard::verify::listed_table(&listing).expect("the listing reads");
+            let script = Table::parse(nft_script(&new_build, &host.name)).expect("NEW reads back");
+            prop_assert_eq!(listed.sets, script.sets, "{}", update.content);
         }
     }
 }
