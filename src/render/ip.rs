@@ -1,5 +1,8 @@
 //! The `ip -batch` backend: one fwmark rule and one routing table per uplink,
-//! and a permanent neighbour entry per MAC-bound VM (templates/switchyard.ip).
+//! and a permanent neighbour entry per MAC-bound VM, per family: IPv4 in
+//! templates/switchyard.ip, IPv6 in templates/switchyard6.ip (for `ip -6
+//! -batch`: `ip` refuses `-6` inside a batch), written only for a host that
+//! has IPv6 ([`has_ipv6`]).
 
 use std::fmt::Write as _;
 
@@ -7,7 +10,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim};
-use crate::family::{Family, V4};
+use crate::family::{Family, V6};
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
@@ -87,23 +90,33 @@ pub(super) fn uplink<F: Family>(uplink: &UplinkPlan) -> Option<Uplink<'_>> {
     })
 }
 
-pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+/// The batch of family `F`. The sync link of a pair is IPv4 (the template of
+/// IPv6 has no place for it).
+pub fn batch_context<'a, F: Family>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     Context {
         header: header.verbatim(),
         protocol: plan::ROUTE_PROTOCOL,
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
-        uplinks: host.uplinks.iter().filter_map(uplink::<V4>).collect(),
-        neighbours: Value::from_safe_string(neighbours(host)),
+        uplinks: host.uplinks.iter().filter_map(uplink::<F>).collect(),
+        neighbours: Value::from_safe_string(neighbours::<F>(host)),
         sync: sync(host),
     }
 }
 
-/// Every MAC binding on every LAN interface: whichever one the host reaches the
-/// VM by, ARP cannot point its address at another machine (docs/semantics.md §8).
-fn neighbours(host: &HostPlan) -> String {
+/// Whether the host has IPv6: an uplink with an IPv6 address, or a VM or pool
+/// of IPv6. Only such a host gets switchyard6.ip, IPv6 routing units and
+/// settings: a topology without IPv6 builds what it built before.
+pub fn has_ipv6(host: &HostPlan) -> bool {
+    host.family::<V6>().is_used() || host.uplinks.iter().any(|u| u.link::<V6>().is_some())
+}
+
+/// Every MAC binding of family `F` on every LAN interface: whichever one the
+/// host reaches the VM by, ARP or neighbour discovery cannot point its address
+/// at another machine (docs/semantics.md §8).
+fn neighbours<F: Family>(host: &HostPlan) -> String {
     let mut lines = String::new();
     for lan in &host.lan {
-        for (address, mac) in &host.ip.v4.mac_bindings {
+        for (address, mac) in &host.family::<F>().mac_bindings {
             // Writing to a String cannot fail.
             let _ = write!(
                 lines,
