@@ -58,10 +58,12 @@ fn drift_from_as_built(live: &Listings) -> String {
 fn listings(nft_table: Option<String>) -> Listings {
     Listings {
         nft_table,
-        rules: RULES_JSON.to_owned(),
-        routes: ROUTES_JSON.to_owned(),
-        addresses: ADDRESSES_JSON.to_owned(),
-        neighbours: NEIGHBOURS_JSON.to_owned(),
+        v4: RoutingListings {
+            rules: RULES_JSON.to_owned(),
+            routes: ROUTES_JSON.to_owned(),
+            addresses: ADDRESSES_JSON.to_owned(),
+            neighbours: NEIGHBOURS_JSON.to_owned(),
+        },
         ..Listings::default()
     }
 }
@@ -134,7 +136,7 @@ fn as_built_and_with_rule_before(priority: &str, rule: &str) -> (Listings, Listi
     let expected = as_built();
     let mut live = expected.clone();
     let at = format!(r#"{{"priority":{priority}"#);
-    live.rules = RULES_JSON.replace(&at, &format!("{rule},{at}"));
+    live.v4.rules = RULES_JSON.replace(&at, &format!("{rule},{at}"));
     (expected, live)
 }
 
@@ -146,7 +148,7 @@ fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
         "32766",
         r#"{"priority":2000,"src":"all","table":"7","protocol":"4"}"#,
     );
-    live.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
+    live.v4.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
     let report = report(&expected, &live);
     assert!(report.is_empty(), "{report}");
 }
@@ -244,8 +246,8 @@ fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
     let mut live = expected.clone();
     // networkd tags what it adds `static` (4); a stray route in an uplink table
     // is drift whoever added it.
-    live.rules = RULES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#);
-    live.routes = ROUTES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
+    live.v4.rules = RULES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#);
+    live.v4.routes = ROUTES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
         "[",
         r#"[{"dst":"100.64.0.0/10","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"3"},"#,
     );
@@ -259,9 +261,9 @@ fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
 fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
     let expected = as_built();
     let mut live = expected.clone();
-    live.rules = "[]".to_owned();
-    live.routes = String::new();
-    live.addresses =
+    live.v4.rules = "[]".to_owned();
+    live.v4.routes = String::new();
+    live.v4.addresses =
         r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.6","prefixlen":30}]}]"#
             .to_owned();
     assert_eq!(
@@ -302,7 +304,7 @@ fn a_deleted_neighbour_entry_is_missing_whatever_stands_in_its_place() {
         r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["PERMANENT"]}"#,
         r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["STALE"],"protocol":"211"}"#,
     ] {
-        live.neighbours = with_lan1_neighbour(entry);
+        live.v4.neighbours = with_lan1_neighbour(entry);
         assert_eq!(report(&expected, &live).to_string(), missing, "{entry}");
     }
 }
@@ -313,7 +315,7 @@ fn a_neighbour_entry_pointing_elsewhere_is_changed_and_one_not_built_is_extra() 
     let mut live = expected.clone();
     // `ip neigh replace … lladdr OTHER … nud permanent` by hand: the kernel
     // keeps the entry's protocol.
-    live.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
+    live.v4.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
         "}]",
         r#"},{"dst":"10.0.0.9","dev":"lan0","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
     );
@@ -389,13 +391,13 @@ fn unreadable_listings_are_errors_not_drift() {
         Err(VerifyError::Unreadable(_))
     ));
     bad.nft_table = None;
-    bad.rules = "not json".to_owned();
+    bad.v4.rules = "not json".to_owned();
     assert!(matches!(
         KernelState::parse(&bad),
         Err(VerifyError::Unreadable(_))
     ));
     let mut bad = listings(None);
-    bad.neighbours = r#"[{"dev":"lan0","state":["PERMANENT"],"protocol":"211"}]"#.to_owned();
+    bad.v4.neighbours = r#"[{"dev":"lan0","state":["PERMANENT"],"protocol":"211"}]"#.to_owned();
     assert!(matches!(
         KernelState::parse(&bad),
         Err(VerifyError::Unreadable(_))

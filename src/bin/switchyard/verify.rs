@@ -55,7 +55,12 @@ pub fn list_states(
     // scratch namespace loads and lists the build.
     let (live, expected) = std::thread::scope(|scope| {
         let live = scope.spawn(|| kernel::live(&build.settings));
-        let expected = kernel::expected(&build.nft_script, &build.ip_batch, &build.interfaces);
+        let expected = kernel::expected(
+            &build.nft_script,
+            &build.ip_batch,
+            build.ip6_batch.as_deref(),
+            &build.interfaces,
+        );
         let live = live.join().expect("the listing thread does not panic");
         (live, expected)
     });
