@@ -614,4 +614,99 @@ mod tests {
         let older: Snapshot = serde_json::from_str(&older).expect("reads back");
         assert!(older.routing_restore(&now).expect("parses").is_empty());
     }
+
+    /// IPv6's listings of up-a: its rule, link route and default via a
+    /// link-local gateway in table 101, its address, a bound VM's entry.
+    fn ipv6_listings() -> RoutingListings {
+        RoutingListings {
+            rules: RULES.to_owned(),
+            routes: r#"[{"dst":"2001:db8:ffa::/64","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"},{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"}]"#.to_owned(),
+            addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"2001:db8:ffa::2","prefixlen":64,"scope":"global"},{"family":"inet6","local":"fe80::5","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+            neighbours: r#"[{"dst":"2001:db8:10::5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#.to_owned(),
+        }
+    }
+
+    fn dual_stack() -> KernelState {
+        KernelState::parse(&Listings {
+            v4: v4_listings(),
+            v6: ipv6_listings(),
+            ..Listings::default()
+        })
+        .expect("parses")
+    }
+
+    #[test]
+    fn ipv6_changes_are_a_batch_of_their_own() {
+        let built = dual_stack();
+        // The IPv4 state as built, nothing of IPv6 but the kernel's link-local
+        // address (not switchyard's: never deleted).
+        let live = KernelState::parse(&Listings {
+            v4: v4_listings(),
+            v6: RoutingListings {
+                addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"fe80::5","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+                ..RoutingListings::default()
+            },
+            ..Listings::default()
+        })
+        .expect("parses");
+        let batches = routing_batch(&Ownership::of(&built), &built, &live);
+        assert!(batches.ipv4.is_empty(), "{batches:?}");
+        // For `ip -6 -batch`: in a plain batch this rule would be IPv4's.
+        assert_eq!(
+            batches.ipv6,
+            [
+                "neigh replace 2001:db8:10::5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211",
+                "address add 2001:db8:ffa::2/64 dev up-a",
+                "rule add priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add 2001:db8:ffa::/64 dev up-a table 101 proto 211 metric 1024",
+                "route add default via fe80::1 dev up-a table 101 proto 211 metric 1024",
+            ]
+        );
+        assert_eq!(
+            batches.batches().map(|(family, _)| family).collect::<Vec<_>>(),
+            [Which::V6]
+        );
+        // Undone the other way round, IPv4 untouched.
+        let undo = routing_batch(&Ownership::of(&built), &live, &built);
+        assert!(undo.ipv4.is_empty(), "{undo:?}");
+        assert_eq!(undo.ipv6.len(), 5, "{undo:?}");
+        assert!(undo.ipv6.contains(&"address del 2001:db8:ffa::2/64 dev up-a".to_owned()));
+    }
+
+    #[test]
+    fn a_snapshot_puts_ipv6_back_unless_it_predates_it() {
+        let before = Listings {
+            v4: v4_listings(),
+            v6: ipv6_listings(),
+            ..Listings::default()
+        };
+        let snapshot = Snapshot::new(
+            &before,
+            SavedTable::Untouched,
+            &needed(&dual_stack(), &dual_stack(), &[]),
+            Ownership::of(&dual_stack()),
+        );
+        // An apply removed IPv6's default route.
+        let mut after = before.clone();
+        after.v6.routes = ipv6_listings().routes.replace(
+            r#",{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"}"#,
+            "",
+        );
+        let now = KernelState::parse(&after).expect("parses");
+        let restore = snapshot.routing_restore(&now).expect("parses");
+        assert!(restore.ipv4.is_empty(), "{restore:?}");
+        assert_eq!(
+            restore.ipv6,
+            ["route add default via fe80::1 dev up-a table 101 proto 211 metric 1024"]
+        );
+        // A trial saved before IPv6 was listed leaves IPv6 as found, and its
+        // ownership (IPv4's, flat) still reads.
+        let text = serde_json::to_string(&snapshot).expect("serializes");
+        let older = text
+            .replace(r#","ipv6":"#, r#","was_ipv6":"#)
+            .replace(r#""v6":"#, r#""was_v6":"#);
+        assert!(older.contains(r#""tables":["101"]"#), "{older}");
+        let older: Snapshot = serde_json::from_str(&older).expect("reads back");
+        assert!(older.routing_restore(&now).expect("parses").is_empty());
+    }
 }

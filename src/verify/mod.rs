@@ -318,6 +318,28 @@ pub enum Difference {
 }
 
 impl Difference {
+    /// The difference, said to be of IPv6 when it is.
+    fn of_family(self, family: Which) -> Self {
+        let label = |what: String| match family {
+            Which::V4 => what,
+            Which::V6 => format!("{what} (IPv6)"),
+        };
+        match self {
+            Difference::Missing(what) => Difference::Missing(label(what)),
+            Difference::Extra(what) => Difference::Extra(label(what)),
+            Difference::Ahead(what) => Difference::Ahead(label(what)),
+            Difference::Changed {
+                what,
+                expected,
+                live,
+            } => Difference::Changed {
+                what: label(what),
+                expected,
+                live,
+            },
+        }
+    }
+
     fn changed(what: String, expected: &str, live: &str) -> Self {
         Difference::Changed {
             what,
@@ -424,10 +446,17 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
             expected.routing(family),
             live.routing(family),
         );
+        // A rule names no address: `(IPv6)` tells an IPv6 one from its twin.
+        let rules = |differences: Vec<Difference>| -> Vec<Difference> {
+            differences
+                .into_iter()
+                .map(|d| d.of_family(family))
+                .collect()
+        };
         for (part, differences) in [
             (
                 Part::Rules,
-                routing_difference(ours, &expected.rules, &live.rules),
+                rules(routing_difference(ours, &expected.rules, &live.rules)),
             ),
             (
                 Part::Routes,
@@ -438,7 +467,7 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
                 Part::Neighbours,
                 neighbour_difference(&expected.neighbours, &live.neighbours),
             ),
-            (Part::RulesAhead, rules_ahead(ours, expected, live)),
+            (Part::RulesAhead, rules(rules_ahead(ours, expected, live))),
         ] {
             routing.entry(part).or_default().extend(differences);
         }

@@ -481,3 +481,78 @@ fn the_batch_names_its_interfaces() {
                  route add default via 192.0.2.1 dev up-a table 101\nroute add x dev eth1.100 table 103\n";
     assert_eq!(batch_interfaces(batch), ["eth1.100", "up-a"]);
 }
+
+/// IPv6's listings as `ip -N -j -6 …` prints them on iproute2 6.1: the uplink
+/// up-a's rule, link route and default via a link-local gateway in table 101,
+/// its address beside the kernel's link-local one, a MAC-bound VM's entry.
+fn ipv6_as_built() -> RoutingListings {
+    RoutingListings {
+        rules: RULES_JSON.to_owned(),
+        routes: r#"[{"dst":"2001:db8:ffa::/64","dev":"up-a","table":"101","protocol":"211","metric":1024,"flags":[],"pref":"medium"},{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"flags":[],"pref":"medium"},{"type":"2","dst":"2001:db8:ffa::2","dev":"up-a","table":"255","protocol":"2","metric":0,"flags":[],"pref":"medium"}]"#.to_owned(),
+        addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"2001:db8:ffa::2","prefixlen":64,"scope":"global"},{"family":"inet6","local":"fe80::1c:2ff:fe03:405","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+        neighbours: r#"[{"dst":"2001:db8:10::5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#.to_owned(),
+    }
+}
+
+fn dual_stack() -> Listings {
+    Listings {
+        v6: ipv6_as_built(),
+        ..as_built()
+    }
+}
+
+#[test]
+fn ipv6_is_compared_beside_ipv4_and_its_rules_say_so() {
+    let expected = dual_stack();
+    // Another link-local address (the kernel's, from another MAC) is nobody's.
+    let mut live = expected.clone();
+    live.v6.addresses = live.v6.addresses.replace("fe80::1c:2ff:fe03:405", "fe80::99");
+    assert!(report(&expected, &live).is_empty());
+    // Only IPv4 loaded (no switchyard6.ip): each IPv6 piece is missing, and
+    // the rule, which names no address, is said to be IPv6's.
+    let ipv4_only = as_built();
+    assert_eq!(
+        report(&expected, &ipv4_only).to_string(),
+        "ip rules:\n  missing  table 101 priority 1001 src all fwmark 0x100 fwmask 0xff00 (IPv6)\n\
+         routes in the uplink tables:\n  missing  table 101 dst 2001:db8:ffa::/64 dev up-a metric 1024 pref medium\n  \
+         missing  table 101 dst default gateway fe80::1 dev up-a metric 1024 pref medium\n\
+         uplink addresses:\n  missing  2001:db8:ffa::2/64 on up-a\n\
+         neighbour entries of MAC-bound VMs (nud permanent, protocol 211):\n  missing  2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56\n"
+    );
+    // And the other way round: a host that lost IPv6 still has switchyard's.
+    let report = report(&ipv4_only, &expected);
+    assert_eq!(report.len(), 4, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("extra    table 101 priority 1001 src all fwmark 0x100 fwmask 0xff00 (IPv6)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_ipv6_rule_of_another_owner_ahead_of_switchyards_is_named() {
+    let expected = dual_stack();
+    let mut live = expected.clone();
+    live.v6.rules = RULES_JSON.replace(
+        r#"{"priority":32766"#,
+        r#"{"priority":500,"src":"all","table":"254"},{"priority":32766"#,
+    );
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "policy rules of other owners ahead of switchyard's:\n  ahead    table 254 priority 500 src all (IPv6)\n"
+    );
+}
+
+#[test]
+fn a_host_with_ipv6_has_its_ipv6_batch_selected() {
+    let dual = manifest(&[
+        "net1/switchyard.nft",
+        "net1/switchyard.ip",
+        "net1/switchyard6.ip",
+    ]);
+    let host = HostArtifacts::select(&dual, None).expect("one host");
+    assert_eq!(host.ip6.map(|f| f.path.as_str()), Some("net1/switchyard6.ip"));
+    let ipv4_only = manifest(&["net1/switchyard.nft", "net1/switchyard.ip"]);
+    assert!(HostArtifacts::select(&ipv4_only, None).expect("one host").ip6.is_none());
+}
