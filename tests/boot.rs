@@ -6,7 +6,9 @@
 //!   the installed units with it);
 //! - switchyard's table and the tables of an `/etc/nftables.conf` load side by
 //!   side, and reloading either leaves the other alone, unless the configuration
-//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about.
+//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about;
+//! - a host's IPv6 batch loads after its IPv4 batch, again and again, leaving
+//!   IPv4 alone (and the other order loses IPv6's routes).
 //!
 //! These need root, nft, ip and systemd-analyze (CI runs them as root) and fail,
 //! never skip, without them.
@@ -123,4 +125,61 @@ fn switchyard_and_nftables_conf_load_side_by_side() {
     std::fs::write(&flushing, format!("flush ruleset\n{NFTABLES_CONF}")).expect("write");
     load(&netns, &flushing);
     assert_eq!(tables(&netns), "table inet filter\n");
+}
+
+/// The two ip batches of a host with IPv6 (docs/semantics.md §6): IPv4's, then
+/// IPv6's with `ip -6 -batch`, give the same state however often they are
+/// loaded, and IPv6's leaves IPv4's alone. The plain IPv4 batch's flushes
+/// take switchyard's IPv6 routes and neighbour entries along (not its IPv6
+/// rules), which is why IPv6's must come after it, everywhere.
+#[test]
+#[ignore = "needs root and ip: sudo bash .ci/run"]
+fn the_ipv6_batch_loads_after_the_ipv4_one_and_leaves_it_alone() {
+    require_root();
+    let (_dir, out) = common::built_in_temp("examples/dual-stack.toml");
+    let host = out.join("net1");
+    let netns = Netns::with_veths("bootv6", &["lan0", "up-a", "up-b"].map(str::to_owned));
+    let load = |file: &str| {
+        let mut ip = std::process::Command::new("ip");
+        ip.args(["-n", &netns.name]);
+        if file == "switchyard6.ip" {
+            ip.arg("-6");
+        }
+        run_ok(ip.arg("-batch").arg(host.join(file)));
+    };
+    let state = |family: &str| {
+        [
+            netns.ip(&[family, "rule", "show"]),
+            netns.ip(&[family, "route", "show", "table", "all", "proto", "211"]),
+            netns.ip(&[family, "neigh", "show", "nud", "permanent"]),
+        ]
+        .concat()
+    };
+    load("switchyard.ip");
+    let ipv4 = state("-4");
+    load("switchyard6.ip");
+    assert_eq!(state("-4"), ipv4, "the IPv6 batch changed IPv4's state");
+    let ipv6 = state("-6");
+    for line in [
+        "1002:\tfrom all fwmark 0x200/0xff00 lookup 102 proto 211",
+        "default via fe80::1 dev up-a table 101 proto 211",
+        "default via 2001:db8:ffb::1 dev up-b table 102 proto 211",
+        "2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT proto 211",
+    ] {
+        assert!(ipv6.contains(line), "no `{line}` in\n{ipv6}");
+    }
+    for _ in 0..2 {
+        load("switchyard.ip");
+        load("switchyard6.ip");
+        assert_eq!((state("-4"), state("-6")), (ipv4.clone(), ipv6.clone()));
+    }
+    // The other way round: the IPv4 batch after IPv6's.
+    load("switchyard.ip");
+    let flushed = state("-6");
+    assert!(
+        flushed.contains("1002:\tfrom all fwmark 0x200/0xff00 lookup 102 proto 211")
+            && !flushed.contains("default via")
+            && !flushed.contains("2001:db8:10::5"),
+        "{flushed}"
+    );
 }

@@ -2,7 +2,8 @@
 //! and a permanent neighbour entry per MAC-bound VM, per family: IPv4 in
 //! templates/switchyard.ip, IPv6 in templates/switchyard6.ip (for `ip -6
 //! -batch`: `ip` refuses `-6` inside a batch), written only for a host that
-//! has IPv6 ([`has_ipv6`]).
+//! forwards IPv6 ([`HostPlan::forwards`]): a topology without IPv6 builds what
+//! it built before.
 
 use std::fmt::Write as _;
 
@@ -10,7 +11,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim};
-use crate::family::{Family, V6};
+use crate::family::Family;
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
@@ -101,13 +102,6 @@ pub fn batch_context<'a, F: Family>(host: &'a HostPlan, header: &'a Header) -> i
         neighbours: Value::from_safe_string(neighbours::<F>(host)),
         sync: sync(host),
     }
-}
-
-/// Whether the host has IPv6: an uplink with an IPv6 address, or a VM or pool
-/// of IPv6. Only such a host gets switchyard6.ip, IPv6 routing units and
-/// settings: a topology without IPv6 builds what it built before.
-pub fn has_ipv6(host: &HostPlan) -> bool {
-    host.family::<V6>().is_used() || host.uplinks.iter().any(|u| u.link::<V6>().is_some())
 }
 
 /// Every MAC binding of family `F` on every LAN interface: whichever one the

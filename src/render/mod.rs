@@ -268,7 +268,7 @@ impl Renderer {
             self.file(machine, IP_BATCH, ip::batch_context::<V4>(machine, header))?,
             self.file(machine, SYSCTL_FILE, sysctl::conf_context(machine, header))?,
         ];
-        if ip::has_ipv6(machine) {
+        if machine.forwards::<V6>() {
             let context = ip::batch_context::<V6>(machine, header);
             artifacts.push(self.file(machine, IP6_BATCH, context)?);
         }

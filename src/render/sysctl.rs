@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{Header, Verbatim, ip, nft};
+use super::{Header, Verbatim, nft};
 use crate::family::V6;
 use crate::model::InterfaceName;
 use crate::plan::HostPlan;
@@ -23,7 +23,7 @@ struct Context<'a> {
     lan_send_redirects: Vec<String>,
     /// A member of a pair: keepalived's shared addresses sit beside its own.
     pair_member: bool,
-    /// The host has IPv6 ([`ip::has_ipv6`]).
+    /// The host forwards IPv6 ([`HostPlan::forwards`]).
     ipv6: bool,
     /// `net.ipv6.conf.IFACE.accept_ra` of every uplink interface with an IPv6
     /// address (and so a static IPv6 gateway).
@@ -59,7 +59,7 @@ pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         uplink_rp_filter: keys(uplinks, "ipv4", "rp_filter"),
         lan_send_redirects: keys(lan, "ipv4", "send_redirects"),
         pair_member: host.member.is_some(),
-        ipv6: ip::has_ipv6(host),
+        ipv6: host.forwards::<V6>(),
         uplink_accept_ra: keys(ipv6_uplinks, "ipv6", "accept_ra"),
     }
 }
