@@ -162,8 +162,9 @@ fn the_ipv6_batch_loads_after_the_ipv4_one_and_leaves_it_alone() {
     let ipv6 = state("-6");
     for line in [
         "1002:\tfrom all fwmark 0x200/0xff00 lookup 102 proto 211",
-        "default via fe80::1 dev up-a table 101 proto 211",
-        "default via 2001:db8:ffb::1 dev up-b table 102 proto 211",
+        // Listed by protocol, without it.
+        "default via fe80::1 dev up-a table 101 metric 1024",
+        "default via 2001:db8:ffb::1 dev up-b table 102 metric 1024",
         "2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT proto 211",
     ] {
         assert!(ipv6.contains(line), "no `{line}` in\n{ipv6}");
