@@ -11,7 +11,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim};
-use crate::family::Family;
+use crate::family::{Family, V6};
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
@@ -25,6 +25,8 @@ struct Context<'a> {
     neighbours: Value,
     /// On a member of a pair: its end of the sync link.
     sync: Option<Sync<'a>>,
+    /// The host forwards IPv6: the IPv4 batch says the IPv6 one comes after it.
+    ipv6: bool,
 }
 
 /// A member's address on the sync link, as the ip batch and networkd set it.
@@ -101,6 +103,7 @@ pub fn batch_context<'a, F: Family>(host: &'a HostPlan, header: &'a Header) -> i
         uplinks: host.uplinks.iter().filter_map(uplink::<F>).collect(),
         neighbours: Value::from_safe_string(neighbours::<F>(host)),
         sync: sync(host),
+        ipv6: host.forwards::<V6>(),
     }
 }
 
