@@ -311,8 +311,7 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
     for vm in model.vms.iter().filter(|vm| vm.host == host_id) {
         for address in &vm.public {
             public += 1;
-            let private = vm.address.v4.as_ref().expect("an IPv4 example");
-            let element = format!("{} : {}", address.value, private.value);
+            let element = format!("{} : {}", address.value, vm.address.value);
             assert!(
                 live.contains(&element),
                 "live table lacks DNAT `{element}` ({}):\n{live}",
@@ -336,8 +335,7 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
         let routes = netns.ip(&["route", "show", "table", &table.to_string()]);
         let default = format!(
             "default via {} dev {}",
-            attachment.gateway.v4.as_ref().expect("an IPv4 example").value,
-            attachment.interface.value
+            attachment.gateway.value, attachment.interface.value
         );
         assert!(
             routes.contains(&default),
