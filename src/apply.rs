@@ -604,7 +604,10 @@ mod tests {
         let now = built_with_neighbours("[]");
         let restore =
             ["neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211"];
-        assert_eq!(snapshot.routing_restore(&now).expect("parses").ipv4, restore);
+        assert_eq!(
+            snapshot.routing_restore(&now).expect("parses").ipv4,
+            restore
+        );
         // Through the file a `--try` keeps it in.
         let text = serde_json::to_string(&snapshot).expect("serializes");
         let kept: Snapshot = serde_json::from_str(&text).expect("reads back");
@@ -663,14 +666,20 @@ mod tests {
             ]
         );
         assert_eq!(
-            batches.batches().map(|(family, _)| family).collect::<Vec<_>>(),
+            batches
+                .batches()
+                .map(|(family, _)| family)
+                .collect::<Vec<_>>(),
             [Which::V6]
         );
         // Undone the other way round, IPv4 untouched.
         let undo = routing_batch(&Ownership::of(&built), &live, &built);
         assert!(undo.ipv4.is_empty(), "{undo:?}");
         assert_eq!(undo.ipv6.len(), 5, "{undo:?}");
-        assert!(undo.ipv6.contains(&"address del 2001:db8:ffa::2/64 dev up-a".to_owned()));
+        assert!(
+            undo.ipv6
+                .contains(&"address del 2001:db8:ffa::2/64 dev up-a".to_owned())
+        );
     }
 
     #[test]

@@ -561,7 +561,11 @@ fn ipv6_state(netns: &Netns) -> String {
     state += &netns.ip(&["-6", "-br", "addr", "show", "scope", "global"]);
     state += &netns.ip(&["-6", "neigh", "show", "nud", "permanent"]);
     for key in ["all/forwarding", "up-a/accept_ra", "up-b/accept_ra"] {
-        let value = run_ok(netns.exec("cat").arg(format!("/proc/sys/net/ipv6/conf/{key}")));
+        let value = run_ok(
+            netns
+                .exec("cat")
+                .arg(format!("/proc/sys/net/ipv6/conf/{key}")),
+        );
         state += &format!("{key} = {value}");
     }
     state
@@ -605,10 +609,23 @@ fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
     // rule of its protocol added, IPv6 forwarding off.
     netns.ip(&["-6", "route", "del", "default", "table", "102"]);
     netns.ip(&[
-        "-6", "rule", "add", "fwmark", "0x900/0xff00", "lookup", "109", "priority", "1009",
-        "protocol", "211",
+        "-6",
+        "rule",
+        "add",
+        "fwmark",
+        "0x900/0xff00",
+        "lookup",
+        "109",
+        "priority",
+        "1009",
+        "protocol",
+        "211",
     ]);
-    run_ok(netns.exec("sysctl").args(["-qw", "net.ipv6.conf.all.forwarding=0"]));
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.all.forwarding=0"]),
+    );
     let (code, out) = verified(&netns, &build);
     assert_eq!(code, Some(1), "{out}");
     for line in [
@@ -616,7 +633,10 @@ fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
         "missing  table 102 dst default gateway 2001:db8:ffb::1 dev up-b metric 1024 pref medium",
         "changed  net.ipv6.conf.all.forwarding",
     ] {
-        assert!(out.contains(line), "verify does not report `{line}`:\n{out}");
+        assert!(
+            out.contains(line),
+            "verify does not report `{line}`:\n{out}"
+        );
     }
     let repaired = applied(&netns, &build, DUAL_HOST);
     assert!(
@@ -655,9 +675,17 @@ fn a_failed_ipv6_step_restores_both_families_exactly() {
     applied(&netns, &dir.path().join("old"), DUAL_HOST);
     // IPv6 off on up-b (its IPv6 address and routes go with it): the new
     // build's IPv4 batch applies, its IPv6 batch fails at up-b's address.
-    run_ok(netns.exec("sysctl").args(["-qw", "net.ipv6.conf.up-b.disable_ipv6=1"]));
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.up-b.disable_ipv6=1"]),
+    );
     let before = (kernel_state(&netns), ipv6_state(&netns));
-    assert!(before.1.contains("default via fe80::1 dev up-a"), "{}", before.1);
+    assert!(
+        before.1.contains("default via fe80::1 dev up-a"),
+        "{}",
+        before.1
+    );
 
     let new = dir.path().join("new");
     let output = apply(&netns, &[&new.to_string_lossy(), "--host", DUAL_HOST]);

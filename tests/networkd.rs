@@ -284,8 +284,8 @@ fn networkd_configures_what_the_ip_batch_configures() {
             let twin = Netns::new(&format!("ndip{n}"));
             add_interfaces(&twin, &host);
             for (file, family) in [("switchyard.ip", "-4"), ("switchyard6.ip", "-6")] {
-                let Some(batch) = (build.artifacts.iter())
-                    .find(|a| a.path == format!("{}/{file}", host.name))
+                let Some(batch) =
+                    (build.artifacts.iter()).find(|a| a.path == format!("{}/{file}", host.name))
                 else {
                     assert_eq!(family, "-6", "an ip batch per host");
                     continue;

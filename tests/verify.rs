@@ -421,7 +421,11 @@ fn drift_in_ipv6_is_named_beside_ipv4s() {
     netns.ip(&["-6", "addr", "del", "2001:db8:ffa::2/64", "dev", "up-a"]);
     netns.ip(&["-6", "neigh", "del", "2001:db8:10::5", "dev", "lan0"]);
     netns.ip(&["-6", "rule", "del", "priority", "1002"]);
-    run_ok(netns.exec("sysctl").args(["-qw", "net.ipv6.conf.up-a.accept_ra=1"]));
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.up-a.accept_ra=1"]),
+    );
     let drift = run("verify");
     let out_text = String::from_utf8_lossy(&drift.stdout);
     assert_eq!(drift.status.code(), Some(1), "{}", describe(&drift));
@@ -432,7 +436,10 @@ fn drift_in_ipv6_is_named_beside_ipv4s() {
         "changed  net.ipv6.conf.up-a.accept_ra\n             build: 0\n             live:  1",
         "net1: 4 difference(s)",
     ] {
-        assert!(out_text.contains(line), "verify does not report `{line}`:\n{out_text}");
+        assert!(
+            out_text.contains(line),
+            "verify does not report `{line}`:\n{out_text}"
+        );
     }
     let repaired = run("apply");
     assert!(

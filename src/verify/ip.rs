@@ -182,9 +182,7 @@ pub fn addresses(
             .into_iter()
             .flatten()
             .filter(|a| a.get("family").and_then(Value::as_str) == Some(family))
-            .filter(|a| {
-                family == "inet" || a.get("scope").and_then(Value::as_str) != Some("link")
-            })
+            .filter(|a| family == "inet" || a.get("scope").and_then(Value::as_str) != Some("link"))
             .filter_map(|a| {
                 Some(format!(
                     "{}/{}",

@@ -506,7 +506,10 @@ fn ipv6_is_compared_beside_ipv4_and_its_rules_say_so() {
     let expected = dual_stack();
     // Another link-local address (the kernel's, from another MAC) is nobody's.
     let mut live = expected.clone();
-    live.v6.addresses = live.v6.addresses.replace("fe80::1c:2ff:fe03:405", "fe80::99");
+    live.v6.addresses = live
+        .v6
+        .addresses
+        .replace("fe80::1c:2ff:fe03:405", "fe80::99");
     assert!(report(&expected, &live).is_empty());
     // Only IPv4 loaded (no switchyard6.ip): each IPv6 piece is missing, and
     // the rule, which names no address, is said to be IPv6's.
@@ -552,7 +555,15 @@ fn a_host_with_ipv6_has_its_ipv6_batch_selected() {
         "net1/switchyard6.ip",
     ]);
     let host = HostArtifacts::select(&dual, None).expect("one host");
-    assert_eq!(host.ip6.map(|f| f.path.as_str()), Some("net1/switchyard6.ip"));
+    assert_eq!(
+        host.ip6.map(|f| f.path.as_str()),
+        Some("net1/switchyard6.ip")
+    );
     let ipv4_only = manifest(&["net1/switchyard.nft", "net1/switchyard.ip"]);
-    assert!(HostArtifacts::select(&ipv4_only, None).expect("one host").ip6.is_none());
+    assert!(
+        HostArtifacts::select(&ipv4_only, None)
+            .expect("one host")
+            .ip6
+            .is_none()
+    );
 }

@@ -9,8 +9,8 @@ use std::process::Command;
 
 use switchyard::family::Which;
 use switchyard::render::NFT_TABLE;
-use switchyard::verify::{Listings, RoutingListings};
 use switchyard::verify::sysctl::Setting;
+use switchyard::verify::{Listings, RoutingListings};
 
 /// The listings of the namespace this process runs in, with the values of
 /// `settings` and the other nft tables.
@@ -64,7 +64,9 @@ pub fn expected(
     run(&mut batch)?;
     if let Some(ip6_batch) = ip6_batch {
         let mut batch = Command::new("ip");
-        batch.args(["-n", &scratch.name, "-6", "-batch"]).arg(ip6_batch);
+        batch
+            .args(["-n", &scratch.name, "-6", "-batch"])
+            .arg(ip6_batch);
         run(&mut batch)?;
     }
     let mut load = scratch.exec("nft");
