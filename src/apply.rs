@@ -613,7 +613,7 @@ mod tests {
         let kept: Snapshot = serde_json::from_str(&text).expect("reads back");
         assert_eq!(kept.routing_restore(&now).expect("parses").ipv4, restore);
         // A trial saved before they were kept leaves them as found.
-        let older = text.replace(r#","neighbours":"#, r#","was_neighbours":"#);
+        let older = text.replacen(r#","neighbours":"#, r#","was_neighbours":"#, 1);
         let older: Snapshot = serde_json::from_str(&older).expect("reads back");
         assert!(older.routing_restore(&now).expect("parses").is_empty());
     }
