@@ -589,18 +589,24 @@ mod tests {
         assert_eq!(snapshot(SavedTable::Untouched).table_script(), None);
     }
 
+    /// What an apply that found `built` and left the table alone saved of
+    /// `listings`.
+    fn snapshot_of(listings: &Listings, built: &KernelState) -> Snapshot {
+        Snapshot::new(
+            listings,
+            SavedTable::Untouched,
+            &needed(built, built, &[]),
+            Ownership::of(built),
+        )
+    }
+
     #[test]
     fn a_snapshot_puts_neighbour_entries_back_unless_it_predates_them() {
         let listings = Listings {
             v4: v4_listings(),
             ..Listings::default()
         };
-        let snapshot = Snapshot::new(
-            &listings,
-            SavedTable::Untouched,
-            &needed(&built(), &built(), &[]),
-            Ownership::of(&built()),
-        );
+        let snapshot = snapshot_of(&listings, &built());
         let now = built_with_neighbours("[]");
         let restore =
             ["neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211"];
@@ -689,12 +695,7 @@ mod tests {
             v6: ipv6_listings(),
             ..Listings::default()
         };
-        let snapshot = Snapshot::new(
-            &before,
-            SavedTable::Untouched,
-            &needed(&dual_stack(), &dual_stack(), &[]),
-            Ownership::of(&dual_stack()),
-        );
+        let snapshot = snapshot_of(&before, &dual_stack());
         // An apply removed IPv6's default route.
         let mut after = before.clone();
         after.v6.routes = ipv6_listings().routes.replace(

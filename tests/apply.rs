@@ -403,11 +403,12 @@ fn set_web_1_neighbour(netns: &Netns, mac: &str, nud: &str) {
     ]);
 }
 
-/// A build of `BOUND_TOPOLOGY` with `edits` in `dir`, and a namespace for
-/// `BOUND_HOST` named after `test`.
-fn bound_rig(test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
+/// Builds of `topology` (examples/two-isps.toml or examples/dual-stack.toml)
+/// with `edits` in `dir`, and a namespace for its host `net1` (lan0, up-a,
+/// up-b) named after `test`.
+fn edited_rig(topology: &str, test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
     require_root();
-    let topology = common::example_source(Path::new(BOUND_TOPOLOGY));
+    let topology = common::example_source(Path::new(topology));
     for (name, edits) in builds {
         let text = common::splice(&topology.text, edits);
         let edited = switchyard::diagnostic::Source::new(topology.name.clone(), text);
@@ -465,7 +466,7 @@ fn assert_drift_repaired(netns: &Netns, build: &Path, reported: &str) {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_mac_bound_vms_neighbour_entry_is_applied_and_drift_in_it_repaired() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let netns = bound_rig("apneigh", dir.path(), &[("out", &[])]);
+    let netns = edited_rig(BOUND_TOPOLOGY, "apneigh", dir.path(), &[("out", &[])]);
     let build = dir.path().join("out");
     // Before the first apply, an ARP reply from another machine made the host
     // send web-1's traffic there.
@@ -499,7 +500,8 @@ fn a_mac_bound_vms_neighbour_entry_is_applied_and_drift_in_it_repaired() {
 fn a_failed_apply_restores_the_neighbour_entries() {
     let dir = tempfile::tempdir().expect("temporary directory");
     // The new build binds web-1 to another MAC (a NIC replaced).
-    let netns = bound_rig(
+    let netns = edited_rig(
+        BOUND_TOPOLOGY,
         "apnfail",
         dir.path(),
         &[("old", &[]), ("new", &[(BOUND_MAC, "52:54:00:ab:cd:ef")])],
@@ -537,19 +539,6 @@ fn a_failed_apply_restores_the_neighbour_entries() {
 const DUAL_TOPOLOGY: &str = "examples/dual-stack.toml";
 const DUAL_HOST: &str = "net1";
 
-/// Builds of `DUAL_TOPOLOGY` with `edits` in `dir`, and a namespace for its
-/// host `net1` named after `test`.
-fn dual_rig(test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
-    require_root();
-    let topology = common::example_source(Path::new(DUAL_TOPOLOGY));
-    for (name, edits) in builds {
-        let text = common::splice(&topology.text, edits);
-        let edited = switchyard::diagnostic::Source::new(topology.name.clone(), text);
-        build_edited(&edited, &dir.join(name), None);
-    }
-    Netns::with_veths(test, &["lan0", "up-a", "up-b"].map(str::to_owned))
-}
-
 /// What of IPv6 switchyard owns in `netns`: the rules, the uplink tables, the
 /// uplinks' global addresses, the permanent neighbour entries and the
 /// settings (link-local routes and addresses come and go on their own).
@@ -575,7 +564,7 @@ fn ipv6_state(netns: &Netns) -> String {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let netns = dual_rig("apdual", dir.path(), &[("out", &[])]);
+    let netns = edited_rig(DUAL_TOPOLOGY, "apdual", dir.path(), &[("out", &[])]);
     let build = dir.path().join("out");
     applied(&netns, &build, DUAL_HOST);
     let state = ipv6_state(&netns);
@@ -652,7 +641,8 @@ fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
 fn a_failed_ipv6_step_restores_both_families_exactly() {
     let dir = tempfile::tempdir().expect("temporary directory");
     // The new build moves isp-a's IPv4 link and IPv6 gateway.
-    let netns = dual_rig(
+    let netns = edited_rig(
+        DUAL_TOPOLOGY,
         "apdfail",
         dir.path(),
         &[
