@@ -34,6 +34,9 @@
 //! too. The `.netdev` files are covered by snapshots only
 //! (snapshots/artifact__*netdev*).
 //!
+//! Beside the examples: tests/fixtures/ipv6-uplink.toml, whose uplink isp-b
+//! has IPv6 only.
+//!
 //! A VLAN parent whose administrator's unit the topology names (`parent_unit`,
 //! examples/multi-host.toml's net3) gets such a unit here, with an address of its
 //! own ([`ADMIN_ADDRESS`]) and no `VLAN=` line: networkd must configure the
@@ -237,6 +240,8 @@ fn wait_for_address(ns: &Netns, parent: &str, label: &str) {
 fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
     let mut sources: Vec<PathBuf> = common::valid_examples();
     sources.push(PathBuf::from("tests/e2e/topology.toml"));
+    // An uplink with IPv6 only: its rule is networkd's `Family=ipv6`.
+    sources.push(PathBuf::from("tests/fixtures/ipv6-uplink.toml"));
     sources
         .into_iter()
         .map(|path| {
