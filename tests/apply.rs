@@ -549,7 +549,12 @@ fn ipv6_state(netns: &Netns) -> String {
     }
     state += &netns.ip(&["-6", "-br", "addr", "show", "scope", "global"]);
     state += &netns.ip(&["-6", "neigh", "show", "nud", "permanent"]);
-    for key in ["all/forwarding", "up-a/accept_ra", "up-b/accept_ra"] {
+    for key in [
+        "all/forwarding",
+        "up-a/accept_ra",
+        "up-b/accept_ra",
+        "up-a/keep_addr_on_down",
+    ] {
         let value = run_ok(
             netns
                 .exec("cat")
@@ -577,7 +582,7 @@ fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
         "2001:db8:ffa::2/64",
         "2001:db8:ffb::2/64",
         "2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT proto 211",
-        "all/forwarding = 1\nup-a/accept_ra = 0\nup-b/accept_ra = 0\n",
+        "all/forwarding = 1\nup-a/accept_ra = 0\nup-b/accept_ra = 0\nup-a/keep_addr_on_down = 1\n",
     ] {
         assert!(state.contains(line), "no `{line}` in\n{state}");
     }

@@ -1,7 +1,8 @@
 //! The kernel settings a host's dataplane needs, as a sysctl.d file
 //! (templates/sysctl.d/90-switchyard.conf): forwarding, reverse-path filtering
 //! off on the uplinks, no redirects from the LAN interfaces; with IPv6, its
-//! forwarding and no router advertisements accepted on the uplinks.
+//! forwarding, and on the uplinks no router advertisements accepted and their
+//! addresses kept when the link goes down.
 
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ struct Context<'a> {
     /// `net.ipv6.conf.IFACE.accept_ra` of every uplink interface with an IPv6
     /// address (and so a static IPv6 gateway).
     uplink_accept_ra: Vec<String>,
+    /// `net.ipv6.conf.IFACE.keep_addr_on_down` of the same interfaces.
+    uplink_keep_addr: Vec<String>,
 }
 
 pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -60,7 +63,8 @@ pub fn conf_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         lan_send_redirects: keys(lan, "ipv4", "send_redirects"),
         pair_member: host.member.is_some(),
         ipv6: host.forwards::<V6>(),
-        uplink_accept_ra: keys(ipv6_uplinks, "ipv6", "accept_ra"),
+        uplink_accept_ra: keys(ipv6_uplinks.clone(), "ipv6", "accept_ra"),
+        uplink_keep_addr: keys(ipv6_uplinks, "ipv6", "keep_addr_on_down"),
     }
 }
 
