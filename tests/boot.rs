@@ -169,6 +169,14 @@ fn the_ipv6_batch_loads_after_the_ipv4_one_and_leaves_it_alone() {
     ] {
         assert!(ipv6.contains(line), "no `{line}` in\n{ipv6}");
     }
+    // The kernel routes a marked IPv6 packet by its uplink's table.
+    for (mark, via) in [
+        ("0x100", "via fe80::1 dev up-a table 101"),
+        ("0x200", "via 2001:db8:ffb::1 dev up-b table 102"),
+    ] {
+        let route = netns.ip(&["-6", "route", "get", "2001:db8:100::1", "mark", mark]);
+        assert!(route.contains(via), "mark {mark}: {route}");
+    }
     for _ in 0..2 {
         load("switchyard.ip");
         load("switchyard6.ip");
