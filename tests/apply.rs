@@ -5,9 +5,8 @@
 //! do changes nothing, drift repair converges, and an outage survives a reload.
 //! Host `net1` of examples/two-isps.toml (VM web-1 bound to a MAC) shows the
 //! same for the permanent neighbour entries of MAC-bound VMs, and host `net1`
-//! of examples/dual-stack.toml for IPv6: applied beside IPv4 (`ip -6 -batch`
-//! after the IPv4 batch), drift in it repaired, a failure in its batch undone
-//! in both families.
+//! of examples/dual-stack.toml for IPv6: applied beside IPv4 (`ip -6 -batch`),
+//! drift in it repaired, a failure in its batch undone in both families.
 //! The decisions are unit-tested in src/apply.rs. These need root (CI runs
 //! them as root) and fail, never skip, without it.
 

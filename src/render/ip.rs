@@ -25,7 +25,8 @@ struct Context<'a> {
     neighbours: Value,
     /// On a member of a pair: its end of the sync link.
     sync: Option<Sync<'a>>,
-    /// The host forwards IPv6: the IPv4 batch says the IPv6 one comes after it.
+    /// The host forwards IPv6: the IPv4 batch's route and neighbour flushes
+    /// name IPv4's space, or in a plain batch they would take IPv6's too.
     ipv6: bool,
 }
 

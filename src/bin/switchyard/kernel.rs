@@ -44,8 +44,7 @@ pub fn read_sysctl(setting: &Setting) -> Option<String> {
 
 /// The listings of a fresh namespace holding exactly what the ip batches and
 /// `nft_script` load: one veth per interface the batches name (their addresses
-/// and routes need them), then the IPv4 batch, then the IPv6 one (after it, as
-/// everywhere: the plain batch's flushes remove IPv6 routes too), then the
+/// and routes need them), then the IPv4 batch, then the IPv6 one, then the
 /// script. The namespace is deleted afterwards, also on error.
 pub fn expected(
     nft_script: &Path,

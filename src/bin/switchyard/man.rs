@@ -168,7 +168,7 @@ const EXTRAS: &[Extra] = &[
             ),
             (
                 "DIR/HOST/switchyard6.ip",
-                "On a host that forwards IPv6: the same for IPv6, for ip -6 -batch after switchyard.ip.",
+                "On a host that forwards IPv6: the same for IPv6, for ip -6 -batch.",
             ),
             (
                 "DIR/HOST/networkd/",
