@@ -1,7 +1,7 @@
 //! The answer to one trace: what happens to the packet, each outcome with
 //! exactly the facts that describe it (names, not the plan's ids).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -59,8 +59,8 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
     /// The packet's source address as it leaves the sender.
-    pub source: Ipv4Addr,
-    pub destination: Ipv4Addr,
+    pub source: IpAddr,
+    pub destination: IpAddr,
     pub fate: Fate,
 }
 
@@ -119,13 +119,13 @@ pub struct LocalDelivery {
 pub struct VmAt {
     pub vm: String,
     pub host: String,
-    pub private_address: Ipv4Addr,
+    pub private_address: IpAddr,
 }
 
 /// A public address and the uplink its packets use on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicPath {
-    pub public_address: Ipv4Addr,
+    pub public_address: IpAddr,
     pub pool: String,
     pub uplink: String,
     /// That uplink's interface on the host.
@@ -149,7 +149,7 @@ pub struct TracedDecision {
 /// from the sender on the Internet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HairpinSource {
-    pub public_address: Ipv4Addr,
+    pub public_address: IpAddr,
     pub pool: String,
     /// The pool bits only (hex): the uplink bits are cleared so the packet is
     /// routed to the receiver, not to an uplink.
@@ -195,7 +195,7 @@ impl Fate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Receiver {
     pub vm: String,
-    pub private_address: Ipv4Addr,
+    pub private_address: IpAddr,
 }
 
 /// One candidate of a decision (docs/semantics.md §10).
@@ -203,7 +203,7 @@ pub struct Receiver {
 pub struct TraceCandidate {
     pub pool: String,
     pub uplink: String,
-    pub public_address: Ipv4Addr,
+    pub public_address: IpAddr,
     /// Whether the trace takes its uplink as down (`--down`).
     pub down: bool,
 }

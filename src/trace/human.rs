@@ -1,7 +1,7 @@
 //! The human-readable trace: a headline, then one aligned line per fact.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::{
     Dropped, Entry, Fate, HairpinSource, LocalDelivery, PublicPath, Receiver, Trace,
@@ -74,7 +74,7 @@ fn snat_facts(
     sender: &VmAt,
     path: &PublicPath,
     decision: &TracedDecision,
-    to: Ipv4Addr,
+    to: IpAddr,
 ) -> Described {
     let mut facts = vec![
         (
@@ -91,7 +91,7 @@ fn snat_facts(
     )
 }
 
-fn dnat_facts(receiver: &VmAt, path: &PublicPath, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn dnat_facts(receiver: &VmAt, path: &PublicPath, from: IpAddr, to: IpAddr) -> Described {
     (
         format!("{from} → {to}: DNAT to {receiver}"),
         vec![
@@ -119,7 +119,7 @@ fn hairpin_facts(
     sender: &VmAt,
     receiver: &Receiver,
     source: Option<&HairpinSource>,
-    to: Ipv4Addr,
+    to: IpAddr,
 ) -> Described {
     let mut facts = vec![(
         "receiver",
@@ -158,7 +158,7 @@ fn hairpin_facts(
     )
 }
 
-fn local_facts(local: &LocalDelivery, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn local_facts(local: &LocalDelivery, from: IpAddr, to: IpAddr) -> Described {
     let LocalDelivery {
         sender,
         host,
@@ -181,7 +181,7 @@ fn local_facts(local: &LocalDelivery, from: Ipv4Addr, to: Ipv4Addr) -> Described
     )
 }
 
-fn stray_hairpin_facts(host: &str, receiver: &Receiver, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn stray_hairpin_facts(host: &str, receiver: &Receiver, from: IpAddr, to: IpAddr) -> Described {
     (
         format!("{from} → {to}: hairpin to {}, source kept", receiver.vm),
         vec![
@@ -211,7 +211,7 @@ fn stray_hairpin_facts(host: &str, receiver: &Receiver, from: Ipv4Addr, to: Ipv4
     )
 }
 
-fn drop_facts(dropped: &Dropped, from: Ipv4Addr, to: Ipv4Addr) -> Described {
+fn drop_facts(dropped: &Dropped, from: IpAddr, to: IpAddr) -> Described {
     let effect = match dropped {
         Dropped::SpoofedSource => format!(
             "{from} is in an internal network but is no VM's address: a host drops it before \

@@ -1,7 +1,7 @@
 //! `trace --format json`: a [`Trace`] as one flat, versioned object
 //! (schema/trace-output.schema.json), every fact under a key of its own.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -35,16 +35,16 @@ struct TraceFields<'a> {
     /// itself or, for a hairpin, to the receiver).
     host: Option<&'a str>,
     /// The packet's source address as it leaves the sender.
-    source: Ipv4Addr,
-    destination: Ipv4Addr,
+    source: IpAddr,
+    destination: IpAddr,
     action: Action,
     /// Why a dropped packet is dropped.
     reason: Option<Reason>,
     /// The VM's private address.
-    private_address: Option<Ipv4Addr>,
+    private_address: Option<IpAddr>,
     /// Outbound and hairpin: the SNAT address; inbound: the address the packet
     /// was sent to.
-    public_address: Option<Ipv4Addr>,
+    public_address: Option<IpAddr>,
     pool: Option<&'a str>,
     /// Outbound: the uplink the packet leaves by; inbound: the uplink the replies
     /// leave by (the pool's uplink, which the packet arrived on); local: the

@@ -18,11 +18,11 @@ mod answer;
 mod human;
 mod json;
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::Validated;
 use crate::diagnostic::{Diagnostic, Source};
-use crate::family::V4;
+use crate::family::{Family, V4, V6};
 use crate::layout::{self, hex};
 use crate::model::{CheckedModel, EntryId, Model, PoolId, UplinkId};
 use crate::plan::{Arrival, Decision, HostPlan, Outcome, Plan, Refused, UplinkPlan, VmPlan};
@@ -45,14 +45,14 @@ pub enum TraceError {
         .vms.iter().map(|(vm, host)| format!("{vm} on {host}")).collect::<Vec<_>>().join(" and ")
     )]
     AmbiguousAddress {
-        address: Ipv4Addr,
+        address: IpAddr,
         /// (VM, host) pairs.
         vms: Vec<(String, String)>,
     },
     #[error(
         "{from} is the public address of VM {vm}; to trace its outbound traffic, use `--from {vm}`"
     )]
-    FromPublicAddress { from: Ipv4Addr, vm: String },
+    FromPublicAddress { from: IpAddr, vm: String },
     #[error(
         "--down: no uplink named `{name}` in the topology{}",
         did_you_mean(suggestion)
@@ -68,7 +68,7 @@ pub enum TraceError {
          host forwards, not those it sends itself"
     )]
     FromHostAddress {
-        from: Ipv4Addr,
+        from: IpAddr,
         host: String,
         uplink: String,
     },
@@ -78,11 +78,19 @@ pub enum TraceError {
          an inbound one, `--to` is a public address (e.g. `--to {example_public}`)"
     )]
     NeitherVmNorPublic {
-        from: Ipv4Addr,
-        to: Ipv4Addr,
+        from: IpAddr,
+        to: IpAddr,
         example_vm: String,
         example_public: String,
     },
+    #[error("{from} is an {} address and {to} an {} one: a packet has one family", family_name(.from), family_name(.to))]
+    FamiliesDiffer { from: IpAddr, to: IpAddr },
+    #[error("VM {vm} has no {family} address: the host handles none of its {family} packets")]
+    NoAddressOfFamily { vm: String, family: &'static str },
+}
+
+fn family_name(address: &IpAddr) -> &'static str {
+    crate::family::Which::of(*address).name()
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -120,7 +128,7 @@ impl<'s> Tracer<'s> {
 
     /// Traces a packet from `from` (a VM name, a VM's private address, or an
     /// outside address) to `to`, as if the uplinks named in `down` were down.
-    pub fn trace(&self, from: &str, to: Ipv4Addr, down: &[String]) -> Result<Trace, TraceError> {
+    pub fn trace(&self, from: &str, to: IpAddr, down: &[String]) -> Result<Trace, TraceError> {
         if !down.is_empty() && self.model.failover.is_none() {
             return Err(TraceError::NoFailover);
         }
@@ -138,24 +146,57 @@ impl<'s> Tracer<'s> {
             down.iter()
                 .any(|name| self.model.uplink(uplink).name.value == name.as_str())
         };
-        let Ok(address) = from.parse::<Ipv4Addr>() else {
-            let (host, vm) = self.vm_named(from).ok_or_else(|| TraceError::UnknownVm {
-                name: from.to_owned(),
-                suggestion: crate::diagnostic::closest(
-                    from,
-                    self.vms()
-                        .map(|(_, vm)| self.model.vm(vm.vm).name.value.as_str()),
-                )
-                .map(str::to_owned),
+        match to {
+            IpAddr::V4(to) => self.trace_family::<V4>(from, to, is_down),
+            IpAddr::V6(to) => self.trace_family::<V6>(from, to, is_down),
+        }
+    }
+
+    /// [`Tracer::trace`] of a packet of family `F`.
+    fn trace_family<F: Family>(
+        &self,
+        from: &str,
+        to: F::Addr,
+        is_down: impl Fn(UplinkId) -> bool,
+    ) -> Result<Trace, TraceError> {
+        let Ok(address) = from.parse::<IpAddr>() else {
+            let Some(id) = self
+                .model
+                .vm_ids()
+                .find(|&id| self.model.vm(id).name.value == from)
+            else {
+                return Err(TraceError::UnknownVm {
+                    name: from.to_owned(),
+                    suggestion: crate::diagnostic::closest(
+                        from,
+                        self.model.vms.iter().map(|vm| vm.name.value.as_str()),
+                    )
+                    .map(str::to_owned),
+                });
+            };
+            let (host, vm) = self.vms::<F>().find(|(_, vm)| vm.vm == id).ok_or_else(|| {
+                TraceError::NoAddressOfFamily {
+                    vm: from.to_owned(),
+                    family: F::NAME,
+                }
             })?;
             return Ok(self.outbound(host, vm, to, is_down));
         };
-        let owners: Vec<_> = self.vms().filter(|(_, vm)| vm.private == address).collect();
+        let Some(address) = F::of_ip(address) else {
+            return Err(TraceError::FamiliesDiffer {
+                from: address,
+                to: to.into(),
+            });
+        };
+        let owners: Vec<_> = self
+            .vms::<F>()
+            .filter(|(_, vm)| vm.private == address)
+            .collect();
         match owners.as_slice() {
             [(host, vm)] => Ok(self.outbound(host, vm, to, is_down)),
-            [] => self.inbound(address, to),
+            [] => self.inbound::<F>(address, to),
             many => Err(TraceError::AmbiguousAddress {
-                address,
+                address: address.into(),
                 vms: many
                     .iter()
                     .map(|(host, vm)| (self.vm_name(vm), host.name.to_string()))
@@ -164,35 +205,31 @@ impl<'s> Tracer<'s> {
         }
     }
 
-    fn vms(&self) -> impl Iterator<Item = (&HostPlan, &VmPlan)> {
+    /// Every VM with an address of family `F`, with its host.
+    fn vms<F: Family>(&self) -> impl Iterator<Item = (&HostPlan, &VmPlan<F>)> {
         self.plan
             .hosts
             .iter()
-            .flat_map(|host| host.ip.v4.vms.iter().map(move |vm| (host, vm)))
+            .flat_map(|host| host.family::<F>().vms.iter().map(move |vm| (host, vm)))
     }
 
-    fn vm_named(&self, name: &str) -> Option<(&HostPlan, &VmPlan)> {
-        self.vms()
-            .find(|(_, vm)| self.model.vm(vm.vm).name.value == name)
-    }
-
-    fn vm_name(&self, vm: &VmPlan) -> String {
+    fn vm_name<F: Family>(&self, vm: &VmPlan<F>) -> String {
         self.model.vm(vm.vm).name.value.to_string()
     }
 
-    fn outbound(
+    fn outbound<F: Family>(
         &self,
         host: &HostPlan,
-        vm: &VmPlan,
-        to: Ipv4Addr,
+        vm: &VmPlan<F>,
+        to: F::Addr,
         is_down: impl Fn(UplinkId) -> bool,
     ) -> Trace {
         let sender = VmAt {
             vm: self.vm_name(vm),
             host: host.name.to_string(),
-            private_address: vm.private,
+            private_address: vm.private.into(),
         };
-        let traced = |decision: &Decision| TracedDecision {
+        let traced = |decision: &Decision<F>| TracedDecision {
             decided_by: self.entry(decision.decided_by),
             candidates: trace_candidates(&self.model, decision, &is_down),
         };
@@ -208,7 +245,7 @@ impl<'s> Tracer<'s> {
                 Fate::Snat {
                     sender,
                     path: PublicPath {
-                        public_address: chosen.public,
+                        public_address: chosen.public.into(),
                         pool: pool_name(&self.model, chosen.pool),
                         uplink: uplink_name(&self.model, chosen.uplink),
                         interface: uplink.interface.to_string(),
@@ -224,12 +261,12 @@ impl<'s> Tracer<'s> {
                 sender,
                 receiver: Receiver {
                     vm: self.vm_name(receiver),
-                    private_address: receiver.private,
+                    private_address: receiver.private.into(),
                 },
                 source: source.map(|decision| {
                     let chosen = decision.choose(&is_down);
                     HairpinSource {
-                        public_address: chosen.public,
+                        public_address: chosen.public.into(),
                         pool: pool_name(&self.model, chosen.pool),
                         mark: hex(chosen.mark & layout::POOL_MARK_MASK),
                         decision: traced(decision),
@@ -238,29 +275,29 @@ impl<'s> Tracer<'s> {
             },
         };
         Trace {
-            source: vm.private,
-            destination: to,
+            source: vm.private.into(),
+            destination: to.into(),
             fate,
         }
     }
 
     /// A packet from an address that is no VM's: from outside to a public or a
     /// private address, or from an undeclared address on a LAN.
-    fn inbound(&self, from: Ipv4Addr, to: Ipv4Addr) -> Result<Trace, TraceError> {
-        if let Some((host, uplink)) = self.plan.own_address::<V4>(from) {
+    fn inbound<F: Family>(&self, from: F::Addr, to: F::Addr) -> Result<Trace, TraceError> {
+        if let Some((host, uplink)) = self.plan.own_address::<F>(from) {
             return Err(TraceError::FromHostAddress {
-                from,
+                from: from.into(),
                 host: host.name.to_string(),
                 uplink: uplink.name.to_string(),
             });
         }
-        let fate = match self.plan.arrival(from, to) {
+        let fate = match self.plan.arrival::<F>(from, to) {
             Arrival::Local { host, uplink } => local(host, uplink, None),
             Arrival::StrayHairpin { host, receiver } => Fate::StrayHairpin {
                 host: host.name.to_string(),
                 receiver: Receiver {
                     vm: self.vm_name(receiver),
-                    private_address: receiver.private,
+                    private_address: receiver.private.into(),
                 },
             },
             Arrival::Dnat {
@@ -272,10 +309,10 @@ impl<'s> Tracer<'s> {
                 receiver: VmAt {
                     vm: self.vm_name(receiver),
                     host: host.name.to_string(),
-                    private_address: receiver.private,
+                    private_address: receiver.private.into(),
                 },
                 path: PublicPath {
-                    public_address: to,
+                    public_address: to.into(),
                     pool: pool_name(&self.model, public.pool),
                     uplink: uplink.name.to_string(),
                     interface: uplink.interface.to_string(),
@@ -283,8 +320,11 @@ impl<'s> Tracer<'s> {
                     mark: hex(uplink.mark),
                 },
             },
-            _ if let Some(vm) = self.vm_with_public(from) => {
-                return Err(TraceError::FromPublicAddress { from, vm });
+            _ if let Some(vm) = self.vm_with_public::<F>(from) => {
+                return Err(TraceError::FromPublicAddress {
+                    from: from.into(),
+                    vm,
+                });
             }
             Arrival::Internal => Fate::Internal { sender: None },
             Arrival::Dropped(Refused::SpoofedSource) => Fate::Drop(Dropped::SpoofedSource),
@@ -295,14 +335,14 @@ impl<'s> Tracer<'s> {
             }),
             Arrival::Elsewhere => {
                 return Err(TraceError::NeitherVmNorPublic {
-                    from,
-                    to,
+                    from: from.into(),
+                    to: to.into(),
                     example_vm: self
-                        .vms()
+                        .vms::<F>()
                         .next()
                         .map_or_else(|| "VM".to_owned(), |(_, vm)| self.vm_name(vm)),
                     example_public: self
-                        .vms()
+                        .vms::<F>()
                         .flat_map(|(_, vm)| vm.public.first())
                         .next()
                         .map_or_else(|| "ADDRESS".to_owned(), |p| p.address.to_string()),
@@ -310,15 +350,15 @@ impl<'s> Tracer<'s> {
             }
         };
         Ok(Trace {
-            source: from,
-            destination: to,
+            source: from.into(),
+            destination: to.into(),
             fate,
         })
     }
 
     /// The VM that has `address` as a public address, by name.
-    fn vm_with_public(&self, address: Ipv4Addr) -> Option<String> {
-        self.vms()
+    fn vm_with_public<F: Family>(&self, address: F::Addr) -> Option<String> {
+        self.vms::<F>()
             .find(|(_, vm)| vm.public.iter().any(|p| p.address == address))
             .map(|(_, vm)| self.vm_name(vm))
     }
@@ -340,9 +380,9 @@ fn local(host: &HostPlan, uplink: &UplinkPlan, sender: Option<VmAt>) -> Fate {
 }
 
 /// A decision's candidates as a trace lists them: none when it has no fallbacks.
-fn trace_candidates(
+fn trace_candidates<F: Family>(
     model: &Model,
-    decision: &Decision,
+    decision: &Decision<F>,
     is_down: impl Fn(UplinkId) -> bool,
 ) -> Vec<TraceCandidate> {
     if decision.fallbacks.is_empty() {
@@ -353,7 +393,7 @@ fn trace_candidates(
         .map(|c| TraceCandidate {
             pool: pool_name(model, c.pool),
             uplink: uplink_name(model, c.uplink),
-            public_address: c.public,
+            public_address: c.public.into(),
             down: is_down(c.uplink),
         })
         .collect()

@@ -17,9 +17,9 @@ pub struct Args {
     /// A VM name, a VM's private address, or an outside address.
     #[arg(long)]
     from: String,
-    /// The destination address.
+    /// The destination address (IPv4 or IPv6).
     #[arg(long)]
-    to: std::net::Ipv4Addr,
+    to: std::net::IpAddr,
     /// Answer as if this uplink were down (repeatable; needs [failover]).
     #[arg(long, value_name = "UPLINK")]
     down: Vec<String>,
