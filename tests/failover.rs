@@ -470,3 +470,63 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
         assert!(compared > 100, "{compared}");
     }
 }
+
+/// The text of `path` in the build of `text`.
+fn artifact(text: &str, path: &str) -> String {
+    let build = common::build_source(&Source::new("failover.toml", text));
+    build
+        .artifacts
+        .into_iter()
+        .find(|a| a.path == path)
+        .unwrap_or_else(|| panic!("the build has {path}"))
+        .content
+}
+
+#[test]
+fn the_monitor_probes_each_family_from_the_uplinks_address_of_it() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml"))
+        .expect("examples/dual-stack.toml");
+    let text = splice(&text, &[("version = 1\n", "version = 1\n\n[failover]\n")]);
+    let json = artifact(&text, "net1/monitor.json");
+    let config = switchyard::monitor::Config::from_json(&json).expect("a usable monitor.json");
+    let probing: Vec<(Vec<String>, Vec<String>)> = config
+        .uplinks
+        .iter()
+        .map(|u| {
+            let text = |addresses: &[std::net::IpAddr]| {
+                addresses.iter().map(ToString::to_string).collect()
+            };
+            (text(&u.address), text(&u.probe))
+        })
+        .collect();
+    // Each family's gateway by default, a link-local one included.
+    let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        probing,
+        [
+            (
+                owned(&["192.0.2.2", "2001:db8:ffa::2"]),
+                owned(&["192.0.2.1", "fe80::1"])
+            ),
+            (
+                owned(&["198.18.0.2", "2001:db8:ffb::2"]),
+                owned(&["198.18.0.1", "2001:db8:ffb::1"])
+            ),
+        ]
+    );
+    assert!(
+        json.contains(
+            "\"address\": [\n        \"192.0.2.2\",\n        \"2001:db8:ffa::2\"\n      ]"
+        ),
+        "{json}"
+    );
+    // Its unit lets it open ICMPv6 sockets; an IPv4-only host's does not.
+    let unit = "net1/systemd/switchyard-monitor.service";
+    assert!(
+        artifact(&text, unit)
+            .contains("RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX\n")
+    );
+    assert!(
+        artifact(&valid(), unit).contains("RestrictAddressFamilies=AF_INET AF_NETLINK AF_UNIX\n")
+    );
+}
