@@ -24,7 +24,6 @@ mod e2e {
     pub mod rig;
 }
 
-use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -38,6 +37,7 @@ use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::Tracer;
 
+use common::monitor::{Monitor, Privileges};
 use common::{Netns, run_ok};
 
 const TOPOLOGY: &str = "tests/e2e/failover.toml";
@@ -61,104 +61,6 @@ const CUT: &str = "table inet cut {
 	}
 }
 ";
-
-/// `switchyard monitor` in the host namespace, its stderr in a file.
-struct Monitor {
-    child: Child,
-    log: tempfile::NamedTempFile,
-}
-
-/// What the monitor's unit leaves it (DynamicUser=yes, AmbientCapabilities=
-/// CAP_NET_RAW CAP_NET_ADMIN, CapabilityBoundingSet= the same,
-/// NoNewPrivileges=yes), as setpriv gives it outside systemd.
-const UNIT_PRIVILEGES: &[&str] = &[
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--inh-caps=-all,+net_raw,+net_admin",
-    "--ambient-caps=-all,+net_raw,+net_admin",
-    "--bounding-set=-all,+net_raw,+net_admin",
-    "--no-new-privs",
-    "--",
-];
-
-#[derive(Clone, Copy, PartialEq)]
-enum Privileges {
-    Root,
-    Unit,
-}
-
-impl Monitor {
-    fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
-        Monitor::start_with_env(host, config, privileges, &[])
-    }
-
-    fn start_with_env(
-        host: &Netns,
-        config: &Path,
-        privileges: Privileges,
-        env: &[(&str, &std::ffi::OsStr)],
-    ) -> Monitor {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut command = match privileges {
-            Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
-            Privileges::Unit => {
-                let mut command = host.exec("setpriv");
-                command
-                    .args(UNIT_PRIVILEGES)
-                    .arg(env!("CARGO_BIN_EXE_switchyard"));
-                command
-            }
-        };
-        let child = command
-            .envs(env.iter().copied())
-            .arg("monitor")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(File::create(log.path()).expect("open log"))
-            .spawn()
-            .expect("start the monitor");
-        Monitor { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).expect("read log")
-    }
-
-    /// Waits up to `timeout` for `text` in the log; how long it took.
-    fn wait_for(&self, text: &str, timeout: Duration) -> Duration {
-        let start = Instant::now();
-        while !self.log().contains(text) {
-            assert!(
-                start.elapsed() < timeout,
-                "no {text:?} in the monitor's log within {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
-    }
-
-    /// SIGTERM, then the exit status must be success.
-    fn stop(&mut self) -> String {
-        run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        let status = self.child.wait().expect("monitor exits");
-        assert!(
-            status.success(),
-            "monitor exited with {status}:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        // Only when a test failed before stopping it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn ip(text: &str) -> Ipv4Addr {
     text.parse().expect("address")

@@ -12,14 +12,15 @@
 //!   `down_uplinks` and deletes the IPv4 and IPv6 connections bound to isp-a
 //!   that may move, and no other; answering again, isp-a comes back up;
 //! - isp-a's link goes down: the monitor takes it down again.
+//!
+//! The monitor runs with only what its unit leaves it (user, capabilities).
 
 mod common;
 
-use std::fs::File;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
 
+use common::monitor::{Monitor, Privileges};
 use common::{Netns, require_root, run_ok};
 
 /// isp-a's mark, isp-b's, and the failover group's conntrack bits (movable
@@ -173,62 +174,6 @@ impl Rig {
     }
 }
 
-/// `switchyard monitor` in the host namespace, its stderr in a file.
-struct Monitor {
-    child: Child,
-    log: tempfile::NamedTempFile,
-}
-
-impl Monitor {
-    fn start(host: &Netns, config: &Path) -> Monitor {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = host
-            .exec(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("monitor")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(File::create(log.path()).expect("open log"))
-            .spawn()
-            .expect("start the monitor");
-        Monitor { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).expect("read log")
-    }
-
-    /// Waits up to `timeout` for `text` to be in the log `times` times.
-    fn wait_for(&self, text: &str, times: usize, timeout: Duration) {
-        let start = Instant::now();
-        while self.log().matches(text).count() < times {
-            assert!(
-                start.elapsed() < timeout,
-                "no {text:?} (×{times}) in the monitor's log within {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) -> String {
-        run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        let status = self.child.wait().expect("monitor exits");
-        assert!(
-            status.success(),
-            "monitor exited with {status}:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Three probe rounds and a half: longer than an answered uplink can take to
 /// go down with `down_after` = 3.
 const LONGER_THAN_DOWN_AFTER: Duration = Duration::from_millis(1500);
@@ -291,8 +236,12 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = dir.path().join("monitor.json");
     std::fs::write(&config, MONITOR_JSON).expect("write monitor.json");
-    let mut monitor = Monitor::start(&rig.host, &config);
-    monitor.wait_for("watching 2 uplink(s)", 1, Duration::from_secs(5));
+    // Run as its unit runs it: readable by its user, only its capabilities.
+    for (path, mode) in [(dir.path(), 0o755), (config.as_path(), 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let mut monitor = Monitor::start(&rig.host, &config, Privileges::Unit);
+    monitor.wait_for("watching 2 uplink(s)", Duration::from_secs(5));
 
     // Answered in IPv6 alone, isp-a stays up; its echoes left from the
     // host's address, to the link-local gateway and, by the mark, beyond it.
@@ -342,10 +291,9 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
     );
 
     nft(&rig.isp_a, DROP_ECHO6);
-    monitor.wait_for("uplink isp-a is down", 1, Duration::from_secs(3));
+    monitor.wait_for("uplink isp-a is down", Duration::from_secs(3));
     monitor.wait_for(
         "uplink isp-a: conntrack entries with mark",
-        1,
         Duration::from_secs(1),
     );
     let set =
@@ -366,10 +314,10 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
             .exec("nft")
             .args(["delete", "table", "inet", "broken"]),
     );
-    monitor.wait_for("uplink isp-a is up", 1, Duration::from_secs(3));
+    monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
 
     rig.isp_a.ip(&["link", "set", "isp-a", "down"]);
-    monitor.wait_for("uplink isp-a is down", 2, Duration::from_secs(3));
+    monitor.wait_for_times("uplink isp-a is down", 2, Duration::from_secs(3));
 
     let log = monitor.stop();
     assert!(!log.contains("isp-b is down"), "{log}");
