@@ -207,9 +207,21 @@ fn a_valid_config_is_accepted() {
     assert_eq!(Config::from_json(&json), Ok(config()));
 }
 
+type Damage = fn(&mut Config);
+
+/// Each of `cases` done to a `valid` config is refused, naming its key.
+fn assert_refused(valid: fn() -> Config, cases: &[(&str, Damage)]) {
+    for &(key, damage) in cases {
+        let mut config = valid();
+        damage(&mut config);
+        let json = serde_json::to_string(&config).unwrap();
+        let error = Config::from_json(&json).expect_err(key);
+        assert_eq!(error.key, key, "{error}");
+    }
+}
+
 #[test]
 fn every_bad_value_is_refused_naming_its_key() {
-    type Damage = fn(&mut Config);
     let cases: [(&str, Damage); 20] = [
         ("set", |c| c.set = "down_uplinks\nflush ruleset".to_owned()),
         ("table", |c| c.table = "switch yard".to_owned()),
@@ -246,13 +258,7 @@ fn every_bad_value_is_refused_naming_its_key() {
             c.vrrp_health_file = Some("/run/../etc/passwd".into())
         }),
     ];
-    for (key, damage) in cases {
-        let mut config = config();
-        damage(&mut config);
-        let json = serde_json::to_string(&config).unwrap();
-        let error = Config::from_json(&json).expect_err(key);
-        assert_eq!(error.key, key, "{error}");
-    }
+    assert_refused(config, &cases);
     let error = Config::from_json("{\"host\": 1}").unwrap_err();
     assert_eq!(error.key, "line 1 column 10");
 }
@@ -302,7 +308,6 @@ fn each_source_probes_the_targets_of_its_family() {
 
 #[test]
 fn every_bad_ipv6_value_is_refused_naming_its_key() {
-    type Damage = fn(&mut Config);
     let cases: [(&str, Damage); 9] = [
         ("uplinks[0].address", |c| c.uplinks[0].address.clear()),
         ("uplinks[0].address", |c| c.uplinks[0].address.push(v4(9))),
@@ -326,13 +331,7 @@ fn every_bad_ipv6_value_is_refused_naming_its_key() {
             c.uplinks[0].probe = v4_targets.chain(targets).collect();
         }),
     ];
-    for (key, damage) in cases {
-        let mut config = dual_stack();
-        damage(&mut config);
-        let json = serde_json::to_string(&config).unwrap();
-        let error = Config::from_json(&json).expect_err(key);
-        assert_eq!(error.key, key, "{error}");
-    }
+    assert_refused(dual_stack, &cases);
     // 16 targets of both families together are the most an uplink may have.
     let mut config = dual_stack();
     let targets = (1..=8).map(|n| v6(&format!("2001:db8:ffa::{n}")));
