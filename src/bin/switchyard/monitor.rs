@@ -547,9 +547,13 @@ impl Prober {
         if polled.is_empty() || poll(&mut polled, timeout.as_ref()).is_err() {
             return std::thread::sleep(wait);
         }
-        let mut replies = Vec::new();
         for ((socket, link), polled) in open.iter().zip(&polled) {
-            if !polled.revents().contains(PollFlags::IN) {
+            let events = polled.revents();
+            if events.contains(PollFlags::ERR) {
+                // A pending socket error would wake every poll at once.
+                let _ = socket.take_error();
+            }
+            if !events.contains(PollFlags::IN) {
                 continue;
             }
             if let Ok((len, _, Some(from))) = recvfrom(socket, &mut *packet, RecvFlags::DONTWAIT)
@@ -557,12 +561,8 @@ impl Prober {
                 && let Some(sequence) =
                     reply_sequence(&packet[..len], from.ip(), &link.targets, self.id)
             {
-                replies.push(sequence);
+                self.probes.reply(sequence, Instant::now());
             }
-        }
-        let now = Instant::now();
-        for sequence in replies {
-            self.probes.reply(sequence, now);
         }
     }
 
