@@ -34,10 +34,12 @@ use crate::Failure;
 /// Watch the uplinks' health and fail over (runs until SIGTERM).
 ///
 /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
-/// every uplink through itself, keeps set `down_uplinks` of table inet
+/// every uplink through itself (ICMP echoes from its IPv4 address, ICMPv6
+/// echoes from its IPv6 address; a round is answered when any target of
+/// either family answers), keeps set `down_uplinks` of table inet
 /// switchyard in line with what it measures, deletes the connections that
-/// may move off a dead uplink (by conntrack mark, over netlink) and logs
-/// every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
+/// may move off a dead uplink (IPv4 and IPv6, by conntrack mark, over
+/// netlink) and logs every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
 /// A monitor.json it cannot use stops it at start (exit 2, naming the key).
 #[derive(clap::Args)]
 pub struct Args {
