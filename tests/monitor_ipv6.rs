@@ -1,5 +1,6 @@
-//! The failover monitor's IPv6 on a real kernel (docs/semantics.md §10):
-//! `switchyard monitor` in a host namespace, an ISP namespace behind each of
+//! The failover monitor's IPv6 (docs/semantics.md §10): what `build` writes
+//! for it from a dual-stack topology, and, on a real kernel, `switchyard
+//! monitor` in a host namespace, an ISP namespace behind each of
 //! two uplinks, and a hand-written monitor.json (the daemon's input; what
 //! `build` writes is snapshot-tested).
 //!
@@ -21,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use common::monitor::{Monitor, Privileges};
-use common::{Netns, require_root, run_ok};
+use common::{BASE, Netns, require_root, run_ok, splice};
 
 /// isp-a's mark, isp-b's, and the failover group's conntrack bits (movable
 /// and group 1) as the monitor.json below has them.
@@ -332,4 +333,65 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
         "stopped, it leaves no uplink down: {set}"
     );
     println!("monitor log:\n{log}");
+}
+
+/// The text of `path` in the build of `text`.
+fn artifact(text: &str, path: &str) -> String {
+    let build = common::build_source(&switchyard::diagnostic::Source::new("failover.toml", text));
+    build
+        .artifacts
+        .into_iter()
+        .find(|a| a.path == path)
+        .unwrap_or_else(|| panic!("the build has {path}"))
+        .content
+}
+
+#[test]
+fn the_monitor_probes_each_family_from_the_uplinks_address_of_it() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml"))
+        .expect("examples/dual-stack.toml");
+    let text = splice(&text, &[("version = 1\n", "version = 1\n\n[failover]\n")]);
+    let json = artifact(&text, "net1/monitor.json");
+    let config = switchyard::monitor::Config::from_json(&json).expect("a usable monitor.json");
+    let probing: Vec<(Vec<String>, Vec<String>)> = config
+        .uplinks
+        .iter()
+        .map(|u| {
+            let text = |addresses: &[std::net::IpAddr]| {
+                addresses.iter().map(ToString::to_string).collect()
+            };
+            (text(&u.address), text(&u.probe))
+        })
+        .collect();
+    // Each family's gateway by default, a link-local one included.
+    let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        probing,
+        [
+            (
+                owned(&["192.0.2.2", "2001:db8:ffa::2"]),
+                owned(&["192.0.2.1", "fe80::1"])
+            ),
+            (
+                owned(&["198.18.0.2", "2001:db8:ffb::2"]),
+                owned(&["198.18.0.1", "2001:db8:ffb::1"])
+            ),
+        ]
+    );
+    assert!(
+        json.contains(
+            "\"address\": [\n        \"192.0.2.2\",\n        \"2001:db8:ffa::2\"\n      ]"
+        ),
+        "{json}"
+    );
+    // Its unit lets it open ICMPv6 sockets; an IPv4-only host's does not.
+    let unit = "net1/systemd/switchyard-monitor.service";
+    assert!(
+        artifact(&text, unit)
+            .contains("RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX\n")
+    );
+    let ipv4_only = splice(BASE, &[("version = 1\n", "version = 1\n\n[failover]\n")]);
+    assert!(
+        artifact(&ipv4_only, unit).contains("RestrictAddressFamilies=AF_INET AF_NETLINK AF_UNIX\n")
+    );
 }
