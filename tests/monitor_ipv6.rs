@@ -8,7 +8,9 @@
 //!   beyond it that only the uplink's routing table (by the probes' mark)
 //!   reaches: both answer ICMPv6 echoes sent from the host's address;
 //! - isp-b is dual-stack: with its ICMPv6 echoes dropped it stays up, as its
-//!   IPv4 target still answers (a round succeeds when any target answers);
+//!   IPv4 target still answers (a round succeeds when any target answers),
+//!   and the log says that its IPv6 targets stopped answering, and when
+//!   they answer again;
 //! - isp-a's ISP drops ICMPv6 echoes: the monitor takes it down, fills set
 //!   `down_uplinks` and deletes the IPv4 and IPv6 connections bound to isp-a
 //!   that may move, and no other; answering again, isp-a comes back up;
@@ -251,10 +253,14 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
     let seen = echo_requests_seen(&rig.isp_a);
     assert!(seen.len() == 2 && seen.iter().all(|&n| n >= 5), "{seen:?}");
 
-    // isp-b's IPv6 breaks; its IPv4 answers: still up.
+    // isp-b's IPv6 breaks; its IPv4 answers: still up, and the log says so.
     nft(&rig.isp_b, DROP_ECHO6);
     std::thread::sleep(LONGER_THAN_DOWN_AFTER);
     assert!(!monitor.log().contains("is down"), "{}", monitor.log());
+    monitor.wait_for(
+        "uplink isp-b: its IPv6 targets stopped answering; it stays up",
+        Duration::from_secs(1),
+    );
 
     // Connections bound to isp-a that may move (group bits), in both
     // families; one bound to isp-b; one inbound by isp-a (no group bits).
@@ -320,8 +326,22 @@ fn icmpv6_probes_keep_an_ipv6_uplink_up_and_its_loss_fails_it_over_in_both_famil
     rig.isp_a.ip(&["link", "set", "isp-a", "down"]);
     monitor.wait_for_times("uplink isp-a is down", 2, Duration::from_secs(3));
 
+    run_ok(
+        rig.isp_b
+            .exec("nft")
+            .args(["delete", "table", "inet", "broken"]),
+    );
+    monitor.wait_for(
+        "uplink isp-b: its IPv6 targets answer again",
+        Duration::from_secs(2),
+    );
+
     let log = monitor.stop();
     assert!(!log.contains("isp-b is down"), "{log}");
+    // Only a dual-stack uplink's families are reported on their own, and
+    // isp-b's IPv4 never was.
+    assert!(!log.contains("isp-a: its"), "{log}");
+    assert!(!log.contains("its IPv4 targets"), "{log}");
     let set =
         run_ok(
             rig.host

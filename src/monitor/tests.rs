@@ -346,7 +346,7 @@ fn every_bad_ipv6_value_is_refused_naming_its_key() {
 mod probes {
     use std::time::{Duration, Instant};
 
-    use crate::monitor::probes::Probes;
+    use crate::monitor::probes::{Probes, Silence};
 
     const INTERVAL: Duration = Duration::from_millis(200);
 
@@ -398,6 +398,23 @@ mod probes {
         probes.send(resumed);
         assert!(!probes.due(resumed + ms(1)));
         assert!(probes.due(resumed + INTERVAL));
+    }
+
+    #[test]
+    fn a_family_silent_for_its_rounds_is_reported_once_and_again_when_it_answers() {
+        let start = Instant::now();
+        let mut silence = Silence::new(INTERVAL, 3, start);
+        assert!(
+            !silence.fell_silent(start + ms(600)),
+            "three intervals: not yet"
+        );
+        assert!(silence.fell_silent(start + ms(601)));
+        assert!(silence.is_silent());
+        assert!(!silence.fell_silent(start + ms(900)), "once");
+        assert!(silence.reply(start + ms(1000)), "it answers again");
+        assert!(!silence.reply(start + ms(1200)));
+        assert!(!silence.fell_silent(start + ms(1700)));
+        assert!(silence.fell_silent(start + ms(1801)));
     }
 
     #[test]

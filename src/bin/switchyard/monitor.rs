@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::net::{RecvFlags, recvfrom};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use switchyard::monitor::probes::Probes;
+use switchyard::family::Which;
+use switchyard::monitor::probes::{Probes, Silence};
 use switchyard::monitor::sync::{Event, Kernel, KernelState, Priority};
 use switchyard::monitor::{Config, MarkFilter, Monitor, Uplink, parse_set};
 
@@ -75,7 +76,7 @@ fn watch(config: Config) -> Result<(), String> {
     let (rounds, results) = mpsc::channel();
     let mut probers = Vec::new();
     for (index, uplink) in config.uplinks.iter().enumerate() {
-        let mut prober = Prober::new(index, uplink, interval);
+        let mut prober = Prober::new(index, uplink, interval, config.down_after);
         let (stop, rounds) = (Arc::clone(&stop), rounds.clone());
         probers.push(std::thread::spawn(move || prober.run(&stop, &rounds)));
     }
@@ -472,10 +473,15 @@ struct Link {
     targets: Vec<IpAddr>,
     /// `None` until opened, and again after a lost round.
     socket: Option<Socket>,
+    /// On a dual-stack uplink: whether this family alone stopped answering.
+    silence: Silence,
 }
 
 impl Prober {
-    fn new(index: usize, uplink: &Uplink, interval: Duration) -> Self {
+    /// `silent_after`: the rounds after which one family of a dual-stack
+    /// uplink that stopped answering is reported (`down_after`).
+    fn new(index: usize, uplink: &Uplink, interval: Duration, silent_after: u32) -> Self {
+        let start = Instant::now();
         let links = uplink
             .address
             .iter()
@@ -483,6 +489,7 @@ impl Prober {
                 source,
                 targets: uplink.targets_from(source).collect(),
                 socket: None,
+                silence: Silence::new(interval, silent_after, start),
             })
             .filter(|link| !link.targets.is_empty())
             .collect();
@@ -519,7 +526,9 @@ impl Prober {
                 self.receive(wait, &mut packet);
             }
             for answered in self.probes.decided(Instant::now()) {
-                if !answered {
+                if answered {
+                    self.report_silent_families();
+                } else {
                     self.links.iter_mut().for_each(|link| link.socket = None);
                 }
                 let round = Round {
@@ -533,37 +542,80 @@ impl Prober {
         }
     }
 
+    /// After a round answered by some family: a family of a dual-stack
+    /// uplink silent for `silent_after` rounds is logged (once), as the
+    /// uplink stays up (a round is answered when any target answers).
+    fn report_silent_families(&mut self) {
+        if self.links.len() < 2 {
+            return;
+        }
+        let now = Instant::now();
+        for link in &mut self.links {
+            if link.silence.fell_silent(now) {
+                log(&Event::new(
+                    Priority::Warning,
+                    format!(
+                        "uplink {}: its {} targets stopped answering; it stays up while those of the other family answer",
+                        self.uplink_name,
+                        Which::of(link.source).name()
+                    ),
+                ));
+            }
+        }
+    }
+
     /// Waits up to `wait` for a reply on any open socket and reads what
     /// came: an echo reply to one of ours counts for its round.
     fn receive(&mut self, wait: Duration, packet: &mut [u8]) {
-        let open: Vec<(&Socket, &Link)> = self
-            .links
-            .iter()
-            .filter_map(|link| Some((link.socket.as_ref()?, link)))
-            .collect();
-        let mut polled: Vec<PollFd> = open
-            .iter()
-            .map(|(socket, _)| PollFd::new(*socket, PollFlags::IN))
-            .collect();
-        let timeout = Timespec::try_from(wait).ok();
-        if polled.is_empty() || poll(&mut polled, timeout.as_ref()).is_err() {
-            return std::thread::sleep(wait);
-        }
-        for ((socket, link), polled) in open.iter().zip(&polled) {
-            let events = polled.revents();
-            if events.contains(PollFlags::ERR) {
-                // A pending socket error would wake every poll at once.
-                let _ = socket.take_error();
+        let readable: Vec<usize> = {
+            let (open, mut polled): (Vec<usize>, Vec<PollFd>) = self
+                .links
+                .iter()
+                .enumerate()
+                .filter_map(|(i, link)| {
+                    Some((i, PollFd::new(link.socket.as_ref()?, PollFlags::IN)))
+                })
+                .unzip();
+            let timeout = Timespec::try_from(wait).ok();
+            if polled.is_empty() || poll(&mut polled, timeout.as_ref()).is_err() {
+                return std::thread::sleep(wait);
             }
-            if !events.contains(PollFlags::IN) {
+            open.into_iter()
+                .zip(&polled)
+                .filter_map(|(i, polled)| {
+                    let events = polled.revents();
+                    if events.contains(PollFlags::ERR)
+                        && let Some(socket) = &self.links[i].socket
+                    {
+                        // A pending socket error would wake every poll at once.
+                        let _ = socket.take_error();
+                    }
+                    events.contains(PollFlags::IN).then_some(i)
+                })
+                .collect()
+        };
+        for i in readable {
+            let link = &mut self.links[i];
+            let Some(socket) = &link.socket else {
                 continue;
-            }
+            };
             if let Ok((len, _, Some(from))) = recvfrom(socket, &mut *packet, RecvFlags::DONTWAIT)
                 && let Ok(from) = std::net::SocketAddr::try_from(from)
                 && let Some(sequence) =
                     reply_sequence(&packet[..len], from.ip(), &link.targets, self.id)
             {
-                self.probes.reply(sequence, Instant::now());
+                let now = Instant::now();
+                self.probes.reply(sequence, now);
+                if link.silence.reply(now) {
+                    log(&Event::new(
+                        Priority::Notice,
+                        format!(
+                            "uplink {}: its {} targets answer again",
+                            self.uplink_name,
+                            Which::of(link.source).name()
+                        ),
+                    ));
+                }
             }
         }
     }
