@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Rig};
 use switchyard::diagnostic::Source;
-use switchyard::family::V4;
 use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
@@ -136,7 +135,8 @@ fn assert_trace_down_matches_kernel(
 ) {
     let name = |vm: &VmPlan| &model.vm(vm.vm).name.value;
     let probes: Vec<Probe> = host
-        .family::<V4>()
+        .ip
+        .v4
         .vms
         .iter()
         .flat_map(|vm| {
@@ -173,12 +173,7 @@ fn assert_trace_down_matches_kernel(
         let Probe::Out { vm, to } = probe else {
             unreachable!()
         };
-        let sender = host
-            .family::<V4>()
-            .vms
-            .iter()
-            .find(|v| name(v) == vm)
-            .expect("a VM");
+        let sender = host.ip.v4.vms.iter().find(|v| name(v) == vm).expect("a VM");
         for uplink in down {
             if observed.fate == Fate::Nothing
                 && let Some((source, _)) = dropped(rig.isp(uplink))
@@ -294,7 +289,8 @@ impl Deployed {
 
     fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
-            .family::<V4>()
+            .ip
+            .v4
             .vms
             .iter()
             .find(|v| self.model.vm(v.vm).name.value == name)

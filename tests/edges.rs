@@ -655,3 +655,49 @@ fn ipv6_probe_targets_are_sent_from_the_uplinks_ipv6_address() {
         &["SY0712"],
     );
 }
+
+#[test]
+fn warnings_judge_each_family_on_its_own() {
+    // A project entry for IPv6 destinations applies to no VM without an IPv6
+    // address in its pool: it is neither shadowed nor skipped.
+    assert_dual_codes(
+        &[
+            (
+                "[\"198.51.100.7\", \"2001:db8:a::7\"]\nnetworks",
+                "[\"198.51.100.7\"]\nnetworks",
+            ),
+            (
+                "default = \"pool-a\"",
+                "default = \"pool-a\"\negress = [{ to = \"2001:db8:100::/40\", via = \"pool-a\" }]",
+            ),
+            (
+                "public = [\"198.51.100.7\", \"2001:db8:a::7\"]",
+                "public = [\"198.51.100.7\"]",
+            ),
+        ],
+        &[],
+    );
+    // With [failover], IPv4 can fall back to isp-b and IPv6 has only isp-a:
+    // no IPv6 decision strands the VM on one uplink while it has others.
+    let isp_b = [
+        (
+            "[pools.pool-a]",
+            "[uplinks.isp-b]\nid = 2\n\n[pools.pool-b]\nuplink = \"isp-b\"\nprefix = \"203.0.113.0/24\"\n\n[pools.pool-a]",
+        ),
+        (
+            "[projects.acme]",
+            "[hosts.net1.uplinks.isp-b]\ninterface = \"up-b\"\naddress = \"198.18.0.2/30\"\ngateway = \"198.18.0.1\"\n\n[projects.acme]",
+        ),
+        ("pools = [\"pool-a\"]", "pools = [\"pool-a\", \"pool-b\"]"),
+        ("default = \"pool-a\"", "default = [\"pool-a\", \"pool-b\"]"),
+        (
+            "\"2001:db8:a::7\"]\nnetworks",
+            "\"2001:db8:a::7\", \"203.0.113.9\"]\nnetworks",
+        ),
+        (
+            "\"2001:db8:a::7\"]\n",
+            "\"2001:db8:a::7\", \"203.0.113.9\"]\n",
+        ),
+    ];
+    assert_dual_codes(&isp_b, &[]);
+}

@@ -1,7 +1,8 @@
 //! What the rules need to know of an address family beyond [`Family`]: which
-//! addresses of a prefix no host may have, which gateways need no link, and
-//! which addresses no packet of a VM is answered from. Rules are written once,
-//! generic over `F: Rules`, and run once per family.
+//! addresses of a prefix no host may have, which gateways need no link, which
+//! addresses can answer a probe and which no VM may be numbered from. Rules
+//! are written once, generic over `F: Rules`, and run once per family (or take
+//! an address of either family to the rule of its own).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

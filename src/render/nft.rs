@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Display};
 
 use super::{Header, Verbatim};
-use crate::family::{V4, V6};
+use crate::family::{Family, V4, V6};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
@@ -415,15 +415,15 @@ impl AddressMaps {
         let vm_name = |private: &F::Addr| vm_names.get(private).copied().unwrap_or_default();
         // `FROM : TO` elements, commented with the VM whose private address
         // `private_of` picks out of the pair.
-        let translations =
-            |pairs: &[(F::Addr, F::Addr)], private_of: fn(&(F::Addr, F::Addr)) -> F::Addr| {
-                (pairs.iter())
-                    .map(|pair @ (from, to)| {
-                        let (from, to) = (Value::address::<F>(*from), Value::address::<F>(*to));
-                        Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
-                    })
-                    .collect()
-            };
+        type Pair<F> = (<F as Family>::Addr, <F as Family>::Addr);
+        let translations = |pairs: &[Pair<F>], private_of: fn(&Pair<F>) -> F::Addr| {
+            (pairs.iter())
+                .map(|pair @ (from, to)| {
+                    let (from, to) = (Value::address::<F>(*from), Value::address::<F>(*to));
+                    Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
+                })
+                .collect()
+        };
         let snat_of = |pool: &PoolPlan<F>| translations(&pool.snat, |(private, _)| *private);
         let dnat = || translations(&plan.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
