@@ -174,8 +174,8 @@ impl FamilyNames {
 struct Pool<'a> {
     name: &'a str,
     number: u8,
-    /// Its prefixes, IPv4 first: `198.51.100.0/24, 2001:db8:a::/48`.
-    prefix: String,
+    /// Its prefixes, IPv4 first.
+    prefixes: Vec<String>,
     /// The families with a prefix: a line of the SNAT chain each.
     families: Vec<FamilyNames>,
     uplink: &'a str,
@@ -463,10 +463,7 @@ impl<'a> Pool<'a> {
     fn add<F: NftFamily>(pools: &mut BTreeMap<u8, Pool<'a>>, family: &'a [PoolPlan<F>]) {
         for plan in family {
             let pool = pools.entry(plan.number).or_insert_with(|| Pool::new(plan));
-            if !pool.families.is_empty() {
-                pool.prefix.push_str(", ");
-                pool.prefix.push_str(&plan.prefix.to_string());
-            }
+            pool.prefixes.push(plan.prefix.to_string());
             pool.families.push(FamilyNames::of::<F>());
         }
     }
@@ -475,7 +472,7 @@ impl<'a> Pool<'a> {
         Pool {
             name: &pool.name,
             number: pool.number,
-            prefix: pool.prefix.to_string(),
+            prefixes: Vec::new(),
             families: Vec::new(),
             uplink: &pool.uplink,
             mark: hex(pool.mark),
