@@ -86,8 +86,8 @@ struct UnitContext<'a> {
     config_dir: &'static str,
     /// On a member of a pair: the runtime directory of its VRRP health file.
     health_runtime_directory: Option<&'static str>,
-    /// The socket families it may open: IPv6 only for ICMPv6 probes.
-    address_families: &'static str,
+    /// Whether it sends ICMPv6 probes, so needs IPv6 sockets.
+    ipv6_probes: bool,
 }
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -98,10 +98,6 @@ pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         binary: BINARY,
         config_dir: layout::CONFIG_DIR,
         health_runtime_directory: host.ha.as_ref().map(|_| layout::HEALTH_RUNTIME_DIRECTORY),
-        address_families: if host.uplinks.iter().any(|u| u.link::<V6>().is_some()) {
-            "AF_INET AF_INET6 AF_NETLINK AF_UNIX"
-        } else {
-            "AF_INET AF_NETLINK AF_UNIX"
-        },
+        ipv6_probes: host.uplinks.iter().any(|u| u.link::<V6>().is_some()),
     }
 }
