@@ -552,14 +552,8 @@ impl Prober {
         let now = Instant::now();
         for link in &mut self.links {
             if link.silence.fell_silent(now) {
-                log(&Event::new(
-                    Priority::Warning,
-                    format!(
-                        "uplink {}: its {} targets stopped answering; it stays up while those of the other family answer",
-                        self.uplink_name,
-                        Which::of(link.source).name()
-                    ),
-                ));
+                let what = "stopped answering; it stays up while those of the other family answer";
+                log_family(&self.uplink_name, link, Priority::Warning, what);
             }
         }
     }
@@ -607,14 +601,7 @@ impl Prober {
                 let now = Instant::now();
                 self.probes.reply(sequence, now);
                 if link.silence.reply(now) {
-                    log(&Event::new(
-                        Priority::Notice,
-                        format!(
-                            "uplink {}: its {} targets answer again",
-                            self.uplink_name,
-                            Which::of(link.source).name()
-                        ),
-                    ));
+                    log_family(&self.uplink_name, link, Priority::Notice, "answer again");
                 }
             }
         }
@@ -667,6 +654,15 @@ impl Prober {
             self.last_error = Some(error);
         }
     }
+}
+
+/// Logs what the targets of one family of uplink `uplink` do.
+fn log_family(uplink: &str, link: &Link, priority: Priority, what: &str) {
+    let family = Which::of(link.source).name();
+    log(&Event::new(
+        priority,
+        format!("uplink {uplink}: its {family} targets {what}"),
+    ));
 }
 
 /// A raw ICMP socket of `source`'s family (ICMPv6 for an IPv6 source) that
