@@ -495,40 +495,59 @@ fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
     assert!(refused.is_empty(), "{log}");
 }
 
+/// The monitor's unit built into `dir` from the rig's topology (IPv4) and
+/// from examples/dual-stack.toml with `[failover]` (its unit allows IPv6
+/// sockets).
+fn monitor_units(dir: &Path) -> [std::path::PathBuf; 2] {
+    common::build(&common::repo_path(TOPOLOGY), &dir.join("out"), None);
+    let dual_stack = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml"))
+        .expect("examples/dual-stack.toml");
+    let dual_stack = common::splice(
+        &dual_stack,
+        &[("version = 1\n", "version = 1\n\n[failover]\n")],
+    );
+    std::fs::write(dir.join("dual-stack.toml"), dual_stack).expect("write topology");
+    common::build(&dir.join("dual-stack.toml"), &dir.join("out6"), None);
+    ["out", "out6"].map(|out| {
+        dir.join(out)
+            .join("net1/systemd/switchyard-monitor.service")
+    })
+}
+
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = std::fs::read_to_string(
-        dir.path()
-            .join("out/net1/systemd/switchyard-monitor.service"),
-    )
-    .expect("the build has the monitor's unit");
-    // verify checks that ExecStart's program exists: point it at this build's
-    // binary, the one thing that differs from an installed host.
-    let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
-    let path = dir.path().join("switchyard-monitor.service");
-    std::fs::write(&path, unit).expect("write unit");
-    // --man=no: the man page (`switchyard man`) is not installed here.
-    run_ok(
-        Command::new("systemd-analyze")
-            .args(["verify", "--man=no"])
-            .arg(&path),
-    );
+    for (built, name) in monitor_units(dir.path()).iter().zip(["ipv4", "dual-stack"]) {
+        let unit = std::fs::read_to_string(built).expect("the build has the monitor's unit");
+        // verify checks that ExecStart's program exists: point it at this
+        // build's binary, the one thing that differs from an installed host.
+        let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
+        let path = dir.path().join(name).join("switchyard-monitor.service");
+        std::fs::create_dir(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, unit).expect("write unit");
+        // --man=no: the man page (`switchyard man`) is not installed here.
+        run_ok(
+            Command::new("systemd-analyze")
+                .args(["verify", "--man=no"])
+                .arg(&path),
+        );
+    }
 }
 
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = dir
-        .path()
-        .join("out/net1/systemd/switchyard-monitor.service");
+    for unit in monitor_units(dir.path()) {
+        assert_sandboxed(&unit);
+    }
+}
+
+fn assert_sandboxed(unit: &Path) {
     let output = Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
-        .arg(&unit)
+        .arg(unit)
         .output()
         .expect("run systemd-analyze");
     let report = String::from_utf8_lossy(&output.stdout);
@@ -543,7 +562,7 @@ fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));
     println!("exposure {exposure}");
     assert!(exposure <= 3.0, "exposure {exposure}:\n{report}");
-    let text = std::fs::read_to_string(&unit).expect("unit");
+    let text = std::fs::read_to_string(unit).expect("unit");
     for line in ["Type=notify", "WatchdogSec=", "StartLimitIntervalSec=0"] {
         assert!(text.contains(line), "no {line} in the unit");
     }
