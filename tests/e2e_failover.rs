@@ -500,12 +500,7 @@ fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
 /// sockets).
 fn monitor_units(dir: &Path) -> [std::path::PathBuf; 2] {
     common::build(&common::repo_path(TOPOLOGY), &dir.join("out"), None);
-    let dual_stack = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml"))
-        .expect("examples/dual-stack.toml");
-    let dual_stack = common::splice(
-        &dual_stack,
-        &[("version = 1\n", "version = 1\n\n[failover]\n")],
-    );
+    let dual_stack = common::monitor::dual_stack_with_failover();
     std::fs::write(dir.join("dual-stack.toml"), dual_stack).expect("write topology");
     common::build(&dir.join("dual-stack.toml"), &dir.join("out6"), None);
     ["out", "out6"].map(|out| {

@@ -23,7 +23,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::monitor::{Monitor, Privileges};
+use common::monitor::{Monitor, Privileges, dual_stack_with_failover};
 use common::{BASE, Netns, require_root, run_ok, splice};
 
 /// isp-a's mark, isp-b's, and the failover group's conntrack bits (movable
@@ -370,9 +370,7 @@ fn artifact(text: &str, path: &str) -> String {
 
 #[test]
 fn the_monitor_probes_each_family_from_the_uplinks_address_of_it() {
-    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml"))
-        .expect("examples/dual-stack.toml");
-    let text = splice(&text, &[("version = 1\n", "version = 1\n\n[failover]\n")]);
+    let text = dual_stack_with_failover();
     let json = artifact(&text, "net1/monitor.json");
     let config = switchyard::monitor::Config::from_json(&json).expect("a usable monitor.json");
     let probing: Vec<(Vec<String>, Vec<String>)> = config

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Netns, run_ok};
+use super::{Netns, repo_path, run_ok, splice};
 
 /// `switchyard monitor` in the host namespace, its stderr in a file.
 pub struct Monitor {
@@ -110,4 +110,12 @@ impl Drop for Monitor {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// examples/dual-stack.toml with `[failover]`: a host whose monitor probes
+/// both families.
+pub fn dual_stack_with_failover() -> String {
+    let text = std::fs::read_to_string(repo_path("examples/dual-stack.toml"))
+        .expect("examples/dual-stack.toml");
+    splice(&text, &[("version = 1\n", "version = 1\n\n[failover]\n")])
 }
