@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The library's modules by layer, lowest first (ARCHITECTURE.md, "Layers").
 const LAYERS: &[&[&str]] = &[
-    &["diagnostic", "intervals", "layout"],
+    &["diagnostic", "family", "layout"],
+    &["intervals"],
     &["raw", "nft_table"],
     &["model"],
     &["check"],

@@ -7,8 +7,12 @@ mod synth;
 use switchyard::diagnostic::Source;
 
 fn generate(vms: usize, hosts: usize, seed: u64) -> String {
+    generate_families(vms, hosts, seed, false)
+}
+
+fn generate_families(vms: usize, hosts: usize, seed: u64, dual_stack: bool) -> String {
     let mut out = Vec::new();
-    synth::generate(vms, hosts, seed, &mut out).expect("writing to a Vec cannot fail");
+    synth::generate(vms, hosts, seed, dual_stack, &mut out).expect("writing to a Vec cannot fail");
     String::from_utf8(out).expect("the generator writes UTF-8")
 }
 
@@ -43,6 +47,13 @@ fn small_topology_checks_clean() {
 fn other_seeds_and_sizes_check_clean() {
     for (vms, hosts, seed) in [(1, 1, 0), (59, 1, 7), (500, 3, 42), (1500, 5, 1234)] {
         assert_clean(generate(vms, hosts, seed));
+    }
+}
+
+#[test]
+fn dual_stack_topologies_check_clean() {
+    for (vms, hosts, seed) in [(1, 1, 0), (300, 2, 1), (1500, 5, 1234)] {
+        assert_clean(generate_families(vms, hosts, seed, true));
     }
 }
 

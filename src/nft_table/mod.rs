@@ -17,8 +17,60 @@ use std::net::Ipv4Addr;
 
 pub use script::ParseError;
 
+use crate::family::{Family, V4, V6};
 use crate::intervals::Range;
 use crate::layout::hex;
+
+/// An address family as the table writes it: its data type and the value
+/// that holds its addresses and intervals.
+pub trait NftFamily: Family {
+    /// `ipv4_addr` or `ipv6_addr`.
+    const DATA_TYPE: DataType;
+    /// The expression keyword of the family's header: `ip` or `ip6`.
+    const KEYWORD: &'static str;
+    /// What the names of the family's sets and chains end with: IPv4's have
+    /// none (they were there first), IPv6's `6` (`internal6`).
+    const SUFFIX: &'static str;
+    fn value(range: Range<Self>) -> Value;
+    fn range(value: &Value) -> Option<Range<Self>>;
+    fn write_address(f: &mut fmt::Formatter<'_>, address: Self::Addr) -> fmt::Result;
+}
+
+impl NftFamily for V4 {
+    const DATA_TYPE: DataType = DataType::Ipv4Addr;
+    const KEYWORD: &'static str = "ip";
+    const SUFFIX: &'static str = "";
+    fn value(range: Range<V4>) -> Value {
+        Value::Ipv4(range)
+    }
+    fn range(value: &Value) -> Option<Range<V4>> {
+        match value {
+            Value::Ipv4(range) => Some(*range),
+            _ => None,
+        }
+    }
+    fn write_address(f: &mut fmt::Formatter<'_>, address: Ipv4Addr) -> fmt::Result {
+        write!(f, "{}", Addr(address))
+    }
+}
+
+impl NftFamily for V6 {
+    const DATA_TYPE: DataType = DataType::Ipv6Addr;
+    const KEYWORD: &'static str = "ip6";
+    const SUFFIX: &'static str = "6";
+    fn value(range: Range<V6>) -> Value {
+        Value::Ipv6(range)
+    }
+    fn range(value: &Value) -> Option<Range<V6>> {
+        match value {
+            Value::Ipv6(range) => Some(*range),
+            _ => None,
+        }
+    }
+    fn write_address(f: &mut fmt::Formatter<'_>, address: std::net::Ipv6Addr) -> fmt::Result {
+        write!(f, "{address}")
+    }
+}
 
 /// One nft table: sets and maps, counters and chains, each by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +98,7 @@ pub struct Set {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DataType {
     Ipv4Addr,
+    Ipv6Addr,
     Ifname,
     EtherAddr,
     Mark,
@@ -76,6 +129,7 @@ pub enum Value {
     /// An address, or in an interval set an interval (written as a prefix
     /// when it is one).
     Ipv4(Range),
+    Ipv6(Range<V6>),
     Ifname(String),
     Ether([u8; 6]),
     Mark(u32),
@@ -340,6 +394,7 @@ impl Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Ipv4(range) => write!(f, "{}", RangeText(*range)),
+            Value::Ipv6(range) => write!(f, "{}", RangeText(*range)),
             Value::Ifname(name) => write!(f, "\"{name}\""),
             Value::Ether(octets) => {
                 let [a, b, c, d, e, g] = octets;
@@ -369,6 +424,7 @@ impl Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             DataType::Ipv4Addr => "ipv4_addr",
+            DataType::Ipv6Addr => "ipv6_addr",
             DataType::Ifname => "ifname",
             DataType::EtherAddr => "ether_addr",
             DataType::Mark => "mark",
@@ -382,6 +438,7 @@ impl DataType {
     pub fn named(name: &str) -> DataType {
         match name {
             "ipv4_addr" => DataType::Ipv4Addr,
+            "ipv6_addr" => DataType::Ipv6Addr,
             "ifname" => DataType::Ifname,
             "ether_addr" => DataType::EtherAddr,
             "mark" => DataType::Mark,
@@ -403,16 +460,13 @@ impl Display for BaseChain {
 
 impl Value {
     /// An address (a one-address interval).
-    pub fn address(address: Ipv4Addr) -> Value {
-        Value::Ipv4(Range::single(address))
+    pub fn address<F: NftFamily>(address: F::Addr) -> Value {
+        F::value(Range::single(address))
     }
 
-    /// The interval (or address) this value is.
-    pub fn as_range(&self) -> Option<Range> {
-        match self {
-            Value::Ipv4(range) => Some(*range),
-            _ => None,
-        }
+    /// The interval (or address) of family `F` this value is.
+    pub fn as_range<F: NftFamily>(&self) -> Option<Range<F>> {
+        F::range(self)
     }
 
     /// The chain a `goto` verdict continues in.
@@ -423,12 +477,11 @@ impl Value {
         }
     }
 
-    /// The address this value is, when it is one address.
-    pub fn as_address(&self) -> Option<Ipv4Addr> {
-        match self {
-            Value::Ipv4(range) if range.first == range.last => Some(range.first_address()),
-            _ => None,
-        }
+    /// The address of family `F` this value is, when it is one address.
+    pub fn as_address<F: NftFamily>(&self) -> Option<F::Addr> {
+        F::range(self)
+            .filter(|range| range.first == range.last)
+            .map(|range| range.first_address())
     }
 
     /// A MAC address, `52:54:00:12:34:56`.
@@ -448,21 +501,21 @@ impl Value {
 
 /// An interval as nft writes it: an address, a prefix when the range is one
 /// (`100.64.0.0/10`), else `first-last`.
-pub struct RangeText(pub Range);
+pub struct RangeText<F: NftFamily = V4>(pub Range<F>);
 
-impl Display for RangeText {
+impl<F: NftFamily> Display for RangeText<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.first == self.0.last {
-            return write!(f, "{}", Addr(self.0.first_address()));
+        let range = self.0;
+        F::write_address(f, range.first_address())?;
+        if range.first == range.last {
+            return Ok(());
         }
-        match self.0.as_prefix() {
-            Some(prefix) => write!(f, "{}/{}", Addr(prefix.network()), prefix.prefix_len()),
-            None => write!(
-                f,
-                "{}-{}",
-                Addr(self.0.first_address()),
-                Addr(self.0.last_address())
-            ),
+        match range.as_prefix() {
+            Some(prefix) => write!(f, "/{}", F::prefix_len(&prefix)),
+            None => {
+                f.write_str("-")?;
+                F::write_address(f, range.last_address())
+            }
         }
     }
 }

@@ -5,9 +5,8 @@
 //! refuses anything else with the line it stopped at. `#` comments are
 //! dropped, the elements' with them.
 
-use std::net::Ipv4Addr;
-
 use super::{BaseChain, Chain, Counter, DataType, Element, Key, Rule, Set, Table, Value, Verdict};
+use crate::family::{Family, V4, V6};
 use crate::intervals::Range;
 
 /// Where and why a script is not one the model reads.
@@ -301,7 +300,8 @@ fn element_of(set: &Set, text: &str) -> Result<Element, String> {
 pub(crate) fn value_of(data_type: &DataType, text: &str) -> Result<Value, String> {
     let bad = || format!("`{text}` is no {data_type}");
     match data_type {
-        DataType::Ipv4Addr => interval(text).map(Value::Ipv4).ok_or_else(bad),
+        DataType::Ipv4Addr => interval::<V4>(text).map(Value::Ipv4).ok_or_else(bad),
+        DataType::Ipv6Addr => interval::<V6>(text).map(Value::Ipv6).ok_or_else(bad),
         DataType::Ifname => text
             .strip_prefix('"')
             .and_then(|t| t.strip_suffix('"'))
@@ -319,18 +319,18 @@ pub(crate) fn value_of(data_type: &DataType, text: &str) -> Result<Value, String
     }
 }
 
-/// `10.0.0.1`, `10.0.0.0/24` or `10.0.0.1-10.0.0.9`.
-pub(crate) fn interval(text: &str) -> Option<Range> {
+/// `10.0.0.1`, `10.0.0.0/24` or `10.0.0.1-10.0.0.9` (or IPv6 alike).
+pub(crate) fn interval<F: Family>(text: &str) -> Option<Range<F>> {
     if let Some((first, last)) = text.split_once('-') {
-        let (first, last): (Ipv4Addr, Ipv4Addr) = (first.parse().ok()?, last.parse().ok()?);
+        let (first, last): (F::Addr, F::Addr) = (first.parse().ok()?, last.parse().ok()?);
         return (first <= last).then(|| Range {
-            first: first.into(),
-            last: last.into(),
+            first: F::bits(first),
+            last: F::bits(last),
         });
     }
     if let Some((address, len)) = text.split_once('/') {
-        let net = ipnet::Ipv4Net::new(address.parse().ok()?, len.parse().ok()?).ok()?;
-        return (net.network() == net.addr()).then(|| Range::of(&net));
+        let net = F::net(address.parse().ok()?, len.parse().ok()?)?;
+        return (F::first(&net) == F::net_address(&net)).then(|| Range::of(&net));
     }
     text.parse().ok().map(Range::single)
 }

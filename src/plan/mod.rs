@@ -125,6 +125,13 @@ impl HostPlan {
     pub fn family<F: Family>(&self) -> &FamilyPlan<F> {
         F::of(&self.ip)
     }
+
+    /// Whether the host forwards packets of family `F` at all: it has a VM
+    /// or pool of the family, or an uplink address of it. A host the
+    /// topology gives no IPv6 drops forwarded IPv6, as it always did.
+    pub fn forwards<F: Family>(&self) -> bool {
+        self.family::<F>().is_used() || self.uplinks.iter().any(|u| u.link::<F>().is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

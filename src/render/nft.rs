@@ -1,19 +1,18 @@
 //! The nftables backend: one `inet switchyard` table per host (templates/switchyard.nft).
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Display};
-use std::net::Ipv4Addr;
-
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Display};
 
 use super::{Header, Verbatim};
+use crate::family::{V4, V6};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
-use crate::nft_table::{BUILD_SET, DataType, Element, Key, Set, Table, Value, Verdict};
-use crate::plan::{Decision, HostPlan, PoolPlan, UplinkNumber, VmPlan};
+use crate::nft_table::{BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict};
+use crate::plan::{Decision, FamilyPlan, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -69,6 +68,11 @@ struct Context<'a> {
     lan: Vec<&'a str>,
     uplinks: Vec<Uplink<'a>>,
     pools: Vec<Pool<'a>>,
+    /// The families the host forwards, IPv4 first: IPv6 only when the
+    /// topology gives the host any (else it drops forwarded IPv6, as a
+    /// file without IPv6 always did).
+    families: Vec<FamilyNames>,
+    ipv6: bool,
     /// Every set and map of the table by name.
     sets: BTreeMap<String, SetView>,
     /// The host runs the monitor: declare the set of down uplinks.
@@ -148,11 +152,32 @@ struct Uplink<'a> {
     mark: String,
 }
 
+/// What the template writes for a family: its expressions' keyword (`ip`,
+/// `ip6`) and its sets' and chains' suffix (``, `6`).
+#[derive(Serialize)]
+struct FamilyNames {
+    ip: &'static str,
+    suffix: &'static str,
+}
+
+impl FamilyNames {
+    fn of<F: NftFamily>() -> Self {
+        FamilyNames {
+            ip: F::KEYWORD,
+            suffix: F::SUFFIX,
+        }
+    }
+}
+
+/// A pool of the host, in the families it has a prefix of.
 #[derive(Serialize)]
 struct Pool<'a> {
     name: &'a str,
     number: u8,
+    /// Its prefixes, IPv4 first: `198.51.100.0/24, 2001:db8:a::/48`.
     prefix: String,
+    /// The families with a prefix: a line of the SNAT chain each.
+    families: Vec<FamilyNames>,
     uplink: &'a str,
     mark: String,
     uplink_mark: String,
@@ -180,8 +205,6 @@ fn declared_size(count: usize) -> Option<usize> {
     })
 }
 
-const ADDRESS: DataType = DataType::Ipv4Addr;
-
 /// A set (`data` `None`) or map of `elements`, sorted.
 fn set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
     let mut set = Set::new(key, data);
@@ -204,9 +227,9 @@ fn sized_set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Elemen
     set
 }
 
-fn ranges(ranges: &[Range]) -> Vec<Element> {
+fn ranges<F: NftFamily>(ranges: &[Range<F>]) -> Vec<Element> {
     (ranges.iter())
-        .map(|range| Element::new(Key::One(Value::Ipv4(*range)), None))
+        .map(|range| Element::new(Key::One(F::value(*range)), None))
         .collect()
 }
 
@@ -220,12 +243,6 @@ pub fn model(model: &Model, host: &HostPlan) -> Table {
 }
 
 fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
-    // The address maps are about half of a large host's script and depend on
-    // nothing else in it: on a single host this keeps the second core busy.
-    let (egress, address_maps) = rayon::join(
-        || EgressElements::new(model, host, verdicts),
-        || AddressMaps::new(model, host),
-    );
     let ifnames = |names: &mut dyn Iterator<Item = &str>| {
         let elements = names
             .map(|name| Element::new(Key::One(Value::Ifname(name.to_owned())), None))
@@ -234,11 +251,6 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
     };
     let lan = || host.lan.iter().map(InterfaceName::as_str);
     let uplinks = || host.uplinks.iter().map(|u| u.interface.as_str());
-    let addresses = |ranges: &[Range]| interval_set_of(vec![ADDRESS], None, self::ranges(ranges));
-    // `source . destinations : verdict`.
-    let egress_map =
-        |elements| interval_set_of(vec![ADDRESS, ADDRESS], Some(DataType::Verdict), elements);
-    let address_map = |elements| sized_set_of(vec![ADDRESS], Some(ADDRESS), elements);
     let mut sets: BTreeMap<String, Set> = [
         (
             BUILD_SET,
@@ -250,37 +262,13 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
             "lan_and_uplink_interfaces",
             ifnames(&mut lan().chain(uplinks())),
         ),
-        ("internal", addresses(&host.ip.v4.internal)),
-        ("vm_sources", addresses(&host.ip.v4.sources)),
-        (
-            "bound_sources",
-            set_of(vec![ADDRESS], None, address_maps.bound_sources),
-        ),
-        (
-            "mac_bindings",
-            set_of(
-                vec![DataType::EtherAddr, ADDRESS],
-                None,
-                address_maps.mac_bindings,
-            ),
-        ),
-        (
-            "own_egress",
-            sized_set_of(vec![ADDRESS], None, egress.own_egress),
-        ),
-        ("egress_by_vm", egress_map(egress.by_vm)),
-        (
-            "default_by_vm",
-            sized_set_of(vec![ADDRESS], Some(DataType::Verdict), egress.default_by_vm),
-        ),
-        ("egress_by_project", egress_map(egress.by_project)),
-        ("dnat_addresses", address_map(address_maps.dnat)),
     ]
     .into_iter()
     .map(|(name, set)| (name.to_owned(), set))
     .collect();
-    for (pool, snat) in host.ip.v4.pools.iter().zip(address_maps.snat) {
-        sets.insert(format!("snat_pool_{}", pool.number), address_map(snat));
+    sets.extend(family_sets::<V4>(model, host.family(), verdicts));
+    if host.forwards::<V6>() {
+        sets.extend(family_sets::<V6>(model, host.family(), verdicts));
     }
     if host.failover.is_some() {
         let down = set_of(vec![DataType::Mark], None, Vec::new());
@@ -290,6 +278,76 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
         sets,
         ..Table::default()
     }
+}
+
+/// The sets and maps of family `F`, by name (with the family's suffix).
+fn family_sets<F: NftFamily>(
+    model: &Model,
+    plan: &FamilyPlan<F>,
+    verdicts: &Verdicts,
+) -> Vec<(String, Set)> {
+    // The address maps are about half of a large host's script and depend on
+    // nothing else in it: on a single host this keeps the second core busy.
+    let (egress, address_maps) = rayon::join(
+        || EgressElements::new(model, plan, verdicts),
+        || AddressMaps::new(model, plan),
+    );
+    let address = F::DATA_TYPE;
+    let addresses =
+        |ranges: &[Range<F>]| interval_set_of(vec![address.clone()], None, self::ranges(ranges));
+    // `source . destinations : verdict`.
+    let egress_map = |elements| {
+        interval_set_of(
+            vec![address.clone(), address.clone()],
+            Some(DataType::Verdict),
+            elements,
+        )
+    };
+    let address_map =
+        |elements| sized_set_of(vec![address.clone()], Some(address.clone()), elements);
+    let mut sets = vec![
+        ("internal", addresses(&plan.internal)),
+        ("vm_sources", addresses(&plan.sources)),
+        (
+            "bound_sources",
+            set_of(vec![address.clone()], None, address_maps.bound_sources),
+        ),
+        (
+            "mac_bindings",
+            set_of(
+                vec![DataType::EtherAddr, address.clone()],
+                None,
+                address_maps.mac_bindings,
+            ),
+        ),
+        (
+            "own_egress",
+            sized_set_of(vec![address.clone()], None, egress.own_egress),
+        ),
+        ("egress_by_vm", egress_map(egress.by_vm)),
+        (
+            "default_by_vm",
+            sized_set_of(
+                vec![address.clone()],
+                Some(DataType::Verdict),
+                egress.default_by_vm,
+            ),
+        ),
+        ("egress_by_project", egress_map(egress.by_project)),
+        ("dnat_addresses", address_map(address_maps.dnat)),
+    ]
+    .into_iter()
+    .map(|(name, set)| (format!("{name}{}", F::SUFFIX), set))
+    .collect::<Vec<_>>();
+    for (pool, snat) in plan.pools.iter().zip(address_maps.snat) {
+        sets.push((snat_map_name::<F>(pool.number), address_map(snat)));
+    }
+    sets
+}
+
+/// The SNAT map of pool `number` in family `F`: `snat_pool_1`, `snat6_pool_1`.
+fn snat_map_name<F: NftFamily>(number: u8) -> String {
+    format!("snat{}_pool_{number}", F::SUFFIX)
 }
 
 /// `model` is the one `host` was planned from: it has the names the comments print.
@@ -322,7 +380,13 @@ pub fn script_context<'a>(
                 mark: hex(u.mark),
             })
             .collect(),
-        pools: host.ip.v4.pools.iter().map(Pool::new).collect(),
+        pools: Pool::all(host),
+        families: if host.forwards::<V6>() {
+            vec![FamilyNames::of::<V4>(), FamilyNames::of::<V6>()]
+        } else {
+            vec![FamilyNames::of::<V4>()]
+        },
+        ipv6: host.forwards::<V6>(),
         sets,
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
@@ -342,35 +406,33 @@ struct AddressMaps {
 
 impl AddressMaps {
     /// The pools' maps and the others side by side; `collect` keeps the pools' order.
-    fn new(model: &Model, host: &HostPlan) -> Self {
-        let vm_names: HashMap<_, _> = host
-            .ip
-            .v4
+    fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>) -> Self {
+        let vm_names: HashMap<_, _> = plan
             .vms
             .iter()
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
             .collect();
-        let vm_name = |private: &Ipv4Addr| vm_names.get(private).copied().unwrap_or_default();
+        let vm_name = |private: &F::Addr| vm_names.get(private).copied().unwrap_or_default();
         // `FROM : TO` elements, commented with the VM whose private address
         // `private_of` picks out of the pair.
         let translations =
-            |pairs: &[(Ipv4Addr, Ipv4Addr)], private_of: fn(&(Ipv4Addr, Ipv4Addr)) -> Ipv4Addr| {
+            |pairs: &[(F::Addr, F::Addr)], private_of: fn(&(F::Addr, F::Addr)) -> F::Addr| {
                 (pairs.iter())
                     .map(|pair @ (from, to)| {
-                        let (from, to) = (Value::address(*from), Value::address(*to));
+                        let (from, to) = (Value::address::<F>(*from), Value::address::<F>(*to));
                         Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
                     })
                     .collect()
             };
-        let snat_of = |pool: &PoolPlan| translations(&pool.snat, |(private, _)| *private);
-        let dnat = || translations(&host.ip.v4.dnat, |(_, private)| *private);
+        let snat_of = |pool: &PoolPlan<F>| translations(&pool.snat, |(private, _)| *private);
+        let dnat = || translations(&plan.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
-            || rayon::join(|| host.ip.v4.pools.par_iter().map(snat_of).collect(), dnat),
+            || rayon::join(|| plan.pools.par_iter().map(snat_of).collect(), dnat),
             || {
                 let mut bound_sources = Vec::new();
                 let mut mac_bindings = Vec::new();
-                for (private, mac) in &host.ip.v4.mac_bindings {
-                    let (address, name) = (Value::address(*private), vm_name(private));
+                for (private, mac) in &plan.mac_bindings {
+                    let (address, name) = (Value::address::<F>(*private), vm_name(private));
                     bound_sources
                         .push(Element::new(Key::One(address.clone()), None).commented(name));
                     let key = Key::Concat(Value::Ether(mac.0), address);
@@ -389,11 +451,32 @@ impl AddressMaps {
 }
 
 impl<'a> Pool<'a> {
-    fn new(pool: &'a PoolPlan) -> Self {
+    /// The host's pools of either family, by number.
+    fn all(host: &'a HostPlan) -> Vec<Pool<'a>> {
+        let mut pools: BTreeMap<u8, Pool<'a>> = BTreeMap::new();
+        Pool::add(&mut pools, &host.family::<V4>().pools);
+        Pool::add(&mut pools, &host.family::<V6>().pools);
+        pools.into_values().collect()
+    }
+
+    /// Adds the pools of family `F` to `pools`, or the family to a pool there.
+    fn add<F: NftFamily>(pools: &mut BTreeMap<u8, Pool<'a>>, family: &'a [PoolPlan<F>]) {
+        for plan in family {
+            let pool = pools.entry(plan.number).or_insert_with(|| Pool::new(plan));
+            if !pool.families.is_empty() {
+                pool.prefix.push_str(", ");
+                pool.prefix.push_str(&plan.prefix.to_string());
+            }
+            pool.families.push(FamilyNames::of::<F>());
+        }
+    }
+
+    fn new<F: NftFamily>(pool: &'a PoolPlan<F>) -> Self {
         Pool {
             name: &pool.name,
             number: pool.number,
             prefix: pool.prefix.to_string(),
+            families: Vec::new(),
             uplink: &pool.uplink,
             mark: hex(pool.mark),
             uplink_mark: hex(pool.mark & layout::UPLINK_MARK_MASK),
@@ -421,14 +504,8 @@ struct EgressElements {
 }
 
 impl EgressElements {
-    fn new(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Self {
-        let mut own: Vec<&VmPlan> = host
-            .ip
-            .v4
-            .vms
-            .iter()
-            .filter(|vm| !vm.follows_project)
-            .collect();
+    fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>, verdicts: &Verdicts) -> Self {
+        let mut own: Vec<&VmPlan<F>> = plan.vms.iter().filter(|vm| !vm.follows_project).collect();
         own.sort_by_key(|vm| vm.private);
         let mut elements = EgressElements {
             own_egress: Vec::new(),
@@ -436,16 +513,17 @@ impl EgressElements {
             default_by_vm: Vec::new(),
             by_project: Vec::new(),
         };
-        let decided =
-            |key, owner, decision| decision_element(key, owner, decision, verdicts, model);
+        let decided = |key, owner, decision: &Decision<F>| {
+            decision_element(key, owner, decision, verdicts, model)
+        };
         for vm in own {
             let name = &model.vm(vm.vm).name.value;
-            let address = Value::address(vm.private);
+            let address = Value::address::<F>(vm.private);
             let own = Element::new(Key::One(address.clone()), None).commented(name);
             elements.own_egress.push(own);
-            let owner = Owner::Vm(vm);
+            let owner = Owner::Vm(vm.vm);
             for (range, decision) in &vm.egress {
-                let key = Key::Concat(address.clone(), Value::Ipv4(*range));
+                let key = Key::Concat(address.clone(), F::value(*range));
                 elements.by_vm.push(decided(key, owner, decision));
             }
             if let Some(decision) = &vm.default {
@@ -453,12 +531,12 @@ impl EgressElements {
                 elements.default_by_vm.push(decided(key, owner, decision));
             }
         }
-        for project in &host.ip.v4.projects {
+        for project in &plan.projects {
             let owner = Owner::Project(&model.project(project.project).name.value);
             let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
             for network in &project.networks {
                 for (range, decision) in &painting {
-                    let key = Key::Concat(Value::Ipv4(*network), Value::Ipv4(*range));
+                    let key = Key::Concat(F::value(*network), F::value(*range));
                     elements.by_project.push(decided(key, owner, decision));
                 }
             }
@@ -486,10 +564,10 @@ impl Target {
 }
 
 /// `KEY : VERDICT, # comment` of an egress decision.
-fn decision_element(
+fn decision_element<F: NftFamily>(
     key: Key,
     owner: Owner,
-    decision: &Decision,
+    decision: &Decision<F>,
     verdicts: &Verdicts,
     model: &Model,
 ) -> Element {
@@ -514,15 +592,8 @@ struct Verdicts {
 impl Verdicts {
     fn new(host: &HostPlan) -> Self {
         let mut lists = BTreeMap::new();
-        for vm in &host.ip.v4.vms {
-            for decision in vm.decisions() {
-                if let Some(list) = Self::list(decision) {
-                    lists
-                        .entry(list)
-                        .or_insert_with(|| decision.failover_uplinks().unwrap_or_default());
-                }
-            }
-        }
+        Self::add(&mut lists, host.family::<V4>());
+        Self::add(&mut lists, host.family::<V6>());
         let lists = lists
             .into_iter()
             .enumerate()
@@ -531,16 +602,27 @@ impl Verdicts {
         Verdicts { lists }
     }
 
+    /// Adds the failover lists of the family's decisions to `lists`.
+    fn add<F: NftFamily>(lists: &mut BTreeMap<Vec<u8>, Vec<UplinkNumber>>, plan: &FamilyPlan<F>) {
+        for decision in plan.vms.iter().flat_map(VmPlan::decisions) {
+            if let Some(list) = Self::list(decision) {
+                lists
+                    .entry(list)
+                    .or_insert_with(|| decision.failover_uplinks().unwrap_or_default());
+            }
+        }
+    }
+
     /// The decision's way when it has several pools (never without
     /// `[failover]`: no fallbacks, and no list to build).
-    fn list(decision: &Decision) -> Option<Vec<u8>> {
+    fn list<F: NftFamily>(decision: &Decision<F>) -> Option<Vec<u8>> {
         if decision.fallbacks.is_empty() {
             return None;
         }
         decision.way().failover()
     }
 
-    fn of(&self, decision: &Decision) -> Target {
+    fn of<F: NftFamily>(&self, decision: &Decision<F>) -> Target {
         match Self::list(decision) {
             Some(list) => Target::Failover(self.lists[&list].0),
             None => Target::Pool(decision.first.pool_number),
@@ -560,11 +642,8 @@ impl Verdicts {
                     .map_or(0, |group| group.ct_mark)),
                 pools: list
                     .iter()
-                    .filter_map(|n| host.ip.v4.pools.iter().find(|p| p.number == *n))
-                    .map(|pool| FailoverPool {
-                        number: pool.number,
-                        name: &pool.name,
-                        uplink: &pool.uplink,
+                    .filter_map(|n| {
+                        failover_pool::<V4>(host, *n).or_else(|| failover_pool::<V6>(host, *n))
                     })
                     .collect(),
             })
@@ -572,6 +651,20 @@ impl Verdicts {
         chains.sort_by_key(|chain| chain.number);
         chains
     }
+}
+
+/// Pool `number` of the host in family `F`, as a failover chain names it.
+fn failover_pool<F: NftFamily>(host: &HostPlan, number: u8) -> Option<FailoverPool<'_>> {
+    let pool = host
+        .family::<F>()
+        .pools
+        .iter()
+        .find(|p| p.number == number)?;
+    Some(FailoverPool {
+        number: pool.number,
+        name: &pool.name,
+        uplink: &pool.uplink,
+    })
 }
 
 /// nft refuses a `comment "…"` longer than this many bytes.
@@ -602,22 +695,22 @@ pub fn comment(text: String) -> String {
 /// Whose decision an egress element holds.
 #[derive(Clone, Copy)]
 enum Owner<'a> {
-    Vm(&'a VmPlan),
+    Vm(crate::model::VmId),
     Project(&'a str),
 }
 
 /// An egress element's comment: `VM: scope entry PREFIX via POOL (PUBLIC)`,
 /// `VM: scope default via POOL (PUBLIC)`, or for a project's element `project
 /// NAME: …` without the public address, which differs from VM to VM.
-struct ElementComment<'a> {
+struct ElementComment<'a, F: NftFamily> {
     owner: Owner<'a>,
-    decision: &'a Decision,
+    decision: &'a Decision<F>,
     target: Target,
     /// Has the names of the plan's ids.
     model: &'a Model,
 }
 
-impl Display for ElementComment<'_> {
+impl<F: NftFamily> Display for ElementComment<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let decision = self.decision;
         let pool_name = |pool| self.model.pool(pool).name.value.as_str();
@@ -627,7 +720,7 @@ impl Display for ElementComment<'_> {
             Scope::Project => "project",
         };
         match self.owner {
-            Owner::Vm(vm) => write!(f, "{}: ", self.model.vm(vm.vm).name.value)?,
+            Owner::Vm(vm) => write!(f, "{}: ", self.model.vm(vm).name.value)?,
             Owner::Project(name) => write!(f, "project {name}: ")?,
         }
         let first = &decision.first;

@@ -9,7 +9,6 @@
 //! quota added by hand) is kept as its JSON, so it is reported too.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -17,9 +16,10 @@ use serde_json::value::RawValue;
 use similar::ChangeTag;
 
 use super::{Difference, VerifyError};
+use crate::family::{V4, V6};
 use crate::intervals::Range;
 use crate::nft_table::{
-    self, BaseChain, Chain, Counter, DataType, Element, Key, Rule, Set, Value, Verdict,
+    self, BaseChain, Chain, Counter, DataType, Element, Key, NftFamily, Rule, Set, Value, Verdict,
 };
 use crate::render::DOWN_UPLINKS_SET;
 
@@ -480,39 +480,46 @@ fn element_of(set: &Set, expression: Expression) -> Result<Element, String> {
     Ok(Element::new(key, data))
 }
 
+/// An address, prefix or range of family `F` as nft -j writes it.
+fn address_value<F: NftFamily>(expression: Expression) -> Result<Range<F>, String> {
+    match expression {
+        Expression::Elem { elem } => address_value(*elem.val),
+        Expression::Prefix { prefix } => {
+            let net = prefix
+                .addr
+                .parse()
+                .ok()
+                .and_then(|addr| F::net(addr, prefix.len))
+                .ok_or_else(|| format!("`{}/{}` is no prefix", prefix.addr, prefix.len))?;
+            Ok(Range::of(&net))
+        }
+        Expression::Range {
+            range: (first, last),
+        } => {
+            let address = |end: &Expression| end.to_string().parse::<F::Addr>().ok();
+            match (address(&first), address(&last)) {
+                (Some(first), Some(last)) if first <= last => Ok(Range {
+                    first: F::bits(first),
+                    last: F::bits(last),
+                }),
+                _ => Err(format!("`{first}-{last}` is no range")),
+            }
+        }
+        Expression::Text(text) => text
+            .parse()
+            .map(Range::single)
+            .map_err(|_| format!("`{text}` is no {} address", F::NAME)),
+        other => Err(format!("`{other}` is no {} address", F::NAME)),
+    }
+}
+
 /// A value of `data_type`; one nft writes otherwise is an error.
 fn value_of(data_type: &DataType, expression: Expression) -> Result<Value, String> {
     let bad = |expression: &Expression| format!("`{expression}` is no {data_type}");
     Ok(match (data_type, expression) {
         (_, Expression::Elem { elem }) => value_of(data_type, *elem.val)?,
-        (DataType::Ipv4Addr, Expression::Prefix { prefix }) => {
-            let net = prefix
-                .addr
-                .parse()
-                .ok()
-                .and_then(|addr| ipnet::Ipv4Net::new(addr, prefix.len).ok())
-                .ok_or_else(|| format!("`{}/{}` is no prefix", prefix.addr, prefix.len))?;
-            Value::Ipv4(Range::of(&net.trunc()))
-        }
-        (
-            DataType::Ipv4Addr,
-            Expression::Range {
-                range: (first, last),
-            },
-        ) => {
-            let address = |end: &Expression| end.to_string().parse::<Ipv4Addr>().ok();
-            match (address(&first), address(&last)) {
-                (Some(first), Some(last)) if first <= last => Value::Ipv4(Range {
-                    first: first.into(),
-                    last: last.into(),
-                }),
-                _ => return Err(format!("`{first}-{last}` is no range")),
-            }
-        }
-        (DataType::Ipv4Addr, Expression::Text(text)) => match text.parse() {
-            Ok(address) => Value::address(address),
-            Err(_) => return Err(bad(&Expression::Text(text))),
-        },
+        (DataType::Ipv4Addr, expression) => V4::value(address_value::<V4>(expression)?),
+        (DataType::Ipv6Addr, expression) => V6::value(address_value::<V6>(expression)?),
         (DataType::EtherAddr, Expression::Text(text)) => {
             Value::ether(&text).ok_or_else(|| bad(&Expression::Text(text.clone())))?
         }
