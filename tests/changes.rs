@@ -12,8 +12,8 @@ use common::{describe, repo_path, switchyard};
 const OLD: &str = "examples/two-isps.toml";
 const NEW: &str = "tests/fixtures/two-isps-next.toml";
 /// A pair whose changes are in IPv6 (and a VM removed with both families).
-const DUAL_OLD: &str = "tests/fixtures/dual-stack-old.toml";
-const DUAL_NEW: &str = "tests/fixtures/dual-stack-new.toml";
+const DUAL_OLD: &str = "tests/fixtures/dual-stack-before.toml";
+const DUAL_NEW: &str = "examples/dual-stack.toml";
 
 /// Runs from the repository root, so topologies are named as relative paths.
 fn changes(args: &[&str]) -> Output {
@@ -50,25 +50,26 @@ fn the_three_formats_on_an_ipv4_and_a_dual_stack_pair() {
 }
 
 /// Each family is compared on its own: an IPv6 range that moves to another
-/// pool, becomes internal or is the host's own address; an IPv6 public
-/// address that moves to another VM; a VM that gains an IPv6 address; a VM
-/// removed with both of its addresses. Nothing of IPv4 changes for the kept
-/// VMs.
+/// pool, stops being internal or is the host's own address; an IPv6 public
+/// address that moves to another VM; a VM that gains an IPv6 address (and,
+/// the other way, loses it); a VM removed with both of its addresses. Nothing
+/// of IPv4 changes for the kept VMs.
 #[test]
 fn a_dual_stack_pair_is_compared_per_family() {
     let human = stdout(&changes(&[DUAL_OLD, DUAL_NEW]), 1);
     for line in [
-        "  vm web-1 to 2001:db8:11::/64: 2001:db8:a::7 (pool-a, isp-a) → internal\n",
-        "  vm web-1 to 2001:db8:200::/40: 2001:db8:a::7 (pool-a, isp-a) → 2001:db8:b::9 \
-         (pool-b, isp-b); decided by project acme: egress to 2001:db8:200::/40 \
-         (tests/fixtures/dual-stack-new.toml:43:10)\n",
-        "  vm web-1 to 2001:db8:ffb::2: the host itself (its address on isp-b) → 2001:db8:a::7 \
-         (pool-a, isp-a); decided by project acme: default (tests/fixtures/dual-stack-new.toml:39:11)\n",
-        "  vm web-1 to 2001:db8:ffb::3: 2001:db8:a::7 (pool-a, isp-a) → the host itself \
+        "  vm web-1 to 2001:db8:11::/64: internal → 2001:db8:a::7 (pool-a, isp-a); \
+         decided by project acme: default (examples/dual-stack.toml:43:11)\n",
+        "  vm web-1 to 2001:db8:200::/48: 2001:db8:a::7 (pool-a, isp-a) → 2001:db8:b::9 \
+         (pool-b, isp-b); decided by vm web-1: egress to 2001:db8:200::/48 \
+         (examples/dual-stack.toml:57:10)\n",
+        "  vm web-1 to 2001:db8:ffb::2: 2001:db8:a::7 (pool-a, isp-a) → the host itself \
          (its address on isp-b)\n",
+        "  vm web-1 to 2001:db8:ffb::3: the host itself (its address on isp-b) → 2001:db8:a::7 \
+         (pool-a, isp-a); decided by project acme: default (examples/dual-stack.toml:43:11)\n",
         "  vm web-2 address: none → 2001:db8:10::6\n",
         "  vm web-3: 10.0.0.7, 2001:db8:10::7 → absent\n",
-        "  inbound 2001:db8:a::9: web-3 (pool-a, isp-a) → web-2 (pool-a, isp-a)\n",
+        "  inbound 2001:db8:a::8: web-3 (pool-a, isp-a) → web-2 (pool-a, isp-a)\n",
         "  inbound 2001:db8:b::10: dropped (no VM) → web-2 (pool-b, isp-b)\n",
         "  inbound 2001:db8:b::11: web-3 (pool-b, isp-b) → dropped (no VM)\n",
     ] {
@@ -87,26 +88,26 @@ fn a_dual_stack_pair_is_compared_per_family() {
     assert!(
         human.ends_with(
             "changes on 1 host: 1 host setting, 1 VM removed, 1 private address, \
-         4 destination ranges, 5 inbound addresses\n"
+             4 destination ranges, 5 inbound addresses\n"
         ),
         "{human}"
     );
-    let json: serde_json::Value = serde_json::from_str(&stdout(
-        &changes(&[DUAL_OLD, DUAL_NEW, "--format", "json"]),
-        1,
-    ))
-    .expect("JSON");
+    let json = stdout(&changes(&[DUAL_OLD, DUAL_NEW, "--format", "json"]), 1);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let web_2 = &json["hosts"][0]["vms"][1];
     assert_eq!(web_2["vm"], "web-2");
     assert_eq!(web_2["private_address"]["new"], "10.0.0.6");
     assert_eq!(web_2["private_address_v6"]["old"], serde_json::Value::Null);
     assert_eq!(web_2["private_address_v6"]["new"], "2001:db8:10::6");
-    // Back the other way: web-2 loses its IPv6 address.
+    // The other way: web-2 loses its IPv6 address, web-3 comes back.
     let back = stdout(&changes(&[DUAL_NEW, DUAL_OLD]), 1);
-    assert!(
-        back.contains("  vm web-2 address: 2001:db8:10::6 → none\n"),
-        "{back}"
-    );
+    for line in [
+        "  vm web-2 address: 2001:db8:10::6 → none\n",
+        "  vm web-3: absent → 10.0.0.7, 2001:db8:10::7\n",
+        "  inbound 2001:db8:a::8: web-2 (pool-a, isp-a) → web-3 (pool-a, isp-a)\n",
+    ] {
+        assert!(back.contains(line), "{line}\n{back}");
+    }
 }
 
 #[test]
