@@ -98,7 +98,9 @@ fn changed_egress(topology: &mut Table) -> Option<String> {
         };
         // A `via` address names its own family only: the entry's `to`'s.
         let family = |value: &Value| {
-            let text = value.as_str().or_else(|| value.as_array()?.first()?.as_str())?;
+            let text = value
+                .as_str()
+                .or_else(|| value.as_array()?.first()?.as_str())?;
             Some(text.contains(':'))
         };
         let to = entry.get("to").and_then(family);

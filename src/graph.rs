@@ -291,11 +291,9 @@ fn node_label(model: &Model, node: Node) -> String {
         }
         Node::Project(p) => {
             let project = model.project(p);
-            let networks: Vec<String> = project
-                .networks
-                .iter()
-                .map(|n| n.value.to_string())
-                .collect();
+            // Sorted, so IPv4 comes first whatever order the file lists them in.
+            let networks: BTreeSet<IpNet> = project.networks.iter().map(|n| n.value).collect();
+            let networks: Vec<String> = networks.iter().map(IpNet::to_string).collect();
             let detail = (!networks.is_empty()).then(|| networks.join(", "));
             (&project.name.value, detail, &project.description)
         }

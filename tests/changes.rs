@@ -145,6 +145,18 @@ fn nothing_changes_for_the_same_topology_reordered_and_recommented() {
     assert_eq!(stdout(&output, 0), "no change to the dataplane\n");
 }
 
+/// A list of both families means the same in either order.
+#[test]
+fn nothing_changes_for_the_families_of_a_list_swapped() {
+    let output = common::output_with_input(
+        switchyard()
+            .current_dir(repo_path(""))
+            .args(["changes", DUAL_NEW, "-"]),
+        common::dual_stack_families_swapped().as_bytes(),
+    );
+    assert_eq!(stdout(&output, 0), "no change to the dataplane\n");
+}
+
 #[test]
 fn an_invalid_topology_is_exit_2_with_its_diagnostics_in_its_own_file() {
     let invalid = "examples/invalid/SY0101-unknown-uplink.toml";

@@ -125,6 +125,16 @@ fn reordering_the_file_changes_nothing() {
     );
 }
 
+/// A list of both families means the same in either order.
+#[test]
+fn the_order_of_the_families_in_a_list_changes_nothing() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml")).unwrap();
+    assert_eq!(
+        to_dot(&model_of(&text), None),
+        to_dot(&model_of(&common::dual_stack_families_swapped()), None)
+    );
+}
+
 /// two-isps with a description full of characters DOT must escape.
 fn escaped_labels_topology() -> CheckedModel {
     let text = std::fs::read_to_string(format!(
