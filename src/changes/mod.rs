@@ -400,22 +400,25 @@ fn vm_changes(
     let mac =
         |side: Side, id: Option<VmId>| Some(side.model().vm(id?).mac.as_ref()?.value.to_string());
     let (old_mac, new_mac) = (mac(old, old_id), mac(new, new_id));
-    let name = families().next()?.name.to_owned();
+    let name = families().next()?.name;
     let presence = Presence::of(old_id, new_id);
-    let (v4, v6) = (v4.map(|f| (f.private, f.destinations)), v6);
-    let (private_address, mut destinations) = v4.unwrap_or_else(|| {
-        let absent = Change {
-            old: None,
-            new: None,
-        };
-        (absent, Vec::new())
+    let (private_address, mut destinations) = match v4 {
+        Some(v4) => (v4.private, v4.destinations),
+        None => (
+            Change {
+                old: None,
+                new: None,
+            },
+            Vec::new(),
+        ),
+    };
+    let private_address_v6 = v6.map(|v6| {
+        destinations.extend(v6.destinations);
+        v6.private
     });
-    let private_address_v6 = v6.map(|f| {
-        destinations.extend(f.destinations);
-        f.private
-    });
-    let changes = VmChanges {
-        vm: name,
+    let mut changes = VmChanges {
+        // Named below, only if it changes.
+        vm: String::new(),
         presence,
         private_address,
         private_address_v6,
@@ -429,7 +432,10 @@ fn vm_changes(
         && changes.private_addresses().all(|a| a.old == a.new)
         && changes.mac.is_none()
         && changes.destinations.is_empty();
-    (!unchanged).then_some(changes)
+    (!unchanged).then(|| {
+        changes.vm = name.to_owned();
+        changes
+    })
 }
 
 /// What differs for every VM of a host between its two plans in family `F`,
