@@ -278,6 +278,31 @@ fn readme_example_is_what_changes_prints() {
     );
 }
 
+/// The host's old and new address on a link, next to each other, are two
+/// destinations with opposite changes, never one merged range.
+#[test]
+fn adjacent_old_and_new_own_addresses_are_two_ranges() {
+    let old = std::fs::read_to_string(repo_path(OLD)).expect("read");
+    let new = common::splice(
+        &old,
+        &[(
+            r#"address = "198.18.0.2/30""#,
+            r#"address = "198.18.0.3/29""#,
+        )],
+    );
+    let old = switchyard::diagnostic::Source::new("old.toml", old);
+    let new = switchyard::diagnostic::Source::new("new.toml", new);
+    let human = common::changes(&old, &new).to_human();
+    for line in [
+        "  vm web-1 to 198.18.0.2: the host itself (its address on isp-b) → 198.51.100.7 \
+         (pool-a, isp-a); decided by project acme: default (new.toml:",
+        "  vm web-1 to 198.18.0.3: 198.51.100.7 (pool-a, isp-a) → the host itself \
+         (its address on isp-b)\n",
+    ] {
+        assert!(human.contains(line), "{line}\n{human}");
+    }
+}
+
 /// A pair's settings are the host's: a new VRRP id is a change of setting
 /// `pair`, a member's own address one of `member NAME`.
 #[test]

@@ -445,8 +445,8 @@ fn vm_changes(
 struct HostDelta<F: Family> {
     /// Both of those, merged: where every VM's outcome may differ.
     differs: Vec<Range<F>>,
-    /// The host's own addresses in either plan, sorted: where an outcome may
-    /// change along the way.
+    /// The host's own addresses in either plan, one range each, sorted: where
+    /// an outcome may change along the way.
     own: Vec<Range<F>>,
 }
 
@@ -475,14 +475,18 @@ impl<F: Family> HostDelta<F> {
                 .chain(new_own.iter().filter(|n| !old_own.contains(n)))
                 .map(|(address, _)| Range::single(*address)),
         );
-        let own = old_own
+        // One range per address, never merged: two adjacent own addresses
+        // (the old and the new one on a link) are two outcomes.
+        let mut own: Vec<Range<F>> = old_own
             .iter()
             .chain(&new_own)
             .map(|(address, _)| Range::single(*address))
             .collect();
+        own.sort_unstable();
+        own.dedup();
         HostDelta {
             differs: intervals::merge(differs),
-            own: intervals::merge(own),
+            own,
         }
     }
 }

@@ -49,7 +49,7 @@ fn symmetric_difference_keeps_what_only_one_side_has() {
 
 #[test]
 fn ranges_are_written_as_prefixes_when_they_are_one() {
-    let net = |text: &str| Range::of(&text.parse().expect("prefix"));
+    let net = |text: &str| Range::<V4>::of(&text.parse().expect("prefix"));
     assert_eq!(written(net("10.0.0.0/8")), "10.0.0.0/8");
     assert_eq!(written(net("10.0.0.1/32")), "10.0.0.1");
     assert_eq!(
