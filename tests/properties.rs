@@ -1068,7 +1068,7 @@ proptest! {
 /// dataplane alone sees); `null` for no answer.
 fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: Ipv4Addr) -> serde_json::Value {
     // An inbound address in no pool of the topology has no answer.
-    let Ok(trace) = tracer.trace(from, to, &[]) else {
+    let Ok(trace) = tracer.trace(from, to.into(), &[]) else {
         return serde_json::Value::Null;
     };
     let mut json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
