@@ -50,7 +50,7 @@ fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
             std::fs::read_to_string(out.path().join("build-1000").join(&path)).expect("nft script");
         let table = switchyard::nft_table::Table::parse(&nft).expect("the script reads back");
         vms += (table.elements("vm_sources").iter())
-            .filter_map(|element| element.key.one()?.as_range())
+            .filter_map(|element| element.key.one()?.as_range::<switchyard::family::V4>())
             .map(|range| u64::from(range.last - range.first) + 1)
             .sum::<u64>();
     }
