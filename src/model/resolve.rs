@@ -6,14 +6,15 @@
 //! checks then see only well-formed data and never report a follow-on error.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::*;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::{V4, V6};
 use crate::raw::{self, Sp};
 
 /// The only format version this build understands.
@@ -317,20 +318,21 @@ impl Resolver<'_> {
         }
     }
 
-    fn address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Addr>> {
+    /// An address of either family.
+    fn address(&mut self, text: &Sp<String>) -> Option<Spanned<IpAddr>> {
         match IpAddr::from_str(text.get()) {
-            Ok(IpAddr::V4(address)) => Some(spanned(address, text)),
-            Ok(IpAddr::V6(_)) => {
-                self.bad_address(text, "IPv6 is not supported in format version 1")
-            }
-            Err(_) => self.bad_address(text, "expected an IPv4 address such as 198.51.100.7"),
+            Ok(address) => Some(spanned(address, text)),
+            Err(_) => self.bad_address(
+                text,
+                "expected an IPv4 or IPv6 address such as 198.51.100.7 or 2001:db8::7",
+            ),
         }
     }
 
     /// A network prefix: host bits must be zero (`10.0.0.0/24`, not `10.0.0.5/24`).
     /// With host bits set it is reported and resolution goes on with the network it
     /// suggests, so nothing that refers to it reports a follow-on error.
-    fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+    fn prefix(&mut self, text: &Sp<String>) -> Option<Spanned<IpNet>> {
         let net = self.interface_address(text)?;
         if net.value != net.value.trunc() {
             self.diagnostics.push(
@@ -347,14 +349,28 @@ impl Resolver<'_> {
         Some(net)
     }
 
-    /// An address with a prefix length (`192.0.2.2/30`); a bare address means /32.
-    fn interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
-        let parsed =
-            IpNet::from_str(text.get()).or_else(|_| IpAddr::from_str(text.get()).map(IpNet::from));
-        match parsed {
-            Ok(IpNet::V4(net)) => Some(spanned(net, text)),
-            Ok(IpNet::V6(_)) => self.bad_address(text, "IPv6 is not supported in format version 1"),
-            Err(_) => self.bad_address(text, "expected an IPv4 prefix such as 198.51.100.0/24"),
+    /// An address with a prefix length (`192.0.2.2/30`, `2001:db8::2/64`); a
+    /// bare address means its /32 or /128.
+    fn interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<IpNet>> {
+        match parse_net(text.get()) {
+            Some(net) => Some(spanned(net, text)),
+            None => self.bad_address(
+                text,
+                "expected an IPv4 or IPv6 prefix such as 198.51.100.0/24 or 2001:db8::/48",
+            ),
+        }
+    }
+
+    /// [`Self::interface_address`] where only IPv4 is taken (an HA pair's
+    /// own addresses).
+    fn ipv4_interface_address(&mut self, text: &Sp<String>) -> Option<Spanned<Ipv4Net>> {
+        match parse_net(text.get()) {
+            Some(IpNet::V4(net)) => Some(spanned(net, text)),
+            Some(IpNet::V6(_)) => self.bad_address(
+                text,
+                "a pair's own addresses (sync link, members) are IPv4 only",
+            ),
+            None => self.bad_address(text, "expected an IPv4 prefix such as 192.0.2.3/29"),
         }
     }
 
@@ -363,7 +379,7 @@ impl Resolver<'_> {
             Diagnostic::new(
                 Code::BadAddress,
                 format!(
-                    "`{}` is not an IPv4 address or prefix",
+                    "`{}` is not an IP address or prefix",
                     text.get().escape_debug()
                 ),
                 text.span(),
@@ -372,6 +388,63 @@ impl Resolver<'_> {
             .help(help),
         );
         None
+    }
+
+    /// A key that holds at most one value per family (`address = ["10.0.0.5",
+    /// "2001:db8:10::5"]`), each string read with `parse` (an address or a
+    /// prefix). `None` when the list is empty or a string cannot be read
+    /// (reported): the entity is then left out. A second value of one family
+    /// is reported (SY1001) and the first kept.
+    fn per_family<T: OfFamily>(
+        &mut self,
+        key: &str,
+        noun: Noun,
+        list: &Sp<raw::OneOrMany<impl raw::Listed>>,
+        parse: fn(&mut Self, &Sp<String>) -> Option<Spanned<T>>,
+    ) -> Option<T::PerFamily> {
+        let items = list.items();
+        if items.is_empty() {
+            self.empty_list(list.span(), noun.singular, noun.singular);
+            return None;
+        }
+        let parsed: Vec<Option<Spanned<T>>> = items.iter().map(|item| parse(self, item)).collect();
+        let values: Vec<Spanned<T>> = parsed.into_iter().collect::<Option<_>>()?;
+        Some(T::per_family(
+            self.one_of_family::<V4, T>(key, noun, &values),
+            self.one_of_family::<V6, T>(key, noun, &values),
+        ))
+    }
+
+    /// The first of `values` of family `F`; every later one is reported.
+    fn one_of_family<F: Family, T: OfFamily>(
+        &mut self,
+        key: &str,
+        noun: Noun,
+        values: &[Spanned<T>],
+    ) -> Option<Spanned<T::Of<F>>> {
+        let mut of_family = values
+            .iter()
+            .filter_map(|value| Some(Spanned::new(value.value.of::<F>()?, value.span.clone())));
+        let first = of_family.next()?;
+        for again in of_family {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TwoOfOneFamily,
+                    format!("`{key}` holds two {} {}", F::NAME, noun.plural),
+                    again.span,
+                    format!("a second {} {}", F::NAME, noun.singular),
+                )
+                .also(
+                    first.span.clone(),
+                    format!("the first {} {}", F::NAME, noun.singular),
+                )
+                .help(format!(
+                    "`{key}` holds at most one {} of each family: remove one of the two",
+                    noun.singular
+                )),
+            );
+        }
+        Some(first)
     }
 
     fn uplink(&mut self, name: &Sp<String>, uplink: &Sp<raw::Uplink>) -> Option<Uplink> {
@@ -408,7 +481,7 @@ impl Resolver<'_> {
             .iter()
             .filter_map(|r| self.address(r))
             .collect();
-        let prefix = self.prefix(&pool.prefix);
+        let prefix = self.per_family("prefix", PREFIX, &pool.prefix, Resolver::prefix);
         Some(Pool {
             name: named(name)?,
             uplink,
@@ -450,8 +523,13 @@ impl Resolver<'_> {
         attachment: &Sp<raw::Attachment>,
     ) -> Result<Attachment, Option<UplinkId>> {
         let uplink_id = self.reference(Kind::Uplink, uplink).map(UplinkId);
-        let address = self.interface_address(&attachment.address);
-        let gateway = self.address(&attachment.gateway);
+        let address = self.per_family(
+            "address",
+            ADDRESS,
+            &attachment.address,
+            Resolver::interface_address,
+        );
+        let gateway = self.per_family("gateway", GATEWAY, &attachment.gateway, Resolver::address);
         // `Some(None)`: a VLAN whose id is out of range (already reported).
         let probe = attachment
             .probe
@@ -481,7 +559,7 @@ impl Resolver<'_> {
                 list,
                 Code::HaPairLength,
                 "member_addresses",
-                |resolver, text| resolver.interface_address(text),
+                |resolver, text| resolver.ipv4_interface_address(text),
             )
             .map(|pair| spanned(pair, list))
         });
@@ -533,7 +611,7 @@ impl Resolver<'_> {
             &ha.sync_addresses,
             Code::HaPairLength,
             "sync_addresses",
-            |resolver, text| resolver.interface_address(text),
+            |resolver, text| resolver.ipv4_interface_address(text),
         );
         let lan_addresses: Vec<_> = ha
             .lan_addresses
@@ -624,7 +702,7 @@ impl Resolver<'_> {
     fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
         let project = self.reference(Kind::Project, &vm.project).map(ProjectId);
         let host = self.reference(Kind::Host, &vm.host).map(HostId);
-        let address = self.address(&vm.address);
+        let address = self.per_family("address", ADDRESS, &vm.address, Resolver::address);
         let public = vm.public.iter().filter_map(|a| self.address(a)).collect();
         let default = vm
             .default
@@ -809,6 +887,89 @@ impl Resolver<'_> {
     }
 }
 
+/// `address/length` or a bare address (its /32 or /128). IPv4 is read as
+/// ever (by ipnet); IPv6 with the standard library's address grammar and a
+/// length of 0 to 128 without leading zeros, which is what the schema says.
+fn parse_net(text: &str) -> Option<IpNet> {
+    if let Ok(net) = Ipv4Net::from_str(text) {
+        return Some(net.into());
+    }
+    if let Ok(address) = Ipv4Addr::from_str(text) {
+        return Some(Ipv4Net::from(address).into());
+    }
+    let (address, length) = match text.split_once('/') {
+        Some((address, length)) => (address, Some(length)),
+        None => (text, None),
+    };
+    let address = Ipv6Addr::from_str(address).ok()?;
+    let length = match length {
+        None => V6::MAX_PREFIX_LEN,
+        Some(length) => {
+            let digits = !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit());
+            if !digits || (length.len() > 1 && length.starts_with('0')) {
+                return None;
+            }
+            length.parse().ok()?
+        }
+    };
+    Ipv6Net::new(address, length).ok().map(IpNet::from)
+}
+
+/// What a one-per-family key holds, for messages: "address", "addresses".
+#[derive(Clone, Copy)]
+struct Noun {
+    singular: &'static str,
+    plural: &'static str,
+}
+
+const ADDRESS: Noun = Noun {
+    singular: "address",
+    plural: "addresses",
+};
+const PREFIX: Noun = Noun {
+    singular: "prefix",
+    plural: "prefixes",
+};
+const GATEWAY: Noun = Noun {
+    singular: "gateway",
+    plural: "gateways",
+};
+
+/// An address or prefix of either family, which a one-per-family key splits
+/// into the model's value per family.
+trait OfFamily: Copy {
+    type Of<F: Family>;
+    /// The model's one-per-family value ([`Addresses`], [`Prefixes`]).
+    type PerFamily;
+    fn of<F: Family>(self) -> Option<Self::Of<F>>;
+    fn per_family(
+        v4: Option<Spanned<Self::Of<V4>>>,
+        v6: Option<Spanned<Self::Of<V6>>>,
+    ) -> Self::PerFamily;
+}
+
+impl OfFamily for IpAddr {
+    type Of<F: Family> = F::Addr;
+    type PerFamily = Addresses;
+    fn of<F: Family>(self) -> Option<F::Addr> {
+        F::of_ip(self)
+    }
+    fn per_family(v4: Option<Spanned<Ipv4Addr>>, v6: Option<Spanned<Ipv6Addr>>) -> Addresses {
+        Both { v4, v6 }
+    }
+}
+
+impl OfFamily for IpNet {
+    type Of<F: Family> = F::Net;
+    type PerFamily = Prefixes;
+    fn of<F: Family>(self) -> Option<F::Net> {
+        F::of_net(self)
+    }
+    fn per_family(v4: Option<Spanned<Ipv4Net>>, v6: Option<Spanned<Ipv6Net>>) -> Prefixes {
+        Both { v4, v6 }
+    }
+}
+
 fn looks_like_address(text: &str) -> bool {
     text.contains(':') || (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
@@ -844,6 +1005,398 @@ impl Kind {
             Kind::Pool => Code::UnknownPool,
             Kind::Host => Code::UnknownHost,
             Kind::Project => Code::UnknownProject,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model of `text` and what resolving it reported.
+    fn resolved(text: &str) -> (Model, Vec<Diagnostic>) {
+        let mut diagnostics = Diagnostics::default();
+        let parsed = raw::parse(text, &mut diagnostics).expect("TOML");
+        let model = resolve(&parsed, &mut diagnostics);
+        (model, diagnostics.into_sorted())
+    }
+
+    fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
+        diagnostics.iter().map(|d| d.code.as_str()).collect()
+    }
+
+    /// The text a diagnostic label points at.
+    fn at<'t>(text: &'t str, span: &Span) -> &'t str {
+        &text[span.clone()]
+    }
+
+    const DUAL_STACK: &str = r#"
+version = 1
+[uplinks.isp-a]
+id = 1
+[pools.pool-a]
+uplink = "isp-a"
+prefix = ["198.51.100.0/24", "2001:db8:a::/48"]
+reserved = ["198.51.100.1", "2001:db8:a::1"]
+[hosts.net1]
+lan = ["lan0"]
+[hosts.net1.uplinks.isp-a]
+interface = "up-a"
+address = ["192.0.2.2/30", "2001:db8:ffa::2/64"]
+gateway = ["192.0.2.1", "fe80::1"]
+probe = ["192.0.2.1", "2001:db8:ffa::1"]
+[projects.acme]
+pools = ["pool-a"]
+addresses = ["198.51.100.7", "2001:db8:a::7"]
+networks = ["10.0.0.0/24", "2001:db8:10::/64"]
+[vms.web-1]
+project = "acme"
+host = "net1"
+address = ["10.0.0.5", "2001:db8:10::5"]
+public = ["198.51.100.7", "2001:db8:a::7"]
+default = "2001:db8:a::7"
+egress = [{ to = ["100.64.0.0/10", "2001:db8:100::/40"], via = "pool-a" }]
+"#;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+    fn net(text: &str) -> IpNet {
+        text.parse().expect("a prefix")
+    }
+
+    #[test]
+    fn every_address_key_takes_both_families() {
+        let (model, diagnostics) = resolved(DUAL_STACK);
+        assert_eq!(diagnostics, []);
+        let pool = &model.pools[0];
+        assert_eq!(
+            pool.prefix::<V4>(),
+            Some(&"198.51.100.0/24".parse().unwrap())
+        );
+        assert_eq!(
+            pool.prefix::<V6>(),
+            Some(&"2001:db8:a::/48".parse().unwrap())
+        );
+        let reserved: Vec<IpAddr> = pool.reserved.iter().map(|r| r.value).collect();
+        assert_eq!(reserved, [ip("198.51.100.1"), ip("2001:db8:a::1")]);
+        let attachment = &model.hosts[0].attachments[0];
+        let address = &attachment.address;
+        assert_eq!(
+            address.v4.as_ref().map(|a| a.value),
+            Some("192.0.2.2/30".parse().unwrap())
+        );
+        assert_eq!(
+            address.v6.as_ref().map(|a| a.value),
+            Some("2001:db8:ffa::2/64".parse().unwrap())
+        );
+        let gateway = &attachment.gateway;
+        assert_eq!(
+            gateway.v4.as_ref().map(|g| g.value),
+            Some(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        assert_eq!(
+            gateway.v6.as_ref().map(|g| g.value),
+            Some("fe80::1".parse().unwrap())
+        );
+        let probe: Vec<IpAddr> = attachment.probe.iter().map(|p| p.value).collect();
+        assert_eq!(probe, [ip("192.0.2.1"), ip("2001:db8:ffa::1")]);
+        let project = &model.projects[0];
+        let addresses: Vec<IpAddr> = project.addresses.iter().map(|a| a.value).collect();
+        assert_eq!(addresses, [ip("198.51.100.7"), ip("2001:db8:a::7")]);
+        let networks: Vec<IpNet> = project.networks.iter().map(|n| n.value).collect();
+        assert_eq!(networks, [net("10.0.0.0/24"), net("2001:db8:10::/64")]);
+        let vm = &model.vms[0];
+        assert_eq!(vm.address::<V4>(), Some(Ipv4Addr::new(10, 0, 0, 5)));
+        assert_eq!(vm.address::<V6>(), Some("2001:db8:10::5".parse().unwrap()));
+        let public: Vec<IpAddr> = vm.public.iter().map(|a| a.value).collect();
+        assert_eq!(public, [ip("198.51.100.7"), ip("2001:db8:a::7")]);
+        assert_eq!(vm.default[0].value, Via::Address(ip("2001:db8:a::7")));
+        let to: Vec<IpNet> = vm.egress.iter().map(|e| e.to.value).collect();
+        assert_eq!(to, [net("100.64.0.0/10"), net("2001:db8:100::/40")]);
+    }
+
+    /// A file without IPv6 keeps its meaning: a string is the value of its
+    /// family, spanning the whole string, and the other family has none.
+    #[test]
+    fn a_string_is_one_value_of_its_family() {
+        let text = DUAL_STACK
+            .replace(r#"["10.0.0.5", "2001:db8:10::5"]"#, r#""10.0.0.5""#)
+            .replace(
+                r#"["198.51.100.0/24", "2001:db8:a::/48"]"#,
+                r#""2001:db8:a::/48""#,
+            );
+        let (model, diagnostics) = resolved(&text);
+        assert_eq!(diagnostics, []);
+        let vm = &model.vms[0];
+        let address = vm.address.v4.as_ref().expect("an IPv4 address");
+        assert_eq!(at(&text, &address.span), r#""10.0.0.5""#);
+        assert_eq!(vm.address::<V6>(), None);
+        assert_eq!(model.pools[0].prefix::<V4>(), None);
+        assert!(model.pools[0].prefix::<V6>().is_some());
+    }
+
+    #[test]
+    fn two_of_one_family_are_reported_at_the_second_and_the_first_is_kept() {
+        for (key, written, first, second) in [
+            (
+                "address",
+                r#"address = ["10.0.0.5", "2001:db8:10::5"]"#,
+                "10.0.0.5",
+                "10.0.0.6",
+            ),
+            (
+                "prefix",
+                r#"prefix = ["198.51.100.0/24", "2001:db8:a::/48"]"#,
+                "2001:db8:a::/48",
+                "2001:db8:b::/48",
+            ),
+            (
+                "gateway",
+                r#"gateway = ["192.0.2.1", "fe80::1"]"#,
+                "fe80::1",
+                "fe80::2",
+            ),
+        ] {
+            let text =
+                DUAL_STACK.replace(written, &written.replace(']', &format!(", {second:?}]")));
+            let (model, diagnostics) = resolved(&text);
+            assert_eq!(codes(&diagnostics), ["SY1001"], "{key}: {diagnostics:?}");
+            let diagnostic = &diagnostics[0];
+            let family = if first.contains(':') { "IPv6" } else { "IPv4" };
+            let noun = if key == "prefix" {
+                "prefixes"
+            } else if key == "gateway" {
+                "gateways"
+            } else {
+                "addresses"
+            };
+            assert_eq!(
+                diagnostic.message,
+                format!("`{key}` holds two {family} {noun}")
+            );
+            let labelled: Vec<&str> = diagnostic
+                .labels
+                .iter()
+                .map(|l| at(&text, &l.span))
+                .collect();
+            assert_eq!(
+                labelled,
+                [format!("{second:?}"), format!("{first:?}")],
+                "{key}"
+            );
+            // The first is kept: the entity resolves.
+            assert_eq!(model.vms.len(), 1, "{key}");
+            assert_eq!(model.pools.len(), 1, "{key}");
+            assert_eq!(model.hosts[0].attachments.len(), 1, "{key}");
+            let kept = match key {
+                "address" => model.vms[0]
+                    .address
+                    .v4
+                    .as_ref()
+                    .map(|a| a.value.to_string()),
+                "prefix" => model.pools[0].prefix::<V6>().map(ToString::to_string),
+                _ => model.hosts[0].attachments[0]
+                    .gateway
+                    .v6
+                    .as_ref()
+                    .map(|g| g.value.to_string()),
+            };
+            assert_eq!(kept.as_deref(), Some(first), "{key}");
+        }
+    }
+
+    #[test]
+    fn an_empty_list_is_reported_and_its_entity_left_out() {
+        let text = DUAL_STACK.replace(r#"["10.0.0.5", "2001:db8:10::5"]"#, "[]");
+        let (model, diagnostics) = resolved(&text);
+        assert_eq!(codes(&diagnostics), ["SY0002"]);
+        assert_eq!(diagnostics[0].message, "an empty list names no address");
+        assert_eq!(at(&text, &diagnostics[0].primary_span()), "[]");
+        assert!(model.vms.is_empty());
+        let text = DUAL_STACK.replace(r#"["198.51.100.0/24", "2001:db8:a::/48"]"#, "[]");
+        let (model, diagnostics) = resolved(&text);
+        assert_eq!(codes(&diagnostics), ["SY0002"]);
+        assert_eq!(diagnostics[0].message, "an empty list names no prefix");
+        assert!(model.pools.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_element_is_reported_and_its_entity_left_out() {
+        let text = DUAL_STACK.replace("\"2001:db8:10::5\"]", "\"2001:db8:10::g\"]");
+        let (model, diagnostics) = resolved(&text);
+        assert_eq!(codes(&diagnostics), ["SY0011"]);
+        assert_eq!(
+            diagnostics[0].message,
+            "`2001:db8:10::g` is not an IP address or prefix"
+        );
+        assert!(model.vms.is_empty());
+    }
+
+    #[test]
+    fn a_pair_s_own_addresses_stay_ipv4() {
+        let text = DUAL_STACK.replace(
+            "[projects.acme]",
+            "[hosts.net1.ha]\nmembers = [\"a\", \"b\"]\nvrid = 1\nsync_interface = \"ha0\"\n\
+             sync_addresses = [\"10.255.0.1/30\", \"fd00::2/64\"]\n\
+             lan_addresses = [\"10.0.0.1/24\", \"2001:db8:10::1/64\"]\n[projects.acme]",
+        );
+        let (model, diagnostics) = resolved(&text);
+        assert_eq!(codes(&diagnostics), ["SY0011"], "{diagnostics:?}");
+        assert_eq!(at(&text, &diagnostics[0].primary_span()), "\"fd00::2/64\"");
+        assert!(model.hosts[0].ha.is_none());
+        assert!(model.hosts[0].unresolved_ha);
+    }
+
+    #[test]
+    fn ipv6_prefixes_are_read_as_the_schema_says() {
+        for (text, read) in [
+            ("2001:db8::/32", Some("2001:db8::/32")),
+            ("2001:db8::5", Some("2001:db8::5/128")),
+            ("::/0", Some("::/0")),
+            ("::ffff:192.0.2.0/120", Some("::ffff:192.0.2.0/120")),
+            ("2001:db8::/128", Some("2001:db8::/128")),
+            ("2001:db8::/129", None),
+            ("2001:db8::/064", None),
+            ("2001:db8::/", None),
+            ("2001:db8::/+64", None),
+            // ipnet reads eight groups after `::`; the standard library does not.
+            ("::1:2:3:4:5:6:7:8/64", None),
+            ("fe80::1%eth0/64", None),
+            // IPv4 as ever, host bits and all.
+            ("192.0.2.2/30", Some("192.0.2.2/30")),
+            ("192.0.2.2", Some("192.0.2.2/32")),
+            ("192.0.2.2/33", None),
+        ] {
+            assert_eq!(parse_net(text), read.map(net), "{text}");
+        }
+    }
+
+    /// The pattern the topology schema gives one string of the key `def`.
+    fn schema_pattern(def: &str) -> impl Fn(&str) -> bool {
+        let schema = serde_json::to_value(schemars::schema_for!(raw::Topology)).expect("JSON");
+        let one = &schema["$defs"][def]["anyOf"][0];
+        assert_eq!(one["type"], "string", "{def}: {one}");
+        let validator = jsonschema::validator_for(one).expect("a schema");
+        move |text| validator.is_valid(&serde_json::Value::from(text))
+    }
+
+    /// Strings over the characters of addresses and prefixes, many of them
+    /// almost addresses (a fixed seed: the same strings every run).
+    fn address_like_strings(with: &str) -> Vec<String> {
+        let alphabet: Vec<char> = "0123456789abcdefABF:.:::/".chars().collect();
+        let mut state: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize % n
+        };
+        let mut strings: Vec<String> = [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.04",
+            "12345::",
+            "fe80::1%eth0",
+            ":1::",
+            "1:::2",
+            "1.2.3.4::",
+            "0001:0db8::",
+            "FE80::1",
+            "2001:db8::ffff:1.2.3.4",
+            "1::2:3:4:5:6:7",
+            "2001:db8::/64",
+            "2001:db8::/0",
+            "2001:db8::/128",
+            "2001:db8::/129",
+            "::/064",
+            "::/00",
+            "1:2::/1",
+            "198.51.100.7",
+            "198.51.100.07",
+            "a.b",
+        ]
+        .map(String::from)
+        .to_vec();
+        while strings.len() < 50_000 {
+            let length = 2 + next(18);
+            let text: String = (0..length)
+                .map(|_| alphabet[next(alphabet.len())])
+                .collect();
+            strings.push(text);
+        }
+        strings.retain(|s| s.contains(with));
+        strings
+    }
+
+    /// The schema's patterns accept exactly what resolve reads: addresses of
+    /// either family, IPv6 prefixes (IPv4's are pinned by
+    /// tests/topology_schema.rs), and a VM's `via`.
+    #[test]
+    fn the_schema_s_address_patterns_agree_with_resolve() {
+        let address = schema_pattern("Addresses");
+        for text in address_like_strings("") {
+            assert_eq!(
+                address(&text),
+                IpAddr::from_str(&text).is_ok(),
+                "address {text:?}"
+            );
+        }
+        let via = schema_pattern("Vias");
+        let prefix = schema_pattern("Destinations");
+        let pool_prefix = schema_pattern("PoolPrefixes");
+        for text in address_like_strings(":") {
+            let read = parse_net(&text).is_some();
+            assert_eq!(prefix(&text), read, "prefix {text:?}");
+            assert_eq!(pool_prefix(&text), read, "pool prefix {text:?}");
+            assert_eq!(
+                via(&text),
+                Ipv6Addr::from_str(&text).is_ok(),
+                "via {text:?}"
+            );
+        }
+        // A project's `default` names pools: what resolve reads as an address
+        // there (SY0407) the schema refuses too.
+        let schema = serde_json::to_value(schemars::schema_for!(raw::Topology)).expect("JSON");
+        let topology = jsonschema::validator_for(&schema).expect("a schema");
+        for (default, pool) in [
+            ("pool-a", true),
+            ("198.51.100.7", false),
+            ("2001:db8:a::7", false),
+        ] {
+            assert_eq!(looks_like_address(default), !pool, "{default}");
+            let project =
+                serde_json::json!({ "version": 1, "projects": { "acme": { "default": default } } });
+            assert_eq!(
+                topology.is_valid(&project),
+                pool,
+                "project default {default:?}"
+            );
+        }
+        let link = schema_pattern("LinkAddresses");
+        for (text, usable) in [
+            ("2001:db8::2/64", true),
+            ("2001:db8::2/127", true),
+            ("2001:db8::2/1", true),
+            ("2001:db8::2/128", false),
+            ("2001:db8::2/0", false),
+            ("2001:db8::2", false),
+            ("192.0.2.2/30", true),
+            ("192.0.2.2/32", false),
+        ] {
+            assert_eq!(link(text), usable, "link {text:?}");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use schemars::JsonSchema;
@@ -108,7 +109,8 @@ pub struct Topology {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub projects: Named<Project>,
-    /// Virtual machines: one private address, public addresses, egress preferences.
+    /// Virtual machines: a private address per family (one NIC), public addresses,
+    /// egress preferences.
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": patterns::NAME_PATTERN }))]
     pub vms: Named<Vm>,
@@ -151,12 +153,13 @@ pub struct Pool {
     /// Name of the uplink this pool's addresses leave through.
     #[schemars(pattern(patterns::NAME_PATTERN), example = &"isp-a")]
     pub uplink: Sp<String>,
-    /// The public block, e.g. "198.51.100.0/24" (a bare address is its /32).
-    #[schemars(pattern(patterns::IPV4_PREFIX_PATTERN), example = &"198.51.100.0/24")]
-    pub prefix: Sp<String>,
+    /// The public block, e.g. "198.51.100.0/24" (a bare address is its /32 or
+    /// /128), or one block per family.
+    #[schemars(example = &"198.51.100.0/24", example = ["198.51.100.0/24", "2001:db8:a::/48"])]
+    pub prefix: Sp<PoolPrefixes>,
     /// Addresses of the pool that are never allocatable.
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.1"])]
+    #[schemars(inner(pattern(patterns::IP_ADDRESS_PATTERN)), example = ["198.51.100.1"])]
     pub reserved: Vec<Sp<String>>,
     /// Free text for people; switchyard does not read it.
     pub description: Option<Sp<String>>,
@@ -196,12 +199,12 @@ pub struct Ha {
     pub sync_interface: Sp<String>,
     /// Each member's address on the sync link, with prefix length, in members'
     /// order.
-    #[schemars(inner(pattern(patterns::LINK_PATTERN)), length(min = 2, max = 2), example = ["10.255.0.1/30", "10.255.0.2/30"])]
+    #[schemars(inner(pattern(patterns::IPV4_LINK_PATTERN)), length(min = 2, max = 2), example = ["10.255.0.1/30", "10.255.0.2/30"])]
     pub sync_addresses: Sp<Vec<Sp<String>>>,
     /// The VMs' gateway address(es), with prefix length, on the host's first
     /// LAN interface: they move with the active member.
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::LINK_PATTERN)), example = ["10.0.0.1/24"])]
+    #[schemars(inner(pattern(patterns::IP_LINK_PATTERN)), example = ["10.0.0.1/24", "2001:db8:10::1/64"])]
     pub lan_addresses: Vec<Sp<String>>,
 }
 
@@ -211,23 +214,26 @@ pub struct Attachment {
     /// Linux interface name of the link (at most 15 bytes).
     #[schemars(pattern(patterns::INTERFACE_PATTERN), example = &"up-a")]
     pub interface: Sp<String>,
-    /// The host's own address on the link, with prefix length, e.g. "192.0.2.2/30".
-    #[schemars(pattern(patterns::LINK_PATTERN), example = &"192.0.2.2/30")]
-    pub address: Sp<String>,
-    /// The next hop towards the uplink; must lie inside `address`'s network.
-    #[schemars(pattern(patterns::IPV4_ADDRESS_PATTERN), example = &"192.0.2.1")]
-    pub gateway: Sp<String>,
+    /// The host's own address on the link, with prefix length, e.g.
+    /// "192.0.2.2/30", or one per family.
+    #[schemars(example = &"192.0.2.2/30", example = ["192.0.2.2/30", "2001:db8:ffa::2/64"])]
+    pub address: Sp<LinkAddresses>,
+    /// The next hop towards the uplink, one per family of `address`: inside
+    /// `address`'s network, or in IPv6 also a link-local address (fe80::/10)
+    /// on `interface`.
+    #[schemars(example = &"192.0.2.1", example = ["192.0.2.1", "fe80::1"])]
+    pub gateway: Sp<Addresses>,
     /// Present when `interface` is a VLAN on another interface.
     pub vlan: Option<Sp<Vlan>>,
-    /// ICMP echo targets that tell whether the uplink works (with `[failover]`);
-    /// default: the gateway.
+    /// ICMP and ICMPv6 echo targets that tell whether the uplink works (with
+    /// `[failover]`); default: the gateways.
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
+    #[schemars(inner(pattern(patterns::IP_ADDRESS_PATTERN)), example = ["192.0.2.1", "9.9.9.9"])]
     pub probe: Vec<Sp<String>>,
     /// With `[hosts.NAME.ha]`: each member's own address on the link, with
     /// prefix length, in members' order; `address` is then the shared one,
     /// held by the active member.
-    #[schemars(inner(pattern(patterns::LINK_PATTERN)), length(min = 2, max = 2), example = ["192.0.2.3/29", "192.0.2.4/29"])]
+    #[schemars(inner(pattern(patterns::IPV4_LINK_PATTERN)), length(min = 2, max = 2), example = ["192.0.2.3/29", "192.0.2.4/29"])]
     pub member_addresses: Option<Sp<Vec<Sp<String>>>>,
 }
 
@@ -257,13 +263,14 @@ pub struct Project {
     #[serde(default)]
     #[schemars(inner(pattern(patterns::NAME_PATTERN)), example = ["pool-a", "pool-b"])]
     pub pools: Vec<Sp<String>>,
-    /// Public addresses allocated to the project.
+    /// Public addresses allocated to the project, of either family.
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7"])]
+    #[schemars(inner(pattern(patterns::IP_ADDRESS_PATTERN)), example = ["198.51.100.7", "2001:db8:a::7"])]
     pub addresses: Vec<Sp<String>>,
-    /// The project's private networks (a bare address is its /32).
+    /// The project's private networks of either family (a bare address is its
+    /// /32 or /128).
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::IPV4_PREFIX_PATTERN)), example = ["10.0.0.0/24"])]
+    #[schemars(inner(pattern(patterns::IP_PREFIX_PATTERN)), example = ["10.0.0.0/24", "2001:db8:10::/64"])]
     pub networks: Vec<Sp<String>>,
     /// At most N addresses from a pool, keyed by pool name.
     #[serde(default)]
@@ -305,12 +312,12 @@ pub struct Vm {
     /// The network host that serves the VM.
     #[schemars(pattern(patterns::NAME_PATTERN), example = &"net1")]
     pub host: Sp<String>,
-    /// The VM's private address (its one NIC).
-    #[schemars(pattern(patterns::IPV4_ADDRESS_PATTERN), example = &"10.0.0.5")]
-    pub address: Sp<String>,
-    /// Public addresses, at most one from each pool.
+    /// The VM's private address (its one NIC), or one per family.
+    #[schemars(example = &"10.0.0.5", example = ["10.0.0.5", "2001:db8:10::5"])]
+    pub address: Sp<Addresses>,
+    /// Public addresses, at most one from each pool and family.
     #[serde(default)]
-    #[schemars(inner(pattern(patterns::IPV4_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
+    #[schemars(inner(pattern(patterns::IP_ADDRESS_PATTERN)), example = ["198.51.100.7", "203.0.113.9"])]
     pub public: Vec<Sp<String>>,
     /// Default egress: one of this VM's public addresses or a pool name (an
     /// address matches the name grammar too), or a list of them in order of
@@ -332,7 +339,8 @@ pub struct Vm {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Egress {
-    /// Destination prefix, or a non-empty list of them (a bare address is its /32).
+    /// Destination prefix, or a non-empty list of them, of either family (a
+    /// bare address is its /32 or /128).
     #[schemars(example = &"100.65.0.0/16")]
     pub to: Sp<Destinations>,
     /// A public address or a pool name, or a list of them in order of preference
@@ -341,82 +349,155 @@ pub struct Egress {
     pub via: Sp<Vias>,
 }
 
-/// `to = "100.65.0.0/16"` or `to = ["100.66.0.0/16", "100.67.0.0/16"]`.
-#[derive(Debug, JsonSchema)]
-#[schemars(untagged)]
-pub enum Destinations {
-    One(#[schemars(pattern(patterns::IPV4_PREFIX_PATTERN))] String),
-    Many(
-        #[schemars(inner(pattern(patterns::IPV4_PREFIX_PATTERN)), length(min = 1))] Vec<Sp<String>>,
-    ),
+/// A key that takes one string or a list of them: `to = "100.65.0.0/16"` or
+/// `to = ["100.66.0.0/16", "2001:db8:100::/40"]`. `K` says what each string is
+/// (for the schema and serde's messages); [`Sp::items`] gives every string
+/// with its own span.
+#[derive(Debug)]
+pub struct OneOrMany<K> {
+    written: Written,
+    kind: PhantomData<fn() -> K>,
 }
 
-/// `via = "pool-b"` or `via = ["pool-b", "pool-a"]` (likewise `default`): a
-/// public address or a pool name, or a list of them in order of preference
-/// (failover).
-#[derive(Debug, JsonSchema)]
-#[schemars(untagged)]
-pub enum Vias {
-    One(#[schemars(pattern(patterns::NAME_PATTERN))] String),
-    Many(#[schemars(inner(pattern(patterns::NAME_PATTERN)), length(min = 1))] Vec<Sp<String>>),
+#[derive(Debug)]
+enum Written {
+    One(String),
+    Many(Vec<Sp<String>>),
 }
 
-impl Sp<Destinations> {
-    /// Every destination with its own span, so a diagnostic can point at one
-    /// element of a list.
-    pub fn items(&self) -> Vec<Sp<String>> {
-        match self.get() {
-            Destinations::One(one) => vec![Sp::new(one.clone(), self.span())],
-            Destinations::Many(many) => many.clone(),
+/// What the strings of a [`OneOrMany`] are.
+pub trait Listed {
+    /// The schema's name for the key's value.
+    const SCHEMA_NAME: &'static str;
+    /// The schema's description of the key's value.
+    const DESCRIPTION: &'static str;
+    /// What each string must match.
+    const PATTERN: &'static str;
+    /// At most this many strings (one per family), if limited.
+    const AT_MOST: Option<u32>;
+    /// What serde's message says it expected.
+    const EXPECTING: &'static str;
+}
+
+macro_rules! listed {
+    ($(#[$doc:meta])* $kind:ident, $alias:ident, $description:literal, $pattern:expr, $at_most:expr, $expecting:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $kind;
+        impl Listed for $kind {
+            const SCHEMA_NAME: &'static str = stringify!($alias);
+            const DESCRIPTION: &'static str = $description;
+            const PATTERN: &'static str = $pattern;
+            const AT_MOST: Option<u32> = $at_most;
+            const EXPECTING: &'static str = $expecting;
         }
+        #[doc = concat!("A key holding [`", stringify!($kind), "`] strings.")]
+        pub type $alias = OneOrMany<$kind>;
+    };
+}
+
+listed!(
+    /// An egress destination prefix of either family.
+    Destination,
+    Destinations,
+    "`to = \"100.65.0.0/16\"` or `to = [\"100.66.0.0/16\", \"2001:db8:100::/40\"]`.",
+    patterns::IP_PREFIX_PATTERN,
+    None,
+    "a prefix string or an array of prefix strings"
+);
+listed!(
+    /// A pool name or a public address.
+    Via,
+    Vias,
+    "`via = \"pool-b\"` or `via = [\"pool-b\", \"pool-a\"]` (likewise `default`): a\npublic address or a pool name, or a list of them in order of preference\n(failover).",
+    patterns::VIA_PATTERN,
+    None,
+    "a string or an array of strings"
+);
+listed!(
+    /// A pool's prefix, at most one per family.
+    PoolPrefix,
+    PoolPrefixes,
+    "`prefix = \"198.51.100.0/24\"` or `prefix = [\"198.51.100.0/24\", \"2001:db8:a::/48\"]`:\nat most one prefix per family.",
+    patterns::IP_PREFIX_PATTERN,
+    Some(2),
+    "a string"
+);
+listed!(
+    /// The host's address on a link, at most one per family.
+    LinkAddress,
+    LinkAddresses,
+    "`address = \"192.0.2.2/30\"` or `address = [\"192.0.2.2/30\", \"2001:db8:ffa::2/64\"]`:\nat most one per family, each with the link's prefix length.",
+    patterns::IP_LINK_PATTERN,
+    Some(2),
+    "a string"
+);
+listed!(
+    /// An address, at most one per family.
+    Address,
+    Addresses,
+    "`address = \"10.0.0.5\"` or `address = [\"10.0.0.5\", \"2001:db8:10::5\"]`: at most\none address per family.",
+    patterns::IP_ADDRESS_PATTERN,
+    Some(2),
+    "a string"
+);
+
+impl<K: Listed> JsonSchema for OneOrMany<K> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        K::SCHEMA_NAME.into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = serde_json::json!({ "type": "string", "pattern": K::PATTERN });
+        let mut many = serde_json::json!({ "type": "array", "items": one, "minItems": 1 });
+        if let Some(at_most) = K::AT_MOST {
+            many["maxItems"] = at_most.into();
+        }
+        schemars::json_schema!({
+            "description": K::DESCRIPTION,
+            "anyOf": [one, many]
+        })
     }
 }
 
-impl Sp<Vias> {
-    /// Every name or address with its own span, so a diagnostic can point at one
+impl<K> Sp<OneOrMany<K>> {
+    /// Every string with its own span, so a diagnostic can point at one
     /// element of a list.
     pub fn items(&self) -> Vec<Sp<String>> {
-        match self.get() {
-            Vias::One(one) => vec![Sp::new(one.clone(), self.span())],
-            Vias::Many(many) => many.clone(),
+        match &self.get().written {
+            Written::One(one) => vec![Sp::new(one.clone(), self.span())],
+            Written::Many(many) => many.clone(),
         }
     }
 }
 
 // Hand-written rather than `#[serde(untagged)]`: untagged enums buffer their input,
 // which loses the spans toml attaches to each list element.
-macro_rules! one_or_many {
-    ($type:ident, $expecting:literal) => {
-        impl<'de> Deserialize<'de> for $type {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct OneOrManyVisitor;
-                impl<'de> Visitor<'de> for OneOrManyVisitor {
-                    type Value = $type;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str($expecting)
-                    }
-                    fn visit_str<E: de::Error>(self, value: &str) -> Result<$type, E> {
-                        Ok($type::One(value.to_owned()))
-                    }
-                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<$type, S::Error> {
-                        let mut items = Vec::new();
-                        while let Some(item) = seq.next_element()? {
-                            items.push(item);
-                        }
-                        Ok($type::Many(items))
-                    }
+impl<'de, K: Listed> Deserialize<'de> for OneOrMany<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor<K>(PhantomData<fn() -> K>);
+        impl<'de, K: Listed> Visitor<'de> for OneOrManyVisitor<K> {
+            type Value = Written;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(K::EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Written, E> {
+                Ok(Written::One(value.to_owned()))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Written, S::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
                 }
-                deserializer.deserialize_any(OneOrManyVisitor)
+                Ok(Written::Many(items))
             }
         }
-    };
+        let written = deserializer.deserialize_any(OneOrManyVisitor::<K>(PhantomData))?;
+        Ok(OneOrMany {
+            written,
+            kind: PhantomData,
+        })
+    }
 }
-
-one_or_many!(
-    Destinations,
-    "a prefix string or an array of prefix strings"
-);
-one_or_many!(Vias, "a string or an array of strings");
 
 /// The keys of the top-level table, in the order of [`Topology`]'s fields.
 const TOP_LEVEL_KEYS: &[&str] = &[

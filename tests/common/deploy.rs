@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use switchyard::diagnostic::Source;
+use switchyard::family::V4;
 use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 
@@ -309,9 +310,10 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
     let host_id = model.host_named(HOST).expect("host");
     let mut public = 0;
     for vm in model.vms.iter().filter(|vm| vm.host == host_id) {
-        for address in &vm.public {
+        let private = vm.address::<V4>().expect("the deployed examples are IPv4");
+        for address in vm.public_of::<V4>() {
             public += 1;
-            let element = format!("{} : {}", address.value, vm.address.value);
+            let element = format!("{} : {private}", address.value);
             assert!(
                 live.contains(&element),
                 "live table lacks DNAT `{element}` ({}):\n{live}",
@@ -335,7 +337,8 @@ pub fn assert_host_deployed(netns: &Netns, build: &Path) {
         let routes = netns.ip(&["route", "show", "table", &table.to_string()]);
         let default = format!(
             "default via {} dev {}",
-            attachment.gateway.value, attachment.interface.value
+            attachment.gateway.v4.as_ref().expect("IPv4").value,
+            attachment.interface.value
         );
         assert!(
             routes.contains(&default),
