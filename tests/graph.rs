@@ -125,6 +125,44 @@ fn reordering_the_file_changes_nothing() {
     );
 }
 
+/// A VM's default is drawn per family when its families prefer different
+/// pools: an address in `default` names its own family only.
+#[test]
+fn a_vm_default_is_drawn_per_family_where_they_differ() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml")).unwrap();
+    let with_default = |default: &str| {
+        let text = common::splice(
+            &text,
+            &[(
+                "mac = \"52:54:00:12:34:56\"",
+                &format!("default = {default}\nmac = \"52:54:00:12:34:56\""),
+            )],
+        );
+        to_dot(&model_of(&text), None)
+    };
+    let edge = |pool: &str, label: &str| {
+        format!(
+            r#""vm:web-1" -> "pool:{pool}" [label="{label}", color=blue, fontcolor=blue, style=bold];"#
+        )
+    };
+    for default in [
+        r#"["203.0.113.9", "2001:db8:a::7"]"#,
+        r#"["203.0.113.9", "pool-a"]"#,
+    ] {
+        let dot = with_default(default);
+        assert!(
+            dot.contains(&edge("pool-b", "default (IPv4)"))
+                && dot.contains(&edge("pool-a", "default (IPv6)")),
+            "{default}\n{dot}"
+        );
+    }
+    for default in [r#""pool-b""#, r#"["2001:db8:b::9", "203.0.113.9"]"#] {
+        let dot = with_default(default);
+        assert!(dot.contains(&edge("pool-b", "default")), "{default}\n{dot}");
+        assert!(!dot.contains("default (IPv"), "{default}\n{dot}");
+    }
+}
+
 /// A list of both families means the same in either order.
 #[test]
 fn the_order_of_the_families_in_a_list_changes_nothing() {
