@@ -253,7 +253,7 @@ mod tests {
             [(net("0.0.0.0/0"), &'a')]
         );
         assert_eq!(
-            fill_gaps::<char>(&[], Some(&'d')),
+            fill_gaps::<char, V4>(&[], Some(&'d')),
             [(net("0.0.0.0/0"), &'d')]
         );
         assert_eq!(
@@ -338,7 +338,7 @@ mod tests {
             net("10.0.0.0/24").as_prefix(),
             Some("10.0.0.0/24".parse().unwrap())
         );
-        assert_eq!(Range { first: 1, last: 2 }.as_prefix(), None);
+        assert_eq!(Range::<V4> { first: 1, last: 2 }.as_prefix(), None);
         assert_eq!(
             net("0.0.0.0/0").as_prefix(),
             Some("0.0.0.0/0".parse().unwrap())

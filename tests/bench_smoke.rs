@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use switchyard::family::V4;
 
 use common::{repo_path, require_root};
 
@@ -50,7 +51,7 @@ fn compile_benchmark_builds_a_1k_vm_topology_beside_the_floor() {
             std::fs::read_to_string(out.path().join("build-1000").join(&path)).expect("nft script");
         let table = switchyard::nft_table::Table::parse(&nft).expect("the script reads back");
         vms += (table.elements("vm_sources").iter())
-            .filter_map(|element| element.key.one()?.as_range::<switchyard::family::V4>())
+            .filter_map(|element| element.key.one()?.as_range::<V4>())
             .map(|range| u64::from(range.last - range.first) + 1)
             .sum::<u64>();
     }

@@ -67,6 +67,7 @@ use std::path::Path;
 use e2e::fate::{self, Fate, Probe};
 use e2e::rig::{self, Observations, Rig};
 use switchyard::diagnostic::Source;
+use switchyard::family::V4;
 use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
@@ -240,7 +241,7 @@ impl Version {
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
         let rig = Rig::new(tag, &self.model, &self.host);
         rig.load(&self.nft, &self.ip);
-        rig.add_main_default_route(self.uplink("isp-a").gateway);
+        rig.add_main_default_route(self.link("isp-a").gateway);
         rig.loose_rp_filter();
         rig
     }
@@ -253,12 +254,19 @@ impl Version {
             .unwrap_or_else(|| panic!("no uplink {name}"))
     }
 
+    /// The uplink's IPv4 link (the rig's topologies are IPv4).
+    fn link(&self, name: &str) -> &switchyard::plan::UplinkLink {
+        self.uplink(name).link::<V4>().expect("an IPv4 link")
+    }
+
     fn vm_name(&self, vm: &VmPlan) -> &str {
         &self.model.vm(vm.vm).name.value
     }
 
     fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
+            .ip
+            .v4
             .vms
             .iter()
             .find(|vm| self.vm_name(vm) == name)
@@ -326,13 +334,15 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
         })
         .collect();
     let inbound = tracer
-        .trace(&candidates[0].to_string(), public, &[])
+        .trace(&candidates[0].to_string(), public.into(), &[])
         .expect("traces");
     let trace::Fate::Dnat { receiver, path } = inbound.fate else {
         return (candidates[0], false);
     };
     let conflicting = candidates.iter().copied().find(|&source| {
-        let out = tracer.trace(&receiver.vm, source, &[]).expect("traces");
+        let out = tracer
+            .trace(&receiver.vm, source.into(), &[])
+            .expect("traces");
         matches!(out.fate, trace::Fate::Snat { path: out, .. } if out.uplink != path.uplink)
     });
     conflicting.map_or((candidates[0], false), |source| (source, true))
@@ -351,13 +361,13 @@ fn probes(
     let mut destinations: Vec<Ipv4Addr> = DESTINATIONS.iter().map(|d| ip(d)).collect();
     destinations.extend(random_destinations(0x5eed_0004));
     let mut probes = Vec::new();
-    for vm in &host.vms {
+    for vm in &host.ip.v4.vms {
         for &to in &destinations {
             probes.push(Probe::Out { vm: name(vm), to });
         }
         // The other private network is internal; the same one is bridged, not
         // routed, so it never meets the host's rules.
-        for other in &host.vms {
+        for other in &host.ip.v4.vms {
             if other.project != vm.project {
                 probes.push(Probe::Out {
                     vm: name(vm),
@@ -366,7 +376,7 @@ fn probes(
             }
         }
     }
-    let on_host = |vm: &str| host.vms.iter().any(|v| name(v) == vm);
+    let on_host = |vm: &str| host.ip.v4.vms.iter().any(|v| name(v) == vm);
     for &(sender, public, receiver, _) in HAIRPINS {
         if on_host(sender) && on_host(receiver) {
             probes.push(out(sender, public));
@@ -474,7 +484,9 @@ fn out(vm: &str, to: &str) -> Probe {
 }
 
 fn publics(host: &HostPlan) -> Vec<Ipv4Addr> {
-    host.vms
+    host.ip
+        .v4
+        .vms
         .iter()
         .flat_map(|vm| vm.public.iter().map(|p| p.address))
         .collect()
@@ -539,8 +551,8 @@ fn the_kernel_does_what_trace_says() {
         );
     }
     // Between the two private networks: reached, not NATed.
-    for vm in &v1.host.vms {
-        for other in v1.host.vms.iter().filter(|o| o.project != vm.project) {
+    for vm in &v1.host.ip.v4.vms {
+        for other in v1.host.ip.v4.vms.iter().filter(|o| o.project != vm.project) {
             let probe = Probe::Out {
                 vm: v1.vm_name(vm).to_owned(),
                 to: other.private,
@@ -563,6 +575,8 @@ fn the_kernel_does_what_trace_says() {
         };
         let owner = v1
             .host
+            .ip
+            .v4
             .vms
             .iter()
             .find_map(|vm| Some((vm, vm.public.iter().find(|p| p.address == *to)?)));
@@ -740,7 +754,7 @@ fn ping(ns: &common::Netns, source: Option<Ipv4Addr>, to: impl std::fmt::Display
 
 /// What trace says about a packet from an address that is no VM's.
 fn traced(tracer: &Tracer, from: &str, to: &str) -> (Action, Option<Reason>) {
-    let trace = tracer.trace(from, ip(to), &[]).expect("traces");
+    let trace = tracer.trace(from, ip(to).into(), &[]).expect("traces");
     let reason = match &trace.fate {
         trace::Fate::Drop(dropped) => Some(dropped.reason()),
         _ => None,
@@ -791,7 +805,7 @@ fn the_host_lets_no_one_in_where_they_do_not_belong() {
     assert!(ping(rig.vm("b2"), None, far));
 
     // An ISP routing a VM's private network to the host: unsolicited, dropped.
-    let isp_a = v1.uplink("isp-a");
+    let isp_a = v1.link("isp-a");
     let isp = rig.isp("isp-a");
     isp.ip(&[
         "route",
@@ -873,7 +887,9 @@ fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
         .ip(&["address", "add", "10.1.0.66/24", "dev", "eth0"]);
 
     // The stray pings a1's public address.
-    let trace = tracer.trace("10.1.0.66", a1_public, &[]).expect("traces");
+    let trace = tracer
+        .trace("10.1.0.66", a1_public.into(), &[])
+        .expect("traces");
     assert!(
         matches!(&trace.fate, trace::Fate::StrayHairpin { receiver, .. } if receiver.vm == "a1"),
         "{}",
@@ -903,7 +919,7 @@ fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
     assert_no_spoofing("stray hairpin", &seen);
 
     // The host's own address on isp-a, from a VM, from the stray and from the ISP.
-    let isp_a = v1.uplink("isp-a");
+    let isp_a = v1.link("isp-a");
     let own = isp_a.address.addr();
     let isp_gateway = isp_a.gateway.to_string();
     for (from, ns, source) in [
@@ -911,7 +927,7 @@ fn trace_matches_the_kernel_from_no_vm_and_to_the_host_itself() {
         ("10.1.0.66", rig.vm("b2"), Some(stray)),
         (isp_gateway.as_str(), rig.isp("isp-a"), None),
     ] {
-        let trace = tracer.trace(from, own, &[]).expect("traces");
+        let trace = tracer.trace(from, own.into(), &[]).expect("traces");
         assert!(
             matches!(&trace.fate, trace::Fate::Local(local) if local.uplink == "isp-a"),
             "{from}: {}",
@@ -1079,6 +1095,8 @@ fn arp_cannot_steal_a_mac_bound_address() {
     let a1 = v1.vm_named("a1");
     let (_, a1_mac) = v1
         .host
+        .ip
+        .v4
         .mac_bindings
         .iter()
         .find(|(address, _)| *address == a1.private)

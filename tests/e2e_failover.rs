@@ -233,6 +233,8 @@ fn assert_trace_down_matches_kernel(
 ) {
     let name = |vm: &VmPlan| &model.vm(vm.vm).name.value;
     let probes: Vec<Probe> = host
+        .ip
+        .v4
         .vms
         .iter()
         .flat_map(|vm| {
@@ -269,7 +271,7 @@ fn assert_trace_down_matches_kernel(
         let Probe::Out { vm, to } = probe else {
             unreachable!()
         };
-        let sender = host.vms.iter().find(|v| name(v) == vm).expect("a VM");
+        let sender = host.ip.v4.vms.iter().find(|v| name(v) == vm).expect("a VM");
         for uplink in down {
             if observed.fate == Fate::Nothing
                 && let Some((source, _)) = dropped(rig.isp(uplink))
@@ -385,6 +387,8 @@ impl Deployed {
 
     fn vm_named(&self, name: &str) -> &VmPlan {
         self.host
+            .ip
+            .v4
             .vms
             .iter()
             .find(|v| self.model.vm(v.vm).name.value == name)

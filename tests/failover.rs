@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use common::{BASE, splice};
 use switchyard::diagnostic::{Diagnostic, Source};
+use switchyard::family::V4;
 use switchyard::nft_table::{Element, Table, Value};
 use switchyard::plan::HostPlan;
 use switchyard::trace::{Fate, Trace, Tracer};
@@ -328,7 +329,7 @@ impl Ruleset {
     fn parse(script: &str, host: &HostPlan) -> Self {
         let table = Table::parse(script).unwrap();
         let interval = |value: &Value| {
-            let range = value.as_range().unwrap();
+            let range = value.as_range::<V4>().unwrap();
             (range.first, range.last)
         };
         let verdict = |element: &Element| {
@@ -343,7 +344,7 @@ impl Ruleset {
                 })
                 .collect()
         };
-        let address = |element: &Element| element.key.one().unwrap().as_address().unwrap();
+        let address = |element: &Element| element.key.one().unwrap().as_address::<V4>().unwrap();
         let chains = (table.chains.iter())
             .filter(|(name, _)| name.starts_with("failover_"))
             .map(|(name, chain)| {
@@ -367,7 +368,7 @@ impl Ruleset {
                 .map(|element| (address(element), verdict(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
-            pools: (host.pools.iter())
+            pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
                     let chain = format!("via_pool_{}", pool.number);
                     (chain, (pool.name.to_string(), pool.uplink.to_string()))
@@ -453,10 +454,10 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
                 .filter(|(i, _)| subset & (1 << i) != 0)
                 .map(|(_, u)| u.clone())
                 .collect();
-            for vm in &host.vms {
+            for vm in &host.ip.v4.vms {
                 let name = &model.vm(vm.vm).name.value;
                 for &to in &destinations {
-                    let trace = tracer.trace(name, to, &down).unwrap();
+                    let trace = tracer.trace(name, to.into(), &down).unwrap();
                     let kernel = ruleset.pool(vm.private, to, &down);
                     assert_eq!(
                         source_pool(trace),

@@ -108,6 +108,8 @@ impl Pair {
             .find(|host| host.ha.is_some())
             .expect("a host served by a pair");
         let vm = host
+            .ip
+            .v4
             .vms
             .iter()
             .find(|vm| model.vm(vm.vm).name.value == VM)

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use switchyard::family::V4;
 use switchyard::model::CheckedModel;
 use switchyard::model::{HostId, Model};
 use switchyard::render::{Artifact, Manifest};
@@ -40,8 +41,22 @@ fn identifiers(model: &Model, host: HostId) -> BTreeSet<String> {
     for attachment in &h.attachments {
         own.insert(model.uplink(attachment.uplink).name.value.to_string());
         own.insert(attachment.interface.value.to_string());
-        own.insert(attachment.address.value.addr().to_string());
-        own.insert(attachment.gateway.value.to_string());
+        own.extend(
+            attachment
+                .address
+                .v4
+                .iter()
+                .map(|a| a.value.addr().to_string()),
+        );
+        own.extend(
+            attachment
+                .address
+                .v6
+                .iter()
+                .map(|a| a.value.addr().to_string()),
+        );
+        own.extend(attachment.gateway.v4.iter().map(|a| a.value.to_string()));
+        own.extend(attachment.gateway.v6.iter().map(|a| a.value.to_string()));
         if let Some(vlan) = &attachment.vlan {
             own.insert(vlan.parent.value.to_string());
         }
@@ -55,7 +70,8 @@ fn identifiers(model: &Model, host: HostId) -> BTreeSet<String> {
     }
     for vm in model.vms.iter().filter(|vm| vm.host == host) {
         own.insert(vm.name.value.to_string());
-        own.insert(vm.address.value.to_string());
+        own.extend(vm.address.v4.iter().map(|a| a.value.to_string()));
+        own.extend(vm.address.v6.iter().map(|a| a.value.to_string()));
         own.extend(vm.public.iter().map(|a| a.value.to_string()));
     }
     own
@@ -152,8 +168,11 @@ fn dnat_map(nft: &str) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
         .elements("dnat_addresses")
         .iter()
         .map(|element| {
-            let public = element.key.one().and_then(|key| key.as_address());
-            let private = element.data.as_ref().and_then(|data| data.as_address());
+            let public = element.key.one().and_then(|key| key.as_address::<V4>());
+            let private = element
+                .data
+                .as_ref()
+                .and_then(|data| data.as_address::<V4>());
             match (public, private) {
                 (Some(public), Some(private)) => (public, private),
                 _ => panic!("unexpected dnat element `{element}`"),
@@ -177,7 +196,10 @@ fn a_public_address_is_dnated_only_on_the_host_of_its_vm() {
             .vms
             .iter()
             .filter(|vm| vm.host == host)
-            .flat_map(|vm| vm.public.iter().map(|p| (p.value, vm.address.value)))
+            .flat_map(|vm| {
+                vm.public_of::<V4>()
+                    .map(|p| (p.value, vm.address::<V4>().unwrap()))
+            })
             .collect();
         assert_eq!(
             dnat_map(&nft.content),

@@ -82,7 +82,7 @@ fn hosts() -> Vec<Host> {
             let mut interfaces: Vec<String> = host.lan.iter().map(|l| l.to_string()).collect();
             interfaces.extend(host.uplinks.iter().map(|u| u.interface.to_string()));
             interfaces.extend(host.sync_link().map(|link| link.interface.to_string()));
-            let nft_one_vm_fewer = host.vms.last().map(|vm| {
+            let nft_one_vm_fewer = host.ip.v4.vms.last().map(|vm| {
                 let name = &model.vm(vm.vm).name.value;
                 let smaller = common::build_source(&without_vm(&source, name));
                 artifact(&smaller, &host.name, "switchyard.nft").to_owned()
@@ -92,6 +92,8 @@ fn hosts() -> Vec<Host> {
                 interfaces,
                 uplinks: host.uplinks.iter().map(|u| (u.mark, u.table)).collect(),
                 dnat: host
+                    .ip
+                    .v4
                     .vms
                     .iter()
                     .flat_map(|vm| {

@@ -402,7 +402,7 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 .args(["--host", &case.host.name]);
             switchyard
         };
-        let bound = case.host.mac_bindings.len() * case.host.lan.len();
+        let bound = case.host.ip.v4.mac_bindings.len() * case.host.lan.len();
         if bound > 0 {
             let verdict = switchyard("verify").output().expect("run verify");
             let stdout = String::from_utf8_lossy(&verdict.stdout);

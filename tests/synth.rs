@@ -117,7 +117,7 @@ fn shape_matches_the_request() {
 #[test]
 fn bad_arguments_are_refused() {
     let mut out = Vec::new();
-    assert!(synth::generate(10, 0, 1, &mut out).is_err());
-    assert!(synth::generate(synth::MAX_VMS + 1, 1, 1, &mut out).is_err());
-    assert!(synth::generate(10, synth::MAX_HOSTS + 1, 1, &mut out).is_err());
+    assert!(synth::generate(10, 0, 1, false, &mut out).is_err());
+    assert!(synth::generate(synth::MAX_VMS + 1, 1, 1, false, &mut out).is_err());
+    assert!(synth::generate(10, synth::MAX_HOSTS + 1, 1, false, &mut out).is_err());
 }

@@ -1,14 +1,18 @@
-//! SY0301, SY0303, SY0304, SY0305: every project address is a usable address of
-//! exactly one pool and allocated once.
+//! SY0301, SY0303, SY0304, SY0305, SY1004: every project address is a usable
+//! address of exactly one pool and allocated once. Per family: an IPv4 pool's
+//! network and broadcast addresses are no host's (SY0304), nor is an IPv6
+//! pool's subnet-router anycast address (SY1004).
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, listing};
-use crate::model::{Model, PoolId};
+use crate::family::{V4, V6};
+use crate::model::{Model, PoolId, Spanned};
+
+use super::family::{self, Rules};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let mut owners = HashMap::new();
     // The first entry of each reserved address, looked up per allocated address.
     let mut reserved = HashMap::new();
     for (i, pool) in model.pools.iter().enumerate() {
@@ -18,9 +22,23 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 .or_insert(address);
         }
     }
+    check_family::<V4>(model, &reserved, out);
+    check_family::<V6>(model, &reserved, out);
+}
+
+fn check_family<F: Rules>(
+    model: &Model,
+    reserved: &HashMap<(PoolId, IpAddr), &Spanned<IpAddr>>,
+    out: &mut Diagnostics,
+) {
+    let mut owners = HashMap::new();
     for project in &model.projects {
         let name = &project.name.value;
-        for address in &project.addresses {
+        for address in project
+            .addresses
+            .iter()
+            .filter(|a| F::of_ip(a.value).is_some())
+        {
             let (value, span) = (address.value, &address.span);
             if let Some((first_project, first_span)) = owners.insert(value, (name, span.clone())) {
                 let (message, help) = if first_project == name {
@@ -52,7 +70,19 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     .help(help),
                 );
             }
-            let Some(pool) = model.pool_of(value) else {
+            let Some(address) = F::of_ip(value) else {
+                continue;
+            };
+            let Some(pool_id) = model.pool_of::<F>(address) else {
+                let pools = listing(model.pools.iter().filter_map(|p| {
+                    let prefix = p.prefix::<F>()?;
+                    Some(format!("`{}` {prefix}", p.name.value))
+                }));
+                let pools = if pools.is_empty() {
+                    format!("no pool has an {} prefix", F::NAME)
+                } else {
+                    format!("pools: {pools}")
+                };
                 out.push(
                     Diagnostic::new(
                         Code::AddressOutsidePools,
@@ -61,20 +91,13 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         "in no pool",
                     )
                     .help(format!(
-                        "is {value} the address you meant? No pool holds it (pools: {}). Only if \
-                         it is yours to hand out, add a pool that holds it",
-                        listing(
-                            model
-                                .pools
-                                .iter()
-                                .map(|p| format!("`{}` {}", p.name.value, p.prefix.value))
-                        )
+                        "is {value} the address you meant? No pool holds it ({pools}). Only if \
+                         it is yours to hand out, add a pool that holds it"
                     )),
                 );
                 continue;
             };
-            let pool_id = pool;
-            let pool = model.pool(pool);
+            let pool = model.pool(pool_id);
             if let Some(reserved) = reserved.get(&(pool_id, value)) {
                 out.push(
                     Diagnostic::new(
@@ -92,18 +115,14 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     )),
                 );
             }
-            let prefix = pool.prefix.value;
-            if prefix.prefix_len() < 31
-                && (value == prefix.network() || value == prefix.broadcast())
-            {
-                let which = if value == prefix.network() {
-                    "network"
-                } else {
-                    "broadcast"
-                };
+            let Some(prefix) = pool.prefix::<F>() else {
+                continue;
+            };
+            if let Some(which) = family::edge::<F>(prefix, address) {
+                let (first, last) = family::usable::<F>(prefix);
                 out.push(
                     Diagnostic::new(
-                        Code::AddressNotUsable,
+                        F::UNUSABLE_IN_POOL,
                         format!(
                             "{value} is the {which} address of pool `{}` ({prefix})",
                             pool.name.value
@@ -113,10 +132,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     )
                     .help(format!(
                         "is {value} the address you meant? The usable addresses of `{}` are \
-                         {} to {}",
+                         {first} to {last}",
                         pool.name.value,
-                        Ipv4Addr::from(u32::from(prefix.network()) + 1),
-                        Ipv4Addr::from(u32::from(prefix.broadcast()) - 1)
                     )),
                 );
             }

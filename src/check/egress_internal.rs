@@ -1,33 +1,45 @@
-//! SY0502: an egress prefix never overlaps an internal network (a project network or
-//! a VM address on the same host); internal traffic is never NATed (docs/semantics.md §2 rule 1),
-//! so such an entry would half-apply.
+//! SY0502: an egress prefix never overlaps an internal network of its family
+//! (a project network or a VM address on the same host); internal traffic is
+//! never NATed (docs/semantics.md §2 rule 1), so such an entry would half-apply.
 
 use std::collections::HashMap;
 
-use ipnet::Ipv4Net;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::{Family, V4, V6};
 use crate::intervals::PrefixIndex;
 use crate::model::{Egress, HostId, Model, Spanned, Vm};
 
+use super::family;
+
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let networks = PrefixIndex::new(model.project_networks().map(|n| (n.value, n)));
-    let mut vms_by_host: HashMap<HostId, Vec<(Ipv4Net, &Vm)>> = HashMap::new();
+    check_family::<V4>(model, out);
+    check_family::<V6>(model, out);
+}
+
+/// A VM's private address of family `F` as a prefix of one address.
+fn private_net<F: Family>(vm: &Vm) -> Option<F::Net> {
+    F::net(vm.address::<F>()?, F::MAX_PREFIX_LEN)
+}
+
+fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
+    let networks: Vec<Spanned<F::Net>> = model.project_networks::<F>().collect();
+    let networks = PrefixIndex::<_, F>::new(networks.iter().map(|n| (n.value, n)));
+    let mut vms_by_host: HashMap<HostId, Vec<(F::Net, &Vm)>> = HashMap::new();
     for vm in &model.vms {
         vms_by_host
             .entry(vm.host)
             .or_default()
-            .push((Ipv4Net::from(vm.address.value), vm));
+            .extend(private_net::<F>(vm).map(|net| (net, vm)));
     }
-    let vms_by_host: HashMap<HostId, PrefixIndex<Vm>> = vms_by_host
+    let vms_by_host: HashMap<HostId, PrefixIndex<Vm, F>> = vms_by_host
         .into_iter()
         .map(|(host, vms)| (host, PrefixIndex::new(vms)))
         .collect();
-    let all_vms = PrefixIndex::new(
+    let all_vms = PrefixIndex::<_, F>::new(
         model
             .vms
             .iter()
-            .map(|vm| (Ipv4Net::from(vm.address.value), vm)),
+            .filter_map(|vm| Some((private_net::<F>(vm)?, vm))),
     );
 
     for project in &model.projects {
@@ -42,15 +54,18 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-fn check_entry<V>(
+fn check_entry<V, F: Family>(
     entry: &Egress<V>,
-    networks: &PrefixIndex<Spanned<Ipv4Net>>,
-    vms: &PrefixIndex<Vm>,
+    networks: &PrefixIndex<Spanned<F::Net>, F>,
+    vms: &PrefixIndex<Vm, F>,
     out: &mut Diagnostics,
 ) {
+    let Some(to) = entry.to::<F>() else {
+        return;
+    };
     // What the prefix overlaps, pointed at, and what is never NATed.
     let (overlaps, label, internal, internal_label, never_nated) = if let Some(network) =
-        networks.overlapping(&entry.to)
+        networks.overlapping(&to)
     {
         (
             format!("overlaps internal network {}", network.value),
@@ -59,11 +74,14 @@ fn check_entry<V>(
             "internal network",
             "internal traffic is never NATed; narrow the prefix so it leaves internal networks out",
         )
-    } else if let Some(vm) = vms.overlapping(&entry.to) {
+    } else if let Some((vm, private)) = vms
+        .overlapping(&to)
+        .and_then(|vm| Some((vm, family::private::<F>(vm)?)))
+    {
         (
             format!("contains the private address of VM `{}`", vm.name.value),
             "overlaps an internal address",
-            vm.address.span.clone(),
+            private.span.clone(),
             "VM address",
             "traffic between VMs on one host is never NATed; narrow the prefix so it leaves VM addresses out",
         )
@@ -73,7 +91,7 @@ fn check_entry<V>(
     out.push(
         Diagnostic::new(
             Code::EgressOverlapsInternal,
-            format!("egress prefix {} {overlaps}", entry.to.value),
+            format!("egress prefix {to} {overlaps}"),
             entry.to.span.clone(),
             label,
         )

@@ -6,6 +6,7 @@
 use ipnet::Ipv4Net;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::V4;
 use crate::model::{Model, Spanned};
 
 /// Why `address` is not a host address of `link`, if it is not.
@@ -79,8 +80,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             let Some(own) = &attachment.member_addresses else {
                 continue;
             };
-            let link = attachment.address.value;
-            if !super::uplink_link::is_routable_link(link.prefix_len()) {
+            // A pair's uplinks are IPv4 (an IPv6 address there is SY1006's).
+            let Some(shared) = &attachment.address.v4 else {
+                continue;
+            };
+            let link = shared.value;
+            if !super::family::is_routable_link::<V4>(link.prefix_len()) {
                 // SY0706 says why nothing fits on this link.
                 continue;
             }
@@ -95,30 +100,31 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                         &member.value,
                         address,
                         &problem,
-                        &attachment.address,
+                        shared,
                     ));
                 }
             }
             if fits && !fits_a_pair(link.prefix_len()) {
-                out.push(
-                    Diagnostic::new(
-                        Code::HaLinkTooSmall,
-                        format!(
-                            "the link {} of host `{}` on uplink `{uplink}` has {} host address(es); a pair needs {PAIR_LINK_ADDRESSES}",
-                            link.trunc(),
-                            host.name.value,
-                            host_addresses(link.prefix_len())
-                        ),
-                        attachment.address.span.clone(),
-                        format!("a /{} link", link.prefix_len()),
-                    )
-                    .also(own.span.clone(), "each member's own")
-                    .also(attachment.gateway.span.clone(), "the gateway")
-                    .help(
-                        "the shared address, the gateway and both members' own addresses each \
-                         need one: ask the ISP for a /29 (or larger) link",
+                let too_small = Diagnostic::new(
+                    Code::HaLinkTooSmall,
+                    format!(
+                        "the link {} of host `{}` on uplink `{uplink}` has {} host address(es); a pair needs {PAIR_LINK_ADDRESSES}",
+                        link.trunc(),
+                        host.name.value,
+                        host_addresses(link.prefix_len())
                     ),
-                );
+                    shared.span.clone(),
+                    format!("a /{} link", link.prefix_len()),
+                )
+                .also(own.span.clone(), "each member's own");
+                let too_small = match &attachment.gateway.v4 {
+                    Some(gateway) => too_small.also(gateway.span.clone(), "the gateway"),
+                    None => too_small,
+                };
+                out.push(too_small.help(
+                    "the shared address, the gateway and both members' own addresses each \
+                     need one: ask the ISP for a /29 (or larger) link",
+                ));
             }
         }
     }

@@ -3,8 +3,9 @@
 //! Runs before the other rules. Two kinds of topology are refused here:
 //!
 //! - counts that can only be wrong (more pools than marks can number, more uplinks
-//!   than ids, a VM with more public addresses than pools can exist): only the rule
-//!   that explains the problem runs, since the others multiply these counts;
+//!   than ids, a VM with more public addresses than the pools of both families
+//!   can hold): only the rule that explains the problem runs, since the others
+//!   multiply these counts;
 //! - a topology whose artifacts would hold more than [`MAX_PLANNED_ELEMENTS`] nft
 //!   set and map elements (SY0005): project-wide egress entries apply to every VM
 //!   of the project and every host's `internal` set holds every project network,
@@ -31,7 +32,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) -> bool {
         super::uplink_identity::check(model, out);
         return true;
     }
-    if model.vms.iter().any(|vm| vm.public.len() > MAX_POOLS) {
+    // At most one public address per pool and family.
+    if model.vms.iter().any(|vm| vm.public.len() > 2 * MAX_POOLS) {
         super::vm_public::check(model, out);
         return true;
     }

@@ -1,25 +1,36 @@
-//! SY0714: no uplink link subnet overlaps a project network or a pool, or
-//! holds a VM of the host (of a project that declares no networks, whose VMs
-//! the networks do not cover). The link's connected route would take packets
-//! for the overlapping VM addresses to the uplink instead of the LAN; and the provider's router finds the
-//! addresses of a pool on the link by ARP, which no VM answers there (the host
-//! only DNATs what is routed to it), so inbound traffic to them is lost.
+//! SY0714: no uplink link subnet overlaps a project network or a pool of its
+//! family, or holds a VM of the host (of a project that declares no networks
+//! of the family, whose VMs the networks do not cover). The link's connected
+//! route would take packets for the overlapping VM addresses to the uplink
+//! instead of the LAN; and the provider's router finds the addresses of a pool
+//! on the link by ARP (neighbour discovery), which no VM answers there (the
+//! host only DNATs what is routed to it), so inbound traffic to them is lost.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::family::{V4, V6};
 use crate::intervals::PrefixIndex;
-use crate::model::{Attachment, Host, Model};
-use ipnet::Ipv4Net;
+use crate::model::{Attachment, Host, Model, Spanned};
 
-use super::uplink_link::is_routable_link;
+use super::family::{self, Rules};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let networks = PrefixIndex::new(model.project_networks().map(|n| (n.value, n)));
-    let pools = PrefixIndex::new(model.pools.iter().map(|p| (p.prefix.value, p)));
+    check_family::<V4>(model, out);
+    check_family::<V6>(model, out);
+}
+
+fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
+    let networks: Vec<Spanned<F::Net>> = model.project_networks::<F>().collect();
+    let networks = PrefixIndex::<_, F>::new(networks.iter().map(|n| (n.value, n)));
+    let pools = PrefixIndex::<_, F>::new(
+        (model.pools.iter()).filter_map(|p| Some((family::prefix::<F>(p)?.value, p))),
+    );
     for host in &model.hosts {
         // A /0 or /32 link is SY0706's: a /0 would overlap everything.
-        let links = host.attachments.iter();
-        for attachment in links.filter(|a| is_routable_link(a.address.prefix_len())) {
-            let link = attachment.address.value.trunc();
+        let links = (host.attachments.iter())
+            .filter_map(|a| Some((a, family::link::<F>(a)?)))
+            .filter(|(_, link)| family::is_routable_link::<F>(F::prefix_len(&link.value)));
+        for (attachment, spanned) in links {
+            let link = family::trunc::<F>(&spanned.value);
             let overlaps = [
                 networks.overlapping(&link).map(|network| {
                     (
@@ -29,42 +40,56 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                          overlap would be routed to the uplink, not the LAN",
                     )
                 }),
-                pools.overlapping(&link).map(|pool| {
-                    (
-                        format!("pool `{}` ({})", pool.name.value, pool.prefix.value),
-                        pool.prefix.span.clone(),
+                pools.overlapping(&link).and_then(|pool| {
+                    let prefix = family::prefix::<F>(pool)?;
+                    Some((
+                        format!("pool `{}` ({})", pool.name.value, prefix.value),
+                        prefix.span.clone(),
                         "the provider would look for its addresses on the link by ARP, \
                          which nothing answers: have it route the pool to the host's \
                          address on the link instead",
-                    )
+                    ))
                 }),
             ];
             for (what, span, why) in overlaps.into_iter().flatten() {
-                out.push(overlap(model, host, attachment, link, what, span, why));
+                out.push(overlap::<F>(
+                    model, host, attachment, spanned, what, span, why,
+                ));
             }
         }
     }
     for vm in &model.vms {
-        if !model.project(vm.project).networks.is_empty() {
+        let Some(private) = family::private::<F>(vm) else {
+            continue;
+        };
+        if model
+            .project(vm.project)
+            .networks_of::<F>()
+            .next()
+            .is_some()
+        {
             continue;
         }
         let host = model.host(vm.host);
-        let address = vm.address.value;
+        let address = private.value;
         // The link's own ends are SY0708's.
-        let links = host.attachments.iter().filter(|a| {
-            is_routable_link(a.address.prefix_len())
-                && a.address.trunc().contains(&address)
-                && address != a.address.addr()
-                && address != a.gateway.value
-        });
-        for attachment in links {
-            out.push(overlap(
+        let links = (host.attachments.iter())
+            .filter_map(|a| Some((a, family::link::<F>(a)?)))
+            .filter(|(a, link)| {
+                let link = &link.value;
+                family::is_routable_link::<F>(F::prefix_len(link))
+                    && F::contains(link, address)
+                    && address != F::net_address(link)
+                    && family::gateway::<F>(a).is_none_or(|g| address != g.value)
+            });
+        for (attachment, link) in links {
+            out.push(overlap::<F>(
                 model,
                 host,
                 attachment,
-                attachment.address.trunc(),
+                link,
                 format!("VM `{}` at {address}", vm.name.value),
-                vm.address.span.clone(),
+                private.span.clone(),
                 "give the VM an address off the link: packets to it would be routed to the \
                  uplink, not the LAN",
             ));
@@ -72,15 +97,16 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
 }
 
-fn overlap(
+fn overlap<F: Rules>(
     model: &Model,
     host: &Host,
     attachment: &Attachment,
-    link: Ipv4Net,
+    address: &Spanned<F::Net>,
     what: String,
     span: Span,
     why: &str,
 ) -> Diagnostic {
+    let link = family::trunc::<F>(&address.value);
     Diagnostic::new(
         Code::LinkOverlapsInternal,
         format!(
@@ -88,7 +114,7 @@ fn overlap(
             host.name.value,
             model.uplink(attachment.uplink).name.value,
         ),
-        attachment.address.span.clone(),
+        address.span.clone(),
         "overlapping link",
     )
     .also(span, "overlapped here")

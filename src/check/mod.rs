@@ -6,8 +6,11 @@
 mod address_allocation;
 mod egress_conflict;
 mod egress_internal;
+mod family;
 mod gateway;
+mod gateway_family;
 mod ha_addresses;
+mod ha_ipv6;
 mod ha_links;
 mod ha_member_addresses;
 mod ha_members;
@@ -18,6 +21,7 @@ mod lan_vlan_parent;
 pub mod limits;
 mod link_overlaps_internal;
 mod no_default;
+mod not_global;
 mod pool_acl;
 mod pool_count;
 mod pool_overlap;
@@ -32,6 +36,7 @@ mod uplink_attached;
 mod uplink_identity;
 mod uplink_link;
 mod uplink_links_overlap;
+mod via_family;
 mod vlan_parent_unit;
 mod vlans;
 mod vm_mac;
@@ -56,6 +61,8 @@ const RULES: &[Rule] = &[
     quota::check,
     vm_public::check,
     vm_via::check,
+    via_family::check,
+    not_global::check,
     uplink_attached::check,
     egress_conflict::check,
     egress_internal::check,
@@ -64,6 +71,7 @@ const RULES: &[Rule] = &[
     vm_mac::check,
     interfaces::check,
     gateway::check,
+    gateway_family::check,
     vlans::check,
     uplink_link::check,
     uplink_address_reuse::check,
@@ -80,6 +88,7 @@ const RULES: &[Rule] = &[
     ha_addresses::check,
     ha_member_addresses::check,
     ha_requirements::check,
+    ha_ipv6::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all

@@ -2,20 +2,22 @@
 //! default, its egress preferences and its quota.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::diagnostic::listing;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 use crate::model::{Model, PoolId, Project};
+
+use super::family::prefixes;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
         // A set: the list may repeat a pool any number of times.
         let allowed: HashSet<PoolId> = project.pools.iter().map(|p| p.value).collect();
         // The pool, where and how it is used, and the address that uses it.
-        let mut uses: Vec<(PoolId, Span, &str, Option<Ipv4Addr>)> = Vec::new();
+        let mut uses: Vec<(PoolId, Span, &str, Option<IpAddr>)> = Vec::new();
         uses.extend(project.addresses.iter().filter_map(|a| {
-            let pool = model.pool_of(a.value)?;
+            let pool = model.pool_of_ip(a.value)?;
             Some((pool, a.span.clone(), "address", Some(a.value)))
         }));
         uses.extend(
@@ -63,7 +65,7 @@ fn not_allowed_help(
     model: &Model,
     project: &Project,
     pool: &str,
-    address: Option<Ipv4Addr>,
+    address: Option<IpAddr>,
 ) -> String {
     let name = &project.name.value;
     let question = match address {
@@ -75,7 +77,7 @@ fn not_allowed_help(
     } else {
         listing(project.pools.iter().map(|p| {
             let allowed = model.pool(p.value);
-            format!("`{}` ({})", allowed.name.value, allowed.prefix.value)
+            format!("`{}` ({})", allowed.name.value, prefixes(allowed))
         }))
     };
     format!(

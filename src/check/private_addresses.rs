@@ -1,114 +1,118 @@
 //! SY0601, SY0602, SY0603: private addresses are unique per host, inside the
-//! project's networks when it declares any, and never inside a public pool.
+//! project's networks of their family when it declares any, and never inside a
+//! public pool. Per family.
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::family::{Family, V4, V6};
 use crate::intervals::{self, Range};
-use crate::model::Model;
+use crate::model::{Model, Pool, Spanned};
+
+use super::family::{prefix, private};
 
 /// A help text lists this many of a project's networks.
 const SHOWN_NETWORKS: usize = 8;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
+    check_family::<V4>(model, out);
+    check_family::<V6>(model, out);
+}
+
+fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
     // Per project, its networks as sorted disjoint ranges: a lookup is a binary
     // search, however many networks a project lists.
-    let networks: Vec<Vec<Range>> = model
+    let networks: Vec<Vec<Range<F>>> = model
         .projects
         .iter()
-        .map(|p| intervals::merge(p.networks.iter().map(|n| Range::of(n)).collect()))
+        .map(|p| intervals::merge(p.networks_of::<F>().map(|n| Range::of(&n.value)).collect()))
         .collect();
     let mut on_host = HashMap::new();
     for vm in &model.vms {
-        if let Some(first) = on_host.insert((vm.host, vm.address.value), vm) {
+        let Some(address) = private::<F>(vm) else {
+            continue;
+        };
+        if let Some(first) = on_host.insert((vm.host, address.value), (vm, address)) {
             out.push(
                 Diagnostic::new(
                     Code::DuplicatePrivateAddress,
                     format!(
                         "VMs `{}` and `{}` share {} on host `{}`",
-                        first.name.value,
+                        first.0.name.value,
                         vm.name.value,
-                        vm.address.value,
+                        address.value,
                         model.host(vm.host).name.value
                     ),
-                    vm.address.span.clone(),
+                    address.span.clone(),
                     "duplicate private address",
                 )
-                .also(first.address.span.clone(), "first used here"),
+                .also(first.1.span.clone(), "first used here"),
             );
         }
         let project = model.project(vm.project);
-        if !project.networks.is_empty()
-            && !intervals::any_contains(&networks[vm.project.0], vm.address.value)
+        let project_networks = &networks[vm.project.0];
+        if !project_networks.is_empty() && !intervals::any_contains(project_networks, address.value)
         {
-            let mut networks: Vec<String> = project
-                .networks
-                .iter()
+            let mut shown: Vec<String> = project
+                .networks_of::<F>()
                 .take(SHOWN_NETWORKS)
                 .map(|n| n.value.to_string())
                 .collect();
-            if project.networks.len() > SHOWN_NETWORKS {
-                networks.push(format!("… ({} in all)", project.networks.len()));
+            let count = project.networks_of::<F>().count();
+            if count > SHOWN_NETWORKS {
+                shown.push(format!("… ({count} in all)"));
             }
             out.push(
                 Diagnostic::new(
                     Code::AddressOutsideNetworks,
                     format!(
                         "VM `{}` address {} is outside project `{}`'s networks",
-                        vm.name.value, vm.address.value, project.name.value
+                        vm.name.value, address.value, project.name.value
                     ),
-                    vm.address.span.clone(),
+                    address.span.clone(),
                     "outside the project's networks",
                 )
-                .help(format!("project networks: {}", networks.join(", "))),
+                .help(format!("project networks: {}", shown.join(", "))),
             );
         }
-        if let Some(pool) = model.pool_of(vm.address.value) {
-            out.push(inside_pool(
-                model,
+        let pool = model.pool_of::<F>(address.value).map(|p| model.pool(p));
+        if let Some((pool, prefix)) = pool.and_then(|p| Some((p, prefix::<F>(p)?))) {
+            out.push(inside_pool::<F>(
                 pool,
-                vm.address.span.clone(),
-                format!(
-                    "VM `{}` private address {}",
-                    vm.name.value, vm.address.value
-                ),
+                prefix,
+                address.span.clone(),
+                format!("VM `{}` private address {}", vm.name.value, address.value),
             ));
         }
     }
     for project in &model.projects {
-        for network in &project.networks {
-            if let Some(pool) = model
-                .pools
-                .iter()
-                .position(|p| intervals::prefixes_overlap(&p.prefix, network))
-            {
+        for network in project.networks_of::<F>() {
+            let overlapped = model.pools.iter().find_map(|pool| {
+                let prefix = prefix::<F>(pool)?;
+                intervals::prefixes_overlap::<F>(&prefix.value, &network).then_some((pool, prefix))
+            });
+            if let Some((pool, prefix)) = overlapped {
                 let what = format!("project `{}` network {}", project.name.value, network.value);
-                out.push(inside_pool(
-                    model,
-                    crate::model::PoolId(pool),
-                    network.span.clone(),
-                    what,
-                ));
+                out.push(inside_pool::<F>(pool, prefix, network.span, what));
             }
         }
     }
 }
 
-fn inside_pool(
-    model: &Model,
-    pool: crate::model::PoolId,
-    span: crate::diagnostic::Span,
+fn inside_pool<F: Family>(
+    pool: &Pool,
+    prefix: &Spanned<F::Net>,
+    span: Span,
     what: String,
 ) -> Diagnostic {
-    let pool = model.pool(pool);
     Diagnostic::new(
         Code::PrivateInsidePool,
         format!(
             "{what} lies inside public pool `{}` ({})",
-            pool.name.value, pool.prefix.value
+            pool.name.value, prefix.value
         ),
         span,
         "inside a public pool",
     )
-    .also(pool.prefix.span.clone(), "the pool")
+    .also(prefix.span.clone(), "the pool")
 }

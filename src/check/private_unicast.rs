@@ -1,6 +1,7 @@
 //! SY0604: a VM's private address is an address a NIC can have and the host can
-//! route to: not a special-purpose block (RFC 6890), and not the network or
-//! broadcast address of one of its project's networks.
+//! route to: not a special-purpose IPv4 block (RFC 6890; IPv6's are SY1003's),
+//! and not an edge address of one of its project's networks (an IPv4 network
+//! or broadcast address, an IPv6 subnet-router anycast address).
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -8,7 +9,10 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::{Family, V4, V6};
 use crate::model::{Model, Spanned};
+
+use super::family::{self, Rules};
 
 /// Blocks no VM can use as its address, with what they are. The limited broadcast
 /// address comes before the reserved block that contains it, so it is named.
@@ -28,36 +32,51 @@ const fn block(a: u8, b: u8, c: u8, d: u8, prefix_len: u8) -> Ipv4Net {
     Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix_len)
 }
 
+/// What `address` is when it is in a block no VM can use.
+pub(super) fn special_purpose(address: Ipv4Addr) -> Option<&'static str> {
+    NON_UNICAST_BLOCKS
+        .iter()
+        .find(|(block, _)| block.contains(&address))
+        .map(|(_, what)| *what)
+}
+
+/// A project's networks' edge addresses: which edge each is, and of which network.
+type Edges<F> = HashMap<<F as Family>::Addr, (&'static str, Spanned<<F as Family>::Net>)>;
+
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    // Per project, the network and broadcast addresses of its networks: one hash
-    // lookup per VM, however many networks a project lists.
-    let edges: Vec<HashMap<Ipv4Addr, (&str, &Spanned<Ipv4Net>)>> = model
+    check_family::<V4>(model, out);
+    check_family::<V6>(model, out);
+}
+
+fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
+    // Per project, the edge addresses of its networks: one hash lookup per VM,
+    // however many networks a project lists.
+    let edges: Vec<Edges<F>> = model
         .projects
         .iter()
         .map(|project| {
             let mut edges = HashMap::new();
-            // A /31 or /32 has no network or broadcast address (RFC 3021).
-            for network in project.networks.iter().filter(|n| n.prefix_len() < 31) {
-                edges
-                    .entry(network.network())
-                    .or_insert(("network", network));
-                edges
-                    .entry(network.broadcast())
-                    .or_insert(("broadcast", network));
+            for network in project.networks_of::<F>() {
+                let (first, last) = (F::first(&network), F::last(&network));
+                for address in [first, last] {
+                    if let Some(which) = family::edge::<F>(&network, address) {
+                        edges.entry(address).or_insert((which, network.clone()));
+                    }
+                }
             }
             edges
         })
         .collect();
     for vm in &model.vms {
-        let address = vm.address.value;
-        let special = NON_UNICAST_BLOCKS
-            .iter()
-            .find(|(block, _)| block.contains(&address));
-        let diagnostic = if let Some((_, what)) = special {
+        let Some(private) = family::private::<F>(vm) else {
+            continue;
+        };
+        let address = private.value;
+        let diagnostic = if let Some(what) = F::special_purpose(address) {
             Diagnostic::new(
                 Code::PrivateNotUnicast,
                 format!("VM `{}` address {address} is {what}", vm.name.value),
-                vm.address.span.clone(),
+                private.span.clone(),
                 "not a unicast host address",
             )
         } else if let Some((which, network)) = edges[vm.project.0].get(&address) {
@@ -68,7 +87,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                      network {}",
                     vm.name.value, network.value
                 ),
-                vm.address.span.clone(),
+                private.span.clone(),
                 format!("{which} address"),
             )
             .also(network.span.clone(), "the project network")

@@ -1,25 +1,34 @@
-//! SY0712: a failover probe target must be an address an ICMP echo can reach
-//! through the uplink and be answered from beyond it. The host's own addresses
-//! (on this link or another) are answered by the host itself, and a public
-//! address of one of its VMs by that VM: either keeps a dead uplink up forever.
-//! The link's network and broadcast addresses (and any multicast address) are
-//! answered by no single far end, or by none, which holds a live uplink down.
+//! SY0712: a failover probe target must be an address an ICMP (ICMPv6) echo can
+//! reach through the uplink and be answered from beyond it, sent from the
+//! host's address of its family there. The host's own addresses (on this link
+//! or another) are answered by the host itself, and a public address of one of
+//! its VMs by that VM: either keeps a dead uplink up forever. The link's edge
+//! addresses (IPv4's network and broadcast addresses, IPv6's subnet-router
+//! anycast address, which the host answers itself) and any multicast address
+//! are answered by no single far end, or by none, which holds a live uplink down.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::{V4, V6};
 use crate::model::{Attachment, Host, HostId, Model, Spanned};
+
+use super::family::{self, Rules};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // The probe targets of every host, by host and address; most topologies
     // probe a few addresses, so the VMs are looked at only against these.
-    let mut targets: HashMap<(HostId, Ipv4Addr), Vec<&Spanned<Ipv4Addr>>> = HashMap::new();
+    let mut targets: HashMap<(HostId, IpAddr), Vec<&Spanned<IpAddr>>> = HashMap::new();
     for (id, host) in model.host_ids().zip(&model.hosts) {
         for attachment in &host.attachments {
             for target in &attachment.probe {
-                match problem(host, attachment, target.value) {
-                    Some(problem) => out.push(bad_target(target, problem)),
+                let problem = match target.value {
+                    IpAddr::V4(address) => problem::<V4>(host, attachment, address),
+                    IpAddr::V6(address) => problem::<V6>(host, attachment, address),
+                };
+                match problem {
+                    Some(problem) => out.push(bad_target(target, &problem)),
                     None => targets.entry((id, target.value)).or_default().push(target),
                 }
             }
@@ -42,28 +51,28 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 /// What is wrong with `address` as a probe target of `attachment`, found from
 /// the host's attachments alone.
-fn problem(host: &Host, attachment: &Attachment, address: Ipv4Addr) -> Option<&'static str> {
-    let link = attachment.address.value;
-    if address.is_unspecified()
-        || address.is_broadcast()
-        || address.is_multicast()
-        || address.is_loopback()
+fn problem<F: Rules>(host: &Host, attachment: &Attachment, address: F::Addr) -> Option<String> {
+    let Some(link) = family::link::<F>(attachment) else {
+        return Some(format!(
+            "an {} address, but the uplink has no {0} address to probe from",
+            F::NAME
+        ));
+    };
+    let link = link.value;
+    if !F::is_unicast(address) {
+        Some("not a unicast address".to_owned())
+    } else if address == F::net_address(&link) {
+        Some("the host's own address on this link".to_owned())
+    } else if (host.attachments.iter())
+        .any(|a| family::link::<F>(a).is_some_and(|l| F::net_address(l) == address))
     {
-        Some("not a unicast address")
-    } else if address == link.addr() {
-        Some("the host's own address on this link")
-    } else if host.attachments.iter().any(|a| a.address.addr() == address) {
-        Some("the host's own address on another uplink")
-    } else if link.prefix_len() < 31 && address == link.network() {
-        Some("the network address of this link")
-    } else if link.prefix_len() < 31 && address == link.broadcast() {
-        Some("the broadcast address of this link")
+        Some("the host's own address on another uplink".to_owned())
     } else {
-        None
+        family::edge::<F>(&link, address).map(|which| format!("the {which} address of this link"))
     }
 }
 
-fn bad_target(target: &Spanned<Ipv4Addr>, problem: &str) -> Diagnostic {
+fn bad_target(target: &Spanned<IpAddr>, problem: &str) -> Diagnostic {
     Diagnostic::new(
         Code::BadProbeTarget,
         format!("probe target {} is {problem}", target.value),

@@ -4,10 +4,13 @@
 //! uplink); a private one is routed to the uplink instead of the VM.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{Model, Spanned};
+use crate::family::{Family, V4, V6};
+use crate::model::{Attachment, Model, Spanned};
+
+use super::family::{gateway, link};
 
 /// One end of an uplink link, as a secondary label.
 struct LinkEnd<'m> {
@@ -22,23 +25,11 @@ const PUBLIC_HELP: &str = "a router's address cannot also be a VM's: reserve it 
 const PRIVATE_HELP: &str = "give the VM another address: packets to this one go to the uplink";
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let mut link_ends: HashMap<Ipv4Addr, LinkEnd> = HashMap::new();
+    let mut link_ends: HashMap<IpAddr, LinkEnd> = HashMap::new();
     for host in &model.hosts {
         for attachment in &host.attachments {
             let uplink = &model.uplink(attachment.uplink).name.value;
-            let ends = [
-                (
-                    "own address",
-                    attachment.address.addr(),
-                    &attachment.address.span,
-                ),
-                (
-                    "gateway",
-                    attachment.gateway.value,
-                    &attachment.gateway.span,
-                ),
-            ];
-            for (role, address, span) in ends {
+            for (role, address, span) in ends::<V4>(attachment).chain(ends::<V6>(attachment)) {
                 link_ends.entry(address).or_insert_with(|| LinkEnd {
                     role,
                     host: &host.name.value,
@@ -49,7 +40,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         }
     }
     // `what` names the address only when it conflicts: most of 100k never do.
-    let mut check_one = |address: &Spanned<Ipv4Addr>, what: &dyn Fn() -> String, help: &str| {
+    let mut check_one = |address: &Spanned<IpAddr>, what: &dyn Fn() -> String, help: &str| {
         if let Some(end) = link_ends.get(&address.value) {
             out.push(
                 Diagnostic::new(
@@ -82,6 +73,25 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             check_one(address, &public, PUBLIC_HELP);
         }
         let private = || format!("VM `{}` private address", vm.name.value);
-        check_one(&vm.address, &private, PRIVATE_HELP);
+        let addresses = [
+            spanned_ip::<V4>(&vm.address.v4),
+            spanned_ip::<V6>(&vm.address.v6),
+        ];
+        for address in addresses.iter().flatten() {
+            check_one(address, &private, PRIVATE_HELP);
+        }
     }
+}
+
+/// The attachment's addresses of family `F`: the host's own and the gateway.
+fn ends<F: Family>(attachment: &Attachment) -> impl Iterator<Item = (&'static str, IpAddr, &Span)> {
+    let own = link::<F>(attachment).map(|l| ("own address", F::net_address(l).into(), &l.span));
+    let gateway = gateway::<F>(attachment).map(|g| ("gateway", g.value.into(), &g.span));
+    own.into_iter().chain(gateway)
+}
+
+/// An address of family `F` as an address of either.
+fn spanned_ip<F: Family>(address: &Option<Spanned<F::Addr>>) -> Option<Spanned<IpAddr>> {
+    let address = address.as_ref()?;
+    Some(Spanned::new(address.value.into(), address.span.clone()))
 }

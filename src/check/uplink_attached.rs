@@ -9,7 +9,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let host = model.host(vm.host);
         for public in &vm.public {
             let Some(uplink) = model
-                .pool_of(public.value)
+                .pool_of_ip(public.value)
                 .and_then(|p| model.pool(p).uplink)
             else {
                 continue;

@@ -1,16 +1,19 @@
 //! SY0401, SY0402, SY0403: a VM's public addresses are allocated to its project,
-//! used by no other VM, and at most one per pool.
+//! used by no other VM, and at most one per pool and family.
 
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::Which;
 use crate::model::{Model, ProjectId};
+
+use super::family::qualifier;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // (project, address) for every allocation: one lookup per public address
     // instead of a scan of the project's addresses (hundreds in large projects).
-    let allocated: HashSet<(ProjectId, Ipv4Addr)> = (model.projects.iter())
+    let allocated: HashSet<(ProjectId, IpAddr)> = (model.projects.iter())
         .enumerate()
         .flat_map(|(i, p)| p.addresses.iter().map(move |a| (ProjectId(i), a.value)))
         .collect();
@@ -58,14 +61,18 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     )),
                 );
             }
-            let Some(pool) = model.pool_of(public.value) else {
+            let Some(pool) = model.pool_of_ip(public.value) else {
                 continue;
             };
+            let family = Which::of(address);
             // As a map's insert would: the newest address replaces the earlier one.
-            let earlier = match pools_seen.iter_mut().find(|(seen, _)| *seen == pool) {
+            let earlier = match pools_seen
+                .iter_mut()
+                .find(|(seen, _)| *seen == (pool, family))
+            {
                 Some((_, span)) => Some(std::mem::replace(span, public.span.clone())),
                 None => {
-                    pools_seen.push((pool, public.span.clone()));
+                    pools_seen.push(((pool, family), public.span.clone()));
                     None
                 }
             };
@@ -74,7 +81,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     Diagnostic::new(
                         Code::SamePoolTwice,
                         format!(
-                            "VM `{name}` has two addresses from pool `{}`",
+                            "VM `{name}` has two {}addresses from pool `{}`",
+                            qualifier(model.pool(pool), family.name()),
                             model.pool(pool).name.value
                         ),
                         public.span.clone(),
@@ -83,7 +91,8 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     .also(first, "first address from this pool")
                     .help(format!(
                         "is {address} the address you meant? A VM has at most one public \
-                         address per pool: keep one of the two"
+                         {}address per pool: keep one of the two",
+                        qualifier(model.pool(pool), family.name())
                     )),
                 );
             }
@@ -98,18 +107,18 @@ const NEARBY: usize = 16;
 /// Who holds each address, for the help of a VM that uses one its project
 /// does not hold.
 struct Allocations {
-    owners: HashMap<Ipv4Addr, ProjectId>,
+    owners: HashMap<IpAddr, ProjectId>,
     /// Each project's addresses, sorted.
-    held: Vec<Vec<Ipv4Addr>>,
+    held: Vec<Vec<IpAddr>>,
     /// Every VM's public addresses.
-    used: HashSet<Ipv4Addr>,
+    used: HashSet<IpAddr>,
 }
 
 impl Allocations {
     fn new(model: &Model) -> Self {
-        let held: Vec<Vec<Ipv4Addr>> = (model.projects.iter())
+        let held: Vec<Vec<IpAddr>> = (model.projects.iter())
             .map(|project| {
-                let mut held: Vec<Ipv4Addr> = project.addresses.iter().map(|a| a.value).collect();
+                let mut held: Vec<IpAddr> = project.addresses.iter().map(|a| a.value).collect();
                 held.sort_unstable();
                 held
             })
@@ -128,17 +137,17 @@ impl Allocations {
     /// The likelier mistake first: the address (the project's nearest one in
     /// the same pool is named), then allocating it to the project, which widens
     /// what the tenant holds.
-    fn not_allocated_help(&self, model: &Model, project: ProjectId, address: Ipv4Addr) -> String {
+    fn not_allocated_help(&self, model: &Model, project: ProjectId, address: IpAddr) -> String {
         let name = &model.project(project).name.value;
         let held = &self.held[project.0];
         let after = held.partition_point(|a| *a < address);
         // A pool is a range of addresses: the project's nearest unused ones in
         // it are next to where `address` would be (a few are looked at).
-        let pool = model.pool_of(address);
-        let nearby = |addresses: &mut dyn Iterator<Item = &Ipv4Addr>| {
+        let pool = model.pool_of_ip(address);
+        let nearby = |addresses: &mut dyn Iterator<Item = &IpAddr>| {
             addresses
                 .take(NEARBY)
-                .take_while(|a| model.pool_of(**a) == pool)
+                .take_while(|a| model.pool_of_ip(**a) == pool)
                 .find(|a| !self.used.contains(*a))
                 .copied()
         };
@@ -148,7 +157,7 @@ impl Allocations {
         ]
         .into_iter()
         .flatten()
-        .min_by_key(|a| u32::from(*a).abs_diff(u32::from(address)));
+        .min_by_key(|a| bits(*a).abs_diff(bits(address)));
         let question = match nearest {
             Some(nearest) => {
                 format!("is {nearest} the address you meant? `{name}` holds it and no VM uses it")
@@ -171,5 +180,13 @@ impl Allocations {
                  projects.{name}.addresses"
             ),
         }
+    }
+}
+
+/// An address as an integer; only addresses of one family are compared.
+fn bits(address: IpAddr) -> u128 {
+    match address {
+        IpAddr::V4(a) => u32::from(a).into(),
+        IpAddr::V6(a) => a.into(),
     }
 }

@@ -6,11 +6,15 @@
 //! strands nothing. Reported once per cause — the entry or default list where
 //! the decision is written — with the number of VMs it strands (each VM at its
 //! first such decision): a project-wide default would otherwise repeat it for
-//! every VM of the project.
+//! every VM of the project. Per family: a decision falls back only to
+//! candidates of its packets' family, so the uplinks a VM could use are those
+//! it has addresses of that family on; a cause stranding VMs in both families
+//! is reported once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::family::{Family, V4, V6};
 use crate::model::{EntryId, Model, Scope, UplinkId, VmId};
 use crate::plan::{Plan, VmPlan};
 
@@ -27,7 +31,20 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
         return;
     }
     let mut causes: BTreeMap<(EntryId, UplinkId), Stranded> = BTreeMap::new();
-    for vm in plan.hosts.iter().flat_map(|host| &host.vms) {
+    find_stranded::<V4>(plan, &mut causes);
+    find_stranded::<V6>(plan, &mut causes);
+    for ((entry, uplink), mut stranded) in causes {
+        stranded.vms.sort_unstable();
+        stranded.vms.dedup();
+        let span = model.entry_span(entry).clone();
+        out.push(report(model, span, uplink, &stranded));
+    }
+}
+
+/// Adds to `causes` every VM of family `F` one of whose decisions is stranded.
+fn find_stranded<F: Family>(plan: &Plan, causes: &mut BTreeMap<(EntryId, UplinkId), Stranded>) {
+    let vms = plan.hosts.iter().flat_map(|host| &host.family::<F>().vms);
+    for vm in vms {
         let owned: BTreeSet<UplinkId> = vm.public.iter().map(|p| p.uplink).collect();
         if owned.len() < 2 {
             continue;
@@ -38,18 +55,13 @@ pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
             cause.others.extend(owned.iter().filter(|u| **u != uplink));
         }
     }
-    for ((entry, uplink), mut stranded) in causes {
-        stranded.vms.sort_unstable();
-        let span = model.entry_span(entry).clone();
-        out.push(report(model, span, uplink, &stranded));
-    }
 }
 
 /// The VM's first decision whose candidates all leave by one uplink, with that
 /// uplink. A VM counts once: at its default, else its own entries, else its
 /// project's, each in file order — fixing that list is what the operator is
 /// asked to do first.
-fn first_stranded(vm: &VmPlan) -> Option<(EntryId, UplinkId)> {
+fn first_stranded<F: Family>(vm: &VmPlan<F>) -> Option<(EntryId, UplinkId)> {
     vm.decisions()
         .filter_map(|decision| {
             let mut uplinks = decision.candidates().map(|c| c.uplink);

@@ -9,23 +9,27 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::family::Which;
 use crate::model::{Egress, EntryId, Model, PoolId, ProjectId};
 use crate::plan::Plan;
 
 pub fn check(model: &Model, plan: &Plan, out: &mut Diagnostics) {
     let winning = plan.winning_entries();
-    // The pools each project's VMs hold an address in: a project entry applies to
-    // the VMs with an address in its pool.
-    let mut pools_of_vms: Vec<HashSet<PoolId>> = vec![HashSet::new(); model.projects.len()];
+    // The pools each project's VMs hold an address in, with its family: a
+    // project entry applies to the VMs with an address of its family in its pool.
+    let mut pools_of_vms: Vec<HashSet<(PoolId, Which)>> =
+        vec![HashSet::new(); model.projects.len()];
     for vm in &model.vms {
-        let pools = vm.public.iter().filter_map(|p| model.pool_of(p.value));
+        let pools = (vm.public.iter())
+            .filter_map(|p| Some((model.pool_of_ip(p.value)?, Which::of(p.value))));
         pools_of_vms[vm.project.0].extend(pools);
     }
     for (index, (project, pools)) in model.projects.iter().zip(&pools_of_vms).enumerate() {
         let id = ProjectId(index);
         for (index, entry) in project.egress.iter().enumerate() {
             // With a `via` list, when any of its pools applies (docs/semantics.md §10).
-            let applies = entry.via.iter().any(|pool| pools.contains(&pool.value));
+            let family = Which::of_net(&entry.to.value);
+            let applies = (entry.via.iter()).any(|pool| pools.contains(&(pool.value, family)));
             if applies && !winning.contains(&EntryId::project_egress(id, index)) {
                 report(entry, &format!("project `{}`", project.name.value), out);
             }

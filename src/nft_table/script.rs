@@ -388,7 +388,7 @@ mod tests {
             table.sets["mac_bindings"].elements[0].key,
             Key::Concat(
                 Value::Ether([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
-                Value::address([10, 0, 0, 5].into())
+                Value::address::<V4>([10, 0, 0, 5].into())
             )
         );
         assert_eq!(table.sets["mac_bindings"].size, Some(1024));

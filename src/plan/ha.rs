@@ -174,10 +174,9 @@ impl HostPlan {
         plan.member = Some(member);
         for uplink in &mut plan.uplinks {
             if let Some((_, address)) = own.uplink_addresses.iter().find(|(id, _)| *id == uplink.id)
+                && let Some(link) = &mut uplink.link.v4
             {
-                if let Some(link) = &mut uplink.link.v4 {
-                    link.address = *address;
-                }
+                link.address = *address;
             }
         }
         Some(plan)

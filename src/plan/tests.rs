@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 
 use super::*;
 use crate::diagnostic::Source;
+use crate::family::V4;
 use crate::layout::{FAILOVER_MARK_MASK, MARK_MASK, MAX_FAILOVER_GROUPS, MOVABLE_MARK};
 
 const BASE: &str = include_str!("../../tests/fixtures/base.toml");
@@ -95,7 +96,7 @@ fn plan_of(text: String) -> Plan {
 /// The public address a packet from the only VM to `destination` leaves with.
 fn egress(plan: &Plan, destination: &str) -> Option<Ipv4Addr> {
     let host = &plan.hosts[0];
-    match host.outcome(&host.vms[0], destination.parse().unwrap()) {
+    match host.outcome(&host.ip.v4.vms[0], destination.parse().unwrap()) {
         Outcome::Egress(decision) => Some(decision.first.public),
         Outcome::Local(_) | Outcome::Internal | Outcome::Hairpin { .. } | Outcome::Unhandled => {
             None
@@ -126,7 +127,7 @@ fn longest_prefix_wins_across_nesting() {
     }
     // The /10 is split around the /16 into disjoint, sorted ranges; the /24
     // leaves as the default does, so it is left to the default.
-    let ranges: Vec<_> = plan.hosts[0].vms[0]
+    let ranges: Vec<_> = plan.hosts[0].ip.v4.vms[0]
         .egress
         .iter()
         .map(|(r, _)| *r)
@@ -142,7 +143,7 @@ fn a_range_that_leaves_as_the_default_does_is_decided_by_the_default() {
         ("100.65.1.0/24", "198.51.100.7"),
     ]);
     let host = &plan.hosts[0];
-    let vm = &host.vms[0];
+    let vm = &host.ip.v4.vms[0];
     let Outcome::Egress(decision) = host.outcome(vm, "100.65.1.1".parse().unwrap()) else {
         panic!("an egress decision")
     };
@@ -175,7 +176,7 @@ fn vm_entry_beats_project_entry_of_equal_length_and_loses_to_longer() {
         "longer project /24 wins"
     );
     let host = &plan.hosts[0];
-    let Outcome::Egress(decision) = host.outcome(&host.vms[0], "100.65.7.1".parse().unwrap())
+    let Outcome::Egress(decision) = host.outcome(&host.ip.v4.vms[0], "100.65.7.1".parse().unwrap())
     else {
         panic!()
     };
@@ -203,7 +204,7 @@ fn vm_default_beats_project_default_and_none_is_unhandled() {
     let plan_none = plan_with("", "");
     let host = &plan_none.hosts[0];
     assert_eq!(
-        host.outcome(&host.vms[0], "8.8.8.8".parse().unwrap()),
+        host.outcome(&host.ip.v4.vms[0], "8.8.8.8".parse().unwrap()),
         Outcome::Unhandled
     );
 }
@@ -215,19 +216,19 @@ fn the_hosts_own_addresses_are_local_whatever_the_egress_says() {
     let plan = plan_with_vm_egress(&[("198.18.0.0/16", "pool-b")]);
     let host = &plan.hosts[0];
     for (address, uplink) in [("192.0.2.2", "isp-a"), ("198.18.0.2", "isp-b")] {
-        match host.outcome(&host.vms[0], address.parse().unwrap()) {
+        match host.outcome(&host.ip.v4.vms[0], address.parse().unwrap()) {
             Outcome::Local(local) => assert_eq!(local.name, uplink),
             other => panic!("{address}: {other:?}"),
         }
     }
     // Its gateways are not the host's.
     assert!(matches!(
-        host.outcome(&host.vms[0], "198.18.0.1".parse().unwrap()),
+        host.outcome(&host.ip.v4.vms[0], "198.18.0.1".parse().unwrap()),
         Outcome::Egress(_)
     ));
-    let vm = host.vms[0].private;
-    assert!(host.hairpin_is_source_natted(vm));
-    assert!(!host.hairpin_is_source_natted("10.0.0.66".parse().unwrap()));
+    let vm = host.ip.v4.vms[0].private;
+    assert!(host.hairpin_is_source_natted::<V4>(vm));
+    assert!(!host.hairpin_is_source_natted::<V4>("10.0.0.66".parse().unwrap()));
 }
 
 #[test]
@@ -237,11 +238,11 @@ fn internal_destinations_are_never_nated() {
     let plan = plan_with("", "default = \"pool-a\"\n");
     let host = &plan.hosts[0];
     assert_eq!(
-        host.outcome(&host.vms[0], "10.0.0.9".parse().unwrap()),
+        host.outcome(&host.ip.v4.vms[0], "10.0.0.9".parse().unwrap()),
         Outcome::Internal
     );
     assert_eq!(
-        host.internal,
+        host.ip.v4.internal,
         vec![Range::of(&"10.0.0.0/24".parse().unwrap())]
     );
 }
@@ -250,7 +251,7 @@ fn internal_destinations_are_never_nated() {
 fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
     let plan = plan_with("", "default = \"pool-c\"\n");
     let host = &plan.hosts[0];
-    let decision = host.vms[0].default.as_ref().unwrap();
+    let decision = host.ip.v4.vms[0].default.as_ref().unwrap();
     assert_eq!(decision.first.uplink, ISP_C);
     // pool-c is the third pool by name → number 3; isp-c has id 3.
     assert_eq!(decision.first.mark, 0x0003_0300);
@@ -259,7 +260,13 @@ fn marks_carry_uplink_and_pool_bits_inside_the_mask() {
         host.uplinks.iter().map(|u| u.table).collect::<Vec<_>>(),
         vec![101, 102, 103]
     );
-    let pool_c = host.pools.iter().find(|p| p.name == "pool-c").unwrap();
+    let pool_c = host
+        .ip
+        .v4
+        .pools
+        .iter()
+        .find(|p| p.name == "pool-c")
+        .unwrap();
     assert_eq!(
         pool_c.snat,
         vec![("10.0.0.5".parse().unwrap(), "100.127.0.7".parse().unwrap())]
@@ -290,7 +297,7 @@ fn a_public_address_of_the_host_hairpins_with_the_senders_egress_source() {
         ),
     );
     let host = &plan.hosts[0];
-    let [web_1, web_2] = &host.vms[..] else {
+    let [web_1, web_2] = &host.ip.v4.vms[..] else {
         panic!("two VMs")
     };
     let Outcome::Hairpin { receiver, source } = host.outcome(web_1, "203.0.113.9".parse().unwrap())
@@ -322,18 +329,18 @@ fn the_host_plan_lists_sources_mac_bindings_and_the_dnat_table() {
     let host = &plan.hosts[0];
     let address = |text: &str| text.parse::<Ipv4Addr>().unwrap();
     assert_eq!(
-        host.sources,
+        host.ip.v4.sources,
         vec![Range {
             first: address("10.0.0.5").into(),
             last: address("10.0.0.6").into()
         }]
     );
     assert_eq!(
-        host.mac_bindings,
+        host.ip.v4.mac_bindings,
         vec![(address("10.0.0.6"), Mac([0x52, 0x54, 0, 0, 0, 6]))]
     );
     assert_eq!(
-        host.dnat,
+        host.ip.v4.dnat,
         vec![
             (address("100.127.0.7"), address("10.0.0.5")),
             (address("198.51.100.7"), address("10.0.0.5")),
@@ -356,7 +363,7 @@ fn candidates_are_the_entry_then_the_vm_default_then_the_project_default_once_ea
         r#"default = ["pool-b"]
 egress = [{ to = "100.65.0.0/16", via = ["pool-a", "203.0.113.9"] }]"#,
     );
-    let vm = &plan.hosts[0].vms[0];
+    let vm = &plan.hosts[0].ip.v4.vms[0];
     let (_, entry) = &vm.egress[0];
     // pool-c is left out: the VM has no address there.
     assert_eq!(pools(entry), [POOL_A, POOL_B]);
@@ -397,7 +404,10 @@ fn the_first_candidate_whose_uplink_is_up_is_chosen_and_with_none_up_the_first()
         &["198.51.100.7", "203.0.113.9", "100.127.0.7"],
         "",
     );
-    let default = plan.hosts[0].vms[0].default.as_ref().expect("a default");
+    let default = plan.hosts[0].ip.v4.vms[0]
+        .default
+        .as_ref()
+        .expect("a default");
     let chosen = |down: &[UplinkId]| default.choose(|u| down.contains(&u)).pool;
     assert_eq!(chosen(&[]), POOL_A);
     assert_eq!(chosen(&[ISP_A]), POOL_B);
@@ -414,7 +424,7 @@ fn a_vm_whose_decisions_all_use_one_uplink_is_in_no_failover_group() {
         &["198.51.100.7", "203.0.113.9"],
         "",
     );
-    let vm = &plan.hosts[0].vms[0];
+    let vm = &plan.hosts[0].ip.v4.vms[0];
     assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
     assert!(plan.hosts[0].failover.as_ref().unwrap().groups.is_empty());
 }
@@ -427,7 +437,7 @@ fn without_failover_a_decision_keeps_only_its_first_candidate() {
         &["198.51.100.7", "203.0.113.9"],
         "",
     );
-    let vm = &plan.hosts[0].vms[0];
+    let vm = &plan.hosts[0].ip.v4.vms[0];
     assert_eq!(pools(vm.default.as_ref().unwrap()), [POOL_A]);
     assert_eq!(plan.hosts[0].failover, None);
 }
@@ -476,6 +486,8 @@ default = "pool-a"
     );
     let host = &plan.hosts[0];
     let follows: Vec<(String, bool)> = host
+        .ip
+        .v4
         .vms
         .iter()
         .map(|vm| (vm.private.to_string(), vm.follows_project))
@@ -487,10 +499,12 @@ default = "pool-a"
         ("10.0.0.5", true),  // web-1
     ];
     assert_eq!(follows, expected.map(|(vm, f)| (vm.to_owned(), f)));
-    let [project] = &host.projects[..] else {
-        panic!("one project followed: {:?}", host.projects)
+    let [project] = &host.ip.v4.projects[..] else {
+        panic!("one project followed: {:?}", host.ip.v4.projects)
     };
     let web_1 = host
+        .ip
+        .v4
         .vms
         .iter()
         .find(|vm| vm.private == Ipv4Addr::new(10, 0, 0, 5))
@@ -516,8 +530,8 @@ networks = ["10.0.0.128/25"]
 "#,
     );
     let host = &plan.hosts[0];
-    assert!(!host.vms[0].follows_project);
-    assert!(host.projects.is_empty());
+    assert!(!host.ip.v4.vms[0].follows_project);
+    assert!(host.ip.v4.projects.is_empty());
 }
 
 /// A packet from an address that is no VM's, as the rulesets decide it.
@@ -563,7 +577,7 @@ fn arrivals_from_addresses_that_are_no_vms() {
     assert_eq!(
         arrival("100.66.0.1", "198.51.100.99"),
         Arrival::Dropped(Refused::Unassigned {
-            pool: &host.pools[0]
+            pool: &host.ip.v4.pools[0]
         })
     );
     assert_eq!(arrival("100.66.0.1", "9.9.9.9"), Arrival::Elsewhere);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Display};
 
 use super::{Header, Verbatim};
-use crate::family::{V4, V6};
+use crate::family::{Family, V4, V6};
 use crate::intervals::{self, Range};
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
@@ -174,8 +174,8 @@ impl FamilyNames {
 struct Pool<'a> {
     name: &'a str,
     number: u8,
-    /// Its prefixes, IPv4 first: `198.51.100.0/24, 2001:db8:a::/48`.
-    prefix: String,
+    /// Its prefixes, IPv4 first.
+    prefixes: Vec<String>,
     /// The families with a prefix: a line of the SNAT chain each.
     families: Vec<FamilyNames>,
     uplink: &'a str,
@@ -415,15 +415,15 @@ impl AddressMaps {
         let vm_name = |private: &F::Addr| vm_names.get(private).copied().unwrap_or_default();
         // `FROM : TO` elements, commented with the VM whose private address
         // `private_of` picks out of the pair.
-        let translations =
-            |pairs: &[(F::Addr, F::Addr)], private_of: fn(&(F::Addr, F::Addr)) -> F::Addr| {
-                (pairs.iter())
-                    .map(|pair @ (from, to)| {
-                        let (from, to) = (Value::address::<F>(*from), Value::address::<F>(*to));
-                        Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
-                    })
-                    .collect()
-            };
+        type Pair<F> = (<F as Family>::Addr, <F as Family>::Addr);
+        let translations = |pairs: &[Pair<F>], private_of: fn(&Pair<F>) -> F::Addr| {
+            (pairs.iter())
+                .map(|pair @ (from, to)| {
+                    let (from, to) = (Value::address::<F>(*from), Value::address::<F>(*to));
+                    Element::new(Key::One(from), Some(to)).commented(vm_name(&private_of(pair)))
+                })
+                .collect()
+        };
         let snat_of = |pool: &PoolPlan<F>| translations(&pool.snat, |(private, _)| *private);
         let dnat = || translations(&plan.dnat, |(_, private)| *private);
         let ((snat, dnat), (bound_sources, mac_bindings)) = rayon::join(
@@ -463,10 +463,7 @@ impl<'a> Pool<'a> {
     fn add<F: NftFamily>(pools: &mut BTreeMap<u8, Pool<'a>>, family: &'a [PoolPlan<F>]) {
         for plan in family {
             let pool = pools.entry(plan.number).or_insert_with(|| Pool::new(plan));
-            if !pool.families.is_empty() {
-                pool.prefix.push_str(", ");
-                pool.prefix.push_str(&plan.prefix.to_string());
-            }
+            pool.prefixes.push(plan.prefix.to_string());
             pool.families.push(FamilyNames::of::<F>());
         }
     }
@@ -475,7 +472,7 @@ impl<'a> Pool<'a> {
         Pool {
             name: &pool.name,
             number: pool.number,
-            prefix: pool.prefix.to_string(),
+            prefixes: Vec::new(),
             families: Vec::new(),
             uplink: &pool.uplink,
             mark: hex(pool.mark),

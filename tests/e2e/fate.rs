@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use switchyard::model::Model;
 use switchyard::plan::HostPlan;
@@ -104,9 +104,19 @@ impl fmt::Display for Result {
     }
 }
 
+/// An address of a trace of this IPv4 rig.
+fn v4(address: IpAddr) -> Ipv4Addr {
+    match address {
+        IpAddr::V4(address) => address,
+        IpAddr::V6(address) => panic!("{address}: the rig is IPv4"),
+    }
+}
+
 /// The VM of `host` whose private address is `address`.
 fn vm_at<'m>(model: &'m Model, host: &HostPlan, address: Ipv4Addr) -> Option<&'m str> {
-    host.vms
+    host.ip
+        .v4
+        .vms
         .iter()
         .find(|vm| vm.private == address)
         .map(|vm| model.vm(vm.vm).name.value.as_str())
@@ -127,35 +137,35 @@ pub fn predict(
     down: &[String],
 ) -> Result {
     let trace = match probe {
-        Probe::Out { vm, to } => tracer.trace(vm, *to, down),
-        Probe::In { from, to } => tracer.trace(&from.to_string(), *to, down),
+        Probe::Out { vm, to } => tracer.trace(vm, (*to).into(), down),
+        Probe::In { from, to } => tracer.trace(&from.to_string(), (*to).into(), down),
     }
     .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
     let fate = match trace.fate {
         trace::Fate::Snat { path, .. } => Fate::Left {
             uplink: path.uplink,
-            source: path.public_address,
+            source: v4(path.public_address),
         },
         trace::Fate::Internal { .. } => Fate::Internal {
-            vm: vm_at(model, host, trace.destination)
+            vm: vm_at(model, host, v4(trace.destination))
                 .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs"))
                 .to_owned(),
-            source: trace.source,
+            source: v4(trace.source),
         },
         trace::Fate::Dnat { receiver, path } => Fate::Dnat {
             vm: receiver.vm,
             reply_uplink: path.uplink,
-            reply_source: trace.destination,
+            reply_source: v4(trace.destination),
         },
         trace::Fate::Hairpin {
             receiver, source, ..
         } => Fate::Hairpin {
             vm: receiver.vm,
-            source: source.map(|source| source.public_address),
+            source: source.map(|source| v4(source.public_address)),
         },
         trace::Fate::StrayHairpin { receiver, .. } => Fate::Hairpin {
             vm: receiver.vm,
-            source: Some(trace.source),
+            source: Some(v4(trace.source)),
         },
         trace::Fate::Local(_) => Fate::Host,
         trace::Fate::Drop(_) | trace::Fate::Unhandled { .. } => Fate::Nothing,
@@ -164,7 +174,7 @@ pub fn predict(
     // answers it over the LAN: from its private address, when the sender is
     // on its link, which the ping does not take for an answer.
     let answered = fate != Fate::Nothing
-        && !matches!(&fate, Fate::Hairpin { source: Some(s), .. } if *s == trace.source);
+        && !matches!(&fate, Fate::Hairpin { source: Some(s), .. } if IpAddr::V4(*s) == trace.source);
     Result { fate, answered }
 }
 
@@ -200,6 +210,8 @@ pub fn observe(
     match probe {
         Probe::Out { vm, to } => {
             let sender = host
+                .ip
+                .v4
                 .vms
                 .iter()
                 .find(|v| model.vm(v.vm).name.value == *vm)
@@ -216,6 +228,8 @@ pub fn observe(
             // or from the host's LAN address (probes keep that unambiguous: one
             // per sender and receiver).
             let owner = host
+                .ip
+                .v4
                 .vms
                 .iter()
                 .find(|v| v.public.iter().any(|p| p.address == *to));

@@ -35,6 +35,7 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
+use switchyard::family::V4;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, UplinkPlan};
 
@@ -141,6 +142,8 @@ impl Rig {
                 .collect(),
             far: Netns::new(&format!("{tag}-far")),
             vms: host
+                .ip
+                .v4
                 .vms
                 .iter()
                 .map(|vm| VmNs {
@@ -210,13 +213,13 @@ impl Rig {
         let mut gateways: BTreeMap<Ipv4Net, Ipv4Addr> = BTreeMap::new();
         for vm in &rig.vms {
             let network = model
-                .project_networks()
+                .project_networks::<V4>()
                 .map(|n| n.value)
                 .find(|n| n.contains(&vm.private))
                 .unwrap_or_else(|| panic!("VM {} is in no project network", vm.name));
             let gateway = network.hosts().next().expect("network has hosts");
             assert!(
-                host.vms.iter().all(|other| other.private != gateway),
+                host.ip.v4.vms.iter().all(|other| other.private != gateway),
                 "the rig uses {gateway}, the first address of {network}, as gateway"
             );
             gateways.insert(network, gateway);
@@ -240,12 +243,14 @@ impl Rig {
 
         // VMs: one address, a default route to their network's gateway, and the
         // MAC the topology binds the address to, if any.
-        for (vm, plan) in rig.vms.iter().zip(&host.vms) {
+        for (vm, plan) in rig.vms.iter().zip(&host.ip.v4.vms) {
             let (network, gateway) = gateways
                 .iter()
                 .find(|(network, _)| network.contains(&plan.private))
                 .expect("gateway chosen above");
             let mac = host
+                .ip
+                .v4
                 .mac_bindings
                 .iter()
                 .find(|(address, _)| *address == plan.private)
@@ -622,7 +627,9 @@ pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netn
 }
 
 fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
-    host.pools
+    host.ip
+        .v4
+        .pools
         .iter()
         .filter(|p| p.uplink == uplink.name)
         .map(|p| p.prefix)
@@ -632,13 +639,14 @@ fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
 /// The ISP's end of its link to the host: up, the gateway address, and the
 /// uplink's pools routed to the host.
 fn isp_host_link(uplink: &UplinkPlan, pools: &[Ipv4Net]) -> String {
+    let link = uplink.link::<V4>().expect("the rig's uplinks have IPv4");
     let mut batch = format!(
         "link set host up\naddress add {}/{} dev host\n",
-        uplink.gateway,
-        uplink.address.prefix_len()
+        link.gateway,
+        link.address.prefix_len()
     );
     for pool in pools {
-        batch += &format!("route add {pool} via {}\n", uplink.address.addr());
+        batch += &format!("route add {pool} via {}\n", link.address.addr());
     }
     batch
 }
