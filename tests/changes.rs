@@ -8,6 +8,8 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Output;
 
+use switchyard::diagnostic::Source;
+
 use common::{describe, repo_path, switchyard};
 
 const OLD: &str = "examples/two-isps.toml";
@@ -161,27 +163,38 @@ fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: IpAddr) -> serde_j
 }
 
 /// On the dual-stack pair, `changes` lists a (VM, destination) exactly when
-/// `trace` answers it differently, in both families: at every edge of a listed
-/// range, at the addresses the two files name, and at pseudo-random addresses
-/// of 2001:db8::/32 and 0.0.0.0/0.
+/// `trace` answers it differently, in both families.
 #[test]
 fn the_dual_stack_changes_are_exactly_what_trace_answers_differently() {
     let read = |path: &str| {
         let text = std::fs::read_to_string(repo_path(path)).expect("read");
-        switchyard::diagnostic::Source::new(path, text)
+        Source::new(path, text)
     };
-    let (old, new) = (read(DUAL_OLD), read(DUAL_NEW));
-    let changes = common::changes(&old, &new);
-    let old_tracer = switchyard::trace::Tracer::new(&old).expect("valid");
-    let new_tracer = switchyard::trace::Tracer::new(&new).expect("valid");
-    let host = &changes.hosts[0];
-    let mut destinations: Vec<IpAddr> = host
-        .vms
+    let compared = assert_exact(&read(DUAL_OLD), &read(DUAL_NEW), 24, 2000);
+    assert!(compared > 8000, "{compared}");
+}
+
+/// Asserts that `changes` from `old` to `new` lists a (VM, destination)
+/// exactly when `trace` answers it differently, for every VM in both and every
+/// address either file names (and the next), every edge of a listed range,
+/// and `random` pseudo-random addresses of 2001:db8::/32 and of 0.0.0.0/0
+/// (from `seed`);
+/// and a public address from outside exactly when its answer differs. Returns
+/// how many (VM, destination) pairs it compared.
+fn assert_exact(old: &Source, new: &Source, mut seed: u64, random: usize) -> usize {
+    let changes = common::changes(old, new);
+    let old_tracer = switchyard::trace::Tracer::new(old).expect("valid");
+    let new_tracer = switchyard::trace::Tracer::new(new).expect("valid");
+    let context = || format!("{}\n--- new\n{}", changes.to_human(), new.text);
+    let ranges = changes
+        .hosts
         .iter()
-        .flat_map(|vm| &vm.destinations)
+        .flat_map(|h| &h.vms)
+        .flat_map(|vm| &vm.destinations);
+    let mut destinations: Vec<IpAddr> = ranges
         .flat_map(|range| [range.first, range.last])
         .flat_map(|address| {
-            let bits = |a: IpAddr| match a {
+            let bits = match address {
                 IpAddr::V4(a) => u128::from(u32::from(a)),
                 IpAddr::V6(a) => u128::from(a),
             };
@@ -191,27 +204,29 @@ fn the_dual_stack_changes_are_exactly_what_trace_answers_differently() {
                     .map(|b| IpAddr::from(Ipv4Addr::from(b))),
                 IpAddr::V6(_) => Some(IpAddr::from(Ipv6Addr::from(b))),
             };
-            let b = bits(address);
-            [b.checked_sub(1), Some(b), b.checked_add(1)]
+            [bits.checked_sub(1), Some(bits), bits.checked_add(1)]
                 .into_iter()
                 .flatten()
                 .filter_map(back)
         })
         .collect();
-    // Every address either file names, and its neighbours.
+    // Every address either file names, and the next.
     let named = |text: &str| -> Vec<IpAddr> {
         text.split(['"', '/'])
             .filter_map(|word| word.parse::<IpAddr>().ok())
             .collect()
     };
-    for address in named(&old.text).into_iter().chain(named(&new.text)) {
+    let publics: Vec<IpAddr> = named(&old.text)
+        .into_iter()
+        .chain(named(&new.text))
+        .collect();
+    for &address in &publics {
         destinations.push(address);
         if let IpAddr::V6(a) = address {
             destinations.push(Ipv6Addr::from(u128::from(a) + 1).into());
         }
     }
-    let mut seed: u64 = 24;
-    for _ in 0..2000 {
+    for _ in 0..random {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
@@ -221,35 +236,168 @@ fn the_dual_stack_changes_are_exactly_what_trace_answers_differently() {
         destinations.push(Ipv6Addr::from(v6).into());
         destinations.push(Ipv4Addr::from((seed >> 32) as u32).into());
     }
+    let vms = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("[vms.")?.strip_suffix(']'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (old_vms, new_vms) = (vms(&old.text), vms(&new.text));
     // The VM's address of the destination's family changes: every answer
     // of that family names it.
     let readdressed = |name: &str, destination: IpAddr| {
-        host.vms.iter().filter(|vm| vm.vm == name).any(|vm| {
-            let address = match destination {
-                IpAddr::V4(_) => Some(&vm.private_address),
-                IpAddr::V6(_) => vm.private_address_v6.as_ref(),
-            };
-            address.is_some_and(|address| address.old != address.new)
-        })
+        changes
+            .hosts
+            .iter()
+            .flat_map(|h| &h.vms)
+            .filter(|vm| vm.vm == name)
+            .any(|vm| {
+                let address = match destination {
+                    IpAddr::V4(_) => Some(&vm.private_address),
+                    IpAddr::V6(_) => vm.private_address_v6.as_ref(),
+                };
+                address.is_some_and(|address| address.old != address.new)
+            })
+    };
+    let inbound_listed = |address: IpAddr| {
+        changes
+            .hosts
+            .iter()
+            .any(|h| h.inbound.iter().any(|i| i.address == address))
     };
     let mut compared = 0;
-    for vm in ["web-1", "web-2"] {
+    for vm in old_vms.iter().filter(|vm| new_vms.contains(vm)) {
         for &destination in &destinations {
             let differs =
                 answer(&old_tracer, vm, destination) != answer(&new_tracer, vm, destination);
             let listed = readdressed(vm, destination)
-                || host.inbound.iter().any(|i| i.address == destination)
-                || host
-                    .vms
+                || inbound_listed(destination)
+                || changes
+                    .hosts
                     .iter()
-                    .filter(|v| v.vm == vm)
+                    .flat_map(|h| &h.vms)
+                    .filter(|v| v.vm == *vm)
                     .flat_map(|v| &v.destinations)
                     .any(|r| (r.first..=r.last).contains(&destination));
-            assert_eq!(differs, listed, "{vm} → {destination}");
+            assert_eq!(differs, listed, "{vm} → {destination}\n{}", context());
             compared += 1;
         }
     }
-    assert!(compared > 8000, "{compared}");
+    // Inbound, from outside addresses no VM has, to every address of a pool
+    // either file names (what `changes` reports of inbound traffic).
+    let validated = [old, new].map(|source| switchyard::validate(source).expect("valid"));
+    let pooled: Vec<IpAddr> = (publics.iter().copied())
+        .filter(|&a| validated.iter().any(|v| v.model().pool_of_ip(a).is_some()))
+        .collect();
+    for &address in &pooled {
+        let outside: IpAddr = match address {
+            IpAddr::V4(_) => "100.127.255.254".parse().expect("address"),
+            IpAddr::V6(_) => "2001:db8:ffff::1".parse().expect("address"),
+        };
+        let (old_answer, new_answer) = (
+            answer(&old_tracer, &outside.to_string(), address),
+            answer(&new_tracer, &outside.to_string(), address),
+        );
+        let receiver_readdressed = [&old_answer, &new_answer]
+            .iter()
+            .filter_map(|json| json["vm"].as_str())
+            .any(|vm| readdressed(vm, address));
+        // A host's own address is a host setting (`uplink NAME`): listed
+        // where it is in one side of a changed setting only.
+        let own = format!("address {address}/");
+        let has_own = |value: &Option<String>| value.as_ref().is_some_and(|v| v.contains(&own));
+        let setting_listed = (changes.hosts.iter().flat_map(|h| &h.settings))
+            .any(|s| has_own(&s.change.old) != has_own(&s.change.new));
+        let listed = inbound_listed(address) || receiver_readdressed || setting_listed;
+        assert_eq!(
+            old_answer != new_answer,
+            listed,
+            "inbound {address}\n{}",
+            context()
+        );
+    }
+    compared
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 16,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// examples/dual-stack.toml changed at random, mostly in IPv6: `changes`
+    /// lists exactly what `trace` answers differently ([`assert_exact`]).
+    #[test]
+    fn random_dual_stack_changes_are_exactly_what_trace_answers_differently(
+        vm_entry in proptest::option::of((0x100u32..0x200, 40u8..=56, 0usize..4)),
+        // Longer than the project's own 2001:db8:100::/40, so never the same.
+        project_entry in proptest::option::of((0x100u32..0x200, 41u8..=56, proptest::bool::ANY)),
+        web_2 in 0u8..3,
+        own in proptest::option::of(3u8..10),
+        network in proptest::option::of(0x11u32..0x20),
+        default_b in proptest::bool::ANY,
+        seed: u64,
+    ) {
+        let text = std::fs::read_to_string(repo_path(DUAL_NEW)).expect("read");
+        let mut edits: Vec<(String, String)> = Vec::new();
+        let prefix = |group: u32, length: u8| {
+            let bits = (0x2001_0db8_u128 << 96 | u128::from(group) << 80) >> (128 - length) << (128 - length);
+            format!("{}/{length}", Ipv6Addr::from(bits))
+        };
+        if let Some((group, length, via)) = vm_entry {
+            // web-1's own address in pool-a, which the swap below changes.
+            let in_pool_a = if web_2 == 1 { "2001:db8:a::8" } else { "2001:db8:a::7" };
+            let via = ["pool-a", "pool-b", in_pool_a, "2001:db8:b::9"][via];
+            edits.push((
+                r#"  { to = "2001:db8:200::/48", via = "2001:db8:b::9" },"#.to_owned(),
+                format!(
+                    "  {{ to = \"2001:db8:200::/48\", via = \"2001:db8:b::9\" }},\n  {{ to = \"{}\", via = \"{via}\" }},",
+                    prefix(group, length)
+                ),
+            ));
+        }
+        if let Some((group, length, pool_a)) = project_entry {
+            let via = if pool_a { "pool-a" } else { "pool-b" };
+            edits.push((
+                r#"  { to = "2001:db8:100::/40", via = "pool-b" },"#.to_owned(),
+                format!(
+                    "  {{ to = \"2001:db8:100::/40\", via = \"pool-b\" }},\n  {{ to = \"{}\", via = \"{via}\" }},",
+                    prefix(group, length)
+                ),
+            ));
+        }
+        match web_2 {
+            // web-1 and web-2 swap their IPv6 addresses in pool-a.
+            1 => {
+                edits.push((r#""2001:db8:a::7", "2001:db8:b::9"]"#.to_owned(), r#""2001:db8:a::8", "2001:db8:b::9"]"#.to_owned()));
+                edits.push((r#""2001:db8:a::8", "2001:db8:b::10"]"#.to_owned(), r#""2001:db8:a::7", "2001:db8:b::10"]"#.to_owned()));
+            }
+            // web-2 loses its IPv6 address and public addresses.
+            2 => {
+                edits.push((r#"["10.0.0.6", "2001:db8:10::6"]"#.to_owned(), r#""10.0.0.6""#.to_owned()));
+                edits.push((r#", "2001:db8:a::8", "2001:db8:b::10"]"#.to_owned(), "]".to_owned()));
+                edits.push((r#""2001:db8:a::8", "#.to_owned(), String::new()));
+                edits.push((r#", "2001:db8:b::10","#.to_owned(), ",".to_owned()));
+            }
+            _ => {}
+        }
+        if let Some(own) = own {
+            edits.push((r#""2001:db8:ffb::2/64""#.to_owned(), format!("\"2001:db8:ffb::{own}/64\"")));
+        }
+        if let Some(group) = network {
+            edits.push((
+                r#"networks = ["10.0.0.0/24", "2001:db8:10::/64"]"#.to_owned(),
+                format!("networks = [\"10.0.0.0/24\", \"2001:db8:10::/64\", \"2001:db8:{group:x}::/64\"]"),
+            ));
+        }
+        if default_b {
+            edits.push((r#"default = "pool-a""#.to_owned(), r#"default = "pool-b""#.to_owned()));
+        }
+        let edits: Vec<(&str, &str)> = edits.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let old = Source::new(DUAL_NEW, text.clone());
+        let new = Source::new("new.toml", common::splice(&text, &edits));
+        assert_exact(&old, &new, seed, 200);
+    }
 }
 
 /// A list of both families means the same in either order.
