@@ -1,7 +1,8 @@
 //! `switchyard changes OLD NEW` as an operator runs it: the three formats on an
-//! example pair (snapshots), the exit codes (0 nothing changes, also for a
-//! reordered and re-commented file; 1 something does; 2 errors, each invalid
-//! topology's diagnostics located in its own file), and `--host`.
+//! IPv4 and a dual-stack pair (snapshots), the exit codes (0 nothing changes,
+//! also for a reordered and re-commented file; 1 something does; 2 errors, each
+//! invalid topology's diagnostics located in its own file), and `--host`; in
+//! both families, that it lists exactly what `trace` answers differently.
 
 mod common;
 
