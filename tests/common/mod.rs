@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod deploy;
+pub mod monitor;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -184,6 +185,14 @@ impl Netns {
         run_ok(Command::new("ip").args(["netns", "add", &name]));
         let netns = Netns { name };
         netns.ip(&["link", "set", "lo", "up"]);
+        // No duplicate address detection: an IPv6 address would be tentative
+        // (unusable) for a second after it is added, on every interface made
+        // here from now on (`default`) and whatever an interface says (`all`).
+        run_ok(netns.exec("sysctl").args([
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]));
         netns
     }
 
