@@ -21,7 +21,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 use proptest::prelude::*;
@@ -1112,7 +1112,7 @@ proptest! {
         let inbound_listed = |host: Option<&str>, address: Ipv4Addr| {
             changes.hosts.iter().any(|h| {
                 host.is_none_or(|host| h.host == host)
-                    && h.inbound.iter().any(|i| i.address == address)
+                    && h.inbound.iter().any(|i| i.address == IpAddr::V4(address))
             })
         };
         let readdressed = |name: &str| {
@@ -1163,7 +1163,7 @@ proptest! {
                     != answer(&new_tracer, &vm.name, destination);
                 let listed = readdressed(&vm.name)
                     || inbound_listed(Some(&new_host), destination)
-                    || ranges.iter().any(|r| (r.first..=r.last).contains(&destination));
+                    || ranges.iter().any(|r| (r.first..=r.last).contains(&IpAddr::V4(destination)));
                 prop_assert_eq!(
                     differs, listed,
                     "{} → {}: trace differs: {}, listed: {}\n{}",

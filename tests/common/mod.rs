@@ -25,6 +25,34 @@ pub fn splice(text: &str, replacements: &[(&str, &str)]) -> String {
         })
 }
 
+/// examples/dual-stack.toml with the two families of each list it holds of
+/// both (a pool's prefixes, the project's networks, web-1's addresses and
+/// public addresses) the other way round: the same topology.
+pub fn dual_stack_families_swapped() -> String {
+    let text = std::fs::read_to_string(repo_path("examples/dual-stack.toml")).expect("read");
+    splice(
+        &text,
+        &[
+            (
+                r#"["198.51.100.0/24", "2001:db8:a::/48"]"#,
+                r#"["2001:db8:a::/48", "198.51.100.0/24"]"#,
+            ),
+            (
+                r#"["10.0.0.0/24", "2001:db8:10::/64"]"#,
+                r#"["2001:db8:10::/64", "10.0.0.0/24"]"#,
+            ),
+            (
+                r#"["10.0.0.5", "2001:db8:10::5"]"#,
+                r#"["2001:db8:10::5", "10.0.0.5"]"#,
+            ),
+            (
+                r#"["198.51.100.7", "203.0.113.9", "2001:db8:a::7", "2001:db8:b::9"]"#,
+                r#"["2001:db8:b::9", "2001:db8:a::7", "203.0.113.9", "198.51.100.7"]"#,
+            ),
+        ],
+    )
+}
+
 /// The base fixture with a second VM in project acme, web-2, at `address` on
 /// `host`, with the public address 198.51.100.8 (in pool-a).
 pub fn base_with_web_2(host: &str, address: &str) -> String {
