@@ -371,6 +371,9 @@ impl Rig {
         for ns in rig.vms.iter().map(|vm| &vm.ns).chain([&rig.far]) {
             sysctl(ns, &every_namespace);
         }
+        // The far end sends from any address: IPv4's `local` route lets a
+        // socket bind to any, IPv6 needs this too.
+        sysctl(&rig.far, &["net.ipv6.ip_nonlocal_bind=1"]);
 
         // Every veth, created from the root namespace straight into its two ends.
         let mut links = String::new();
