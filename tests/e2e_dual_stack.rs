@@ -164,7 +164,7 @@ impl Deployed {
 
 /// 30 IPv6 destinations per seed outside every private, link, pool and
 /// special range: a third in 2001:db8:100::/40 (the project's entry), a third
-/// in 2001:db8:200::/44 (around web-1's /48), the rest anywhere in 2000::/3.
+/// in 2001:db8:200::/47 (half in web-1's /48), the rest anywhere in 2000::/3.
 fn random_destinations(seed: u64) -> Vec<IpAddr> {
     let excluded: Vec<ipnet::Ipv6Net> = [
         "2001:db8:a::/48",
@@ -189,7 +189,7 @@ fn random_destinations(seed: u64) -> Vec<IpAddr> {
         let bits = u128::from(next()) << 64 | u128::from(next());
         let address = Ipv6Addr::from(match destinations.len() % 3 {
             0 => 0x2001_0db8_0100_u128 << 80 | bits & (u128::MAX >> 40),
-            1 => 0x2001_0db8_0200_u128 << 80 | bits & (u128::MAX >> 44),
+            1 => 0x2001_0db8_0200_u128 << 80 | bits & (u128::MAX >> 47),
             _ => 0x2000_u128 << 112 | bits & (u128::MAX >> 3),
         });
         if u128::from(address) & 0xffff != 0
