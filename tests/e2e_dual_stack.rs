@@ -28,7 +28,9 @@
 //!   foreign source;
 //! - a Packet Too Big from behind the narrow link reaches the VM, translated
 //!   back to its private address, and the VM's path MTU drops to 1300;
-//! - loading the artifacts twice changes nothing in either family.
+//! - loading the artifacts twice changes nothing in either family;
+//! - and the rig is sensitive: without the IPv6 source check towards the
+//!   uplinks, a foreign source leaves and isp-a's filter drops it.
 //!
 //! Runs as root (CI does); fails, never skips, without it.
 
@@ -105,9 +107,15 @@ struct Deployed {
 
 impl Deployed {
     fn new(tag: &str) -> Deployed {
+        Deployed::with_ruleset(tag, |nft| nft)
+    }
+
+    /// With the nft script `edit` makes of the built one.
+    fn with_ruleset(tag: &str, edit: impl FnOnce(String) -> String) -> Deployed {
         common::require_root();
         let source = common::example_source(Path::new(TOPOLOGY));
-        let artifacts = Artifacts::of(&common::build_source(&source), "net1");
+        let mut artifacts = Artifacts::of(&common::build_source(&source), "net1");
+        artifacts.nft = edit(artifacts.nft);
         assert!(
             artifacts.ip6.is_some(),
             "a host forwarding IPv6 has switchyard6.ip"
@@ -478,4 +486,41 @@ fn a_packet_too_big_reaches_the_vm() {
     assert!(route.contains("mtu 1300"), "{route}");
     assert!(ping(web_1, None, "2001:db8:300::1", &["-s", "1200", "-M", "do"]).0);
     assert_no_spoofing("packet too big", &rig.collect());
+}
+
+/// The IPv6 source check towards an uplink (docs/semantics.md §8).
+const SOURCE_CHECK6: &str = "ip6 saddr != @vm_sources6 counter name spoofed_source drop";
+
+/// The rig notices a missing IPv6 rule: without the source check towards the
+/// uplinks, a packet from an address no VM has leaves by the host's default
+/// route un-NATed, and isp-a's anti-spoofing filter drops it, where the
+/// intact rule set keeps it in (`ipv6_lets_no_one_in_where_they_do_not_belong`).
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn without_the_ipv6_source_check_a_foreign_source_reaches_the_isp() {
+    let deployed = Deployed::with_ruleset("ds6m", |nft| {
+        let broken: String = nft
+            .lines()
+            .filter(|line| !line.contains(SOURCE_CHECK6))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(
+            broken.lines().count() + 2,
+            nft.lines().count(),
+            "one source check per uplink (two) removed"
+        );
+        broken
+    });
+    let rig = &deployed.rig;
+    let web_2 = rig.vm("web-2");
+    web_2.ip(&["-6", "address", "add", "2001:db8:10::77/128", "dev", "eth0"]);
+    rig.reset_records();
+    assert!(!ping(web_2, Some("2001:db8:10::77"), "2001:db8:300::77", &[]).0);
+    let seen = rig.collect();
+    let (packets, sources) = &seen.spoofed["isp-a"];
+    assert!(
+        *packets >= 2 && *sources == [ip("2001:db8:10::77")],
+        "{:?}",
+        seen.spoofed
+    );
 }
