@@ -6,13 +6,16 @@
 //!
 //! - the monitor takes isp-a down, logging it, and fills set `down_uplinks`;
 //! - new connections of VMs whose candidates reach another uplink leave by it,
-//!   and a running flow moves too (its conntrack entry was deleted);
-//! - the VM with no alternative still sends by isp-a, and its connection's
-//!   conntrack entry is kept, as is an inbound (DNATed) one that arrived by
-//!   isp-a;
+//!   and a running flow moves too (its conntrack entry was deleted), an IPv6
+//!   one as an IPv4 one (the topology is dual stack; the monitor probes
+//!   IPv4, and what the dataplane does with a down uplink is family-free);
+//! - the VM with no alternative still sends by isp-a, and its connections'
+//!   conntrack entries are kept (IPv4 and IPv6), as is an inbound (DNATed)
+//!   one that arrived by isp-a;
 //! - reloading the ruleset during the outage empties the set, and within a
 //!   round the monitor restores it: traffic does not return to isp-a;
-//! - for every probed pair, `trace --down isp-a` says what the kernel did;
+//! - for every probed pair, IPv4 and IPv6, `trace --down isp-a` says what the
+//!   kernel did;
 //! - when the ISP answers again, isp-a comes back up and traffic returns;
 //! - SIGTERM stops the monitor cleanly, leaving no uplink down.
 //!
