@@ -284,32 +284,21 @@ fn random_destinations(seed: u64) -> Vec<Ipv4Addr> {
     .iter()
     .map(|n| n.parse().expect("prefix"))
     .collect();
-    let mut state = seed;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state as u32
-    };
-    let mut destinations: Vec<Ipv4Addr> = Vec::new();
-    while destinations.len() < 30 {
-        let bits = next();
-        let address = Ipv4Addr::from(match destinations.len() % 3 {
-            0 => 0x6441_0000 | (bits & 0xffff),    // 100.65.0.0/16
-            1 => 0x6440_0000 | (bits & 0x3f_ffff), // 100.64.0.0/10
-            _ => bits,
-        });
-        let last = address.octets()[3];
-        if last != 0
-            && last != 255
-            && !excluded.iter().any(|n| n.contains(&address))
-            && !destinations.contains(&address)
-        {
-            destinations.push(address);
-        }
-    }
-    destinations
+    fate::random_destinations(
+        seed,
+        |index, bits| {
+            let bits = bits as u32;
+            Ipv4Addr::from(match index % 3 {
+                0 => 0x6441_0000 | (bits & 0xffff),    // 100.65.0.0/16
+                1 => 0x6440_0000 | (bits & 0x3f_ffff), // 100.64.0.0/10
+                _ => bits,
+            })
+        },
+        |address| {
+            let last = address.octets()[3];
+            last != 0 && last != 255 && !excluded.iter().any(|n| n.contains(&address))
+        },
+    )
 }
 
 /// The far end's source for an inbound ping to `public`: unique per probe

@@ -184,30 +184,22 @@ fn random_destinations(seed: u64) -> Vec<IpAddr> {
     .iter()
     .map(|n| n.parse().expect("prefix"))
     .collect();
-    let mut state = seed;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut destinations: Vec<IpAddr> = Vec::new();
-    while destinations.len() < 30 {
-        let bits = u128::from(next()) << 64 | u128::from(next());
-        let address = Ipv6Addr::from(match destinations.len() % 3 {
-            0 => 0x2001_0db8_0100_u128 << 80 | bits & (u128::MAX >> 40),
-            1 => 0x2001_0db8_0200_u128 << 80 | bits & (u128::MAX >> 47),
-            _ => 0x2000_u128 << 112 | bits & (u128::MAX >> 3),
-        });
-        if u128::from(address) & 0xffff != 0
-            && !excluded.iter().any(|n| n.contains(&address))
-            && !destinations.contains(&IpAddr::V6(address))
-        {
-            destinations.push(IpAddr::V6(address));
-        }
-    }
-    destinations
+    fate::random_destinations(
+        seed,
+        |index, bits| {
+            Ipv6Addr::from(match index % 3 {
+                0 => 0x2001_0db8_0100_u128 << 80 | bits & (u128::MAX >> 40),
+                1 => 0x2001_0db8_0200_u128 << 80 | bits & (u128::MAX >> 47),
+                _ => 0x2000_u128 << 112 | bits & (u128::MAX >> 3),
+            })
+        },
+        |address| {
+            u128::from(address) & 0xffff != 0 && !excluded.iter().any(|n| n.contains(&address))
+        },
+    )
+    .into_iter()
+    .map(IpAddr::V6)
+    .collect()
 }
 
 /// Every probe of the round: each VM to the hand-written and random

@@ -410,3 +410,28 @@ pub fn inbound_source(tracer: &Tracer, public: IpAddr, candidates: &[IpAddr]) ->
     });
     conflicting.map_or((candidates[0], false), |source| (source, true))
 }
+
+/// 30 distinct destinations, the same for a seed: each `make(i, bits)` of
+/// its index and 128 random bits (xorshift64), kept if `keep` accepts it.
+pub fn random_destinations<A: Copy + PartialEq>(
+    seed: u64,
+    make: impl Fn(usize, u128) -> A,
+    keep: impl Fn(A) -> bool,
+) -> Vec<A> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut destinations = Vec::new();
+    while destinations.len() < 30 {
+        let bits = u128::from(next()) << 64 | u128::from(next());
+        let address = make(destinations.len(), bits);
+        if keep(address) && !destinations.contains(&address) {
+            destinations.push(address);
+        }
+    }
+    destinations
+}
