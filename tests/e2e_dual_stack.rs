@@ -44,7 +44,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 
 use e2e::fate::{self, Fate, Probe, assert_kernel_matches_trace, assert_no_spoofing, observed};
-use e2e::rig::{Artifacts, Rig};
+use e2e::rig::{self, Artifacts, Rig};
 use switchyard::diagnostic::Source;
 use switchyard::family::{V4, V6};
 use switchyard::model::CheckedModel;
@@ -515,4 +515,157 @@ fn without_the_ipv6_source_check_a_foreign_source_reaches_the_isp() {
         "{:?}",
         seen.spoofed
     );
+}
+
+/// Sends from the namespace it runs in, with Python's sockets (the kernel
+/// computes ICMPv6 checksums): `udp FROM PORT TO TO_PORT` one UDP datagram;
+/// `time-exceeded TO INNER_SOURCE INNER_SOURCE_PORT INNER_DESTINATION
+/// INNER_DESTINATION_PORT` an ICMPv6 Time Exceeded to TO quoting that UDP
+/// packet; `advertise INTERFACE TARGET MAC` an unsolicited, overriding
+/// neighbour advertisement for TARGET at MAC to all nodes.
+const SEND6: &str = r#"
+import socket, struct, sys
+
+def address(text):
+    return socket.inet_pton(socket.AF_INET6, text)
+
+def icmp6():
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    return s
+
+if sys.argv[1] == "udp":
+    source, port, to, to_port = sys.argv[2:]
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind((source, int(port)))
+    s.sendto(b"x", (to, int(to_port)))
+elif sys.argv[1] == "time-exceeded":
+    to, source, source_port, destination, destination_port = sys.argv[2:]
+    quoted = struct.pack("!IHBB", 6 << 28, 9, 17, 64) + address(source) + address(destination)
+    quoted += struct.pack("!HHHH", int(source_port), int(destination_port), 9, 0) + b"x"
+    icmp6().sendto(struct.pack("!BBHI", 3, 0, 0, 0) + quoted, (to, 0))
+else:
+    interface, target, mac = sys.argv[2:]
+    advert = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + address(target)
+    advert += bytes([2, 1]) + bytes.fromhex(mac.replace(":", ""))
+    icmp6().sendto(advert, ("ff02::1", 0, 0, socket.if_nametoindex(interface)))
+"#;
+
+fn send6(ns: &common::Netns, args: &[&str]) {
+    common::run_ok(ns.exec("python3").arg("-c").arg(SEND6).args(args));
+    // Let the packets land before anyone looks at the records.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// docs/semantics.md §8 in IPv6: a VM's ICMPv6 error quoting a MAC-bound
+/// neighbour's connection is related to it, and NAT would give it the
+/// neighbour's public source; it gets nothing out, where the neighbour's own
+/// error about the same connection leaves by the arrival ISP.
+#[test]
+#[ignore = "needs root, nft, ip and python3: sudo bash .ci/run"]
+fn an_icmpv6_error_cannot_borrow_a_bound_neighbours_connection() {
+    let deployed = Deployed::new("ds6i");
+    let rig = &deployed.rig;
+    let web_1 = deployed.private6("web-1").to_string();
+    let public = "2001:db8:b::9";
+    // The far end's address towards isp-b, whose pool holds `public`.
+    let isp_b = Deployed::uplink(&deployed.host, "isp-b").id.0;
+    let far_side = <V6 as rig::RigFamily>::far_link(isp_b).1.to_string();
+    let errors_from_web_1 = |kind: &str| -> Vec<rig::Record> {
+        rig.far_records()
+            .into_iter()
+            .filter(|r| r.kind == kind && r.source == ip(public))
+            .collect()
+    };
+
+    // A connection DNATed to web-1: UDP far:40000 → public:33434. web-1 has
+    // no listener: its kernel's Port Unreachable leaves by isp-b, from public.
+    rig.reset_records();
+    send6(rig.far(), &["udp", &far_side, "40000", public, "33434"]);
+    let unreachable = errors_from_web_1("destination-unreachable");
+    assert!(
+        unreachable.iter().any(|r| r.interface == "isp-b"),
+        "web-1's port unreachable did not arrive: {:?}",
+        rig.far_records()
+    );
+
+    // web-2, from its own address and MAC, forges a Time Exceeded about it.
+    let quoted = [&far_side, "40000", &web_1, "33434"];
+    rig.reset_records();
+    send6(
+        rig.vm("web-2"),
+        &[&["time-exceeded", &far_side][..], &quoted].concat(),
+    );
+    let borrowed = errors_from_web_1("time-exceeded");
+    assert!(
+        borrowed.is_empty(),
+        "left with web-1's address: {borrowed:?}"
+    );
+    assert!(rig.host_counter("spoofed_source") >= 1);
+    // web-1's own, the same packet, leaves.
+    rig.reset_records();
+    send6(
+        rig.vm("web-1"),
+        &[&["time-exceeded", &far_side][..], &quoted].concat(),
+    );
+    assert!(
+        !errors_from_web_1("time-exceeded").is_empty(),
+        "web-1's own error did not arrive: {:?}",
+        rig.far_records()
+    );
+}
+
+/// docs/semantics.md §8 in IPv6: a machine on the LAN claiming a MAC-bound
+/// VM's address by neighbour advertisement gets nothing the host sends to
+/// that address: the host keeps sending to the bound MAC (a permanent
+/// neighbour entry from switchyard6.ip).
+#[test]
+#[ignore = "needs root, nft, ip and python3: sudo bash .ci/run"]
+fn a_neighbour_advertisement_cannot_steal_a_mac_bound_address() {
+    let deployed = Deployed::new("ds6n");
+    let rig = &deployed.rig;
+    let web_1 = deployed.private6("web-1").to_string();
+    let (_, web_1_mac) = deployed
+        .host
+        .family::<V6>()
+        .mac_bindings
+        .iter()
+        .find(|(address, _)| address.to_string() == web_1)
+        .expect("web-1 is bound");
+    let web_1_mac = web_1_mac.to_string();
+    assert!(ping(rig.vm("web-1"), None, "2001:db8:300::1", &[]).0);
+
+    let intruder = rig.lan_intruder("ds6n-intruder");
+    intruder.ip(&[
+        "-6",
+        "address",
+        "add",
+        &format!("{web_1}/64"),
+        "dev",
+        "eth0",
+    ]);
+    let intruder_mac = intruder.ip(&["-br", "link", "show", "eth0"]);
+    let intruder_mac = intruder_mac
+        .split_whitespace()
+        .nth(2)
+        .expect("a MAC")
+        .to_owned();
+    for _ in 0..2 {
+        send6(&intruder, &["advertise", "eth0", &web_1, &intruder_mac]);
+    }
+    let neighbour = rig
+        .host()
+        .ip(&["-6", "neigh", "show", &web_1, "dev", "lan0"]);
+    assert!(
+        neighbour.contains(&web_1_mac) && neighbour.contains("PERMANENT"),
+        "the host's neighbour entry for web-1: {neighbour}"
+    );
+
+    // Inbound to web-1's public address reaches web-1, not the intruder.
+    rig.reset_records();
+    assert!(ping(rig.far(), Some("2001:db8:300::5"), "2001:db8:a::7", &[]).0);
+    assert!(!rig.collect().vms["web-1"].is_empty());
+    let stolen = rig::records(&intruder);
+    assert!(stolen.is_empty(), "the intruder received {stolen:?}");
 }

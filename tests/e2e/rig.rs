@@ -102,6 +102,16 @@ fn vm_interface(name: &str) -> String {
     interface
 }
 
+/// Every namespace of the rig: no reverse-path filter, no duplicate address
+/// detection (an IPv6 address is unusable while it runs). Set before the
+/// interfaces exist, so they inherit `default`.
+const EVERY_NAMESPACE: [&str; 4] = [
+    "net.ipv4.conf.all.rp_filter=0",
+    "net.ipv4.conf.default.rp_filter=0",
+    "net.ipv6.conf.all.accept_dad=0",
+    "net.ipv6.conf.default.accept_dad=0",
+];
+
 /// The host bridge's own MAC (locally administered, fixed).
 const LAN_BRIDGE_MAC: &str = "02:00:00:00:1a:01";
 
@@ -342,21 +352,13 @@ impl Rig {
             lan: (lan.to_string(), Vec::new()),
         };
 
-        // Forwarding, no reverse-path filter, no redirects (the host routes between
-        // two private networks on one bridge), no duplicate address detection
-        // (an IPv6 address is unusable while it runs). Set before the interfaces
-        // exist so they inherit `default`.
-        let every_namespace = [
-            "net.ipv4.conf.all.rp_filter=0",
-            "net.ipv4.conf.default.rp_filter=0",
-            "net.ipv6.conf.all.accept_dad=0",
-            "net.ipv6.conf.default.accept_dad=0",
-        ];
+        // Forwarding, no redirects (the host routes between two private
+        // networks on one bridge), and what every namespace gets.
         let forwarding = ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"];
         sysctl(
             &rig.host,
             &[
-                &every_namespace[..],
+                &EVERY_NAMESPACE[..],
                 &forwarding,
                 &[
                     "net.ipv4.conf.all.send_redirects=0",
@@ -366,10 +368,10 @@ impl Rig {
             .concat(),
         );
         for isp in &rig.isps {
-            sysctl(&isp.ns, &[&every_namespace[..], &forwarding].concat());
+            sysctl(&isp.ns, &[&EVERY_NAMESPACE[..], &forwarding].concat());
         }
         for ns in rig.vms.iter().map(|vm| &vm.ns).chain([&rig.far]) {
-            sysctl(ns, &every_namespace);
+            sysctl(ns, &EVERY_NAMESPACE);
         }
         // The far end sends from any address: IPv4's `local` route lets a
         // socket bind to any, IPv6 needs this too.
@@ -689,13 +691,7 @@ impl Rig {
     /// its history: load one version into it to get what a fresh host holds.
     pub fn twin(&self, tag: &str, host: &HostPlan) -> Netns {
         let twin = Netns::new(tag);
-        sysctl(
-            &twin,
-            &[
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ],
-        );
+        sysctl(&twin, &EVERY_NAMESPACE);
         let (lan, addresses) = &self.lan;
         twin.ip(&["link", "add", lan, "type", "bridge"]);
         twin.ip(&["link", "set", lan, "up"]);
@@ -737,6 +733,7 @@ impl Rig {
     /// which `setup` (an ip batch in the host) configures before it goes up.
     fn machine(&self, tag: &str, port: &str, setup: &str) -> Netns {
         let ns = Netns::new(tag);
+        sysctl(&ns, &EVERY_NAMESPACE);
         ip_batch(
             None,
             &format!(
