@@ -559,61 +559,76 @@ fn send6(ns: &common::Netns, args: &[&str]) {
 }
 
 /// docs/semantics.md §8 in IPv6: a VM's ICMPv6 error quoting a MAC-bound
-/// neighbour's connection is related to it, and NAT would give it the
-/// neighbour's public source; it gets nothing out, where the neighbour's own
-/// error about the same connection leaves by the arrival ISP.
+/// neighbour's connection (one it opened, or one DNATed to it) is related to
+/// it, and NAT would give it the neighbour's public source; it gets nothing
+/// out, where the neighbour's own error about the same connection leaves.
 #[test]
 #[ignore = "needs root, nft, ip and python3: sudo bash .ci/run"]
 fn an_icmpv6_error_cannot_borrow_a_bound_neighbours_connection() {
     let deployed = Deployed::new("ds6i");
     let rig = &deployed.rig;
     let web_1 = deployed.private6("web-1").to_string();
-    let public = "2001:db8:b::9";
-    // The far end's address towards isp-b, whose pool holds `public`.
+    // The far end's address towards isp-b.
     let isp_b = Deployed::uplink(&deployed.host, "isp-b").id.0;
     let far_side = <V6 as rig::RigFamily>::far_link(isp_b).1.to_string();
-    let errors_from_web_1 = |kind: &str| -> Vec<rig::Record> {
+    let errors_from = |kind: &str, public: &str| -> Vec<rig::Record> {
         rig.far_records()
             .into_iter()
             .filter(|r| r.kind == kind && r.source == ip(public))
             .collect()
     };
 
-    // A connection DNATed to web-1: UDP far:40000 → public:33434. web-1 has
-    // no listener: its kernel's Port Unreachable leaves by isp-b, from public.
+    // web-1's own connection, UDP 4000 → 2001:db8:300::1:5000, leaving by
+    // isp-a from 2001:db8:a::7: an error about it quotes a packet of the reply
+    // direction, and travels in the original one.
+    send6(
+        rig.vm("web-1"),
+        &["udp", &web_1, "4000", "2001:db8:300::1", "5000"],
+    );
+    let outbound = (
+        "2001:db8:a::7",
+        ["2001:db8:300::1", "2001:db8:300::1", "5000", &web_1, "4000"],
+    );
+    // A connection DNATed to web-1, UDP far:40000 → 2001:db8:b::9:33434: web-1
+    // has no listener, and its kernel's Port Unreachable leaves by isp-b. An
+    // error about it quotes a packet of the original direction.
     rig.reset_records();
-    send6(rig.far(), &["udp", &far_side, "40000", public, "33434"]);
-    let unreachable = errors_from_web_1("destination-unreachable");
+    send6(
+        rig.far(),
+        &["udp", &far_side, "40000", "2001:db8:b::9", "33434"],
+    );
     assert!(
-        unreachable.iter().any(|r| r.interface == "isp-b"),
+        errors_from("destination-unreachable", "2001:db8:b::9")
+            .iter()
+            .any(|r| r.interface == "isp-b"),
         "web-1's port unreachable did not arrive: {:?}",
         rig.far_records()
     );
+    let inbound = (
+        "2001:db8:b::9",
+        [&far_side, &far_side, "40000", &web_1, "33434"],
+    );
 
-    // web-2, from its own address and MAC, forges a Time Exceeded about it.
-    let quoted = [&far_side, "40000", &web_1, "33434"];
-    rig.reset_records();
-    send6(
-        rig.vm("web-2"),
-        &[&["time-exceeded", &far_side][..], &quoted].concat(),
-    );
-    let borrowed = errors_from_web_1("time-exceeded");
-    assert!(
-        borrowed.is_empty(),
-        "left with web-1's address: {borrowed:?}"
-    );
-    assert!(rig.host_counter("spoofed_source") >= 1);
-    // web-1's own, the same packet, leaves.
-    rig.reset_records();
-    send6(
-        rig.vm("web-1"),
-        &[&["time-exceeded", &far_side][..], &quoted].concat(),
-    );
-    assert!(
-        !errors_from_web_1("time-exceeded").is_empty(),
-        "web-1's own error did not arrive: {:?}",
-        rig.far_records()
-    );
+    for (public, error) in [outbound, inbound] {
+        let error = [&["time-exceeded"][..], &error].concat();
+        // web-2, from its own address and MAC, forges it.
+        rig.reset_records();
+        send6(rig.vm("web-2"), &error);
+        let borrowed = errors_from("time-exceeded", public);
+        assert!(
+            borrowed.is_empty(),
+            "{error:?} left with web-1's address: {borrowed:?}"
+        );
+        assert!(rig.host_counter("spoofed_source") >= 1, "{error:?}");
+        // web-1's own, the same packet, leaves.
+        rig.reset_records();
+        send6(rig.vm("web-1"), &error);
+        assert!(
+            !errors_from("time-exceeded", public).is_empty(),
+            "web-1's own {error:?} did not arrive: {:?}",
+            rig.far_records()
+        );
+    }
 }
 
 /// docs/semantics.md §8 in IPv6: a machine on the LAN claiming a MAC-bound
