@@ -26,6 +26,11 @@
 //!   source reaches no VM; from the LAN, an undeclared source and a borrowed
 //!   MAC-bound address never leave; each drop counted, no ISP ever sees a
 //!   foreign source;
+//! - a VM's ICMPv6 error quoting a MAC-bound neighbour's connection (one it
+//!   opened, or one DNATed to it) does not leave with the neighbour's public
+//!   address, where the neighbour's own does; a machine on the LAN claiming a
+//!   MAC-bound address by neighbour advertisement receives nothing meant for
+//!   it (switchyard6.ip's permanent entry);
 //! - a Packet Too Big from behind the narrow link reaches the VM, translated
 //!   back to its private address, and the VM's path MTU drops to 1300;
 //! - loading the artifacts twice changes nothing in either family;
