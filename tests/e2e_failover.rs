@@ -27,7 +27,6 @@ mod e2e {
     pub mod rig;
 }
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -42,6 +41,7 @@ use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::Tracer;
 
+use common::monitor::{Monitor, Privileges};
 use common::{Netns, run_ok};
 
 const TOPOLOGY: &str = "tests/e2e/failover.toml";
@@ -78,104 +78,6 @@ const CUT: &str = "table inet cut {
 	}
 }
 ";
-
-/// `switchyard monitor` in the host namespace, its stderr in a file.
-struct Monitor {
-    child: Child,
-    log: tempfile::NamedTempFile,
-}
-
-/// What the monitor's unit leaves it (DynamicUser=yes, AmbientCapabilities=
-/// CAP_NET_RAW CAP_NET_ADMIN, CapabilityBoundingSet= the same,
-/// NoNewPrivileges=yes), as setpriv gives it outside systemd.
-const UNIT_PRIVILEGES: &[&str] = &[
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--inh-caps=-all,+net_raw,+net_admin",
-    "--ambient-caps=-all,+net_raw,+net_admin",
-    "--bounding-set=-all,+net_raw,+net_admin",
-    "--no-new-privs",
-    "--",
-];
-
-#[derive(Clone, Copy, PartialEq)]
-enum Privileges {
-    Root,
-    Unit,
-}
-
-impl Monitor {
-    fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
-        Monitor::start_with_env(host, config, privileges, &[])
-    }
-
-    fn start_with_env(
-        host: &Netns,
-        config: &Path,
-        privileges: Privileges,
-        env: &[(&str, &std::ffi::OsStr)],
-    ) -> Monitor {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut command = match privileges {
-            Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
-            Privileges::Unit => {
-                let mut command = host.exec("setpriv");
-                command
-                    .args(UNIT_PRIVILEGES)
-                    .arg(env!("CARGO_BIN_EXE_switchyard"));
-                command
-            }
-        };
-        let child = command
-            .envs(env.iter().copied())
-            .arg("monitor")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(File::create(log.path()).expect("open log"))
-            .spawn()
-            .expect("start the monitor");
-        Monitor { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).expect("read log")
-    }
-
-    /// Waits up to `timeout` for `text` in the log; how long it took.
-    fn wait_for(&self, text: &str, timeout: Duration) -> Duration {
-        let start = Instant::now();
-        while !self.log().contains(text) {
-            assert!(
-                start.elapsed() < timeout,
-                "no {text:?} in the monitor's log within {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
-    }
-
-    /// SIGTERM, then the exit status must be success.
-    fn stop(&mut self) -> String {
-        run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        let status = self.child.wait().expect("monitor exits");
-        assert!(
-            status.success(),
-            "monitor exited with {status}:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        // Only when a test failed before stopping it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn ip(text: &str) -> IpAddr {
     text.parse().expect("address")
@@ -621,40 +523,54 @@ fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
     assert!(refused.is_empty(), "{log}");
 }
 
+/// The monitor's unit built into `dir` from the rig's topology (IPv4) and
+/// from examples/dual-stack.toml with `[failover]` (its unit allows IPv6
+/// sockets).
+fn monitor_units(dir: &Path) -> [std::path::PathBuf; 2] {
+    common::build(&common::repo_path(TOPOLOGY), &dir.join("out"), None);
+    let dual_stack = common::monitor::dual_stack_with_failover();
+    std::fs::write(dir.join("dual-stack.toml"), dual_stack).expect("write topology");
+    common::build(&dir.join("dual-stack.toml"), &dir.join("out6"), None);
+    ["out", "out6"].map(|out| {
+        dir.join(out)
+            .join("net1/systemd/switchyard-monitor.service")
+    })
+}
+
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = std::fs::read_to_string(
-        dir.path()
-            .join("out/net1/systemd/switchyard-monitor.service"),
-    )
-    .expect("the build has the monitor's unit");
-    // verify checks that ExecStart's program exists: point it at this build's
-    // binary, the one thing that differs from an installed host.
-    let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
-    let path = dir.path().join("switchyard-monitor.service");
-    std::fs::write(&path, unit).expect("write unit");
-    // --man=no: the man page (`switchyard man`) is not installed here.
-    run_ok(
-        Command::new("systemd-analyze")
-            .args(["verify", "--man=no"])
-            .arg(&path),
-    );
+    for (built, name) in monitor_units(dir.path()).iter().zip(["ipv4", "dual-stack"]) {
+        let unit = std::fs::read_to_string(built).expect("the build has the monitor's unit");
+        // verify checks that ExecStart's program exists: point it at this
+        // build's binary, the one thing that differs from an installed host.
+        let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
+        let path = dir.path().join(name).join("switchyard-monitor.service");
+        std::fs::create_dir(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, unit).expect("write unit");
+        // --man=no: the man page (`switchyard man`) is not installed here.
+        run_ok(
+            Command::new("systemd-analyze")
+                .args(["verify", "--man=no"])
+                .arg(&path),
+        );
+    }
 }
 
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = dir
-        .path()
-        .join("out/net1/systemd/switchyard-monitor.service");
+    for unit in monitor_units(dir.path()) {
+        assert_sandboxed(&unit);
+    }
+}
+
+fn assert_sandboxed(unit: &Path) {
     let output = Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
-        .arg(&unit)
+        .arg(unit)
         .output()
         .expect("run systemd-analyze");
     let report = String::from_utf8_lossy(&output.stdout);
@@ -669,7 +585,7 @@ fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));
     println!("exposure {exposure}");
     assert!(exposure <= 3.0, "exposure {exposure}:\n{report}");
-    let text = std::fs::read_to_string(&unit).expect("unit");
+    let text = std::fs::read_to_string(unit).expect("unit");
     for line in ["Type=notify", "WatchdogSec=", "StartLimitIntervalSec=0"] {
         assert!(text.contains(line), "no {line} in the unit");
     }

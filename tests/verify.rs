@@ -450,4 +450,19 @@ fn drift_in_ipv6_is_named_beside_ipv4s() {
     );
     let in_sync = run("verify");
     assert!(in_sync.status.success(), "{}", describe(&in_sync));
+
+    // An ip6 table's forward chain dropping before switchyard's.
+    let output = netns.nft_load(
+        "table ip6 guard {\n\tchain fw {\n\t\ttype filter hook forward priority -10; policy drop;\n\t}\n}\n",
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let ahead = run("verify");
+    assert_eq!(ahead.status.code(), Some(1), "{}", describe(&ahead));
+    assert!(
+        String::from_utf8_lossy(&ahead.stdout).contains(
+            "ahead    table ip6 guard chain fw (hook forward priority -10) can drop before switchyard's forward chain"
+        ),
+        "{}",
+        describe(&ahead)
+    );
 }

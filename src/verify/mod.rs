@@ -161,7 +161,7 @@ pub struct Listings {
     /// interface that does not exist). The build's side: its sysctl file.
     pub sysctls: BTreeMap<String, Option<String>>,
     /// `nft -j list table FAMILY NAME` of every other table of the families
-    /// whose hooks IPv4 packets pass (`ip`, `inet`).
+    /// whose hooks IPv4 or IPv6 packets pass (`ip`, `ip6`, `inet`).
     pub other_tables: Vec<String>,
     /// The build's side, on a member of a pair: `(interface, ADDRESS/LEN)` of
     /// the shared addresses its keepalived.conf moves ([`keepalived::addresses`]),
@@ -580,15 +580,23 @@ const LOCAL_TABLE: &str = "255";
 /// first (a lower priority number) or at the same priority (then the order is
 /// the kernel's, not switchyard's), that can drop: a drop policy, or a rule
 /// that drops or rejects. A chain that only accepts is no threat and left out
-/// (Debian's stock /etc/nftables.conf has such a forward chain).
+/// (Debian's stock /etc/nftables.conf has such a forward chain), and so is a
+/// chain of an `ip6` table on a host whose build routes no IPv6.
 fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
     let Some(table) = &expected.nft_table else {
         return Vec::new();
     };
     let hooks = table.hooks();
+    let protocol = plan::ROUTE_PROTOCOL.to_string();
+    let routes_ipv6 = expected
+        .v6
+        .rules
+        .iter()
+        .any(|rule| rule.protocol == protocol);
     live.other_chains
         .iter()
         .filter(|chain| chain.drops)
+        .filter(|chain| routes_ipv6 || chain.family != "ip6")
         .filter(|chain| {
             hooks
                 .get(chain.hook.as_str())

@@ -169,11 +169,16 @@ fn a_foreign_rule_ahead_of_switchyards_is_named() {
 
 /// `nft -j list table ip filter` with one base chain.
 fn other_table(hook: &str, priority: i64, policy: &str, rule: &str) -> String {
+    family_table("ip", hook, priority, policy, rule)
+}
+
+/// `nft -j list table FAMILY filter` with one base chain.
+fn family_table(family: &str, hook: &str, priority: i64, policy: &str, rule: &str) -> String {
     format!(
         r#"{{"nftables": [{{"metainfo": {{"version": "1.0.6"}}}},
-  {{"table": {{"family": "ip", "name": "filter", "handle": 9}}}},
-  {{"chain": {{"family": "ip", "table": "filter", "name": "fw", "handle": 1, "type": "filter", "hook": "{hook}", "prio": {priority}, "policy": "{policy}"}}}},
-  {{"rule": {{"family": "ip", "table": "filter", "chain": "fw", "handle": 2, "expr": [{rule}]}}}}
+  {{"table": {{"family": "{family}", "name": "filter", "handle": 9}}}},
+  {{"chain": {{"family": "{family}", "table": "filter", "name": "fw", "handle": 1, "type": "filter", "hook": "{hook}", "prio": {priority}, "policy": "{policy}"}}}},
+  {{"rule": {{"family": "{family}", "table": "filter", "chain": "fw", "handle": 2, "expr": [{rule}]}}}}
 ]}}"#
     )
 }
@@ -565,5 +570,39 @@ fn a_host_with_ipv6_has_its_ipv6_batch_selected() {
             .expect("one host")
             .ip6
             .is_none()
+    );
+}
+
+#[test]
+fn an_ip6_tables_dropping_chain_is_named_where_the_build_routes_ipv6() {
+    let drop = r#"{"drop": null}"#;
+    let ip6 = family_table("ip6", "forward", -10, "accept", drop);
+    let found = |expected: Listings| {
+        let mut live = expected.clone();
+        live.other_tables = vec![ip6.clone()];
+        report(&expected, &live).to_string()
+    };
+    assert_eq!(
+        found(dual_stack()),
+        "base chains of other nft tables that can drop before switchyard's:\n  ahead    table ip6 filter chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)\n"
+    );
+    // A host without IPv6 never forwards it: the chain stands in no one's way.
+    assert_eq!(found(as_built()), "");
+}
+
+#[test]
+fn ip6_tables_are_listed_beside_ip_and_inet_ones() {
+    let tables = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+  {"table": {"family": "ip", "name": "a", "handle": 1}},
+  {"table": {"family": "ip6", "name": "b", "handle": 2}},
+  {"table": {"family": "inet", "name": "switchyard", "handle": 3}},
+  {"table": {"family": "arp", "name": "c", "handle": 4}}
+]}"#;
+    assert_eq!(
+        other_tables(tables).expect("reads"),
+        [
+            ("ip".to_owned(), "a".to_owned()),
+            ("ip6".to_owned(), "b".to_owned())
+        ]
     );
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod deploy;
+pub mod monitor;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
