@@ -7,8 +7,8 @@
 //! - the monitor takes isp-a down, logging it, and fills set `down_uplinks`;
 //! - new connections of VMs whose candidates reach another uplink leave by it,
 //!   and a running flow moves too (its conntrack entry was deleted), an IPv6
-//!   one as an IPv4 one (the topology is dual stack; the monitor probes
-//!   IPv4, and what the dataplane does with a down uplink is family-free);
+//!   one as an IPv4 one (the topology is dual stack, isp-a's IPv6 gateway
+//!   link-local; the monitor probes both families, the cut ISP drops both);
 //! - the VM with no alternative still sends by isp-a, and its connections'
 //!   conntrack entries are kept (IPv4 and IPv6), as is an inbound (DNATed)
 //!   one that arrived by isp-a;
