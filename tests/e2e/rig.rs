@@ -58,6 +58,8 @@ pub trait RigFamily: Family {
     const SET: &'static str;
     /// Every address, for the far end's `local` route.
     const ANY: &'static str;
+    /// Link-local sources, as the start of an nft set's elements.
+    const LINK_LOCAL: &'static str;
     /// The ISP ↔ far-end link of uplink `id`: (ISP, far end, prefix length).
     fn far_link(id: u8) -> (Self::Addr, Self::Addr, u8);
 }
@@ -68,6 +70,7 @@ impl RigFamily for V4 {
     const NFT_TYPE: &'static str = "ipv4_addr";
     const SET: &'static str = "";
     const ANY: &'static str = "0.0.0.0/0";
+    const LINK_LOCAL: &'static str = "";
     /// 172.16.ID.0/30, ISP .1, far end .2.
     fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr, u8) {
         (
@@ -84,6 +87,7 @@ impl RigFamily for V6 {
     const NFT_TYPE: &'static str = "ipv6_addr";
     const SET: &'static str = "6";
     const ANY: &'static str = "::/0";
+    const LINK_LOCAL: &'static str = "fe80::/10, ";
     /// fd00:f:ID::/64, ISP ::1, far end ::2.
     fn far_link(id: u8) -> (Ipv6Addr, Ipv6Addr, u8) {
         let id = u16::from(id);
@@ -842,23 +846,23 @@ fn connect_family<F: RigFamily>(host: &HostPlan, isps: &[&Netns], far_end: &Netn
 
 /// The ISP's anti-spoofing rules for family `F` on its link to the host: a
 /// forwarded packet from outside its pools is dropped (and its source
-/// recorded), and so is one to its pools (it does not reflect). With no pool
-/// of the family, every forwarded packet of it is foreign.
+/// recorded), and so is one to its pools (it does not reflect). None without
+/// a pool of the family. IPv6 link-local sources are left alone: where the
+/// link is a bridge (a pair's members) and br_netfilter is loaded, neighbour
+/// discovery between its ports crosses the forward hook.
 fn isp_filter<F: RigFamily>(host: &HostPlan, uplink: &UplinkPlan) -> String {
     let pools: Vec<String> = uplink_pools::<F>(host, uplink)
         .iter()
         .map(ToString::to_string)
         .collect();
-    let (address, set) = (F::NFT, F::SET);
-    let record =
-        format!("add @spoofed_sources{set} {{ {address} saddr }} counter name spoofed drop");
     if pools.is_empty() {
-        let family = if set.is_empty() { "ipv4" } else { "ipv6" };
-        return format!("\t\tiifname \"host\" meta nfproto {family} {record}\n");
+        return String::new();
     }
     let pools = pools.join(", ");
+    let (address, set, local) = (F::NFT, F::SET, F::LINK_LOCAL);
     format!(
-        "\t\tiifname \"host\" {address} saddr != {{ {pools} }} {record}\n\
+        "\t\tiifname \"host\" {address} saddr != {{ {local}{pools} }} \
+         add @spoofed_sources{set} {{ {address} saddr }} counter name spoofed drop\n\
          \t\tiifname \"host\" {address} daddr {{ {pools} }} counter name reflected drop\n"
     )
 }
