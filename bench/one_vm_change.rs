@@ -10,9 +10,10 @@
 //!
 //! - `removed-vm`: the VM is gone;
 //! - `changed-egress`: the first egress entry of a VM that has its own entries
-//!   now leaves via another of its public addresses;
-//! - `added-public`: a VM without an address in some pool gets that pool's last
-//!   usable address, allocated to its project first (and its quota raised).
+//!   now leaves via another of its public addresses of the entry's family;
+//! - `added-public`: a VM without an IPv4 address in some pool gets that
+//!   pool's last usable IPv4 address, allocated to its project first (and its
+//!   quota raised). A dual-stack topology (`synth --dual-stack`) works alike.
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
@@ -95,7 +96,18 @@ fn changed_egress(topology: &mut Table) -> Option<String> {
         else {
             continue;
         };
-        let Some(other) = public.into_iter().find(|p| Some(p) != entry.get("via")) else {
+        // A `via` address names its own family only: the entry's `to`'s.
+        let family = |value: &Value| {
+            let text = value
+                .as_str()
+                .or_else(|| value.as_array()?.first()?.as_str())?;
+            Some(text.contains(':'))
+        };
+        let to = entry.get("to").and_then(family);
+        let Some(other) = public
+            .into_iter()
+            .find(|p| Some(p) != entry.get("via") && family(p) == to)
+        else {
             continue;
         };
         entry.insert("via".into(), other);
@@ -108,7 +120,13 @@ fn added_public(topology: &mut Table) -> Option<String> {
     let pools: Vec<(String, Ipv4Net)> = table(topology, "pools")
         .iter()
         .filter_map(|(name, pool)| {
-            let prefix = pool.get("prefix")?.as_str()?.parse().ok()?;
+            // A string, or a list with at most one prefix per family.
+            let prefix = match pool.get("prefix")? {
+                Value::Array(prefixes) => prefixes
+                    .iter()
+                    .find_map(|p| p.as_str()?.parse::<Ipv4Net>().ok())?,
+                prefix => prefix.as_str()?.parse().ok()?,
+            };
             Some((name.clone(), prefix))
         })
         .collect();

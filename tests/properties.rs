@@ -18,10 +18,10 @@
 //! - for pairs of topologies (one VM changed, or unrelated), the earlier
 //!   build's script loaded and then the new build's `switchyard.update.nft`
 //!   leaves exactly the table the new script leaves;
-//! - for such pairs and random (VM, IPv4 destination) probes, `changes` lists
-//!   the probe (in the VM's ranges, its address, or the host's inbound
-//!   addresses) exactly when `trace` answers differently (`changes` reads IPv4
-//!   only in this version).
+//! - for such pairs and random (VM, destination) probes of both families,
+//!   `changes` lists the probe (in the VM's ranges, its address of the
+//!   family, or the host's inbound addresses) exactly when `trace` answers
+//!   differently.
 //!
 //! Pools, project networks and VMs have IPv6 or not by the generator's draw,
 //! so IPv4-only, dual-stack and mixed topologies all occur. Every other
@@ -1504,9 +1504,10 @@ proptest! {
 /// project's or overridden by the VM's own changes nothing), and the uplink's
 /// interface, table and mark (the host's uplink settings, and pool numbers the
 /// dataplane alone sees); `null` for no answer.
-fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: Ipv4Addr) -> serde_json::Value {
-    // An inbound address in no pool of the topology has no answer.
-    let Ok(trace) = tracer.trace(from, to.into(), &[]) else {
+fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: IpAddr) -> serde_json::Value {
+    // An inbound address in no pool of the topology, or a VM without an
+    // address of `to`'s family, has no answer.
+    let Ok(trace) = tracer.trace(from, to, &[]) else {
         return serde_json::Value::Null;
     };
     let mut json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
@@ -1521,15 +1522,16 @@ proptest! {
 
     /// (f) `changes` lists a (VM, destination) probe exactly when `trace`
     /// answers it differently in the two topologies (both written in orders
-    /// of their own): outbound from every VM in both at every prefix edge of
-    /// either and at random destinations, and inbound to every public address.
+    /// of their own), in both families: outbound from every VM in both at
+    /// every prefix edge of either and at random destinations, and inbound to
+    /// every public address.
     #[test]
     fn changes_list_exactly_what_trace_answers_differently(
         older in topo(),
         change in change(),
         order_a: u64,
         order_b: u64,
-        random in proptest::collection::vec(any::<u32>(), 16),
+        random in proptest::collection::vec(any::<u128>(), 24),
     ) {
         let newer = change.apply(&older);
         let (old_text, new_text) = (older.to_toml(order_a), newer.to_toml(order_b));
@@ -1546,38 +1548,42 @@ proptest! {
             topo.vms.iter().find(|vm| vm.name == name).map(|vm| topo.hosts[vm.host].name.clone())
         };
         // On `host` (a hairpin), or on any host (inbound from outside).
-        let inbound_listed = |host: Option<&str>, address: Ipv4Addr| {
+        let inbound_listed = |host: Option<&str>, address: IpAddr| {
             changes.hosts.iter().any(|h| {
                 host.is_none_or(|host| h.host == host)
                     && h.inbound.iter().any(|i| i.address == address)
             })
         };
-        let readdressed = |name: &str| {
+        // The VM's private address of `family`'s family changed (or came or went).
+        let readdressed = |name: &str, family: IpAddr| {
             changes.hosts.iter().flat_map(|h| &h.vms).any(|vm| {
-                vm.vm == name && vm.private_address.old != vm.private_address.new
+                let address = match family {
+                    IpAddr::V4(_) => Some(&vm.private_address),
+                    IpAddr::V6(_) => vm.private_address_v6.as_ref(),
+                };
+                vm.vm == name && address.is_some_and(|a| a.old != a.new)
             })
         };
-        // `changes` reads IPv4 only in this version: IPv4 probes.
-        let v4 = |address: IpAddr| match address {
-            IpAddr::V4(address) => Some(address),
-            IpAddr::V6(_) => None,
-        };
-        let mut destinations: Vec<Ipv4Addr> = (older.interesting_destinations().into_iter())
+        let mut destinations: Vec<IpAddr> = (older.interesting_destinations().into_iter())
             .chain(newer.interesting_destinations())
-            .filter_map(v4)
             .collect();
-        destinations.extend(random.iter().map(|d| Ipv4Addr::from(*d)));
-        let publics: BTreeSet<Ipv4Addr> = older
+        destinations.extend(random.iter().map(|d| random_destination(*d)));
+        let publics: BTreeSet<IpAddr> = older
             .vms
             .iter()
             .chain(&newer.vms)
-            .flat_map(|vm| vm.public.iter().filter_map(|(_, a)| v4(*a)))
+            .flat_map(|vm| vm.public.iter().map(|(_, a)| *a))
             .collect();
         destinations.extend(publics.iter().copied());
         // The hosts' own addresses on their uplinks (delivered to the host).
-        destinations.extend((0..3).map(|u| Ipv4Addr::new(192, 0, 2, 4 * u + 2)));
-        let has_ipv4 = |topo: &Topo, name: &str| {
-            topo.vms.iter().any(|vm| vm.name == name && vm.address.is_some())
+        for u in 0..3u8 {
+            destinations.push(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 4 * u + 2)));
+            destinations.push(format!("2001:db8:ff{u}::2").parse().expect("an address"));
+        }
+        // Whether the VM has an address of `family`'s family in `topo`.
+        let has_family = |topo: &Topo, name: &str, family: IpAddr| {
+            (topo.vms.iter().filter(|vm| vm.name == name))
+                .any(|vm| vm.addresses().any(|a| a.is_ipv6() == family.is_ipv6()))
         };
         for vm in &older.vms {
             let (Some(old_host), Some(new_host)) =
@@ -1585,10 +1591,6 @@ proptest! {
             else {
                 continue;
             };
-            // IPv4 probes from a VM without IPv4 are no packets at all.
-            if !has_ipv4(&older, &vm.name) || !has_ipv4(&newer, &vm.name) {
-                continue;
-            }
             if old_host != new_host {
                 // Moved: removed from one host and added to the other.
                 let listed = |host: &str, presence| changes.hosts.iter().any(|h| {
@@ -1610,9 +1612,16 @@ proptest! {
                 .flat_map(|v| &v.destinations)
                 .collect();
             for &destination in &destinations {
+                // Probes of a family the VM has in neither are no packets.
+                if !has_family(&older, &vm.name, destination)
+                    && !has_family(&newer, &vm.name, destination)
+                {
+                    continue;
+                }
                 let differs = answer(&old_tracer, &vm.name, destination)
                     != answer(&new_tracer, &vm.name, destination);
-                let listed = readdressed(&vm.name)
+                // IpAddr orders IPv4 before IPv6: a range holds its own family only.
+                let listed = readdressed(&vm.name, destination)
                     || inbound_listed(Some(&new_host), destination)
                     || ranges.iter().any(|r| (r.first..=r.last).contains(&destination));
                 prop_assert_eq!(
@@ -1622,9 +1631,9 @@ proptest! {
                 );
             }
         }
-        // Inbound, from an outside address no VM has.
-        let outside = "100.127.255.254";
+        // Inbound, from an outside address of the family no VM has.
         for &address in &publics {
+            let outside = if address.is_ipv6() { "2001:db8:ffff::1" } else { "100.127.255.254" };
             let receiver = |tracer: &switchyard::trace::Tracer| {
                 let json = answer(tracer, outside, address);
                 json["vm"].as_str().map(str::to_owned)
@@ -1635,7 +1644,7 @@ proptest! {
                 || [receiver(&old_tracer), receiver(&new_tracer)]
                     .iter()
                     .flatten()
-                    .any(|vm| readdressed(vm));
+                    .any(|vm| readdressed(vm, address));
             prop_assert_eq!(
                 differs, listed,
                 "inbound {}: trace differs: {}, listed: {}\n{}",

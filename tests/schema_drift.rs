@@ -163,11 +163,15 @@ fn changes_output_follows_its_schema() {
     let next = source("tests/fixtures/two-isps-next.toml");
     let failover = source("examples/failover.toml");
     let multi_host = source("examples/multi-host.toml");
-    // Every kind of change (settings, VMs added, MAC, ranges, inbound), a host
-    // added and removed (another topology), and none.
+    let dual_stack_before = source("tests/fixtures/dual-stack-before.toml");
+    let dual_stack = source("examples/dual-stack.toml");
+    // Every kind of change (settings, VMs added, MAC, ranges, inbound), in
+    // both families, a host added and removed (another topology), and none.
     for (old, new) in [
         (&two_isps, &next),
         (&next, &two_isps),
+        (&dual_stack_before, &dual_stack),
+        (&dual_stack, &dual_stack_before),
         (&two_isps, &failover),
         (&two_isps, &multi_host),
         (&failover, &failover),
