@@ -4,11 +4,13 @@
 #
 #   bench/changes.sh [--vms 100000] [--hosts 1] [--runs 5] [--out DIR] [--profile release]
 #                    [--changes "identical removed-vm changed-egress added-public unrelated"]
+#                    [--stack ipv4|dual]
 #
-# OLD is `synth --vms N --hosts H --seed 1`. NEW is, per change: OLD itself
-# (identical), OLD with one VM changed by bench/one_vm_change.rs (removed-vm,
-# changed-egress, added-public), or `synth` with seed 2 (unrelated: every VM's
-# addresses and entries differ). Each run reads, checks and plans both
+# OLD is `synth --vms N --hosts H --seed 1` (with `--stack dual`, `--dual-stack`:
+# every address and prefix has an IPv6 twin, so both families are compared).
+# NEW is, per change: OLD itself (identical), OLD with one VM changed by
+# bench/one_vm_change.rs (removed-vm, changed-egress, added-public), or `synth`
+# with seed 2 (unrelated: every VM's addresses and entries differ). Each run reads, checks and plans both
 # topologies and compares the plans; the JSON report goes to a file.
 #
 # Needs hyperfine. Prints a markdown report (also DIR/report.md) with the
@@ -23,9 +25,18 @@ runs=5
 changes="identical removed-vm changed-egress added-public unrelated"
 out=""
 profile=release
+stack=ipv4
 source "$(dirname "$0")/lib.sh"
-bench_options "$0 [--vms N] [--hosts H] [--runs R] [--changes \"identical removed-vm …\"] [--out DIR] [--profile P]" \
-	"vms hosts runs changes out profile" "$@"
+bench_options "$0 [--vms N] [--hosts H] [--runs R] [--changes \"identical removed-vm …\"] [--out DIR] [--profile P] [--stack ipv4|dual]" \
+	"vms hosts runs changes out profile stack" "$@"
+case "$stack" in
+ipv4) synth_stack=() ;;
+dual) synth_stack=(--dual-stack) ;;
+*)
+	echo "$0: --stack is ipv4 or dual, not $stack" >&2
+	exit 2
+	;;
+esac
 bench_needs changes.sh hyperfine
 
 bench_build "$profile" --bin switchyard --example synth --example one_vm_change
@@ -34,10 +45,10 @@ switchyard="$bindir/switchyard"
 if [ -z "$out" ]; then out="$(mktemp -d /tmp/switchyard-changes-bench.XXXXXX)"; fi
 mkdir -p "$out"
 
-"$bindir/examples/synth" --vms "$vms" --hosts "$hosts" --seed 1 >"$out/old.toml"
+"$bindir/examples/synth" --vms "$vms" --hosts "$hosts" --seed 1 "${synth_stack[@]}" >"$out/old.toml"
 report="$out/report.md"
 {
-	echo "### \`changes\` at $vms VMs on $hosts host(s) (median and worst of $runs runs)"
+	echo "### \`changes\` at $vms VMs ($stack) on $hosts host(s) (median and worst of $runs runs)"
 	echo
 	echo "| change | exit | summary | JSON report | median | worst |"
 	echo "|---|---:|---|---:|---:|---:|"
@@ -45,7 +56,7 @@ report="$out/report.md"
 for change in $changes; do
 	case "$change" in
 	identical) cp "$out/old.toml" "$out/$change.toml" ;;
-	unrelated) "$bindir/examples/synth" --vms "$vms" --hosts "$hosts" --seed 2 >"$out/$change.toml" ;;
+	unrelated) "$bindir/examples/synth" --vms "$vms" --hosts "$hosts" --seed 2 "${synth_stack[@]}" >"$out/$change.toml" ;;
 	*) "$bindir/examples/one_vm_change" "$change" <"$out/old.toml" >"$out/$change.toml" 2>"$out/$change.log" ;;
 	esac
 	# Once for the report and its exit status: 0 (nothing changes) or 1.

@@ -1,6 +1,6 @@
 //! `switchyard apply`, the pure half: what differs between the live state and a
 //! host's build, the steps that close the gap, and the steps that put a saved
-//! state back. Running them (nft, `ip -batch`, /proc/sys) is the binary's
+//! state back. Running them (nft, `ip -4 -batch` and `ip -6 -batch`, /proc/sys) is the binary's
 //! `applying.rs`; the states compared are `verify`'s [`KernelState`]s, so apply
 //! and verify agree on what "in sync" means.
 
@@ -9,9 +9,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::family::Which;
 use crate::render::{DOWN_UPLINKS_SET, NFT_TABLE};
 use crate::verify::sysctl::Setting;
-use crate::verify::{KernelState, Listings, Neighbours, Ownership, Part, Report, neighbour_name};
+use crate::verify::{
+    FamilyOwnership, KernelState, Listings, Neighbours, Ownership, Part, Report, Routing,
+    RoutingListings, neighbour_name,
+};
 
 /// The steps of an apply, in the order they run; a failure names its step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +50,8 @@ pub enum TableLoad {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {
     pub table: Option<TableLoad>,
-    /// `ip -batch` lines: deletes, then adds (see [`routing_batch`]).
-    pub routing: Vec<String>,
+    /// The `ip -batch` lines of each family (see [`routing_batch`]).
+    pub routing: RoutingChanges,
     /// Settings to write, with their new value.
     pub sysctls: Vec<Setting>,
     only_table: bool,
@@ -90,7 +94,7 @@ impl Changes {
     pub fn table_only(self) -> Changes {
         Changes {
             only_table: true,
-            routing: Vec::new(),
+            routing: RoutingChanges::default(),
             sysctls: Vec::new(),
             ..self
         }
@@ -118,16 +122,60 @@ impl fmt::Display for Changes {
     }
 }
 
-/// The `ip -batch` lines that turn switchyard's rules, routes, uplink
-/// addresses and neighbour entries in `live` into those of `target`; `ours`
-/// says which are switchyard's. Rules and routes compare as `verify` compares
-/// them (not by protocol), so a route that networkd tagged `static` is left
-/// alone while one added by hand to an uplink's table is deleted. Deletes come
-/// first, then the neighbour entries (they need nothing but their interface,
-/// and bound VMs are protected soonest), then the missing addresses (routes
-/// name them as source), then the missing rules and routes, then the extra
-/// addresses. Used both ways: to apply a build and to put a saved state back.
-pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState) -> Vec<String> {
+/// The `ip -batch` lines of each family: IPv4's for `ip -4 -batch`, IPv6's
+/// for `ip -6 -batch` (a plain batch reads `rule add … from ::/0` as an IPv4
+/// rule, and refuses `-6` inside it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingChanges {
+    pub ipv4: Vec<String>,
+    pub ipv6: Vec<String>,
+}
+
+impl RoutingChanges {
+    pub fn is_empty(&self) -> bool {
+        self.ipv4.is_empty() && self.ipv6.is_empty()
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.ipv4.len() + self.ipv6.len()
+    }
+
+    /// Each family's lines, IPv4's first, the empty ones left out.
+    pub fn batches(&self) -> impl Iterator<Item = (Which, &[String])> {
+        [(Which::V4, &self.ipv4), (Which::V6, &self.ipv6)]
+            .into_iter()
+            .filter(|(_, lines)| !lines.is_empty())
+            .map(|(family, lines)| (family, lines.as_slice()))
+    }
+}
+
+/// The `ip -batch` lines, per family, that turn switchyard's rules, routes,
+/// uplink addresses and neighbour entries in `live` into those of `target`;
+/// `ours` says which are switchyard's. Used both ways: to apply a build and to
+/// put a saved state back.
+pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState) -> RoutingChanges {
+    let batch = |family| {
+        family_batch(
+            ours.family(family),
+            target.routing(family),
+            live.routing(family),
+        )
+    };
+    RoutingChanges {
+        ipv4: batch(Which::V4),
+        ipv6: batch(Which::V6),
+    }
+}
+
+/// One family's lines of [`routing_batch`]. Rules and routes compare as
+/// `verify` compares them (not by protocol), so a route that networkd tagged
+/// `static` is left alone while one added by hand to an uplink's table is
+/// deleted. Deletes come first, then the neighbour entries (they need nothing
+/// but their interface, and bound VMs are protected soonest), then the missing
+/// addresses (routes name them as source), then the missing rules and routes,
+/// then the extra addresses.
+fn family_batch(ours: &FamilyOwnership, target: &Routing, live: &Routing) -> Vec<String> {
     let owned = |entries: &[crate::verify::Entry]| -> Vec<(String, String)> {
         let mut owned: Vec<(String, String)> = entries
             .iter()
@@ -149,7 +197,7 @@ pub fn routing_batch(ours: &Ownership, target: &KernelState, live: &KernelState)
     let (target_rules, live_rules) = (owned(&target.rules), owned(&live.rules));
     let (target_routes, live_routes) = (owned(&target.routes), owned(&live.routes));
     // A pair's shared addresses are keepalived's: never added nor removed.
-    let addresses = |from: &KernelState, to: &KernelState, verb: &str| {
+    let addresses = |from: &Routing, to: &Routing, verb: &str| {
         ours.interfaces()
             .flat_map(|interface| {
                 let want = ours.addresses_of(interface, &to.addresses);
@@ -228,6 +276,7 @@ pub enum SavedTable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub table: SavedTable,
+    /// IPv4's rules, routes, addresses and neighbour entries, as listed.
     pub rules: String,
     pub routes: String,
     pub addresses: String,
@@ -235,6 +284,10 @@ pub struct Snapshot {
     /// then left as they are found.
     #[serde(default)]
     pub neighbours: Option<String>,
+    /// IPv6's; `None` in a trial saved by a version without IPv6: it is then
+    /// left as it is found.
+    #[serde(default)]
+    pub ipv6: Option<RoutingListings>,
     pub sysctls: Vec<(String, String)>,
     pub ownership: Ownership,
 }
@@ -250,10 +303,11 @@ impl Snapshot {
     ) -> Snapshot {
         Snapshot {
             table,
-            rules: listings.rules.clone(),
-            routes: listings.routes.clone(),
-            addresses: listings.addresses.clone(),
-            neighbours: Some(listings.neighbours.clone()),
+            rules: listings.v4.rules.clone(),
+            routes: listings.v4.routes.clone(),
+            addresses: listings.v4.addresses.clone(),
+            neighbours: Some(listings.v4.neighbours.clone()),
+            ipv6: Some(listings.v6.clone()),
             sysctls: changes
                 .sysctls
                 .iter()
@@ -283,16 +337,22 @@ impl Snapshot {
     pub fn routing_restore(
         &self,
         now: &KernelState,
-    ) -> Result<Vec<String>, crate::verify::VerifyError> {
+    ) -> Result<RoutingChanges, crate::verify::VerifyError> {
         let mut saved = KernelState::parse(&Listings {
-            rules: self.rules.clone(),
-            routes: self.routes.clone(),
-            addresses: self.addresses.clone(),
-            neighbours: self.neighbours.clone().unwrap_or_default(),
+            v4: RoutingListings {
+                rules: self.rules.clone(),
+                routes: self.routes.clone(),
+                addresses: self.addresses.clone(),
+                neighbours: self.neighbours.clone().unwrap_or_default(),
+            },
+            v6: self.ipv6.clone().unwrap_or_default(),
             ..Listings::default()
         })?;
         if self.neighbours.is_none() {
-            saved.neighbours = now.neighbours.clone();
+            saved.v4.neighbours = now.v4.neighbours.clone();
+        }
+        if self.ipv6.is_none() {
+            saved.v6 = now.v6.clone();
         }
         Ok(routing_batch(&self.ownership, &saved, now))
     }
@@ -319,6 +379,15 @@ mod tests {
     /// `ip -N -j -4 neigh show nud permanent proto 211` (iproute2 6.1).
     const NEIGHBOURS: &str = r#"[{"dst":"10.0.0.5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#;
 
+    fn v4_listings() -> RoutingListings {
+        RoutingListings {
+            rules: RULES.to_owned(),
+            routes: ROUTES.to_owned(),
+            addresses: ADDRESSES.to_owned(),
+            neighbours: NEIGHBOURS.to_owned(),
+        }
+    }
+
     fn state(rules: &str, routes: &str, addresses: &str) -> KernelState {
         with_neighbours(rules, routes, addresses, NEIGHBOURS)
     }
@@ -330,10 +399,12 @@ mod tests {
         neighbours: &str,
     ) -> KernelState {
         KernelState::parse(&Listings {
-            rules: rules.to_owned(),
-            routes: routes.to_owned(),
-            addresses: addresses.to_owned(),
-            neighbours: neighbours.to_owned(),
+            v4: RoutingListings {
+                rules: rules.to_owned(),
+                routes: routes.to_owned(),
+                addresses: addresses.to_owned(),
+                neighbours: neighbours.to_owned(),
+            },
             ..Listings::default()
         })
         .expect("listings parse")
@@ -348,9 +419,11 @@ mod tests {
         state(RULES, ROUTES, ADDRESSES)
     }
 
-    /// The batch that brings `live` to what was `built`.
+    /// The IPv4 batch that brings `live` to what was `built`.
     fn repair(built: &KernelState, live: &KernelState) -> Vec<String> {
-        routing_batch(&Ownership::of(built), built, live)
+        let batches = routing_batch(&Ownership::of(built), built, live);
+        assert!(batches.ipv6.is_empty(), "{batches:?}");
+        batches.ipv4
     }
 
     fn needed(expected: &KernelState, live: &KernelState, settings: &[Setting]) -> Changes {
@@ -367,10 +440,7 @@ mod tests {
             r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.2","prefixlen":30},{"family":"inet","local":"192.0.2.6","prefixlen":30}]}]"#,
         );
         let built = KernelState::parse(&Listings {
-            rules: RULES.to_owned(),
-            routes: ROUTES.to_owned(),
-            addresses: ADDRESSES.to_owned(),
-            neighbours: NEIGHBOURS.to_owned(),
+            v4: v4_listings(),
             shared_addresses: [("up-a".to_owned(), "192.0.2.6/30".to_owned())].into(),
             ..Listings::default()
         })
@@ -379,7 +449,7 @@ mod tests {
         assert!(needed(&built, &built, &[]).is_empty(), "the backup");
         // Without the build's keepalived.conf the address is a stranger's.
         let changes = needed(&built_with_neighbours(NEIGHBOURS), &active, &[]);
-        assert_eq!(changes.routing, ["address del 192.0.2.6/30 dev up-a"]);
+        assert_eq!(changes.routing.ipv4, ["address del 192.0.2.6/30 dev up-a"]);
     }
 
     #[test]
@@ -460,7 +530,7 @@ mod tests {
         );
         let batch = routing_batch(&Ownership::of(&built), &earlier, &built);
         assert_eq!(
-            batch,
+            batch.ipv4,
             [
                 "route del default via 192.0.2.1 dev up-a table 101 proto 211",
                 "rule del priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
@@ -492,10 +562,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-            rules: RULES.to_owned(),
-            routes: ROUTES.to_owned(),
-            addresses: ADDRESSES.to_owned(),
-            neighbours: NEIGHBOURS.to_owned(),
+            v4: v4_listings(),
             ..Listings::default()
         })
         .expect("parses");
@@ -522,31 +589,133 @@ mod tests {
         assert_eq!(snapshot(SavedTable::Untouched).table_script(), None);
     }
 
+    /// What an apply that found `built` and left the table alone saved of
+    /// `listings`.
+    fn snapshot_of(listings: &Listings, built: &KernelState) -> Snapshot {
+        Snapshot::new(
+            listings,
+            SavedTable::Untouched,
+            &needed(built, built, &[]),
+            Ownership::of(built),
+        )
+    }
+
     #[test]
     fn a_snapshot_puts_neighbour_entries_back_unless_it_predates_them() {
         let listings = Listings {
-            rules: RULES.to_owned(),
-            routes: ROUTES.to_owned(),
-            addresses: ADDRESSES.to_owned(),
-            neighbours: NEIGHBOURS.to_owned(),
+            v4: v4_listings(),
             ..Listings::default()
         };
-        let snapshot = Snapshot::new(
-            &listings,
-            SavedTable::Untouched,
-            &needed(&built(), &built(), &[]),
-            Ownership::of(&built()),
-        );
+        let snapshot = snapshot_of(&listings, &built());
         let now = built_with_neighbours("[]");
         let restore =
             ["neigh replace 10.0.0.5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211"];
-        assert_eq!(snapshot.routing_restore(&now).expect("parses"), restore);
+        assert_eq!(
+            snapshot.routing_restore(&now).expect("parses").ipv4,
+            restore
+        );
         // Through the file a `--try` keeps it in.
         let text = serde_json::to_string(&snapshot).expect("serializes");
         let kept: Snapshot = serde_json::from_str(&text).expect("reads back");
-        assert_eq!(kept.routing_restore(&now).expect("parses"), restore);
+        assert_eq!(kept.routing_restore(&now).expect("parses").ipv4, restore);
         // A trial saved before they were kept leaves them as found.
-        let older = text.replace(r#","neighbours":"#, r#","was_neighbours":"#);
+        let older = text.replacen(r#","neighbours":"#, r#","was_neighbours":"#, 1);
+        let older: Snapshot = serde_json::from_str(&older).expect("reads back");
+        assert!(older.routing_restore(&now).expect("parses").is_empty());
+    }
+
+    /// IPv6's listings of up-a: its rule, link route and default via a
+    /// link-local gateway in table 101, its address, a bound VM's entry.
+    fn ipv6_listings() -> RoutingListings {
+        RoutingListings {
+            rules: RULES.to_owned(),
+            routes: r#"[{"dst":"2001:db8:ffa::/64","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"},{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"}]"#.to_owned(),
+            addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"2001:db8:ffa::2","prefixlen":64,"scope":"global"},{"family":"inet6","local":"fe80::5","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+            neighbours: r#"[{"dst":"2001:db8:10::5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#.to_owned(),
+        }
+    }
+
+    fn dual_stack() -> KernelState {
+        KernelState::parse(&Listings {
+            v4: v4_listings(),
+            v6: ipv6_listings(),
+            ..Listings::default()
+        })
+        .expect("parses")
+    }
+
+    #[test]
+    fn ipv6_changes_are_a_batch_of_their_own() {
+        let built = dual_stack();
+        // The IPv4 state as built, nothing of IPv6 but the kernel's link-local
+        // address (not switchyard's: never deleted).
+        let live = KernelState::parse(&Listings {
+            v4: v4_listings(),
+            v6: RoutingListings {
+                addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"fe80::5","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+                ..RoutingListings::default()
+            },
+            ..Listings::default()
+        })
+        .expect("parses");
+        let batches = routing_batch(&Ownership::of(&built), &built, &live);
+        assert!(batches.ipv4.is_empty(), "{batches:?}");
+        // For `ip -6 -batch`: in a plain batch this rule would be IPv4's.
+        assert_eq!(
+            batches.ipv6,
+            [
+                "neigh replace 2001:db8:10::5 lladdr 52:54:00:12:34:56 dev lan0 nud permanent proto 211",
+                "address add 2001:db8:ffa::2/64 dev up-a",
+                "rule add priority 1001 fwmark 0x100/0xff00 lookup 101 proto 211",
+                "route add 2001:db8:ffa::/64 dev up-a table 101 proto 211 metric 1024",
+                "route add default via fe80::1 dev up-a table 101 proto 211 metric 1024",
+            ]
+        );
+        assert_eq!(
+            batches
+                .batches()
+                .map(|(family, _)| family)
+                .collect::<Vec<_>>(),
+            [Which::V6]
+        );
+        // Undone the other way round, IPv4 untouched.
+        let undo = routing_batch(&Ownership::of(&built), &live, &built);
+        assert!(undo.ipv4.is_empty(), "{undo:?}");
+        assert_eq!(undo.ipv6.len(), 5, "{undo:?}");
+        assert!(
+            undo.ipv6
+                .contains(&"address del 2001:db8:ffa::2/64 dev up-a".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_snapshot_puts_ipv6_back_unless_it_predates_it() {
+        let before = Listings {
+            v4: v4_listings(),
+            v6: ipv6_listings(),
+            ..Listings::default()
+        };
+        let snapshot = snapshot_of(&before, &dual_stack());
+        // An apply removed IPv6's default route.
+        let mut after = before.clone();
+        after.v6.routes = ipv6_listings().routes.replace(
+            r#",{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"pref":"medium"}"#,
+            "",
+        );
+        let now = KernelState::parse(&after).expect("parses");
+        let restore = snapshot.routing_restore(&now).expect("parses");
+        assert!(restore.ipv4.is_empty(), "{restore:?}");
+        assert_eq!(
+            restore.ipv6,
+            ["route add default via fe80::1 dev up-a table 101 proto 211 metric 1024"]
+        );
+        // A trial saved before IPv6 was listed leaves IPv6 as found, and its
+        // ownership (IPv4's, flat) still reads.
+        let text = serde_json::to_string(&snapshot).expect("serializes");
+        let older = text
+            .replace(r#","ipv6":"#, r#","was_ipv6":"#)
+            .replace(r#""v6":"#, r#""was_v6":"#);
+        assert!(older.contains(r#""tables":["101"]"#), "{older}");
         let older: Snapshot = serde_json::from_str(&older).expect("reads back");
         assert!(older.routing_restore(&now).expect("parses").is_empty());
     }

@@ -17,7 +17,8 @@ use ipnet::IpNet;
 use petgraph::graph::{Graph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Egress, HostId, Model, PoolId, ProjectId, Spanned, UplinkId, Via, VmId};
+use crate::family::{Family, V4, V6};
+use crate::model::{Egress, HostId, Model, PoolId, ProjectId, Spanned, UplinkId, Via, Vm, VmId};
 
 /// A node: one entity of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,8 +47,9 @@ pub enum Edge {
     Public(IpAddr),
     /// VM or project → pool: traffic to this destination prefix leaves via the pool.
     Egress(IpNet),
-    /// VM or project → pool: the default egress.
-    Default,
+    /// VM or project → pool: the default egress; for a VM whose two
+    /// families' defaults prefer different pools, of the family named.
+    Default(Option<&'static str>),
 }
 
 impl Edge {
@@ -61,7 +63,8 @@ impl Edge {
             Edge::RunsOn => "host".into(),
             Edge::Public(address) => address.to_string(),
             Edge::Egress(to) => to.to_string(),
-            Edge::Default => "default".into(),
+            Edge::Default(None) => "default".into(),
+            Edge::Default(Some(family)) => format!("default ({family})"),
         }
     }
 
@@ -73,7 +76,7 @@ impl Edge {
             Edge::Member | Edge::RunsOn => "style=dashed, color=gray60, fontcolor=gray60",
             Edge::Public(_) => "color=darkgreen, fontcolor=darkgreen",
             Edge::Egress(_) => "color=blue, fontcolor=blue",
-            Edge::Default => "color=blue, fontcolor=blue, style=bold",
+            Edge::Default(_) => "color=blue, fontcolor=blue, style=bold",
         }
     }
 }
@@ -153,7 +156,7 @@ impl Builder {
         }
         // Lists draw their preferred pool; fallbacks are failover's business.
         if let Some(default) = project.default.first() {
-            self.edge(node, Node::Pool(default.value), Edge::Default);
+            self.edge(node, Node::Pool(default.value), Edge::Default(None));
         }
         self.egress_edges(model, node, &project.egress);
     }
@@ -170,8 +173,15 @@ impl Builder {
                 self.edge(node, Node::Pool(pool), Edge::Public(address));
             }
         }
-        if let Some(pool) = vm.default.first().and_then(|d| via_pool(model, d.value)) {
-            self.edge(node, Node::Pool(pool), Edge::Default);
+        match (default_pool::<V4>(model, vm), default_pool::<V6>(model, vm)) {
+            (Some(v4), Some(v6)) if v4 != v6 => {
+                self.edge(node, Node::Pool(v4), Edge::Default(Some(V4::NAME)));
+                self.edge(node, Node::Pool(v6), Edge::Default(Some(V6::NAME)));
+            }
+            (Some(pool), _) | (None, Some(pool)) => {
+                self.edge(node, Node::Pool(pool), Edge::Default(None));
+            }
+            (None, None) => {}
         }
         self.egress_edges(model, node, &vm.egress);
     }
@@ -291,11 +301,9 @@ fn node_label(model: &Model, node: Node) -> String {
         }
         Node::Project(p) => {
             let project = model.project(p);
-            let networks: Vec<String> = project
-                .networks
-                .iter()
-                .map(|n| n.value.to_string())
-                .collect();
+            // Sorted, so IPv4 comes first whatever order the file lists them in.
+            let networks: BTreeSet<IpNet> = project.networks.iter().map(|n| n.value).collect();
+            let networks: Vec<String> = networks.iter().map(IpNet::to_string).collect();
             let detail = (!networks.is_empty()).then(|| networks.join(", "));
             (&project.name.value, detail, &project.description)
         }
@@ -311,6 +319,17 @@ fn node_label(model: &Model, node: Node) -> String {
         label.push_str(line);
     }
     label
+}
+
+/// The pool the VM's default prefers for its packets of family `F`, if it has
+/// an address of the family: its first `via` that names a pool it has an
+/// address of that family in, or an address of that family (an address names
+/// its own family only; docs/semantics.md §13).
+fn default_pool<F: Family>(model: &Model, vm: &Vm) -> Option<PoolId> {
+    vm.address.get::<F>().as_ref()?;
+    vm.default
+        .iter()
+        .find_map(|via| model.via_pool::<F>(vm, via.value))
 }
 
 /// The pool a `via` leaves through: the pool itself, or the pool of the address.

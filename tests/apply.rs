@@ -4,7 +4,9 @@
 //! exactly what was there, `--try` undoes itself unless confirmed, nothing to
 //! do changes nothing, drift repair converges, and an outage survives a reload.
 //! Host `net1` of examples/two-isps.toml (VM web-1 bound to a MAC) shows the
-//! same for the permanent neighbour entries of MAC-bound VMs.
+//! same for the permanent neighbour entries of MAC-bound VMs, and host `net1`
+//! of examples/dual-stack.toml for IPv6: applied beside IPv4 (`ip -6 -batch`),
+//! drift in it repaired, a failure in its batch undone in both families.
 //! The decisions are unit-tested in src/apply.rs. These need root (CI runs
 //! them as root) and fail, never skip, without it.
 
@@ -400,11 +402,12 @@ fn set_web_1_neighbour(netns: &Netns, mac: &str, nud: &str) {
     ]);
 }
 
-/// A build of `BOUND_TOPOLOGY` with `edits` in `dir`, and a namespace for
-/// `BOUND_HOST` named after `test`.
-fn bound_rig(test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
+/// Builds of `topology` (examples/two-isps.toml or examples/dual-stack.toml)
+/// with `edits` in `dir`, and a namespace for its host `net1` (lan0, up-a,
+/// up-b) named after `test`.
+fn edited_rig(topology: &str, test: &str, dir: &Path, builds: &[(&str, &[(&str, &str)])]) -> Netns {
     require_root();
-    let topology = common::example_source(Path::new(BOUND_TOPOLOGY));
+    let topology = common::example_source(Path::new(topology));
     for (name, edits) in builds {
         let text = common::splice(&topology.text, edits);
         let edited = switchyard::diagnostic::Source::new(topology.name.clone(), text);
@@ -462,7 +465,7 @@ fn assert_drift_repaired(netns: &Netns, build: &Path, reported: &str) {
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
 fn a_mac_bound_vms_neighbour_entry_is_applied_and_drift_in_it_repaired() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let netns = bound_rig("apneigh", dir.path(), &[("out", &[])]);
+    let netns = edited_rig(BOUND_TOPOLOGY, "apneigh", dir.path(), &[("out", &[])]);
     let build = dir.path().join("out");
     // Before the first apply, an ARP reply from another machine made the host
     // send web-1's traffic there.
@@ -496,7 +499,8 @@ fn a_mac_bound_vms_neighbour_entry_is_applied_and_drift_in_it_repaired() {
 fn a_failed_apply_restores_the_neighbour_entries() {
     let dir = tempfile::tempdir().expect("temporary directory");
     // The new build binds web-1 to another MAC (a NIC replaced).
-    let netns = bound_rig(
+    let netns = edited_rig(
+        BOUND_TOPOLOGY,
         "apnfail",
         dir.path(),
         &[("old", &[]), ("new", &[(BOUND_MAC, "52:54:00:ab:cd:ef")])],
@@ -523,6 +527,173 @@ fn a_failed_apply_restores_the_neighbour_entries() {
     );
     assert_eq!(
         kernel_state(&netns),
+        before,
+        "the failed apply left the host changed"
+    );
+}
+
+/// examples/dual-stack.toml: its host `net1` has both families on both
+/// uplinks (isp-a's IPv6 gateway link-local), and binds web-1's addresses of
+/// both to its MAC.
+const DUAL_TOPOLOGY: &str = "examples/dual-stack.toml";
+const DUAL_HOST: &str = "net1";
+
+/// What of IPv6 switchyard owns in `netns`: the rules, the uplink tables, the
+/// uplinks' global addresses, the permanent neighbour entries and the
+/// settings (link-local routes and addresses come and go on their own).
+fn ipv6_state(netns: &Netns) -> String {
+    let mut state = netns.ip(&["-6", "rule", "show"]);
+    for table in ["101", "102"] {
+        state += &netns.ip(&["-6", "route", "show", "table", table]);
+    }
+    state += &netns.ip(&["-6", "-br", "addr", "show", "scope", "global"]);
+    state += &netns.ip(&["-6", "neigh", "show", "nud", "permanent"]);
+    for key in [
+        "all/forwarding",
+        "up-a/accept_ra",
+        "up-b/accept_ra",
+        "up-a/keep_addr_on_down",
+    ] {
+        let value = run_ok(
+            netns
+                .exec("cat")
+                .arg(format!("/proc/sys/net/ipv6/conf/{key}")),
+        );
+        state += &format!("{key} = {value}");
+    }
+    state
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_dual_stack_host_gets_both_families_and_drift_in_ipv6_is_repaired() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let netns = edited_rig(DUAL_TOPOLOGY, "apdual", dir.path(), &[("out", &[])]);
+    let build = dir.path().join("out");
+    applied(&netns, &build, DUAL_HOST);
+    let state = ipv6_state(&netns);
+    for line in [
+        "1001:\tfrom all fwmark 0x100/0xff00 lookup 101 proto 211",
+        "1002:\tfrom all fwmark 0x200/0xff00 lookup 102 proto 211",
+        "2001:db8:ffa::/64 dev up-a proto 211",
+        "default via fe80::1 dev up-a proto 211",
+        "default via 2001:db8:ffb::1 dev up-b proto 211",
+        "2001:db8:ffa::2/64",
+        "2001:db8:ffb::2/64",
+        "2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT proto 211",
+        "all/forwarding = 1\nup-a/accept_ra = 0\nup-b/accept_ra = 0\nup-a/keep_addr_on_down = 1\n",
+    ] {
+        assert!(state.contains(line), "no `{line}` in\n{state}");
+    }
+    // IPv4 beside it, loaded first: the IPv6 batch flushed none of it.
+    let ipv4 = kernel_state(&netns);
+    for line in [
+        "1001:\tfrom all fwmark 0x100/0xff00 lookup 101 proto 211",
+        "default via 198.18.0.1 dev up-b table 102 proto 211",
+        "10.0.0.5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT",
+    ] {
+        assert!(ipv4.contains(line), "no `{line}` in\n{ipv4}");
+    }
+    assert_eq!(verified(&netns, &build).0, Some(0));
+    let again = applied(&netns, &build, DUAL_HOST);
+    assert!(again.contains("unchanged"), "{again}");
+
+    // Behind switchyard's back: isp-b's IPv6 default route deleted, an IPv6
+    // rule of its protocol added, IPv6 forwarding off.
+    netns.ip(&["-6", "route", "del", "default", "table", "102"]);
+    netns.ip(&[
+        "-6",
+        "rule",
+        "add",
+        "fwmark",
+        "0x900/0xff00",
+        "lookup",
+        "109",
+        "priority",
+        "1009",
+        "protocol",
+        "211",
+    ]);
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.all.forwarding=0"]),
+    );
+    let (code, out) = verified(&netns, &build);
+    assert_eq!(code, Some(1), "{out}");
+    for line in [
+        "extra    table 109 priority 1009 src all fwmark 0x900 fwmask 0xff00 (IPv6)",
+        "missing  table 102 dst default gateway 2001:db8:ffb::1 dev up-b metric 1024 pref medium",
+        "changed  net.ipv6.conf.all.forwarding",
+    ] {
+        assert!(
+            out.contains(line),
+            "verify does not report `{line}`:\n{out}"
+        );
+    }
+    let repaired = applied(&netns, &build, DUAL_HOST);
+    assert!(
+        repaired.contains("table unchanged, 2 routing change(s), 1 setting(s)"),
+        "{repaired}"
+    );
+    assert_eq!(ipv6_state(&netns), state);
+    assert_eq!(verified(&netns, &build).0, Some(0));
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_failed_ipv6_step_restores_both_families_exactly() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // The new build moves isp-a's IPv4 link and IPv6 gateway.
+    let netns = edited_rig(
+        DUAL_TOPOLOGY,
+        "apdfail",
+        dir.path(),
+        &[
+            ("old", &[]),
+            (
+                "new",
+                &[
+                    (
+                        r#"address = ["192.0.2.2/30", "2001:db8:ffa::2/64"]"#,
+                        r#"address = ["192.0.2.1/30", "2001:db8:ffa::2/64"]"#,
+                    ),
+                    (
+                        r#"gateway = ["192.0.2.1", "fe80::1"]"#,
+                        r#"gateway = ["192.0.2.2", "fe80::2"]"#,
+                    ),
+                ],
+            ),
+        ],
+    );
+    applied(&netns, &dir.path().join("old"), DUAL_HOST);
+    // IPv6 off on up-b (its IPv6 address and routes go with it): the new
+    // build's IPv4 batch applies, its IPv6 batch fails at up-b's address.
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.up-b.disable_ipv6=1"]),
+    );
+    let before = (kernel_state(&netns), ipv6_state(&netns));
+    assert!(
+        before.1.contains("default via fe80::1 dev up-a"),
+        "{}",
+        before.1
+    );
+
+    let new = dir.path().join("new");
+    let output = apply(&netns, &[&new.to_string_lossy(), "--host", DUAL_HOST]);
+    common::assert_exit_saying(
+        &output,
+        1,
+        &[
+            "apply failed at step routing",
+            "IPv6 is disabled on this device",
+            "net1: restored the state from before the apply",
+        ],
+    );
+    assert_eq!(
+        (kernel_state(&netns), ipv6_state(&netns)),
         before,
         "the failed apply left the host changed"
     );

@@ -180,20 +180,24 @@ fn update_benchmark_applies_each_ipv6_change_at_300_dual_stack_vms() {
 #[test]
 #[ignore = "needs hyperfine: sudo bash .ci/run"]
 fn changes_benchmark_reports_each_change_at_300_vms() {
-    let out = tempfile::tempdir().expect("temporary directory");
-    let report = run_script("changes.sh", &["--vms", "300", "--runs", "2"], out.path());
-    // (change, exit status, what the summary must say)
-    for (change, status, says) in [
-        ("identical", "0", "no change to the dataplane"),
-        ("removed-vm", "1", "1 VM removed"),
-        ("changed-egress", "1", "destination range"),
-        ("added-public", "1", "1 inbound address"),
-        ("unrelated", "1", "destination ranges"),
-    ] {
-        let (row, cells) = table_row(&report, change);
-        assert_eq!(cells[2], status, "`{row}`");
-        assert!(cells[3].contains(says), "`{row}`");
-        assert_positive_time(row, cells[5], "s");
+    for stack in ["ipv4", "dual"] {
+        let out = tempfile::tempdir().expect("temporary directory");
+        let args = ["--vms", "300", "--runs", "2", "--stack", stack];
+        let report = run_script("changes.sh", &args, out.path());
+        assert!(report.contains(&format!("300 VMs ({stack})")), "{report}");
+        // (change, exit status, what the summary must say)
+        for (change, status, says) in [
+            ("identical", "0", "no change to the dataplane"),
+            ("removed-vm", "1", "1 VM removed"),
+            ("changed-egress", "1", "destination range"),
+            ("added-public", "1", "1 inbound address"),
+            ("unrelated", "1", "destination ranges"),
+        ] {
+            let (row, cells) = table_row(&report, change);
+            assert_eq!(cells[2], status, "{stack}: `{row}`");
+            assert!(cells[3].contains(says), "{stack}: `{row}`");
+            assert_positive_time(row, cells[5], "s");
+        }
     }
 }
 

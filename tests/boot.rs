@@ -6,7 +6,9 @@
 //!   the installed units with it);
 //! - switchyard's table and the tables of an `/etc/nftables.conf` load side by
 //!   side, and reloading either leaves the other alone, unless the configuration
-//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about.
+//!   starts with Debian's default `flush ruleset`, which docs/operations.md warns about;
+//! - a dual-stack host's two ip batches load in either order, again and again,
+//!   each leaving the other family alone.
 //!
 //! These need root, nft, ip and systemd-analyze (CI runs them as root) and fail,
 //! never skip, without them.
@@ -123,4 +125,86 @@ fn switchyard_and_nftables_conf_load_side_by_side() {
     std::fs::write(&flushing, format!("flush ruleset\n{NFTABLES_CONF}")).expect("write");
     load(&netns, &flushing);
     assert_eq!(tables(&netns), "table inet filter\n");
+}
+
+/// The two ip batches of a host with IPv6 (docs/semantics.md §6): IPv4's,
+/// and IPv6's with `ip -6 -batch`, give the same state however often and in
+/// whichever order they are loaded, each leaving the other family alone, and
+/// the kernel routes a marked IPv6 packet by its uplink's table. The IPv4
+/// batch of a host without IPv6 flushes as it always did, which in a plain
+/// batch takes IPv6's routes and neighbour entries too: what the dual-stack
+/// host's IPv4 batch avoids by naming IPv4's space.
+#[test]
+#[ignore = "needs root and ip: sudo bash .ci/run"]
+fn the_ip_batches_of_a_dual_stack_host_load_in_either_order() {
+    require_root();
+    let (_dir, out) = common::built_in_temp("examples/dual-stack.toml");
+    let host = out.join("net1");
+    let netns = Netns::with_veths("bootv6", &["lan0", "up-a", "up-b"].map(str::to_owned));
+    let batch = |family: Option<&str>, input: &str| {
+        let mut ip = std::process::Command::new("ip");
+        ip.args(["-n", &netns.name])
+            .args(family)
+            .args(["-batch", "-"]);
+        common::output_with_input(&mut ip, input.as_bytes())
+    };
+    let load = |file: &str| {
+        let family = (file == "switchyard6.ip").then_some("-6");
+        let text = std::fs::read_to_string(host.join(file)).expect("read the batch");
+        let output = batch(family, &text);
+        assert!(output.status.success(), "{file}: {}", describe(&output));
+    };
+    let state = |family: &str| {
+        [
+            netns.ip(&[family, "rule", "show"]),
+            netns.ip(&[family, "route", "show", "table", "all", "proto", "211"]),
+            netns.ip(&[family, "neigh", "show", "nud", "permanent"]),
+        ]
+        .concat()
+    };
+    load("switchyard.ip");
+    let ipv4 = state("-4");
+    load("switchyard6.ip");
+    assert_eq!(state("-4"), ipv4, "the IPv6 batch changed IPv4's state");
+    let ipv6 = state("-6");
+    for line in [
+        "1002:\tfrom all fwmark 0x200/0xff00 lookup 102 proto 211",
+        // Listed by protocol, without it.
+        "default via fe80::1 dev up-a table 101 metric 1024",
+        "default via 2001:db8:ffb::1 dev up-b table 102 metric 1024",
+        "2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56 PERMANENT proto 211",
+    ] {
+        assert!(ipv6.contains(line), "no `{line}` in\n{ipv6}");
+    }
+    for (mark, via) in [
+        ("0x100", "via fe80::1 dev up-a table 101"),
+        ("0x200", "via 2001:db8:ffb::1 dev up-b table 102"),
+    ] {
+        let route = netns.ip(&["-6", "route", "get", "2001:db8:100::1", "mark", mark]);
+        assert!(route.contains(via), "mark {mark}: {route}");
+    }
+    for order in [
+        ["switchyard.ip", "switchyard6.ip"],
+        ["switchyard6.ip", "switchyard.ip"],
+    ] {
+        for file in order {
+            load(file);
+        }
+        assert_eq!(
+            (state("-4"), state("-6")),
+            (ipv4.clone(), ipv6.clone()),
+            "{order:?}"
+        );
+    }
+    // The flushes of a host without IPv6, in a plain batch.
+    let flushed = batch(
+        None,
+        "route flush table all protocol 211\nneigh flush nud permanent protocol 211\n",
+    );
+    assert!(flushed.status.success(), "{}", describe(&flushed));
+    let left = state("-6");
+    assert!(
+        !left.contains("default via") && !left.contains("2001:db8:10::5"),
+        "{left}"
+    );
 }

@@ -61,11 +61,13 @@ mod e2e {
     pub mod rig;
 }
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use e2e::fate::{self, Fate, Probe};
-use e2e::rig::{self, Observations, Rig};
+use e2e::fate::{
+    self, Fate, Probe, Row, assert_kernel_matches_trace, assert_no_spoofing, observed,
+};
+use e2e::rig::{self, Artifacts, Observations, Rig};
 use switchyard::diagnostic::Source;
 use switchyard::family::V4;
 use switchyard::model::CheckedModel;
@@ -201,22 +203,12 @@ struct Version {
     /// The model the plan's ids refer to.
     model: CheckedModel,
     host: HostPlan,
-    nft: String,
-    ip: String,
+    artifacts: Artifacts,
 }
 
 impl Version {
     fn new(source: Source) -> Version {
-        let build = common::build_source(&source);
-        let artifact = |name: &str| {
-            build
-                .artifacts
-                .iter()
-                .find(|a| a.path == format!("net1/{name}"))
-                .unwrap_or_else(|| panic!("no net1/{name}"))
-                .content
-                .clone()
-        };
+        let artifacts = Artifacts::of(&common::build_source(&source), "net1");
         let (model, plan, _) = switchyard::validate(&source)
             .unwrap_or_else(|_| panic!("{} is valid", source.name))
             .into_parts();
@@ -225,8 +217,7 @@ impl Version {
         Version {
             model,
             host: hosts.remove(0),
-            nft: artifact("switchyard.nft"),
-            ip: artifact("switchyard.ip"),
+            artifacts,
             source,
         }
     }
@@ -240,8 +231,8 @@ impl Version {
     /// unmarked packet goes) and loose reverse-path filtering.
     fn rig_as_readme_deploys(&self, tag: &str) -> Rig {
         let rig = Rig::new(tag, &self.model, &self.host);
-        rig.load(&self.nft, &self.ip);
-        rig.add_main_default_route(self.link("isp-a").gateway);
+        rig.load(&self.artifacts);
+        rig.add_main_default_route::<V4>(self.uplink("isp-a"));
         rig.loose_rp_filter();
         rig
     }
@@ -293,32 +284,21 @@ fn random_destinations(seed: u64) -> Vec<Ipv4Addr> {
     .iter()
     .map(|n| n.parse().expect("prefix"))
     .collect();
-    let mut state = seed;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state as u32
-    };
-    let mut destinations: Vec<Ipv4Addr> = Vec::new();
-    while destinations.len() < 30 {
-        let bits = next();
-        let address = Ipv4Addr::from(match destinations.len() % 3 {
-            0 => 0x6441_0000 | (bits & 0xffff),    // 100.65.0.0/16
-            1 => 0x6440_0000 | (bits & 0x3f_ffff), // 100.64.0.0/10
-            _ => bits,
-        });
-        let last = address.octets()[3];
-        if last != 0
-            && last != 255
-            && !excluded.iter().any(|n| n.contains(&address))
-            && !destinations.contains(&address)
-        {
-            destinations.push(address);
-        }
-    }
-    destinations
+    fate::random_destinations(
+        seed,
+        |index, bits| {
+            let bits = bits as u32;
+            Ipv4Addr::from(match index % 3 {
+                0 => 0x6441_0000 | (bits & 0xffff),    // 100.65.0.0/16
+                1 => 0x6440_0000 | (bits & 0x3f_ffff), // 100.64.0.0/10
+                _ => bits,
+            })
+        },
+        |address| {
+            let last = address.octets()[3];
+            last != 0 && last != 255 && !excluded.iter().any(|n| n.contains(&address))
+        },
+    )
 }
 
 /// The far end's source for an inbound ping to `public`: unique per probe
@@ -333,19 +313,15 @@ fn inbound_source(tracer: &Tracer, public: Ipv4Addr, index: usize) -> (Ipv4Addr,
             Ipv4Addr::new(a, b, c, last)
         })
         .collect();
-    let inbound = tracer
-        .trace(&candidates[0].to_string(), public.into(), &[])
-        .expect("traces");
-    let trace::Fate::Dnat { receiver, path } = inbound.fate else {
-        return (candidates[0], false);
+    let (source, conflicting) = fate::inbound_source(
+        tracer,
+        public.into(),
+        &candidates.iter().map(|&c| c.into()).collect::<Vec<_>>(),
+    );
+    let IpAddr::V4(source) = source else {
+        unreachable!("an IPv4 candidate")
     };
-    let conflicting = candidates.iter().copied().find(|&source| {
-        let out = tracer
-            .trace(&receiver.vm, source.into(), &[])
-            .expect("traces");
-        matches!(out.fate, trace::Fate::Snat { path: out, .. } if out.uplink != path.uplink)
-    });
-    conflicting.map_or((candidates[0], false), |source| (source, true))
+    (source, conflicting)
 }
 
 /// Every probe of one round: each VM to the fixed and random destinations and to
@@ -363,7 +339,10 @@ fn probes(
     let mut probes = Vec::new();
     for vm in &host.ip.v4.vms {
         for &to in &destinations {
-            probes.push(Probe::Out { vm: name(vm), to });
+            probes.push(Probe::Out {
+                vm: name(vm),
+                to: to.into(),
+            });
         }
         // The other private network is internal; the same one is bridged, not
         // routed, so it never meets the host's rules.
@@ -371,7 +350,7 @@ fn probes(
             if other.project != vm.project {
                 probes.push(Probe::Out {
                     vm: name(vm),
-                    to: other.private,
+                    to: other.private.into(),
                 });
             }
         }
@@ -390,96 +369,29 @@ fn probes(
     {
         let (from, conflict) = inbound_source(tracer, public, index);
         conflicting += usize::from(conflict);
-        probes.push(Probe::In { from, to: public });
+        probes.push(Probe::In {
+            from: from.into(),
+            to: public.into(),
+        });
     }
     (probes, conflicting)
 }
 
-/// A probe, what trace predicted, what the kernel did.
-type Row = (Probe, fate::Result, fate::Result);
-
 /// Runs every probe at once and returns (probe, predicted, observed) per probe.
 fn round(rig: &Rig, version: &Version, probes: &[Probe]) -> (Vec<Row>, Observations) {
-    let outbound: Vec<(String, Ipv4Addr)> = probes
-        .iter()
-        .filter_map(|p| match p {
-            Probe::Out { vm, to } => Some((vm.clone(), *to)),
-            Probe::In { .. } => None,
-        })
-        .collect();
-    let inbound: Vec<(Ipv4Addr, Ipv4Addr)> = probes
-        .iter()
-        .filter_map(|p| match p {
-            Probe::In { from, to } => Some((*from, *to)),
-            Probe::Out { .. } => None,
-        })
-        .collect();
-    let observations = rig.probe(&outbound, &inbound);
-    let tracer = version.tracer();
-    let results = probes
-        .iter()
-        .map(|probe| {
-            (
-                probe.clone(),
-                fate::predict(&tracer, &version.model, &version.host, probe, &[]),
-                fate::observe(&observations, &version.model, &version.host, probe),
-            )
-        })
-        .collect();
-    (results, observations)
-}
-
-/// Panics with every probe whose observed fate differs from the prediction.
-fn assert_kernel_matches_trace(label: &str, results: &[Row]) {
-    let mismatches: Vec<String> = results
-        .iter()
-        .filter(|(_, predicted, observed)| predicted != observed)
-        .map(|(probe, predicted, observed)| {
-            format!("  {probe}: trace says {predicted}, kernel did {observed}")
-        })
-        .collect();
-    assert!(
-        mismatches.is_empty(),
-        "{label}: {} of {} probes differ from trace:\n{}",
-        mismatches.len(),
-        results.len(),
-        mismatches.join("\n")
-    );
-    println!("{label}: all {} probes as trace predicts:", results.len());
-    for (probe, _, observed) in results {
-        println!("  {probe}: {observed}");
-    }
-}
-
-/// No ISP dropped a packet as spoofed, nor one it would have had to reflect.
-fn assert_no_spoofing(label: &str, observations: &Observations) {
-    for (uplink, (packets, sources)) in &observations.spoofed {
-        assert_eq!(
-            *packets, 0,
-            "{label}: ISP {uplink} dropped {packets} spoofed packets from {sources:?}"
-        );
-    }
-    for (uplink, packets) in &observations.reflected {
-        assert_eq!(
-            *packets, 0,
-            "{label}: {packets} packets for its own pools reached ISP {uplink}"
-        );
-    }
-}
-
-fn observed<'r>(results: &'r [Row], probe: &Probe) -> &'r Fate {
-    &results
-        .iter()
-        .find(|(p, ..)| p == probe)
-        .unwrap_or_else(|| panic!("no probe {probe}"))
-        .2
-        .fate
+    fate::round(
+        rig,
+        &version.tracer(),
+        &version.model,
+        &version.host,
+        probes,
+    )
 }
 
 fn out(vm: &str, to: &str) -> Probe {
     Probe::Out {
         vm: vm.to_owned(),
-        to: ip(to),
+        to: ip(to).into(),
     }
 }
 
@@ -501,9 +413,9 @@ fn the_kernel_does_what_trace_says() {
     let rig = Rig::new("e2e", &v1.model, &v1.host);
 
     // Loading twice changes nothing.
-    rig.load(&v1.nft, &v1.ip);
+    rig.load(&v1.artifacts);
     let once = rig.state();
-    rig.load(&v1.nft, &v1.ip);
+    rig.load(&v1.artifacts);
     assert_eq!(
         once,
         rig.state(),
@@ -531,7 +443,7 @@ fn the_kernel_does_what_trace_says() {
         let expected = match expected {
             Some((uplink, source)) => Fate::Left {
                 uplink: uplink.to_owned(),
-                source: ip(source),
+                source: ip(source).into(),
             },
             None => Fate::Nothing,
         };
@@ -545,7 +457,7 @@ fn the_kernel_does_what_trace_says() {
             observed(&results, &probe),
             &Fate::Hairpin {
                 vm: receiver.to_owned(),
-                source: source.map(ip)
+                source: source.map(|source| ip(source).into())
             },
             "{probe}"
         );
@@ -555,13 +467,13 @@ fn the_kernel_does_what_trace_says() {
         for other in v1.host.ip.v4.vms.iter().filter(|o| o.project != vm.project) {
             let probe = Probe::Out {
                 vm: v1.vm_name(vm).to_owned(),
-                to: other.private,
+                to: other.private.into(),
             };
             assert_eq!(
                 observed(&results, &probe),
                 &Fate::Internal {
                     vm: v1.vm_name(other).to_owned(),
-                    source: vm.private
+                    source: vm.private.into()
                 },
                 "{probe}"
             );
@@ -595,9 +507,9 @@ fn the_kernel_does_what_trace_says() {
 
     // Version 2 over version 1: exactly what a fresh host loading only version 2
     // holds.
-    rig.load(&v2.nft, &v2.ip);
+    rig.load(&v2.artifacts);
     let twin = rig.twin("e2e-twin", &v2.host);
-    rig::load(&twin, &v2.nft, &v2.ip);
+    rig::load(&twin, &v2.artifacts);
     assert_eq!(
         rig::dataplane_state(&twin),
         rig.state(),
@@ -625,14 +537,14 @@ fn the_kernel_does_what_trace_says() {
         observed(&v1_results, &moved),
         &Fate::Left {
             uplink: "isp-b".into(),
-            source: ip("203.0.113.12")
+            source: ip("203.0.113.12").into()
         }
     );
     assert_eq!(
         observed(&results, &moved),
         &Fate::Left {
             uplink: "isp-c".into(),
-            source: ip("192.0.2.140")
+            source: ip("192.0.2.140").into()
         }
     );
 }
@@ -664,7 +576,13 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
     let probes = |index: usize| {
         let (from, conflicting) = inbound_source(&tracer, public, index);
         assert!(conflicting);
-        [out("a1", "100.65.1.200"), Probe::In { from, to: public }]
+        [
+            out("a1", "100.65.1.200"),
+            Probe::In {
+                from: from.into(),
+                to: public.into(),
+            },
+        ]
     };
 
     // The real rule set: every packet follows its connection's uplink.
@@ -673,7 +591,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
         results[0].2.fate,
         Fate::Left {
             uplink: "isp-b".into(),
-            source: public
+            source: public.into()
         }
     );
     assert_eq!(
@@ -681,7 +599,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
         Fate::Dnat {
             vm: "a1".into(),
             reply_uplink: "isp-b".into(),
-            reply_source: public
+            reply_source: public.into()
         }
     );
     assert_kernel_matches_trace("intact rule set", &results);
@@ -689,6 +607,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
 
     // Broken: the restore rule removed.
     let broken: String = v1
+        .artifacts
         .nft
         .lines()
         .filter(|line| !line.contains(RESTORE_RULE))
@@ -696,10 +615,13 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
         .collect();
     assert_eq!(
         broken.lines().count() + 1,
-        v1.nft.lines().count(),
+        v1.artifacts.nft.lines().count(),
         "exactly one restore rule removed"
     );
-    rig.load(&broken, &v1.ip);
+    rig.load(&Artifacts {
+        nft: broken,
+        ..v1.artifacts.clone()
+    });
     let (results, observations) = round(&rig, &v1, &probes(1));
     for (probe, predicted, observed) in &results {
         println!(
@@ -717,7 +639,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
         fate::Result {
             fate: Fate::Left {
                 uplink: "isp-b".into(),
-                source: public
+                source: public.into()
             },
             answered: false
         }
@@ -730,7 +652,7 @@ fn without_the_conntrack_mark_restore_packets_leave_by_the_wrong_uplink() {
     // and isp-a dropped them as spoofed.
     let (packets, sources) = &observations.spoofed["isp-a"];
     assert!(
-        *packets >= 2 && *sources == [public],
+        *packets >= 2 && *sources == [IpAddr::from(public)],
         "{:?}",
         observations.spoofed
     );

@@ -6,13 +6,16 @@
 //!
 //! - the monitor takes isp-a down, logging it, and fills set `down_uplinks`;
 //! - new connections of VMs whose candidates reach another uplink leave by it,
-//!   and a running flow moves too (its conntrack entry was deleted);
-//! - the VM with no alternative still sends by isp-a, and its connection's
-//!   conntrack entry is kept, as is an inbound (DNATed) one that arrived by
-//!   isp-a;
+//!   and a running flow moves too (its conntrack entry was deleted), an IPv6
+//!   one as an IPv4 one (the topology is dual stack, isp-a's IPv6 gateway
+//!   link-local; the monitor probes both families, the cut ISP drops both);
+//! - the VM with no alternative still sends by isp-a, and its connections'
+//!   conntrack entries are kept (IPv4 and IPv6), as is an inbound (DNATed)
+//!   one that arrived by isp-a;
 //! - reloading the ruleset during the outage empties the set, and within a
 //!   round the monitor restores it: traffic does not return to isp-a;
-//! - for every probed pair, `trace --down isp-a` says what the kernel did;
+//! - for every probed pair, IPv4 and IPv6, `trace --down isp-a` says what the
+//!   kernel did;
 //! - when the ISP answers again, isp-a comes back up and traffic returns;
 //! - SIGTERM stops the monitor cleanly, leaving no uplink down.
 //!
@@ -24,31 +27,44 @@ mod e2e {
     pub mod rig;
 }
 
-use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::fate::{self, Fate, Probe};
-use e2e::rig::{self, Rig};
+use e2e::rig::{self, Artifacts, Rig};
 use switchyard::diagnostic::Source;
+use switchyard::family::{Family, V4, V6};
 use switchyard::model::CheckedModel;
 use switchyard::model::Model;
 use switchyard::plan::{HostPlan, VmPlan};
 use switchyard::trace::Tracer;
 
+use common::monitor::{Monitor, Privileges};
 use common::{Netns, run_ok};
 
 const TOPOLOGY: &str = "tests/e2e/failover.toml";
 
-/// 9.9.9.9 and 198.18.50.1 take the defaults; 100.65.1.1 m1's own entry.
-const DESTINATIONS: &[&str] = &["9.9.9.9", "100.65.1.1", "198.18.50.1"];
+/// 9.9.9.9, 198.18.50.1 and 2001:db8:999::9 take the defaults; 100.65.1.1 and
+/// 2001:db8:165::1 m1's own entry.
+const DESTINATIONS: &[&str] = &[
+    "9.9.9.9",
+    "100.65.1.1",
+    "198.18.50.1",
+    "2001:db8:999::9",
+    "2001:db8:165::1",
+];
 
 /// What a cut ISP does: drop everything, remembering what it forwarded no more.
 const CUT: &str = "table inet cut {
 	set dropped {
 		type ipv4_addr . ipv4_addr
+		flags dynamic
+		size 65535
+	}
+	set dropped6 {
+		type ipv6_addr . ipv6_addr
 		flags dynamic
 		size 65535
 	}
@@ -58,109 +74,12 @@ const CUT: &str = "table inet cut {
 	chain forward {
 		type filter hook forward priority filter - 10; policy drop;
 		add @dropped { ip saddr . ip daddr }
+		add @dropped6 { ip6 saddr . ip6 daddr }
 	}
 }
 ";
 
-/// `switchyard monitor` in the host namespace, its stderr in a file.
-struct Monitor {
-    child: Child,
-    log: tempfile::NamedTempFile,
-}
-
-/// What the monitor's unit leaves it (DynamicUser=yes, AmbientCapabilities=
-/// CAP_NET_RAW CAP_NET_ADMIN, CapabilityBoundingSet= the same,
-/// NoNewPrivileges=yes), as setpriv gives it outside systemd.
-const UNIT_PRIVILEGES: &[&str] = &[
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--inh-caps=-all,+net_raw,+net_admin",
-    "--ambient-caps=-all,+net_raw,+net_admin",
-    "--bounding-set=-all,+net_raw,+net_admin",
-    "--no-new-privs",
-    "--",
-];
-
-#[derive(Clone, Copy, PartialEq)]
-enum Privileges {
-    Root,
-    Unit,
-}
-
-impl Monitor {
-    fn start(host: &Netns, config: &Path, privileges: Privileges) -> Monitor {
-        Monitor::start_with_env(host, config, privileges, &[])
-    }
-
-    fn start_with_env(
-        host: &Netns,
-        config: &Path,
-        privileges: Privileges,
-        env: &[(&str, &std::ffi::OsStr)],
-    ) -> Monitor {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut command = match privileges {
-            Privileges::Root => host.exec(env!("CARGO_BIN_EXE_switchyard")),
-            Privileges::Unit => {
-                let mut command = host.exec("setpriv");
-                command
-                    .args(UNIT_PRIVILEGES)
-                    .arg(env!("CARGO_BIN_EXE_switchyard"));
-                command
-            }
-        };
-        let child = command
-            .envs(env.iter().copied())
-            .arg("monitor")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(File::create(log.path()).expect("open log"))
-            .spawn()
-            .expect("start the monitor");
-        Monitor { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).expect("read log")
-    }
-
-    /// Waits up to `timeout` for `text` in the log; how long it took.
-    fn wait_for(&self, text: &str, timeout: Duration) -> Duration {
-        let start = Instant::now();
-        while !self.log().contains(text) {
-            assert!(
-                start.elapsed() < timeout,
-                "no {text:?} in the monitor's log within {timeout:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
-    }
-
-    /// SIGTERM, then the exit status must be success.
-    fn stop(&mut self) -> String {
-        run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        let status = self.child.wait().expect("monitor exits");
-        assert!(
-            status.success(),
-            "monitor exited with {status}:\n{}",
-            self.log()
-        );
-        self.log()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        // Only when a test failed before stopping it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn ip(text: &str) -> Ipv4Addr {
+fn ip(text: &str) -> IpAddr {
     text.parse().expect("address")
 }
 
@@ -174,10 +93,10 @@ fn down_set(host: &Netns) -> Vec<u64> {
 }
 
 /// (source, destination) pairs the cut ISP dropped.
-fn dropped(isp: &Netns) -> Vec<(Ipv4Addr, Ipv4Addr)> {
-    let value = rig::list_json(isp, &["set", "inet", "cut", "dropped"]);
-    rig::set_elements(&value)
+fn dropped(isp: &Netns) -> Vec<(IpAddr, IpAddr)> {
+    ["dropped", "dropped6"]
         .iter()
+        .flat_map(|set| rig::set_elements(&rig::list_json(isp, &["set", "inet", "cut", set])))
         .map(|e| {
             let pair = e["concat"].as_array().expect("concatenation");
             (rig::address(&pair[0]), rig::address(&pair[1]))
@@ -187,10 +106,12 @@ fn dropped(isp: &Netns) -> Vec<(Ipv4Addr, Ipv4Addr)> {
 
 /// Conntrack entries in the host whose original source or destination is
 /// `address`.
-fn connections(host: &Netns, flag: &str, address: Ipv4Addr) -> String {
+fn connections(host: &Netns, flag: &str, address: impl Into<IpAddr>) -> String {
+    let address = address.into();
+    let family = if address.is_ipv6() { "ipv6" } else { "ipv4" };
     let output = host
         .exec("conntrack")
-        .args(["-L", flag, &address.to_string()])
+        .args(["-L", "-f", family, flag, &address.to_string()])
         .output()
         .expect("run conntrack");
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -206,14 +127,14 @@ fn connection_marks(listing: &str) -> Vec<u32> {
 }
 
 /// A ping that keeps running (one request every 50 ms) until killed.
-fn running_ping(ns: &Netns, source: Option<Ipv4Addr>, to: Ipv4Addr) -> Child {
+fn running_ping(ns: &Netns, source: Option<IpAddr>, to: impl Into<IpAddr>) -> Child {
     let mut command = ns.exec("ping");
     command.args(["-n", "-q", "-i", "0.05"]);
     if let Some(source) = source {
         command.args(["-I", &source.to_string()]);
     }
     command
-        .arg(to.to_string())
+        .arg(to.into().to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -231,15 +152,11 @@ fn assert_trace_down_matches_kernel(
     host: &HostPlan,
     down: &[String],
 ) {
-    let name = |vm: &VmPlan| &model.vm(vm.vm).name.value;
-    let probes: Vec<Probe> = host
-        .ip
-        .v4
-        .vms
-        .iter()
+    let probes: Vec<Probe> = fate::vm_addresses(model, host)
+        .into_keys()
         .flat_map(|vm| {
-            DESTINATIONS.iter().map(|to| Probe::Out {
-                vm: name(vm).to_string(),
+            DESTINATIONS.iter().map(move |to| Probe::Out {
+                vm: vm.clone(),
                 to: ip(to),
             })
         })
@@ -251,7 +168,7 @@ fn assert_trace_down_matches_kernel(
                 .args(["flush", "set", "inet", "cut", "dropped"]),
         );
     }
-    let outbound: Vec<(String, Ipv4Addr)> = probes
+    let outbound: Vec<(String, IpAddr)> = probes
         .iter()
         .map(|p| match p {
             Probe::Out { vm, to } => (vm.clone(), *to),
@@ -271,12 +188,12 @@ fn assert_trace_down_matches_kernel(
         let Probe::Out { vm, to } = probe else {
             unreachable!()
         };
-        let sender = host.ip.v4.vms.iter().find(|v| name(v) == vm).expect("a VM");
+        let sender = &fate::vm_addresses(model, host)[vm];
         for uplink in down {
             if observed.fate == Fate::Nothing
                 && let Some((source, _)) = dropped(rig.isp(uplink))
                     .into_iter()
-                    .find(|(s, d)| d == to && sender.public.iter().any(|p| p.address == *s))
+                    .find(|(s, d)| d == to && sender.public.contains(s))
             {
                 observed.fate = Fate::Left {
                     uplink: uplink.clone(),
@@ -299,7 +216,8 @@ fn assert_trace_down_matches_kernel(
 }
 
 /// The uplinks through which the far end received echo requests from `source`.
-fn arrivals(rig: &Rig, source: Ipv4Addr) -> Vec<String> {
+fn arrivals(rig: &Rig, source: impl Into<IpAddr>) -> Vec<String> {
+    let source = source.into();
     let mut uplinks: Vec<String> = rig
         .far_records()
         .into_iter()
@@ -316,8 +234,7 @@ struct Deployed {
     /// The model the plan's ids refer to.
     model: CheckedModel,
     host: HostPlan,
-    nft: String,
-    ip_batch: String,
+    artifacts: Artifacts,
     rig: Rig,
     monitor: Monitor,
     /// The host's build directory (monitor.json).
@@ -340,12 +257,11 @@ impl Deployed {
             None,
         );
         let out = build.path().join("out/net1");
-        let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("artifact");
-        let (nft, ip_batch) = (read("switchyard.nft"), read("switchyard.ip"));
+        let artifacts = Artifacts::read(&out);
         let (model, mut plan, _) = switchyard::validate(&source).expect("valid").into_parts();
         let host = plan.hosts.remove(0);
         let rig = Rig::new(tag, &model, &host);
-        rig.load(&nft, &ip_batch);
+        rig.load(&artifacts);
         if privileges == Privileges::Unit {
             // Readable by the unit's user, as the unit's comment asks.
             use std::os::unix::fs::PermissionsExt;
@@ -366,8 +282,7 @@ impl Deployed {
             source,
             model,
             host,
-            nft,
-            ip_batch,
+            artifacts,
             rig,
             monitor,
             out,
@@ -375,9 +290,9 @@ impl Deployed {
         }
     }
 
-    /// VM `vm`'s public address in `pool`.
-    fn public(&self, vm: &str, pool: &str) -> Ipv4Addr {
-        self.vm_named(vm)
+    /// VM `vm`'s public address of family `F` in `pool`.
+    fn public<F: Family>(&self, vm: &str, pool: &str) -> F::Addr {
+        self.vm_named::<F>(vm)
             .public
             .iter()
             .find(|p| self.model.pool(p.pool).name.value == pool)
@@ -385,10 +300,9 @@ impl Deployed {
             .address
     }
 
-    fn vm_named(&self, name: &str) -> &VmPlan {
+    fn vm_named<F: Family>(&self, name: &str) -> &VmPlan<F> {
         self.host
-            .ip
-            .v4
+            .family::<F>()
             .vms
             .iter()
             .find(|v| self.model.vm(v.vm).name.value == name)
@@ -402,31 +316,37 @@ fn failover_moves_what_can_move_and_nothing_else() {
     let mut deployed = Deployed::new("fo");
     let (rig, host, monitor) = (&deployed.rig, &deployed.host, &deployed.monitor);
     let model = &deployed.model;
-    let (nft, ip_batch) = (&deployed.nft, &deployed.ip_batch);
+    let artifacts = &deployed.artifacts;
     let tracer = Tracer::new(&deployed.source).expect("valid");
     let isp_a = vec!["isp-a".to_owned()];
-    let public = |vm: &str, pool: &str| deployed.public(vm, pool);
+    let public = |vm: &str, pool: &str| deployed.public::<V4>(vm, pool);
+    let public6 = |vm: &str, pool: &str| deployed.public::<V6>(vm, pool);
     // A few rounds with every uplink answering.
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(down_set(rig.host()), Vec::<u64>::new());
     assert_trace_down_matches_kernel("all up", rig, &tracer, model, host, &[]);
 
-    // Running flows bound to isp-a: m1 (can move) and s1 (cannot) to the far
-    // end, and an inbound one from the far end to m1's isp-a address.
+    // Running flows bound to isp-a, in both families: m1 (can move) and s1
+    // (cannot) to the far end, and an inbound one from the far end to m1's
+    // isp-a address.
     let m1_flow = running_ping(rig.vm("m1"), None, ip("9.9.9.9"));
     let s1_flow = running_ping(rig.vm("s1"), None, ip("9.9.9.9"));
+    let m1_flow6 = running_ping(rig.vm("m1"), None, ip("2001:db8:999::9"));
+    let s1_flow6 = running_ping(rig.vm("s1"), None, ip("2001:db8:999::9"));
     let inbound = running_ping(rig.isp("isp-a"), None, public("m1", "pool-a"));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(arrivals(rig, public("m1", "pool-a")), ["isp-a"]);
+    assert_eq!(arrivals(rig, public6("m1", "pool-a")), ["isp-a"]);
+    assert_eq!(arrivals(rig, public6("s1", "pool-a")), ["isp-a"]);
     assert!(connections(rig.host(), "-d", public("m1", "pool-a")).contains("mark=256"));
     // m1's outbound connection carries isp-a and the movable bit (what the
     // monitor's one deletion by mark finds); s1's only isp-a.
     let marks = |vm: &str| {
-        connection_marks(&connections(
-            rig.host(),
-            "-s",
-            deployed.vm_named(vm).private,
-        ))
+        let v4 = connections(rig.host(), "-s", deployed.vm_named::<V4>(vm).private);
+        let v6 = connections(rig.host(), "-s", deployed.vm_named::<V6>(vm).private);
+        let marks = (connection_marks(&v4), connection_marks(&v6));
+        assert!(!marks.0.is_empty() && !marks.1.is_empty(), "{vm}: {v4}{v6}");
+        [marks.0, marks.1].concat()
     };
     assert!(
         marks("m1").iter().any(|m| m & 0x80_ff00 == 0x80_0100),
@@ -456,14 +376,24 @@ fn failover_moves_what_can_move_and_nothing_else() {
         ["isp-b"],
         "m1's running flow"
     );
-    // s1 has no alternative: its connection stays, bound to isp-a.
-    let s1_private = deployed.vm_named("s1").private;
-    let s1_connections = connections(rig.host(), "-s", s1_private);
-    assert!(
-        s1_connections.contains("mark=256"),
-        "s1's connection was not kept:\n{s1_connections}"
+    assert_eq!(
+        arrivals(rig, public6("m1", "pool-b")),
+        ["isp-b"],
+        "m1's running IPv6 flow"
     );
+    // s1 has no alternative: its connections stay, bound to isp-a.
+    for (s1_private, family) in [
+        (IpAddr::from(deployed.vm_named::<V4>("s1").private), "IPv4"),
+        (deployed.vm_named::<V6>("s1").private.into(), "IPv6"),
+    ] {
+        let s1_connections = connections(rig.host(), "-s", s1_private);
+        assert!(
+            s1_connections.contains("mark=256"),
+            "s1's {family} connection was not kept:\n{s1_connections}"
+        );
+    }
     assert_eq!(arrivals(rig, public("s1", "pool-a")), Vec::<String>::new());
+    assert_eq!(arrivals(rig, public6("s1", "pool-a")), Vec::<String>::new());
     // The inbound connection that arrived by isp-a is kept.
     let inbound_connections = connections(rig.host(), "-d", public("m1", "pool-a"));
     assert!(
@@ -477,7 +407,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
 
     // A reload of the ruleset empties the set; the monitor restores it within a
     // round, so traffic does not go back to the dead uplink.
-    rig.load(nft, ip_batch);
+    rig.load(artifacts);
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(
         down_set(rig.host()),
@@ -495,7 +425,7 @@ fn failover_moves_what_can_move_and_nothing_else() {
 
     // Connections keep the uplink they have: stop the running flows, so that
     // the far end sees only the new connections below.
-    for mut flow in [m1_flow, s1_flow, inbound] {
+    for mut flow in [m1_flow, s1_flow, m1_flow6, s1_flow6, inbound] {
         let _ = flow.kill();
         let _ = flow.wait();
     }
@@ -547,7 +477,7 @@ fn an_interface_deleted_and_created_again_is_probed_again() {
 
     // The NIC comes back (a new interface of the same name), configured again.
     rig.recreate_uplink_interface(host, "isp-a");
-    rig.load(&deployed.nft, &deployed.ip_batch);
+    rig.load(&deployed.artifacts);
     let back = monitor.wait_for("uplink isp-a is up", Duration::from_secs(3));
     println!("isp-a up {back:?} after its interface was created again");
     std::thread::sleep(Duration::from_millis(300));
@@ -572,7 +502,7 @@ fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
     std::thread::sleep(Duration::from_millis(300));
     rig.flush_far_records();
     std::thread::sleep(Duration::from_millis(500));
-    let public_b = deployed.public("m1", "pool-b");
+    let public_b = deployed.public::<V4>("m1", "pool-b");
     assert_eq!(arrivals(rig, public_b), ["isp-b"], "m1's running flow");
     run_ok(
         rig.isp("isp-a")
@@ -593,40 +523,54 @@ fn with_only_the_units_user_and_capabilities_the_monitor_still_fails_over() {
     assert!(refused.is_empty(), "{log}");
 }
 
+/// The monitor's unit built into `dir` from the rig's topology (IPv4) and
+/// from examples/dual-stack.toml with `[failover]` (its unit allows IPv6
+/// sockets).
+fn monitor_units(dir: &Path) -> [std::path::PathBuf; 2] {
+    common::build(&common::repo_path(TOPOLOGY), &dir.join("out"), None);
+    let dual_stack = common::monitor::dual_stack_with_failover();
+    std::fs::write(dir.join("dual-stack.toml"), dual_stack).expect("write topology");
+    common::build(&dir.join("dual-stack.toml"), &dir.join("out6"), None);
+    ["out", "out6"].map(|out| {
+        dir.join(out)
+            .join("net1/systemd/switchyard-monitor.service")
+    })
+}
+
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = std::fs::read_to_string(
-        dir.path()
-            .join("out/net1/systemd/switchyard-monitor.service"),
-    )
-    .expect("the build has the monitor's unit");
-    // verify checks that ExecStart's program exists: point it at this build's
-    // binary, the one thing that differs from an installed host.
-    let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
-    let path = dir.path().join("switchyard-monitor.service");
-    std::fs::write(&path, unit).expect("write unit");
-    // --man=no: the man page (`switchyard man`) is not installed here.
-    run_ok(
-        Command::new("systemd-analyze")
-            .args(["verify", "--man=no"])
-            .arg(&path),
-    );
+    for (built, name) in monitor_units(dir.path()).iter().zip(["ipv4", "dual-stack"]) {
+        let unit = std::fs::read_to_string(built).expect("the build has the monitor's unit");
+        // verify checks that ExecStart's program exists: point it at this
+        // build's binary, the one thing that differs from an installed host.
+        let unit = unit.replace("/usr/bin/switchyard", env!("CARGO_BIN_EXE_switchyard"));
+        let path = dir.path().join(name).join("switchyard-monitor.service");
+        std::fs::create_dir(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, unit).expect("write unit");
+        // --man=no: the man page (`switchyard man`) is not installed here.
+        run_ok(
+            Command::new("systemd-analyze")
+                .args(["verify", "--man=no"])
+                .arg(&path),
+        );
+    }
 }
 
 #[test]
 #[ignore = "needs systemd-analyze: sudo bash .ci/run"]
 fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    common::build(&common::repo_path(TOPOLOGY), &dir.path().join("out"), None);
-    let unit = dir
-        .path()
-        .join("out/net1/systemd/switchyard-monitor.service");
+    for unit in monitor_units(dir.path()) {
+        assert_sandboxed(&unit);
+    }
+}
+
+fn assert_sandboxed(unit: &Path) {
     let output = Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
-        .arg(&unit)
+        .arg(unit)
         .output()
         .expect("run systemd-analyze");
     let report = String::from_utf8_lossy(&output.stdout);
@@ -641,7 +585,7 @@ fn the_monitor_unit_is_sandboxed_to_an_exposure_of_at_most_3() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{report}"));
     println!("exposure {exposure}");
     assert!(exposure <= 3.0, "exposure {exposure}:\n{report}");
-    let text = std::fs::read_to_string(&unit).expect("unit");
+    let text = std::fs::read_to_string(unit).expect("unit");
     for line in ["Type=notify", "WatchdogSec=", "StartLimitIntervalSec=0"] {
         assert!(text.contains(line), "no {line} in the unit");
     }
@@ -692,7 +636,7 @@ fn first_arrival(
 
 /// A VM that opens a new connection every 50 ms: a new ping (new ICMP id)
 /// each time.
-fn new_connections(ns: &Netns, to: Ipv4Addr) -> Child {
+fn new_connections(ns: &Netns, to: IpAddr) -> Child {
     ns.exec("sh")
         .arg("-c")
         .arg(format!(
@@ -725,12 +669,12 @@ fn failover_timing() {
     let rig = &deployed.rig;
     let far = ip("9.9.9.9");
     let (m1_a, m1_b) = (
-        deployed.public("m1", "pool-a"),
-        deployed.public("m1", "pool-b"),
+        deployed.public::<V4>("m1", "pool-a"),
+        deployed.public::<V4>("m1", "pool-b"),
     );
     let (m2_a, m2_b) = (
-        deployed.public("m2", "pool-a"),
-        deployed.public("m2", "pool-b"),
+        deployed.public::<V4>("m2", "pool-a"),
+        deployed.public::<V4>("m2", "pool-b"),
     );
     let mut connections = new_connections(rig.vm("m2"), far);
     let (mut new, mut running, mut back) = (Vec::new(), Vec::new(), Vec::new());

@@ -52,6 +52,38 @@ fn every_example_whole_and_per_host_matches_its_snapshot() {
     }
 }
 
+/// examples/dual-stack.toml: both families' prefixes and addresses in the
+/// node details (pools, projects, VMs) and on the edges (public addresses,
+/// egress prefixes), IPv4 first; its snapshots are `graph__dual-stack*`.
+#[test]
+fn both_families_appear_in_nodes_and_edges() {
+    let model = model("examples/dual-stack.toml");
+    let dot = to_dot(&model, None);
+    for expected in [
+        r#""pool:pool-a" [label="pool-a\n198.51.100.0/24, 2001:db8:a::/48""#,
+        r#""project:acme" [label="acme\n10.0.0.0/24, 2001:db8:10::/64""#,
+        r#""vm:web-1" [label="web-1\n10.0.0.5, 2001:db8:10::5""#,
+        r#""vm:web-2" [label="web-2\n10.0.0.6, 2001:db8:10::6""#,
+        r#""vm:web-1" -> "pool:pool-a" [label="198.51.100.7""#,
+        r#""vm:web-1" -> "pool:pool-a" [label="2001:db8:a::7""#,
+        r#""vm:web-1" -> "pool:pool-b" [label="2001:db8:b::9""#,
+        r#""project:acme" -> "pool:pool-b" [label="100.65.0.0/16""#,
+        r#""project:acme" -> "pool:pool-b" [label="2001:db8:100::/40""#,
+        r#""vm:web-1" -> "pool:pool-b" [label="2001:db8:200::/48""#,
+    ] {
+        assert!(dot.contains(expected), "{expected}\n{dot}");
+    }
+    // The host's view holds the same.
+    let net1 = host(&model, "net1");
+    assert_eq!(
+        to_dot(&model, Some(net1))
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>(),
+        dot.lines().skip(1).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn output_is_deterministic() {
     let model = model("examples/two-isps.toml");
@@ -93,6 +125,54 @@ fn reordering_the_file_changes_nothing() {
     );
 }
 
+/// A VM's default is drawn per family when its families prefer different
+/// pools: an address in `default` names its own family only.
+#[test]
+fn a_vm_default_is_drawn_per_family_where_they_differ() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml")).unwrap();
+    let with_default = |default: &str| {
+        let text = common::splice(
+            &text,
+            &[(
+                "mac = \"52:54:00:12:34:56\"",
+                &format!("default = {default}\nmac = \"52:54:00:12:34:56\""),
+            )],
+        );
+        to_dot(&model_of(&text), None)
+    };
+    let edge = |pool: &str, label: &str| {
+        format!(
+            r#""vm:web-1" -> "pool:{pool}" [label="{label}", color=blue, fontcolor=blue, style=bold];"#
+        )
+    };
+    for default in [
+        r#"["203.0.113.9", "2001:db8:a::7"]"#,
+        r#"["203.0.113.9", "pool-a"]"#,
+    ] {
+        let dot = with_default(default);
+        assert!(
+            dot.contains(&edge("pool-b", "default (IPv4)"))
+                && dot.contains(&edge("pool-a", "default (IPv6)")),
+            "{default}\n{dot}"
+        );
+    }
+    for default in [r#""pool-b""#, r#"["2001:db8:b::9", "203.0.113.9"]"#] {
+        let dot = with_default(default);
+        assert!(dot.contains(&edge("pool-b", "default")), "{default}\n{dot}");
+        assert!(!dot.contains("default (IPv"), "{default}\n{dot}");
+    }
+}
+
+/// A list of both families means the same in either order.
+#[test]
+fn the_order_of_the_families_in_a_list_changes_nothing() {
+    let text = std::fs::read_to_string(common::repo_path("examples/dual-stack.toml")).unwrap();
+    assert_eq!(
+        to_dot(&model_of(&text), None),
+        to_dot(&model_of(&common::dual_stack_families_swapped()), None)
+    );
+}
+
 /// two-isps with a description full of characters DOT must escape.
 fn escaped_labels_topology() -> CheckedModel {
     let text = std::fs::read_to_string(format!(
@@ -123,8 +203,10 @@ fn labels_are_escaped() {
 fn graphviz_parses_the_output() {
     let two = model("examples/two-isps.toml");
     let multi = model("examples/multi-host.toml");
+    let dual_stack = model("examples/dual-stack.toml");
     let mut graphs = vec![
         to_dot(&two, None),
+        to_dot(&dual_stack, None),
         to_dot(&multi, None),
         to_dot(&escaped_labels_topology(), None),
     ];

@@ -2,8 +2,9 @@
 //! every example (and of the end-to-end rig's topology), the real
 //! /lib/systemd/systemd-networkd runs in a network namespace with the host's
 //! generated units, and the policy rules, per-uplink routing tables and uplink
-//! addresses it produces must equal what `ip -batch switchyard.ip` produces in a
-//! twin namespace; with the nft script loaded as well, `switchyard verify` then
+//! addresses it produces, of both families, must equal what `ip -batch
+//! switchyard.ip` (then, on a host with IPv6, `ip -6 -batch switchyard6.ip`)
+//! produces in a twin namespace; with the nft script loaded as well, `switchyard verify` then
 //! finds networkd's namespace in sync with the build, but for the MAC-bound VMs'
 //! neighbour entries, which networkd does not make: those alone are missing, and
 //! `switchyard apply` adds just them.
@@ -33,6 +34,9 @@
 //! too. The `.netdev` files are covered by snapshots only
 //! (snapshots/artifact__*netdev*).
 //!
+//! Beside the examples: tests/fixtures/ipv6-uplink.toml, whose uplink isp-b
+//! has IPv6 only.
+//!
 //! A VLAN parent whose administrator's unit the topology names (`parent_unit`,
 //! examples/multi-host.toml's net3) gets such a unit here, with an address of its
 //! own ([`ADMIN_ADDRESS`]) and no `VLAN=` line: networkd must configure the
@@ -48,6 +52,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Netns, run_ok};
+use switchyard::family::{V4, V6};
 use switchyard::plan::HostPlan;
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
@@ -137,8 +142,17 @@ fn add_interfaces(ns: &Netns, host: &HostPlan) {
     }
 }
 
-/// Rules, each uplink's table and each uplink's address, normalised (module doc).
+/// Rules, each uplink's table and each uplink's address, normalised (module
+/// doc), of each family (IPv6's global addresses only: the kernel gives each
+/// interface a link-local one, in its own time).
 fn state(ns: &Netns, host: &HostPlan) -> String {
+    ["-4", "-6"]
+        .into_iter()
+        .map(|family| family_state(ns, host, family))
+        .collect()
+}
+
+fn family_state(ns: &Netns, host: &HostPlan, family: &str) -> String {
     let normalise = |text: String| {
         let mut lines: Vec<String> = text
             .lines()
@@ -155,17 +169,26 @@ fn state(ns: &Netns, host: &HostPlan) -> String {
         lines.join("\n")
     };
     let mut out = format!(
-        "# ip -4 rule\n{}\n",
-        normalise(ns.ip(&["-4", "rule", "show"]))
+        "# ip {family} rule\n{}\n",
+        normalise(ns.ip(&[family, "rule", "show"]))
     );
     for uplink in &host.uplinks {
         let table = uplink.table.to_string();
         // `ip route show table N` fails while the table does not exist yet.
         let routes = Command::new("ip")
-            .args(["-n", &ns.name, "-4", "route", "show", "table", &table])
+            .args(["-n", &ns.name, family, "route", "show", "table", &table])
             .output()
             .expect("ip runs");
-        let address = ns.ip(&["-4", "-br", "address", "show", "dev", &uplink.interface]);
+        let address = ns.ip(&[
+            family,
+            "-br",
+            "address",
+            "show",
+            "dev",
+            &uplink.interface,
+            "scope",
+            "global",
+        ]);
         out += &format!(
             "# table {table} ({})\n{}\n# address of {}\n{}\n",
             uplink.name,
@@ -174,7 +197,7 @@ fn state(ns: &Netns, host: &HostPlan) -> String {
             normalise(address)
         );
     }
-    if let Some(link) = host.sync_link() {
+    if let Some(link) = host.sync_link().filter(|_| family == "-4") {
         let address = ns.ip(&["-4", "-br", "address", "show", "dev", link.interface]);
         out += &format!("# address of {}\n{}\n", link.interface, normalise(address));
     }
@@ -217,6 +240,8 @@ fn wait_for_address(ns: &Netns, parent: &str, label: &str) {
 fn topologies() -> Vec<(PathBuf, switchyard::diagnostic::Source)> {
     let mut sources: Vec<PathBuf> = common::valid_examples();
     sources.push(PathBuf::from("tests/e2e/topology.toml"));
+    // An uplink with IPv6 only: its rule is networkd's `Family=ipv6`.
+    sources.push(PathBuf::from("tests/fixtures/ipv6-uplink.toml"));
     sources
         .into_iter()
         .map(|path| {
@@ -260,21 +285,25 @@ fn networkd_configures_what_the_ip_batch_configures() {
             let n = cases.len();
             let label = format!("{}/{}", common::stem(&path), host.name);
 
-            // The twin: the ip batch.
+            // The twin: the ip batches, IPv4's first.
             let twin = Netns::new(&format!("ndip{n}"));
             add_interfaces(&twin, &host);
-            let batch = build
-                .artifacts
-                .iter()
-                .find(|a| a.path == format!("{}/switchyard.ip", host.name))
-                .expect("an ip batch per host");
-            let batch_file = logs.path().join(format!("{n}.ip"));
-            std::fs::write(&batch_file, &batch.content).expect("write batch");
-            run_ok(
-                Command::new("ip")
-                    .args(["-n", &twin.name, "-batch"])
-                    .arg(&batch_file),
-            );
+            for (file, family) in [("switchyard.ip", "-4"), ("switchyard6.ip", "-6")] {
+                let Some(batch) =
+                    (build.artifacts.iter()).find(|a| a.path == format!("{}/{file}", host.name))
+                else {
+                    assert_eq!(family, "-6", "an ip batch per host");
+                    continue;
+                };
+                let batch_file = logs.path().join(format!("{n}{family}.ip"));
+                std::fs::write(&batch_file, &batch.content).expect("write batch");
+                let mut load = Command::new("ip");
+                load.args(["-n", &twin.name]);
+                if family == "-6" {
+                    load.arg(family);
+                }
+                run_ok(load.arg("-batch").arg(&batch_file));
+            }
             let expected = state(&twin, &host);
 
             // networkd, with every unit but the VLAN .netdevs (module doc).
@@ -402,7 +431,9 @@ fn networkd_configures_what_the_ip_batch_configures() {
                 .args(["--host", &case.host.name]);
             switchyard
         };
-        let bound = case.host.ip.v4.mac_bindings.len() * case.host.lan.len();
+        let bound = (case.host.family::<V4>().mac_bindings.len()
+            + case.host.family::<V6>().mac_bindings.len())
+            * case.host.lan.len();
         if bound > 0 {
             let verdict = switchyard("verify").output().expect("run verify");
             let stdout = String::from_utf8_lossy(&verdict.stdout);

@@ -104,24 +104,36 @@ fn check_output_follows_its_schema() {
 #[test]
 fn trace_output_follows_its_schema() {
     let validator = validator(switchyard::schema::trace_output_schema);
-    let path = root().join("examples/two-isps.toml");
-    let source = Source::new(
-        "two-isps.toml",
-        std::fs::read_to_string(path).expect("readable"),
-    );
-    let tracer = switchyard::trace::Tracer::new(&source).expect("valid example");
+    let traces = |example: &str, pairs: &[(&str, &str)]| {
+        let source = common::example_source(Path::new(example));
+        let tracer = switchyard::trace::Tracer::new(&source).expect("valid example");
+        for (from, to) in pairs {
+            let trace = tracer
+                .trace(from, to.parse().expect("address"), &[])
+                .expect("traced");
+            assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
+        }
+    };
     // Outbound by an entry, internal, inbound, and inbound to no VM.
-    for (from, to) in [
-        ("web-1", "100.65.3.4"),
-        ("web-1", "10.0.0.9"),
-        ("100.66.0.1", "198.51.100.7"),
-        ("100.66.0.1", "198.51.100.200"),
-    ] {
-        let trace = tracer
-            .trace(from, to.parse().expect("address"), &[])
-            .expect("traced");
-        assert_valid(&validator, &trace.to_json(), &format!("{from} → {to}"));
-    }
+    traces(
+        "examples/two-isps.toml",
+        &[
+            ("web-1", "100.65.3.4"),
+            ("web-1", "10.0.0.9"),
+            ("100.66.0.1", "198.51.100.7"),
+            ("100.66.0.1", "198.51.100.200"),
+        ],
+    );
+    // IPv6: outbound by an entry, hairpin, inbound, and inbound to no VM.
+    traces(
+        "examples/dual-stack.toml",
+        &[
+            ("web-1", "2001:db8:100::1"),
+            ("web-1", "2001:db8:a::8"),
+            ("2001:db8:ffff::1", "2001:db8:a::7"),
+            ("2001:db8:ffff::1", "2001:db8:a::99"),
+        ],
+    );
     // With failover: the candidates, one of them taken as down.
     let path = root().join("examples/failover.toml");
     let source = Source::new(
@@ -151,11 +163,15 @@ fn changes_output_follows_its_schema() {
     let next = source("tests/fixtures/two-isps-next.toml");
     let failover = source("examples/failover.toml");
     let multi_host = source("examples/multi-host.toml");
-    // Every kind of change (settings, VMs added, MAC, ranges, inbound), a host
-    // added and removed (another topology), and none.
+    let dual_stack_before = source("tests/fixtures/dual-stack-before.toml");
+    let dual_stack = source("examples/dual-stack.toml");
+    // Every kind of change (settings, VMs added, MAC, ranges, inbound), in
+    // both families, a host added and removed (another topology), and none.
     for (old, new) in [
         (&two_isps, &next),
         (&next, &two_isps),
+        (&dual_stack_before, &dual_stack),
+        (&dual_stack, &dual_stack_before),
         (&two_isps, &failover),
         (&two_isps, &multi_host),
         (&failover, &failover),

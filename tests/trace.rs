@@ -3,8 +3,11 @@
 //! prefixes, VM beating project at equal length, defaults, internal, not handled)
 //! and inbound (DNAT, unassigned public address) packets on the examples, each
 //! with the outcome it must have written out by hand, also with uplinks taken as
-//! down (`--down`, on examples/failover.toml); exit codes and suggestions for bad input. That trace
-//! predicts what the kernel does is shown by tests/e2e.rs.
+//! down (`--down`, on examples/failover.toml); the same kinds in IPv6 on
+//! examples/dual-stack.toml, whose JSON has exactly the keys of its IPv4 twin
+//! (SPEC §11); exit codes and suggestions for bad input, a VM without an
+//! address of the packet's family and addresses of two families among them.
+//! That trace predicts what the kernel does is shown by tests/e2e.rs.
 
 mod common;
 
@@ -175,6 +178,93 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "192.0.2.67",
         "inbound-unassigned",
         "drop unsolicited_inbound 192.0.2.67",
+    ),
+    // IPv6 (docs/semantics.md §13): the entries and addresses of the packet's
+    // family; a pool name means the VM's IPv6 address in it.
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:100::1",
+        "v6-project-entry",
+        "snat 2001:db8:b::9 by project egress 2001:db8:100::/40",
+    ),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:200::1",
+        "v6-vm-entry",
+        "snat 2001:db8:b::9 by vm egress 2001:db8:200::/48",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:10::6",
+        "2001:db8:100::1",
+        "v6-by-private-address",
+        "snat 2001:db8:b::10 by project egress 2001:db8:100::/40",
+    ),
+    (
+        "dual-stack",
+        "web-2",
+        "2001:db8:200::1",
+        "v6-project-default",
+        "snat 2001:db8:a::8 by project default",
+    ),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:10::6",
+        "v6-internal",
+        "internal",
+    ),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:a::8",
+        "v6-hairpin",
+        "hairpin to web-2 2001:db8:a::7 by project default",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:ffff::1",
+        "2001:db8:a::7",
+        "v6-inbound",
+        "dnat 2001:db8:a::7",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:ffff::1",
+        "2001:db8:a::99",
+        "v6-inbound-unassigned",
+        "drop unsolicited_inbound 2001:db8:a::99",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:ffff::1",
+        "2001:db8:10::5",
+        "v6-unsolicited-private",
+        "drop unsolicited_inbound",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:10::99",
+        "2001:db8:100::1",
+        "v6-spoofed-source",
+        "drop spoofed_source",
+    ),
+    (
+        "dual-stack",
+        "web-1",
+        "2001:db8:ffa::2",
+        "v6-host-address",
+        "local",
+    ),
+    // The same file's IPv4 half answers as two-isps.toml does.
+    (
+        "dual-stack",
+        "web-1",
+        "100.65.3.4",
+        "v4-project-entry",
+        "snat 203.0.113.9 by project egress 100.65.0.0/16",
     ),
 ];
 
@@ -374,6 +464,35 @@ const REFUSED: &[(&str, &str, &str, i32, &str)] = &[
     ),
     ("two-isps", "web-1", "example.com", 2, "example.com"),
     ("invalid/SY0101-unknown-uplink", "a", "9.9.9.9", 1, "SY0101"),
+    // A VM without an IPv6 address sends no IPv6 the host handles.
+    (
+        "two-isps",
+        "web-1",
+        "2001:db8:100::1",
+        2,
+        "VM web-1 has no IPv6 address: the host handles none of its IPv6 packets",
+    ),
+    (
+        "dual-stack",
+        "10.0.0.5",
+        "2001:db8::1",
+        2,
+        "10.0.0.5 is an IPv4 address and 2001:db8::1 an IPv6 one: a packet has one family",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:10::5",
+        "9.9.9.9",
+        2,
+        "2001:db8:10::5 is an IPv6 address and 9.9.9.9 an IPv4 one: a packet has one family",
+    ),
+    (
+        "dual-stack",
+        "2001:db8:a::7",
+        "2001:db8:100::1",
+        2,
+        "use `--from web-1`",
+    ),
 ];
 
 #[test]
@@ -452,5 +571,72 @@ fn drops_say_drop_with_their_reason_in_json_too() {
             "{}",
             trace.to_human()
         );
+    }
+}
+
+/// Every key path of a JSON value (`fate.sender.vm`, array elements as `[]`).
+fn key_paths(
+    value: &serde_json::Value,
+    prefix: &str,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(object) => {
+            for (key, value) in object {
+                let path = format!("{prefix}.{key}");
+                out.insert(path.clone());
+                key_paths(value, &path, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                key_paths(item, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// SPEC §11: `trace --from web-1 --to 2001:db8:100::1` answers with the same
+/// JSON keys as the IPv4 trace of the same kind, for every kind of answer.
+#[test]
+fn ipv6_traces_have_the_keys_of_their_ipv4_twins() {
+    for [v4, v6] in [
+        [["web-1", "100.65.3.4"], ["web-1", "2001:db8:100::1"]],
+        [["web-1", "100.66.3.4"], ["web-1", "2001:db8:200::1"]],
+        [["web-2", "9.9.9.9"], ["web-2", "2001:db8:200::1"]],
+        [["web-1", "10.0.0.6"], ["web-1", "2001:db8:10::6"]],
+        [["web-1", "198.51.100.8"], ["web-1", "2001:db8:a::8"]],
+        [["web-1", "192.0.2.2"], ["web-1", "2001:db8:ffa::2"]],
+        [
+            ["100.66.0.1", "198.51.100.7"],
+            ["2001:db8:ffff::1", "2001:db8:a::7"],
+        ],
+        [
+            ["100.66.0.1", "198.51.100.99"],
+            ["2001:db8:ffff::1", "2001:db8:a::99"],
+        ],
+        [
+            ["100.66.0.1", "10.0.0.5"],
+            ["2001:db8:ffff::1", "2001:db8:10::5"],
+        ],
+        [
+            ["10.0.0.99", "9.9.9.9"],
+            ["2001:db8:10::99", "2001:db8:100::1"],
+        ],
+    ] {
+        let keys = |[from, to]: [&str; 2]| {
+            let output = trace(
+                "dual-stack",
+                &["--from", from, "--to", to, "--format", "json"],
+            );
+            let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).expect("JSON");
+            let mut paths = std::collections::BTreeSet::new();
+            key_paths(&json, "", &mut paths);
+            paths
+        };
+        let (v4_keys, v6_keys) = (keys(v4), keys(v6));
+        assert!(v4_keys.len() > 3, "{v4:?}: {v4_keys:?}");
+        assert_eq!(v4_keys, v6_keys, "{v4:?} and {v6:?}");
     }
 }

@@ -7,7 +7,12 @@
 //! load of NEW's script leaves, and `switchyard verify` agrees; the update over
 //! any other table (NEW already applied, no table at all) fails and changes
 //! nothing. Without root: what `--since` writes and what it refuses.
-//! tests/properties.rs checks OLD + update ≡ NEW for random topologies.
+//! In IPv6 (examples/dual-stack.toml, host net1): a VM's IPv6 addresses removed
+//! and added back, an IPv6 egress entry changed, an IPv6 public address moved;
+//! each leaves exactly NEW's table, and the kernel's `nft -j` listing of it
+//! reads into the typed model of NEW's script (IPv6 prefixes, ranges such as
+//! `2001:db8:10::5-2001:db8:10::6`, addresses).
+//! tests/properties.rs checks OLD + update ≡ NEW for random dual-stack topologies.
 
 mod common;
 
@@ -46,15 +51,43 @@ fn nft_script(build: &switchyard::Build, path: &str) -> String {
 
 /// NEW's update for `HOST` from the example's build, and NEW's script.
 fn update_and_script(new: &Source) -> (String, String) {
-    let old = common::build_source(&example());
+    let (_, update, new_script) = update_between(&example(), new, HOST);
+    (update, new_script)
+}
+
+/// `host`'s script in OLD's build, its update in NEW's, and its script in NEW's.
+fn update_between(old: &Source, new: &Source, host: &str) -> (String, String, String) {
+    let script_path = format!("{host}/switchyard.nft");
+    let old_script = nft_script(&common::build_source(old), &script_path);
     let mut build = common::build_source(new);
-    let script_path = format!("{HOST}/switchyard.nft");
-    let earlier = BTreeMap::from([(HOST.to_owned(), nft_script(&old, &script_path))]);
+    let earlier = BTreeMap::from([(host.to_owned(), old_script.clone())]);
     build.add_updates(&earlier).expect("both builds have ids");
     (
-        nft_script(&build, &format!("{HOST}/switchyard.update.nft")),
+        old_script,
+        nft_script(&build, &format!("{host}/switchyard.update.nft")),
         nft_script(&build, &script_path),
     )
+}
+
+/// Loads OLD's script then the update in one namespace and NEW's script in
+/// another: both tables are the same. Returns the updated namespace.
+fn assert_update_leaves_new(
+    change: &str,
+    old_script: &str,
+    update: &str,
+    new_script: &str,
+) -> Netns {
+    let fresh = Netns::new("upd-fresh");
+    load(&fresh, new_script);
+    let updated = Netns::new("upd-old");
+    load(&updated, old_script);
+    load(&updated, update);
+    assert_eq!(
+        updated.nft_table_sorted(),
+        fresh.nft_table_sorted(),
+        "{change}: OLD + update differs from NEW\n{update}"
+    );
+    updated
 }
 
 fn load(netns: &Netns, script: &str) {
@@ -94,17 +127,121 @@ fn each_one_vm_change_leaves_exactly_the_new_table() {
             structural,
             "{change}:\n{update}"
         );
-        let fresh = Netns::new("upd-fresh");
-        load(&fresh, &new_script);
-        let updated = Netns::new("upd-old");
-        load(&updated, &old_script);
-        load(&updated, &update);
-        assert_eq!(
-            updated.nft_table_sorted(),
-            fresh.nft_table_sorted(),
-            "{change}: OLD + update differs from NEW\n{update}"
-        );
+        let updated = assert_update_leaves_new(change, &old_script, &update, &new_script);
         // Loaded again, it no longer finds OLD's id.
+        assert_refused(&updated, &update);
+    }
+}
+
+const DUAL_STACK: &str = "examples/dual-stack.toml";
+const DUAL_STACK_HOST: &str = "net1";
+
+/// examples/dual-stack.toml with each `from` replaced by `to` (each occurring
+/// `count` times).
+fn dual_stack_edited(edits: &[(&str, &str, usize)]) -> Source {
+    let source = common::example_source(Path::new(DUAL_STACK));
+    let mut text = source.text.clone();
+    for (from, to, count) in edits {
+        assert_eq!(text.matches(from).count(), *count, "{from}");
+        text = text.replace(from, to);
+    }
+    Source::new(source.name, text)
+}
+
+/// web-2 without its IPv6 private and public addresses (the project keeps
+/// them, unallocated).
+fn without_ipv6_of_web_2() -> Source {
+    dual_stack_edited(&[
+        (
+            r#"address = ["10.0.0.6", "2001:db8:10::6"]"#,
+            r#"address = "10.0.0.6""#,
+            1,
+        ),
+        (
+            r#"public = ["198.51.100.8", "203.0.113.10", "2001:db8:a::8", "2001:db8:b::10"]"#,
+            r#"public = ["198.51.100.8", "203.0.113.10"]"#,
+            1,
+        ),
+    ])
+}
+
+/// web-1's own IPv6 entry for a wider prefix.
+fn changed_ipv6_egress_entry() -> Source {
+    dual_stack_edited(&[("2001:db8:200::/48", "2001:db8:200::/44", 1)])
+}
+
+/// web-2's IPv6 address in pool-b renumbered (in the project and the VM).
+fn moved_ipv6_public_address() -> Source {
+    dual_stack_edited(&[("2001:db8:b::10", "2001:db8:b::11", 2)])
+}
+
+/// `nft -j list table inet switchyard` in `netns`, read into the typed model.
+fn listed_model(netns: &Netns) -> switchyard::nft_table::Table {
+    let listing = run_ok(
+        netns
+            .exec("nft")
+            .args(["-j", "list", "table", "inet", "switchyard"]),
+    );
+    switchyard::verify::listed_table(&listing).expect("the listing reads")
+}
+
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
+    require_root();
+    let original = common::example_source(Path::new(DUAL_STACK));
+    // (change, OLD, NEW, IPv6 sets the update must change).
+    let cases: [(&str, Source, Source, &[&str]); 4] = [
+        (
+            "removed IPv6 addresses",
+            original.clone(),
+            without_ipv6_of_web_2(),
+            &[
+                "vm_sources6",
+                "dnat_addresses6",
+                "snat6_pool_1",
+                "snat6_pool_2",
+            ],
+        ),
+        (
+            "added IPv6 addresses",
+            without_ipv6_of_web_2(),
+            original.clone(),
+            &[
+                "vm_sources6",
+                "dnat_addresses6",
+                "snat6_pool_1",
+                "snat6_pool_2",
+            ],
+        ),
+        (
+            "changed IPv6 egress entry",
+            original.clone(),
+            changed_ipv6_egress_entry(),
+            &["egress_by_vm6"],
+        ),
+        (
+            "moved IPv6 public address",
+            original.clone(),
+            moved_ipv6_public_address(),
+            &["dnat_addresses6", "snat6_pool_2"],
+        ),
+    ];
+    for (change, old, new, changed_sets) in cases {
+        let (old_script, update, new_script) = update_between(&old, &new, DUAL_STACK_HOST);
+        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
+        for set in changed_sets {
+            assert!(
+                update.contains(&format!("inet switchyard {set} ")),
+                "{change}: {set} unchanged\n{update}"
+            );
+        }
+        let updated = assert_update_leaves_new(change, &old_script, &update, &new_script);
+        // The typed model of the kernel's listing is NEW's script's.
+        let script = switchyard::nft_table::Table::parse(&new_script).expect("NEW reads back");
+        let listed = listed_model(&updated);
+        assert_eq!(listed.sets, script.sets, "{change}");
+        assert_eq!(listed.counters, script.counters, "{change}");
         assert_refused(&updated, &update);
     }
 }

@@ -2,7 +2,7 @@
 //! `net2` of examples/multi-host.toml gets that host's ip batch and nft script,
 //! then is changed behind switchyard's back (a rule, an element, an ip rule, the
 //! whole table) and loaded again; a member of a pair's shared addresses are
-//! not drift. The pure comparison is unit-tested in
+//! not drift; on examples/dual-stack.toml's host, drift in IPv6 is named too. The pure comparison is unit-tested in
 //! src/verify/tests.rs; these need root (CI runs them as root) and fail, never
 //! skip, without it. The usage errors at the end need neither.
 
@@ -391,4 +391,78 @@ fn a_members_shared_addresses_are_keepalived_s_not_drift() {
         "apply keeps the member's own and the shared address, removes the stranger's: {addresses}"
     );
     assert_eq!(run("verify").0, Some(0));
+}
+
+/// Host `net1` of examples/dual-stack.toml, both families applied: drift in
+/// IPv6's address, neighbour entry, rule and settings is named, IPv4's state
+/// standing, and one apply repairs it.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn drift_in_ipv6_is_named_beside_ipv4s() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("out");
+    common::build(&repo_path("examples/dual-stack.toml"), &out, None);
+    let netns = Netns::with_veths("vdual", &["lan0", "up-a", "up-b"].map(str::to_owned));
+    let run = |command: &str| {
+        netns
+            .exec(env!("CARGO_BIN_EXE_switchyard"))
+            .arg(command)
+            .arg(&out)
+            .args(["--host", "net1"])
+            .output()
+            .expect("run switchyard")
+    };
+    let applied = run("apply");
+    assert!(applied.status.success(), "{}", describe(&applied));
+    let in_sync = run("verify");
+    assert!(in_sync.status.success(), "{}", describe(&in_sync));
+
+    netns.ip(&["-6", "addr", "del", "2001:db8:ffa::2/64", "dev", "up-a"]);
+    netns.ip(&["-6", "neigh", "del", "2001:db8:10::5", "dev", "lan0"]);
+    netns.ip(&["-6", "rule", "del", "priority", "1002"]);
+    run_ok(
+        netns
+            .exec("sysctl")
+            .args(["-qw", "net.ipv6.conf.up-a.accept_ra=1"]),
+    );
+    let drift = run("verify");
+    let out_text = String::from_utf8_lossy(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(1), "{}", describe(&drift));
+    for line in [
+        "ip rules:\n  missing  table 102 priority 1002 src all fwmark 0x200 fwmask 0xff00 (IPv6)\n",
+        "uplink addresses:\n  missing  2001:db8:ffa::2/64 on up-a\n",
+        "missing  2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56",
+        "changed  net.ipv6.conf.up-a.accept_ra\n             build: 0\n             live:  1",
+        "net1: 4 difference(s)",
+    ] {
+        assert!(
+            out_text.contains(line),
+            "verify does not report `{line}`:\n{out_text}"
+        );
+    }
+    let repaired = run("apply");
+    assert!(
+        String::from_utf8_lossy(&repaired.stdout)
+            .contains("table unchanged, 3 routing change(s), 1 setting(s)"),
+        "{}",
+        describe(&repaired)
+    );
+    let in_sync = run("verify");
+    assert!(in_sync.status.success(), "{}", describe(&in_sync));
+
+    // An ip6 table's forward chain dropping before switchyard's.
+    let output = netns.nft_load(
+        "table ip6 guard {\n\tchain fw {\n\t\ttype filter hook forward priority -10; policy drop;\n\t}\n}\n",
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let ahead = run("verify");
+    assert_eq!(ahead.status.code(), Some(1), "{}", describe(&ahead));
+    assert!(
+        String::from_utf8_lossy(&ahead.stdout).contains(
+            "ahead    table ip6 guard chain fw (hook forward priority -10) can drop before switchyard's forward chain"
+        ),
+        "{}",
+        describe(&ahead)
+    );
 }

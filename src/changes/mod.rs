@@ -4,9 +4,11 @@
 //! changes nothing.
 //!
 //! Per host (by name): its settings (uplink attachments, LAN interfaces,
-//! failover timing), its VMs added or removed, each kept VM's private address,
-//! MAC binding and the destination ranges whose outcome changes, and the
-//! inbound public addresses whose VM (or pool) changes. A destination's outcome
+//! failover timing), its VMs added or removed, each kept VM's private address
+//! of each family, MAC binding and the destination ranges whose outcome
+//! changes, and the inbound public addresses whose VM (or pool) changes. Each
+//! family is compared on its own, by one implementation generic over
+//! [`Family`], run for IPv4 and for IPv6. A destination's outcome
 //! is what [`HostPlan::outcome`] says without the deciding entry: the host
 //! itself, internal, left alone, or the candidates (public address, pool,
 //! uplink) it leaves by. The
@@ -22,7 +24,7 @@ pub use render::ChangesOutput;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -30,10 +32,10 @@ use serde::Serialize;
 
 use crate::Validated;
 use crate::diagnostic::Source;
-use crate::family::{Family, V4, V6};
+use crate::family::{Bits, Family, V4, V6};
 use crate::intervals::{self, Range};
-use crate::model::Model;
-use crate::plan::{Decision, HostPlan, Outcome, UplinkLink, UplinkPlan, VmPlan};
+use crate::model::{Model, VmId};
+use crate::plan::{Decision, FamilyPlan, HostPlan, Outcome, UplinkLink, UplinkPlan, VmPlan};
 use crate::trace::Entry;
 
 /// One topology read and planned: what `changes` compares.
@@ -53,7 +55,7 @@ struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn entry(&self, decision: &Decision) -> Entry {
+    fn entry<F: Family>(&self, decision: &Decision<F>) -> Entry {
         let by = decision.decided_by;
         let model = self.side.model();
         let position = self.positions[&model.entry_span(by).start];
@@ -62,19 +64,25 @@ impl Located<'_> {
 }
 
 fn deciding_offsets(side: Side) -> HashMap<usize, (usize, usize)> {
+    let model = side.model();
     let mut offsets = HashSet::new();
-    for vm in side
-        .validated
-        .plan()
-        .hosts
-        .iter()
-        .flat_map(|h| &h.ip.v4.vms)
-    {
-        let decisions = vm.default.iter().chain(vm.egress.iter().map(|(_, d)| d));
-        let model = side.model();
-        offsets.extend(decisions.map(|d| model.entry_span(d.decided_by).start));
+    for host in &side.validated.plan().hosts {
+        offsets.extend(entry_offsets(model, host.family::<V4>()));
+        offsets.extend(entry_offsets(model, host.family::<V6>()));
     }
     side.source.line_columns(offsets.into_iter())
+}
+
+/// Where the entries deciding a range or default of the family's VMs start.
+fn entry_offsets<'a, F: Family>(
+    model: &'a Model,
+    family: &'a FamilyPlan<F>,
+) -> impl Iterator<Item = usize> + 'a {
+    family
+        .vms
+        .iter()
+        .flat_map(VmPlan::decisions)
+        .map(|d| model.entry_span(d.decided_by).start)
 }
 
 impl<'a> Side<'a> {
@@ -86,7 +94,7 @@ impl<'a> Side<'a> {
         self.validated.plan().hosts.iter().find(|h| h.name == name)
     }
 
-    fn vm_name(&self, vm: &VmPlan) -> &'a str {
+    fn vm_name<F: Family>(&self, vm: &VmPlan<F>) -> &'a str {
         &self.model().vm(vm.vm).name.value
     }
 }
@@ -152,20 +160,39 @@ pub struct SettingChange {
 pub struct VmChanges {
     pub vm: String,
     pub presence: Presence,
-    /// Its private address, before and after (equal when it stays).
-    pub private_address: Change<Ipv4Addr>,
-    /// Present when the MAC its address is bound to changes (`None`: unbound).
+    /// Its private IPv4 address, before and after (equal when it stays;
+    /// `None` where it has none).
+    pub private_address: Change<IpAddr>,
+    /// Its private IPv6 address, before and after, when it has one in either
+    /// topology.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_address_v6: Option<Change<IpAddr>>,
+    /// Present when the MAC its addresses are bound to changes (`None`: unbound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Change<String>>,
-    /// For a VM in both: the destination ranges whose outcome changes, by
-    /// address, adjacent ranges with the same change merged.
+    /// For a VM in both: the destination ranges whose outcome changes, IPv4
+    /// then IPv6, by address, adjacent ranges with the same change merged.
     pub destinations: Vec<RangeChange>,
 }
 
+impl VmChanges {
+    /// Its private address of each family it has in either topology, IPv4
+    /// first.
+    pub fn private_addresses(&self) -> impl Iterator<Item = &Change<IpAddr>> {
+        let v4 = &self.private_address;
+        let has_v4 = v4.old.is_some() || v4.new.is_some();
+        has_v4
+            .then_some(v4)
+            .into_iter()
+            .chain(&self.private_address_v6)
+    }
+}
+
+/// A range of destinations of one family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RangeChange {
-    pub first: Ipv4Addr,
-    pub last: Ipv4Addr,
+    pub first: IpAddr,
+    pub last: IpAddr,
     /// The range as written: one address, a prefix, or `first-last`.
     pub destination: String,
     pub old: Way,
@@ -194,14 +221,14 @@ pub enum Way {
 /// One candidate way out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Exit {
-    pub public_address: Ipv4Addr,
+    pub public_address: IpAddr,
     pub pool: String,
     pub uplink: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct InboundChange {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     #[serde(flatten)]
     pub change: Change<Inbound>,
 }
@@ -255,123 +282,186 @@ pub fn changes(old: Side, new: Side, host: Option<&str>) -> Result<Changes, Unkn
 fn host_changes(old: Side, located: Located, name: &str) -> HostChanges {
     let new = located.side;
     let (old_host, new_host) = (old.host(name), new.host(name));
-    let delta = HostDelta::new(old_host, new_host);
-    let pairs = join_by(
-        old_host.map_or(&[][..], |h| &h.ip.v4.vms),
-        new_host.map_or(&[][..], |h| &h.ip.v4.vms),
-        |vm| old.vm_name(vm),
-        |vm| new.vm_name(vm),
-    );
-    let vms = pairs
-        .par_iter()
-        .filter_map(|&(old_vm, new_vm)| {
-            vm_changes(
-                at(old, old_host, old_vm),
-                at(new, new_host, new_vm),
-                &delta,
-                located,
-            )
-        })
+    let v4 = family_vms::<V4>(old, old_host, located, new_host);
+    let v6 = family_vms::<V6>(old, old_host, located, new_host);
+    let vms = join_by(v4, v6, |vm| vm.name, |vm| vm.name)
+        .into_iter()
+        .filter_map(|(v4, v6)| vm_changes(old, new, v4, v6))
         .collect();
+    let mut inbound = inbound_changes::<V4>(old, old_host, new, new_host);
+    inbound.extend(inbound_changes::<V6>(old, old_host, new, new_host));
     HostChanges {
         host: name.to_owned(),
         presence: Presence::of(old_host, new_host),
         settings: setting_changes(old_host, new_host),
         vms,
-        inbound: inbound_changes(old, old_host, new, new_host),
+        inbound,
     }
 }
 
-/// The items of two lists sorted by a key, paired by it.
-fn join_by<'a, T, K: Ord>(
-    old: &'a [T],
-    new: &'a [T],
-    old_key: impl Fn(&'a T) -> K,
-    new_key: impl Fn(&'a T) -> K,
-) -> Vec<(Option<&'a T>, Option<&'a T>)> {
-    let (mut i, mut j) = (0, 0);
-    let mut pairs = Vec::with_capacity(old.len().max(new.len()));
-    while i < old.len() || j < new.len() {
-        let order = match (old.get(i), new.get(j)) {
+/// The items of two sequences sorted by a key, paired by it.
+fn join_by<T, K: Ord>(
+    old: impl IntoIterator<Item = T>,
+    new: impl IntoIterator<Item = T>,
+    old_key: impl Fn(&T) -> K,
+    new_key: impl Fn(&T) -> K,
+) -> Vec<(Option<T>, Option<T>)> {
+    let (mut old, mut new) = (old.into_iter().peekable(), new.into_iter().peekable());
+    let mut pairs = Vec::with_capacity(old.size_hint().0.max(new.size_hint().0));
+    loop {
+        let order = match (old.peek(), new.peek()) {
             (Some(a), Some(b)) => old_key(a).cmp(&new_key(b)),
             (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => return pairs,
         };
         pairs.push(match order {
-            Ordering::Less => (old.get(i), None),
-            Ordering::Greater => (None, new.get(j)),
-            Ordering::Equal => (old.get(i), new.get(j)),
+            Ordering::Less => (old.next(), None),
+            Ordering::Greater => (None, new.next()),
+            Ordering::Equal => (old.next(), new.next()),
         });
-        i += usize::from(order != Ordering::Greater);
-        j += usize::from(order != Ordering::Less);
     }
-    pairs
 }
 
-type At<'a> = (Side<'a>, &'a HostPlan, &'a VmPlan);
+type At<'a, F> = (Side<'a>, &'a HostPlan, &'a VmPlan<F>);
 
-fn at<'a>(side: Side<'a>, host: Option<&'a HostPlan>, vm: Option<&'a VmPlan>) -> Option<At<'a>> {
+fn at<'a, F: Family>(
+    side: Side<'a>,
+    host: Option<&'a HostPlan>,
+    vm: Option<&'a VmPlan<F>>,
+) -> Option<At<'a, F>> {
     Some((side, host?, vm?))
 }
 
+/// One VM of a host in one family: its private address of the family in
+/// either plan and, when in both, the family's destination ranges whose
+/// outcome changes.
+struct FamilyVm<'a> {
+    name: &'a str,
+    /// The VM in OLD's and NEW's model, where it is on the host with an
+    /// address of the family.
+    old: Option<VmId>,
+    new: Option<VmId>,
+    private: Change<IpAddr>,
+    destinations: Vec<RangeChange>,
+}
+
+/// Every VM of the host with an address of family `F` in either plan, by name.
+fn family_vms<'a, F: Family>(
+    old: Side<'a>,
+    old_host: Option<&'a HostPlan>,
+    located: Located<'a>,
+    new_host: Option<&'a HostPlan>,
+) -> Vec<FamilyVm<'a>> {
+    let new = located.side;
+    let delta = HostDelta::<F>::new(old_host, new_host);
+    let vms = |host: Option<&'a HostPlan>| host.map_or(&[][..], |h| &h.family::<F>().vms[..]);
+    let pairs = join_by(
+        vms(old_host),
+        vms(new_host),
+        |vm| old.vm_name(vm),
+        |vm| new.vm_name(vm),
+    );
+    pairs
+        .par_iter()
+        .map(|&(old_vm, new_vm)| {
+            let destinations = match (at(old, old_host, old_vm), at(new, new_host, new_vm)) {
+                (Some(old), Some(new)) => destination_changes(old, new, &delta, located),
+                _ => Vec::new(),
+            };
+            let name = match (old_vm, new_vm) {
+                (Some(vm), _) => old.vm_name(vm),
+                (None, vm) => new.vm_name(vm.expect("one side")),
+            };
+            FamilyVm {
+                name,
+                old: old_vm.map(|vm| vm.vm),
+                new: new_vm.map(|vm| vm.vm),
+                private: Change {
+                    old: old_vm.map(|vm| vm.private.into()),
+                    new: new_vm.map(|vm| vm.private.into()),
+                },
+                destinations,
+            }
+        })
+        .collect()
+}
+
+/// A VM's changes from its IPv4 and IPv6 sides (at least one), if any.
 fn vm_changes(
-    old: Option<At>,
-    new: Option<At>,
-    delta: &HostDelta,
-    located: Located,
+    old: Side,
+    new: Side,
+    v4: Option<FamilyVm>,
+    v6: Option<FamilyVm>,
 ) -> Option<VmChanges> {
-    let (side, _, vm) = new.or(old)?;
-    let model = side.model();
-    let mac = |at: Option<At>| {
-        let (side, _, vm) = at?;
-        Some(side.model().vm(vm.vm).mac.as_ref()?.value.to_string())
+    let families = || v4.iter().chain(&v6);
+    let old_id = families().find_map(|f| f.old);
+    let new_id = families().find_map(|f| f.new);
+    let mac =
+        |side: Side, id: Option<VmId>| Some(side.model().vm(id?).mac.as_ref()?.value.to_string());
+    let (old_mac, new_mac) = (mac(old, old_id), mac(new, new_id));
+    let name = families().next()?.name;
+    let presence = Presence::of(old_id, new_id);
+    let (private_address, mut destinations) = match v4 {
+        Some(v4) => (v4.private, v4.destinations),
+        None => (
+            Change {
+                old: None,
+                new: None,
+            },
+            Vec::new(),
+        ),
     };
-    let (old_mac, new_mac) = (mac(old), mac(new));
-    let destinations = match (old, new) {
-        (Some(old), Some(new)) => destination_changes(old, new, delta, located),
-        _ => Vec::new(),
-    };
-    let private_address = Change {
-        old: old.map(|(_, _, vm)| vm.private),
-        new: new.map(|(_, _, vm)| vm.private),
-    };
-    let presence = Presence::of(old, new);
-    let unchanged = presence == Presence::Kept
-        && private_address.old == private_address.new
-        && old_mac == new_mac
-        && destinations.is_empty();
-    (!unchanged).then(|| VmChanges {
-        vm: model.vm(vm.vm).name.value.to_string(),
+    let private_address_v6 = v6.map(|v6| {
+        destinations.extend(v6.destinations);
+        v6.private
+    });
+    let mut changes = VmChanges {
+        // Named below, only if it changes.
+        vm: String::new(),
         presence,
         private_address,
+        private_address_v6,
         mac: (old_mac != new_mac).then_some(Change {
             old: old_mac,
             new: new_mac,
         }),
         destinations,
+    };
+    let unchanged = presence == Presence::Kept
+        && changes.private_addresses().all(|a| a.old == a.new)
+        && changes.mac.is_none()
+        && changes.destinations.is_empty();
+    (!unchanged).then(|| {
+        changes.vm = name.to_owned();
+        changes
     })
 }
 
-/// What differs for every VM of a host between its two plans, found once per
-/// host: the addresses internal in one plan only, and the host's own addresses
-/// (delivered to the host itself, before any other lookup) whose uplink differs.
-struct HostDelta {
+/// What differs for every VM of a host between its two plans in family `F`,
+/// found once per host and family: the addresses internal in one plan only,
+/// and the host's own addresses (delivered to the host itself, before any
+/// other lookup) whose uplink differs.
+struct HostDelta<F: Family> {
     /// Both of those, merged: where every VM's outcome may differ.
-    differs: Vec<Range>,
-    /// The host's own addresses in either plan, sorted: where an outcome may
-    /// change along the way.
-    own: Vec<Range>,
+    differs: Vec<Range<F>>,
+    /// The host's own addresses in either plan, one range each, sorted: where
+    /// an outcome may change along the way.
+    own: Vec<Range<F>>,
 }
 
-impl HostDelta {
+impl<F: Family> HostDelta<F> {
     fn new(old_host: Option<&HostPlan>, new_host: Option<&HostPlan>) -> Self {
         let internal =
-            |host: Option<&HostPlan>| host.map_or(Vec::new(), |h| h.ip.v4.internal.clone());
-        let own = |host: Option<&HostPlan>| -> Vec<(Ipv4Addr, String)> {
-            let mut own: Vec<(Ipv4Addr, String)> = host
+            |host: Option<&HostPlan>| host.map_or(Vec::new(), |h| h.family::<F>().internal.clone());
+        let own = |host: Option<&HostPlan>| -> Vec<(F::Addr, String)> {
+            let mut own: Vec<(F::Addr, String)> = host
                 .iter()
                 .flat_map(|h| &h.uplinks)
-                .filter_map(|u| Some((u.link.v4.as_ref()?.address.addr(), u.name.to_string())))
+                .filter_map(|u| {
+                    let address = F::net_address(&u.link::<F>()?.address);
+                    Some((address, u.name.to_string()))
+                })
                 .collect();
             own.sort();
             own
@@ -385,27 +475,36 @@ impl HostDelta {
                 .chain(new_own.iter().filter(|n| !old_own.contains(n)))
                 .map(|(address, _)| Range::single(*address)),
         );
-        let own = old_own
+        // One range per address, never merged: two adjacent own addresses
+        // (the old and the new one on a link) are two outcomes.
+        let mut own: Vec<Range<F>> = old_own
             .iter()
             .chain(&new_own)
             .map(|(address, _)| Range::single(*address))
             .collect();
+        own.sort_unstable();
+        own.dedup();
         HostDelta {
             differs: intervals::merge(differs),
-            own: intervals::merge(own),
+            own,
         }
     }
 }
 
-/// The ranges where a kept VM's outcome differs. The egress decisions are
-/// compared where either plan has a breakpoint; only where they differ, or
-/// where the host's internal or own addresses differ, are those looked at, so
-/// a VM whose decisions stay costs as many steps as it has ranges.
-fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) -> Vec<RangeChange> {
+/// The ranges where a kept VM's outcome differs in family `F`. The egress
+/// decisions are compared where either plan has a breakpoint; only where they
+/// differ, or where the host's internal or own addresses differ, are those
+/// looked at, so a VM whose decisions stay costs as many steps as it has ranges.
+fn destination_changes<F: Family>(
+    old: At<F>,
+    new: At<F>,
+    delta: &HostDelta<F>,
+    located: Located,
+) -> Vec<RangeChange> {
     let (old_side, old_host, old_vm) = old;
     let (new_side, new_host, new_vm) = new;
-    let decisions_differ = |d: u32| {
-        let at = Ipv4Addr::from(d);
+    let decisions_differ = |d: F::Bits| {
+        let at = F::address(d);
         !same_way(
             old_side.model(),
             old_vm.decision(at),
@@ -413,38 +512,37 @@ fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) ->
             new_vm.decision(at),
         )
     };
-    let mut domain: Vec<Range> = segments(
-        [0].into_iter()
+    let mut domain: Vec<Range<F>> = segments(
+        [F::Bits::ZERO]
+            .into_iter()
             .chain(breakpoints(&old_vm.egress))
             .chain(breakpoints(&new_vm.egress))
             .collect(),
-        Range {
-            first: 0,
-            last: u32::MAX,
-        },
+        everything(),
     )
     .filter(|segment| decisions_differ(segment.first))
     .collect();
     domain.extend_from_slice(&delta.differs);
     let domain = intervals::merge(domain);
-    let mut changed: Vec<RangeChange> = Vec::new();
+    // Each changed range with its old and new way and NEW's deciding entry.
+    let mut changed: Vec<(Range<F>, Way, Way, Option<Entry>)> = Vec::new();
     for piece in domain {
-        let cuts: Vec<u32> = [piece.first]
+        let cuts: Vec<F::Bits> = [piece.first]
             .into_iter()
             .chain(breakpoints(overlapping_egress(&old_vm.egress, piece)))
             .chain(breakpoints(overlapping_egress(&new_vm.egress, piece)))
             .chain(range_breakpoints(intervals::overlapping(
-                &old_host.ip.v4.internal,
+                &old_host.family::<F>().internal,
                 piece,
             )))
             .chain(range_breakpoints(intervals::overlapping(
-                &new_host.ip.v4.internal,
+                &new_host.family::<F>().internal,
                 piece,
             )))
             .chain(range_breakpoints(intervals::overlapping(&delta.own, piece)))
             .collect();
         for segment in segments(cuts, piece) {
-            let at = Ipv4Addr::from(segment.first);
+            let at = segment.first_address();
             let (old_way, _) = way(old_side, old_host, old_vm, at);
             let (new_way, decision) = way(new_side, new_host, new_vm, at);
             if old_way == new_way {
@@ -452,36 +550,41 @@ fn destination_changes(old: At, new: At, delta: &HostDelta, located: Located) ->
             }
             let decided_by = decision.map(|d| located.entry(d));
             match changed.last_mut() {
-                Some(last)
-                    if u32::from(last.last).checked_add(1) == Some(segment.first)
-                        && last.old == old_way
-                        && last.new == new_way
-                        && last.decided_by == decided_by =>
+                Some((range, old, new, by))
+                    if range.last.checked_next() == Some(segment.first)
+                        && *old == old_way
+                        && *new == new_way
+                        && *by == decided_by =>
                 {
-                    last.last = segment.last_address();
+                    range.last = segment.last;
                 }
-                _ => changed.push(RangeChange {
-                    first: at,
-                    last: segment.last_address(),
-                    destination: String::new(),
-                    old: old_way,
-                    new: new_way,
-                    decided_by,
-                }),
+                _ => changed.push((segment, old_way, new_way, decided_by)),
             }
         }
     }
-    for range in &mut changed {
-        range.destination = written(Range {
-            first: range.first.into(),
-            last: range.last.into(),
-        });
-    }
     changed
+        .into_iter()
+        .map(|(range, old, new, decided_by)| RangeChange {
+            first: range.first_address().into(),
+            last: range.last_address().into(),
+            destination: written(range),
+            old,
+            new,
+            decided_by,
+        })
+        .collect()
+}
+
+/// Every address of family `F`.
+fn everything<F: Family>() -> Range<F> {
+    Range {
+        first: F::Bits::ZERO,
+        last: F::Bits::MAX,
+    }
 }
 
 /// A range as an operator writes it: one address, a prefix, or `first-last`.
-fn written(range: Range) -> String {
+fn written<F: Family>(range: Range<F>) -> String {
     if range.first == range.last {
         return range.first_address().to_string();
     }
@@ -492,36 +595,43 @@ fn written(range: Range) -> String {
 }
 
 /// The egress ranges that meet `range` (the list is sorted and disjoint).
-fn overlapping_egress(egress: &[(Range, Decision)], range: Range) -> &[(Range, Decision)] {
+fn overlapping_egress<F: Family>(
+    egress: &[(Range<F>, Decision<F>)],
+    range: Range<F>,
+) -> &[(Range<F>, Decision<F>)] {
     let start = egress.partition_point(|(r, _)| r.last < range.first);
     let end = egress.partition_point(|(r, _)| r.first <= range.last);
     &egress[start..end.max(start)]
 }
 
 /// Where the outcome may change along a VM's egress ranges.
-fn breakpoints(egress: &[(Range, Decision)]) -> impl Iterator<Item = u32> + '_ {
+fn breakpoints<F: Family>(
+    egress: &[(Range<F>, Decision<F>)],
+) -> impl Iterator<Item = F::Bits> + '_ {
     range_breakpoints_iter(egress.iter().map(|(range, _)| *range))
 }
 
-fn range_breakpoints(ranges: &[Range]) -> impl Iterator<Item = u32> + '_ {
+fn range_breakpoints<F: Family>(ranges: &[Range<F>]) -> impl Iterator<Item = F::Bits> + '_ {
     range_breakpoints_iter(ranges.iter().copied())
 }
 
-fn range_breakpoints_iter(ranges: impl Iterator<Item = Range>) -> impl Iterator<Item = u32> {
-    ranges.flat_map(|range| std::iter::once(range.first).chain(range.last.checked_add(1)))
+fn range_breakpoints_iter<F: Family>(
+    ranges: impl Iterator<Item = Range<F>>,
+) -> impl Iterator<Item = F::Bits> {
+    ranges.flat_map(|range| std::iter::once(range.first).chain(range.last.checked_next()))
 }
 
 /// `within` cut at `cuts` (any order, any value): consecutive segments that
 /// cover it.
-fn segments(mut cuts: Vec<u32>, within: Range) -> impl Iterator<Item = Range> {
+fn segments<F: Family>(mut cuts: Vec<F::Bits>, within: Range<F>) -> impl Iterator<Item = Range<F>> {
     cuts.retain(|c| (within.first..=within.last).contains(c));
     cuts.push(within.first);
     cuts.sort_unstable();
     cuts.dedup();
-    let ends: Vec<u32> = cuts
+    let ends: Vec<F::Bits> = cuts
         .iter()
         .skip(1)
-        .map(|next| next - 1)
+        .map(|next| next.previous())
         .chain([within.last])
         .collect();
     cuts.into_iter()
@@ -533,12 +643,12 @@ fn segments(mut cuts: Vec<u32>, within: Range) -> impl Iterator<Item = Range> {
 /// ([`HostPlan::outcome`]), and the decision behind it. A public address of the
 /// host is compared by the decision that is its hairpin's source; whose
 /// address it is, is an inbound change.
-fn way<'a>(
+fn way<'a, F: Family>(
     side: Side<'a>,
     host: &'a HostPlan,
-    vm: &'a VmPlan,
-    destination: Ipv4Addr,
-) -> (Way, Option<&'a Decision>) {
+    vm: &'a VmPlan<F>,
+    destination: F::Addr,
+) -> (Way, Option<&'a Decision<F>>) {
     let decision = match host.outcome(vm, destination) {
         Outcome::Local(uplink) => {
             let uplink = uplink.name.to_string();
@@ -553,7 +663,7 @@ fn way<'a>(
         candidates: decision
             .candidates()
             .map(|c| Exit {
-                public_address: c.public,
+                public_address: c.public.into(),
                 pool: side.model().pool(c.pool).name.value.to_string(),
                 uplink: side.model().uplink(c.uplink).name.value.to_string(),
             })
@@ -564,11 +674,11 @@ fn way<'a>(
 
 /// Whether two decisions (of the two topologies) send the same way, without
 /// building the names: the cheap test made at every breakpoint.
-fn same_way(
+fn same_way<F: Family>(
     old_model: &Model,
-    old: Option<&Decision>,
+    old: Option<&Decision<F>>,
     new_model: &Model,
-    new: Option<&Decision>,
+    new: Option<&Decision<F>>,
 ) -> bool {
     match (old, new) {
         (None, None) => true,
@@ -586,14 +696,10 @@ fn same_way(
 }
 
 /// The addresses in exactly one of two sorted, disjoint range lists, merged.
-fn symmetric_difference(a: &[Range], b: &[Range]) -> Vec<Range> {
-    let cuts: Vec<u32> = range_breakpoints(a).chain(range_breakpoints(b)).collect();
-    let all = Range {
-        first: 0,
-        last: u32::MAX,
-    };
+fn symmetric_difference<F: Family>(a: &[Range<F>], b: &[Range<F>]) -> Vec<Range<F>> {
+    let cuts: Vec<F::Bits> = range_breakpoints(a).chain(range_breakpoints(b)).collect();
     intervals::merge(
-        segments(cuts, all)
+        segments(cuts, everything())
             .filter(|s| {
                 let at = s.first_address();
                 intervals::any_contains(a, at) != intervals::any_contains(b, at)
@@ -633,18 +739,22 @@ fn setting_changes(old: Option<&HostPlan>, new: Option<&HostPlan>) -> Vec<Settin
         settings.sort();
         settings
     };
-    let (old, new) = (settings(old), settings(new));
-    join_by(&old, &new, |(name, _)| name, |(name, _)| name)
-        .into_iter()
-        .filter(|(a, b)| a.map(|(_, v)| v) != b.map(|(_, v)| v))
-        .map(|(a, b)| SettingChange {
-            setting: a.or(b).map(|(name, _)| name.clone()).expect("one side"),
-            change: Change {
-                old: a.map(|(_, v)| v.clone()),
-                new: b.map(|(_, v)| v.clone()),
-            },
+    join_by(
+        settings(old),
+        settings(new),
+        |(name, _)| name.clone(),
+        |(name, _)| name.clone(),
+    )
+    .into_iter()
+    .filter_map(|(a, b)| {
+        let (a_name, old) = a.unzip();
+        let (b_name, new) = b.unzip();
+        (old != new).then(|| SettingChange {
+            setting: a_name.or(b_name).expect("one side"),
+            change: Change { old, new },
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// A pair (docs/semantics.md §12) as settings: its VRRP id, sync link and
@@ -710,17 +820,19 @@ fn describe_link<F: Family>(link: Option<&UplinkLink<F>>) -> String {
     })
 }
 
-fn inbound_changes(
+/// The public addresses of family `F` whose inbound VM (or pool, uplink)
+/// changes on the host, by address.
+fn inbound_changes<F: Family>(
     old: Side,
     old_host: Option<&HostPlan>,
     new: Side,
     new_host: Option<&HostPlan>,
 ) -> Vec<InboundChange> {
-    let inbound = |side: Side<'_>, host: Option<&HostPlan>| -> Vec<(Ipv4Addr, Inbound)> {
+    let inbound = |side: Side<'_>, host: Option<&HostPlan>| -> Vec<(F::Addr, Inbound)> {
         let model = side.model();
-        let mut all: Vec<(Ipv4Addr, Inbound)> = host
+        let mut all: Vec<(F::Addr, Inbound)> = host
             .iter()
-            .flat_map(|h| &h.ip.v4.vms)
+            .flat_map(|h| &h.family::<F>().vms)
             .flat_map(|vm| {
                 vm.public.iter().map(move |p| {
                     let inbound = Inbound {
@@ -736,15 +848,15 @@ fn inbound_changes(
         all
     };
     let (old, new) = (inbound(old, old_host), inbound(new, new_host));
-    join_by(&old, &new, |(a, _)| *a, |(a, _)| *a)
+    join_by(old, new, |(a, _)| *a, |(a, _)| *a)
         .into_iter()
-        .filter(|(a, b)| a.map(|(_, v)| v) != b.map(|(_, v)| v))
-        .map(|(a, b)| InboundChange {
-            address: a.or(b).expect("one side").0,
-            change: Change {
-                old: a.map(|(_, v)| v.clone()),
-                new: b.map(|(_, v)| v.clone()),
-            },
+        .filter_map(|(a, b)| {
+            let (a_address, old) = a.unzip();
+            let (b_address, new) = b.unzip();
+            (old != new).then(|| InboundChange {
+                address: a_address.or(b_address).expect("one side").into(),
+                change: Change { old, new },
+            })
         })
         .collect()
 }

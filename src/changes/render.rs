@@ -3,6 +3,7 @@
 //! forms print the same rows, host by host, in the order the changes hold them.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -73,10 +74,9 @@ impl Changes {
             (presence(Presence::Removed), "VM removed", "VMs removed"),
             (
                 vms.clone()
-                    .filter(|vm| {
-                        vm.presence == Presence::Kept
-                            && vm.private_address.old != vm.private_address.new
-                    })
+                    .filter(|vm| vm.presence == Presence::Kept)
+                    .flat_map(|vm| vm.private_addresses())
+                    .filter(|address| address.old != address.new)
                     .count(),
                 "private address",
                 "private addresses",
@@ -197,13 +197,26 @@ fn rows(host: &HostChanges) -> Vec<Row> {
         let subject = format!("vm {}", vm.vm);
         match vm.presence {
             Presence::Kept => {
-                if vm.private_address.old != vm.private_address.new {
-                    let (old, new) = either(&vm.private_address, ToString::to_string, "none");
+                for address in vm.private_addresses().filter(|a| a.old != a.new) {
+                    let (old, new) = either(address, ToString::to_string, "none");
                     row(format!("{subject} address"), old, new, String::new());
                 }
             }
             Presence::Added | Presence::Removed => {
-                let (old, new) = either(&vm.private_address, ToString::to_string, "absent");
+                // Its addresses of every family, IPv4 first.
+                let side = |address: fn(&Change<IpAddr>) -> Option<IpAddr>| {
+                    let all: Vec<String> = vm
+                        .private_addresses()
+                        .filter_map(address)
+                        .map(|a| a.to_string())
+                        .collect();
+                    (!all.is_empty()).then(|| all.join(", "))
+                };
+                let addresses = Change {
+                    old: side(|a| a.old),
+                    new: side(|a| a.new),
+                };
+                let (old, new) = either(&addresses, Clone::clone, "absent");
                 row(subject.clone(), old, new, String::new());
             }
         }

@@ -6,6 +6,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use ipnet::Ipv4Net;
+
 use crate::diagnostic::Code;
 use crate::family::{Bits, Family, V4, V6};
 use crate::model::{Attachment, Pool, Spanned, Vm};
@@ -61,7 +63,7 @@ impl Rules for V4 {
             || address.is_loopback())
     }
     fn special_purpose(address: Ipv4Addr) -> Option<&'static str> {
-        super::private_unicast::special_purpose(address)
+        special_purpose_v4(address)
     }
 }
 
@@ -158,4 +160,30 @@ pub(super) fn prefixes(pool: &Pool) -> String {
     let v4 = pool.prefix.v4.as_ref().map(|p| p.value.to_string());
     let v6 = pool.prefix.v6.as_ref().map(|p| p.value.to_string());
     v4.into_iter().chain(v6).collect::<Vec<_>>().join(", ")
+}
+
+/// Blocks no VM can use as its address, with what they are. The limited broadcast
+/// address comes before the reserved block that contains it, so it is named.
+const NON_UNICAST_BLOCKS: &[(Ipv4Net, &str)] = &[
+    (block(0, 0, 0, 0, 8), "in 0.0.0.0/8, \"this network\""),
+    (block(127, 0, 0, 0, 8), "a loopback address"),
+    (block(169, 254, 0, 0, 16), "a link-local address"),
+    (block(224, 0, 0, 0, 4), "a multicast address"),
+    (
+        block(255, 255, 255, 255, 32),
+        "the limited broadcast address",
+    ),
+    (block(240, 0, 0, 0, 4), "in the reserved block 240.0.0.0/4"),
+];
+
+const fn block(a: u8, b: u8, c: u8, d: u8, prefix_len: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix_len)
+}
+
+/// What `address` is when it is in a block no VM can use.
+fn special_purpose_v4(address: Ipv4Addr) -> Option<&'static str> {
+    NON_UNICAST_BLOCKS
+        .iter()
+        .find(|(block, _)| block.contains(&address))
+        .map(|(_, what)| *what)
 }

@@ -3,42 +3,12 @@
 //! and not an edge address of one of its project's networks (an IPv4 network
 //! or broadcast address, an IPv6 subnet-router anycast address).
 
-use std::collections::HashMap;
-use std::net::Ipv4Addr;
-
-use ipnet::Ipv4Net;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::family::{Family, V4, V6};
 use crate::model::{Model, Spanned};
+use std::collections::HashMap;
 
 use super::family::{self, Rules};
-
-/// Blocks no VM can use as its address, with what they are. The limited broadcast
-/// address comes before the reserved block that contains it, so it is named.
-const NON_UNICAST_BLOCKS: &[(Ipv4Net, &str)] = &[
-    (block(0, 0, 0, 0, 8), "in 0.0.0.0/8, \"this network\""),
-    (block(127, 0, 0, 0, 8), "a loopback address"),
-    (block(169, 254, 0, 0, 16), "a link-local address"),
-    (block(224, 0, 0, 0, 4), "a multicast address"),
-    (
-        block(255, 255, 255, 255, 32),
-        "the limited broadcast address",
-    ),
-    (block(240, 0, 0, 0, 4), "in the reserved block 240.0.0.0/4"),
-];
-
-const fn block(a: u8, b: u8, c: u8, d: u8, prefix_len: u8) -> Ipv4Net {
-    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix_len)
-}
-
-/// What `address` is when it is in a block no VM can use.
-pub(super) fn special_purpose(address: Ipv4Addr) -> Option<&'static str> {
-    NON_UNICAST_BLOCKS
-        .iter()
-        .find(|(block, _)| block.contains(&address))
-        .map(|(_, what)| *what)
-}
 
 /// A project's networks' edge addresses: which edge each is, and of which network.
 type Edges<F> = HashMap<<F as Family>::Addr, (&'static str, Spanned<<F as Family>::Net>)>;

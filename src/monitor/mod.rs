@@ -7,7 +7,7 @@
 //! and feeds the results in.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Component;
 
 use serde::{Deserialize, Serialize};
@@ -57,10 +57,57 @@ pub struct Uplink {
     /// probes carry and what conntrack entries bound to it carry.
     pub mark: u32,
     pub interface: String,
-    /// The host's address on the link: the probes' source.
-    pub address: Ipv4Addr,
-    /// ICMP echo targets; a round succeeds when any answers.
-    pub probe: Vec<Ipv4Addr>,
+    /// The host's addresses on the link, at most one per family, IPv4 first:
+    /// the probes' sources. In the file one address is a string, two a list
+    /// (as in the topology), so an IPv4-only host's file reads as before.
+    #[serde(with = "one_or_list")]
+    pub address: Vec<IpAddr>,
+    /// ICMP and ICMPv6 echo targets, each sent from the address of its
+    /// family; a round succeeds when any target of either family answers.
+    pub probe: Vec<IpAddr>,
+}
+
+impl Uplink {
+    /// The targets probed from `source`, one of [`Self::address`]: those of
+    /// its family.
+    pub fn targets_from(&self, source: IpAddr) -> impl Iterator<Item = IpAddr> + '_ {
+        self.probe
+            .iter()
+            .copied()
+            .filter(move |target| target.is_ipv4() == source.is_ipv4())
+    }
+}
+
+/// `Uplink::address` in JSON: a string when there is one address, else a list.
+mod one_or_list {
+    use std::net::IpAddr;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        addresses: &[IpAddr],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match addresses {
+            [one] => one.serialize(serializer),
+            all => all.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<IpAddr>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged, expecting = "an IP address or a list of IP addresses")]
+        enum OneOrList {
+            One(IpAddr),
+            List(Vec<IpAddr>),
+        }
+        Ok(match OneOrList::deserialize(deserializer)? {
+            OneOrList::One(address) => vec![address],
+            OneOrList::List(addresses) => addresses,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,10 +256,19 @@ impl Config {
                     format!("{:?} is not an interface name: {problem}", uplink.interface),
                 );
             }
-            if !is_host_address(uplink.address) {
+            if !matches!(
+                uplink.address.as_slice(),
+                [_] | [IpAddr::V4(_), IpAddr::V6(_)]
+            ) {
                 return fail(
                     &key("address"),
-                    format!("{} is not a unicast address", uplink.address),
+                    "needs one address, or an IPv4 and an IPv6 one in that order".to_owned(),
+                );
+            }
+            if let Some(address) = uplink.address.iter().find(|a| !is_host_address(**a)) {
+                return fail(
+                    &key("address"),
+                    format!("{address} is not a unicast address"),
                 );
             }
             if uplink.probe.is_empty() || uplink.probe.len() > MAX_PROBE_TARGETS {
@@ -223,6 +279,16 @@ impl Config {
             }
             if let Some(target) = uplink.probe.iter().find(|t| !is_host_address(**t)) {
                 return fail(&key("probe"), format!("{target} is not a unicast address"));
+            }
+            if let Some(target) = uplink
+                .probe
+                .iter()
+                .find(|t| !uplink.address.iter().any(|a| a.is_ipv4() == t.is_ipv4()))
+            {
+                return fail(
+                    &key("probe"),
+                    format!("{target} has no source: `address` has none of its family"),
+                );
             }
         }
         for (index, group) in self.groups.iter().enumerate() {
@@ -262,11 +328,13 @@ impl Config {
 /// More probe targets than this per uplink would make a round a flood.
 pub const MAX_PROBE_TARGETS: usize = 16;
 
-fn is_host_address(address: Ipv4Addr) -> bool {
-    !(address.is_unspecified()
-        || address.is_broadcast()
-        || address.is_multicast()
-        || address.is_loopback())
+/// An address an echo can come from or go to: not unspecified, multicast,
+/// loopback or (IPv4) broadcast. IPv6 link-local is one: the default target
+/// of an uplink whose IPv6 gateway is link-local is that gateway, reached on
+/// the uplink's interface.
+fn is_host_address(address: IpAddr) -> bool {
+    let broadcast = matches!(address, IpAddr::V4(v4) if v4.is_broadcast());
+    !(address.is_unspecified() || address.is_multicast() || address.is_loopback() || broadcast)
 }
 
 /// A `monitor.json` the daemon refuses, and the key that made it.

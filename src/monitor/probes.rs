@@ -113,3 +113,42 @@ impl Probes {
             .unwrap_or(now)
     }
 }
+
+/// One family of a dual-stack uplink, watched on its own: the uplink's
+/// health counts a round answered by either family (docs/semantics.md §10),
+/// so an outage of one family alone changes nothing in the kernel — but the
+/// operator hears of it. Silent: no reply for `rounds` intervals. Pure: the
+/// caller passes the time.
+#[derive(Debug)]
+pub struct Silence {
+    limit: Duration,
+    last_reply: Instant,
+    silent: bool,
+}
+
+impl Silence {
+    pub fn new(interval: Duration, rounds: u32, now: Instant) -> Self {
+        Silence {
+            limit: interval * rounds,
+            last_reply: now,
+            silent: false,
+        }
+    }
+
+    /// A reply of the family came at `now`: `true` when it had been silent.
+    pub fn reply(&mut self, now: Instant) -> bool {
+        self.last_reply = now;
+        std::mem::replace(&mut self.silent, false)
+    }
+
+    /// `true` once, when the family has been silent for `rounds` intervals
+    /// by `now`.
+    pub fn fell_silent(&mut self, now: Instant) -> bool {
+        let silent = now.saturating_duration_since(self.last_reply) > self.limit;
+        silent && !std::mem::replace(&mut self.silent, silent)
+    }
+
+    pub fn is_silent(&self) -> bool {
+        self.silent
+    }
+}

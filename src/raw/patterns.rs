@@ -88,14 +88,14 @@ pub(crate) const VIA_PATTERN: &str = concat!(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,62}
 pub(crate) const IPV4_LINK_PATTERN: &str = concat!("^", ipv4!(), "/(3[01]|[12][0-9]|[1-9])$");
 
 /// The host's address on a link, of either family: /1 to /31 in IPv4, /1 to
-/// /127 in IPv6 (SY0706).
+/// /128 in IPv6, where a /128 is routable with a link-local gateway (SY0706).
 pub(crate) const IP_LINK_PATTERN: &str = concat!(
     "^(",
     ipv4!(),
     "/(3[01]|[12][0-9]|[1-9])",
     "|",
     ipv6!(),
-    "/(12[0-7]|1[01][0-9]|[1-9][0-9]?)",
+    "/(12[0-8]|1[01][0-9]|[1-9][0-9]?)",
     ")$"
 );
 

@@ -1,5 +1,9 @@
 //! The `ip -batch` backend: one fwmark rule and one routing table per uplink,
-//! and a permanent neighbour entry per MAC-bound VM (templates/switchyard.ip).
+//! and a permanent neighbour entry per MAC-bound VM, per family: IPv4 in
+//! templates/switchyard.ip, IPv6 in templates/switchyard6.ip (for `ip -6
+//! -batch`: `ip` refuses `-6` inside a batch), written only for a host that
+//! forwards IPv6 ([`HostPlan::forwards`]): a topology without IPv6 builds what
+//! it built before.
 
 use std::fmt::Write as _;
 
@@ -7,7 +11,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim};
-use crate::family::{Family, V4};
+use crate::family::{Family, V6};
 use crate::layout::{self, hex};
 use crate::plan::{self, HostPlan, UplinkPlan};
 
@@ -21,6 +25,9 @@ struct Context<'a> {
     neighbours: Value,
     /// On a member of a pair: its end of the sync link.
     sync: Option<Sync<'a>>,
+    /// The host forwards IPv6: the IPv4 batch's route and neighbour flushes
+    /// name IPv4's space, or in a plain batch they would take IPv6's too.
+    ipv6: bool,
 }
 
 /// A member's address on the sync link, as the ip batch and networkd set it.
@@ -87,23 +94,27 @@ pub(super) fn uplink<F: Family>(uplink: &UplinkPlan) -> Option<Uplink<'_>> {
     })
 }
 
-pub fn batch_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
+/// The batch of family `F`. The sync link of a pair is IPv4 (the template of
+/// IPv6 has no place for it).
+pub fn batch_context<'a, F: Family>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
     Context {
         header: header.verbatim(),
         protocol: plan::ROUTE_PROTOCOL,
         uplink_mask: hex(layout::UPLINK_MARK_MASK),
-        uplinks: host.uplinks.iter().filter_map(uplink::<V4>).collect(),
-        neighbours: Value::from_safe_string(neighbours(host)),
+        uplinks: host.uplinks.iter().filter_map(uplink::<F>).collect(),
+        neighbours: Value::from_safe_string(neighbours::<F>(host)),
         sync: sync(host),
+        ipv6: host.forwards::<V6>(),
     }
 }
 
-/// Every MAC binding on every LAN interface: whichever one the host reaches the
-/// VM by, ARP cannot point its address at another machine (docs/semantics.md §8).
-fn neighbours(host: &HostPlan) -> String {
+/// Every MAC binding of family `F` on every LAN interface: whichever one the
+/// host reaches the VM by, ARP or neighbour discovery cannot point its address
+/// at another machine (docs/semantics.md §8).
+fn neighbours<F: Family>(host: &HostPlan) -> String {
     let mut lines = String::new();
     for lan in &host.lan {
-        for (address, mac) in &host.ip.v4.mac_bindings {
+        for (address, mac) in &host.family::<F>().mac_bindings {
             // Writing to a String cannot fail.
             let _ = write!(
                 lines,

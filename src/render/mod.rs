@@ -20,6 +20,9 @@ pub use sysctl::SYSCTL_FILE;
 /// A host's nft script and ip batch, by their name in its directory.
 pub const NFT_SCRIPT: &str = "switchyard.nft";
 pub const IP_BATCH: &str = "switchyard.ip";
+/// A host's IPv6 ip batch (`ip -6 -batch`, loaded after [`IP_BATCH`]), only
+/// when the host has IPv6.
+pub const IP6_BATCH: &str = "switchyard6.ip";
 /// A member of a pair's keepalived configuration, by its name in its directory.
 pub const KEEPALIVED_CONF: &str = ha::KEEPALIVED_CONF;
 /// A host's update from the `--since` build's nft script to this one's.
@@ -35,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Source;
+use crate::family::{V4, V6};
 use crate::model::{Member, Model};
 use crate::plan::{HostPlan, Plan};
 
@@ -47,6 +51,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "switchyard.ip",
         include_str!("../../templates/switchyard.ip"),
+    ),
+    (
+        "switchyard6.ip",
+        include_str!("../../templates/switchyard6.ip"),
     ),
     (
         "networkd/interface.network",
@@ -257,9 +265,13 @@ impl Renderer {
                 content: nft_script,
                 applies_over_build: None,
             },
-            self.file(machine, IP_BATCH, ip::batch_context(machine, header))?,
+            self.file(machine, IP_BATCH, ip::batch_context::<V4>(machine, header))?,
             self.file(machine, SYSCTL_FILE, sysctl::conf_context(machine, header))?,
         ];
+        if machine.forwards::<V6>() {
+            let context = ip::batch_context::<V6>(machine, header);
+            artifacts.push(self.file(machine, IP6_BATCH, context)?);
+        }
         for unit in networkd::units(machine, header) {
             artifacts.push(self.artifact(machine, unit.template, &unit.file, unit.context)?);
         }

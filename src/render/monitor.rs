@@ -2,13 +2,16 @@
 //! [`monitor::Config`] the daemon reads, written with serde like the manifest)
 //! and its systemd unit (templates/systemd/switchyard-monitor.service).
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 use super::nft::{DOWN_UPLINKS_SET, TABLE};
 use super::{Header, Verbatim};
+use crate::family::{Family, V4, V6};
 use crate::layout;
 use crate::monitor::{Config, Group, Uplink};
-use crate::plan::{self, HostPlan};
+use crate::plan::{self, HostPlan, UplinkPlan};
 
 /// Where the unit expects the binary.
 pub const BINARY: &str = "/usr/bin/switchyard";
@@ -43,15 +46,15 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
         uplinks: host
             .uplinks
             .iter()
-            .filter_map(|u| {
-                let link = u.link.v4.as_ref()?;
-                Some(Uplink {
+            .map(|u| {
+                let (v4, v6) = (probing::<V4>(u), probing::<V6>(u));
+                Uplink {
                     name: u.name.to_string(),
                     mark: u.mark,
                     interface: u.interface.to_string(),
-                    address: link.address.addr(),
-                    probe: link.probe.clone(),
-                })
+                    address: [&v4, &v6].iter().filter_map(|p| p.0).collect(),
+                    probe: v4.1.into_iter().chain(v6.1).collect(),
+                }
             })
             .collect(),
         groups,
@@ -60,6 +63,18 @@ pub fn config_json(host: &HostPlan, header: &Header) -> Option<String> {
     let mut json = serde_json::to_string_pretty(&config).expect("the config serializes");
     json.push('\n');
     Some(json)
+}
+
+/// The uplink's address of family `F` on the link and the targets probed
+/// from it, or nothing when it has no address of `F`.
+fn probing<F: Family>(uplink: &UplinkPlan) -> (Option<IpAddr>, Vec<IpAddr>) {
+    match uplink.link::<F>() {
+        Some(link) => (
+            Some(F::net_address(&link.address).into()),
+            link.probe.iter().map(|&target| target.into()).collect(),
+        ),
+        None => (None, Vec::new()),
+    }
 }
 
 #[derive(Serialize)]
@@ -71,6 +86,8 @@ struct UnitContext<'a> {
     config_dir: &'static str,
     /// On a member of a pair: the runtime directory of its VRRP health file.
     health_runtime_directory: Option<&'static str>,
+    /// Whether it sends ICMPv6 probes, so needs IPv6 sockets.
+    ipv6_probes: bool,
 }
 
 pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -81,5 +98,6 @@ pub fn unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serializ
         binary: BINARY,
         config_dir: layout::CONFIG_DIR,
         health_runtime_directory: host.ha.as_ref().map(|_| layout::HEALTH_RUNTIME_DIRECTORY),
+        ipv6_probes: host.uplinks.iter().any(|u| u.link::<V6>().is_some()),
     }
 }

@@ -1,5 +1,6 @@
 //! The systemd-networkd backend: one .network per interface the host configures
-//! (an uplink's address, routes in its table and RoutingPolicyRule; the `VLAN=`
+//! (an uplink's addresses, routes in its table and RoutingPolicyRule, of each
+//! family it has an address of; the `VLAN=`
 //! lines of the VLAN uplinks on it; or both, when a VLAN's parent is itself an
 //! uplink), and a .netdev per VLAN uplink. A VLAN parent whose administrator's
 //! own unit is named (`parent_unit`) gets a drop-in for that unit instead.
@@ -34,7 +35,15 @@ struct NetdevContext<'a> {
 struct InterfaceContext<'a> {
     header: Verbatim<'a>,
     interface: &'a str,
+    /// The uplink carried untagged, in IPv4 if it has an address of it, else
+    /// in IPv6: its name, table, mark and rule priority.
     uplink: Option<Uplink<'a>>,
+    /// Its link in each family.
+    ipv4: Option<Uplink<'a>>,
+    ipv6: Option<Uplink<'a>>,
+    /// The rule's `Family=` when it is not networkd's default (IPv4): `ipv6`
+    /// or `both`.
+    rule_family: Option<&'static str>,
     uplink_mask_decimal: u32,
     vlans: Vec<&'a str>,
     /// On a member of a pair: keepalived adds the shared address to the uplink.
@@ -108,7 +117,10 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
                 context: to_value(InterfaceContext {
                     header: header.verbatim(),
                     interface,
-                    uplink: carried.and_then(uplink::<V4>),
+                    uplink: carried.and_then(|u| uplink::<V4>(u).or_else(|| uplink::<V6>(u))),
+                    ipv4: carried.and_then(uplink::<V4>),
+                    ipv6: carried.and_then(uplink::<V6>),
+                    rule_family: carried.and_then(rule_family),
                     uplink_mask_decimal: layout::UPLINK_MARK_MASK,
                     vlans: found.vlans,
                     keeps_shared_address: host.member.is_some() && carried.is_some(),
@@ -128,6 +140,16 @@ pub fn units(host: &HostPlan, header: &Header) -> Vec<Unit> {
         });
     }
     units
+}
+
+/// `Family=` of an uplink's RoutingPolicyRule: networkd makes an IPv4 rule
+/// unless told otherwise.
+fn rule_family(uplink: &UplinkPlan) -> Option<&'static str> {
+    match (uplink.link::<V4>(), uplink.link::<V6>()) {
+        (_, None) => None,
+        (None, Some(_)) => Some("ipv6"),
+        (Some(_), Some(_)) => Some("both"),
+    }
 }
 
 fn to_value(context: impl Serialize) -> minijinja::Value {

@@ -6,6 +6,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use super::{Header, Verbatim, monitor, nft};
+use crate::family::V6;
 use crate::model::InterfaceName;
 use crate::plan::{self, HostPlan};
 
@@ -29,6 +30,8 @@ struct Context<'a> {
     /// the uplinks and the sync link, the sysctl file the uplinks and LANs.
     /// Escaped (`\x2d`): written as is.
     devices: Vec<Value>,
+    /// The host forwards IPv6 ([`HostPlan::forwards`]).
+    ipv6: bool,
 }
 
 pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Serialize + 'a {
@@ -50,6 +53,7 @@ pub fn boot_unit_context<'a>(host: &'a HostPlan, header: &'a Header) -> impl Ser
         binary: monitor::BINARY,
         build_dir: BUILD_DIR,
         devices: devices.into_iter().map(Value::from_safe_string).collect(),
+        ipv6: host.forwards::<V6>(),
     }
 }
 

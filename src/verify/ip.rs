@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::VerifyError;
+use crate::family::Which;
 use crate::plan;
 
 /// Fields shown first, in this order (then the rest by name), so that a line
@@ -157,9 +158,18 @@ fn rule_arguments(rule: &Map<String, Value>) -> String {
     words.join(" ")
 }
 
-/// `ip -j -4 addr show` → each interface's IPv4 addresses (`192.0.2.2/30`).
-pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, VerifyError> {
+/// `ip -j -4 addr show` or `ip -j -6 addr show` → each interface's addresses
+/// of `family` (`192.0.2.2/30`), but for IPv6's link-local ones: the kernel
+/// gives every interface one, switchyard none.
+pub fn addresses(
+    text: &str,
+    family: Which,
+) -> Result<BTreeMap<String, BTreeSet<String>>, VerifyError> {
     let command = "ip -j addr";
+    let family = match family {
+        Which::V4 => "inet",
+        Which::V6 => "inet6",
+    };
     let mut out = BTreeMap::new();
     for link in array::<Value>(text, command)? {
         let name = link
@@ -171,7 +181,8 @@ pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, Verif
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter(|a| a.get("family").and_then(Value::as_str) == Some("inet"))
+            .filter(|a| a.get("family").and_then(Value::as_str) == Some(family))
+            .filter(|a| family == "inet" || a.get("scope").and_then(Value::as_str) != Some("link"))
             .filter_map(|a| {
                 Some(format!(
                     "{}/{}",
@@ -189,7 +200,7 @@ pub fn addresses(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, Verif
 /// (`None`: an entry without one).
 pub type Neighbours = BTreeMap<(String, String), Option<String>>;
 
-/// `ip -N -j -4 neigh show nud permanent proto 211` → switchyard's entries. The
+/// `ip -N -j -4 neigh show nud permanent proto 211` (or `-6`) → switchyard's entries. The
 /// listing is filtered here too, whatever the command asked for: an entry is
 /// switchyard's when it is permanent and tagged with its protocol (the ip
 /// batch's flush removes exactly those). A stranger's dynamic entry, or a

@@ -21,8 +21,12 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::family::Which;
 use crate::plan;
 use crate::render::{self, Manifest, ManifestFile};
+
+/// The families whose routing `verify` compares, in the order it reports them.
+pub const FAMILIES: [Which; 2] = [Which::V4, Which::V6];
 
 /// The nft script and ip batch of one host in a build, as listed in its manifest.
 #[derive(Debug)]
@@ -30,6 +34,8 @@ pub struct HostArtifacts<'a> {
     pub host: &'a str,
     pub nft: &'a ManifestFile,
     pub ip: &'a ManifestFile,
+    /// `switchyard6.ip`, of a host with IPv6.
+    pub ip6: Option<&'a ManifestFile>,
     /// `sysctl.d/90-switchyard.conf` (builds before it existed have none).
     pub sysctl: Option<&'a ManifestFile>,
     /// `switchyard.update.nft` of a build made `--since` an earlier one.
@@ -91,6 +97,7 @@ impl<'a> HostArtifacts<'a> {
             host,
             nft: file(render::NFT_SCRIPT)?,
             ip: file(render::IP_BATCH)?,
+            ip6: file(render::IP6_BATCH).ok(),
             sysctl: file(render::SYSCTL_FILE).ok(),
             update: file(render::NFT_UPDATE).ok(),
             keepalived: file(render::KEEPALIVED_CONF).ok(),
@@ -128,11 +135,9 @@ pub fn batch_interfaces(batch: &str) -> Vec<String> {
     names
 }
 
-/// What the listing programs printed for one network namespace.
-#[derive(Debug, Clone, Default)]
-pub struct Listings {
-    /// `nft -j list table inet switchyard`; `None` when the table does not exist.
-    pub nft_table: Option<String>,
+/// What `ip` printed for one family's routing (`-4` or `-6`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoutingListings {
     /// `ip -N -j -4 rule show`.
     pub rules: String,
     /// `ip -N -j -4 route show table all`.
@@ -141,11 +146,22 @@ pub struct Listings {
     pub addresses: String,
     /// `ip -N -j -4 neigh show nud permanent proto 211`.
     pub neighbours: String,
+}
+
+/// What the listing programs printed for one network namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Listings {
+    /// `nft -j list table inet switchyard`; `None` when the table does not exist.
+    pub nft_table: Option<String>,
+    /// IPv4's rules, routes, addresses and neighbour entries (`ip -4`).
+    pub v4: RoutingListings,
+    /// IPv6's (`ip -6`).
+    pub v6: RoutingListings,
     /// Sysctl key → its value; `None` when the kernel has no such setting (an
     /// interface that does not exist). The build's side: its sysctl file.
     pub sysctls: BTreeMap<String, Option<String>>,
     /// `nft -j list table FAMILY NAME` of every other table of the families
-    /// whose hooks IPv4 packets pass (`ip`, `inet`).
+    /// whose hooks IPv4 or IPv6 packets pass (`ip`, `ip6`, `inet`).
     pub other_tables: Vec<String>,
     /// The build's side, on a member of a pair: `(interface, ADDRESS/LEN)` of
     /// the shared addresses its keepalived.conf moves ([`keepalived::addresses`]),
@@ -158,16 +174,35 @@ pub fn listed_table(json: &str) -> Result<crate::nft_table::Table, VerifyError> 
     nft::Table::from_json(json).map(|table| table.model)
 }
 
+/// One family's rules, routes, addresses and neighbour entries, ready to
+/// compare.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Routing {
+    pub(crate) rules: Vec<ip::Entry>,
+    pub(crate) routes: Vec<ip::Entry>,
+    /// Interface → its addresses of the family (IPv6: not link-local).
+    pub(crate) addresses: BTreeMap<String, BTreeSet<String>>,
+    /// The permanent neighbour entries of MAC-bound VMs.
+    pub(crate) neighbours: ip::Neighbours,
+}
+
+impl Routing {
+    pub(crate) fn parse(listings: &RoutingListings, family: Which) -> Result<Self, VerifyError> {
+        Ok(Routing {
+            rules: ip::entries(&listings.rules, ip::Kind::Rule)?,
+            routes: ip::entries(&listings.routes, ip::Kind::Route)?,
+            addresses: ip::addresses(&listings.addresses, family)?,
+            neighbours: ip::neighbours(&listings.neighbours)?,
+        })
+    }
+}
+
 /// One namespace's switchyard state, ready to compare.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KernelState {
     nft_table: Option<nft::Table>,
-    pub(crate) rules: Vec<ip::Entry>,
-    pub(crate) routes: Vec<ip::Entry>,
-    /// Interface → its IPv4 addresses.
-    pub(crate) addresses: BTreeMap<String, BTreeSet<String>>,
-    /// The permanent neighbour entries of MAC-bound VMs.
-    pub(crate) neighbours: ip::Neighbours,
+    pub(crate) v4: Routing,
+    pub(crate) v6: Routing,
     sysctls: BTreeMap<String, Option<String>>,
     other_chains: Vec<nft::OtherChain>,
     shared_addresses: BTreeSet<(String, String)>,
@@ -181,10 +216,8 @@ impl KernelState {
                 .as_deref()
                 .map(nft::Table::from_json)
                 .transpose()?,
-            rules: ip::entries(&listings.rules, ip::Kind::Rule)?,
-            routes: ip::entries(&listings.routes, ip::Kind::Route)?,
-            addresses: ip::addresses(&listings.addresses)?,
-            neighbours: ip::neighbours(&listings.neighbours)?,
+            v4: Routing::parse(&listings.v4, Which::V4)?,
+            v6: Routing::parse(&listings.v6, Which::V6)?,
             sysctls: listings.sysctls.clone(),
             other_chains: listings
                 .other_tables
@@ -204,6 +237,14 @@ impl KernelState {
         let table = &self.nft_table.as_ref()?.model;
         let down = table.elements(render::DOWN_UPLINKS_SET);
         Some(down.iter().map(ToString::to_string).collect())
+    }
+
+    /// The rules, routes, addresses and neighbour entries of `family`.
+    pub(crate) fn routing(&self, family: Which) -> &Routing {
+        match family {
+            Which::V4 => &self.v4,
+            Which::V6 => &self.v6,
+        }
     }
 
     /// A setting's value (`None`: not listed, or no such setting).
@@ -277,6 +318,28 @@ pub enum Difference {
 }
 
 impl Difference {
+    /// The difference, said to be of IPv6 when it is.
+    fn of_family(self, family: Which) -> Self {
+        let label = |what: String| match family {
+            Which::V4 => what,
+            Which::V6 => format!("{what} (IPv6)"),
+        };
+        match self {
+            Difference::Missing(what) => Difference::Missing(label(what)),
+            Difference::Extra(what) => Difference::Extra(label(what)),
+            Difference::Ahead(what) => Difference::Ahead(label(what)),
+            Difference::Changed {
+                what,
+                expected,
+                live,
+            } => Difference::Changed {
+                what: label(what),
+                expected,
+                live,
+            },
+        }
+    }
+
     fn changed(what: String, expected: &str, live: &str) -> Self {
         Difference::Changed {
             what,
@@ -375,15 +438,55 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
     }
     add(Part::NftTable, table);
     let ours = Ownership::of(expected);
-    add(
-        Part::Rules,
-        routing_difference(&ours, &expected.rules, &live.rules),
-    );
-    add(
-        Part::Routes,
-        routing_difference(&ours, &expected.routes, &live.routes),
-    );
+    // Each family's differences, IPv4's first, under one heading per part.
+    let mut routing: BTreeMap<Part, Vec<Difference>> = BTreeMap::new();
+    for family in FAMILIES {
+        let (ours, expected, live) = (
+            ours.family(family),
+            expected.routing(family),
+            live.routing(family),
+        );
+        // A rule names no address: `(IPv6)` tells an IPv6 one from its twin.
+        let rules = |differences: Vec<Difference>| -> Vec<Difference> {
+            differences
+                .into_iter()
+                .map(|d| d.of_family(family))
+                .collect()
+        };
+        for (part, differences) in [
+            (
+                Part::Rules,
+                rules(routing_difference(ours, &expected.rules, &live.rules)),
+            ),
+            (
+                Part::Routes,
+                routing_difference(ours, &expected.routes, &live.routes),
+            ),
+            (Part::Addresses, address_difference(ours, expected, live)),
+            (
+                Part::Neighbours,
+                neighbour_difference(&expected.neighbours, &live.neighbours),
+            ),
+            (Part::RulesAhead, rules(rules_ahead(ours, expected, live))),
+        ] {
+            routing.entry(part).or_default().extend(differences);
+        }
+    }
+    for (part, differences) in routing {
+        add(part, differences);
+    }
+    add(Part::Sysctls, sysctl_difference(expected, live));
+    add(Part::ChainsAhead, chains_ahead(expected, live));
+    Report { parts }
+}
 
+/// Switchyard's addresses of one family missing from the interfaces the
+/// build gives addresses to, and others there.
+fn address_difference(
+    ours: &FamilyOwnership,
+    expected: &Routing,
+    live: &Routing,
+) -> Vec<Difference> {
     let mut addresses = Vec::new();
     for interface in ours.interfaces() {
         let wanted = ours.addresses_of(interface, &expected.addresses);
@@ -400,15 +503,7 @@ pub fn compare(expected: &KernelState, live: &KernelState) -> Report {
                 .map(|a| Difference::Extra(on(a))),
         );
     }
-    add(Part::Addresses, addresses);
-    add(
-        Part::Neighbours,
-        neighbour_difference(&expected.neighbours, &live.neighbours),
-    );
-    add(Part::Sysctls, sysctl_difference(expected, live));
-    add(Part::RulesAhead, rules_ahead(expected, live));
-    add(Part::ChainsAhead, chains_ahead(expected, live));
-    Report { parts }
+    addresses
 }
 
 /// Entries of the build that are missing or point elsewhere, and entries of
@@ -459,8 +554,7 @@ fn sysctl_difference(expected: &KernelState, live: &KernelState) -> Vec<Differen
 /// lower priority number), so they decide first: a `lookup main` there sends
 /// marked packets by the main table. The kernel's own `lookup local` at
 /// priority 0 is left out: it only holds the host's own addresses.
-fn rules_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
-    let ours = Ownership::of(expected);
+fn rules_ahead(ours: &FamilyOwnership, expected: &Routing, live: &Routing) -> Vec<Difference> {
     let Some(first) = expected
         .rules
         .iter()
@@ -486,15 +580,23 @@ const LOCAL_TABLE: &str = "255";
 /// first (a lower priority number) or at the same priority (then the order is
 /// the kernel's, not switchyard's), that can drop: a drop policy, or a rule
 /// that drops or rejects. A chain that only accepts is no threat and left out
-/// (Debian's stock /etc/nftables.conf has such a forward chain).
+/// (Debian's stock /etc/nftables.conf has such a forward chain), and so is a
+/// chain of an `ip6` table on a host whose build routes no IPv6.
 fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
     let Some(table) = &expected.nft_table else {
         return Vec::new();
     };
     let hooks = table.hooks();
+    let protocol = plan::ROUTE_PROTOCOL.to_string();
+    let routes_ipv6 = expected
+        .v6
+        .rules
+        .iter()
+        .any(|rule| rule.protocol == protocol);
     live.other_chains
         .iter()
         .filter(|chain| chain.drops)
+        .filter(|chain| routes_ipv6 || chain.family != "ip6")
         .filter(|chain| {
             hooks
                 .get(chain.hook.as_str())
@@ -515,15 +617,45 @@ fn chains_ahead(expected: &KernelState, live: &KernelState) -> Vec<Difference> {
         .collect()
 }
 
-/// Which rules and routes are switchyard's: those tagged with its protocol (how
-/// the ip batch finds its own), and those in (or looking up) the routing tables
-/// the build's own entries use (how networkd's, tagged `static`, are found, and
-/// a route added by hand to an uplink's table: that table is switchyard's alone).
-/// Its addresses are those of the interfaces the build gives addresses to. Its
+/// Which rules and routes are switchyard's, in each family: those tagged with
+/// its protocol (how the ip batch finds its own), and those in (or looking up)
+/// the routing tables the build's own entries of the family use (how
+/// networkd's, tagged `static`, are found, and a route added by hand to an
+/// uplink's table: that table is switchyard's alone). Its addresses are those
+/// of the family on the interfaces the build gives one of it to. Its
 /// neighbour entries need no ownership here: only switchyard's are kept when a
 /// listing is parsed (permanent, tagged with its protocol).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ownership {
+    /// IPv4's (the whole of what a trial saved before IPv6 holds).
+    #[serde(flatten)]
+    v4: FamilyOwnership,
+    /// IPv6's: nothing in a trial saved before IPv6.
+    #[serde(default)]
+    v6: FamilyOwnership,
+}
+
+impl Ownership {
+    pub fn of(expected: &KernelState) -> Ownership {
+        let of = |routing| FamilyOwnership::of(routing, &expected.shared_addresses);
+        Ownership {
+            v4: of(&expected.v4),
+            v6: of(&expected.v6),
+        }
+    }
+
+    /// What is switchyard's in `family`.
+    pub(crate) fn family(&self, family: Which) -> &FamilyOwnership {
+        match family {
+            Which::V4 => &self.v4,
+            Which::V6 => &self.v6,
+        }
+    }
+}
+
+/// What is switchyard's in one family (see [`Ownership`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FamilyOwnership {
     tables: BTreeSet<String>,
     interfaces: BTreeSet<String>,
     /// `(interface, ADDRESS/LEN)` on those interfaces that are keepalived's,
@@ -532,10 +664,10 @@ pub struct Ownership {
     shared: BTreeSet<(String, String)>,
 }
 
-impl Ownership {
-    pub fn of(expected: &KernelState) -> Ownership {
+impl FamilyOwnership {
+    fn of(expected: &Routing, shared: &BTreeSet<(String, String)>) -> FamilyOwnership {
         let protocol = plan::ROUTE_PROTOCOL.to_string();
-        Ownership {
+        FamilyOwnership {
             tables: expected
                 .rules
                 .iter()
@@ -551,7 +683,7 @@ impl Ownership {
                 .filter(|(_, addresses)| !addresses.is_empty())
                 .map(|(interface, _)| interface.clone())
                 .collect(),
-            shared: expected.shared_addresses.clone(),
+            shared: shared.clone(),
         }
     }
 
@@ -559,7 +691,7 @@ impl Ownership {
         entry.protocol == plan::ROUTE_PROTOCOL.to_string() || self.tables.contains(&entry.table)
     }
 
-    /// The interfaces whose IPv4 addresses are switchyard's.
+    /// The interfaces whose addresses of the family are switchyard's.
     pub(crate) fn interfaces(&self) -> impl Iterator<Item = &String> {
         self.interfaces.iter()
     }
@@ -587,7 +719,7 @@ impl Ownership {
 
 /// Switchyard's rules or routes (see [`Ownership`]) that differ.
 fn routing_difference(
-    ours: &Ownership,
+    ours: &FamilyOwnership,
     expected: &[ip::Entry],
     live: &[ip::Entry],
 ) -> Vec<Difference> {

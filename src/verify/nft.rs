@@ -619,13 +619,13 @@ pub fn other_chains(text: &str) -> Result<Vec<OtherChain>, VerifyError> {
 }
 
 /// The tables of `nft -j list tables` other than switchyard's, in the families
-/// whose hooks IPv4 packets pass: (family, name).
+/// whose hooks IPv4 or IPv6 packets pass: (family, name).
 pub fn other_tables(text: &str) -> Result<Vec<(String, String)>, VerifyError> {
     let mut tables = Vec::new();
     for (kind, body) in entries(text)? {
         if kind == "table" {
             let JsonTable { family, name } = read(&kind, body)?;
-            if matches!(family.as_str(), "ip" | "inet")
+            if matches!(family.as_str(), "ip" | "ip6" | "inet")
                 && !(family == "inet" && name == crate::render::NFT_TABLE)
             {
                 tables.push((family, name));

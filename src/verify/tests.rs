@@ -58,10 +58,12 @@ fn drift_from_as_built(live: &Listings) -> String {
 fn listings(nft_table: Option<String>) -> Listings {
     Listings {
         nft_table,
-        rules: RULES_JSON.to_owned(),
-        routes: ROUTES_JSON.to_owned(),
-        addresses: ADDRESSES_JSON.to_owned(),
-        neighbours: NEIGHBOURS_JSON.to_owned(),
+        v4: RoutingListings {
+            rules: RULES_JSON.to_owned(),
+            routes: ROUTES_JSON.to_owned(),
+            addresses: ADDRESSES_JSON.to_owned(),
+            neighbours: NEIGHBOURS_JSON.to_owned(),
+        },
         ..Listings::default()
     }
 }
@@ -134,7 +136,7 @@ fn as_built_and_with_rule_before(priority: &str, rule: &str) -> (Listings, Listi
     let expected = as_built();
     let mut live = expected.clone();
     let at = format!(r#"{{"priority":{priority}"#);
-    live.rules = RULES_JSON.replace(&at, &format!("{rule},{at}"));
+    live.v4.rules = RULES_JSON.replace(&at, &format!("{rule},{at}"));
     (expected, live)
 }
 
@@ -146,7 +148,7 @@ fn only_switchyard_rules_and_routes_count_and_link_state_does_not() {
         "32766",
         r#"{"priority":2000,"src":"all","table":"7","protocol":"4"}"#,
     );
-    live.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
+    live.v4.routes = ROUTES_JSON.replace(r#","flags":["linkdown"]"#, "");
     let report = report(&expected, &live);
     assert!(report.is_empty(), "{report}");
 }
@@ -167,11 +169,16 @@ fn a_foreign_rule_ahead_of_switchyards_is_named() {
 
 /// `nft -j list table ip filter` with one base chain.
 fn other_table(hook: &str, priority: i64, policy: &str, rule: &str) -> String {
+    family_table("ip", hook, priority, policy, rule)
+}
+
+/// `nft -j list table FAMILY filter` with one base chain.
+fn family_table(family: &str, hook: &str, priority: i64, policy: &str, rule: &str) -> String {
     format!(
         r#"{{"nftables": [{{"metainfo": {{"version": "1.0.6"}}}},
-  {{"table": {{"family": "ip", "name": "filter", "handle": 9}}}},
-  {{"chain": {{"family": "ip", "table": "filter", "name": "fw", "handle": 1, "type": "filter", "hook": "{hook}", "prio": {priority}, "policy": "{policy}"}}}},
-  {{"rule": {{"family": "ip", "table": "filter", "chain": "fw", "handle": 2, "expr": [{rule}]}}}}
+  {{"table": {{"family": "{family}", "name": "filter", "handle": 9}}}},
+  {{"chain": {{"family": "{family}", "table": "filter", "name": "fw", "handle": 1, "type": "filter", "hook": "{hook}", "prio": {priority}, "policy": "{policy}"}}}},
+  {{"rule": {{"family": "{family}", "table": "filter", "chain": "fw", "handle": 2, "expr": [{rule}]}}}}
 ]}}"#
     )
 }
@@ -244,8 +251,8 @@ fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
     let mut live = expected.clone();
     // networkd tags what it adds `static` (4); a stray route in an uplink table
     // is drift whoever added it.
-    live.rules = RULES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#);
-    live.routes = ROUTES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
+    live.v4.rules = RULES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#);
+    live.v4.routes = ROUTES_JSON.replace(r#""protocol":"211""#, r#""protocol":"4""#).replace(
         "[",
         r#"[{"dst":"100.64.0.0/10","gateway":"192.0.2.1","dev":"up-a","table":"101","protocol":"3"},"#,
     );
@@ -259,9 +266,9 @@ fn networkds_rules_and_routes_in_the_uplink_tables_count_as_switchyards() {
 fn missing_rules_routes_and_addresses_and_extra_addresses_are_named() {
     let expected = as_built();
     let mut live = expected.clone();
-    live.rules = "[]".to_owned();
-    live.routes = String::new();
-    live.addresses =
+    live.v4.rules = "[]".to_owned();
+    live.v4.routes = String::new();
+    live.v4.addresses =
         r#"[{"ifname":"up-a","addr_info":[{"family":"inet","local":"192.0.2.6","prefixlen":30}]}]"#
             .to_owned();
     assert_eq!(
@@ -302,7 +309,7 @@ fn a_deleted_neighbour_entry_is_missing_whatever_stands_in_its_place() {
         r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["PERMANENT"]}"#,
         r#"{"dst":"10.0.0.5","dev":"lan1","lladdr":"52:54:00:12:34:56","state":["STALE"],"protocol":"211"}"#,
     ] {
-        live.neighbours = with_lan1_neighbour(entry);
+        live.v4.neighbours = with_lan1_neighbour(entry);
         assert_eq!(report(&expected, &live).to_string(), missing, "{entry}");
     }
 }
@@ -313,7 +320,7 @@ fn a_neighbour_entry_pointing_elsewhere_is_changed_and_one_not_built_is_extra() 
     let mut live = expected.clone();
     // `ip neigh replace … lladdr OTHER … nud permanent` by hand: the kernel
     // keeps the entry's protocol.
-    live.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
+    live.v4.neighbours = NEIGHBOURS_JSON.replacen("52:54:00:12:34:56", "02:00:00:00:00:66", 1).replace(
         "}]",
         r#"},{"dst":"10.0.0.9","dev":"lan0","lladdr":"52:54:00:00:00:09","state":["PERMANENT"],"protocol":"211"}]"#,
     );
@@ -389,13 +396,13 @@ fn unreadable_listings_are_errors_not_drift() {
         Err(VerifyError::Unreadable(_))
     ));
     bad.nft_table = None;
-    bad.rules = "not json".to_owned();
+    bad.v4.rules = "not json".to_owned();
     assert!(matches!(
         KernelState::parse(&bad),
         Err(VerifyError::Unreadable(_))
     ));
     let mut bad = listings(None);
-    bad.neighbours = r#"[{"dev":"lan0","state":["PERMANENT"],"protocol":"211"}]"#.to_owned();
+    bad.v4.neighbours = r#"[{"dev":"lan0","state":["PERMANENT"],"protocol":"211"}]"#.to_owned();
     assert!(matches!(
         KernelState::parse(&bad),
         Err(VerifyError::Unreadable(_))
@@ -478,4 +485,124 @@ fn the_batch_names_its_interfaces() {
     let batch = "# dev commented\nrule flush protocol 211\naddress replace 192.0.2.2/30 dev up-a\n\
                  route add default via 192.0.2.1 dev up-a table 101\nroute add x dev eth1.100 table 103\n";
     assert_eq!(batch_interfaces(batch), ["eth1.100", "up-a"]);
+}
+
+/// IPv6's listings as `ip -N -j -6 …` prints them on iproute2 6.1: the uplink
+/// up-a's rule, link route and default via a link-local gateway in table 101,
+/// its address beside the kernel's link-local one, a MAC-bound VM's entry.
+fn ipv6_as_built() -> RoutingListings {
+    RoutingListings {
+        rules: RULES_JSON.to_owned(),
+        routes: r#"[{"dst":"2001:db8:ffa::/64","dev":"up-a","table":"101","protocol":"211","metric":1024,"flags":[],"pref":"medium"},{"dst":"default","gateway":"fe80::1","dev":"up-a","table":"101","protocol":"211","metric":1024,"flags":[],"pref":"medium"},{"type":"2","dst":"2001:db8:ffa::2","dev":"up-a","table":"255","protocol":"2","metric":0,"flags":[],"pref":"medium"}]"#.to_owned(),
+        addresses: r#"[{"ifname":"up-a","addr_info":[{"family":"inet6","local":"2001:db8:ffa::2","prefixlen":64,"scope":"global"},{"family":"inet6","local":"fe80::1c:2ff:fe03:405","prefixlen":64,"scope":"link"}]}]"#.to_owned(),
+        neighbours: r#"[{"dst":"2001:db8:10::5","dev":"lan0","lladdr":"52:54:00:12:34:56","state":["PERMANENT"],"protocol":"211"}]"#.to_owned(),
+    }
+}
+
+fn dual_stack() -> Listings {
+    Listings {
+        v6: ipv6_as_built(),
+        ..as_built()
+    }
+}
+
+#[test]
+fn ipv6_is_compared_beside_ipv4_and_its_rules_say_so() {
+    let expected = dual_stack();
+    // Another link-local address (the kernel's, from another MAC) is nobody's.
+    let mut live = expected.clone();
+    live.v6.addresses = live
+        .v6
+        .addresses
+        .replace("fe80::1c:2ff:fe03:405", "fe80::99");
+    assert!(report(&expected, &live).is_empty());
+    // Only IPv4 loaded (no switchyard6.ip): each IPv6 piece is missing, and
+    // the rule, which names no address, is said to be IPv6's.
+    let ipv4_only = as_built();
+    assert_eq!(
+        report(&expected, &ipv4_only).to_string(),
+        "ip rules:\n  missing  table 101 priority 1001 src all fwmark 0x100 fwmask 0xff00 (IPv6)\n\
+         routes in the uplink tables:\n  missing  table 101 dst 2001:db8:ffa::/64 dev up-a metric 1024 pref medium\n  \
+         missing  table 101 dst default gateway fe80::1 dev up-a metric 1024 pref medium\n\
+         uplink addresses:\n  missing  2001:db8:ffa::2/64 on up-a\n\
+         neighbour entries of MAC-bound VMs (nud permanent, protocol 211):\n  missing  2001:db8:10::5 dev lan0 lladdr 52:54:00:12:34:56\n"
+    );
+    // And the other way round: a host that lost IPv6 still has switchyard's.
+    let report = report(&ipv4_only, &expected);
+    assert_eq!(report.len(), 4, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("extra    table 101 priority 1001 src all fwmark 0x100 fwmask 0xff00 (IPv6)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_ipv6_rule_of_another_owner_ahead_of_switchyards_is_named() {
+    let expected = dual_stack();
+    let mut live = expected.clone();
+    live.v6.rules = RULES_JSON.replace(
+        r#"{"priority":32766"#,
+        r#"{"priority":500,"src":"all","table":"254"},{"priority":32766"#,
+    );
+    assert_eq!(
+        report(&expected, &live).to_string(),
+        "policy rules of other owners ahead of switchyard's:\n  ahead    table 254 priority 500 src all (IPv6)\n"
+    );
+}
+
+#[test]
+fn a_host_with_ipv6_has_its_ipv6_batch_selected() {
+    let dual = manifest(&[
+        "net1/switchyard.nft",
+        "net1/switchyard.ip",
+        "net1/switchyard6.ip",
+    ]);
+    let host = HostArtifacts::select(&dual, None).expect("one host");
+    assert_eq!(
+        host.ip6.map(|f| f.path.as_str()),
+        Some("net1/switchyard6.ip")
+    );
+    let ipv4_only = manifest(&["net1/switchyard.nft", "net1/switchyard.ip"]);
+    assert!(
+        HostArtifacts::select(&ipv4_only, None)
+            .expect("one host")
+            .ip6
+            .is_none()
+    );
+}
+
+#[test]
+fn an_ip6_tables_dropping_chain_is_named_where_the_build_routes_ipv6() {
+    let drop = r#"{"drop": null}"#;
+    let ip6 = family_table("ip6", "forward", -10, "accept", drop);
+    let found = |expected: Listings| {
+        let mut live = expected.clone();
+        live.other_tables = vec![ip6.clone()];
+        report(&expected, &live).to_string()
+    };
+    assert_eq!(
+        found(dual_stack()),
+        "base chains of other nft tables that can drop before switchyard's:\n  ahead    table ip6 filter chain fw (hook forward priority -10) can drop before switchyard's forward chain (priority 0)\n"
+    );
+    // A host without IPv6 never forwards it: the chain stands in no one's way.
+    assert_eq!(found(as_built()), "");
+}
+
+#[test]
+fn ip6_tables_are_listed_beside_ip_and_inet_ones() {
+    let tables = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+  {"table": {"family": "ip", "name": "a", "handle": 1}},
+  {"table": {"family": "ip6", "name": "b", "handle": 2}},
+  {"table": {"family": "inet", "name": "switchyard", "handle": 3}},
+  {"table": {"family": "arp", "name": "c", "handle": 4}}
+]}"#;
+    assert_eq!(
+        other_tables(tables).expect("reads"),
+        [
+            ("ip".to_owned(), "a".to_owned()),
+            ("ip6".to_owned(), "b".to_owned())
+        ]
+    );
 }

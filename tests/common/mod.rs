@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod deploy;
+pub mod monitor;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,6 +23,34 @@ pub fn splice(text: &str, replacements: &[(&str, &str)]) -> String {
             assert!(text.contains(from), "`{from}` is not in the topology");
             text.replacen(from, to, 1)
         })
+}
+
+/// examples/dual-stack.toml with the two families of each list it holds of
+/// both (a pool's prefixes, the project's networks, web-1's addresses and
+/// public addresses) the other way round: the same topology.
+pub fn dual_stack_families_swapped() -> String {
+    let text = std::fs::read_to_string(repo_path("examples/dual-stack.toml")).expect("read");
+    splice(
+        &text,
+        &[
+            (
+                r#"["198.51.100.0/24", "2001:db8:a::/48"]"#,
+                r#"["2001:db8:a::/48", "198.51.100.0/24"]"#,
+            ),
+            (
+                r#"["10.0.0.0/24", "2001:db8:10::/64"]"#,
+                r#"["2001:db8:10::/64", "10.0.0.0/24"]"#,
+            ),
+            (
+                r#"["10.0.0.5", "2001:db8:10::5"]"#,
+                r#"["2001:db8:10::5", "10.0.0.5"]"#,
+            ),
+            (
+                r#"["198.51.100.7", "203.0.113.9", "2001:db8:a::7", "2001:db8:b::9"]"#,
+                r#"["2001:db8:b::9", "2001:db8:a::7", "203.0.113.9", "198.51.100.7"]"#,
+            ),
+        ],
+    )
 }
 
 /// The base fixture with a second VM in project acme, web-2, at `address` on
@@ -156,6 +185,14 @@ impl Netns {
         run_ok(Command::new("ip").args(["netns", "add", &name]));
         let netns = Netns { name };
         netns.ip(&["link", "set", "lo", "up"]);
+        // No duplicate address detection: an IPv6 address would be tentative
+        // (unusable) for a second after it is added, on every interface made
+        // here from now on (`default`) and whatever an interface says (`all`).
+        run_ok(netns.exec("sysctl").args([
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ]));
         netns
     }
 

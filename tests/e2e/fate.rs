@@ -4,21 +4,22 @@
 #![allow(dead_code)]
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
+use switchyard::family::{Family, V4, V6};
 use switchyard::model::Model;
 use switchyard::plan::HostPlan;
 use switchyard::trace::{self, Tracer};
 
-use super::rig::{Observations, Record};
+use super::rig::{Observations, Record, Rig};
 
 /// One ping.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Probe {
     /// From a VM to a destination.
-    Out { vm: String, to: Ipv4Addr },
+    Out { vm: String, to: IpAddr },
     /// From the far end (source `from`) to a public address.
-    In { from: Ipv4Addr, to: Ipv4Addr },
+    In { from: IpAddr, to: IpAddr },
 }
 
 impl fmt::Display for Probe {
@@ -34,23 +35,20 @@ impl fmt::Display for Probe {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fate {
     /// Reached the far end through `uplink`, source-NATed to `source`.
-    Left { uplink: String, source: Ipv4Addr },
+    Left { uplink: String, source: IpAddr },
     /// Reached VM `vm` with source `source` (not NATed when it is the sender's
     /// private address).
-    Internal { vm: String, source: Ipv4Addr },
+    Internal { vm: String, source: IpAddr },
     /// Inbound: reached VM `vm`; its reply reached the far end through
     /// `reply_uplink` from `reply_source`.
     Dnat {
         vm: String,
         reply_uplink: String,
-        reply_source: Ipv4Addr,
+        reply_source: IpAddr,
     },
     /// A hairpin: reached VM `vm` by its public address without leaving the
     /// host, from `source` (`None`: the host's address on the LAN).
-    Hairpin {
-        vm: String,
-        source: Option<Ipv4Addr>,
-    },
+    Hairpin { vm: String, source: Option<IpAddr> },
     /// Delivered to the host itself (one of its own addresses), un-NATed.
     Host,
     /// Reached no one.
@@ -104,22 +102,52 @@ impl fmt::Display for Result {
     }
 }
 
-/// An address of a trace of this IPv4 rig.
-fn v4(address: IpAddr) -> Ipv4Addr {
-    match address {
-        IpAddr::V4(address) => address,
-        IpAddr::V6(address) => panic!("{address}: the rig is IPv4"),
+/// A VM's addresses, of every family.
+#[derive(Debug, Default)]
+pub struct VmAddresses {
+    pub private: Vec<IpAddr>,
+    pub public: Vec<IpAddr>,
+}
+
+impl VmAddresses {
+    /// Whether `address` is one of them.
+    pub fn has(&self, address: IpAddr) -> bool {
+        self.private.contains(&address) || self.public.contains(&address)
     }
 }
 
+/// Every VM of `host` by name, with its addresses of every family.
+pub fn vm_addresses(
+    model: &Model,
+    host: &HostPlan,
+) -> std::collections::BTreeMap<String, VmAddresses> {
+    fn add<F: Family>(
+        model: &Model,
+        host: &HostPlan,
+        vms: &mut std::collections::BTreeMap<String, VmAddresses>,
+    ) {
+        for vm in &host.family::<F>().vms {
+            let addresses = vms
+                .entry(model.vm(vm.vm).name.value.to_string())
+                .or_default();
+            addresses.private.push(vm.private.into());
+            addresses
+                .public
+                .extend(vm.public.iter().map(|p| p.address.into()));
+        }
+    }
+    let mut vms = std::collections::BTreeMap::new();
+    add::<V4>(model, host, &mut vms);
+    add::<V6>(model, host, &mut vms);
+    vms
+}
+
 /// The VM of `host` whose private address is `address`.
-fn vm_at<'m>(model: &'m Model, host: &HostPlan, address: Ipv4Addr) -> Option<&'m str> {
-    host.ip
-        .v4
-        .vms
-        .iter()
-        .find(|vm| vm.private == address)
-        .map(|vm| model.vm(vm.vm).name.value.as_str())
+fn vm_at(model: &Model, host: &HostPlan, address: IpAddr) -> Option<String> {
+    vm_addresses(model, host)
+        .into_iter()
+        .find(|(_, vm)| vm.private.contains(&address))
+        .map(|(name, _)| name)
 }
 
 /// What `trace` says will happen while the uplinks in `down` are down (`trace
@@ -137,35 +165,34 @@ pub fn predict(
     down: &[String],
 ) -> Result {
     let trace = match probe {
-        Probe::Out { vm, to } => tracer.trace(vm, (*to).into(), down),
-        Probe::In { from, to } => tracer.trace(&from.to_string(), (*to).into(), down),
+        Probe::Out { vm, to } => tracer.trace(vm, *to, down),
+        Probe::In { from, to } => tracer.trace(&from.to_string(), *to, down),
     }
     .unwrap_or_else(|e| panic!("trace {probe}: {e}"));
     let fate = match trace.fate {
         trace::Fate::Snat { path, .. } => Fate::Left {
             uplink: path.uplink,
-            source: v4(path.public_address),
+            source: path.public_address,
         },
         trace::Fate::Internal { .. } => Fate::Internal {
-            vm: vm_at(model, host, v4(trace.destination))
-                .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs"))
-                .to_owned(),
-            source: v4(trace.source),
+            vm: vm_at(model, host, trace.destination)
+                .unwrap_or_else(|| panic!("{probe}: internal probes go to VMs")),
+            source: trace.source,
         },
         trace::Fate::Dnat { receiver, path } => Fate::Dnat {
             vm: receiver.vm,
             reply_uplink: path.uplink,
-            reply_source: v4(trace.destination),
+            reply_source: trace.destination,
         },
         trace::Fate::Hairpin {
             receiver, source, ..
         } => Fate::Hairpin {
             vm: receiver.vm,
-            source: source.map(|source| v4(source.public_address)),
+            source: source.map(|source| source.public_address),
         },
         trace::Fate::StrayHairpin { receiver, .. } => Fate::Hairpin {
             vm: receiver.vm,
-            source: Some(v4(trace.source)),
+            source: Some(trace.source),
         },
         trace::Fate::Local(_) => Fate::Host,
         trace::Fate::Drop(_) | trace::Fate::Unhandled { .. } => Fate::Nothing,
@@ -174,7 +201,7 @@ pub fn predict(
     // answers it over the LAN: from its private address, when the sender is
     // on its link, which the ping does not take for an answer.
     let answered = fate != Fate::Nothing
-        && !matches!(&fate, Fate::Hairpin { source: Some(s), .. } if IpAddr::V4(*s) == trace.source);
+        && !matches!(&fate, Fate::Hairpin { source: Some(s), .. } if *s == trace.source);
     Result { fate, answered }
 }
 
@@ -209,16 +236,9 @@ pub fn observe(
     };
     match probe {
         Probe::Out { vm, to } => {
-            let sender = host
-                .ip
-                .v4
-                .vms
-                .iter()
-                .find(|v| model.vm(v.vm).name.value == *vm)
-                .expect("probes come from the host's VMs");
-            let own = |address: Ipv4Addr| {
-                address == sender.private || sender.public.iter().any(|p| p.address == address)
-            };
+            let vms = vm_addresses(model, host);
+            let sender = &vms[vm];
+            let own = |address: IpAddr| sender.has(address);
             let far: Vec<Record> = requests(&observations.far)
                 .into_iter()
                 .filter(|r| r.destination == *to && own(r.source))
@@ -227,21 +247,17 @@ pub fn observe(
             // at its private address, from one of the sender's public addresses
             // or from the host's LAN address (probes keep that unambiguous: one
             // per sender and receiver).
-            let owner = host
-                .ip
-                .v4
-                .vms
-                .iter()
-                .find(|v| v.public.iter().any(|p| p.address == *to));
+            let owner = vms.values().find(|v| v.public.contains(to));
             let hairpinned = |r: &Record| {
-                owner.is_some_and(|owner| r.destination == owner.private)
-                    && ((own(r.source) && r.source != sender.private)
+                owner.is_some_and(|owner| owner.private.contains(&r.destination))
+                    && ((own(r.source) && !sender.private.contains(&r.source))
                         || observations.lan.contains(&r.source))
             };
             // Sent to a VM's private address it arrives un-NATed (a NATed one
             // would be a hairpin's, or reach no one).
-            let vms =
-                at_vms(&|r| (r.destination == *to && r.source == sender.private) || hairpinned(r));
+            let vms = at_vms(&|r| {
+                (r.destination == *to && sender.private.contains(&r.source)) || hairpinned(r)
+            });
             let fate = match (far.as_slice(), vms.as_slice()) {
                 ([record], []) => Fate::Left {
                     uplink: record.interface.clone(),
@@ -289,4 +305,133 @@ pub fn observe(
             }
         }
     }
+}
+
+/// A probe, what trace predicted, what the kernel did.
+pub type Row = (Probe, Result, Result);
+
+/// Runs every probe at once and returns (probe, predicted, observed) per probe.
+pub fn round(
+    rig: &Rig,
+    tracer: &Tracer,
+    model: &Model,
+    host: &HostPlan,
+    probes: &[Probe],
+) -> (Vec<Row>, Observations) {
+    let outbound: Vec<(String, IpAddr)> = probes
+        .iter()
+        .filter_map(|p| match p {
+            Probe::Out { vm, to } => Some((vm.clone(), *to)),
+            Probe::In { .. } => None,
+        })
+        .collect();
+    let inbound: Vec<(IpAddr, IpAddr)> = probes
+        .iter()
+        .filter_map(|p| match p {
+            Probe::In { from, to } => Some((*from, *to)),
+            Probe::Out { .. } => None,
+        })
+        .collect();
+    let observations = rig.probe(&outbound, &inbound);
+    let results = probes
+        .iter()
+        .map(|probe| {
+            (
+                probe.clone(),
+                predict(tracer, model, host, probe, &[]),
+                observe(&observations, model, host, probe),
+            )
+        })
+        .collect();
+    (results, observations)
+}
+
+/// Panics with every probe whose observed fate differs from the prediction.
+pub fn assert_kernel_matches_trace(label: &str, results: &[Row]) {
+    let mismatches: Vec<String> = results
+        .iter()
+        .filter(|(_, predicted, observed)| predicted != observed)
+        .map(|(probe, predicted, observed)| {
+            format!("  {probe}: trace says {predicted}, kernel did {observed}")
+        })
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{label}: {} of {} probes differ from trace:\n{}",
+        mismatches.len(),
+        results.len(),
+        mismatches.join("\n")
+    );
+    println!("{label}: all {} probes as trace predicts:", results.len());
+    for (probe, _, observed) in results {
+        println!("  {probe}: {observed}");
+    }
+}
+
+/// No ISP dropped a packet as spoofed, nor one it would have had to reflect.
+pub fn assert_no_spoofing(label: &str, observations: &Observations) {
+    for (uplink, (packets, sources)) in &observations.spoofed {
+        assert_eq!(
+            *packets, 0,
+            "{label}: ISP {uplink} dropped {packets} spoofed packets from {sources:?}"
+        );
+    }
+    for (uplink, packets) in &observations.reflected {
+        assert_eq!(
+            *packets, 0,
+            "{label}: {packets} packets for its own pools reached ISP {uplink}"
+        );
+    }
+}
+
+/// The observed fate of `probe`.
+pub fn observed<'r>(results: &'r [Row], probe: &Probe) -> &'r Fate {
+    &results
+        .iter()
+        .find(|(p, ..)| p == probe)
+        .unwrap_or_else(|| panic!("no probe {probe}"))
+        .2
+        .fate
+}
+
+/// The first of `candidates` (far-end sources) for which the VM owning
+/// `public` would send by another uplink than the one a ping to `public`
+/// arrives by (and `true`), else the first (and `false`).
+pub fn inbound_source(tracer: &Tracer, public: IpAddr, candidates: &[IpAddr]) -> (IpAddr, bool) {
+    let inbound = tracer
+        .trace(&candidates[0].to_string(), public, &[])
+        .expect("traces");
+    let trace::Fate::Dnat { receiver, path } = inbound.fate else {
+        return (candidates[0], false);
+    };
+    let conflicting = candidates.iter().copied().find(|&source| {
+        let out = tracer.trace(&receiver.vm, source, &[]).expect("traces");
+        matches!(out.fate, trace::Fate::Snat { path: out, .. } if out.uplink != path.uplink)
+    });
+    conflicting.map_or((candidates[0], false), |source| (source, true))
+}
+
+/// 30 distinct destinations, the same for a seed: each `make(i, bits)` of
+/// its index and 128 random bits (xorshift64), kept if `keep` accepts it.
+pub fn random_destinations<A: Copy + PartialEq>(
+    seed: u64,
+    make: impl Fn(usize, u128) -> A,
+    keep: impl Fn(A) -> bool,
+) -> Vec<A> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut destinations = Vec::new();
+    while destinations.len() < 30 {
+        let bits = u128::from(next()) << 64 | u128::from(next());
+        let address = make(destinations.len(), bits);
+        if keep(address) && !destinations.contains(&address) {
+            destinations.push(address);
+        }
+    }
+    destinations
 }

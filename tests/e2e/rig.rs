@@ -10,9 +10,13 @@
 //!             …                                                    ┘
 //! ```
 //!
+//! - Every family the host's plan has is built: IPv6 addresses, routes and
+//!   filters beside the IPv4 ones, with `accept_dad=0` in every namespace (so no
+//!   address is tentative when a route names it).
 //! - The host namespace gets only the bridge, the veths and forwarding sysctls;
 //!   everything else (uplink addresses, rules, routing tables, nftables) comes
-//!   from the artifacts under test. Its main table has no default route.
+//!   from the artifacts under test (`switchyard.ip`, then `switchyard6.ip` when
+//!   the build has one). Its main table has no default route.
 //! - Each ISP namespace is named after its uplink: its `host` side carries the
 //!   uplink's gateway address, it routes its pools back to the host's link
 //!   address and everything else to the far end, and it drops (and counts, and
@@ -20,9 +24,10 @@
 //!   not in one of its own pools, as a real ISP's anti-spoofing filter does. It
 //!   does not reflect: a packet from the host to one of its own pools is dropped
 //!   (and counted), so VM-to-VM traffic by public address must stay on the host.
-//! - The far end answers pings to any address (a `local 0.0.0.0/0` route), routes
-//!   each pool back through its ISP, and records every ICMP packet it receives as
-//!   (interface, source, destination, ICMP type); its interfaces are named after
+//! - The far end answers pings to any address (a `local 0.0.0.0/0` route, and
+//!   `local ::/0`), routes each pool back through its ISP, and records every ICMP
+//!   packet and every ICMPv6 echo or error (not neighbour discovery) it receives
+//!   as (interface, source, destination, type); its interfaces are named after
 //!   the uplinks, so the interface is the uplink a packet came through. The VMs
 //!   record what they receive the same way; a VM bound to a MAC in the topology
 //!   gets that MAC.
@@ -31,15 +36,68 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use ipnet::Ipv4Net;
-use switchyard::family::V4;
+use ipnet::IpNet;
+use switchyard::family::{Family, V4, V6};
 use switchyard::model::Model;
-use switchyard::plan::{HostPlan, UplinkPlan};
+use switchyard::plan::{HostPlan, UplinkLink, UplinkPlan};
 
 use crate::common::{Netns, describe, run_ok};
+
+/// What the rig writes differently per address family.
+pub trait RigFamily: Family {
+    /// `ip`'s option for the family.
+    const IP: &'static str;
+    /// nft's address expression (`ip saddr`) and set type.
+    const NFT: &'static str;
+    const NFT_TYPE: &'static str;
+    /// The suffix of the family's recorder and ISP sets (`seen`, `seen6`).
+    const SET: &'static str;
+    /// Every address, for the far end's `local` route.
+    const ANY: &'static str;
+    /// Link-local sources, as the start of an nft set's elements.
+    const LINK_LOCAL: &'static str;
+    /// The ISP ↔ far-end link of uplink `id`: (ISP, far end, prefix length).
+    fn far_link(id: u8) -> (Self::Addr, Self::Addr, u8);
+}
+
+impl RigFamily for V4 {
+    const IP: &'static str = "-4";
+    const NFT: &'static str = "ip";
+    const NFT_TYPE: &'static str = "ipv4_addr";
+    const SET: &'static str = "";
+    const ANY: &'static str = "0.0.0.0/0";
+    const LINK_LOCAL: &'static str = "";
+    /// 172.16.ID.0/30, ISP .1, far end .2.
+    fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr, u8) {
+        (
+            Ipv4Addr::new(172, 16, id, 1),
+            Ipv4Addr::new(172, 16, id, 2),
+            30,
+        )
+    }
+}
+
+impl RigFamily for V6 {
+    const IP: &'static str = "-6";
+    const NFT: &'static str = "ip6";
+    const NFT_TYPE: &'static str = "ipv6_addr";
+    const SET: &'static str = "6";
+    const ANY: &'static str = "::/0";
+    const LINK_LOCAL: &'static str = "fe80::/10, ";
+    /// fd00:f:ID::/64, ISP ::1, far end ::2.
+    fn far_link(id: u8) -> (Ipv6Addr, Ipv6Addr, u8) {
+        let id = u16::from(id);
+        (
+            Ipv6Addr::new(0xfd00, 0xf, id, 0, 0, 0, 0, 1),
+            Ipv6Addr::new(0xfd00, 0xf, id, 0, 0, 0, 0, 2),
+            64,
+        )
+    }
+}
 
 /// The host's interface towards VM `name`.
 fn vm_interface(name: &str) -> String {
@@ -48,35 +106,54 @@ fn vm_interface(name: &str) -> String {
     interface
 }
 
+/// Every namespace of the rig: no reverse-path filter, no duplicate address
+/// detection (an IPv6 address is unusable while it runs). Set before the
+/// interfaces exist, so they inherit `default`.
+const EVERY_NAMESPACE: [&str; 4] = [
+    "net.ipv4.conf.all.rp_filter=0",
+    "net.ipv4.conf.default.rp_filter=0",
+    "net.ipv6.conf.all.accept_dad=0",
+    "net.ipv6.conf.default.accept_dad=0",
+];
+
 /// The host bridge's own MAC (locally administered, fixed).
 const LAN_BRIDGE_MAC: &str = "02:00:00:00:1a:01";
 
-/// The ISP ↔ far-end link of uplink `id`: 172.16.ID.0/30, ISP .1, far end .2.
+/// The IPv4 ISP ↔ far-end link of uplink `id`: (ISP, far end).
 pub fn far_link(id: u8) -> (Ipv4Addr, Ipv4Addr) {
-    (Ipv4Addr::new(172, 16, id, 1), Ipv4Addr::new(172, 16, id, 2))
+    let (isp, far, _) = V4::far_link(id);
+    (isp, far)
 }
 
-/// Every ICMP packet a namespace receives is added to set `seen`.
+/// Every ICMP packet a namespace receives is added to set `seen`, every
+/// ICMPv6 echo and error to `seen6` (neighbour discovery and MLD, which every
+/// IPv6 link carries on its own, are not recorded).
 const RECORDER: &str = "table inet rec {
 	set seen {
 		type ifname . ipv4_addr . ipv4_addr . icmp_type
 		flags dynamic
 		size 65535
 	}
+	set seen6 {
+		type ifname . ipv6_addr . ipv6_addr . icmpv6_type
+		flags dynamic
+		size 65535
+	}
 	chain input {
 		type filter hook input priority filter; policy accept;
 		ip protocol icmp add @seen { iifname . ip saddr . ip daddr . icmp type }
+		icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, echo-reply } add @seen6 { iifname . ip6 saddr . ip6 daddr . icmpv6 type }
 	}
 }
 ";
 
-/// One ICMP packet a namespace received.
+/// One ICMP or ICMPv6 packet a namespace received.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Record {
     pub interface: String,
-    pub source: Ipv4Addr,
-    pub destination: Ipv4Addr,
-    /// `echo-request` or `echo-reply`.
+    pub source: IpAddr,
+    pub destination: IpAddr,
+    /// `echo-request`, `echo-reply`, `packet-too-big`, …
     pub kind: String,
 }
 
@@ -87,28 +164,66 @@ struct Isp {
 
 struct VmNs {
     name: String,
-    private: Ipv4Addr,
     ns: Netns,
 }
 
 /// What one round of probes did.
 pub struct Observations {
     /// Outbound (VM, destination) → whether the ping was answered.
-    pub outbound: BTreeMap<(String, Ipv4Addr), bool>,
+    pub outbound: BTreeMap<(String, IpAddr), bool>,
     /// Inbound (far-end source, public address) → whether it was answered.
-    pub inbound: BTreeMap<(Ipv4Addr, Ipv4Addr), bool>,
+    pub inbound: BTreeMap<(IpAddr, IpAddr), bool>,
     /// What the far end received.
     pub far: Vec<Record>,
     /// What each VM received, by VM name.
     pub vms: BTreeMap<String, Vec<Record>>,
     /// Per uplink: the sources its ISP's anti-spoofing filter dropped, and how
     /// many packets.
-    pub spoofed: BTreeMap<String, (u64, Vec<Ipv4Addr>)>,
+    pub spoofed: BTreeMap<String, (u64, Vec<IpAddr>)>,
     /// Per uplink: how many packets from the host to its own pools its ISP
     /// refused to reflect.
     pub reflected: BTreeMap<String, u64>,
     /// The host's addresses on the LAN bridge (one per private network).
-    pub lan: Vec<Ipv4Addr>,
+    pub lan: Vec<IpAddr>,
+}
+
+/// A host's artifacts as the rig loads them.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub nft: String,
+    /// `switchyard.ip`.
+    pub ip: String,
+    /// `switchyard6.ip`, which a host forwarding IPv6 has.
+    pub ip6: Option<String>,
+}
+
+impl Artifacts {
+    /// Host `host`'s artifacts in an in-process build.
+    pub fn of(build: &switchyard::Build, host: &str) -> Artifacts {
+        let artifact = |name: &str| {
+            build
+                .artifacts
+                .iter()
+                .find(|a| a.path == format!("{host}/{name}"))
+                .map(|a| a.content.clone())
+        };
+        let required = |name: &str| artifact(name).unwrap_or_else(|| panic!("no {host}/{name}"));
+        Artifacts {
+            nft: required("switchyard.nft"),
+            ip: required("switchyard.ip"),
+            ip6: artifact("switchyard6.ip"),
+        }
+    }
+
+    /// The artifacts in a host's build directory.
+    pub fn read(dir: &Path) -> Artifacts {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name));
+        Artifacts {
+            nft: read("switchyard.nft").expect("switchyard.nft"),
+            ip: read("switchyard.ip").expect("switchyard.ip"),
+            ip6: read("switchyard6.ip").ok(),
+        }
+    }
 }
 
 pub struct Rig {
@@ -118,6 +233,96 @@ pub struct Rig {
     vms: Vec<VmNs>,
     /// The LAN bridge's name and addresses (one gateway per private network).
     lan: (String, Vec<String>),
+}
+
+/// The names of the host's VMs: those with an IPv4 address, then those with
+/// IPv6 only.
+fn vm_names(model: &Model, host: &HostPlan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let v4 = host.family::<V4>().vms.iter().map(|vm| vm.vm);
+    let v6 = host.family::<V6>().vms.iter().map(|vm| vm.vm);
+    for vm in v4.chain(v6) {
+        let name = model.vm(vm).name.value.to_string();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The first address after `net`'s own: the rig's gateway in a network.
+fn first_host<F: Family>(net: &F::Net) -> F::Addr {
+    use switchyard::family::Bits;
+    F::address(
+        F::bits(F::first(net))
+            .checked_next()
+            .expect("a network with hosts"),
+    )
+}
+
+/// The host's gateway in every private network of family `F` its VMs are in.
+fn lan_gateways<F: Family>(model: &Model, host: &HostPlan) -> BTreeMap<F::Net, F::Addr> {
+    let plan = host.family::<F>();
+    let mut gateways = BTreeMap::new();
+    for vm in &plan.vms {
+        let network = model
+            .project_networks::<F>()
+            .map(|n| n.value)
+            .find(|n| F::contains(n, vm.private))
+            .unwrap_or_else(|| {
+                panic!("VM {} is in no project network", model.vm(vm.vm).name.value)
+            });
+        let gateway = first_host::<F>(&network);
+        assert!(
+            plan.vms.iter().all(|other| other.private != gateway),
+            "the rig uses {gateway}, the first host of {network}, as gateway"
+        );
+        gateways.insert(network, gateway);
+    }
+    gateways
+}
+
+/// VM `name`'s address of family `F` on `eth0` and its default route, as an
+/// `ip -F -batch`; empty if it has no address of the family.
+fn vm_family_batch<F: Family>(
+    model: &Model,
+    host: &HostPlan,
+    gateways: &BTreeMap<F::Net, F::Addr>,
+    name: &str,
+) -> String {
+    let Some(vm) = host
+        .family::<F>()
+        .vms
+        .iter()
+        .find(|vm| model.vm(vm.vm).name.value == name)
+    else {
+        return String::new();
+    };
+    let (network, gateway) = gateways
+        .iter()
+        .find(|(network, _)| F::contains(network, vm.private))
+        .expect("gateway chosen above");
+    format!(
+        "address add {}/{} dev eth0\nroute add default via {gateway}\n",
+        vm.private,
+        F::prefix_len(network)
+    )
+}
+
+/// The MAC the topology binds one of VM `name`'s addresses to, if any.
+fn vm_mac(model: &Model, host: &HostPlan, name: &str) -> Option<String> {
+    fn bound<F: Family>(model: &Model, host: &HostPlan, name: &str) -> Option<String> {
+        let plan = host.family::<F>();
+        let vm = plan
+            .vms
+            .iter()
+            .find(|vm| model.vm(vm.vm).name.value == name)?;
+        plan.mac_bindings
+            .iter()
+            .find(|(address, _)| *address == vm.private)
+            .map(|(_, mac)| mac.to_string())
+    }
+    bound::<V4>(model, host, name).or_else(|| bound::<V6>(model, host, name))
 }
 
 impl Rig {
@@ -141,33 +346,25 @@ impl Rig {
                 })
                 .collect(),
             far: Netns::new(&format!("{tag}-far")),
-            vms: host
-                .ip
-                .v4
-                .vms
-                .iter()
-                .map(|vm| VmNs {
-                    name: model.vm(vm.vm).name.value.to_string(),
-                    private: vm.private,
-                    ns: Netns::new(&format!("{tag}-vm-{}", model.vm(vm.vm).name.value)),
+            vms: vm_names(model, host)
+                .into_iter()
+                .map(|name| VmNs {
+                    ns: Netns::new(&format!("{tag}-vm-{name}")),
+                    name,
                 })
                 .collect(),
             lan: (lan.to_string(), Vec::new()),
         };
 
-        // Forwarding, no reverse-path filter, no redirects (the host routes between
-        // two private networks on one bridge). Set before the interfaces exist so
-        // they inherit `default`.
-        let no_rp_filter = [
-            "net.ipv4.conf.all.rp_filter=0",
-            "net.ipv4.conf.default.rp_filter=0",
-        ];
+        // Forwarding, no redirects (the host routes between two private
+        // networks on one bridge), and what every namespace gets.
+        let forwarding = ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"];
         sysctl(
             &rig.host,
             &[
-                &no_rp_filter[..],
+                &EVERY_NAMESPACE[..],
+                &forwarding,
                 &[
-                    "net.ipv4.ip_forward=1",
                     "net.ipv4.conf.all.send_redirects=0",
                     "net.ipv4.conf.default.send_redirects=0",
                 ],
@@ -175,12 +372,14 @@ impl Rig {
             .concat(),
         );
         for isp in &rig.isps {
-            sysctl(
-                &isp.ns,
-                &[&no_rp_filter[..], &["net.ipv4.ip_forward=1"]].concat(),
-            );
+            sysctl(&isp.ns, &[&EVERY_NAMESPACE[..], &forwarding].concat());
         }
-        sysctl(&rig.far, &no_rp_filter);
+        for ns in rig.vms.iter().map(|vm| &vm.ns).chain([&rig.far]) {
+            sysctl(ns, &EVERY_NAMESPACE);
+        }
+        // The far end sends from any address: IPv4's `local` route lets a
+        // socket bind to any, IPv6 needs this too.
+        sysctl(&rig.far, &["net.ipv6.ip_nonlocal_bind=1"]);
 
         // Every veth, created from the root namespace straight into its two ends.
         let mut links = String::new();
@@ -210,21 +409,16 @@ impl Rig {
         // kernel then flushes its neighbour entries, the permanent ones included.
         let mut batch =
             format!("link add {lan} address {LAN_BRIDGE_MAC} type bridge\nlink set {lan} up\n");
-        let mut gateways: BTreeMap<Ipv4Net, Ipv4Addr> = BTreeMap::new();
-        for vm in &rig.vms {
-            let network = model
-                .project_networks::<V4>()
-                .map(|n| n.value)
-                .find(|n| n.contains(&vm.private))
-                .unwrap_or_else(|| panic!("VM {} is in no project network", vm.name));
-            let gateway = network.hosts().next().expect("network has hosts");
-            assert!(
-                host.ip.v4.vms.iter().all(|other| other.private != gateway),
-                "the rig uses {gateway}, the first address of {network}, as gateway"
-            );
-            gateways.insert(network, gateway);
+        let gateways = (
+            lan_gateways::<V4>(model, host),
+            lan_gateways::<V6>(model, host),
+        );
+        for (network, gateway) in &gateways.0 {
+            rig.lan
+                .1
+                .push(format!("{gateway}/{}", network.prefix_len()));
         }
-        for (network, gateway) in &gateways {
+        for (network, gateway) in &gateways.1 {
             rig.lan
                 .1
                 .push(format!("{gateway}/{}", network.prefix_len()));
@@ -241,28 +435,20 @@ impl Rig {
         }
         ip_batch(Some(&rig.host), &batch);
 
-        // VMs: one address, a default route to their network's gateway, and the
-        // MAC the topology binds the address to, if any.
-        for (vm, plan) in rig.vms.iter().zip(&host.ip.v4.vms) {
-            let (network, gateway) = gateways
-                .iter()
-                .find(|(network, _)| network.contains(&plan.private))
-                .expect("gateway chosen above");
-            let mac = host
-                .ip
-                .v4
-                .mac_bindings
-                .iter()
-                .find(|(address, _)| *address == plan.private)
-                .map(|(_, mac)| format!("link set eth0 address {mac}\n"))
+        // VMs: an address per family, a default route to their network's
+        // gateway, and the MAC the topology binds them to, if any.
+        for vm in &rig.vms {
+            let mac = vm_mac(model, host, &vm.name)
+                .map(|mac| format!("link set eth0 address {mac}\n"))
                 .unwrap_or_default();
-            ip_batch(
-                Some(&vm.ns),
-                &format!(
-                    "{mac}link set eth0 up\naddress add {}/{} dev eth0\nroute add default via {gateway}\n",
-                    vm.private,
-                    network.prefix_len()
-                ),
+            ip_batch(Some(&vm.ns), &format!("{mac}link set eth0 up\n"));
+            ip_family_batch::<V4>(
+                &vm.ns,
+                &vm_family_batch::<V4>(model, host, &gateways.0, &vm.name),
+            );
+            ip_family_batch::<V6>(
+                &vm.ns,
+                &vm_family_batch::<V6>(model, host, &gateways.1, &vm.name),
             );
             nft(&vm.ns, RECORDER);
         }
@@ -314,10 +500,18 @@ impl Rig {
             Some(&self.host),
             &format!("link set {} up\n", uplink.interface),
         );
-        ip_batch(
-            Some(isp),
-            &isp_host_link(uplink, &uplink_pools(host, uplink)),
-        );
+        ip_batch(Some(isp), "link set host up\n");
+        ip_family_batch::<V4>(isp, &isp_host_link::<V4>(host, uplink));
+        ip_family_batch::<V6>(isp, &isp_host_link::<V6>(host, uplink));
+    }
+
+    /// The link between the ISP of uplink `name` and the far end gets MTU
+    /// `mtu` at both ends (what lies behind the ISP: the host's own link keeps
+    /// its MTU).
+    pub fn narrow_far_link(&self, name: &str, mtu: u16) {
+        let mtu = mtu.to_string();
+        self.isp(name).ip(&["link", "set", "far", "mtu", &mtu]);
+        self.far.ip(&["link", "set", name, "mtu", &mtu]);
     }
 
     /// The namespace of VM `name`.
@@ -338,19 +532,16 @@ impl Rig {
 
     /// Forgets what the far end received.
     pub fn flush_far_records(&self) {
-        run_ok(
-            self.far
-                .exec("nft")
-                .args(["flush", "set", "inet", "rec", "seen"]),
-        );
+        flush_records(&self.far);
     }
 
-    /// Loads an nft script and an ip batch into the host, as a deployment would.
-    pub fn load(&self, nft_script: &str, ip_batch: &str) {
-        load(&self.host, nft_script, ip_batch);
+    /// Loads a host's artifacts into the host, as a deployment would: the nft
+    /// script, `switchyard.ip`, then `switchyard6.ip` if there is one.
+    pub fn load(&self, artifacts: &Artifacts) {
+        load(&self.host, artifacts);
     }
 
-    /// The host's nftables ruleset, policy rules and IPv4 routes, as text.
+    /// The host's nftables ruleset, policy rules and routes, as text.
     pub fn state(&self) -> String {
         dataplane_state(&self.host)
     }
@@ -360,8 +551,8 @@ impl Rig {
     /// every namespace recorded. Records and counters start empty each round.
     pub fn probe(
         &self,
-        outbound: &[(String, Ipv4Addr)],
-        inbound: &[(Ipv4Addr, Ipv4Addr)],
+        outbound: &[(String, IpAddr)],
+        inbound: &[(IpAddr, IpAddr)],
     ) -> Observations {
         self.reset_records();
 
@@ -369,7 +560,7 @@ impl Rig {
         // `SOURCE DESTINATION ok|fail`. Two echo requests per ping: the first opens
         // the connection, the second travels as an established one; `ok` means
         // both were answered.
-        let ping = |source: Option<Ipv4Addr>, destination: Ipv4Addr| {
+        let ping = |source: Option<IpAddr>, destination: IpAddr| {
             let bind = source.map(|s| format!("-I {s} ")).unwrap_or_default();
             let from = source.map_or_else(|| "-".to_owned(), |s| s.to_string());
             format!(
@@ -416,7 +607,7 @@ impl Rig {
                     panic!("unexpected ping script output {line:?}")
                 };
                 let answered = result == "ok";
-                let destination: Ipv4Addr = destination.parse().expect("address");
+                let destination: IpAddr = destination.parse().expect("address");
                 match vm {
                     Some(vm) => outbound_answers.insert((vm.to_owned(), destination), answered),
                     None => inbound_answers
@@ -451,7 +642,7 @@ impl Rig {
                 .lan
                 .1
                 .iter()
-                .map(|a| a.parse::<Ipv4Net>().expect("prefix").addr())
+                .map(|a| a.parse::<IpNet>().expect("prefix").addr())
                 .collect(),
         };
         for vm in &self.vms {
@@ -476,14 +667,16 @@ impl Rig {
                 .args(["reset", "counters", "table", "inet", "switchyard"]),
         );
         for ns in self.vms.iter().map(|vm| &vm.ns).chain([&self.far]) {
-            run_ok(ns.exec("nft").args(["flush", "set", "inet", "rec", "seen"]));
+            flush_records(ns);
         }
         for isp in &self.isps {
-            run_ok(
-                isp.ns
-                    .exec("nft")
-                    .args(["flush", "set", "inet", "isp", "spoofed_sources"]),
-            );
+            for set in ["spoofed_sources", "spoofed_sources6"] {
+                run_ok(
+                    isp.ns
+                        .exec("nft")
+                        .args(["flush", "set", "inet", "isp", set]),
+                );
+            }
             run_ok(
                 isp.ns
                     .exec("nft")
@@ -502,6 +695,7 @@ impl Rig {
     /// its history: load one version into it to get what a fresh host holds.
     pub fn twin(&self, tag: &str, host: &HostPlan) -> Netns {
         let twin = Netns::new(tag);
+        sysctl(&twin, &EVERY_NAMESPACE);
         let (lan, addresses) = &self.lan;
         twin.ip(&["link", "add", lan, "type", "bridge"]);
         twin.ip(&["link", "set", lan, "up"]);
@@ -513,7 +707,6 @@ impl Rig {
         }
         twin
     }
-
     /// A machine plugged into the LAN bridge (namespace `tag`, its `eth0` on the
     /// host's port `intruder`), recording the ICMP packets it receives.
     pub fn lan_intruder(&self, tag: &str) -> Netns {
@@ -544,6 +737,7 @@ impl Rig {
     /// which `setup` (an ip batch in the host) configures before it goes up.
     fn machine(&self, tag: &str, port: &str, setup: &str) -> Netns {
         let ns = Netns::new(tag);
+        sysctl(&ns, &EVERY_NAMESPACE);
         ip_batch(
             None,
             &format!(
@@ -561,45 +755,35 @@ impl Rig {
         sysctl(&self.host, &["net.ipv4.conf.all.rp_filter=2"]);
     }
 
-    /// Adds a default route to the host's main table (which has none otherwise).
-    pub fn add_main_default_route(&self, gateway: Ipv4Addr) {
-        self.host
-            .ip(&["route", "add", "default", "via", &gateway.to_string()]);
+    /// Adds a default route of family `F` to the host's main table (which has
+    /// none otherwise), via `uplink`'s gateway.
+    pub fn add_main_default_route<F: RigFamily>(&self, uplink: &UplinkPlan) {
+        let link = uplink.link::<F>().expect("the uplink has the family");
+        self.host.ip(&[
+            F::IP,
+            "route",
+            "add",
+            "default",
+            "via",
+            &link.gateway.to_string(),
+            "dev",
+            &uplink.interface,
+        ]);
     }
 }
 
-/// `nft -f` an nft script and `ip -batch` an ip batch in `ns`, from files.
-/// The prefixes of the pools that leave by `uplink`.
 /// The ISPs and the far end, for the host's uplinks in order (`isps[i]` is the
-/// ISP of `host.uplinks[i]`): each ISP's link towards the host is its
-/// interface `host` (a veth, or a bridge joining a pair's members), which it
-/// gets the gateway address on; it routes its pools to the host's address and
-/// everything else to the far end, and drops (and counts) what the host sends
-/// from outside its pools or to them. The far end answers every address and
-/// routes each pool back through its ISP.
+/// ISP of `host.uplinks[i]`), in every family the uplink has a link of: each
+/// ISP's link towards the host is its interface `host` (a veth, or a bridge
+/// joining a pair's members), which it gets the gateway address on; it routes
+/// its pools to the host's address and everything else to the far end, and
+/// drops (and counts) what the host sends from outside its pools or to them.
+/// The far end answers every address and routes each pool back through its ISP.
 pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netns) {
-    let mut far = String::from("route add local 0.0.0.0/0 dev lo table main\n");
+    let mut far = String::new();
     for (uplink, isp) in host.uplinks.iter().zip(isps) {
-        let pools = uplink_pools(host, uplink);
-        let (isp_side, far_side) = far_link(uplink.id.0);
-        let batch = format!(
-            "link set far up\naddress add {isp_side}/30 dev far\n\
-             route add default via {far_side}\n{}",
-            isp_host_link(uplink, &pools)
-        );
-        far += &format!(
-            "link set {0} up\naddress add {far_side}/30 dev {0}\n",
-            uplink.name
-        );
-        for pool in &pools {
-            far += &format!("route add {pool} via {isp_side}\n");
-        }
-        ip_batch(Some(isp), &batch);
-        let pools = pools
-            .iter()
-            .map(Ipv4Net::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        ip_batch(Some(isp), "link set far up\nlink set host up\n");
+        far += &format!("link set {} up\n", uplink.name);
         nft(
             isp,
             &format!(
@@ -612,23 +796,80 @@ pub fn connect_isps_and_far_end(host: &HostPlan, isps: &[&Netns], far_end: &Netn
 		type ipv4_addr
 		flags dynamic
 	}}
+	set spoofed_sources6 {{
+		type ipv6_addr
+		flags dynamic
+	}}
 	chain forward {{
 		type filter hook forward priority filter; policy accept;
-		iifname \"host\" ip saddr != {{ {pools} }} add @spoofed_sources {{ ip saddr }} counter name spoofed drop
-		iifname \"host\" ip daddr {{ {pools} }} counter name reflected drop
-	}}
+{}{}	}}
 }}
-"
+",
+                isp_filter::<V4>(host, uplink),
+                isp_filter::<V6>(host, uplink)
             ),
         );
     }
     ip_batch(Some(far_end), &far);
+    connect_family::<V4>(host, isps, far_end);
+    connect_family::<V6>(host, isps, far_end);
     nft(far_end, RECORDER);
 }
 
-fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
-    host.ip
-        .v4
+/// [`connect_isps_and_far_end`]'s addresses and routes of family `F`.
+fn connect_family<F: RigFamily>(host: &HostPlan, isps: &[&Netns], far_end: &Netns) {
+    let mut far = String::new();
+    for (uplink, isp) in host.uplinks.iter().zip(isps) {
+        if uplink.link::<F>().is_none() {
+            continue;
+        }
+        let (isp_side, far_side, prefix_len) = F::far_link(uplink.id.0);
+        ip_family_batch::<F>(
+            isp,
+            &format!(
+                "address add {isp_side}/{prefix_len} dev far\nroute add default via {far_side}\n{}",
+                isp_host_link::<F>(host, uplink)
+            ),
+        );
+        far += &format!("address add {far_side}/{prefix_len} dev {}\n", uplink.name);
+        for pool in uplink_pools::<F>(host, uplink) {
+            far += &format!("route add {pool} via {isp_side}\n");
+        }
+    }
+    if !far.is_empty() {
+        ip_family_batch::<F>(
+            far_end,
+            &format!("route add local {} dev lo table main\n{far}", F::ANY),
+        );
+    }
+}
+
+/// The ISP's anti-spoofing rules for family `F` on its link to the host: a
+/// forwarded packet from outside its pools is dropped (and its source
+/// recorded), and so is one to its pools (it does not reflect). None without
+/// a pool of the family. IPv6 link-local sources are left alone: where the
+/// link is a bridge (a pair's members) and br_netfilter is loaded, neighbour
+/// discovery between its ports crosses the forward hook.
+fn isp_filter<F: RigFamily>(host: &HostPlan, uplink: &UplinkPlan) -> String {
+    let pools: Vec<String> = uplink_pools::<F>(host, uplink)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if pools.is_empty() {
+        return String::new();
+    }
+    let pools = pools.join(", ");
+    let (address, set, local) = (F::NFT, F::SET, F::LINK_LOCAL);
+    format!(
+        "\t\tiifname \"host\" {address} saddr != {{ {local}{pools} }} \
+         add @spoofed_sources{set} {{ {address} saddr }} counter name spoofed drop\n\
+         \t\tiifname \"host\" {address} daddr {{ {pools} }} counter name reflected drop\n"
+    )
+}
+
+/// The prefixes of family `F` of the pools that leave by `uplink`.
+fn uplink_pools<F: Family>(host: &HostPlan, uplink: &UplinkPlan) -> Vec<F::Net> {
+    host.family::<F>()
         .pools
         .iter()
         .filter(|p| p.uplink == uplink.name)
@@ -636,42 +877,68 @@ fn uplink_pools(host: &HostPlan, uplink: &UplinkPlan) -> Vec<Ipv4Net> {
         .collect()
 }
 
-/// The ISP's end of its link to the host: up, the gateway address, and the
-/// uplink's pools routed to the host.
-fn isp_host_link(uplink: &UplinkPlan, pools: &[Ipv4Net]) -> String {
-    let link = uplink.link::<V4>().expect("the rig's uplinks have IPv4");
-    let mut batch = format!(
-        "link set host up\naddress add {}/{} dev host\n",
-        link.gateway,
-        link.address.prefix_len()
-    );
-    for pool in pools {
-        batch += &format!("route add {pool} via {}\n", link.address.addr());
+/// The ISP's end of its link to the host in family `F`: the gateway address,
+/// the link's prefix on it when the gateway is not in it (a link-local
+/// gateway), and the uplink's pools routed to the host. Empty without a link
+/// of the family.
+fn isp_host_link<F: Family>(host: &HostPlan, uplink: &UplinkPlan) -> String {
+    let Some(link): Option<&UplinkLink<F>> = uplink.link::<F>() else {
+        return String::new();
+    };
+    let prefix_len = F::prefix_len(&link.address);
+    let network = F::net(F::first(&link.address), prefix_len).expect("a prefix");
+    let mut batch = format!("address add {}/{prefix_len} dev host\n", link.gateway);
+    if !F::contains(&network, link.gateway) {
+        batch += &format!("route add {network} dev host\n");
+    }
+    for pool in uplink_pools::<F>(host, uplink) {
+        batch += &format!("route add {pool} via {}\n", F::net_address(&link.address));
     }
     batch
 }
 
-pub fn load(ns: &Netns, nft_script: &str, ip_batch: &str) {
+/// `nft -f` the nft script, `ip -batch` switchyard.ip and `ip -6 -batch`
+/// switchyard6.ip in `ns`, from files, in that order: the order the boot
+/// units load them in.
+pub fn load(ns: &Netns, artifacts: &Artifacts) {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let nft_file = dir.path().join("switchyard.nft");
-    let ip_file = dir.path().join("switchyard.ip");
-    std::fs::write(&nft_file, nft_script).expect("write nft script");
-    std::fs::write(&ip_file, ip_batch).expect("write ip batch");
-    run_ok(ns.exec("nft").arg("-f").arg(&nft_file));
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write artifact");
+        path
+    };
+    run_ok(
+        ns.exec("nft")
+            .arg("-f")
+            .arg(write("switchyard.nft", &artifacts.nft)),
+    );
     run_ok(
         Command::new("ip")
             .args(["-n", &ns.name, "-batch"])
-            .arg(&ip_file),
+            .arg(write("switchyard.ip", &artifacts.ip)),
     );
+    if let Some(ip6) = &artifacts.ip6 {
+        run_ok(
+            Command::new("ip")
+                .args(["-n", &ns.name, "-6", "-batch"])
+                .arg(write("switchyard6.ip", ip6)),
+        );
+    }
 }
 
-/// The nftables ruleset, policy rules and IPv4 routes (every table) of `ns`.
+/// The nftables ruleset, policy rules and routes (every table; IPv6's:
+/// switchyard's) of `ns`.
 pub fn dataplane_state(ns: &Netns) -> String {
     let ruleset = run_ok(ns.exec("nft").args(["list", "ruleset"]));
     let rules = ns.ip(&["-4", "rule", "show"]);
     let routes = ns.ip(&["-4", "route", "show", "table", "all"]);
+    let rules6 = ns.ip(&["-6", "rule", "show"]);
+    let routes6 = ns.ip(&["-6", "route", "show", "table", "all", "proto", "211"]);
+    let neighbours6 = ns.ip(&["-6", "neigh", "show", "nud", "permanent"]);
     format!(
-        "# nft list ruleset\n{ruleset}# ip -4 rule\n{rules}# ip -4 route show table all\n{routes}"
+        "# nft list ruleset\n{ruleset}# ip -4 rule\n{rules}# ip -4 route show table all\n{routes}\
+         # ip -6 rule\n{rules6}# ip -6 route show table all proto 211\n{routes6}\
+         # ip -6 neigh show nud permanent\n{neighbours6}"
     )
 }
 
@@ -696,6 +963,17 @@ pub fn ip_batch(ns: Option<&Netns>, batch: &str) {
         command.args(["-n", &ns.name]);
     }
     with_input(command.args(["-batch", "-"]), batch);
+}
+
+/// `ip -4|-6 -batch -` in `ns`: a batch of family `F` (a plain batch reads
+/// some IPv6 lines as IPv4's); nothing when `batch` is empty.
+pub fn ip_family_batch<F: RigFamily>(ns: &Netns, batch: &str) {
+    if !batch.is_empty() {
+        with_input(
+            Command::new("ip").args(["-n", &ns.name, F::IP, "-batch", "-"]),
+            batch,
+        );
+    }
 }
 
 pub fn nft(ns: &Netns, script: &str) {
@@ -730,18 +1008,18 @@ pub fn set_elements(value: &serde_json::Value) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn address(value: &serde_json::Value) -> Ipv4Addr {
+pub fn address(value: &serde_json::Value) -> IpAddr {
     value
         .as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an address: {value}"))
 }
 
-/// The ICMP packets a namespace with the recorder received.
+/// The ICMP and ICMPv6 packets a namespace with the recorder received.
 pub fn records(ns: &Netns) -> Vec<Record> {
-    let value = list_json(ns, &["set", "inet", "rec", "seen"]);
-    let mut records: Vec<Record> = set_elements(&value)
+    let mut records: Vec<Record> = ["seen", "seen6"]
         .iter()
+        .flat_map(|set| set_elements(&list_json(ns, &["set", "inet", "rec", set])))
         .map(|elem| {
             let fields = elem["concat"].as_array().expect("concatenation");
             Record {
@@ -756,6 +1034,13 @@ pub fn records(ns: &Netns) -> Vec<Record> {
     records
 }
 
+/// Empties a recorder.
+fn flush_records(ns: &Netns) {
+    for set in ["seen", "seen6"] {
+        run_ok(ns.exec("nft").args(["flush", "set", "inet", "rec", set]));
+    }
+}
+
 /// The packets counted by named counter `name` of table `inet TABLE`.
 fn counter(ns: &Netns, table: &str, name: &str) -> u64 {
     let counter = list_json(ns, &["counter", "inet", table, name]);
@@ -767,10 +1052,13 @@ fn counter(ns: &Netns, table: &str, name: &str) -> u64 {
 
 /// What an ISP's anti-spoofing filter dropped: how many packets, and their
 /// sources.
-pub fn spoofed(ns: &Netns) -> (u64, Vec<Ipv4Addr>) {
+pub fn spoofed(ns: &Netns) -> (u64, Vec<IpAddr>) {
     let packets = counter(ns, "isp", "spoofed");
-    let sources = list_json(ns, &["set", "inet", "isp", "spoofed_sources"]);
-    let mut sources: Vec<Ipv4Addr> = set_elements(&sources).iter().map(address).collect();
+    let mut sources: Vec<IpAddr> = ["spoofed_sources", "spoofed_sources6"]
+        .iter()
+        .flat_map(|set| set_elements(&list_json(ns, &["set", "inet", "isp", set])))
+        .map(|elem| address(&elem))
+        .collect();
     sources.sort();
     (packets, sources)
 }

@@ -312,7 +312,7 @@ impl PairRig {
     /// Per uplink (the host's order), what its ISP's anti-spoofing filter
     /// dropped from the pair: a reply that left by another uplink than its
     /// connection's would be there.
-    pub fn spoofed(&self) -> Vec<(u64, Vec<Ipv4Addr>)> {
+    pub fn spoofed(&self) -> Vec<(u64, Vec<std::net::IpAddr>)> {
         self.isps.iter().map(crate::e2e::rig::spoofed).collect()
     }
 

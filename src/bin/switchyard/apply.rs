@@ -173,8 +173,9 @@ fn run_steps(
         };
         loaded.map_err(|e| (Step::Table, e))?;
     }
-    if !changes.routing.is_empty() {
-        kernel::ip_batch(&changes.routing, false).map_err(|e| (Step::Routing, e))?;
+    // IPv4's first, then IPv6's, as the boot units load the batches.
+    for (family, lines) in changes.routing.batches() {
+        kernel::ip_batch(family, lines, false).map_err(|e| (Step::Routing, e))?;
     }
     for setting in &changes.sysctls {
         kernel::write_sysctl(setting).map_err(|e| (Step::Sysctls, e))?;
@@ -208,12 +209,12 @@ fn restore(snapshot: &Snapshot) -> Result<(), String> {
     }
     let routing = kernel::live(&[]).and_then(|listings| {
         let now = KernelState::parse(&listings).map_err(|e| e.to_string())?;
-        let batch = snapshot.routing_restore(&now).map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            Ok(())
-        } else {
-            kernel::ip_batch(&batch, true)
-        }
+        let batches = snapshot.routing_restore(&now).map_err(|e| e.to_string())?;
+        // Every family is tried; the first failure is reported.
+        batches
+            .batches()
+            .map(|(family, lines)| kernel::ip_batch(family, lines, true))
+            .fold(Ok(()), Result::and)
     });
     if let Err(e) = routing {
         errors.push(format!("routing: {e}"));

@@ -43,7 +43,9 @@ pub struct HostBuild {
     pub nft_script: PathBuf,
     pub nft_text: String,
     pub ip_batch: PathBuf,
-    /// The interfaces the ip batch names.
+    /// `switchyard6.ip`, of a host with IPv6.
+    pub ip6_batch: Option<PathBuf>,
+    /// The interfaces the ip batches name.
     pub interfaces: Vec<String>,
     /// The settings of its sysctl file (none in a build from before it).
     pub settings: Vec<switchyard::verify::sysctl::Setting>,
@@ -59,7 +61,16 @@ pub fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Fail
     let artifacts =
         HostArtifacts::select(&manifest, host).map_err(|e| Failure::Usage(e.to_string()))?;
     let (nft_script, nft_text) = read_listed(dir, artifacts.nft)?;
-    let (ip_batch, batch) = read_listed(dir, artifacts.ip)?;
+    let (ip_batch, mut batch) = read_listed(dir, artifacts.ip)?;
+    let ip6_batch = match artifacts.ip6 {
+        Some(file) => {
+            let (path, text) = read_listed(dir, file)?;
+            batch.push('\n');
+            batch.push_str(&text);
+            Some(path)
+        }
+        None => None,
+    };
     let settings = match artifacts.sysctl {
         Some(file) => {
             let (_, text) = read_listed(dir, file)?;
@@ -84,6 +95,7 @@ pub fn read_host_build(dir: &Path, host: Option<&str>) -> Result<HostBuild, Fail
         nft_script,
         nft_text,
         ip_batch,
+        ip6_batch,
         interfaces: verify::batch_interfaces(&batch),
         settings,
         update,

@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::process::Command;
 
+use switchyard::family::Which;
 use switchyard::render::NFT_TABLE;
-use switchyard::verify::Listings;
 use switchyard::verify::sysctl::Setting;
+use switchyard::verify::{Listings, RoutingListings};
 
 /// The listings of the namespace this process runs in, with the values of
 /// `settings` and the other nft tables.
@@ -41,13 +42,14 @@ pub fn read_sysctl(setting: &Setting) -> Option<String> {
         .map(|value| value.trim().to_owned())
 }
 
-/// The listings of a fresh namespace holding exactly what `ip_batch` and
-/// `nft_script` load: one veth per interface the batch names (its addresses and
-/// routes need them), then the batch, then the script. The namespace is deleted
-/// afterwards, also on error.
+/// The listings of a fresh namespace holding exactly what the ip batches and
+/// `nft_script` load: one veth per interface the batches name (their addresses
+/// and routes need them), then the IPv4 batch, then the IPv6 one, then the
+/// script. The namespace is deleted afterwards, also on error.
 pub fn expected(
     nft_script: &Path,
     ip_batch: &Path,
+    ip6_batch: Option<&Path>,
     interfaces: &[String],
 ) -> Result<Listings, String> {
     let scratch = ScratchNamespace::new()?;
@@ -59,6 +61,13 @@ pub fn expected(
     let mut batch = Command::new("ip");
     batch.args(["-n", &scratch.name, "-batch"]).arg(ip_batch);
     run(&mut batch)?;
+    if let Some(ip6_batch) = ip6_batch {
+        let mut batch = Command::new("ip");
+        batch
+            .args(["-n", &scratch.name, "-6", "-batch"])
+            .arg(ip6_batch);
+        run(&mut batch)?;
+    }
     let mut load = scratch.exec("nft");
     load.arg("-f").arg(nft_script);
     run(&mut load)?;
@@ -80,29 +89,42 @@ fn listings(netns: Option<&ScratchNamespace>) -> Result<Listings, String> {
     } else {
         return Err(failed(&nft, &output));
     };
-    let ip = |args: &[&str]| {
-        let mut command = command("ip");
-        command.args(args);
-        run(&mut command)
+    let routing = |family: Which| -> Result<RoutingListings, String> {
+        let ip = |args: &[&str]| {
+            let mut command = command("ip");
+            command.arg(family_option(family)).args(args);
+            run(&mut command)
+        };
+        Ok(RoutingListings {
+            rules: ip(&["-N", "-j", "rule", "show"])?,
+            routes: ip(&["-N", "-j", "route", "show", "table", "all"])?,
+            addresses: ip(&["-j", "addr", "show"])?,
+            neighbours: ip(&[
+                "-N",
+                "-j",
+                "neigh",
+                "show",
+                "nud",
+                "permanent",
+                "proto",
+                &switchyard::plan::ROUTE_PROTOCOL.to_string(),
+            ])?,
+        })
     };
     Ok(Listings {
         nft_table,
-        rules: ip(&["-N", "-j", "-4", "rule", "show"])?,
-        routes: ip(&["-N", "-j", "-4", "route", "show", "table", "all"])?,
-        addresses: ip(&["-j", "-4", "addr", "show"])?,
-        neighbours: ip(&[
-            "-N",
-            "-j",
-            "-4",
-            "neigh",
-            "show",
-            "nud",
-            "permanent",
-            "proto",
-            &switchyard::plan::ROUTE_PROTOCOL.to_string(),
-        ])?,
+        v4: routing(Which::V4)?,
+        v6: routing(Which::V6)?,
         ..Listings::default()
     })
+}
+
+/// `ip`'s option for a family: `-4` or `-6`.
+fn family_option(family: Which) -> &'static str {
+    match family {
+        Which::V4 => "-4",
+        Which::V6 => "-6",
+    }
 }
 
 /// Runs `command`; its stdout, or an error naming it with its stderr.
@@ -194,14 +216,15 @@ pub fn load_nft(script: &str) -> Result<(), String> {
     run_with_input(Command::new("nft").args(["-f", "-"]), script)
 }
 
-/// Runs `ip -batch -` with `lines`. With `force`, ip carries on past a failing
-/// line (and still fails at the end): what a restore wants.
-pub fn ip_batch(lines: &[String], force: bool) -> Result<(), String> {
+/// Runs `ip -4 -batch -` or `ip -6 -batch -` with `lines`, all of `family`.
+/// With `force`, ip carries on past a failing line (and still fails at the
+/// end): what a restore wants.
+pub fn ip_batch(family: Which, lines: &[String], force: bool) -> Result<(), String> {
     let mut ip = Command::new("ip");
     if force {
         ip.arg("-force");
     }
-    ip.args(["-batch", "-"]);
+    ip.args([family_option(family), "-batch", "-"]);
     run_with_input(&mut ip, &(lines.join("\n") + "\n"))
 }
 

@@ -167,6 +167,10 @@ const EXTRAS: &[Extra] = &[
                 "The ip -batch file: routing-policy rules and routes of the uplink tables.",
             ),
             (
+                "DIR/HOST/switchyard6.ip",
+                "On a host that forwards IPv6: the same for IPv6, for ip -6 -batch.",
+            ),
+            (
                 "DIR/HOST/networkd/",
                 "The same routing as systemd-networkd units (deploy these or the ip batch, not both).",
             ),
@@ -351,7 +355,7 @@ const EXTRAS: &[Extra] = &[
             (
                 "DIR/HOST/",
                 "The host's artifacts: switchyard.nft (or switchyard.update.nft over its base), \
-                 switchyard.ip and sysctl.d/90-switchyard.conf.",
+                 switchyard.ip, switchyard6.ip (a host with IPv6) and sysctl.d/90-switchyard.conf.",
             ),
             (
                 "/etc/switchyard/build/",

@@ -1,8 +1,9 @@
 //! `switchyard monitor CONFIG`: the daemon around [`switchyard::monitor::Monitor`].
 //! Part of the binary, as it is all IO: one thread per uplink sends its ICMP
-//! echoes (socket2: a raw socket bound to the uplink's interface, carrying its
-//! mark, from the host's address on the link, so no answer can come through
-//! another uplink) and reports each decided round
+//! and ICMPv6 echoes (socket2: a raw socket per family bound to the uplink's
+//! interface, carrying its mark, from the host's address of that family on
+//! the link, so no answer can come through another uplink), waits for the
+//! replies on both (rustix's `poll`) and reports each decided round
 //! ([`switchyard::monitor::probes::Probes`]); the main thread feeds the rounds
 //! to the monitor, keeps the kernel in line
 //! ([`switchyard::monitor::sync::KernelState`]) through [`SystemKernel`]
@@ -13,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,8 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::net::{RecvFlags, recvfrom};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use switchyard::monitor::probes::Probes;
+use switchyard::family::Which;
+use switchyard::monitor::probes::{Probes, Silence};
 use switchyard::monitor::sync::{Event, Kernel, KernelState, Priority};
 use switchyard::monitor::{Config, MarkFilter, Monitor, Uplink, parse_set};
 
@@ -31,10 +35,12 @@ use crate::Failure;
 /// Watch the uplinks' health and fail over (runs until SIGTERM).
 ///
 /// CONFIG is a host's monitor.json from `build` (with [failover]). Probes
-/// every uplink through itself, keeps set `down_uplinks` of table inet
+/// every uplink through itself (ICMP echoes from its IPv4 address, ICMPv6
+/// echoes from its IPv6 address; a round is answered when any target of
+/// either family answers), keeps set `down_uplinks` of table inet
 /// switchyard in line with what it measures, deletes the connections that
-/// may move off a dead uplink (by conntrack mark, over netlink) and logs
-/// every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
+/// may move off a dead uplink (IPv4 and IPv6, by conntrack mark, over
+/// netlink) and logs every transition to stderr. Needs CAP_NET_RAW, CAP_NET_ADMIN and nft.
 /// A monitor.json it cannot use stops it at start (exit 2, naming the key).
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,10 +76,9 @@ fn watch(config: Config) -> Result<(), String> {
     let (rounds, results) = mpsc::channel();
     let mut probers = Vec::new();
     for (index, uplink) in config.uplinks.iter().enumerate() {
-        let (uplink, stop, rounds) = (uplink.clone(), Arc::clone(&stop), rounds.clone());
-        probers.push(std::thread::spawn(move || {
-            Prober::new(index, uplink, interval).run(&stop, &rounds);
-        }));
+        let mut prober = Prober::new(index, uplink, interval, config.down_after);
+        let (stop, rounds) = (Arc::clone(&stop), rounds.clone());
+        probers.push(std::thread::spawn(move || prober.run(&stop, &rounds)));
     }
     drop(rounds);
     let mut monitor = Monitor::new(config);
@@ -205,9 +210,10 @@ struct SystemKernel {
 
 /// netlink and nfnetlink: the nftables subsystem's "get generation" and the
 /// conntrack subsystem's "delete" (without a tuple: every entry that matches
-/// the mark filter, in one request, walked by the kernel).
+/// the mark filter, in one request, walked by the kernel; for the family
+/// AF_UNSPEC, so IPv4 and IPv6 entries alike).
 const AF_NETLINK: i32 = 16;
-const AF_INET: u8 = 2;
+const AF_UNSPEC: u8 = 0;
 const NETLINK_NETFILTER: i32 = 12;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
@@ -297,7 +303,7 @@ impl Kernel for SystemKernel {
         self.request(
             NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE,
             NLM_F_REQUEST | NLM_F_ACK,
-            AF_INET,
+            AF_UNSPEC,
             &[(CTA_MARK, filter.mark), (CTA_MARK_MASK, filter.mask)],
         )?;
         Ok(format!(
@@ -443,35 +449,67 @@ struct Round {
     answered: bool,
 }
 
-/// One uplink's probing thread.
+/// One uplink's probing thread: one schedule of rounds, each round's echo
+/// sent in every family the uplink has an address of.
 struct Prober {
     index: usize,
-    uplink: Uplink,
+    uplink_name: String,
+    interface: String,
+    mark: u32,
     probes: Probes,
-    socket: Option<Socket>,
+    /// One per address of the uplink with targets of its family.
+    links: Vec<Link>,
     /// Our echoes among everything a raw socket sees: the process id and the
     /// uplink tell them apart from other pingers' and other uplinks'.
     id: u16,
     last_error: Option<String>,
 }
 
+/// An uplink's probing in one family.
+struct Link {
+    /// The host's address on the link, the echoes' source; its family is
+    /// the link's.
+    source: IpAddr,
+    targets: Vec<IpAddr>,
+    /// `None` until opened, and again after a lost round.
+    socket: Option<Socket>,
+    /// On a dual-stack uplink: whether this family alone stopped answering.
+    silence: Silence,
+}
+
 impl Prober {
-    fn new(index: usize, uplink: Uplink, interval: Duration) -> Self {
+    /// `silent_after`: the rounds after which one family of a dual-stack
+    /// uplink that stopped answering is reported (`down_after`).
+    fn new(index: usize, uplink: &Uplink, interval: Duration, silent_after: u32) -> Self {
+        let start = Instant::now();
+        let links = uplink
+            .address
+            .iter()
+            .map(|&source| Link {
+                source,
+                targets: uplink.targets_from(source).collect(),
+                socket: None,
+                silence: Silence::new(interval, silent_after, start),
+            })
+            .filter(|link| !link.targets.is_empty())
+            .collect();
         Prober {
             id: (std::process::id() as u16) ^ ((index as u16) << 12),
             index,
-            uplink,
+            uplink_name: uplink.name.clone(),
+            interface: uplink.interface.clone(),
+            mark: uplink.mark,
             probes: Probes::new(interval),
-            socket: None,
+            links,
             last_error: None,
         }
     }
 
-    /// Until `stop`: sends a probe when one is due (opening the socket first
-    /// when there is none), reads replies until the next event, and reports
-    /// the rounds decided. A lost round closes the socket, so an interface
+    /// Until `stop`: sends a probe when one is due (opening the sockets first
+    /// when there are none), reads replies until the next event, and reports
+    /// the rounds decided. A lost round closes the sockets, so an interface
     /// that was deleted and created again (a NIC reset, a VLAN re-created by
-    /// networkd) is probed through a new one.
+    /// networkd) is probed through new ones.
     fn run(&mut self, stop: &AtomicBool, rounds: &mpsc::Sender<Round>) {
         let mut packet = [0u8; 1500];
         while !stop.load(Ordering::Relaxed) {
@@ -484,23 +522,14 @@ impl Prober {
             let wait = wake
                 .saturating_duration_since(Instant::now())
                 .min(STOP_LATENCY);
-            match &self.socket {
-                Some(socket) if !wait.is_zero() => {
-                    if socket.set_read_timeout(Some(wait)).is_ok() {
-                        let mut reader: &Socket = socket;
-                        if let Ok(len) = reader.read(&mut packet)
-                            && let Some(sequence) =
-                                reply_sequence(&packet[..len], &self.uplink.probe, self.id)
-                        {
-                            self.probes.reply(sequence, Instant::now());
-                        }
-                    }
-                }
-                _ => std::thread::sleep(wait),
+            if !wait.is_zero() {
+                self.receive(wait, &mut packet);
             }
             for answered in self.probes.decided(Instant::now()) {
-                if !answered {
-                    self.socket = None;
+                if answered {
+                    self.report_silent_families();
+                } else {
+                    self.links.iter_mut().for_each(|link| link.socket = None);
                 }
                 let round = Round {
                     uplink: self.index,
@@ -513,42 +542,113 @@ impl Prober {
         }
     }
 
-    fn send(&mut self, sequence: u16) {
-        if self.socket.is_none() {
-            match probe_socket(&self.uplink) {
-                Ok(socket) => self.socket = Some(socket),
-                Err(error) => return self.report(error),
+    /// After a round answered by some family: a family of a dual-stack
+    /// uplink silent for `silent_after` rounds is logged (once), as the
+    /// uplink stays up (a round is answered when any target answers).
+    fn report_silent_families(&mut self) {
+        if self.links.len() < 2 {
+            return;
+        }
+        let now = Instant::now();
+        for link in &mut self.links {
+            if link.silence.fell_silent(now) {
+                let what = "stopped answering; it stays up while those of the other family answer";
+                log_family(&self.uplink_name, link, Priority::Warning, what);
             }
         }
-        let request = echo_request(self.id, sequence);
-        let socket = self.socket.as_ref().expect("just opened");
-        let mut failed = None;
-        for target in &self.uplink.probe {
-            if let Err(e) = socket.send_to(&request, &SockAddr::from(SocketAddrV4::new(*target, 0)))
+    }
+
+    /// Waits up to `wait` for a reply on any open socket and reads what
+    /// came: an echo reply to one of ours counts for its round.
+    fn receive(&mut self, wait: Duration, packet: &mut [u8]) {
+        let readable: Vec<usize> = {
+            let (open, mut polled): (Vec<usize>, Vec<PollFd>) = self
+                .links
+                .iter()
+                .enumerate()
+                .filter_map(|(i, link)| {
+                    Some((i, PollFd::new(link.socket.as_ref()?, PollFlags::IN)))
+                })
+                .unzip();
+            let timeout = Timespec::try_from(wait).ok();
+            if polled.is_empty() || poll(&mut polled, timeout.as_ref()).is_err() {
+                return std::thread::sleep(wait);
+            }
+            open.into_iter()
+                .zip(&polled)
+                .filter_map(|(i, polled)| {
+                    let events = polled.revents();
+                    if events.contains(PollFlags::ERR)
+                        && let Some(socket) = &self.links[i].socket
+                    {
+                        // A pending socket error would wake every poll at once.
+                        let _ = socket.take_error();
+                    }
+                    events.contains(PollFlags::IN).then_some(i)
+                })
+                .collect()
+        };
+        for i in readable {
+            let link = &mut self.links[i];
+            let Some(socket) = &link.socket else {
+                continue;
+            };
+            if let Ok((len, _, Some(from))) = recvfrom(socket, &mut *packet, RecvFlags::DONTWAIT)
+                && let Ok(from) = std::net::SocketAddr::try_from(from)
+                && let Some(sequence) =
+                    reply_sequence(&packet[..len], from.ip(), &link.targets, self.id)
             {
-                failed = Some(format!(
-                    "uplink {} ({}): cannot probe {target}: {e}",
-                    self.uplink.name, self.uplink.interface
-                ));
-            }
-        }
-        match failed {
-            Some(error) => {
-                self.socket = None;
-                self.report(error);
-            }
-            None => {
-                if self.last_error.take().is_some() {
-                    log(&Event::new(
-                        Priority::Notice,
-                        format!("uplink {}: probing again", self.uplink.name),
-                    ));
+                let now = Instant::now();
+                self.probes.reply(sequence, now);
+                if link.silence.reply(now) {
+                    log_family(&self.uplink_name, link, Priority::Notice, "answer again");
                 }
             }
         }
     }
 
-    fn report(&mut self, error: String) {
+    fn send(&mut self, sequence: u16) {
+        let mut failures = Vec::new();
+        for link in &mut self.links {
+            if link.socket.is_none() {
+                match probe_socket(&self.interface, self.mark, link.source) {
+                    Ok(socket) => link.socket = Some(socket),
+                    Err(error) => {
+                        failures.push(error);
+                        continue;
+                    }
+                }
+            }
+            let request = echo_request(link.source, self.id, sequence);
+            let socket = link.socket.as_ref().expect("just opened");
+            let mut failed = false;
+            for &target in &link.targets {
+                if let Err(e) =
+                    socket.send_to(&request, &SockAddr::from(SocketAddr::new(target, 0)))
+                {
+                    failures.push(format!("cannot probe {target}: {e}"));
+                    failed = true;
+                }
+            }
+            if failed {
+                link.socket = None;
+            }
+        }
+        if failures.is_empty() {
+            if self.last_error.take().is_some() {
+                log(&Event::new(
+                    Priority::Notice,
+                    format!("uplink {}: probing again", self.uplink_name),
+                ));
+            }
+            return;
+        }
+        let error = format!(
+            "uplink {} ({}): {}",
+            self.uplink_name,
+            self.interface,
+            failures.join("; ")
+        );
         if self.last_error.as_ref() != Some(&error) {
             log(&Event::new(Priority::Warning, error.clone()));
             self.last_error = Some(error);
@@ -556,37 +656,60 @@ impl Prober {
     }
 }
 
-/// A raw ICMP socket that sends and receives only through `uplink`.
-fn probe_socket(uplink: &Uplink) -> Result<Socket, String> {
-    let context = |what: &str, e: std::io::Error| {
-        format!(
-            "uplink {} ({}): cannot {what}: {e}",
-            uplink.name, uplink.interface
-        )
+/// Logs what the targets of one family of uplink `uplink` do.
+fn log_family(uplink: &str, link: &Link, priority: Priority, what: &str) {
+    let family = Which::of(link.source).name();
+    log(&Event::new(
+        priority,
+        format!("uplink {uplink}: its {family} targets {what}"),
+    ));
+}
+
+/// A raw ICMP socket of `source`'s family (ICMPv6 for an IPv6 source) that
+/// sends and receives only through the uplink: bound to its `interface`,
+/// carrying its `mark` (so the uplink's routing table routes it) and sending
+/// from `source`.
+fn probe_socket(interface: &str, mark: u32, source: IpAddr) -> Result<Socket, String> {
+    let (domain, protocol, kind) = match source {
+        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4, "ICMP"),
+        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6, "ICMPv6"),
     };
-    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
-        .map_err(|e| context("open a raw ICMP socket (needs CAP_NET_RAW)", e))?;
+    let context = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
+    let socket = Socket::new(domain, Type::RAW, Some(protocol))
+        .map_err(|e| context(&format!("open a raw {kind} socket (needs CAP_NET_RAW)"), e))?;
     socket
-        .bind_device(Some(uplink.interface.as_bytes()))
+        .bind_device(Some(interface.as_bytes()))
         .map_err(|e| context("bind to the interface", e))?;
     socket
-        .set_mark(uplink.mark)
+        .set_mark(mark)
         .map_err(|e| context("set the mark (needs CAP_NET_ADMIN)", e))?;
     socket
-        .bind(&SockAddr::from(SocketAddrV4::new(uplink.address, 0)))
-        .map_err(|e| context(&format!("bind to {}", uplink.address), e))?;
+        .bind(&SockAddr::from(SocketAddr::new(source, 0)))
+        .map_err(|e| context(&format!("bind to {source}"), e))?;
     Ok(socket)
 }
 
-/// An ICMP echo request with an 8-byte payload.
-fn echo_request(id: u16, sequence: u16) -> [u8; 16] {
+/// ICMP's echo request and reply types, and ICMPv6's.
+const ECHO_REQUEST: u8 = 8;
+const ECHO_REPLY: u8 = 0;
+const ECHO_REQUEST_V6: u8 = 128;
+const ECHO_REPLY_V6: u8 = 129;
+
+/// An echo request with an 8-byte payload, for sending from `source`: ICMP
+/// with its checksum, or ICMPv6, whose checksum (over the IPv6 addresses
+/// too) the kernel writes for a raw ICMPv6 socket.
+fn echo_request(source: IpAddr, id: u16, sequence: u16) -> [u8; 16] {
     let mut packet = [0u8; 16];
-    packet[0] = 8;
     packet[4..6].copy_from_slice(&id.to_be_bytes());
     packet[6..8].copy_from_slice(&sequence.to_be_bytes());
     packet[8..16].copy_from_slice(b"swyd-mon");
-    let checksum = internet_checksum(&packet);
-    packet[2..4].copy_from_slice(&checksum.to_be_bytes());
+    if source.is_ipv6() {
+        packet[0] = ECHO_REQUEST_V6;
+    } else {
+        packet[0] = ECHO_REQUEST;
+        let checksum = internet_checksum(&packet);
+        packet[2..4].copy_from_slice(&checksum.to_be_bytes());
+    }
     packet
 }
 
@@ -601,18 +724,26 @@ fn internet_checksum(bytes: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// The sequence number of `packet` (an IPv4 datagram, as a raw socket reads
-/// it) when it is an echo reply to our request `id` from one of `targets`.
-fn reply_sequence(packet: &[u8], targets: &[Ipv4Addr], id: u16) -> Option<u16> {
-    let header = usize::from(packet.first()? & 0x0f) * 4;
-    let (source, icmp) = (packet.get(12..16)?, packet.get(header..header + 8)?);
-    let source = Ipv4Addr::new(source[0], source[1], source[2], source[3]);
-    (icmp[0] == 0 && icmp[4..6] == id.to_be_bytes() && targets.contains(&source))
+/// The sequence number of `packet`, as a raw socket read it from `source`,
+/// when it is an echo reply to our request `id` from one of `targets`: an
+/// IPv4 datagram (a raw IPv4 socket reads the header too), or an ICMPv6
+/// message (a raw IPv6 socket reads none).
+fn reply_sequence(packet: &[u8], source: IpAddr, targets: &[IpAddr], id: u16) -> Option<u16> {
+    let (icmp, reply) = match source {
+        IpAddr::V4(_) => {
+            let header = usize::from(packet.first()? & 0x0f) * 4;
+            (packet.get(header..header + 8)?, ECHO_REPLY)
+        }
+        IpAddr::V6(_) => (packet.get(..8)?, ECHO_REPLY_V6),
+    };
+    (icmp[0] == reply && icmp[4..6] == id.to_be_bytes() && targets.contains(&source))
         .then(|| u16::from_be_bytes([icmp[6], icmp[7]]))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
     use super::*;
 
     #[test]
@@ -627,35 +758,57 @@ mod tests {
         assert!(replace_file(&dir.path().join("gone/health"), "1\n").is_err());
     }
 
+    const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    const SOURCE_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2));
+
     #[test]
-    fn an_echo_request_checksums_to_zero() {
-        assert_eq!(internet_checksum(&echo_request(0x1234, 7)), 0);
+    fn an_echo_request_checksums_to_zero_and_an_icmpv6_one_is_left_to_the_kernel() {
+        assert_eq!(internet_checksum(&echo_request(SOURCE, 0x1234, 7)), 0);
+        let request = echo_request(SOURCE_V6, 0x1234, 7);
+        assert_eq!(request[..8], [128, 0, 0, 0, 0x12, 0x34, 0, 7]);
     }
 
     #[test]
     fn only_our_replies_from_a_target_count() {
-        let target = Ipv4Addr::new(192, 0, 2, 1);
-        let reply = |source: Ipv4Addr, kind: u8, id: u16, sequence: u16| {
+        let target: IpAddr = Ipv4Addr::new(192, 0, 2, 1).into();
+        let reply = |source: IpAddr, kind: u8, id: u16, sequence: u16| {
+            let IpAddr::V4(source) = source else {
+                unreachable!()
+            };
             let mut packet = vec![0x45, 0, 0, 36, 0, 0, 0, 0, 64, 1, 0, 0];
             packet.extend(source.octets());
             packet.extend([192, 0, 2, 2]);
-            let mut icmp = echo_request(id, sequence);
+            let mut icmp = echo_request(SOURCE, id, sequence);
             icmp[0] = kind;
             packet.extend(icmp);
             packet
         };
-        assert_eq!(
-            reply_sequence(&reply(target, 0, 9, 3), &[target], 9),
-            Some(3)
-        );
-        assert_eq!(reply_sequence(&reply(target, 0, 8, 3), &[target], 9), None);
-        assert_eq!(reply_sequence(&reply(target, 8, 9, 3), &[target], 9), None);
-        let stranger = Ipv4Addr::new(9, 9, 9, 9);
-        assert_eq!(
-            reply_sequence(&reply(stranger, 0, 9, 3), &[target], 9),
-            None
-        );
-        assert_eq!(reply_sequence(&[0x45, 0], &[target], 9), None);
+        let answer = |packet: &[u8], source| reply_sequence(packet, source, &[target], 9);
+        assert_eq!(answer(&reply(target, 0, 9, 3), target), Some(3));
+        assert_eq!(answer(&reply(target, 0, 8, 3), target), None);
+        assert_eq!(answer(&reply(target, 8, 9, 3), target), None);
+        let stranger: IpAddr = Ipv4Addr::new(9, 9, 9, 9).into();
+        assert_eq!(answer(&reply(stranger, 0, 9, 3), stranger), None);
+        assert_eq!(answer(&[0x45, 0], target), None);
+    }
+
+    #[test]
+    fn only_our_icmpv6_replies_from_a_target_count() {
+        let target: IpAddr = "fe80::1".parse::<Ipv6Addr>().unwrap().into();
+        let reply = |kind: u8, id: u16, sequence: u16| {
+            let mut icmp = echo_request(SOURCE_V6, id, sequence);
+            icmp[0] = kind;
+            icmp
+        };
+        let answer = |packet: &[u8], source| reply_sequence(packet, source, &[target], 9);
+        assert_eq!(answer(&reply(129, 9, 3), target), Some(3));
+        assert_eq!(answer(&reply(129, 8, 3), target), None);
+        // Our own request, an IPv4 echo reply's type, a neighbour advertisement.
+        assert_eq!(answer(&reply(128, 9, 3), target), None);
+        assert_eq!(answer(&reply(0, 9, 3), target), None);
+        assert_eq!(answer(&reply(136, 9, 3), target), None);
+        assert_eq!(answer(&reply(129, 9, 3), SOURCE_V6), None, "not a target");
+        assert_eq!(answer(&[129, 0], target), None);
     }
 
     #[test]
@@ -677,12 +830,16 @@ mod tests {
         let request = nfnetlink_message(
             0x0102,
             NLM_F_REQUEST | NLM_F_ACK,
-            AF_INET,
+            AF_UNSPEC,
             3,
             &[(CTA_MARK, 0x80_0100), (CTA_MARK_MASK, 0x80_ff00)],
         );
         assert_eq!(request.len(), 36);
-        assert_eq!(request[16], AF_INET);
+        assert_eq!(
+            request[16..18],
+            [AF_UNSPEC, 0],
+            "every family, nfnetlink version 0"
+        );
         assert_eq!(request[24..28], [0x00, 0x80, 0x01, 0x00]);
         assert_eq!(request[32..36], [0x00, 0x80, 0xff, 0x00]);
         // NLMSG_ERROR with -EPERM (1), then with 0 (the ACK).

@@ -13,7 +13,7 @@ use crate::{EXIT_INVALID, Failure, kernel, print_stdout};
 /// every element, but not the monitor's down_uplinks elements), the ip rules
 /// and routes tagged with switchyard's protocol or in its uplink tables, the
 /// uplink addresses, the MAC-bound VMs' permanent neighbour entries (tagged
-/// with that protocol) and the settings of sysctl.d/90-switchyard.conf, and
+/// with that protocol), each in IPv4 and IPv6, and the settings of sysctl.d/90-switchyard.conf, and
 /// names what undermines them from outside: policy rules of other owners
 /// ahead of switchyard's, and base chains of other nft tables that can drop
 /// before switchyard's on the same hook. Exit 0 in sync, 1 drift, 2 error.
@@ -55,7 +55,12 @@ pub fn list_states(
     // scratch namespace loads and lists the build.
     let (live, expected) = std::thread::scope(|scope| {
         let live = scope.spawn(|| kernel::live(&build.settings));
-        let expected = kernel::expected(&build.nft_script, &build.ip_batch, &build.interfaces);
+        let expected = kernel::expected(
+            &build.nft_script,
+            &build.ip_batch,
+            build.ip6_batch.as_deref(),
+            &build.interfaces,
+        );
         let live = live.join().expect("the listing thread does not panic");
         (live, expected)
     });
