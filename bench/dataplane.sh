@@ -41,8 +41,7 @@
 #
 # Families: `--families 4` (the default) measures IPv4 on IPv4-only topologies;
 # with 6 among them the topologies are dual-stack (`synth --dual-stack`), the
-# rig routes IPv6 too (the build's switchyard6.ip, or one derived from its
-# IPv4 batch and the topology: bench/lib.sh), and each test also runs in IPv6
+# rig routes IPv6 too (the build's switchyard6.ip), and each test also runs in IPv6
 # (the VM's IPv6 twin to 2001:db8:ffff::10, switchyard design only: the
 # baseline is IPv4's), reported as its own metric (`udp64-flows (IPv6)`).
 #
@@ -204,9 +203,6 @@ setup() {
 	local ipb6="$build/net1/switchyard6.ip"
 	teardown
 	if [ -n "$vm_address6" ]; then
-		# Until the build writes its IPv6 batch: the same uplinks in IPv6.
-		[ -f "$ipb6" ] || bench_ip6_batch "$build.toml" net1 "$ipb" >"$build-switchyard6.ip"
-		[ -f "$ipb6" ] || ipb6="$build-switchyard6.ip"
 		bench_rig "$ipb" "$nft" "$vm_address" "$ipb6" "$vm_address6"
 	else
 		bench_rig "$ipb" "$nft" "$vm_address"

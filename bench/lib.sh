@@ -55,28 +55,6 @@ bench_report() {
 	echo "Raw results: $2"
 }
 
-# bench_ip6_batch TOPOLOGY HOST IP_BATCH: prints the IPv6 routing batch of
-# HOST (for `ip -6 -batch`) when the build wrote none: the IPv4 batch's
-# uplinks (same marks, tables and priorities) with the IPv6 address and
-# gateway the topology gives each uplink (as `address = ["v4/len", "v6/len"]`,
-# `gateway = ["v4", "v6"]`, the way examples/synth.rs writes them). No link
-# route in the uplink's table: synth's gateways are link-local (`dev` is all
-# they need).
-bench_ip6_batch() {
-	awk -v host="$2" '
-		FNR == 1 { file++ }
-		file == 1 && /^\[/ { inside = index($0, "[hosts." host ".uplinks.") == 1 }
-		file == 1 && inside && /^interface = / { dev = $3; gsub(/"/, "", dev) }
-		file == 1 && inside && /^(address|gateway) = \[/ {
-			v6 = $0; sub(/.*, "/, "", v6); sub(/".*/, "", v6); six[$1, dev] = v6
-		}
-		file == 2 && /^(rule|route|neigh) flush |^rule add |^# Uplink / { print; next }
-		file == 2 && /^$/ { print; next }
-		file == 2 && /^address replace / { print "address replace " six["address", $5] " dev " $5 }
-		file == 2 && /^route add default via / { print "route add default via " six["gateway", $7] " dev " $7 " table " $9 " protocol " $11 }
-	' "$1" "$3"
-}
-
 # bench_rig IP_BATCH NFT_SCRIPT VM_ADDRESS [IP6_BATCH VM_ADDRESS6]: namespaces
 # $vm_ns, $host_ns and $isp_ns wired as the build's host sees them: the VM on
 # lan0 (its /24, the host's .1 its gateway), one veth per uplink whose isp end,
