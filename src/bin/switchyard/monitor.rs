@@ -100,7 +100,9 @@ fn watch(config: Config) -> Result<(), String> {
     let mut next_sync = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
         systemd.keep_alive();
-        let mut changed = false;
+        // A transition is logged once the set says so: whoever reads the log
+        // (an operator, a test) then finds the dataplane already moved.
+        let mut transition_event = None;
         match results.recv_timeout(interval.min(STOP_LATENCY)) {
             Ok(Round { uplink, answered }) => {
                 if let Some(transition) = monitor.observe(uplink, answered) {
@@ -111,13 +113,12 @@ fn watch(config: Config) -> Result<(), String> {
                         (Priority::Warning, "down", config.down_after, "unanswered")
                     };
                     let name = &config.uplinks[uplink].name;
-                    log(&Event::new(
+                    transition_event = Some(Event::new(
                         priority,
                         format!(
                             "uplink {name} is {state} ({after} probe rounds {rounds} in a row)"
                         ),
                     ));
-                    changed = true;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -126,6 +127,7 @@ fn watch(config: Config) -> Result<(), String> {
         // Every round, not only on a transition: a reload of the ruleset
         // empties the set, and this puts it back within one round. Without a
         // change of the ruleset's generation that is one netlink request.
+        let changed = transition_event.is_some();
         if changed {
             write_vrrp_health(&monitor);
         }
@@ -133,6 +135,7 @@ fn watch(config: Config) -> Result<(), String> {
             state.sync(&monitor, &mut kernel).iter().for_each(log);
             next_sync = Instant::now() + interval;
         }
+        transition_event.iter().for_each(log);
     }
     systemd.notify("STOPPING=1");
     stop.store(true, Ordering::Relaxed);
