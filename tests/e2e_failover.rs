@@ -706,6 +706,11 @@ fn failover_timing() {
         let back_at = Instant::now();
         rig.flush_far_records();
         back.push(first_arrival(rig, m2_a, "isp-a", back_at, limit).expect("traffic returns"));
+        // The monitor logs a transition once the set holds it: traffic may
+        // return a moment before the line is written.
+        deployed
+            .monitor
+            .wait_for_times("uplink isp-a is up", cut, Duration::from_secs(1));
         let ups = deployed.monitor.log().matches("uplink isp-a is up").count();
         assert_eq!(ups, cut, "{}", deployed.monitor.log());
         println!(
