@@ -5,7 +5,7 @@
 //! with the outcome it must have written out by hand, also with uplinks taken as
 //! down (`--down`, on examples/failover.toml); the same kinds in IPv6 on
 //! examples/dual-stack.toml, whose JSON has exactly the keys of its IPv4 twin
-//! (SPEC §11); exit codes and suggestions for bad input, a VM without an
+//! (docs/semantics.md §13); exit codes and suggestions for bad input, a VM without an
 //! address of the packet's family and addresses of two families among them.
 //! That trace predicts what the kernel does is shown by tests/e2e.rs.
 
@@ -597,7 +597,7 @@ fn key_paths(
     }
 }
 
-/// SPEC §11: `trace --from web-1 --to 2001:db8:100::1` answers with the same
+/// docs/semantics.md §13: `trace --from web-1 --to 2001:db8:100::1` answers with the same
 /// JSON keys as the IPv4 trace of the same kind, for every kind of answer.
 #[test]
 fn ipv6_traces_have_the_keys_of_their_ipv4_twins() {
