@@ -149,20 +149,6 @@ fn nothing_changes_for_the_same_topology_reordered_and_recommented() {
     assert_eq!(stdout(&output, 0), "no change to the dataplane\n");
 }
 
-/// What `trace` answers for a packet from `from` to `to`, without what
-/// `changes` reports elsewhere or not at all (as tests/properties.rs compares
-/// it): the deciding entry, and the uplink's interface, table and mark.
-fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: IpAddr) -> serde_json::Value {
-    let Ok(trace) = tracer.trace(from, to, &[]) else {
-        return serde_json::Value::Null;
-    };
-    let mut json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
-    for key in ["decided_by", "interface", "table", "mark"] {
-        json.as_object_mut().expect("an object").remove(key);
-    }
-    json
-}
-
 /// On the dual-stack pair, `changes` lists a (VM, destination) exactly when
 /// `trace` answers it differently, in both families.
 #[test]
@@ -269,8 +255,8 @@ fn assert_exact(old: &Source, new: &Source, mut seed: u64, random: usize) -> usi
     let mut compared = 0;
     for vm in old_vms.iter().filter(|vm| new_vms.contains(vm)) {
         for &destination in &destinations {
-            let differs =
-                answer(&old_tracer, vm, destination) != answer(&new_tracer, vm, destination);
+            let differs = common::trace_answer(&old_tracer, vm, destination)
+                != common::trace_answer(&new_tracer, vm, destination);
             let listed = readdressed(vm, destination)
                 || inbound_listed(destination)
                 || changes
@@ -296,8 +282,8 @@ fn assert_exact(old: &Source, new: &Source, mut seed: u64, random: usize) -> usi
             IpAddr::V6(_) => "2001:db8:ffff::1".parse().expect("address"),
         };
         let (old_answer, new_answer) = (
-            answer(&old_tracer, &outside.to_string(), address),
-            answer(&new_tracer, &outside.to_string(), address),
+            common::trace_answer(&old_tracer, &outside.to_string(), address),
+            common::trace_answer(&new_tracer, &outside.to_string(), address),
         );
         let receiver_readdressed = [&old_answer, &new_answer]
             .iter()

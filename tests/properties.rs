@@ -1499,24 +1499,6 @@ proptest! {
     }
 }
 
-/// A trace's answer as JSON, without what `changes` reports elsewhere or not at
-/// all: the deciding entry (reported, never compared: an entry repeating its
-/// project's or overridden by the VM's own changes nothing), and the uplink's
-/// interface, table and mark (the host's uplink settings, and pool numbers the
-/// dataplane alone sees); `null` for no answer.
-fn answer(tracer: &switchyard::trace::Tracer, from: &str, to: IpAddr) -> serde_json::Value {
-    // An inbound address in no pool of the topology, or a VM without an
-    // address of `to`'s family, has no answer.
-    let Ok(trace) = tracer.trace(from, to, &[]) else {
-        return serde_json::Value::Null;
-    };
-    let mut json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
-    for key in ["decided_by", "interface", "table", "mark"] {
-        json.as_object_mut().expect("an object").remove(key);
-    }
-    json
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: CASES, .. ProptestConfig::default() })]
 
@@ -1618,8 +1600,8 @@ proptest! {
                 {
                     continue;
                 }
-                let differs = answer(&old_tracer, &vm.name, destination)
-                    != answer(&new_tracer, &vm.name, destination);
+                let differs = common::trace_answer(&old_tracer, &vm.name, destination)
+                    != common::trace_answer(&new_tracer, &vm.name, destination);
                 // IpAddr orders IPv4 before IPv6: a range holds its own family only.
                 let listed = readdressed(&vm.name, destination)
                     || inbound_listed(Some(&new_host), destination)
@@ -1635,11 +1617,11 @@ proptest! {
         for &address in &publics {
             let outside = if address.is_ipv6() { "2001:db8:ffff::1" } else { "100.127.255.254" };
             let receiver = |tracer: &switchyard::trace::Tracer| {
-                let json = answer(tracer, outside, address);
+                let json = common::trace_answer(tracer, outside, address);
                 json["vm"].as_str().map(str::to_owned)
             };
             let differs =
-                answer(&old_tracer, outside, address) != answer(&new_tracer, outside, address);
+                common::trace_answer(&old_tracer, outside, address) != common::trace_answer(&new_tracer, outside, address);
             let listed = inbound_listed(None, address)
                 || [receiver(&old_tracer), receiver(&new_tracer)]
                     .iter()

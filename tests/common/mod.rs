@@ -473,3 +473,25 @@ pub fn changes(
     )
     .expect("no --host")
 }
+
+/// A trace's answer as JSON, without what `changes` reports elsewhere or not
+/// at all: the deciding entry (reported, never compared: an entry repeating
+/// its project's or overridden by the VM's own changes nothing), and the
+/// uplink's interface, table and mark (the host's uplink settings, and pool
+/// numbers the dataplane alone sees); `null` for no answer (an inbound address
+/// in no pool, a VM without an address of `to`'s family). What tests/changes.rs
+/// and tests/properties.rs compare `changes` with.
+pub fn trace_answer(
+    tracer: &switchyard::trace::Tracer,
+    from: &str,
+    to: std::net::IpAddr,
+) -> serde_json::Value {
+    let Ok(trace) = tracer.trace(from, to, &[]) else {
+        return serde_json::Value::Null;
+    };
+    let mut json: serde_json::Value = serde_json::from_str(&trace.to_json()).expect("JSON");
+    for key in ["decided_by", "interface", "table", "mark"] {
+        json.as_object_mut().expect("an object").remove(key);
+    }
+    json
+}
