@@ -101,42 +101,6 @@ impl<F: Family> From<&std::ops::RangeInclusive<F::Bits>> for Range<F> {
     }
 }
 
-/// Sorted, disjoint `ranges` with `filler` in every gap between, before and after
-/// them: values for every address when there is a filler.
-pub fn fill_gaps<'a, T, F: Family>(
-    ranges: &'a [(Range<F>, T)],
-    filler: Option<&'a T>,
-) -> Vec<(Range<F>, &'a T)> {
-    let mut out = Vec::with_capacity(2 * ranges.len() + 1);
-    // The first address not covered yet; `None` past the last address.
-    let mut next = Some(F::Bits::ZERO);
-    for (range, value) in ranges {
-        if let (Some(filler), Some(first)) = (filler, next)
-            && first < range.first
-        {
-            out.push((
-                Range {
-                    first,
-                    last: range.first.previous(),
-                },
-                filler,
-            ));
-        }
-        out.push((*range, value));
-        next = range.last.checked_next();
-    }
-    if let (Some(filler), Some(first)) = (filler, next) {
-        out.push((
-            Range {
-                first,
-                last: F::Bits::MAX,
-            },
-            filler,
-        ));
-    }
-    out
-}
-
 /// Sorts and joins overlapping or adjacent ranges.
 pub fn merge<F: Family>(mut ranges: Vec<Range<F>>) -> Vec<Range<F>> {
     ranges.sort();
@@ -234,32 +198,6 @@ mod tests {
             first: first.parse::<Ipv4Addr>().unwrap().into(),
             last: last.parse::<Ipv4Addr>().unwrap().into(),
         }
-    }
-
-    #[test]
-    fn fill_gaps_covers_every_address_with_a_filler_and_nothing_more_without() {
-        let ranges = [(net("0.0.0.0/8"), 'a'), (net("10.0.0.0/8"), 'b')];
-        assert_eq!(
-            fill_gaps(&ranges, Some(&'d')),
-            [
-                (net("0.0.0.0/8"), &'a'),
-                (span("1.0.0.0", "9.255.255.255"), &'d'),
-                (net("10.0.0.0/8"), &'b'),
-                (span("11.0.0.0", "255.255.255.255"), &'d'),
-            ]
-        );
-        assert_eq!(
-            fill_gaps(&[(net("0.0.0.0/0"), 'a')], Some(&'d')),
-            [(net("0.0.0.0/0"), &'a')]
-        );
-        assert_eq!(
-            fill_gaps::<char, V4>(&[], Some(&'d')),
-            [(net("0.0.0.0/0"), &'d')]
-        );
-        assert_eq!(
-            fill_gaps(&ranges, None),
-            [(ranges[0].0, &'a'), (ranges[1].0, &'b')]
-        );
     }
 
     #[test]

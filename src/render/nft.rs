@@ -8,7 +8,7 @@ use std::fmt::{self, Display};
 
 use super::{Header, Verbatim};
 use crate::family::{Family, V4, V6};
-use crate::intervals::{self, Range};
+use crate::intervals::Range;
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
 use crate::nft_table::{BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict};
@@ -334,6 +334,14 @@ fn family_sets<F: NftFamily>(
             ),
         ),
         ("egress_by_project", egress_map(egress.by_project)),
+        (
+            "default_by_project",
+            interval_set_of(
+                vec![address.clone()],
+                Some(DataType::Verdict),
+                egress.default_by_project,
+            ),
+        ),
         ("dnat_addresses", address_map(address_maps.dnat)),
     ]
     .into_iter()
@@ -484,11 +492,13 @@ impl<'a> Pool<'a> {
 }
 
 /// The egress decision's elements (docs/semantics.md §2, layered): a VM that
-/// follows its project is found by its project's networks, in a painting that
-/// covers every destination (the default's share included), so one lookup
-/// decides. Every other VM is found by its address: its egress ranges, then its
-/// default in a hash map (as ranges they would be the most elements of the
-/// interval map, whose every element costs the kernel more to load and copy).
+/// follows its project is found by its project's networks, first in the
+/// project's entry ranges, then in a map of the projects' defaults. Every other
+/// VM is found by its address: its egress ranges, then its default in a hash
+/// map. A default is never painted into the gaps between the ranges: as
+/// ranges it would be the most elements of the concatenated interval maps,
+/// which the kernel (pipapo) splits into netmasks that every lookup walks and
+/// every load copies.
 struct EgressElements {
     /// Set `own_egress`: the VMs that do not follow their project.
     own_egress: Vec<Element>,
@@ -498,6 +508,8 @@ struct EgressElements {
     default_by_vm: Vec<Element>,
     /// Map `egress_by_project`: `project network . range : verdict`.
     by_project: Vec<Element>,
+    /// Map `default_by_project`: `project network : verdict`.
+    default_by_project: Vec<Element>,
 }
 
 impl EgressElements {
@@ -509,6 +521,7 @@ impl EgressElements {
             by_vm: Vec::new(),
             default_by_vm: Vec::new(),
             by_project: Vec::new(),
+            default_by_project: Vec::new(),
         };
         let decided = |key, owner, decision: &Decision<F>| {
             decision_element(key, owner, decision, verdicts, model)
@@ -530,11 +543,14 @@ impl EgressElements {
         }
         for project in &plan.projects {
             let owner = Owner::Project(&model.project(project.project).name.value);
-            let painting = intervals::fill_gaps(&project.egress, project.default.as_ref());
             for network in &project.networks {
-                for (range, decision) in &painting {
+                for (range, decision) in &project.egress {
                     let key = Key::Concat(F::value(*network), F::value(*range));
                     elements.by_project.push(decided(key, owner, decision));
+                }
+                if let Some(decision) = &project.default {
+                    let key = Key::One(F::value(*network));
+                    elements.default_by_project.push(decided(key, owner, decision));
                 }
             }
         }
