@@ -17,8 +17,9 @@
 # `switchyard build` for a synthetic topology of N VMs on one host (examples/synth.rs)
 # and forwards; `isp` owns the destination 203.0.113.10 (matched by no egress
 # entry, so every new connection goes through the whole classification: internal
-# set, own_egress set, egress_by_project lookup → via_pool chain → mark → ip rule →
-# uplink table → SNAT map) and routes the pools back to the host.
+# set, own_egress set, egress_by_project and default_by_project lookups →
+# via_pool chain → mark → ip rule → uplink table → SNAT map) and routes the pools
+# back to the host.
 #
 # Designs:
 #   switchyard  the built switchyard.nft and switchyard.ip, as deployed.
@@ -142,29 +143,32 @@ baseline() {
 		file == 2 && /^\tmap egress_by_vm / { in_by_vm = 1; next }
 		file == 2 && /^\tmap default_by_vm / { in_default_by_vm = 1; next }
 		file == 2 && /^\tmap egress_by_project / { in_by_project = 1; next }
-		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = 0; next }
+		file == 2 && /^\tmap default_by_project / { in_default_by_project = 1; next }
+		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = in_default_by_project = 0; next }
 		file == 2 && /^\t\t\t[0-9]/ {
-			# A project element that only holds its default: the baseline`s
-			# last rule per VM and its ip rule stand for it.
-			is_default = / default via /
 			sub(/,( #.*)?$/, "")
 			if (in_snat) { public[in_snat, $1] = $3 }
 			# vm_sources holds runs of consecutive VM addresses (a-b, or a/len
 			# when the run is a prefix): one baseline rule per VM.
 			else if (in_sources) { for (k = expand($1); k > 0; k--) add(addr[k]) }
 			else if (in_own) { own[$1] = 1 }
+			# A default, by VM address or by project network: the baseline`s
+			# last rule per VM and its ip rule stand for it.
 			else if (in_default_by_vm) { dpool[$1] = $4 }
+			else if (in_default_by_project) { network($1); dpool[$1] = $4 }
 			# Sources are a VM address (egress_by_vm) or a project network
 			# (egress_by_project), each with its own list of ranges.
 			else if (in_by_vm || in_by_project) {
-				if (in_by_project && !($1 in network_seen)) {
-					network_seen[$1] = 1; networks[++nets] = $1
-					# expand() lists the network`s addresses, highest first.
-					k = expand($1); net_first[nets] = ip2n(addr[k]); net_last[nets] = ip2n(addr[1])
-				}
-				if (is_default) dpool[$1] = $6
-				else { nr[$1]++; range[$1, nr[$1]] = $3; rpool[$1, nr[$1]] = $6 }
+				if (in_by_project) network($1)
+				nr[$1]++; range[$1, nr[$1]] = $3; rpool[$1, nr[$1]] = $6
 			}
+		}
+		# Notes a project network, the first time it is seen.
+		function network(net, k) {
+			if (net in network_seen) return
+			network_seen[net] = 1; networks[++nets] = net
+			# expand() lists the network`s addresses, highest first.
+			k = expand(net); net_first[nets] = ip2n(addr[k]); net_last[nets] = ip2n(addr[1])
 		}
 		# The key a VM`s decisions are found by: its address, or its network.
 		function source_of(vm, n, i) {

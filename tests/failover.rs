@@ -319,6 +319,8 @@ struct Ruleset {
     default_by_vm: Vec<(Ipv4Addr, String)>,
     /// (project network, destinations, verdict chain).
     by_project: Vec<(Interval, Interval, String)>,
+    /// (project network, verdict chain): where none of its ranges matched.
+    default_by_project: Vec<(Interval, String)>,
     /// `via_pool_N` → (pool, uplink): the host's pool number N.
     pools: BTreeMap<String, (String, String)>,
     /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
@@ -368,6 +370,9 @@ impl Ruleset {
                 .map(|element| (address(element), verdict(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
+            default_by_project: (table.elements("default_by_project").iter())
+                .map(|element| (interval(element.key.one().unwrap()), verdict(element)))
+                .collect(),
             pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
                     let chain = format!("via_pool_{}", pool.number);
@@ -393,7 +398,11 @@ impl Ruleset {
                     .map(|(_, verdict)| verdict.as_str())
             })
         } else {
-            ranged(&self.by_project)
+            ranged(&self.by_project).or_else(|| {
+                (self.default_by_project.iter())
+                    .find(|(network, _)| within(*network, v))
+                    .map(|(_, verdict)| verdict.as_str())
+            })
         }?;
         let chain = match self.chains.get(verdict) {
             None => verdict.to_owned(),
@@ -440,13 +449,20 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
         let host = plan.hosts.remove(0);
         let ruleset = Ruleset::parse(script, &host);
         assert!(!ruleset.chains.is_empty(), "{topology} has failover chains");
-        // Both ends of every destination range, and some that only defaults take.
+        // Both ends of every destination range and their outer neighbours
+        // (which only defaults take, unless another range does), and more of those.
         let mut destinations: Vec<Ipv4Addr> = ["9.9.9.9", "198.18.50.1", "100.63.255.255"]
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
         for (_, (first, last), _) in ruleset.by_vm.iter().chain(&ruleset.by_project) {
-            destinations.extend([Ipv4Addr::from(*first), Ipv4Addr::from(*last)]);
+            let outside = [first.checked_sub(1), last.checked_add(1)];
+            destinations.extend(
+                [*first, *last]
+                    .into_iter()
+                    .chain(outside.into_iter().flatten())
+                    .map(Ipv4Addr::from),
+            );
         }
         let mut compared = 0;
         for subset in 0..1u32 << uplinks.len() {

@@ -550,7 +550,9 @@ impl EgressElements {
                 }
                 if let Some(decision) = &project.default {
                     let key = Key::One(F::value(*network));
-                    elements.default_by_project.push(decided(key, owner, decision));
+                    elements
+                        .default_by_project
+                        .push(decided(key, owner, decision));
                 }
             }
         }
