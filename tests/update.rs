@@ -8,7 +8,8 @@
 //! any other table (NEW already applied, no table at all) fails and changes
 //! nothing. Without root: what `--since` writes and what it refuses.
 //! In IPv6 (examples/dual-stack.toml, host net1): a VM's IPv6 addresses removed
-//! and added back, an IPv6 egress entry changed, an IPv6 public address moved;
+//! and added back, an IPv6 egress entry changed, an IPv6 public address moved,
+//! the project's default moved to another pool (elements of both families);
 //! each leaves exactly NEW's table, and the kernel's `nft -j` listing of it
 //! reads into the typed model of NEW's script (IPv6 prefixes, ranges such as
 //! `2001:db8:10::5-2001:db8:10::6`, addresses).
@@ -170,6 +171,19 @@ fn changed_ipv6_egress_entry() -> Source {
     dual_stack_edited(&[("2001:db8:200::/48", "2001:db8:200::/44", 1)])
 }
 
+/// The project's default moved to pool-b, which leaves its entries (via pool-b
+/// too) to it; web-1 keeps pool-a as a default of its own.
+fn changed_project_default() -> Source {
+    dual_stack_edited(&[
+        (r#"default = "pool-a""#, r#"default = "pool-b""#, 1),
+        (
+            "[vms.web-1]\nproject = \"acme\"\n",
+            "[vms.web-1]\nproject = \"acme\"\ndefault = \"pool-a\"\n",
+            1,
+        ),
+    ])
+}
+
 /// web-2's IPv6 address in pool-b renumbered (in the project and the VM).
 fn moved_ipv6_public_address() -> Source {
     dual_stack_edited(&[("2001:db8:b::10", "2001:db8:b::11", 2)])
@@ -190,8 +204,9 @@ fn listed_model(netns: &Netns) -> switchyard::nft_table::Table {
 fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
     require_root();
     let original = common::example_source(Path::new(DUAL_STACK));
-    // (change, OLD, NEW, IPv6 sets the update must change).
-    let cases: [(&str, Source, Source, &[&str]); 4] = [
+    // (change, OLD, NEW, sets the update must change: IPv6 ones, and IPv4 ones
+    // where the change is of both families).
+    let cases: [(&str, Source, Source, &[&str]); 5] = [
         (
             "removed IPv6 addresses",
             original.clone(),
@@ -225,6 +240,16 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
             original.clone(),
             moved_ipv6_public_address(),
             &["dnat_addresses6", "snat6_pool_2"],
+        ),
+        (
+            "changed project default",
+            original.clone(),
+            changed_project_default(),
+            &[
+                "egress_by_project6",
+                "default_by_project6",
+                "default_by_project",
+            ],
         ),
     ];
     for (change, old, new, changed_sets) in cases {
