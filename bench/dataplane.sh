@@ -17,7 +17,7 @@
 # `switchyard build` for a synthetic topology of N VMs on one host (examples/synth.rs)
 # and forwards; `isp` owns the destination 203.0.113.10 (matched by no egress
 # entry, so every new connection goes through the whole classification: internal
-# set, own_egress set, egress_by_project and default_by_project lookups →
+# set, own_egress set, egress_by_project and default_by_vm lookups →
 # via_pool chain → mark → ip rule → uplink table → SNAT map) and routes the pools
 # back to the host.
 #
@@ -143,8 +143,7 @@ baseline() {
 		file == 2 && /^\tmap egress_by_vm / { in_by_vm = 1; next }
 		file == 2 && /^\tmap default_by_vm / { in_default_by_vm = 1; next }
 		file == 2 && /^\tmap egress_by_project / { in_by_project = 1; next }
-		file == 2 && /^\tmap default_by_project / { in_default_by_project = 1; next }
-		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = in_default_by_project = 0; next }
+		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = 0; next }
 		file == 2 && /^\t\t\t[0-9]/ {
 			sub(/,( #.*)?$/, "")
 			if (in_snat) { public[in_snat, $1] = $3 }
@@ -152,10 +151,9 @@ baseline() {
 			# when the run is a prefix): one baseline rule per VM.
 			else if (in_sources) { for (k = expand($1); k > 0; k--) add(addr[k]) }
 			else if (in_own) { own[$1] = 1 }
-			# A default, by VM address or by project network: the baseline`s
-			# last rule per VM and its ip rule stand for it.
+			# A VM`s default: the baseline`s last rule per VM and its ip rule
+			# stand for it.
 			else if (in_default_by_vm) { dpool[$1] = $4 }
-			else if (in_default_by_project) { network($1); dpool[$1] = $4 }
 			# Sources are a VM address (egress_by_vm) or a project network
 			# (egress_by_project), each with its own list of ranges.
 			else if (in_by_vm || in_by_project) {
@@ -188,8 +186,8 @@ baseline() {
 					p = rpool[source, r]; sub(/via_pool_/, "", p)
 					printf "\t\tip saddr %s ip daddr %s snat to %s\n", vm, range[source, r], public[p, vm] > nft_out
 				}
-				if (source in dpool) {
-					p = dpool[source]; sub(/via_pool_/, "", p)
+				if (vm in dpool) {
+					p = dpool[vm]; sub(/via_pool_/, "", p)
 					printf "\t\tip saddr %s snat to %s\n", vm, public[p, vm] > nft_out
 					printf "rule add from %s lookup %s priority 2000\n", vm, pool_table[p] > ip_out
 				}

@@ -315,12 +315,10 @@ struct Ruleset {
     own_egress: Vec<Ipv4Addr>,
     /// (VM address, destinations, verdict chain).
     by_vm: Vec<(Interval, Interval, String)>,
-    /// (VM address, verdict chain), for those VMs.
+    /// (VM address, verdict chain): every VM's default.
     default_by_vm: Vec<(Ipv4Addr, String)>,
     /// (project network, destinations, verdict chain).
     by_project: Vec<(Interval, Interval, String)>,
-    /// (project network, verdict chain): where none of its ranges matched.
-    default_by_project: Vec<(Interval, String)>,
     /// `via_pool_N` → (pool, uplink): the host's pool number N.
     pools: BTreeMap<String, (String, String)>,
     /// `failover_N` → its `via_pool_N` chains in order, and the last `goto`.
@@ -370,9 +368,6 @@ impl Ruleset {
                 .map(|element| (address(element), verdict(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
-            default_by_project: (table.elements("default_by_project").iter())
-                .map(|element| (interval(element.key.one().unwrap()), verdict(element)))
-                .collect(),
             pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
                     let chain = format!("via_pool_{}", pool.number);
@@ -391,19 +386,16 @@ impl Ruleset {
                 .find(|(source, dst, _)| within(*source, v) && within(*dst, d))
                 .map(|(_, _, verdict)| verdict.as_str())
         };
-        let verdict = if self.own_egress.contains(&vm) {
-            ranged(&self.by_vm).or_else(|| {
-                (self.default_by_vm.iter())
-                    .find(|(address, _)| *address == vm)
-                    .map(|(_, verdict)| verdict.as_str())
-            })
+        let ranges = if self.own_egress.contains(&vm) {
+            &self.by_vm
         } else {
-            ranged(&self.by_project).or_else(|| {
-                (self.default_by_project.iter())
-                    .find(|(network, _)| within(*network, v))
-                    .map(|(_, verdict)| verdict.as_str())
-            })
-        }?;
+            &self.by_project
+        };
+        let verdict = ranged(ranges).or_else(|| {
+            (self.default_by_vm.iter())
+                .find(|(address, _)| *address == vm)
+                .map(|(_, verdict)| verdict.as_str())
+        })?;
         let chain = match self.chains.get(verdict) {
             None => verdict.to_owned(),
             Some((tries, last)) => tries

@@ -1025,12 +1025,10 @@ struct Nft<F: NftFamily> {
     own_egress: BTreeSet<F::Addr>,
     /// (VM address, destination range, pool number).
     by_vm: Vec<(Interval<F>, Interval<F>, u8)>,
-    /// VM address → pool number, for those VMs.
-    default_by_vm: BTreeMap<F::Addr, u8>,
     /// (project network, destination range, pool number): every other VM's.
     by_project: Vec<(Interval<F>, Interval<F>, u8)>,
-    /// (project network, pool number): their default, where no range matched.
-    default_by_project: Vec<(Interval<F>, u8)>,
+    /// VM address → pool number: every VM's default, where no range matched.
+    default_by_vm: BTreeMap<F::Addr, u8>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, Snat<F>)>,
 }
@@ -1091,9 +1089,6 @@ impl<F: NftFamily> Nft<F> {
                 .map(|element| (address(&one(element)), pool_number(element)))
                 .collect(),
             by_project: egress("egress_by_project"),
-            default_by_project: (table.elements(&named("default_by_project")).iter())
-                .map(|element| (interval(&one(element)), pool_number(element)))
-                .collect(),
             pools: (host.family::<F>().pools.iter())
                 .map(|pool| {
                     let snat = address_map(&format!("snat{}_pool_{}", F::SUFFIX, pool.number));
@@ -1103,9 +1098,9 @@ impl<F: NftFamily> Nft<F> {
         }
     }
 
-    /// The lookup the ruleset does: internal set, then the VM's own maps
-    /// (ranges, default) when it is in `own_egress`, else the maps by project
-    /// network (ranges, default).
+    /// The lookup the ruleset does: internal set, then the VM's own ranges
+    /// when it is in `own_egress`, else its project's by network, then the
+    /// VM's default.
     fn lookup(&self, vm: F::Addr, destination: F::Addr) -> Expected {
         let d = F::bits(destination);
         let inside = |(first, last): &Interval<F>| (*first..=*last).contains(&d);
@@ -1119,15 +1114,12 @@ impl<F: NftFamily> Nft<F> {
                 .find(|(source, range, _)| of_vm(source) && inside(range))
                 .map(|(_, _, pool)| *pool)
         };
-        let decided = if self.own_egress.contains(&vm) {
-            ranged(&self.by_vm).or_else(|| self.default_by_vm.get(&vm).copied())
+        let ranges = if self.own_egress.contains(&vm) {
+            &self.by_vm
         } else {
-            ranged(&self.by_project).or_else(|| {
-                (self.default_by_project.iter())
-                    .find(|(network, _)| of_vm(network))
-                    .map(|(_, pool)| *pool)
-            })
+            &self.by_project
         };
+        let decided = ranged(ranges).or_else(|| self.default_by_vm.get(&vm).copied());
         match decided {
             Some(number) => {
                 let (pool, snat) = &self.pools[&number];
@@ -1209,8 +1201,6 @@ fn assert_family_disjoint<F: NftFamily>(model: &CheckedModel, host: &plan::HostP
     let nft = Nft::<F>::parse(script, host);
     assert_disjoint::<F>(&what("nft internal"), &nft.internal);
     assert_disjoint::<F>(&what("nft vm_sources"), &nft.vm_sources);
-    let default_networks: Vec<Interval<F>> = nft.default_by_project.iter().map(|e| e.0).collect();
-    assert_disjoint::<F>(&what("nft default_by_project"), &default_networks);
     // Concatenated keys: two elements overlap when both their sources and
     // their destination ranges do.
     let overlap = |a: &Interval<F>, b: &Interval<F>| a.0 <= b.1 && b.0 <= a.1;

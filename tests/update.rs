@@ -245,11 +245,7 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
             "changed project default",
             original.clone(),
             changed_project_default(),
-            &[
-                "egress_by_project6",
-                "default_by_project6",
-                "default_by_project",
-            ],
+            &["egress_by_project6", "default_by_vm6", "default_by_vm"],
         ),
     ];
     for (change, old, new, changed_sets) in cases {

@@ -216,8 +216,9 @@ pub struct VmPlan<F: Family = V4> {
     pub egress: Vec<(Range<F>, Decision<F>)>,
     /// Every decision of this VM is its project's (the same ranges, entries and
     /// candidate pools as [`ProjectEgress`] holds), and its address lies in a
-    /// network only its project declares: the dataplane finds its decisions by
-    /// project network, and adding or removing it changes no egress element.
+    /// network only its project declares: the dataplane finds its ranges by
+    /// project network, and adding or removing it changes no range element
+    /// (only its default's, which every VM has by address).
     pub follows_project: bool,
 }
 
