@@ -42,7 +42,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
         let name = &project.name.value;
         for address in &project.addresses {
-            check_address(&format!("project `{name}` address"), address, out);
+            check_address(|| format!("project `{name}` address"), address, out);
         }
         for network in project.networks_of::<V6>() {
             check_net(&format!("project `{name}` network"), &network, out);
@@ -52,20 +52,21 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let name = &vm.name.value;
         if let Some(private) = &vm.address.v6 {
             let private = Spanned::new(IpAddr::from(private.value), private.span.clone());
-            check_address(&format!("VM `{name}` private address"), &private, out);
+            check_address(|| format!("VM `{name}` private address"), &private, out);
         }
         for public in &vm.public {
-            check_address(&format!("VM `{name}` public address"), public, out);
+            check_address(|| format!("VM `{name}` public address"), public, out);
         }
     }
 }
 
-fn check_address(what: &str, address: &Spanned<IpAddr>, out: &mut Diagnostics) {
+/// `what` names the address only when it is in a block: most of 100k never are.
+fn check_address(what: impl Fn() -> String, address: &Spanned<IpAddr>, out: &mut Diagnostics) {
     let Some(v6) = V6::of_ip(address.value) else {
         return;
     };
     if let Some((_, kind)) = BLOCKS.iter().find(|(block, _)| block.contains(&v6)) {
-        let message = format!("{what} {v6} is {kind}");
+        let message = format!("{} {v6} is {kind}", what());
         out.push(not_global(message, address.span.clone(), kind));
     }
 }
