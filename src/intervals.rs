@@ -200,6 +200,7 @@ impl<'a, T, F: Family> PrefixIndex<'a, T, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipnet::Ipv4Net;
     use std::net::Ipv4Addr;
 
     fn net(text: &str) -> Range {
@@ -270,6 +271,31 @@ mod tests {
         painting.paint(net("10.0.0.0/25"), 'a');
         painting.paint(net("10.0.0.128/25"), 'a');
         assert_eq!(painting.into_ranges(), vec![(net("10.0.0.0/24"), 'a')]);
+    }
+
+    #[test]
+    fn prefix_index_finds_containing_then_contained() {
+        let nets: Vec<(Ipv4Net, char)> = [
+            ("10.0.0.0/8", 'a'),
+            ("10.1.0.0/16", 'b'),
+            ("10.1.0.0/16", 'c'),
+            ("192.0.2.7/32", 'd'),
+            ("192.0.2.9/32", 'e'),
+        ]
+        .map(|(net, item)| (net.parse().unwrap(), item))
+        .into();
+        let index = PrefixIndex::<_, V4>::new(nets.iter().map(|(net, item)| (*net, item)));
+        let overlapping = |prefix: &str| index.overlapping(&prefix.parse().unwrap()).copied();
+        // The shortest containing prefix wins; of equal ones, the last given.
+        assert_eq!(overlapping("10.1.2.0/24"), Some('a'));
+        assert_eq!(overlapping("10.1.0.0/16"), Some('a'));
+        assert_eq!(overlapping("11.0.0.0/8"), None);
+        // Else the first stored prefix inside it.
+        assert_eq!(overlapping("192.0.2.0/24"), Some('d'));
+        assert_eq!(overlapping("192.0.2.9/32"), Some('e'));
+        assert_eq!(overlapping("192.0.2.8/32"), None);
+        let nested = PrefixIndex::<_, V4>::new(nets[1..3].iter().map(|(net, item)| (*net, item)));
+        assert_eq!(nested.overlapping(&"10.1.0.0/24".parse().unwrap()), Some(&'c'));
     }
 
     #[test]

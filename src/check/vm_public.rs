@@ -13,10 +13,13 @@ use super::lookup::AddressMap;
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // (project, address) for every allocation: one lookup per public address
     // instead of a scan of the project's addresses (hundreds in large projects).
-    let allocated: AddressMap<ProjectId, ()> = (model.projects.iter())
-        .enumerate()
-        .flat_map(|(i, p)| p.addresses.iter().map(move |a| (ProjectId(i), a.value, ())))
-        .collect();
+    let allocation_count = model.projects.iter().map(|p| p.addresses.len()).sum();
+    let mut allocated = AddressMap::with_capacity(allocation_count);
+    for (i, project) in model.projects.iter().enumerate() {
+        for address in &project.addresses {
+            allocated.insert(ProjectId(i), address.value, ());
+        }
+    }
     // Made for the first help that needs it.
     let mut allocations = None;
     let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
