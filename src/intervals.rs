@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(overlapping("192.0.2.9/32"), Some('e'));
         assert_eq!(overlapping("192.0.2.8/32"), None);
         let nested = PrefixIndex::<_, V4>::new(nets[1..3].iter().map(|(net, item)| (*net, item)));
-        assert_eq!(nested.overlapping(&"10.1.0.0/24".parse().unwrap()), Some(&'c'));
+        assert_eq!(
+            nested.overlapping(&"10.1.0.0/24".parse().unwrap()),
+            Some(&'c')
+        );
     }
 
     #[test]

@@ -45,8 +45,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
     for project in &model.projects {
         let name = &project.name.value;
+        let what = || format!("project `{name}` address");
         for address in &project.addresses {
-            check_address(&blocks, || format!("project `{name}` address"), address, out);
+            check_address(&blocks, what, address, out);
         }
         for network in project.networks_of::<V6>() {
             check_net(&format!("project `{name}` network"), &network, out);
@@ -56,10 +57,12 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         let name = &vm.name.value;
         if let Some(private) = &vm.address.v6 {
             let private = Spanned::new(IpAddr::from(private.value), private.span.clone());
-            check_address(&blocks, || format!("VM `{name}` private address"), &private, out);
+            let what = || format!("VM `{name}` private address");
+            check_address(&blocks, what, &private, out);
         }
+        let what = || format!("VM `{name}` public address");
         for public in &vm.public {
-            check_address(&blocks, || format!("VM `{name}` public address"), public, out);
+            check_address(&blocks, what, public, out);
         }
     }
 }
