@@ -4,8 +4,6 @@
 //! range lists, and an index of possibly overlapping prefixes. Generic over the
 //! address family; IPv4 when unsaid.
 
-use std::collections::HashMap;
-
 use rangemap::RangeInclusiveMap;
 
 use crate::family::{Bits, Family, V4};
@@ -142,11 +140,14 @@ pub fn prefixes_overlap<F: Family>(a: &F::Net, b: &F::Net) -> bool {
 }
 
 /// Prefixes that may overlap each other (so not a painting), each with an item.
-/// Answers "does any stored prefix overlap this one?" in O(log n + prefix
-/// length), so checks stay linear-ish on topologies with 100k VMs.
+/// Answers "does any stored prefix overlap this one?" in O(log n) per prefix
+/// length stored, so checks stay linear-ish on topologies with 100k VMs (whose
+/// addresses and networks come in one or two lengths).
 pub struct PrefixIndex<'a, T, F: Family = V4> {
+    /// Sorted by first address, then length; equal prefixes in the order given.
     by_network: Vec<(Range<F>, u8, &'a T)>,
-    exact: HashMap<(F::Bits, u8), &'a T>,
+    /// The lengths of the stored prefixes, ascending, each once.
+    lengths: Vec<u8>,
 }
 
 impl<'a, T, F: Family> PrefixIndex<'a, T, F> {
@@ -156,22 +157,26 @@ impl<'a, T, F: Family> PrefixIndex<'a, T, F> {
             .map(|(net, item)| (Range::of(&net), F::prefix_len(&net), item))
             .collect();
         by_network.sort_by_key(|(range, len, _)| (range.first, *len));
-        let exact = by_network
-            .iter()
-            .map(|(range, len, item)| ((range.first, *len), *item))
-            .collect();
-        PrefixIndex { by_network, exact }
+        let mut lengths: Vec<u8> = by_network.iter().map(|(_, len, _)| *len).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        PrefixIndex {
+            by_network,
+            lengths,
+        }
     }
 
-    /// A stored prefix that contains `prefix` or lies inside it.
+    /// A stored prefix that contains `prefix` or lies inside it: the
+    /// shortest containing one (the last given of equal ones), else the first
+    /// inside it.
     pub fn overlapping(&self, prefix: &F::Net) -> Option<&'a T> {
         let range = Range::<F>::of(prefix);
-        let containing = (0..=F::prefix_len(prefix)).find_map(|len| {
-            let supernet = F::net(range.first_address(), len)?;
-            self.exact
-                .get(&(F::bits(F::first(&supernet)), len))
-                .copied()
-        });
+        let containing = (self.lengths.iter())
+            .take_while(|len| **len <= F::prefix_len(prefix))
+            .find_map(|&len| {
+                let supernet = F::net(range.first_address(), len)?;
+                self.exact(F::bits(F::first(&supernet)), len)
+            });
         containing.or_else(|| {
             let first = self
                 .by_network
@@ -182,11 +187,20 @@ impl<'a, T, F: Family> PrefixIndex<'a, T, F> {
                 .map(|(_, _, item)| *item)
         })
     }
+
+    /// The item of the stored prefix that starts at `first` and is `len`
+    /// long, the last given if several are.
+    fn exact(&self, first: F::Bits, len: u8) -> Option<&'a T> {
+        let end = (self.by_network).partition_point(|(net, l, _)| (net.first, *l) <= (first, len));
+        let (net, l, item) = self.by_network[..end].last()?;
+        (net.first == first && *l == len).then_some(*item)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipnet::Ipv4Net;
     use std::net::Ipv4Addr;
 
     fn net(text: &str) -> Range {
@@ -257,6 +271,34 @@ mod tests {
         painting.paint(net("10.0.0.0/25"), 'a');
         painting.paint(net("10.0.0.128/25"), 'a');
         assert_eq!(painting.into_ranges(), vec![(net("10.0.0.0/24"), 'a')]);
+    }
+
+    #[test]
+    fn prefix_index_finds_containing_then_contained() {
+        let nets: Vec<(Ipv4Net, char)> = [
+            ("10.0.0.0/8", 'a'),
+            ("10.1.0.0/16", 'b'),
+            ("10.1.0.0/16", 'c'),
+            ("192.0.2.7/32", 'd'),
+            ("192.0.2.9/32", 'e'),
+        ]
+        .map(|(net, item)| (net.parse().unwrap(), item))
+        .into();
+        let index = PrefixIndex::<_, V4>::new(nets.iter().map(|(net, item)| (*net, item)));
+        let overlapping = |prefix: &str| index.overlapping(&prefix.parse().unwrap()).copied();
+        // The shortest containing prefix wins; of equal ones, the last given.
+        assert_eq!(overlapping("10.1.2.0/24"), Some('a'));
+        assert_eq!(overlapping("10.1.0.0/16"), Some('a'));
+        assert_eq!(overlapping("11.0.0.0/8"), None);
+        // Else the first stored prefix inside it.
+        assert_eq!(overlapping("192.0.2.0/24"), Some('d'));
+        assert_eq!(overlapping("192.0.2.9/32"), Some('e'));
+        assert_eq!(overlapping("192.0.2.8/32"), None);
+        let nested = PrefixIndex::<_, V4>::new(nets[1..3].iter().map(|(net, item)| (*net, item)));
+        assert_eq!(
+            nested.overlapping(&"10.1.0.0/24".parse().unwrap()),
+            Some(&'c')
+        );
     }
 
     #[test]

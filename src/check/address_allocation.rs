@@ -3,7 +3,6 @@
 //! network and broadcast addresses are no host's (SY0304), nor is an IPv6
 //! pool's subnet-router anycast address (SY1004).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, listing};
@@ -11,15 +10,14 @@ use crate::family::{V4, V6};
 use crate::model::{Model, PoolId, Spanned};
 
 use super::family::{self, Rules};
+use super::lookup::{AddressMap, fast_map};
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // The first entry of each reserved address, looked up per allocated address.
-    let mut reserved = HashMap::new();
+    let mut reserved = AddressMap::default();
     for (i, pool) in model.pools.iter().enumerate() {
         for address in &pool.reserved {
-            reserved
-                .entry((PoolId(i), address.value))
-                .or_insert(address);
+            reserved.insert_if_absent(PoolId(i), address.value, address);
         }
     }
     check_family::<V4>(model, &reserved, out);
@@ -28,19 +26,20 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 fn check_family<F: Rules>(
     model: &Model,
-    reserved: &HashMap<(PoolId, IpAddr), &Spanned<IpAddr>>,
+    reserved: &AddressMap<PoolId, &Spanned<IpAddr>>,
     out: &mut Diagnostics,
 ) {
-    let mut owners = HashMap::new();
+    let mut owners = fast_map(model.projects.iter().map(|p| p.addresses.len()).sum());
     for project in &model.projects {
         let name = &project.name.value;
-        for address in project
-            .addresses
-            .iter()
-            .filter(|a| F::of_ip(a.value).is_some())
-        {
-            let (value, span) = (address.value, &address.span);
-            if let Some((first_project, first_span)) = owners.insert(value, (name, span.clone())) {
+        for allocated in &project.addresses {
+            let (value, span) = (allocated.value, &allocated.span);
+            let Some(address) = F::of_ip(value) else {
+                continue;
+            };
+            if let Some((first_project, first_span)) =
+                owners.insert(F::bits(address), (name, span.clone()))
+            {
                 let (message, help) = if first_project == name {
                     (
                         format!("{value} is listed twice in project `{name}`"),
@@ -70,9 +69,6 @@ fn check_family<F: Rules>(
                     .help(help),
                 );
             }
-            let Some(address) = F::of_ip(value) else {
-                continue;
-            };
             let Some(pool_id) = model.pool_of::<F>(address) else {
                 let pools = listing(model.pools.iter().filter_map(|p| {
                     let prefix = p.prefix::<F>()?;
@@ -98,7 +94,7 @@ fn check_family<F: Rules>(
                 continue;
             };
             let pool = model.pool(pool_id);
-            if let Some(reserved) = reserved.get(&(pool_id, value)) {
+            if let Some(reserved) = reserved.get(pool_id, value) {
                 out.push(
                     Diagnostic::new(
                         Code::AddressReserved,

@@ -2,12 +2,10 @@
 //! (a project network or a VM address on the same host); internal traffic is
 //! never NATed (docs/semantics.md §2 rule 1), so such an entry would half-apply.
 
-use std::collections::HashMap;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::family::{Family, V4, V6};
 use crate::intervals::PrefixIndex;
-use crate::model::{Egress, HostId, Model, Spanned, Vm};
+use crate::model::{Egress, Model, Spanned, Vm};
 
 use super::family;
 
@@ -24,17 +22,13 @@ fn private_net<F: Family>(vm: &Vm) -> Option<F::Net> {
 fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
     let networks: Vec<Spanned<F::Net>> = model.project_networks::<F>().collect();
     let networks = PrefixIndex::<_, F>::new(networks.iter().map(|n| (n.value, n)));
-    let mut vms_by_host: HashMap<HostId, Vec<(F::Net, &Vm)>> = HashMap::new();
+    // By host id.
+    let mut vms_by_host: Vec<Vec<(F::Net, &Vm)>> = vec![Vec::new(); model.hosts.len()];
     for vm in &model.vms {
-        vms_by_host
-            .entry(vm.host)
-            .or_default()
-            .extend(private_net::<F>(vm).map(|net| (net, vm)));
+        vms_by_host[vm.host.0].extend(private_net::<F>(vm).map(|net| (net, vm)));
     }
-    let vms_by_host: HashMap<HostId, PrefixIndex<Vm, F>> = vms_by_host
-        .into_iter()
-        .map(|(host, vms)| (host, PrefixIndex::new(vms)))
-        .collect();
+    let vms_by_host: Vec<PrefixIndex<Vm, F>> =
+        vms_by_host.into_iter().map(PrefixIndex::new).collect();
     let all_vms = PrefixIndex::<_, F>::new(
         model
             .vms
@@ -49,7 +43,7 @@ fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
     }
     for vm in &model.vms {
         for entry in &vm.egress {
-            check_entry(entry, &networks, &vms_by_host[&vm.host], out);
+            check_entry(entry, &networks, &vms_by_host[vm.host.0], out);
         }
     }
 }

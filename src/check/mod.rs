@@ -20,6 +20,7 @@ mod lan;
 mod lan_vlan_parent;
 pub mod limits;
 mod link_overlaps_internal;
+mod lookup;
 mod no_default;
 mod not_global;
 mod pool_acl;

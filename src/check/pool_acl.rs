@@ -1,44 +1,30 @@
 //! SY0302: a project only touches pools its `pools` list allows: its addresses, its
 //! default, its egress preferences and its quota.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::diagnostic::listing;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Model, PoolId, Project};
 
 use super::family::prefixes;
+use super::lookup::FastSet;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for project in &model.projects {
         // A set: the list may repeat a pool any number of times.
-        let allowed: HashSet<PoolId> = project.pools.iter().map(|p| p.value).collect();
+        let allowed: FastSet<PoolId> = project.pools.iter().map(|p| p.value).collect();
         // The pool, where and how it is used, and the address that uses it.
-        let mut uses: Vec<(PoolId, Span, &str, Option<IpAddr>)> = Vec::new();
-        uses.extend(project.addresses.iter().filter_map(|a| {
+        let addresses = project.addresses.iter().filter_map(|a| {
             let pool = model.pool_of_ip(a.value)?;
-            Some((pool, a.span.clone(), "address", Some(a.value)))
-        }));
-        uses.extend(
-            project
-                .default
-                .iter()
-                .map(|d| (d.value, d.span.clone(), "default", None)),
-        );
-        uses.extend(
-            project
-                .egress
-                .iter()
-                .flat_map(|e| &e.via)
-                .map(|pool| (pool.value, pool.span.clone(), "egress via", None)),
-        );
-        uses.extend(
-            project
-                .quota
-                .iter()
-                .map(|(pool, _)| (pool.value, pool.span.clone(), "quota", None)),
-        );
+            Some((pool, &a.span, "address", Some(a.value)))
+        });
+        let default = (project.default.iter()).map(|d| (d.value, &d.span, "default", None));
+        let egress = (project.egress.iter())
+            .flat_map(|e| &e.via)
+            .map(|pool| (pool.value, &pool.span, "egress via", None));
+        let quota = (project.quota.iter()).map(|(pool, _)| (pool.value, &pool.span, "quota", None));
+        let uses = addresses.chain(default).chain(egress).chain(quota);
         for (pool, span, what, address) in uses {
             if !allowed.contains(&pool) {
                 let name = &model.pool(pool).name.value;
@@ -49,7 +35,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                             "project `{}` may not use pool `{name}` ({what})",
                             project.name.value
                         ),
-                        span,
+                        span.clone(),
                         format!("pool `{name}` is not in the project's ACL"),
                     )
                     .help(not_allowed_help(model, project, name, address)),

@@ -2,14 +2,13 @@
 //! project's networks of their family when it declares any, and never inside a
 //! public pool. Per family.
 
-use std::collections::HashMap;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 use crate::family::{Family, V4, V6};
 use crate::intervals::{self, Range};
 use crate::model::{Model, Pool, Spanned};
 
 use super::family::{prefix, private};
+use super::lookup::fast_map;
 
 /// A help text lists this many of a project's networks.
 const SHOWN_NETWORKS: usize = 8;
@@ -27,12 +26,12 @@ fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
         .iter()
         .map(|p| intervals::merge(p.networks_of::<F>().map(|n| Range::of(&n.value)).collect()))
         .collect();
-    let mut on_host = HashMap::new();
+    let mut on_host = fast_map(model.vms.len());
     for vm in &model.vms {
         let Some(address) = private::<F>(vm) else {
             continue;
         };
-        if let Some(first) = on_host.insert((vm.host, address.value), (vm, address)) {
+        if let Some(first) = on_host.insert((vm.host, F::bits(address.value)), (vm, address)) {
             out.push(
                 Diagnostic::new(
                     Code::DuplicatePrivateAddress,

@@ -6,12 +6,12 @@
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::family::{Family, V4, V6};
 use crate::model::{Model, Spanned};
-use std::collections::HashMap;
 
 use super::family::{self, Rules};
+use super::lookup::FastMap;
 
 /// A project's networks' edge addresses: which edge each is, and of which network.
-type Edges<F> = HashMap<<F as Family>::Addr, (&'static str, Spanned<<F as Family>::Net>)>;
+type Edges<F> = FastMap<<F as Family>::Bits, (&'static str, Spanned<<F as Family>::Net>)>;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     check_family::<V4>(model, out);
@@ -25,12 +25,14 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
         .projects
         .iter()
         .map(|project| {
-            let mut edges = HashMap::new();
+            let mut edges = Edges::<F>::default();
             for network in project.networks_of::<F>() {
                 let (first, last) = (F::first(&network), F::last(&network));
                 for address in [first, last] {
                     if let Some(which) = family::edge::<F>(&network, address) {
-                        edges.entry(address).or_insert((which, network.clone()));
+                        edges
+                            .entry(F::bits(address))
+                            .or_insert((which, network.clone()));
                     }
                 }
             }
@@ -49,7 +51,7 @@ fn check_family<F: Rules>(model: &Model, out: &mut Diagnostics) {
                 private.span.clone(),
                 "not a unicast host address",
             )
-        } else if let Some((which, network)) = edges[vm.project.0].get(&address) {
+        } else if let Some((which, network)) = edges[vm.project.0].get(&F::bits(address)) {
             Diagnostic::new(
                 Code::PrivateNotUnicast,
                 format!(

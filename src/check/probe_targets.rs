@@ -7,7 +7,6 @@
 //! anycast address, which the host answers itself) and any multicast address
 //! are answered by no single far end, or by none, which holds a live uplink down.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -15,11 +14,12 @@ use crate::family::{V4, V6};
 use crate::model::{Attachment, Host, HostId, Model, Spanned};
 
 use super::family::{self, Rules};
+use super::lookup::FastMap;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // The probe targets of every host, by host and address; most topologies
     // probe a few addresses, so the VMs are looked at only against these.
-    let mut targets: HashMap<(HostId, IpAddr), Vec<&Spanned<IpAddr>>> = HashMap::new();
+    let mut targets: FastMap<(HostId, IpAddr), Vec<&Spanned<IpAddr>>> = FastMap::default();
     for (id, host) in model.host_ids().zip(&model.hosts) {
         for attachment in &host.attachments {
             for target in &attachment.probe {

@@ -1,13 +1,12 @@
 //! SY0306: a project holds at most `quota[pool]` addresses of that pool, counted
 //! per family: a quota of 4 allows four IPv4 and four IPv6 addresses.
 
-use std::collections::HashMap;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::family::{Family, V4, V6};
 use crate::model::{Model, PoolId, Spanned};
 
 use super::family::qualifier;
+use super::lookup::FastMap;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     check_family::<V4>(model, out);
@@ -20,7 +19,7 @@ fn check_family<F: Family>(model: &Model, out: &mut Diagnostics) {
             continue;
         }
         // One pass over the addresses, not one per quota entry.
-        let mut by_pool: HashMap<PoolId, Vec<&Spanned<_>>> = HashMap::new();
+        let mut by_pool: FastMap<PoolId, Vec<&Spanned<_>>> = FastMap::default();
         for address in &project.addresses {
             if let Some(pool) = F::of_ip(address.value).and_then(|a| model.pool_of::<F>(a)) {
                 by_pool.entry(pool).or_default().push(address);

@@ -1,22 +1,24 @@
 //! SY0902 (warning): an address allocated to a project that no VM uses.
 
-use std::collections::HashSet;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Model;
 
+use super::lookup::AddressMap;
+
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let used: HashSet<_> = model
-        .vms
-        .iter()
-        .flat_map(|vm| vm.public.iter().map(|p| p.value))
-        .collect();
+    let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
+    let mut used = AddressMap::with_capacity(public_count);
+    for vm in &model.vms {
+        for public in &vm.public {
+            used.insert_if_absent((), public.value, ());
+        }
+    }
     for project in &model.projects {
         let name = &project.name.value;
         for address in project
             .addresses
             .iter()
-            .filter(|a| !used.contains(&a.value))
+            .filter(|a| !used.contains((), a.value))
         {
             let value = address.value;
             out.push(

@@ -3,7 +3,6 @@
 //! VM while it belongs to a router (the provider's or this host's own, breaking the
 //! uplink); a private one is routed to the uplink instead of the VM.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
@@ -11,6 +10,7 @@ use crate::family::{Family, V4, V6};
 use crate::model::{Attachment, Model, Spanned};
 
 use super::family::{gateway, link};
+use super::lookup::AddressMap;
 
 /// One end of an uplink link, as a secondary label.
 struct LinkEnd<'m> {
@@ -25,23 +25,24 @@ const PUBLIC_HELP: &str = "a router's address cannot also be a VM's: reserve it 
 const PRIVATE_HELP: &str = "give the VM another address: packets to this one go to the uplink";
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let mut link_ends: HashMap<IpAddr, LinkEnd> = HashMap::new();
+    let mut link_ends: AddressMap<(), LinkEnd> = AddressMap::default();
     for host in &model.hosts {
         for attachment in &host.attachments {
             let uplink = &model.uplink(attachment.uplink).name.value;
             for (role, address, span) in ends::<V4>(attachment).chain(ends::<V6>(attachment)) {
-                link_ends.entry(address).or_insert_with(|| LinkEnd {
+                let end = LinkEnd {
                     role,
                     host: &host.name.value,
                     uplink,
                     span: span.clone(),
-                });
+                };
+                link_ends.insert_if_absent((), address, end);
             }
         }
     }
     // `what` names the address only when it conflicts: most of 100k never do.
     let mut check_one = |address: &Spanned<IpAddr>, what: &dyn Fn() -> String, help: &str| {
-        if let Some(end) = link_ends.get(&address.value) {
+        if let Some(end) = link_ends.get((), address.value) {
             out.push(
                 Diagnostic::new(
                     Code::AddressIsUplinkAddress,

@@ -1,13 +1,13 @@
 //! SY0605, SY0606: a VM's MAC can be a frame's source (unicast, not all-zero),
 //! and no two VMs on one host claim the same one (each binds its address to it).
 
-use std::collections::HashMap;
-
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::{Mac, Model, Spanned};
 
+use super::lookup::FastMap;
+
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let mut on_host: HashMap<_, (&str, &Spanned<Mac>)> = HashMap::new();
+    let mut on_host: FastMap<_, (&str, &Spanned<Mac>)> = FastMap::default();
     for vm in &model.vms {
         let Some(mac) = &vm.mac else { continue };
         if mac.is_multicast() || mac.is_zero() {

@@ -1,7 +1,6 @@
 //! SY0401, SY0402, SY0403: a VM's public addresses are allocated to its project,
 //! used by no other VM, and at most one per pool and family.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -9,18 +8,22 @@ use crate::family::Which;
 use crate::model::{Model, ProjectId};
 
 use super::family::qualifier;
+use super::lookup::AddressMap;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
     // (project, address) for every allocation: one lookup per public address
     // instead of a scan of the project's addresses (hundreds in large projects).
-    let allocated: HashSet<(ProjectId, IpAddr)> = (model.projects.iter())
-        .enumerate()
-        .flat_map(|(i, p)| p.addresses.iter().map(move |a| (ProjectId(i), a.value)))
-        .collect();
+    let allocation_count = model.projects.iter().map(|p| p.addresses.len()).sum();
+    let mut allocated = AddressMap::with_capacity(allocation_count);
+    for (i, project) in model.projects.iter().enumerate() {
+        for address in &project.addresses {
+            allocated.insert(ProjectId(i), address.value, ());
+        }
+    }
     // Made for the first help that needs it.
     let mut allocations = None;
     let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
-    let mut users = HashMap::with_capacity(public_count);
+    let mut users = AddressMap::with_capacity(public_count);
     // Reused for every VM: a VM has a few public addresses, and a map of its
     // own would be one more allocation per VM.
     let mut pools_seen = Vec::new();
@@ -30,7 +33,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         pools_seen.clear();
         for public in &vm.public {
             let address = public.value;
-            if !allocated.contains(&(vm.project, address)) {
+            if !allocated.contains(vm.project, address) {
                 out.push(
                     Diagnostic::new(
                         Code::PublicNotAllocated,
@@ -47,7 +50,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     ),
                 );
             }
-            if let Some((other, span)) = users.insert(address, (name, public.span.clone())) {
+            if let Some((other, span)) = users.insert((), address, (name, public.span.clone())) {
                 out.push(
                     Diagnostic::used_again(
                         Code::PublicUsedTwice,
@@ -107,11 +110,11 @@ const NEARBY: usize = 16;
 /// Who holds each address, for the help of a VM that uses one its project
 /// does not hold.
 struct Allocations {
-    owners: HashMap<IpAddr, ProjectId>,
+    owners: AddressMap<(), ProjectId>,
     /// Each project's addresses, sorted.
     held: Vec<Vec<IpAddr>>,
     /// Every VM's public addresses.
-    used: HashSet<IpAddr>,
+    used: AddressMap<(), ()>,
 }
 
 impl Allocations {
@@ -126,10 +129,10 @@ impl Allocations {
         let owners = held
             .iter()
             .enumerate()
-            .flat_map(|(i, held)| held.iter().map(move |&a| (a, ProjectId(i))))
+            .flat_map(|(i, held)| held.iter().map(move |&a| ((), a, ProjectId(i))))
             .collect();
         let used = (model.vms.iter())
-            .flat_map(|vm| vm.public.iter().map(|p| p.value))
+            .flat_map(|vm| vm.public.iter().map(|p| ((), p.value, ())))
             .collect();
         Allocations { owners, held, used }
     }
@@ -148,7 +151,7 @@ impl Allocations {
             addresses
                 .take(NEARBY)
                 .take_while(|a| model.pool_of_ip(**a) == pool)
-                .find(|a| !self.used.contains(*a))
+                .find(|a| !self.used.contains((), **a))
                 .copied()
         };
         let nearest = [
@@ -166,7 +169,7 @@ impl Allocations {
                 "is {address} the address you meant? `{name}` holds no unused address near it"
             ),
         };
-        match self.owners.get(&address) {
+        match self.owners.get((), address) {
             Some(owner) => {
                 let owner = &model.project(*owner).name.value;
                 format!(
