@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display, Write as _};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use rayon::prelude::*;
+
 pub use script::ParseError;
 
 use crate::family::{Family, V4, V6};
@@ -50,7 +52,7 @@ impl NftFamily for V4 {
         }
     }
     fn write_address(f: &mut fmt::Formatter<'_>, address: Ipv4Addr) -> fmt::Result {
-        write!(f, "{}", Addr(address))
+        Addr(address).fmt(f)
     }
 }
 
@@ -68,7 +70,7 @@ impl NftFamily for V6 {
         }
     }
     fn write_address(f: &mut fmt::Formatter<'_>, address: Ipv6Addr) -> fmt::Result {
-        write!(f, "{}", Addr6(address))
+        Addr6(address).fmt(f)
     }
 }
 
@@ -284,16 +286,24 @@ impl Set {
     }
 
     /// The elements one a line, as a script's `elements = {` block holds
-    /// them: `\n\t\t\tELEMENT,` with its ` # comment`.
-    pub fn element_lines(&self) -> String {
-        let mut lines = String::with_capacity(self.elements.len() * 48);
-        for element in &self.elements {
-            let _ = match &element.comment {
-                Some(comment) => write!(lines, "\n\t\t\t{element}, # {comment}"),
-                None => write!(lines, "\n\t\t\t{element},"),
-            };
-        }
-        lines
+    /// them: `\n\t\t\tELEMENT,` with its ` # comment`. Written in pieces
+    /// side by side (a large host's sets hold hundreds of thousands of
+    /// elements); concatenated, in order, they are the lines.
+    pub fn element_lines(&self) -> Vec<String> {
+        const ELEMENTS_PER_PIECE: usize = 4096;
+        (self.elements.par_chunks(ELEMENTS_PER_PIECE))
+            .map(|elements| {
+                let mut lines = String::with_capacity(elements.len() * 64);
+                for element in elements {
+                    let _ = write!(lines, "\n\t\t\t{element},");
+                    if let Some(comment) = &element.comment {
+                        lines.push_str(" # ");
+                        lines.push_str(comment);
+                    }
+                }
+                lines
+            })
+            .collect()
     }
 }
 
@@ -356,9 +366,13 @@ impl Element {
 /// `KEY` or `KEY : DATA`, as a script writes the element.
 impl Display for Element {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.key.fmt(f)?;
         match &self.data {
-            Some(data) => write!(f, "{} : {data}", self.key),
-            None => write!(f, "{}", self.key),
+            Some(data) => {
+                f.write_str(" : ")?;
+                data.fmt(f)
+            }
+            None => Ok(()),
         }
     }
 }
@@ -384,8 +398,12 @@ impl Key {
 impl Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Key::One(value) => write!(f, "{value}"),
-            Key::Concat(first, second) => write!(f, "{first} . {second}"),
+            Key::One(value) => value.fmt(f),
+            Key::Concat(first, second) => {
+                first.fmt(f)?;
+                f.write_str(" . ")?;
+                second.fmt(f)
+            }
         }
     }
 }
@@ -393,15 +411,15 @@ impl Display for Key {
 impl Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Ipv4(range) => write!(f, "{}", RangeText(*range)),
-            Value::Ipv6(range) => write!(f, "{}", RangeText(*range)),
+            Value::Ipv4(range) => RangeText(*range).fmt(f),
+            Value::Ipv6(range) => RangeText(*range).fmt(f),
             Value::Ifname(name) => write!(f, "\"{name}\""),
             Value::Ether(octets) => {
                 let [a, b, c, d, e, g] = octets;
                 write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
             }
             Value::Mark(mark) => f.write_str(&hex(*mark)),
-            Value::Verdict(verdict) => write!(f, "{verdict}"),
+            Value::Verdict(verdict) => verdict.fmt(f),
             Value::Other(text) => f.write_str(text),
         }
     }
@@ -414,8 +432,14 @@ impl Display for Verdict {
             Verdict::Drop => f.write_str("drop"),
             Verdict::Continue => f.write_str("continue"),
             Verdict::Return => f.write_str("return"),
-            Verdict::Jump(chain) => write!(f, "jump {chain}"),
-            Verdict::Goto(chain) => write!(f, "goto {chain}"),
+            Verdict::Jump(chain) => {
+                f.write_str("jump ")?;
+                f.write_str(chain)
+            }
+            Verdict::Goto(chain) => {
+                f.write_str("goto ")?;
+                f.write_str(chain)
+            }
         }
     }
 }

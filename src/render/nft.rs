@@ -93,7 +93,8 @@ struct SetView {
     size: Option<usize>,
     /// The elements on one line (`"lan0", "lan1"`), for the interface sets.
     inline: Option<minijinja::Value>,
-    /// Else one a line, each `\n\t\t\tELEMENT, # comment`.
+    /// Else one a line, each `\n\t\t\tELEMENT, # comment`: in the context
+    /// the set's [`ElementLines`] placeholder, the lines once rendered.
     lines: minijinja::Value,
 }
 
@@ -105,24 +106,71 @@ const INLINE_SETS: [&str; 3] = [
 ];
 
 impl SetView {
-    fn new(name: &str, set: &Set) -> Self {
+    /// The view, and the set's element lines when the template is to place
+    /// them with a placeholder (see [`ElementLines`]).
+    fn new(name: &str, set: &Set) -> (Self, Option<Vec<String>>) {
         let inline = INLINE_SETS.contains(&name).then(|| {
             let elements: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
             elements.join(", ")
         });
+        let lines = (inline.is_none() && !set.elements.is_empty()).then(|| set.element_lines());
         let verbatim = minijinja::Value::from_safe_string;
-        SetView {
+        let view = SetView {
             kind: set.kind(),
             r#type: verbatim(set.type_text()),
             flags: verbatim(set.flags_text()),
             size: set.size,
-            lines: verbatim(if inline.is_some() {
-                String::new()
-            } else {
-                set.element_lines()
+            lines: verbatim(match lines {
+                Some(_) => ElementLines::placeholder(name),
+                None => String::new(),
             }),
             inline: inline.map(verbatim),
+        };
+        (view, lines)
+    }
+}
+
+/// The element lines of the script's sets, by set name, kept out of the
+/// template context: at 100k VMs they are tens of megabytes, which minijinja
+/// would copy into a value, into the `declare` macro's output and again into
+/// the script. The context holds a placeholder for each instead (the set's
+/// name between two [`ElementLines::MARK`]s), and [`ElementLines::splice`]
+/// writes the lines into the rendered script once.
+pub(super) struct ElementLines(BTreeMap<String, Vec<String>>);
+
+impl ElementLines {
+    /// Like the build id's placeholder, a control character: never found in
+    /// a rendered script otherwise.
+    const MARK: char = '\u{2}';
+
+    fn placeholder(name: &str) -> String {
+        format!("{mark}{name}{mark}", mark = Self::MARK)
+    }
+
+    /// `rendered` with every placeholder replaced by its set's lines; an
+    /// error naming what a template made of a placeholder that is not one.
+    pub(super) fn splice(&self, rendered: &str) -> Result<String, String> {
+        // Text and set names alternate: a name between each two marks.
+        let pieces: Vec<&str> = rendered.split(Self::MARK).collect();
+        let mut length = 0;
+        for (index, piece) in pieces.iter().enumerate() {
+            length += match (index % 2, self.0.get(*piece)) {
+                (0, _) => piece.len(),
+                (_, Some(lines)) => lines.iter().map(String::len).sum(),
+                (_, None) => return Err(format!("{piece:?} is no set's element lines")),
+            };
         }
+        if pieces.len() % 2 == 0 {
+            return Err("a set's element lines were cut".to_owned());
+        }
+        let mut script = String::with_capacity(length);
+        for (index, piece) in pieces.iter().enumerate() {
+            match index % 2 {
+                0 => script.push_str(piece),
+                _ => self.0[*piece].iter().for_each(|lines| script.push_str(lines)),
+            }
+        }
+        Ok(script)
     }
 }
 
@@ -358,18 +406,31 @@ fn snat_map_name<F: NftFamily>(number: u8) -> String {
     format!("snat{}_pool_{number}", F::SUFFIX)
 }
 
-/// `model` is the one `host` was planned from: it has the names the comments print.
-pub fn script_context<'a>(
+/// The script's template context and its sets' element lines, which
+/// [`ElementLines::splice`] writes into the rendered template. `model` is the
+/// one `host` was planned from: it has the names the comments print.
+pub(super) fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,
-) -> impl Serialize + 'a {
+) -> (impl Serialize + 'a, ElementLines) {
     let verdicts = Verdicts::new(host);
     let table = table(model, host, &verdicts);
-    let sets = (table.sets.par_iter())
-        .map(|(name, set)| (name.clone(), SetView::new(name, set)))
+    let views: Vec<(String, SetView, Option<Vec<String>>)> = (table.sets.par_iter())
+        .map(|(name, set)| {
+            let (view, lines) = SetView::new(name, set);
+            (name.clone(), view, lines)
+        })
         .collect();
-    Context {
+    let mut sets = BTreeMap::new();
+    let mut lines = BTreeMap::new();
+    for (name, view, set_lines) in views {
+        if let Some(set_lines) = set_lines {
+            lines.insert(name.clone(), set_lines);
+        }
+        sets.insert(name, view);
+    }
+    let context = Context {
         header: header.verbatim(),
         table: TABLE,
         mark_mask: hex(layout::MARK_MASK),
@@ -399,7 +460,8 @@ pub fn script_context<'a>(
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
-    }
+    };
+    (context, ElementLines(lines))
 }
 
 /// The elements of the maps that translate one address into another, each
