@@ -11,7 +11,10 @@ use crate::family::{Family, V4, V6};
 use crate::intervals::Range;
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
-use crate::nft_table::{BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict};
+use crate::nft_table::{
+    Addr, Addr6, BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict,
+};
+use ipnet::IpNet;
 use crate::plan::{Decision, FamilyPlan, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 
 /// The nft table switchyard owns; nothing outside it is touched.
@@ -801,12 +804,20 @@ impl<F: NftFamily> Display for ElementComment<'_, F> {
             Owner::Project(name) => write!(f, "project {name}: ")?,
         }
         let first = &decision.first;
+        // Addresses by the table's writers, which write what std does faster.
         match prefix {
-            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", pool_name(first.pool))?,
-            None => write!(f, "{scope} default via {}", pool_name(first.pool))?,
+            Some(IpNet::V4(prefix)) => write!(f, "{scope} entry {}", Addr(prefix.addr()))?,
+            Some(IpNet::V6(prefix)) => write!(f, "{scope} entry {}", Addr6(prefix.addr()))?,
+            None => write!(f, "{scope} default")?,
         }
+        if let Some(prefix) = prefix {
+            write!(f, "/{}", prefix.prefix_len())?;
+        }
+        write!(f, " via {}", pool_name(first.pool))?;
         if let Owner::Vm(_) = self.owner {
-            write!(f, " ({})", first.public)?;
+            f.write_str(" (")?;
+            F::write_address(f, first.public)?;
+            f.write_str(")")?;
         }
         if let Target::Failover(_) = self.target {
             for fallback in decision.reachable().skip(1) {
