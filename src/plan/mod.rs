@@ -46,10 +46,13 @@ impl Plan {
     /// The egress entries that decide at least one destination range of some
     /// VM. An entry missing here can never win (SY0903).
     pub fn winning_entries(&self) -> HashSet<EntryId> {
-        self.hosts
-            .iter()
-            .flat_map(|host| host.deciding_entries.iter().cloned())
-            .collect()
+        // The first host's set copied whole, not hashed entry by entry again.
+        let mut hosts = self.hosts.iter();
+        let mut winning = (hosts.next()).map_or_else(HashSet::new, |h| h.deciding_entries.clone());
+        for host in hosts {
+            winning.extend(host.deciding_entries.iter().copied());
+        }
+        winning
     }
 }
 
