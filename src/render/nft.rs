@@ -480,7 +480,9 @@ struct AddressMaps {
 impl AddressMaps {
     /// The pools' maps and the others side by side; `collect` keeps the pools' order.
     fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>) -> Self {
-        let vm_names: HashMap<_, _> = plan
+        // Hundreds of thousands of look-ups of an address the plan made: a
+        // fast hasher, not std's DoS-resistant one.
+        let vm_names: HashMap<_, _, foldhash::fast::RandomState> = plan
             .vms
             .iter()
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
