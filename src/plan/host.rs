@@ -1,7 +1,7 @@
 //! Planning every host: the model's VMs grouped by host, each host planned on
 //! its own (side by side on all cores) in named steps.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
@@ -15,8 +15,9 @@ use crate::model::{
 use super::decision::pool_number;
 use super::egress::{ProjectRoutes, project_routes, vm_plan};
 use super::{
-    FailoverPlan, FamilyPlan, HostPlan, Plan, PoolPlan, ProjectEgress, RULE_PRIORITY_BASE,
-    UplinkLink, UplinkNumber, UplinkPlan, VlanPlan, VmPlan, pool_mark, uplink_mark,
+    EntrySet, FailoverPlan, FamilyPlan, HostPlan, Plan, PoolPlan, ProjectEgress,
+    RULE_PRIORITY_BASE, UplinkLink, UplinkNumber, UplinkPlan, VlanPlan, VmPlan, pool_mark,
+    uplink_mark,
 };
 
 /// What every host shares in family `F`: the project networks (all internal)
@@ -136,7 +137,7 @@ fn family_plan<F: Family>(
     host: &Host,
     vms: &[(VmId, &Vm)],
     shared: &Shared<F>,
-) -> (FamilyPlan<F>, HashSet<EntryId>) {
+) -> (FamilyPlan<F>, EntrySet) {
     let sources = vm_sources::<F>(vms);
     let internal = intervals::merge([&shared.project_networks[..], &sources].concat());
     let routes = project_routes_of(model, vms, &internal, &shared.source_networks);
@@ -315,7 +316,7 @@ fn vm_plans<F: Family>(
     vms: &[(VmId, &Vm)],
     internal: &[Range<F>],
     routes: &BTreeMap<ProjectId, ProjectRoutes<F>>,
-) -> (Vec<VmPlan<F>>, HashSet<EntryId>) {
+) -> (Vec<VmPlan<F>>, EntrySet) {
     // VMs are planned independently too: on a single host this is what keeps
     // the second core busy. `unzip` keeps the VMs' order.
     let (planned, deciding): (Vec<VmPlan<F>>, Vec<Vec<EntryId>>) = vms

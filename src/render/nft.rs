@@ -14,8 +14,8 @@ use crate::model::{InterfaceName, Model, Scope};
 use crate::nft_table::{
     Addr, Addr6, BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict,
 };
-use ipnet::IpNet;
 use crate::plan::{Decision, FamilyPlan, HostPlan, PoolPlan, UplinkNumber, VmPlan};
+use ipnet::IpNet;
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -170,7 +170,9 @@ impl ElementLines {
         for (index, piece) in pieces.iter().enumerate() {
             match index % 2 {
                 0 => script.push_str(piece),
-                _ => self.0[*piece].iter().for_each(|lines| script.push_str(lines)),
+                _ => self.0[*piece]
+                    .iter()
+                    .for_each(|lines| script.push_str(lines)),
             }
         }
         Ok(script)
