@@ -831,3 +831,33 @@ impl<F: NftFamily> Display for ElementComment<'_, F> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element_lines() -> ElementLines {
+        let lines = ["\n\t\t\t10.0.0.1,", "\n\t\t\t10.0.0.2,"].map(str::to_owned);
+        ElementLines(BTreeMap::from([("vm_sources".to_owned(), lines.to_vec())]))
+    }
+
+    #[test]
+    fn every_placeholder_gets_its_sets_lines() {
+        let placeholder = ElementLines::placeholder("vm_sources");
+        let rendered = format!("a {{{placeholder}\n}} b {{{placeholder}\n}}");
+        let lines = "\n\t\t\t10.0.0.1,\n\t\t\t10.0.0.2,";
+        assert_eq!(
+            element_lines().splice(&rendered),
+            Ok(format!("a {{{lines}\n}} b {{{lines}\n}}"))
+        );
+    }
+
+    #[test]
+    fn a_placeholder_a_template_altered_is_an_error_not_text() {
+        let placeholder = ElementLines::placeholder("vm_sources");
+        let upper = placeholder.to_uppercase();
+        assert!(element_lines().splice(&upper).is_err());
+        let cut = &placeholder[..placeholder.len() - 1];
+        assert!(element_lines().splice(cut).is_err());
+    }
+}
