@@ -163,7 +163,7 @@ impl ElementLines {
                 (_, None) => return Err(format!("{piece:?} is no set's element lines")),
             };
         }
-        if pieces.len() % 2 == 0 {
+        if pieces.len().is_multiple_of(2) {
             return Err("a set's element lines were cut".to_owned());
         }
         let mut script = String::with_capacity(length);
