@@ -412,13 +412,15 @@ fn snat_map_name<F: NftFamily>(number: u8) -> String {
 }
 
 /// The script's template context and its sets' element lines, which
-/// [`ElementLines::splice`] writes into the rendered template. `model` is the
-/// one `host` was planned from: it has the names the comments print.
+/// [`ElementLines::splice`] writes into the rendered template, and the table
+/// they were written from: at 100k VMs a million elements to free, which the
+/// caller can do beside rendering. `model` is the one `host` was planned
+/// from: it has the names the comments print.
 pub(super) fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,
-) -> (impl Serialize + 'a, ElementLines) {
+) -> (impl Serialize + 'a, ElementLines, Table) {
     let verdicts = Verdicts::new(host);
     let table = table(model, host, &verdicts);
     let views: Vec<(String, SetView, Option<Vec<String>>)> = (table.sets.par_iter())
@@ -466,7 +468,7 @@ pub(super) fn script_context<'a>(
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
     };
-    (context, ElementLines(lines))
+    (context, ElementLines(lines), table)
 }
 
 /// The elements of the maps that translate one address into another, each
