@@ -12,8 +12,10 @@
 mod script;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::{self, Display, Write as _};
+use std::fmt::{self, Display, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use rayon::prelude::*;
 
 pub use script::ParseError;
 
@@ -33,7 +35,7 @@ pub trait NftFamily: Family {
     const SUFFIX: &'static str;
     fn value(range: Range<Self>) -> Value;
     fn range(value: &Value) -> Option<Range<Self>>;
-    fn write_address(f: &mut fmt::Formatter<'_>, address: Self::Addr) -> fmt::Result;
+    fn write_address(out: &mut impl Write, address: Self::Addr) -> fmt::Result;
 }
 
 impl NftFamily for V4 {
@@ -49,8 +51,8 @@ impl NftFamily for V4 {
             _ => None,
         }
     }
-    fn write_address(f: &mut fmt::Formatter<'_>, address: Ipv4Addr) -> fmt::Result {
-        write!(f, "{}", Addr(address))
+    fn write_address(out: &mut impl Write, address: Ipv4Addr) -> fmt::Result {
+        Addr(address).write(out)
     }
 }
 
@@ -67,8 +69,8 @@ impl NftFamily for V6 {
             _ => None,
         }
     }
-    fn write_address(f: &mut fmt::Formatter<'_>, address: Ipv6Addr) -> fmt::Result {
-        write!(f, "{}", Addr6(address))
+    fn write_address(out: &mut impl Write, address: Ipv6Addr) -> fmt::Result {
+        Addr6(address).write(out)
     }
 }
 
@@ -284,16 +286,26 @@ impl Set {
     }
 
     /// The elements one a line, as a script's `elements = {` block holds
-    /// them: `\n\t\t\tELEMENT,` with its ` # comment`.
-    pub fn element_lines(&self) -> String {
-        let mut lines = String::with_capacity(self.elements.len() * 48);
-        for element in &self.elements {
-            let _ = match &element.comment {
-                Some(comment) => write!(lines, "\n\t\t\t{element}, # {comment}"),
-                None => write!(lines, "\n\t\t\t{element},"),
-            };
-        }
-        lines
+    /// them: `\n\t\t\tELEMENT,` with its ` # comment`. Written in pieces
+    /// side by side (a large host's sets hold hundreds of thousands of
+    /// elements); concatenated, in order, they are the lines.
+    pub fn element_lines(&self) -> Vec<String> {
+        const ELEMENTS_PER_PIECE: usize = 4096;
+        (self.elements.par_chunks(ELEMENTS_PER_PIECE))
+            .map(|elements| {
+                let mut lines = String::with_capacity(elements.len() * 64);
+                for element in elements {
+                    lines.push_str("\n\t\t\t");
+                    let _ = element.write(&mut lines);
+                    lines.push(',');
+                    if let Some(comment) = &element.comment {
+                        lines.push_str(" # ");
+                        lines.push_str(comment);
+                    }
+                }
+                lines
+            })
+            .collect()
     }
 }
 
@@ -356,9 +368,24 @@ impl Element {
 /// `KEY` or `KEY : DATA`, as a script writes the element.
 impl Display for Element {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+// The text of elements, keys and values is written by `write`, generic over
+// where it goes, and `Display` is that `write` into a formatter: a script's
+// element lines call it directly into a `String`, without the formatting
+// machinery per value (a large host's script holds about a million of them).
+
+impl Element {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
+        self.key.write(out)?;
         match &self.data {
-            Some(data) => write!(f, "{} : {data}", self.key),
-            None => write!(f, "{}", self.key),
+            Some(data) => {
+                out.write_str(" : ")?;
+                data.write(out)
+            }
+            None => Ok(()),
         }
     }
 }
@@ -383,39 +410,67 @@ impl Key {
 
 impl Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Key {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         match self {
-            Key::One(value) => write!(f, "{value}"),
-            Key::Concat(first, second) => write!(f, "{first} . {second}"),
+            Key::One(value) => value.write(out),
+            Key::Concat(first, second) => {
+                first.write(out)?;
+                out.write_str(" . ")?;
+                second.write(out)
+            }
         }
     }
 }
 
 impl Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Value {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         match self {
-            Value::Ipv4(range) => write!(f, "{}", RangeText(*range)),
-            Value::Ipv6(range) => write!(f, "{}", RangeText(*range)),
-            Value::Ifname(name) => write!(f, "\"{name}\""),
+            Value::Ipv4(range) => RangeText(*range).write(out),
+            Value::Ipv6(range) => RangeText(*range).write(out),
+            Value::Ifname(name) => write!(out, "\"{name}\""),
             Value::Ether(octets) => {
                 let [a, b, c, d, e, g] = octets;
-                write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+                write!(out, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
             }
-            Value::Mark(mark) => f.write_str(&hex(*mark)),
-            Value::Verdict(verdict) => write!(f, "{verdict}"),
-            Value::Other(text) => f.write_str(text),
+            Value::Mark(mark) => out.write_str(&hex(*mark)),
+            Value::Verdict(verdict) => verdict.write(out),
+            Value::Other(text) => out.write_str(text),
         }
     }
 }
 
 impl Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Verdict {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         match self {
-            Verdict::Accept => f.write_str("accept"),
-            Verdict::Drop => f.write_str("drop"),
-            Verdict::Continue => f.write_str("continue"),
-            Verdict::Return => f.write_str("return"),
-            Verdict::Jump(chain) => write!(f, "jump {chain}"),
-            Verdict::Goto(chain) => write!(f, "goto {chain}"),
+            Verdict::Accept => out.write_str("accept"),
+            Verdict::Drop => out.write_str("drop"),
+            Verdict::Continue => out.write_str("continue"),
+            Verdict::Return => out.write_str("return"),
+            Verdict::Jump(chain) => {
+                out.write_str("jump ")?;
+                out.write_str(chain)
+            }
+            Verdict::Goto(chain) => {
+                out.write_str("goto ")?;
+                out.write_str(chain)
+            }
         }
     }
 }
@@ -505,16 +560,32 @@ pub struct RangeText<F: NftFamily = V4>(pub Range<F>);
 
 impl<F: NftFamily> Display for RangeText<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl<F: NftFamily> RangeText<F> {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         let range = self.0;
-        F::write_address(f, range.first_address())?;
+        F::write_address(out, range.first_address())?;
         if range.first == range.last {
             return Ok(());
         }
         match range.as_prefix() {
-            Some(prefix) => write!(f, "/{}", F::prefix_len(&prefix)),
+            Some(prefix) => {
+                let len = F::prefix_len(&prefix);
+                let digits = [b'0' + len / 100, b'0' + len / 10 % 10, b'0' + len % 10];
+                let start = match len {
+                    100.. => 0,
+                    10.. => 1,
+                    _ => 2,
+                };
+                out.write_str("/")?;
+                out.write_str(std::str::from_utf8(&digits[start..]).expect("digits"))
+            }
             None => {
-                f.write_str("-")?;
-                F::write_address(f, range.last_address())
+                out.write_str("-")?;
+                F::write_address(out, range.last_address())
             }
         }
     }
@@ -529,9 +600,15 @@ pub struct Addr6(pub Ipv6Addr);
 
 impl Display for Addr6 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Addr6 {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         let groups = self.0.segments();
         if groups[..5] == [0; 5] {
-            return write!(f, "{}", self.0);
+            return write!(out, "{}", self.0);
         }
         // The first longest run of zero groups, if it is two or more long.
         let (mut run_start, mut run_len, mut start) = (0, 0, 0);
@@ -564,7 +641,7 @@ impl Display for Addr6 {
             }
             i += 1;
         }
-        f.write_str(std::str::from_utf8(&text[..len]).expect("hex digits and colons"))
+        out.write_str(std::str::from_utf8(&text[..len]).expect("hex digits and colons"))
     }
 }
 
@@ -574,6 +651,12 @@ pub struct Addr(pub Ipv4Addr);
 
 impl Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Addr {
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         let mut text = [0u8; 15];
         let mut len = 0;
         for (i, octet) in self.0.octets().into_iter().enumerate() {
@@ -592,7 +675,7 @@ impl Display for Addr {
             text[len] = b'0' + octet % 10;
             len += 1;
         }
-        f.write_str(std::str::from_utf8(&text[..len]).expect("digits and dots"))
+        out.write_str(std::str::from_utf8(&text[..len]).expect("digits and dots"))
     }
 }
 

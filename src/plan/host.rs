@@ -1,7 +1,7 @@
 //! Planning every host: the model's VMs grouped by host, each host planned on
 //! its own (side by side on all cores) in named steps.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
@@ -15,8 +15,9 @@ use crate::model::{
 use super::decision::pool_number;
 use super::egress::{ProjectRoutes, project_routes, vm_plan};
 use super::{
-    FailoverPlan, FamilyPlan, HostPlan, Plan, PoolPlan, ProjectEgress, RULE_PRIORITY_BASE,
-    UplinkLink, UplinkNumber, UplinkPlan, VlanPlan, VmPlan, pool_mark, uplink_mark,
+    EntrySet, FailoverPlan, FamilyPlan, HostPlan, Plan, PoolPlan, ProjectEgress,
+    RULE_PRIORITY_BASE, UplinkLink, UplinkNumber, UplinkPlan, VlanPlan, VmPlan, pool_mark,
+    uplink_mark,
 };
 
 /// What every host shares in family `F`: the project networks (all internal)
@@ -109,11 +110,14 @@ fn host_plan(
     (shared4, shared6): &(Shared<V4>, Shared<V6>),
 ) -> HostPlan {
     let host = model.host(id);
-    let mut deciding_entries = HashSet::new();
-    let ip = Both {
-        v4: family_plan(model, host, vms, shared4, &mut deciding_entries),
-        v6: family_plan(model, host, vms, shared6, &mut deciding_entries),
-    };
+    // The families are planned independently too, side by side.
+    let ((v4, deciding4), (v6, deciding6)) = rayon::join(
+        || family_plan(model, host, vms, shared4),
+        || family_plan(model, host, vms, shared6),
+    );
+    let mut deciding_entries = deciding4;
+    deciding_entries.extend(deciding6);
+    let ip = Both { v4, v6 };
     HostPlan {
         name: host.name.value.clone(),
         lan: lan_interfaces(host),
@@ -126,21 +130,19 @@ fn host_plan(
     }
 }
 
-/// The host's plan for packets of family `F`; adds the entries that decide
-/// some range of a VM to `deciding_entries`.
+/// The host's plan for packets of family `F`, and the entries that decide
+/// some range of a VM in it.
 fn family_plan<F: Family>(
     model: &Model,
     host: &Host,
     vms: &[(VmId, &Vm)],
     shared: &Shared<F>,
-    deciding_entries: &mut HashSet<EntryId>,
-) -> FamilyPlan<F> {
+) -> (FamilyPlan<F>, EntrySet) {
     let sources = vm_sources::<F>(vms);
     let internal = intervals::merge([&shared.project_networks[..], &sources].concat());
     let routes = project_routes_of(model, vms, &internal, &shared.source_networks);
     let (planned, deciding) = vm_plans(model, vms, &internal, &routes);
-    deciding_entries.extend(deciding);
-    FamilyPlan {
+    let plan = FamilyPlan {
         pools: pool_plans(model, host, vms),
         projects: followed_projects(&planned, &routes),
         vms: planned,
@@ -148,7 +150,8 @@ fn family_plan<F: Family>(
         sources,
         mac_bindings: mac_bindings::<F>(vms),
         dnat: dnat_table::<F>(vms),
-    }
+    };
+    (plan, deciding)
 }
 
 /// The interfaces facing the VMs, sorted.
@@ -228,7 +231,7 @@ fn mac_bindings<F: Family>(vms: &[(VmId, &Vm)]) -> Vec<(F::Addr, Mac)> {
         .iter()
         .filter_map(|(_, vm)| Some((vm.address::<F>()?, vm.mac.as_ref()?.value)))
         .collect();
-    bindings.sort_unstable();
+    bindings.sort_unstable_by_key(|&(address, mac)| (F::bits(address), mac));
     bindings
 }
 
@@ -242,9 +245,16 @@ fn dnat_table<F: Family>(vms: &[(VmId, &Vm)]) -> Vec<(F::Addr, F::Addr)> {
                 .map(move |public| (public.value, private))
         })
         .collect();
-    // Unstable sorts: equal pairs are indistinguishable, so the order is the same.
-    dnat.par_sort_unstable();
+    // Unstable sorts: equal pairs are indistinguishable, so the order is the
+    // same. By the addresses' integers, which order as the addresses do and
+    // compare faster (an IPv6 address compares its bytes).
+    dnat.par_sort_unstable_by_key(|&pair| address_pair_key::<F>(pair));
     dnat
+}
+
+/// What a pair of addresses sorts by: their integers.
+fn address_pair_key<F: Family>((first, second): (F::Addr, F::Addr)) -> (F::Bits, F::Bits) {
+    (F::bits(first), F::bits(second))
 }
 
 /// The pools whose uplink the host is attached to, with the SNAT table of its
@@ -269,7 +279,7 @@ fn pool_plans<F: Family>(model: &Model, host: &Host, vms: &[(VmId, &Vm)]) -> Vec
                     ))
                 })
                 .collect();
-            snat.sort_unstable();
+            snat.sort_unstable_by_key(|&pair| address_pair_key::<F>(pair));
             PoolPlan {
                 name: pool.name.value.clone(),
                 number,
@@ -306,7 +316,7 @@ fn vm_plans<F: Family>(
     vms: &[(VmId, &Vm)],
     internal: &[Range<F>],
     routes: &BTreeMap<ProjectId, ProjectRoutes<F>>,
-) -> (Vec<VmPlan<F>>, HashSet<EntryId>) {
+) -> (Vec<VmPlan<F>>, EntrySet) {
     // VMs are planned independently too: on a single host this is what keeps
     // the second core busy. `unzip` keeps the VMs' order.
     let (planned, deciding): (Vec<VmPlan<F>>, Vec<Vec<EntryId>>) = vms

@@ -32,6 +32,11 @@ pub use outcome::{Arrival, Outcome, Refused};
 
 /// `ip rule` priority of uplink id N is RULE_PRIORITY_BASE + N.
 pub const RULE_PRIORITY_BASE: u32 = 1000;
+/// A set of egress entries. Hashed by foldhash, not std's SipHash: a large
+/// host's plan collects about a million entry ids into one, and ids the model
+/// made need no defence against hash flooding.
+pub type EntrySet = HashSet<EntryId, foldhash::fast::RandomState>;
+
 /// The routing protocol number switchyard tags its rules and routes with, so a
 /// reload can flush exactly what it added (`/etc/iproute2/rt_protos`: unassigned).
 pub const ROUTE_PROTOCOL: u8 = 211;
@@ -45,11 +50,15 @@ pub struct Plan {
 impl Plan {
     /// The egress entries that decide at least one destination range of some
     /// VM. An entry missing here can never win (SY0903).
-    pub fn winning_entries(&self) -> HashSet<EntryId> {
-        self.hosts
-            .iter()
-            .flat_map(|host| host.deciding_entries.iter().cloned())
-            .collect()
+    pub fn winning_entries(&self) -> EntrySet {
+        // The first host's set copied whole, not hashed entry by entry again.
+        let mut hosts = self.hosts.iter();
+        let mut winning =
+            (hosts.next()).map_or_else(EntrySet::default, |h| h.deciding_entries.clone());
+        for host in hosts {
+            winning.extend(host.deciding_entries.iter().copied());
+        }
+        winning
     }
 }
 
@@ -66,7 +75,7 @@ pub struct HostPlan {
     /// The egress entries that decide at least one destination range of a VM
     /// of this host, before ranges that leave the way the default does are
     /// left to it (what SY0903 asks).
-    pub deciding_entries: HashSet<EntryId>,
+    pub deciding_entries: EntrySet,
     /// Present when the topology has `[failover]`: the host runs the monitor and
     /// its ruleset falls back along each decision's candidates.
     pub failover: Option<FailoverPlan>,

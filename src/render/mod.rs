@@ -229,9 +229,23 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let nft_context = nft::script_context(model, host, &header);
-        let mut nft_script = self.render(NFT_SCRIPT, &host.name, nft_context)?;
-        nft::stamp_build_id(&mut nft_script);
+        let (nft_context, element_lines, table) = nft::script_context(model, host, &header);
+        let script = || {
+            let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
+            let mut script = element_lines.splice(&rendered).map_err(|message| {
+                let message = format!("the template altered a set's element lines: {message}");
+                RenderError::Render {
+                    name: NFT_SCRIPT.to_owned(),
+                    host: host.name.to_string(),
+                    source: minijinja::Error::new(ErrorKind::InvalidOperation, message),
+                }
+            })?;
+            nft::stamp_build_id(&mut script);
+            Ok(script)
+        };
+        // The table is freed on the other core meanwhile.
+        let (nft_script, ()) = rayon::join(script, || drop(table));
+        let nft_script = nft_script?;
         let Some(ha) = &host.ha else {
             return self.machine_artifacts(host, &header, nft_script);
         };

@@ -11,8 +11,11 @@ use crate::family::{Family, V4, V6};
 use crate::intervals::Range;
 use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
-use crate::nft_table::{BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict};
+use crate::nft_table::{
+    Addr, Addr6, BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict,
+};
 use crate::plan::{Decision, FamilyPlan, HostPlan, PoolPlan, UplinkNumber, VmPlan};
+use ipnet::IpNet;
 
 /// The nft table switchyard owns; nothing outside it is touched.
 pub const TABLE: &str = "switchyard";
@@ -93,7 +96,8 @@ struct SetView {
     size: Option<usize>,
     /// The elements on one line (`"lan0", "lan1"`), for the interface sets.
     inline: Option<minijinja::Value>,
-    /// Else one a line, each `\n\t\t\tELEMENT, # comment`.
+    /// Else one a line, each `\n\t\t\tELEMENT, # comment`: in the context
+    /// the set's [`ElementLines`] placeholder, the lines once rendered.
     lines: minijinja::Value,
 }
 
@@ -105,24 +109,73 @@ const INLINE_SETS: [&str; 3] = [
 ];
 
 impl SetView {
-    fn new(name: &str, set: &Set) -> Self {
+    /// The view, and the set's element lines when the template is to place
+    /// them with a placeholder (see [`ElementLines`]).
+    fn new(name: &str, set: &Set) -> (Self, Option<Vec<String>>) {
         let inline = INLINE_SETS.contains(&name).then(|| {
             let elements: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
             elements.join(", ")
         });
+        let lines = (inline.is_none() && !set.elements.is_empty()).then(|| set.element_lines());
         let verbatim = minijinja::Value::from_safe_string;
-        SetView {
+        let view = SetView {
             kind: set.kind(),
             r#type: verbatim(set.type_text()),
             flags: verbatim(set.flags_text()),
             size: set.size,
-            lines: verbatim(if inline.is_some() {
-                String::new()
-            } else {
-                set.element_lines()
+            lines: verbatim(match lines {
+                Some(_) => ElementLines::placeholder(name),
+                None => String::new(),
             }),
             inline: inline.map(verbatim),
+        };
+        (view, lines)
+    }
+}
+
+/// The element lines of the script's sets, by set name, kept out of the
+/// template context: at 100k VMs they are tens of megabytes, which minijinja
+/// would copy into a value, into the `declare` macro's output and again into
+/// the script. The context holds a placeholder for each instead (the set's
+/// name between two [`ElementLines::MARK`]s), and [`ElementLines::splice`]
+/// writes the lines into the rendered script once.
+pub(super) struct ElementLines(BTreeMap<String, Vec<String>>);
+
+impl ElementLines {
+    /// Like the build id's placeholder, a control character: never found in
+    /// a rendered script otherwise.
+    const MARK: char = '\u{2}';
+
+    fn placeholder(name: &str) -> String {
+        format!("{mark}{name}{mark}", mark = Self::MARK)
+    }
+
+    /// `rendered` with every placeholder replaced by its set's lines; an
+    /// error naming what a template made of a placeholder that is not one.
+    pub(super) fn splice(&self, rendered: &str) -> Result<String, String> {
+        // Text and set names alternate: a name between each two marks.
+        let pieces: Vec<&str> = rendered.split(Self::MARK).collect();
+        let mut length = 0;
+        for (index, piece) in pieces.iter().enumerate() {
+            length += match (index % 2, self.0.get(*piece)) {
+                (0, _) => piece.len(),
+                (_, Some(lines)) => lines.iter().map(String::len).sum(),
+                (_, None) => return Err(format!("{piece:?} is no set's element lines")),
+            };
         }
+        if pieces.len().is_multiple_of(2) {
+            return Err("a set's element lines were cut".to_owned());
+        }
+        let mut script = String::with_capacity(length);
+        for (index, piece) in pieces.iter().enumerate() {
+            match index % 2 {
+                0 => script.push_str(piece),
+                _ => self.0[*piece]
+                    .iter()
+                    .for_each(|lines| script.push_str(lines)),
+            }
+        }
+        Ok(script)
     }
 }
 
@@ -350,18 +403,33 @@ fn snat_map_name<F: NftFamily>(number: u8) -> String {
     format!("snat{}_pool_{number}", F::SUFFIX)
 }
 
-/// `model` is the one `host` was planned from: it has the names the comments print.
-pub fn script_context<'a>(
+/// The script's template context and its sets' element lines, which
+/// [`ElementLines::splice`] writes into the rendered template, and the table
+/// they were written from: at 100k VMs a million elements to free, which the
+/// caller can do beside rendering. `model` is the one `host` was planned
+/// from: it has the names the comments print.
+pub(super) fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,
-) -> impl Serialize + 'a {
+) -> (impl Serialize + 'a, ElementLines, Table) {
     let verdicts = Verdicts::new(host);
     let table = table(model, host, &verdicts);
-    let sets = (table.sets.par_iter())
-        .map(|(name, set)| (name.clone(), SetView::new(name, set)))
+    let views: Vec<(String, SetView, Option<Vec<String>>)> = (table.sets.par_iter())
+        .map(|(name, set)| {
+            let (view, lines) = SetView::new(name, set);
+            (name.clone(), view, lines)
+        })
         .collect();
-    Context {
+    let mut sets = BTreeMap::new();
+    let mut lines = BTreeMap::new();
+    for (name, view, set_lines) in views {
+        if let Some(set_lines) = set_lines {
+            lines.insert(name.clone(), set_lines);
+        }
+        sets.insert(name, view);
+    }
+    let context = Context {
         header: header.verbatim(),
         table: TABLE,
         mark_mask: hex(layout::MARK_MASK),
@@ -391,7 +459,8 @@ pub fn script_context<'a>(
         failover: host.failover.is_some(),
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
-    }
+    };
+    (context, ElementLines(lines), table)
 }
 
 /// The elements of the maps that translate one address into another, each
@@ -407,7 +476,9 @@ struct AddressMaps {
 impl AddressMaps {
     /// The pools' maps and the others side by side; `collect` keeps the pools' order.
     fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>) -> Self {
-        let vm_names: HashMap<_, _> = plan
+        // Hundreds of thousands of look-ups of an address the plan made: a
+        // fast hasher, not std's DoS-resistant one.
+        let vm_names: HashMap<_, _, foldhash::fast::RandomState> = plan
             .vms
             .iter()
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
@@ -725,12 +796,20 @@ impl<F: NftFamily> Display for ElementComment<'_, F> {
             Owner::Project(name) => write!(f, "project {name}: ")?,
         }
         let first = &decision.first;
+        // Addresses by the table's writers, which write what std does faster.
         match prefix {
-            Some(prefix) => write!(f, "{scope} entry {prefix} via {}", pool_name(first.pool))?,
-            None => write!(f, "{scope} default via {}", pool_name(first.pool))?,
+            Some(IpNet::V4(prefix)) => write!(f, "{scope} entry {}", Addr(prefix.addr()))?,
+            Some(IpNet::V6(prefix)) => write!(f, "{scope} entry {}", Addr6(prefix.addr()))?,
+            None => write!(f, "{scope} default")?,
         }
+        if let Some(prefix) = prefix {
+            write!(f, "/{}", prefix.prefix_len())?;
+        }
+        write!(f, " via {}", pool_name(first.pool))?;
         if let Owner::Vm(_) = self.owner {
-            write!(f, " ({})", first.public)?;
+            f.write_str(" (")?;
+            F::write_address(f, first.public)?;
+            f.write_str(")")?;
         }
         if let Target::Failover(_) = self.target {
             for fallback in decision.reachable().skip(1) {
@@ -738,5 +817,35 @@ impl<F: NftFamily> Display for ElementComment<'_, F> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element_lines() -> ElementLines {
+        let lines = ["\n\t\t\t10.0.0.1,", "\n\t\t\t10.0.0.2,"].map(str::to_owned);
+        ElementLines(BTreeMap::from([("vm_sources".to_owned(), lines.to_vec())]))
+    }
+
+    #[test]
+    fn every_placeholder_gets_its_sets_lines() {
+        let placeholder = ElementLines::placeholder("vm_sources");
+        let rendered = format!("a {{{placeholder}\n}} b {{{placeholder}\n}}");
+        let lines = "\n\t\t\t10.0.0.1,\n\t\t\t10.0.0.2,";
+        assert_eq!(
+            element_lines().splice(&rendered),
+            Ok(format!("a {{{lines}\n}} b {{{lines}\n}}"))
+        );
+    }
+
+    #[test]
+    fn a_placeholder_a_template_altered_is_an_error_not_text() {
+        let placeholder = ElementLines::placeholder("vm_sources");
+        let upper = placeholder.to_uppercase();
+        assert!(element_lines().splice(&upper).is_err());
+        let cut = &placeholder[..placeholder.len() - 1];
+        assert!(element_lines().splice(cut).is_err());
     }
 }
