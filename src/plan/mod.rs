@@ -35,7 +35,7 @@ pub const RULE_PRIORITY_BASE: u32 = 1000;
 /// A set of egress entries. Hashed by foldhash, not std's SipHash: a large
 /// host's plan collects about a million entry ids into one, and ids the model
 /// made need no defence against hash flooding.
-pub type EntrySet = HashSet<EntryId, foldhash::fast::RandomState>;
+pub type EntrySet = HashSet<EntryId, foldhash::fast::FixedState>;
 
 /// The routing protocol number switchyard tags its rules and routes with, so a
 /// reload can flush exactly what it added (`/etc/iproute2/rt_protos`: unassigned).

@@ -478,7 +478,7 @@ impl AddressMaps {
     fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>) -> Self {
         // Hundreds of thousands of look-ups of an address the plan made: a
         // fast hasher, not std's DoS-resistant one.
-        let vm_names: HashMap<_, _, foldhash::fast::RandomState> = plan
+        let vm_names: HashMap<_, _, foldhash::fast::FixedState> = plan
             .vms
             .iter()
             .map(|vm| (vm.private, model.vm(vm.vm).name.value.as_str()))
