@@ -8,7 +8,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
@@ -17,7 +16,6 @@ use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
-mod halves;
 mod patterns;
 mod shape;
 
@@ -552,29 +550,14 @@ impl Unusable {
 /// unknown key is dropped; an entity with a wrong type or missing key, or with
 /// an unknown key that may be a misspelling of a key it lacks, is left out.
 pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
-    parse_splitting_from(text, halves::MIN_BYTES, diagnostics)
-}
-
-/// [`parse`], in two halves side by side when `text` has `min_split_bytes`
-/// or more and the halves certainly parse as the whole.
-fn parse_splitting_from(
-    text: &str,
-    min_split_bytes: usize,
-    diagnostics: &mut Diagnostics,
-) -> Option<Parsed> {
-    let in_halves = (text.len() >= min_split_bytes)
-        .then(|| halves::read(text, read))
-        .flatten();
-    let Read { parsed, problems } = match in_halves {
-        Some(read) => read,
-        None => match DeTable::parse(text) {
-            Ok(root) => read(root),
-            Err(error) => {
-                diagnostics.push(syntax_error(&error));
-                return None;
-            }
-        },
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(error) => {
+            diagnostics.push(syntax_error(&error));
+            return None;
+        }
     };
+    let Read { parsed, problems } = read(root);
     if !problems.is_empty() {
         // The typed read checks what the untyped one leaves for later (an
         // integer past 64 bits): such a file is not TOML, whatever else is wrong.
@@ -674,7 +657,7 @@ impl Reader {
 
     /// A table of named entities; those that cannot be read are reported, left
     /// out and listed in `unusable`.
-    fn section<T: Table + Send>(
+    fn section<T: Table>(
         &mut self,
         value: Spanned<DeValue>,
         unusable: &mut Vec<Sp<String>>,
@@ -694,21 +677,10 @@ impl Reader {
                 return Named::new();
             }
         };
-        // Entities are read on their own, so side by side (100k VMs are most of
-        // a large file), each with its own problems; those are sorted later.
-        let read: Vec<_> = (table.into_iter().collect::<Vec<_>>())
-            .into_par_iter()
-            .map(|(name, entity)| {
-                let mut reader = Reader::default();
-                let entity = reader.table::<T>(entity, left_out);
-                let name = Sp::new(name.get_ref().to_string(), name.span());
-                (name, entity, reader.problems)
-            })
-            .collect();
         let mut entities = Named::new();
-        for (name, entity, problems) in read {
-            self.problems.extend(problems);
-            match entity {
+        for (name, entity) in table {
+            let name = Sp::new(name.get_ref().to_string(), name.span());
+            match self.table(entity, left_out) {
                 Some(entity) => {
                     entities.insert(name, entity);
                 }
