@@ -365,19 +365,24 @@ impl Element {
     }
 }
 
-/// `KEY` or `KEY : DATA`, as a script writes the element.
-impl Display for Element {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
-    }
-}
-
 // The text of elements, keys and values is written by `write`, generic over
 // where it goes, and `Display` is that `write` into a formatter: a script's
 // element lines call it directly into a `String`, without the formatting
 // machinery per value (a large host's script holds about a million of them).
+macro_rules! display_by_write {
+    ($($type:ty),*) => {$(
+        impl Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.write(f)
+            }
+        }
+    )*};
+}
+
+display_by_write!(Element, Key, Value, Verdict, Addr, Addr6);
 
 impl Element {
+    /// `KEY` or `KEY : DATA`, as a script writes the element.
     fn write(&self, out: &mut impl Write) -> fmt::Result {
         self.key.write(out)?;
         match &self.data {
@@ -408,12 +413,6 @@ impl Key {
     }
 }
 
-impl Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
-    }
-}
-
 impl Key {
     fn write(&self, out: &mut impl Write) -> fmt::Result {
         match self {
@@ -424,12 +423,6 @@ impl Key {
                 second.write(out)
             }
         }
-    }
-}
-
-impl Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
     }
 }
 
@@ -447,12 +440,6 @@ impl Value {
             Value::Verdict(verdict) => verdict.write(out),
             Value::Other(text) => out.write_str(text),
         }
-    }
-}
-
-impl Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
     }
 }
 
@@ -598,12 +585,6 @@ impl<F: NftFamily> RangeText<F> {
 /// groups are zero (`::`, `::1`, IPv4-mapped) is std's to write.
 pub struct Addr6(pub Ipv6Addr);
 
-impl Display for Addr6 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
-    }
-}
-
 impl Addr6 {
     fn write(&self, out: &mut impl Write) -> fmt::Result {
         let groups = self.0.segments();
@@ -648,12 +629,6 @@ impl Addr6 {
 /// An address in dotted quad, written without the formatting machinery per
 /// octet: the script of a host with 100k VMs holds about a million of them.
 pub struct Addr(pub Ipv4Addr);
-
-impl Display for Addr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
-    }
-}
 
 impl Addr {
     fn write(&self, out: &mut impl Write) -> fmt::Result {
