@@ -315,8 +315,10 @@ struct Ruleset {
     own_egress: Vec<Ipv4Addr>,
     /// (VM address, destinations, verdict chain).
     by_vm: Vec<(Interval, Interval, String)>,
-    /// (VM address, verdict chain): every VM's default.
-    default_by_vm: Vec<(Ipv4Addr, String)>,
+    /// VM address → its default's chain, by the rules of `classify_egress`
+    /// (for a VM in `own_egress`: of `classify_own_egress`) and their sets.
+    defaults: BTreeMap<Ipv4Addr, String>,
+    own_defaults: BTreeMap<Ipv4Addr, String>,
     /// (project network, destinations, verdict chain).
     by_project: Vec<(Interval, Interval, String)>,
     /// `via_pool_N` → (pool, uplink): the host's pool number N.
@@ -364,9 +366,8 @@ impl Ruleset {
         Ruleset {
             own_egress: table.elements("own_egress").iter().map(address).collect(),
             by_vm: egress("egress_by_vm"),
-            default_by_vm: (table.elements("default_by_vm").iter())
-                .map(|element| (address(element), verdict(element)))
-                .collect(),
+            defaults: common::defaults_in::<V4>(&table, "classify_egress"),
+            own_defaults: common::defaults_in::<V4>(&table, "classify_own_egress"),
             by_project: egress("egress_by_project"),
             pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
@@ -386,16 +387,12 @@ impl Ruleset {
                 .find(|(source, dst, _)| within(*source, v) && within(*dst, d))
                 .map(|(_, _, verdict)| verdict.as_str())
         };
-        let ranges = if self.own_egress.contains(&vm) {
-            &self.by_vm
+        let (ranges, defaults) = if self.own_egress.contains(&vm) {
+            (&self.by_vm, &self.own_defaults)
         } else {
-            &self.by_project
+            (&self.by_project, &self.defaults)
         };
-        let verdict = ranged(ranges).or_else(|| {
-            (self.default_by_vm.iter())
-                .find(|(address, _)| *address == vm)
-                .map(|(_, verdict)| verdict.as_str())
-        })?;
+        let verdict = ranged(ranges).or_else(|| defaults.get(&vm).map(String::as_str))?;
         let chain = match self.chains.get(verdict) {
             None => verdict.to_owned(),
             Some((tries, last)) => tries

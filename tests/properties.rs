@@ -1027,8 +1027,11 @@ struct Nft<F: NftFamily> {
     by_vm: Vec<(Interval<F>, Interval<F>, u8)>,
     /// (project network, destination range, pool number): every other VM's.
     by_project: Vec<(Interval<F>, Interval<F>, u8)>,
-    /// VM address → pool number: every VM's default, where no range matched.
-    default_by_vm: BTreeMap<F::Addr, u8>,
+    /// VM address → pool number: every VM's default, where no range
+    /// matched, by the rules of `classify_egress` (for a VM in `own_egress`:
+    /// of `classify_own_egress`, with the family's suffix) and their sets.
+    defaults: BTreeMap<F::Addr, u8>,
+    own_defaults: BTreeMap<F::Addr, u8>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, Snat<F>)>,
 }
@@ -1051,11 +1054,21 @@ impl<F: NftFamily> Nft<F> {
         };
         let address = |value: &Value| value.as_address::<F>().expect("an address");
         let one = |element: &Element| element.key.one().expect("a single key").clone();
+        let pool_of = |chain: &str| -> Option<u8> { chain.strip_prefix("via_pool_")?.parse().ok() };
         let pool_number = |element: &Element| -> u8 {
             (element.data.as_ref())
                 .and_then(Value::goto_chain)
-                .and_then(|chain| chain.strip_prefix("via_pool_")?.parse().ok())
+                .and_then(pool_of)
                 .unwrap_or_else(|| panic!("verdict of {element}"))
+        };
+        let defaults = |chain: &str| -> BTreeMap<F::Addr, u8> {
+            (common::defaults_in::<F>(&table, chain).into_iter())
+                .map(|(vm, target)| {
+                    let pool =
+                        pool_of(&target).unwrap_or_else(|| panic!("{vm}'s default {target}"));
+                    (vm, pool)
+                })
+                .collect()
         };
         let egress = |map: &str| -> Vec<(Interval<F>, Interval<F>, u8)> {
             (table.elements(&named(map)).iter())
@@ -1085,9 +1098,8 @@ impl<F: NftFamily> Nft<F> {
                 .map(|element| address(&one(element)))
                 .collect(),
             by_vm: egress("egress_by_vm"),
-            default_by_vm: (table.elements(&named("default_by_vm")).iter())
-                .map(|element| (address(&one(element)), pool_number(element)))
-                .collect(),
+            defaults: defaults("classify_egress"),
+            own_defaults: defaults(&named("classify_own_egress")),
             by_project: egress("egress_by_project"),
             pools: (host.family::<F>().pools.iter())
                 .map(|pool| {
@@ -1114,12 +1126,12 @@ impl<F: NftFamily> Nft<F> {
                 .find(|(source, range, _)| of_vm(source) && inside(range))
                 .map(|(_, _, pool)| *pool)
         };
-        let ranges = if self.own_egress.contains(&vm) {
-            &self.by_vm
+        let (ranges, defaults) = if self.own_egress.contains(&vm) {
+            (&self.by_vm, &self.own_defaults)
         } else {
-            &self.by_project
+            (&self.by_project, &self.defaults)
         };
-        let decided = ranged(ranges).or_else(|| self.default_by_vm.get(&vm).copied());
+        let decided = ranged(ranges).or_else(|| defaults.get(&vm).copied());
         match decided {
             Some(number) => {
                 let (pool, snat) = &self.pools[&number];

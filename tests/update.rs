@@ -3,8 +3,9 @@
 //! In network namespaces (root; CI runs these as root and they fail, never
 //! skip, without it), for host `net2` of examples/multi-host.toml and three
 //! changes of one VM (a changed egress entry, an added public address, a removed
-//! VM): OLD's script loaded, then the update, leaves exactly the table a fresh
-//! load of NEW's script leaves, and `switchyard verify` agrees; the update over
+//! VM, each an update of elements only): OLD's script loaded, then the update,
+//! leaves exactly the table a fresh load of NEW's script leaves, and
+//! `switchyard verify` agrees; the update over
 //! any other table (NEW already applied, no table at all) fails and changes
 //! nothing. Without root: what `--since` writes and what it refuses.
 //! In IPv6 (examples/dual-stack.toml, host net1): a VM's IPv6 addresses removed
@@ -12,12 +13,19 @@
 //! the project's default moved to another pool (elements of both families);
 //! each leaves exactly NEW's table, and the kernel's `nft -j` listing of it
 //! reads into the typed model of NEW's script (IPv6 prefixes, ranges such as
-//! `2001:db8:10::5-2001:db8:10::6`, addresses).
+//! `2001:db8:10::5-2001:db8:10::6`, addresses). A VM added with a default of
+//! its own, and a VM's default moved to another pool: elements only, and
+//! then real pings (the rig of tests/e2e) leave as trace says of NEW.
 //! tests/properties.rs checks OLD + update ≡ NEW for random dual-stack topologies.
 
 mod common;
+mod e2e {
+    pub mod fate;
+    pub mod rig;
+}
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 use common::deploy::{
@@ -25,10 +33,14 @@ use common::deploy::{
     host_namespace,
 };
 use common::{Netns, describe, repo_path, require_root, run_ok, switchyard};
+use e2e::fate::{self, Fate, Probe};
+use e2e::rig::{self, Artifacts, Rig};
 use switchyard::diagnostic::Source;
+use switchyard::family::{V4, V6};
 
-/// Without ledger-1, net2 has no VM in pool-d: its SNAT map and chains go, a
-/// change of structure.
+/// Without ledger-1, net2 has no VM in pool-d: its SNAT map empties, an
+/// element change still (an empty hash map keeps the smallest declared size,
+/// which its elements had).
 fn removed_vm() -> Source {
     let source = example();
     let mut table: toml::Table = source.text.parse().expect("the example parses");
@@ -117,17 +129,13 @@ fn each_one_vm_change_leaves_exactly_the_new_table() {
     require_root();
     let old = common::build_source(&example());
     let old_script = nft_script(&old, &format!("{HOST}/switchyard.nft"));
-    for (change, new, structural) in [
-        ("changed egress entry", changed_egress_entry(), false),
-        ("added public address", added_public_address(), false),
-        ("removed VM", removed_vm(), true),
+    for (change, new) in [
+        ("changed egress entry", changed_egress_entry()),
+        ("added public address", added_public_address()),
+        ("removed VM", removed_vm()),
     ] {
         let (update, new_script) = update_and_script(&new);
-        assert_eq!(
-            update.contains("replace it whole"),
-            structural,
-            "{change}:\n{update}"
-        );
+        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
         let updated = assert_update_leaves_new(change, &old_script, &update, &new_script);
         // Loaded again, it no longer finds OLD's id.
         assert_refused(&updated, &update);
@@ -189,6 +197,31 @@ fn moved_ipv6_public_address() -> Source {
     dual_stack_edited(&[("2001:db8:b::10", "2001:db8:b::11", 2)])
 }
 
+/// web-2's public addresses, the last line of examples/dual-stack.toml.
+const WEB_2_PUBLIC: &str =
+    r#"public = ["198.51.100.8", "203.0.113.10", "2001:db8:a::8", "2001:db8:b::10"]"#;
+
+/// web-3 added (with addresses the project is given for it), with a default
+/// of its own: pool-b, whose default sets were empty.
+fn added_vm_with_a_default() -> Source {
+    let addresses = r#""2001:db8:b::9", "2001:db8:b::10","#;
+    let public = r#""198.51.100.11", "203.0.113.11", "2001:db8:a::11", "2001:db8:b::11""#;
+    let web_3 = format!(
+        "{WEB_2_PUBLIC}\n\n[vms.web-3]\nproject = \"acme\"\nhost = \"net1\"\n\
+         address = [\"10.0.0.7\", \"2001:db8:10::7\"]\npublic = [{public}]\ndefault = \"pool-b\""
+    );
+    dual_stack_edited(&[
+        (addresses, &format!("{addresses}\n  {public},"), 1),
+        (WEB_2_PUBLIC, &web_3, 1),
+    ])
+}
+
+/// web-2's default moved from its project's (pool-a) to pool-b, its own.
+fn moved_vm_default() -> Source {
+    let own_default = format!("{WEB_2_PUBLIC}\ndefault = \"pool-b\"");
+    dual_stack_edited(&[(WEB_2_PUBLIC, &own_default, 1)])
+}
+
 /// `nft -j list table inet switchyard` in `netns`, read into the typed model.
 fn listed_model(netns: &Netns) -> switchyard::nft_table::Table {
     let listing = run_ok(
@@ -245,7 +278,13 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
             "changed project default",
             original.clone(),
             changed_project_default(),
-            &["egress_by_project6", "default_by_vm6", "default_by_vm"],
+            &[
+                "egress_by_project6",
+                "default_pool_1",
+                "default_pool_2",
+                "default6_pool_1",
+                "default6_pool_2",
+            ],
         ),
     ];
     for (change, old, new, changed_sets) in cases {
@@ -264,6 +303,92 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
         assert_eq!(listed.sets, script.sets, "{change}");
         assert_eq!(listed.counters, script.counters, "{change}");
         assert_refused(&updated, &update);
+    }
+}
+
+/// A VM added with a default of its own (into pool-b's empty default sets),
+/// and a VM's default moved to the other pool: each update is elements only,
+/// of the default sets (a set with a `goto` verdict per VM would make the
+/// kernel check every VM's verdict at each such update), leaves exactly
+/// NEW's table, and the kernel then does what trace says of NEW: OLD's
+/// artifacts and the update loaded into the rig, every VM pings destinations
+/// its default decides, in both families, and the changed VM's leave by
+/// isp-b.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn a_default_added_or_moved_is_an_element_update_the_kernel_follows() {
+    require_root();
+    let original = common::example_source(Path::new(DUAL_STACK));
+    let cases: [(&str, &str, Source, &str, &[&str]); 2] = [
+        (
+            "added VM with a default",
+            "upd-add",
+            added_vm_with_a_default(),
+            "web-3",
+            &["default_pool_2", "default6_pool_2"],
+        ),
+        (
+            "moved VM default",
+            "upd-mv",
+            moved_vm_default(),
+            "web-2",
+            &[
+                "default_pool_1",
+                "default_pool_2",
+                "default6_pool_1",
+                "default6_pool_2",
+            ],
+        ),
+    ];
+    // Destinations no egress entry of the example decides.
+    let defaulted: [IpAddr; 2] =
+        ["9.9.9.9", "2001:db8:300::1"].map(|a| a.parse().expect("address"));
+    for (change, tag, new, vm, changed_sets) in cases {
+        let (old_script, update, new_script) = update_between(&original, &new, DUAL_STACK_HOST);
+        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
+        let touched: Vec<&str> = (update.lines())
+            .filter_map(|line| line.strip_prefix("add element inet switchyard "))
+            .chain(
+                update
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("delete element inet switchyard ")),
+            )
+            .filter_map(|rest| rest.split_whitespace().next())
+            .filter(|set| set.starts_with("default"))
+            .collect();
+        for set in changed_sets {
+            assert!(touched.contains(set), "{change}: {set} unchanged\n{update}");
+        }
+        assert_update_leaves_new(change, &old_script, &update, &new_script);
+
+        let (model, mut plan, _) = switchyard::validate(&new).expect("valid").into_parts();
+        let host = plan.hosts.remove(0);
+        let rig = Rig::new(tag, &model, &host);
+        let mut artifacts = Artifacts::of(&common::build_source(&new), DUAL_STACK_HOST);
+        artifacts.nft = old_script;
+        rig.load(&artifacts);
+        rig::nft(rig.host(), &update);
+        let isp_a = (host.uplinks.iter())
+            .find(|u| u.name == "isp-a")
+            .expect("isp-a");
+        rig.add_main_default_route::<V4>(isp_a);
+        rig.add_main_default_route::<V6>(isp_a);
+        let probes: Vec<Probe> = (fate::vm_addresses(&model, &host).into_keys())
+            .flat_map(|vm| defaulted.map(|to| Probe::Out { vm: vm.clone(), to }))
+            .collect();
+        let tracer = switchyard::trace::Tracer::new(&new).expect("valid");
+        let (results, _) = fate::round(&rig, &tracer, &model, &host, &probes);
+        fate::assert_kernel_matches_trace(change, &results);
+        for to in defaulted {
+            let probe = Probe::Out {
+                vm: vm.to_owned(),
+                to,
+            };
+            assert!(
+                matches!(fate::observed(&results, &probe), Fate::Left { uplink, .. } if uplink == "isp-b"),
+                "{change}: {probe} did not leave by isp-b"
+            );
+        }
     }
 }
 

@@ -74,7 +74,7 @@ struct Context<'a> {
     /// The families the host forwards, IPv4 first: IPv6 only when the
     /// topology gives the host any (else it drops forwarded IPv6, as a
     /// file without IPv6 always did).
-    families: Vec<FamilyNames>,
+    families: Vec<HostFamily<'a>>,
     ipv6: bool,
     /// Every set and map of the table by name.
     sets: BTreeMap<String, SetView>,
@@ -222,6 +222,50 @@ impl FamilyNames {
     }
 }
 
+/// A family the host forwards: its names, and the rules that send a VM
+/// found in no egress range to its default, one per default set.
+#[derive(Serialize)]
+struct HostFamily<'a> {
+    #[serde(flatten)]
+    names: FamilyNames,
+    defaults: Vec<DefaultRule<'a>>,
+}
+
+/// `saddr @SET goto CHAIN`: the VMs whose default goes to `chain`.
+#[derive(Serialize)]
+struct DefaultRule<'a> {
+    set: String,
+    chain: String,
+    /// The names of the pools the chain picks between (one for a pool's).
+    pools: Vec<&'a str>,
+}
+
+impl<'a> HostFamily<'a> {
+    fn of<F: NftFamily>(plan: &'a FamilyPlan<F>, verdicts: &Verdicts) -> Self {
+        let pool_name = |number: u8| {
+            (plan.pools.iter())
+                .find(|pool| pool.number == number)
+                .map_or("", |pool| &*pool.name)
+        };
+        let defaults = (verdicts.default_targets(plan).into_iter())
+            .map(|target| DefaultRule {
+                set: target.default_set::<F>(),
+                chain: target.chain(),
+                pools: match target {
+                    Target::Pool(number) => vec![pool_name(number)],
+                    Target::Failover(number) => (verdicts.pools_of(number).iter())
+                        .map(|&n| pool_name(n))
+                        .collect(),
+                },
+            })
+            .collect();
+        HostFamily {
+            names: FamilyNames::of::<F>(),
+            defaults,
+        }
+    }
+}
+
 /// A pool of the host, in the families it has a prefix of.
 #[derive(Serialize)]
 struct Pool<'a> {
@@ -242,20 +286,20 @@ struct Pool<'a> {
 /// kernel, and small maps keep their size through any change of a few VMs.
 const MIN_DECLARED_SIZE: usize = 1024;
 
-/// The `size` a hash map is declared with: room for a quarter more elements,
-/// rounded up to a power of two, and at least [`MIN_DECLARED_SIZE`]. An
-/// update cannot change a map's size (it is part of the table's structure,
-/// and nft refuses elements beyond it), so the size must not follow every
-/// added or removed element: with this headroom it changes only when the map
-/// grows or shrinks past a power of two, and never on a small host. A map
+/// The `size` a hash set or map is declared with: room for a quarter more
+/// elements, rounded up to a power of two, and at least
+/// [`MIN_DECLARED_SIZE`]. An update cannot change a map's size (it is part
+/// of the table's structure, and nft refuses elements beyond it), so the
+/// size must not follow every added or removed element: with this headroom
+/// it changes only when the map grows or shrinks past a power of two, and
+/// never on a small host. An empty map has the smallest size too, so its
+/// first element (a pool's first default, say) is an element update. A map
 /// declared with its size gets a fixed-size hash table, which loads markedly
-/// faster than a growing one; an empty one is declared without.
-fn declared_size(count: usize) -> Option<usize> {
-    (count > 0).then(|| {
-        (count + count / 4)
-            .next_power_of_two()
-            .max(MIN_DECLARED_SIZE)
-    })
+/// faster than a growing one.
+fn declared_size(count: usize) -> usize {
+    (count + count / 4)
+        .next_power_of_two()
+        .max(MIN_DECLARED_SIZE)
 }
 
 /// A set (`data` `None`) or map of `elements`, sorted.
@@ -276,7 +320,7 @@ fn interval_set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Ele
 /// A hash set or map declared with its size.
 fn sized_set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
     let mut set = set_of(key, data, elements);
-    set.size = declared_size(set.elements.len());
+    set.size = Some(declared_size(set.elements.len()));
     set
 }
 
@@ -378,14 +422,6 @@ fn family_sets<F: NftFamily>(
             sized_set_of(vec![address.clone()], None, egress.own_egress),
         ),
         ("egress_by_vm", egress_map(egress.by_vm)),
-        (
-            "default_by_vm",
-            sized_set_of(
-                vec![address.clone()],
-                Some(DataType::Verdict),
-                egress.default_by_vm,
-            ),
-        ),
         ("egress_by_project", egress_map(egress.by_project)),
         ("dnat_addresses", address_map(address_maps.dnat)),
     ]
@@ -395,6 +431,19 @@ fn family_sets<F: NftFamily>(
     for (pool, snat) in plan.pools.iter().zip(address_maps.snat) {
         sets.push((snat_map_name::<F>(pool.number), address_map(snat)));
     }
+    // Every default set of the family, an empty one too: a set that came
+    // and went with its first and last VM would make that VM's update the
+    // whole script.
+    let mut defaults = egress.defaults;
+    for target in verdicts.default_targets(plan) {
+        let elements = defaults.remove(&target).unwrap_or_default();
+        let set = sized_set_of(vec![address.clone()], None, elements);
+        sets.push((target.default_set::<F>(), set));
+    }
+    debug_assert!(
+        defaults.is_empty(),
+        "a default outside the family's targets"
+    );
     sets
 }
 
@@ -450,9 +499,12 @@ pub(super) fn script_context<'a>(
             .collect(),
         pools: Pool::all(host),
         families: if host.forwards::<V6>() {
-            vec![FamilyNames::of::<V4>(), FamilyNames::of::<V6>()]
+            vec![
+                HostFamily::of(host.family::<V4>(), &verdicts),
+                HostFamily::of(host.family::<V6>(), &verdicts),
+            ]
         } else {
-            vec![FamilyNames::of::<V4>()]
+            vec![HostFamily::of(host.family::<V4>(), &verdicts)]
         },
         ipv6: host.forwards::<V6>(),
         sets,
@@ -557,19 +609,23 @@ impl<'a> Pool<'a> {
 /// The egress decision's elements (docs/semantics.md §2, layered): a VM that
 /// follows its project is found by its project's networks in the project's
 /// entry ranges; every other VM by its address in its own ranges. Then every
-/// VM's default is found by its address in a hash map. A default is never
-/// painted into the gaps between the ranges, nor keyed by network: as ranges
-/// it would be the most elements of the concatenated interval maps, which the
-/// kernel (pipapo) splits into netmasks that every lookup walks, and keyed by
-/// network it would be a binary search per new connection; a hash lookup by
-/// address costs the same at 10 VMs and at 100 000.
+/// VM's default is found by its address in the hash set of its default's
+/// target. A default is never painted into the gaps between the ranges, nor
+/// keyed by network: as ranges it would be the most elements of the
+/// concatenated interval maps, which the kernel (pipapo) splits into netmasks
+/// that every lookup walks, and keyed by network it would be a binary search
+/// per new connection; a hash lookup by address costs the same at 10 VMs and
+/// at 100 000. Nor is it a verdict map's element: at commit the kernel checks
+/// every `goto` element of every verdict map a rule uses whenever an element
+/// with a verdict is added, so one VM's update would walk every VM's default.
 struct EgressElements {
     /// Set `own_egress`: the VMs that do not follow their project.
     own_egress: Vec<Element>,
     /// Map `egress_by_vm`: `vm . range : verdict` for those VMs.
     by_vm: Vec<Element>,
-    /// Map `default_by_vm`: `vm : verdict` for every VM with a default.
-    default_by_vm: Vec<Element>,
+    /// Sets `default_pool_N` and `default_failover_N`: `vm` for every VM
+    /// with a default, by its target.
+    defaults: BTreeMap<Target, Vec<Element>>,
     /// Map `egress_by_project`: `project network . range : verdict`.
     by_project: Vec<Element>,
 }
@@ -581,11 +637,13 @@ impl EgressElements {
         let mut elements = EgressElements {
             own_egress: Vec::new(),
             by_vm: Vec::new(),
-            default_by_vm: Vec::new(),
+            defaults: BTreeMap::new(),
             by_project: Vec::new(),
         };
+        // `KEY : goto CHAIN`.
         let decided = |key, owner, decision: &Decision<F>| {
-            decision_element(key, owner, decision, verdicts, model)
+            let comment = ElementComment::new(owner, decision, verdicts, model);
+            Element::new(key, Some(comment.target.verdict())).commented(comment)
         };
         for vm in vms {
             let address = Value::address::<F>(vm.private);
@@ -600,8 +658,9 @@ impl EgressElements {
                 }
             }
             if let Some(decision) = &vm.default {
-                let key = Key::One(address);
-                elements.default_by_vm.push(decided(key, owner, decision));
+                let comment = ElementComment::new(owner, decision, verdicts, model);
+                let default = elements.defaults.entry(comment.target).or_default();
+                default.push(Element::new(Key::One(address), None).commented(comment));
             }
         }
         for project in &plan.projects {
@@ -617,40 +676,37 @@ impl EgressElements {
     }
 }
 
-/// What a decision's map elements jump to: `goto via_pool_N` for its first pool,
-/// or, when the decision has candidates on more than one uplink (only with
-/// `[failover]`), `goto failover_N` for its list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a decision's packets go: chain `via_pool_N` for its first pool, or,
+/// when the decision has candidates on more than one uplink (only with
+/// `[failover]`), chain `failover_N` for its list. A range's element in a
+/// verdict map ends in `goto` it; a default is an element of the target's
+/// default set, whose rule ends in `goto` it. Pools first, each by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
     Pool(u8),
     Failover(usize),
 }
 
 impl Target {
-    fn verdict(self) -> Value {
-        Value::Verdict(Verdict::Goto(match self {
+    fn chain(self) -> String {
+        match self {
             Target::Pool(number) => format!("via_pool_{number}"),
             Target::Failover(number) => format!("failover_{number}"),
-        }))
+        }
     }
-}
 
-/// `KEY : VERDICT, # comment` of an egress decision.
-fn decision_element<F: NftFamily>(
-    key: Key,
-    owner: Owner,
-    decision: &Decision<F>,
-    verdicts: &Verdicts,
-    model: &Model,
-) -> Element {
-    let target = verdicts.of(decision);
-    let comment = ElementComment {
-        owner,
-        decision,
-        target,
-        model,
-    };
-    Element::new(key, Some(target.verdict())).commented(comment)
+    fn verdict(self) -> Value {
+        Value::Verdict(Verdict::Goto(self.chain()))
+    }
+
+    /// The set of the VMs of family `F` whose default goes here, named like
+    /// the SNAT maps: `default_pool_1`, `default6_failover_2`.
+    fn default_set<F: NftFamily>(self) -> String {
+        match self {
+            Target::Pool(number) => format!("default{}_pool_{number}", F::SUFFIX),
+            Target::Failover(number) => format!("default{}_failover_{number}", F::SUFFIX),
+        }
+    }
 }
 
 /// The host's distinct failover lists (pool numbers of the candidates that can
@@ -699,6 +755,30 @@ impl Verdicts {
             Some(list) => Target::Failover(self.lists[&list].0),
             None => Target::Pool(decision.first.pool_number),
         }
+    }
+
+    /// The pools of failover list `number`, in order.
+    fn pools_of(&self, number: usize) -> &[u8] {
+        (self.lists.iter())
+            .find(|(_, (n, _))| *n == number)
+            .map_or(&[], |(list, _)| list)
+    }
+
+    /// Every target a default of family `F` can have, in order: the
+    /// family's pools, then the failover lists of only the family's pools
+    /// (a decision's candidates are pools of its family). Bounded by the
+    /// topology's pools and lists, and the same whichever VMs use them, so
+    /// their default sets do not come and go with a VM.
+    fn default_targets<F: NftFamily>(&self, plan: &FamilyPlan<F>) -> Vec<Target> {
+        let numbers: Vec<u8> = plan.pools.iter().map(|pool| pool.number).collect();
+        let mut targets: Vec<Target> = numbers.iter().map(|&n| Target::Pool(n)).collect();
+        targets.extend(
+            (self.lists.iter())
+                .filter(|(list, _)| list.iter().all(|n| numbers.contains(n)))
+                .map(|(_, &(number, _))| Target::Failover(number)),
+        );
+        targets.sort_unstable();
+        targets
     }
 
     fn chains<'a>(&self, host: &'a HostPlan) -> Vec<FailoverChain<'a>> {
@@ -780,6 +860,22 @@ struct ElementComment<'a, F: NftFamily> {
     target: Target,
     /// Has the names of the plan's ids.
     model: &'a Model,
+}
+
+impl<'a, F: NftFamily> ElementComment<'a, F> {
+    fn new(
+        owner: Owner<'a>,
+        decision: &'a Decision<F>,
+        verdicts: &Verdicts,
+        model: &'a Model,
+    ) -> Self {
+        ElementComment {
+            owner,
+            decision,
+            target: verdicts.of(decision),
+            model,
+        }
+    }
 }
 
 impl<F: NftFamily> Display for ElementComment<'_, F> {

@@ -345,6 +345,36 @@ pub fn artifacts_without_source_hash(build: &switchyard::Build) -> Vec<(String, 
         .collect()
 }
 
+/// The defaults chain `chain` of a rendered script's typed model gives, as
+/// the kernel runs it: its rules `saddr @SET goto CHAIN` to a pool's or
+/// failover list's chain, in order, and their sets' addresses of family `F`.
+/// VM address → CHAIN of the first such rule whose set has the address.
+pub fn defaults_in<F: switchyard::nft_table::NftFamily>(
+    table: &switchyard::nft_table::Table,
+    chain: &str,
+) -> std::collections::BTreeMap<F::Addr, String> {
+    let prefix = format!("{} saddr @", F::KEYWORD);
+    let rules = table.chains.get(chain).map_or(&[][..], |c| &c.rules);
+    let mut defaults = std::collections::BTreeMap::new();
+    for rule in rules {
+        let Some((set, target)) = (rule.text.strip_prefix(&prefix))
+            .and_then(|rest| rest.split_once(" goto "))
+            .filter(|(_, target)| {
+                target.starts_with("via_pool_") || target.starts_with("failover_")
+            })
+        else {
+            continue;
+        };
+        for element in table.elements(set) {
+            let address = (element.key.one())
+                .and_then(|value| value.as_address::<F>())
+                .unwrap_or_else(|| panic!("{element} in {set} is no {} address", F::NAME));
+            defaults.entry(address).or_insert_with(|| target.to_owned());
+        }
+    }
+    defaults
+}
+
 /// Fails (never skips) unless the tests run as root: network-namespace tests
 /// need it, and CI runs them as root.
 pub fn require_root() {
