@@ -17,7 +17,7 @@
 # `switchyard build` for a synthetic topology of N VMs on one host (examples/synth.rs)
 # and forwards; `isp` owns the destination 203.0.113.10 (matched by no egress
 # entry, so every new connection goes through the whole classification: internal
-# set, own_egress set, egress_by_project and default_by_vm lookups →
+# set, own_egress set, egress_by_project lookup and default sets' rules →
 # via_pool chain → mark → ip rule → uplink table → SNAT map) and routes the pools
 # back to the host.
 #
@@ -141,9 +141,10 @@ baseline() {
 		file == 2 && /^\tset vm_sources / { in_sources = 1; next }
 		file == 2 && /^\tset own_egress / { in_own = 1; next }
 		file == 2 && /^\tmap egress_by_vm / { in_by_vm = 1; next }
-		file == 2 && /^\tmap default_by_vm / { in_default_by_vm = 1; next }
+		# "set default_pool_N {": the VMs whose default is pool N (IPv4).
+		file == 2 && /^\tset default_pool_/ { in_default = $2; sub(/default_pool_/, "", in_default); next }
 		file == 2 && /^\tmap egress_by_project / { in_by_project = 1; next }
-		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default_by_vm = in_by_project = 0; next }
+		file == 2 && /^\t}/ { in_snat = in_sources = in_own = in_by_vm = in_default = in_by_project = 0; next }
 		file == 2 && /^\t\t\t[0-9]/ {
 			sub(/,( #.*)?$/, "")
 			if (in_snat) { public[in_snat, $1] = $3 }
@@ -153,7 +154,7 @@ baseline() {
 			else if (in_own) { own[$1] = 1 }
 			# A VM`s default: the baseline`s last rule per VM and its ip rule
 			# stand for it.
-			else if (in_default_by_vm) { dpool[$1] = $4 }
+			else if (in_default) { dpool[$1] = in_default }
 			# Sources are a VM address (egress_by_vm) or a project network
 			# (egress_by_project), each with its own list of ranges.
 			else if (in_by_vm || in_by_project) {
@@ -187,7 +188,7 @@ baseline() {
 					printf "\t\tip saddr %s ip daddr %s snat to %s\n", vm, range[source, r], public[p, vm] > nft_out
 				}
 				if (vm in dpool) {
-					p = dpool[vm]; sub(/via_pool_/, "", p)
+					p = dpool[vm]
 					printf "\t\tip saddr %s snat to %s\n", vm, public[p, vm] > nft_out
 					printf "rule add from %s lookup %s priority 2000\n", vm, pool_table[p] > ip_out
 				}
