@@ -306,26 +306,27 @@ fn each_one_vm_ipv6_change_leaves_exactly_the_new_table() {
     }
 }
 
+/// A one-VM change of a default in examples/dual-stack.toml: its name, a
+/// namespace tag, NEW, the VM whose default changes to pool-b, and the
+/// default sets its update touches.
+type DefaultChange = (
+    &'static str,
+    &'static str,
+    Source,
+    &'static str,
+    &'static [&'static str],
+);
+
 /// A VM added with a default of its own (into pool-b's empty default sets),
-/// and a VM's default moved to the other pool: each update is elements only,
-/// of the default sets (a set with a `goto` verdict per VM would make the
-/// kernel check every VM's verdict at each such update), leaves exactly
-/// NEW's table, and the kernel then does what trace says of NEW: OLD's
-/// artifacts and the update loaded into the rig, every VM pings destinations
-/// its default decides, in both families, and the changed VM's leave by
-/// isp-b.
-#[test]
-#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
-fn a_default_added_or_moved_is_an_element_update_the_kernel_follows() {
-    require_root();
-    let original = common::example_source(Path::new(DUAL_STACK));
-    let cases: [(&str, &str, Source, &str, &[&str]); 2] = [
+/// and a VM's default moved from pool-a to pool-b.
+fn default_changes() -> [DefaultChange; 2] {
+    [
         (
             "added VM with a default",
             "upd-add",
             added_vm_with_a_default(),
             "web-3",
-            &["default_pool_2", "default6_pool_2"],
+            &["default6_pool_2", "default_pool_2"],
         ),
         (
             "moved VM default",
@@ -333,32 +334,57 @@ fn a_default_added_or_moved_is_an_element_update_the_kernel_follows() {
             moved_vm_default(),
             "web-2",
             &[
-                "default_pool_1",
-                "default_pool_2",
                 "default6_pool_1",
                 "default6_pool_2",
+                "default_pool_1",
+                "default_pool_2",
             ],
         ),
-    ];
+    ]
+}
+
+/// OLD's script, the update and NEW's script of a default change, after
+/// asserting that the update is of elements only, and of exactly its default
+/// sets among the default sets (a set with a `goto` verdict per VM would make
+/// the kernel check every VM's verdict at each update adding a verdict).
+fn default_update((change, _, new, _, sets): &DefaultChange) -> (String, String, String) {
+    let original = common::example_source(Path::new(DUAL_STACK));
+    let (old_script, update, new_script) = update_between(&original, new, DUAL_STACK_HOST);
+    assert!(!update.contains("replace it whole"), "{change}:\n{update}");
+    let mut touched: Vec<&str> = (update.lines())
+        .filter_map(|line| {
+            (line.strip_prefix("add element inet switchyard "))
+                .or_else(|| line.strip_prefix("delete element inet switchyard "))
+        })
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|set| set.starts_with("default"))
+        .collect();
+    touched.sort_unstable();
+    assert_eq!(touched, *sets, "{change}:\n{update}");
+    (old_script, update, new_script)
+}
+
+#[test]
+fn a_default_added_or_moved_is_an_update_of_the_default_sets_elements() {
+    for change in default_changes() {
+        default_update(&change);
+    }
+}
+
+/// Each default change's update leaves exactly NEW's table, and the kernel
+/// then does what trace says of NEW: OLD's artifacts and the update loaded
+/// into the rig, every VM pings destinations its default decides, in both
+/// families, and the changed VM's leave by isp-b.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn after_a_default_added_or_moved_the_kernel_follows_the_new_default() {
+    require_root();
     // Destinations no egress entry of the example decides.
     let defaulted: [IpAddr; 2] =
         ["9.9.9.9", "2001:db8:300::1"].map(|a| a.parse().expect("address"));
-    for (change, tag, new, vm, changed_sets) in cases {
-        let (old_script, update, new_script) = update_between(&original, &new, DUAL_STACK_HOST);
-        assert!(!update.contains("replace it whole"), "{change}:\n{update}");
-        let touched: Vec<&str> = (update.lines())
-            .filter_map(|line| line.strip_prefix("add element inet switchyard "))
-            .chain(
-                update
-                    .lines()
-                    .filter_map(|line| line.strip_prefix("delete element inet switchyard ")),
-            )
-            .filter_map(|rest| rest.split_whitespace().next())
-            .filter(|set| set.starts_with("default"))
-            .collect();
-        for set in changed_sets {
-            assert!(touched.contains(set), "{change}: {set} unchanged\n{update}");
-        }
+    for default_change in default_changes() {
+        let (old_script, update, new_script) = default_update(&default_change);
+        let (change, tag, new, vm, _) = default_change;
         assert_update_leaves_new(change, &old_script, &update, &new_script);
 
         let (model, mut plan, _) = switchyard::validate(&new).expect("valid").into_parts();
