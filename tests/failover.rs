@@ -456,7 +456,7 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
-        for (_, (first, last), _) in ruleset.by_vm.iter().chain(&ruleset.by_project) {
+        for (_, (first, last), _) in ruleset.by_vm.values().flatten().chain(&ruleset.by_project) {
             let outside = [first.checked_sub(1), last.checked_add(1)];
             destinations.extend(
                 [*first, *last]

@@ -1095,18 +1095,24 @@ impl<F: NftFamily> Nft<F> {
                 .collect()
         };
         // Own-egress VM → (its chain, that chain's map).
-        let own: BTreeMap<F::Addr, (String, String)> = (table.elements(&named("own_egress")).iter())
-            .map(|element| {
-                let vm = address(&one(element));
-                (vm, common::own_egress_chain::<F>(&table, vm))
-            })
-            .collect();
+        let own: BTreeMap<F::Addr, (String, String)> =
+            (table.elements(&named("own_egress")).iter())
+                .map(|element| {
+                    let vm = address(&one(element));
+                    (vm, common::own_egress_chain::<F>(&table, vm))
+                })
+                .collect();
         let (mut by_vm, mut own_defaults) = (BTreeMap::new(), BTreeMap::new());
         for (chain, map) in own.values() {
             by_vm.entry(chain.clone()).or_insert_with(|| egress(map));
-            own_defaults.entry(chain.clone()).or_insert_with(|| defaults(chain));
+            own_defaults
+                .entry(chain.clone())
+                .or_insert_with(|| defaults(chain));
         }
-        let own_egress = own.into_iter().map(|(vm, (chain, _))| (vm, chain)).collect();
+        let own_egress = own
+            .into_iter()
+            .map(|(vm, (chain, _))| (vm, chain))
+            .collect();
         Nft {
             internal: set("internal"),
             vm_sources: set("vm_sources"),
@@ -1370,12 +1376,19 @@ fn decisions_agree(
     let mut pairs: Vec<(usize, IpAddr)> = (0..topo.vms.len())
         .flat_map(|vm| edges.iter().map(move |d| (vm, *d)))
         .collect();
-    pairs.extend(random.iter().map(|(vm, d)| (vm % topo.vms.len(), random_destination(*d))));
+    pairs.extend(
+        random
+            .iter()
+            .map(|(vm, d)| (vm % topo.vms.len(), random_destination(*d))),
+    );
     // Each host's script read back once, per family.
     let scripts: BTreeMap<&str, (Nft<V4>, Nft<V6>)> = (plan.hosts.iter())
         .map(|host| {
             let script = nft_script(&built, &host.name);
-            (&*host.name, (Nft::parse(script, host), Nft::parse(script, host)))
+            (
+                &*host.name,
+                (Nft::parse(script, host), Nft::parse(script, host)),
+            )
         })
         .collect();
     for (vm_index, destination) in pairs {
@@ -1385,10 +1398,26 @@ fn decisions_agree(
             IpAddr::V4(d) => planned_and_rendered::<V4>(topo, &model, &plan, v4, vm, d),
             IpAddr::V6(d) => planned_and_rendered::<V6>(topo, &model, &plan, v6, vm, d),
         };
-        let Some((planned, rendered)) = answers else { continue };
+        let Some((planned, rendered)) = answers else {
+            continue;
+        };
         let expected = topo.oracle(vm, destination);
-        prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);
-        prop_assert_eq!(&rendered, &expected, "nft: {} → {}\n{}", vm.name, destination, text);
+        prop_assert_eq!(
+            &planned,
+            &expected,
+            "plan: {} → {}\n{}",
+            vm.name,
+            destination,
+            text
+        );
+        prop_assert_eq!(
+            &rendered,
+            &expected,
+            "nft: {} → {}\n{}",
+            vm.name,
+            destination,
+            text
+        );
     }
     Ok(())
 }

@@ -639,7 +639,9 @@ fn own_egress_host(vms: u16, removed: Option<u16>) -> Source {
          default = \"pool-a\"\naddresses = [",
     );
     let kept = || (0..vms).filter(|&vm| Some(vm) != removed);
-    let publics: Vec<String> = kept().map(|vm| format!("\"{}\"", address(11, vm))).collect();
+    let publics: Vec<String> = kept()
+        .map(|vm| format!("\"{}\"", address(11, vm)))
+        .collect();
     text.push_str(&publics.join(", "));
     text.push_str("]\n");
     for vm in kept() {
@@ -661,8 +663,11 @@ fn own_egress_host(vms: u16, removed: Option<u16>) -> Source {
 /// last bits pick (vm-02001 is 10.0.7.210: shard 2 of 4).
 #[test]
 fn a_vm_with_entries_of_its_own_removed_from_a_large_host_touches_its_shard_only() {
-    let (old_script, update, new_script) =
-        update_between(&own_egress_host(4000, None), &own_egress_host(4000, Some(2001)), "net1");
+    let (old_script, update, new_script) = update_between(
+        &own_egress_host(4000, None),
+        &own_egress_host(4000, Some(2001)),
+        "net1",
+    );
     assert!(!update.contains("replace it whole"), "{update}");
     let table = switchyard::nft_table::Table::parse(&new_script).expect("a table");
     let sizes: Vec<usize> = (0..4)
@@ -671,11 +676,24 @@ fn a_vm_with_entries_of_its_own_removed_from_a_large_host_touches_its_shard_only
     assert_eq!(sizes, [1000, 1000, 999, 1000]);
     assert!(!table.sets.contains_key("egress_by_vm"));
     let dispatch = &table.chains["classify_own_egress"].rules[0].text;
-    assert!(dispatch.starts_with("ip saddr & 0.0.0.3 vmap { 0.0.0.0 : goto classify_own_egress_0,"), "{dispatch}");
+    assert!(
+        dispatch.starts_with("ip saddr & 0.0.0.3 vmap { 0.0.0.0 : goto classify_own_egress_0,"),
+        "{dispatch}"
+    );
     let egress: Vec<&str> = (update.lines())
         .filter(|line| line.contains(" egress_by_vm"))
         .collect();
-    assert_eq!(egress, ["delete element inet switchyard egress_by_vm_2 {"], "{update}");
-    assert!(update.contains("\t10.0.7.210 . 100.64.7.209,\n"), "{update}");
-    assert!(old_script.contains("\tmap egress_by_vm_2 {"), "the shards are the same in OLD");
+    assert_eq!(
+        egress,
+        ["delete element inet switchyard egress_by_vm_2 {"],
+        "{update}"
+    );
+    assert!(
+        update.contains("\t10.0.7.210 . 100.64.7.209,\n"),
+        "{update}"
+    );
+    assert!(
+        old_script.contains("\tmap egress_by_vm_2 {"),
+        "the shards are the same in OLD"
+    );
 }

@@ -244,7 +244,8 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let (nft_context, element_lines, table) = nft::script_context(model, host, &header, self.forced_egress_shards);
+        let (nft_context, element_lines, table) =
+            nft::script_context(model, host, &header, self.forced_egress_shards);
         let script = || {
             let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
             let mut script = element_lines.splice(&rendered).map_err(|message| {

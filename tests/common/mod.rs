@@ -401,7 +401,11 @@ pub fn own_egress_chain<F: switchyard::nft_table::NftFamily>(
 ) -> (String, String) {
     let rules = |chain: &str| {
         let chain = (table.chains.get(chain)).unwrap_or_else(|| panic!("no chain {chain}"));
-        chain.rules.iter().map(|rule| rule.text.clone()).collect::<Vec<_>>()
+        chain
+            .rules
+            .iter()
+            .map(|rule| rule.text.clone())
+            .collect::<Vec<_>>()
     };
     let bits = |address: std::net::IpAddr| match address {
         std::net::IpAddr::V4(address) => u128::from(u32::from(address)),
