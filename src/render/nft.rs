@@ -335,28 +335,36 @@ fn declared_size(count: usize) -> usize {
 /// How the own-egress VMs' ranges (`vm . range : verdict`) are split into
 /// maps, by the last bits of the VM's address: `egress_by_vm_S`, looked up in
 /// chain `classify_own_egress_S`, to which `classify_own_egress` dispatches
-/// by `saddr & MASK` (`egress_by_vm6_S` and so on for IPv6). The kernel keeps
-/// such a map (concatenated intervals: pipapo) as lookup tables that deleting
-/// one element rewrites whole, which took ~48 ms per element in a map of
-/// 38 830 at 100k VMs: a VM's update deletes from its shard's map only. One
-/// shard (the single map and chain of a small host) up to
-/// [`SHARD_DECLARED_SIZE`], then one per that much of the map's declared
-/// size (its elements and headroom, rounded to a power of two like
-/// [`declared_size`]): so the count changes only where a size would, a
-/// change of the table's structure, and never with one VM. The address bits
-/// do not change with other VMs either, so a VM stays in its shard.
+/// by `saddr & MASK vmap` (`egress_by_vm6_S` and so on for IPv6). The kernel
+/// keeps such a map (concatenated intervals: pipapo) as lookup tables that
+/// deleting one element scans and rewrites whole, which took ~48 ms per
+/// element in a map of 38 830 at 100k VMs: a VM's update deletes from its
+/// shard's map only. A map of up to [`UNSHARDED_DECLARED_SIZE`] stays one
+/// (the single map and chain of a small host); a larger one gets a shard per
+/// [`SHARD_DECLARED_SIZE`] of its declared size (its elements and headroom,
+/// rounded to a power of two like [`declared_size`]), so the count changes
+/// only where a size would (a change of the table's structure), never with
+/// one VM. A VM's address bits do not change with other VMs either, so it
+/// stays in its shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct EgressShards {
     /// A power of two, at most [`MAX_EGRESS_SHARDS`].
     count: usize,
 }
 
-/// The declared size of `egress_by_vm` per shard: about 820 to 1 640 elements.
-const SHARD_DECLARED_SIZE: usize = 2048;
+/// The largest declared size of an unsplit `egress_by_vm`: up to 1 639 elements.
+const UNSHARDED_DECLARED_SIZE: usize = 2048;
 
-/// At most the last 6 bits of the address pick the shard: 64 chains, and
+/// The declared size per shard beyond it: about 200 to 400 elements. Smaller
+/// maps are not cheaper in proportion: under about 4 096 rules the kernel
+/// switches a pipapo map to 8-bit groups, 16 times the buckets a removal
+/// walks (at 100k dual-stack VMs, a VM's removal took 77, 57, 44 and 47 ms
+/// with 32, 64, 128 and 256 shards, docs/performance.md).
+const SHARD_DECLARED_SIZE: usize = 512;
+
+/// At most the last 7 bits of the address pick the shard: 128 chains, and
 /// as many elements in the dispatch rule's map.
-const MAX_EGRESS_SHARDS: usize = 64;
+const MAX_EGRESS_SHARDS: usize = 128;
 
 impl EgressShards {
     /// The shards of `plan`'s own-egress ranges, or `forced` ones (tests lay
@@ -378,7 +386,10 @@ impl EgressShards {
 
     /// How many shards a map of `elements` elements is split into.
     fn count_for(elements: usize) -> usize {
-        (declared_size(elements) / SHARD_DECLARED_SIZE).clamp(1, MAX_EGRESS_SHARDS)
+        match declared_size(elements) {
+            size if size <= UNSHARDED_DECLARED_SIZE => 1,
+            size => (size / SHARD_DECLARED_SIZE).min(MAX_EGRESS_SHARDS),
+        }
     }
 
     /// The shard of a VM's address: its last bits.
@@ -1079,18 +1090,19 @@ mod tests {
 
     #[test]
     fn egress_by_vm_is_split_by_its_declared_size_and_a_vm_by_its_last_bits() {
-        // One map up to 1 639 elements (declared 2 048), 32 at 100k
-        // dual-stack VMs (38 830 elements, declared 65 536), never over 64.
+        // One map up to 1 639 elements (declared 2 048), 128 at 100k
+        // dual-stack VMs (38 830 elements, declared 65 536), never more.
         let counts: Vec<usize> = [0, 1639, 1640, 3277, 3278, 38_830, 1_000_000]
             .into_iter()
             .map(EgressShards::count_for)
             .collect();
-        assert_eq!(counts, [1, 1, 2, 2, 4, 32, 64]);
+        assert_eq!(counts, [1, 1, 8, 8, 16, 128, 128]);
         let shards = EgressShards { count: 32 };
         let v4: std::net::Ipv4Addr = "10.1.244.38".parse().unwrap();
         let v6: std::net::Ipv6Addr = "2001:db8:1:1f4::26".parse().unwrap();
         assert_eq!(shards.of_vm::<V4>(v4), 38 % 32);
         assert_eq!(shards.of_vm::<V6>(v6), 0x26 % 32);
+        assert_eq!(low_address::<V6>(127), "::7f");
         assert_eq!(shards.map::<V6>(6), "egress_by_vm6_6");
         assert_eq!(shards.chain::<V4>(6), "classify_own_egress_6");
         let one = EgressShards { count: 1 };
