@@ -1026,9 +1026,9 @@ struct Nft<F: NftFamily> {
     own_egress: BTreeMap<F::Addr, String>,
     /// By such a chain, its map `egress_by_vm` (or shard's): (VM address,
     /// destination range, pool number).
-    by_vm: BTreeMap<String, Vec<(Interval<F>, Interval<F>, u8)>>,
+    by_vm: BTreeMap<String, Ranges<F>>,
     /// (project network, destination range, pool number): every other VM's.
-    by_project: Vec<(Interval<F>, Interval<F>, u8)>,
+    by_project: Ranges<F>,
     /// VM address → pool number: every VM's default, where no range
     /// matched, by the rules of `classify_egress` (for a VM in `own_egress`:
     /// of `classify_own_egress`, with the family's suffix) and their sets.
@@ -1038,6 +1038,9 @@ struct Nft<F: NftFamily> {
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, Snat<F>)>,
 }
+
+/// An egress map's elements: (source, destination range, pool number).
+type Ranges<F> = Vec<(Interval<F>, Interval<F>, u8)>;
 
 /// A pool's SNAT map: VM address → public address.
 type Snat<F> = BTreeMap<<F as Family>::Addr, <F as Family>::Addr>;
