@@ -140,7 +140,8 @@ baseline() {
 		}
 		file == 2 && /^\tset vm_sources / { in_sources = 1; next }
 		file == 2 && /^\tset own_egress / { in_own = 1; next }
-		file == 2 && /^\tmap egress_by_vm / { in_by_vm = 1; next }
+		# egress_by_vm, or its shards egress_by_vm_S on a large host.
+		file == 2 && /^\tmap egress_by_vm(_[0-9]+)? / { in_by_vm = 1; next }
 		# "set default_pool_N {": the VMs whose default is pool N (IPv4).
 		file == 2 && /^\tset default_pool_/ { in_default = $2; sub(/default_pool_/, "", in_default); next }
 		file == 2 && /^\tmap egress_by_project / { in_by_project = 1; next }

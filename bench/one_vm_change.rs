@@ -9,6 +9,8 @@
 //! cyclically, that the change applies to). CHANGE is one of:
 //!
 //! - `removed-vm`: the VM is gone (both of its addresses in a dual-stack file);
+//! - `removed-own-vm`: the same for a VM that has its own egress entries (its
+//!   elements leave the `egress_by_vm` maps);
 //! - `changed-egress`: the first IPv4 egress entry of a VM that has its own
 //!   entries now leaves via another of its IPv4 public addresses;
 //! - `added-public`: a VM without an IPv4 address in some pool gets that pool's
@@ -68,13 +70,14 @@ fn main() -> ExitCode {
     };
     let changed = match change.as_str() {
         "removed-vm" => removed_vm(&mut topology),
+        "removed-own-vm" => removed_own_vm(&mut topology),
         "changed-egress" => changed_egress(&mut topology, Family::V4),
         "added-public" => added_public(&mut topology, Family::V4),
         "changed-egress6" => changed_egress(&mut topology, Family::V6),
         "added-public6" => added_public(&mut topology, Family::V6),
         _ => {
             eprintln!(
-                "usage: one_vm_change removed-vm|changed-egress|added-public|changed-egress6|added-public6 < old > new"
+                "usage: one_vm_change removed-vm|removed-own-vm|changed-egress|added-public|changed-egress6|added-public6 < old > new"
             );
             return ExitCode::from(2);
         }
@@ -111,6 +114,17 @@ fn from_the_middle(topology: &mut Table) -> Vec<String> {
 
 fn removed_vm(topology: &mut Table) -> Option<String> {
     let name = from_the_middle(topology).into_iter().next()?;
+    table(topology, "vms").remove(&name);
+    Some(name)
+}
+
+fn removed_own_vm(topology: &mut Table) -> Option<String> {
+    let name = from_the_middle(topology).into_iter().find(|name| {
+        let vm = table(table(topology, "vms"), name);
+        vm.get("egress")
+            .and_then(Value::as_array)
+            .is_some_and(|entries| !entries.is_empty())
+    })?;
     table(topology, "vms").remove(&name);
     Some(name)
 }

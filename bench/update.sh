@@ -4,14 +4,16 @@
 # measured in one hyperfine run per change.
 #
 #   bench/update.sh [--vms 100000] [--runs 10] [--out DIR] [--profile release]
-#                   [--changes "removed-vm changed-egress added-public"] [--dual-stack]
+#                   [--changes "removed-vm removed-own-vm changed-egress added-public"]
+#                   [--dual-stack]
 #                   [--loads "update full fresh"]
 #
 # It generates OLD = `synth --vms N --hosts 1 --seed 1` and builds it, then for
-# each change makes NEW with bench/one_vm_change.rs (a removed VM, a VM's egress
-# entry via another of its addresses, a public address added to a VM; with
-# `--dual-stack` OLD is `synth --dual-stack`, and the default changes are a
-# removed VM and those two in IPv6: `changed-egress6`, `added-public6`) and runs
+# each change makes NEW with bench/one_vm_change.rs (a removed VM, a removed VM
+# with egress entries of its own, a VM's egress entry via another of its
+# addresses, a public address added to a VM; with `--dual-stack` OLD is `synth
+# --dual-stack`, and the default changes are the two removed VMs and those two
+# in IPv6: `changed-egress6`, `added-public6`) and runs
 # `switchyard build NEW -o DIR --since OLD`. In a network namespace, hyperfine
 # then times, side by side (--runs runs each, OLD's script loaded before every
 # run by --prepare):
@@ -38,11 +40,11 @@ for argument in "$@"; do
 	if [ "$argument" = --dual-stack ]; then dual_stack=--dual-stack; else valued+=("$argument"); fi
 done
 source "$(dirname "$0")/lib.sh"
-bench_options "$0 [--vms N] [--runs R] [--changes \"removed-vm changed-egress added-public\"] [--loads \"update full fresh\"] [--out DIR] [--profile P] [--dual-stack]" \
+bench_options "$0 [--vms N] [--runs R] [--changes \"removed-vm removed-own-vm changed-egress added-public\"] [--loads \"update full fresh\"] [--out DIR] [--profile P] [--dual-stack]" \
 	"vms runs changes loads out profile" ${valued[@]+"${valued[@]}"}
 if [ -z "$changes" ]; then
-	changes="removed-vm changed-egress added-public"
-	[ -z "$dual_stack" ] || changes="removed-vm changed-egress6 added-public6"
+	changes="removed-vm removed-own-vm changed-egress added-public"
+	[ -z "$dual_stack" ] || changes="removed-vm removed-own-vm changed-egress6 added-public6"
 fi
 bench_needs update.sh --root ip nft hyperfine
 

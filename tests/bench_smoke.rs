@@ -133,6 +133,7 @@ fn update_benchmark_applies_each_one_vm_change_at_300_vms() {
         &report,
         &[
             ("removed-vm", Some("dnat_addresses")),
+            ("removed-own-vm", Some("egress_by_vm")),
             ("changed-egress", None),
             ("added-public", Some("dnat_addresses")),
         ],
@@ -176,6 +177,7 @@ fn update_benchmark_applies_each_ipv6_change_at_300_dual_stack_vms() {
         &report,
         &[
             ("removed-vm", Some("dnat_addresses6")),
+            ("removed-own-vm", Some("egress_by_vm6")),
             ("changed-egress6", Some("egress_by_vm6")),
             ("added-public6", Some("dnat_addresses6")),
         ],

@@ -117,9 +117,23 @@ impl Deployed {
 
     /// With the nft script `edit` makes of the built one.
     fn with_ruleset(tag: &str, edit: impl FnOnce(String) -> String) -> Deployed {
+        Deployed::built(tag, common::build_source, edit)
+    }
+
+    /// With `egress_by_vm{,6}` split into 4 shards, as on a large host.
+    fn in_egress_shards(tag: &str) -> Deployed {
+        Deployed::built(tag, |source| common::build_sharded(source, 4), |nft| nft)
+    }
+
+    /// The topology as `build` builds it, with the nft script `edit` makes.
+    fn built(
+        tag: &str,
+        build: impl FnOnce(&Source) -> switchyard::Build,
+        edit: impl FnOnce(String) -> String,
+    ) -> Deployed {
         common::require_root();
         let source = common::example_source(Path::new(TOPOLOGY));
-        let mut artifacts = Artifacts::of(&common::build_source(&source), "net1");
+        let mut artifacts = Artifacts::of(&build(&source), "net1");
         artifacts.nft = edit(artifacts.nft);
         assert!(
             artifacts.ip6.is_some(),
@@ -331,6 +345,25 @@ fn the_kernel_does_what_trace_says_in_ipv6() {
 
 /// The packets counted by every uplink's `in_`/`out_` counters: forwarded
 /// packets only, so no drop moves them.
+/// The table laid out as a large host's: `egress_by_vm{,6}` split into 4
+/// maps by the last bits of the VM's address (each looked up by a chain of
+/// its own, to which `classify_own_egress{,6}` dispatches with `saddr & ::3`
+/// in IPv6): the kernel still does what trace says, in both families.
+#[test]
+#[ignore = "needs root, nft and ip: sudo bash .ci/run"]
+fn the_kernel_does_what_trace_says_with_egress_by_vm_in_shards() {
+    let deployed = Deployed::in_egress_shards("ds-shards");
+    for dispatch in ["ip saddr & 0.0.0.3 vmap", "ip6 saddr & ::3 vmap"] {
+        assert!(deployed.artifacts.nft.contains(dispatch), "no {dispatch}");
+    }
+    let (probes, _) = probes(&deployed);
+    let (model, host) = (&deployed.model, &deployed.host);
+    let (results, observations) =
+        fate::round(&deployed.rig, &deployed.tracer(), model, host, &probes);
+    assert_kernel_matches_trace("egress_by_vm in shards", &results);
+    assert_no_spoofing("egress_by_vm in shards", &observations);
+}
+
 fn forwarded(deployed: &Deployed) -> Vec<u64> {
     deployed
         .host

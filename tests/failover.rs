@@ -311,14 +311,16 @@ type Interval = (u32, u32);
 /// name, or `None` when no element matches (internal destinations are not
 /// asked about).
 struct Ruleset {
-    /// The VMs looked up by address (set `own_egress`), the others by network.
-    own_egress: Vec<Ipv4Addr>,
-    /// (VM address, destinations, verdict chain).
-    by_vm: Vec<(Interval, Interval, String)>,
+    /// The VMs looked up by address (set `own_egress`), each with the chain
+    /// that does (`classify_own_egress` or its shard's); the others by network.
+    own_egress: BTreeMap<Ipv4Addr, String>,
+    /// By such a chain, its map's (VM address, destinations, verdict chain).
+    by_vm: BTreeMap<String, Vec<(Interval, Interval, String)>>,
     /// VM address → its default's chain, by the rules of `classify_egress`
-    /// (for a VM in `own_egress`: of `classify_own_egress`) and their sets.
+    /// and their sets.
     defaults: BTreeMap<Ipv4Addr, String>,
-    own_defaults: BTreeMap<Ipv4Addr, String>,
+    /// The same by the chains of `own_egress`.
+    own_defaults: BTreeMap<String, BTreeMap<Ipv4Addr, String>>,
     /// (project network, destinations, verdict chain).
     by_project: Vec<(Interval, Interval, String)>,
     /// `via_pool_N` → (pool, uplink): the host's pool number N.
@@ -363,11 +365,22 @@ impl Ruleset {
                 (name.clone(), (tries, last))
             })
             .collect();
+        let (mut by_vm, mut own_defaults) = (BTreeMap::new(), BTreeMap::new());
+        let own_egress = (table.elements("own_egress").iter())
+            .map(|element| {
+                let vm = address(element);
+                let (chain, map) = common::own_egress_chain::<V4>(&table, vm);
+                by_vm.entry(chain.clone()).or_insert_with(|| egress(&map));
+                (own_defaults.entry(chain.clone()))
+                    .or_insert_with(|| common::defaults_in::<V4>(&table, &chain));
+                (vm, chain)
+            })
+            .collect();
         Ruleset {
-            own_egress: table.elements("own_egress").iter().map(address).collect(),
-            by_vm: egress("egress_by_vm"),
+            own_egress,
+            by_vm,
             defaults: common::defaults_in::<V4>(&table, "classify_egress"),
-            own_defaults: common::defaults_in::<V4>(&table, "classify_own_egress"),
+            own_defaults,
             by_project: egress("egress_by_project"),
             pools: (host.ip.v4.pools.iter())
                 .map(|pool| {
@@ -387,10 +400,9 @@ impl Ruleset {
                 .find(|(source, dst, _)| within(*source, v) && within(*dst, d))
                 .map(|(_, _, verdict)| verdict.as_str())
         };
-        let (ranges, defaults) = if self.own_egress.contains(&vm) {
-            (&self.by_vm, &self.own_defaults)
-        } else {
-            (&self.by_project, &self.defaults)
+        let (ranges, defaults) = match self.own_egress.get(&vm) {
+            Some(chain) => (&self.by_vm[chain], &self.own_defaults[chain]),
+            None => (&self.by_project, &self.defaults),
         };
         let verdict = ranged(ranges).or_else(|| defaults.get(&vm).map(String::as_str))?;
         let chain = match self.chains.get(verdict) {
@@ -444,7 +456,7 @@ fn the_rendered_failover_chains_choose_what_trace_down_says_for_every_set_of_dow
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
-        for (_, (first, last), _) in ruleset.by_vm.iter().chain(&ruleset.by_project) {
+        for (_, (first, last), _) in ruleset.by_vm.values().flatten().chain(&ruleset.by_project) {
             let outside = [first.checked_sub(1), last.checked_add(1)];
             destinations.extend(
                 [*first, *last]

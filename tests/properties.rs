@@ -1021,20 +1021,26 @@ type Interval<F> = (<F as Family>::Bits, <F as Family>::Bits);
 struct Nft<F: NftFamily> {
     internal: Vec<Interval<F>>,
     vm_sources: Vec<Interval<F>>,
-    /// The VMs whose decisions are their own: looked up in `by_vm`.
-    own_egress: BTreeSet<F::Addr>,
-    /// (VM address, destination range, pool number).
-    by_vm: Vec<(Interval<F>, Interval<F>, u8)>,
+    /// The VMs whose decisions are their own, each with the chain that
+    /// looks it up (`classify_own_egress`, or its shard's on a sharded host).
+    own_egress: BTreeMap<F::Addr, String>,
+    /// By such a chain, its map `egress_by_vm` (or shard's): (VM address,
+    /// destination range, pool number).
+    by_vm: BTreeMap<String, Ranges<F>>,
     /// (project network, destination range, pool number): every other VM's.
-    by_project: Vec<(Interval<F>, Interval<F>, u8)>,
+    by_project: Ranges<F>,
     /// VM address → pool number: every VM's default, where no range
     /// matched, by the rules of `classify_egress` (for a VM in `own_egress`:
     /// of `classify_own_egress`, with the family's suffix) and their sets.
     defaults: BTreeMap<F::Addr, u8>,
-    own_defaults: BTreeMap<F::Addr, u8>,
+    /// By the chains of `own_egress`, their defaults.
+    own_defaults: BTreeMap<String, BTreeMap<F::Addr, u8>>,
     /// Pool number → (pool name, VM address → public address).
     pools: BTreeMap<u8, (String, Snat<F>)>,
 }
+
+/// An egress map's elements: (source, destination range, pool number).
+type Ranges<F> = Vec<(Interval<F>, Interval<F>, u8)>;
 
 /// A pool's SNAT map: VM address → public address.
 type Snat<F> = BTreeMap<<F as Family>::Addr, <F as Family>::Addr>;
@@ -1071,7 +1077,7 @@ impl<F: NftFamily> Nft<F> {
                 .collect()
         };
         let egress = |map: &str| -> Vec<(Interval<F>, Interval<F>, u8)> {
-            (table.elements(&named(map)).iter())
+            (table.elements(map).iter())
                 .map(|element| {
                     let (source, range) = element.key.pair().expect("concatenated key");
                     (interval(source), interval(range), pool_number(element))
@@ -1091,16 +1097,33 @@ impl<F: NftFamily> Nft<F> {
                 })
                 .collect()
         };
+        // Own-egress VM → (its chain, that chain's map).
+        let own: BTreeMap<F::Addr, (String, String)> =
+            (table.elements(&named("own_egress")).iter())
+                .map(|element| {
+                    let vm = address(&one(element));
+                    (vm, common::own_egress_chain::<F>(&table, vm))
+                })
+                .collect();
+        let (mut by_vm, mut own_defaults) = (BTreeMap::new(), BTreeMap::new());
+        for (chain, map) in own.values() {
+            by_vm.entry(chain.clone()).or_insert_with(|| egress(map));
+            own_defaults
+                .entry(chain.clone())
+                .or_insert_with(|| defaults(chain));
+        }
+        let own_egress = own
+            .into_iter()
+            .map(|(vm, (chain, _))| (vm, chain))
+            .collect();
         Nft {
             internal: set("internal"),
             vm_sources: set("vm_sources"),
-            own_egress: (table.elements(&named("own_egress")).iter())
-                .map(|element| address(&one(element)))
-                .collect(),
-            by_vm: egress("egress_by_vm"),
+            own_egress,
+            by_vm,
             defaults: defaults("classify_egress"),
-            own_defaults: defaults(&named("classify_own_egress")),
-            by_project: egress("egress_by_project"),
+            own_defaults,
+            by_project: egress(&named("egress_by_project")),
             pools: (host.family::<F>().pools.iter())
                 .map(|pool| {
                     let snat = address_map(&format!("snat{}_pool_{}", F::SUFFIX, pool.number));
@@ -1126,10 +1149,9 @@ impl<F: NftFamily> Nft<F> {
                 .find(|(source, range, _)| of_vm(source) && inside(range))
                 .map(|(_, _, pool)| *pool)
         };
-        let (ranges, defaults) = if self.own_egress.contains(&vm) {
-            (&self.by_vm, &self.own_defaults)
-        } else {
-            (&self.by_project, &self.defaults)
+        let (ranges, defaults) = match self.own_egress.get(&vm) {
+            Some(chain) => (&self.by_vm[chain], &self.own_defaults[chain]),
+            None => (&self.by_project, &self.defaults),
         };
         let decided = ranged(ranges).or_else(|| defaults.get(&vm).copied());
         match decided {
@@ -1174,6 +1196,11 @@ fn build(text: &str) -> switchyard::Build {
     common::build_source(&Source::new("topology.toml", text))
 }
 
+/// [`build`], with every host's `egress_by_vm{,6}` in 4 shards.
+fn build_in_shards(text: &str) -> switchyard::Build {
+    common::build_sharded(&Source::new("topology.toml", text), 4)
+}
+
 /// The plan, and the model whose ids it holds.
 fn plan(text: &str) -> (CheckedModel, plan::Plan) {
     let validated = switchyard::validate(&Source::new("topology.toml", text))
@@ -1216,8 +1243,9 @@ fn assert_family_disjoint<F: NftFamily>(model: &CheckedModel, host: &plan::HostP
     // Concatenated keys: two elements overlap when both their sources and
     // their destination ranges do.
     let overlap = |a: &Interval<F>, b: &Interval<F>| a.0 <= b.1 && b.0 <= a.1;
+    let by_vm: Vec<_> = nft.by_vm.values().flatten().copied().collect();
     for (name, map) in [
-        ("egress_by_vm", &nft.by_vm),
+        ("egress_by_vm", &by_vm),
         ("egress_by_project", &nft.by_project),
     ] {
         for (i, (source, range, _)) in map.iter().enumerate() {
@@ -1321,34 +1349,80 @@ proptest! {
         order: u64,
         random in proptest::collection::vec((any::<usize>(), any::<u128>()), 24),
     ) {
-        let text = topo.to_toml(order);
-        let (model, plan) = plan(&text);
-        let built = build(&text);
-        let edges = topo.interesting_destinations();
-        let mut pairs: Vec<(usize, IpAddr)> = (0..topo.vms.len())
-            .flat_map(|vm| edges.iter().map(move |d| (vm, *d)))
-            .collect();
-        pairs.extend(random.iter().map(|(vm, d)| (vm % topo.vms.len(), random_destination(*d))));
-        // Each host's script read back once, per family.
-        let scripts: BTreeMap<&str, (Nft<V4>, Nft<V6>)> = (plan.hosts.iter())
-            .map(|host| {
-                let script = nft_script(&built, &host.name);
-                (&*host.name, (Nft::parse(script, host), Nft::parse(script, host)))
-            })
-            .collect();
-        for (vm_index, destination) in pairs {
-            let vm = &topo.vms[vm_index];
-            let (v4, v6) = &scripts[topo.hosts[vm.host].name.as_str()];
-            let answers = match destination {
-                IpAddr::V4(d) => planned_and_rendered::<V4>(&topo, &model, &plan, v4, vm, d),
-                IpAddr::V6(d) => planned_and_rendered::<V6>(&topo, &model, &plan, v6, vm, d),
-            };
-            let Some((planned, rendered)) = answers else { continue };
-            let expected = topo.oracle(vm, destination);
-            prop_assert_eq!(&planned, &expected, "plan: {} → {}\n{}", vm.name, destination, text);
-            prop_assert_eq!(&rendered, &expected, "nft: {} → {}\n{}", vm.name, destination, text);
-        }
+        decisions_agree(&topo, order, &random, build)?;
     }
+
+    /// (c) again over tables laid out as a large host's: `egress_by_vm{,6}`
+    /// split into 4 shards (maps, each with its chain) by the VM address's
+    /// last bits, dispatched to by `classify_own_egress{,6}`.
+    #[test]
+    fn decisions_agree_with_the_oracle_in_egress_shards(
+        topo in topo(),
+        order: u64,
+        random in proptest::collection::vec((any::<usize>(), any::<u128>()), 24),
+    ) {
+        decisions_agree(&topo, order, &random, build_in_shards)?;
+    }
+}
+
+/// Property (c) on the scripts `build` makes of the topology.
+fn decisions_agree(
+    topo: &Topo,
+    order: u64,
+    random: &[(usize, u128)],
+    build: fn(&str) -> switchyard::Build,
+) -> Result<(), TestCaseError> {
+    let text = topo.to_toml(order);
+    let (model, plan) = plan(&text);
+    let built = build(&text);
+    let edges = topo.interesting_destinations();
+    let mut pairs: Vec<(usize, IpAddr)> = (0..topo.vms.len())
+        .flat_map(|vm| edges.iter().map(move |d| (vm, *d)))
+        .collect();
+    pairs.extend(
+        random
+            .iter()
+            .map(|(vm, d)| (vm % topo.vms.len(), random_destination(*d))),
+    );
+    // Each host's script read back once, per family.
+    let scripts: BTreeMap<&str, (Nft<V4>, Nft<V6>)> = (plan.hosts.iter())
+        .map(|host| {
+            let script = nft_script(&built, &host.name);
+            (
+                &*host.name,
+                (Nft::parse(script, host), Nft::parse(script, host)),
+            )
+        })
+        .collect();
+    for (vm_index, destination) in pairs {
+        let vm = &topo.vms[vm_index];
+        let (v4, v6) = &scripts[topo.hosts[vm.host].name.as_str()];
+        let answers = match destination {
+            IpAddr::V4(d) => planned_and_rendered::<V4>(topo, &model, &plan, v4, vm, d),
+            IpAddr::V6(d) => planned_and_rendered::<V6>(topo, &model, &plan, v6, vm, d),
+        };
+        let Some((planned, rendered)) = answers else {
+            continue;
+        };
+        let expected = topo.oracle(vm, destination);
+        prop_assert_eq!(
+            &planned,
+            &expected,
+            "plan: {} → {}\n{}",
+            vm.name,
+            destination,
+            text
+        );
+        prop_assert_eq!(
+            &rendered,
+            &expected,
+            "nft: {} → {}\n{}",
+            vm.name,
+            destination,
+            text
+        );
+    }
+    Ok(())
 }
 
 proptest! {
@@ -1393,15 +1467,18 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: NFT_CASES, .. ProptestConfig::default() })]
 
-    /// (d) Every host's script loads with the real `nft -c` in a fresh namespace.
+    /// (d) Every host's script loads with the real `nft -c` in a fresh namespace,
+    /// also with `egress_by_vm{,6}` in shards.
     #[test]
 #[ignore = "needs root, nft and ip: sudo bash .ci/run"]
     fn nft_scripts_load(topo in topo(), order: u64) {
         common::require_root();
-        let built = build(&topo.to_toml(order));
+        let text = topo.to_toml(order);
         let netns = common::Netns::new("props-nft");
-        for host in &topo.hosts {
-            netns.nft_check(nft_script(&built, &host.name));
+        for built in [build(&text), build_in_shards(&text)] {
+            for host in &topo.hosts {
+                netns.nft_check(nft_script(&built, &host.name));
+            }
         }
     }
 }

@@ -141,6 +141,8 @@ pub enum RenderError {
 /// The compiled templates: the built-in ones with `overrides` (name → text) on top.
 pub struct Renderer {
     env: Environment<'static>,
+    /// The number of `egress_by_vm` shards, when a test forces one.
+    forced_egress_shards: Option<usize>,
 }
 
 impl Renderer {
@@ -178,7 +180,20 @@ impl Renderer {
                     source,
                 })?;
         }
-        Ok(Renderer { env })
+        Ok(Renderer {
+            env,
+            forced_egress_shards: None,
+        })
+    }
+
+    /// For tests only (no user option): splits every host's `egress_by_vm`
+    /// into `shards` maps (a power of two, at most 64) whatever its size, so
+    /// that a small topology is laid out as a large host's is and can be
+    /// proven on the kernel.
+    #[doc(hidden)]
+    pub fn with_egress_shards(mut self, shards: usize) -> Self {
+        self.forced_egress_shards = Some(shards);
+        self
     }
 
     fn render(
@@ -229,7 +244,8 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let (nft_context, element_lines, table) = nft::script_context(model, host, &header);
+        let (nft_context, element_lines, table) =
+            nft::script_context(model, host, &header, self.forced_egress_shards);
         let script = || {
             let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
             let mut script = element_lines.splice(&rendered).map_err(|message| {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Display};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Header, Verbatim};
 use crate::family::{Family, V4, V6};
@@ -229,6 +230,22 @@ struct HostFamily<'a> {
     #[serde(flatten)]
     names: FamilyNames,
     defaults: Vec<DefaultRule<'a>>,
+    /// The maps of the own-egress VMs' ranges, with their chains: one
+    /// (`egress_by_vm`, looked up in `classify_own_egress`) on all but large
+    /// hosts (see [`EgressShards`]).
+    shards: Vec<ShardView>,
+    /// With more than one shard, what `classify_own_egress` masks the
+    /// source with to pick its shard (`0.0.0.31`, `::1f`).
+    shard_mask: String,
+}
+
+/// A shard of the own-egress VMs: its map, its chain, and the value of the
+/// masked source address that picks it.
+#[derive(Serialize)]
+struct ShardView {
+    map: String,
+    chain: String,
+    bits: String,
 }
 
 /// `saddr @SET goto CHAIN`: the VMs whose default goes to `chain`.
@@ -241,7 +258,11 @@ struct DefaultRule<'a> {
 }
 
 impl<'a> HostFamily<'a> {
-    fn of<F: NftFamily>(plan: &'a FamilyPlan<F>, verdicts: &Verdicts) -> Self {
+    fn of<F: NftFamily>(
+        plan: &'a FamilyPlan<F>,
+        verdicts: &Verdicts,
+        forced_shards: Option<usize>,
+    ) -> Self {
         let pool_name = |number: u8| {
             (plan.pools.iter())
                 .find(|pool| pool.number == number)
@@ -259,9 +280,18 @@ impl<'a> HostFamily<'a> {
                 },
             })
             .collect();
+        let shards = EgressShards::of(plan, forced_shards);
         HostFamily {
             names: FamilyNames::of::<F>(),
             defaults,
+            shards: (0..shards.count)
+                .map(|index| ShardView {
+                    map: shards.map::<F>(index),
+                    chain: shards.chain::<F>(index),
+                    bits: low_address::<F>(index),
+                })
+                .collect(),
+            shard_mask: low_address::<F>(shards.count - 1),
         }
     }
 }
@@ -302,6 +332,104 @@ fn declared_size(count: usize) -> usize {
         .max(MIN_DECLARED_SIZE)
 }
 
+/// How the own-egress VMs' ranges (`vm . range : verdict`) are split into
+/// maps, by the last bits of the VM's address: `egress_by_vm_S`, looked up in
+/// chain `classify_own_egress_S`, to which `classify_own_egress` dispatches
+/// by `saddr & MASK vmap` (`egress_by_vm6_S` and so on for IPv6). The kernel
+/// keeps such a map (concatenated intervals: pipapo) as lookup tables that
+/// deleting one element scans and rewrites whole, which took ~48 ms per
+/// element in a map of 38 830 at 100k VMs: a VM's update deletes from its
+/// shard's map only. A map of up to [`UNSHARDED_DECLARED_SIZE`] stays one
+/// (the single map and chain of a small host); a larger one gets a shard per
+/// [`SHARD_DECLARED_SIZE`] of its declared size (its elements and headroom,
+/// rounded to a power of two like [`declared_size`]), so the count changes
+/// only where a size would (a change of the table's structure), never with
+/// one VM. A VM's address bits do not change with other VMs either, so it
+/// stays in its shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EgressShards {
+    /// A power of two, at most [`MAX_EGRESS_SHARDS`].
+    count: usize,
+}
+
+/// The largest declared size of an unsplit `egress_by_vm`: up to 1 639 elements.
+const UNSHARDED_DECLARED_SIZE: usize = 2048;
+
+/// The declared size per shard beyond it: about 200 to 400 elements. Smaller
+/// maps are not cheaper in proportion: under about 4 096 rules the kernel
+/// switches a pipapo map to 8-bit groups, 16 times the buckets a removal
+/// walks (at 100k dual-stack VMs, a VM's removal took 77, 57, 44 and 47 ms
+/// with 32, 64, 128 and 256 shards, docs/performance.md).
+const SHARD_DECLARED_SIZE: usize = 512;
+
+/// At most the last 7 bits of the address pick the shard: 128 chains, and
+/// as many elements in the dispatch rule's map.
+const MAX_EGRESS_SHARDS: usize = 128;
+
+impl EgressShards {
+    /// The shards of `plan`'s own-egress ranges, or `forced` ones (tests lay
+    /// out small topologies as large hosts are).
+    fn of<F: NftFamily>(plan: &FamilyPlan<F>, forced: Option<usize>) -> Self {
+        let count = forced.unwrap_or_else(|| {
+            let elements = (plan.vms.iter())
+                .filter(|vm| !vm.follows_project)
+                .map(|vm| vm.egress.len())
+                .sum();
+            Self::count_for(elements)
+        });
+        assert!(
+            count.is_power_of_two() && count <= MAX_EGRESS_SHARDS,
+            "{count} egress shards"
+        );
+        EgressShards { count }
+    }
+
+    /// How many shards a map of `elements` elements is split into.
+    fn count_for(elements: usize) -> usize {
+        match declared_size(elements) {
+            size if size <= UNSHARDED_DECLARED_SIZE => 1,
+            size => (size / SHARD_DECLARED_SIZE).min(MAX_EGRESS_SHARDS),
+        }
+    }
+
+    /// The shard of a VM's address: its last bits.
+    fn of_vm<F: NftFamily>(self, address: F::Addr) -> usize {
+        let last_byte = match address.into() {
+            IpAddr::V4(address) => address.octets()[3],
+            IpAddr::V6(address) => address.octets()[15],
+        };
+        usize::from(last_byte) & (self.count - 1)
+    }
+
+    /// The name of shard `index`'s map: with one shard `egress_by_vm` as
+    /// ever, else `egress_by_vm_0` and on.
+    fn map<F: NftFamily>(self, index: usize) -> String {
+        self.named::<F>("egress_by_vm", index)
+    }
+
+    /// The chain that looks up shard `index`'s map.
+    fn chain<F: NftFamily>(self, index: usize) -> String {
+        self.named::<F>("classify_own_egress", index)
+    }
+
+    fn named<F: NftFamily>(self, name: &str, index: usize) -> String {
+        match self.count {
+            1 => format!("{name}{}", F::SUFFIX),
+            _ => format!("{name}{}_{index}", F::SUFFIX),
+        }
+    }
+}
+
+/// `bits` as an address of family `F` (`0.0.0.3`, `::3`): a value of the
+/// source address masked to its last bits.
+fn low_address<F: NftFamily>(bits: usize) -> String {
+    let bits = u8::try_from(bits).expect("at most a byte of bits");
+    (F::of_ip(Ipv4Addr::from(u32::from(bits)).into()))
+        .or_else(|| F::of_ip(Ipv6Addr::from(u128::from(bits)).into()))
+        .expect("an IPv4 or IPv6 family")
+        .to_string()
+}
+
 /// A set (`data` `None`) or map of `elements`, sorted.
 fn set_of(key: Vec<DataType>, data: Option<DataType>, elements: Vec<Element>) -> Set {
     let mut set = Set::new(key, data);
@@ -336,10 +464,17 @@ fn ranges<F: NftFamily>(ranges: &[Range<F>]) -> Vec<Element> {
 /// script has them). The build id is [`BUILD_ID_PLACEHOLDER`] until
 /// [`stamp_build_id`] replaces it in the script.
 pub fn model(model: &Model, host: &HostPlan) -> Table {
-    table(model, host, &Verdicts::new(host))
+    table(model, host, &Verdicts::new(host), None)
 }
 
-fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
+/// The table, with `forced_shards` shards of `egress_by_vm` if given (see
+/// [`EgressShards::of`]).
+fn table(
+    model: &Model,
+    host: &HostPlan,
+    verdicts: &Verdicts,
+    forced_shards: Option<usize>,
+) -> Table {
     let ifnames = |names: &mut dyn Iterator<Item = &str>| {
         let elements = names
             .map(|name| Element::new(Key::One(Value::Ifname(name.to_owned())), None))
@@ -363,9 +498,19 @@ fn table(model: &Model, host: &HostPlan, verdicts: &Verdicts) -> Table {
     .into_iter()
     .map(|(name, set)| (name.to_owned(), set))
     .collect();
-    sets.extend(family_sets::<V4>(model, host.family(), verdicts));
+    sets.extend(family_sets::<V4>(
+        model,
+        host.family(),
+        verdicts,
+        forced_shards,
+    ));
     if host.forwards::<V6>() {
-        sets.extend(family_sets::<V6>(model, host.family(), verdicts));
+        sets.extend(family_sets::<V6>(
+            model,
+            host.family(),
+            verdicts,
+            forced_shards,
+        ));
     }
     if host.failover.is_some() {
         let down = set_of(vec![DataType::Mark], None, Vec::new());
@@ -382,11 +527,13 @@ fn family_sets<F: NftFamily>(
     model: &Model,
     plan: &FamilyPlan<F>,
     verdicts: &Verdicts,
+    forced_shards: Option<usize>,
 ) -> Vec<(String, Set)> {
+    let shards = EgressShards::of(plan, forced_shards);
     // The address maps are about half of a large host's script and depend on
     // nothing else in it: on a single host this keeps the second core busy.
     let (egress, address_maps) = rayon::join(
-        || EgressElements::new(model, plan, verdicts),
+        || EgressElements::new(model, plan, verdicts, shards),
         || AddressMaps::new(model, plan),
     );
     let address = F::DATA_TYPE;
@@ -421,13 +568,17 @@ fn family_sets<F: NftFamily>(
             "own_egress",
             sized_set_of(vec![address.clone()], None, egress.own_egress),
         ),
-        ("egress_by_vm", egress_map(egress.by_vm)),
         ("egress_by_project", egress_map(egress.by_project)),
         ("dnat_addresses", address_map(address_maps.dnat)),
     ]
     .into_iter()
     .map(|(name, set)| (format!("{name}{}", F::SUFFIX), set))
     .collect::<Vec<_>>();
+    // Every shard's map, an empty one too: shards come and go with the
+    // count only.
+    for (index, elements) in egress.by_vm.into_iter().enumerate() {
+        sets.push((shards.map::<F>(index), egress_map(elements)));
+    }
     for (pool, snat) in plan.pools.iter().zip(address_maps.snat) {
         sets.push((snat_map_name::<F>(pool.number), address_map(snat)));
     }
@@ -461,9 +612,10 @@ pub(super) fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,
+    forced_shards: Option<usize>,
 ) -> (impl Serialize + 'a, ElementLines, Table) {
     let verdicts = Verdicts::new(host);
-    let table = table(model, host, &verdicts);
+    let table = table(model, host, &verdicts, forced_shards);
     let views: Vec<(String, SetView, Option<Vec<String>>)> = (table.sets.par_iter())
         .map(|(name, set)| {
             let (view, lines) = SetView::new(name, set);
@@ -500,11 +652,15 @@ pub(super) fn script_context<'a>(
         pools: Pool::all(host),
         families: if host.forwards::<V6>() {
             vec![
-                HostFamily::of(host.family::<V4>(), &verdicts),
-                HostFamily::of(host.family::<V6>(), &verdicts),
+                HostFamily::of(host.family::<V4>(), &verdicts, forced_shards),
+                HostFamily::of(host.family::<V6>(), &verdicts, forced_shards),
             ]
         } else {
-            vec![HostFamily::of(host.family::<V4>(), &verdicts)]
+            vec![HostFamily::of(
+                host.family::<V4>(),
+                &verdicts,
+                forced_shards,
+            )]
         },
         ipv6: host.forwards::<V6>(),
         sets,
@@ -621,8 +777,9 @@ impl<'a> Pool<'a> {
 struct EgressElements {
     /// Set `own_egress`: the VMs that do not follow their project.
     own_egress: Vec<Element>,
-    /// Map `egress_by_vm`: `vm . range : verdict` for those VMs.
-    by_vm: Vec<Element>,
+    /// Map `egress_by_vm` (or its shards, [`EgressShards`]): `vm . range :
+    /// verdict` for those VMs, by shard.
+    by_vm: Vec<Vec<Element>>,
     /// Sets `default_pool_N` and `default_failover_N`: `vm` for every VM
     /// with a default, by its target.
     defaults: BTreeMap<Target, Vec<Element>>,
@@ -631,12 +788,17 @@ struct EgressElements {
 }
 
 impl EgressElements {
-    fn new<F: NftFamily>(model: &Model, plan: &FamilyPlan<F>, verdicts: &Verdicts) -> Self {
+    fn new<F: NftFamily>(
+        model: &Model,
+        plan: &FamilyPlan<F>,
+        verdicts: &Verdicts,
+        shards: EgressShards,
+    ) -> Self {
         let mut vms: Vec<&VmPlan<F>> = plan.vms.iter().collect();
         vms.sort_by_key(|vm| vm.private);
         let mut elements = EgressElements {
             own_egress: Vec::new(),
-            by_vm: Vec::new(),
+            by_vm: vec![Vec::new(); shards.count],
             defaults: BTreeMap::new(),
             by_project: Vec::new(),
         };
@@ -652,9 +814,10 @@ impl EgressElements {
                 let name = &model.vm(vm.vm).name.value;
                 let own = Element::new(Key::One(address.clone()), None).commented(name);
                 elements.own_egress.push(own);
+                let shard = &mut elements.by_vm[shards.of_vm::<F>(vm.private)];
                 for (range, decision) in &vm.egress {
                     let key = Key::Concat(address.clone(), F::value(*range));
-                    elements.by_vm.push(decided(key, owner, decision));
+                    shard.push(decided(key, owner, decision));
                 }
             }
             if let Some(decision) = &vm.default {
@@ -923,6 +1086,30 @@ mod tests {
     fn element_lines() -> ElementLines {
         let lines = ["\n\t\t\t10.0.0.1,", "\n\t\t\t10.0.0.2,"].map(str::to_owned);
         ElementLines(BTreeMap::from([("vm_sources".to_owned(), lines.to_vec())]))
+    }
+
+    #[test]
+    fn egress_by_vm_is_split_by_its_declared_size_and_a_vm_by_its_last_bits() {
+        // One map up to 1 639 elements (declared 2 048), 128 at 100k
+        // dual-stack VMs (38 830 elements, declared 65 536), never more.
+        let counts: Vec<usize> = [0, 1639, 1640, 3277, 3278, 38_830, 1_000_000]
+            .into_iter()
+            .map(EgressShards::count_for)
+            .collect();
+        assert_eq!(counts, [1, 1, 8, 8, 16, 128, 128]);
+        let shards = EgressShards { count: 32 };
+        let v4: std::net::Ipv4Addr = "10.1.244.38".parse().unwrap();
+        let v6: std::net::Ipv6Addr = "2001:db8:1:1f4::26".parse().unwrap();
+        assert_eq!(shards.of_vm::<V4>(v4), 38 % 32);
+        assert_eq!(shards.of_vm::<V6>(v6), 0x26 % 32);
+        assert_eq!(low_address::<V6>(127), "::7f");
+        assert_eq!(shards.map::<V6>(6), "egress_by_vm6_6");
+        assert_eq!(shards.chain::<V4>(6), "classify_own_egress_6");
+        let one = EgressShards { count: 1 };
+        assert_eq!(one.map::<V6>(0), "egress_by_vm6");
+        assert_eq!(one.chain::<V4>(0), "classify_own_egress");
+        assert_eq!(low_address::<V4>(31), "0.0.0.31");
+        assert_eq!(low_address::<V6>(31), "::1f");
     }
 
     #[test]

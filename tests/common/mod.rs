@@ -313,8 +313,23 @@ pub fn example_source(relative: &Path) -> switchyard::diagnostic::Source {
 /// validate → plan → render in-process with the built-in templates; panics with
 /// the diagnostics when the topology is invalid.
 pub fn build_source(source: &switchyard::diagnostic::Source) -> switchyard::Build {
-    let renderer = switchyard::render::Renderer::new(Default::default())
-        .expect("the built-in templates compile");
+    build_with(source, renderer())
+}
+
+/// [`build_source`] with each host's `egress_by_vm{,6}` split into `shards`
+/// maps, as on a large host (a test-only layout of the renderer).
+pub fn build_sharded(source: &switchyard::diagnostic::Source, shards: usize) -> switchyard::Build {
+    build_with(source, renderer().with_egress_shards(shards))
+}
+
+fn renderer() -> switchyard::render::Renderer {
+    switchyard::render::Renderer::new(Default::default()).expect("the built-in templates compile")
+}
+
+fn build_with(
+    source: &switchyard::diagnostic::Source,
+    renderer: switchyard::render::Renderer,
+) -> switchyard::Build {
     match switchyard::build(source, None, &renderer) {
         Ok(build) => build,
         Err(switchyard::BuildError::Invalid(diagnostics)) => panic!(
@@ -373,6 +388,50 @@ pub fn defaults_in<F: switchyard::nft_table::NftFamily>(
         }
     }
     defaults
+}
+
+/// Where `table` looks up own-egress VM `vm`'s ranges of family `F`: chain
+/// `classify_own_egress` (with the family's suffix), or on a host whose
+/// `egress_by_vm` is split into shards the chain its dispatch rule (`saddr &
+/// MASK vmap { BITS : goto CHAIN, … }`) picks for the VM's address; and that
+/// chain's map (its rule `saddr . daddr vmap @MAP`).
+pub fn own_egress_chain<F: switchyard::nft_table::NftFamily>(
+    table: &switchyard::nft_table::Table,
+    vm: F::Addr,
+) -> (String, String) {
+    let rules = |chain: &str| {
+        let chain = (table.chains.get(chain)).unwrap_or_else(|| panic!("no chain {chain}"));
+        chain
+            .rules
+            .iter()
+            .map(|rule| rule.text.clone())
+            .collect::<Vec<_>>()
+    };
+    let bits = |address: std::net::IpAddr| match address {
+        std::net::IpAddr::V4(address) => u128::from(u32::from(address)),
+        std::net::IpAddr::V6(address) => u128::from(address),
+    };
+    let parse = |text: &str| -> F::Addr {
+        (text.parse().ok()).unwrap_or_else(|| panic!("{text} is no {} address", F::NAME))
+    };
+    let mut chain = format!("classify_own_egress{}", F::SUFFIX);
+    let dispatch = format!("{} saddr & ", F::KEYWORD);
+    let first = rules(&chain).into_iter().next().unwrap_or_default();
+    if let Some(rest) = first.strip_prefix(&dispatch) {
+        let (mask, shards) = rest.split_once(" vmap { ").expect("a dispatch map");
+        let masked = bits(vm.into()) & bits(parse(mask).into());
+        chain = (shards.trim_end_matches(" }").split(", "))
+            .find_map(|element| {
+                let (value, target) = element.split_once(" : goto ").expect("a goto element");
+                (bits(parse(value).into()) == masked).then(|| target.to_owned())
+            })
+            .unwrap_or_else(|| panic!("no shard of {vm} in {first}"));
+    }
+    let lookup = format!("{0} saddr . {0} daddr vmap @", F::KEYWORD);
+    let map = (rules(&chain).iter())
+        .find_map(|rule| rule.strip_prefix(&lookup).map(str::to_owned))
+        .unwrap_or_else(|| panic!("chain {chain} looks up no map"));
+    (chain, map)
 }
 
 /// Fails (never skips) unless the tests run as root: network-namespace tests
