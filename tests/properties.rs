@@ -1,5 +1,5 @@
-//! Properties of generated valid dual-stack topologies (docs/semantics.md §2,
-//! §6, §13):
+//! Properties of generated valid dual-stack topologies
+//! (docs/semantics.md §2, §6, §13):
 //!
 //! - the artifacts are byte-identical whatever the order of tables, keys and
 //!   egress entries in the file;
@@ -897,8 +897,8 @@ impl Topo {
     }
 }
 
-/// What a packet from outside to a pool address should get (docs/semantics.md
-/// §3): DNAT to the VM that has it, on its host, keeping its pool; or a drop,
+/// What a packet from outside to a pool address should get
+/// (docs/semantics.md §3): DNAT to the VM that has it, on its host, keeping its pool; or a drop,
 /// the address being nobody's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Inbound {
@@ -1342,39 +1342,24 @@ proptest! {
 
     /// (c) `HostPlan::outcome` (what `trace` reports) and the rendered nft maps
     /// agree with the oracle for every VM at every prefix edge of both
-    /// families, and at random destinations of both.
+    /// families, and at random destinations of both; the maps as built, and
+    /// laid out as a large host's: `egress_by_vm{,6}` split into 4 shards
+    /// (maps, each with its chain) by the VM address's last bits, dispatched
+    /// to by `classify_own_egress{,6}`.
     #[test]
     fn decisions_agree_with_the_oracle(
         topo in topo(),
         order: u64,
         random in proptest::collection::vec((any::<usize>(), any::<u128>()), 24),
     ) {
-        decisions_agree(&topo, order, &random, build)?;
-    }
-
-    /// (c) again over tables laid out as a large host's: `egress_by_vm{,6}`
-    /// split into 4 shards (maps, each with its chain) by the VM address's
-    /// last bits, dispatched to by `classify_own_egress{,6}`.
-    #[test]
-    fn decisions_agree_with_the_oracle_in_egress_shards(
-        topo in topo(),
-        order: u64,
-        random in proptest::collection::vec((any::<usize>(), any::<u128>()), 24),
-    ) {
-        decisions_agree(&topo, order, &random, build_in_shards)?;
+        decisions_agree(&topo, order, &random)?;
     }
 }
 
-/// Property (c) on the scripts `build` makes of the topology.
-fn decisions_agree(
-    topo: &Topo,
-    order: u64,
-    random: &[(usize, u128)],
-    build: fn(&str) -> switchyard::Build,
-) -> Result<(), TestCaseError> {
+/// Property (c) on the scripts `build` makes of the topology, in both layouts.
+fn decisions_agree(topo: &Topo, order: u64, random: &[(usize, u128)]) -> Result<(), TestCaseError> {
     let text = topo.to_toml(order);
     let (model, plan) = plan(&text);
-    let built = build(&text);
     let edges = topo.interesting_destinations();
     let mut pairs: Vec<(usize, IpAddr)> = (0..topo.vms.len())
         .flat_map(|vm| edges.iter().map(move |d| (vm, *d)))
@@ -1384,43 +1369,49 @@ fn decisions_agree(
             .iter()
             .map(|(vm, d)| (vm % topo.vms.len(), random_destination(*d))),
     );
-    // Each host's script read back once, per family.
-    let scripts: BTreeMap<&str, (Nft<V4>, Nft<V6>)> = (plan.hosts.iter())
-        .map(|host| {
-            let script = nft_script(&built, &host.name);
-            (
-                &*host.name,
-                (Nft::parse(script, host), Nft::parse(script, host)),
-            )
-        })
-        .collect();
-    for (vm_index, destination) in pairs {
-        let vm = &topo.vms[vm_index];
-        let (v4, v6) = &scripts[topo.hosts[vm.host].name.as_str()];
-        let answers = match destination {
-            IpAddr::V4(d) => planned_and_rendered::<V4>(topo, &model, &plan, v4, vm, d),
-            IpAddr::V6(d) => planned_and_rendered::<V6>(topo, &model, &plan, v6, vm, d),
-        };
-        let Some((planned, rendered)) = answers else {
-            continue;
-        };
-        let expected = topo.oracle(vm, destination);
-        prop_assert_eq!(
-            &planned,
-            &expected,
-            "plan: {} → {}\n{}",
-            vm.name,
-            destination,
-            text
-        );
-        prop_assert_eq!(
-            &rendered,
-            &expected,
-            "nft: {} → {}\n{}",
-            vm.name,
-            destination,
-            text
-        );
+    for (layout, built) in [
+        ("nft", build(&text)),
+        ("nft in shards", build_in_shards(&text)),
+    ] {
+        // Each host's script read back once, per family.
+        let scripts: BTreeMap<&str, (Nft<V4>, Nft<V6>)> = (plan.hosts.iter())
+            .map(|host| {
+                let script = nft_script(&built, &host.name);
+                (
+                    &*host.name,
+                    (Nft::parse(script, host), Nft::parse(script, host)),
+                )
+            })
+            .collect();
+        for &(vm_index, destination) in &pairs {
+            let vm = &topo.vms[vm_index];
+            let (v4, v6) = &scripts[topo.hosts[vm.host].name.as_str()];
+            let answers = match destination {
+                IpAddr::V4(d) => planned_and_rendered::<V4>(topo, &model, &plan, v4, vm, d),
+                IpAddr::V6(d) => planned_and_rendered::<V6>(topo, &model, &plan, v6, vm, d),
+            };
+            let Some((planned, rendered)) = answers else {
+                continue;
+            };
+            let expected = topo.oracle(vm, destination);
+            prop_assert_eq!(
+                &planned,
+                &expected,
+                "plan: {} → {}\n{}",
+                vm.name,
+                destination,
+                text
+            );
+            prop_assert_eq!(
+                &rendered,
+                &expected,
+                "{}: {} → {}\n{}",
+                layout,
+                vm.name,
+                destination,
+                text
+            );
+        }
     }
     Ok(())
 }
