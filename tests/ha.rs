@@ -1,5 +1,5 @@
-//! A pair of machines serving one host, on the real kernel (docs/semantics.md
-//! §12): examples/ha-pair.toml built, each member's directory
+//! A pair of machines serving one host, on the real kernel
+//! (docs/semantics.md §12): examples/ha-pair.toml built, each member's directory
 //! installed as its /etc/switchyard and applied in a namespace of the pair rig
 //! (tests/ha/rig.rs), keepalived, conntrackd and the monitor started from the
 //! units the build wrote. Bounded traffic (tests/ha/probe.py, about 100

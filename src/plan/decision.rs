@@ -1,5 +1,5 @@
-//! What one entry decides for a VM's packets: its candidates (docs/semantics.md
-//! §10), the pools the dataplane can choose between, and the marks they carry.
+//! What one entry decides for a VM's packets: its candidates
+//! (docs/semantics.md §10), the pools the dataplane can choose between, and the marks they carry.
 
 use crate::family::{Family, V4};
 use crate::model::{EntryId, PoolId, UplinkId};

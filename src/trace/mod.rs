@@ -5,8 +5,8 @@
 //! addresses, as the kernel's local table comes first, then the lookup the nft
 //! ruleset performs: internal set, egress ranges, default, then the DNAT of a
 //! public address of the host), any other address's through [`Plan::arrival`]
-//! (own addresses, the DNAT table, then forwarded or dropped, docs/semantics.md
-//! §8); with `--down`, the candidate the failover chains choose
+//! (own addresses, the DNAT table, then forwarded or dropped,
+//! docs/semantics.md §8); with `--down`, the candidate the failover chains choose
 //! (docs/semantics.md §10, [`Decision::choose`]). Nothing here decides anything
 //! on its own; it only finds the decision and describes it. Pure: no IO.
 //!

@@ -1,5 +1,5 @@
-//! The pair rig: the two members of a host served by a pair (docs/semantics.md
-//! §12), each a network namespace running the build's own artifacts, between
+//! The pair rig: the two members of a host served by a pair
+//! (docs/semantics.md §12), each a network namespace running the build's own artifacts, between
 //! a LAN switch, the ISPs and the far end of tests/e2e/rig.rs:
 //!
 //! ```text
