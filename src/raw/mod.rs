@@ -8,14 +8,16 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
-use serde_spanned::Spanned;
-use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
+use document::{Item, Value};
+
+mod document;
 mod patterns;
 mod shape;
 
@@ -550,26 +552,38 @@ impl Unusable {
 /// unknown key is dropped; an entity with a wrong type or missing key, or with
 /// an unknown key that may be a misspelling of a key it lacks, is left out.
 pub fn parse(text: &str, diagnostics: &mut Diagnostics) -> Option<Parsed> {
-    let root = match DeTable::parse(text) {
+    let root = match document::parse(text) {
         Ok(root) => root,
-        Err(error) => {
-            diagnostics.push(syntax_error(&error));
+        Err(refused) => {
+            diagnostics.push(not_toml(text, refused));
             return None;
         }
     };
     let Read { parsed, problems } = read(root);
-    if !problems.is_empty() {
-        // The typed read checks what the untyped one leaves for later (an
-        // integer past 64 bits): such a file is not TOML, whatever else is wrong.
-        if let Err(error) = text.parse::<toml::Table>() {
-            diagnostics.push(syntax_error(&error));
-            return None;
-        }
-    }
     for problem in problems {
         diagnostics.push(problem);
     }
     Some(parsed)
+}
+
+/// The diagnostic for a text the document refused, in toml's words: toml's
+/// document parser says what is wrong with the syntax or structure, its typed
+/// one what does not fit in 64 bits. Both accepting it would be a defect of
+/// the document's; it is then reported as the document found it.
+fn not_toml(text: &str, refused: document::Refused) -> Diagnostic {
+    let error = match toml::de::DeTable::parse(text) {
+        Err(error) => Some(error),
+        Ok(_) => text.parse::<toml::Table>().err(),
+    };
+    match error {
+        Some(error) => syntax_error(&error),
+        None => Diagnostic::new(
+            Code::TomlSyntax,
+            refused.message,
+            refused.span,
+            "invalid TOML here",
+        ),
+    }
 }
 
 /// One document read into typed entities, with what did not fit.
@@ -578,13 +592,13 @@ struct Read {
     problems: Vec<Diagnostic>,
 }
 
-fn read(root: Spanned<DeTable>) -> Read {
+fn read(root: document::Table) -> Read {
     let mut reader = Reader::default();
     let mut topology = Topology::default();
     let mut unusable = Unusable::default();
-    let has_version = root.get_ref().keys().any(|key| key.get_ref() == "version");
-    for (key, value) in root.into_inner() {
-        match key.get_ref().as_ref() {
+    let has_version = root.contains_key("version");
+    for document::Entry { key, value } in root.into_entries() {
+        match key.name.as_ref() {
             "version" => {
                 topology.version = reader.value(value);
                 reader.incomplete |= topology.version.is_none();
@@ -602,7 +616,7 @@ fn read(root: Spanned<DeTable>) -> Read {
             }
             other => reader
                 .problems
-                .push(unknown_key(other, TOP_LEVEL_KEYS, key.span())),
+                .push(unknown_key(other, TOP_LEVEL_KEYS, key.span)),
         }
     }
     if !has_version {
@@ -636,7 +650,7 @@ struct Reader {
 }
 
 impl Reader {
-    fn value<T: DeserializeOwned>(&mut self, value: Spanned<DeValue>) -> Option<T> {
+    fn value<T: DeserializeOwned>(&mut self, value: Item) -> Option<T> {
         shape::read(value)
             .map_err(|error| self.problems.push(shape_error(error)))
             .ok()
@@ -647,8 +661,8 @@ impl Reader {
     /// be a misspelt key it lacks (`adresses` in a project without
     /// `addresses`), so what it means is in doubt.
     /// `left_out` says, in the help of a misspelt key, what follows from it.
-    fn table<T: Table>(&mut self, mut value: Spanned<DeValue>, left_out: &str) -> Option<Sp<T>> {
-        let in_doubt = drop_unknown_keys::<T>(value.get_mut(), &mut self.problems, left_out);
+    fn table<T: Table>(&mut self, mut value: Item, left_out: &str) -> Option<Sp<T>> {
+        let in_doubt = drop_unknown_keys::<T>(&mut value.value, &mut self.problems, left_out);
         if in_doubt {
             return None;
         }
@@ -656,38 +670,49 @@ impl Reader {
     }
 
     /// A table of named entities; those that cannot be read are reported, left
-    /// out and listed in `unusable`.
+    /// out and listed in `unusable`. The entities are read in parallel (a
+    /// section may hold 100k VMs), their problems kept in the table's order.
     fn section<T: Table>(
         &mut self,
-        value: Spanned<DeValue>,
+        value: Item,
         unusable: &mut Vec<Sp<String>>,
         left_out: &str,
     ) -> Named<T> {
-        let span = value.span();
-        let table = match value.into_inner() {
-            DeValue::Table(table) => table,
+        let table = match value.value {
+            Value::Table(table) => table,
             other => {
                 self.problems.push(Diagnostic::new(
                     Code::WrongType,
                     format!("invalid type: {}, expected a table", other.type_str()),
-                    span,
+                    value.span,
                     "wrong type",
                 ));
                 self.incomplete = true;
                 return Named::new();
             }
         };
-        let mut entities = Named::new();
-        for (name, entity) in table {
-            let name = Sp::new(name.get_ref().to_string(), name.span());
-            match self.table(entity, left_out) {
-                Some(entity) => {
-                    entities.insert(name, entity);
-                }
+        let read: Vec<_> = table
+            .into_entries()
+            .into_par_iter()
+            .map(|document::Entry { key, value }| {
+                let mut reader = Reader::default();
+                let entity = reader.table::<T>(value, left_out);
+                (
+                    Sp::new(key.name.into_owned(), key.span),
+                    entity,
+                    reader.problems,
+                )
+            })
+            .collect();
+        let mut entities = Vec::with_capacity(read.len());
+        for (name, entity, problems) in read {
+            self.problems.extend(problems);
+            match entity {
+                Some(entity) => entities.push((name, entity)),
                 None => unusable.push(name),
             }
         }
-        entities
+        entities.into_iter().collect()
     }
 }
 
@@ -695,7 +720,7 @@ impl Reader {
 /// reported and dropped before serde sees it: serde's `deny_unknown_fields`
 /// (there for the schema, which says `additionalProperties: false`) would
 /// refuse the whole entity over one typo.
-trait Table: DeserializeOwned {
+trait Table: DeserializeOwned + Send {
     /// Keys whose values hold more such tables, so unknown keys are found at
     /// every depth.
     const INNER: &'static [(&'static str, Inner)] = &[];
@@ -710,7 +735,7 @@ enum Inner {
     Each(DropUnknownKeys),
 }
 
-type DropUnknownKeys = fn(&mut DeValue, &mut Vec<Diagnostic>, &str) -> bool;
+type DropUnknownKeys = fn(&mut Value, &mut Vec<Diagnostic>, &str) -> bool;
 
 /// What a misspelt key leaves out, by where it is (see [`Parsed::checkable`]).
 const NO_CHECKS: &str = "until then, the other checks do not run";
@@ -747,47 +772,49 @@ impl Table for Egress {}
 /// a near miss of a key the table lacks: the table may not mean what it says,
 /// and that key's help ends with `left_out`.
 fn drop_unknown_keys<T: Table>(
-    value: &mut DeValue,
+    value: &mut Value,
     problems: &mut Vec<Diagnostic>,
     left_out: &str,
 ) -> bool {
-    let DeValue::Table(table) = value else {
+    let Value::Table(table) = value else {
         return false;
     };
     let valid = keys_of::<T>();
     let mut in_doubt = false;
     let mut unknown = Vec::new();
     for key in table
-        .keys()
-        .filter(|key| !valid.contains(&key.get_ref().as_ref()))
+        .entries()
+        .iter()
+        .map(|entry| &entry.key)
+        .filter(|key| !valid.contains(&key.name.as_ref()))
     {
-        let mut problem = unknown_key(key.get_ref(), valid, key.span());
-        let misspelt = crate::diagnostic::closest(key.get_ref(), valid.iter().copied())
+        let mut problem = unknown_key(&key.name, valid, key.span.clone());
+        let misspelt = crate::diagnostic::closest(&key.name, valid.iter().copied())
             .is_some_and(|meant| !table.contains_key(meant));
         if misspelt {
             problem.help = problem.help.map(|help| format!("{help}; {left_out}"));
         }
         in_doubt |= misspelt;
         problems.push(problem);
-        unknown.push(key.get_ref().to_string());
+        unknown.push(key.name.to_string());
     }
-    for key in unknown {
-        table.remove(key.as_str());
+    if !unknown.is_empty() {
+        table.remove_all(&unknown);
     }
     for (key, inner) in T::INNER {
-        let Some(value) = table.get_mut(*key) else {
+        let Some(item) = table.get_mut(key) else {
             continue;
         };
-        in_doubt |= match (inner, value.get_mut()) {
+        in_doubt |= match (inner, &mut item.value) {
             (Inner::One(drop), value) => drop(value, problems, left_out),
-            (Inner::Each(drop), DeValue::Array(items)) => {
-                items.iter_mut().fold(false, |doubt, item| {
-                    drop(item.get_mut(), problems, left_out) | doubt
+            (Inner::Each(drop), Value::Array(array)) => {
+                array.items.iter_mut().fold(false, |doubt, item| {
+                    drop(&mut item.value, problems, left_out) | doubt
                 })
             }
-            (Inner::Each(drop), DeValue::Table(items)) => {
-                items.iter_mut().fold(false, |doubt, (_, item)| {
-                    drop(item.get_mut(), problems, left_out) | doubt
+            (Inner::Each(drop), Value::Table(items)) => {
+                items.entries_mut().iter_mut().fold(false, |doubt, entry| {
+                    drop(&mut entry.value.value, problems, left_out) | doubt
                 })
             }
             (Inner::Each(_), _) => false,

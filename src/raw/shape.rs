@@ -1,13 +1,14 @@
-//! Reads one value of toml's spanned document into the raw structs with serde,
+//! Reads one value of the spanned [`document`] into the raw structs with serde,
 //! and says what did not fit as data ([`Problem`]): the key serde's derive
 //! found missing, the key it did not know, the type it asked for and the TOML
 //! it got. toml's own deserializer would say the same as an English sentence
 //! (`missing field `id``), which is no interface to build diagnostics on.
 //!
-//! The deserializer is a thin one over [`DeValue`]: TOML's seven types map
+//! The deserializer is a thin one over [`Value`]: TOML's seven types map
 //! onto serde's data model one to one, and spans are handed to
 //! [`serde_spanned::Spanned`] by its own protocol, as toml does.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -15,9 +16,9 @@ use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Unexpected,
     Visitor,
 };
-use serde_spanned::Spanned;
 use serde_spanned::de::{SpannedDeserializer, is_spanned};
-use toml::de::{DeString, DeTable, DeValue};
+
+use super::document::{self, Entry, Item, Value};
 
 /// Why a value does not have the shape its struct asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,50 +99,34 @@ impl de::Error for ShapeError {
     }
 }
 
-/// Reads `T` out of `value`.
-pub(super) fn read<T: de::DeserializeOwned>(value: Spanned<DeValue<'_>>) -> Result<T, ShapeError> {
-    T::deserialize(Value::from(value))
+/// Reads `T` out of `item`.
+pub(super) fn read<T: de::DeserializeOwned>(item: Item<'_>) -> Result<T, ShapeError> {
+    T::deserialize(Spanned(item))
 }
 
-/// A value of the document and its span.
-struct Value<'i> {
-    value: DeValue<'i>,
-    span: Range<usize>,
-}
+/// A value of the document and its span, as serde reads it.
+struct Spanned<'i>(Item<'i>);
 
-impl<'i> From<Spanned<DeValue<'i>>> for Value<'i> {
-    fn from(value: Spanned<DeValue<'i>>) -> Self {
-        let span = value.span();
-        Value {
-            value: value.into_inner(),
-            span,
-        }
-    }
-}
-
-impl<'i> Value<'i> {
+impl<'i> Spanned<'i> {
     /// The value as serde shows it in a message.
     fn unexpected(&self) -> Unexpected<'_> {
-        match &self.value {
-            DeValue::String(text) => Unexpected::Str(text),
-            DeValue::Integer(integer) => match integer_value(integer) {
-                Some(value) => Unexpected::Signed(value),
-                None => Unexpected::Other("integer"),
-            },
-            DeValue::Float(float) => match float.as_str().parse() {
+        match &self.0.value {
+            Value::String(text) => Unexpected::Str(text),
+            Value::Integer(value) => Unexpected::Signed(*value),
+            Value::Float(float) => match float.parse() {
                 Ok(value) => Unexpected::Float(value),
                 Err(_) => Unexpected::Other("floating point"),
             },
-            DeValue::Boolean(value) => Unexpected::Bool(*value),
+            Value::Boolean(value) => Unexpected::Bool(*value),
             // toml hands a date-time to serde as a map.
-            DeValue::Datetime(_) | DeValue::Table(_) => Unexpected::Map,
-            DeValue::Array(_) => Unexpected::Seq,
+            Value::Datetime(_) | Value::Table(_) => Unexpected::Map,
+            Value::Array(_) => Unexpected::Seq,
         }
     }
 
     /// The value, if `is` says it is of the type serde asked for (`expected`).
-    fn of_type(self, is: fn(&DeValue<'i>) -> bool, expected: &str) -> Result<Self, ShapeError> {
-        if is(&self.value) {
+    fn of_type(self, is: fn(&Value<'i>) -> bool, expected: &str) -> Result<Self, ShapeError> {
+        if is(&self.0.value) {
             Ok(self)
         } else {
             Err(self.wrong_type(expected))
@@ -154,57 +139,46 @@ impl<'i> Value<'i> {
             found: self.unexpected().to_string(),
             expected: expected.to_owned(),
         })
-        .at(&self.span)
+        .at(&self.0.span)
     }
-}
-
-fn integer_value(integer: &toml::de::DeInteger<'_>) -> Option<i64> {
-    i64::from_str_radix(integer.as_str(), integer.radix()).ok()
 }
 
 /// `Deserializer` methods that take only a value of one TOML type.
 macro_rules! of_type {
-    ($($method:ident: $is:ident, $expected:literal;)*) => {$(
+    ($($method:ident: $is:pat, $expected:literal;)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-            self.of_type(DeValue::$is, $expected)?.deserialize_any(visitor)
+            self.of_type(|value| matches!(value, $is), $expected)?.deserialize_any(visitor)
         }
     )*};
 }
 
-impl<'de> IntoDeserializer<'de, ShapeError> for Value<'de> {
+impl<'de> IntoDeserializer<'de, ShapeError> for Spanned<'de> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
     }
 }
 
-impl<'de> Deserializer<'de> for Value<'de> {
+impl<'de> Deserializer<'de> for Spanned<'de> {
     type Error = ShapeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        let span = self.span.clone();
-        match self.value {
-            DeValue::String(DeString::Borrowed(text)) => visitor.visit_borrowed_str(text),
-            DeValue::String(DeString::Owned(text)) => visitor.visit_string(text),
-            DeValue::Integer(integer) => match integer_value(&integer) {
-                Some(value) => visitor.visit_i64(value),
-                None => Err(ShapeError::new(Problem::Other(format!(
-                    "integer {} does not fit in 64 bits",
-                    integer.as_str()
-                )))),
-            },
-            DeValue::Float(float) => match float.as_str().parse() {
+        let Item { value, span } = self.0;
+        match value {
+            Value::String(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
+            Value::String(Cow::Owned(text)) => visitor.visit_string(text),
+            Value::Integer(value) => visitor.visit_i64(value),
+            Value::Float(float) => match float.parse() {
                 Ok(value) => visitor.visit_f64(value),
                 Err(_) => Err(ShapeError::new(Problem::Other(format!(
-                    "{} is not a floating-point number",
-                    float.as_str()
+                    "{float} is not a floating-point number"
                 )))),
             },
-            DeValue::Boolean(value) => visitor.visit_bool(value),
+            Value::Boolean(value) => visitor.visit_bool(value),
             // toml hands a date-time to serde as a map; no field takes one.
-            DeValue::Datetime(_) => Err(de::Error::invalid_type(Unexpected::Map, &visitor)),
-            DeValue::Array(items) => visitor.visit_seq(Items(items.into_iter())),
-            DeValue::Table(table) => visitor.visit_map(Entries::new(table)),
+            Value::Datetime(_) => Err(de::Error::invalid_type(Unexpected::Map, &visitor)),
+            Value::Array(array) => visitor.visit_seq(Items(array.items.into_iter())),
+            Value::Table(table) => visitor.visit_map(Entries::new(table)),
         }
         .map_err(|error| error.at(&span))
     }
@@ -212,16 +186,16 @@ impl<'de> Deserializer<'de> for Value<'de> {
     // What serde asks for by name has one TOML type: anything else is
     // refused here, in TOML's words, before a visitor sees it.
     of_type! {
-        deserialize_i64: is_integer, "an integer";
-        deserialize_str: is_str, "a string";
-        deserialize_string: is_str, "a string";
-        deserialize_seq: is_array, "an array";
-        deserialize_map: is_table, "a table";
+        deserialize_i64: Value::Integer(_), "an integer";
+        deserialize_str: Value::String(_), "a string";
+        deserialize_string: Value::String(_), "a string";
+        deserialize_seq: Value::Array(_), "an array";
+        deserialize_map: Value::Table(_), "a table";
     }
 
     /// A key that is present is `Some`: an absent one never reaches here.
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        let span = self.span.clone();
+        let span = self.0.span.clone();
         visitor.visit_some(self).map_err(|error| error.at(&span))
     }
 
@@ -232,7 +206,7 @@ impl<'de> Deserializer<'de> for Value<'de> {
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
         if is_spanned(name) {
-            let span = self.span.clone();
+            let span = self.0.span.clone();
             return visitor.visit_map(SpannedDeserializer::new(self, span));
         }
         self.deserialize_any(visitor)
@@ -243,7 +217,7 @@ impl<'de> Deserializer<'de> for Value<'de> {
         _: &'static str,
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
-        let span = self.span.clone();
+        let span = self.0.span.clone();
         visitor
             .visit_newtype_struct(self)
             .map_err(|error| error.at(&span))
@@ -258,7 +232,7 @@ impl<'de> Deserializer<'de> for Value<'de> {
 /// The elements of an array.
 struct Items<I>(I);
 
-impl<'de, I: Iterator<Item = Spanned<DeValue<'de>>>> SeqAccess<'de> for Items<I> {
+impl<'de, I: Iterator<Item = Item<'de>>> SeqAccess<'de> for Items<I> {
     type Error = ShapeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -267,21 +241,21 @@ impl<'de, I: Iterator<Item = Spanned<DeValue<'de>>>> SeqAccess<'de> for Items<I>
     ) -> Result<Option<T::Value>, ShapeError> {
         self.0
             .next()
-            .map(|item| seed.deserialize(Value::from(item)))
+            .map(|item| seed.deserialize(Spanned(item)))
             .transpose()
     }
 }
 
 /// The entries of a table: keys (with their spans) and values.
 struct Entries<'i> {
-    entries: <DeTable<'i> as IntoIterator>::IntoIter,
-    value: Option<Spanned<DeValue<'i>>>,
+    entries: std::vec::IntoIter<Entry<'i>>,
+    value: Option<Item<'i>>,
 }
 
 impl<'i> Entries<'i> {
-    fn new(table: DeTable<'i>) -> Self {
+    fn new(table: document::Table<'i>) -> Self {
         Entries {
-            entries: table.into_iter(),
+            entries: table.into_entries().into_iter(),
             value: None,
         }
     }
@@ -294,18 +268,17 @@ impl<'de> MapAccess<'de> for Entries<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, ShapeError> {
-        let Some((key, value)) = self.entries.next() else {
+        let Some(Entry { key, value }) = self.entries.next() else {
             return Ok(None);
         };
         self.value = Some(value);
         // A key reads as a string: a struct's field name, or a map's key kept
         // with its span (the uplink of `[hosts.net1.uplinks.isp-a]`).
-        let span = key.span();
-        let key = Value {
-            value: DeValue::String(key.into_inner()),
-            span,
+        let key = Item {
+            value: Value::String(key.name),
+            span: key.span,
         };
-        seed.deserialize(key).map(Some)
+        seed.deserialize(Spanned(key)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(
@@ -316,17 +289,18 @@ impl<'de> MapAccess<'de> for Entries<'de> {
             .value
             .take()
             .ok_or_else(|| de::Error::custom("a value asked for before its key"))?;
-        seed.deserialize(Value::from(value))
+        seed.deserialize(Spanned(value))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{Problem, ShapeError, read};
+    use crate::raw::document::parse_value;
     use crate::raw::{Sp, Uplink};
 
     fn uplink(text: &str) -> Result<Uplink, ShapeError> {
-        read(toml::de::DeValue::parse(text).expect("TOML"))
+        read(parse_value(text).expect("TOML"))
     }
 
     #[test]
@@ -347,8 +321,8 @@ mod tests {
             }
         );
         assert_eq!(error.span, Some(7..12));
-        let error = read::<Sp<Vec<Sp<String>>>>(toml::de::DeValue::parse("{}").expect("TOML"))
-            .expect_err("a list");
+        let error =
+            read::<Sp<Vec<Sp<String>>>>(parse_value("{}").expect("TOML")).expect_err("a list");
         assert_eq!(error.to_string(), "invalid type: map, expected an array");
     }
 
