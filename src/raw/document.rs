@@ -17,9 +17,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
 use rayon::prelude::*;
 use toml_parser::decoder::ScalarKind;
-use toml_parser::parser::{Event, EventKind, RecursionGuard, ValidateWhitespace};
+use toml_parser::lexer::{Token, TokenKind};
+use toml_parser::parser::{Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Source};
 
 /// toml's limit on nesting (arrays, inline tables, dotted keys).
@@ -92,7 +95,7 @@ pub(super) struct Array<'i> {
 pub(super) struct Table<'i> {
     entries: Vec<Entry<'i>>,
     /// Key to position, for a large table while it is built.
-    index: Option<HashMap<Cow<'i, str>, usize, foldhash::fast::RandomState>>,
+    index: Option<Box<HashMap<Cow<'i, str>, usize, foldhash::fast::RandomState>>>,
     /// Created by a header's or a dotted key's path, not defined itself.
     implicit: bool,
     /// Created or extended by a dotted key.
@@ -159,13 +162,13 @@ impl<'i> Table<'i> {
         }
         self.entries.push(entry);
         if self.index.is_none() && self.entries.len() > INDEXED_FROM {
-            self.index = Some(
+            self.index = Some(Box::new(
                 self.entries
                     .iter()
                     .enumerate()
                     .map(|(at, entry)| (entry.key.name.clone(), at))
                     .collect(),
-            );
+            ));
         }
         at
     }
@@ -249,32 +252,103 @@ impl FirstError {
 }
 
 /// The document's root table (its span is `0..0`, as toml's).
+///
+/// The text is lexed and parsed into events a chunk at a time, on a thread
+/// of its own, while this one builds the tables from the chunk before: the
+/// tokens and events of a whole 100k-VM file would take 360 MB of fresh
+/// memory (toml holds them all). A chunk ends at a newline outside brackets
+/// and braces, where the parser is between expressions and starting afresh
+/// gives the same events.
 pub(super) fn parse(text: &str) -> Result<Table<'_>, Refused> {
     let source = Source::new(text);
-    let events = events(source, |tokens, receiver, errors| {
-        toml_parser::parser::parse_document(tokens, receiver, errors)
+    let (chunks, parsed) = mpsc::sync_channel(CHUNKS_AHEAD);
+    let (spare, used) = mpsc::channel();
+    let mut root = std::thread::scope(|scope| {
+        scope.spawn(move || parse_chunks(source, &chunks, &used));
+        let mut state = State::default();
+        let mut errors = FirstError::default();
+        for events in parsed {
+            let events = events?;
+            Builder {
+                events: &events,
+                next: 0,
+                source,
+                errors: &mut errors,
+            }
+            .document(&mut state)?;
+            // The parser's thread may reuse it, or may be done.
+            let _ = spare.send(events);
+        }
+        state.finish_table()?;
+        errors.check()?;
+        Ok(state.root)
     })?;
-    let mut errors = FirstError::default();
-    let mut root = Builder {
-        events: &events,
-        next: 0,
-        source,
-        errors: &mut errors,
-    }
-    .document()?;
-    errors.check()?;
-    drop(events);
     root.finish();
     Ok(root)
+}
+
+/// Tokens per chunk, about (a chunk ends at the next newline outside
+/// brackets); small in tests so that they cross chunks.
+const CHUNK_TOKENS: usize = if cfg!(test) { 8 } else { 1 << 16 };
+
+/// Chunks parsed ahead of the builder.
+const CHUNKS_AHEAD: usize = 2;
+
+/// Lexes and parses `source` chunk by chunk into `chunks`, until the end,
+/// the first error, or the builder stops taking them.
+fn parse_chunks(
+    source: Source<'_>,
+    chunks: &SyncSender<Result<Vec<Event>, Refused>>,
+    used: &Receiver<Vec<Event>>,
+) {
+    let mut lexer = source.lex();
+    let mut tokens = Vec::with_capacity(CHUNK_TOKENS * 2);
+    let mut depth = 0i64;
+    loop {
+        tokens.clear();
+        let mut at_end = true;
+        for token in lexer.by_ref() {
+            match token.kind() {
+                TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
+                TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => depth -= 1,
+                _ => {}
+            }
+            tokens.push(token);
+            if token.kind() == TokenKind::Newline && depth == 0 && tokens.len() >= CHUNK_TOKENS {
+                at_end = false;
+                break;
+            }
+        }
+        let mut events = used
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(tokens.len()));
+        events.clear();
+        let parsed = parse_events(
+            source,
+            &tokens,
+            &mut events,
+            toml_parser::parser::parse_document,
+        )
+        .map(|()| events);
+        let refused = parsed.is_err();
+        if chunks.send(parsed).is_err() || refused || at_end {
+            return;
+        }
+    }
 }
 
 /// One value (`{ id = 1 }`), for tests of what reads values.
 #[cfg(test)]
 pub(super) fn parse_value(text: &str) -> Result<Item<'_>, Refused> {
     let source = Source::new(text);
-    let events = events(source, |tokens, receiver, errors| {
-        toml_parser::parser::parse_value(tokens, receiver, errors)
-    })?;
+    let tokens = source.lex().into_vec();
+    let mut events = Vec::new();
+    parse_events(
+        source,
+        &tokens,
+        &mut events,
+        toml_parser::parser::parse_value,
+    )?;
     let mut errors = FirstError::default();
     let mut item = Builder {
         events: &events,
@@ -288,25 +362,21 @@ pub(super) fn parse_value(text: &str) -> Result<Item<'_>, Refused> {
     Ok(item)
 }
 
-type ParseEvents = fn(
-    &[toml_parser::lexer::Token],
-    &mut dyn toml_parser::parser::EventReceiver,
-    &mut dyn ErrorSink,
-);
+type Parser = fn(&[Token], &mut dyn EventReceiver, &mut dyn ErrorSink);
 
-/// The parser's events for `source`, checked as toml checks them
+/// The parser's events for `tokens`, checked as toml checks them
 /// (whitespace, nesting), or its first error.
-fn events(source: Source<'_>, parse: ParseEvents) -> Result<Vec<Event>, Refused> {
-    let tokens = source.lex().into_vec();
-    let mut events = Vec::with_capacity(tokens.len());
+fn parse_events(
+    source: Source<'_>,
+    tokens: &[Token],
+    events: &mut Vec<Event>,
+    parse: Parser,
+) -> Result<(), Refused> {
     let mut errors = FirstError::default();
-    {
-        let mut whitespace = ValidateWhitespace::new(&mut events, source);
-        let mut nesting = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
-        parse(&tokens, &mut nesting, &mut errors);
-    }
-    errors.check()?;
-    Ok(events)
+    let mut whitespace = ValidateWhitespace::new(events, source);
+    let mut nesting = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
+    parse(tokens, &mut nesting, &mut errors);
+    errors.check()
 }
 
 /// A header: `[path.key]` or `[[path.key]]`.
@@ -343,8 +413,8 @@ impl<'i> Builder<'_, 'i> {
         }
     }
 
-    fn document(&mut self) -> Result<Table<'i>, Refused> {
-        let mut state = State::default();
+    /// Adds the events' tables and values to `state`.
+    fn document(&mut self, state: &mut State<'i>) -> Result<(), Refused> {
         while let Some(event) = self.next_event() {
             match event.kind() {
                 EventKind::StdTableOpen | EventKind::ArrayTableOpen => {
@@ -365,8 +435,7 @@ impl<'i> Builder<'_, 'i> {
                 _ => {}
             }
         }
-        state.finish_table()?;
-        Ok(state.root)
+        Ok(())
     }
 
     fn header(&mut self, open: Event) -> Result<Header<'i>, Refused> {
