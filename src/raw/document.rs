@@ -38,7 +38,28 @@ const PARALLEL_FROM: usize = 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Item<'i> {
     pub value: Value<'i>,
-    pub span: Range<usize>,
+    pub span: Span,
+}
+
+/// Where in the text, in half the room of a `Range<usize>` (a text past
+/// 4 GiB is refused).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +72,8 @@ pub(super) enum Value<'i> {
     /// A valid date-time, as written; nothing in a topology takes one.
     Datetime(Cow<'i, str>),
     Array(Array<'i>),
-    Table(Table<'i>),
+    /// Boxed: a table is larger than the other values.
+    Table(Box<Table<'i>>),
 }
 
 impl Value<'_> {
@@ -73,7 +95,7 @@ impl Value<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Key<'i> {
     pub name: Cow<'i, str>,
-    pub span: Range<usize>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -226,7 +248,7 @@ impl Refused {
     }
 
     fn duplicate_key(key: &Key<'_>) -> Self {
-        Refused::new("duplicate key", key.span.clone())
+        Refused::new("duplicate key", key.span.range())
     }
 }
 
@@ -260,6 +282,9 @@ impl FirstError {
 /// and braces, where the parser is between expressions and starting afresh
 /// gives the same events.
 pub(super) fn parse(text: &str) -> Result<Table<'_>, Refused> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(Refused::new("a topology file past 4 GiB", 0..0));
+    }
     let source = Source::new(text);
     let (chunks, parsed) = mpsc::sync_channel(CHUNKS_AHEAD);
     let (spare, used) = mpsc::channel();
@@ -383,7 +408,7 @@ fn parse_events(
 struct Header<'i> {
     path: Vec<Key<'i>>,
     key: Key<'i>,
-    span: Range<usize>,
+    span: Span,
     is_array: bool,
 }
 
@@ -426,7 +451,7 @@ impl<'i> Builder<'_, 'i> {
                     let (path, key) = self.key(event)?;
                     self.skip_whitespace();
                     if self.next_event().map(|e| e.kind()) != Some(EventKind::KeyValSep) {
-                        return Err(Refused::new("expected `=`", key.span));
+                        return Err(Refused::new("expected `=`", key.span.range()));
                     }
                     self.skip_whitespace();
                     let value = self.value()?;
@@ -460,7 +485,7 @@ impl<'i> Builder<'_, 'i> {
         Ok(Header {
             path,
             key,
-            span: start..end,
+            span: Span::new(start, end),
             is_array,
         })
     }
@@ -481,12 +506,12 @@ impl<'i> Builder<'_, 'i> {
                 .next_event()
                 .filter(|e| e.kind() == EventKind::SimpleKey)
             else {
-                return Err(Refused::new("expected a key", last.span));
+                return Err(Refused::new("expected a key", last.span.range()));
             };
             path.push(std::mem::replace(&mut last, self.simple_key(event)?));
         }
         if NESTING_LIMIT as usize <= path.len() {
-            return Err(Refused::new("recursion limit", last.span));
+            return Err(Refused::new("recursion limit", last.span.range()));
         }
         Ok((path, last))
     }
@@ -504,7 +529,7 @@ impl<'i> Builder<'_, 'i> {
     fn raw(&self, event: Event) -> Result<toml_parser::Raw<'i>, Refused> {
         self.source
             .get(event)
-            .ok_or_else(|| Refused::new("outside the text", span(event)))
+            .ok_or_else(|| Refused::new("outside the text", span(event).range()))
     }
 
     fn value(&mut self) -> Result<Item<'i>, Refused> {
@@ -525,14 +550,14 @@ impl<'i> Builder<'_, 'i> {
             ScalarKind::Boolean(value) => Value::Boolean(value),
             ScalarKind::DateTime => match decoded.parse::<toml::value::Datetime>() {
                 Ok(_) => Value::Datetime(decoded),
-                Err(error) => return Err(Refused::new(error.to_string(), span)),
+                Err(error) => return Err(Refused::new(error.to_string(), span.range())),
             },
             ScalarKind::Float => Value::Float(decoded),
             ScalarKind::Integer(radix) => match i64::from_str_radix(&decoded, radix.value()) {
                 Ok(value) => Value::Integer(value),
                 Err(_) => {
                     let message = format!("integer {decoded} does not fit in 64 bits");
-                    return Err(Refused::new(message, span));
+                    return Err(Refused::new(message, span.range()));
                 }
             },
         };
@@ -563,7 +588,7 @@ impl<'i> Builder<'_, 'i> {
         };
         Ok(Item {
             value: Value::Array(array),
-            span: open.span().start()..end,
+            span: Span::new(open.span().start(), end),
         })
     }
 
@@ -596,14 +621,14 @@ impl<'i> Builder<'_, 'i> {
             }
         }
         Ok(Item {
-            value: Value::Table(table),
-            span: open.span().start()..end,
+            value: Value::Table(Box::new(table)),
+            span: Span::new(open.span().start(), end),
         })
     }
 }
 
-fn span(event: Event) -> Range<usize> {
-    event.span().start()..event.span().end()
+fn span(event: Event) -> Span {
+    Span::new(event.span().start(), event.span().end())
 }
 
 /// `path.key = value` inside an inline table.
@@ -648,12 +673,12 @@ fn descend<'t, 'i>(
             None => table.push(Entry {
                 key: key.clone(),
                 value: Item {
-                    value: Value::Table(Table::with_kind(
+                    value: Value::Table(Box::new(Table::with_kind(
                         true,
                         dotted,
                         within == Within::InlineTable,
-                    )),
-                    span: key.span.clone(),
+                    ))),
+                    span: key.span,
                 },
             }),
         };
@@ -686,7 +711,7 @@ fn descend<'t, 'i>(
 fn cannot_extend(key: &Key<'_>) -> Refused {
     Refused::new(
         "cannot extend this value with a dotted key",
-        key.span.clone(),
+        key.span.range(),
     )
 }
 
@@ -725,8 +750,8 @@ impl<'i> State<'i> {
         };
         let parent = descend(&mut self.root, &header.path, Within::Document)?;
         let item = Item {
-            value: Value::Table(table),
-            span: header.span.clone(),
+            value: Value::Table(Box::new(table)),
+            span: header.span,
         };
         match parent.position(&header.key.name) {
             Some(at) if header.is_array => match &mut parent.entries[at].value.value {

@@ -616,7 +616,7 @@ fn read(root: document::Table) -> Read {
             }
             other => reader
                 .problems
-                .push(unknown_key(other, TOP_LEVEL_KEYS, key.span)),
+                .push(unknown_key(other, TOP_LEVEL_KEYS, key.span.range())),
         }
     }
     if !has_version {
@@ -684,7 +684,7 @@ impl Reader {
                 self.problems.push(Diagnostic::new(
                     Code::WrongType,
                     format!("invalid type: {}, expected a table", other.type_str()),
-                    value.span,
+                    value.span.range(),
                     "wrong type",
                 ));
                 self.incomplete = true;
@@ -698,7 +698,7 @@ impl Reader {
                 let mut reader = Reader::default();
                 let entity = reader.table::<T>(value, left_out);
                 (
-                    Sp::new(key.name.into_owned(), key.span),
+                    Sp::new(key.name.into_owned(), key.span.range()),
                     entity,
                     reader.problems,
                 )
@@ -788,7 +788,7 @@ fn drop_unknown_keys<T: Table>(
         .map(|entry| &entry.key)
         .filter(|key| !valid.contains(&key.name.as_ref()))
     {
-        let mut problem = unknown_key(&key.name, valid, key.span.clone());
+        let mut problem = unknown_key(&key.name, valid, key.span.range());
         let misspelt = crate::diagnostic::closest(&key.name, valid.iter().copied())
             .is_some_and(|meant| !table.contains_key(meant));
         if misspelt {

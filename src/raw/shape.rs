@@ -139,7 +139,7 @@ impl<'i> Spanned<'i> {
             found: self.unexpected().to_string(),
             expected: expected.to_owned(),
         })
-        .at(&self.0.span)
+        .at(&self.0.span.range())
     }
 }
 
@@ -164,6 +164,7 @@ impl<'de> Deserializer<'de> for Spanned<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
         let Item { value, span } = self.0;
+        let span = span.range();
         match value {
             Value::String(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
             Value::String(Cow::Owned(text)) => visitor.visit_string(text),
@@ -178,7 +179,7 @@ impl<'de> Deserializer<'de> for Spanned<'de> {
             // toml hands a date-time to serde as a map; no field takes one.
             Value::Datetime(_) => Err(de::Error::invalid_type(Unexpected::Map, &visitor)),
             Value::Array(array) => visitor.visit_seq(Items(array.items.into_iter())),
-            Value::Table(table) => visitor.visit_map(Entries::new(table)),
+            Value::Table(table) => visitor.visit_map(Entries::new(*table)),
         }
         .map_err(|error| error.at(&span))
     }
@@ -195,7 +196,7 @@ impl<'de> Deserializer<'de> for Spanned<'de> {
 
     /// A key that is present is `Some`: an absent one never reaches here.
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
-        let span = self.0.span.clone();
+        let span = self.0.span.range();
         visitor.visit_some(self).map_err(|error| error.at(&span))
     }
 
@@ -206,7 +207,7 @@ impl<'de> Deserializer<'de> for Spanned<'de> {
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
         if is_spanned(name) {
-            let span = self.0.span.clone();
+            let span = self.0.span.range();
             return visitor.visit_map(SpannedDeserializer::new(self, span));
         }
         self.deserialize_any(visitor)
@@ -217,7 +218,7 @@ impl<'de> Deserializer<'de> for Spanned<'de> {
         _: &'static str,
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
-        let span = self.0.span.clone();
+        let span = self.0.span.range();
         visitor
             .visit_newtype_struct(self)
             .map_err(|error| error.at(&span))

@@ -42,7 +42,7 @@ fn same_table(ours: &Table<'_>, theirs: &DeTable<'_>, at: &str) -> Result<(), St
     }
     for (entry, (key, value)) in ours.entries().iter().zip(theirs) {
         let path = format!("{at}.{}", key.get_ref());
-        if entry.key.name != *key.get_ref() || entry.key.span != key.span() {
+        if entry.key.name != *key.get_ref() || entry.key.span.range() != key.span() {
             return Err(format!("{path}: key {:?} vs {key:?}", entry.key));
         }
         same_value(&entry.value, value, &path)?;
@@ -51,7 +51,7 @@ fn same_table(ours: &Table<'_>, theirs: &DeTable<'_>, at: &str) -> Result<(), St
 }
 
 fn same_value(ours: &Item<'_>, theirs: &Spanned<DeValue<'_>>, at: &str) -> Result<(), String> {
-    if ours.span != theirs.span() {
+    if ours.span.range() != theirs.span() {
         return Err(format!("{at}: span {:?} vs {:?}", ours.span, theirs.span()));
     }
     let same = match (&ours.value, theirs.get_ref()) {
