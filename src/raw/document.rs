@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use rayon::prelude::*;
-use toml_parser::decoder::ScalarKind;
+use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::{Token, TokenKind};
 use toml_parser::parser::{Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Source};
@@ -314,7 +314,7 @@ pub(super) fn parse(text: &str) -> Result<Table<'_>, Refused> {
 
 /// Tokens per chunk, about (a chunk ends at the next newline outside
 /// brackets); small in tests so that they cross chunks.
-const CHUNK_TOKENS: usize = if cfg!(test) { 8 } else { 1 << 16 };
+const CHUNK_TOKENS: usize = if cfg!(test) { 8 } else { 1 << 12 };
 
 /// Chunks parsed ahead of the builder.
 const CHUNKS_AHEAD: usize = 2;
@@ -518,8 +518,16 @@ impl<'i> Builder<'_, 'i> {
 
     fn simple_key(&mut self, event: Event) -> Result<Key<'i>, Refused> {
         let raw = self.raw(event)?;
-        let mut name = Cow::Borrowed("");
-        raw.decode_key(&mut name, self.errors);
+        let name = match event.encoding() {
+            // What the decoder would return, without its checks (a bare key
+            // of these bytes is valid as written).
+            None if raw.as_str().bytes().all(is_bare_key_byte) => Cow::Borrowed(raw.as_str()),
+            _ => {
+                let mut name = Cow::Borrowed("");
+                raw.decode_key(&mut name, self.errors);
+                name
+            }
+        };
         Ok(Key {
             name,
             span: span(event),
@@ -544,6 +552,12 @@ impl<'i> Builder<'_, 'i> {
     fn scalar(&mut self, event: Event) -> Result<Item<'i>, Refused> {
         let raw = self.raw(event)?;
         let span = span(event);
+        if event.encoding() == Some(Encoding::BasicString)
+            && let Some(plain) = plain_basic_string(raw.as_str())
+        {
+            let value = Value::String(Cow::Borrowed(plain));
+            return Ok(Item { value, span });
+        }
         let mut decoded = Cow::Borrowed("");
         let value = match raw.decode_scalar(&mut decoded, self.errors) {
             ScalarKind::String => Value::String(decoded),
@@ -625,6 +639,21 @@ impl<'i> Builder<'_, 'i> {
             span: Span::new(open.span().start(), end),
         })
     }
+}
+
+/// Bytes a bare key may have.
+fn is_bare_key_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+/// The text of a basic string (`"..."`) that has no escapes and only
+/// printable ASCII: what the decoder would return, without its checks.
+fn plain_basic_string(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    inner
+        .bytes()
+        .all(|byte| (b' '..=b'~').contains(&byte) && byte != b'\\' && byte != b'"')
+        .then_some(inner)
 }
 
 fn span(event: Event) -> Span {
