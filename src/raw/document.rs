@@ -117,7 +117,7 @@ pub(super) struct Array<'i> {
 pub(super) struct Table<'i> {
     entries: Vec<Entry<'i>>,
     /// Key to position, for a large table while it is built.
-    index: Option<Box<HashMap<Cow<'i, str>, usize, foldhash::fast::RandomState>>>,
+    index: Option<HashMap<Cow<'i, str>, usize, foldhash::fast::RandomState>>,
     /// Created by a header's or a dotted key's path, not defined itself.
     implicit: bool,
     /// Created or extended by a dotted key.
@@ -184,13 +184,13 @@ impl<'i> Table<'i> {
         }
         self.entries.push(entry);
         if self.index.is_none() && self.entries.len() > INDEXED_FROM {
-            self.index = Some(Box::new(
+            self.index = Some(
                 self.entries
                     .iter()
                     .enumerate()
                     .map(|(at, entry)| (entry.key.name.clone(), at))
                     .collect(),
-            ));
+            );
         }
         at
     }
