@@ -155,59 +155,31 @@ fn structural_rules_and_spans_agree_with_toml() {
 }
 
 /// Keys that collide with one another often (quoted, escaped, dotted).
-fn key() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "a",
-        "b",
-        "c",
-        "\"a\"",
-        "'b'",
-        "\"a\\u0062\"",
-        "ab",
-        "a.b",
-        "a . c",
-        "b.\"c\"",
-        "a.b.c",
-    ])
-    .prop_map(str::to_owned)
+#[rustfmt::skip]
+const KEYS: &[&str] = &[
+    "a", "b", "c", "\"a\"", "'b'", "\"a\\u0062\"", "ab", "a.b", "a . c", "b.\"c\"", "a.b.c",
+];
+
+/// Scalars of every type, at and past the edges (64 bits, escapes, dates).
+#[rustfmt::skip]
+const SCALARS: &[&str] = &[
+    "1", "-0", "0x1F", "0o17", "0b101", "1_000", "01", "9223372036854775807",
+    "9223372036854775808", "-9223372036854775808", "0xFFFFFFFFFFFFFFFF", "1.5", "inf", "-nan",
+    "1e3", "\"x\"", "'y'", "\"esc\\n\\u00e9\"", "\"\"\"ml\nline\"\"\"", "'''lit'''",
+    "\"bad\\q\"", "true", "false", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00",
+    "1979-05-27 07:32:00.999999-07:00", "1979-13-27",
+];
+
+fn one_of(texts: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
+    prop::sample::select(texts).prop_map(str::to_owned)
 }
 
-fn scalar() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "1",
-        "-0",
-        "0x1F",
-        "0o17",
-        "0b101",
-        "1_000",
-        "01",
-        "9223372036854775807",
-        "9223372036854775808",
-        "-9223372036854775808",
-        "0xFFFFFFFFFFFFFFFF",
-        "1.5",
-        "inf",
-        "-nan",
-        "1e3",
-        "\"x\"",
-        "'y'",
-        "\"esc\\n\\u00e9\"",
-        "\"\"\"ml\nline\"\"\"",
-        "'''lit'''",
-        "\"bad\\q\"",
-        "true",
-        "false",
-        "1979-05-27T07:32:00Z",
-        "1979-05-27",
-        "07:32:00",
-        "1979-05-27 07:32:00.999999-07:00",
-        "1979-13-27",
-    ])
-    .prop_map(str::to_owned)
+fn key() -> impl Strategy<Value = String> + Clone {
+    one_of(KEYS)
 }
 
 fn value() -> impl Strategy<Value = String> {
-    scalar().prop_recursive(3, 12, 3, |inner| {
+    one_of(SCALARS).prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3)
                 .prop_map(|items| format!("[{}]", items.join(", "))),
