@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 use toml_parser::decoder::{Encoding, ScalarKind};
@@ -282,34 +282,89 @@ impl FirstError {
 /// and braces, where the parser is between expressions and starting afresh
 /// gives the same events.
 pub(super) fn parse(text: &str) -> Result<Table<'_>, Refused> {
+    parse_on(text, Threads::Two)
+}
+
+/// Where the chunks are lexed and parsed.
+#[derive(Clone, Copy, PartialEq)]
+enum Threads {
+    /// On a thread of their own, if one can be had.
+    Two,
+    /// On the builder's, one chunk after the other (what tests also check).
+    One,
+}
+
+fn parse_on(text: &str, threads: Threads) -> Result<Table<'_>, Refused> {
     if u32::try_from(text.len()).is_err() {
         return Err(Refused::new("a topology file past 4 GiB", 0..0));
     }
     let source = Source::new(text);
+    let mut building = Building {
+        source,
+        state: State::default(),
+        errors: FirstError::default(),
+    };
     let (chunks, parsed) = mpsc::sync_channel(CHUNKS_AHEAD);
     let (spare, used) = mpsc::channel();
-    let mut root = std::thread::scope(|scope| {
-        scope.spawn(move || parse_chunks(source, &chunks, &used));
-        let mut state = State::default();
-        let mut errors = FirstError::default();
-        for events in parsed {
+    let threaded = std::thread::scope(|scope| {
+        if threads == Threads::One {
+            return None;
+        }
+        let parser = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let mut deliver = |events| chunks.send(events).is_ok();
+            parse_chunks(source, &mut deliver, &mut || used.try_recv().ok());
+        });
+        parser.ok()?;
+        Some(parsed.into_iter().try_for_each(|events| {
             let events = events?;
-            Builder {
-                events: &events,
-                next: 0,
-                source,
-                errors: &mut errors,
-            }
-            .document(&mut state)?;
+            building.add(&events)?;
             // The parser's thread may reuse it, or may be done.
             let _ = spare.send(events);
+            Ok(())
+        }))
+    });
+    match threaded {
+        Some(built) => built?,
+        // No second thread (to be had): one chunk after the other.
+        None => {
+            let mut refused = Ok(());
+            let mut deliver = |events: Result<Vec<Event>, Refused>| {
+                refused = events.and_then(|events| building.add(&events));
+                refused.is_ok()
+            };
+            parse_chunks(source, &mut deliver, &mut || None);
+            refused?;
         }
-        state.finish_table()?;
-        errors.check()?;
-        Ok(state.root)
-    })?;
+    }
+    let mut root = building.finish()?;
     root.finish();
     Ok(root)
+}
+
+/// The document as its chunks arrive.
+struct Building<'i> {
+    source: Source<'i>,
+    state: State<'i>,
+    /// What decoding a key or scalar finds wrong.
+    errors: FirstError,
+}
+
+impl<'i> Building<'i> {
+    fn add(&mut self, events: &[Event]) -> Result<(), Refused> {
+        Builder {
+            events,
+            next: 0,
+            source: self.source,
+            errors: &mut self.errors,
+        }
+        .document(&mut self.state)
+    }
+
+    fn finish(mut self) -> Result<Table<'i>, Refused> {
+        self.state.finish_table()?;
+        self.errors.check()?;
+        Ok(self.state.root)
+    }
 }
 
 /// Tokens per chunk, about (a chunk ends at the next newline outside
@@ -319,12 +374,13 @@ const CHUNK_TOKENS: usize = if cfg!(test) { 8 } else { 1 << 12 };
 /// Chunks parsed ahead of the builder.
 const CHUNKS_AHEAD: usize = 2;
 
-/// Lexes and parses `source` chunk by chunk into `chunks`, until the end,
-/// the first error, or the builder stops taking them.
+/// Lexes and parses `source` chunk by chunk, handing each chunk's events (in
+/// a vector from `reuse` if it has one) to `deliver`, until the end, the
+/// first error, or `deliver` says to stop.
 fn parse_chunks(
     source: Source<'_>,
-    chunks: &SyncSender<Result<Vec<Event>, Refused>>,
-    used: &Receiver<Vec<Event>>,
+    deliver: &mut dyn FnMut(Result<Vec<Event>, Refused>) -> bool,
+    reuse: &mut dyn FnMut() -> Option<Vec<Event>>,
 ) {
     let mut lexer = source.lex();
     let mut tokens = Vec::with_capacity(CHUNK_TOKENS * 2);
@@ -344,9 +400,7 @@ fn parse_chunks(
                 break;
             }
         }
-        let mut events = used
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(tokens.len()));
+        let mut events = reuse().unwrap_or_else(|| Vec::with_capacity(tokens.len()));
         events.clear();
         let parsed = parse_events(
             source,
@@ -356,7 +410,7 @@ fn parse_chunks(
         )
         .map(|()| events);
         let refused = parsed.is_err();
-        if chunks.send(parsed).is_err() || refused || at_end {
+        if !deliver(parsed) || refused || at_end {
             return;
         }
     }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Item, Table, Value, parse};
+use super::{Item, Table, Threads, Value, parse_on};
 
 /// Whether toml reads `text` as a table: its document parser accepts it and
 /// every integer fits in 64 bits (what its typed parser adds).
@@ -16,9 +16,16 @@ fn toml_accepts(text: &str) -> bool {
     DeTable::parse(text).is_ok() && text.parse::<toml::Table>().is_ok()
 }
 
-/// Where the document and toml's differ, if they do.
+/// Where the document and toml's differ, if they do, with the chunks parsed
+/// on a thread of their own and on the builder's.
 fn difference(text: &str) -> Option<String> {
-    let ours = parse(text);
+    [Threads::Two, Threads::One]
+        .into_iter()
+        .find_map(|threads| difference_on(text, threads))
+}
+
+fn difference_on(text: &str, threads: Threads) -> Option<String> {
+    let ours = parse_on(text, threads);
     if ours.is_ok() != toml_accepts(text) {
         return Some(format!(
             "ours {ours:?}, toml accepts: {}",
