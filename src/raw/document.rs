@@ -16,7 +16,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
-
 use std::sync::mpsc;
 
 use rayon::prelude::*;
