@@ -527,20 +527,16 @@ fn table(
     .into_iter()
     .map(|(name, set)| (name.to_owned(), set))
     .collect();
-    sets.extend(family_sets::<V4>(
-        model,
-        host.family(),
-        verdicts,
-        forced_shards,
-    ));
-    if host.forwards::<V6>() {
-        sets.extend(family_sets::<V6>(
-            model,
-            host.family(),
-            verdicts,
-            forced_shards,
-        ));
-    }
+    // The families' sets side by side: each ends in sorting its sets, one
+    // set at a time.
+    let (v4, v6) = rayon::join(
+        || family_sets::<V4>(model, host.family(), verdicts, forced_shards),
+        || {
+            (host.forwards::<V6>())
+                .then(|| family_sets::<V6>(model, host.family(), verdicts, forced_shards))
+        },
+    );
+    sets.extend(v4.into_iter().chain(v6.into_iter().flatten()));
     if host.failover.is_some() {
         let down = set_of(vec![DataType::Mark], None, Vec::new());
         sets.insert(DOWN_UPLINKS_SET.to_owned(), down);
