@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use rayon::prelude::*;
 
 use super::*;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -61,30 +63,26 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .iter()
         .map(|(n, u)| resolver.uplink(n, u))
         .collect();
-    let uplinks = kept(&mut resolver.uplinks, uplinks);
+    let uplinks = kept(Arc::make_mut(&mut resolver.uplinks), uplinks);
     let pools = topology
         .pools
         .iter()
         .map(|(n, p)| resolver.pool(n, p))
         .collect();
-    let pools = kept(&mut resolver.pools, pools);
+    let pools = kept(Arc::make_mut(&mut resolver.pools), pools);
     let hosts = topology
         .hosts
         .iter()
         .map(|(n, h)| resolver.host(n, h))
         .collect();
-    let hosts = kept(&mut resolver.hosts, hosts);
+    let hosts = kept(Arc::make_mut(&mut resolver.hosts), hosts);
     let projects = topology
         .projects
         .iter()
         .map(|(n, p)| resolver.project(n, p))
         .collect();
-    let projects = kept(&mut resolver.projects, projects);
-    let vms = topology
-        .vms
-        .iter()
-        .filter_map(|(n, v)| resolver.vm(n, v))
-        .collect();
+    let projects = kept(Arc::make_mut(&mut resolver.projects), projects);
+    let vms = resolver.vms(&topology.vms);
     let failover = topology
         .failover
         .as_ref()
@@ -119,13 +117,13 @@ pub const ROUNDS_MAX: i64 = 1000;
 /// be read or resolved (already reported), so references to it stay silent.
 type NameTable = BTreeMap<String, Option<usize>>;
 
-fn names<T>(map: &raw::Named<T>, unusable: &[Sp<String>]) -> NameTable {
+fn names<T>(map: &raw::Named<T>, unusable: &[Sp<String>]) -> Arc<NameTable> {
     let usable = map
         .keys()
         .enumerate()
         .map(|(i, name)| (name.get().clone(), Some(i)));
     let unusable = unusable.iter().map(|name| (name.get().clone(), None));
-    usable.chain(unusable).collect()
+    Arc::new(usable.chain(unusable).collect())
 }
 
 /// Drops the entities that failed to resolve and renumbers `table` to match.
@@ -160,10 +158,11 @@ fn named(name: &Sp<String>) -> Option<Spanned<Name>> {
 }
 
 struct Resolver<'d> {
-    uplinks: NameTable,
-    pools: NameTable,
-    hosts: NameTable,
-    projects: NameTable,
+    /// Shared with the resolvers of the VMs' chunks ([`Resolver::vms`]).
+    uplinks: Arc<NameTable>,
+    pools: Arc<NameTable>,
+    hosts: Arc<NameTable>,
+    projects: Arc<NameTable>,
     diagnostics: &'d mut Diagnostics,
     /// Name comparisons left for "did you mean" suggestions.
     suggestion_budget: usize,
@@ -697,6 +696,42 @@ impl Resolver<'_> {
             egress,
             description: project.description.as_ref().map(|d| d.get().clone()),
         })
+    }
+
+    /// The VMs that resolve, in the file's order. Each is resolved on its
+    /// own, so at 100k VMs they are resolved side by side in chunks, each
+    /// reporting into a list of its own. If any VM has a problem, they are
+    /// all resolved again one by one, so that what is reported (and which
+    /// unknown names get a suggestion, within the budget) is exactly what
+    /// resolving them in order reports.
+    fn vms(&mut self, vms: &raw::Named<raw::Vm>) -> Vec<Vm> {
+        const VMS_PER_CHUNK: usize = 2048;
+        let vms: Vec<_> = vms.iter().collect();
+        let shared = &*self;
+        let chunks: Option<Vec<Vec<Vm>>> = (vms.par_chunks(VMS_PER_CHUNK))
+            .map(|chunk| {
+                let mut diagnostics = Diagnostics::default();
+                let mut resolver = Resolver {
+                    uplinks: Arc::clone(&shared.uplinks),
+                    pools: Arc::clone(&shared.pools),
+                    hosts: Arc::clone(&shared.hosts),
+                    projects: Arc::clone(&shared.projects),
+                    diagnostics: &mut diagnostics,
+                    // A chunk with a problem is resolved again: no suggestions.
+                    suggestion_budget: 0,
+                };
+                let resolved = (chunk.iter())
+                    .filter_map(|(name, vm)| resolver.vm(name, vm))
+                    .collect();
+                diagnostics.is_empty().then_some(resolved)
+            })
+            .collect();
+        match chunks {
+            Some(chunks) => chunks.into_iter().flatten().collect(),
+            None => (vms.into_iter())
+                .filter_map(|(name, vm)| self.vm(name, vm))
+                .collect(),
+        }
     }
 
     fn vm(&mut self, name: &Sp<String>, vm: &Sp<raw::Vm>) -> Option<Vm> {
