@@ -76,13 +76,12 @@ pub fn resolve(parsed: &raw::Parsed, diagnostics: &mut Diagnostics) -> Model {
         .map(|(n, h)| resolver.host(n, h))
         .collect();
     let hosts = kept(Arc::make_mut(&mut resolver.hosts), hosts);
-    let projects = topology
-        .projects
-        .iter()
-        .map(|(n, p)| resolver.project(n, p))
-        .collect();
+    let projects = resolver.side_by_side(&topology.projects, |resolver, name, project| {
+        resolver.project(name, project)
+    });
     let projects = kept(Arc::make_mut(&mut resolver.projects), projects);
-    let vms = resolver.vms(&topology.vms);
+    let vms = resolver.side_by_side(&topology.vms, |resolver, name, vm| resolver.vm(name, vm));
+    let vms = vms.into_iter().flatten().collect();
     let failover = topology
         .failover
         .as_ref()
@@ -158,7 +157,7 @@ fn named(name: &Sp<String>) -> Option<Spanned<Name>> {
 }
 
 struct Resolver<'d> {
-    /// Shared with the resolvers of the VMs' chunks ([`Resolver::vms`]).
+    /// Shared with the resolvers of chunks ([`Resolver::side_by_side`]).
     uplinks: Arc<NameTable>,
     pools: Arc<NameTable>,
     hosts: Arc<NameTable>,
@@ -698,17 +697,24 @@ impl Resolver<'_> {
         })
     }
 
-    /// The VMs that resolve, in the file's order. Each is resolved on its
-    /// own, so at 100k VMs they are resolved side by side in chunks, each
-    /// reporting into a list of its own. If any VM has a problem, they are
-    /// all resolved again one by one, so that what is reported (and which
-    /// unknown names get a suggestion, within the budget) is exactly what
-    /// resolving them in order reports.
-    fn vms(&mut self, vms: &raw::Named<raw::Vm>) -> Vec<Vm> {
-        const VMS_PER_CHUNK: usize = 2048;
-        let vms: Vec<_> = vms.iter().collect();
+    /// Each of `entities` resolved by `resolve`, in the file's order (`None`
+    /// for one that does not resolve). Each is resolved on its own, so at
+    /// 100k VMs (or a thousand projects of hundreds of addresses) they are
+    /// resolved side by side in chunks, each reporting into a list of its
+    /// own. If any has a problem, they are all resolved again one by one, so
+    /// that what is reported (and which unknown names get a suggestion,
+    /// within the budget) is exactly what resolving them in order reports.
+    fn side_by_side<E: Sync, T: Send>(
+        &mut self,
+        entities: &raw::Named<E>,
+        resolve: impl Fn(&mut Resolver<'_>, &Sp<String>, &Sp<E>) -> Option<T> + Sync,
+    ) -> Vec<Option<T>> {
+        /// Enough chunks to share out between the cores.
+        const CHUNKS: usize = 64;
+        let entities: Vec<_> = entities.iter().collect();
         let shared = &*self;
-        let chunks: Option<Vec<Vec<Vm>>> = (vms.par_chunks(VMS_PER_CHUNK))
+        let chunk_len = entities.len().div_ceil(CHUNKS).max(1);
+        let chunks: Option<Vec<Vec<Option<T>>>> = (entities.par_chunks(chunk_len))
             .map(|chunk| {
                 let mut diagnostics = Diagnostics::default();
                 let mut resolver = Resolver {
@@ -721,15 +727,15 @@ impl Resolver<'_> {
                     suggestion_budget: 0,
                 };
                 let resolved = (chunk.iter())
-                    .filter_map(|(name, vm)| resolver.vm(name, vm))
+                    .map(|(name, entity)| resolve(&mut resolver, name, entity))
                     .collect();
                 diagnostics.is_empty().then_some(resolved)
             })
             .collect();
         match chunks {
             Some(chunks) => chunks.into_iter().flatten().collect(),
-            None => (vms.into_iter())
-                .filter_map(|(name, vm)| self.vm(name, vm))
+            None => (entities.into_iter())
+                .map(|(name, entity)| resolve(self, name, entity))
                 .collect(),
         }
     }
