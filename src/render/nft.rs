@@ -1149,6 +1149,22 @@ mod tests {
     }
 
     #[test]
+    fn the_build_id_of_a_script_s_pieces_is_that_of_the_whole_script() {
+        // The header's line ends in the set's lines, after a placeholder.
+        let placeholder = ElementLines::placeholder("vm_sources");
+        let rendered =
+            format!("# header {placeholder} }}\nset build {{ \"{BUILD_ID_PLACEHOLDER}\" }}\n");
+        let stamped = element_lines().stamped_script(&rendered).expect("lines");
+        let whole = element_lines().pieces(&rendered).expect("lines").concat();
+        let body = whole.split_once('\n').expect("a header line").1;
+        let digest: String = (Sha256::digest(body.as_bytes()).iter())
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let id = &digest[..BUILD_ID_LEN];
+        assert_eq!(stamped, whole.replace(BUILD_ID_PLACEHOLDER, id));
+    }
+
+    #[test]
     fn a_placeholder_a_template_altered_is_an_error_not_text() {
         let placeholder = ElementLines::placeholder("vm_sources");
         let upper = placeholder.to_uppercase();
