@@ -26,6 +26,7 @@ pub mod trace;
 pub mod verify;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use diagnostic::{Diagnostic, Diagnostics, Source};
 pub use diagnostic::{MAX_INPUT_BYTES, input_too_large};
@@ -73,9 +74,12 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
         return Err(diagnostics.into_sorted());
     }
     let left_out_with_dependents = model.left_out.with_dependents;
+    let unusable = !parsed.unusable.is_empty();
     let mut found = Diagnostics::default();
-    let checked = check::run(model, &mut found);
-    if parsed.unusable.is_empty() && !left_out_with_dependents {
+    // The file as read is not needed any more: freed beside the checks (at
+    // 100k VMs a few hundred thousand allocations).
+    let ((), checked) = rayon::join(|| drop(parsed), || check::run(model, &mut found));
+    if !unusable && !left_out_with_dependents {
         diagnostics.append(found);
     } else {
         // A VM or project left out: a warning (an address no VM uses) could
@@ -96,34 +100,94 @@ pub fn validate(source: &Source) -> Result<Validated, Vec<Diagnostic>> {
     })
 }
 
-/// What `build` produces: every artifact plus the manifest, and the warnings.
+/// What `build` produces: every artifact and the warnings, and the manifest
+/// listing the artifacts, made when first asked for: hashing the artifacts is
+/// most of what is left of a large build once it is rendered, which
+/// `switchyard build` does while it writes them.
 pub struct Build {
     pub artifacts: Vec<render::Artifact>,
-    pub manifest: String,
-    /// What `manifest` lists: every artifact's path, host and SHA-256.
-    pub listed: Vec<render::ManifestFile>,
     pub warnings: Vec<Diagnostic>,
-    /// What the manifest names the topology by, for a manifest made again.
+    /// What the manifest names the topology by.
     source_id: render::SourceId,
+    listing: OnceLock<Listing>,
+    /// Never read: dropping the build joins it.
+    _freeing: Freeing,
+}
+
+/// The manifest of a build's artifacts.
+struct Listing {
+    /// The text of `manifest.json`.
+    json: String,
+    /// What it lists: every artifact's path, host and SHA-256.
+    files: Vec<render::ManifestFile>,
+}
+
+/// The model and plan a build was rendered from, freed on a thread of their
+/// own while the caller hashes and writes the artifacts (at 100k VMs,
+/// millions of allocations); joined when the build is dropped, so nothing
+/// outlives it.
+struct Freeing(Option<std::thread::JoinHandle<()>>);
+
+impl Freeing {
+    fn start(garbage: impl Send + 'static) -> Self {
+        // Without a thread (none to be had), freed here.
+        Freeing(
+            std::thread::Builder::new()
+                .spawn(move || drop(garbage))
+                .ok(),
+        )
+    }
+}
+
+impl Drop for Freeing {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            // Freeing cannot fail; a panic in it has been printed already.
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Build {
-    /// Every file to write, as (path relative to the output directory, content),
+    /// The text of `manifest.json`.
+    pub fn manifest(&self) -> &str {
+        &self.listing().json
+    }
+
+    /// What the manifest lists: every artifact's path, host and SHA-256.
+    pub fn listed(&self) -> &[render::ManifestFile] {
+        &self.listing().files
+    }
+
+    fn listing(&self) -> &Listing {
+        self.listing.get_or_init(|| {
+            let manifest = render::Manifest::new(&self.artifacts, &self.source_id);
+            Listing {
+                json: manifest.to_json(),
+                files: manifest.files,
+            }
+        })
+    }
+
+    /// Every artifact as (path relative to the output directory, content),
     /// sorted by path.
-    pub fn files(&self) -> Vec<(&str, &str)> {
-        let mut files: Vec<(&str, &str)> = self
-            .artifacts
-            .iter()
+    pub fn artifact_files(&self) -> Vec<(&str, &str)> {
+        (self.artifacts.iter())
             .map(|a| (a.path.as_str(), a.content.as_str()))
-            .collect();
-        files.push((render::MANIFEST, &self.manifest));
+            .collect()
+    }
+
+    /// Every file to write: the artifacts and the manifest, sorted by path.
+    pub fn files(&self) -> Vec<(&str, &str)> {
+        let mut files = self.artifact_files();
+        files.push((render::MANIFEST, self.manifest()));
         files.sort();
         files
     }
 
     /// Adds `HOST/switchyard.update.nft` for every host of this build that has a
-    /// script in `earlier` (host → that host's nft script in the earlier build),
-    /// and lists the updates in the manifest with the build id each applies over.
+    /// script in `earlier` (host → that host's nft script in the earlier build);
+    /// the manifest lists each with the build id it applies over.
     pub fn add_updates(&mut self, earlier: &BTreeMap<String, String>) -> Result<(), BuildError> {
         let updates = self
             .artifacts
@@ -146,9 +210,8 @@ impl Build {
             .collect::<Result<Vec<_>, BuildError>>()?;
         self.artifacts.extend(updates);
         self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-        let listed = render::Manifest::new(&self.artifacts, &self.source_id);
-        self.manifest = listed.to_json();
-        self.listed = listed.files;
+        // Listed again when asked for.
+        self.listing.take();
         Ok(())
     }
 }
@@ -203,11 +266,25 @@ pub fn build(
     host: Option<&str>,
     renderer: &render::Renderer,
 ) -> Result<Build, BuildError> {
+    // The topology's hash is made beside the parts of validating that use one
+    // core, on a thread of its own: validating stays on this thread's stack.
+    let (validated, source_id) = std::thread::scope(|scope| {
+        let hashing =
+            std::thread::Builder::new().spawn_scoped(scope, || render::SourceId::new(source));
+        let validated = validate(source);
+        let source_id = match hashing {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => render::SourceId::new(source),
+        };
+        (validated, source_id)
+    });
     let Validated {
         model,
         mut plan,
         warnings,
-    } = validate(source).map_err(BuildError::Invalid)?;
+    } = validated.map_err(BuildError::Invalid)?;
     // A member of a pair stands for its own directory of its host's build.
     let member_of = |name: &str| {
         model.host_ids().find(|&id| {
@@ -223,18 +300,15 @@ pub fn build(
         let only = member_of(name).map_or_else(|| find_host(&model, name), Ok)?;
         plan.hosts = vec![plan.hosts.swap_remove(only.index())];
     }
-    let source_id = render::SourceId::new(source);
     let mut artifacts = renderer.render_plan(&model, &plan, &source_id)?;
     if let Some(member) = member {
         artifacts.retain(|artifact| artifact.host == member);
     }
-    let listed = render::Manifest::new(&artifacts, &source_id);
-    let manifest = listed.to_json();
     Ok(Build {
         artifacts,
-        manifest,
-        listed: listed.files,
         warnings,
         source_id,
+        listing: OnceLock::new(),
+        _freeing: Freeing::start((model, plan)),
     })
 }

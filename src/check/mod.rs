@@ -100,16 +100,16 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
     if limits::check(&model, diagnostics) {
         return None;
     }
-    let found: Vec<Diagnostics> = RULES
-        .par_iter()
-        .map(|rule| {
-            let mut found = Diagnostics::default();
-            rule(&model, &mut found);
-            found
-        })
-        .collect();
+    let found: Vec<Diagnostics> = RULES.par_iter().map(|rule| found(&model, *rule)).collect();
     for found in found {
         diagnostics.append(found);
     }
     (!diagnostics.has_errors()).then_some(CheckedModel::from_checks(model))
+}
+
+/// What `rule` finds in `model`, in a list of its own.
+fn found(model: &Model, rule: Rule) -> Diagnostics {
+    let mut found = Diagnostics::default();
+    rule(model, &mut found);
+    found
 }

@@ -8,9 +8,23 @@ use crate::family::Which;
 use crate::model::{Model, ProjectId};
 
 use super::family::qualifier;
+use super::found;
 use super::lookup::AddressMap;
 
 pub fn check(model: &Model, out: &mut Diagnostics) {
+    // At 100k VMs each of the three looks at half a million addresses: they
+    // run side by side, each into its own list (the output is sorted later).
+    let ((not_allocated, used_twice), same_pool_twice) = rayon::join(
+        || rayon::join(|| found(model, not_allocated), || found(model, used_twice)),
+        || found(model, same_pool_twice),
+    );
+    out.append(not_allocated);
+    out.append(used_twice);
+    out.append(same_pool_twice);
+}
+
+/// SY0401: a VM's public address not allocated to its project.
+fn not_allocated(model: &Model, out: &mut Diagnostics) {
     // (project, address) for every allocation: one lookup per public address
     // instead of a scan of the project's addresses (hundreds in large projects).
     let allocation_count = model.projects.iter().map(|p| p.addresses.len()).sum();
@@ -22,34 +36,41 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
     // Made for the first help that needs it.
     let mut allocations = None;
-    let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
-    let mut users = AddressMap::with_capacity(public_count);
-    // Reused for every VM: a VM has a few public addresses, and a map of its
-    // own would be one more allocation per VM.
-    let mut pools_seen = Vec::new();
     for vm in &model.vms {
-        let project = &model.project(vm.project).name.value;
-        let name = &vm.name.value;
-        pools_seen.clear();
         for public in &vm.public {
             let address = public.value;
-            if !allocated.contains(vm.project, address) {
-                out.push(
-                    Diagnostic::new(
-                        Code::PublicNotAllocated,
-                        format!(
-                            "VM `{name}` uses {address}, which is not allocated to project `{project}`"
-                        ),
-                        public.span.clone(),
-                        "not in the project's addresses",
-                    )
-                    .help(
-                        allocations
-                            .get_or_insert_with(|| Allocations::new(model))
-                            .not_allocated_help(model, vm.project, address),
-                    ),
-                );
+            if allocated.contains(vm.project, address) {
+                continue;
             }
+            let project = &model.project(vm.project).name.value;
+            let name = &vm.name.value;
+            out.push(
+                Diagnostic::new(
+                    Code::PublicNotAllocated,
+                    format!(
+                        "VM `{name}` uses {address}, which is not allocated to project `{project}`"
+                    ),
+                    public.span.clone(),
+                    "not in the project's addresses",
+                )
+                .help(
+                    allocations
+                        .get_or_insert_with(|| Allocations::new(model))
+                        .not_allocated_help(model, vm.project, address),
+                ),
+            );
+        }
+    }
+}
+
+/// SY0402: a public address used by two VMs.
+fn used_twice(model: &Model, out: &mut Diagnostics) {
+    let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
+    let mut users = AddressMap::with_capacity(public_count);
+    for vm in &model.vms {
+        let name = &vm.name.value;
+        for public in &vm.public {
+            let address = public.value;
             if let Some((other, span)) = users.insert((), address, (name, public.span.clone())) {
                 out.push(
                     Diagnostic::used_again(
@@ -64,7 +85,21 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                     )),
                 );
             }
-            let Some(pool) = model.pool_of_ip(public.value) else {
+        }
+    }
+}
+
+/// SY0403: a VM with two public addresses of one family from one pool.
+fn same_pool_twice(model: &Model, out: &mut Diagnostics) {
+    // Reused for every VM: a VM has a few public addresses, and a map of its
+    // own would be one more allocation per VM.
+    let mut pools_seen = Vec::new();
+    for vm in &model.vms {
+        let name = &vm.name.value;
+        pools_seen.clear();
+        for public in &vm.public {
+            let address = public.value;
+            let Some(pool) = model.pool_of_ip(address) else {
                 continue;
             };
             let family = Which::of(address);

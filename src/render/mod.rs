@@ -248,7 +248,7 @@ impl Renderer {
             nft::script_context(model, host, &header, self.forced_egress_shards);
         let script = || {
             let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
-            let mut script = element_lines.splice(&rendered).map_err(|message| {
+            let script = element_lines.stamped_script(&rendered).map_err(|message| {
                 let message = format!("the template altered a set's element lines: {message}");
                 RenderError::Render {
                     name: NFT_SCRIPT.to_owned(),
@@ -256,7 +256,6 @@ impl Renderer {
                     source: minijinja::Error::new(ErrorKind::InvalidOperation, message),
                 }
             })?;
-            nft::stamp_build_id(&mut script);
             Ok(script)
         };
         // The table is freed on the other core meanwhile.

@@ -347,7 +347,7 @@ fn build_with(
 /// order, new descriptions) changes the hash and must change nothing else.
 pub fn artifacts_without_source_hash(build: &switchyard::Build) -> Vec<(String, String)> {
     let manifest: switchyard::render::Manifest =
-        serde_json::from_str(&build.manifest).expect("the manifest is JSON");
+        serde_json::from_str(build.manifest()).expect("the manifest is JSON");
     build
         .artifacts
         .iter()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use switchyard::diagnostic;
-use switchyard::render::Renderer;
+use switchyard::render::{ManifestFile, Renderer};
 
 use crate::build_dir::{read_listed, read_manifest};
 use crate::{Failure, Format, failure, output_dir, read_topology, reads_stdin, report};
@@ -53,9 +53,10 @@ pub fn run(
             .map_err(|e| Failure::Usage(e.to_string()))?;
     }
     let topology = (!reads_stdin(&topology)).then_some(topology.as_path());
-    let earlier = output_dir::replace(&output, &build.files(), topology)
+    let manifest = || build.manifest();
+    let earlier = output_dir::replace(&output, &build.artifact_files(), manifest, topology)
         .map_err(|output_dir::NotWritten(message)| Failure::Usage(message))?;
-    eprintln!("{}", build_summary(&build, &earlier, &output));
+    eprintln!("{}", build_summary(build.listed(), &earlier, &output));
     Ok(ExitCode::SUCCESS)
 }
 /// `built 3 hosts, 24 files (5 changed) into out/`: the files are those the
@@ -63,19 +64,18 @@ pub fn run(
 /// earlier build's manifest gave; files the earlier build had and this one has
 /// not are counted as removed.
 fn build_summary(
-    build: &switchyard::Build,
+    listed: &[ManifestFile],
     earlier: &output_dir::EarlierHashes,
     output: &Path,
 ) -> String {
     let hosts: std::collections::BTreeSet<&str> =
-        build.listed.iter().map(|file| file.host.as_str()).collect();
-    let changed = build
-        .listed
+        listed.iter().map(|file| file.host.as_str()).collect();
+    let changed = listed
         .iter()
         .filter(|file| earlier.get(&file.path) != Some(&file.sha256))
         .count();
     let kept: std::collections::BTreeSet<&str> =
-        build.listed.iter().map(|file| file.path.as_str()).collect();
+        listed.iter().map(|file| file.path.as_str()).collect();
     let removed = earlier
         .keys()
         .filter(|path| !kept.contains(path.as_str()))
@@ -88,7 +88,7 @@ fn build_summary(
     format!(
         "built {}, {} ({changed} changed{removed}) into {}",
         diagnostic::count(hosts.len(), "host"),
-        diagnostic::count(build.listed.len(), "file"),
+        diagnostic::count(listed.len(), "file"),
         output.display()
     )
 }

@@ -24,12 +24,16 @@ pub struct NotWritten(pub String);
 /// manifest lists them; empty when DIR was absent or empty.
 pub type EarlierHashes = BTreeMap<String, String>;
 
-/// Replaces `output` with exactly `files` (relative path, content), atomically:
-/// readers see the old tree or the new one. `topology`, when read from a file,
-/// is never deleted, even if it is listed in an earlier build's manifest.
-pub fn replace(
+/// Replaces `output` with exactly `files` (relative path, content) and the
+/// manifest.json `manifest` returns, atomically: readers see the old tree or
+/// the new one. `manifest` is called once DIR may be replaced, while `files`
+/// are written (hashing them and writing them are the two halves of a large
+/// build's last work). `topology`, when read from a file, is never deleted,
+/// even if it is listed in an earlier build's manifest.
+pub fn replace<'a>(
     output: &Path,
     files: &[(&str, &str)],
+    manifest: impl FnOnce() -> &'a str + Send,
     topology: Option<&Path>,
 ) -> Result<EarlierHashes, NotWritten> {
     let shown = output.display();
@@ -64,14 +68,16 @@ pub fn replace(
         .prefix(".switchyard-build-")
         .tempdir_in(parent)
         .map_err(failed)?;
-    // Files are independent: write them side by side (a 100k-VM build is ~44 MB).
-    files
-        .par_iter()
-        .try_for_each(|(relative, content)| {
-            let path = staging.path().join(relative);
-            std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
-            std::fs::write(path, content)
-        })
+    let write = |(relative, content): &(&str, &str)| {
+        let path = staging.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("file in a directory"))?;
+        std::fs::write(path, content)
+    };
+    // Files are independent: write them side by side (a 100k-VM build is
+    // ~75 MB), and the manifest is made meanwhile.
+    let (written, manifest) = rayon::join(|| files.par_iter().try_for_each(write), manifest);
+    written
+        .and_then(|()| write(&(switchyard::render::MANIFEST, manifest)))
         .map_err(failed)?;
 
     // The decision was made on the tree read above: refuse if it changed since.
