@@ -1,5 +1,6 @@
 //! SY0301, SY0303, SY0304, SY0305, SY1004: every project address is a usable
-//! address of exactly one pool and allocated once. Per family: an IPv4 pool's
+//! address of exactly one pool and allocated once (found in the shared
+//! address index, where equal addresses are neighbours). Per family: an IPv4 pool's
 //! network and broadcast addresses are no host's (SY0304), nor is an IPv6
 //! pool's subnet-router anycast address (SY1004).
 
@@ -10,9 +11,9 @@ use crate::family::{V4, V6};
 use crate::model::{Model, PoolId, Spanned};
 
 use super::family::{self, Rules};
-use super::lookup::{AddressMap, fast_map};
+use super::lookup::{AddressIndex, AddressMap, FamilyIndex};
 
-pub fn check(model: &Model, out: &mut Diagnostics) {
+pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     // The first entry of each reserved address, looked up per allocated address.
     let mut reserved = AddressMap::default();
     for (i, pool) in model.pools.iter().enumerate() {
@@ -20,8 +21,53 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             reserved.insert_if_absent(PoolId(i), address.value, address);
         }
     }
+    let [v4, v6] = &index.families;
+    allocated_twice(model, v4, out);
+    allocated_twice(model, v6, out);
     check_family::<V4>(model, &reserved, out);
     check_family::<V6>(model, &reserved, out);
+}
+
+/// SY0303: an address allocated twice, in one project or two; with more, each
+/// allocation after the first is told of the one before it.
+fn allocated_twice(model: &Model, family: &FamilyIndex, out: &mut Diagnostics) {
+    for holders in family.allocations.chunk_by(|a, b| a.address == b.address) {
+        for pair in holders.windows(2) {
+            let [(first_project, first), (name, allocated)] = [pair[0], pair[1]].map(|holder| {
+                let project = &model.projects[holder.owner];
+                (&project.name.value, &project.addresses[holder.slot])
+            });
+            let value = allocated.value;
+            let (message, help) = if first_project == name {
+                (
+                    format!("{value} is listed twice in project `{name}`"),
+                    format!(
+                        "is {value} the address you meant here? It is in \
+                         projects.{name}.addresses already: remove one of the two"
+                    ),
+                )
+            } else {
+                (
+                    format!("{value} is allocated to projects `{first_project}` and `{name}`"),
+                    format!(
+                        "is {value} the address you meant for `{name}`? An address belongs \
+                         to one project. Only if `{first_project}` no longer uses it, \
+                         release it from projects.{first_project}.addresses"
+                    ),
+                )
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::AddressAllocatedTwice,
+                    message,
+                    allocated.span.clone(),
+                    "allocated again",
+                )
+                .also(first.span.clone(), "first allocated here")
+                .help(help),
+            );
+        }
+    }
 }
 
 fn check_family<F: Rules>(
@@ -29,7 +75,6 @@ fn check_family<F: Rules>(
     reserved: &AddressMap<PoolId, &Spanned<IpAddr>>,
     out: &mut Diagnostics,
 ) {
-    let mut owners = fast_map(model.projects.iter().map(|p| p.addresses.len()).sum());
     for project in &model.projects {
         let name = &project.name.value;
         for allocated in &project.addresses {
@@ -37,38 +82,6 @@ fn check_family<F: Rules>(
             let Some(address) = F::of_ip(value) else {
                 continue;
             };
-            if let Some((first_project, first_span)) =
-                owners.insert(F::bits(address), (name, span.clone()))
-            {
-                let (message, help) = if first_project == name {
-                    (
-                        format!("{value} is listed twice in project `{name}`"),
-                        format!(
-                            "is {value} the address you meant here? It is in \
-                             projects.{name}.addresses already: remove one of the two"
-                        ),
-                    )
-                } else {
-                    (
-                        format!("{value} is allocated to projects `{first_project}` and `{name}`"),
-                        format!(
-                            "is {value} the address you meant for `{name}`? An address belongs \
-                             to one project. Only if `{first_project}` no longer uses it, \
-                             release it from projects.{first_project}.addresses"
-                        ),
-                    )
-                };
-                out.push(
-                    Diagnostic::new(
-                        Code::AddressAllocatedTwice,
-                        message,
-                        span.clone(),
-                        "allocated again",
-                    )
-                    .also(first_span, "first allocated here")
-                    .help(help),
-                );
-            }
             let Some(pool_id) = model.pool_of::<F>(address) else {
                 let pools = listing(model.pools.iter().filter_map(|p| {
                     let prefix = p.prefix::<F>()?;

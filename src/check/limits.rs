@@ -34,7 +34,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) -> bool {
     }
     // At most one public address per pool and family.
     if model.vms.iter().any(|vm| vm.public.len() > 2 * MAX_POOLS) {
-        super::vm_public::check(model, out);
+        super::vm_public::check(model, &super::AddressIndex::new(model), out);
         return true;
     }
     let planned = planned_elements(model);

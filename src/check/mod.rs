@@ -48,8 +48,12 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::{CheckedModel, Model};
+use lookup::AddressIndex;
 
 type Rule = fn(&Model, &mut Diagnostics);
+
+/// A rule that reads the model's addresses through the shared [`AddressIndex`].
+type IndexedRule = fn(&Model, &AddressIndex, &mut Diagnostics);
 
 /// Every rule, in the order they run (output is sorted by position afterwards).
 const RULES: &[Rule] = &[
@@ -57,10 +61,8 @@ const RULES: &[Rule] = &[
     pool_overlap::check,
     pool_count::check,
     pool_reserved::check,
-    address_allocation::check,
     pool_acl::check,
     quota::check,
-    vm_public::check,
     vm_via::check,
     via_family::check,
     not_global::check,
@@ -82,7 +84,6 @@ const RULES: &[Rule] = &[
     vlan_parent_unit::check,
     lan_vlan_parent::check,
     no_default::check,
-    unused_address::check,
     probe_targets::check,
     ha_members::check,
     ha_links::check,
@@ -90,6 +91,13 @@ const RULES: &[Rule] = &[
     ha_member_addresses::check,
     ha_requirements::check,
     ha_ipv6::check,
+];
+
+/// The rules that read the shared [`AddressIndex`].
+const INDEXED_RULES: &[IndexedRule] = &[
+    address_allocation::check,
+    vm_public::check,
+    unused_address::check,
 ];
 
 /// Runs every rule. Rules only read the model, so they run side by side on all
@@ -100,8 +108,26 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
     if limits::check(&model, diagnostics) {
         return None;
     }
-    let found: Vec<Diagnostics> = RULES.par_iter().map(|rule| found(&model, *rule)).collect();
-    for found in found {
+    // The index is built while the other rules run.
+    let (indexed, found) = rayon::join(
+        || {
+            let index = AddressIndex::new(&model);
+            (INDEXED_RULES.par_iter())
+                .map(|rule| {
+                    let mut found = Diagnostics::default();
+                    rule(&model, &index, &mut found);
+                    found
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            RULES
+                .par_iter()
+                .map(|rule| found(&model, *rule))
+                .collect::<Vec<_>>()
+        },
+    );
+    for found in indexed.into_iter().chain(found) {
         diagnostics.append(found);
     }
     (!diagnostics.has_errors()).then_some(CheckedModel::from_checks(model))

@@ -9,13 +9,18 @@ use crate::model::{Model, ProjectId};
 
 use super::family::qualifier;
 use super::found;
-use super::lookup::AddressMap;
+use super::lookup::{AddressIndex, AddressMap, pair_by_address};
 
-pub fn check(model: &Model, out: &mut Diagnostics) {
+pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     // At 100k VMs each of the three looks at half a million addresses: they
     // run side by side, each into its own list (the output is sorted later).
     let ((not_allocated, used_twice), same_pool_twice) = rayon::join(
-        || rayon::join(|| found(model, not_allocated), || found(model, used_twice)),
+        || {
+            rayon::join(
+                || indexed(model, index, not_allocated),
+                || indexed(model, index, used_twice),
+            )
+        },
         || found(model, same_pool_twice),
     );
     out.append(not_allocated);
@@ -23,69 +28,98 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     out.append(same_pool_twice);
 }
 
+/// What `part` finds with `index`, in a list of its own.
+fn indexed(
+    model: &Model,
+    index: &AddressIndex,
+    part: fn(&Model, &AddressIndex, &mut Diagnostics),
+) -> Diagnostics {
+    let mut found = Diagnostics::default();
+    part(model, index, &mut found);
+    found
+}
+
 /// SY0401: a VM's public address not allocated to its project.
-fn not_allocated(model: &Model, out: &mut Diagnostics) {
-    // (project, address) for every allocation: one lookup per public address
-    // instead of a scan of the project's addresses (hundreds in large projects).
-    let allocation_count = model.projects.iter().map(|p| p.addresses.len()).sum();
-    let mut allocated = AddressMap::with_capacity(allocation_count);
-    for (i, project) in model.projects.iter().enumerate() {
-        for address in &project.addresses {
-            allocated.insert(ProjectId(i), address.value, ());
-        }
+fn not_allocated(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
+    // (VM, place in its `public`) of each address its project does not hold.
+    let mut strays = Vec::new();
+    for family in &index.families {
+        pair_by_address(&family.publics, &family.allocations, |users, holders| {
+            strays.extend(
+                (users.iter())
+                    .filter(|user| {
+                        let project = model.vms[user.owner].project.0;
+                        !holders.iter().any(|holder| holder.owner == project)
+                    })
+                    .map(|user| (user.owner, user.slot)),
+            );
+        });
     }
+    // In the order of the model, as the rule reads it.
+    strays.sort_unstable();
     // Made for the first help that needs it.
     let mut allocations = None;
-    for vm in &model.vms {
-        for public in &vm.public {
-            let address = public.value;
-            if allocated.contains(vm.project, address) {
-                continue;
-            }
-            let project = &model.project(vm.project).name.value;
-            let name = &vm.name.value;
-            out.push(
-                Diagnostic::new(
-                    Code::PublicNotAllocated,
-                    format!(
-                        "VM `{name}` uses {address}, which is not allocated to project `{project}`"
-                    ),
-                    public.span.clone(),
-                    "not in the project's addresses",
-                )
-                .help(
-                    allocations
-                        .get_or_insert_with(|| Allocations::new(model))
-                        .not_allocated_help(model, vm.project, address),
+    for (vm, slot) in strays {
+        let vm = &model.vms[vm];
+        let public = &vm.public[slot];
+        let address = public.value;
+        let project = &model.project(vm.project).name.value;
+        let name = &vm.name.value;
+        out.push(
+            Diagnostic::new(
+                Code::PublicNotAllocated,
+                format!(
+                    "VM `{name}` uses {address}, which is not allocated to project `{project}`"
                 ),
-            );
-        }
+                public.span.clone(),
+                "not in the project's addresses",
+            )
+            .help(
+                allocations
+                    .get_or_insert_with(|| Allocations::new(model))
+                    .not_allocated_help(model, vm.project, address),
+            ),
+        );
     }
 }
 
-/// SY0402: a public address used by two VMs.
-fn used_twice(model: &Model, out: &mut Diagnostics) {
-    let public_count = model.vms.iter().map(|vm| vm.public.len()).sum();
-    let mut users = AddressMap::with_capacity(public_count);
-    for vm in &model.vms {
-        let name = &vm.name.value;
-        for public in &vm.public {
-            let address = public.value;
-            if let Some((other, span)) = users.insert((), address, (name, public.span.clone())) {
-                out.push(
-                    Diagnostic::used_again(
-                        Code::PublicUsedTwice,
-                        format!("{address} is used by VMs `{other}` and `{name}`"),
-                        public.span.clone(),
-                        span,
-                    )
-                    .help(format!(
-                        "is {address} the address you meant for `{name}`? A public address \
-                         serves one VM, and `{other}` has it"
-                    )),
-                );
-            }
+/// SY0402: a public address used by two VMs; with more, each VM after the
+/// first is told of the one before it.
+fn used_twice(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
+    // (VM, place in its `public`) of each later user, then of the one before.
+    let mut again = Vec::new();
+    for family in &index.families {
+        for users in family.publics.chunk_by(|a, b| a.address == b.address) {
+            again.extend(
+                (users.windows(2))
+                    .map(|pair| ((pair[1].owner, pair[1].slot), (pair[0].owner, pair[0].slot))),
+            );
         }
+    }
+    // In the order of the model, as the rule reads it.
+    again.sort_unstable();
+    for ((vm, slot), (other_vm, other_slot)) in again {
+        let vm = &model.vms[vm];
+        let name = &vm.name.value;
+        let public = &vm.public[slot];
+        let address = public.value;
+        let other = &model.vms[other_vm];
+        out.push(
+            Diagnostic::used_again(
+                Code::PublicUsedTwice,
+                format!(
+                    "{address} is used by VMs `{}` and `{name}`",
+                    other.name.value
+                ),
+                public.span.clone(),
+                other.public[other_slot].span.clone(),
+            )
+            .help(format!(
+                "is {address} the address you meant for `{name}`? A public address \
+                 serves one VM, and `{}` has it",
+                other.name.value
+            )),
+        );
     }
 }
 
