@@ -28,7 +28,7 @@ pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     check_family::<V6>(model, &reserved, out);
 }
 
-/// SY0303: an address allocated twice, in one project or two; with more, each
+/// SY0305: an address allocated twice, in one project or two; with more, each
 /// allocation after the first is told of the one before it.
 fn allocated_twice(model: &Model, family: &FamilyIndex, out: &mut Diagnostics) {
     for holders in family.allocations.chunk_by(|a, b| a.address == b.address) {
