@@ -15,8 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use rayon::prelude::*;
-
 pub use script::ParseError;
 
 use crate::family::{Family, V4, V6};
@@ -284,28 +282,21 @@ impl Set {
         }
         text
     }
+}
 
-    /// The elements one a line, as a script's `elements = {` block holds
-    /// them: `\n\t\t\tELEMENT,` with its ` # comment`. Written in pieces
-    /// side by side (a large host's sets hold hundreds of thousands of
-    /// elements); concatenated, in order, they are the lines.
-    pub fn element_lines(&self) -> Vec<String> {
-        const ELEMENTS_PER_PIECE: usize = 4096;
-        (self.elements.par_chunks(ELEMENTS_PER_PIECE))
-            .map(|elements| {
-                let mut lines = String::with_capacity(elements.len() * 64);
-                for element in elements {
-                    lines.push_str("\n\t\t\t");
-                    let _ = element.write(&mut lines);
-                    lines.push(',');
-                    if let Some(comment) = &element.comment {
-                        lines.push_str(" # ");
-                        lines.push_str(comment);
-                    }
-                }
-                lines
-            })
-            .collect()
+/// Writes `elements` one a line, as a script's `elements = {` block holds
+/// them: `\n\t\t\tELEMENT,` with its ` # comment`. Straight into the
+/// script: a large host's sets hold hundreds of thousands of elements, and
+/// lines written apart would be copied together again.
+pub fn write_element_lines(elements: &[Element], out: &mut String) {
+    for element in elements {
+        out.push_str("\n\t\t\t");
+        let _ = element.write(out);
+        out.push(',');
+        if let Some(comment) = &element.comment {
+            out.push_str(" # ");
+            out.push_str(comment);
+        }
     }
 }
 

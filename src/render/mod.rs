@@ -244,11 +244,12 @@ impl Renderer {
         source: &SourceId,
     ) -> Result<Vec<Artifact>, RenderError> {
         let header = Header::new(host, None, source);
-        let (nft_context, element_lines, table) =
+        let (nft_context, table) =
             nft::script_context(model, host, &header, self.forced_egress_shards);
-        let script = || {
-            let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
-            let script = element_lines.stamped_script(&rendered).map_err(|message| {
+        let rendered = self.render(NFT_SCRIPT, &host.name, nft_context)?;
+        let nft_script = nft::ElementLines::of(&table)
+            .stamped_script(&rendered)
+            .map_err(|message| {
                 let message = format!("the template altered a set's element lines: {message}");
                 RenderError::Render {
                     name: NFT_SCRIPT.to_owned(),
@@ -256,13 +257,25 @@ impl Renderer {
                     source: minijinja::Error::new(ErrorKind::InvalidOperation, message),
                 }
             })?;
-            Ok(script)
-        };
         // The table is freed on the other core meanwhile.
-        let (nft_script, ()) = rayon::join(script, || drop(table));
-        let nft_script = nft_script?;
+        let (artifacts, ()) = rayon::join(
+            || self.host_files(host, &header, source, nft_script),
+            || drop(table),
+        );
+        artifacts
+    }
+
+    /// The files of `host` around its `nft_script`: in its directory, or for
+    /// a pair in each member's.
+    fn host_files(
+        &self,
+        host: &HostPlan,
+        header: &Header,
+        source: &SourceId,
+        nft_script: String,
+    ) -> Result<Vec<Artifact>, RenderError> {
         let Some(ha) = &host.ha else {
-            return self.machine_artifacts(host, &header, nft_script);
+            return self.machine_artifacts(host, header, nft_script);
         };
         let mut artifacts = Vec::new();
         for member in Member::BOTH {

@@ -14,6 +14,7 @@ use crate::layout::{self, hex};
 use crate::model::{InterfaceName, Model, Scope};
 use crate::nft_table::{
     Addr, Addr6, BUILD_SET, DataType, Element, Key, NftFamily, Set, Table, Value, Verdict,
+    write_element_lines,
 };
 use crate::plan::{Decision, FamilyPlan, HostPlan, PoolPlan, UplinkNumber, VmPlan};
 use ipnet::IpNet;
@@ -33,27 +34,15 @@ pub(super) const BUILD_ID_LEN: usize = 15;
 /// where the template placed the id.
 pub const BUILD_ID_PLACEHOLDER: &str = "\u{1}build-id-here\u{1}";
 
-/// The build id of the nft script that is `pieces` one after the other: the
-/// first hex digits of the SHA-256 of the script as rendered around the
-/// build-id placeholder, without its first line. So the id follows from what
-/// the script loads, the same build always gets the same id, and it does not
-/// change with the header (a topology renamed, or built by another version of
-/// switchyard, that loads the same table has the same id).
-fn build_id(pieces: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    let mut in_first_line = true;
-    for &piece in pieces {
-        let body = match in_first_line {
-            true => match piece.split_once('\n') {
-                Some((_, body)) => body,
-                None => continue,
-            },
-            false => piece,
-        };
-        in_first_line = false;
-        hasher.update(body.as_bytes());
-    }
-    (hasher.finalize().iter())
+/// The build id of the nft script: the first hex digits of the SHA-256 of
+/// the script as rendered around the build-id placeholder, without its first
+/// line. So the id follows from what the script loads, the same build always
+/// gets the same id, and it does not change with the header (a topology
+/// renamed, or built by another version of switchyard, that loads the same
+/// table has the same id).
+fn build_id(script: &str) -> String {
+    let body = script.split_once('\n').map_or("", |(_, body)| body);
+    (Sha256::digest(body.as_bytes()).iter())
         .flat_map(|byte| [byte >> 4, byte & 0xf])
         .take(BUILD_ID_LEN)
         .map(|nibble| char::from_digit(u32::from(nibble), 16).expect("a nibble"))
@@ -61,10 +50,10 @@ fn build_id(pieces: &[&str]) -> String {
 }
 
 /// A whole rendered script stamped with its id, as [`ElementLines::stamped_script`]
-/// stamps one made of pieces.
+/// stamps the one it writes.
 #[cfg(test)]
 pub(super) fn stamp_build_id(script: &mut String) {
-    let id = build_id(&[script]);
+    let id = build_id(script);
     stamp(script, &id);
 }
 
@@ -132,42 +121,60 @@ const INLINE_SETS: [&str; 3] = [
 ];
 
 impl SetView {
-    /// The view, and the set's element lines when the template is to place
-    /// them with a placeholder (see [`ElementLines`]).
-    fn new(name: &str, set: &Set) -> (Self, Option<Vec<String>>) {
+    fn new(name: &str, set: &Set) -> Self {
         let inline = INLINE_SETS.contains(&name).then(|| {
             let elements: Vec<String> = set.elements.iter().map(|e| e.to_string()).collect();
             elements.join(", ")
         });
-        let lines = (inline.is_none() && !set.elements.is_empty()).then(|| set.element_lines());
         let verbatim = minijinja::Value::from_safe_string;
-        let view = SetView {
+        SetView {
             kind: set.kind(),
             r#type: verbatim(set.type_text()),
             flags: verbatim(set.flags_text()),
             size: set.size,
-            lines: verbatim(match lines {
-                Some(_) => ElementLines::placeholder(name),
-                None => String::new(),
+            lines: verbatim(match ElementLines::has_lines(name, set) {
+                true => ElementLines::placeholder(name),
+                false => String::new(),
             }),
             inline: inline.map(verbatim),
-        };
-        (view, lines)
+        }
     }
 }
 
-/// The element lines of the script's sets, by set name, kept out of the
-/// template context: at 100k VMs they are tens of megabytes, which minijinja
-/// would copy into a value, into the `declare` macro's output and again into
-/// the script. The context holds a placeholder for each instead (the set's
-/// name between two [`ElementLines::MARK`]s), and [`ElementLines::stamped_script`]
-/// writes the lines into the rendered script once.
-pub(super) struct ElementLines(BTreeMap<String, Vec<String>>);
+/// The sets whose elements the script holds one a line, by name, kept out
+/// of the template context: at 100k VMs their lines are tens of megabytes,
+/// which minijinja would copy into a value, into the `declare` macro's
+/// output and again into the script. The context holds a placeholder for
+/// each instead (the set's name between two [`ElementLines::MARK`]s), and
+/// [`ElementLines::stamped_script`] writes the lines into the script once.
+pub(super) struct ElementLines<'t>(BTreeMap<&'t str, &'t Set>);
 
-impl ElementLines {
+/// A piece of the script: the rendered template's text, or a set whose
+/// lines go there.
+enum Piece<'a> {
+    Text(&'a str),
+    Lines(&'a Set),
+}
+
+impl<'t> ElementLines<'t> {
     /// Like the build id's placeholder, a control character: never found in
     /// a rendered script otherwise.
     const MARK: char = '\u{2}';
+
+    /// The sets of `table` written one element a line.
+    pub(super) fn of(table: &'t Table) -> Self {
+        let sets = table
+            .sets
+            .iter()
+            .filter(|(name, set)| Self::has_lines(name, set));
+        ElementLines(sets.map(|(name, set)| (name.as_str(), set)).collect())
+    }
+
+    /// The set is written one element a line: it has elements, and it is
+    /// none of the [`INLINE_SETS`].
+    fn has_lines(name: &str, set: &Set) -> bool {
+        !INLINE_SETS.contains(&name) && !set.elements.is_empty()
+    }
 
     fn placeholder(name: &str) -> String {
         format!("{mark}{name}{mark}", mark = Self::MARK)
@@ -176,29 +183,57 @@ impl ElementLines {
     /// The script: `rendered` with every placeholder replaced by its set's
     /// lines, and its build id stamped ([`build_id`]), or an error
     /// naming what a template made of a placeholder that is not one. At 100k
-    /// VMs the script is ~70 MB: it is copied together on one core while
-    /// its id is hashed from the same pieces on the other.
+    /// VMs the script is ~70 MB: the lines are written into it where they
+    /// go, in one allocation, never copied together from pieces.
     pub(super) fn stamped_script(&self, rendered: &str) -> Result<String, String> {
         let pieces = self.pieces(rendered)?;
-        let (mut script, id) = rayon::join(|| pieces.concat(), || build_id(&pieces));
+        let mut script = String::with_capacity(Self::capacity(&pieces));
+        for piece in &pieces {
+            match piece {
+                Piece::Text(text) => script.push_str(text),
+                Piece::Lines(set) => write_element_lines(&set.elements, &mut script),
+            }
+        }
+        let id = build_id(&script);
         stamp(&mut script, &id);
         Ok(script)
     }
 
-    /// The script's text in order: `rendered`'s, with each placeholder's
-    /// place taken by its set's lines.
-    fn pieces<'a>(&'a self, rendered: &'a str) -> Result<Vec<&'a str>, String> {
+    /// Room for the script: its text, and for each set's lines more than
+    /// its first lines suggest (a line's length varies with its addresses
+    /// and comment). Room reserved and never written costs no memory; a
+    /// script outgrowing it would be copied once.
+    fn capacity(pieces: &[Piece]) -> usize {
+        const SAMPLE: usize = 64;
+        let mut sample = String::new();
+        (pieces.iter())
+            .map(|piece| match piece {
+                Piece::Text(text) => text.len(),
+                Piece::Lines(set) => {
+                    let first = &set.elements[..set.elements.len().min(SAMPLE)];
+                    sample.clear();
+                    write_element_lines(first, &mut sample);
+                    let per_line = sample.len() / first.len();
+                    set.elements.len() * (per_line * 3 / 2 + 32)
+                }
+            })
+            .sum()
+    }
+
+    /// The script's pieces in order: `rendered`'s text, with each
+    /// placeholder's place taken by its set.
+    fn pieces<'a>(&'a self, rendered: &'a str) -> Result<Vec<Piece<'a>>, String> {
         let mut pieces = Vec::new();
         // Text and set names alternate: a name between each two marks.
         let mut parts = 0;
         for (index, piece) in rendered.split(Self::MARK).enumerate() {
             parts = index + 1;
             if index % 2 == 0 {
-                pieces.push(piece);
+                pieces.push(Piece::Text(piece));
                 continue;
             }
             match self.0.get(piece) {
-                Some(lines) => pieces.extend(lines.iter().map(String::as_str)),
+                Some(set) => pieces.push(Piece::Lines(set)),
                 None => return Err(format!("{piece:?} is no set's element lines")),
             }
         }
@@ -628,33 +663,22 @@ fn snat_map_name<F: NftFamily>(number: u8) -> String {
     format!("snat{}_pool_{number}", F::SUFFIX)
 }
 
-/// The script's template context and its sets' element lines, which
-/// [`ElementLines::stamped_script`] writes into the rendered template, and the table
-/// they were written from: at 100k VMs a million elements to free, which the
-/// caller can do beside rendering. `model` is the one `host` was planned
-/// from: it has the names the comments print.
+/// The script's template context, and the table it was made from, whose
+/// sets' element lines [`ElementLines::stamped_script`] writes into the
+/// rendered template: at 100k VMs a million elements to free, which the
+/// caller can do beside rendering the host's other files. `model` is the
+/// one `host` was planned from: it has the names the comments print.
 pub(super) fn script_context<'a>(
     model: &'a Model,
     host: &'a HostPlan,
     header: &'a Header,
     forced_shards: Option<usize>,
-) -> (impl Serialize + 'a, ElementLines, Table) {
+) -> (impl Serialize + 'a, Table) {
     let verdicts = Verdicts::new(host);
     let table = table(model, host, &verdicts, forced_shards);
-    let views: Vec<(String, SetView, Option<Vec<String>>)> = (table.sets.par_iter())
-        .map(|(name, set)| {
-            let (view, lines) = SetView::new(name, set);
-            (name.clone(), view, lines)
-        })
+    let sets = (table.sets.iter())
+        .map(|(name, set)| (name.clone(), SetView::new(name, set)))
         .collect();
-    let mut sets = BTreeMap::new();
-    let mut lines = BTreeMap::new();
-    for (name, view, set_lines) in views {
-        if let Some(set_lines) = set_lines {
-            lines.insert(name.clone(), set_lines);
-        }
-        sets.insert(name, view);
-    }
     let context = Context {
         header: header.verbatim(),
         table: TABLE,
@@ -693,7 +717,7 @@ pub(super) fn script_context<'a>(
         down_uplinks: DOWN_UPLINKS_SET,
         failover_chains: verdicts.chains(host),
     };
-    (context, ElementLines(lines), table)
+    (context, table)
 }
 
 /// The elements of the maps that translate one address into another, each
@@ -1108,9 +1132,31 @@ impl<F: NftFamily> Display for ElementComment<'_, F> {
 mod tests {
     use super::*;
 
-    fn element_lines() -> ElementLines {
-        let lines = ["\n\t\t\t10.0.0.1,", "\n\t\t\t10.0.0.2,"].map(str::to_owned);
-        ElementLines(BTreeMap::from([("vm_sources".to_owned(), lines.to_vec())]))
+    /// A table whose set `vm_sources` holds two addresses.
+    fn vm_sources() -> Table {
+        let elements = ["10.0.0.1", "10.0.0.2"].map(|address| {
+            Element::new(
+                Key::One(Value::address::<V4>(address.parse().unwrap())),
+                None,
+            )
+        });
+        let set = set_of(vec![DataType::Ipv4Addr], None, elements.to_vec());
+        Table {
+            sets: BTreeMap::from([("vm_sources".to_owned(), set)]),
+            ..Table::default()
+        }
+    }
+
+    /// The script of the pieces `rendered` is made of.
+    fn concat(pieces: &[Piece]) -> String {
+        let mut script = String::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => script.push_str(text),
+                Piece::Lines(set) => write_element_lines(&set.elements, &mut script),
+            }
+        }
+        script
     }
 
     #[test]
@@ -1142,20 +1188,23 @@ mod tests {
         let placeholder = ElementLines::placeholder("vm_sources");
         let rendered = format!("a {{{placeholder}\n}} b {{{placeholder}\n}}");
         let lines = "\n\t\t\t10.0.0.1,\n\t\t\t10.0.0.2,";
-        let pieces = element_lines()
+        let table = vm_sources();
+        let script = ElementLines::of(&table)
             .pieces(&rendered)
-            .map(|pieces| pieces.concat());
-        assert_eq!(pieces, Ok(format!("a {{{lines}\n}} b {{{lines}\n}}")));
+            .map(|p| concat(&p));
+        assert_eq!(script, Ok(format!("a {{{lines}\n}} b {{{lines}\n}}")));
     }
 
     #[test]
-    fn the_build_id_of_a_script_s_pieces_is_that_of_the_whole_script() {
+    fn the_build_id_is_that_of_the_script_without_its_first_line() {
         // The header's line ends in the set's lines, after a placeholder.
         let placeholder = ElementLines::placeholder("vm_sources");
         let rendered =
             format!("# header {placeholder} }}\nset build {{ \"{BUILD_ID_PLACEHOLDER}\" }}\n");
-        let stamped = element_lines().stamped_script(&rendered).expect("lines");
-        let whole = element_lines().pieces(&rendered).expect("lines").concat();
+        let table = vm_sources();
+        let lines = ElementLines::of(&table);
+        let stamped = lines.stamped_script(&rendered).expect("lines");
+        let whole = concat(&lines.pieces(&rendered).expect("lines"));
         let body = whole.split_once('\n').expect("a header line").1;
         let digest: String = (Sha256::digest(body.as_bytes()).iter())
             .map(|byte| format!("{byte:02x}"))
@@ -1168,8 +1217,10 @@ mod tests {
     fn a_placeholder_a_template_altered_is_an_error_not_text() {
         let placeholder = ElementLines::placeholder("vm_sources");
         let upper = placeholder.to_uppercase();
-        assert!(element_lines().pieces(&upper).is_err());
+        let table = vm_sources();
+        let lines = ElementLines::of(&table);
+        assert!(lines.pieces(&upper).is_err());
         let cut = &placeholder[..placeholder.len() - 1];
-        assert!(element_lines().pieces(cut).is_err());
+        assert!(lines.pieces(cut).is_err());
     }
 }
