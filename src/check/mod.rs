@@ -113,11 +113,7 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
         || {
             let index = AddressIndex::new(&model);
             (INDEXED_RULES.par_iter())
-                .map(|rule| {
-                    let mut found = Diagnostics::default();
-                    rule(&model, &index, &mut found);
-                    found
-                })
+                .map(|rule| found_indexed(&model, &index, *rule))
                 .collect::<Vec<_>>()
         },
         || {
@@ -137,5 +133,12 @@ pub fn run(model: Model, diagnostics: &mut Diagnostics) -> Option<CheckedModel> 
 fn found(model: &Model, rule: Rule) -> Diagnostics {
     let mut found = Diagnostics::default();
     rule(model, &mut found);
+    found
+}
+
+/// What `rule` finds in `model` with `index`, in a list of its own.
+fn found_indexed(model: &Model, index: &AddressIndex, rule: IndexedRule) -> Diagnostics {
+    let mut found = Diagnostics::default();
+    rule(model, index, &mut found);
     found
 }

@@ -8,8 +8,8 @@ use crate::family::Which;
 use crate::model::{Model, ProjectId};
 
 use super::family::qualifier;
-use super::found;
 use super::lookup::{AddressIndex, AddressMap, pair_by_address};
+use super::{found, found_indexed};
 
 pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     // At 100k VMs each of the three looks at half a million addresses: they
@@ -17,8 +17,8 @@ pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     let ((not_allocated, used_twice), same_pool_twice) = rayon::join(
         || {
             rayon::join(
-                || indexed(model, index, not_allocated),
-                || indexed(model, index, used_twice),
+                || found_indexed(model, index, not_allocated),
+                || found_indexed(model, index, used_twice),
             )
         },
         || found(model, same_pool_twice),
@@ -26,17 +26,6 @@ pub fn check(model: &Model, index: &AddressIndex, out: &mut Diagnostics) {
     out.append(not_allocated);
     out.append(used_twice);
     out.append(same_pool_twice);
-}
-
-/// What `part` finds with `index`, in a list of its own.
-fn indexed(
-    model: &Model,
-    index: &AddressIndex,
-    part: fn(&Model, &AddressIndex, &mut Diagnostics),
-) -> Diagnostics {
-    let mut found = Diagnostics::default();
-    part(model, index, &mut found);
-    found
 }
 
 /// SY0401: a VM's public address not allocated to its project.
